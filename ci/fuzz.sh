@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target of the fuzz preset for a while, starting from
+# its committed seed corpus. New inputs go to build/fuzz/corpus/<target>/
+# (the committed corpus is never modified); crashes to build/fuzz/artifacts/.
+#   ci/fuzz.sh [SECONDS_PER_TARGET]   (default 30)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-30}
+[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: seconds must be a whole number, got '$seconds'" >&2; exit 2; }
+shopt -s nullglob
+targets=(build/fuzz/fuzz/fuzz_*)
+((${#targets[@]} > 0)) || { echo "fuzz.sh: no targets in build/fuzz/fuzz/ (build the fuzz preset first)" >&2; exit 2; }
+
+mkdir -p build/fuzz/artifacts
+passed=0
+failed=0
+for target in "${targets[@]}"; do
+  name=$(basename "$target")
+  name=${name#fuzz_}
+  work=build/fuzz/corpus/$name
+  mkdir -p "$work"
+  seeds=()
+  [[ -d fuzz/corpus/$name ]] && seeds+=("fuzz/corpus/$name")
+  dict=()
+  [[ -f fuzz/$name.dict ]] && dict+=("-dict=fuzz/$name.dict")
+  echo "fuzz.sh: $name for ${seconds}s"
+  if "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+       -artifact_prefix=build/fuzz/artifacts/"$name"- "${dict[@]}" "$work" "${seeds[@]}" \
+       > "build/fuzz/$name.log" 2>&1; then
+    passed=$((passed + 1))
+    grep -E "stat::number_of_executed_units|cov:" "build/fuzz/$name.log" | tail -2 || true
+  else
+    failed=$((failed + 1))
+    echo "fuzz.sh: $name FAILED; last lines of build/fuzz/$name.log:"
+    tail -40 "build/fuzz/$name.log"
+  fi
+done
+echo "fuzz: $passed passed, $failed failed"
+((failed == 0))

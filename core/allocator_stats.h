@@ -1,0 +1,75 @@
+// A snapshot of the SegmentAllocator's accounting.
+//
+// Taken class by class: exact when the allocator is quiescent, and each class's
+// figures are consistent with themselves at any time.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "core/size_class.h"
+
+namespace segsim {
+
+struct SizeClassStats {
+  std::size_t slice_bytes = 0;
+  std::size_t live_slices = 0;      // handed out
+  std::size_t free_slices = 0;      // in the pool: free slices of active regions
+  std::size_t active_regions = 0;   // regions whose slices are in use or pooled
+  std::size_t freed_regions = 0;    // physical memory released, queued for reuse
+  std::uint64_t cleanups_started = 0;
+  std::uint64_t cleanups_finished = 0;
+  std::uint64_t cleanups_refused = 0;  // guard won but the executor refused the task
+};
+
+struct AllocatorStats {
+  std::size_t budget_bytes = 0;
+  std::size_t region_bytes = 0;
+  std::size_t virtual_bytes = 0;             // mapped (or reserved for mapping) now
+  std::size_t peak_virtual_bytes = 0;
+  std::size_t resident_estimate_bytes = 0;   // slices touched since mapped / last DONTNEED
+
+  std::uint64_t regions_mapped = 0;     // mmap calls that succeeded
+  std::uint64_t regions_unmapped = 0;   // munmap calls that succeeded
+  std::uint64_t regions_released = 0;   // physical memory dropped, region queued for reuse
+  std::uint64_t regions_reused = 0;     // growth served from the freed-region queue
+
+  std::uint64_t resets_memset = 0;      // zeroings done with memset (allocate and reset)
+  std::uint64_t resets_madvise = 0;     // zeroings done with madvise(DONTNEED)
+  std::uint64_t madvise_failures = 0;   // failed madvise calls (reset fell back / region kept)
+  std::uint64_t map_failures = 0;
+  std::uint64_t unmap_failures = 0;
+  std::uint64_t double_frees = 0;       // releases / resets refused as DoubleFree
+  std::uint64_t invalid_pointers = 0;   // releases / resets refused as InvalidPointer
+
+  std::array<SizeClassStats, kSizeClassCount> classes{};
+
+  std::size_t live_slices() const noexcept {
+    std::size_t n = 0;
+    for (const auto& c : classes) n += c.live_slices;
+    return n;
+  }
+  std::size_t free_slices() const noexcept {
+    std::size_t n = 0;
+    for (const auto& c : classes) n += c.free_slices;
+    return n;
+  }
+  std::size_t live_bytes() const noexcept {
+    std::size_t n = 0;
+    for (const auto& c : classes) n += c.live_slices * c.slice_bytes;
+    return n;
+  }
+  std::uint64_t cleanups_started() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& c : classes) n += c.cleanups_started;
+    return n;
+  }
+  std::uint64_t cleanups_finished() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& c : classes) n += c.cleanups_finished;
+    return n;
+  }
+};
+
+}  // namespace segsim

@@ -1,0 +1,23 @@
+#include "core/assert.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+
+namespace segsim::detail {
+namespace {
+std::atomic<AssertHook> g_assert_hook{nullptr};
+}  // namespace
+
+void set_assert_hook(AssertHook hook) noexcept { g_assert_hook.store(hook); }
+
+void assert_failed(const char* condition, const char* message, const char* file,
+                   int line) noexcept {
+  if (AssertHook hook = g_assert_hook.load()) hook(condition, message, file, line);
+  std::fprintf(stderr, "segsim: assertion failed: %s (%s) at %s:%d\n", condition, message, file,
+               line);
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace segsim::detail

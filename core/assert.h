@@ -1,0 +1,27 @@
+// SEGSIM_ASSERT: an always-on invariant check (TigerBeetle style).
+//
+// Core asserts preconditions and invariants densely; a failed assert is a bug in
+// segsim or in its caller, never an expected error, so it aborts with a message
+// that names the condition and the place. Expected failures are Result errors.
+// Under a simulation the failure hook lets the simulator attribute the failure
+// to a fiber and a step before the process dies.
+#pragma once
+
+namespace segsim::detail {
+
+// Called by SEGSIM_ASSERT on failure. Never returns.
+[[noreturn]] void assert_failed(const char* condition, const char* message, const char* file,
+                                int line) noexcept;
+
+// A hook run before aborting (set by a simulator or a test harness).
+using AssertHook = void (*)(const char* condition, const char* message, const char* file, int line);
+void set_assert_hook(AssertHook hook) noexcept;
+
+}  // namespace segsim::detail
+
+#define SEGSIM_ASSERT(condition, message)                                             \
+  do {                                                                                \
+    if (__builtin_expect(!(condition), 0)) {                                          \
+      ::segsim::detail::assert_failed(#condition, (message), __FILE__, __LINE__);     \
+    }                                                                                 \
+  } while (0)

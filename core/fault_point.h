@@ -1,0 +1,69 @@
+// Fault points: named sites in core that a simulation may activate
+// (FoundationDB's BUGGIFY). A site perturbs timing or forces a rare but legal
+// path; it never corrupts state.
+//
+//   if (SEGSIM_FAULT_POINT("alloc.pool.slow_path")) { ...take the slow path... }
+//
+// Every site is listed in kFaultPoints; naming an unlisted site is a compile
+// error (the id is computed by a consteval lookup). With no controller
+// installed a site costs one relaxed load and one predictable branch.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+namespace segsim::fault_points {
+
+struct Site {
+  std::string_view name;
+  std::string_view effect;  // what firing does, for `segsim list` and docs/faults.md
+};
+
+inline constexpr std::array kFaultPoints = {
+    Site{"alloc.cleanup.delay", "the async region cleanup yields before it starts its work"},
+    Site{"alloc.freed_queue.skip", "growth pretends the freed-region queue is empty and maps anew"},
+    Site{"alloc.pool.slow_path", "allocation ignores free slices and takes the growth path"},
+};
+
+consteval std::size_t id_of(std::string_view name) {
+  for (std::size_t i = 0; i < kFaultPoints.size(); ++i) {
+    if (kFaultPoints[i].name == name) return i;
+  }
+  throw "unknown fault point: add it to kFaultPoints";  // compile error in a consteval call
+}
+
+// Decides whether an active site fires. Installed by a simulation or a test.
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual bool should_fire(std::size_t site_id) = 0;
+};
+
+namespace detail {
+inline std::atomic<Controller*> g_controller{nullptr};
+bool fire(std::size_t site_id);
+}  // namespace detail
+
+// Installs `controller` process-wide for the scope's lifetime (one at a time).
+class ControllerScope {
+ public:
+  explicit ControllerScope(Controller* controller);
+  ~ControllerScope();
+  ControllerScope(const ControllerScope&) = delete;
+  ControllerScope& operator=(const ControllerScope&) = delete;
+
+ private:
+  Controller* previous_;
+};
+
+}  // namespace segsim::fault_points
+
+#define SEGSIM_FAULT_POINT(name)                                                                 \
+  (__builtin_expect(                                                                             \
+       ::segsim::fault_points::detail::g_controller.load(std::memory_order_relaxed) != nullptr,  \
+       0) &&                                                                                     \
+   ::segsim::fault_points::detail::fire(                                                         \
+       std::integral_constant<std::size_t, ::segsim::fault_points::id_of(name)>::value))

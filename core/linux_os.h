@@ -1,0 +1,26 @@
+// LinuxOs: the Os seam over real Linux syscalls (mmap, munmap, madvise).
+#pragma once
+
+#include "core/os.h"
+
+namespace segsim {
+
+class LinuxOs final : public Os {
+ public:
+  LinuxOs();
+
+  OsResult<std::byte*> map(std::size_t bytes) override;
+  OsStatus unmap(std::byte* addr, std::size_t bytes) override;
+  OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override;
+  OsResult<MappedFile> map_file(const std::string& path) override;
+  OsResult<FileStatus> stat_file(const std::string& path) override;
+  std::size_t page_size() const noexcept override { return page_size_; }
+
+  // The process-wide instance (stateless apart from the page size).
+  static LinuxOs& instance();
+
+ private:
+  std::size_t page_size_;
+};
+
+}  // namespace segsim

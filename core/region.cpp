@@ -1,0 +1,102 @@
+#include "core/region.h"
+
+#include "core/assert.h"
+
+namespace segsim::detail {
+
+void Region::assign_class(int cls, std::size_t slice_bytes, std::size_t region_bytes) {
+  SEGSIM_ASSERT(size_class == -1, "a region slot never changes class");
+  SEGSIM_ASSERT(region_bytes % slice_bytes == 0, "region must hold whole slices");
+  size_class = cls;
+  slice_bytes_ = slice_bytes;
+  region_bytes_ = region_bytes;
+  slice_count_ = static_cast<std::uint32_t>(region_bytes / slice_bytes);
+  slices_.assign(slice_count_, SliceState{});
+  free_stack_.reserve(slice_count_);
+}
+
+void Region::install(std::byte* base) {
+  SEGSIM_ASSERT(base != nullptr && base_ == nullptr, "install over a live mapping");
+  SEGSIM_ASSERT(state == RegionState::Unused, "install of a slot in use");
+  base_ = base;
+  free_count_ = slice_count_;
+  touched_count_ = 0;
+  slices_.assign(slice_count_, SliceState{});
+  free_stack_.clear();
+  // Pop order 0, 1, 2, ...: the stack holds the highest index at the bottom.
+  for (std::uint32_t i = slice_count_; i > 0; --i) free_stack_.push_back(i - 1);
+  state = RegionState::Active;
+}
+
+void Region::uninstall() {
+  SEGSIM_ASSERT(base_ != nullptr, "uninstall without a mapping");
+  SEGSIM_ASSERT(all_free(), "unmapping a region with live slices");
+  last_base_ = base_;
+  base_ = nullptr;
+  touched_count_ = 0;
+  state = RegionState::Unused;
+}
+
+OsStatus Region::release_physical(Os& os) const {
+  SEGSIM_ASSERT(base_ != nullptr, "release_physical without a mapping");
+  return os.advise(base_, region_bytes_, Advice::DontNeed);
+}
+
+void Region::mark_physical_released() {
+  SEGSIM_ASSERT(all_free(), "releasing physical memory under live slices");
+  for (SliceState& s : slices_) {
+    s.zero = true;
+    s.touched = false;
+  }
+  touched_count_ = 0;
+}
+
+std::uint32_t Region::pop_free() {
+  SEGSIM_ASSERT(!free_stack_.empty() && free_count_ > 0, "pop from a full region");
+  std::uint32_t slice = free_stack_.back();
+  free_stack_.pop_back();
+  --free_count_;
+  return slice;
+}
+
+void Region::push_free(std::uint32_t slice) {
+  SEGSIM_ASSERT(slice < slice_count_ && free_count_ < slice_count_, "push to a free region");
+  free_stack_.push_back(slice);
+  ++free_count_;
+}
+
+std::int64_t Region::slice_of(const std::byte* data, bool last_mapping) const {
+  const std::byte* base = last_mapping ? last_base_ : base_;
+  if (base == nullptr || data < base || data >= base + region_bytes_) return -1;
+  std::size_t offset = static_cast<std::size_t>(data - base);
+  if (offset % slice_bytes_ != 0) return -1;
+  return static_cast<std::int64_t>(offset / slice_bytes_);
+}
+
+RegionTable::RegionTable(std::uint32_t capacity)
+    : capacity_(capacity),
+      chunks_(std::make_unique<std::unique_ptr<Region[]>[]>((capacity + kChunkSlots - 1) /
+                                                             kChunkSlots)) {}
+
+std::uint32_t RegionTable::append(int size_class, std::size_t slice_bytes,
+                                  std::size_t region_bytes) {
+  std::uint32_t id = published_.load(std::memory_order_relaxed);
+  if (id >= capacity_) return UINT32_MAX;
+  if (id % kChunkSlots == 0) chunks_[id / kChunkSlots] = std::make_unique<Region[]>(kChunkSlots);
+  chunks_[id / kChunkSlots][id % kChunkSlots].assign_class(size_class, slice_bytes, region_bytes);
+  published_.store(id + 1, std::memory_order_release);
+  return id;
+}
+
+Region* RegionTable::get(std::uint32_t id) const {
+  if (id >= published_.load(std::memory_order_acquire)) return nullptr;
+  return &chunks_[id / kChunkSlots][id % kChunkSlots];
+}
+
+Region& RegionTable::at(std::uint32_t id) const {
+  Region* region = get(id);
+  SEGSIM_ASSERT(region != nullptr, "region id out of range");
+  return *region;
+}
+
+}  // namespace segsim::detail

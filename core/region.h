@@ -1,0 +1,103 @@
+// Region: one mapping of region_bytes, sliced for a single size class, and
+// RegionTable, the allocator's stable-id table of them. Internal to the
+// SegmentAllocator (segment_allocator.cpp): every field except the immutable
+// `size_class` is guarded by the owning class's mutex.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/os.h"
+#include "core/platform/atomic.h"
+
+namespace segsim::detail {
+
+enum class RegionState : std::uint8_t {
+  Unused,     // slot without a mapping (never mapped, or unmapped); reusable by its class
+  Active,     // mapped; slices live or pooled
+  Releasing,  // detached by a cleanup while madvise(DONTNEED) runs
+  Freed,      // physical memory released; queued for reuse by its class
+  Unmapping,  // detached while munmap runs
+};
+
+struct SliceState {
+  std::uint32_t generation = 0;  // 0 = free; otherwise the live handle's generation
+  bool zero = true;              // known to read all zero (fresh mapping or DONTNEED)
+  bool touched = false;          // may be resident (handed out since mapped / DONTNEED)
+};
+
+class Region {
+ public:
+  // Gives the slot its class on first use; a slot never changes class.
+  void assign_class(int size_class, std::size_t slice_bytes, std::size_t region_bytes);
+  // A new mapping at `base`: every slice free, zero and untouched.
+  void install(std::byte* base);
+  // The mapping is gone; remembers it for diagnosing stale handles.
+  void uninstall();
+
+  // madvise(DONTNEED) over the whole region. Reads only base/bytes, so it may
+  // run outside the class lock while the region is detached (Releasing).
+  OsStatus release_physical(Os& os) const;
+  // After a successful release_physical: every slice zero and untouched.
+  void mark_physical_released();
+
+  std::uint32_t pop_free();
+  void push_free(std::uint32_t slice);
+  std::byte* slice_data(std::uint32_t slice) const { return base_ + slice * slice_bytes_; }
+  // The slice `data` starts, in the current or (unmapped) last mapping; -1 if none.
+  std::int64_t slice_of(const std::byte* data, bool last_mapping) const;
+
+  bool all_free() const { return free_count_ == slice_count_; }
+  bool mapped() const { return base_ != nullptr; }
+
+  int size_class = -1;
+  RegionState state = RegionState::Unused;
+  bool in_partial_list = false;
+
+  std::byte* base() const { return base_; }
+  std::size_t bytes() const { return region_bytes_; }
+  std::size_t slice_bytes() const { return slice_bytes_; }
+  std::uint32_t slice_count() const { return slice_count_; }
+  std::uint32_t free_count() const { return free_count_; }
+  std::uint32_t touched_count() const { return touched_count_; }
+  SliceState& slice(std::uint32_t i) { return slices_[i]; }
+  const SliceState& slice(std::uint32_t i) const { return slices_[i]; }
+  const std::vector<std::uint32_t>& free_stack() const { return free_stack_; }
+  void note_touched() { ++touched_count_; }
+
+ private:
+  std::byte* base_ = nullptr;
+  std::byte* last_base_ = nullptr;
+  std::size_t region_bytes_ = 0;
+  std::size_t slice_bytes_ = 0;
+  std::uint32_t slice_count_ = 0;
+  std::uint32_t free_count_ = 0;
+  std::uint32_t touched_count_ = 0;
+  std::vector<std::uint32_t> free_stack_;  // pop from the back
+  std::vector<SliceState> slices_;
+};
+
+// Region slots addressed by stable ids. Appending is serialised by the
+// caller; get() may run concurrently with an append (chunks never move).
+class RegionTable {
+ public:
+  explicit RegionTable(std::uint32_t capacity);
+  std::uint32_t capacity() const { return capacity_; }
+  // A new slot for `size_class`, assigned before it becomes visible to get().
+  // Its id, or UINT32_MAX when the table is full. Caller-serialised.
+  std::uint32_t append(int size_class, std::size_t slice_bytes, std::size_t region_bytes);
+  // The slot, or null for an id never appended.
+  Region* get(std::uint32_t id) const;
+  Region& at(std::uint32_t id) const;
+  std::uint32_t size() const { return published_.load(std::memory_order_acquire); }
+
+ private:
+  static constexpr std::uint32_t kChunkSlots = 64;
+  std::uint32_t capacity_;
+  std::unique_ptr<std::unique_ptr<Region[]>[]> chunks_;
+  platform::Atomic<std::uint32_t> published_{0};
+};
+
+}  // namespace segsim::detail

@@ -1,0 +1,47 @@
+// Segment: a handle to one live slice of the SegmentAllocator.
+//
+// A handle carries where the slice is (region, slice index) and the generation
+// it was allocated under, so release() is O(1) and exact: a stale copy of a
+// handle whose slice was released (and perhaps handed out again) is reported
+// as a double free instead of freeing someone else's memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "core/size_class.h"
+
+namespace segsim {
+
+class Segment {
+ public:
+  Segment() = default;  // the null handle
+
+  bool is_null() const noexcept { return data_ == nullptr; }
+  std::byte* data() const noexcept { return data_; }
+  // The slice's size: the request rounded up to its class.
+  std::size_t size() const noexcept { return is_null() ? 0 : class_bytes(size_class_); }
+  std::span<std::byte> bytes() const noexcept { return {data_, size()}; }
+  int size_class() const noexcept { return size_class_; }
+  std::uint32_t generation() const noexcept { return generation_; }
+  std::uint32_t region_id() const noexcept { return region_; }
+  std::uint32_t slice_index() const noexcept { return slice_; }
+
+  friend bool operator==(const Segment&, const Segment&) = default;
+
+ private:
+  friend class SegmentAllocator;
+  Segment(std::byte* data, std::uint32_t generation, std::uint32_t region, std::uint32_t slice,
+          std::uint8_t size_class) noexcept
+      : data_(data), generation_(generation), region_(region), slice_(slice),
+        size_class_(size_class) {}
+
+  std::byte* data_ = nullptr;
+  std::uint32_t generation_ = 0;
+  std::uint32_t region_ = 0;
+  std::uint32_t slice_ = 0;
+  std::uint8_t size_class_ = 0;
+};
+
+}  // namespace segsim

@@ -1,0 +1,100 @@
+// SegmentAllocator: fixed-size segments (4 KiB … 256 KiB, seven power-of-two
+// classes) sliced out of large regions mapped through the Os seam.
+//
+// What it promises (seeds 000–002, DESIGN.md):
+//  * allocate() hands out zeroed memory; allocate_uninitialized() skips the
+//    zeroing for callers that overwrite everything (copying resizes).
+//  * release() of a handle that is not live — released before, stale after a
+//    reuse, or foreign — is refused with DoubleFree / InvalidPointer and never
+//    corrupts the pool.
+//  * Virtual bytes never exceed the budget: growth first reuses the class's
+//    freed regions, then maps; over budget it first unmaps fully-returned
+//    regions of any class, then fails with OutOfBudget, state unchanged.
+//  * Proactive cleanup (seed 002): when a class's pool passes
+//    cleanup_start_free_slices, and every cleanup_every_free_slices after, one
+//    async task per class releases the physical memory of its fully-returned
+//    regions (madvise DONTNEED) and queues them for reuse.
+//  * Every Os failure is handled: map → OutOfMemory; madvise in a reset →
+//    memset fallback; madvise of a freed region → region kept resident and not
+//    assumed zero; munmap → region kept. All of them are counted in stats().
+//
+// Thread-safe. Synchronisation, async work and timing go through the platform
+// seam, so the same code runs under the simulator.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/allocator_stats.h"
+#include "core/os.h"
+#include "core/result.h"
+#include "core/segment.h"
+
+namespace segsim {
+
+struct SegmentAllocatorConfig {
+  // Each region is mapped whole and sliced for one class. A multiple of the
+  // largest class (256 KiB) and of the Os page size.
+  std::size_t region_bytes = std::size_t{2} << 20;
+  // The most virtual bytes mapped at once. A multiple of region_bytes.
+  std::size_t budget_bytes = std::size_t{1} << 30;
+  // Zeroing (allocate of a used slice, reset) uses madvise(DONTNEED) for
+  // slices of at least this many bytes, memset below. Measured on this machine
+  // (docs/benchmarks.md): memset wins at every class once the refaults that
+  // follow a DONTNEED are counted, so by default madvise is never used.
+  std::size_t reset_madvise_min_bytes = SIZE_MAX;
+  bool proactive_cleanup = true;
+  std::size_t cleanup_start_free_slices = 5000;
+  std::size_t cleanup_every_free_slices = 1000;
+  std::size_t cleanup_queue_capacity = 16;
+};
+
+class SegmentAllocator {
+ public:
+  // Validates `config` (InvalidConfig naming the field). `os` must outlive the allocator.
+  static Result<std::unique_ptr<SegmentAllocator>> create(Os& os, SegmentAllocatorConfig config = {});
+  ~SegmentAllocator();  // waits for async cleanups, then unmaps every region
+  SegmentAllocator(const SegmentAllocator&) = delete;
+  SegmentAllocator& operator=(const SegmentAllocator&) = delete;
+
+  // A zeroed segment of class_of(bytes). InvalidSize, OutOfBudget, OutOfMemory.
+  Result<Segment> allocate(std::size_t bytes);
+  // As allocate(), contents unspecified.
+  Result<Segment> allocate_uninitialized(std::size_t bytes);
+  // Returns a live segment to its class's pool. DoubleFree / InvalidPointer
+  // leave every piece of state as it was.
+  Status release(const Segment& segment);
+  // Zeroes a live segment by the reset policy (DoubleFree / InvalidPointer as release).
+  Status reset(const Segment& segment);
+  // The live segment whose slice starts at `address`: InvalidPointer for a
+  // foreign pointer or one inside a slice, DoubleFree for a free slice.
+  Result<Segment> lookup(const std::byte* address) const;
+
+  // Unmaps fully-returned regions (freed queue first) until virtual bytes are
+  // at most `target_virtual_bytes` or none is left. Returns regions unmapped.
+  std::size_t free_unused_regions(std::size_t target_virtual_bytes);
+  // The proactive cleanup's work, synchronously: drops the physical memory of
+  // every fully-returned active region of `size_class` and queues it for
+  // reuse. Returns regions released.
+  std::size_t release_unused_regions(int size_class);
+  // Waits until no async cleanup is queued or running.
+  void wait_for_cleanups();
+
+  AllocatorStats stats() const;
+  // Checks every accounting invariant; returns one line per violation (empty
+  // when consistent). Exact only when quiescent.
+  std::vector<std::string> audit() const;
+
+  const SegmentAllocatorConfig& config() const noexcept;
+  Os& os() const noexcept;
+
+ private:
+  struct Impl;
+  explicit SegmentAllocator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace segsim

@@ -1,0 +1,62 @@
+// Shared fixture for SegmentAllocator tests: an allocator over a ScriptedOs
+// plus helpers to fill and check contents.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+
+#include "core/segment_allocator.h"
+#include "core/tests/scripted_os.h"
+
+namespace segsim::testing {
+
+inline constexpr std::size_t KiB = 1024;
+inline constexpr std::size_t MiB = 1024 * KiB;
+
+class AllocatorTest : public ::testing::Test {
+ protected:
+  // Small regions make region-level behaviour reachable with few segments.
+  static SegmentAllocatorConfig small_config() {
+    SegmentAllocatorConfig config;
+    config.region_bytes = 256 * KiB;
+    config.budget_bytes = 4 * MiB;
+    return config;
+  }
+
+  void make(SegmentAllocatorConfig config = small_config()) {
+    allocator.reset();
+    auto created = SegmentAllocator::create(os, config);
+    ASSERT_TRUE(created.ok()) << created.error().describe();
+    allocator = std::move(created.value());
+  }
+
+  void TearDown() override {
+    if (allocator) {
+      allocator->wait_for_cleanups();
+      auto violations = allocator->audit();
+      EXPECT_TRUE(violations.empty()) << violations.front();
+    }
+  }
+
+  Segment must_allocate(std::size_t bytes) {
+    auto segment = allocator->allocate(bytes);
+    EXPECT_TRUE(segment.ok()) << segment.error().describe();
+    return segment.ok() ? segment.value() : Segment{};
+  }
+
+  static void fill(const Segment& s, unsigned char byte) {
+    std::fill(s.bytes().begin(), s.bytes().end(), std::byte{byte});
+  }
+  static bool all_equal(const Segment& s, unsigned char byte) {
+    return std::all_of(s.bytes().begin(), s.bytes().end(),
+                       [byte](std::byte b) { return b == std::byte{byte}; });
+  }
+
+  ScriptedOs os;
+  std::unique_ptr<SegmentAllocator> allocator;
+};
+
+}  // namespace segsim::testing
