@@ -11,8 +11,7 @@ std::atomic<AssertHook> g_assert_hook{nullptr};
 
 void set_assert_hook(AssertHook hook) noexcept { g_assert_hook.store(hook); }
 
-void assert_failed(const char* condition, const char* message, const char* file,
-                   int line) noexcept {
+void assert_failed(const char* condition, const char* message, const char* file, int line) {
   if (AssertHook hook = g_assert_hook.load()) hook(condition, message, file, line);
   std::fprintf(stderr, "segsim: assertion failed: %s (%s) at %s:%d\n", condition, message, file,
                line);

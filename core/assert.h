@@ -9,11 +9,13 @@
 
 namespace segsim::detail {
 
-// Called by SEGSIM_ASSERT on failure. Never returns.
+// Called by SEGSIM_ASSERT on failure. Never returns: it aborts, unless the
+// hook throws (the simulator does, to fail the run instead of the process).
 [[noreturn]] void assert_failed(const char* condition, const char* message, const char* file,
-                                int line) noexcept;
+                                int line);
 
-// A hook run before aborting (set by a simulator or a test harness).
+// A hook run before aborting (set by a simulator or a test harness). It may
+// throw; where it does not, the process aborts.
 using AssertHook = void (*)(const char* condition, const char* message, const char* file, int line);
 void set_assert_hook(AssertHook hook) noexcept;
 

@@ -1,5 +1,6 @@
 #include "core/platform/async_executor.h"
 
+#include <memory>
 #include <utility>
 
 #include "core/assert.h"
@@ -31,12 +32,14 @@ bool AsyncExecutor::try_spawn(Task task) {
     }
   }
   // Simulation: the task becomes a fiber; the simulator reports a throwing task.
-  bool spawned = rt->spawn([this, task = std::move(task)] {
-    task();
-    finish_one();
-  });
-  if (!spawned) finish_one();
-  return spawned;
+  // The task counts as finished when its closure is destroyed — after it ran,
+  // after it was unwound, or when the simulation refused or never ran it.
+  struct Completion {
+    AsyncExecutor* executor;
+    ~Completion() { executor->finish_one(); }
+  };
+  std::shared_ptr<Completion> completion(new Completion{this});
+  return rt->spawn([completion, task = std::move(task)] { task(); });
 }
 
 void AsyncExecutor::finish_one() {

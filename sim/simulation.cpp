@@ -1,0 +1,528 @@
+#include "sim/simulation.h"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <stdexcept>
+#include <typeinfo>
+
+#include <fmt/format.h>
+
+#include "core/assert.h"
+#include "sim/fiber.h"
+
+namespace segsim::sim {
+
+namespace {
+
+// How many platform operations a cancelled fiber may make while unwinding
+// before we conclude it cannot be unwound (e.g. it waits in a destructor).
+constexpr std::uint64_t kMaxCancelModeOps = 1'000'000;
+
+constinit thread_local Simulation* tls_simulation = nullptr;
+std::atomic<std::uint32_t> g_next_epoch{1};
+
+// A SEGSIM_ASSERT on a fiber fails the run (with fiber and step) instead of
+// aborting the process: it is thrown as this and caught by the fiber wrapper.
+class SimAssertionFailed : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+void simulation_assert_hook(const char* condition, const char* message, const char* file, int line) {
+  Simulation* simulation = tls_simulation;
+  if (simulation == nullptr || simulation->current_fiber() == kNoFiber) return;  // abort as usual
+  if (std::uncaught_exceptions() > 0) return;  // cannot throw while unwinding
+  throw SimAssertionFailed(
+      fmt::format("assertion failed: {} ({}) at {}:{}", condition, message, file, line));
+}
+
+enum class FiberState : std::uint8_t { Runnable, Blocked, Finished };
+
+// Whether a cancelled fiber may be unwound (FiberCancelled thrown) from this
+// operation. Releasing operations — unlock, notify, atomic writes — commonly
+// run in destructors (lock guards, guard resets, reference counts), where a
+// throw would terminate the process, so they never throw; the fiber's next
+// waiting or reading operation does.
+bool cancellable(TraceOp op) {
+  switch (op) {
+    case TraceOp::MutexUnlock:
+    case TraceOp::CondNotifyOne:
+    case TraceOp::CondNotifyAll:
+    case TraceOp::AtomicStore:
+    case TraceOp::AtomicExchange:
+    case TraceOp::AtomicCompareExchange:
+    case TraceOp::AtomicFetchAdd:
+    case TraceOp::AtomicFetchSub:
+      return false;
+    default:
+      return true;
+  }
+}
+
+TraceOp atomic_trace_op(platform::AtomicOp op) {
+  switch (op) {
+    case platform::AtomicOp::Load: return TraceOp::AtomicLoad;
+    case platform::AtomicOp::Store: return TraceOp::AtomicStore;
+    case platform::AtomicOp::Exchange: return TraceOp::AtomicExchange;
+    case platform::AtomicOp::CompareExchange: return TraceOp::AtomicCompareExchange;
+    case platform::AtomicOp::FetchAdd: return TraceOp::AtomicFetchAdd;
+    case platform::AtomicOp::FetchSub: return TraceOp::AtomicFetchSub;
+  }
+  return TraceOp::AtomicLoad;
+}
+
+std::string exception_text(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const SimAssertionFailed& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return fmt::format("threw {}: {}", typeid(e).name(), e.what());
+  } catch (...) {
+    return "threw a non-std exception";
+  }
+}
+
+}  // namespace
+
+struct Simulation::FiberRecord {
+  std::uint32_t id = 0;
+  std::string name;
+  std::unique_ptr<Fiber> fiber;
+  FiberState state = FiberState::Runnable;
+  TraceOp wait_reason = TraceOp::Block;  // what it blocks in (mutex.lock, condvar.wait, sleep)
+  std::uint32_t wait_object = 0;
+  std::int64_t wake_at_ns = -1;          // timed wait / sleep deadline, -1 if none
+  bool notified = false;                 // woken by a notify (not by time)
+};
+
+std::string_view outcome_name(Outcome outcome) noexcept {
+  switch (outcome) {
+    case Outcome::Passed: return "passed";
+    case Outcome::FiberFailed: return "fiber failed";
+    case Outcome::Deadlock: return "deadlock";
+    case Outcome::StepLimit: return "step limit";
+    case Outcome::ReplayDiverged: return "replay diverged";
+  }
+  return "unknown";
+}
+
+std::string RunResult::signature() const {
+  if (passed()) return "passed";
+  return fmt::format("{} at step {} in fiber #{}: {}", outcome_name(outcome), failure_step,
+                     failed_fiber, message);
+}
+
+Simulation::Simulation(SimulationConfig config)
+    : config_(std::move(config)),
+      epoch_(g_next_epoch.fetch_add(1)),
+      spurious_rng_(derive_seed(config_.seed, "scheduler.spurious")),
+      trace_(config_.trace_ring_events, config_.keep_full_trace) {
+  StrategyOptions options;
+  options.seed = derive_seed(config_.seed, "scheduler");
+  options.pct_depth = config_.pct_depth;
+  options.pct_estimated_steps = config_.pct_estimated_steps;
+  options.rr_quantum = config_.rr_quantum;
+  options.replay_decisions = config_.replay_decisions;
+  auto strategy = make_strategy(config_.strategy, options);
+  // Callers validate names from users (the CLI does); here a bad one is a bug.
+  SEGSIM_ASSERT(strategy.ok(), "unknown or invalid scheduling strategy");
+  strategy_ = std::move(strategy.value());
+  SEGSIM_ASSERT(config_.max_fibers >= 1 && config_.ns_per_step >= 0, "bad simulation config");
+  static const bool hook_installed = [] {
+    detail::set_assert_hook(&simulation_assert_hook);
+    return true;
+  }();
+  (void)hook_installed;
+}
+
+Simulation::~Simulation() {
+  // Fibers spawned but never run (run() not called) still need their end.
+  bool unfinished = false;
+  for (const auto& record : fibers_) unfinished |= record->state != FiberState::Finished;
+  if (unfinished) {
+    Simulation* previous = tls_simulation;
+    tls_simulation = this;
+    platform::RuntimeScope scope(this);
+    cancel_all();
+    tls_simulation = previous;
+  }
+}
+
+Simulation* Simulation::current() noexcept { return tls_simulation; }
+
+std::uint32_t Simulation::current_fiber() const noexcept {
+  return current_ == nullptr ? kNoFiber : current_->id;
+}
+
+std::uint32_t Simulation::spawn(std::string name, std::function<void()> body) {
+  SEGSIM_ASSERT(body != nullptr, "spawn of an empty body");
+  const auto id = static_cast<std::uint32_t>(fibers_.size());
+  auto owned = std::make_unique<FiberRecord>();
+  owned->id = id;
+  owned->name = std::move(name);
+  FiberRecord* raw = owned.get();
+  owned->fiber = std::make_unique<Fiber>(config_.stack_bytes, [this, raw, body = std::move(body)] {
+    if (cancelling_) return;  // cancelled before it ever ran
+    record(TraceOp::Start, 0);
+    try {
+      body();
+    } catch (const FiberCancelled&) {
+      // Unwound after the run failed elsewhere.
+    } catch (...) {
+      fail(Outcome::FiberFailed, raw->id,
+           fmt::format("fiber #{} '{}' {}", raw->id, raw->name,
+                       exception_text(std::current_exception())));
+    }
+  });
+  fibers_.push_back(std::move(owned));
+  strategy_->on_spawn(id);
+  make_runnable(id);
+  return id;
+}
+
+void Simulation::annotate(std::uint32_t object, std::uint64_t code) {
+  record(TraceOp::Annotation, object, code);
+}
+
+// ---------------------------------------------------------------------------
+// the scheduler
+
+RunResult Simulation::run() {
+  SEGSIM_ASSERT(!ran_, "a Simulation runs once");
+  SEGSIM_ASSERT(tls_simulation == nullptr, "simulations do not nest on one thread");
+  ran_ = true;
+  tls_simulation = this;
+  {
+    platform::RuntimeScope scope(this);
+    next_ = decide();
+    while (!failed_) {
+      if (next_ == kNoFiber) {
+        if (runnable_.empty() && sleepers_.empty()) {
+          const bool all_finished = std::all_of(fibers_.begin(), fibers_.end(), [](const auto& f) {
+            return f->state == FiberState::Finished;
+          });
+          if (all_finished) break;
+          fail_deadlock();
+          break;
+        }
+        if (runnable_.empty()) now_ns_ = std::max(now_ns_, sleepers_.begin()->first);  // all sleep
+        next_ = decide();
+        continue;
+      }
+      FiberRecord& record = fiber(next_);
+      next_ = kNoFiber;
+      current_ = &record;
+      record.fiber->resume();
+      current_ = nullptr;
+      if (record.fiber->finished()) {
+        record.state = FiberState::Finished;
+        runnable_.erase(std::remove(runnable_.begin(), runnable_.end(), record.id), runnable_.end());
+        this->record(TraceOp::Finish, 0);
+        if (!failed_) next_ = decide();
+      }
+    }
+    if (failed_) cancel_all();
+  }
+  tls_simulation = nullptr;
+
+  RunResult result = failed_ ? failure_ : RunResult{};
+  result.steps = step_;
+  result.virtual_time_ns = now_ns_;
+  result.trace_hash = trace_.hash();
+  result.fibers = static_cast<std::uint32_t>(fibers_.size());
+  result.decisions = decisions_;
+  result.last_events = trace_.last(config_.trace_ring_events);
+  if (config_.keep_full_trace) result.full_trace = trace_.full();
+  return result;
+}
+
+std::uint32_t Simulation::decide() {
+  ++step_;
+  now_ns_ += config_.ns_per_step;
+  if (step_ > config_.max_steps) {
+    fail(Outcome::StepLimit, current_fiber(),
+         fmt::format("step limit of {} reached (livelock or a run longer than allowed)",
+                     config_.max_steps));
+    return kNoFiber;
+  }
+  wake_due_sleepers();
+  if (config_.spurious_wakeup_probability > 0) maybe_spurious_wakeup();
+  if (runnable_.empty()) return kNoFiber;
+  std::optional<std::uint32_t> chosen =
+      strategy_->pick(SchedulerView{runnable_, current_fiber(), step_});
+  if (!chosen) {
+    fail(Outcome::ReplayDiverged, current_fiber(), strategy_->divergence());
+    return kNoFiber;
+  }
+  SEGSIM_ASSERT(std::binary_search(runnable_.begin(), runnable_.end(), *chosen),
+                "strategy chose a fiber that is not runnable");
+  decisions_.push_back(*chosen);
+  return *chosen;
+}
+
+// On a fiber: lets the strategy choose who runs next; switches if not us.
+void Simulation::reschedule(bool may_unwind) {
+  SEGSIM_ASSERT(in_fiber(), "reschedule outside a fiber");
+  const std::uint32_t next = decide();
+  if (!failed_ && next == current_->id) return;
+  next_ = next;
+  current_->fiber->suspend();
+  // Resumed by the scheduler: normally because we were chosen, or to unwind.
+  if (cancelling_ && may_unwind && std::uncaught_exceptions() == 0) throw FiberCancelled{};
+}
+
+void Simulation::record(TraceOp op, std::uint32_t object, std::uint64_t detail) {
+  trace_.record(TraceEvent{step_, current_fiber(), op, object, now_ns_, detail});
+}
+
+void Simulation::point(TraceOp op, std::uint32_t object, std::uint64_t detail) {
+  if (cancelling_) {
+    if (cancellable(op)) cancel_mode_op();
+    return;
+  }
+  record(op, object, detail);
+  if (in_fiber()) reschedule(cancellable(op));
+}
+
+void Simulation::make_runnable(std::uint32_t id) {
+  FiberRecord& record = fiber(id);
+  record.state = FiberState::Runnable;
+  auto it = std::lower_bound(runnable_.begin(), runnable_.end(), id);
+  if (it == runnable_.end() || *it != id) runnable_.insert(it, id);
+}
+
+void Simulation::block_current(TraceOp reason, std::uint32_t object, std::int64_t wake_at_ns) {
+  FiberRecord& record = *current_;
+  record.state = FiberState::Blocked;
+  record.wait_reason = reason;
+  record.wait_object = object;
+  record.wake_at_ns = wake_at_ns;
+  record.notified = false;
+  runnable_.erase(std::remove(runnable_.begin(), runnable_.end(), record.id), runnable_.end());
+  if (wake_at_ns >= 0) sleepers_.emplace(wake_at_ns, record.id);
+  this->record(TraceOp::Block, object, static_cast<std::uint64_t>(reason));
+}
+
+void Simulation::wake(std::uint32_t id, bool notified) {
+  FiberRecord& record = fiber(id);
+  if (record.state != FiberState::Blocked) return;
+  if (record.wake_at_ns >= 0) sleepers_.erase({record.wake_at_ns, id});
+  if (record.wait_object != 0 && record.wait_reason != TraceOp::Sleep) {
+    auto& waiters = object(record.wait_object).waiters;
+    waiters.erase(std::remove(waiters.begin(), waiters.end(), id), waiters.end());
+  }
+  record.notified = notified;
+  record.wake_at_ns = -1;
+  trace_.record(TraceEvent{step_, id, TraceOp::Wake, record.wait_object, now_ns_, notified ? 1u : 0u});
+  make_runnable(id);
+}
+
+void Simulation::wake_due_sleepers() {
+  while (!sleepers_.empty() && sleepers_.begin()->first <= now_ns_) {
+    wake(sleepers_.begin()->second, /*notified=*/false);
+  }
+}
+
+void Simulation::maybe_spurious_wakeup() {
+  // Condvar waiters, in id order so the choice depends only on the stream.
+  std::vector<std::uint32_t> waiting;
+  for (const auto& record : fibers_) {
+    if (record->state == FiberState::Blocked && (record->wait_reason == TraceOp::CondWait ||
+                                                 record->wait_reason == TraceOp::CondWaitFor)) {
+      waiting.push_back(record->id);
+    }
+  }
+  if (waiting.empty() || !spurious_rng_.chance(config_.spurious_wakeup_probability)) return;
+  wake(waiting[spurious_rng_.below(waiting.size())], /*notified=*/true);
+}
+
+// ---------------------------------------------------------------------------
+// failure, deadlock, cancellation
+
+void Simulation::fail(Outcome outcome, std::uint32_t fiber_id, std::string message) {
+  if (failed_) return;  // the first failure is the run's
+  failed_ = true;
+  failure_.outcome = outcome;
+  failure_.failed_fiber = fiber_id;
+  failure_.failure_step = step_;
+  failure_.message = std::move(message);
+}
+
+std::string Simulation::describe_wait(const FiberRecord& record) const {
+  std::string text = fmt::format("fiber #{} '{}' waits in {}", record.id, record.name,
+                                 trace_op_name(record.wait_reason));
+  if (record.wait_object != 0) {
+    text += fmt::format(" on object #{}", record.wait_object);
+    const Object& o = objects_[record.wait_object - 1];
+    if (o.kind == ObjectKind::Mutex && o.owner != kNoFiber) {
+      text += fmt::format(" held by fiber #{}", o.owner);
+    }
+  }
+  return text;
+}
+
+void Simulation::fail_deadlock() {
+  std::vector<std::string> waits;
+  for (const auto& record : fibers_) {
+    if (record->state == FiberState::Blocked) waits.push_back(describe_wait(*record));
+  }
+  fail(Outcome::Deadlock, kNoFiber,
+       fmt::format("deadlock: every unfinished fiber is blocked: {}", fmt::join(waits, "; ")));
+}
+
+void Simulation::cancel_all() {
+  cancelling_ = true;
+  for (auto& record : fibers_) {
+    if (record->state == FiberState::Finished) continue;
+    current_ = record.get();
+    record->fiber->resume();  // runs to its end: cancel mode never suspends
+    current_ = nullptr;
+    SEGSIM_ASSERT(record->fiber->finished(), "a cancelled fiber suspended again");
+    record->state = FiberState::Finished;
+  }
+  runnable_.clear();
+  sleepers_.clear();
+}
+
+// In cancel mode nothing blocks or switches; a fiber looping on a condition
+// while unwinding would never end, so its operations are bounded.
+void Simulation::cancel_mode_op() {
+  if (++cancel_mode_ops_ > kMaxCancelModeOps) {
+    SEGSIM_ASSERT(false, "a cancelled fiber keeps waiting while unwinding (a wait in a destructor?)");
+  }
+  if (std::uncaught_exceptions() == 0 && in_fiber()) throw FiberCancelled{};
+}
+
+// ---------------------------------------------------------------------------
+// platform::Runtime
+
+std::uint32_t Simulation::object_id(platform::SimTag& tag, ObjectKind kind) {
+  if (tag.epoch != epoch_) {
+    objects_.push_back(Object{kind, kNoFiber, {}});
+    tag.epoch = epoch_;
+    tag.id = static_cast<std::uint32_t>(objects_.size());  // ids in order of first use
+  }
+  return tag.id;
+}
+
+void Simulation::acquire_blocking(std::uint32_t mutex) {
+  while (object(mutex).owner != kNoFiber) {
+    if (cancelling_ || !in_fiber()) {
+      if (cancelling_) break;  // unwinding: ownership no longer matters
+      fail(Outcome::FiberFailed, kNoFiber, "the scheduler would block on a held mutex");
+      return;
+    }
+    SEGSIM_ASSERT(object(mutex).owner != current_->id, "recursive lock of a platform::Mutex");
+    object(mutex).waiters.push_back(current_->id);
+    block_current(TraceOp::MutexLock, mutex, -1);
+    reschedule(/*may_unwind=*/true);
+  }
+  object(mutex).owner = current_fiber();
+}
+
+void Simulation::release_mutex(std::uint32_t mutex) {
+  Object& m = object(mutex);
+  m.owner = kNoFiber;
+  std::vector<std::uint32_t> waiters;
+  waiters.swap(m.waiters);
+  for (std::uint32_t id : waiters) wake(id, /*notified=*/true);  // all retry: more interleavings
+}
+
+void Simulation::mutex_lock(platform::SimTag& tag) {
+  const std::uint32_t id = object_id(tag, ObjectKind::Mutex);
+  point(TraceOp::MutexLock, id);
+  acquire_blocking(id);
+}
+
+bool Simulation::mutex_try_lock(platform::SimTag& tag) {
+  const std::uint32_t id = object_id(tag, ObjectKind::Mutex);
+  point(TraceOp::MutexTryLock, id);
+  if (object(id).owner != kNoFiber && !cancelling_) return false;
+  object(id).owner = current_fiber();
+  return true;
+}
+
+void Simulation::mutex_unlock(platform::SimTag& tag) {
+  const std::uint32_t id = object_id(tag, ObjectKind::Mutex);
+  point(TraceOp::MutexUnlock, id);
+  if (!cancelling_) {
+    if (object(id).owner != current_fiber()) {
+      fail(Outcome::FiberFailed, current_fiber(),
+           fmt::format("unlock of mutex #{} not held by fiber #{}", id, current_fiber()));
+    }
+  }
+  release_mutex(id);
+}
+
+void Simulation::condvar_wait(platform::SimTag& condvar, platform::SimTag& mutex) {
+  condvar_wait_for(condvar, mutex, -1);
+}
+
+bool Simulation::condvar_wait_for(platform::SimTag& condvar, platform::SimTag& mutex,
+                                  std::int64_t timeout_ns) {
+  const std::uint32_t cv = object_id(condvar, ObjectKind::CondVar);
+  const std::uint32_t m = object_id(mutex, ObjectKind::Mutex);
+  const bool timed = timeout_ns >= 0;
+  const TraceOp op = timed ? TraceOp::CondWaitFor : TraceOp::CondWait;
+  if (cancelling_ || !in_fiber()) {
+    if (cancelling_) cancel_mode_op();
+    return false;  // a spurious wake-up: callers re-check their condition
+  }
+  point(op, cv);
+  release_mutex(m);
+  object(cv).waiters.push_back(current_->id);
+  block_current(op, cv, timed ? now_ns_ + timeout_ns : -1);
+  reschedule(/*may_unwind=*/true);
+  const bool notified = current_->notified;
+  acquire_blocking(m);
+  return notified;
+}
+
+void Simulation::condvar_notify(platform::SimTag& condvar, bool all) {
+  const std::uint32_t cv = object_id(condvar, ObjectKind::CondVar);
+  point(all ? TraceOp::CondNotifyAll : TraceOp::CondNotifyOne, cv);
+  std::vector<std::uint32_t>& waiters = object(cv).waiters;
+  if (waiters.empty()) return;
+  if (all) {
+    std::vector<std::uint32_t> woken;
+    woken.swap(waiters);
+    for (std::uint32_t id : woken) wake(id, /*notified=*/true);
+  } else {
+    wake(waiters.front(), /*notified=*/true);  // FIFO
+  }
+}
+
+void Simulation::atomic_access(platform::SimTag& tag, platform::AtomicOp op) {
+  const std::uint32_t id = object_id(tag, ObjectKind::Atomic);
+  point(atomic_trace_op(op), id);
+}
+
+bool Simulation::spawn(platform::Task task) {
+  if (cancelling_) return false;
+  if (fibers_.size() >= config_.max_fibers) return false;
+  const std::uint32_t id = spawn(fmt::format("async#{}", fibers_.size()), std::move(task));
+  point(TraceOp::Spawn, 0, id);
+  return true;
+}
+
+std::int64_t Simulation::now_ns() {
+  point(TraceOp::ClockRead, 0);
+  return now_ns_;
+}
+
+void Simulation::sleep_for_ns(std::int64_t duration_ns) {
+  if (cancelling_ || !in_fiber()) {
+    if (cancelling_) cancel_mode_op();
+    return;
+  }
+  point(TraceOp::Sleep, 0, static_cast<std::uint64_t>(duration_ns));
+  if (duration_ns <= 0) return;
+  block_current(TraceOp::Sleep, 0, now_ns_ + duration_ns);
+  reschedule(/*may_unwind=*/true);
+}
+
+void Simulation::yield() { point(TraceOp::Yield, 0); }
+
+}  // namespace segsim::sim

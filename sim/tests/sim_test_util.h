@@ -1,0 +1,58 @@
+// Helpers for simulator tests: run a program (a function that spawns fibers
+// into a fresh Simulation) under a config, search seeds for a failure, and
+// replay a recorded run.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "sim/simulation.h"
+
+namespace segsim::sim::testing {
+
+// Spawns the program's fibers; each run gets fresh state from the program itself.
+using Program = std::function<void(Simulation&)>;
+
+inline RunResult run_program(const SimulationConfig& config, const Program& program) {
+  Simulation simulation(config);
+  program(simulation);
+  return simulation.run();
+}
+
+struct Found {
+  std::uint64_t seed;
+  RunResult result;
+};
+
+// The first seed in [first, first + seeds) whose run fails, if any.
+inline std::optional<Found> find_failure(SimulationConfig config, const Program& program,
+                                         std::uint64_t first, std::uint64_t seeds) {
+  for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
+    config.seed = seed;
+    RunResult result = run_program(config, program);
+    if (!result.passed()) return Found{seed, std::move(result)};
+  }
+  return std::nullopt;
+}
+
+// How many of `seeds` runs fail.
+inline int count_failures(SimulationConfig config, const Program& program, std::uint64_t seeds) {
+  int failures = 0;
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+    config.seed = seed;
+    failures += run_program(config, program).passed() ? 0 : 1;
+  }
+  return failures;
+}
+
+// Re-runs `recorded` (made with `config` at `seed`) under the replay strategy.
+inline RunResult replay(SimulationConfig config, std::uint64_t seed, const RunResult& recorded,
+                        const Program& program) {
+  config.seed = seed;
+  config.strategy = "replay";
+  config.replay_decisions = recorded.decisions;
+  return run_program(config, program);
+}
+
+}  // namespace segsim::sim::testing
