@@ -61,7 +61,7 @@ TEST(Simulation, PlatformOperationsAreSchedulingPoints) {
 
 TEST(Simulation, MutexCounterIsCorrectUnderManySeeds) {
   for (const char* strategy : {"random", "pct"}) {
-    for (std::uint64_t seed = 1; seed <= 10000; ++seed) {
+    for (std::uint64_t seed = 1; seed <= testing::scaled_seeds(10000); ++seed) {
       auto mu = std::make_shared<platform::Mutex>();
       auto counter = std::make_shared<long>(0);
       RunResult result = run_program(config_for(seed, strategy), [&](Simulation& s) {
