@@ -51,20 +51,6 @@ void Region::mark_physical_released() {
   touched_count_ = 0;
 }
 
-std::uint32_t Region::pop_free() {
-  SEGSIM_ASSERT(!free_stack_.empty() && free_count_ > 0, "pop from a full region");
-  std::uint32_t slice = free_stack_.back();
-  free_stack_.pop_back();
-  --free_count_;
-  return slice;
-}
-
-void Region::push_free(std::uint32_t slice) {
-  SEGSIM_ASSERT(slice < slice_count_ && free_count_ < slice_count_, "push to a free region");
-  free_stack_.push_back(slice);
-  ++free_count_;
-}
-
 std::int64_t Region::slice_of(const std::byte* data, bool last_mapping) const {
   const std::byte* base = last_mapping ? last_base_ : base_;
   if (base == nullptr || data < base || data >= base + region_bytes_) return -1;
@@ -86,17 +72,6 @@ std::uint32_t RegionTable::append(int size_class, std::size_t slice_bytes,
   chunks_[id / kChunkSlots][id % kChunkSlots].assign_class(size_class, slice_bytes, region_bytes);
   published_.store(id + 1, std::memory_order_release);
   return id;
-}
-
-Region* RegionTable::get(std::uint32_t id) const {
-  if (id >= published_.load(std::memory_order_acquire)) return nullptr;
-  return &chunks_[id / kChunkSlots][id % kChunkSlots];
-}
-
-Region& RegionTable::at(std::uint32_t id) const {
-  Region* region = get(id);
-  SEGSIM_ASSERT(region != nullptr, "region id out of range");
-  return *region;
 }
 
 }  // namespace segsim::detail

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/os.h"
 #include "core/platform/atomic.h"
 
@@ -43,6 +44,7 @@ class Region {
   // After a successful release_physical: every slice zero and untouched.
   void mark_physical_released();
 
+  // Hot path (allocate / release): defined inline below.
   std::uint32_t pop_free();
   void push_free(std::uint32_t slice);
   std::byte* slice_data(std::uint32_t slice) const { return base_ + slice * slice_bytes_; }
@@ -88,7 +90,7 @@ class RegionTable {
   // A new slot for `size_class`, assigned before it becomes visible to get().
   // Its id, or UINT32_MAX when the table is full. Caller-serialised.
   std::uint32_t append(int size_class, std::size_t slice_bytes, std::size_t region_bytes);
-  // The slot, or null for an id never appended.
+  // The slot, or null for an id never appended. Hot path: inline below.
   Region* get(std::uint32_t id) const;
   Region& at(std::uint32_t id) const;
   std::uint32_t size() const { return published_.load(std::memory_order_acquire); }
@@ -99,5 +101,30 @@ class RegionTable {
   std::unique_ptr<std::unique_ptr<Region[]>[]> chunks_;
   platform::Atomic<std::uint32_t> published_{0};
 };
+
+inline std::uint32_t Region::pop_free() {
+  SEGSIM_ASSERT(!free_stack_.empty() && free_count_ > 0, "pop from a full region");
+  const std::uint32_t slice = free_stack_.back();
+  free_stack_.pop_back();
+  --free_count_;
+  return slice;
+}
+
+inline void Region::push_free(std::uint32_t slice) {
+  SEGSIM_ASSERT(slice < slice_count_ && free_count_ < slice_count_, "push to a free region");
+  free_stack_.push_back(slice);
+  ++free_count_;
+}
+
+inline Region* RegionTable::get(std::uint32_t id) const {
+  if (id >= published_.load(std::memory_order_acquire)) return nullptr;
+  return &chunks_[id / kChunkSlots][id % kChunkSlots];
+}
+
+inline Region& RegionTable::at(std::uint32_t id) const {
+  Region* region = get(id);
+  SEGSIM_ASSERT(region != nullptr, "region id out of range");
+  return *region;
+}
 
 }  // namespace segsim::detail

@@ -73,7 +73,8 @@ struct SegmentAllocator::Impl {
   bool reuse_freed_region(ClassPool& pool);
   bool reserve_virtual(std::size_t bytes);
   void unreserve_virtual(std::size_t bytes);
-  Result<Region*> validate_live(const Segment& segment, const ClassPool& pool) const;
+  Region* live_region(const Segment& segment) const;
+  Error diagnose(const Segment& segment) const;
   Error refuse(Error error) const;
   Status release(const Segment& segment);
   Status reset(const Segment& segment);
@@ -256,21 +257,32 @@ Error SegmentAllocator::Impl::refuse(Error error) const {
   return error;
 }
 
-// With `pool` (the handle's class) locked: the region of a live handle, or why not.
-Result<Region*> SegmentAllocator::Impl::validate_live(const Segment& segment,
-                                                      const ClassPool& pool) const {
-  (void)pool;
+// With the handle's class locked: the region of a live handle, or null. The
+// fast path of release and reset; diagnose() explains a null.
+Region* SegmentAllocator::Impl::live_region(const Segment& segment) const {
+  Region* region = table.get(segment.region_id());
+  if (region == nullptr || region->size_class != segment.size_class() ||
+      segment.slice_index() >= region->slice_count() || !region->mapped() ||
+      region->slice_data(segment.slice_index()) != segment.data() || segment.generation() == 0 ||
+      region->slice(segment.slice_index()).generation != segment.generation()) {
+    return nullptr;
+  }
+  return region;
+}
+
+// With the handle's class locked: why live_region() refused `segment`.
+Error SegmentAllocator::Impl::diagnose(const Segment& segment) const {
   Error error;
   error.address = reinterpret_cast<std::uintptr_t>(segment.data());
   error.size_class = static_cast<std::int16_t>(segment.size_class());
   error.generation = segment.generation();
-  auto fail = [&](Errc code, const char* detail) -> Result<Region*> {
+  auto fail = [&](Errc code, const char* detail) {
     error.code = code;
     error.detail = detail;
     return refuse(error);
   };
   if (segment.generation() == 0) return fail(Errc::InvalidPointer, "handle has no generation");
-  Region* region = table.get(segment.region_id());
+  const Region* region = table.get(segment.region_id());
   if (region == nullptr) return fail(Errc::InvalidPointer, "no such region");
   if (region->size_class != segment.size_class()) {
     return fail(Errc::InvalidPointer, "region belongs to another size class");
@@ -290,11 +302,9 @@ Result<Region*> SegmentAllocator::Impl::validate_live(const Segment& segment,
     return fail(Errc::InvalidPointer, "handle does not match its slice");
   }
   const std::uint32_t live = region->slice(segment.slice_index()).generation;
-  if (live != segment.generation()) {
-    error.live_generation = live;
-    return fail(Errc::DoubleFree, live == 0 ? "slice is free" : "slice was reallocated since");
-  }
-  return region;
+  SEGSIM_ASSERT(live != segment.generation(), "diagnose of a live handle");
+  error.live_generation = live;
+  return fail(Errc::DoubleFree, live == 0 ? "slice is free" : "slice was reallocated since");
 }
 
 Status SegmentAllocator::Impl::release(const Segment& segment) {
@@ -306,9 +316,9 @@ Status SegmentAllocator::Impl::release(const Segment& segment) {
   bool start_cleanup = false;
   {
     platform::LockGuard guard(pool.mu);
-    Result<Region*> located = validate_live(segment, pool);
-    if (!located.ok()) return located.error();
-    Region& region = *located.value();
+    Region* located = live_region(segment);
+    if (located == nullptr) return diagnose(segment);
+    Region& region = *located;
     SEGSIM_ASSERT(region.state == RegionState::Active, "live slice in an inactive region");
     region.slice(segment.slice_index()).generation = 0;
     region.push_free(segment.slice_index());
@@ -335,8 +345,7 @@ Status SegmentAllocator::Impl::reset(const Segment& segment) {
   const ClassPool& pool = classes[segment.size_class()];
   {
     platform::LockGuard guard(pool.mu);
-    Result<Region*> located = validate_live(segment, pool);
-    if (!located.ok()) return located.error();
+    if (live_region(segment) == nullptr) return diagnose(segment);
   }
   zero_memory(segment.data(), segment.size());
   return {};
