@@ -31,7 +31,6 @@ void Region::install(std::byte* base) {
 void Region::uninstall() {
   SEGSIM_ASSERT(base_ != nullptr, "uninstall without a mapping");
   SEGSIM_ASSERT(all_free(), "unmapping a region with live slices");
-  last_base_ = base_;
   base_ = nullptr;
   touched_count_ = 0;
   state = RegionState::Unused;
@@ -51,8 +50,8 @@ void Region::mark_physical_released() {
   touched_count_ = 0;
 }
 
-std::int64_t Region::slice_of(const std::byte* data, bool last_mapping) const {
-  const std::byte* base = last_mapping ? last_base_ : base_;
+std::int64_t Region::slice_of(const std::byte* data) const {
+  const std::byte* base = base_;
   if (base == nullptr || data < base || data >= base + region_bytes_) return -1;
   std::size_t offset = static_cast<std::size_t>(data - base);
   if (offset % slice_bytes_ != 0) return -1;

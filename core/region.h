@@ -4,6 +4,7 @@
 // `size_class` is guarded by the owning class's mutex.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -11,7 +12,6 @@
 
 #include "core/assert.h"
 #include "core/os.h"
-#include "core/platform/atomic.h"
 
 namespace segsim::detail {
 
@@ -35,7 +35,7 @@ class Region {
   void assign_class(int size_class, std::size_t slice_bytes, std::size_t region_bytes);
   // A new mapping at `base`: every slice free, zero and untouched.
   void install(std::byte* base);
-  // The mapping is gone; remembers it for diagnosing stale handles.
+  // The mapping is gone (every slice free); the slot keeps its class.
   void uninstall();
 
   // madvise(DONTNEED) over the whole region. Reads only base/bytes, so it may
@@ -48,8 +48,8 @@ class Region {
   std::uint32_t pop_free();
   void push_free(std::uint32_t slice);
   std::byte* slice_data(std::uint32_t slice) const { return base_ + slice * slice_bytes_; }
-  // The slice `data` starts, in the current or (unmapped) last mapping; -1 if none.
-  std::int64_t slice_of(const std::byte* data, bool last_mapping) const;
+  // The slice `data` starts in the current mapping; -1 if none.
+  std::int64_t slice_of(const std::byte* data) const;
 
   bool all_free() const { return free_count_ == slice_count_; }
   bool mapped() const { return base_ != nullptr; }
@@ -71,7 +71,6 @@ class Region {
 
  private:
   std::byte* base_ = nullptr;
-  std::byte* last_base_ = nullptr;
   std::size_t region_bytes_ = 0;
   std::size_t slice_bytes_ = 0;
   std::uint32_t slice_count_ = 0;
@@ -99,7 +98,10 @@ class RegionTable {
   static constexpr std::uint32_t kChunkSlots = 64;
   std::uint32_t capacity_;
   std::unique_ptr<std::unique_ptr<Region[]>[]> chunks_;
-  platform::Atomic<std::uint32_t> published_{0};
+  // A publication counter, not program logic: ids reach readers through
+  // handles made after publication, so interleavings around it are not worth
+  // exploring and it is a plain std::atomic, not a scheduling point.
+  std::atomic<std::uint32_t> published_{0};
 };
 
 inline std::uint32_t Region::pop_free() {

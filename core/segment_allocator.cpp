@@ -27,7 +27,11 @@ using detail::RegionTable;
 namespace {
 
 // Hard limits on what a configuration may ask for (put a limit on everything).
-constexpr std::size_t kMaxRegionBytes = std::size_t{1} << 30;
+// Slice indexes are 16-bit in a Segment: 128 MiB / 4 KiB = 32768 slices.
+constexpr std::size_t kMaxRegionBytes = std::size_t{128} << 20;
+static_assert(kMaxRegionBytes / kSmallestClassBytes <= UINT16_MAX + 1);
+// Allocator identities, carried by every handle; 0 is never issued.
+std::atomic<std::uint32_t> g_next_allocator_id{1};
 constexpr std::size_t kMaxRegionSlots = std::size_t{1} << 22;
 // How many times a firing "alloc.cleanup.delay" may yield before the cleanup runs.
 constexpr int kMaxCleanupDelayYields = 8;
@@ -63,6 +67,7 @@ struct SegmentAllocator::Impl {
   Impl(Os& os_in, const SegmentAllocatorConfig& cfg)
       : os(os_in),
         config(cfg),
+        id(g_next_allocator_id.fetch_add(1, std::memory_order_relaxed)),
         table(static_cast<std::uint32_t>(kSizeClassCount * (cfg.budget_bytes / cfg.region_bytes))),
         executor(platform::AsyncExecutorConfig{1, cfg.cleanup_queue_capacity}) {
     for (std::size_t c = 0; c < kSizeClassCount; ++c) classes[c].slice_bytes = class_bytes(c);
@@ -91,6 +96,7 @@ struct SegmentAllocator::Impl {
 
   Os& os;
   const SegmentAllocatorConfig config;
+  const std::uint32_t id;
   std::array<ClassPool, kSizeClassCount> classes;
 
   // Guards the fields below it and serialises RegionTable::append. Lock order:
@@ -151,7 +157,7 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
   ++pool.live_slices;
   --pool.free_slices;
   std::byte* data = region.slice_data(slice);
-  const Segment segment(data, state.generation, region_id, slice, static_cast<std::uint8_t>(c));
+  const Segment segment(data, id, state.generation, region_id, slice, static_cast<std::uint8_t>(c));
   lock.unlock();
 
   asan::unpoison(data, pool.slice_bytes);
@@ -261,7 +267,8 @@ Error SegmentAllocator::Impl::refuse(Error error) const {
 // fast path of release and reset; diagnose() explains a null.
 Region* SegmentAllocator::Impl::live_region(const Segment& segment) const {
   Region* region = table.get(segment.region_id());
-  if (region == nullptr || region->size_class != segment.size_class() ||
+  if (segment.allocator_id() != id || region == nullptr ||
+      region->size_class != segment.size_class() ||
       segment.slice_index() >= region->slice_count() || !region->mapped() ||
       region->slice_data(segment.slice_index()) != segment.data() || segment.generation() == 0 ||
       region->slice(segment.slice_index()).generation != segment.generation()) {
@@ -281,6 +288,7 @@ Error SegmentAllocator::Impl::diagnose(const Segment& segment) const {
     error.detail = detail;
     return refuse(error);
   };
+  if (segment.allocator_id() != id) return fail(Errc::InvalidPointer, "handle of another allocator");
   if (segment.generation() == 0) return fail(Errc::InvalidPointer, "handle has no generation");
   const Region* region = table.get(segment.region_id());
   if (region == nullptr) return fail(Errc::InvalidPointer, "no such region");
@@ -290,16 +298,12 @@ Error SegmentAllocator::Impl::diagnose(const Segment& segment) const {
   if (segment.slice_index() >= region->slice_count()) {
     return fail(Errc::InvalidPointer, "slice index out of range");
   }
-  if (!region->mapped()) {
-    // The region was unmapped: every slice of it had been released.
-    if (region->slice_of(segment.data(), /*last_mapping=*/true) ==
-        static_cast<std::int64_t>(segment.slice_index())) {
-      return fail(Errc::DoubleFree, "its region has since been unmapped");
-    }
-    return fail(Errc::InvalidPointer, "handle does not match its slice");
-  }
+  // Only this allocator makes handles with its id, so a handle that no longer
+  // matches its region's mapping was made for an earlier mapping of it: every
+  // slice of that mapping had been released before it was unmapped.
+  if (!region->mapped()) return fail(Errc::DoubleFree, "its region has since been unmapped");
   if (region->slice_data(segment.slice_index()) != segment.data()) {
-    return fail(Errc::InvalidPointer, "handle does not match its slice");
+    return fail(Errc::DoubleFree, "its region has since been unmapped and mapped anew");
   }
   const std::uint32_t live = region->slice(segment.slice_index()).generation;
   SEGSIM_ASSERT(live != segment.generation(), "diagnose of a live handle");
@@ -592,7 +596,7 @@ Result<std::unique_ptr<SegmentAllocator>> SegmentAllocator::create(Os& os,
   const std::size_t page = os.page_size();
   if (config.region_bytes < kLargestClassBytes || config.region_bytes % kLargestClassBytes != 0 ||
       config.region_bytes % page != 0 || config.region_bytes > kMaxRegionBytes) {
-    return invalid("region_bytes must be a multiple of 256 KiB and of the page size, at most 1 GiB");
+    return invalid("region_bytes must be a multiple of 256 KiB and of the page size, at most 128 MiB");
   }
   if (config.budget_bytes < config.region_bytes || config.budget_bytes % config.region_bytes != 0) {
     return invalid("budget_bytes must be a positive multiple of region_bytes");
@@ -648,7 +652,7 @@ Result<Segment> SegmentAllocator::lookup(const std::byte* address) const {
   platform::LockGuard guard(pool.mu);
   error.size_class = static_cast<std::int16_t>(region.size_class);
   if (region.base() != base) return impl_->refuse(error);  // unmapped meanwhile
-  const std::int64_t slice = region.slice_of(address, /*last_mapping=*/false);
+  const std::int64_t slice = region.slice_of(address);
   if (slice < 0) {
     error.detail = "points inside a slice, not at its start";
     return impl_->refuse(error);
@@ -659,7 +663,7 @@ Result<Segment> SegmentAllocator::lookup(const std::byte* address) const {
     error.detail = "slice is free";
     return impl_->refuse(error);
   }
-  return Segment(const_cast<std::byte*>(address), generation, region_id,
+  return Segment(const_cast<std::byte*>(address), impl_->id, generation, region_id,
                  static_cast<std::uint32_t>(slice), static_cast<std::uint8_t>(region.size_class));
 }
 

@@ -37,7 +37,7 @@ namespace segsim {
 
 struct SegmentAllocatorConfig {
   // Each region is mapped whole and sliced for one class. A multiple of the
-  // largest class (256 KiB) and of the Os page size.
+  // largest class (256 KiB) and of the Os page size, at most 128 MiB.
   std::size_t region_bytes = std::size_t{2} << 20;
   // The most virtual bytes mapped at once. A multiple of region_bytes.
   std::size_t budget_bytes = std::size_t{1} << 30;

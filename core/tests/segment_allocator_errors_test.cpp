@@ -90,6 +90,29 @@ TEST_F(SegmentAllocatorErrors, HandleToAnUnmappedRegionIsADoubleFree) {
   EXPECT_EQ(stale.error().code, Errc::DoubleFree);
 }
 
+// Found by the property suite: the region is mapped again, at another address,
+// between the release and the stale release.
+TEST_F(SegmentAllocatorErrors, HandleToARemappedRegionIsADoubleFree) {
+  Segment small = must_allocate(1);
+  Segment big = must_allocate(256 * KiB);
+  ASSERT_TRUE(allocator->release(big).ok());
+  ASSERT_TRUE(allocator->release(small).ok());
+  ASSERT_EQ(allocator->free_unused_regions(0), 2u);
+  Segment blocker = must_allocate(4 * KiB);  // may take the old address of `big`'s region
+  Segment again = must_allocate(256 * KiB);  // big's slot, mapped anew
+  EXPECT_EQ(again.region_id(), big.region_id());
+  for (const Segment* stale : {&big, &small}) {
+    Status released = allocator->release(*stale);
+    ASSERT_FALSE(released.ok());
+    EXPECT_EQ(released.error().code, Errc::DoubleFree) << released.error().describe();
+    Status reset = allocator->reset(*stale);
+    ASSERT_FALSE(reset.ok());
+    EXPECT_EQ(reset.error().code, Errc::DoubleFree) << reset.error().describe();
+  }
+  EXPECT_TRUE(allocator->release(again).ok());
+  EXPECT_TRUE(allocator->release(blocker).ok());
+}
+
 TEST_F(SegmentAllocatorErrors, MmapFailureIsOutOfMemoryAndChangesNothing) {
   Segment keep = must_allocate(8 * KiB);
   const auto before = fingerprint(allocator->stats());

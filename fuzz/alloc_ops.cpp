@@ -1,0 +1,261 @@
+// fuzz_alloc_ops: libFuzzer decodes its input into SegmentAllocator
+// operations on a ScriptedOs and checks every step against the shared
+// reference model (property/allocator_model.h). Any mismatch prints one line
+// and traps, so libFuzzer saves the input as a crash.
+//
+// Input format (every read past the end yields 0, so any input is valid):
+//   byte 0         configuration: bit 0 = madvise resets from 64 KiB,
+//                  bit 1 = proactive cleanup off
+//   then ops       an opcode byte (kOpCount kinds, taken modulo) and its
+//                  fixed arguments; see `Op` for each op's bytes.
+//
+// Unlike the property suite, outcomes here are not predicted: an allocation
+// may fit or run out of budget, and an injected Os failure stays armed until
+// some later call consumes it. So the checks are consequences that must hold
+// whatever happened: an OutOfMemory exactly when an mmap failed, an
+// OutOfBudget only when every region holds a live slice, and so on.
+//
+// After each op the model is checked reading one byte per page of every live
+// segment (a full reread per op would dominate the run time); after the last
+// op, every byte.
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/segment_allocator.h"
+#include "core/tests/scripted_os.h"
+#include "property/allocator_model.h"
+
+namespace segsim {
+namespace {
+
+constexpr std::size_t KiB = 1024;
+constexpr std::size_t kRegionBytes = 256 * KiB;
+// 8 MiB: one input can fill it (32 allocations of 256 KiB), and a fuzzing
+// process never runs out of real memory.
+constexpr std::size_t kBudgetRegions = 32;
+constexpr std::size_t kMaxOps = 256;
+constexpr std::size_t kMaxLive = 48;
+
+enum class Op : std::uint8_t {
+  Allocate,               // class byte (7 = invalid size), size-within-class byte
+  AllocateUninitialized,  // as Allocate
+  Release,                // live index byte
+  ReleaseStale,           // stale index byte
+  ResetStale,             // stale index byte
+  Reset,                  // live index byte
+  Write,                  // live index byte, fill byte
+  ReleaseUnused,          // class byte
+  FreeUnused,             // target regions byte
+  InjectFailure,          // call byte (mmap / madvise / munmap), which-call-from-now byte
+};
+constexpr std::uint8_t kOpCount = 10;
+
+class Reader {
+ public:
+  Reader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+  bool done() const { return pos_ >= size_; }
+  std::uint8_t byte() { return pos_ < size_ ? data_[pos_++] : 0; }
+
+ private:
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t pos_ = 0;
+};
+
+[[noreturn]] void fail(std::string_view what, std::size_t step) {
+  std::fprintf(stderr, "fuzz_alloc_ops: step %zu: %.*s\n", step, static_cast<int>(what.size()),
+               what.data());
+  __builtin_trap();
+}
+
+// A request size: a class (7 = an invalid size) and where in that class's
+// range of byte counts, so both class edges are one byte away.
+std::size_t request_bytes(std::uint8_t class_byte, std::uint8_t position) {
+  const int c = class_byte % (kSizeClassCount + 1);
+  if (c == static_cast<int>(kSizeClassCount)) return position % 2 == 0 ? 0 : kLargestClassBytes + 1;
+  const std::size_t low = c == 0 ? 1 : class_bytes(c - 1) + 1;
+  const std::size_t high = class_bytes(c);
+  return low + (high - low) * position / 255;
+}
+
+class Harness {
+ public:
+  explicit Harness(std::uint8_t config_byte) {
+    SegmentAllocatorConfig config;
+    config.region_bytes = kRegionBytes;
+    config.budget_bytes = kBudgetRegions * kRegionBytes;
+    config.reset_madvise_min_bytes = (config_byte & 1) != 0 ? 64 * KiB : SIZE_MAX;
+    config.proactive_cleanup = (config_byte & 2) == 0;
+    config.cleanup_start_free_slices = 4;
+    config.cleanup_every_free_slices = 2;
+    auto created = SegmentAllocator::create(os_, config);
+    if (!created.ok()) fail(created.error().describe(), 0);
+    allocator_ = std::move(created).value();
+  }
+  ~Harness() {
+    // An armed munmap failure must not make the destructor leak a mapping.
+    os_.clear_failures();
+  }
+
+  void step(Reader& in, std::size_t step_number) {
+    step_ = step_number;
+    const auto op = static_cast<Op>(in.byte() % kOpCount);
+    switch (op) {
+      case Op::Allocate:
+      case Op::AllocateUninitialized: {
+        const std::uint8_t class_byte = in.byte();
+        allocate(request_bytes(class_byte, in.byte()), op == Op::Allocate);
+        break;
+      }
+      case Op::Release: {
+        const std::uint8_t index = in.byte();
+        if (model_.live().empty()) break;
+        const std::size_t i = index % model_.live().size();
+        Status status = allocator_->release(model_.live()[i].segment);
+        if (!status.ok()) fail("release of a live segment: " + status.error().describe(), step_);
+        static_cast<void>(model_.released(i));
+        break;
+      }
+      case Op::ReleaseStale:
+      case Op::ResetStale:
+        release_stale(in.byte(), op == Op::ResetStale);
+        break;
+      case Op::Reset: {
+        const std::uint8_t index = in.byte();
+        if (model_.live().empty()) break;
+        const std::size_t i = index % model_.live().size();
+        Status status = allocator_->reset(model_.live()[i].segment);
+        if (!status.ok()) fail("reset of a live segment: " + status.error().describe(), step_);
+        model_.reset(i);
+        break;
+      }
+      case Op::Write: {
+        const std::uint8_t index = in.byte();
+        const auto fill = static_cast<std::byte>(in.byte());
+        if (model_.live().empty()) break;
+        model_.write(index % model_.live().size(), fill);
+        break;
+      }
+      case Op::ReleaseUnused: {
+        const int c = in.byte() % static_cast<int>(kSizeClassCount);
+        const AllocatorStats before = allocator_->stats();
+        const std::size_t released = allocator_->release_unused_regions(c);
+        if (allocator_->stats().regions_released - before.regions_released != released) {
+          fail("release_unused_regions returned a count stats() does not show", step_);
+        }
+        break;
+      }
+      case Op::FreeUnused: {
+        const std::size_t target_bytes = (in.byte() % (kBudgetRegions + 1)) * kRegionBytes;
+        const AllocatorStats before = allocator_->stats();
+        const std::size_t unmapped = allocator_->free_unused_regions(target_bytes);
+        const AllocatorStats after = allocator_->stats();
+        if (after.regions_unmapped - before.regions_unmapped != unmapped ||
+            after.virtual_bytes != before.virtual_bytes - unmapped * kRegionBytes) {
+          fail("free_unused_regions returned a count stats() does not show", step_);
+        }
+        if (after.virtual_bytes > target_bytes && after.unmap_failures == before.unmap_failures) {
+          if (auto why = unmappable_region(after)) {
+            fail("free_unused_regions stopped short of its target: " + *why, step_);
+          }
+        }
+        break;
+      }
+      case Op::InjectFailure: {
+        static constexpr OsCall kCalls[] = {OsCall::Map, OsCall::Advise, OsCall::Unmap};
+        static constexpr int kErrnos[] = {ENOMEM, EAGAIN, EINVAL};
+        const std::size_t which = in.byte() % 3;
+        os_.fail_nth(kCalls[which], 1 + in.byte() % 4, kErrnos[which]);
+        break;
+      }
+    }
+    settle_and_check(model::Scan::EveryPage);
+  }
+
+  // Lets async cleanups finish, then checks everything against the model.
+  void settle_and_check(model::Scan scan) {
+    allocator_->wait_for_cleanups();
+    if (auto mismatch = model_.check(*allocator_, scan)) fail(*mismatch, step_);
+    if (auto mismatch = model::check_os_accounting(allocator_->stats(), os_)) fail(*mismatch, step_);
+  }
+
+ private:
+  void allocate(std::size_t bytes, bool zeroed) {
+    if (model_.live().size() >= kMaxLive) return;
+    const std::uint64_t map_failures_before = os_.failures(OsCall::Map);
+    const std::uint64_t unmap_failures_before = os_.failures(OsCall::Unmap);
+    Result<Segment> result =
+        zeroed ? allocator_->allocate(bytes) : allocator_->allocate_uninitialized(bytes);
+    const bool map_failed = os_.failures(OsCall::Map) != map_failures_before;
+    const bool invalid = class_of(bytes) < 0;
+    if (result.ok()) {
+      if (invalid || map_failed) fail("allocation succeeded though its size or mmap was bad", step_);
+      model_.allocated(result.value(), bytes, zeroed);
+      return;
+    }
+    const Errc code = result.error().code;
+    const Errc expected = invalid ? Errc::InvalidSize : map_failed ? Errc::OutOfMemory : Errc::OutOfBudget;
+    if (code != expected) fail("allocation refused wrongly: " + result.error().describe(), step_);
+    if (code == Errc::OutOfMemory && result.error().os_errno != ENOMEM) {
+      fail("OutOfMemory without the failed mmap's errno: " + result.error().describe(), step_);
+    }
+    if (code != Errc::OutOfBudget || os_.failures(OsCall::Unmap) != unmap_failures_before) return;
+    // A true OutOfBudget: the budget is full and nothing could be unmapped.
+    const AllocatorStats stats = allocator_->stats();
+    if (stats.virtual_bytes + kRegionBytes <= stats.budget_bytes) {
+      fail("out of budget with room for another region", step_);
+    }
+    if (stats.classes[class_of(bytes)].free_slices != 0) fail("out of budget with a free slice", step_);
+    if (auto why = unmappable_region(stats)) fail("out of budget, yet " + *why, step_);
+  }
+
+  void release_stale(std::uint8_t index, bool via_reset) {
+    if (model_.stale().empty()) return;
+    const Segment handle = model_.stale()[index % model_.stale().size()];
+    const AllocatorStats before = allocator_->stats();
+    Status status = via_reset ? allocator_->reset(handle) : allocator_->release(handle);
+    if (status.ok()) fail("a stale handle was accepted", step_);
+    if (status.error().code != Errc::DoubleFree) {
+      fail("stale handle refused with the wrong error: " + status.error().describe(), step_);
+    }
+    const AllocatorStats after = allocator_->stats();
+    if (auto changed = model::compare_accounting(before, after)) {
+      fail("a refused stale handle changed the allocator: " + *changed, step_);
+    }
+    if (after.double_frees != before.double_frees + 1) fail("double free not counted", step_);
+  }
+
+  // A region the allocator could have unmapped (queued freed, or active with
+  // no live slice, as far as stats() can tell), described; or nullopt.
+  std::optional<std::string> unmappable_region(const AllocatorStats& stats) const {
+    for (int c = 0; c < static_cast<int>(kSizeClassCount); ++c) {
+      const std::string name = std::to_string(class_bytes(c) / KiB) + " KiB";
+      if (stats.classes[c].freed_regions != 0) return "class " + name + " has a freed region";
+      if (stats.classes[c].active_regions > model_.live_in_class(c)) {
+        return "class " + name + " has more active regions than live slices";
+      }
+    }
+    return std::nullopt;
+  }
+
+  testing::ScriptedOs os_;  // declared first: outlives the allocator
+  std::unique_ptr<SegmentAllocator> allocator_;
+  model::AllocatorModel model_;
+  std::size_t step_ = 0;
+};
+
+}  // namespace
+}  // namespace segsim
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  segsim::Reader in(data, size);
+  segsim::Harness harness(in.byte());
+  for (std::size_t step = 1; step <= segsim::kMaxOps && !in.done(); ++step) harness.step(in, step);
+  harness.settle_and_check(segsim::model::Scan::EveryByte);
+  return 0;
+}
