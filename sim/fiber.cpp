@@ -22,6 +22,7 @@
 #endif
 
 #if defined(SEGSIM_SIM_ASAN)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if defined(SEGSIM_SIM_TSAN)
@@ -42,7 +43,15 @@ class RecordingStack {
     *out_ = stack;
     return stack;
   }
-  void deallocate(ctx::stack_context& stack) noexcept { inner_.deallocate(stack); }
+  void deallocate(ctx::stack_context& stack) noexcept {
+#if defined(SEGSIM_SIM_ASAN)
+    // Frames that ran on this stack left redzone poison in shadow memory, and
+    // munmap does not clear it: the next mapping at these addresses (any
+    // mmap) would inherit it and report phantom stack-buffer errors.
+    ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(stack.sp) - stack.size, stack.size);
+#endif
+    inner_.deallocate(stack);
+  }
 
  private:
   ctx::protected_fixedsize_stack inner_;

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/assert.h"
+#include "core/platform/clock.h"
 #include "sim/fiber.h"
 
 namespace segsim::sim {
@@ -502,6 +503,13 @@ void Simulation::atomic_access(platform::SimTag& tag, platform::AtomicOp op) {
 bool Simulation::spawn(platform::Task task) {
   if (cancelling_) return false;
   if (fibers_.size() >= config_.max_fibers) return false;
+  const std::uint32_t delay = config_.async_start_delay ? config_.async_start_delay() : 0;
+  if (delay > 0) {
+    task = [delay, inner = std::move(task)] {
+      for (std::uint32_t i = 0; i < delay; ++i) platform::yield();
+      inner();
+    };
+  }
   const std::uint32_t id = spawn(fmt::format("async#{}", fibers_.size()), std::move(task));
   point(TraceOp::Spawn, 0, id);
   return true;

@@ -48,6 +48,9 @@ struct SimulationConfig {
   double spurious_wakeup_probability = 0.0;      // per decision, for condvar waiters
   std::size_t trace_ring_events = 64;
   bool keep_full_trace = false;
+  // Yields a task spawned through the platform seam (spawn_async) makes
+  // before it starts; the fault plan's async:delay / async:reorder. Optional.
+  std::function<std::uint32_t()> async_start_delay;
 };
 
 enum class Outcome : std::uint8_t { Passed, FiberFailed, Deadlock, StepLimit, ReplayDiverged };

@@ -244,7 +244,7 @@ TEST(Simulation, UnrunSimulationStillEndsItsFibers) {
   int destroyed = 0;
   {
     Simulation simulation(config_for(1));
-    simulation.spawn("never run", [&destroyed, c = std::make_shared<DestructorCounter>(
+    simulation.spawn("never run", [c = std::make_shared<DestructorCounter>(
                                                    DestructorCounter{&destroyed})] { (void)c; });
   }
   EXPECT_GE(destroyed, 1);

@@ -1,0 +1,396 @@
+#include "faults/sim_os.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "core/assert.h"
+#include "sim/simulation.h"
+
+namespace segsim::faults {
+
+namespace {
+
+// ---- guard mode: the SIGSEGV reporter -------------------------------------
+// Up to 64 live SimOs reservations are registered; the handler reports a fault
+// inside one of them with the running simulation's fiber and step, then lets
+// the default action kill the process (a sweep records the signal).
+constexpr int kMaxGuarded = 64;
+struct GuardSlot {
+  std::atomic<std::uintptr_t> begin{0};
+  std::atomic<std::uintptr_t> end{0};
+};
+GuardSlot g_guarded[kMaxGuarded];
+std::atomic<bool> g_handler_installed{false};
+struct sigaction g_previous_action;
+
+// Async-signal-safe formatting: no allocation, no stdio.
+char* put_text(char* out, const char* text) {
+  while (*text != '\0') *out++ = *text++;
+  return out;
+}
+char* put_u64(char* out, std::uint64_t value, int base) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[value % static_cast<unsigned>(base)];
+    value /= static_cast<unsigned>(base);
+  } while (value != 0);
+  if (base == 16) out = put_text(out, "0x");
+  while (n > 0) *out++ = digits[--n];
+  return out;
+}
+
+void guard_handler(int signal, siginfo_t* info, void* context) {
+  const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  for (const GuardSlot& slot : g_guarded) {
+    const std::uintptr_t begin = slot.begin.load(std::memory_order_acquire);
+    if (begin == 0 || address < begin || address >= slot.end.load(std::memory_order_acquire)) {
+      continue;
+    }
+    char line[256];
+    char* out = put_text(line, "segsim: use after release: access to unmapped SimOs memory at offset ");
+    out = put_u64(out, address - begin, 16);
+    if (sim::Simulation* simulation = sim::Simulation::current()) {
+      out = put_text(out, " in fiber #");
+      out = put_u64(out, simulation->current_fiber(), 10);
+      out = put_text(out, " at step ");
+      out = put_u64(out, simulation->step(), 10);
+      out = put_text(out, " (seed ");
+      out = put_u64(out, simulation->config().seed, 10);
+      out = put_text(out, ")");
+    }
+    out = put_text(out, "\n");
+    ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
+    (void)ignored;
+    break;
+  }
+  // Hand the fault to whoever handled SIGSEGV before us (ASan, or the default).
+  ::sigaction(SIGSEGV, &g_previous_action, nullptr);
+  if (g_previous_action.sa_flags & SA_SIGINFO) {
+    if (g_previous_action.sa_sigaction != nullptr) g_previous_action.sa_sigaction(signal, info, context);
+  } else if (g_previous_action.sa_handler != SIG_DFL && g_previous_action.sa_handler != SIG_IGN) {
+    g_previous_action.sa_handler(signal);
+  }
+  // Returning re-executes the access under the previous (default) action.
+}
+
+void register_guard(std::byte* base, std::size_t bytes) {
+  if (!g_handler_installed.exchange(true)) {
+    struct sigaction action {};
+    action.sa_sigaction = guard_handler;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGSEGV, &action, &g_previous_action);
+  }
+  for (GuardSlot& slot : g_guarded) {
+    std::uintptr_t expected = 0;
+    if (slot.begin.load() == 0) {
+      slot.end.store(reinterpret_cast<std::uintptr_t>(base) + bytes);
+      if (slot.begin.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(base))) return;
+    }
+  }
+  // More than 64 guarded SimOs at once: this one is still guarded by
+  // PROT_NONE, only its faults are reported anonymously.
+}
+
+void unregister_guard(std::byte* base) {
+  for (GuardSlot& slot : g_guarded) {
+    if (slot.begin.load() == reinterpret_cast<std::uintptr_t>(base)) slot.begin.store(0);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SimOs>> SimOs::create(SimOsConfig config) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  if (config.reservation_bytes == 0 || config.reservation_bytes % page != 0) {
+    return make_error(Errc::InvalidConfig, "reservation_bytes must be a positive multiple of the page size");
+  }
+  if (config.max_mappings == 0) return make_error(Errc::InvalidConfig, "max_mappings must be > 0");
+  if (config.free_survival_probability < 0 || config.free_survival_probability > 1) {
+    return make_error(Errc::InvalidConfig, "free_survival_probability must be in [0, 1]");
+  }
+  void* base = ::mmap(nullptr, config.reservation_bytes, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) {
+    Error error = make_error(Errc::OutOfMemory, "cannot reserve SimOs address space");
+    error.os_errno = errno;
+    return error;
+  }
+  return std::unique_ptr<SimOs>(new SimOs(config, static_cast<std::byte*>(base), page));
+}
+
+SimOs::SimOs(SimOsConfig config, std::byte* base, std::size_t page_size)
+    : config_(config),
+      base_(base),
+      page_size_(page_size),
+      pages_(config.reservation_bytes / page_size, PageState::Unmapped),
+      free_rng_(sim::derive_seed(config.seed, "simos.madv_free")) {
+  if (config_.guard) register_guard(base_, config_.reservation_bytes);
+}
+
+SimOs::~SimOs() {
+  if (config_.guard) unregister_guard(base_);
+  ::munmap(base_, config_.reservation_bytes);
+}
+
+// ---- address space ---------------------------------------------------------
+
+OsResult<std::size_t> SimOs::take_range(std::size_t bytes) {
+  if (bump_ + bytes <= config_.reservation_bytes) {
+    const std::size_t offset = bump_;
+    bump_ += bytes;
+    return offset;
+  }
+  for (auto it = holes_.begin(); it != holes_.end(); ++it) {  // first fit, lowest offset
+    if (it->second < bytes) continue;
+    const std::size_t offset = it->first;
+    const std::size_t rest = it->second - bytes;
+    holes_.erase(it);
+    if (rest > 0) holes_[offset + bytes] = rest;
+    return offset;
+  }
+  return OsFailure{OsCall::Map, ENOMEM};
+}
+
+void SimOs::release_range(std::size_t offset, std::size_t bytes) {
+  // Coalesce with neighbouring holes so first-fit sees whole gaps.
+  auto next = holes_.lower_bound(offset);
+  if (next != holes_.end() && next->first == offset + bytes) {
+    bytes += next->second;
+    next = holes_.erase(next);
+  }
+  if (next != holes_.begin()) {
+    auto previous = std::prev(next);
+    if (previous->first + previous->second == offset) {
+      previous->second += bytes;
+      return;
+    }
+  }
+  holes_[offset] = bytes;
+}
+
+void SimOs::set_pages(std::size_t offset, std::size_t bytes, PageState state) {
+  std::fill(pages_.begin() + static_cast<std::ptrdiff_t>(offset / page_size_),
+            pages_.begin() + static_cast<std::ptrdiff_t>((offset + bytes) / page_size_), state);
+}
+
+bool SimOs::range_mapped(std::size_t offset, std::size_t bytes) const {
+  for (std::size_t page = offset / page_size_; page < (offset + bytes) / page_size_; ++page) {
+    if (pages_[page] == PageState::Unmapped) return false;
+  }
+  return true;
+}
+
+OsResult<std::byte*> SimOs::map_locked(std::size_t bytes, bool read_only) {
+  if (mappings_.size() >= config_.max_mappings) return OsFailure{OsCall::Map, ENOMEM};
+  OsResult<std::size_t> range = take_range(bytes);
+  if (!range.ok()) return range.error();
+  const std::size_t offset = range.value();
+  std::byte* addr = base_ + offset;
+  // Unmapped pages were dropped (DONTNEED) when unmapped: they read zero.
+  if (::mprotect(addr, bytes, read_only ? PROT_READ : PROT_READ | PROT_WRITE) != 0) {
+    const int err = errno;
+    release_range(offset, bytes);
+    return OsFailure{OsCall::Map, err};
+  }
+  mappings_[offset] = Mapping{bytes, read_only};
+  set_pages(offset, bytes, PageState::Mapped);
+  stats_.virtual_bytes += bytes;
+  stats_.peak_virtual_bytes = std::max(stats_.peak_virtual_bytes, stats_.virtual_bytes);
+  return addr;
+}
+
+OsResult<std::byte*> SimOs::map(std::size_t bytes) {
+  std::lock_guard guard(mu_);
+  ++stats_.calls[static_cast<std::size_t>(OsCall::Map)];
+  OsResult<std::byte*> mapped = bytes == 0 || bytes % page_size_ != 0
+                                    ? OsResult<std::byte*>(OsFailure{OsCall::Map, EINVAL})
+                                    : map_locked(bytes, /*read_only=*/false);
+  if (!mapped.ok()) ++stats_.failures[static_cast<std::size_t>(OsCall::Map)];
+  return mapped;
+}
+
+OsStatus SimOs::unmap(std::byte* addr, std::size_t bytes) {
+  std::lock_guard guard(mu_);
+  ++stats_.calls[static_cast<std::size_t>(OsCall::Unmap)];
+  auto refuse = [&](int err) {
+    ++stats_.failures[static_cast<std::size_t>(OsCall::Unmap)];
+    return OsStatus(OsFailure{OsCall::Unmap, err});
+  };
+  if (!contains(addr) || bytes == 0 || (addr - base_) % static_cast<std::ptrdiff_t>(page_size_) != 0 ||
+      static_cast<std::size_t>(addr - base_) + bytes > config_.reservation_bytes) {
+    return refuse(EINVAL);
+  }
+  const std::size_t begin = static_cast<std::size_t>(addr - base_);
+  const std::size_t end = begin + (bytes + page_size_ - 1) / page_size_ * page_size_;
+  // Plan the split first: a refusal must leave every mapping as it was.
+  std::vector<std::pair<std::size_t, Mapping>> kept;  // pieces that survive, by offset
+  std::vector<std::size_t> touched;                   // mappings overlapping [begin, end)
+  auto it = mappings_.upper_bound(begin);
+  if (it != mappings_.begin()) --it;
+  for (; it != mappings_.end() && it->first < end; ++it) {
+    const std::size_t m_begin = it->first;
+    const std::size_t m_end = m_begin + it->second.bytes;
+    if (m_end <= begin) continue;
+    touched.push_back(m_begin);
+    if (m_begin < begin) kept.emplace_back(m_begin, Mapping{begin - m_begin, it->second.read_only});
+    if (m_end > end) kept.emplace_back(end, Mapping{m_end - end, it->second.read_only});
+  }
+  if (mappings_.size() - touched.size() + kept.size() > config_.max_mappings) return refuse(ENOMEM);
+  std::size_t removed_bytes = 0;
+  for (std::size_t offset : touched) {
+    removed_bytes += mappings_[offset].bytes;
+    mappings_.erase(offset);
+  }
+  for (const auto& [offset, mapping] : kept) {
+    removed_bytes -= mapping.bytes;
+    mappings_[offset] = mapping;
+  }
+  // Unmapped pages: physical memory dropped (they read zero when mapped
+  // again) and inaccessible, so a stale pointer faults. Only the pages that
+  // were mapped; unmapping a hole is allowed, as on Linux.
+  std::size_t page = begin / page_size_;
+  while (page < end / page_size_) {
+    if (pages_[page] == PageState::Unmapped) {
+      ++page;
+      continue;
+    }
+    std::size_t run_end = page;  // a run of mapped pages: one syscall pair each
+    while (run_end < end / page_size_ && pages_[run_end] != PageState::Unmapped) ++run_end;
+    std::byte* p = base_ + page * page_size_;
+    const std::size_t run_bytes = (run_end - page) * page_size_;
+    ::madvise(p, run_bytes, MADV_DONTNEED);
+    ::mprotect(p, run_bytes, PROT_NONE);
+    set_pages(page * page_size_, run_bytes, PageState::Unmapped);
+    release_range(page * page_size_, run_bytes);
+    page = run_end;
+  }
+  stats_.virtual_bytes -= removed_bytes;
+  return {};
+}
+
+OsStatus SimOs::advise(std::byte* addr, std::size_t bytes, Advice advice) {
+  std::lock_guard guard(mu_);
+  ++stats_.calls[static_cast<std::size_t>(OsCall::Advise)];
+  auto refuse = [&](int err) {
+    ++stats_.failures[static_cast<std::size_t>(OsCall::Advise)];
+    return OsStatus(OsFailure{OsCall::Advise, err});
+  };
+  if (!contains(addr) || (addr - base_) % static_cast<std::ptrdiff_t>(page_size_) != 0) return refuse(EINVAL);
+  const std::size_t begin = static_cast<std::size_t>(addr - base_);
+  const std::size_t length = (bytes + page_size_ - 1) / page_size_ * page_size_;
+  if (begin + length > config_.reservation_bytes || !range_mapped(begin, length)) return refuse(ENOMEM);
+  switch (advice) {
+    case Advice::DontNeed:
+      if (::madvise(addr, length, MADV_DONTNEED) != 0) return refuse(errno);
+      set_pages(begin, length, PageState::Mapped);
+      break;
+    case Advice::Free:
+      // The kernel may reclaim a lazily-freed page at any moment before the
+      // next write, or never: which of the two this range gets is the stream's.
+      if (free_rng_.chance(config_.free_survival_probability)) {
+        set_pages(begin, length, PageState::LazyFree);
+        ++stats_.free_survived;
+      } else {
+        if (::madvise(addr, length, MADV_DONTNEED) != 0) return refuse(errno);
+        set_pages(begin, length, PageState::Mapped);
+        ++stats_.free_reclaimed;
+      }
+      break;
+    case Advice::WillNeed:
+    case Advice::Sequential:
+    case Advice::HugePage:
+      break;  // hints: recorded in the call count, no effect on contents
+  }
+  return {};
+}
+
+OsResult<MappedFile> SimOs::map_file(const std::string& path) {
+  std::lock_guard guard(mu_);
+  ++stats_.calls[static_cast<std::size_t>(OsCall::MapFile)];
+  auto refuse = [&](int err) {
+    ++stats_.failures[static_cast<std::size_t>(OsCall::MapFile)];
+    return OsResult<MappedFile>(OsFailure{OsCall::MapFile, err});
+  };
+  auto it = files_.find(path);
+  if (it == files_.end()) return refuse(ENOENT);
+  const File& file = it->second;
+  MappedFile mapped;
+  mapped.bytes = file.contents.size();
+  mapped.status = FileStatus{file.contents.size(), file.mtime_ns};
+  if (mapped.bytes == 0) return mapped;
+  const std::size_t length = (mapped.bytes + page_size_ - 1) / page_size_ * page_size_;
+  OsResult<std::byte*> region = map_locked(length, /*read_only=*/false);
+  if (!region.ok()) return refuse(region.error().errno_value);
+  std::memcpy(region.value(), file.contents.data(), file.contents.size());
+  ::mprotect(region.value(), length, PROT_READ);
+  mappings_[static_cast<std::size_t>(region.value() - base_)].read_only = true;
+  mapped.data = region.value();
+  return mapped;
+}
+
+OsResult<FileStatus> SimOs::stat_file(const std::string& path) {
+  std::lock_guard guard(mu_);
+  ++stats_.calls[static_cast<std::size_t>(OsCall::StatFile)];
+  auto it = files_.find(path);
+  if (it == files_.end()) {
+    ++stats_.failures[static_cast<std::size_t>(OsCall::StatFile)];
+    return OsFailure{OsCall::StatFile, ENOENT};
+  }
+  return FileStatus{it->second.contents.size(), it->second.mtime_ns};
+}
+
+void SimOs::add_file(const std::string& path, std::vector<std::byte> contents, std::int64_t mtime_ns) {
+  std::lock_guard guard(mu_);
+  files_[path] = File{std::move(contents), mtime_ns};
+}
+
+bool SimOs::remove_file(const std::string& path) {
+  std::lock_guard guard(mu_);
+  return files_.erase(path) > 0;
+}
+
+// ---- queries ---------------------------------------------------------------
+
+bool SimOs::contains(const void* address) const {
+  const auto* p = static_cast<const std::byte*>(address);
+  return p >= base_ && p < base_ + config_.reservation_bytes;
+}
+
+std::optional<std::uint64_t> SimOs::offset_of(const void* address) const {
+  if (!contains(address)) return std::nullopt;
+  return static_cast<std::uint64_t>(static_cast<const std::byte*>(address) - base_);
+}
+
+PageState SimOs::page_state(const void* address) const {
+  std::lock_guard guard(mu_);
+  if (!contains(address)) return PageState::Unmapped;
+  const std::size_t page = static_cast<std::size_t>(static_cast<const std::byte*>(address) - base_) / page_size_;
+  const PageState state = pages_[page];
+  if (state != PageState::Mapped) return state;
+  unsigned char resident = 0;
+  ::mincore(base_ + page * page_size_, page_size_, &resident);
+  return (resident & 1) != 0 ? PageState::Resident : PageState::Mapped;
+}
+
+SimOsStats SimOs::stats() const {
+  std::lock_guard guard(mu_);
+  SimOsStats stats = stats_;
+  stats.mappings = mappings_.size();
+  std::vector<unsigned char> residency;
+  for (const auto& [offset, mapping] : mappings_) {
+    residency.resize(mapping.bytes / page_size_);
+    if (::mincore(base_ + offset, mapping.bytes, residency.data()) != 0) continue;
+    for (unsigned char r : residency) stats.resident_bytes += (r & 1) != 0 ? page_size_ : 0;
+  }
+  return stats;
+}
+
+}  // namespace segsim::faults

@@ -1,0 +1,112 @@
+// SimOs: a deterministic operating system for the memory stack.
+//
+// Memory is real — one large PROT_NONE reservation whose pages are made
+// accessible as they are mapped — so the stack reads and writes it as usual,
+// but addresses are handed out by a deterministic rule (the same sequence of
+// calls gives the same offsets in every run and process) and traced as
+// offsets, never raw addresses. It models what the stack relies on:
+//   * map: zero-filled pages; first never-used address space (bump), then
+//     first-fit reuse of unmapped holes — so a stale pointer keeps faulting
+//     for as long as possible;
+//   * unmap of all or part of a mapping (a middle part splits it), with a
+//     map-count limit like vm.max_map_count (ENOMEM past it);
+//   * madvise(DONTNEED): physical pages dropped, zero on next touch;
+//     madvise(FREE): old bytes survive or not, decided by the seeded stream;
+//     WILLNEED / SEQUENTIAL / HUGEPAGE: recorded no-ops;
+//   * map_file over in-memory files (add_file), read-only.
+// Guard mode (on by default): unmapped pages are PROT_NONE, and a touch of
+// one is reported with the simulation's fiber and step before the process
+// dies of the SIGSEGV — never an anonymous crash.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/os.h"
+#include "core/result.h"
+#include "sim/random.h"
+
+namespace segsim::faults {
+
+struct SimOsConfig {
+  std::size_t reservation_bytes = std::size_t{16} << 30;  // address space for all mappings
+  std::size_t max_mappings = 65530;                       // Linux's default vm.max_map_count
+  std::uint64_t seed = 1;                                 // the MADV_FREE survival stream
+  double free_survival_probability = 0.5;                 // MADV_FREE keeps old bytes
+  bool guard = true;                                      // report touches of unmapped pages
+};
+
+enum class PageState : std::uint8_t { Unmapped, Mapped, Resident, LazyFree };
+
+struct SimOsStats {
+  std::size_t virtual_bytes = 0;   // mapped now
+  std::size_t resident_bytes = 0;  // of mapped pages, resident now (the kernel's mincore)
+  std::size_t mappings = 0;        // distinct mappings (VMAs) now
+  std::size_t peak_virtual_bytes = 0;
+  std::array<std::uint64_t, kOsCallCount> calls{};
+  std::array<std::uint64_t, kOsCallCount> failures{};  // refused by SimOs itself
+  std::uint64_t free_survived = 0;   // MADV_FREE ranges whose bytes survived
+  std::uint64_t free_reclaimed = 0;  // MADV_FREE ranges reclaimed (zeroed)
+};
+
+class SimOs final : public Os {
+ public:
+  static Result<std::unique_ptr<SimOs>> create(SimOsConfig config = {});
+  ~SimOs() override;
+  SimOs(const SimOs&) = delete;
+  SimOs& operator=(const SimOs&) = delete;
+
+  OsResult<std::byte*> map(std::size_t bytes) override;
+  OsStatus unmap(std::byte* addr, std::size_t bytes) override;
+  OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override;
+  OsResult<MappedFile> map_file(const std::string& path) override;
+  OsResult<FileStatus> stat_file(const std::string& path) override;
+  std::size_t page_size() const noexcept override { return page_size_; }
+
+  // The in-memory file system map_file and stat_file read.
+  void add_file(const std::string& path, std::vector<std::byte> contents, std::int64_t mtime_ns);
+  bool remove_file(const std::string& path);
+
+  SimOsStats stats() const;
+  PageState page_state(const void* address) const;
+  // The stable name of an address for traces: its offset in the reservation.
+  std::optional<std::uint64_t> offset_of(const void* address) const;
+  bool contains(const void* address) const;
+
+ private:
+  struct Mapping {
+    std::size_t bytes;
+    bool read_only;
+  };
+  struct File {
+    std::vector<std::byte> contents;
+    std::int64_t mtime_ns;
+  };
+  SimOs(SimOsConfig config, std::byte* base, std::size_t page_size);
+  OsResult<std::size_t> take_range(std::size_t bytes);
+  void release_range(std::size_t offset, std::size_t bytes);
+  bool range_mapped(std::size_t offset, std::size_t bytes) const;
+  void set_pages(std::size_t offset, std::size_t bytes, PageState state);
+  OsResult<std::byte*> map_locked(std::size_t bytes, bool read_only);
+
+  const SimOsConfig config_;
+  std::byte* const base_;
+  const std::size_t page_size_;
+  mutable std::mutex mu_;  // not a platform mutex: an Os call adds no scheduling point
+  std::map<std::size_t, Mapping> mappings_;   // offset → mapping
+  std::map<std::size_t, std::size_t> holes_;  // offset → bytes, unmapped and reusable
+  std::size_t bump_ = 0;                      // never-used space starts here
+  std::vector<PageState> pages_;              // by page index in the reservation
+  std::map<std::string, File> files_;
+  sim::Rng free_rng_;
+  SimOsStats stats_;
+};
+
+}  // namespace segsim::faults

@@ -1,0 +1,235 @@
+// SimOs against the real kernel's semantics for the same call sequences.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/linux_os.h"
+#include "faults/sim_os.h"
+#include "core/platform/clock.h"
+#include "sim/simulation.h"
+
+namespace segsim::faults {
+namespace {
+
+std::unique_ptr<SimOs> make_sim_os(SimOsConfig config = {}) {
+  config.reservation_bytes = std::size_t{1} << 30;
+  auto created = SimOs::create(config);
+  SEGSIM_ASSERT(created.ok(), "SimOs reservation");
+  return std::move(created.value());
+}
+
+class SimOsVsKernel : public ::testing::TestWithParam<bool> {
+ protected:
+  // The same test body runs against SimOs and against LinuxOs.
+  Os& os() { return GetParam() ? static_cast<Os&>(*sim_os_) : LinuxOs::instance(); }
+  std::unique_ptr<SimOs> sim_os_ = make_sim_os();
+  std::size_t page = LinuxOs::instance().page_size();
+};
+
+TEST_P(SimOsVsKernel, MapGivesZeroedMemoryAndDontNeedZeroesAgain) {
+  auto mapped = os().map(4 * page);
+  ASSERT_TRUE(mapped.ok());
+  std::byte* p = mapped.value();
+  for (std::size_t i = 0; i < 4 * page; i += 64) ASSERT_EQ(p[i], std::byte{0});
+  std::memset(p, 0x7e, 4 * page);
+  ASSERT_TRUE(os().advise(p, 4 * page, Advice::DontNeed).ok());
+  for (std::size_t i = 0; i < 4 * page; ++i) ASSERT_EQ(p[i], std::byte{0}) << i;
+  EXPECT_TRUE(os().unmap(p, 4 * page).ok());
+}
+
+TEST_P(SimOsVsKernel, PartialUnmapKeepsBothEnds) {
+  auto mapped = os().map(3 * page);
+  ASSERT_TRUE(mapped.ok());
+  std::byte* p = mapped.value();
+  std::memset(p, 0x11, 3 * page);
+  ASSERT_TRUE(os().unmap(p + page, page).ok());
+  EXPECT_EQ(p[0], std::byte{0x11});
+  EXPECT_EQ(p[2 * page + 5], std::byte{0x11});
+  auto advised = os().advise(p + page, page, Advice::WillNeed);  // the hole
+  ASSERT_FALSE(advised.ok());
+  EXPECT_EQ(advised.error().errno_value, ENOMEM);
+  EXPECT_TRUE(os().unmap(p, 3 * page).ok());  // unmapping across the hole is fine
+}
+
+TEST_P(SimOsVsKernel, HintsAreAcceptedOnMappedMemory) {
+  auto mapped = os().map(page);
+  ASSERT_TRUE(mapped.ok());
+  EXPECT_TRUE(os().advise(mapped.value(), page, Advice::WillNeed).ok());
+  EXPECT_TRUE(os().advise(mapped.value(), page, Advice::Sequential).ok());
+  EXPECT_TRUE(os().unmap(mapped.value(), page).ok());
+}
+
+TEST_P(SimOsVsKernel, MisalignedAdviceIsEinval) {
+  auto mapped = os().map(2 * page);
+  ASSERT_TRUE(mapped.ok());
+  auto advised = os().advise(mapped.value() + 1, page, Advice::DontNeed);
+  ASSERT_FALSE(advised.ok());
+  EXPECT_EQ(advised.error().errno_value, EINVAL);
+  EXPECT_TRUE(os().unmap(mapped.value(), 2 * page).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Both, SimOsVsKernel, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "SimOs" : "LinuxOs"; });
+
+TEST(LinuxKernel, MadvFreeDoesNotZero) {
+  // DESIGN.md's measured fact, checked here so SimOs's model stays honest.
+  LinuxOs& os = LinuxOs::instance();
+  const std::size_t page = os.page_size();
+  auto mapped = os.map(4 * page);
+  ASSERT_TRUE(mapped.ok());
+  std::memset(mapped.value(), 0x42, 4 * page);
+  ASSERT_TRUE(os.advise(mapped.value(), 4 * page, Advice::Free).ok());
+  int survived = 0;
+  for (std::size_t i = 0; i < 4; ++i) survived += mapped.value()[i * page] == std::byte{0x42} ? 1 : 0;
+  EXPECT_GT(survived, 0) << "no memory pressure: MADV_FREE'd bytes should survive";
+  EXPECT_TRUE(os.unmap(mapped.value(), 4 * page).ok());
+}
+
+TEST(SimOs, MadvFreeSurvivalFollowsTheStream) {
+  for (double survival : {0.0, 1.0}) {
+    SimOsConfig config;
+    config.free_survival_probability = survival;
+    auto os = make_sim_os(config);
+    const std::size_t page = os->page_size();
+    auto mapped = os->map(page);
+    ASSERT_TRUE(mapped.ok());
+    std::memset(mapped.value(), 0x42, page);
+    ASSERT_TRUE(os->advise(mapped.value(), page, Advice::Free).ok());
+    // Before the read below: reading a dropped page maps the zero page (resident).
+    EXPECT_EQ(os->page_state(mapped.value()), survival == 1.0 ? PageState::LazyFree : PageState::Mapped);
+    EXPECT_EQ(mapped.value()[0], survival == 1.0 ? std::byte{0x42} : std::byte{0});
+  }
+}
+
+TEST(SimOs, AddressesAreDeterministic) {
+  auto a = make_sim_os();
+  auto b = make_sim_os();
+  const std::size_t page = a->page_size();
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::uint64_t> offsets_a, offsets_b;
+    for (Os* os : {static_cast<Os*>(a.get()), static_cast<Os*>(b.get())}) {
+      SimOs* sim = static_cast<SimOs*>(os);
+      auto& offsets = os == a.get() ? offsets_a : offsets_b;
+      auto x = os->map(8 * page);
+      auto y = os->map(2 * page);
+      ASSERT_TRUE(x.ok() && y.ok());
+      ASSERT_TRUE(os->unmap(x.value() + 2 * page, 4 * page).ok());
+      offsets.push_back(*sim->offset_of(x.value()));
+      offsets.push_back(*sim->offset_of(y.value()));
+    }
+    EXPECT_EQ(offsets_a, offsets_b);
+    EXPECT_NE(offsets_a[0], offsets_a[1]);
+  }
+}
+
+TEST(SimOs, StaysInNeverUsedSpaceThenReusesHolesFirstFit) {
+  SimOsConfig config;
+  auto os = make_sim_os(config);
+  const std::size_t page = os->page_size();
+  auto first = os->map(page);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(os->unmap(first.value(), page).ok());
+  auto second = os->map(page);
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(second.value(), first.value());  // not reused while fresh space remains
+  EXPECT_EQ(os->page_state(first.value()), PageState::Unmapped);
+}
+
+TEST(SimOs, SplittingAndTheMapCountLimit) {
+  SimOsConfig config;
+  config.max_mappings = 2;
+  auto os = make_sim_os(config);
+  const std::size_t page = os->page_size();
+  auto a = os->map(3 * page);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(os->stats().mappings, 1u);
+  ASSERT_TRUE(os->unmap(a.value() + page, page).ok());  // split: 2 mappings
+  EXPECT_EQ(os->stats().mappings, 2u);
+  EXPECT_EQ(os->stats().virtual_bytes, 2 * page);
+  auto refused = os->map(page);  // a third mapping
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().errno_value, ENOMEM);
+  ASSERT_TRUE(os->unmap(a.value(), page).ok());
+  auto b = os->map(4 * page);
+  ASSERT_TRUE(b.ok());
+  // Punching a hole in b would make 3 mappings: refused, nothing changed.
+  auto split = os->unmap(b.value() + page, page);
+  ASSERT_FALSE(split.ok());
+  EXPECT_EQ(split.error().errno_value, ENOMEM);
+  EXPECT_EQ(os->stats().virtual_bytes, 5 * page);
+  b.value()[page] = std::byte{1};  // still mapped
+  EXPECT_EQ(os->stats().failures[static_cast<std::size_t>(OsCall::Unmap)], 1u);
+}
+
+TEST(SimOs, ResidentBytesFollowTouchesAndDontNeed) {
+  auto os = make_sim_os();
+  const std::size_t page = os->page_size();
+  auto mapped = os->map(8 * page);
+  ASSERT_TRUE(mapped.ok());
+  EXPECT_EQ(os->stats().resident_bytes, 0u);
+  std::memset(mapped.value(), 1, 3 * page);
+  EXPECT_EQ(os->stats().resident_bytes, 3 * page);
+  EXPECT_EQ(os->page_state(mapped.value()), PageState::Resident);
+  ASSERT_TRUE(os->advise(mapped.value(), 8 * page, Advice::DontNeed).ok());
+  EXPECT_EQ(os->stats().resident_bytes, 0u);
+  EXPECT_EQ(os->stats().calls[static_cast<std::size_t>(OsCall::Advise)], 1u);
+}
+
+TEST(SimOs, InMemoryFiles) {
+  auto os = make_sim_os();
+  std::vector<std::byte> contents(10000, std::byte{0x5a});
+  os->add_file("/pages.db", contents, 1234);
+  auto status = os->stat_file("/pages.db");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->bytes, 10000u);
+  EXPECT_EQ(status->mtime_ns, 1234);
+  auto file = os->map_file("/pages.db");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(file->bytes, 10000u);
+  EXPECT_EQ(std::memcmp(file->data, contents.data(), contents.size()), 0);
+  EXPECT_TRUE(os->unmap(const_cast<std::byte*>(file->data), file->bytes).ok());
+  auto missing = os->map_file("/nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().errno_value, ENOENT);
+  EXPECT_TRUE(os->remove_file("/pages.db"));
+  EXPECT_FALSE(os->stat_file("/pages.db").ok());
+}
+
+TEST(SimOs, BadArgumentsAreErrorsNotCrashes) {
+  auto os = make_sim_os();
+  int outside = 0;
+  auto* foreign = reinterpret_cast<std::byte*>(&outside);
+  EXPECT_EQ(os->unmap(foreign, 4096).error().errno_value, EINVAL);
+  EXPECT_EQ(os->advise(foreign, 4096, Advice::DontNeed).error().errno_value, EINVAL);
+  EXPECT_EQ(os->map(0).error().errno_value, EINVAL);
+  EXPECT_EQ(os->map(100).error().errno_value, EINVAL);
+  SimOsConfig bad;
+  bad.reservation_bytes = 1000;
+  EXPECT_FALSE(SimOs::create(bad).ok());
+}
+
+TEST(SimOsDeathTest, TouchAfterUnmapIsReportedWithFiberAndStep) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto os = make_sim_os();
+        sim::SimulationConfig config;
+        config.seed = 77;
+        sim::Simulation simulation(config);
+        simulation.spawn("writer", [&] {
+          auto mapped = os->map(os->page_size());
+          SEGSIM_ASSERT(mapped.ok(), "map");
+          platform::yield();
+          SEGSIM_ASSERT(os->unmap(mapped.value(), os->page_size()).ok(), "unmap");
+          platform::yield();
+          mapped.value()[10] = std::byte{1};  // use after release
+        });
+        (void)simulation.run();
+      },
+      "use after release: access to unmapped SimOs memory at offset 0xa in fiber #0 at step [0-9]+ "
+      "\\(seed 77\\)");
+}
+
+}  // namespace
+}  // namespace segsim::faults
