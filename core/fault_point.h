@@ -26,6 +26,7 @@ inline constexpr std::array kFaultPoints = {
     Site{"alloc.cleanup.delay", "the async region cleanup yields before it starts its work"},
     Site{"alloc.freed_queue.skip", "growth pretends the freed-region queue is empty and maps anew"},
     Site{"alloc.pool.slow_path", "allocation ignores free slices and takes the growth path"},
+    Site{"cache.evict.yield", "eviction yields between unlinking a page and handing it over"},
 };
 
 consteval std::size_t id_of(std::string_view name) {

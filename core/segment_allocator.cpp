@@ -158,10 +158,12 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
   --pool.free_slices;
   std::byte* data = region.slice_data(slice);
   const Segment segment(data, id, state.generation, region_id, slice, static_cast<std::uint8_t>(c));
+  if (config.observer != nullptr) config.observer->handing_out(segment);
   lock.unlock();
 
   asan::unpoison(data, pool.slice_bytes);
   if (needs_zero) zero_memory(data, pool.slice_bytes);
+  if (config.observer != nullptr) config.observer->handed_out(segment, zero);
   return segment;
 }
 
@@ -332,6 +334,7 @@ Status SegmentAllocator::Impl::release(const Segment& segment) {
     }
     --pool.live_slices;
     ++pool.free_slices;
+    if (config.observer != nullptr) config.observer->released(segment);
     // Poisoned before the slice can be handed out again (under the lock).
     asan::poison(segment.data(), pool.slice_bytes);
     const std::size_t start = config.cleanup_start_free_slices;

@@ -35,6 +35,21 @@
 
 namespace segsim {
 
+// Watches slices change hands (oracles, debugging). Calls come from the
+// thread doing the allocation or release; handing_out and released run under
+// the class's lock, so nothing else touches the slice meanwhile.
+class SegmentObserver {
+ public:
+  virtual ~SegmentObserver() = default;
+  // A free slice is about to be handed out, before any zeroing. Under ASan
+  // its memory is still poisoned here.
+  virtual void handing_out(const Segment& segment) = 0;
+  // The segment has been handed out; `zeroed` when the caller asked for zeroes.
+  virtual void handed_out(const Segment& segment, bool zeroed) = 0;
+  // A live segment was released; its slice is free (not yet poisoned).
+  virtual void released(const Segment& segment) = 0;
+};
+
 struct SegmentAllocatorConfig {
   // Each region is mapped whole and sliced for one class. A multiple of the
   // largest class (256 KiB) and of the Os page size, at most 128 MiB.
@@ -50,6 +65,7 @@ struct SegmentAllocatorConfig {
   std::size_t cleanup_start_free_slices = 5000;
   std::size_t cleanup_every_free_slices = 1000;
   std::size_t cleanup_queue_capacity = 16;
+  SegmentObserver* observer = nullptr;  // must outlive the allocator
 };
 
 class SegmentAllocator {

@@ -384,6 +384,7 @@ SimOsStats SimOs::stats() const {
   std::lock_guard guard(mu_);
   SimOsStats stats = stats_;
   stats.mappings = mappings_.size();
+  for (const auto& [offset, mapping] : mappings_) stats.file_bytes += mapping.read_only ? mapping.bytes : 0;
   std::vector<unsigned char> residency;
   for (const auto& [offset, mapping] : mappings_) {
     residency.resize(mapping.bytes / page_size_);

@@ -46,7 +46,8 @@ struct SimOsConfig {
 enum class PageState : std::uint8_t { Unmapped, Mapped, Resident, LazyFree };
 
 struct SimOsStats {
-  std::size_t virtual_bytes = 0;   // mapped now
+  std::size_t virtual_bytes = 0;   // mapped now (anonymous and files)
+  std::size_t file_bytes = 0;      // of which map_file mappings
   std::size_t resident_bytes = 0;  // of mapped pages, resident now (the kernel's mincore)
   std::size_t mappings = 0;        // distinct mappings (VMAs) now
   std::size_t peak_virtual_bytes = 0;
@@ -83,7 +84,7 @@ class SimOs final : public Os {
  private:
   struct Mapping {
     std::size_t bytes;
-    bool read_only;
+    bool read_only;  // a map_file mapping
   };
   struct File {
     std::vector<std::byte> contents;

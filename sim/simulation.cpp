@@ -126,6 +126,7 @@ Simulation::Simulation(SimulationConfig config)
   options.pct_estimated_steps = config_.pct_estimated_steps;
   options.rr_quantum = config_.rr_quantum;
   options.replay_decisions = config_.replay_decisions;
+  options.replay_lenient = config_.replay_lenient;
   auto strategy = make_strategy(config_.strategy, options);
   // Callers validate names from users (the CLI does); here a bad one is a bug.
   SEGSIM_ASSERT(strategy.ok(), "unknown or invalid scheduling strategy");

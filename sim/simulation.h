@@ -41,6 +41,7 @@ struct SimulationConfig {
   std::uint64_t pct_estimated_steps = 1000;
   std::uint64_t rr_quantum = 1;
   std::vector<std::uint32_t> replay_decisions;  // for "replay"
+  bool replay_lenient = false;                   // see StrategyOptions::replay_lenient
   std::uint64_t max_steps = 1'000'000;           // more decisions: a livelock failure
   std::size_t max_fibers = 4096;                 // spawn beyond: refused
   std::size_t stack_bytes = 256 * 1024;          // per fiber, plus a guard page

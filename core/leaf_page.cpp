@@ -1,0 +1,205 @@
+#include "core/leaf_page.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/assert.h"
+
+namespace segsim {
+
+void LeafPage::Table::reset(std::size_t slots) {
+  offset.assign(slots, -1);
+  length.assign(slots, 0);
+  used_bytes = 0;
+}
+
+std::size_t LeafPage::Table::live_bytes() const {
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < offset.size(); ++i) bytes += offset[i] >= 0 ? length[i] : 0;
+  return bytes;
+}
+
+Result<std::unique_ptr<LeafPage>> LeafPage::create(SegmentAllocator& allocator, LeafPageConfig config,
+                                                   std::uint64_t page_id) {
+  if (config.slot_count == 0 || config.slot_count > 65536) {
+    return make_error(Errc::InvalidConfig, "slot_count must be in 1..65536");
+  }
+  if (class_of(config.initial_bytes) < 0 || class_of(config.max_value_bytes) < 0) {
+    return make_error(Errc::InvalidConfig, "initial_bytes and max_value_bytes must be 1..256 KiB");
+  }
+  std::unique_ptr<LeafPage> page(new LeafPage(allocator, config, page_id));
+  Status allocated = page->allocate_segments();
+  if (!allocated.ok()) {
+    page->segments_returned_ = true;  // nothing held
+    return allocated.error();
+  }
+  return page;
+}
+
+LeafPage::LeafPage(SegmentAllocator& allocator, LeafPageConfig config, std::uint64_t page_id)
+    : allocator_(allocator), config_(config), page_id_(page_id) {
+  slots_.reset(config_.slot_count);
+  dewey_ids_.reset(config_.slot_count);
+}
+
+LeafPage::~LeafPage() {
+  // A destructor has nobody to report to; a failed return is an allocator
+  // bug that the allocator itself counts (double_frees / invalid_pointers).
+  (void)return_segments();
+}
+
+Status LeafPage::allocate_segments() {
+  auto slots = allocator_.allocate(config_.initial_bytes);
+  if (!slots.ok()) return slots.error();
+  slot_memory_ = slots.value();
+  dewey_memory_ = slot_memory_;  // shared until a DeweyID is written
+  return {};
+}
+
+std::span<const std::byte> LeafPage::read(const Table& table, const Segment& memory,
+                                          std::size_t slot) const {
+  if (slot >= table.offset.size() || table.offset[slot] < 0) return {};
+  SEGSIM_ASSERT(!segments_returned_, "reading a slot of a page whose segments were returned");
+  const auto offset = static_cast<std::size_t>(table.offset[slot]);
+  SEGSIM_ASSERT(offset + table.length[slot] <= memory.size(), "slot outside its segment");
+  return {memory.data() + offset, table.length[slot]};
+}
+
+std::span<const std::byte> LeafPage::get_slot(std::size_t slot) const {
+  platform::LockGuard guard(mu_);
+  return read(slots_, slot_memory_, slot);
+}
+
+std::span<const std::byte> LeafPage::get_dewey_id(std::size_t slot) const {
+  platform::LockGuard guard(mu_);
+  return read(dewey_ids_, dewey_memory_, slot);
+}
+
+Status LeafPage::set_slot(std::size_t slot, std::span<const std::byte> value) {
+  platform::LockGuard guard(mu_);
+  return write(slots_, /*dewey=*/false, slot, value);
+}
+
+Status LeafPage::set_dewey_id(std::size_t slot, std::span<const std::byte> dewey_id) {
+  platform::LockGuard guard(mu_);
+  if (!segments_returned_ && dewey_memory_ == slot_memory_) {
+    // First DeweyID: the page gets its own DeweyID segment.
+    auto own = allocator_.allocate(std::max(dewey_id.size(), config_.initial_bytes));
+    if (!own.ok()) return own.error();
+    dewey_memory_ = own.value();
+  }
+  return write(dewey_ids_, /*dewey=*/true, slot, dewey_id);
+}
+
+Status LeafPage::write(Table& table, bool dewey, std::size_t slot, std::span<const std::byte> value) {
+  if (slot >= config_.slot_count) return make_error(Errc::InvalidSize, "slot index out of range");
+  if (value.size() > config_.max_value_bytes) return make_error(Errc::InvalidSize, "value too large");
+  if (segments_returned_) return make_error(Errc::DoubleFree, "write to a page whose segments were returned");
+  const Segment& memory = dewey ? dewey_memory_ : slot_memory_;
+  if (table.used_bytes + value.size() > memory.size()) {
+    // The old value of this slot is garbage once rewritten: not counted.
+    const std::size_t old = table.offset[slot] >= 0 ? table.length[slot] : 0;
+    Status grown = grow(table, dewey, table.live_bytes() - old + value.size(), slot);
+    if (!grown.ok()) return grown;
+  }
+  const Segment& target = dewey ? dewey_memory_ : slot_memory_;
+  SEGSIM_ASSERT(table.used_bytes + value.size() <= target.size(), "grow left no room");
+  if (!value.empty()) std::memcpy(target.data() + table.used_bytes, value.data(), value.size());
+  table.offset[slot] = static_cast<std::int32_t>(table.used_bytes);
+  table.length[slot] = static_cast<std::uint32_t>(value.size());
+  table.used_bytes += value.size();
+  return {};
+}
+
+// Moves `table`'s live values — but the one about to be overwritten — into
+// the smallest class holding `needed_bytes`.
+Status LeafPage::grow(Table& table, bool dewey, std::size_t needed_bytes, std::size_t overwritten_slot) {
+  if (class_of(needed_bytes) < 0) {
+    return make_error(Errc::InvalidSize, "page full: values exceed the largest segment class");
+  }
+  Segment& memory = dewey ? dewey_memory_ : slot_memory_;
+  const Segment old = memory;
+  const bool was_shared = slot_memory_ == dewey_memory_;
+  auto fresh = allocator_.allocate_uninitialized(std::max(needed_bytes, old.size()));
+  if (!fresh.ok()) return fresh.error();  // page unchanged
+  // Copy live values compacted, in slot order.
+  std::size_t used = 0;
+  table.offset[overwritten_slot] = -1;  // after the allocation: a failure changes nothing
+  for (std::size_t i = 0; i < table.offset.size(); ++i) {
+    if (table.offset[i] < 0) continue;
+    std::memcpy(fresh->data() + used, old.data() + table.offset[i], table.length[i]);
+    table.offset[i] = static_cast<std::int32_t>(used);
+    used += table.length[i];
+  }
+  table.used_bytes = used;
+  // Both references move when they were one (seed 001: the other would dangle).
+  slot_memory_ = (was_shared || !dewey) ? fresh.value() : slot_memory_;
+  dewey_memory_ = (was_shared || dewey) ? fresh.value() : dewey_memory_;
+  if (was_shared) {
+    // The DeweyID table's values (none while shared) live in the same segment.
+    SEGSIM_ASSERT(dewey_ids_.live_bytes() == 0 || dewey, "shared memory with DeweyIDs");
+  }
+  return allocator_.release(old);
+}
+
+Status LeafPage::return_segments() {
+  platform::LockGuard guard(mu_);
+  if (segments_returned_) return {};  // idempotent: never a double free
+  segments_returned_ = true;
+  Status first = allocator_.release(slot_memory_);
+  Status second = dewey_memory_ == slot_memory_ ? Status{} : allocator_.release(dewey_memory_);
+  return first.ok() ? second : first;
+}
+
+void LeafPage::clear() {
+  platform::LockGuard guard(mu_);
+  // Forget the slots only: zeroing segments here would write memory already
+  // handed to someone else once returned (seed 001's SIGSEGV), and is
+  // needless otherwise — unset slots are never read.
+  slots_.reset(config_.slot_count);
+  dewey_ids_.reset(config_.slot_count);
+}
+
+Status LeafPage::reset_for_reuse(std::uint64_t page_id) {
+  platform::LockGuard guard(mu_);
+  slots_.reset(config_.slot_count);
+  dewey_ids_.reset(config_.slot_count);
+  page_id_ = page_id;
+  if (segments_returned_) {
+    Status allocated = allocate_segments();
+    if (!allocated.ok()) return allocated;  // stays returned: nothing held
+    segments_returned_ = false;             // re-armed: the next return is real
+    return {};
+  }
+  Status zeroed = allocator_.reset(slot_memory_);
+  if (!zeroed.ok()) return zeroed;
+  return dewey_memory_ == slot_memory_ ? Status{} : allocator_.reset(dewey_memory_);
+}
+
+bool LeafPage::segments_returned() const {
+  platform::LockGuard guard(mu_);
+  return segments_returned_;
+}
+
+bool LeafPage::dewey_ids_shared() const {
+  platform::LockGuard guard(mu_);
+  return dewey_memory_ == slot_memory_;
+}
+
+std::size_t LeafPage::memory_bytes() const {
+  platform::LockGuard guard(mu_);
+  if (segments_returned_) return 0;
+  return slot_memory_.size() + (dewey_memory_ == slot_memory_ ? 0 : dewey_memory_.size());
+}
+
+Segment LeafPage::slot_segment() const {
+  platform::LockGuard guard(mu_);
+  return slot_memory_;
+}
+
+Segment LeafPage::dewey_segment() const {
+  platform::LockGuard guard(mu_);
+  return dewey_memory_;
+}
+
+}  // namespace segsim

@@ -1,0 +1,88 @@
+#include "core/leaf_page_pool.h"
+
+#include <algorithm>
+
+#include "core/assert.h"
+
+namespace segsim {
+
+LeafPagePool::LeafPagePool(SegmentAllocator& allocator, LeafPagePoolConfig config)
+    : allocator_(allocator), config_(config) {}
+
+LeafPagePool::~LeafPagePool() { clear_all(); }
+
+Result<LeafPage*> LeafPagePool::borrow(std::uint64_t page_id) {
+  std::unique_ptr<LeafPage> page;
+  {
+    platform::LockGuard guard(mu_);
+    if (!idle_.empty()) {
+      page = std::move(idle_.back());
+      idle_.pop_back();
+    } else if (borrowed_.size() >= config_.max_pages) {
+      return make_error(Errc::OutOfBudget, "leaf page pool: max_pages borrowed");
+    }
+  }
+  const bool reused = page != nullptr;
+  if (reused) {
+    // Outside the pool lock: this allocates (the page's segments were returned).
+    Status reset = page->reset_for_reuse(page_id);
+    if (!reset.ok()) {
+      platform::LockGuard guard(mu_);
+      idle_.push_back(std::move(page));  // nothing lost: it stays idle
+      return reset.error();
+    }
+  } else {
+    auto created = LeafPage::create(allocator_, config_.page, page_id);
+    if (!created.ok()) return created.error();
+    page = std::move(created.value());
+  }
+  platform::LockGuard guard(mu_);
+  LeafPage* raw = page.get();
+  // Borrowed pages are kept in borrow order (a vector, not a hash of
+  // addresses): clear_all() must return them in a deterministic order.
+  borrowed_.push_back(std::move(page));
+  ++(reused ? stats_.reused : stats_.created);
+  return raw;
+}
+
+Status LeafPagePool::give_back(LeafPage* page) {
+  std::unique_ptr<LeafPage> owned;
+  {
+    platform::LockGuard guard(mu_);
+    auto it = std::find_if(borrowed_.begin(), borrowed_.end(),
+                           [page](const auto& p) { return p.get() == page; });
+    if (it == borrowed_.end()) {
+      return make_error(Errc::DoubleFree, "leaf page not borrowed from this pool (given back twice?)");
+    }
+    owned = std::move(*it);
+    *it = std::move(borrowed_.back());
+    borrowed_.pop_back();
+    ++stats_.given_back;
+  }
+  // The idempotent path: a page whose segments were already returned (say by
+  // an eviction racing this give-back) is not returned twice.
+  Status returned = owned->return_segments();
+  platform::LockGuard guard(mu_);
+  if (idle_.size() < config_.max_idle_pages) idle_.push_back(std::move(owned));
+  return returned;
+}
+
+void LeafPagePool::clear_all() {
+  std::vector<LeafPage*> pages;
+  {
+    platform::LockGuard guard(mu_);
+    for (const auto& p : borrowed_) pages.push_back(p.get());
+    for (const auto& p : idle_) pages.push_back(p.get());
+  }
+  for (LeafPage* page : pages) (void)page->return_segments();
+}
+
+LeafPagePoolStats LeafPagePool::stats() const {
+  platform::LockGuard guard(mu_);
+  LeafPagePoolStats stats = stats_;
+  stats.borrowed = borrowed_.size();
+  stats.idle = idle_.size();
+  return stats;
+}
+
+}  // namespace segsim

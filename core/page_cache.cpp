@@ -1,0 +1,177 @@
+#include "core/page_cache.h"
+
+#include "core/assert.h"
+#include "core/fault_point.h"
+#include "core/platform/clock.h"
+
+namespace segsim {
+
+template <class Key, class Hash>
+typename LruPageCache<Key, Hash>::Handle& LruPageCache<Key, Hash>::Handle::operator=(
+    Handle&& other) noexcept {
+  if (this != &other) {
+    reset();
+    cache_ = other.cache_;
+    entry_ = std::move(other.entry_);
+    other.cache_ = nullptr;
+  }
+  return *this;
+}
+
+template <class Key, class Hash>
+LeafPage* LruPageCache<Key, Hash>::Handle::page() const noexcept {
+  return entry_ ? entry_->page : nullptr;
+}
+
+template <class Key, class Hash>
+const Key& LruPageCache<Key, Hash>::Handle::key() const noexcept {
+  SEGSIM_ASSERT(entry_ != nullptr, "key() of an empty handle");
+  return entry_->key;
+}
+
+template <class Key, class Hash>
+void LruPageCache<Key, Hash>::Handle::reset() {
+  if (entry_ == nullptr) return;
+  cache_->unpin(entry_);
+  entry_.reset();
+  cache_ = nullptr;
+}
+
+template <class Key, class Hash>
+LruPageCache<Key, Hash>::LruPageCache(PageCacheConfig config, EvictionListener listener)
+    : config_(config), listener_(std::move(listener)) {
+  SEGSIM_ASSERT(config_.max_entries >= 1, "a cache holds at least one entry");
+  SEGSIM_ASSERT(listener_ != nullptr, "a cache needs an eviction listener");
+}
+
+template <class Key, class Hash>
+LruPageCache<Key, Hash>::~LruPageCache() {
+  clear();
+  platform::LockGuard guard(mu_);
+  SEGSIM_ASSERT(stats_.pinned_evicted == 0, "cache destroyed while handles pin its pages");
+}
+
+template <class Key, class Hash>
+void LruPageCache<Key, Hash>::unlink(typename LruList::iterator it,
+                                     std::vector<std::shared_ptr<Entry>>& out) {
+  std::shared_ptr<Entry> entry = *it;
+  index_.erase(entry->key);
+  lru_.erase(it);
+  bytes_ -= entry->bytes;
+  entry->evicted = true;
+  if (entry->pins > 0) {
+    ++stats_.pinned_evicted;  // handed over by the last unpin
+  } else {
+    out.push_back(std::move(entry));
+  }
+}
+
+template <class Key, class Hash>
+void LruPageCache<Key, Hash>::evict_over_bounds(std::vector<std::shared_ptr<Entry>>& out) {
+  while (!lru_.empty() && (lru_.size() > config_.max_entries || bytes_ > config_.max_bytes)) {
+    unlink(std::prev(lru_.end()), out);
+  }
+}
+
+template <class Key, class Hash>
+void LruPageCache<Key, Hash>::hand_over(std::vector<std::shared_ptr<Entry>>& evicted) {
+  for (const auto& entry : evicted) {
+    // A window between unlinking and returning, where a race with a reader
+    // or the pool would show.
+    if (SEGSIM_FAULT_POINT("cache.evict.yield")) platform::yield();
+    listener_(entry->key, entry->page);
+  }
+  if (!evicted.empty()) {
+    platform::LockGuard guard(mu_);
+    stats_.evictions += evicted.size();
+  }
+}
+
+template <class Key, class Hash>
+void LruPageCache<Key, Hash>::put(const Key& key, LeafPage* page) {
+  SEGSIM_ASSERT(page != nullptr, "caching a null page");
+  std::vector<std::shared_ptr<Entry>> evicted;
+  {
+    platform::LockGuard guard(mu_);
+    if (auto found = index_.find(key); found != index_.end()) {
+      if ((*found->second)->page == page) {  // already cached: just touch it
+        lru_.splice(lru_.begin(), lru_, found->second);
+        return;
+      }
+      unlink(found->second, evicted);
+    }
+    auto entry = std::make_shared<Entry>(Entry{key, page, page->memory_bytes()});
+    lru_.push_front(std::move(entry));
+    index_.emplace(key, lru_.begin());
+    bytes_ += lru_.front()->bytes;
+    evict_over_bounds(evicted);
+  }
+  hand_over(evicted);
+}
+
+template <class Key, class Hash>
+typename LruPageCache<Key, Hash>::Handle LruPageCache<Key, Hash>::get(const Key& key) {
+  platform::LockGuard guard(mu_);
+  auto found = index_.find(key);
+  if (found == index_.end()) {
+    ++stats_.misses;
+    return Handle{};
+  }
+  ++stats_.hits;
+  lru_.splice(lru_.begin(), lru_, found->second);
+  std::shared_ptr<Entry> entry = *found->second;
+  ++entry->pins;
+  return Handle(this, std::move(entry));
+}
+
+template <class Key, class Hash>
+void LruPageCache<Key, Hash>::unpin(const std::shared_ptr<Entry>& entry) {
+  std::vector<std::shared_ptr<Entry>> evicted;
+  {
+    platform::LockGuard guard(mu_);
+    SEGSIM_ASSERT(entry->pins > 0, "unpin without a pin");
+    if (--entry->pins == 0 && entry->evicted) {
+      --stats_.pinned_evicted;
+      ++stats_.deferred_evictions;
+      evicted.push_back(entry);
+    }
+  }
+  hand_over(evicted);
+}
+
+template <class Key, class Hash>
+bool LruPageCache<Key, Hash>::erase(const Key& key) {
+  std::vector<std::shared_ptr<Entry>> evicted;
+  {
+    platform::LockGuard guard(mu_);
+    auto found = index_.find(key);
+    if (found == index_.end()) return false;
+    unlink(found->second, evicted);
+  }
+  hand_over(evicted);
+  return true;
+}
+
+template <class Key, class Hash>
+void LruPageCache<Key, Hash>::clear() {
+  std::vector<std::shared_ptr<Entry>> evicted;
+  {
+    platform::LockGuard guard(mu_);
+    while (!lru_.empty()) unlink(std::prev(lru_.end()), evicted);  // LRU first
+  }
+  hand_over(evicted);
+}
+
+template <class Key, class Hash>
+PageCacheStats LruPageCache<Key, Hash>::stats() const {
+  platform::LockGuard guard(mu_);
+  PageCacheStats stats = stats_;
+  stats.entries = lru_.size();
+  stats.bytes = bytes_;
+  return stats;
+}
+
+template class LruPageCache<std::uint64_t>;
+template class LruPageCache<RecordPageKey, RecordPageKeyHash>;
+
+}  // namespace segsim

@@ -1,0 +1,131 @@
+#include "core/page_records.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace segsim {
+
+namespace {
+
+constexpr std::uint32_t kFlagHasDewey = 1;
+
+std::uint32_t load_le32(const std::byte* p) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint32_t>(p[i]);
+  return v;
+}
+
+void store_le32(std::byte* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
+}
+
+Error invalid(const char* detail) { return make_error(Errc::InvalidPageFile, detail); }
+
+// Sorting a copy keeps the check O(n log n) with no hashing (determinism rule:
+// nothing here may depend on unordered iteration).
+bool has_duplicate_slot(std::vector<std::uint32_t> slots) {
+  std::sort(slots.begin(), slots.end());
+  return std::adjacent_find(slots.begin(), slots.end()) != slots.end();
+}
+
+// [offset, offset + bytes) inside [begin, end), computed in 64 bits so that
+// u32 fields near their maximum cannot wrap.
+bool inside(std::uint64_t offset, std::uint64_t bytes, std::uint64_t begin, std::uint64_t end) {
+  return offset >= begin && offset <= end && bytes <= end - offset;
+}
+
+}  // namespace
+
+Result<std::vector<std::byte>> encode_page_records(std::span<const PageRecordView> records,
+                                                   std::size_t page_bytes) {
+  if (page_bytes < kPageRecordsHeaderBytes || page_bytes > kMaxPageRecordsPageBytes) {
+    return make_error(Errc::InvalidSize, "page_bytes outside 8 B..1 MiB");
+  }
+  // The table alone must fit before anything is summed: a huge record count
+  // is refused without computing with it.
+  if (records.size() > (page_bytes - kPageRecordsHeaderBytes) / kPageRecordEntryBytes) {
+    return make_error(Errc::InvalidSize, "record table does not fit the page");
+  }
+  const std::uint64_t table_end = kPageRecordsHeaderBytes + kPageRecordEntryBytes * records.size();
+  std::uint64_t payload = 0;
+  std::vector<std::uint32_t> slots;
+  slots.reserve(records.size());
+  for (const PageRecordView& r : records) {
+    payload += r.value.size();
+    if (r.dewey_id.has_value()) payload += r.dewey_id->size();
+    // Checked per record: the running sum stays below 2 MiB + one span size.
+    if (payload > page_bytes - table_end) return make_error(Errc::InvalidSize, "records do not fit the page");
+    slots.push_back(r.slot);
+  }
+  if (has_duplicate_slot(std::move(slots))) return invalid("duplicate slot");
+
+  std::vector<std::byte> out(table_end + payload);
+  store_le32(out.data(), static_cast<std::uint32_t>(records.size()));
+  store_le32(out.data() + 4, static_cast<std::uint32_t>(payload));
+  std::uint64_t cursor = table_end;
+  auto put = [&](std::span<const std::byte> bytes) {
+    SEGSIM_ASSERT(cursor + bytes.size() <= out.size(), "payload sized before copying");
+    const auto offset = static_cast<std::uint32_t>(cursor);
+    if (!bytes.empty()) std::memcpy(out.data() + cursor, bytes.data(), bytes.size());
+    cursor += bytes.size();
+    return offset;
+  };
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const PageRecordView& r = records[i];
+    std::byte* entry = out.data() + kPageRecordsHeaderBytes + i * kPageRecordEntryBytes;
+    store_le32(entry, r.slot);
+    store_le32(entry + 4, r.dewey_id.has_value() ? kFlagHasDewey : 0);
+    store_le32(entry + 8, put(r.value));
+    store_le32(entry + 12, static_cast<std::uint32_t>(r.value.size()));
+    if (r.dewey_id.has_value()) {
+      store_le32(entry + 16, put(*r.dewey_id));
+      store_le32(entry + 20, static_cast<std::uint32_t>(r.dewey_id->size()));
+    }
+  }
+  SEGSIM_ASSERT(cursor == out.size(), "every payload byte written once");
+  return out;
+}
+
+Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byte> page) {
+  if (page.size() < kPageRecordsHeaderBytes) return invalid("page shorter than the record header");
+  const std::uint64_t page_bytes = page.size();
+  const std::uint64_t count = load_le32(page.data());
+  const std::uint64_t payload_bytes = load_le32(page.data() + 4);
+  const std::uint64_t table_end = kPageRecordsHeaderBytes + kPageRecordEntryBytes * count;  // < 2^37
+  if (table_end > page_bytes) return invalid("record table past the page end");
+  if (payload_bytes > page_bytes - table_end) return invalid("record payload past the page end");
+  const std::uint64_t payload_end = table_end + payload_bytes;
+
+  std::vector<PageRecordView> views;
+  views.reserve(count);  // bounded: count <= page size / 24
+  std::vector<std::uint32_t> slots;
+  slots.reserve(count);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::byte* entry = page.data() + kPageRecordsHeaderBytes + i * kPageRecordEntryBytes;
+    const std::uint32_t flags = load_le32(entry + 4);
+    const std::uint64_t value_offset = load_le32(entry + 8);
+    const std::uint64_t value_bytes = load_le32(entry + 12);
+    const std::uint64_t dewey_offset = load_le32(entry + 16);
+    const std::uint64_t dewey_bytes = load_le32(entry + 20);
+    if ((flags & ~kFlagHasDewey) != 0) return invalid("unknown record flags");
+    if (!inside(value_offset, value_bytes, table_end, payload_end)) return invalid("record value outside the payload");
+    PageRecordView view;
+    view.slot = load_le32(entry);
+    view.value = page.subspan(value_offset, value_bytes);
+    if ((flags & kFlagHasDewey) != 0) {
+      if (!inside(dewey_offset, dewey_bytes, table_end, payload_end)) {
+        return invalid("record DeweyID outside the payload");
+      }
+      view.dewey_id = page.subspan(dewey_offset, dewey_bytes);
+    } else if (dewey_offset != 0 || dewey_bytes != 0) {
+      return invalid("DeweyID fields set on a record without one");
+    }
+    slots.push_back(view.slot);
+    views.push_back(view);
+  }
+  if (has_duplicate_slot(std::move(slots))) return invalid("duplicate slot");
+  SEGSIM_ASSERT(views.size() == count, "one view per table entry");
+  return views;
+}
+
+}  // namespace segsim

@@ -1,0 +1,133 @@
+// The oracle hub: failure recording, segment naming and history, sampling,
+// and dispatch to the per-invariant checkers in this directory.
+#include "scenarios/oracles/oracles.h"
+
+#include <fmt/format.h>
+
+#include "sim/simulation.h"
+
+namespace segsim::scenarios {
+
+namespace {
+constexpr std::size_t kHistoryPerSegment = 8;
+constexpr std::size_t kMaxHistorySegments = 1 << 16;
+constexpr std::size_t kMaxSamples = 4096;
+
+std::uint32_t current_fiber() {
+  sim::Simulation* simulation = sim::Simulation::current();
+  return simulation == nullptr ? sim::kNoFiber : simulation->current_fiber();
+}
+std::uint64_t current_step() {
+  sim::Simulation* simulation = sim::Simulation::current();
+  return simulation == nullptr ? 0 : simulation->step();
+}
+}  // namespace
+
+Oracles::Oracles(faults::SimOs& os) : os_(os) {}
+
+std::string Oracles::name_segment(const std::byte* data) const {
+  if (data == nullptr) return {};
+  auto offset = os_.offset_of(data);
+  if (!offset) return "a segment outside SimOs";
+  return fmt::format("segment at SimOs offset {:#x}", *offset);
+}
+
+void Oracles::note(const std::byte* data, const char* what) {
+  auto offset = os_.offset_of(data);
+  if (!offset) return;
+  auto it = history_.find(*offset);
+  if (it == history_.end()) {
+    if (history_.size() >= kMaxHistorySegments) return;  // bounded: forget new slices
+    it = history_.emplace(*offset, std::deque<SegmentEvent>{}).first;
+  }
+  it->second.push_back(SegmentEvent{what, current_fiber(), current_step()});
+  if (it->second.size() > kHistoryPerSegment) it->second.pop_front();
+}
+
+void Oracles::fail(const std::string& oracle, const std::string& message, const std::byte* segment) {
+  if (!failure_) {
+    Failure failure;
+    failure.oracle = oracle;
+    failure.message = message;
+    failure.fiber = current_fiber();
+    failure.step = current_step();
+    failure.segment = name_segment(segment);
+    if (segment != nullptr) {
+      if (auto offset = os_.offset_of(segment); offset && history_.count(*offset) > 0) {
+        const auto& events = history_.at(*offset);
+        failure.segment_history.assign(events.begin(), events.end());
+      }
+    }
+    failure_ = std::move(failure);
+  }
+  throw OracleTripped(oracle + ": " + message);
+}
+
+void Oracles::record_simulation_failure(const std::string& oracle, const std::string& message,
+                                        std::uint32_t fiber, std::uint64_t step) {
+  if (failure_) return;
+  Failure failure;
+  failure.oracle = oracle;
+  failure.message = message;
+  failure.fiber = fiber;
+  failure.step = step;
+  failure_ = std::move(failure);
+}
+
+void Oracles::check_cheap() {
+  check_double_free();
+  maybe_sample();
+}
+
+void Oracles::check_quiescent(std::size_t borrowed_pages) {
+  try {
+    check_double_free();
+    check_accounting();
+    check_leaks(borrowed_pages);
+    check_bounded_growth();
+  } catch (const OracleTripped&) {
+    // Recorded in failure_; at quiescence there is no fiber to unwind.
+  }
+}
+
+void Oracles::sample_now() {
+  if (samples_.size() >= kMaxSamples) return;
+  const faults::SimOsStats stats = os_.stats();
+  sim::Simulation* simulation = sim::Simulation::current();
+  samples_.push_back(MemorySample{simulation == nullptr ? (samples_.empty() ? 0 : samples_.back().time_ns)
+                                                        : simulation->virtual_now_ns(),
+                                  stats.virtual_bytes, stats.resident_bytes});
+  peak_resident_bytes_ = std::max<std::uint64_t>(peak_resident_bytes_, stats.resident_bytes);
+}
+
+void Oracles::maybe_sample() {
+  const std::uint64_t step = current_step();
+  if (step >= last_sample_step_ + sample_interval_steps_) {
+    last_sample_step_ = step;
+    sample_now();
+  }
+}
+
+void Oracles::expect_bounded_growth(double warmup_fraction, std::uint64_t slack_bytes) {
+  growth_bound_ = {warmup_fraction, slack_bytes};
+}
+
+// ---- SegmentObserver -------------------------------------------------------
+
+void Oracles::handing_out(const Segment& segment) {
+  canary_verify(segment);
+  overlap_insert(segment);
+  note(segment.data(), "allocated");
+}
+
+void Oracles::handed_out(const Segment& segment, bool zeroed) {
+  if (zeroed) check_zeroed(segment);
+}
+
+void Oracles::released(const Segment& segment) {
+  overlap_erase(segment);
+  canary_fill(segment);
+  note(segment.data(), "released");
+}
+
+}  // namespace segsim::scenarios

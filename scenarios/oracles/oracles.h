@@ -1,0 +1,110 @@
+// The oracles: what "a bug" means (DESIGN.md, "Oracles"). One hub observes the
+// allocator (a SegmentObserver) and the workloads; each invariant is checked
+// by its own small checker in this directory:
+//   double_free.cpp       the stack above the allocator never releases a slice twice
+//   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;
+//                         ASan poisoning does it in sanitizer builds)
+//   overlap.cpp           no two live segments share bytes
+//   zero_on_allocate.cpp  a zeroed allocation reads all zero
+//   content.cpp           every slot reads back what was last written (a shadow model)
+//   accounting.cpp        allocator audit, SimOs and allocator agree on virtual bytes
+//   leaks.cpp             zero live slices and zero borrowed pages at quiescence
+//   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
+//   liveness.cpp          deadlock / step limit / assertion from the simulator
+// A failure stops the run: the first one is kept, with fiber, step and the
+// involved segment's history, and the fiber is unwound.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/segment_allocator.h"
+#include "faults/sim_os.h"
+#include "scenarios/run.h"
+
+namespace segsim::scenarios {
+
+// Thrown on a fiber to stop it once an oracle has failed.
+class OracleTripped : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Content shadow: what each (page, slot) must read back.
+struct SlotShadow {
+  std::size_t bytes = 0;
+  std::uint8_t fill = 0;
+};
+
+class Oracles final : public SegmentObserver {
+ public:
+  explicit Oracles(faults::SimOs& os);
+
+  void attach(SegmentAllocator& allocator) { allocator_ = &allocator; }
+
+  // Records the failure (the first one wins) and throws OracleTripped.
+  [[noreturn]] void fail(const std::string& oracle, const std::string& message,
+                         const std::byte* segment = nullptr);
+  const std::optional<Failure>& failure() const noexcept { return failure_; }
+  // The liveness oracle: a simulator verdict that no other oracle explained.
+  void record_simulation_failure(const std::string& oracle, const std::string& message,
+                                 std::uint32_t fiber, std::uint64_t step);
+
+  // Cheap checks a workload runs after each operation (double-free counters).
+  void check_cheap();
+  // Full checks at quiescence, after the workload gave everything back.
+  void check_quiescent(std::size_t borrowed_pages);
+
+  // content.cpp: verifies a value against its shadow; `segment` names the memory.
+  void check_content(std::uint64_t page_id, std::size_t slot, std::span<const std::byte> value,
+                     const SlotShadow& expected, const std::byte* segment);
+
+  // bounded_growth.cpp: after the first `warmup_fraction` of the run, virtual
+  // bytes may not exceed the warm-up peak plus max(slack_bytes, a quarter of
+  // that peak); freed regions must be reused.
+  void expect_bounded_growth(double warmup_fraction, std::uint64_t slack_bytes);
+
+  // Memory sampling (for --plot and bounded growth): every `interval_steps`.
+  void sample_every(std::uint64_t interval_steps) { sample_interval_steps_ = interval_steps; }
+  void sample_now();
+  const std::vector<MemorySample>& samples() const noexcept { return samples_; }
+  std::uint64_t peak_resident_bytes() const noexcept { return peak_resident_bytes_; }
+
+  // SegmentObserver
+  void handing_out(const Segment& segment) override;
+  void handed_out(const Segment& segment, bool zeroed) override;
+  void released(const Segment& segment) override;
+
+ private:
+  std::string name_segment(const std::byte* data) const;
+  void note(const std::byte* data, const char* what);
+  void maybe_sample();
+  // The per-invariant checkers (one file each).
+  void check_double_free();
+  void canary_fill(const Segment& segment);
+  void canary_verify(const Segment& segment);
+  void overlap_insert(const Segment& segment);
+  void overlap_erase(const Segment& segment);
+  void check_zeroed(const Segment& segment);
+  void check_accounting();
+  void check_leaks(std::size_t borrowed_pages);
+  void check_bounded_growth();
+
+  faults::SimOs& os_;
+  SegmentAllocator* allocator_ = nullptr;
+  std::optional<Failure> failure_;
+  std::map<std::uint64_t, std::deque<SegmentEvent>> history_;  // by SimOs offset
+  std::map<std::uint64_t, std::uint64_t> live_;                // offset → end offset
+  std::vector<MemorySample> samples_;
+  std::uint64_t sample_interval_steps_ = 5000;
+  std::uint64_t last_sample_step_ = 0;
+  std::uint64_t peak_resident_bytes_ = 0;
+  std::optional<std::pair<double, std::uint64_t>> growth_bound_;  // warm-up fraction, slack bytes
+};
+
+}  // namespace segsim::scenarios

@@ -1,0 +1,42 @@
+// Repro files: a failing run, written so `segsim replay FILE` re-runs it.
+//
+// Versioned, human-readable JSON:
+// {
+//   "format": "segsim-repro", "version": 1,
+//   "scenario": "chicago", "seed": 42, "strategy": "random", "pct_depth": 3,
+//   "faults": "mmap:ENOMEM@p=0.01",           // concrete: never "swarm"
+//   "knobs": {"threads": 4, "size": 1, "max_steps": 2000000},
+//   "test_hook": "",
+//   "build_id": "...",
+//   "expected_trace_hash": "0x0123456789abcdef",
+//   "failure": {"oracle": "content", "message": "...", "fiber": 2, "step": 1234},
+//   "decisions": [0, 1, 1, 2, ...]             // optional: replayed exactly when present
+// }
+// Parsing is strict: unknown versions, missing or mistyped fields, and
+// truncated files are refused with one line (the CLI exits 2).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+#include "scenarios/run.h"
+
+namespace segsim::scenarios {
+
+struct Repro {
+  RunSpec spec;                 // strategy "replay" when decisions are present
+  std::string build_id;
+  std::uint64_t expected_trace_hash = 0;
+  std::optional<Failure> failure;  // what the recorded run found
+};
+
+inline constexpr int kReproVersion = 1;
+
+Repro repro_from_report(const RunReport& report);
+std::string repro_to_json(const Repro& repro);
+Result<Repro> repro_from_json(const std::string& text, std::string* error_line);
+Result<Repro> read_repro(const std::string& path, std::string* error_line);
+Status write_repro(const Repro& repro, const std::string& path, std::string* error_line);
+
+}  // namespace segsim::scenarios

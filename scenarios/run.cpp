@@ -1,0 +1,204 @@
+// run_scenario: the stack on a faulty SimOs, the scenario's fibers under a
+// Simulation, the oracles as it goes and at quiescence.
+#include "scenarios/run.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "core/fault_point.h"
+#include "core/platform/mutex.h"
+#include "faults/fault_injector.h"
+#include "faults/fault_plan.h"
+#include "scenarios/oracles/liveness.h"
+#include "scenarios/stack.h"
+
+#ifndef SEGSIM_BUILD_DESCRIPTION
+#define SEGSIM_BUILD_DESCRIPTION "unknown"
+#endif
+
+namespace segsim::scenarios {
+
+namespace {
+
+// Limits on what a run may ask for.
+constexpr std::uint32_t kMaxThreads = 64;
+constexpr std::uint32_t kMaxSize = 1000;
+constexpr std::size_t kReservationBytes = std::size_t{4} << 30;
+// PCT's k: change points are drawn from the first k decisions. Scenario runs
+// at their default size make a few tens of thousands of decisions.
+constexpr std::uint64_t kPctEstimatedSteps = 20000;
+
+}  // namespace
+
+const std::vector<ScenarioDef>& scenario_defs() {
+  static const std::vector<ScenarioDef> defs = {chicago_scenario(),     leak_soak_scenario(),
+                                                budget_scenario(),      resize_storm_scenario(),
+                                                evict_race_scenario(),  page_file_scenario()};
+  return defs;
+}
+
+const std::vector<ScenarioInfo>& scenario_catalogue() {
+  static const std::vector<ScenarioInfo> catalogue = [] {
+    std::vector<ScenarioInfo> infos;
+    for (const ScenarioDef& def : scenario_defs()) infos.push_back(def.info);
+    return infos;
+  }();
+  return catalogue;
+}
+
+const ScenarioInfo* find_scenario(const std::string& name) {
+  for (const ScenarioInfo& info : scenario_catalogue()) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
+}
+
+std::string build_id() { return SEGSIM_BUILD_DESCRIPTION; }
+
+Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options, std::string* error_line) {
+  const auto started = std::chrono::steady_clock::now();
+  auto refuse = [&](std::string line) -> Result<RunReport> {
+    if (error_line != nullptr) *error_line = std::move(line);
+    return make_error(Errc::InvalidConfig, "bad run spec");
+  };
+  RunSpec spec = spec_in;
+  const ScenarioDef* def = nullptr;
+  for (const ScenarioDef& candidate : scenario_defs()) {
+    if (candidate.info.name == spec.scenario) def = &candidate;
+  }
+  if (def == nullptr) return refuse(fmt::format("unknown scenario '{}' (see segsim list)", spec.scenario));
+  if (spec.strategy != "random" && spec.strategy != "pct" && spec.strategy != "rr" && spec.strategy != "replay") {
+    return refuse(fmt::format("unknown strategy '{}' (random, pct, rr, replay)", spec.strategy));
+  }
+  if (spec.strategy == "replay" && spec.decisions.empty()) return refuse("strategy replay needs recorded decisions");
+  if (spec.pct_depth < 1 || spec.pct_depth > 16) return refuse("pct depth must be in 1..16");
+  if (spec.max_steps == 0) return refuse("max steps must be > 0");
+  if (spec.threads == 0) spec.threads = def->info.default_threads;
+  if (spec.size == 0) spec.size = def->info.default_size;
+  if (spec.threads > kMaxThreads) return refuse(fmt::format("threads must be in 1..{}", kMaxThreads));
+  if (spec.size > kMaxSize) return refuse(fmt::format("size must be in 1..{}", kMaxSize));
+  if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment") {
+    return refuse(fmt::format("unknown test hook '{}' (corrupt-segment)", spec.test_hook));
+  }
+  std::string fault_error;
+  auto plan = faults::make_fault_plan(spec.faults, spec.seed, &fault_error);
+  if (!plan.ok()) return refuse(fault_error);
+
+  // ---- the stack ----
+  faults::SimOsConfig os_config;
+  os_config.reservation_bytes = kReservationBytes;
+  os_config.seed = spec.seed;
+  auto sim_os = faults::SimOs::create(os_config);
+  if (!sim_os.ok()) return refuse("cannot create the simulated OS: " + sim_os.error().describe());
+  faults::FaultInjector injector(plan.value(), spec.seed);
+  faults::FaultyOs faulty_os(*sim_os.value(), injector);
+  Oracles oracles(*sim_os.value());
+  if (options.sample_memory) oracles.sample_every(500);
+
+  SegmentAllocatorConfig allocator_config;
+  allocator_config.region_bytes = 256 * 1024;
+  allocator_config.budget_bytes = 256 * 1024 * 1024;
+  PageCacheConfig cache_config;
+  def->configure(allocator_config, cache_config, spec.threads, spec.size);
+  allocator_config.observer = &oracles;
+  auto allocator = SegmentAllocator::create(faulty_os, allocator_config);
+  if (!allocator.ok()) return refuse("scenario allocator config: " + allocator.error().describe());
+  oracles.attach(*allocator.value());
+  LeafPagePoolConfig pool_config;
+  pool_config.page.slot_count = 64;
+  LeafPagePool pool(*allocator.value(), pool_config);
+
+  sim::SimulationConfig sim_config;
+  sim_config.seed = spec.seed;
+  sim_config.strategy = spec.strategy;
+  sim_config.pct_depth = spec.pct_depth;
+  sim_config.pct_estimated_steps = kPctEstimatedSteps;
+  sim_config.replay_decisions = spec.decisions;
+  sim_config.replay_lenient = spec.lenient_replay;
+  sim_config.max_steps = spec.max_steps;
+  sim_config.keep_full_trace = options.keep_full_trace;
+  sim_config.async_start_delay = [&injector] { return injector.async_start_delay(); };
+
+  RunReport report;
+  sim::RunResult result;
+  std::size_t borrowed_at_end = 0;
+  {
+    fault_points::ControllerScope fault_points(&injector);
+    sim::Simulation simulation(sim_config);
+    {
+      PageCache cache(cache_config, [&pool, &oracles](const std::uint64_t&, LeafPage* page) {
+        Status back = pool.give_back(page);
+        if (!back.ok()) oracles.fail("double-free", "evicted page: " + back.error().describe());
+      });
+      Stack stack{*sim_os.value(), faulty_os, *allocator.value(), pool, cache, oracles, simulation,
+                  spec.threads, spec.size, spec.test_hook, !plan->empty()};
+      platform::Mutex done_mu;
+      platform::CondVar done_cv;
+      std::uint32_t clients_done = 0;
+      bool prepared = false;
+
+      // The conductor prepares, starts the clients, waits for them, and
+      // gives everything back: quiescence is reached inside the simulation.
+      simulation.spawn("conductor", [&] {
+        if (def->prepare) def->prepare(stack);
+        {
+          platform::LockGuard guard(done_mu);
+          prepared = true;
+          done_cv.notify_all();
+        }
+        platform::UniqueLock lock(done_mu);
+        done_cv.wait(lock, [&] { return clients_done == spec.threads; });
+        lock.unlock();
+        cache.clear();
+        oracles.check_cheap();
+      });
+      for (std::uint32_t i = 0; i < spec.threads; ++i) {
+        simulation.spawn(fmt::format("client-{}", i), [&, i] {
+          {
+            platform::UniqueLock lock(done_mu);
+            done_cv.wait(lock, [&] { return prepared; });
+          }
+          def->client(stack, i);
+          platform::LockGuard guard(done_mu);
+          ++clients_done;
+          done_cv.notify_all();
+        });
+      }
+      result = simulation.run();
+      explain_simulation_failure(result, oracles);
+      if (result.passed()) {
+        allocator.value()->wait_for_cleanups();
+        oracles.sample_now();
+        borrowed_at_end = pool.stats().borrowed;
+        oracles.check_quiescent(borrowed_at_end);
+      }
+      if (!result.passed() || oracles.failure()) {
+        // Leave nothing behind for the destructors to trip over.
+        cache.clear();
+      }
+    }
+  }
+  pool.clear_all();
+
+  report.spec = spec;
+  report.concrete_faults = plan->describe();
+  report.failure = oracles.failure();
+  report.passed = !report.failure.has_value();
+  report.steps = result.steps;
+  report.virtual_time_ns = result.virtual_time_ns;
+  report.trace_hash = result.trace_hash;
+  report.fibers = result.fibers;
+  report.decisions = std::move(result.decisions);
+  report.last_events = std::move(result.last_events);
+  report.full_trace = std::move(result.full_trace);
+  report.memory = oracles.samples();
+  report.peak_virtual_bytes = allocator.value()->stats().peak_virtual_bytes;
+  report.peak_resident_bytes = oracles.peak_resident_bytes();
+  report.faults_injected = injector.counts().injected();
+  report.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace segsim::scenarios

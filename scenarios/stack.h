@@ -1,0 +1,61 @@
+// What a scenario's fibers work on: the real stack over a (faulty) SimOs,
+// the oracles, and the shared shadow model. Internal to scenarios/.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/leaf_page_pool.h"
+#include "core/page_cache.h"
+#include "core/segment_allocator.h"
+#include "faults/faulty_os.h"
+#include "faults/sim_os.h"
+#include "scenarios/oracles/oracles.h"
+#include "scenarios/run.h"
+#include "sim/simulation.h"
+
+namespace segsim::scenarios {
+
+struct Stack {
+  faults::SimOs& sim_os;
+  Os& os;  // the FaultyOs over sim_os: what the stack uses
+  SegmentAllocator& allocator;
+  LeafPagePool& pool;
+  PageCache& cache;
+  Oracles& oracles;
+  sim::Simulation& simulation;
+  std::uint32_t threads;
+  std::uint32_t size;
+  std::string test_hook;
+  bool faults_active;  // a fault plan may make allocations fail
+  std::uint64_t next_page_id = 1;
+  // Published pages' contents: page id → slot → what it must read.
+  std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> shadow;
+  std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> dewey_shadow;
+};
+
+struct ScenarioDef {
+  ScenarioInfo info;
+  // Adjusts the stack's configuration for this scenario and its knobs.
+  std::function<void(SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t threads, std::uint32_t size)>
+      configure;
+  // Runs before the clients start (on a fiber): files, oracle expectations.
+  std::function<void(Stack&)> prepare;
+  // The body of client fiber `index` (0-based).
+  std::function<void(Stack&, std::uint32_t index)> client;
+};
+
+const std::vector<ScenarioDef>& scenario_defs();
+
+// Scenario definitions, one file each in scenarios/workloads/.
+ScenarioDef chicago_scenario();
+ScenarioDef leak_soak_scenario();
+ScenarioDef budget_scenario();
+ScenarioDef resize_storm_scenario();
+ScenarioDef evict_race_scenario();
+ScenarioDef page_file_scenario();
+
+}  // namespace segsim::scenarios

@@ -1,0 +1,201 @@
+#include "scenarios/trace_json.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/fault_point.h"
+#include "core/os.h"
+#include "faults/fault_injector.h"
+#include "faults/fault_plan.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+// A trace file over ~1 GB does not load in Perfetto's UI anyway; past this
+// many events the file says it was truncated instead.
+constexpr std::size_t kMaxTraceEvents = 5'000'000;
+constexpr std::uint32_t kSchedulerTid = 0;
+
+// JSON string literal, quotes included; invalid UTF-8 is replaced, not fatal.
+std::string json_string(std::string_view text) {
+  return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::uint64_t tid_of(std::uint32_t fiber) {
+  return fiber == sim::kNoFiber ? kSchedulerTid : std::uint64_t{fiber} + 1;
+}
+
+// Timestamps are microseconds in this format: exact fixed-point from ns,
+// never an exponent, so every viewer parses it.
+std::string micros(std::int64_t time_ns) {
+  SEGSIM_ASSERT(time_ns >= 0, "virtual time starts at zero and only grows");
+  return fmt::format("{}.{:03}", time_ns / 1000, time_ns % 1000);
+}
+
+// What an injected fault was, decoded from its annotation detail.
+std::string fault_args(std::uint64_t category, std::uint64_t value) {
+  switch (category) {
+    case faults::kTraceOsFault: {
+      const auto call = static_cast<std::size_t>(value >> 16);
+      const int errno_value = static_cast<int>(value & 0xffff);
+      const std::string_view call_name =
+          call < kOsCallCount ? os_call_name(static_cast<OsCall>(call)) : std::string_view("?");
+      return fmt::format("\"kind\":\"os-call\",\"call\":{},\"errno\":{}", json_string(call_name),
+                         json_string(faults::errno_name(errno_value)));
+    }
+    case faults::kTracePointFired: {
+      const std::string_view site =
+          value < fault_points::kFaultPoints.size() ? fault_points::kFaultPoints[value].name : "?";
+      return fmt::format("\"kind\":\"fault-point\",\"site\":{}", json_string(site));
+    }
+    case faults::kTraceAsyncDelay:
+      return fmt::format("\"kind\":\"async-delay\",\"yields\":{}", value);
+    default:
+      return fmt::format("\"kind\":\"unknown\",\"category\":{},\"value\":{}", category, value);
+  }
+}
+
+bool is_fault(const sim::TraceEvent& event) {
+  if (event.op != sim::TraceOp::Annotation) return false;
+  const std::uint64_t category = event.detail >> 32;
+  return category == faults::kTraceOsFault || category == faults::kTracePointFired ||
+         category == faults::kTraceAsyncDelay;
+}
+
+}  // namespace
+
+std::string chrome_trace_json(const RunReport& report) {
+  const std::vector<sim::TraceEvent>& trace = report.full_trace;
+  const std::size_t kept = std::min(trace.size(), kMaxTraceEvents);
+
+  // Every fiber gets a named track, also one that recorded no event.
+  std::set<std::uint32_t> fibers;
+  for (std::uint32_t f = 0; f < report.fibers; ++f) fibers.insert(f);
+  for (std::size_t i = 0; i < kept; ++i) {
+    if (trace[i].fiber != sim::kNoFiber) fibers.insert(trace[i].fiber);
+  }
+
+  fmt::memory_buffer out;
+  auto it = std::back_inserter(out);
+  bool first = true;
+  const auto begin_event = [&] {
+    fmt::format_to(it, "{}\n    ", first ? "" : ",");
+    first = false;
+  };
+
+  fmt::format_to(it, "{{\n  \"traceEvents\": [");
+  begin_event();
+  fmt::format_to(it, "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{{\"name\":{}}}}}",
+                 json_string(fmt::format("segsim {} seed {}", report.spec.scenario, report.spec.seed)));
+  begin_event();
+  fmt::format_to(it, "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":\"scheduler\"}}}}",
+                 kSchedulerTid);
+  begin_event();
+  fmt::format_to(it, "{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"sort_index\":0}}}}",
+                 kSchedulerTid);
+  for (std::uint32_t fiber : fibers) {
+    begin_event();
+    fmt::format_to(it, "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":\"fiber #{}\"}}}}",
+                   tid_of(fiber), fiber);
+    begin_event();
+    fmt::format_to(it, "{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"sort_index\":{}}}}}",
+                   tid_of(fiber), tid_of(fiber));
+  }
+
+  for (std::size_t i = 0; i < kept; ++i) {
+    const sim::TraceEvent& event = trace[i];
+    begin_event();
+    if (is_fault(event)) {
+      // Global scope: a fault is drawn across every track, where it hits.
+      fmt::format_to(it,
+                     "{{\"name\":\"fault\",\"cat\":\"fault\",\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":{},"
+                     "\"ts\":{},\"args\":{{\"step\":{},\"object\":{},\"detail\":{},{}}}}}",
+                     tid_of(event.fiber), micros(event.time_ns), event.step, event.object, event.detail,
+                     fault_args(event.detail >> 32, event.detail & 0xffffffffULL));
+      continue;
+    }
+    // Instants, not 1-unit slices: many events share a virtual instant, and
+    // equal slices on one track would be drawn as a nesting staircase.
+    fmt::format_to(it,
+                   "{{\"name\":{},\"cat\":\"sim\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":{},\"ts\":{},"
+                   "\"args\":{{\"step\":{},\"object\":{},\"detail\":{}}}}}",
+                   json_string(sim::trace_op_name(event.op)), tid_of(event.fiber), micros(event.time_ns),
+                   event.step, event.object, event.detail);
+  }
+  if (kept < trace.size()) {
+    begin_event();
+    fmt::format_to(it,
+                   "{{\"name\":\"trace truncated\",\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":0,\"ts\":{},"
+                   "\"args\":{{\"events_kept\":{},\"events_recorded\":{}}}}}",
+                   micros(trace[kept - 1].time_ns), kept, trace.size());
+  }
+
+  for (const MemorySample& sample : report.memory) {
+    begin_event();
+    fmt::format_to(it, "{{\"name\":\"virtual_bytes\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":{},\"args\":{{\"bytes\":{}}}}}",
+                   micros(sample.time_ns), sample.virtual_bytes);
+    begin_event();
+    fmt::format_to(it, "{{\"name\":\"resident_bytes\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":{},\"args\":{{\"bytes\":{}}}}}",
+                   micros(sample.time_ns), sample.resident_bytes);
+  }
+
+  fmt::format_to(it, "\n  ],\n  \"displayTimeUnit\": \"ns\",\n  \"otherData\": {{");
+  fmt::format_to(it,
+                 "\"scenario\":{},\"seed\":{},\"strategy\":{},\"faults\":{},\"trace_hash\":\"{:#018x}\","
+                 "\"steps\":{},\"passed\":{},\"build_id\":{}",
+                 json_string(report.spec.scenario), json_string(std::to_string(report.spec.seed)),
+                 json_string(report.spec.strategy), json_string(report.concrete_faults), report.trace_hash,
+                 report.steps, report.passed ? "true" : "false", json_string(build_id()));
+  if (report.failure) {
+    fmt::format_to(it, ",\"failure\":{}", json_string(report.failure->signature()));
+  }
+  fmt::format_to(it, "}}\n}}\n");
+  return fmt::to_string(out);
+}
+
+Status write_text_file(const std::string& path, const std::string& text, std::string* error_line) {
+  const auto fail = [&](const char* what, int errno_value) -> Status {
+    if (error_line != nullptr) {
+      *error_line = fmt::format("cannot write {}: {}: {}", path, what, std::strerror(errno_value));
+    }
+    Error error = make_error(Errc::OsFailure, "writing a text file");
+    error.os_errno = errno_value;
+    return error;
+  };
+  if (path.empty()) {
+    if (error_line != nullptr) *error_line = "cannot write a file with an empty name";
+    return make_error(Errc::InvalidConfig, "empty path");
+  }
+  // Write beside the target, then rename: a reader never sees half a file,
+  // and an interrupted write leaves the old file intact.
+  const std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
+  std::FILE* file = std::fopen(temp.c_str(), "wb");
+  if (file == nullptr) return fail("open", errno);
+  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
+  const int write_errno = errno;
+  const bool flushed = std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
+  const int flush_errno = errno;
+  const bool closed = std::fclose(file) == 0;
+  const int close_errno = errno;
+  if (!written || !flushed || !closed) {
+    std::remove(temp.c_str());
+    return fail("write", !written ? write_errno : !flushed ? flush_errno : close_errno);
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const int rename_errno = errno;
+    std::remove(temp.c_str());
+    return fail("rename", rename_errno);
+  }
+  return {};
+}
+
+}  // namespace segsim::scenarios

@@ -1,0 +1,101 @@
+#include "scenarios/workloads/page_work.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/platform/clock.h"
+
+namespace segsim::scenarios {
+
+bool tolerated(const Stack& stack, const Error& error, bool budget_tight) {
+  if (error.code == Errc::OutOfMemory && stack.faults_active) return true;
+  if (error.code == Errc::OutOfBudget && (stack.faults_active || budget_tight)) return true;
+  return false;
+}
+
+namespace {
+void unexpected(Stack& stack, const Error& error, const char* doing) {
+  stack.oracles.fail("exception", fmt::format("{}: unexpected {}", doing, error.describe()));
+}
+}  // namespace
+
+LeafPage* build_page(Stack& stack, sim::Rng& rng, std::uint64_t id, const PageShape& shape) {
+  auto borrowed = stack.pool.borrow(id);
+  if (!borrowed.ok()) {
+    if (tolerated(stack, borrowed.error())) return nullptr;
+    unexpected(stack, borrowed.error(), "borrowing a page");
+  }
+  LeafPage* page = borrowed.value();
+  std::map<std::size_t, SlotShadow> slots;
+  std::map<std::size_t, SlotShadow> dewey;
+  auto give_up = [&](const Error& error, const char* doing) -> LeafPage* {
+    if (!tolerated(stack, error) && error.code != Errc::InvalidSize) unexpected(stack, error, doing);
+    Status back = stack.pool.give_back(page);
+    if (!back.ok()) unexpected(stack, back.error(), "giving back a page");
+    return nullptr;
+  };
+  const std::size_t slot_count = 1 + rng.below(shape.max_slots);
+  const bool with_dewey = rng.chance(shape.dewey_chance);
+  for (std::size_t s = 0; s < slot_count; ++s) {
+    SlotShadow value{1 + rng.below(shape.max_value_bytes), static_cast<std::uint8_t>(1 + rng.below(255))};
+    Status written = page->set_slot(s, std::vector<std::byte>(value.bytes, std::byte{value.fill}));
+    if (!written.ok()) {
+      // A full page (values past the largest class) is a designed refusal.
+      if (written.error().code == Errc::InvalidSize) break;
+      return give_up(written.error(), "writing a slot");
+    }
+    slots[s] = value;
+    if (rng.chance(shape.regrow_chance)) {  // rewrite larger: forces a resize through the classes
+      SlotShadow bigger{value.bytes * 2, static_cast<std::uint8_t>(value.fill ^ 0x5a)};
+      Status rewritten = page->set_slot(s, std::vector<std::byte>(bigger.bytes, std::byte{bigger.fill}));
+      if (rewritten.ok()) {
+        slots[s] = bigger;
+      } else if (rewritten.error().code != Errc::InvalidSize) {
+        return give_up(rewritten.error(), "rewriting a slot");
+      }
+    }
+    if (with_dewey) {
+      SlotShadow id_value{1 + rng.below(16), static_cast<std::uint8_t>(1 + rng.below(255))};
+      Status set = page->set_dewey_id(s, std::vector<std::byte>(id_value.bytes, std::byte{id_value.fill}));
+      if (!set.ok()) return give_up(set.error(), "writing a DeweyID");
+      dewey[s] = id_value;
+    }
+  }
+  stack.shadow[id] = std::move(slots);
+  stack.dewey_shadow[id] = std::move(dewey);
+  return page;
+}
+
+void verify_page(Stack& stack, std::uint64_t id, const LeafPage& page) {
+  const auto& slots = stack.shadow.at(id);
+  const auto& dewey = stack.dewey_shadow.at(id);
+  // Every written slot, and the two after the last: unset slots read empty.
+  std::size_t limit = 2;
+  if (!slots.empty()) limit = std::max(limit, slots.rbegin()->first + 3);
+  if (!dewey.empty()) limit = std::max(limit, dewey.rbegin()->first + 3);
+  limit = std::min(limit, page.slot_count());
+  for (std::size_t s = 0; s < limit; ++s) {
+    auto expected = slots.find(s);
+    const SlotShadow want = expected == slots.end() ? SlotShadow{} : expected->second;
+    stack.oracles.check_content(id, s, page.get_slot(s), want, page.slot_segment().data());
+    auto expected_id = dewey.find(s);
+    const SlotShadow want_id = expected_id == dewey.end() ? SlotShadow{} : expected_id->second;
+    stack.oracles.check_content(id, s, page.get_dewey_id(s), want_id, page.dewey_segment().data());
+  }
+}
+
+void publish(Stack& stack, std::uint64_t id, LeafPage* page) { stack.cache.put(id, page); }
+
+void read_published(Stack& stack, sim::Rng& rng, int count, int hold_yields) {
+  if (stack.next_page_id <= 1) return;
+  for (int i = 0; i < count; ++i) {
+    const std::uint64_t id = 1 + rng.below(stack.next_page_id - 1);
+    auto handle = stack.cache.get(id);
+    if (!handle) continue;
+    for (int y = 0; y < hold_yields; ++y) platform::yield();  // evictions race the pin
+    verify_page(stack, id, *handle.page());
+  }
+}
+
+}  // namespace segsim::scenarios

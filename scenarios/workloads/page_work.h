@@ -1,0 +1,34 @@
+// Page-level work shared by the scenarios: build a page with a shadow, verify
+// it, publish it in the cache, read published pages while holding them.
+#pragma once
+
+#include <cstdint>
+
+#include "scenarios/stack.h"
+#include "sim/random.h"
+
+namespace segsim::scenarios {
+
+struct PageShape {
+  std::size_t max_slots = 12;        // slots written: 1..max_slots
+  std::size_t max_value_bytes = 6000;
+  double dewey_chance = 0.3;         // the page gets DeweyIDs (its own segment)
+  double regrow_chance = 0.3;        // a slot is rewritten larger (forces resizes)
+};
+
+// Whether an allocator error is one the run's configuration allows (faults
+// injected, a tight budget); anything else fails the "exception" oracle.
+bool tolerated(const Stack& stack, const Error& error, bool budget_tight = false);
+
+// Borrows and fills page `id` per `shape`, recording its shadow. Null when an
+// allowed allocator error stopped it (the page is given back).
+LeafPage* build_page(Stack& stack, sim::Rng& rng, std::uint64_t id, const PageShape& shape);
+// Checks every slot and DeweyID of `page` against the shadow of `id`.
+void verify_page(Stack& stack, std::uint64_t id, const LeafPage& page);
+// Caches the page; the cache owns it from now on (eviction gives it back).
+void publish(Stack& stack, std::uint64_t id, LeafPage* page);
+// Pins `count` random published pages, yields `hold_yields` times while
+// holding each (so evictions race the pin), and verifies them.
+void read_published(Stack& stack, sim::Rng& rng, int count, int hold_yields);
+
+}  // namespace segsim::scenarios
