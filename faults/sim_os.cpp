@@ -77,7 +77,9 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
   } else if (g_previous_action.sa_handler != SIG_DFL && g_previous_action.sa_handler != SIG_IGN) {
     g_previous_action.sa_handler(signal);
   }
-  // Returning re-executes the access under the previous (default) action.
+  // A real fault re-executes the access under the previous (default) action
+  // when we return; a SIGSEGV sent by kill() would not come back, so raise it.
+  if (info->si_code <= 0) ::raise(signal);
 }
 
 void register_guard(std::byte* base, std::size_t bytes) {

@@ -111,7 +111,9 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
 
   sim::SimulationConfig sim_config;
   sim_config.seed = spec.seed;
-  sim_config.strategy = spec.strategy;
+  // Recorded decisions are replayed whatever strategy recorded them; the spec
+  // keeps that strategy's name (oracles' preconditions may depend on it).
+  sim_config.strategy = spec.decisions.empty() ? spec.strategy : "replay";
   sim_config.pct_depth = spec.pct_depth;
   sim_config.pct_estimated_steps = kPctEstimatedSteps;
   sim_config.replay_decisions = spec.decisions;
@@ -132,7 +134,8 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
         if (!back.ok()) oracles.fail("double-free", "evicted page: " + back.error().describe());
       });
       Stack stack{*sim_os.value(), faulty_os, *allocator.value(), pool, cache, oracles, simulation,
-                  spec.threads, spec.size, spec.test_hook, !plan->empty()};
+                  spec.threads, spec.size, spec.test_hook, !plan->empty(), spec.strategy, &plan.value(),
+                  1, {}, {}};
       platform::Mutex done_mu;
       platform::CondVar done_cv;
       std::uint32_t clients_done = 0;

@@ -11,6 +11,7 @@
 #include "core/leaf_page_pool.h"
 #include "core/page_cache.h"
 #include "core/segment_allocator.h"
+#include "faults/fault_plan.h"
 #include "faults/faulty_os.h"
 #include "faults/sim_os.h"
 #include "scenarios/oracles/oracles.h"
@@ -31,6 +32,8 @@ struct Stack {
   std::uint32_t size;
   std::string test_hook;
   bool faults_active;  // a fault plan may make allocations fail
+  std::string strategy;             // the run's scheduling strategy (as recorded, for replays)
+  const faults::FaultPlan* plan;    // the run's concrete fault plan
   std::uint64_t next_page_id = 1;
   // Published pages' contents: page id → slot → what it must read.
   std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> shadow;

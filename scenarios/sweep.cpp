@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -726,7 +727,7 @@ Result<SweepResult> sweep_from_json(const std::string& text, std::string* error_
   if (!root.contains("seeds") || !root["seeds"].is_array()) {
     return invalid(error_line, "sweep results: field 'seeds' must be an array");
   }
-  std::map<std::uint64_t, bool> seen;
+  std::set<std::uint64_t> seen;
   for (std::size_t i = 0; i < root["seeds"].size(); ++i) {
     const Json& item = root["seeds"][i];
     const std::string where = fmt::format("sweep results: seeds[{}]", i);
@@ -753,7 +754,7 @@ Result<SweepResult> sweep_from_json(const std::string& text, std::string* error_
       return invalid(error_line, fmt::format("{}: trace_hash '{}' is not 0x + 16 hex digits", where, hash));
     }
     s.trace_hash = *hash_value;
-    if (!seen.emplace(s.seed, true).second) {
+    if (!seen.insert(s.seed).second) {
       return invalid(error_line, fmt::format("{}: seed {} is listed twice", where, s.seed));
     }
     result.seeds.push_back(std::move(s));

@@ -296,8 +296,7 @@ int main(int argc, char** argv) {
     std::string error;
     auto repro = read_repro(replay_path, &error);
     if (!repro.ok()) bad_input(error);
-    RunSpec spec = repro->spec;
-    if (!spec.decisions.empty()) spec.strategy = "replay";
+    RunSpec spec = repro->spec;  // recorded decisions are replayed by run_scenario
     if (repro->build_id != build_id()) {
       std::cerr << fmt::format("segsim: warning: repro was recorded by build '{}', this is '{}'\n", repro->build_id,
                                build_id());

@@ -66,7 +66,7 @@ class Oracles final : public SegmentObserver {
 
   // bounded_growth.cpp: after the first `warmup_fraction` of the run, virtual
   // bytes may not exceed the warm-up peak plus max(slack_bytes, a quarter of
-  // that peak); freed regions must be reused.
+  // that peak), and the proactive cleanup must have started.
   void expect_bounded_growth(double warmup_fraction, std::uint64_t slack_bytes);
 
   // Memory sampling (for --plot and bounded growth): every `interval_steps`.

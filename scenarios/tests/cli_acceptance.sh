@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The CLI's contract end to end (issue "Scenarios, oracles and the segsim CLI"):
+# exit codes, repro files, replay and shrink. Usage: cli_acceptance.sh SEGSIM
+set -uo pipefail
+segsim=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL: $*"; exit 1; }
+
+out=$("$segsim" run chicago --seed 42); code=$?
+[[ $code == 0 ]] || fail "run chicago --seed 42 exited $code"
+hash1=$(grep 'trace hash' <<<"$out")
+hash2=$("$segsim" run chicago --seed 42 | grep 'trace hash')
+[[ "$hash1" == "$hash2" ]] || fail "same seed, different hashes: $hash1 / $hash2"
+
+for bad in "run nope" "replay /dev/null" "run chicago --seed x" "run chicago --faults mmap:ENOPE@p=1" \
+           "sweep chicago --seeds 5..1" "bogus"; do
+  err=$("$segsim" $bad 2>&1 >/dev/null); code=$?
+  [[ $code == 2 ]] || fail "'$bad' exited $code, expected 2"
+  [[ $(wc -l <<<"$err") == 1 ]] || fail "'$bad' printed more than one line: $err"
+done
+printf '{"format": "segsim-repro", "version": 99}' > v99.json
+"$segsim" replay v99.json 2>err.txt; [[ $? == 2 ]] || fail "wrong repro version not exit 2"
+grep -q "version 99 is not supported" err.txt || fail "wrong version message: $(cat err.txt)"
+
+"$segsim" run chicago --seed 42 --test-hook corrupt-segment --report report.json > run.txt; code=$?
+[[ $code == 1 ]] || fail "corrupted run exited $code, expected 1"
+repro=chicago-seed42.repro.json
+[[ -f $repro ]] || fail "no repro next to --report"
+grep -q "reproduce: segsim replay $repro" run.txt || fail "no reproduce line"
+"$segsim" replay "$repro" > replay.txt; code=$?
+[[ $code == 1 ]] || fail "replay exited $code, expected 1"
+grep -q "reproduced exactly" replay.txt || fail "replay did not reproduce: $(tail -3 replay.txt)"
+
+"$segsim" shrink "$repro" -o min.json > shrink.txt; code=$?
+[[ $code == 1 ]] || fail "shrink exited $code"
+before=$(python3 -c "import json;print(len(json.load(open('$repro'))['decisions']))")
+after=$(python3 -c "import json;print(len(json.load(open('min.json'))['decisions']))")
+(( after < before )) || fail "shrink did not shrink: $before -> $after decisions"
+"$segsim" replay min.json > min.txt; [[ $? == 1 ]] || fail "minimal repro does not fail"
+grep -q "reproduced exactly" min.txt || fail "minimal repro does not replay exactly"
+
+"$segsim" sweep evict-race --seeds 1..6 --jobs 2 --json s0.json --shard 0/2 >/dev/null 2>&1 || fail "shard 0 failed"
+"$segsim" sweep evict-race --seeds 1..6 --jobs 2 --json s1.json --shard 1/2 >/dev/null 2>&1 || fail "shard 1 failed"
+"$segsim" merge s0.json s1.json --junit all.xml | grep -q "6 seeds, 0 failed" || fail "merge"
+grep -q "<testsuite" all.xml || fail "no junit"
+echo "cli acceptance: 1 passed, 0 failed"
