@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/assert.h"
+#include "core/mutants.h"
 
 namespace segsim {
 
@@ -133,9 +134,10 @@ Status LeafPage::grow(Table& table, bool dewey, std::size_t needed_bytes, std::s
   }
   table.used_bytes = used;
   // Both references move when they were one (seed 001: the other would dangle).
-  slot_memory_ = (was_shared || !dewey) ? fresh.value() : slot_memory_;
-  dewey_memory_ = (was_shared || dewey) ? fresh.value() : dewey_memory_;
-  if (was_shared) {
+  const bool move_both = was_shared && !SEGSIM_MUTANT(ResizeAlias);
+  slot_memory_ = (move_both || !dewey) ? fresh.value() : slot_memory_;
+  dewey_memory_ = (move_both || dewey) ? fresh.value() : dewey_memory_;
+  if (move_both) {
     // The DeweyID table's values (none while shared) live in the same segment.
     SEGSIM_ASSERT(dewey_ids_.live_bytes() == 0 || dewey, "shared memory with DeweyIDs");
   }
@@ -143,6 +145,13 @@ Status LeafPage::grow(Table& table, bool dewey, std::size_t needed_bytes, std::s
 }
 
 Status LeafPage::return_segments() {
+  if (SEGSIM_MUTANT(ReturnNotIdempotent)) {
+    // The historical version: no lock, no check of the returned flag.
+    segments_returned_ = true;
+    Status first = allocator_.release(slot_memory_);
+    Status second = dewey_memory_ == slot_memory_ ? Status{} : allocator_.release(dewey_memory_);
+    return first.ok() ? second : first;
+  }
   platform::LockGuard guard(mu_);
   if (segments_returned_) return {};  // idempotent: never a double free
   segments_returned_ = true;
@@ -158,6 +167,11 @@ void LeafPage::clear() {
   // needless otherwise — unset slots are never read.
   slots_.reset(config_.slot_count);
   dewey_ids_.reset(config_.slot_count);
+  if (SEGSIM_MUTANT(ClearAfterReturn)) {
+    // The historical version zeroed the memory — returned or not.
+    std::memset(slot_memory_.data(), 0, slot_memory_.size());
+    if (dewey_memory_ != slot_memory_) std::memset(dewey_memory_.data(), 0, dewey_memory_.size());
+  }
 }
 
 Status LeafPage::reset_for_reuse(std::uint64_t page_id) {
@@ -168,7 +182,7 @@ Status LeafPage::reset_for_reuse(std::uint64_t page_id) {
   if (segments_returned_) {
     Status allocated = allocate_segments();
     if (!allocated.ok()) return allocated;  // stays returned: nothing held
-    segments_returned_ = false;             // re-armed: the next return is real
+    if (!SEGSIM_MUTANT(ReuseFlagNotRearmed)) segments_returned_ = false;  // re-armed: the next return is real
     return {};
   }
   Status zeroed = allocator_.reset(slot_memory_);

@@ -3,11 +3,21 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "core/mutants.h"
 
 namespace segsim {
 
 LeafPagePool::LeafPagePool(SegmentAllocator& allocator, LeafPagePoolConfig config)
-    : allocator_(allocator), config_(config) {}
+    : allocator_(allocator), config_(config) {
+  if (SEGSIM_MUTANT(PreallocLeak)) {
+    // The historical pool: pages made up front, never handed out, never
+    // returned (clear_all does not know them).
+    for (std::uint64_t i = 0; i < 16; ++i) {
+      auto page = LeafPage::create(allocator_, config_.page, UINT64_MAX - i);
+      if (page.ok()) preallocated_.push_back(std::move(page.value()));
+    }
+  }
+}
 
 LeafPagePool::~LeafPagePool() { clear_all(); }
 
@@ -62,6 +72,8 @@ Status LeafPagePool::give_back(LeafPage* page) {
   // The idempotent path: a page whose segments were already returned (say by
   // an eviction racing this give-back) is not returned twice.
   Status returned = owned->return_segments();
+  // An idle page keeps no slots; clear() must not touch the returned memory.
+  owned->clear();
   platform::LockGuard guard(mu_);
   if (idle_.size() < config_.max_idle_pages) idle_.push_back(std::move(owned));
   return returned;

@@ -2,6 +2,7 @@
 
 #include "core/assert.h"
 #include "core/fault_point.h"
+#include "core/mutants.h"
 #include "core/platform/clock.h"
 
 namespace segsim {
@@ -59,7 +60,7 @@ void LruPageCache<Key, Hash>::unlink(typename LruList::iterator it,
   lru_.erase(it);
   bytes_ -= entry->bytes;
   entry->evicted = true;
-  if (entry->pins > 0) {
+  if (entry->pins > 0 && !SEGSIM_MUTANT(PinIgnored)) {
     ++stats_.pinned_evicted;  // handed over by the last unpin
   } else {
     out.push_back(std::move(entry));
@@ -79,6 +80,10 @@ void LruPageCache<Key, Hash>::hand_over(std::vector<std::shared_ptr<Entry>>& evi
     // A window between unlinking and returning, where a race with a reader
     // or the pool would show.
     if (SEGSIM_FAULT_POINT("cache.evict.yield")) platform::yield();
+    if (SEGSIM_MUTANT(EvictNoReturn)) {
+      entry->page->clear();  // the historical listener: cleared, never returned
+      continue;
+    }
     listener_(entry->key, entry->page);
   }
   if (!evicted.empty()) {

@@ -12,6 +12,7 @@
 #include "core/asan.h"
 #include "core/assert.h"
 #include "core/fault_point.h"
+#include "core/mutants.h"
 #include "core/platform/async_executor.h"
 #include "core/platform/atomic.h"
 #include "core/platform/clock.h"
@@ -87,6 +88,7 @@ struct SegmentAllocator::Impl {
   void maybe_start_cleanup(int size_class);
   void run_cleanup(int size_class);
   std::size_t release_unused_regions(int size_class);
+  std::size_t release_unused_regions_racy(int size_class);  // the cleanup-race mutant
   std::size_t free_unused_regions(std::size_t target_virtual_bytes);
   bool unmap_region(int size_class, std::uint32_t region_id);
   void detach_from_partial(ClassPool& pool, Region& region, std::uint32_t region_id);
@@ -168,7 +170,7 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
 }
 
 bool SegmentAllocator::Impl::reuse_freed_region(ClassPool& pool) {
-  if (pool.freed_queue.empty()) return false;
+  if (pool.freed_queue.empty() || SEGSIM_MUTANT(BudgetOnlyFreeing)) return false;
   const std::uint32_t region_id = pool.freed_queue.front();
   pool.freed_queue.pop_front();
   Region& region = table.at(region_id);
@@ -360,7 +362,7 @@ Status SegmentAllocator::Impl::reset(const Segment& segment) {
 
 void SegmentAllocator::Impl::zero_memory(std::byte* data, std::size_t bytes) {
   if (bytes >= config.reset_madvise_min_bytes) {
-    if (os.advise(data, bytes, Advice::DontNeed).ok()) {
+    if (os.advise(data, bytes, Advice::DontNeed).ok() || SEGSIM_MUTANT(MadviseUnchecked)) {
       resets_madvise.bump();
       return;
     }
@@ -374,6 +376,7 @@ void SegmentAllocator::Impl::zero_memory(std::byte* data, std::size_t bytes) {
 // proactive cleanup (seed 002)
 
 void SegmentAllocator::Impl::maybe_start_cleanup(int c) {
+  if (SEGSIM_MUTANT(BudgetOnlyFreeing)) return;  // regions freed only under budget pressure
   ClassPool& pool = classes[c];
   bool idle = false;
   if (!pool.cleanup_in_progress.compare_exchange_strong(idle, true)) return;  // one per class
@@ -390,12 +393,18 @@ void SegmentAllocator::Impl::run_cleanup(int c) {
   // The guard is cleared however the cleanup ends.
   struct GuardReset {
     platform::Atomic<bool>& guard;
-    ~GuardReset() { guard.store(false); }
+    bool armed = true;
+    ~GuardReset() {
+      if (armed) guard.store(false);
+    }
   } guard_reset{pool.cleanup_in_progress};
   for (int i = 0; i < kMaxCleanupDelayYields && SEGSIM_FAULT_POINT("alloc.cleanup.delay"); ++i) {
     platform::yield();
   }
+  const std::uint64_t failures_before = madvise_failures.get();
   release_unused_regions(c);
+  // The historical cleanup cleared its guard only when it succeeded.
+  if (SEGSIM_MUTANT(CleanupGuardStuck) && madvise_failures.get() != failures_before) guard_reset.armed = false;
   pool.cleanups_finished.bump();
 }
 
@@ -411,6 +420,7 @@ void SegmentAllocator::Impl::detach_from_partial(ClassPool& pool, Region& region
 std::size_t SegmentAllocator::Impl::release_unused_regions(int c) {
   SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSizeClassCount), "bad size class");
   ClassPool& pool = classes[c];
+  if (SEGSIM_MUTANT(CleanupRace)) return release_unused_regions_racy(c);
   std::vector<std::uint32_t> detached;
   {
     platform::LockGuard guard(pool.mu);
@@ -437,6 +447,38 @@ std::size_t SegmentAllocator::Impl::release_unused_regions(int c) {
     } else {
       // Kept resident; its slices keep their real zero/dirty state.
       madvise_failures.bump();
+    }
+    region.state = RegionState::Freed;
+    pool.freed_queue.push_back(region_id);
+  }
+  return released;
+}
+
+// The cleanup-race mutant (seed 002's first version): "all slices returned"
+// is checked under the lock, but the region stays allocatable while its
+// physical memory is dropped, and is queued afterwards whatever happened.
+std::size_t SegmentAllocator::Impl::release_unused_regions_racy(int c) {
+  ClassPool& pool = classes[c];
+  std::vector<std::uint32_t> candidates;
+  {
+    platform::LockGuard guard(pool.mu);
+    for (std::uint32_t region_id : pool.regions) {
+      const Region& region = table.at(region_id);
+      if (region.state == RegionState::Active && region.all_free()) candidates.push_back(region_id);
+    }
+  }
+  std::size_t released = 0;
+  for (std::uint32_t region_id : candidates) {
+    platform::yield();  // the window: allocations may take slices of the region now
+    Region& region = table.at(region_id);
+    const bool dropped = region.release_physical(os).ok();
+    platform::LockGuard guard(pool.mu);
+    if (region.state != RegionState::Active) continue;
+    detach_from_partial(pool, region, region_id);
+    pool.free_slices -= region.free_count();
+    if (dropped) {
+      regions_released.bump();
+      ++released;
     }
     region.state = RegionState::Freed;
     pool.freed_queue.push_back(region_id);
@@ -588,6 +630,9 @@ void SegmentAllocator::Impl::audit_class(int c, std::vector<std::string>& violat
   if (freed != pool.freed_queue.size()) violation(fmt::format("freed queue {} != {} freed regions", pool.freed_queue.size(), freed));
   if (unused != pool.unused_slots.size()) violation(fmt::format("unused slots {} != {}", pool.unused_slots.size(), unused));
   if (partial != pool.partial.size()) violation(fmt::format("partial list {} != {} flagged", pool.partial.size(), partial));
+  // At quiescence no cleanup runs, so its guard must be clear (seed 002: a
+  // guard left set stops every later cleanup of the class).
+  if (pool.cleanup_in_progress.load()) violation("cleanup guard still set with no cleanup running");
 }
 
 // ---------------------------------------------------------------------------

@@ -48,6 +48,7 @@ std::string repro_to_json(const Repro& repro) {
       {"faults", spec.faults},
       {"knobs", {{"threads", spec.threads}, {"size", spec.size}, {"max_steps", spec.max_steps}}},
       {"test_hook", spec.test_hook},
+      {"bug", spec.bug},
       {"build_id", repro.build_id},
       {"expected_trace_hash", hex64(repro.expected_trace_hash)},
       {"lenient_replay", spec.lenient_replay},
@@ -106,6 +107,7 @@ Result<Repro> repro_from_json(const std::string& text, std::string* error_line) 
     return refuse("\"knobs\" needs threads, size and max_steps (whole numbers)");
   }
   if (!string_field(doc, "test_hook", spec.test_hook)) return refuse("missing or mistyped \"test_hook\"");
+  if (doc.contains("bug") && !string_field(doc, "bug", spec.bug)) return refuse("\"bug\" is not a string");
   if (!string_field(doc, "build_id", repro.build_id)) return refuse("missing or mistyped \"build_id\"");
   std::string hash_text;
   if (!string_field(doc, "expected_trace_hash", hash_text)) return refuse("missing \"expected_trace_hash\"");

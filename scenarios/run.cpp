@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/fault_point.h"
+#include "core/mutants.h"
 #include "core/platform/mutex.h"
 #include "faults/fault_injector.h"
 #include "faults/fault_plan.h"
@@ -84,6 +85,23 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
   std::string fault_error;
   auto plan = faults::make_fault_plan(spec.faults, spec.seed, &fault_error);
   if (!plan.ok()) return refuse(fault_error);
+#if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
+  const mutants::BugInfo* bug = nullptr;
+  if (!spec.bug.empty()) {
+    bug = mutants::find(spec.bug);
+    if (bug == nullptr) return refuse(fmt::format("unknown bug '{}' (see segsim list)", spec.bug));
+  }
+  // On for this run only, from before the stack is built (the pool's
+  // constructor is one of the sites) until after it is gone.
+  struct BugSwitch {
+    explicit BugSwitch(const mutants::BugInfo* info) {
+      if (info != nullptr) mutants::activate(info->bug);
+    }
+    ~BugSwitch() { mutants::deactivate(); }
+  } bug_switch(bug);
+#else
+  if (!spec.bug.empty()) return refuse("this build has no mutants (configure with the mutants preset)");
+#endif
 
   // ---- the stack ----
   faults::SimOsConfig os_config;
@@ -154,6 +172,7 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
         done_cv.wait(lock, [&] { return clients_done == spec.threads; });
         lock.unlock();
         cache.clear();
+        pool.clear_all();  // shutdown: every lingering page returns its segments (seed 001)
         oracles.check_cheap();
       });
       for (std::uint32_t i = 0; i < spec.threads; ++i) {

@@ -32,6 +32,7 @@ struct RunSpec {
   // failing — what shrinking a decision list needs.
   bool lenient_replay = false;
   std::string test_hook;               // test-only sabotage, e.g. "corrupt-segment"; "" = none
+  std::string bug;                     // a catalogued bug switched on (mutants builds only); "" = none
 };
 
 struct SegmentEvent {

@@ -9,6 +9,8 @@
 //   segsim replay REPRO [--trace-out F.json]
 //   segsim shrink REPRO -o MIN_REPRO
 //   segsim merge RESULT.json...
+//   segsim hunt [--bug NAME|all] [--strategy random|pct|swarm|all] [--budget-seconds S]
+//               [--repeats R] [--jobs J] [--md F] [--json F]          (mutants builds)
 //
 // Exit codes: 0 no failure; 1 a failure was found (report printed, repro
 // written); 2 bad usage or bad input (one clear line on stderr).
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <sstream>
 
@@ -26,7 +29,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fault_point.h"
+#include "core/mutants.h"
 #include "faults/fault_plan.h"
+#include "scenarios/hunt.h"
 #include "scenarios/plot_svg.h"
 #include "scenarios/repro.h"
 #include "scenarios/run.h"
@@ -156,7 +161,14 @@ int command_list() {
   for (const auto& site : fault_points::kFaultPoints) {
     std::cout << fmt::format("  {:<24} {}\n", site.name, site.effect);
   }
-  std::cout << "bugs:\n  (none in this build: the bug catalogue needs a SEGSIM_MUTANTS build)\n";
+  std::cout << "bugs (--bug NAME, segsim hunt):\n";
+  if (!segsim::mutants::kBuilt) {
+    std::cout << "  (none in this build: configure with the mutants preset)\n";
+  } else {
+    for (const auto& bug : segsim::mutants::kCatalogue) {
+      std::cout << fmt::format("  {:<24} [{}] {}\n", bug.name, bug.scenario, bug.mistake);
+    }
+  }
   return kExitPassed;
 }
 
@@ -183,6 +195,7 @@ int main(int argc, char** argv) {
   run->add_option("--threads", run_spec.threads, "client fibers (default: the scenario's)")->check(CLI::Range(1, 64));
   run->add_option("--size", run_spec.size, "size knob (default: the scenario's)")->check(CLI::Range(1, 1000));
   run->add_option("--test-hook", run_spec.test_hook, "test-only sabotage (corrupt-segment)");
+  run->add_option("--bug", run_spec.bug, "switch a catalogued bug on (mutants builds; segsim list)");
   run->add_option("--trace-out", run_outputs.trace_out, "Chrome trace-event JSON (Perfetto)");
   run->add_option("--plot", run_outputs.plot, "SVG of virtual and resident bytes over simulated time");
   run->add_option("--report", run_outputs.report, "summary as JSON");
@@ -208,6 +221,22 @@ int main(int argc, char** argv) {
   sweep->add_option("--timeout", sweep_spec.seed_timeout_seconds, "seconds per seed before it counts as a hang")
       ->check(CLI::PositiveNumber);
   sweep->add_option("--failures-dir", sweep_spec.failures_dir, "where failing seeds' repros go");
+  sweep->add_option("--bug", sweep_spec.base.bug, "switch a catalogued bug on (mutants builds)");
+
+  // hunt
+  std::string hunt_bug = "all", hunt_strategy = "swarm", hunt_md, hunt_json_out;
+  HuntSpec hunt_spec;
+  auto* hunt = app.add_subcommand("hunt", "find the catalogued bugs (mutants builds)");
+  hunt->add_option("--bug", hunt_bug, "a bug name, or all")->capture_default_str();
+  hunt->add_option("--strategy", hunt_strategy, "random | pct | swarm | all")
+      ->check(CLI::IsMember({"random", "pct", "swarm", "all"}))->capture_default_str();
+  hunt->add_option("--budget-seconds", hunt_spec.budget_seconds, "per hunt")->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  hunt->add_option("--repeats", hunt_spec.repeats, "independent hunts per bug and strategy")
+      ->check(CLI::Range(1, 100))->capture_default_str();
+  hunt->add_option("--jobs", hunt_spec.jobs, "children at once")->check(CLI::Range(1, 64))->capture_default_str();
+  hunt->add_option("--md", hunt_md, "the table as Markdown");
+  hunt->add_option("--json", hunt_json_out, "the table as JSON");
 
   // replay
   std::string replay_path;
@@ -249,6 +278,44 @@ int main(int argc, char** argv) {
   }
 
   if (app.got_subcommand("list")) return command_list();
+
+  if (run->parsed() || sweep->parsed() || hunt->parsed()) {
+    const std::string& bug = run->parsed() ? run_spec.bug : sweep->parsed() ? sweep_spec.base.bug : hunt_bug;
+    if (!bug.empty() && !segsim::mutants::kBuilt) {
+      bad_input("this build has no mutants: --bug and hunt need the mutants preset "
+                "(cmake --preset mutants && cmake --build --preset mutants)");
+    }
+  }
+
+  if (hunt->parsed()) {
+#if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
+    if (hunt_bug == "all") {
+      for (const auto& bug : segsim::mutants::kCatalogue) hunt_spec.bugs.emplace_back(bug.name);
+    } else if (segsim::mutants::find(hunt_bug) == nullptr) {
+      bad_input(fmt::format("unknown bug '{}' (see segsim list)", hunt_bug));
+    } else {
+      hunt_spec.bugs.push_back(hunt_bug);
+    }
+    hunt_spec.strategies = hunt_strategy == "all" ? std::vector<std::string>{"random", "pct", "swarm"}
+                                                  : std::vector<std::string>{hunt_strategy};
+    std::vector<HuntRow> rows = run_hunt(hunt_spec, std::cerr);
+    const std::string table = hunt_markdown(rows);
+    std::cout << table;
+    if (!hunt_md.empty()) write_or_die(hunt_md, table);
+    if (!hunt_json_out.empty()) write_or_die(hunt_json_out, hunt_json(rows));
+    // Per bug: found by at least one strategy in at least one hunt.
+    std::map<std::string, bool> found;
+    for (const HuntRow& row : rows) found[row.bug] = found[row.bug] || row.found > 0;
+    bool all_found = true;
+    for (const auto& [bug, ok] : found) {
+      if (!ok) {
+        std::cout << "NOT FOUND: " << bug << "\n";
+        all_found = false;
+      }
+    }
+    return all_found ? kExitPassed : kExitFailure;
+#endif
+  }
 
   if (run->parsed()) {
     RunOptions options;

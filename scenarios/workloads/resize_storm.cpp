@@ -10,8 +10,11 @@ ScenarioDef resize_storm_scenario() {
   ScenarioDef def;
   def.info = {"resize-storm", "pages grow through every size class while the cache evicts and pages return",
               3, 1};
-  def.configure = [](SegmentAllocatorConfig&, PageCacheConfig& cache, std::uint32_t, std::uint32_t) {
+  def.configure = [](SegmentAllocatorConfig& allocator, PageCacheConfig& cache, std::uint32_t, std::uint32_t) {
     cache.max_entries = 3;
+    // Large slices are zeroed with madvise(DONTNEED): its failure path (the
+    // memset fallback) runs whenever a fault plan makes madvise fail.
+    allocator.reset_madvise_min_bytes = 64 * 1024;
   };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.resize-storm.{}", index));

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The bug-catalogue gate: build the mutants preset and hunt every catalogued
+# bug with the default strategy (swarm: random schedules and swarm faults).
+# A bug the harness cannot find within its budget fails the build.
+#   SEGSIM_HUNT_BUDGET_SECONDS (default 20, per hunt)  SEGSIM_HUNT_REPEATS (default 1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+budget=${SEGSIM_HUNT_BUDGET_SECONDS:-20}
+repeats=${SEGSIM_HUNT_REPEATS:-1}
+cmake --preset mutants >/dev/null
+cmake --build --preset mutants -j "$(nproc)" --target segsim
+rm -rf build/mutants/hunt
+build/mutants/segsim hunt --bug all --strategy swarm --budget-seconds "$budget" --repeats "$repeats" \
+  --jobs "$(nproc)" --md build/mutants/hunt.md --json build/mutants/hunt.json 2>build/mutants/hunt.log

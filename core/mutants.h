@@ -1,0 +1,64 @@
+// The bug catalogue's switches (issue "Bug catalogue and segsim hunt").
+//
+// Each historical bug from ../shared/seeds/ can be switched back into the
+// real stack at run time — only in builds configured with SEGSIM_MUTANTS=ON
+// (the `mutants` preset). In every other build SEGSIM_MUTANT(x) is the
+// constant `false`: the compiler removes the mutant code and its branch.
+//
+//   if (SEGSIM_MUTANT(ResizeAlias)) { ...the historical mistake... }
+#pragma once
+
+#include <string_view>
+
+namespace segsim::mutants {
+
+enum class Bug : unsigned {
+  PreallocLeak,          // prealloc-leak: the pool pre-allocates pages never handed out nor returned (001 #1)
+  ResizeAlias,           // resize-alias: a shared slot/DeweyID resize updates one reference (001 #2)
+  EvictNoReturn,         // evict-no-return: eviction clears the page, never returns its segments (001 #3)
+  ReturnNotIdempotent,   // return-not-idempotent: no returned flag, no lock (001 #4, #6)
+  ClearAfterReturn,      // clear-after-return: clear() zeroes segments already returned (001 #5)
+  BudgetOnlyFreeing,     // budget-only-freeing: no proactive cleanup, no reuse (002)
+  MadviseUnchecked,      // madvise-unchecked: a failed zeroing madvise is assumed to have zeroed (000)
+  CleanupGuardStuck,     // cleanup-guard-stuck: the guard stays set when a cleanup fails (002)
+  CleanupRace,           // cleanup-race: all-free check and detach are not atomic with allocation (002)
+  ReuseFlagNotRearmed,   // reuse-flag-not-rearmed: reset_for_reuse keeps the returned flag (001 #6)
+  PinIgnored,            // pin-ignored: eviction returns a page a reader still holds
+  Count
+};
+
+struct BugInfo {
+  Bug bug;
+  std::string_view name;
+  std::string_view mistake;
+  std::string_view scenario;  // the scenario that exercises that part of the stack
+};
+
+inline constexpr BugInfo kCatalogue[] = {
+    {Bug::PreallocLeak, "prealloc-leak", "the pool pre-allocates pages that are never handed out nor returned (seed 001 #1)", "chicago"},
+    {Bug::ResizeAlias, "resize-alias", "resizing a shared slot/DeweyID segment updates only one reference (seed 001 #2)", "resize-storm"},
+    {Bug::EvictNoReturn, "evict-no-return", "cache eviction clears the page but never returns its segments (seed 001 #3)", "chicago"},
+    {Bug::ReturnNotIdempotent, "return-not-idempotent", "returning a page's segments has no returned-flag and no lock (seed 001 #4, #6)", "chicago"},
+    {Bug::ClearAfterReturn, "clear-after-return", "clear() zeroes segments that were already returned (seed 001 #5)", "chicago"},
+    {Bug::BudgetOnlyFreeing, "budget-only-freeing", "regions are freed only when the budget is hit: no proactive cleanup, no reuse (seed 002)", "leak-soak"},
+    {Bug::MadviseUnchecked, "madvise-unchecked", "a failed madvise during reset is ignored; the segment is assumed zero (seed 000)", "resize-storm"},
+    {Bug::CleanupGuardStuck, "cleanup-guard-stuck", "the cleanup guard is not cleared when the cleanup fails (seed 002)", "leak-soak"},
+    {Bug::CleanupRace, "cleanup-race", "cleanup checks all slices returned and detaches the region non-atomically with allocation (seed 002)", "leak-soak"},
+    {Bug::ReuseFlagNotRearmed, "reuse-flag-not-rearmed", "reset_for_reuse does not re-arm the returned flag (seed 001 #6)", "chicago"},
+    {Bug::PinIgnored, "pin-ignored", "eviction returns a page that a reader still holds", "evict-race"},
+};
+
+#if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
+inline constexpr bool kBuilt = true;
+// The active bug (one at a time), set before a run and read at the sites.
+void activate(Bug bug);
+void deactivate();
+bool active(Bug bug) noexcept;
+const BugInfo* find(std::string_view name);
+#define SEGSIM_MUTANT(bug) (::segsim::mutants::active(::segsim::mutants::Bug::bug))
+#else
+inline constexpr bool kBuilt = false;
+#define SEGSIM_MUTANT(bug) false
+#endif
+
+}  // namespace segsim::mutants

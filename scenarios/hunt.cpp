@@ -1,0 +1,184 @@
+#include "scenarios/hunt.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <ostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/mutants.h"
+#include "scenarios/repro.h"
+#include "scenarios/sweep.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+constexpr std::uint64_t kSeedsPerBatch = 8;
+constexpr std::uint64_t kMaxSeedsPerHunt = 100000;
+
+[[maybe_unused]] double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t mid = values.size() / 2;
+  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+struct Detection {
+  bool found = false;
+  bool confirmed = false;
+  std::uint64_t seeds = 0;
+  double seconds = 0;
+  std::string oracle;
+  std::string repro_path;
+};
+
+// The run a strategy name stands for.
+RunSpec base_spec(const std::string& scenario, const std::string& strategy, const std::string& bug) {
+  RunSpec spec;
+  spec.scenario = scenario;
+  spec.bug = bug;
+  spec.strategy = strategy == "pct" ? "pct" : "random";
+  spec.faults = strategy == "swarm" ? "swarm" : "none";
+  return spec;
+}
+
+// Replays the detection and runs its seed without the bug.
+bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
+  std::string error;
+  auto repro = read_repro(seed.repro_path, &error);
+  if (!repro.ok() || !repro->failure) {
+    log << "  unconfirmed: " << (repro.ok() ? "no failure recorded (crash or hang)" : error) << "\n";
+    oracle = seed.outcome == SeedOutcome::Crashed ? "crash" : "hang";
+    return false;
+  }
+  oracle = repro->failure->oracle;
+  auto replayed = run_scenario(repro->spec, {}, &error);
+  if (!replayed.ok() || !replayed->failure || replayed->failure->signature() != repro->failure->signature() ||
+      replayed->trace_hash != repro->expected_trace_hash) {
+    log << "  unconfirmed: the repro did not replay to the same failure and hash\n";
+    return false;
+  }
+  RunSpec control = repro->spec;
+  control.bug.clear();
+  control.decisions.clear();  // the bug changes the schedule: run the seed afresh
+  control.lenient_replay = false;
+  auto clean = run_scenario(control, {}, &error);
+  if (!clean.ok() || !clean->passed) {
+    log << "  unconfirmed: seed " << repro->spec.seed << " also fails without the bug\n";
+    return false;
+  }
+  return true;
+}
+
+[[maybe_unused]] Detection hunt_once(const std::string& bug, const std::string& scenario, const std::string& strategy,
+                    std::uint64_t base_seed, const HuntSpec& spec, std::ostream& log) {
+  Detection detection;
+  const auto started = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+  for (std::uint64_t first = base_seed; first < base_seed + kMaxSeedsPerHunt; first += kSeedsPerBatch) {
+    if (elapsed() > spec.budget_seconds) break;
+    SweepSpec sweep;
+    sweep.base = base_spec(scenario, strategy, bug);
+    sweep.seeds = {first, first + kSeedsPerBatch - 1};
+    sweep.jobs = spec.jobs;
+    sweep.stop_on_failure = true;
+    sweep.seed_timeout_seconds = std::max(5.0, spec.budget_seconds);
+    sweep.failures_dir = fmt::format("{}/{}-{}", spec.work_dir, bug, strategy);
+    std::ostringstream quiet;
+    SweepResult result = run_sweep(sweep, quiet, /*terminal=*/false);
+    for (const SeedResult& seed : result.seeds) {
+      if (seed.outcome == SeedOutcome::Passed) continue;
+      detection.found = true;
+      detection.seeds = seed.seed - base_seed + 1;
+      detection.seconds = elapsed();
+      detection.repro_path = seed.repro_path;
+      detection.confirmed = confirm(seed, detection.oracle, log);
+      return detection;
+    }
+  }
+  detection.seconds = elapsed();
+  return detection;
+}
+
+}  // namespace
+
+std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log) {
+  std::vector<HuntRow> rows;
+#if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
+  for (const std::string& bug : spec.bugs) {
+    const mutants::BugInfo* info = mutants::find(bug);
+    if (info == nullptr) continue;
+    for (const std::string& strategy : spec.strategies) {
+      HuntRow row;
+      row.bug = bug;
+      row.scenario = std::string(info->scenario);
+      row.strategy = strategy;
+      row.repeats = spec.repeats;
+      std::vector<double> seeds, seconds;
+      std::map<std::string, int> oracles;
+      for (std::uint32_t r = 0; r < spec.repeats; ++r) {
+        // Bases far apart: independent hunts.
+        const std::uint64_t base = 1 + static_cast<std::uint64_t>(r) * 1'000'003;
+        Detection d = hunt_once(bug, row.scenario, strategy, base, spec, log);
+        log << fmt::format("{} / {} / hunt {}: {}\n", bug, strategy, r + 1,
+                           !d.found ? fmt::format("not found in {:.1f} s", d.seconds)
+                                    : fmt::format("{} after {} seeds, {:.2f} s ({}){}", d.oracle, d.seeds,
+                                                  d.seconds, d.repro_path, d.confirmed ? "" : " UNCONFIRMED"));
+        if (!d.found) continue;
+        if (!d.confirmed) {
+          ++row.unconfirmed;
+          continue;
+        }
+        ++row.found;
+        seeds.push_back(static_cast<double>(d.seeds));
+        seconds.push_back(d.seconds);
+        ++oracles[d.oracle];
+      }
+      row.median_seeds = median(seeds);
+      row.median_seconds = median(seconds);
+      int best = 0;
+      for (const auto& [oracle, count] : oracles) {
+        if (count > best) {
+          best = count;
+          row.oracle = oracle;
+        }
+      }
+      rows.push_back(row);
+    }
+  }
+#else
+  (void)spec;
+  (void)log;
+#endif
+  return rows;
+}
+
+std::string hunt_markdown(const std::vector<HuntRow>& rows) {
+  std::string text =
+      "| bug | scenario | strategy | found | median seeds | median seconds | oracle |\n"
+      "|---|---|---|---|---|---|---|\n";
+  for (const HuntRow& r : rows) {
+    text += fmt::format("| `{}` | {} | {} | {}/{}{} | {} | {} | {} |\n", r.bug, r.scenario, r.strategy, r.found,
+                        r.repeats, r.unconfirmed > 0 ? fmt::format(" ({} unconfirmed)", r.unconfirmed) : "",
+                        r.found > 0 ? fmt::format("{:g}", r.median_seeds) : "—",
+                        r.found > 0 ? fmt::format("{:.2f}", r.median_seconds) : "—",
+                        r.oracle.empty() ? "—" : r.oracle);
+  }
+  return text;
+}
+
+std::string hunt_json(const std::vector<HuntRow>& rows) {
+  nlohmann::json doc = nlohmann::json::array();
+  for (const HuntRow& r : rows) {
+    doc.push_back({{"bug", r.bug}, {"scenario", r.scenario}, {"strategy", r.strategy}, {"repeats", r.repeats},
+                   {"found", r.found}, {"unconfirmed", r.unconfirmed}, {"median_seeds", r.median_seeds},
+                   {"median_seconds", r.median_seconds}, {"oracle", r.oracle}});
+  }
+  return doc.dump(2) + "\n";
+}
+
+}  // namespace segsim::scenarios
