@@ -41,7 +41,7 @@ inline constexpr BugInfo kCatalogue[] = {
     {Bug::ReturnNotIdempotent, "return-not-idempotent", "returning a page's segments has no returned-flag and no lock (seed 001 #4, #6)", "chicago"},
     {Bug::ClearAfterReturn, "clear-after-return", "clear() zeroes segments that were already returned (seed 001 #5)", "chicago"},
     {Bug::BudgetOnlyFreeing, "budget-only-freeing", "regions are freed only when the budget is hit: no proactive cleanup, no reuse (seed 002)", "leak-soak"},
-    {Bug::MadviseUnchecked, "madvise-unchecked", "a failed madvise during reset is ignored; the segment is assumed zero (seed 000)", "resize-storm"},
+    {Bug::MadviseUnchecked, "madvise-unchecked", "a failed madvise during reset is ignored; the segment is assumed zero (seed 000)", "leak-soak"},
     {Bug::CleanupGuardStuck, "cleanup-guard-stuck", "the cleanup guard is not cleared when the cleanup fails (seed 002)", "leak-soak"},
     {Bug::CleanupRace, "cleanup-race", "cleanup checks all slices returned and detaches the region non-atomically with allocation (seed 002)", "leak-soak"},
     {Bug::ReuseFlagNotRearmed, "reuse-flag-not-rearmed", "reset_for_reuse does not re-arm the returned flag (seed 001 #6)", "chicago"},

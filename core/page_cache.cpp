@@ -63,6 +63,7 @@ void LruPageCache<Key, Hash>::unlink(typename LruList::iterator it,
   if (entry->pins > 0 && !SEGSIM_MUTANT(PinIgnored)) {
     ++stats_.pinned_evicted;  // handed over by the last unpin
   } else {
+    entry->handed_over = true;
     out.push_back(std::move(entry));
   }
 }
@@ -135,9 +136,11 @@ void LruPageCache<Key, Hash>::unpin(const std::shared_ptr<Entry>& entry) {
   {
     platform::LockGuard guard(mu_);
     SEGSIM_ASSERT(entry->pins > 0, "unpin without a pin");
-    if (--entry->pins == 0 && entry->evicted) {
+    if (--entry->pins == 0 && entry->evicted && !entry->handed_over) {
+      SEGSIM_ASSERT(stats_.pinned_evicted > 0, "deferred eviction not counted");
       --stats_.pinned_evicted;
       ++stats_.deferred_evictions;
+      entry->handed_over = true;
       evicted.push_back(entry);
     }
   }

@@ -104,7 +104,8 @@ class LruPageCache {
     LeafPage* page;
     std::size_t bytes;
     std::size_t pins = 0;
-    bool evicted = false;  // unlinked; handed to the listener at the last unpin
+    bool evicted = false;      // unlinked from the cache
+    bool handed_over = false;  // given to the listener (exactly once)
   };
   using LruList = std::list<std::shared_ptr<Entry>>;  // front: most recently used
 

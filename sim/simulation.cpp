@@ -41,12 +41,14 @@ void simulation_assert_hook(const char* condition, const char* message, const ch
 enum class FiberState : std::uint8_t { Runnable, Blocked, Finished };
 
 // Whether a cancelled fiber may be unwound (FiberCancelled thrown) from this
-// operation. Releasing operations — unlock, notify, atomic writes — commonly
-// run in destructors (lock guards, guard resets, reference counts), where a
-// throw would terminate the process, so they never throw; the fiber's next
-// waiting or reading operation does.
+// operation. Mutex operations and releasing operations — notify, atomic
+// writes — commonly run in destructors (lock guards, unpins, guard resets,
+// reference counts), where a throw would terminate the process, so they never
+// throw; the fiber's next wait, sleep, yield or atomic read does.
 bool cancellable(TraceOp op) {
   switch (op) {
+    case TraceOp::MutexLock:  // lock guards' owners unlock, and unpin-style cleanups lock, in destructors
+    case TraceOp::MutexTryLock:
     case TraceOp::MutexUnlock:
     case TraceOp::CondNotifyOne:
     case TraceOp::CondNotifyAll:
@@ -419,7 +421,7 @@ void Simulation::acquire_blocking(std::uint32_t mutex) {
     SEGSIM_ASSERT(object(mutex).owner != current_->id, "recursive lock of a platform::Mutex");
     object(mutex).waiters.push_back(current_->id);
     block_current(TraceOp::MutexLock, mutex, -1);
-    reschedule(/*may_unwind=*/true);
+    reschedule(/*may_unwind=*/false);  // resumed to unwind: takes the lock, see cancellable()
   }
   object(mutex).owner = current_fiber();
 }

@@ -63,6 +63,14 @@ void Oracles::fail(const std::string& oracle, const std::string& message, const 
   throw OracleTripped(oracle + ": " + message);
 }
 
+void Oracles::report(const std::string& oracle, const std::string& message, const std::byte* segment) {
+  try {
+    fail(oracle, message, segment);
+  } catch (const OracleTripped&) {
+    // Recorded; off a fiber the caller carries on.
+  }
+}
+
 void Oracles::record_simulation_failure(const std::string& oracle, const std::string& message,
                                         std::uint32_t fiber, std::uint64_t step) {
   if (failure_) return;
@@ -75,6 +83,7 @@ void Oracles::record_simulation_failure(const std::string& oracle, const std::st
 }
 
 void Oracles::check_cheap() {
+  if (failure_) throw OracleTripped(failure_->signature());  // reported by a callback: stop now
   check_double_free();
   maybe_sample();
 }

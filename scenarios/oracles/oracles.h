@@ -50,6 +50,10 @@ class Oracles final : public SegmentObserver {
   // Records the failure (the first one wins) and throws OracleTripped.
   [[noreturn]] void fail(const std::string& oracle, const std::string& message,
                          const std::byte* segment = nullptr);
+  // Records the failure without throwing: for callbacks that may run in
+  // destructors (cache eviction listeners). The fiber stops at its next
+  // check_cheap().
+  void report(const std::string& oracle, const std::string& message, const std::byte* segment = nullptr);
   const std::optional<Failure>& failure() const noexcept { return failure_; }
   // The liveness oracle: a simulator verdict that no other oracle explained.
   void record_simulation_failure(const std::string& oracle, const std::string& message,

@@ -24,6 +24,10 @@ ScenarioDef leak_soak_scenario() {
   def.configure = [](SegmentAllocatorConfig& allocator, PageCacheConfig&, std::uint32_t, std::uint32_t) {
     allocator.cleanup_start_free_slices = 96;
     allocator.cleanup_every_free_slices = 32;
+    // The 64 KiB client's dirty slices are zeroed with madvise(DONTNEED): its
+    // failure path (the memset fallback) runs whenever a fault plan makes
+    // madvise fail.
+    allocator.reset_madvise_min_bytes = 64 * 1024;
   };
   def.prepare = [](Stack& stack) {
     stack.oracles.sample_every(250);
