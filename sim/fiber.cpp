@@ -29,10 +29,24 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
+// The Itanium C++ ABI's per-thread exception globals (libsupc++ and
+// libc++abi share this layout): the stack of caught exceptions and the count
+// std::uncaught_exceptions() reports.
+namespace __cxxabiv1 {
+struct __cxa_eh_globals;
+extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
+}  // namespace __cxxabiv1
+
 namespace segsim::sim {
 namespace ctx = boost::context;
 
 namespace {
+
+struct EhGlobals {
+  void* caught_exceptions;
+  unsigned int uncaught_exceptions;
+};
+EhGlobals* eh_globals() noexcept { return reinterpret_cast<EhGlobals*>(__cxxabiv1::__cxa_get_globals()); }
 
 // A guard-paged stack allocator that also tells the Fiber where its stack is.
 class RecordingStack {
@@ -115,12 +129,20 @@ void Fiber::resume() {
 #if defined(SEGSIM_SIM_TSAN)
   tsan_scheduler_ = __tsan_get_current_fiber();
 #endif
+  // Swap in the fiber's exception state; take it back out when it switches back.
+  EhGlobals* eh = eh_globals();
+  const EhGlobals scheduler_eh = *eh;
+  *eh = EhGlobals{eh_caught_exceptions_, eh_uncaught_exceptions_};
   void* fake_stack = nullptr;
   const char* stack_top = static_cast<const char*>(stack_.sp);
   asan_start_switch(&fake_stack, stack_top - stack_.size, stack_.size);
   tsan_switch(tsan_fiber_);
   context_ = std::move(context_).resume();
   asan_finish_switch(fake_stack, nullptr, nullptr);
+  eh = eh_globals();
+  eh_caught_exceptions_ = eh->caught_exceptions;
+  eh_uncaught_exceptions_ = eh->uncaught_exceptions;
+  *eh = scheduler_eh;
 }
 
 void Fiber::suspend() {

@@ -7,6 +7,7 @@
 // also for exceptions thrown on a fiber stack) and ThreadSanitizer's
 // __tsan_switch_to_fiber (so TSan keeps a separate shadow stack per fiber and
 // sees each switch as synchronisation). Without sanitizers they compile away.
+// Each fiber also has its own C++ exception state (see eh_* below).
 #pragma once
 
 #include <cstddef>
@@ -41,6 +42,12 @@ class Fiber {
   boost::context::stack_context stack_{};
   bool started_ = false;
   bool finished_ = false;
+  // The fiber's own C++ exception state (the Itanium ABI's per-thread
+  // __cxa_eh_globals: caught-exception stack, uncaught count), swapped in and
+  // out around every switch so a fiber suspended while unwinding does not
+  // leak its in-flight exception into the others.
+  void* eh_caught_exceptions_ = nullptr;
+  unsigned int eh_uncaught_exceptions_ = 0;
   // Sanitizer bookkeeping.
   const void* scheduler_stack_bottom_ = nullptr;
   std::size_t scheduler_stack_size_ = 0;

@@ -2,6 +2,7 @@
 // failures, fiber failures and clean unwinding.
 #include <gtest/gtest.h>
 
+#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -203,6 +204,32 @@ TEST(Simulation, ThrowingFiberFailsTheRunAndOthersAreUnwound) {
   EXPECT_NE(result.message.find("'thrower'"), std::string::npos) << result.message;
   EXPECT_GT(result.failure_step, 0u);
   EXPECT_EQ(destroyed, 3);  // every bystander's stack was unwound
+}
+
+// A fiber suspended while unwinding (a destructor reaches a scheduling point)
+// must not leak its in-flight exception into the others: exception state is
+// per fiber, not per thread.
+struct YieldingDestructor {
+  ~YieldingDestructor() { platform::yield(); }
+};
+
+TEST(Simulation, ExceptionStateIsPerFiber) {
+  int seen_uncaught_elsewhere = -1;
+  bool caught = false;
+  RunResult result = run_program(config_for(1, "rr"), [&](Simulation& s) {
+    s.spawn("unwinder", [&] {
+      try {
+        YieldingDestructor d;
+        throw std::runtime_error("in flight");
+      } catch (const std::runtime_error&) {
+        caught = true;
+      }
+    });
+    s.spawn("observer", [&] { seen_uncaught_elsewhere = std::uncaught_exceptions(); });
+  });
+  ASSERT_TRUE(result.passed()) << result.message;
+  EXPECT_TRUE(caught);
+  EXPECT_EQ(seen_uncaught_elsewhere, 0);
 }
 
 TEST(Simulation, AssertionOnAFiberFailsTheRunNotTheProcess) {
