@@ -4,11 +4,27 @@
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 
 namespace segsim::mutants {
 namespace {
+
+// SEGSIM_MUTANT=<name> switches a bug on for the whole process — how test
+// suites (ctest -L property) and fuzz targets are run against a mutant.
+int initial_bug() {
+  const char* name = std::getenv("SEGSIM_MUTANT");
+  if (name == nullptr || name[0] == '\0') return -1;
+  for (const BugInfo& info : kCatalogue) {
+    if (info.name == name) return static_cast<int>(info.bug);
+  }
+  std::fprintf(stderr, "segsim: SEGSIM_MUTANT=%s names no catalogued bug\n", name);
+  std::exit(2);
+}
+
 // One bug per process at a time; sweeps and hunts fork a child per seed.
-std::atomic<int> g_active{-1};
+std::atomic<int> g_active{initial_bug()};
+
 }  // namespace
 
 void activate(Bug bug) { g_active.store(static_cast<int>(bug), std::memory_order_relaxed); }

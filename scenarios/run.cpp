@@ -95,9 +95,15 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
   // constructor is one of the sites) until after it is gone.
   struct BugSwitch {
     explicit BugSwitch(const mutants::BugInfo* info) {
-      if (info != nullptr) mutants::activate(info->bug);
+      if (info != nullptr) {
+        mutants::activate(info->bug);
+        active_ = true;
+      }
     }
-    ~BugSwitch() { mutants::deactivate(); }
+    ~BugSwitch() {
+      if (active_) mutants::deactivate();
+    }
+    bool active_ = false;
   } bug_switch(bug);
 #else
   if (!spec.bug.empty()) return refuse("this build has no mutants (configure with the mutants preset)");
