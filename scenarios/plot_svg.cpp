@@ -1,4 +1,5 @@
 #include "scenarios/plot_svg.h"
+#include "scenarios/xml.h"
 
 #include <algorithm>
 #include <cmath>
@@ -25,19 +26,6 @@ constexpr std::size_t kColumns = static_cast<std::size_t>(kPlotWidth);
 constexpr const char* kVirtualColour = "#1f77b4";
 constexpr const char* kResidentColour = "#d62728";
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
-    }
-  }
-  return out;
-}
 
 // A 1-2-5 step giving about kTargetTicks ticks over [0, max].
 double nice_step(double max) {
@@ -114,7 +102,7 @@ std::string memory_plot_svg(const RunReport& report) {
                                   report.spec.seed);
   if (!report.passed && report.failure) title += fmt::format(" (failed: {})", report.failure->oracle);
   out += fmt::format("<text x=\"{}\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">{}</text>\n",
-                     kWidth / 2, xml_escape(title));
+                     kWidth / 2, xml_escape(title, /*attribute=*/false));
 
   // Grid, ticks and labels.
   for (double v = 0; v <= y_max + y_step / 2; v += y_step) {
