@@ -199,6 +199,9 @@ int main(int argc, char** argv) {
   run->add_option("--trace-out", run_outputs.trace_out, "Chrome trace-event JSON (Perfetto)");
   run->add_option("--plot", run_outputs.plot, "SVG of virtual and resident bytes over simulated time");
   run->add_option("--report", run_outputs.report, "summary as JSON");
+  bool check_determinism = false;
+  run->add_flag("--check-determinism", check_determinism,
+                "run the seed twice and compare trace hashes (exit 1 if they differ)");
 
   // sweep
   SweepSpec sweep_spec;
@@ -321,7 +324,18 @@ int main(int argc, char** argv) {
     RunOptions options;
     options.keep_full_trace = !run_outputs.trace_out.empty();
     options.sample_memory = !run_outputs.plot.empty();
-    return finish_run(run_or_die(run_spec, options), run_outputs);
+    RunReport first = run_or_die(run_spec, options);
+    if (check_determinism) {
+      const RunReport second = run_or_die(run_spec, options);
+      if (second.trace_hash != first.trace_hash ||
+          second.failure.has_value() != first.failure.has_value()) {
+        std::cout << fmt::format("determinism: NOT deterministic — trace hash {:#018x} then {:#018x}\n",
+                                 first.trace_hash, second.trace_hash);
+        return kExitFailure;
+      }
+      std::cout << fmt::format("determinism: two runs, same trace hash {:#018x}\n", first.trace_hash);
+    }
+    return finish_run(first, run_outputs);
   }
 
   if (sweep->parsed()) {
