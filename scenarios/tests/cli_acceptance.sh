@@ -14,6 +14,8 @@ hash1=$(grep 'trace hash' <<<"$out")
 hash2=$("$segsim" run chicago --seed 42 | grep 'trace hash')
 [[ "$hash1" == "$hash2" ]] || fail "same seed, different hashes: $hash1 / $hash2"
 
+"$segsim" run chicago --seed 3 --check-determinism | grep -q "two runs, same trace hash" || fail "--check-determinism"
+
 for bad in "run nope" "replay /dev/null" "run chicago --seed x" "run chicago --faults mmap:ENOPE@p=1" \
            "sweep chicago --seeds 5..1" "bogus"; do
   err=$("$segsim" $bad 2>&1 >/dev/null); code=$?
