@@ -20,6 +20,7 @@
 #include "faults/faulty_os.h"
 #include "faults/sim_os.h"
 #include "sim/simulation.h"
+#include "sim/tests/sim_test_util.h"
 
 namespace segsim::faults {
 namespace {
@@ -159,28 +160,15 @@ TEST(FaultDeterminism, SameSeedAndSpecSameHash) {
 
 TEST(FaultDeterminismChild, PrintHashes) {
   if (std::getenv("SEGSIM_FAULTS_CHILD") == nullptr) GTEST_SKIP() << "child-process helper";
-  for (std::uint64_t seed : {3, 9}) {
-    std::printf("trace_hash seed=%llu hash=%llu\n", static_cast<unsigned long long>(seed),
-                static_cast<unsigned long long>(run_with_faults("swarm", seed).result.trace_hash));
-  }
+  for (std::uint64_t seed : {3, 9}) sim::testing::print_child_hash(seed, run_with_faults("swarm", seed).result.trace_hash);
 }
 
 TEST(FaultDeterminism, SameSeedAndSpecSameHashAcrossProcesses) {
-  const std::string command = "SEGSIM_FAULTS_CHILD=1 /proc/" + std::to_string(::getpid()) +
-                              "/exe --gtest_filter=FaultDeterminismChild.PrintHashes 2>&1";
-  FILE* child = ::popen(command.c_str(), "r");
-  ASSERT_NE(child, nullptr);
-  char line[512];
-  int compared = 0;
-  while (std::fgets(line, sizeof line, child) != nullptr) {
-    unsigned long long seed = 0, hash = 0;
-    if (std::sscanf(line, "trace_hash seed=%llu hash=%llu", &seed, &hash) == 2) {
-      EXPECT_EQ(hash, run_with_faults("swarm", seed).result.trace_hash) << "seed " << seed;
-      ++compared;
-    }
+  const auto hashes = sim::testing::child_process_hashes("SEGSIM_FAULTS_CHILD", "FaultDeterminismChild.PrintHashes");
+  ASSERT_EQ(hashes.size(), 2u) << "the child process did not report its hashes";
+  for (const auto& [seed, hash] : hashes) {
+    EXPECT_EQ(hash, run_with_faults("swarm", seed).result.trace_hash) << "seed " << seed;
   }
-  EXPECT_EQ(::pclose(child), 0);
-  EXPECT_EQ(compared, 2);
 }
 
 TEST(FaultyOsRealThreads, StressWithInjectedFailures) {

@@ -60,30 +60,13 @@ TEST(Determinism, SameSeedSameHashInOneProcess) {
 // Run by the parent test in a child process; prints the hashes it computes.
 TEST(DeterminismChild, PrintHashes) {
   if (std::getenv("SEGSIM_DETERMINISM_CHILD") == nullptr) GTEST_SKIP() << "child-process helper";
-  for (std::uint64_t seed : {1, 42, 99}) {
-    std::printf("trace_hash seed=%llu hash=%llu\n", static_cast<unsigned long long>(seed),
-                static_cast<unsigned long long>(hash_of(seed, "random")));
-  }
+  for (std::uint64_t seed : {1, 42, 99}) testing::print_child_hash(seed, hash_of(seed, "random"));
 }
 
 TEST(Determinism, SameSeedSameHashAcrossProcesses) {
-  // Make the child's heap and address layout differ from ours on purpose.
-  const std::string command =
-      "SEGSIM_DETERMINISM_CHILD=1 /proc/" + std::to_string(::getpid()) +
-      "/exe --gtest_filter=DeterminismChild.PrintHashes 2>&1";
-  FILE* child = ::popen(command.c_str(), "r");
-  ASSERT_NE(child, nullptr);
-  char line[512];
-  int compared = 0;
-  while (std::fgets(line, sizeof line, child) != nullptr) {
-    unsigned long long seed = 0, hash = 0;
-    if (std::sscanf(line, "trace_hash seed=%llu hash=%llu", &seed, &hash) == 2) {
-      EXPECT_EQ(hash, hash_of(seed, "random")) << "seed " << seed;
-      ++compared;
-    }
-  }
-  EXPECT_EQ(::pclose(child), 0);
-  EXPECT_EQ(compared, 3);
+  const auto hashes = testing::child_process_hashes("SEGSIM_DETERMINISM_CHILD", "DeterminismChild.PrintHashes");
+  ASSERT_EQ(hashes.size(), 3u) << "the child process did not report its hashes";
+  for (const auto& [seed, hash] : hashes) EXPECT_EQ(hash, hash_of(seed, "random")) << "seed " << seed;
 }
 
 }  // namespace

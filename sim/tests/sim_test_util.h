@@ -3,7 +3,11 @@
 // replay a recorded run.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -71,6 +75,31 @@ inline RunResult replay(SimulationConfig config, std::uint64_t seed, const RunRe
   config.strategy = "replay";
   config.replay_decisions = recorded.decisions;
   return run_program(config, program);
+}
+
+// Cross-process determinism: a child-process helper test prints one line per
+// seed with print_child_hash(); the parent runs this very binary again (new
+// ASLR, new heap history) with `env_flag`=1 and `gtest_filter`, and gets the
+// child's seed → trace hash map (empty if the child failed to run).
+inline void print_child_hash(std::uint64_t seed, std::uint64_t hash) {
+  std::printf("trace_hash seed=%llu hash=%llu\n", static_cast<unsigned long long>(seed),
+              static_cast<unsigned long long>(hash));
+}
+
+inline std::map<std::uint64_t, std::uint64_t> child_process_hashes(const std::string& env_flag,
+                                                                   const std::string& gtest_filter) {
+  const std::string command = env_flag + "=1 /proc/" + std::to_string(::getpid()) +
+                              "/exe --gtest_filter=" + gtest_filter + " 2>&1";
+  std::map<std::uint64_t, std::uint64_t> hashes;
+  FILE* child = ::popen(command.c_str(), "r");
+  if (child == nullptr) return hashes;
+  char line[512];
+  while (std::fgets(line, sizeof line, child) != nullptr) {
+    unsigned long long seed = 0, hash = 0;
+    if (std::sscanf(line, "trace_hash seed=%llu hash=%llu", &seed, &hash) == 2) hashes[seed] = hash;
+  }
+  if (::pclose(child) != 0) hashes.clear();
+  return hashes;
 }
 
 }  // namespace segsim::sim::testing
