@@ -13,6 +13,7 @@
 #include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/mutants.h"
+#include "core/probe.h"
 #include "core/platform/async_executor.h"
 #include "core/platform/atomic.h"
 #include "core/platform/clock.h"
@@ -124,8 +125,12 @@ struct SegmentAllocator::Impl {
 Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
   const int c = class_of(bytes);
   if (c < 0) {
-    return make_error(Errc::InvalidSize,
-                      bytes == 0 ? "zero bytes requested" : "larger than the 256 KiB class");
+    if (bytes == 0) {
+      SEGSIM_PROBE("alloc.invalid_size.zero");
+      return make_error(Errc::InvalidSize, "zero bytes requested");
+    }
+    SEGSIM_PROBE("alloc.invalid_size.too_large");
+    return make_error(Errc::InvalidSize, "larger than the 256 KiB class");
   }
   ClassPool& pool = classes[c];
   platform::UniqueLock lock(pool.mu);
