@@ -8,6 +8,7 @@
 
 #include "core/fault_point.h"
 #include "core/mutants.h"
+#include "core/probe.h"
 #include "core/platform/mutex.h"
 #include "faults/fault_injector.h"
 #include "faults/fault_plan.h"
@@ -149,6 +150,7 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
   RunReport report;
   sim::RunResult result;
   std::size_t borrowed_at_end = 0;
+  probes::CountingScope probe_counting;
   {
     fault_points::ControllerScope fault_points(&injector);
     sim::Simulation simulation(sim_config);
@@ -224,6 +226,7 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
   report.peak_virtual_bytes = allocator.value()->stats().peak_virtual_bytes;
   report.peak_resident_bytes = oracles.peak_resident_bytes();
   report.faults_injected = injector.counts().injected();
+  report.probe_hits = probes::hits();
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

@@ -75,6 +75,9 @@ struct RunReport {
   std::vector<sim::TraceEvent> last_events; // for reports
   std::vector<sim::TraceEvent> full_trace;  // when RunOptions::keep_full_trace
   std::vector<MemorySample> memory;         // when RunOptions::sample_memory
+  // How often each probe of core/ fired in this run, indexed like
+  // probes::kProbes (core/probe_list.h). Not part of a run's identity.
+  std::vector<std::uint64_t> probe_hits;
   double wall_seconds = 0;
 };
 
