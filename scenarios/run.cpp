@@ -36,7 +36,8 @@ constexpr std::uint64_t kPctEstimatedSteps = 20000;
 const std::vector<ScenarioDef>& scenario_defs() {
   static const std::vector<ScenarioDef> defs = {chicago_scenario(),     leak_soak_scenario(),
                                                 budget_scenario(),      resize_storm_scenario(),
-                                                evict_race_scenario(),  page_file_scenario()};
+                                                evict_race_scenario(),  page_file_scenario(),
+                                                alloc_api_scenario(),   page_api_scenario()};
   return defs;
 }
 
@@ -126,6 +127,7 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
   allocator_config.budget_bytes = 256 * 1024 * 1024;
   PageCacheConfig cache_config;
   def->configure(allocator_config, cache_config, spec.threads, spec.size);
+  if (def->configure_seeded) def->configure_seeded(allocator_config, cache_config, spec.seed);
   allocator_config.observer = &oracles;
   auto allocator = SegmentAllocator::create(faulty_os, allocator_config);
   if (!allocator.ok()) return refuse("scenario allocator config: " + allocator.error().describe());
@@ -162,6 +164,7 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
       Stack stack{*sim_os.value(), faulty_os, *allocator.value(), pool, cache, oracles, simulation,
                   spec.threads, spec.size, spec.test_hook, !plan->empty(), spec.strategy, &plan.value(),
                   1, {}, {}};
+      stack.seed = spec.seed;
       platform::Mutex done_mu;
       platform::CondVar done_cv;
       std::uint32_t clients_done = 0;

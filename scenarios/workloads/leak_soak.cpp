@@ -53,7 +53,7 @@ ScenarioDef leak_soak_scenario() {
         // Each client churns its own class: the regions a class needs at
         // once are then fixed, so any growth after warm-up is a leak.
         const std::size_t cls = (2 * index) % kSizeClassCount;
-        auto segment = stack.allocator.allocate(1 + rng.below(class_bytes(cls)));
+        auto segment = checked_allocate(stack, 1 + rng.below(class_bytes(cls)));
         if (!segment.ok()) {
           if (tolerated(stack, segment.error())) continue;
           stack.oracles.fail("exception", "allocate: unexpected " + segment.error().describe());
