@@ -43,6 +43,10 @@ struct Stack {
   std::uint64_t region_ops_started = 0;  // free_unused_regions / release_unused_regions
   std::uint32_t region_ops_in_flight = 0;
   std::uint64_t seed = 0;
+  // Workload state a scenario's fibers share (named counters), and the
+  // page-file scenario's invalid files: the rule each must be refused by.
+  std::map<std::string, std::uint64_t> counters;
+  std::vector<std::string> page_file_rules;
 };
 
 struct ScenarioDef {
