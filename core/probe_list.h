@@ -15,6 +15,7 @@ inline constexpr std::array kProbes = {
     Probe{"alloc.zero.fresh_slice_skipped", "a zeroed allocation of a never-dirtied slice skips the memset", true},
     Probe{"alloc.grow.reused_freed_region", "growth reused a region from the class's freed queue", true},
     Probe{"alloc.grow.freed_queue_skipped", "the alloc.freed_queue.skip fault point made growth map anew", false},
+    Probe{"alloc.grow.over_budget_retried", "growth freed regions again: another thread took the budget", false},
     Probe{"alloc.grow.over_budget", "growth hit the budget and unmaps fully-returned regions first", true},
     Probe{"alloc.grow.grown_meanwhile", "another thread grew the class while the budget path had the lock dropped", false},
     Probe{"alloc.grow.reused_after_budget", "after freeing under budget, growth reused a freed region", false},

@@ -35,6 +35,9 @@ static_assert(kMaxRegionBytes / kSmallestClassBytes <= UINT16_MAX + 1);
 // Allocator identities, carried by every handle; 0 is never issued.
 std::atomic<std::uint32_t> g_next_allocator_id{1};
 constexpr std::size_t kMaxRegionSlots = std::size_t{1} << 22;
+// How often growth over budget frees regions again after another thread took
+// the budget it had freed, before it refuses.
+constexpr int kMaxBudgetRetries = 64;
 // How many times a firing "alloc.cleanup.delay" may yield before the cleanup runs.
 constexpr int kMaxCleanupDelayYields = 8;
 
@@ -90,7 +93,9 @@ struct SegmentAllocator::Impl {
   void run_cleanup(int size_class);
   std::size_t release_unused_regions(int size_class);
   std::size_t release_unused_regions_racy(int size_class);  // the cleanup-race mutant
-  std::size_t free_unused_regions(std::size_t target_virtual_bytes);
+  // `reached_target` (optional): set when virtual bytes were at most the
+  // target at some point of the call (there was room).
+  std::size_t free_unused_regions(std::size_t target_virtual_bytes, bool* reached_target = nullptr);
   bool unmap_region(int size_class, std::uint32_t region_id);
   void detach_from_partial(ClassPool& pool, Region& region, std::uint32_t region_id);
   std::size_t current_virtual_bytes() const;
@@ -219,12 +224,18 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
     return {};
   }
 
-  if (!reserve_virtual(region_bytes)) {
-    // Over budget: unmap fully-returned regions of any class. That locks other
-    // classes one at a time, so this class's lock is dropped meanwhile.
+  // Over budget: unmap fully-returned regions of any class. That locks other
+  // classes one at a time, so this class's lock is dropped meanwhile — and
+  // another thread may take the budget just freed (or already free). Try
+  // again while there was room or something was freed: OutOfBudget means no
+  // region could be freed and no room was left.
+  for (int attempt = 0; !reserve_virtual(region_bytes); ++attempt) {
     SEGSIM_PROBE("alloc.grow.over_budget");
+    if (attempt > 0) SEGSIM_PROBE("alloc.grow.over_budget_retried");
+    const std::size_t target = config.budget_bytes - region_bytes;
+    bool room = false;
     lock.unlock();
-    free_unused_regions(config.budget_bytes - region_bytes);
+    const std::size_t unmapped = free_unused_regions(target, &room);
     lock.lock();
     if (!pool.partial.empty()) {  // another thread grew this class meanwhile
       SEGSIM_PROBE("alloc.grow.grown_meanwhile");
@@ -234,7 +245,9 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
       SEGSIM_PROBE("alloc.grow.reused_after_budget");
       return {};
     }
-    if (!reserve_virtual(region_bytes)) {
+    room = room || current_virtual_bytes() <= target;
+    if ((unmapped == 0 && !room) || attempt >= kMaxBudgetRetries) {
+      if (reserve_virtual(region_bytes)) break;
       SEGSIM_PROBE("alloc.grow.out_of_budget");
       Error error = make_error(Errc::OutOfBudget, "every region holds a live slice");
       error.size_class = static_cast<std::int16_t>(c);
@@ -583,14 +596,17 @@ bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
   return true;
 }
 
-std::size_t SegmentAllocator::Impl::free_unused_regions(std::size_t target_virtual_bytes) {
+std::size_t SegmentAllocator::Impl::free_unused_regions(std::size_t target_virtual_bytes, bool* reached_target) {
   std::size_t unmapped = 0;
   // Pass 0 takes regions whose physical memory is already released (cheapest
   // to lose), pass 1 fully-returned active regions.
   for (int pass = 0; pass < 2; ++pass) {
     for (int c = 0; c < static_cast<int>(kSizeClassCount); ++c) {
       const std::size_t now = current_virtual_bytes();
-      if (now <= target_virtual_bytes) return unmapped;
+      if (now <= target_virtual_bytes) {
+        if (reached_target != nullptr) *reached_target = true;
+        return unmapped;
+      }
       std::size_t excess = now - target_virtual_bytes;
       ClassPool& pool = classes[c];
       std::vector<std::uint32_t> detached;

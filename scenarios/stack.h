@@ -40,6 +40,7 @@ struct Stack {
   std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> dewey_shadow;
   // Calls in flight, so that oracles can judge a refusal (oracles/allocation.cpp).
   std::uint32_t allocations_in_flight = 0;
+  std::uint64_t allocations_started = 0;
   std::uint64_t region_ops_started = 0;  // free_unused_regions / release_unused_regions
   std::uint32_t region_ops_in_flight = 0;
   std::uint64_t seed = 0;

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fault_point.h"
+#include "core/probe.h"
 #include "core/mutants.h"
 #include "faults/fault_plan.h"
 #include "scenarios/hunt.h"
@@ -97,6 +98,11 @@ nlohmann::json report_json(const RunReport& r) {
                       {"peak_resident_bytes", r.peak_resident_bytes}, {"faults_injected", r.faults_injected},
                       {"trace_hash", fmt::format("{:#018x}", r.trace_hash)}, {"passed", r.passed},
                       {"wall_seconds", r.wall_seconds}, {"build_id", build_id()}};
+  nlohmann::json probes = nlohmann::json::object();
+  for (std::size_t i = 0; i < r.probe_hits.size() && i < probes::kProbes.size(); ++i) {
+    probes[std::string(probes::kProbes[i].name)] = r.probe_hits[i];
+  }
+  j["probes"] = std::move(probes);
   if (r.failure) {
     j["failure"] = {{"oracle", r.failure->oracle}, {"message", r.failure->message},
                     {"fiber", r.failure->fiber}, {"step", r.failure->step}, {"segment", r.failure->segment}};

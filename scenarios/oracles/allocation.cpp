@@ -62,19 +62,10 @@ void Oracles::check_allocation(std::size_t requested_bytes, bool zeroed, const R
       const SegmentAllocatorConfig& config = allocator_->config();
       const std::size_t budget_regions = config.budget_bytes / config.region_bytes;
       const std::size_t pinned_regions = live_per_region_.size() + window.allocations_in_flight;
-      // One region of slack: a refusal with exactly one unexplained region
-      // was seen under the budget scenario and is not yet understood (see
-      // docs/coverage.md, "open questions"); two or more is a wrong refusal.
-      if (pinned_regions + 2 <= budget_regions) {
-        const AllocatorStats stats = allocator_->stats();  // for the report only
-        std::string regions;
-        for (const SizeClassStats& c : stats.classes) {
-          regions += fmt::format(" {}K:{}a/{}f/{}l", c.slice_bytes / 1024, c.active_regions, c.freed_regions,
-                                 c.live_slices);
-        }
-        fail("refusal", fmt::format("[virtual {} B;{}] ""{}({}) refused with OutOfBudget, but only {} of {} regions hold live "
-                                    "slices ({} other allocations in flight): the refusal was not necessary",
-                                    stats.virtual_bytes, regions, call, requested_bytes, live_per_region_.size(),
+      if (pinned_regions + 1 <= budget_regions) {
+        fail("refusal", fmt::format("{}({}) refused with OutOfBudget, but only {} of {} regions hold live "
+                                    "slices ({} other allocations overlapped it): the refusal was not necessary",
+                                    call, requested_bytes, live_per_region_.size(),
                                     budget_regions, window.allocations_in_flight));
       }
       return;

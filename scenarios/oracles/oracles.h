@@ -81,7 +81,7 @@ class Oracles final : public SegmentObserver {
   // cleanup or free_unused_regions may hold budget meanwhile (see the .cpp).
   struct CallWindow {
     std::uint64_t slice_events = 0;
-    std::uint32_t allocations_in_flight = 0;  // other fibers' allocations, at the call's end
+    std::uint32_t allocations_in_flight = 0;  // other allocations that overlapped the call
     bool budget_judgeable = false;
     bool faults_active = false;
   };

@@ -25,6 +25,12 @@ PageModels::Page& PageModels::find(LeafPage* page) {
 void PageModels::borrowed(LeafPage* page, std::uint64_t id) {
   given_back_.erase(std::remove(given_back_.begin(), given_back_.end(), page), given_back_.end());
   pages_.push_back(Page{page, id, {}, {}, true, false, false});
+  if (pool_.idle > 0) {
+    --pool_.idle;
+    ++pool_.reused;
+  } else {
+    ++pool_.created;
+  }
   verify(page);
 }
 
@@ -32,6 +38,8 @@ void PageModels::given_back(LeafPage* page) {
   Page& model = find(page);
   // Not read after the call: the pool may have dropped the page object.
   pages_.erase(pages_.begin() + (&model - pages_.data()));
+  ++pool_.given_back;
+  if (pool_.idle < max_idle_pages_) ++pool_.idle;
   given_back_.push_back(page);
 }
 
@@ -172,6 +180,19 @@ void PageModels::handed_over(std::uint64_t key, LeafPage* page, LeafPagePool& po
   if (!back.ok()) oracles_.report("double-free", "evicted page: " + back.error().describe());
   pages_.erase(it);
   given_back_.push_back(page);
+  ++pool_.given_back;
+  if (pool_.idle < max_idle_pages_) ++pool_.idle;
+}
+
+void PageModels::check_pool_stats(const LeafPagePoolStats& stats, std::size_t max_idle_pages) const {
+  (void)max_idle_pages;
+  if (stats.borrowed != pages_.size() || stats.idle != pool_.idle || stats.created != pool_.created ||
+      stats.reused != pool_.reused || stats.given_back != pool_.given_back) {
+    oracles_.fail("pool", fmt::format("stats(): borrowed {} idle {} created {} reused {} given back {}; the model "
+                                      "says {} {} {} {} {}",
+                                      stats.borrowed, stats.idle, stats.created, stats.reused, stats.given_back,
+                                      pages_.size(), pool_.idle, pool_.created, pool_.reused, pool_.given_back));
+  }
 }
 
 void PageModels::check_hand_overs(const char* call) {

@@ -27,7 +27,8 @@ using HandOvers = std::vector<std::pair<std::uint64_t, LeafPage*>>;  // (key, pa
 
 class PageModels {
  public:
-  PageModels(Oracles& oracles, LeafPageConfig config) : oracles_(oracles), config_(config) {}
+  PageModels(Oracles& oracles, const LeafPagePoolConfig& config)
+      : oracles_(oracles), config_(config.page), max_idle_pages_(config.max_idle_pages) {}
 
   // Pages borrowed and not cached, in borrow order.
   std::vector<LeafPage*> held() const;
@@ -35,6 +36,8 @@ class PageModels {
   const std::vector<LeafPage*>& given_back() const noexcept { return given_back_; }
 
   void borrowed(LeafPage* page, std::uint64_t id);  // checks it is fresh
+  // The pool's counters as the model has them (max_idle_pages bounds idle).
+  void check_pool_stats(const LeafPagePoolStats& stats, std::size_t max_idle_pages) const;
   void given_back(LeafPage* page);
   void cached(LeafPage* page);  // from now on the cache owns it
   void check_write(LeafPage* page, bool dewey, std::size_t slot, std::size_t bytes, std::uint8_t fill,
@@ -68,6 +71,8 @@ class PageModels {
   const LeafPageConfig config_;
   std::vector<Page> pages_;  // borrow order
   std::vector<LeafPage*> given_back_;
+  std::size_t max_idle_pages_ = 0;
+  LeafPagePoolStats pool_;  // idle, created, reused, given_back (borrowed: pages_.size())
   HandOvers expected_;
   HandOvers actual_;
 };

@@ -27,7 +27,7 @@ constexpr std::size_t kMaxHeldPages = 6;
 enum Op : std::size_t {
   kBorrow, kGiveBack, kGiveBackTwice, kGiveBackForeign, kSetSlot, kSetDewey, kVerify, kClear, kReturn,
   kResetForReuse, kPoolStats, kClearAll, kPut, kGet, kUnpin, kMoveHandle, kErase, kCacheClear, kCacheStats,
-  kOpCount
+  kCreate, kOpCount
 };
 
 struct Config {
@@ -61,7 +61,7 @@ class Client {
         rng_(stack.simulation.stream(fmt::format("workload.page-api.{}", index))),
         pool_(stack.allocator, config.pool),
         foreign_pool_(stack.allocator, config.pool),
-        pages_(stack.oracles, config.pool.page),
+        pages_(stack.oracles, config.pool),
         cache_(config.cache, [this](const std::uint64_t& key, LeafPage* page) { evicted(key, page); }),
         cache_model_(config.cache),
         record_cache_(config.cache,
@@ -80,6 +80,11 @@ class Client {
   void get();
   void evicted(std::uint64_t key, LeafPage* page);
   void check_pool_stats();
+  void create_directly();
+  // Refusals of the allocator are legitimate under faults or a tight budget.
+  bool allocation_may_fail() const {
+    return stack_.faults_active || stack_.allocator.config().budget_bytes < (std::size_t{16} << 20);
+  }
   void check_cache_stats();
   bool record_side() { return rng_.chance(0.5); }
   LeafPage* pick_held() {
@@ -142,7 +147,7 @@ void Client::borrow() {
   Result<LeafPage*> page = pool_.borrow(id);
   if (!page.ok()) {
     if (page.error().code == Errc::OutOfBudget && must_refuse) return;
-    if (allocation_refusal(page.error()) && !must_refuse) return;  // the allocator's refusal, judged there
+    if (allocation_refusal(page.error()) && !must_refuse && allocation_may_fail()) return;
     stack_.oracles.fail("pool", fmt::format("borrow refused with '{}' ({}), the model says {}",
                                             errc_name(page.error().code), page.error().describe(),
                                             must_refuse ? "max_pages refusal" : "success"));
@@ -162,11 +167,13 @@ void Client::write(bool dewey) {
   if (page == nullptr) return;
   const LeafPageConfig& pc = config_.pool.page;
   const std::size_t slot = draw_size(rng_, 0, pc.slot_count, {pc.slot_count - 1});
-  const std::size_t bytes = draw_size(rng_, 0, pc.max_value_bytes + 1, {pc.max_value_bytes, 4096, 64 * 1024});
+  // A third of the values are as large as allowed: pages fill up and refuse.
+  const std::size_t bytes = rng_.chance(0.3) ? pc.max_value_bytes
+                                             : draw_size(rng_, 0, pc.max_value_bytes + 1, {pc.max_value_bytes, 4096, 64 * 1024});
   const auto fill = static_cast<std::uint8_t>(1 + rng_.below(255));
   const std::vector<std::byte> value(bytes, std::byte{fill});
   const Status written = dewey ? page->set_dewey_id(slot, value) : page->set_slot(slot, value);
-  pages_.check_write(page, dewey, slot, bytes, fill, written, stack_.faults_active);
+  pages_.check_write(page, dewey, slot, bytes, fill, written, allocation_may_fail());
 }
 
 void Client::put() {
@@ -230,23 +237,41 @@ void Client::get() {
 
 void Client::evicted(std::uint64_t key, LeafPage* page) { pages_.handed_over(key, page, pool_); }
 
-void Client::check_pool_stats() {
-  const LeafPagePoolStats stats = pool_.stats();
-  if (stats.borrowed != pages_.borrowed_count()) {
-    stack_.oracles.fail("pool", fmt::format("stats() reports {} borrowed pages, the model {}", stats.borrowed,
-                                            pages_.borrowed_count()));
-  }
-  if (stats.idle > config_.pool.max_idle_pages) {
-    stack_.oracles.fail("pool", fmt::format("stats() reports {} idle pages over max_idle_pages {}", stats.idle,
-                                            config_.pool.max_idle_pages));
-  }
-  if (stats.created + stats.reused < stats.borrowed) stack_.oracles.fail("pool", "more pages borrowed than made or reused");
-}
+void Client::check_pool_stats() { pages_.check_pool_stats(pool_.stats(), config_.pool.max_idle_pages); }
 
 void Client::check_cache_stats() {
   const bool record = record_side();
   const PageCacheStats stats = record ? record_cache_.stats() : cache_.stats();
   (record ? record_model_ : cache_model_).check_stats(stats, stack_.oracles);
+}
+
+// LeafPage::create outside any pool: invalid configurations are refused with
+// InvalidConfig before anything is allocated; a valid one holds one segment.
+void Client::create_directly() {
+  LeafPageConfig config = config_.pool.page;
+  const bool invalid = rng_.chance(0.5);
+  if (invalid) {
+    switch (rng_.below(4)) {
+      case 0: config.slot_count = 0; break;
+      case 1: config.slot_count = 65537; break;
+      case 2: config.initial_bytes = 0; break;
+      default: config.max_value_bytes = kLargestClassBytes + 1; break;
+    }
+  }
+  auto page = LeafPage::create(stack_.allocator, config, 0);
+  if (invalid) {
+    if (page.ok() || page.error().code != Errc::InvalidConfig) {
+      stack_.oracles.fail("page", "LeafPage::create with an invalid config was not refused with InvalidConfig");
+    }
+    return;
+  }
+  if (!page.ok()) {
+    if (allocation_may_fail() && allocation_refusal(page.error())) return;
+    stack_.oracles.fail("page", "LeafPage::create refused: " + page.error().describe());
+  }
+  if (page.value()->memory_bytes() != class_bytes(class_of(config.initial_bytes)) || !page.value()->dewey_ids_shared()) {
+    stack_.oracles.fail("page", "a new page does not hold one shared segment of its initial class");
+  }
 }
 
 void Client::step(Op op) {
@@ -295,7 +320,7 @@ void Client::step(Op op) {
     case kResetForReuse:
       if (LeafPage* page = pick_held()) {
         const std::uint64_t id = (std::uint64_t{index_} << 32) | next_key_++;
-        pages_.check_reset(page, id, page->reset_for_reuse(id), stack_.faults_active);
+        pages_.check_reset(page, id, page->reset_for_reuse(id), allocation_may_fail());
       }
       return;
     case kPoolStats: return check_pool_stats();
@@ -361,6 +386,7 @@ void Client::step(Op op) {
       }
       return;
     case kCacheStats: return check_cache_stats();
+    case kCreate: return create_directly();
     case kOpCount: break;
   }
 }
@@ -378,6 +404,11 @@ ScenarioDef page_api_scenario() {
     allocator.cleanup_start_free_slices = 32;
     allocator.cleanup_every_free_slices = 8;
     allocator.reset_madvise_min_bytes = 64 * 1024;
+  };
+  def.configure_seeded = [](SegmentAllocatorConfig& allocator, PageCacheConfig&, std::uint64_t seed) {
+    sim::Rng rng(sim::derive_seed(seed, "config.page-api.allocator"));
+    // A third of the seeds run on a tight budget: page operations meet OutOfBudget.
+    if (rng.chance(1.0 / 3.0)) allocator.budget_bytes = allocator.region_bytes * (3 + rng.below(4));
   };
   def.client = [](Stack& stack, std::uint32_t index) {
     const Config config = draw_config(stack.seed);

@@ -141,6 +141,18 @@ std::vector<std::pair<std::vector<std::byte>, const char*>> bad_record_pages(std
   variant(8 + 4, 4, "unknown record flags");
   variant(8 + 8, 0x7ffffff0, "record value outside the payload");
   variant(8 + 16, 1, "DeweyID fields set on a record without one");
+  {  // the first record claims a DeweyID far outside the payload
+    std::vector<std::byte> p = base;
+    put32(p, 8 + 4, 1);
+    put32(p, 8 + 16, 0x7ffffff0);
+    put32(p, 8 + 20, 4);
+    out.push_back({std::move(p), "record DeweyID outside the payload"});
+  }
+  if (base.size() >= 8 + 2 * kPageRecordEntryBytes && (std::to_integer<std::uint32_t>(base[0]) >= 2)) {
+    std::vector<std::byte> p = base;  // the second record takes the first one's slot
+    std::memcpy(p.data() + 8 + kPageRecordEntryBytes, p.data() + 8, 4);
+    out.push_back({std::move(p), "duplicate slot"});
+  }
   return out;
 }
 
@@ -318,6 +330,34 @@ void Client::run() {
   if (file_ && !file_->close().ok() && !stack_.faults_active) stack_.oracles.fail("exception", "closing the page file failed");
 }
 
+// The record encoder's refusals, each with its code.
+void check_encoder_refusals(Stack& stack) {
+  const std::vector<std::byte> value(64, std::byte{1});
+  auto expect = [&](Result<std::vector<std::byte>> encoded, Errc code, const char* what) {
+    if (encoded.ok() || encoded.error().code != code) {
+      stack.oracles.fail("page-records", fmt::format("encoding {}: {}; the model says '{}'", what,
+                                                     encoded.ok() ? "accepted" : encoded.error().describe(),
+                                                     errc_name(code)));
+    }
+  };
+  const PageRecordView one{0, value, std::nullopt};
+  expect(encode_page_records(std::span(&one, 1), kPageRecordsHeaderBytes - 1), Errc::InvalidSize, "into a 7-byte page");
+  expect(encode_page_records(std::span(&one, 1), kMaxPageRecordsPageBytes + 1), Errc::InvalidSize, "into a page over 1 MiB");
+  std::vector<PageRecordView> many;
+  for (std::uint32_t slot = 0; slot < 200; ++slot) many.push_back(PageRecordView{slot, {}, std::nullopt});
+  expect(encode_page_records(many, 4096), Errc::InvalidSize, "more records than the table holds");
+  const std::vector<std::byte> big(4096, std::byte{2});
+  const PageRecordView too_big{0, big, std::nullopt};
+  expect(encode_page_records(std::span(&too_big, 1), 4096), Errc::InvalidSize, "a value longer than the page");
+  const PageRecordView twice[] = {{3, value, std::nullopt}, {3, value, std::nullopt}};
+  expect(encode_page_records(twice, 4096), Errc::InvalidPageFile, "two records of one slot");
+  // Exactly full: header, one entry and a value up to the last byte.
+  const std::vector<std::byte> exact(4096 - kPageRecordsHeaderBytes - kPageRecordEntryBytes, std::byte{3});
+  const PageRecordView full{0, exact, std::nullopt};
+  auto encoded = encode_page_records(std::span(&full, 1), 4096);
+  if (!encoded.ok() || encoded->size() != 4096) stack.oracles.fail("page-records", "an exactly full page was refused");
+}
+
 // The writer's refusals, each with its code; then the file itself.
 void build_files(Stack& stack) {
   sim::Rng rng(sim::derive_seed(stack.seed, "workload.page-file.files"));
@@ -340,6 +380,7 @@ void build_files(Stack& stack) {
   PageFileWriter small(3 * std::uint64_t{page_bytes});
   const bool two_fit = small.set_page_size(page_bytes).ok() && small.add_page({}).ok() && small.add_page({}).ok();
   refused(!two_fit || small.add_page({}).ok(), "a page past the writer's size limit (or one within it refused)");
+  check_encoder_refusals(stack);
   const std::uint64_t root = rng.below(pages);
   if (!writer.set_root_page(root).ok()) stack.oracles.fail("page-file-writer", "a valid root refused");
   std::vector<std::byte> good = writer.to_bytes();

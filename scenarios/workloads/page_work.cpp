@@ -26,10 +26,16 @@ Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero) {
   window.faults_active = stack.faults_active;
   const std::uint64_t region_ops_before = stack.region_ops_started;
   const bool region_ops_idle = stack.region_ops_in_flight == 0;
+  // Every other allocation that overlapped this one may have held a region's
+  // worth of budget (a reservation, or a region it was unmapping).
+  const std::uint32_t in_flight_before = stack.allocations_in_flight;
+  const std::uint64_t started_before = stack.allocations_started;
   ++stack.allocations_in_flight;
+  ++stack.allocations_started;
   Result<Segment> result = zero ? stack.allocator.allocate(bytes) : stack.allocator.allocate_uninitialized(bytes);
   --stack.allocations_in_flight;
-  window.allocations_in_flight = stack.allocations_in_flight;
+  window.allocations_in_flight =
+      in_flight_before + static_cast<std::uint32_t>(stack.allocations_started - started_before - 1);
   window.budget_judgeable = region_ops_idle && region_ops_before == stack.region_ops_started &&
                             !stack.allocator.config().proactive_cleanup && !stack.faults_active;
   stack.oracles.check_allocation(bytes, zero, result, window);
