@@ -64,7 +64,7 @@ bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
   }
   RunSpec control = repro->spec;
   control.bug.clear();
-  control.decisions.clear();  // the bug changes the schedule: run the seed afresh
+  control.decisions = {};  // the bug changes the schedule: run the seed afresh
   control.lenient_replay = false;
   auto clean = run_scenario(control, {}, &error);
   if (!clean.ok() || !clean->passed) {

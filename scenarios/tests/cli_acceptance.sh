@@ -37,8 +37,9 @@ grep -q "reproduced exactly" replay.txt || fail "replay did not reproduce: $(tai
 
 "$segsim" shrink "$repro" -o min.json > shrink.txt; code=$?
 [[ $code == 1 ]] || fail "shrink exited $code"
-before=$(python3 -c "import json;print(len(json.load(open('$repro'))['decisions']))")
-after=$(python3 -c "import json;print(len(json.load(open('min.json'))['decisions']))")
+decisions() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['decisions']['count'])" "$1"; }
+before=$(decisions "$repro")
+after=$(decisions min.json)
 (( after < before )) || fail "shrink did not shrink: $before -> $after decisions"
 "$segsim" replay min.json > min.txt; [[ $? == 1 ]] || fail "minimal repro does not fail"
 grep -q "reproduced exactly" min.txt || fail "minimal repro does not replay exactly"
