@@ -26,6 +26,8 @@ namespace {
 
 // Limits on what a run may ask for.
 constexpr std::size_t kReservationBytes = std::size_t{4} << 30;
+constexpr std::size_t kBaseBudgetBytes = std::size_t{256} << 20;
+constexpr std::size_t kBudgetBytesPerThread = std::size_t{16} << 20;  // 64 threads: 1 GiB
 // PCT's k: change points are drawn from the first k decisions. Scenario runs
 // at their default size make a few tens of thousands of decisions.
 constexpr std::uint64_t kPctEstimatedSteps = 20000;
@@ -152,7 +154,9 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
 
   SegmentAllocatorConfig allocator_config;
   allocator_config.region_bytes = 256 * 1024;
-  allocator_config.budget_bytes = 256 * 1024 * 1024;
+  // The budget grows with the clients that hold memory at once (leak-soak at
+  // 64 threads holds ~0.7 GiB), within the SimOs reservation.
+  allocator_config.budget_bytes = std::max<std::size_t>(kBaseBudgetBytes, spec.threads * kBudgetBytesPerThread);
   PageCacheConfig cache_config;
   def->configure(allocator_config, cache_config, spec.threads, spec.size);
   allocator_config.observer = &oracles;

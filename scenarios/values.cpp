@@ -24,14 +24,14 @@ Error refuse(std::string* error_line, std::string line) {
 Result<std::uint64_t> parse_whole(std::string_view text, std::uint64_t min, std::uint64_t max,
                                   std::string_view what, std::string* error_line) {
   const auto range = [&] { return fmt::format("a whole number in {}..{}", min, max); };
-  bool digits = !text.empty() && text.size() <= kMaxDigits;
+  bool digits = !text.empty();
   for (char c : text) digits = digits && c >= '0' && c <= '9';
-  std::uint64_t value = 0;
-  if (digits) {
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    digits = ec == std::errc() && end == text.data() + text.size();
-  }
   if (!digits) return refuse(error_line, fmt::format("{} {} is not {}", what, quoted_text(text), range()));
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.size() > kMaxDigits || ec != std::errc() || end != text.data() + text.size()) {
+    return refuse(error_line, fmt::format("{} {} is out of range: {}", what, quoted_text(text), range()));
+  }
   if (value < min || value > max) return refuse(error_line, fmt::format("{} {} is out of range: {}", what, value, range()));
   return value;
 }

@@ -159,14 +159,14 @@ int command_sweep(SweepCommand& command) {
   SweepResult result = run_sweep(spec, std::cerr, terminal);
 
   const std::string write_error = write_results(result, command.json_out, command.junit_out);
+  if (!result.environment_error.empty()) {
+    bad_input(fmt::format("the sweep stopped: {}", result.environment_error));
+  }
   const std::size_t ran = result.seeds.size() - (spec.done != nullptr ? spec.done->seeds.size() : 0);
   std::cout << fmt::format("sweep {}: {} seeds, {} failed, {:.1f} s ({:.1f} seeds/s)\n", result.scenario,
                            result.seeds.size(), result.failures(), result.wall_seconds,
                            result.wall_seconds > 0 ? static_cast<double>(ran) / result.wall_seconds : 0.0);
   print_failed_seeds(result);
-  if (!result.environment_error.empty()) {
-    bad_input(fmt::format("the sweep stopped: {}", result.environment_error));
-  }
   if (result.interrupted != 0) {
     std::cout.flush();
     std::cerr << fmt::format("segsim: sweep interrupted by SIG{} after {} seeds{}; {}\n",
