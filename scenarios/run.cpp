@@ -3,6 +3,7 @@
 #include "scenarios/run.h"
 
 #include <chrono>
+#include <deque>
 
 #include <fmt/format.h>
 
@@ -26,6 +27,7 @@ namespace {
 
 // Limits on what a run may ask for.
 constexpr std::size_t kReservationBytes = std::size_t{4} << 30;
+constexpr std::size_t kShadowRetireDelay = 4096;
 constexpr std::size_t kBaseBudgetBytes = std::size_t{256} << 20;
 constexpr std::size_t kBudgetBytesPerThread = std::size_t{16} << 20;  // 64 threads: 1 GiB
 // PCT's k: change points are drawn from the first k decisions. Scenario runs
@@ -188,13 +190,32 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
     fault_points::ControllerScope fault_points(&injector);
     sim::Simulation simulation(sim_config);
     {
-      PageCache cache(cache_config, [&pool, &oracles](const std::uint64_t&, LeafPage* page) {
+      // The shadow of an evicted page is dead (ids are never published
+      // twice): forgotten kShadowRetireDelay evictions later, so a long run's
+      // memory does not grow with every page it ever built, and a reader that
+      // a buggy cache let keep an evicted page still finds its shadow.
+      Stack* stack_of_cache = nullptr;
+      std::deque<std::uint64_t> retired_pages;
+      PageCache cache(cache_config, [&pool, &oracles, &stack_of_cache, &retired_pages](const std::uint64_t& id,
+                                                                                       LeafPage* page) {
         Status back = pool.give_back(page);
         if (!back.ok()) oracles.report("double-free", "evicted page: " + back.error().describe());
+        if (stack_of_cache == nullptr) return;
+        retired_pages.push_back(id);
+        if (retired_pages.size() > kShadowRetireDelay) {
+          stack_of_cache->shadow.erase(retired_pages.front());
+          stack_of_cache->dewey_shadow.erase(retired_pages.front());
+          retired_pages.pop_front();
+        }
       });
       Stack stack{*sim_os.value(), faulty_os, *allocator.value(), pool, cache, oracles, simulation,
                   spec.threads, spec.size, spec.test_hook, !plan->empty(), spec.strategy, &plan.value(),
                   1, {}, {}};
+      stack_of_cache = &stack;
+      struct Forget {  // the stack goes before the cache: its listener must not reach it
+        Stack*& stack;
+        ~Forget() { stack = nullptr; }
+      } forget_stack{stack_of_cache};
       platform::Mutex done_mu;
       platform::CondVar done_cv;
       std::uint32_t clients_done = 0;
