@@ -22,7 +22,12 @@ constexpr std::array<int, 256> kReverse = make_reverse();
 
 std::string base64_encode(std::string_view bytes) {
   std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
+  base64_append(bytes, out);
+  return out;
+}
+
+void base64_append(std::string_view bytes, std::string& out) {
+  out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     const std::uint32_t v = (std::uint32_t{static_cast<unsigned char>(bytes[i])} << 16) |
@@ -42,7 +47,6 @@ std::string base64_encode(std::string_view bytes) {
     out += left == 2 ? kAlphabet[(v >> 6) & 63] : '=';
     out += '=';
   }
-  return out;
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {

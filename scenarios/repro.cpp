@@ -94,7 +94,8 @@ std::string repro_to_json(const Repro& repro) {
   while (!text.empty() && text.back() == '\n') text.pop_back();
   text += fmt::format(",\n  \"decisions\": {{\"encoding\": \"{}\", \"count\": {}, \"data\": \"", kDecisionsEncoding,
                       spec.decisions.size());
-  text += base64_encode(encoded);
+  text.reserve(text.size() + (encoded.size() + 2) / 3 * 4 + 8);
+  base64_append(encoded, text);
   text += "\"}\n}\n";
   return text;
 }
@@ -102,7 +103,8 @@ std::string repro_to_json(const Repro& repro) {
 namespace {
 
 // Version 1: a list of fiber ids. Version 2: the compact encoding.
-Result<sim::DecisionLog> decisions_from_json(const json& decisions, std::string* why) {
+// Takes the (long) data string out of `decisions` as it decodes it.
+Result<sim::DecisionLog> decisions_from_json(json& decisions, std::string* why) {
   const auto refuse = [&](std::string line) -> Result<sim::DecisionLog> {
     *why = std::move(line);
     return make_error(Errc::InvalidConfig, "bad decisions");
@@ -124,7 +126,11 @@ Result<sim::DecisionLog> decisions_from_json(const json& decisions, std::string*
                               "\"count\": N, \"data\": \"...\"}}",
                               kDecisionsEncoding));
   }
-  std::optional<std::string> bytes = base64_decode(decisions["data"].get_ref<const std::string&>());
+  std::optional<std::string> bytes;
+  {
+    const std::string data = std::move(decisions["data"].get_ref<std::string&>());
+    bytes = base64_decode(data);
+  }
   if (!bytes) return refuse("\"decisions\" data is not base64");
   std::string error;
   auto log = sim::DecisionLog::from_encoded(std::move(*bytes), decisions["count"].get<std::uint64_t>(), &error);
@@ -134,13 +140,17 @@ Result<sim::DecisionLog> decisions_from_json(const json& decisions, std::string*
 
 }  // namespace
 
-Result<Repro> repro_from_json(const std::string& text, std::string* error_line) {
+namespace {
+
+// `text` is released once parsed: a long run's repro is held once, not twice.
+Result<Repro> parse_repro(std::string text, std::string* error_line) {
   auto refuse = [&](const std::string& line) -> Result<Repro> {
     if (error_line != nullptr) *error_line = "bad repro file: " + line;
     return make_error(Errc::InvalidConfig, "bad repro file");
   };
   if (text.empty()) return refuse("empty");
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  std::string().swap(text);
   if (doc.is_discarded()) return refuse("not valid JSON (truncated?)");
   if (!doc.is_object()) return refuse("not a JSON object");
   if (!doc.contains("format") || doc["format"] != "segsim-repro") return refuse("\"format\" is not \"segsim-repro\"");
@@ -224,10 +234,26 @@ Result<Repro> repro_from_json(const std::string& text, std::string* error_line) 
   return repro;
 }
 
+// Typed access is checked field by field; this is the net under it.
+Result<Repro> parse_guarded(std::string text, std::string* error_line) {
+  try {
+    return parse_repro(std::move(text), error_line);
+  } catch (const json::exception& e) {
+    if (error_line != nullptr) *error_line = "bad repro file: " + one_line(e.what(), 200);
+    return make_error(Errc::InvalidConfig, "bad repro file");
+  }
+}
+
+}  // namespace
+
+Result<Repro> repro_from_json(const std::string& text, std::string* error_line) {
+  return parse_guarded(text, error_line);
+}
+
 Result<Repro> read_repro(const std::string& path, std::string* error_line) {
   auto text = read_text_file(path, kMaxReproBytes, "repro file", error_line);
   if (!text.ok()) return text.error();
-  auto repro = repro_from_json(text.value(), error_line);
+  auto repro = parse_guarded(std::move(text.value()), error_line);
   if (!repro.ok() && error_line != nullptr) *error_line = fmt::format("{}: {}", quoted_text(path, 200), *error_line);
   return repro;
 }

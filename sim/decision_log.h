@@ -24,7 +24,9 @@ namespace segsim::sim {
 class DecisionLog {
  public:
   static constexpr std::size_t kBlockRawBytes = std::size_t{1} << 20;
-  static constexpr std::uint64_t kMaxDecisions = std::uint64_t{1} << 40;
+  // Ten billion decisions: hours of simulation. Checking an encoding costs time
+  // linear in its count, so a hostile file cannot ask for more.
+  static constexpr std::uint64_t kMaxDecisions = 10'000'000'000;
 
   DecisionLog() = default;
   static DecisionLog from_vector(const std::vector<std::uint32_t>& decisions);

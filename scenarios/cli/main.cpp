@@ -27,7 +27,10 @@
 #include "core/mutants.h"
 #include "core/probe.h"
 #include "scenarios/cli/commands.h"
+#include <nlohmann/json.hpp>
+
 #include "scenarios/hunt.h"
+#include "scenarios/probe_report.h"
 #include "scenarios/safe_file.h"
 #include "scenarios/values.h"
 
@@ -107,9 +110,9 @@ int command_list() {
 }
 
 int command_hunt(const std::string& bug_name, const std::string& strategy, HuntSpec& spec, const std::string& md,
-                 const std::string& json) {
+                 const std::string& json, const std::string& probes_json) {
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
-  check_outputs({md, json});
+  check_outputs({md, json, probes_json});
   if (bug_name == "all") {
     for (const auto& bug : segsim::mutants::kCatalogue) spec.bugs.emplace_back(bug.name);
   } else if (segsim::mutants::find(bug_name) == nullptr) {
@@ -119,10 +122,17 @@ int command_hunt(const std::string& bug_name, const std::string& strategy, HuntS
   }
   spec.strategies = strategy == "all" ? std::vector<std::string>{"random", "pct", "swarm"}
                                       : std::vector<std::string>{strategy};
-  std::vector<HuntRow> rows = run_hunt(spec, std::cerr);
+  std::vector<ProbeCount> probes;
+  std::vector<HuntRow> rows = run_hunt(spec, std::cerr, &probes);
   const std::string table = hunt_markdown(rows);
   std::cout << table;
+  std::cout << probe_summary(probes) << "\n";
   std::string error;
+  if (!probes_json.empty()) {
+    nlohmann::ordered_json doc = {{"probes", nlohmann::ordered_json::object()}};
+    for (const ProbeCount& p : probes) doc["probes"][p.name] = p.hits;
+    if (!write_text_file(probes_json, doc.dump(2) + "\n", &error).ok()) std::cerr << "segsim: " << one_line(error) << "\n";
+  }
   if (!md.empty() && !write_text_file(md, table, &error).ok()) std::cerr << "segsim: " << one_line(error) << "\n";
   if (!json.empty() && !write_text_file(json, hunt_json(rows), &error).ok()) {
     std::cerr << "segsim: " << one_line(error) << "\n";
@@ -139,7 +149,7 @@ int command_hunt(const std::string& bug_name, const std::string& strategy, HuntS
   }
   return all_found && error.empty() ? kExitPassed : kExitFailure;
 #else
-  (void)bug_name, (void)strategy, (void)spec, (void)md, (void)json;
+  (void)bug_name, (void)strategy, (void)spec, (void)md, (void)json, (void)probes_json;
   return kExitBadInput;
 #endif
 }
@@ -203,6 +213,8 @@ int main(int argc, char** argv) {
   add_whole(hunt, "--jobs", hunt_spec.jobs, 1, 64, "children at once");
   hunt->add_option("--md", hunt_md, "the table as Markdown");
   hunt->add_option("--json", hunt_json_out, "the table as JSON");
+  std::string hunt_probes_json;
+  hunt->add_option("--probes-json", hunt_probes_json, "probe hits over every seed run, as JSON");
 
   // replay
   std::string replay_path;
@@ -253,7 +265,9 @@ int main(int argc, char** argv) {
                 "(cmake --preset mutants && cmake --build --preset mutants)");
     }
   }
-  if (hunt->parsed()) return command_hunt(hunt_bug, hunt_strategy, hunt_spec, hunt_md, hunt_json_out);
+  if (hunt->parsed()) {
+    return command_hunt(hunt_bug, hunt_strategy, hunt_spec, hunt_md, hunt_json_out, hunt_probes_json);
+  }
   if (run->parsed()) return command_run(run_spec, run_outputs, check_determinism);
   if (sweep->parsed()) {
     sweep_command.argv.assign(argv + 1, argv + argc);

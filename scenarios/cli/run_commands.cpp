@@ -179,12 +179,13 @@ int command_replay(const std::string& repro_path, const Outputs& outputs) {
   std::string error;
   auto repro = read_repro(repro_path, &error);
   if (!repro.ok()) bad_input(error);
+  RunReport report = run_or_die(repro->spec, options_for(outputs));
+  // After the run: a repro the run refuses is one line (exit 2), not two.
   const bool same_build = repro->build_id == build_id();
   if (!same_build) {
     std::cerr << fmt::format("segsim: warning: repro was recorded by build {}, this is {}\n",
                              quoted_text(repro->build_id, 120), quoted_text(build_id(), 120));
   }
-  RunReport report = run_or_die(repro->spec, options_for(outputs));
   report.spec.strategy = repro->spec.strategy;
   const std::uint64_t trace_hash = report.trace_hash;
   const std::optional<Failure> failure = report.failure;

@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # The CLI's contract end to end (issue "Scenarios, oracles and the segsim CLI"):
 # exit codes, repro files, replay and shrink. Usage: cli_acceptance.sh SEGSIM
-set -uo pipefail
-segsim=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/cli_test_lib.sh"
 
 out=$("$segsim" run chicago --seed 42); code=$?
 [[ $code == 0 ]] || fail "run chicago --seed 42 exited $code"

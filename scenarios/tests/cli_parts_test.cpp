@@ -23,32 +23,15 @@
 #include "scenarios/shrink.h"
 #include "scenarios/sweep.h"
 #include "scenarios/safe_file.h"
+#include "scenarios/tests/test_files.h"
 #include "scenarios/trace_json.h"
 
 namespace segsim::scenarios {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            fmt::format("segsim-parts-{}-{}-{}", ::getpid(), info->test_suite_name(), info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::read_file;
+using testing::TempDir;
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
@@ -56,12 +39,6 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // ---------------------------------------------------------------------------
 // seed ranges and shards
