@@ -146,6 +146,21 @@ section_repros() {
   grep -q "reproduced exactly" replay.txt || fail "long repro did not replay exactly"
 }
 
+# ---- memory of a long run: RSS does not grow by bytes per step (docs/long-runs.md)
+section_memory() {
+  # Sanitizers' shadow memory and quarantine say nothing about ours.
+  [[ -n ${SEGSIM_SANITIZE:-} ]] && return 0
+  # chicago --size 64: 7.6 M steps. Was 104 MB (12.8 bytes a step), now ~15 MB.
+  local peak_kb
+  peak_kb=$(python3 - "$segsim" <<'PY'
+import resource, subprocess, sys
+subprocess.run([sys.argv[1], "run", "chicago", "--size", "64"], stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+) || fail "chicago --size 64 did not pass"
+  (( peak_kb < 40000 )) || fail "chicago --size 64 peaked at $peak_kb KB (a long run's memory grows with its length)"
+}
+
 # ---- a replay that does not reproduce its recorded failure is not exit 0
 section_replay() {
   printf '{"format": "segsim-repro", "version": 2, "scenario": "evict-race", "seed": 1, "strategy": "random",
@@ -170,7 +185,7 @@ section_environment() {
   grep -q "address space" <<<"$err" || fail "sweep does not name the resource: $err"
 }
 
-sections=(values reads writes nothing_lost settings probes repros replay environment)
+sections=(values reads writes nothing_lost settings probes repros memory replay environment)
 [[ $# -ge 2 ]] && sections=("${@:2}")
 for section in "${sections[@]}"; do
   declare -F "section_$section" >/dev/null || fail "no section '$section' (${sections[*]})"
