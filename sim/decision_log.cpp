@@ -8,7 +8,9 @@ namespace segsim::sim {
 
 namespace {
 
-constexpr int kDeflateLevel = 6;
+// Z_BEST_SPEED: ~50 MB/s on decision varints (level 6: ~6 MB/s, a tenth of a run's
+// time) for ~10 % more bytes.
+constexpr int kDeflateLevel = 1;
 constexpr std::size_t kMaxVarintBytes = 5;  // a uint32
 
 void put_varint(std::string& out, std::uint64_t value) {
