@@ -4,7 +4,7 @@
 // written as an unsigned LEB128 varint (one byte below 128) into a pending
 // buffer; every kBlockRawBytes the buffer is deflated (zlib) into a block, so
 // a run of N steps holds about N * (entropy of a choice) bits plus one block,
-// not 4 bytes per step. Random choices among 5 fibers deflate to ~0.4 byte
+// not 4 bytes per step. Random choices among 5 fibers deflate to ~0.37 byte
 // per decision; a fiber that keeps the CPU costs almost nothing.
 //
 // Encoded form (what a repro stores, base64'd): a sequence of blocks, each
