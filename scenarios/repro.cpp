@@ -45,6 +45,7 @@ std::string repro_to_json(const Repro& repro) {
       {"seed", spec.seed},
       {"strategy", spec.strategy},
       {"pct_depth", spec.pct_depth},
+      {"pct_steps", spec.pct_steps},
       {"faults", spec.faults},
       {"knobs", {{"threads", spec.threads}, {"size", spec.size}, {"max_steps", spec.max_steps}}},
       {"test_hook", spec.test_hook},
@@ -99,6 +100,10 @@ Result<Repro> repro_from_json(const std::string& text, std::string* error_line) 
   if (!string_field(doc, "strategy", spec.strategy)) return refuse("missing or mistyped \"strategy\"");
   if (!doc.contains("pct_depth") || !doc["pct_depth"].is_number_integer()) return refuse("missing or mistyped \"pct_depth\"");
   spec.pct_depth = doc["pct_depth"].get<int>();
+  // PCT's k as the recorded run used it (absent in older repros: calibrated).
+  if (doc.contains("pct_steps") && !unsigned_field(doc, "pct_steps", spec.pct_steps)) {
+    return refuse("\"pct_steps\" is not a whole number");
+  }
   if (!string_field(doc, "faults", spec.faults)) return refuse("missing or mistyped \"faults\"");
   if (!doc.contains("knobs") || !doc["knobs"].is_object()) return refuse("missing \"knobs\"");
   const json& knobs = doc["knobs"];

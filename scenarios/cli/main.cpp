@@ -1,7 +1,7 @@
 // segsim — the command line (DESIGN.md, "The segsim CLI (contract)").
 //
 //   segsim list
-//   segsim run SCENARIO [--seed N] [--strategy random|pct|rr] [--pct-depth D]
+//   segsim run SCENARIO [--seed N] [--strategy random|pct|pos|rr] [--pct-depth D] [--pct-steps K]
 //                       [--faults none|swarm|SPEC] [--steps MAX] [--threads T] [--size S]
 //                       [--trace-out F.json] [--plot F.svg] [--report F.json]
 //   segsim sweep SCENARIO --seeds A..B [--jobs J] [--shard K/N] [--stop-on-failure]
@@ -9,7 +9,7 @@
 //   segsim replay REPRO [--trace-out F.json]
 //   segsim shrink REPRO -o MIN_REPRO
 //   segsim merge RESULT.json...
-//   segsim hunt [--bug NAME|all] [--strategy random|pct|swarm|all] [--budget-seconds S]
+//   segsim hunt [--bug NAME|all] [--strategy random|pct|pos|swarm|all] [--budget-seconds S]
 //               [--repeats R] [--jobs J] [--md F] [--json F]          (mutants builds)
 //
 // Exit codes: 0 no failure; 1 a failure was found (report printed, repro
@@ -58,7 +58,7 @@ void print_summary(const RunReport& r, std::ostream& out) {
   out << fmt::format("scenario       {}\n", r.spec.scenario);
   out << fmt::format("seed           {}\n", r.spec.seed);
   out << fmt::format("strategy       {}{}\n", r.spec.strategy,
-                     r.spec.strategy == "pct" ? fmt::format(" (depth {})", r.spec.pct_depth) : "");
+                     r.spec.strategy == "pct" ? fmt::format(" (depth {}, k {} steps)", r.spec.pct_depth, r.spec.pct_steps) : "");
   out << fmt::format("faults         {}{}\n", r.spec.faults == "swarm" ? "swarm: " : "", r.concrete_faults);
   out << fmt::format("threads, size  {}, {}\n", r.spec.threads, r.spec.size);
   out << fmt::format("steps          {} ({} fibers, {} faults injected)\n", r.steps, r.fibers, r.faults_injected);
@@ -91,7 +91,7 @@ void print_failure(const RunReport& r, const std::string& repro_path, std::ostre
 
 nlohmann::json report_json(const RunReport& r) {
   nlohmann::json j = {{"scenario", r.spec.scenario}, {"seed", r.spec.seed}, {"strategy", r.spec.strategy},
-                      {"pct_depth", r.spec.pct_depth}, {"faults", r.spec.faults}, {"concrete_faults", r.concrete_faults},
+                      {"pct_depth", r.spec.pct_depth}, {"pct_steps", r.spec.pct_steps}, {"faults", r.spec.faults}, {"concrete_faults", r.concrete_faults},
                       {"threads", r.spec.threads}, {"size", r.spec.size}, {"steps", r.steps},
                       {"virtual_time_ns", r.virtual_time_ns}, {"peak_virtual_bytes", r.peak_virtual_bytes},
                       {"peak_resident_bytes", r.peak_resident_bytes}, {"faults_injected", r.faults_injected},
@@ -151,7 +151,8 @@ int command_list() {
                              s.default_threads, s.default_size);
   }
   std::cout << "strategies:\n  random        uniform among runnable fibers\n"
-               "  pct           PCT with depth D (--pct-depth, default 3)\n"
+               "  pct           PCT with depth D (--pct-depth, default 3), k calibrated (--pct-steps)\n"
+               "  pos           POS, partial order sampling (conflicting operations re-drawn)\n"
                "  rr            round robin (debugging)\n"
                "  replay        follow a repro's recorded decisions (segsim replay)\n";
   std::cout << "fault kinds (--faults SPEC, docs/faults.md):\n"
@@ -187,9 +188,11 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "run one scenario under one seed");
   run->add_option("scenario", run_spec.scenario, "scenario name (segsim list)")->required();
   run->add_option("--seed", run_spec.seed, "root seed")->capture_default_str();
-  run->add_option("--strategy", run_spec.strategy, "random | pct | rr")
-      ->check(CLI::IsMember({"random", "pct", "rr"}))->capture_default_str();
+  run->add_option("--strategy", run_spec.strategy, "random | pct | pos | rr")
+      ->check(CLI::IsMember({"random", "pct", "pos", "rr"}))->capture_default_str();
   run->add_option("--pct-depth", run_spec.pct_depth, "PCT depth")->check(CLI::Range(1, 16))->capture_default_str();
+  run->add_option("--pct-steps", run_spec.pct_steps, "PCT's k in decisions (default: calibrated)")
+      ->check(CLI::PositiveNumber);
   run->add_option("--faults", run_spec.faults, "none | swarm | SPEC")->capture_default_str();
   run->add_option("--steps", run_spec.max_steps, "step limit (livelock)")->check(CLI::PositiveNumber)->capture_default_str();
   run->add_option("--threads", run_spec.threads, "client fibers (default: the scenario's)")->check(CLI::Range(1, 64));
@@ -214,9 +217,11 @@ int main(int argc, char** argv) {
   sweep->add_flag("--stop-on-failure", sweep_spec.stop_on_failure, "stop at the first failing seed");
   sweep->add_option("--json", json_out, "results as JSON (for segsim merge)");
   sweep->add_option("--junit", junit_out, "results as JUnit XML");
-  sweep->add_option("--strategy", sweep_spec.base.strategy, "random | pct | rr")
-      ->check(CLI::IsMember({"random", "pct", "rr"}));
+  sweep->add_option("--strategy", sweep_spec.base.strategy, "random | pct | pos | rr")
+      ->check(CLI::IsMember({"random", "pct", "pos", "rr"}));
   sweep->add_option("--pct-depth", sweep_spec.base.pct_depth, "PCT depth")->check(CLI::Range(1, 16));
+  sweep->add_option("--pct-steps", sweep_spec.base.pct_steps, "PCT's k in decisions (default: calibrated)")
+      ->check(CLI::PositiveNumber);
   sweep->add_option("--faults", sweep_spec.base.faults, "none | swarm | SPEC");
   sweep->add_option("--steps", sweep_spec.base.max_steps, "step limit")->check(CLI::PositiveNumber);
   sweep->add_option("--threads", sweep_spec.base.threads, "client fibers")->check(CLI::Range(1, 64));
@@ -231,8 +236,8 @@ int main(int argc, char** argv) {
   HuntSpec hunt_spec;
   auto* hunt = app.add_subcommand("hunt", "find the catalogued bugs (mutants builds)");
   hunt->add_option("--bug", hunt_bug, "a bug name, or all")->capture_default_str();
-  hunt->add_option("--strategy", hunt_strategy, "random | pct | swarm | all")
-      ->check(CLI::IsMember({"random", "pct", "swarm", "all"}))->capture_default_str();
+  hunt->add_option("--strategy", hunt_strategy, "random | pct | pos | swarm | all")
+      ->check(CLI::IsMember({"random", "pct", "pos", "swarm", "all"}))->capture_default_str();
   hunt->add_option("--budget-seconds", hunt_spec.budget_seconds, "per hunt")->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
   hunt->add_option("--repeats", hunt_spec.repeats, "independent hunts per bug and strategy")
@@ -299,7 +304,7 @@ int main(int argc, char** argv) {
     } else {
       hunt_spec.bugs.push_back(hunt_bug);
     }
-    hunt_spec.strategies = hunt_strategy == "all" ? std::vector<std::string>{"random", "pct", "swarm"}
+    hunt_spec.strategies = hunt_strategy == "all" ? std::vector<std::string>{"random", "pct", "pos", "swarm"}
                                                   : std::vector<std::string>{hunt_strategy};
     std::vector<HuntRow> rows = run_hunt(hunt_spec, std::cerr);
     const std::string table = hunt_markdown(rows);
@@ -358,6 +363,8 @@ int main(int argc, char** argv) {
       bad_input(fmt::format("unknown scenario '{}' (see segsim list)", sweep_spec.base.scenario));
     }
     if (!segsim::faults::make_fault_plan(sweep_spec.base.faults, 1, &error).ok()) bad_input(error);
+    // PCT's k is calibrated once here, not in every forked child.
+    if (sweep_spec.base.strategy == "pct") sweep_spec.base.pct_steps = pct_steps_for(sweep_spec.base);
     const bool terminal = ::isatty(STDERR_FILENO) != 0;
     SweepResult result = run_sweep(sweep_spec, std::cerr, terminal);
     if (!json_out.empty()) write_or_die(json_out, sweep_to_json(result));
