@@ -40,21 +40,34 @@ class PosStrategy final : public Strategy {
       if (fiber >= priority_.size()) priority_.resize(fiber + 1, kNoPriority);
       if (priority_[fiber] == kNoPriority) priority_[fiber] = (rng_.next() >> 1) + 1;
     }
-    std::uint32_t best = view.runnable[0];
-    for (std::uint32_t fiber : view.runnable) {
-      if (priority_[fiber] > priority_[best]) best = fiber;
-    }
+    // Operations on no object (start, yield, sleep, clock, spawn) are not
+    // events: they conflict with nothing, so running them first loses no
+    // ordering — as in POS's model, where only shared-object accesses are
+    // events, and in Fray's POS. The highest-priority one runs.
+    std::optional<std::uint32_t> best = highest(view, /*objectless=*/true);
+    if (!best) best = highest(view, /*objectless=*/false);
     // `best`'s event runs now: its next event, and every schedulable event
     // racing with this one, are re-sampled when next considered.
-    const PendingOp executed = pending_of(view, best);
-    priority_[best] = kNoPriority;
+    const PendingOp executed = pending_of(view, *best);
+    priority_[*best] = kNoPriority;
     for (std::uint32_t fiber : view.runnable) {
-      if (fiber != best && conflicts(pending_of(view, fiber), executed)) priority_[fiber] = kNoPriority;
+      if (fiber != *best && conflicts(pending_of(view, fiber), executed)) priority_[fiber] = kNoPriority;
     }
     return best;
   }
 
  private:
+  // The runnable fiber of highest priority among those whose pending
+  // operation is (objectless) or is not (otherwise) on no object.
+  std::optional<std::uint32_t> highest(const SchedulerView& view, bool objectless) const {
+    std::optional<std::uint32_t> best;
+    for (std::uint32_t fiber : view.runnable) {
+      if ((pending_of(view, fiber).object == 0) != objectless) continue;
+      if (!best || priority_[fiber] > priority_[*best]) best = fiber;
+    }
+    return best;
+  }
+
   static PendingOp pending_of(const SchedulerView& view, std::uint32_t fiber) {
     return fiber < view.pending.size() ? view.pending[fiber] : PendingOp{};
   }
