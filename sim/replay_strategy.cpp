@@ -54,6 +54,8 @@ std::unique_ptr<Strategy> make_replay_strategy(std::vector<std::uint32_t> decisi
   return std::make_unique<ReplayStrategy>(std::move(decisions), lenient);
 }
 
+bool fair_strategy(std::string_view name) noexcept { return name == "random" || name == "rr"; }
+
 Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const StrategyOptions& o) {
   if (name == "random") return make_random_strategy(o.seed);
   if (name == "pct") {

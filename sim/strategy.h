@@ -75,6 +75,13 @@ std::unique_ptr<Strategy> make_rr_strategy(std::uint64_t quantum);
 std::unique_ptr<Strategy> make_replay_strategy(std::vector<std::uint32_t> decisions,
                                                bool lenient = false);
 
+// Whether a strategy is fair: every runnable fiber runs within a bounded
+// expected number of decisions (random, rr). pct and pos are not: they may
+// leave a fiber waiting for most of a run — an oracle that needs progress of
+// a background fiber (bounded growth needs the cleanups to run) holds only
+// under a fair strategy.
+bool fair_strategy(std::string_view name) noexcept;
+
 // By name: "random", "pct", "pos", "rr", "replay". InvalidConfig for anything else.
 Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const StrategyOptions& options);
 
