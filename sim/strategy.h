@@ -41,7 +41,7 @@ struct SchedulerView {
   std::uint32_t current;                    // the fiber at the point, or kNoFiber
   std::uint64_t step;                       // 1-based number of this decision
   // By fiber id: each fiber's next operation (read it for runnable fibers).
-  // Only strategies that reason about conflicts (pos) look at it.
+  // pos reads it (conflicts); pct reads whether the current fiber yields.
   std::span<const PendingOp> pending = {};
 };
 
