@@ -41,8 +41,10 @@ RunSpec base_spec(const std::string& scenario, const std::string& strategy, cons
   RunSpec spec;
   spec.scenario = scenario;
   spec.bug = bug;
-  spec.strategy = strategy == "pct" ? "pct" : "random";
+  spec.strategy = strategy == "pct" || strategy == "pos" ? strategy : "random";
   spec.faults = strategy == "swarm" ? "swarm" : "none";
+  // Calibrated once here, not in every forked child.
+  if (spec.strategy == "pct") spec.pct_steps = pct_steps_for(spec);
   return spec;
 }
 

@@ -16,7 +16,7 @@ namespace segsim::scenarios {
 
 struct HuntSpec {
   std::vector<std::string> bugs;        // catalogue names
-  std::vector<std::string> strategies;  // random (no faults), pct (no faults), swarm (random + swarm faults)
+  std::vector<std::string> strategies;  // random, pct, pos (no faults); swarm (random + swarm faults)
   double budget_seconds = 10;           // per hunt
   std::uint32_t repeats = 5;
   std::uint32_t jobs = 1;

@@ -61,6 +61,7 @@ std::string repro_to_json(const Repro& repro) {
       {"seed", spec.seed},
       {"strategy", spec.strategy},
       {"pct_depth", spec.pct_depth},
+      {"pct_steps", spec.pct_steps},
       {"faults", spec.faults},
       {"knobs", {{"threads", spec.threads}, {"size", spec.size}, {"max_steps", spec.max_steps}}},
       {"test_hook", spec.test_hook},
@@ -190,6 +191,12 @@ Result<Repro> parse_repro(std::string text, std::string* error_line) {
   std::uint64_t pct_depth = 0;
   if (!knob(doc, "pct_depth", kMinPctDepth, kMaxPctDepth, pct_depth)) return refuse(why);
   spec.pct_depth = static_cast<int>(pct_depth);
+  // PCT's k as the recorded run used it (absent in older repros: calibrated).
+  if (doc.contains("pct_steps")) {
+    std::uint64_t pct_steps = 0;
+    if (!knob(doc, "pct_steps", 0, UINT64_MAX, pct_steps)) return refuse(why);
+    spec.pct_steps = pct_steps;
+  }
   if (!string_field(doc, "faults", spec.faults)) return refuse("missing or mistyped \"faults\"");
   if (!doc.contains("knobs") || !doc["knobs"].is_object()) return refuse("missing \"knobs\"");
   const json& knobs = doc["knobs"];

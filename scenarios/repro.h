@@ -4,6 +4,7 @@
 // {
 //   "format": "segsim-repro", "version": 2,
 //   "scenario": "chicago", "seed": 42, "strategy": "random", "pct_depth": 3,
+//   "pct_steps": 0,                           // PCT's k as used (0: not pct); optional
 //   "faults": "mmap:ENOMEM@p=0.01",           // concrete: never "swarm"
 //   "knobs": {"threads": 4, "size": 1, "max_steps": 2000000},
 //   "test_hook": "",

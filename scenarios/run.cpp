@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -30,11 +32,45 @@ constexpr std::size_t kReservationBytes = std::size_t{4} << 30;
 constexpr std::size_t kShadowRetireDelay = 4096;
 constexpr std::size_t kBaseBudgetBytes = std::size_t{256} << 20;
 constexpr std::size_t kBudgetBytesPerThread = std::size_t{16} << 20;  // 64 threads: 1 GiB
-// PCT's k: change points are drawn from the first k decisions. Scenario runs
-// at their default size make a few tens of thousands of decisions.
-constexpr std::uint64_t kPctEstimatedSteps = 20000;
+// PCT's k is calibrated by a run at this seed (pct_steps_for); a calibration
+// run that ends early (a fault plan that stops it) still gives at least this.
+constexpr std::uint64_t kPctCalibrationSeed = 1;
+constexpr std::uint64_t kPctMinSteps = 64;
+
+bool known_strategy(const std::string& name) {
+  return name == "random" || name == "pct" || name == "pos" || name == "rr" || name == "replay";
+}
 
 }  // namespace
+
+std::uint64_t pct_steps_for(const RunSpec& spec) {
+  if (spec.pct_steps > 0) return spec.pct_steps;
+  RunSpec calibration;
+  calibration.scenario = spec.scenario;
+  calibration.seed = kPctCalibrationSeed;
+  calibration.strategy = "random";
+  calibration.faults = spec.faults;
+  calibration.max_steps = spec.max_steps;
+  calibration.threads = spec.threads;
+  calibration.size = spec.size;
+  if (const ScenarioInfo* info = find_scenario(spec.scenario); info != nullptr) {
+    if (calibration.threads == 0) calibration.threads = info->default_threads;
+    if (calibration.size == 0) calibration.size = info->default_size;
+  }
+  const std::string key = fmt::format("{}|{}|{}|{}|{}", calibration.scenario, calibration.threads,
+                                      calibration.size, calibration.faults, calibration.max_steps);
+  static std::mutex cache_mu;
+  static std::map<std::string, std::uint64_t> cache;
+  {
+    std::lock_guard lock(cache_mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  auto report = run_scenario(calibration);
+  const std::uint64_t steps = std::max(kPctMinSteps, report.ok() ? report->steps : 0);
+  std::lock_guard lock(cache_mu);
+  cache.emplace(key, steps);
+  return steps;
+}
 
 const std::vector<ScenarioDef>& scenario_defs() {
   static const std::vector<ScenarioDef> defs = {chicago_scenario(),     leak_soak_scenario(),
@@ -98,8 +134,8 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
     if (candidate.info.name == spec.scenario) def = &candidate;
   }
   if (def == nullptr) return refuse(fmt::format("unknown scenario {} (see segsim list)", quoted_text(spec.scenario)));
-  if (spec.strategy != "random" && spec.strategy != "pct" && spec.strategy != "rr" && spec.strategy != "replay") {
-    return refuse(fmt::format("unknown strategy {} (random, pct, rr, replay)", quoted_text(spec.strategy)));
+  if (!known_strategy(spec.strategy)) {
+    return refuse(fmt::format("unknown strategy {} (random, pct, pos, rr, replay)", quoted_text(spec.strategy)));
   }
   if (spec.strategy == "replay" && spec.decisions.empty()) return refuse("strategy replay needs recorded decisions");
   if (spec.pct_depth < kMinPctDepth || spec.pct_depth > kMaxPctDepth) {
@@ -113,6 +149,8 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
   std::string fault_error;
   auto plan = faults::make_fault_plan(spec.faults, spec.seed, &fault_error);
   if (!plan.ok()) return refuse(fault_error);
+  // Before the bug switch below: the calibration run is of the correct stack.
+  if (spec.strategy == "pct" && spec.decisions.empty()) spec.pct_steps = pct_steps_for(spec);
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
   const mutants::BugInfo* bug = nullptr;
   if (!spec.bug.empty()) {
@@ -177,7 +215,7 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
   // keeps that strategy's name (oracles' preconditions may depend on it).
   sim_config.strategy = spec.decisions.empty() ? spec.strategy : "replay";
   sim_config.pct_depth = spec.pct_depth;
-  sim_config.pct_estimated_steps = kPctEstimatedSteps;
+  sim_config.pct_estimated_steps = std::max<std::uint64_t>(spec.pct_steps, 1);
   sim_config.replay_decisions = spec.decisions;
   sim_config.replay_lenient = spec.lenient_replay;
   sim_config.max_steps = spec.max_steps;

@@ -27,8 +27,11 @@ inline constexpr int kMaxPctDepth = 16;
 struct RunSpec {
   std::string scenario;
   std::uint64_t seed = 1;
-  std::string strategy = "random";     // random | pct | rr | replay
+  std::string strategy = "random";     // random | pct | pos | rr | replay
   int pct_depth = 3;
+  // PCT's k, the run length its change points are drawn from, in decisions;
+  // 0 = calibrate (pct_steps_for). A report carries the k its run used.
+  std::uint64_t pct_steps = 0;
   std::string faults = "none";         // a fault spec (docs/faults.md) or "swarm"
   std::uint64_t max_steps = 0;         // livelock bound; 0 = derived from the knobs (default_step_limit)
   std::uint32_t threads = 0;           // client fibers; 0 = the scenario's default
@@ -121,6 +124,12 @@ std::uint64_t default_step_limit(const ScenarioInfo& scenario, std::uint32_t thr
 // `spec` with its defaults filled in (threads, size, max_steps) when its
 // scenario is known; unchanged otherwise.
 RunSpec resolved_spec(const RunSpec& spec);
+
+// PCT's k for `spec`: spec.pct_steps when set, otherwise the decisions made by
+// a calibration run — the same scenario, knobs and faults under the random
+// strategy at a fixed seed, with no bug and no test hook — cached per
+// process. Deterministic: the same spec gives the same k in every process.
+std::uint64_t pct_steps_for(const RunSpec& spec);
 
 // This build's identity (compiler, flags, git revision when known): part of a run's identity.
 std::string build_id();

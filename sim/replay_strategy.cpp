@@ -55,6 +55,8 @@ std::unique_ptr<Strategy> make_replay_strategy(DecisionLog decisions, bool lenie
   return std::make_unique<ReplayStrategy>(std::move(decisions), lenient);
 }
 
+bool fair_strategy(std::string_view name) noexcept { return name == "random" || name == "rr"; }
+
 Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const StrategyOptions& o) {
   if (name == "random") return make_random_strategy(o.seed);
   if (name == "pct") {
@@ -62,12 +64,13 @@ Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const Str
     if (o.pct_estimated_steps < 1) return make_error(Errc::InvalidConfig, "pct estimated steps must be >= 1");
     return make_pct_strategy(o.seed, o.pct_depth, o.pct_estimated_steps);
   }
+  if (name == "pos") return make_pos_strategy(o.seed);
   if (name == "rr") {
     if (o.rr_quantum < 1) return make_error(Errc::InvalidConfig, "rr quantum must be >= 1");
     return make_rr_strategy(o.rr_quantum);
   }
   if (name == "replay") return make_replay_strategy(o.replay_decisions, o.replay_lenient);
-  return make_error(Errc::InvalidConfig, "unknown strategy (random, pct, rr, replay)");
+  return make_error(Errc::InvalidConfig, "unknown strategy (random, pct, pos, rr, replay)");
 }
 
 }  // namespace segsim::sim

@@ -181,6 +181,7 @@ std::uint32_t Simulation::spawn(std::string name, std::function<void()> body) {
     }
   });
   fibers_.push_back(std::move(owned));
+  pending_.push_back(PendingOp{TraceOp::Start, 0});
   strategy_->on_spawn(id);
   make_runnable(id);
   return id;
@@ -256,7 +257,7 @@ std::uint32_t Simulation::decide() {
   if (config_.spurious_wakeup_probability > 0) maybe_spurious_wakeup();
   if (runnable_.empty()) return kNoFiber;
   std::optional<std::uint32_t> chosen =
-      strategy_->pick(SchedulerView{runnable_, current_fiber(), step_});
+      strategy_->pick(SchedulerView{runnable_, current_fiber(), step_, pending_});
   if (!chosen) {
     fail(Outcome::ReplayDiverged, current_fiber(), strategy_->divergence());
     return kNoFiber;
@@ -288,7 +289,9 @@ void Simulation::point(TraceOp op, std::uint32_t object, std::uint64_t detail) {
     return;
   }
   record(op, object, detail);
-  if (in_fiber()) reschedule(cancellable(op));
+  if (!in_fiber()) return;
+  pending_[current_->id] = PendingOp{op, object};
+  reschedule(cancellable(op));
 }
 
 void Simulation::make_runnable(std::uint32_t id) {
@@ -479,6 +482,7 @@ bool Simulation::condvar_wait_for(platform::SimTag& condvar, platform::SimTag& m
   release_mutex(m);
   object(cv).waiters.push_back(current_->id);
   block_current(op, cv, timed ? now_ns_ + timeout_ns : -1);
+  pending_[current_->id] = PendingOp{TraceOp::MutexLock, m};  // what it does once woken
   reschedule(/*may_unwind=*/true);
   const bool notified = current_->notified;
   acquire_blocking(m);

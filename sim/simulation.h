@@ -36,7 +36,7 @@ namespace segsim::sim {
 
 struct SimulationConfig {
   std::uint64_t seed = 1;
-  std::string strategy = "random";  // random | pct | rr | replay
+  std::string strategy = "random";  // random | pct | pos | rr | replay
   int pct_depth = 3;
   std::uint64_t pct_estimated_steps = 1000;
   std::uint64_t rr_quantum = 1;
@@ -153,6 +153,7 @@ class Simulation final : public platform::Runtime {
   Trace trace_;
   std::vector<std::unique_ptr<FiberRecord>> fibers_;
   std::vector<std::uint32_t> runnable_;  // ascending ids
+  std::vector<PendingOp> pending_;       // by fiber id: its next operation (SchedulerView::pending)
   std::set<std::pair<std::int64_t, std::uint32_t>> sleepers_;  // (wake time, fiber)
   std::deque<Object> objects_;           // id - 1 → object; stable references
   DecisionLog decisions_;

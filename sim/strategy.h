@@ -4,6 +4,9 @@
 //   random  uniform among runnable fibers
 //   pct     PCT (Burckhardt et al., ASPLOS 2010): random priorities, d-1
 //           priority change points; probabilistic guarantee for depth-d bugs
+//   pos     POS, partial order sampling (Yuan, Yang, Gu, CAV 2018): every
+//           pending operation has a random priority, the highest runs, and
+//           the operations that conflict with it get fresh priorities
 //   rr      round robin with a quantum (for debugging: predictable)
 //   replay  follows a recorded decision list exactly; divergence is a failure
 #pragma once
@@ -18,13 +21,29 @@
 
 #include "core/result.h"
 #include "sim/decision_log.h"
+#include "sim/trace.h"
 
 namespace segsim::sim {
+
+// What a fiber does when it next runs: the operation it is suspended at and
+// its object's stable id (0 for none: yield, sleep, clock, spawn, start).
+// A fiber woken from a mutex or condvar wait next (re)acquires the mutex.
+struct PendingOp {
+  TraceOp op = TraceOp::Start;
+  std::uint32_t object = 0;
+};
+
+// Whether two pending operations conflict (race): the same object, and at
+// least one of them writes or acquires it (everything but an atomic load).
+bool conflicts(PendingOp a, PendingOp b) noexcept;
 
 struct SchedulerView {
   std::span<const std::uint32_t> runnable;  // ascending fiber ids, never empty
   std::uint32_t current;                    // the fiber at the point, or kNoFiber
   std::uint64_t step;                       // 1-based number of this decision
+  // By fiber id: each fiber's next operation (read it for runnable fibers).
+  // pos reads it (conflicts); pct reads whether the current fiber yields.
+  std::span<const PendingOp> pending = {};
 };
 
 class Strategy {
@@ -52,11 +71,19 @@ struct StrategyOptions {
 std::unique_ptr<Strategy> make_random_strategy(std::uint64_t seed);
 std::unique_ptr<Strategy> make_pct_strategy(std::uint64_t seed, int depth,
                                             std::uint64_t estimated_steps);
+std::unique_ptr<Strategy> make_pos_strategy(std::uint64_t seed);
 std::unique_ptr<Strategy> make_rr_strategy(std::uint64_t quantum);
 std::unique_ptr<Strategy> make_replay_strategy(DecisionLog decisions,
                                                bool lenient = false);
 
-// By name: "random", "pct", "rr", "replay". InvalidConfig for anything else.
+// Whether a strategy is fair: every runnable fiber runs within a bounded
+// expected number of decisions (random, rr). pct and pos are not: they may
+// leave a fiber waiting for most of a run — an oracle that needs progress of
+// a background fiber (bounded growth needs the cleanups to run) holds only
+// under a fair strategy.
+bool fair_strategy(std::string_view name) noexcept;
+
+// By name: "random", "pct", "pos", "rr", "replay". InvalidConfig for anything else.
 Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const StrategyOptions& options);
 
 }  // namespace segsim::sim

@@ -1,7 +1,7 @@
 // segsim — the command line (DESIGN.md, "The segsim CLI (contract)").
 //
 //   segsim list
-//   segsim run SCENARIO [--seed N] [--strategy random|pct|rr] [--pct-depth D]
+//   segsim run SCENARIO [--seed N] [--strategy random|pct|pos|rr] [--pct-depth D] [--pct-steps K]
 //                       [--faults none|swarm|SPEC] [--steps MAX] [--threads T] [--size S]
 //                       [--trace-out F.json] [--plot F.svg] [--report F.json]
 //   segsim sweep SCENARIO --seeds A..B [--jobs J] [--shard K/N] [--stop-on-failure]
@@ -9,7 +9,7 @@
 //   segsim replay REPRO [--trace-out F.json]
 //   segsim shrink REPRO -o MIN_REPRO
 //   segsim merge RESULT.json... [--json F] [--junit F] [--require-probes FILE]
-//   segsim hunt [--bug NAME|all] [--strategy random|pct|swarm|all] [--budget-seconds S]
+//   segsim hunt [--bug NAME|all] [--strategy random|pct|pos|swarm|all] [--budget-seconds S]
 //               [--repeats R] [--jobs J] [--md F] [--json F]          (mutants builds)
 //
 // Exit codes (scenarios/cli/commands.h): 0 no failure; 1 a failure was found
@@ -67,8 +67,10 @@ CLI::Option* add_seconds(CLI::App* app, const std::string& name, double& target,
 
 // The knobs run and sweep share.
 void add_knobs(CLI::App* app, RunSpec& spec) {
-  app->add_option("--strategy", spec.strategy, "random | pct | rr")->check(CLI::IsMember({"random", "pct", "rr"}));
+  app->add_option("--strategy", spec.strategy, "random | pct | pos | rr")
+      ->check(CLI::IsMember({"random", "pct", "pos", "rr"}));
   add_whole(app, "--pct-depth", spec.pct_depth, kMinPctDepth, kMaxPctDepth, "PCT depth");
+  add_whole(app, "--pct-steps", spec.pct_steps, 1, UINT64_MAX, "PCT's k in decisions (default: calibrated)");
   app->add_option("--faults", spec.faults, "none | swarm | SPEC");
   add_whole(app, "--steps", spec.max_steps, 1, UINT64_MAX, "step limit (livelock; default: from threads x size)");
   add_whole(app, "--threads", spec.threads, 1, kMaxThreads, "client fibers (default: the scenario's)");
@@ -83,7 +85,8 @@ int command_list() {
                              s.default_threads, s.default_size);
   }
   std::cout << "strategies:\n  random        uniform among runnable fibers\n"
-               "  pct           PCT with depth D (--pct-depth, default 3)\n"
+               "  pct           PCT with depth D (--pct-depth, default 3), k calibrated (--pct-steps)\n"
+               "  pos           POS, partial order sampling (conflicting operations re-drawn)\n"
                "  rr            round robin (debugging)\n"
                "  replay        follow a repro's recorded decisions (segsim replay)\n";
   std::cout << "fault kinds (--faults SPEC, docs/faults.md):\n"
@@ -119,7 +122,7 @@ int command_hunt(const std::string& bug_name, const std::string& strategy, HuntS
   } else {
     spec.bugs.push_back(bug_name);
   }
-  spec.strategies = strategy == "all" ? std::vector<std::string>{"random", "pct", "swarm"}
+  spec.strategies = strategy == "all" ? std::vector<std::string>{"random", "pct", "pos", "swarm"}
                                       : std::vector<std::string>{strategy};
   std::vector<ProbeCount> probes;
   std::vector<HuntRow> rows = run_hunt(spec, std::cerr, &probes);
@@ -205,8 +208,8 @@ int main(int argc, char** argv) {
   HuntSpec hunt_spec;
   auto* hunt = app.add_subcommand("hunt", "find the catalogued bugs (mutants builds)");
   hunt->add_option("--bug", hunt_bug, "a bug name, or all")->capture_default_str();
-  hunt->add_option("--strategy", hunt_strategy, "random | pct | swarm | all")
-      ->check(CLI::IsMember({"random", "pct", "swarm", "all"}))->capture_default_str();
+  hunt->add_option("--strategy", hunt_strategy, "random | pct | pos | swarm | all")
+      ->check(CLI::IsMember({"random", "pct", "pos", "swarm", "all"}))->capture_default_str();
   add_seconds(hunt, "--budget-seconds", hunt_spec.budget_seconds, 0.1, 3600.0, "per hunt");
   add_whole(hunt, "--repeats", hunt_spec.repeats, 1, 100, "independent hunts per bug and strategy");
   add_whole(hunt, "--jobs", hunt_spec.jobs, 1, 64, "children at once");

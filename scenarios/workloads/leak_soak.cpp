@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "scenarios/workloads/page_work.h"
+#include "sim/strategy.h"
 
 namespace segsim::scenarios {
 
@@ -32,12 +33,12 @@ ScenarioDef leak_soak_scenario() {
   def.prepare = [](Stack& stack) {
     stack.oracles.sample_every(250);
     // The allocator promises bounded growth when its cleanup gets to run and
-    // growth may reuse freed regions: not under PCT (which may starve the
-    // cleanup fiber until the end) nor with the fault points that make growth
-    // map anew by design (alloc.pool.slow_path, alloc.freed_queue.skip).
-    // Nor when the plan fails every map from some call on (mmap:E@p=1,
-    // mmap:E@after=N): no region, no pool to pass a threshold.
-    bool promised = stack.strategy != "pct";
+    // growth may reuse freed regions: only under a fair strategy (pct and pos
+    // may starve the cleanup fiber until the end) and not with the fault
+    // points that make growth map anew by design (alloc.pool.slow_path,
+    // alloc.freed_queue.skip). Nor when the plan fails every map from some
+    // call on (mmap:E@p=1, mmap:E@after=N): no region, no pool to pass a threshold.
+    bool promised = sim::fair_strategy(stack.strategy);
     for (const faults::FaultRule& rule : stack.plan->rules) {
       if (rule.target == faults::FaultTarget::OsCall && rule.call == OsCall::Map &&
           (rule.probability >= 1.0 || rule.after > 0)) {

@@ -101,25 +101,25 @@ void abba(Simulation& s) {
 }
 
 TEST(ClassicBugs, LostUpdate) {
-  for (const char* strategy : {"random", "pct"}) {
+  for (const char* strategy : {"random", "pct", "pos"}) {
     find_and_replay(strategy_config(strategy), lost_update, 100, Outcome::FiberFailed);
   }
 }
 
 TEST(ClassicBugs, CheckThenAct) {
-  for (const char* strategy : {"random", "pct"}) {
+  for (const char* strategy : {"random", "pct", "pos"}) {
     find_and_replay(strategy_config(strategy), check_then_act, 100, Outcome::FiberFailed);
   }
 }
 
 TEST(ClassicBugs, UseBeforeInitialisation) {
-  for (const char* strategy : {"random", "pct"}) {
+  for (const char* strategy : {"random", "pct", "pos"}) {
     find_and_replay(strategy_config(strategy), use_before_init, 100, Outcome::FiberFailed);
   }
 }
 
 TEST(ClassicBugs, AbbaDeadlock) {
-  for (const char* strategy : {"random", "pct"}) {
+  for (const char* strategy : {"random", "pct", "pos"}) {
     RunResult result = find_and_replay(strategy_config(strategy), abba, 100, Outcome::Deadlock);
     EXPECT_NE(result.message.find("held by fiber"), std::string::npos) << result.message;
   }
@@ -166,6 +166,23 @@ TEST(ClassicBugs, DepthThreeBugPctFindsMuchFasterThanRandom) {
   EXPECT_GE(pct_failures, 10);
   EXPECT_GE(pct_failures, 10 * std::max(random_failures, 1));
   find_and_replay(pct, depth_three, kSeeds, Outcome::FiberFailed);
+}
+
+// POS on the same depth-3 bug, the same 3,000 seeds: deterministic counts.
+// POS needs no depth and no k; it finds the bug at least as often as PCT.
+TEST(ClassicBugs, DepthThreeBugPosFindsItAtLeastAsOftenAsPct) {
+  constexpr std::uint64_t kSeeds = 3000;
+  SimulationConfig pct = strategy_config("pct");
+  pct.pct_depth = 3;
+  pct.pct_estimated_steps = 3 * kSteps + 8;
+  const int pct_failures = testing::count_failures(pct, depth_three, kSeeds);
+  const int pos_failures = testing::count_failures(strategy_config("pos"), depth_three, kSeeds);
+  std::printf("  depth-3 bug over %llu seeds: pos found %d (%.2f%%), pct found %d (%.2f%%)\n",
+              static_cast<unsigned long long>(kSeeds), pos_failures, 100.0 * pos_failures / kSeeds,
+              pct_failures, 100.0 * pct_failures / kSeeds);
+  ::testing::Test::RecordProperty("pos_failures", pos_failures);
+  EXPECT_GE(pos_failures, pct_failures);
+  find_and_replay(strategy_config("pos"), depth_three, kSeeds, Outcome::FiberFailed);
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ std::uint64_t hash_of(std::uint64_t seed, const char* strategy) {
 }
 
 TEST(Determinism, SameSeedSameHashInOneProcess) {
-  for (const char* strategy : {"random", "pct", "rr"}) {
+  for (const char* strategy : {"random", "pct", "pos", "rr"}) {
     for (std::uint64_t seed : {1, 2, 42, 1234567}) {
       EXPECT_EQ(hash_of(seed, strategy), hash_of(seed, strategy)) << strategy << " " << seed;
     }
@@ -61,12 +61,19 @@ TEST(Determinism, SameSeedSameHashInOneProcess) {
 TEST(DeterminismChild, PrintHashes) {
   if (std::getenv("SEGSIM_DETERMINISM_CHILD") == nullptr) GTEST_SKIP() << "child-process helper";
   for (std::uint64_t seed : {1, 42, 99}) testing::print_child_hash(seed, hash_of(seed, "random"));
+  // POS and PCT runs, reported under seeds 1001.. so the parent tells them apart.
+  for (std::uint64_t seed : {1, 42}) testing::print_child_hash(1000 + seed, hash_of(seed, "pos"));
+  for (std::uint64_t seed : {1, 42}) testing::print_child_hash(2000 + seed, hash_of(seed, "pct"));
 }
 
 TEST(Determinism, SameSeedSameHashAcrossProcesses) {
   const auto hashes = testing::child_process_hashes("SEGSIM_DETERMINISM_CHILD", "DeterminismChild.PrintHashes");
-  ASSERT_EQ(hashes.size(), 3u) << "the child process did not report its hashes";
-  for (const auto& [seed, hash] : hashes) EXPECT_EQ(hash, hash_of(seed, "random")) << "seed " << seed;
+  ASSERT_EQ(hashes.size(), 7u) << "the child process did not report its hashes";
+  for (const auto& [key, hash] : hashes) {
+    const char* strategy = key > 2000 ? "pct" : key > 1000 ? "pos" : "random";
+    const std::uint64_t seed = key > 2000 ? key - 2000 : key > 1000 ? key - 1000 : key;
+    EXPECT_EQ(hash, hash_of(seed, strategy)) << strategy << " seed " << seed;
+  }
 }
 
 }  // namespace
