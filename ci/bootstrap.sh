@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev    # tests and properties
   libbenchmark-dev libjemalloc-dev libmimalloc-dev  # benchmarks and their baselines
   libcli11-dev nlohmann-json3-dev libfmt-dev     # CLI, JSON, formatting
+  python3                                        # ci/campaign.sh probe gate, ci/coverage.sh report
+  gcovr universal-ctags                          # ci/coverage.sh: coverage of core/, its public operations
 )
 
 missing=()
