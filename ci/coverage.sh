@@ -13,7 +13,7 @@
 # between the coverage markers of docs/coverage.md (SEGSIM_COVERAGE_DOCS=0:
 # leave docs/ alone).
 #
-#   ci/coverage.sh [SEEDS]      seeds 1..SEEDS per (scenario, config); default 40
+#   ci/coverage.sh [SEEDS]      seeds 1..SEEDS per (scenario, config); default 100
 #
 # Knobs: SEGSIM_COVERAGE_JOBS (default nproc), SEGSIM_COVERAGE_CONFIGS
 # (default "random:swarm random:none pct:none pos:none"; strategies the build
@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seeds=${1:-40}
+seeds=${1:-100}
 [[ "$seeds" =~ ^[1-9][0-9]*$ ]] || { echo "coverage.sh: SEEDS must be a positive number, got '$seeds'" >&2; exit 2; }
 jobs=${SEGSIM_COVERAGE_JOBS:-$(nproc)}
 seed_timeout=${SEGSIM_COVERAGE_SEED_TIMEOUT:-300}
