@@ -12,6 +12,8 @@ packages=(
   libbenchmark-dev libjemalloc-dev libmimalloc-dev  # benchmarks and their baselines
   libcli11-dev nlohmann-json3-dev libfmt-dev     # CLI, JSON, formatting
   zlib1g-dev                                     # compact decision logs (sim/decision_log.cpp)
+  python3                                        # ci/campaign.sh probe gate, ci/coverage.sh report
+  gcovr universal-ctags                          # ci/coverage.sh: coverage of core/, its public operations
 )
 
 missing=()

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The test command (README): bootstrap, then build and test the dev, asan and
-# tsan presets, hunt the bug catalogue in the mutants preset (ci/hunt.sh),
+# tsan presets — in dev and asan followed by the CI campaign (ci/campaign.sh:
+# every scenario under random+swarm, fault-free and pct, on seeds derived from
+# the commit id) — hunt the bug catalogue in the mutants preset (ci/hunt.sh),
 # build the fuzz preset and run each fuzz target briefly.
 #   ci/test.sh                  everything (what CI runs)
 #   SEGSIM_PRESETS="dev" ci/test.sh      only some presets
+#   SEGSIM_CAMPAIGN_SECONDS=600 ci/test.sh   campaign budget in dev (default 240; asan gets a third)
+#   SEGSIM_CAMPAIGN=0 ci/test.sh         skip the campaign
 #   SEGSIM_FUZZ_SECONDS=60 ci/test.sh    longer fuzzing (0 skips it)
 #   SEGSIM_HUNT=0 ci/test.sh             skip the bug-catalogue hunt (ci/hunt.sh)
 set -euo pipefail
@@ -19,6 +23,15 @@ for preset in $presets; do
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   ctest --preset "$preset" -j "$jobs"
+  case "$preset" in
+    dev) campaign_seconds=${SEGSIM_CAMPAIGN_SECONDS:-240} ;;
+    asan) campaign_seconds=$(( ${SEGSIM_CAMPAIGN_SECONDS:-240} / 3 )) ;;
+    *) campaign_seconds=0 ;;
+  esac
+  if [[ "${SEGSIM_CAMPAIGN:-1}" != 0 && "$campaign_seconds" != 0 ]]; then
+    echo "=== $preset: campaign, ${campaign_seconds}s ($(($(date +%s) - start))s elapsed)"
+    ci/campaign.sh "$preset" "$campaign_seconds"
+  fi
 done
 
 if [[ "${SEGSIM_HUNT:-1}" != 0 ]]; then
