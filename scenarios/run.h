@@ -59,6 +59,16 @@ struct MemorySample {
   std::uint64_t resident_bytes = 0;
 };
 
+// One tick of the pressure loop (scenario pressure), for --plot.
+struct PressurePoint {
+  std::int64_t time_ns = 0;
+  std::uint64_t used_bytes = 0;
+  std::uint64_t limit_bytes = 0;
+  double forecast_60s_ratio = 0;  // the forecast made at this tick for +60 s
+  double confidence = 0;
+  std::string action;             // the action taken ("none", "gentle-eviction", ...)
+};
+
 struct RunReport {
   RunSpec spec;
   std::string concrete_faults;  // the plan actually used ("swarm" described as rules)
@@ -75,6 +85,7 @@ struct RunReport {
   std::vector<sim::TraceEvent> last_events; // for reports
   std::vector<sim::TraceEvent> full_trace;  // when RunOptions::keep_full_trace
   std::vector<MemorySample> memory;         // when RunOptions::sample_memory
+  std::vector<PressurePoint> pressure;      // the pressure loop's ticks (scenario pressure)
   double wall_seconds = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct Stack {
   // Published pages' contents: page id → slot → what it must read.
   std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> shadow;
   std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> dewey_shadow;
+  // ---- issue 15 (seed 004 part 2): objects a scenario keeps for the run ----
+  std::vector<std::shared_ptr<void>> held;  // destroyed with the stack, after the quiescent checks
+  std::vector<PressurePoint> pressure;      // the pressure loop's ticks, for --plot
 };
 
 struct ScenarioDef {
@@ -49,6 +53,9 @@ struct ScenarioDef {
   std::function<void(Stack&)> prepare;
   // The body of client fiber `index` (0-based).
   std::function<void(Stack&, std::uint32_t index)> client;
+  // Runs on the conductor after every client finished, before the page
+  // layer is cleared (issue 15): give back what the scenario holds, check it.
+  std::function<void(Stack&)> finish;
 };
 
 const std::vector<ScenarioDef>& scenario_defs();
@@ -60,5 +67,7 @@ ScenarioDef budget_scenario();
 ScenarioDef resize_storm_scenario();
 ScenarioDef evict_race_scenario();
 ScenarioDef page_file_scenario();
+ScenarioDef large_objects_scenario();  // issue 15
+ScenarioDef pressure_scenario();       // issue 15
 
 }  // namespace segsim::scenarios

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -46,6 +47,11 @@ class Oracles final : public SegmentObserver {
   explicit Oracles(faults::SimOs& os);
 
   void attach(SegmentAllocator& allocator) { allocator_ = &allocator; }
+  // Anonymous bytes other parts of the stack map through the same OS (large
+  // objects: issue 15); the accounting oracle adds them to the allocator's.
+  void add_mapped_source(std::function<std::uint64_t()> mapped_bytes) {
+    mapped_sources_.push_back(std::move(mapped_bytes));
+  }
 
   // Records the failure (the first one wins) and throws OracleTripped.
   [[noreturn]] void fail(const std::string& oracle, const std::string& message,
@@ -109,6 +115,7 @@ class Oracles final : public SegmentObserver {
   std::uint64_t last_sample_step_ = 0;
   std::uint64_t peak_resident_bytes_ = 0;
   std::optional<std::pair<double, std::uint64_t>> growth_bound_;  // warm-up fraction, slack bytes
+  std::vector<std::function<std::uint64_t()>> mapped_sources_;
 };
 
 }  // namespace segsim::scenarios
