@@ -61,7 +61,7 @@ std::vector<Phase> draw_phases(sim::Rng& rng, std::int64_t total_ns) {
     switch (rng.below(4)) {
       case 0: next = 0.2 + 0.75 * rng.unit(); break;                  // ramp to a new level
       case 1: break;                                                  // plateau
-      case 2: next = std::min(1.1, level + 0.2 + 0.3 * rng.unit());   // spike
+      case 2: next = std::min(1.3, level + 0.3 + 0.4 * rng.unit());   // spike
               phases.push_back({t + length / 4, next, next});
               t += length / 4;
               next = level;
@@ -111,6 +111,14 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
       }
       run.checks->check_forecast(run.forecaster->forecast(), "after a reading at the same instant");
     }
+    if (run.bursts && rng.chance(0.05)) {
+      // A late reading from before the last sample: refused, nothing kept.
+      const std::size_t samples = run.forecaster->sample_count();
+      Status late = run.forecaster->record_at(tick.forecast.time_ns - 1, 0, kLimitBytes);
+      if (samples > 0 && (late.ok() || run.forecaster->sample_count() != samples)) {
+        stack.oracles.fail("forecast", "a sample older than the last one was kept");
+      }
+    }
     if (run.restarts && rng.chance(0.05)) {
       run.forecaster->reset();  // as after a limit change: the history no longer applies
       burst_next = run.bursts;
@@ -123,7 +131,7 @@ void large_demand(Stack& stack, PressureRun& run, sim::Rng& rng) {
   const std::int64_t end = kRunNsPerSize * stack.size;
   for (std::int64_t now = platform::now_ns(); now < end; now = platform::now_ns()) {
     platform::sleep_for_ns(100'000'000 + static_cast<std::int64_t>(rng.below(400'000'000)));
-    const auto target = static_cast<std::size_t>(demand_at(run.phases, platform::now_ns()) * kLimitBytes * 0.7);
+    const auto target = static_cast<std::size_t>(demand_at(run.phases, platform::now_ns()) * kLimitBytes * 0.9);
     platform::LockGuard guard(run.mu);
     if (run.held_bytes < target) {
       const std::size_t requested = LargeObjectAllocator::kMinObjectBytes + rng.below(2 * MiB - 256 * KiB);
