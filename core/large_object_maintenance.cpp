@@ -19,6 +19,10 @@ using large_objects::Key;
 
 namespace {
 
+// What the large.decommit.slow fault point makes the advise take: long enough
+// for other threads to allocate and release meanwhile.
+constexpr std::int64_t kSlowAdviseNs = 20'000;
+
 struct Candidate {
   Key key;
   std::byte* data;
@@ -51,7 +55,7 @@ std::size_t LargeObjectAllocator::decommit_idle(std::int64_t min_idle_ns) {
   }
   if (candidates.empty()) return 0;
   // The advise runs without the lock: allocation and release go on meanwhile.
-  if (SEGSIM_FAULT_POINT("large.decommit.yield")) platform::yield();
+  if (SEGSIM_FAULT_POINT("large.decommit.slow")) platform::sleep_for_ns(kSlowAdviseNs);
   std::vector<bool> ok(candidates.size());
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     ok[i] = os_.advise(candidates[i].data, candidates[i].bytes, Advice::DontNeed).ok();
