@@ -19,8 +19,9 @@
 //    no allocation can reuse it meanwhile; a failed advise leaves it dirty.
 //  * Mapped bytes (plus shared_used_bytes(), when set) never exceed
 //    budget_bytes: growth first unmaps wholly free spans, then fails with
-//    OutOfBudget, state unchanged. A failed map is OutOfMemory (errno kept),
-//    state unchanged; a failed unmap keeps the span (counted). Before refusing,
+//    OutOfBudget, live state unchanged. A failed map is OutOfMemory (errno
+//    kept), live state unchanged (wholly free spans unmapped to make room for
+//    it stay unmapped); a failed unmap keeps the span (counted). Before refusing,
 //    on_budget_exhausted (when set) may reclaim memory; the growth is retried once.
 //  * Spans of huge_page_min_span_bytes and more get advise(HugePage); its
 //    failure is counted and the span used without the hint.
