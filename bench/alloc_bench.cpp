@@ -24,32 +24,9 @@ namespace {
 
 void AllocSegmentUninitialized(benchmark::State& state) { segment_alloc_release(state, false); }
 
-void AllocGlibcMalloc(benchmark::State& state) {
-  alloc_release_loop(
-      state,
-      [](std::size_t bytes) {
-        void* p = std::malloc(bytes);
-        if (p == nullptr) [[unlikely]] die("malloc failed");
-        return p;
-      },
-      [](void* p) { std::free(p); });
-}
+void AllocGlibcMalloc(benchmark::State& state) { glibc_malloc_loop(state); }
 
-void AllocMimalloc(benchmark::State& state) {
-  const Mimalloc& mi = mimalloc();
-  if (!mi.error.empty()) {
-    state.SkipWithError(mi.error.c_str());
-    return;
-  }
-  alloc_release_loop(
-      state,
-      [&mi](std::size_t bytes) {
-        void* p = mi.malloc(bytes);
-        if (p == nullptr) [[unlikely]] die("mi_malloc failed");
-        return p;
-      },
-      [&mi](void* p) { mi.free(p); });
-}
+void AllocMimalloc(benchmark::State& state) { mimalloc_malloc_loop(state); }
 
 void AllocSegmentZeroed(benchmark::State& state) { segment_alloc_release(state, true); }
 

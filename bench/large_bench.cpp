@@ -6,8 +6,6 @@
 // has a pressure loop's on_budget_exhausted hook installed: an inactive loop
 // must cost nothing on the allocation path.
 // Forecast*: one PressureForecaster sample + forecast over a full window.
-#include <cstdlib>
-
 #include "bench/bench_support.h"
 #include "bench/mimalloc_loader.h"
 #include "core/large_object_allocator.h"
@@ -46,32 +44,8 @@ void large_loop(benchmark::State& state, bool hooked) {
 void LargeObjectAlloc(benchmark::State& state) { large_loop(state, false); }
 void LargeObjectAllocHooked(benchmark::State& state) { large_loop(state, true); }
 
-void LargeGlibcMalloc(benchmark::State& state) {
-  alloc_release_loop(
-      state,
-      [](std::size_t bytes) {
-        void* p = std::malloc(bytes);
-        if (p == nullptr) [[unlikely]] die("malloc failed");
-        return p;
-      },
-      [](void* p) { std::free(p); });
-}
-
-void LargeMimalloc(benchmark::State& state) {
-  const Mimalloc& mi = mimalloc();
-  if (!mi.error.empty()) {
-    state.SkipWithError(mi.error.c_str());
-    return;
-  }
-  alloc_release_loop(
-      state,
-      [&mi](std::size_t bytes) {
-        void* p = mi.malloc(bytes);
-        if (p == nullptr) [[unlikely]] die("mi_malloc failed");
-        return p;
-      },
-      [&mi](void* p) { mi.free(p); });
-}
+void LargeGlibcMalloc(benchmark::State& state) { glibc_malloc_loop(state); }
+void LargeMimalloc(benchmark::State& state) { mimalloc_malloc_loop(state); }
 
 void ForecastSampleAndForecast(benchmark::State& state) {
   PressureForecasterConfig config;

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <string>
 
+#include "bench/bench_support.h"
+
 namespace segsim::bench {
 
 struct Mimalloc {
@@ -32,6 +34,35 @@ inline const Mimalloc& mimalloc() {
     return m;
   }();
   return loaded;
+}
+
+// Allocate+release with glibc malloc / mimalloc (neither zeroes): the
+// baselines of the Alloc and Large suites.
+inline void glibc_malloc_loop(benchmark::State& state) {
+  alloc_release_loop(
+      state,
+      [](std::size_t bytes) {
+        void* p = std::malloc(bytes);
+        if (p == nullptr) [[unlikely]] die("malloc failed");
+        return p;
+      },
+      [](void* p) { std::free(p); });
+}
+
+inline void mimalloc_malloc_loop(benchmark::State& state) {
+  const Mimalloc& mi = mimalloc();
+  if (!mi.error.empty()) {
+    state.SkipWithError(mi.error.c_str());
+    return;
+  }
+  alloc_release_loop(
+      state,
+      [&mi](std::size_t bytes) {
+        void* p = mi.malloc(bytes);
+        if (p == nullptr) [[unlikely]] die("mi_malloc failed");
+        return p;
+      },
+      [&mi](void* p) { mi.free(p); });
 }
 
 }  // namespace segsim::bench
