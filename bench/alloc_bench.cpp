@@ -17,63 +17,16 @@
 #include <cstring>
 
 #include "bench/bench_support.h"
+#include "bench/mimalloc_loader.h"
 
 namespace segsim::bench {
 namespace {
 
 void AllocSegmentUninitialized(benchmark::State& state) { segment_alloc_release(state, false); }
 
-void AllocGlibcMalloc(benchmark::State& state) {
-  alloc_release_loop(
-      state,
-      [](std::size_t bytes) {
-        void* p = std::malloc(bytes);
-        if (p == nullptr) [[unlikely]] die("malloc failed");
-        return p;
-      },
-      [](void* p) { std::free(p); });
-}
+void AllocGlibcMalloc(benchmark::State& state) { glibc_malloc_loop(state); }
 
-struct Mimalloc {
-  void* (*malloc)(std::size_t) = nullptr;
-  void* (*calloc)(std::size_t, std::size_t) = nullptr;
-  void (*free)(void*) = nullptr;
-  std::string error;
-};
-
-const Mimalloc& mimalloc() {
-  static const Mimalloc loaded = [] {
-    Mimalloc m;
-    void* handle = ::dlopen(SEGSIM_MIMALLOC_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-    if (handle == nullptr) {
-      m.error = std::string("dlopen mimalloc: ") + ::dlerror();
-      return m;
-    }
-    // Never dlclose'd: mimalloc keeps per-thread state until process exit.
-    m.malloc = reinterpret_cast<void* (*)(std::size_t)>(::dlsym(handle, "mi_malloc"));
-    m.calloc = reinterpret_cast<void* (*)(std::size_t, std::size_t)>(::dlsym(handle, "mi_calloc"));
-    m.free = reinterpret_cast<void (*)(void*)>(::dlsym(handle, "mi_free"));
-    if (m.malloc == nullptr || m.calloc == nullptr || m.free == nullptr) m.error = "mimalloc symbols missing";
-    return m;
-  }();
-  return loaded;
-}
-
-void AllocMimalloc(benchmark::State& state) {
-  const Mimalloc& mi = mimalloc();
-  if (!mi.error.empty()) {
-    state.SkipWithError(mi.error.c_str());
-    return;
-  }
-  alloc_release_loop(
-      state,
-      [&mi](std::size_t bytes) {
-        void* p = mi.malloc(bytes);
-        if (p == nullptr) [[unlikely]] die("mi_malloc failed");
-        return p;
-      },
-      [&mi](void* p) { mi.free(p); });
-}
+void AllocMimalloc(benchmark::State& state) { mimalloc_malloc_loop(state); }
 
 void AllocSegmentZeroed(benchmark::State& state) { segment_alloc_release(state, true); }
 

@@ -27,6 +27,9 @@ inline constexpr std::array kFaultPoints = {
     Site{"alloc.freed_queue.skip", "growth pretends the freed-region queue is empty and maps anew"},
     Site{"alloc.pool.slow_path", "allocation ignores free slices and takes the growth path"},
     Site{"cache.evict.yield", "eviction yields between unlinking a page and handing it over"},
+    Site{"large.alloc.grow", "large-object allocation ignores the free ranges and maps a new span"},
+    Site{"large.decommit.slow", "lazy decommit's madvise is slow: it sleeps 20 us (virtual) before advising"},
+    Site{"pressure.tick.skip", "the pressure loop skips one tick's actions (samples and forecasts still run)"},
 };
 
 consteval std::size_t id_of(std::string_view name) {

@@ -24,6 +24,11 @@ enum class Bug : unsigned {
   CleanupRace,           // cleanup-race: all-free check and detach are not atomic with allocation (002)
   ReuseFlagNotRearmed,   // reuse-flag-not-rearmed: reset_for_reuse keeps the returned flag (001 #6)
   PinIgnored,            // pin-ignored: eviction returns a page a reader still holds
+  CoalesceNonAdjacent,   // coalesce-non-adjacent: a freed large range merges with a non-adjacent one (004 M004)
+  DecommitReused,        // decommit-reused: lazy decommit advises a range an allocation just reused (004 M004)
+  DecommitUnchecked,     // decommit-unchecked: a failed decommit advise marks the range zeroed (004 M004)
+  PressureEvictsPinned,  // pressure-evicts-pinned: the pressure loop's cache shrink evicts pinned pages (004 M002)
+  ForecastZeroSpan,      // forecast-zero-span: the regression divides by a zero time span (004 M002)
   Count
 };
 
@@ -46,6 +51,11 @@ inline constexpr BugInfo kCatalogue[] = {
     {Bug::CleanupRace, "cleanup-race", "cleanup checks all slices returned and detaches the region non-atomically with allocation (seed 002)", "leak-soak"},
     {Bug::ReuseFlagNotRearmed, "reuse-flag-not-rearmed", "reset_for_reuse does not re-arm the returned flag (seed 001 #6)", "chicago"},
     {Bug::PinIgnored, "pin-ignored", "eviction returns a page that a reader still holds", "evict-race"},
+    {Bug::CoalesceNonAdjacent, "coalesce-non-adjacent", "a released large range is merged with the previous free range even when they are not adjacent (seed 004 M004)", "large-objects"},
+    {Bug::DecommitReused, "decommit-reused", "lazy decommit leaves idle ranges in the free index while it advises: an allocation reuses one and is wiped (seed 004 M004)", "large-objects"},
+    {Bug::DecommitUnchecked, "decommit-unchecked", "a failed decommit madvise is ignored; the range is assumed zero (seed 004 M004)", "large-objects"},
+    {Bug::PressureEvictsPinned, "pressure-evicts-pinned", "the pressure loop's cache shrink hands over pages that readers still hold (seed 004 M002)", "pressure"},
+    {Bug::ForecastZeroSpan, "forecast-zero-span", "the forecaster's regression guards the sample count, not the time span: it divides by zero (seed 004 M002)", "pressure"},
 };
 
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS

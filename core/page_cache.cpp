@@ -5,6 +5,7 @@
 #include "core/mutants.h"
 #include "core/probe.h"
 #include "core/platform/clock.h"
+#include "core/probe.h"
 
 namespace segsim {
 
@@ -184,6 +185,33 @@ void LruPageCache<Key, Hash>::clear() {
     while (!lru_.empty()) unlink(std::prev(lru_.end()), evicted);  // LRU first
   }
   hand_over(evicted);
+}
+
+template <class Key, class Hash>
+std::size_t LruPageCache<Key, Hash>::shrink(std::size_t max_pages) {
+  std::vector<std::shared_ptr<Entry>> evicted;
+  {
+    platform::LockGuard guard(mu_);
+    auto it = lru_.end();
+    while (it != lru_.begin() && evicted.size() < max_pages) {
+      --it;
+      auto current = it;
+      const bool pinned = (*current)->pins > 0;
+      if (pinned) SEGSIM_PROBE("cache.shrink.skipped_pinned");
+      if (pinned && !SEGSIM_MUTANT(PressureEvictsPinned)) continue;
+      ++it;  // unlink invalidates `current` only
+      std::shared_ptr<Entry> entry = *current;
+      index_.erase(entry->key);
+      lru_.erase(current);
+      bytes_ -= entry->bytes;
+      entry->evicted = true;
+      entry->handed_over = true;
+      evicted.push_back(std::move(entry));
+    }
+  }
+  const std::size_t count = evicted.size();
+  hand_over(evicted);
+  return count;
 }
 
 template <class Key, class Hash>

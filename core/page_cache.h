@@ -95,6 +95,9 @@ class LruPageCache {
   bool erase(const Key& key);
   // Evicts every entry.
   void clear();
+  // Memory pressure: evicts up to `max_pages` least-recently-used entries that
+  // no reader pins (pinned ones stay cached). Returns pages evicted.
+  std::size_t shrink(std::size_t max_pages);
 
   PageCacheStats stats() const;
 

@@ -28,6 +28,7 @@
 
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
+#include "fuzz/byte_reader.h"
 #include "property/allocator_model.h"
 
 namespace segsim {
@@ -55,17 +56,7 @@ enum class Op : std::uint8_t {
 };
 constexpr std::uint8_t kOpCount = 10;
 
-class Reader {
- public:
-  Reader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool done() const { return pos_ >= size_; }
-  std::uint8_t byte() { return pos_ < size_ ? data_[pos_++] : 0; }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t pos_ = 0;
-};
+using fuzzing::Reader;
 
 [[noreturn]] void fail(std::string_view what, std::size_t step) {
   std::fprintf(stderr, "fuzz_alloc_ops: step %zu: %.*s\n", step, static_cast<int>(what.size()),

@@ -1,4 +1,5 @@
 #include "scenarios/plot_svg.h"
+#include "scenarios/plot_pressure.h"
 #include "scenarios/xml.h"
 
 #include <algorithm>
@@ -83,6 +84,7 @@ std::string memory_plot_svg(const RunReport& report) {
     max_mib = std::max({max_mib, static_cast<double>(s.virtual_bytes) / kMiB,
                         static_cast<double>(s.resident_bytes) / kMiB});
   }
+  pressure_extent(report, max_ms, max_mib);  // issue 15: the pressure loop's series
   // Axes start at zero and end on a tick; an empty or single-instant run
   // still gets a drawable (non-zero) range.
   const double x_step = nice_step(max_ms > 0 ? max_ms : 1);
@@ -158,6 +160,8 @@ std::string memory_plot_svg(const RunReport& report) {
     out += series(false, kVirtualColour, "virtual");
     out += series(true, kResidentColour, "resident");
   }
+
+  out += pressure_overlay_svg(report, PlotAxes{kLeft, kTop, kPlotWidth, kPlotHeight, x_max, y_max});
 
   // Legend, below the x-axis label.
   const double legend_y = kHeight - 12;

@@ -76,7 +76,8 @@ const std::vector<ScenarioDef>& scenario_defs() {
   static const std::vector<ScenarioDef> defs = {chicago_scenario(),     leak_soak_scenario(),
                                                 budget_scenario(),      resize_storm_scenario(),
                                                 evict_race_scenario(),  page_file_scenario(),
-                                                alloc_api_scenario(),   page_api_scenario()};
+                                                alloc_api_scenario(),   page_api_scenario(),
+                                                large_objects_scenario(), pressure_scenario()};
   return defs;
 }
 
@@ -274,6 +275,7 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
         platform::UniqueLock lock(done_mu);
         done_cv.wait(lock, [&] { return clients_done == spec.threads; });
         lock.unlock();
+        if (def->finish) def->finish(stack);
         cache.clear();
         pool.clear_all();  // shutdown: every lingering page returns its segments (seed 001)
         oracles.check_cheap();
@@ -302,6 +304,7 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
         // Leave nothing behind for the destructors to trip over.
         cache.clear();
       }
+      report.pressure = std::move(stack.pressure);
     }
   }
   pool.clear_all();

@@ -69,6 +69,16 @@ struct MemorySample {
   std::uint64_t resident_bytes = 0;
 };
 
+// One tick of the pressure loop (scenario pressure), for --plot.
+struct PressurePoint {
+  std::int64_t time_ns = 0;
+  std::uint64_t used_bytes = 0;
+  std::uint64_t limit_bytes = 0;
+  double forecast_60s_ratio = 0;  // the forecast made at this tick for +60 s
+  double confidence = 0;
+  std::string action;             // the action taken ("none", "gentle-eviction", ...)
+};
+
 struct RunReport {
   RunSpec spec;
   std::string concrete_faults;  // the plan actually used ("swarm" described as rules)
@@ -88,6 +98,7 @@ struct RunReport {
   // How often each probe of core/ fired in this run, indexed like
   // probes::kProbes (core/probe_list.h). Not part of a run's identity.
   std::vector<std::uint64_t> probe_hits;
+  std::vector<PressurePoint> pressure;      // the pressure loop's ticks (scenario pressure)
   double wall_seconds = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct Stack {
   // page-file scenario's invalid files: the rule each must be refused by.
   std::map<std::string, std::uint64_t> counters;
   std::vector<std::string> page_file_rules;
+  // ---- issue 15 (seed 004 part 2): objects a scenario keeps for the run ----
+  std::vector<std::shared_ptr<void>> held;  // destroyed with the stack, after the quiescent checks
+  std::vector<PressurePoint> pressure;      // the pressure loop's ticks, for --plot
 };
 
 struct ScenarioDef {
@@ -62,6 +66,9 @@ struct ScenarioDef {
   std::function<void(Stack&)> prepare;
   // The body of client fiber `index` (0-based).
   std::function<void(Stack&, std::uint32_t index)> client;
+  // Runs on the conductor after every client finished, before the page
+  // layer is cleared (issue 15): give back what the scenario holds, check it.
+  std::function<void(Stack&)> finish;
 };
 
 const std::vector<ScenarioDef>& scenario_defs();
@@ -75,5 +82,7 @@ ScenarioDef evict_race_scenario();
 ScenarioDef page_file_scenario();
 ScenarioDef alloc_api_scenario();
 ScenarioDef page_api_scenario();
+ScenarioDef large_objects_scenario();  // issue 15
+ScenarioDef pressure_scenario();       // issue 15
 
 }  // namespace segsim::scenarios

@@ -12,7 +12,8 @@ void Oracles::check_accounting() {
   if (!violations.empty()) {
     fail("accounting", fmt::format("allocator audit: {} (and {} more)", violations.front(), violations.size() - 1));
   }
-  const std::uint64_t allocator_virtual = allocator_->stats().virtual_bytes;
+  std::uint64_t allocator_virtual = allocator_->stats().virtual_bytes;
+  for (const auto& source : mapped_sources_) allocator_virtual += source();
   const faults::SimOsStats os = os_.stats();
   const std::uint64_t os_anonymous = os.virtual_bytes - os.file_bytes;  // page files are not the allocator's
   if (allocator_virtual != os_anonymous) {

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -52,6 +53,11 @@ class Oracles final : public SegmentObserver {
   explicit Oracles(faults::SimOs& os);
 
   void attach(SegmentAllocator& allocator) { allocator_ = &allocator; }
+  // Anonymous bytes other parts of the stack map through the same OS (large
+  // objects: issue 15); the accounting oracle adds them to the allocator's.
+  void add_mapped_source(std::function<std::uint64_t()> mapped_bytes) {
+    mapped_sources_.push_back(std::move(mapped_bytes));
+  }
 
   // Records the failure (the first one wins) and throws OracleTripped.
   [[noreturn]] void fail(const std::string& oracle, const std::string& message,
@@ -154,6 +160,7 @@ class Oracles final : public SegmentObserver {
   std::uint64_t slice_events_ = 0;
   std::uint64_t expected_double_frees_ = 0;
   std::uint64_t expected_invalid_pointers_ = 0;
+  std::vector<std::function<std::uint64_t()>> mapped_sources_;
 };
 
 }  // namespace segsim::scenarios

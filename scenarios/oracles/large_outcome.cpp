@@ -1,0 +1,79 @@
+// large objects, outcome: every completed call's result is one the model
+// allows; a failed call changed nothing; a refusal was necessary.
+#include <fmt/format.h>
+
+#include "scenarios/oracles/large_objects.h"
+
+namespace segsim::scenarios {
+
+std::uint64_t LargeObjectChecks::offset_of(const LargeObject& object) const {
+  auto offset = os_.offset_of(object.data());
+  if (!offset) oracles_.fail("large-outcome", "a large object outside the simulated OS", object.data());
+  return *offset;
+}
+
+std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, std::size_t requested, bool zeroed,
+                                           std::size_t live_before, bool faults_active, bool strict_refusal) {
+  const LargeObjectAllocatorConfig& config = large_.config();
+  const bool valid_size = requested >= LargeObjectAllocator::kMinObjectBytes && requested <= config.max_object_bytes;
+  const std::size_t need = (requested + config.granule_bytes - 1) / config.granule_bytes * config.granule_bytes;
+  if (!result.ok()) {
+    const Error& e = result.error();
+    const bool allowed = (e.code == Errc::InvalidSize && !valid_size) || (e.code == Errc::OutOfBudget && valid_size) ||
+                         (e.code == Errc::OutOfMemory && valid_size && faults_active);
+    if (!allowed) {
+      oracles_.fail("large-outcome", fmt::format("allocate({}) refused with '{}', the model allows {}", requested,
+                                                 e.describe(), valid_size ? "success" : "InvalidSize"));
+    }
+    const LargeObjectStats after = large_.stats();
+    if (after.live_objects != live_before) {
+      oracles_.fail("large-outcome", fmt::format("a refused allocate({}) changed live objects {} -> {}", requested,
+                                                 live_before, after.live_objects));
+    }
+    if (strict_refusal && e.code == Errc::OutOfBudget && after.largest_free_bytes >= need) {
+      oracles_.fail("large-outcome", fmt::format("allocate({}) refused over budget with a {}-byte free range",
+                                                 requested, after.largest_free_bytes));
+    }
+    return 0;
+  }
+  const LargeObject& object = result.value();
+  if (!valid_size) oracles_.fail("large-outcome", fmt::format("allocate({}) succeeded; the model says InvalidSize", requested), object.data());
+  if (object.size() != need) {
+    oracles_.fail("large-outcome", fmt::format("allocate({}) gave {} bytes, not {}", requested, object.size(), need), object.data());
+  }
+  const std::uint64_t key = offset_of(object);
+  overlap_insert(object);
+  if (zeroed) check_zeroed(object);
+  live_[key] = LargeModelEntry{object, requested, 0};
+  return key;
+}
+
+void LargeObjectChecks::released(std::uint64_t key, const Status& status) {
+  auto it = live_.find(key);
+  if (it == live_.end()) oracles_.fail("large-outcome", "the model has no such live object");
+  if (!status.ok()) {
+    oracles_.fail("large-outcome", "release of a live object refused: " + status.error().describe(),
+                  it->second.handle.data());
+  }
+  overlap_erase(it->second.handle);
+  live_.erase(it);
+}
+
+void LargeObjectChecks::refused_release(const LargeObject& handle, const Status& status, Errc expected,
+                                        std::size_t live_before) {
+  if (status.ok()) {
+    oracles_.fail("double-free", fmt::format("release of a {} handle succeeded; the model says {}",
+                                             expected == Errc::DoubleFree ? "stale" : "foreign", errc_name(expected)),
+                  handle.data());
+  }
+  if (status.error().code != expected) {
+    oracles_.fail("large-outcome", fmt::format("release refused with '{}', the model says {}",
+                                               status.error().describe(), errc_name(expected)));
+  }
+  const std::size_t live_after = large_.stats().live_objects;
+  if (live_after != live_before) {
+    oracles_.fail("large-outcome", fmt::format("a refused release changed live objects {} -> {}", live_before, live_after));
+  }
+}
+
+}  // namespace segsim::scenarios

@@ -1,0 +1,231 @@
+// large-objects — mixed large allocations and releases through the whole
+// LargeObjectAllocator API (issue 15): sizes biased to the boundaries
+// (256 KiB ± 1, granule and span edges, the maximum, 0), rewrites and reads
+// checked against a pattern model, double / stale / foreign / null releases,
+// idle time for the lazy decommit, explicit decommits and span unmapping, and
+// (per seed) a maintenance fiber decommitting concurrently. Which operations
+// are on and their weights are drawn per seed (swarm over operations); every
+// completed call is checked by the oracles in oracles/large_objects.h.
+#include <array>
+
+#include <fmt/format.h>
+
+#include "core/platform/clock.h"
+#include "core/platform/mutex.h"
+#include "scenarios/oracles/large_objects.h"
+#include "scenarios/stack.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+constexpr std::size_t KiB = 1024;
+constexpr std::size_t MiB = 1024 * KiB;
+constexpr std::uint32_t kOpsPerSize = 250;
+constexpr std::size_t kMaxLive = 20;
+constexpr std::size_t kMaxStale = 8;
+
+enum Op : std::size_t { Alloc, AllocUninit, Release, Rewrite, Verify, DoubleFree, Foreign, NullRelease, Sleep,
+                        Decommit, UnmapSpans, Audit, kOpCount };
+
+struct LargeRun {
+  std::unique_ptr<LargeObjectAllocator> large;
+  std::unique_ptr<LargeObjectAllocator> foreign;
+  std::unique_ptr<LargeObjectChecks> checks;
+  platform::Mutex mu;  // the model lock: a call and its checks are one step of the model
+  std::vector<LargeObject> stale;
+  LargeObject foreign_object;
+  std::array<std::uint64_t, kOpCount> weights{};
+  bool maintenance = false;  // client 0 decommits / unmaps concurrently
+  std::uint32_t clients_done = 0;
+};
+
+LargeRun& run_of(Stack& stack) { return *std::static_pointer_cast<LargeRun>(stack.held.front()); }
+
+LargeObjectAllocatorConfig draw_config(sim::Rng& rng) {
+  LargeObjectAllocatorConfig config;
+  config.max_object_bytes = 4 * MiB;
+  config.granule_bytes = 64 * KiB;
+  config.span_bytes = 2 * MiB;
+  config.budget_bytes = 24 * MiB;
+  config.fit = static_cast<FitPolicy>(rng.below(3));
+  const std::int64_t idle[] = {0, 20'000, 200'000};
+  config.decommit_after_ns = idle[rng.below(3)];
+  config.decommit_check_interval_ns = rng.chance(0.5) ? 0 : 10'000;
+  config.huge_pages = rng.chance(0.8);
+  return config;
+}
+
+// Sizes biased to every boundary the allocator has.
+std::size_t draw_size(sim::Rng& rng, const LargeObjectAllocatorConfig& c) {
+  const std::size_t min = LargeObjectAllocator::kMinObjectBytes;
+  switch (rng.below(12)) {
+    case 0: return min - 2 + rng.below(4);                               // 256 KiB - 1 ... 256 KiB + 2
+    case 1: return rng.chance(0.5) ? 0 : 1 + rng.below(min - 1);         // far too small
+    case 2: return c.max_object_bytes - 1 + rng.below(3);                // the maximum ± 1
+    case 3: return c.span_bytes - 1 + rng.below(3);                      // a span's edge ± 1
+    case 4: {                                                            // a granule edge ± 1
+      const std::size_t k = 5 + rng.below(c.max_object_bytes / c.granule_bytes - 5);
+      return k * c.granule_bytes - 1 + rng.below(3);
+    }
+    default:
+      return min + rng.below(rng.chance(0.7) ? 1 * MiB : c.max_object_bytes - min + 1);
+  }
+}
+
+std::size_t pick(sim::Rng& rng, std::size_t count) { return static_cast<std::size_t>(rng.below(count)); }
+
+void do_alloc(Stack& stack, LargeRun& run, sim::Rng& rng, bool zeroed) {
+  const std::size_t requested = draw_size(rng, run.large->config());
+  const std::size_t live_before = run.large->stats().live_objects;
+  auto result = zeroed ? run.large->allocate(requested) : run.large->allocate_uninitialized(requested);
+  const bool strict = !stack.faults_active && !run.maintenance;
+  const std::uint64_t key = run.checks->allocated(result, requested, zeroed, live_before, stack.faults_active, strict);
+  if (result.ok()) run.checks->write(key, static_cast<std::uint8_t>(1 + rng.below(255)));
+}
+
+void do_release(LargeRun& run, sim::Rng& rng) {
+  const auto& live = run.checks->live();
+  auto it = std::next(live.begin(), static_cast<long>(pick(rng, live.size())));
+  const std::uint64_t key = it->first;
+  const LargeObject handle = it->second.handle;
+  run.checks->verify(key, "before release");
+  run.checks->released(key, run.large->release(handle));
+  run.stale.push_back(handle);
+  if (run.stale.size() > kMaxStale) run.stale.erase(run.stale.begin());
+}
+
+void refused(LargeRun& run, const LargeObject& handle, Errc expected) {
+  const std::size_t live_before = run.large->stats().live_objects;
+  run.checks->refused_release(handle, run.large->release(handle), expected, live_before);
+}
+
+void one_op(Stack& stack, LargeRun& run, sim::Rng& rng, Op op) {
+  const auto& live = run.checks->live();
+  if ((op == Release || op == Rewrite || op == Verify) && live.empty()) op = Alloc;
+  if ((op == Alloc || op == AllocUninit) && live.size() >= kMaxLive) op = Release;
+  switch (op) {
+    case Alloc: return do_alloc(stack, run, rng, true);
+    case AllocUninit: return do_alloc(stack, run, rng, false);
+    case Release: return do_release(run, rng);
+    case Rewrite: {
+      const std::uint64_t key = std::next(live.begin(), static_cast<long>(pick(rng, live.size())))->first;
+      run.checks->verify(key, "before a rewrite");
+      return run.checks->write(key, static_cast<std::uint8_t>(1 + rng.below(255)));
+    }
+    case Verify:
+      return run.checks->verify(std::next(live.begin(), static_cast<long>(pick(rng, live.size())))->first, "on a read");
+    case DoubleFree:
+      if (!run.stale.empty()) refused(run, run.stale[pick(rng, run.stale.size())], Errc::DoubleFree);
+      return;
+    case Foreign:
+      if (!run.foreign_object.is_null()) refused(run, run.foreign_object, Errc::InvalidPointer);
+      return;
+    case NullRelease: return refused(run, LargeObject{}, Errc::InvalidPointer);
+    case Decommit: (void)run.large->decommit_idle(rng.chance(0.5) ? 0 : run.large->config().decommit_after_ns); return;
+    case UnmapSpans: (void)run.large->unmap_free_spans(rng.chance(0.5) ? 0 : run.large->mapped_bytes() / 2); return;
+    case Audit: {
+      const LargeObjectStats s = run.large->stats();
+      if (!(s.fragmentation_ratio >= 0 && s.fragmentation_ratio <= 1) || s.free_list_hit_rate() > 1) {
+        stack.oracles.fail("accounting", fmt::format("large-object ratios out of range: fragmentation {}, hit rate {}",
+                                                     s.fragmentation_ratio, s.free_list_hit_rate()));
+      }
+      return;
+    }
+    case Sleep:
+    case kOpCount: return;
+  }
+}
+
+void maintenance_loop(Stack& stack, LargeRun& run, sim::Rng& rng) {
+  for (;;) {
+    {
+      platform::LockGuard guard(run.mu);
+      if (run.clients_done + 1 >= stack.threads) return;
+    }
+    platform::sleep_for_ns(static_cast<std::int64_t>(2'000 + rng.below(30'000)));
+    (void)run.large->decommit_idle();
+    if (rng.chance(0.2)) (void)run.large->unmap_free_spans(run.large->mapped_bytes() / 2);
+    run.checks->check_audit();
+    stack.oracles.check_cheap();
+  }
+}
+
+void prepare(Stack& stack) {
+  sim::Rng rng = stack.simulation.stream("workload.large-objects.swarm");
+  auto run = std::make_shared<LargeRun>();
+  auto large = LargeObjectAllocator::create(stack.os, draw_config(rng));
+  auto foreign = LargeObjectAllocator::create(stack.os, LargeObjectAllocatorConfig{});
+  if (!large.ok() || !foreign.ok()) stack.oracles.fail("exception", "large-object allocator config refused");
+  run->large = std::move(large.value());
+  run->foreign = std::move(foreign.value());
+  run->checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large);
+  for (std::size_t op = 0; op < kOpCount; ++op) {
+    const bool on = op == Alloc || op == Release || rng.chance(0.7);
+    run->weights[op] = on ? 1 + rng.below(10) : 0;
+  }
+  run->maintenance = stack.threads > 1 && rng.chance(0.5);
+  if (auto object = run->foreign->allocate(512 * KiB); object.ok()) run->foreign_object = object.value();
+  LargeObjectAllocator* mine = run->large.get();
+  LargeObjectAllocator* theirs = run->foreign.get();
+  stack.oracles.add_mapped_source([mine] { return mine->mapped_bytes(); });
+  stack.oracles.add_mapped_source([theirs] { return theirs->mapped_bytes(); });
+  stack.held.insert(stack.held.begin(), run);
+}
+
+void client(Stack& stack, std::uint32_t index) {
+  LargeRun& run = run_of(stack);
+  sim::Rng rng = stack.simulation.stream(fmt::format("workload.large-objects.{}", index));
+  if (index == 0 && run.maintenance) return maintenance_loop(stack, run, rng);
+  std::uint64_t total = 0;
+  for (std::uint64_t w : run.weights) total += w;
+  for (std::uint32_t i = 0; i < kOpsPerSize * stack.size; ++i) {
+    std::uint64_t draw = rng.below(total);
+    std::size_t op = 0;
+    while (draw >= run.weights[op]) draw -= run.weights[op++];
+    if (op == Sleep) {
+      platform::sleep_for_ns(static_cast<std::int64_t>(1'000 + rng.below(50'000)));
+      continue;
+    }
+    platform::LockGuard guard(run.mu);
+    one_op(stack, run, rng, static_cast<Op>(op));
+    run.checks->check_audit();
+    stack.oracles.check_cheap();
+  }
+  platform::LockGuard guard(run.mu);
+  ++run.clients_done;
+}
+
+void finish(Stack& stack) {
+  LargeRun& run = run_of(stack);
+  platform::LockGuard guard(run.mu);
+  while (!run.checks->live().empty()) {
+    const auto& [key, entry] = *run.checks->live().begin();
+    const std::uint64_t k = key;
+    const LargeObject handle = entry.handle;
+    run.checks->verify(k, "at quiescence");
+    run.checks->released(k, run.large->release(handle));
+  }
+  if (!run.foreign_object.is_null()) {
+    Status back = run.foreign->release(run.foreign_object);
+    if (!back.ok()) stack.oracles.fail("large-outcome", "the foreign allocator refused its own object: " + back.error().describe());
+  }
+  run.checks->check_quiescent(run.foreign->stats().live_objects);
+}
+
+}  // namespace
+
+ScenarioDef large_objects_scenario() {
+  ScenarioDef def;
+  def.info = {"large-objects",
+              "mixed large allocations and releases (boundary sizes, coalescing, lazy decommit, span unmapping, "
+              "double/stale/foreign releases) checked against a pattern model; swarm over operations",
+              3, 1};
+  def.configure = [](SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t, std::uint32_t) {};
+  def.prepare = prepare;
+  def.client = client;
+  def.finish = finish;
+  return def;
+}
+
+}  // namespace segsim::scenarios

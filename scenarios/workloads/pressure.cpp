@@ -1,0 +1,267 @@
+// pressure — the closed memory-pressure loop (issue 15, seed 004 M002). A
+// seeded demand of large objects ramps, plateaus and spikes against a shared
+// budget while a writer fills the page cache and readers hold pages pinned
+// across loop ticks. The loop fiber samples the real stack's accounting
+// (segment virtual bytes + large-object mapped bytes) every second of virtual
+// time, forecasts, and acts through StackPressureActions; a large allocation
+// over budget asks the loop to reclaim before it is refused. Per seed the
+// loop's extra operations (restart after a limit change, a second reading at
+// the same instant) are drawn on or off. Oracles: oracles/pressure.h, plus
+// content (pinned pages, live objects) and accounting.
+#include <fmt/format.h>
+
+#include "core/platform/clock.h"
+#include "core/platform/mutex.h"
+#include "core/pressure_actions.h"
+#include "scenarios/oracles/large_objects.h"
+#include "scenarios/oracles/pressure.h"
+#include "scenarios/workloads/page_work.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+constexpr std::size_t KiB = 1024;
+constexpr std::size_t MiB = 1024 * KiB;
+constexpr std::int64_t kSecond = 1'000'000'000;
+constexpr std::size_t kLimitBytes = 24 * MiB;
+constexpr std::int64_t kTickNs = kSecond;
+constexpr std::int64_t kRunNsPerSize = 240 * kSecond;
+
+struct Phase {
+  std::int64_t end_ns;
+  double from, to;  // demand as a fraction of the limit, linear over the phase
+};
+
+struct PressureRun {
+  std::unique_ptr<LargeObjectAllocator> large;
+  std::unique_ptr<PressureForecaster> forecaster;
+  std::unique_ptr<StackPressureActions> actions;
+  std::unique_ptr<PressureLoop> loop;
+  std::unique_ptr<LargeObjectChecks> large_checks;
+  std::unique_ptr<PressureChecks> checks;
+  platform::Mutex mu;  // guards the models and clients_done
+  std::vector<Phase> phases;
+  std::size_t held_bytes = 0;
+  std::uint32_t clients_done = 0;
+  bool restarts = false, bursts = false;
+  std::uint64_t arena_refusals = 0;
+};
+
+PressureRun& run_of(Stack& stack) { return *std::static_pointer_cast<PressureRun>(stack.held.front()); }
+
+// Ramps, plateaus and spikes, seeded.
+std::vector<Phase> draw_phases(sim::Rng& rng, std::int64_t total_ns) {
+  std::vector<Phase> phases;
+  std::int64_t t = 0;
+  double level = 0.1;
+  while (t < total_ns) {
+    const std::int64_t length = (5 + static_cast<std::int64_t>(rng.below(50))) * kSecond;
+    double next = level;
+    switch (rng.below(4)) {
+      case 0: next = 0.2 + 0.75 * rng.unit(); break;                  // ramp to a new level
+      case 1: break;                                                  // plateau
+      case 2: next = std::min(1.3, level + 0.3 + 0.4 * rng.unit());   // spike
+              phases.push_back({t + length / 4, next, next});
+              t += length / 4;
+              next = level;
+              break;
+      default: next = 0.05 + 0.2 * rng.unit(); break;                 // drop
+    }
+    phases.push_back({t + length, level, next});
+    level = next;
+    t += length;
+  }
+  return phases;
+}
+
+double demand_at(const std::vector<Phase>& phases, std::int64_t t) {
+  std::int64_t start = 0;
+  for (const Phase& p : phases) {
+    if (t < p.end_ns) {
+      const double f = static_cast<double>(t - start) / static_cast<double>(std::max<std::int64_t>(1, p.end_ns - start));
+      return p.from + (p.to - p.from) * f;
+    }
+    start = p.end_ns;
+  }
+  return phases.empty() ? 0 : phases.back().to;
+}
+
+bool finished(PressureRun& run, std::uint32_t others) {
+  platform::LockGuard guard(run.mu);
+  return run.clients_done >= others;
+}
+
+void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
+  bool burst_next = false;
+  while (!finished(run, stack.threads - 1)) {
+    platform::sleep_for_ns(kTickNs);
+    PressureTick tick = run.loop->tick();
+    platform::LockGuard guard(run.mu);
+    run.checks->check_forecast(tick.forecast, "at a tick");
+    run.checks->record_tick(tick);
+    stack.pressure.push_back(PressurePoint{tick.forecast.time_ns, tick.used_before_bytes, kLimitBytes,
+                                           tick.forecast.predicted_60s, tick.forecast.confidence,
+                                           std::string(pressure_action_name(tick.action))});
+    if (burst_next || (run.bursts && rng.chance(0.1))) {
+      // A second source reporting at the same instant as the tick.
+      burst_next = false;
+      if (!run.forecaster->record_at(tick.forecast.time_ns, run.loop->used_bytes(), kLimitBytes).ok()) {
+        stack.oracles.fail("forecast", "a sample at the last sample's instant was refused");
+      }
+      run.checks->check_forecast(run.forecaster->forecast(), "after a reading at the same instant");
+    }
+    if (run.bursts && rng.chance(0.05)) {
+      // A late reading from before the last sample: refused, nothing kept.
+      const std::size_t samples = run.forecaster->sample_count();
+      Status late = run.forecaster->record_at(tick.forecast.time_ns - 1, 0, kLimitBytes);
+      if (samples > 0 && (late.ok() || run.forecaster->sample_count() != samples)) {
+        stack.oracles.fail("forecast", "a sample older than the last one was kept");
+      }
+    }
+    if (run.restarts && rng.chance(0.05)) {
+      run.forecaster->reset();  // as after a limit change: the history no longer applies
+      burst_next = run.bursts;
+    }
+    stack.oracles.check_cheap();
+  }
+}
+
+void large_demand(Stack& stack, PressureRun& run, sim::Rng& rng) {
+  const std::int64_t end = kRunNsPerSize * stack.size;
+  for (std::int64_t now = platform::now_ns(); now < end; now = platform::now_ns()) {
+    platform::sleep_for_ns(100'000'000 + static_cast<std::int64_t>(rng.below(400'000'000)));
+    const auto target = static_cast<std::size_t>(demand_at(run.phases, platform::now_ns()) * kLimitBytes * 0.9);
+    platform::LockGuard guard(run.mu);
+    if (run.held_bytes < target) {
+      const std::size_t requested = LargeObjectAllocator::kMinObjectBytes + rng.below(2 * MiB - 256 * KiB);
+      const std::uint64_t reclaims_before = run.loop->stats().reclaims;
+      const std::size_t live_before = run.large->stats().live_objects;
+      auto object = run.large->allocate(requested);
+      if (!object.ok() && object.error().code == Errc::OutOfBudget) {
+        run.checks->check_refusal(platform::now_ns(), reclaims_before, run.loop->stats().reclaims, requested);
+      }
+      const std::uint64_t key = run.large_checks->allocated(object, requested, true, live_before,
+                                                            stack.faults_active, false);
+      if (object.ok()) {
+        run.large_checks->write(key, static_cast<std::uint8_t>(1 + rng.below(255)));
+        run.held_bytes += object->size();
+      }
+    } else if (!run.large_checks->live().empty()) {
+      const auto& [key, entry] = *std::next(run.large_checks->live().begin(),
+                                            static_cast<long>(rng.below(run.large_checks->live().size())));
+      const std::uint64_t k = key;
+      const LargeObject handle = entry.handle;
+      run.large_checks->verify(k, "before release");
+      run.held_bytes -= handle.size();
+      run.large_checks->released(k, run.large->release(handle));
+    }
+    run.large_checks->check_audit();
+    stack.oracles.check_cheap();
+  }
+}
+
+void pages(Stack& stack, sim::Rng& rng, std::uint32_t index) {
+  const std::int64_t end = kRunNsPerSize * stack.size;
+  PageShape shape;
+  shape.max_slots = 8;
+  shape.max_value_bytes = 3000;
+  while (platform::now_ns() < end) {
+    if (index == 2) {  // the writer
+      platform::sleep_for_ns(200'000'000 + static_cast<std::int64_t>(rng.below(800'000'000)));
+      const std::uint64_t id = stack.next_page_id++;
+      if (LeafPage* page = build_page(stack, rng, id, shape)) publish(stack, id, page);
+    } else if (stack.next_page_id > 1) {  // readers: pins held across loop ticks
+      const std::uint64_t id = 1 + rng.below(stack.next_page_id - 1);
+      auto handle = stack.cache.get(id);
+      platform::sleep_for_ns(100'000'000 + static_cast<std::int64_t>(rng.below(2'000'000'000)));
+      if (handle) verify_page(stack, id, *handle.page());
+    } else {
+      platform::sleep_for_ns(kTickNs);
+    }
+    stack.oracles.check_cheap();
+  }
+}
+
+void prepare(Stack& stack) {
+  sim::Rng rng = stack.simulation.stream("workload.pressure.swarm");
+  auto run = std::make_shared<PressureRun>();
+  PressureRun* raw = run.get();
+  SegmentAllocator* segments = &stack.allocator;
+  LargeObjectAllocatorConfig config;
+  config.max_object_bytes = 2 * MiB;
+  config.span_bytes = 1 * MiB;
+  config.budget_bytes = kLimitBytes;
+  config.decommit_after_ns = 5 * kSecond;
+  config.shared_used_bytes = [segments] { return segments->stats().virtual_bytes; };
+  config.on_budget_exhausted = [raw](std::size_t needed) { return raw->loop->reclaim(needed); };
+  auto large = LargeObjectAllocator::create(stack.os, std::move(config));
+  PressureForecasterConfig forecaster_config;
+  forecaster_config.window_samples = 10 + rng.below(30);
+  auto forecaster = PressureForecaster::create(forecaster_config);
+  if (!large.ok() || !forecaster.ok()) stack.oracles.fail("exception", "pressure scenario config refused");
+  run->large = std::move(large.value());
+  run->forecaster = std::move(forecaster.value());
+  StackPressureTargets targets{&stack.cache, segments, run->large.get(),
+                               [raw](bool refuse) { raw->arena_refusals += refuse ? 1 : 0; }};
+  run->actions = std::make_unique<StackPressureActions>(targets);
+  run->loop = std::make_unique<PressureLoop>(*run->forecaster, *run->actions, kLimitBytes);
+  run->loop->add_source("segments", [segments] { return segments->stats().virtual_bytes; });
+  LargeObjectAllocator* lo = run->large.get();
+  run->loop->add_source("large-objects", [lo] { return lo->mapped_bytes(); });
+  run->large_checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large);
+  run->checks = std::make_unique<PressureChecks>(stack.oracles, forecaster_config, 2 * kTickNs);
+  run->phases = draw_phases(rng, kRunNsPerSize * stack.size);
+  run->restarts = rng.chance(0.7);
+  run->bursts = rng.chance(0.7);
+  stack.oracles.add_mapped_source([lo] { return lo->mapped_bytes(); });
+  stack.held.insert(stack.held.begin(), run);
+}
+
+void client(Stack& stack, std::uint32_t index) {
+  PressureRun& run = run_of(stack);
+  sim::Rng rng = stack.simulation.stream(fmt::format("workload.pressure.{}", index));
+  if (index == 0) return loop_fiber(stack, run, rng);
+  if (index == 1) {
+    large_demand(stack, run, rng);
+  } else {
+    pages(stack, rng, index);
+  }
+  platform::LockGuard guard(run.mu);
+  ++run.clients_done;
+}
+
+void finish(Stack& stack) {
+  PressureRun& run = run_of(stack);
+  platform::LockGuard guard(run.mu);
+  while (!run.large_checks->live().empty()) {
+    const auto& [key, entry] = *run.large_checks->live().begin();
+    const std::uint64_t k = key;
+    const LargeObject handle = entry.handle;
+    run.large_checks->verify(k, "at quiescence");
+    run.large_checks->released(k, run.large->release(handle));
+  }
+  run.large_checks->check_quiescent(0);
+}
+
+}  // namespace
+
+ScenarioDef pressure_scenario() {
+  ScenarioDef def;
+  def.info = {"pressure",
+              "seeded demand ramps, plateaus and spikes against a shared budget with the pressure loop on; pinned "
+              "pages held across ticks; forecasts, refusals and actions checked",
+              4, 1};
+  def.configure = [](SegmentAllocatorConfig& allocator, PageCacheConfig& cache, std::uint32_t, std::uint32_t) {
+    allocator.region_bytes = 256 * 1024;
+    allocator.budget_bytes = kLimitBytes;  // the large objects share it (shared_used_bytes)
+    cache.max_entries = 4096;  // only pressure evicts
+    cache.max_bytes = std::size_t{1} << 30;
+  };
+  def.prepare = prepare;
+  def.client = client;
+  def.finish = finish;
+  return def;
+}
+
+}  // namespace segsim::scenarios
