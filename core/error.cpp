@@ -18,6 +18,7 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::OsFailure: return "os failure";
     case Errc::InvalidConfig: return "invalid config";
     case Errc::InvalidPageFile: return "invalid page file";
+    case Errc::InUse: return "in use";
   }
   return "unknown error";
 }

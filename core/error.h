@@ -19,6 +19,7 @@ enum class Errc : std::uint8_t {
   OsFailure,       // any other failed Os call (errno in os_errno)
   InvalidConfig,   // a configuration value out of range (detail names it)
   InvalidPageFile, // a page file failed validation (detail names the field)
+  InUse,           // the object is still in use: an arena ended while a child arena lives
 };
 
 std::string_view errc_name(Errc code) noexcept;

@@ -27,6 +27,9 @@ inline constexpr std::array kFaultPoints = {
     Site{"alloc.freed_queue.skip", "growth pretends the freed-region queue is empty and maps anew"},
     Site{"alloc.pool.slow_path", "allocation ignores free slices and takes the growth path"},
     Site{"cache.evict.yield", "eviction yields between unlinking a page and handing it over"},
+    Site{"slab.magazine.exchange", "a thread yields before it exchanges a magazine with its class's depot"},
+    Site{"slab.remote_free.handover", "a remote free yields after the object is free and before it is in a magazine"},
+    Site{"arena.chunk.grow", "an arena yields between deciding to grow and taking its new chunk"},
 };
 
 consteval std::size_t id_of(std::string_view name) {

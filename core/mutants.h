@@ -24,6 +24,11 @@ enum class Bug : unsigned {
   CleanupRace,           // cleanup-race: all-free check and detach are not atomic with allocation (002)
   ReuseFlagNotRearmed,   // reuse-flag-not-rearmed: reset_for_reuse keeps the returned flag (001 #6)
   PinIgnored,            // pin-ignored: eviction returns a page a reader still holds
+  SlabMagazineStillOwned,      // slab-magazine-still-owned: a depot magazine is loaded and left in the depot (004 M001)
+  SlabRemoteFreeCountedTwice,  // slab-remote-free-counted-twice: a remote free is counted as two frees (004 M001)
+  SlabFlushForgetsPrevious,    // slab-flush-forgets-previous: a thread's flush leaves its previous magazine (004 M001)
+  ArenaChildChunksForgotten,   // arena-child-chunks-forgotten: commit into the parent drops the child's chunks (004 M003)
+  ArenaLimitAfterGrowth,       // arena-limit-after-growth: the profile limit is checked after the chunk is taken (004 M003)
   Count
 };
 
@@ -46,6 +51,11 @@ inline constexpr BugInfo kCatalogue[] = {
     {Bug::CleanupRace, "cleanup-race", "cleanup checks all slices returned and detaches the region non-atomically with allocation (seed 002)", "leak-soak"},
     {Bug::ReuseFlagNotRearmed, "reuse-flag-not-rearmed", "reset_for_reuse does not re-arm the returned flag (seed 001 #6)", "chicago"},
     {Bug::PinIgnored, "pin-ignored", "eviction returns a page that a reader still holds", "evict-race"},
+    {Bug::SlabMagazineStillOwned, "slab-magazine-still-owned", "a thread loads a full magazine from the depot while the depot still owns it (seed 004 M001)", "slab-churn"},
+    {Bug::SlabRemoteFreeCountedTwice, "slab-remote-free-counted-twice", "a free by another thread than the allocating one is counted twice (seed 004 M001)", "slab-churn"},
+    {Bug::SlabFlushForgetsPrevious, "slab-flush-forgets-previous", "flushing a thread's cache returns its loaded magazine but not its previous one (seed 004 M001)", "slab-churn"},
+    {Bug::ArenaChildChunksForgotten, "arena-child-chunks-forgotten", "a child arena's commit into its parent forgets the child's chunks (seed 004 M003)", "txn-arenas"},
+    {Bug::ArenaLimitAfterGrowth, "arena-limit-after-growth", "the arena takes a new chunk before checking the profile's limit (seed 004 M003)", "txn-arenas"},
 };
 
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS

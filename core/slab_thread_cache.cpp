@@ -1,0 +1,194 @@
+// SlabAllocator's per-thread caches: which cache serves the caller, flushing,
+// thread exit, and detaching every cache when the allocator dies.
+//
+// Production: a real thread_local table (one cache per allocator the thread
+// used), its destructor flushes at thread exit; the last cache used is
+// remembered in two constinit thread_locals so the lookup is two loads.
+// Under a simulation every fiber is a thread: its cache is found by the
+// runtime's thread_key(), and a fiber flushes with flush_thread_cache().
+#include "core/fault_point.h"
+#include "core/mutants.h"
+#include "core/probe.h"
+#include "core/slab_internal.h"
+
+namespace segsim {
+
+using slab_detail::ClassCache;
+using slab_detail::ClassDepot;
+using slab_detail::Magazine;
+using slab_detail::ThreadCache;
+
+namespace {
+
+struct CacheTable {
+  std::vector<std::shared_ptr<ThreadCache>> caches;
+  ~CacheTable();
+};
+
+constinit thread_local ThreadCache* tls_last_cache = nullptr;
+constinit thread_local std::uint32_t tls_last_allocator = 0;
+constinit thread_local bool tls_table_dead = false;
+thread_local CacheTable tls_table;
+
+CacheTable::~CacheTable() {
+  tls_table_dead = true;
+  tls_last_cache = nullptr;
+  tls_last_allocator = 0;
+  for (auto& cache : caches) cache->exit();
+}
+
+}  // namespace
+
+void slab_detail::ThreadCache::exit() {
+  platform::LockGuard guard(exit_mu);
+  if (owner == nullptr) return;  // the allocator died first and took everything back
+  SEGSIM_PROBE("slab.thread_exit.flush");
+  owner->retire_cache(*this);
+  owner = nullptr;
+}
+
+std::shared_ptr<ThreadCache> SlabAllocator::Impl::new_cache() {
+  std::uint32_t cache_id = 0;
+  {
+    platform::LockGuard guard(registry_mu);
+    cache_id = next_cache_id++;
+  }
+  auto cache = std::make_shared<ThreadCache>(this, id, cache_id);
+  for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+    cache->classes[c].loaded = std::make_unique<Magazine>(depots[c].max_capacity);
+    cache->classes[c].loaded->capacity = depots[c].capacity.load(std::memory_order_relaxed);
+  }
+  return cache;
+}
+
+ThreadCache* SlabAllocator::Impl::cache_for_caller() {
+  if (platform::Runtime* rt = platform::current_runtime(); __builtin_expect(rt != nullptr, 0)) {
+    const std::uint32_t key = rt->thread_key();
+    auto it = fiber_caches.find(key);
+    if (it != fiber_caches.end()) return it->second.get();
+    SEGSIM_PROBE("slab.cache.new_fiber");
+    std::shared_ptr<ThreadCache> cache = new_cache();
+    return fiber_caches.emplace(key, std::move(cache)).first->second.get();
+  }
+  if (__builtin_expect(tls_last_allocator == id, 1)) return tls_last_cache;
+  return thread_cache_slow();
+}
+
+ThreadCache* SlabAllocator::Impl::thread_cache_slow() {
+  if (tls_table_dead) return nullptr;
+  auto& caches = tls_table.caches;
+  ThreadCache* found = nullptr;
+  for (std::size_t i = caches.size(); i-- > 0;) {
+    ThreadCache& cache = *caches[i];
+    if (cache.allocator_id == id) {
+      found = &cache;
+      continue;
+    }
+    platform::LockGuard guard(cache.exit_mu);
+    if (cache.owner == nullptr) caches.erase(caches.begin() + static_cast<std::ptrdiff_t>(i));  // its allocator died
+  }
+  if (found == nullptr) {
+    std::shared_ptr<ThreadCache> cache = new_cache();
+    {
+      platform::LockGuard guard(registry_mu);
+      thread_caches.push_back(cache);
+    }
+    found = cache.get();
+    caches.push_back(std::move(cache));
+  }
+  tls_last_cache = found;
+  tls_last_allocator = id;
+  return found;
+}
+
+// Both magazines of every class go to the depot (non-empty ones as full
+// magazines, drained to the slabs beyond the depot's limit).
+void SlabAllocator::Impl::flush_cache(ThreadCache& cache) {
+  for (std::size_t ci = 0; ci < kSlabClassCount; ++ci) {
+    const int c = static_cast<int>(ci);
+    ClassCache& cc = cache.classes[ci];
+    if (cc.cached.load(std::memory_order_relaxed) == 0) continue;
+    ClassDepot& depot = depots[ci];
+    platform::LockGuard guard(depot.mu);
+    auto to_depot = [&](slab_detail::MagazinePtr& magazine) {
+      if (magazine == nullptr || magazine->refs.empty()) return;
+      depot.depot_objects += magazine->refs.size();
+      depot.full.push_back(std::move(magazine));
+    };
+    to_depot(cc.loaded);
+    if (!SEGSIM_MUTANT(SlabFlushForgetsPrevious)) to_depot(cc.previous);
+    while (depot.full.size() > config.depot_full_magazines_max) {
+      slab_detail::MagazinePtr oldest = std::move(depot.full.front());
+      depot.full.erase(depot.full.begin());
+      depot.depot_objects -= oldest->refs.size();
+      drain_magazine(c, *oldest);
+      depot.empty.push_back(std::move(oldest));
+    }
+    if (cc.loaded == nullptr) cc.loaded = take_empty_magazine(c);
+    std::size_t left = cc.loaded->refs.size();
+    if (cc.previous != nullptr) left += cc.previous->refs.size();
+    cc.cached.store(left, std::memory_order_relaxed);
+  }
+}
+
+void SlabAllocator::Impl::retire_cache(ThreadCache& cache) {
+  flush_cache(cache);
+  platform::LockGuard guard(registry_mu);
+  for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+    const ClassCache& cc = cache.classes[c];
+    auto& r = retired[c];
+    r.allocations += cc.allocations.get();
+    r.fast_allocations += cc.fast_allocations.get();
+    r.frees += cc.frees.get();
+    r.fast_frees += cc.fast_frees.get();
+    r.remote_frees += cc.remote_frees.get();
+    r.requested_bytes += cc.requested_bytes.get();
+  }
+  for (std::size_t i = 0; i < thread_caches.size(); ++i) {
+    if (thread_caches[i].get() == &cache) {
+      thread_caches.erase(thread_caches.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+}
+
+void SlabAllocator::Impl::detach_all_caches() {
+  std::vector<std::shared_ptr<ThreadCache>> caches;
+  {
+    platform::LockGuard guard(registry_mu);
+    caches = thread_caches;
+  }
+  for (auto& [key, cache] : fiber_caches) caches.push_back(cache);
+  for (auto& cache : caches) {
+    platform::LockGuard guard(cache->exit_mu);
+    if (cache->owner == nullptr) continue;
+    flush_cache(*cache);
+    cache->owner = nullptr;
+  }
+  platform::LockGuard guard(registry_mu);
+  thread_caches.clear();
+  fiber_caches.clear();
+}
+
+void SlabAllocator::flush_all() {
+  std::vector<std::shared_ptr<ThreadCache>> caches;
+  {
+    platform::LockGuard guard(impl_->registry_mu);
+    caches = impl_->thread_caches;
+  }
+  for (auto& [key, cache] : impl_->fiber_caches) caches.push_back(cache);
+  for (auto& cache : caches) impl_->flush_cache(*cache);
+  for (std::size_t ci = 0; ci < kSlabClassCount; ++ci) {
+    ClassDepot& depot = impl_->depots[ci];
+    platform::LockGuard guard(depot.mu);
+    for (auto& magazine : depot.full) {
+      impl_->drain_magazine(static_cast<int>(ci), *magazine);
+      depot.empty.push_back(std::move(magazine));
+    }
+    depot.full.clear();
+    depot.depot_objects = 0;
+  }
+  release_empty_slabs();
+}
+
+}  // namespace segsim
