@@ -35,6 +35,19 @@ inline constexpr std::array kProbes = {
     Probe{"slab.release.empty", "an empty slab went back to the segment allocator", true},
     Probe{"slab.thread_exit.flush", "a thread's exit flushed its magazines", false},
     Probe{"slab.cache.new_fiber", "a simulated fiber got its own thread cache", false},
+    // ---- TxnArenaManager (txn_arena.cpp) ----
+    Probe{"arena.config.invalid", "TxnArenaManager::create refused a configuration", false},
+    Probe{"arena.alloc.invalid_size", "arena allocate of 0 or more than 256 KiB refused", true},
+    Probe{"arena.alloc.invalid_alignment", "arena allocate with a bad alignment refused", true},
+    Probe{"arena.grow.over_limit", "arena growth refused by the transaction's profile limit", true},
+    Probe{"arena.grow.segment_refused", "arena growth refused by the segment allocator", false},
+    Probe{"arena.begin.segment_refused", "begin refused: the initial chunk could not be taken", false},
+    Probe{"arena.begin.too_many", "begin refused: max_live_arenas arenas are open", false},
+    Probe{"arena.id.never_issued", "an arena id that was never issued refused", true},
+    Probe{"arena.id.ended", "an arena id whose arena has ended refused (double end)", true},
+    Probe{"arena.end.live_child", "commit / rollback of an arena with a live child refused", true},
+    Probe{"arena.commit.into_parent", "a savepoint committed into its parent", true},
+    Probe{"arena.rollback.child", "a savepoint rolled back, its chunks returned", true},
 };
 
 }  // namespace segsim::probes
