@@ -258,30 +258,31 @@ Status SlabAllocator::free(const SlabObject& object) {
 Result<SlabObject> SlabAllocator::lookup(const std::byte* data) const {
   Error error = make_error(Errc::InvalidPointer, "not inside a slab");
   error.address = reinterpret_cast<std::uintptr_t>(data);
+  std::uint32_t object_epoch = 0;
   std::uint32_t slab = 0;
-  {
+  SlabRecord* rec = nullptr;
+  int c = -1;
+  std::uint16_t index = 0;
+  {  // a slab in by_base is set up and not being torn down (slab_depot.cpp)
     platform::LockGuard guard(impl_->slots_mu);
     auto it = impl_->by_base.upper_bound(data);
-    if (it == impl_->by_base.begin()) {
+    if (it == impl_->by_base.begin() || data >= std::prev(it)->first + impl_->config.slab_bytes) {
       SEGSIM_PROBE("slab.lookup.foreign");
       return impl_->refuse(error);
     }
     --it;
-    if (data >= it->first + impl_->config.slab_bytes) {
-      SEGSIM_PROBE("slab.lookup.foreign");
+    slab = it->second;
+    rec = impl_->record(slab);
+    c = rec->size_class.load(std::memory_order_relaxed);
+    const std::size_t offset = static_cast<std::size_t>(data - it->first);
+    if (offset % kSlabClassBytes[c] != 0 || offset / kSlabClassBytes[c] >= rec->objects.load()) {
+      SEGSIM_PROBE("slab.lookup.inside_object");
+      error.detail = "inside an object, not at its start";
       return impl_->refuse(error);
     }
-    slab = it->second;
+    index = static_cast<std::uint16_t>(offset / kSlabClassBytes[c]);
+    object_epoch = rec->epoch.load(std::memory_order_acquire);
   }
-  SlabRecord* rec = impl_->record(slab);
-  const int c = rec->size_class.load(std::memory_order_relaxed);
-  const std::size_t offset = static_cast<std::size_t>(data - rec->base.load(std::memory_order_relaxed));
-  if (offset % kSlabClassBytes[c] != 0 || offset / kSlabClassBytes[c] >= rec->objects.load()) {
-    SEGSIM_PROBE("slab.lookup.inside_object");
-    error.detail = "inside an object, not at its start";
-    return impl_->refuse(error);
-  }
-  const auto index = static_cast<std::uint16_t>(offset / kSlabClassBytes[c]);
   const std::uint32_t word = rec->words[index].load(std::memory_order_acquire);
   if ((word & 1) == 0) {
     SEGSIM_PROBE("slab.lookup.free_object");
@@ -293,7 +294,7 @@ Result<SlabObject> SlabAllocator::lookup(const std::byte* data) const {
   object.data_ = const_cast<std::byte*>(data);
   object.allocator_ = impl_->id;
   object.slab_ = slab;
-  object.epoch_ = rec->epoch.load(std::memory_order_acquire);
+  object.epoch_ = object_epoch;
   object.generation_ = word;
   object.cache_ = 0;  // unknown: a free through it counts as remote
   object.index_ = index;

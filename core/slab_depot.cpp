@@ -207,7 +207,6 @@ Status SlabAllocator::Impl::acquire_slab(int c) {
       owned_records.push_back(std::move(owned));
       records[slab].store(rec, std::memory_order_release);
     }
-    if (rec != nullptr) by_base.emplace(segment->data(), slab);
   }
   if (rec == nullptr) {
     SEGSIM_PROBE("slab.grow.slots_exhausted");
@@ -225,6 +224,10 @@ Status SlabAllocator::Impl::acquire_slab(int c) {
   rec->in_partial = true;
   rec->epoch.store(rec->epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);  // odd: in use
   asan::poison(segment->data(), config.slab_bytes);
+  {  // findable by address only once set up (lookup reads the record under slots_mu)
+    platform::LockGuard guard(slots_mu);
+    by_base.emplace(segment->data(), slab);
+  }
   depot.partial.push_back(slab);
   ++depot.slabs;
   ++depot.empty_slabs;
@@ -236,6 +239,10 @@ Status SlabAllocator::Impl::acquire_slab(int c) {
 void SlabAllocator::Impl::release_slab(int c, std::uint32_t slab) {
   ClassDepot& depot = depots[c];
   SlabRecord& rec = *record(slab);
+  {  // first out of the address index: lookup never sees a record torn down
+    platform::LockGuard guard(slots_mu);
+    by_base.erase(rec.segment.data());
+  }
   const bool was_empty = rec.free_stack.size() == rec.objects.load(std::memory_order_relaxed);
   if (rec.in_partial) {
     depot.partial.erase(std::find(depot.partial.begin(), depot.partial.end(), slab));
@@ -248,13 +255,12 @@ void SlabAllocator::Impl::release_slab(int c, std::uint32_t slab) {
   asan::unpoison(rec.segment.data(), config.slab_bytes);
   const Segment segment = rec.segment;
   rec.segment = Segment{};
-  Status released = segments.release(segment);
-  SEGSIM_ASSERT(released.ok(), "the segment allocator refused a slab it handed out");
-  {
+  {  // the slot is reusable once torn down; the segment after that
     platform::LockGuard guard(slots_mu);
-    by_base.erase(segment.data());
     free_slots.push_back(slab);
   }
+  Status released = segments.release(segment);
+  SEGSIM_ASSERT(released.ok(), "the segment allocator refused a slab it handed out");
   --depot.slabs;
   if (was_empty) --depot.empty_slabs;
   slabs_released.bump();

@@ -105,12 +105,17 @@ Result<std::byte*> TxnArena::allocate(std::size_t bytes, std::size_t alignment) 
   return chunk.segment.data();
 }
 
-// A new chunk: at least the request, doubling the last, at most 256 KiB;
-// refused (nothing changed) past the profile's limit or by the segment allocator.
+// A new chunk: at least the request, doubling the last, at most 256 KiB —
+// near the limit the least chunk that holds the request; refused (nothing
+// changed) when even that passes the profile's limit, or by the segment allocator.
 Status TxnArena::grow(std::size_t bytes, std::size_t alignment) {
   (void)alignment;  // chunk starts are aligned to 4 KiB (the smallest segment class)
-  const std::size_t chunk_bytes = class_bytes(static_cast<std::size_t>(class_of(std::max(next_chunk_bytes_, bytes))));
+  std::size_t chunk_bytes = class_bytes(static_cast<std::size_t>(class_of(std::max(next_chunk_bytes_, bytes))));
   const std::size_t limit = profile_spec(root_->profile_).limit_bytes;
+  if (root_->tree_reserved_ + chunk_bytes > limit) {
+    SEGSIM_PROBE("arena.grow.smaller_chunk");  // near the limit: the least chunk that fits the request
+    chunk_bytes = class_bytes(static_cast<std::size_t>(class_of(bytes)));
+  }
   const bool over = root_->tree_reserved_ + chunk_bytes > limit;
   if (over && !SEGSIM_MUTANT(ArenaLimitAfterGrowth)) {
     SEGSIM_PROBE("arena.grow.over_limit");

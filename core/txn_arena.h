@@ -9,8 +9,9 @@
 //    256 MiB (initial chunk / limit).
 //  * TxnArena::allocate(bytes, alignment) bumps inside the current chunk; when
 //    it does not fit, a new chunk doubles the last (up to 256 KiB, at least
-//    the request). An allocation that would take the tree past its limit is
-//    OutOfBudget and changes nothing; so is any segment-allocator refusal.
+//    the request; near the limit, the least segment class holding the
+//    request). An allocation that even so would take the tree past its limit
+//    is OutOfBudget and changes nothing; so is any segment-allocator refusal.
 //    Objects are at most 256 KiB (the large-object path, part 2, lifts that).
 //  * Chunks are segments of the SegmentAllocator (≤ 256 KiB each; an initial
 //    size above that is several 256 KiB chunks), so the segment oracles cover

@@ -35,7 +35,8 @@ constexpr std::uint64_t kPctEstimatedSteps = 20000;
 const std::vector<ScenarioDef>& scenario_defs() {
   static const std::vector<ScenarioDef> defs = {chicago_scenario(),     leak_soak_scenario(),
                                                 budget_scenario(),      resize_storm_scenario(),
-                                                evict_race_scenario(),  page_file_scenario()};
+                                                evict_race_scenario(),  page_file_scenario(),
+                                                slab_churn_scenario(),  txn_arenas_scenario()};
   return defs;
 }
 
@@ -159,7 +160,7 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
       });
       Stack stack{*sim_os.value(), faulty_os, *allocator.value(), pool, cache, oracles, simulation,
                   spec.threads, spec.size, spec.test_hook, !plan->empty(), spec.strategy, &plan.value(),
-                  1, {}, {}};
+                  1, {}, {}, {}};
       platform::Mutex done_mu;
       platform::CondVar done_cv;
       std::uint32_t clients_done = 0;
@@ -177,6 +178,7 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
         platform::UniqueLock lock(done_mu);
         done_cv.wait(lock, [&] { return clients_done == spec.threads; });
         lock.unlock();
+        if (def->finish) def->finish(stack);
         cache.clear();
         pool.clear_all();  // shutdown: every lingering page returns its segments (seed 001)
         oracles.check_cheap();

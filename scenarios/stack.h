@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,10 @@ struct Stack {
   // Published pages' contents: page id → slot → what it must read.
   std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> shadow;
   std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> dewey_shadow;
+  // ---- issue 14 (slab-churn, txn-arenas): what a scenario keeps for the run ----
+  // Made by its prepare, checked and dropped by its finish (before the stack's
+  // quiescent checks); type-erased so scenarios add no fields here.
+  std::shared_ptr<void> scenario_state;
 };
 
 struct ScenarioDef {
@@ -49,6 +54,9 @@ struct ScenarioDef {
   std::function<void(Stack&)> prepare;
   // The body of client fiber `index` (0-based).
   std::function<void(Stack&, std::uint32_t index)> client;
+  // Runs on the conductor once every client has finished, before the cache
+  // and pool give everything back: the scenario's own quiescent checks. Optional.
+  std::function<void(Stack&)> finish;
 };
 
 const std::vector<ScenarioDef>& scenario_defs();
@@ -60,5 +68,7 @@ ScenarioDef budget_scenario();
 ScenarioDef resize_storm_scenario();
 ScenarioDef evict_race_scenario();
 ScenarioDef page_file_scenario();
+ScenarioDef slab_churn_scenario();
+ScenarioDef txn_arenas_scenario();
 
 }  // namespace segsim::scenarios
