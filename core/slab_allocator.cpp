@@ -72,27 +72,23 @@ Result<std::unique_ptr<SlabAllocator>> SlabAllocator::create(SegmentAllocator& s
 
 SlabAllocator::SlabAllocator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+// Every slab goes back whole, live objects and cached ones included (their
+// memory dies with us); no free list is walked, so this works whatever state
+// a failed run left behind.
 SlabAllocator::~SlabAllocator() {
   impl_->detach_all_caches();
   for (std::size_t c = 0; c < kSlabClassCount; ++c) {
     auto& depot = impl_->depots[c];
     platform::LockGuard guard(depot.mu);
-    for (auto& magazine : depot.full) impl_->drain_magazine(static_cast<int>(c), *magazine);
     depot.full.clear();
-    // Every slab goes back, live objects included (their memory dies with us).
-    while (!depot.partial.empty() || depot.slabs > 0) {
-      std::uint32_t slab = 0;
-      bool found = false;
-      for (std::uint32_t s = 0; s < impl_->next_slot && !found; ++s) {
-        SlabRecord* rec = impl_->record(s);
-        if (rec != nullptr && (rec->epoch.load() & 1) != 0 && rec->size_class.load() == static_cast<int>(c)) {
-          slab = s;
-          found = true;
-        }
-      }
-      if (!found) break;
-      impl_->release_slab(static_cast<int>(c), slab);
-    }
+    depot.depot_objects = 0;
+  }
+  for (std::uint32_t s = 0; s < impl_->next_slot; ++s) {
+    SlabRecord* rec = impl_->record(s);
+    if (rec == nullptr || (rec->epoch.load() & 1) == 0) continue;
+    const int c = rec->size_class.load();
+    platform::LockGuard guard(impl_->depots[static_cast<std::size_t>(c)].mu);
+    impl_->release_slab(c, s);
   }
 }
 

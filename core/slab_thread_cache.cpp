@@ -152,6 +152,8 @@ void SlabAllocator::Impl::retire_cache(ThreadCache& cache) {
   }
 }
 
+// The allocator is dying: every cache is emptied and detached (a thread that
+// exits later finds no owner).
 void SlabAllocator::Impl::detach_all_caches() {
   std::vector<std::shared_ptr<ThreadCache>> caches;
   {
@@ -159,10 +161,13 @@ void SlabAllocator::Impl::detach_all_caches() {
     caches = thread_caches;
   }
   for (auto& [key, cache] : fiber_caches) caches.push_back(cache);
-  for (auto& cache : caches) {
+  for (auto& cache : caches) {  // their objects die with the slabs: nothing is returned
     platform::LockGuard guard(cache->exit_mu);
-    if (cache->owner == nullptr) continue;
-    flush_cache(*cache);
+    for (ClassCache& cc : cache->classes) {
+      if (cc.loaded != nullptr) cc.loaded->refs.clear();
+      if (cc.previous != nullptr) cc.previous->refs.clear();
+      cc.cached.store(0, std::memory_order_relaxed);
+    }
     cache->owner = nullptr;
   }
   platform::LockGuard guard(registry_mu);
