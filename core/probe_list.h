@@ -39,6 +39,7 @@ inline constexpr std::array kProbes = {
     Probe{"arena.config.invalid", "TxnArenaManager::create refused a configuration", false},
     Probe{"arena.alloc.invalid_size", "arena allocate of 0 or more than 256 KiB refused", true},
     Probe{"arena.alloc.invalid_alignment", "arena allocate with a bad alignment refused", true},
+    Probe{"arena.alloc.next_initial_chunk", "a large root moved on to its next initial chunk", false},
     Probe{"arena.grow.smaller_chunk", "near the limit, growth took the least chunk holding the request", true},
     Probe{"arena.grow.over_limit", "arena growth refused by the transaction's profile limit", true},
     Probe{"arena.grow.segment_refused", "arena growth refused by the segment allocator", false},

@@ -84,8 +84,13 @@ ThreadCache* SlabAllocator::Impl::thread_cache_slow() {
       found = &cache;
       continue;
     }
-    platform::LockGuard guard(cache.exit_mu);
-    if (cache.owner == nullptr) caches.erase(caches.begin() + static_cast<std::ptrdiff_t>(i));  // its allocator died
+    bool detached = false;
+    {
+      platform::LockGuard guard(cache.exit_mu);
+      detached = cache.owner == nullptr;  // its allocator died
+    }
+    // Erased after the guard: the table may hold the cache's last reference.
+    if (detached) caches.erase(caches.begin() + static_cast<std::ptrdiff_t>(i));
   }
   if (found == nullptr) {
     std::shared_ptr<ThreadCache> cache = new_cache();

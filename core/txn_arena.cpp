@@ -64,6 +64,7 @@ std::uint64_t TxnArena::parent_id() const noexcept { return parent_ == nullptr ?
 std::size_t TxnArena::reserved_bytes() const noexcept {
   std::size_t n = 0;
   for (const Chunk& chunk : chunks_) n += chunk.segment.size();
+  for (const Chunk& chunk : spare_) n += chunk.segment.size();
   return n;
 }
 
@@ -98,7 +99,13 @@ Result<std::byte*> TxnArena::allocate(std::size_t bytes, std::size_t alignment) 
       return chunk.segment.data() + start;
     }
   }
-  if (Status grown = grow(bytes, alignment); !grown.ok()) return grown.error();
+  if (!spare_.empty() && spare_.back().segment.size() >= bytes) {
+    SEGSIM_PROBE("arena.alloc.next_initial_chunk");
+    chunks_.push_back(spare_.back());
+    spare_.pop_back();
+  } else if (Status grown = grow(bytes, alignment); !grown.ok()) {
+    return grown.error();
+  }
   Chunk& chunk = chunks_.back();  // a fresh chunk starts 4 KiB-aligned
   chunk.used = bytes;
   used_bytes_ += bytes;
@@ -158,7 +165,9 @@ TxnArenaManager::~TxnArenaManager() {
   std::vector<TxnArena::Chunk> chunks;
   for (auto& [id, arena] : state_->live) {
     for (auto& chunk : arena->chunks_) chunks.push_back(chunk);
+    for (auto& chunk : arena->spare_) chunks.push_back(chunk);
     arena->chunks_.clear();
+    arena->spare_.clear();
   }
   state_->live.clear();
   return_chunks(chunks);
@@ -208,10 +217,11 @@ Result<TxnArena*> TxnArenaManager::begin(std::uint64_t txn, ArenaProfile profile
   }
   const std::uint64_t id = state_->next_id++;
   auto arena = std::unique_ptr<TxnArena>(new TxnArena(*this, id, txn, nullptr, profile));
-  arena->chunks_ = std::move(chunks);
+  state_->chunks_taken += chunks.size();
+  arena->chunks_.push_back(chunks.front());
+  arena->spare_.assign(chunks.rbegin(), chunks.rend() - 1);  // used front to back
   arena->tree_reserved_ = spec.initial_bytes;
   arena->next_chunk_bytes_ = std::min(kLargestClassBytes, chunk_bytes * 2);
-  state_->chunks_taken += arena->chunks_.size();
   state_->reserved_bytes += spec.initial_bytes;
   state_->peak_reserved_bytes = std::max(state_->peak_reserved_bytes, state_->reserved_bytes);
   ++state_->begun;
@@ -296,8 +306,10 @@ Status TxnArenaManager::end(std::uint64_t arena_id, bool commit) {
         if (state_->history.size() > config_.history_size) state_->history.pop_front();
       }
       to_return = std::move(arena.chunks_);
+      to_return.insert(to_return.end(), arena.spare_.begin(), arena.spare_.end());
     }
     arena.chunks_.clear();
+    arena.spare_.clear();
     if (parent != nullptr) --parent->live_children_;
     ++(commit ? state_->commits : state_->rollbacks);
     state_->live.erase(it);

@@ -14,8 +14,8 @@
 //    is OutOfBudget and changes nothing; so is any segment-allocator refusal.
 //    Objects are at most 256 KiB (the large-object path, part 2, lifts that).
 //  * Chunks are segments of the SegmentAllocator (≤ 256 KiB each; an initial
-//    size above that is several 256 KiB chunks), so the segment oracles cover
-//    arena memory.
+//    size above that is several 256 KiB chunks, filled one after the other
+//    before the arena grows), so the segment oracles cover arena memory.
 //  * begin_child(parent) opens a savepoint. commit(child) hands the child's
 //    chunks to its parent (its objects stay valid until the root ends);
 //    rollback(child) returns its chunks at once. A root's commit or rollback
@@ -77,7 +77,7 @@ class TxnArena {
   std::size_t used_bytes() const noexcept { return used_bytes_; }      // handed out (with alignment padding)
   std::size_t reserved_bytes() const noexcept;                        // its chunks' bytes
   std::size_t tree_reserved_bytes() const noexcept;                   // the whole transaction's
-  std::size_t chunk_count() const noexcept { return chunks_.size(); }
+  std::size_t chunk_count() const noexcept { return chunks_.size() + spare_.size(); }
   std::size_t live_children() const noexcept { return live_children_; }
   // Whether [data, data + bytes) lies in one of this arena's chunks.
   bool contains(const std::byte* data, std::size_t bytes = 1) const noexcept;
@@ -102,6 +102,7 @@ class TxnArena {
   const ArenaProfile profile_;
   const std::uint32_t depth_;
   std::vector<Chunk> chunks_;           // the current chunk is the last
+  std::vector<Chunk> spare_;            // a root's unused initial chunks (initial > 256 KiB), used before growing
   std::size_t used_bytes_ = 0;
   std::size_t next_chunk_bytes_ = 0;
   std::size_t tree_reserved_ = 0;       // root only: the tree's chunk bytes

@@ -27,7 +27,7 @@ TxnArenaStats TxnArenaManager::stats() const {
   // Bookkeeping per live arena: the arena, its map node, its chunk list.
   constexpr std::size_t kMapNodeBytes = 48;
   for (const auto& [id, arena] : s.live) {
-    stats.metadata_bytes += sizeof(TxnArena) + kMapNodeBytes + arena->chunks_.capacity() * sizeof(TxnArena::Chunk);
+    stats.metadata_bytes += sizeof(TxnArena) + kMapNodeBytes + (arena->chunks_.capacity() + arena->spare_.capacity()) * sizeof(TxnArena::Chunk);
   }
   return stats;
 }
@@ -53,7 +53,9 @@ std::vector<std::string> TxnArenaManager::audit() const {
     if (arena->used_bytes_ > bytes) {
       violations.push_back(fmt::format("arena {}: {} bytes used but only {} reserved", id, arena->used_bytes_, bytes));
     }
-    for (const auto& chunk : arena->chunks_) {
+    std::vector<TxnArena::Chunk> all = arena->chunks_;
+    all.insert(all.end(), arena->spare_.begin(), arena->spare_.end());
+    for (const auto& chunk : all) {
       if (!chunk_starts.insert(chunk.segment.data()).second) {
         violations.push_back(fmt::format("arena {}: a chunk is listed twice", id));
       }
@@ -85,7 +87,7 @@ std::vector<std::string> TxnArenaManager::audit() const {
   }
   if (s.chunks_taken - s.chunks_returned != [&] {
         std::size_t n = 0;
-        for (const auto& [id, arena] : s.live) n += arena->chunks_.size();
+        for (const auto& [id, arena] : s.live) n += arena->chunk_count();
         return n;
       }()) {
     violations.push_back(fmt::format("{} chunks taken and {} returned disagree with the live arenas' chunks", s.chunks_taken,

@@ -60,6 +60,15 @@ TEST_F(ArenaTest, BeginTakesTheInitialChunks) {
   EXPECT_TRUE(arenas->rollback(large->id()).ok());
 }
 
+TEST_F(ArenaTest, ALargeRootFillsItsInitialChunksBeforeGrowing) {
+  TxnArena* large = begin(ArenaProfile::Large);
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(large->allocate(200 * KiB).ok());
+  EXPECT_EQ(large->reserved_bytes(), 2 * MiB) << "eight 200 KiB objects fit the eight initial chunks";
+  ASSERT_TRUE(large->allocate(200 * KiB).ok());
+  EXPECT_GT(large->reserved_bytes(), 2 * MiB);
+  EXPECT_TRUE(arenas->rollback(large->id()).ok());
+}
+
 TEST_F(ArenaTest, BumpsAlignsAndGrows) {
   TxnArena* arena = begin(ArenaProfile::Tiny);
   std::byte* a = arena->allocate(10).value();
