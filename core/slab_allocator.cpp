@@ -170,47 +170,51 @@ Result<SlabObject> SlabAllocator::allocate(std::size_t bytes) {
 // Validates `object` against the slot it names without a lock, then flips its
 // generation from live to free with one CAS: of two racing frees of one
 // handle exactly one wins, the other is a DoubleFree.
+namespace {
+// Built only on a refusal: the success path constructs no Error.
+[[gnu::cold, gnu::noinline]] Error claim_error(const SlabObject& object, Errc code, const char* detail,
+                                                std::uint32_t live_generation = 0) {
+  Error error = make_error(code, detail);
+  error.address = reinterpret_cast<std::uintptr_t>(object.data());
+  error.generation = object.generation();
+  error.live_generation = live_generation;
+  return error;
+}
+}  // namespace
+
 Status SlabAllocator::Impl::claim(const SlabObject& object) {
-  Error error = make_error(Errc::InvalidPointer);
-  error.address = reinterpret_cast<std::uintptr_t>(object.data_);
-  error.generation = object.generation_;
-  if (object.is_null() || object.allocator_ != id) {
+  if (object.is_null() || object.allocator_ != id) [[unlikely]] {
     SEGSIM_PROBE("slab.free.foreign");
-    error.detail = object.is_null() ? "null handle" : "a handle of another allocator";
-    return refuse(error);
+    return refuse(claim_error(object, Errc::InvalidPointer,
+                              object.is_null() ? "null handle" : "a handle of another allocator"));
   }
   SlabRecord* rec = record(object.slab_);
-  if (rec == nullptr || object.size_class_ >= kSlabClassCount || (object.epoch_ & 1) == 0) {
+  if (rec == nullptr || object.size_class_ >= kSlabClassCount || (object.epoch_ & 1) == 0) [[unlikely]] {
     SEGSIM_PROBE("slab.free.foreign");
-    error.detail = "no such slab";
-    return refuse(error);
+    return refuse(claim_error(object, Errc::InvalidPointer, "no such slab"));
   }
-  if (rec->epoch.load(std::memory_order_acquire) != object.epoch_) {
+  if (rec->epoch.load(std::memory_order_acquire) != object.epoch_) [[unlikely]] {
     SEGSIM_PROBE("slab.free.stale_slab");
-    error.code = Errc::DoubleFree;
-    error.detail = "its slab was returned since";
-    return refuse(error);
+    return refuse(claim_error(object, Errc::DoubleFree, "its slab was returned since"));
   }
   const int c = rec->size_class.load(std::memory_order_relaxed);
-  if (c != object.size_class_) {
+  if (c != object.size_class_) [[unlikely]] {
     SEGSIM_PROBE("slab.free.wrong_class");
-    error.detail = "the object belongs to another class";
-    return refuse(error);
+    return refuse(claim_error(object, Errc::InvalidPointer, "the object belongs to another class"));
   }
   if (object.index_ >= rec->objects.load(std::memory_order_relaxed) ||
-      rec->base.load(std::memory_order_relaxed) + std::size_t{object.index_} * kSlabClassBytes[c] != object.data_) {
+      rec->base.load(std::memory_order_relaxed) + std::size_t{object.index_} * kSlabClassBytes[c] != object.data_)
+      [[unlikely]] {
     SEGSIM_PROBE("slab.free.not_object_start");
-    error.detail = "not the start of an object of its slab";
-    return refuse(error);
+    return refuse(claim_error(object, Errc::InvalidPointer, "not the start of an object of its slab"));
   }
   std::uint32_t expected = object.generation_;
   if ((expected & 1) == 0 ||
-      !rec->words[object.index_].compare_exchange_strong(expected, object.generation_ + 1, std::memory_order_acq_rel)) {
+      !rec->words[object.index_].compare_exchange_strong(expected, object.generation_ + 1, std::memory_order_acq_rel))
+      [[unlikely]] {
     SEGSIM_PROBE("slab.free.double_free");
-    error.code = Errc::DoubleFree;
-    error.live_generation = (expected & 1) != 0 ? expected : 0;
-    error.detail = "the object is not live under this handle";
-    return refuse(error);
+    return refuse(claim_error(object, Errc::DoubleFree, "the object is not live under this handle",
+                              (expected & 1) != 0 ? expected : 0));
   }
   return {};
 }

@@ -101,6 +101,11 @@ struct ClassDepot {
   SharedCounter exchanges;
 };
 
+// The calling thread's last-used cache and its allocator's id (production
+// threads; slab_thread_cache.cpp keeps the full table).
+inline constinit thread_local ThreadCache* tls_last_cache = nullptr;
+inline constinit thread_local std::uint32_t tls_last_allocator = 0;
+
 // Counters of thread caches that are gone (thread exit).
 struct RetiredCounters {
   std::uint64_t allocations = 0, fast_allocations = 0, frees = 0, fast_frees = 0, remote_frees = 0,
@@ -115,7 +120,13 @@ struct SlabAllocator::Impl {
   Impl(SegmentAllocator& segments_in, const SlabAllocatorConfig& cfg);
 
   // ---- slab_thread_cache.cpp ----
-  slab_detail::ThreadCache* cache_for_caller();
+  // The caller's cache (a fiber's under a simulation): inline for the fast path.
+  slab_detail::ThreadCache* cache_for_caller() {
+    if (platform::current_runtime() != nullptr) [[unlikely]] return fiber_cache();
+    if (slab_detail::tls_last_allocator == id) [[likely]] return slab_detail::tls_last_cache;
+    return thread_cache_slow();
+  }
+  slab_detail::ThreadCache* fiber_cache();
   slab_detail::ThreadCache* thread_cache_slow();
   std::shared_ptr<slab_detail::ThreadCache> new_cache();
   void flush_cache(slab_detail::ThreadCache& cache);

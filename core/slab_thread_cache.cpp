@@ -25,15 +25,13 @@ struct CacheTable {
   ~CacheTable();
 };
 
-constinit thread_local ThreadCache* tls_last_cache = nullptr;
-constinit thread_local std::uint32_t tls_last_allocator = 0;
 constinit thread_local bool tls_table_dead = false;
 thread_local CacheTable tls_table;
 
 CacheTable::~CacheTable() {
   tls_table_dead = true;
-  tls_last_cache = nullptr;
-  tls_last_allocator = 0;
+  slab_detail::tls_last_cache = nullptr;
+  slab_detail::tls_last_allocator = 0;
   for (auto& cache : caches) cache->exit();
 }
 
@@ -61,17 +59,13 @@ std::shared_ptr<ThreadCache> SlabAllocator::Impl::new_cache() {
   return cache;
 }
 
-ThreadCache* SlabAllocator::Impl::cache_for_caller() {
-  if (platform::Runtime* rt = platform::current_runtime(); __builtin_expect(rt != nullptr, 0)) {
-    const std::uint32_t key = rt->thread_key();
-    auto it = fiber_caches.find(key);
-    if (it != fiber_caches.end()) return it->second.get();
-    SEGSIM_PROBE("slab.cache.new_fiber");
-    std::shared_ptr<ThreadCache> cache = new_cache();
-    return fiber_caches.emplace(key, std::move(cache)).first->second.get();
-  }
-  if (__builtin_expect(tls_last_allocator == id, 1)) return tls_last_cache;
-  return thread_cache_slow();
+ThreadCache* SlabAllocator::Impl::fiber_cache() {
+  const std::uint32_t key = platform::current_runtime()->thread_key();
+  auto it = fiber_caches.find(key);
+  if (it != fiber_caches.end()) return it->second.get();
+  SEGSIM_PROBE("slab.cache.new_fiber");
+  std::shared_ptr<ThreadCache> cache = new_cache();
+  return fiber_caches.emplace(key, std::move(cache)).first->second.get();
 }
 
 ThreadCache* SlabAllocator::Impl::thread_cache_slow() {
@@ -101,8 +95,8 @@ ThreadCache* SlabAllocator::Impl::thread_cache_slow() {
     found = cache.get();
     caches.push_back(std::move(cache));
   }
-  tls_last_cache = found;
-  tls_last_allocator = id;
+  slab_detail::tls_last_cache = found;
+  slab_detail::tls_last_allocator = id;
   return found;
 }
 
