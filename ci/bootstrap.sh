@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev    # tests and properties
   libbenchmark-dev libjemalloc-dev libmimalloc-dev  # benchmarks and their baselines
   libcli11-dev nlohmann-json3-dev libfmt-dev     # CLI, JSON, formatting
+  zlib1g-dev                                     # compact decision logs (sim/decision_log.cpp)
 )
 
 missing=()

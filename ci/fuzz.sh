@@ -3,6 +3,9 @@
 # its committed seed corpus. New inputs go to build/fuzz/corpus/<target>/
 # (the committed corpus is never modified); crashes to build/fuzz/artifacts/.
 #   ci/fuzz.sh [SECONDS_PER_TARGET]   (default 30)
+# Targets (fuzz/CMakeLists.txt): alloc_ops, page_file, repro (repro files,
+# both decision encodings), sweep_results (sweep --json / merge input, probe
+# lists). Every build/fuzz/fuzz/fuzz_* found is run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

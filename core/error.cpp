@@ -18,6 +18,10 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::OsFailure: return "os failure";
     case Errc::InvalidConfig: return "invalid config";
     case Errc::InvalidPageFile: return "invalid page file";
+    case Errc::SlotOutOfRange: return "slot out of range";
+    case Errc::ValueTooLarge: return "value too large";
+    case Errc::PageFull: return "page full";
+    case Errc::PageReturned: return "page returned";
     case Errc::InUse: return "in use";
   }
   return "unknown error";

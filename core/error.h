@@ -19,6 +19,10 @@ enum class Errc : std::uint8_t {
   OsFailure,       // any other failed Os call (errno in os_errno)
   InvalidConfig,   // a configuration value out of range (detail names it)
   InvalidPageFile, // a page file failed validation (detail names the field)
+  SlotOutOfRange,  // a leaf page slot index at or past the page's slot count
+  ValueTooLarge,   // a value longer than the page's max_value_bytes
+  PageFull,        // the page's live values would exceed the largest segment class
+  PageReturned,    // a write to a page whose segments were returned
   InUse,           // the object is still in use: an arena ended while a child arena lives
 };
 

@@ -5,6 +5,7 @@
 
 #include "core/assert.h"
 #include "core/mutants.h"
+#include "core/probe.h"
 
 namespace segsim {
 
@@ -23,14 +24,17 @@ std::size_t LeafPage::Table::live_bytes() const {
 Result<std::unique_ptr<LeafPage>> LeafPage::create(SegmentAllocator& allocator, LeafPageConfig config,
                                                    std::uint64_t page_id) {
   if (config.slot_count == 0 || config.slot_count > 65536) {
+    SEGSIM_PROBE("page.create.invalid_config");
     return make_error(Errc::InvalidConfig, "slot_count must be in 1..65536");
   }
   if (class_of(config.initial_bytes) < 0 || class_of(config.max_value_bytes) < 0) {
+    SEGSIM_PROBE("page.create.invalid_config");
     return make_error(Errc::InvalidConfig, "initial_bytes and max_value_bytes must be 1..256 KiB");
   }
   std::unique_ptr<LeafPage> page(new LeafPage(allocator, config, page_id));
   Status allocated = page->allocate_segments();
   if (!allocated.ok()) {
+    SEGSIM_PROBE("page.create.allocation_failed");
     page->segments_returned_ = true;  // nothing held
     return allocated.error();
   }
@@ -81,21 +85,44 @@ Status LeafPage::set_slot(std::size_t slot, std::span<const std::byte> value) {
   return write(slots_, /*dewey=*/false, slot, value);
 }
 
+// The refusals every write checks first, before anything changes.
+Status LeafPage::check_write(std::size_t slot, std::size_t value_bytes) const {
+  if (slot >= config_.slot_count) {
+    SEGSIM_PROBE("page.write.slot_out_of_range");
+    return make_error(Errc::SlotOutOfRange, "slot index out of range");
+  }
+  if (value_bytes > config_.max_value_bytes) {
+    SEGSIM_PROBE("page.write.value_too_large");
+    return make_error(Errc::ValueTooLarge, "value larger than max_value_bytes");
+  }
+  if (segments_returned_) {
+    SEGSIM_PROBE("page.write.after_return");
+    return make_error(Errc::PageReturned, "write to a page whose segments were returned");
+  }
+  return {};
+}
+
 Status LeafPage::set_dewey_id(std::size_t slot, std::span<const std::byte> dewey_id) {
   platform::LockGuard guard(mu_);
+  // Refused before unsharing: a refused write leaves the page as it was.
+  if (Status refused = check_write(slot, dewey_id.size()); !refused.ok()) return refused;
   if (!segments_returned_ && dewey_memory_ == slot_memory_) {
     // First DeweyID: the page gets its own DeweyID segment.
+    SEGSIM_PROBE("page.dewey.unshared");
     auto own = allocator_.allocate(std::max(dewey_id.size(), config_.initial_bytes));
-    if (!own.ok()) return own.error();
+    if (!own.ok()) {
+      SEGSIM_PROBE("page.dewey.allocation_failed");
+      return own.error();
+    }
     dewey_memory_ = own.value();
   }
   return write(dewey_ids_, /*dewey=*/true, slot, dewey_id);
 }
 
 Status LeafPage::write(Table& table, bool dewey, std::size_t slot, std::span<const std::byte> value) {
-  if (slot >= config_.slot_count) return make_error(Errc::InvalidSize, "slot index out of range");
-  if (value.size() > config_.max_value_bytes) return make_error(Errc::InvalidSize, "value too large");
-  if (segments_returned_) return make_error(Errc::DoubleFree, "write to a page whose segments were returned");
+  if (Status refused = check_write(slot, value.size()); !refused.ok()) return refused;
+  if (value.empty()) SEGSIM_PROBE("page.write.empty_value");
+  if (value.size() == config_.max_value_bytes) SEGSIM_PROBE("page.write.max_value");
   const Segment& memory = dewey ? dewey_memory_ : slot_memory_;
   if (table.used_bytes + value.size() > memory.size()) {
     // The old value of this slot is garbage once rewritten: not counted.
@@ -116,13 +143,18 @@ Status LeafPage::write(Table& table, bool dewey, std::size_t slot, std::span<con
 // the smallest class holding `needed_bytes`.
 Status LeafPage::grow(Table& table, bool dewey, std::size_t needed_bytes, std::size_t overwritten_slot) {
   if (class_of(needed_bytes) < 0) {
-    return make_error(Errc::InvalidSize, "page full: values exceed the largest segment class");
+    SEGSIM_PROBE("page.grow.page_full");
+    return make_error(Errc::PageFull, "values exceed the largest segment class");
   }
   Segment& memory = dewey ? dewey_memory_ : slot_memory_;
   const Segment old = memory;
   const bool was_shared = slot_memory_ == dewey_memory_;
   auto fresh = allocator_.allocate_uninitialized(std::max(needed_bytes, old.size()));
-  if (!fresh.ok()) return fresh.error();  // page unchanged
+  if (!fresh.ok()) {
+    SEGSIM_PROBE("page.grow.allocation_failed");
+    return fresh.error();  // page unchanged
+  }
+  if (fresh->size_class() == static_cast<int>(kSizeClassCount) - 1) SEGSIM_PROBE("page.grow.largest_class");
   // Copy live values compacted, in slot order.
   std::size_t used = 0;
   table.offset[overwritten_slot] = -1;  // after the allocation: a failure changes nothing
@@ -138,6 +170,7 @@ Status LeafPage::grow(Table& table, bool dewey, std::size_t needed_bytes, std::s
   slot_memory_ = (move_both || !dewey) ? fresh.value() : slot_memory_;
   dewey_memory_ = (move_both || dewey) ? fresh.value() : dewey_memory_;
   if (move_both) {
+    SEGSIM_PROBE("page.grow.shared_moved_both");
     // The DeweyID table's values (none while shared) live in the same segment.
     SEGSIM_ASSERT(dewey_ids_.live_bytes() == 0 || dewey, "shared memory with DeweyIDs");
   }
@@ -153,7 +186,10 @@ Status LeafPage::return_segments() {
     return first.ok() ? second : first;
   }
   platform::LockGuard guard(mu_);
-  if (segments_returned_) return {};  // idempotent: never a double free
+  if (segments_returned_) {  // idempotent: never a double free
+    SEGSIM_PROBE("page.return.already_returned");
+    return {};
+  }
   segments_returned_ = true;
   Status first = allocator_.release(slot_memory_);
   Status second = dewey_memory_ == slot_memory_ ? Status{} : allocator_.release(dewey_memory_);
@@ -176,15 +212,23 @@ void LeafPage::clear() {
 
 Status LeafPage::reset_for_reuse(std::uint64_t page_id) {
   platform::LockGuard guard(mu_);
-  slots_.reset(config_.slot_count);
-  dewey_ids_.reset(config_.slot_count);
-  page_id_ = page_id;
   if (segments_returned_) {
+    SEGSIM_PROBE("page.reuse.after_return");
     Status allocated = allocate_segments();
-    if (!allocated.ok()) return allocated;  // stays returned: nothing held
+    if (!allocated.ok()) {  // refused: the page is as it was (returned, nothing held)
+      SEGSIM_PROBE("page.reuse.allocation_failed");
+      return allocated;
+    }
+    slots_.reset(config_.slot_count);
+    dewey_ids_.reset(config_.slot_count);
+    page_id_ = page_id;
     if (!SEGSIM_MUTANT(ReuseFlagNotRearmed)) segments_returned_ = false;  // re-armed: the next return is real
     return {};
   }
+  slots_.reset(config_.slot_count);
+  dewey_ids_.reset(config_.slot_count);
+  page_id_ = page_id;
+  SEGSIM_PROBE("page.reuse.zero_held");
   Status zeroed = allocator_.reset(slot_memory_);
   if (!zeroed.ok()) return zeroed;
   return dewey_memory_ == slot_memory_ ? Status{} : allocator_.reset(dewey_memory_);

@@ -43,8 +43,10 @@ class LeafPage {
   LeafPage(const LeafPage&) = delete;
   LeafPage& operator=(const LeafPage&) = delete;
 
-  // Writes slot `slot`. InvalidSize for a slot out of range or a value over
-  // max_value_bytes; an allocator error if growing fails (page unchanged).
+  // Writes slot `slot`. SlotOutOfRange, ValueTooLarge (over max_value_bytes),
+  // PageFull (the live values would pass the largest class), PageReturned
+  // (segments returned), or the allocator's error if growing fails. Every
+  // refusal leaves the page unchanged: each slot still reads its old value.
   Status set_slot(std::size_t slot, std::span<const std::byte> value);
   // The slot's value, empty when unset. Valid until the next write or reset.
   std::span<const std::byte> get_slot(std::size_t slot) const;
@@ -77,6 +79,7 @@ class LeafPage {
     std::size_t live_bytes() const;
   };
   LeafPage(SegmentAllocator& allocator, LeafPageConfig config, std::uint64_t page_id);
+  Status check_write(std::size_t slot, std::size_t value_bytes) const;
   Status write(Table& table, bool dewey, std::size_t slot, std::span<const std::byte> value);
   Status grow(Table& table, bool dewey, std::size_t needed_bytes, std::size_t overwritten_slot);
   Status allocate_segments();

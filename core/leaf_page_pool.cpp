@@ -4,6 +4,7 @@
 
 #include "core/assert.h"
 #include "core/mutants.h"
+#include "core/probe.h"
 
 namespace segsim {
 
@@ -29,21 +30,27 @@ Result<LeafPage*> LeafPagePool::borrow(std::uint64_t page_id) {
       page = std::move(idle_.back());
       idle_.pop_back();
     } else if (borrowed_.size() >= config_.max_pages) {
+      SEGSIM_PROBE("pool.borrow.max_pages");
       return make_error(Errc::OutOfBudget, "leaf page pool: max_pages borrowed");
     }
   }
   const bool reused = page != nullptr;
+  if (reused) SEGSIM_PROBE("pool.borrow.reused_idle");
   if (reused) {
     // Outside the pool lock: this allocates (the page's segments were returned).
     Status reset = page->reset_for_reuse(page_id);
     if (!reset.ok()) {
+      SEGSIM_PROBE("pool.borrow.reuse_failed");
       platform::LockGuard guard(mu_);
       idle_.push_back(std::move(page));  // nothing lost: it stays idle
       return reset.error();
     }
   } else {
     auto created = LeafPage::create(allocator_, config_.page, page_id);
-    if (!created.ok()) return created.error();
+    if (!created.ok()) {
+      SEGSIM_PROBE("pool.borrow.create_failed");
+      return created.error();
+    }
     page = std::move(created.value());
   }
   platform::LockGuard guard(mu_);
@@ -62,6 +69,7 @@ Status LeafPagePool::give_back(LeafPage* page) {
     auto it = std::find_if(borrowed_.begin(), borrowed_.end(),
                            [page](const auto& p) { return p.get() == page; });
     if (it == borrowed_.end()) {
+      SEGSIM_PROBE("pool.give_back.not_borrowed");
       return make_error(Errc::DoubleFree, "leaf page not borrowed from this pool (given back twice?)");
     }
     owned = std::move(*it);
@@ -75,7 +83,11 @@ Status LeafPagePool::give_back(LeafPage* page) {
   // An idle page keeps no slots; clear() must not touch the returned memory.
   owned->clear();
   platform::LockGuard guard(mu_);
-  if (idle_.size() < config_.max_idle_pages) idle_.push_back(std::move(owned));
+  if (idle_.size() < config_.max_idle_pages) {
+    idle_.push_back(std::move(owned));
+  } else {
+    SEGSIM_PROBE("pool.give_back.idle_full");
+  }
   return returned;
 }
 

@@ -1,4 +1,5 @@
 #include "core/mapped_page_file.h"
+#include "core/probe.h"
 
 #include <atomic>
 #include <cstring>
@@ -49,33 +50,62 @@ bool is_power_of_two(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 // root offset come after it, because they are only meaningful for a header
 // known to be intact.
 Result<Layout> validate(const std::byte* data, std::size_t bytes) {
-  if (bytes < kPageFileHeaderBytes) return invalid("file shorter than the 64-byte header");
+  if (bytes < kPageFileHeaderBytes) {
+    SEGSIM_PROBE("pagefile.invalid.short");
+    return invalid("file shorter than the 64-byte header");
+  }
   SEGSIM_ASSERT(data != nullptr, "a non-empty mapping has an address");
-  if (std::memcmp(data, kPageFileMagic.data(), kPageFileMagic.size()) != 0) return invalid("bad magic");
-  if (load_le32(data + 8) != kPageFileVersion) return invalid("unsupported format_version");
+  if (std::memcmp(data, kPageFileMagic.data(), kPageFileMagic.size()) != 0) {
+    SEGSIM_PROBE("pagefile.invalid.magic");
+    return invalid("bad magic");
+  }
+  if (load_le32(data + 8) != kPageFileVersion) {
+    SEGSIM_PROBE("pagefile.invalid.version");
+    return invalid("unsupported format_version");
+  }
   const std::uint32_t page_size = load_le32(data + 12);
   if (!is_power_of_two(page_size) || page_size < kMinPageFileBytesPerPage ||
       page_size > kMaxPageFileBytesPerPage) {
+    SEGSIM_PROBE("pagefile.invalid.page_size");
     return invalid("page_size not a power of two in 4 KiB..1 MiB");
   }
-  if (load_le64(data + 32) != 0) return invalid("reserved field not zero");
+  if (load_le64(data + 32) != 0) {
+    SEGSIM_PROBE("pagefile.invalid.reserved");
+    return invalid("reserved field not zero");
+  }
   for (std::size_t i = 48; i < kPageFileHeaderBytes; ++i) {
-    if (data[i] != std::byte{0}) return invalid("header bytes 48..63 not zero");
+    if (data[i] != std::byte{0}) {
+      SEGSIM_PROBE("pagefile.invalid.padding");
+      return invalid("header bytes 48..63 not zero");
+    }
   }
   const std::uint64_t checksum = fnv1a64(std::span(data, kPageFileChecksummedBytes));
-  if (load_le64(data + 40) != checksum) return invalid("header checksum mismatch");
+  if (load_le64(data + 40) != checksum) {
+    SEGSIM_PROBE("pagefile.invalid.checksum");
+    return invalid("header checksum mismatch");
+  }
 
   const std::uint64_t page_count = load_le64(data + 16);
   const std::uint64_t root_offset = load_le64(data + 24);
-  if (page_count == 0) return invalid("page_count is zero (no root page)");
+  if (page_count == 0) {
+    SEGSIM_PROBE("pagefile.invalid.no_pages");
+    return invalid("page_count is zero (no root page)");
+  }
   // Division, never page_size * (page_count + 1): page_count is attacker
   // controlled and the product can wrap to exactly the file length.
   const std::uint64_t file_bytes = bytes;
   if (file_bytes < page_size || file_bytes % page_size != 0 || file_bytes / page_size - 1 != page_count) {
+    SEGSIM_PROBE("pagefile.invalid.length");
     return invalid("file length does not match page_count x page_size");
   }
-  if (root_offset < page_size || root_offset >= file_bytes) return invalid("root offset out of range");
-  if (root_offset % page_size != 0) return invalid("root offset not page aligned");
+  if (root_offset < page_size || root_offset >= file_bytes) {
+    SEGSIM_PROBE("pagefile.invalid.root_range");
+    return invalid("root offset out of range");
+  }
+  if (root_offset % page_size != 0) {
+    SEGSIM_PROBE("pagefile.invalid.root_alignment");
+    return invalid("root offset not page aligned");
+  }
   return Layout{page_size, page_count, root_offset};
 }
 
@@ -105,6 +135,7 @@ std::array<std::byte, kPageFileHeaderBytes> encode_page_file_header(const PageFi
 Result<MappedPageFile> MappedPageFile::open(Os& os, const std::string& path, const OpenOptions& options) {
   OsResult<MappedFile> mapped = os.map_file(path);
   if (!mapped.ok()) {
+    SEGSIM_PROBE("pagefile.open.map_failed");
     Error e = make_error(Errc::OsFailure, "map_file failed");
     e.os_errno = mapped.error().errno_value;
     return e;
@@ -113,6 +144,7 @@ Result<MappedPageFile> MappedPageFile::open(Os& os, const std::string& path, con
   Result<Layout> layout = validate(file.data, file.bytes);
   if (!layout.ok()) {
     if (file.data != nullptr && !os.unmap(const_cast<std::byte*>(file.data), file.bytes).ok()) {
+      SEGSIM_PROBE("pagefile.open.unmap_after_invalid_failed");
       g_unmap_failures.fetch_add(1, std::memory_order_relaxed);
     }
     return layout.error();
@@ -145,11 +177,13 @@ void MappedPageFile::apply_options(const OpenOptions& options) {
     const Advice advice = options.access == AccessHint::Sequential ? Advice::Sequential : Advice::WillNeed;
     OsStatus advised = os_->advise(start, bytes_, advice);
     if (!advised.ok()) {
+      SEGSIM_PROBE("pagefile.advise_failed");
       ++advise_failures_;
       last_advise_errno_ = advised.error().errno_value;
     }
   }
   if (options.populate_on_open) {
+    SEGSIM_PROBE("pagefile.populated");
     const std::size_t stride = os_->page_size();
     SEGSIM_ASSERT(stride > 0, "the Os has a page size");
     // Reads, not writes: the mapping is read-only. volatile so the loop survives -O2.
@@ -206,10 +240,14 @@ void MappedPageFile::reset() noexcept {
 }
 
 Status MappedPageFile::close() {
-  if (data_ == nullptr) return {};
+  if (data_ == nullptr) {
+    SEGSIM_PROBE("pagefile.close.already_closed");
+    return {};
+  }
   OsStatus unmapped = os_->unmap(const_cast<std::byte*>(data_), bytes_);
   reset();
   if (!unmapped.ok()) {
+    SEGSIM_PROBE("pagefile.close.unmap_failed");
     g_unmap_failures.fetch_add(1, std::memory_order_relaxed);
     Error e = make_error(Errc::OsFailure, "unmap of the page file failed");
     e.os_errno = unmapped.error().errno_value;
@@ -235,6 +273,7 @@ Result<bool> MappedPageFile::refresh() const {
   SEGSIM_ASSERT(os_ != nullptr && !path_.empty(), "refresh() on a moved-from MappedPageFile");
   OsResult<FileStatus> now = os_->stat_file(path_);
   if (!now.ok()) {
+    SEGSIM_PROBE("pagefile.refresh.stat_failed");
     Error e = make_error(Errc::OsFailure, "stat of the page file failed");
     e.os_errno = now.error().errno_value;
     return e;

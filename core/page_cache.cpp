@@ -3,6 +3,7 @@
 #include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/mutants.h"
+#include "core/probe.h"
 #include "core/platform/clock.h"
 
 namespace segsim {
@@ -61,6 +62,7 @@ void LruPageCache<Key, Hash>::unlink(typename LruList::iterator it,
   bytes_ -= entry->bytes;
   entry->evicted = true;
   if (entry->pins > 0 && !SEGSIM_MUTANT(PinIgnored)) {
+    SEGSIM_PROBE("cache.evict.pinned_deferred");
     ++stats_.pinned_evicted;  // handed over by the last unpin
   } else {
     entry->handed_over = true;
@@ -71,6 +73,11 @@ void LruPageCache<Key, Hash>::unlink(typename LruList::iterator it,
 template <class Key, class Hash>
 void LruPageCache<Key, Hash>::evict_over_bounds(std::vector<std::shared_ptr<Entry>>& out) {
   while (!lru_.empty() && (lru_.size() > config_.max_entries || bytes_ > config_.max_bytes)) {
+    if (lru_.size() > config_.max_entries) {
+      SEGSIM_PROBE("cache.evict.entries_bound");
+    } else {
+      SEGSIM_PROBE("cache.evict.bytes_bound");
+    }
     unlink(std::prev(lru_.end()), out);
   }
 }
@@ -101,9 +108,11 @@ void LruPageCache<Key, Hash>::put(const Key& key, LeafPage* page) {
     platform::LockGuard guard(mu_);
     if (auto found = index_.find(key); found != index_.end()) {
       if ((*found->second)->page == page) {  // already cached: just touch it
+        SEGSIM_PROBE("cache.put.same_page_touched");
         lru_.splice(lru_.begin(), lru_, found->second);
         return;
       }
+      SEGSIM_PROBE("cache.put.replaced_other_page");
       unlink(found->second, evicted);
     }
     auto entry = std::make_shared<Entry>(Entry{key, page, page->memory_bytes()});
@@ -120,6 +129,7 @@ typename LruPageCache<Key, Hash>::Handle LruPageCache<Key, Hash>::get(const Key&
   platform::LockGuard guard(mu_);
   auto found = index_.find(key);
   if (found == index_.end()) {
+    SEGSIM_PROBE("cache.get.miss");
     ++stats_.misses;
     return Handle{};
   }
@@ -138,6 +148,7 @@ void LruPageCache<Key, Hash>::unpin(const std::shared_ptr<Entry>& entry) {
     SEGSIM_ASSERT(entry->pins > 0, "unpin without a pin");
     if (--entry->pins == 0 && entry->evicted && !entry->handed_over) {
       SEGSIM_ASSERT(stats_.pinned_evicted > 0, "deferred eviction not counted");
+      SEGSIM_PROBE("cache.unpin.deferred_hand_over");
       --stats_.pinned_evicted;
       ++stats_.deferred_evictions;
       entry->handed_over = true;
@@ -153,7 +164,11 @@ bool LruPageCache<Key, Hash>::erase(const Key& key) {
   {
     platform::LockGuard guard(mu_);
     auto found = index_.find(key);
-    if (found == index_.end()) return false;
+    if (found == index_.end()) {
+      SEGSIM_PROBE("cache.erase.missing");
+      return false;
+    }
+    SEGSIM_PROBE("cache.erase.found");
     unlink(found->second, evicted);
   }
   hand_over(evicted);
@@ -165,6 +180,7 @@ void LruPageCache<Key, Hash>::clear() {
   std::vector<std::shared_ptr<Entry>> evicted;
   {
     platform::LockGuard guard(mu_);
+    if (!lru_.empty()) SEGSIM_PROBE("cache.clear.nonempty");
     while (!lru_.empty()) unlink(std::prev(lru_.end()), evicted);  // LRU first
   }
   hand_over(evicted);

@@ -1,4 +1,5 @@
 #include "core/page_file_writer.h"
+#include "core/probe.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,9 +24,13 @@ PageFileWriter::PageFileWriter(std::uint64_t max_file_bytes) : max_file_bytes_(m
 }
 
 Status PageFileWriter::set_page_size(std::uint32_t page_bytes) {
-  if (page_count_ != 0) return make_error(Errc::InvalidConfig, "page size set after the first page");
+  if (page_count_ != 0) {
+    SEGSIM_PROBE("writer.page_size.after_first_page");
+    return make_error(Errc::InvalidConfig, "page size set after the first page");
+  }
   if ((page_bytes & (page_bytes - 1)) != 0 || page_bytes < kMinPageFileBytesPerPage ||
       page_bytes > kMaxPageFileBytesPerPage) {
+    SEGSIM_PROBE("writer.page_size.invalid");
     return make_error(Errc::InvalidConfig, "page_size not a power of two in 4 KiB..1 MiB");
   }
   page_size_ = page_bytes;
@@ -33,9 +38,13 @@ Status PageFileWriter::set_page_size(std::uint32_t page_bytes) {
 }
 
 Result<std::uint64_t> PageFileWriter::add_page(std::span<const std::byte> contents) {
-  if (contents.size() > page_size_) return make_error(Errc::InvalidSize, "page contents longer than page_size");
+  if (contents.size() > page_size_) {
+    SEGSIM_PROBE("writer.add_page.too_long");
+    return make_error(Errc::InvalidSize, "page contents longer than page_size");
+  }
   // No overflow: page_count_ * page_size_ <= max_file_bytes_ <= 1 GiB.
   if ((page_count_ + 2) * page_size_ > max_file_bytes_) {
+    SEGSIM_PROBE("writer.add_page.size_limit");
     return make_error(Errc::InvalidSize, "page file would pass the writer's size limit");
   }
   const std::size_t start = pages_.size();
@@ -46,7 +55,10 @@ Result<std::uint64_t> PageFileWriter::add_page(std::span<const std::byte> conten
 }
 
 Status PageFileWriter::set_root_page(std::uint64_t index) {
-  if (index >= page_count_) return make_error(Errc::InvalidConfig, "root page index past the last page");
+  if (index >= page_count_) {
+    SEGSIM_PROBE("writer.root.past_last_page");
+    return make_error(Errc::InvalidConfig, "root page index past the last page");
+  }
   root_index_ = index;
   return {};
 }

@@ -1,4 +1,5 @@
 #include "core/page_records.h"
+#include "core/probe.h"
 
 #include <algorithm>
 #include <cstring>
@@ -39,11 +40,13 @@ bool inside(std::uint64_t offset, std::uint64_t bytes, std::uint64_t begin, std:
 Result<std::vector<std::byte>> encode_page_records(std::span<const PageRecordView> records,
                                                    std::size_t page_bytes) {
   if (page_bytes < kPageRecordsHeaderBytes || page_bytes > kMaxPageRecordsPageBytes) {
+    SEGSIM_PROBE("records.encode.bad_page_bytes");
     return make_error(Errc::InvalidSize, "page_bytes outside 8 B..1 MiB");
   }
   // The table alone must fit before anything is summed: a huge record count
   // is refused without computing with it.
   if (records.size() > (page_bytes - kPageRecordsHeaderBytes) / kPageRecordEntryBytes) {
+    SEGSIM_PROBE("records.encode.table_too_big");
     return make_error(Errc::InvalidSize, "record table does not fit the page");
   }
   const std::uint64_t table_end = kPageRecordsHeaderBytes + kPageRecordEntryBytes * records.size();
@@ -54,10 +57,16 @@ Result<std::vector<std::byte>> encode_page_records(std::span<const PageRecordVie
     payload += r.value.size();
     if (r.dewey_id.has_value()) payload += r.dewey_id->size();
     // Checked per record: the running sum stays below 2 MiB + one span size.
-    if (payload > page_bytes - table_end) return make_error(Errc::InvalidSize, "records do not fit the page");
+    if (payload > page_bytes - table_end) {
+      SEGSIM_PROBE("records.encode.payload_too_big");
+      return make_error(Errc::InvalidSize, "records do not fit the page");
+    }
     slots.push_back(r.slot);
   }
-  if (has_duplicate_slot(std::move(slots))) return invalid("duplicate slot");
+  if (has_duplicate_slot(std::move(slots))) {
+    SEGSIM_PROBE("records.encode.duplicate_slot");
+    return invalid("duplicate slot");
+  }
 
   std::vector<std::byte> out(table_end + payload);
   store_le32(out.data(), static_cast<std::uint32_t>(records.size()));
@@ -87,13 +96,22 @@ Result<std::vector<std::byte>> encode_page_records(std::span<const PageRecordVie
 }
 
 Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byte> page) {
-  if (page.size() < kPageRecordsHeaderBytes) return invalid("page shorter than the record header");
+  if (page.size() < kPageRecordsHeaderBytes) {
+    SEGSIM_PROBE("records.decode.short");
+    return invalid("page shorter than the record header");
+  }
   const std::uint64_t page_bytes = page.size();
   const std::uint64_t count = load_le32(page.data());
   const std::uint64_t payload_bytes = load_le32(page.data() + 4);
   const std::uint64_t table_end = kPageRecordsHeaderBytes + kPageRecordEntryBytes * count;  // < 2^37
-  if (table_end > page_bytes) return invalid("record table past the page end");
-  if (payload_bytes > page_bytes - table_end) return invalid("record payload past the page end");
+  if (table_end > page_bytes) {
+    SEGSIM_PROBE("records.decode.table_past_end");
+    return invalid("record table past the page end");
+  }
+  if (payload_bytes > page_bytes - table_end) {
+    SEGSIM_PROBE("records.decode.payload_past_end");
+    return invalid("record payload past the page end");
+  }
   const std::uint64_t payload_end = table_end + payload_bytes;
 
   std::vector<PageRecordView> views;
@@ -107,23 +125,35 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
     const std::uint64_t value_bytes = load_le32(entry + 12);
     const std::uint64_t dewey_offset = load_le32(entry + 16);
     const std::uint64_t dewey_bytes = load_le32(entry + 20);
-    if ((flags & ~kFlagHasDewey) != 0) return invalid("unknown record flags");
-    if (!inside(value_offset, value_bytes, table_end, payload_end)) return invalid("record value outside the payload");
+    if ((flags & ~kFlagHasDewey) != 0) {
+      SEGSIM_PROBE("records.decode.flags");
+      return invalid("unknown record flags");
+    }
+    if (!inside(value_offset, value_bytes, table_end, payload_end)) {
+      SEGSIM_PROBE("records.decode.value_outside");
+      return invalid("record value outside the payload");
+    }
     PageRecordView view;
     view.slot = load_le32(entry);
     view.value = page.subspan(value_offset, value_bytes);
     if ((flags & kFlagHasDewey) != 0) {
       if (!inside(dewey_offset, dewey_bytes, table_end, payload_end)) {
+        SEGSIM_PROBE("records.decode.dewey_outside");
         return invalid("record DeweyID outside the payload");
       }
+      SEGSIM_PROBE("records.decode.with_dewey");
       view.dewey_id = page.subspan(dewey_offset, dewey_bytes);
     } else if (dewey_offset != 0 || dewey_bytes != 0) {
+      SEGSIM_PROBE("records.decode.dewey_fields_without_flag");
       return invalid("DeweyID fields set on a record without one");
     }
     slots.push_back(view.slot);
     views.push_back(view);
   }
-  if (has_duplicate_slot(std::move(slots))) return invalid("duplicate slot");
+  if (has_duplicate_slot(std::move(slots))) {
+    SEGSIM_PROBE("records.decode.duplicate_slot");
+    return invalid("duplicate slot");
+  }
   SEGSIM_ASSERT(views.size() == count, "one view per table entry");
   return views;
 }

@@ -35,6 +35,9 @@ static_assert(kMaxRegionBytes / kSmallestClassBytes <= UINT16_MAX + 1);
 // Allocator identities, carried by every handle; 0 is never issued.
 std::atomic<std::uint32_t> g_next_allocator_id{1};
 constexpr std::size_t kMaxRegionSlots = std::size_t{1} << 22;
+// How often growth over budget frees regions again after another thread took
+// the budget it had freed, before it refuses.
+constexpr int kMaxBudgetRetries = 64;
 // How many times a firing "alloc.cleanup.delay" may yield before the cleanup runs.
 constexpr int kMaxCleanupDelayYields = 8;
 
@@ -90,7 +93,9 @@ struct SegmentAllocator::Impl {
   void run_cleanup(int size_class);
   std::size_t release_unused_regions(int size_class);
   std::size_t release_unused_regions_racy(int size_class);  // the cleanup-race mutant
-  std::size_t free_unused_regions(std::size_t target_virtual_bytes);
+  // `reached_target` (optional): set when virtual bytes were at most the
+  // target at some point of the call (there was room).
+  std::size_t free_unused_regions(std::size_t target_virtual_bytes, bool* reached_target = nullptr);
   bool unmap_region(int size_class, std::uint32_t region_id);
   void detach_from_partial(ClassPool& pool, Region& region, std::uint32_t region_id);
   std::size_t current_virtual_bytes() const;
@@ -137,8 +142,11 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
   const bool force_slow_path = SEGSIM_FAULT_POINT("alloc.pool.slow_path");
   if (pool.partial.empty() || force_slow_path) {
     Status grown = grow(c, lock);
-    // A forced slow path that cannot grow still serves from the pool.
-    if (!grown.ok() && pool.partial.empty()) return grown.error();
+    if (!grown.ok()) {
+      if (pool.partial.empty()) return grown.error();
+      // A forced slow path that cannot grow still serves from the pool.
+      SEGSIM_PROBE("alloc.grow.forced_slow_path_served");
+    }
   }
   SEGSIM_ASSERT(!pool.partial.empty(), "grow left no free slice");
   const std::uint32_t region_id = pool.partial.back();
@@ -147,6 +155,7 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
                 "partial list holds a region that cannot serve");
   const std::uint32_t slice = region.pop_free();
   if (region.free_count() == 0) {
+    SEGSIM_PROBE("alloc.region.filled");
     pool.partial.pop_back();
     region.in_partial_list = false;
   }
@@ -154,6 +163,7 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
   SEGSIM_ASSERT(state.generation == 0, "free stack held a live slice");
   state.generation = pool.next_generation++;
   if (pool.next_generation == 0) pool.next_generation = 1;  // 0 means free
+  if (zero && state.zero) SEGSIM_PROBE("alloc.zero.fresh_slice_skipped");
   const bool needs_zero = zero && !state.zero;
   state.zero = false;
   if (!state.touched) {
@@ -184,6 +194,7 @@ bool SegmentAllocator::Impl::reuse_freed_region(ClassPool& pool) {
   region.in_partial_list = true;
   pool.partial.push_back(region_id);
   pool.free_slices += region.slice_count();
+  SEGSIM_PROBE("alloc.grow.reused_freed_region");
   regions_reused.bump();
   return true;
 }
@@ -207,17 +218,37 @@ void SegmentAllocator::Impl::unreserve_virtual(std::size_t bytes) {
 Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
   ClassPool& pool = classes[c];
   const std::size_t region_bytes = config.region_bytes;
-  if (!SEGSIM_FAULT_POINT("alloc.freed_queue.skip") && reuse_freed_region(pool)) return {};
+  if (SEGSIM_FAULT_POINT("alloc.freed_queue.skip")) {
+    SEGSIM_PROBE("alloc.grow.freed_queue_skipped");
+  } else if (reuse_freed_region(pool)) {
+    return {};
+  }
 
-  if (!reserve_virtual(region_bytes)) {
-    // Over budget: unmap fully-returned regions of any class. That locks other
-    // classes one at a time, so this class's lock is dropped meanwhile.
+  // Over budget: unmap fully-returned regions of any class. That locks other
+  // classes one at a time, so this class's lock is dropped meanwhile — and
+  // another thread may take the budget just freed (or already free). Try
+  // again while there was room or something was freed: OutOfBudget means no
+  // region could be freed and no room was left.
+  for (int attempt = 0; !reserve_virtual(region_bytes); ++attempt) {
+    SEGSIM_PROBE("alloc.grow.over_budget");
+    if (attempt > 0) SEGSIM_PROBE("alloc.grow.over_budget_retried");
+    const std::size_t target = config.budget_bytes - region_bytes;
+    bool room = false;
     lock.unlock();
-    free_unused_regions(config.budget_bytes - region_bytes);
+    const std::size_t unmapped = free_unused_regions(target, &room);
     lock.lock();
-    if (!pool.partial.empty()) return {};  // another thread grew this class meanwhile
-    if (reuse_freed_region(pool)) return {};
-    if (!reserve_virtual(region_bytes)) {
+    if (!pool.partial.empty()) {  // another thread grew this class meanwhile
+      SEGSIM_PROBE("alloc.grow.grown_meanwhile");
+      return {};
+    }
+    if (reuse_freed_region(pool)) {
+      SEGSIM_PROBE("alloc.grow.reused_after_budget");
+      return {};
+    }
+    room = room || current_virtual_bytes() <= target;
+    if ((unmapped == 0 && !room) || attempt >= kMaxBudgetRetries) {
+      if (reserve_virtual(region_bytes)) break;
+      SEGSIM_PROBE("alloc.grow.out_of_budget");
       Error error = make_error(Errc::OutOfBudget, "every region holds a live slice");
       error.size_class = static_cast<std::int16_t>(c);
       return error;
@@ -226,6 +257,7 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
 
   OsResult<std::byte*> mapped = os.map(region_bytes);
   if (!mapped.ok()) {
+    SEGSIM_PROBE("alloc.grow.map_failed");
     unreserve_virtual(region_bytes);
     map_failures.bump();
     Error error = make_error(Errc::OutOfMemory, "mmap of a new region failed");
@@ -238,6 +270,7 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
   std::uint32_t region_id;
   if (!pool.unused_slots.empty()) {
     region_id = pool.unused_slots.back();
+    SEGSIM_PROBE("alloc.grow.reused_region_slot");
     pool.unused_slots.pop_back();
   } else {
     platform::LockGuard guard(regions_mu);
@@ -297,31 +330,48 @@ Error SegmentAllocator::Impl::diagnose(const Segment& segment) const {
     error.detail = detail;
     return refuse(error);
   };
-  if (segment.allocator_id() != id) return fail(Errc::InvalidPointer, "handle of another allocator");
-  if (segment.generation() == 0) return fail(Errc::InvalidPointer, "handle has no generation");
+  if (segment.allocator_id() != id) {
+    SEGSIM_PROBE("release.refused.foreign");
+    return fail(Errc::InvalidPointer, "handle of another allocator");
+  }
+  if (segment.generation() == 0) {
+    SEGSIM_PROBE("release.refused.no_generation");
+    return fail(Errc::InvalidPointer, "handle has no generation");
+  }
   const Region* region = table.get(segment.region_id());
-  if (region == nullptr) return fail(Errc::InvalidPointer, "no such region");
+  if (region == nullptr) {
+    SEGSIM_PROBE("release.refused.no_region");
+    return fail(Errc::InvalidPointer, "no such region");
+  }
   if (region->size_class != segment.size_class()) {
+    SEGSIM_PROBE("release.refused.wrong_class");
     return fail(Errc::InvalidPointer, "region belongs to another size class");
   }
   if (segment.slice_index() >= region->slice_count()) {
+    SEGSIM_PROBE("release.refused.slice_out_of_range");
     return fail(Errc::InvalidPointer, "slice index out of range");
   }
   // Only this allocator makes handles with its id, so a handle that no longer
   // matches its region's mapping was made for an earlier mapping of it: every
   // slice of that mapping had been released before it was unmapped.
-  if (!region->mapped()) return fail(Errc::DoubleFree, "its region has since been unmapped");
+  if (!region->mapped()) {
+    SEGSIM_PROBE("release.refused.unmapped");
+    return fail(Errc::DoubleFree, "its region has since been unmapped");
+  }
   if (region->slice_data(segment.slice_index()) != segment.data()) {
+    SEGSIM_PROBE("release.refused.remapped");
     return fail(Errc::DoubleFree, "its region has since been unmapped and mapped anew");
   }
   const std::uint32_t live = region->slice(segment.slice_index()).generation;
   SEGSIM_ASSERT(live != segment.generation(), "diagnose of a live handle");
   error.live_generation = live;
+  SEGSIM_PROBE("release.refused.double_free");
   return fail(Errc::DoubleFree, live == 0 ? "slice is free" : "slice was reallocated since");
 }
 
 Status SegmentAllocator::Impl::release(const Segment& segment) {
   if (segment.is_null() || segment.size_class() >= static_cast<int>(kSizeClassCount)) {
+    SEGSIM_PROBE("release.refused.null");
     return refuse(make_error(Errc::InvalidPointer, "null segment"));
   }
   const int c = segment.size_class();
@@ -336,6 +386,7 @@ Status SegmentAllocator::Impl::release(const Segment& segment) {
     region.slice(segment.slice_index()).generation = 0;
     region.push_free(segment.slice_index());
     if (!region.in_partial_list) {
+      SEGSIM_PROBE("release.region_back_in_partial");
       region.in_partial_list = true;
       pool.partial.push_back(segment.region_id());
     }
@@ -348,12 +399,16 @@ Status SegmentAllocator::Impl::release(const Segment& segment) {
     start_cleanup = config.proactive_cleanup && pool.free_slices > start &&
                     (pool.free_slices - start) % config.cleanup_every_free_slices == 0;
   }
-  if (start_cleanup) maybe_start_cleanup(c);  // off the lock: never blocks the release path
+  if (start_cleanup) {  // off the lock: never blocks the release path
+    SEGSIM_PROBE("release.cleanup_threshold");
+    maybe_start_cleanup(c);
+  }
   return {};
 }
 
 Status SegmentAllocator::Impl::reset(const Segment& segment) {
   if (segment.is_null() || segment.size_class() >= static_cast<int>(kSizeClassCount)) {
+    SEGSIM_PROBE("release.refused.null");
     return refuse(make_error(Errc::InvalidPointer, "null segment"));
   }
   const ClassPool& pool = classes[segment.size_class()];
@@ -361,16 +416,19 @@ Status SegmentAllocator::Impl::reset(const Segment& segment) {
     platform::LockGuard guard(pool.mu);
     if (live_region(segment) == nullptr) return diagnose(segment);
   }
+  SEGSIM_PROBE("reset.zeroed");
   zero_memory(segment.data(), segment.size());
   return {};
 }
 
 void SegmentAllocator::Impl::zero_memory(std::byte* data, std::size_t bytes) {
   if (bytes >= config.reset_madvise_min_bytes) {
+    SEGSIM_PROBE("zero.madvise");
     if (os.advise(data, bytes, Advice::DontNeed).ok() || SEGSIM_MUTANT(MadviseUnchecked)) {
       resets_madvise.bump();
       return;
     }
+    SEGSIM_PROBE("zero.madvise_failed_memset");
     madvise_failures.bump();  // fall back: the segment must read zero regardless
   }
   std::memset(data, 0, bytes);
@@ -384,11 +442,16 @@ void SegmentAllocator::Impl::maybe_start_cleanup(int c) {
   if (SEGSIM_MUTANT(BudgetOnlyFreeing)) return;  // regions freed only under budget pressure
   ClassPool& pool = classes[c];
   bool idle = false;
-  if (!pool.cleanup_in_progress.compare_exchange_strong(idle, true)) return;  // one per class
+  if (!pool.cleanup_in_progress.compare_exchange_strong(idle, true)) {  // one per class
+    SEGSIM_PROBE("cleanup.already_running");
+    return;
+  }
   if (executor.try_spawn([this, c] { run_cleanup(c); })) {
+    SEGSIM_PROBE("cleanup.started");
     pool.cleanups_started.bump();
   } else {
     pool.cleanup_in_progress.store(false);
+    SEGSIM_PROBE("cleanup.queue_full");
     pool.cleanups_refused.bump();
   }
 }
@@ -404,6 +467,7 @@ void SegmentAllocator::Impl::run_cleanup(int c) {
     }
   } guard_reset{pool.cleanup_in_progress};
   for (int i = 0; i < kMaxCleanupDelayYields && SEGSIM_FAULT_POINT("alloc.cleanup.delay"); ++i) {
+    SEGSIM_PROBE("cleanup.delayed");
     platform::yield();
   }
   const std::uint64_t failures_before = madvise_failures.get();
@@ -446,10 +510,12 @@ std::size_t SegmentAllocator::Impl::release_unused_regions(int c) {
     platform::LockGuard guard(pool.mu);
     if (dropped) {
       pool.touched_slices -= region.touched_count();
+      SEGSIM_PROBE("cleanup.region_released");
       region.mark_physical_released();
       regions_released.bump();
       ++released;
     } else {
+      SEGSIM_PROBE("cleanup.madvise_failed");
       // Kept resident; its slices keep their real zero/dirty state.
       madvise_failures.bump();
     }
@@ -510,6 +576,7 @@ bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
   const bool unmapped = os.unmap(base, region.bytes()).ok();
   platform::LockGuard guard(pool.mu);
   if (!unmapped) {
+    SEGSIM_PROBE("unmap.failed");
     asan::poison(base, region.bytes());
     unmap_failures.bump();
     region.state = RegionState::Freed;  // still mapped; reusable
@@ -529,14 +596,17 @@ bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
   return true;
 }
 
-std::size_t SegmentAllocator::Impl::free_unused_regions(std::size_t target_virtual_bytes) {
+std::size_t SegmentAllocator::Impl::free_unused_regions(std::size_t target_virtual_bytes, bool* reached_target) {
   std::size_t unmapped = 0;
   // Pass 0 takes regions whose physical memory is already released (cheapest
   // to lose), pass 1 fully-returned active regions.
   for (int pass = 0; pass < 2; ++pass) {
     for (int c = 0; c < static_cast<int>(kSizeClassCount); ++c) {
       const std::size_t now = current_virtual_bytes();
-      if (now <= target_virtual_bytes) return unmapped;
+      if (now <= target_virtual_bytes) {
+        if (reached_target != nullptr) *reached_target = true;
+        return unmapped;
+      }
       std::size_t excess = now - target_virtual_bytes;
       ClassPool& pool = classes[c];
       std::vector<std::uint32_t> detached;
@@ -546,6 +616,7 @@ std::size_t SegmentAllocator::Impl::free_unused_regions(std::size_t target_virtu
           while (!pool.freed_queue.empty() && excess > 0) {
             const std::uint32_t region_id = pool.freed_queue.front();
             pool.freed_queue.pop_front();
+            SEGSIM_PROBE("free_unused.freed_region");
             table.at(region_id).state = RegionState::Unmapping;
             detached.push_back(region_id);
             excess -= std::min(excess, config.region_bytes);
@@ -556,6 +627,7 @@ std::size_t SegmentAllocator::Impl::free_unused_regions(std::size_t target_virtu
             Region& region = table.at(region_id);
             if (region.state != RegionState::Active || !region.all_free()) continue;
             detach_from_partial(pool, region, region_id);
+            SEGSIM_PROBE("free_unused.active_region");
             region.state = RegionState::Unmapping;
             pool.free_slices -= region.slice_count();
             detached.push_back(region_id);
@@ -694,9 +766,15 @@ Result<Segment> SegmentAllocator::lookup(const std::byte* address) const {
   {
     platform::LockGuard guard(impl_->regions_mu);
     auto it = impl_->by_address.upper_bound(address);
-    if (it == impl_->by_address.begin()) return impl_->refuse(error);
+    if (it == impl_->by_address.begin()) {
+      SEGSIM_PROBE("lookup.refused.outside");
+      return impl_->refuse(error);
+    }
     --it;
-    if (address >= it->first + impl_->config.region_bytes) return impl_->refuse(error);
+    if (address >= it->first + impl_->config.region_bytes) {
+      SEGSIM_PROBE("lookup.refused.outside");
+      return impl_->refuse(error);
+    }
     base = it->first;
     region_id = it->second;
   }
@@ -704,18 +782,24 @@ Result<Segment> SegmentAllocator::lookup(const std::byte* address) const {
   const ClassPool& pool = impl_->classes[region.size_class];
   platform::LockGuard guard(pool.mu);
   error.size_class = static_cast<std::int16_t>(region.size_class);
-  if (region.base() != base) return impl_->refuse(error);  // unmapped meanwhile
+  if (region.base() != base) {  // unmapped meanwhile
+    SEGSIM_PROBE("lookup.refused.unmapped_meanwhile");
+    return impl_->refuse(error);
+  }
   const std::int64_t slice = region.slice_of(address);
   if (slice < 0) {
+    SEGSIM_PROBE("lookup.refused.inside_slice");
     error.detail = "points inside a slice, not at its start";
     return impl_->refuse(error);
   }
   const std::uint32_t generation = region.slice(static_cast<std::uint32_t>(slice)).generation;
   if (generation == 0) {
+    SEGSIM_PROBE("lookup.refused.free_slice");
     error.code = Errc::DoubleFree;
     error.detail = "slice is free";
     return impl_->refuse(error);
   }
+  SEGSIM_PROBE("lookup.found");
   return Segment(const_cast<std::byte*>(address), impl_->id, generation, region_id,
                  static_cast<std::uint32_t>(slice), static_cast<std::uint8_t>(region.size_class));
 }

@@ -110,10 +110,10 @@ class SetSlot final : public PageCommand {
   void operate(const PageModel& m, PageSut& sut) const override {
     Status written = sut.page->set_slot(slot_, value_of(bytes_, fill_));
     if (m.returned) {
-      RC_ASSERT(!written.ok());
+      RC_ASSERT(!written.ok() && written.error().code == Errc::PageReturned);
     } else {
       RC_ASSERT(written.ok() == fits(m));
-      if (!written.ok()) RC_ASSERT(written.error().code == Errc::InvalidSize);
+      if (!written.ok()) RC_ASSERT(written.error().code == Errc::PageFull);
     }
   }
   void show(std::ostream& out) const override {

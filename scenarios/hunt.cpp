@@ -64,7 +64,7 @@ bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
   }
   RunSpec control = repro->spec;
   control.bug.clear();
-  control.decisions.clear();  // the bug changes the schedule: run the seed afresh
+  control.decisions = {};  // the bug changes the schedule: run the seed afresh
   control.lenient_replay = false;
   auto clean = run_scenario(control, {}, &error);
   if (!clean.ok() || !clean->passed) {
@@ -74,8 +74,18 @@ bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
   return true;
 }
 
+[[maybe_unused]] void add_probes(const std::vector<ProbeCount>& hits, std::vector<ProbeCount>* totals) {
+  if (totals == nullptr) return;
+  if (totals->empty()) {
+    *totals = hits;
+    return;
+  }
+  for (std::size_t i = 0; i < hits.size() && i < totals->size(); ++i) (*totals)[i].hits += hits[i].hits;
+}
+
 [[maybe_unused]] Detection hunt_once(const std::string& bug, const std::string& scenario, const std::string& strategy,
-                    std::uint64_t base_seed, const HuntSpec& spec, std::ostream& log) {
+                    std::uint64_t base_seed, const HuntSpec& spec, std::ostream& log,
+                    std::vector<ProbeCount>* probes) {
   Detection detection;
   const auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
@@ -90,6 +100,7 @@ bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
     sweep.failures_dir = fmt::format("{}/{}-{}", spec.work_dir, bug, strategy);
     std::ostringstream quiet;
     SweepResult result = run_sweep(sweep, quiet, /*terminal=*/false);
+    add_probes(result.probes, probes);
     for (const SeedResult& seed : result.seeds) {
       if (seed.outcome == SeedOutcome::Passed) continue;
       detection.found = true;
@@ -106,7 +117,7 @@ bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
 
 }  // namespace
 
-std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log) {
+std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log, std::vector<ProbeCount>* probes) {
   std::vector<HuntRow> rows;
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
   for (const std::string& bug : spec.bugs) {
@@ -123,7 +134,7 @@ std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log) {
       for (std::uint32_t r = 0; r < spec.repeats; ++r) {
         // Bases far apart: independent hunts.
         const std::uint64_t base = 1 + static_cast<std::uint64_t>(r) * 1'000'003;
-        Detection d = hunt_once(bug, row.scenario, strategy, base, spec, log);
+        Detection d = hunt_once(bug, row.scenario, strategy, base, spec, log, probes);
         log << fmt::format("{} / {} / hunt {}: {}\n", bug, strategy, r + 1,
                            !d.found ? fmt::format("not found in {:.1f} s", d.seconds)
                                     : fmt::format("{} after {} seeds, {:.2f} s ({}){}", d.oracle, d.seeds,
@@ -153,6 +164,7 @@ std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log) {
 #else
   (void)spec;
   (void)log;
+  (void)probes;
 #endif
   return rows;
 }

@@ -35,7 +35,9 @@ struct HuntRow {
   std::string oracle;                // the oracle that fired most often
 };
 
-std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log);
+struct ProbeCount;
+// `probes`, when given, gets the probe hits summed over every seed run.
+std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log, std::vector<ProbeCount>* probes = nullptr);
 std::string hunt_markdown(const std::vector<HuntRow>& rows);
 std::string hunt_json(const std::vector<HuntRow>& rows);
 

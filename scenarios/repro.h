@@ -2,7 +2,7 @@
 //
 // Versioned, human-readable JSON:
 // {
-//   "format": "segsim-repro", "version": 1,
+//   "format": "segsim-repro", "version": 2,
 //   "scenario": "chicago", "seed": 42, "strategy": "random", "pct_depth": 3,
 //   "faults": "mmap:ENOMEM@p=0.01",           // concrete: never "swarm"
 //   "knobs": {"threads": 4, "size": 1, "max_steps": 2000000},
@@ -10,7 +10,9 @@
 //   "build_id": "...",
 //   "expected_trace_hash": "0x0123456789abcdef",
 //   "failure": {"oracle": "content", "message": "...", "fiber": 2, "step": 1234},
-//   "decisions": [0, 1, 1, 2, ...]             // optional: replayed exactly when present
+//   "decisions": {"encoding": "varint-deflate-base64", "count": N, "data": "eJz..."}
+//                       // optional: replayed exactly when present (sim/decision_log.h);
+//                       // version 1 wrote a list [0, 1, 1, 2, ...], still read
 // }
 // Parsing is strict: unknown versions, missing or mistyped fields, and
 // truncated files are refused with one line (the CLI exits 2).
@@ -31,9 +33,11 @@ struct Repro {
   std::optional<Failure> failure;  // what the recorded run found
 };
 
-inline constexpr int kReproVersion = 1;
+// Version 2 stores decisions compactly; version 1 files (a JSON list) are still read.
+inline constexpr int kReproVersion = 2;
 
 Repro repro_from_report(const RunReport& report);
+Repro repro_from_report(RunReport&& report);  // takes the decisions without a copy
 std::string repro_to_json(const Repro& repro);
 Result<Repro> repro_from_json(const std::string& text, std::string* error_line);
 Result<Repro> read_repro(const std::string& path, std::string* error_line);

@@ -3,15 +3,18 @@
 #include "scenarios/run.h"
 
 #include <chrono>
+#include <deque>
 
 #include <fmt/format.h>
 
 #include "core/fault_point.h"
 #include "core/mutants.h"
+#include "core/probe.h"
 #include "core/platform/mutex.h"
 #include "faults/fault_injector.h"
 #include "faults/fault_plan.h"
 #include "scenarios/oracles/liveness.h"
+#include "scenarios/safe_file.h"
 #include "scenarios/stack.h"
 
 #ifndef SEGSIM_BUILD_DESCRIPTION
@@ -23,9 +26,10 @@ namespace segsim::scenarios {
 namespace {
 
 // Limits on what a run may ask for.
-constexpr std::uint32_t kMaxThreads = 64;
-constexpr std::uint32_t kMaxSize = 1000;
 constexpr std::size_t kReservationBytes = std::size_t{4} << 30;
+constexpr std::size_t kShadowRetireDelay = 4096;
+constexpr std::size_t kBaseBudgetBytes = std::size_t{256} << 20;
+constexpr std::size_t kBudgetBytesPerThread = std::size_t{16} << 20;  // 64 threads: 1 GiB
 // PCT's k: change points are drawn from the first k decisions. Scenario runs
 // at their default size make a few tens of thousands of decisions.
 constexpr std::uint64_t kPctEstimatedSteps = 20000;
@@ -36,6 +40,7 @@ const std::vector<ScenarioDef>& scenario_defs() {
   static const std::vector<ScenarioDef> defs = {chicago_scenario(),     leak_soak_scenario(),
                                                 budget_scenario(),      resize_storm_scenario(),
                                                 evict_race_scenario(),  page_file_scenario(),
+                                                alloc_api_scenario(),   page_api_scenario(),
                                                 slab_churn_scenario(),  txn_arenas_scenario()};
   return defs;
 }
@@ -58,30 +63,53 @@ const ScenarioInfo* find_scenario(const std::string& name) {
 
 std::string build_id() { return SEGSIM_BUILD_DESCRIPTION; }
 
-Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options, std::string* error_line) {
+std::uint64_t default_step_limit(const ScenarioInfo& scenario, std::uint32_t threads, std::uint32_t size) {
+  // Work grows with clients x size; contention adds scheduling steps per
+  // operation as threads grow, hence the extra factor on threads.
+  const std::uint64_t default_work = std::uint64_t{scenario.default_threads} * scenario.default_size;
+  const std::uint64_t work = std::uint64_t{threads} * size;
+  const std::uint64_t scale = (work + default_work - 1) / default_work;
+  const std::uint64_t contention = 1 + threads / 16;
+  return kBaseStepLimit * std::max<std::uint64_t>(1, scale) * contention;
+}
+
+RunSpec resolved_spec(const RunSpec& spec_in) {
+  RunSpec spec = spec_in;
+  const ScenarioInfo* info = find_scenario(spec.scenario);
+  if (info == nullptr) return spec;
+  if (spec.threads == 0) spec.threads = info->default_threads;
+  if (spec.size == 0) spec.size = info->default_size;
+  if (spec.max_steps == 0 && spec.threads <= kMaxThreads && spec.size <= kMaxSize) {
+    spec.max_steps = default_step_limit(*info, spec.threads, spec.size);
+  }
+  return spec;
+}
+
+namespace {
+
+Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions& options, std::string* error_line) {
   const auto started = std::chrono::steady_clock::now();
   auto refuse = [&](std::string line) -> Result<RunReport> {
     if (error_line != nullptr) *error_line = std::move(line);
     return make_error(Errc::InvalidConfig, "bad run spec");
   };
-  RunSpec spec = spec_in;
+  RunSpec spec = resolved_spec(spec_in);
   const ScenarioDef* def = nullptr;
   for (const ScenarioDef& candidate : scenario_defs()) {
     if (candidate.info.name == spec.scenario) def = &candidate;
   }
-  if (def == nullptr) return refuse(fmt::format("unknown scenario '{}' (see segsim list)", spec.scenario));
+  if (def == nullptr) return refuse(fmt::format("unknown scenario {} (see segsim list)", quoted_text(spec.scenario)));
   if (spec.strategy != "random" && spec.strategy != "pct" && spec.strategy != "rr" && spec.strategy != "replay") {
-    return refuse(fmt::format("unknown strategy '{}' (random, pct, rr, replay)", spec.strategy));
+    return refuse(fmt::format("unknown strategy {} (random, pct, rr, replay)", quoted_text(spec.strategy)));
   }
   if (spec.strategy == "replay" && spec.decisions.empty()) return refuse("strategy replay needs recorded decisions");
-  if (spec.pct_depth < 1 || spec.pct_depth > 16) return refuse("pct depth must be in 1..16");
-  if (spec.max_steps == 0) return refuse("max steps must be > 0");
-  if (spec.threads == 0) spec.threads = def->info.default_threads;
-  if (spec.size == 0) spec.size = def->info.default_size;
+  if (spec.pct_depth < kMinPctDepth || spec.pct_depth > kMaxPctDepth) {
+    return refuse(fmt::format("pct depth must be in {}..{}", kMinPctDepth, kMaxPctDepth));
+  }
   if (spec.threads > kMaxThreads) return refuse(fmt::format("threads must be in 1..{}", kMaxThreads));
   if (spec.size > kMaxSize) return refuse(fmt::format("size must be in 1..{}", kMaxSize));
   if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment") {
-    return refuse(fmt::format("unknown test hook '{}' (corrupt-segment)", spec.test_hook));
+    return refuse(fmt::format("unknown test hook {} (corrupt-segment)", quoted_text(spec.test_hook)));
   }
   std::string fault_error;
   auto plan = faults::make_fault_plan(spec.faults, spec.seed, &fault_error);
@@ -115,7 +143,14 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
   os_config.reservation_bytes = kReservationBytes;
   os_config.seed = spec.seed;
   auto sim_os = faults::SimOs::create(os_config);
-  if (!sim_os.ok()) return refuse("cannot create the simulated OS: " + sim_os.error().describe());
+  if (!sim_os.ok()) {
+    if (error_line != nullptr) {
+      *error_line = fmt::format("environment: cannot reserve {} GiB of address space for the simulated OS "
+                                "(ulimit -v?): {}",
+                                kReservationBytes >> 30, sim_os.error().describe());
+    }
+    return make_error(Errc::OutOfMemory, "environment");
+  }
   faults::FaultInjector injector(plan.value(), spec.seed);
   faults::FaultyOs faulty_os(*sim_os.value(), injector);
   Oracles oracles(*sim_os.value());
@@ -123,9 +158,12 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
 
   SegmentAllocatorConfig allocator_config;
   allocator_config.region_bytes = 256 * 1024;
-  allocator_config.budget_bytes = 256 * 1024 * 1024;
+  // The budget grows with the clients that hold memory at once (leak-soak at
+  // 64 threads holds ~0.7 GiB), within the SimOs reservation.
+  allocator_config.budget_bytes = std::max<std::size_t>(kBaseBudgetBytes, spec.threads * kBudgetBytesPerThread);
   PageCacheConfig cache_config;
   def->configure(allocator_config, cache_config, spec.threads, spec.size);
+  if (def->configure_seeded) def->configure_seeded(allocator_config, cache_config, spec.seed);
   allocator_config.observer = &oracles;
   auto allocator = SegmentAllocator::create(faulty_os, allocator_config);
   if (!allocator.ok()) return refuse("scenario allocator config: " + allocator.error().describe());
@@ -150,17 +188,38 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
   RunReport report;
   sim::RunResult result;
   std::size_t borrowed_at_end = 0;
+  probes::CountingScope probe_counting;
   {
     fault_points::ControllerScope fault_points(&injector);
     sim::Simulation simulation(sim_config);
     {
-      PageCache cache(cache_config, [&pool, &oracles](const std::uint64_t&, LeafPage* page) {
+      // The shadow of an evicted page is dead (ids are never published
+      // twice): forgotten kShadowRetireDelay evictions later, so a long run's
+      // memory does not grow with every page it ever built, and a reader that
+      // a buggy cache let keep an evicted page still finds its shadow.
+      Stack* stack_of_cache = nullptr;
+      std::deque<std::uint64_t> retired_pages;
+      PageCache cache(cache_config, [&pool, &oracles, &stack_of_cache, &retired_pages](const std::uint64_t& id,
+                                                                                       LeafPage* page) {
         Status back = pool.give_back(page);
         if (!back.ok()) oracles.report("double-free", "evicted page: " + back.error().describe());
+        if (stack_of_cache == nullptr) return;
+        retired_pages.push_back(id);
+        if (retired_pages.size() > kShadowRetireDelay) {
+          stack_of_cache->shadow.erase(retired_pages.front());
+          stack_of_cache->dewey_shadow.erase(retired_pages.front());
+          retired_pages.pop_front();
+        }
       });
       Stack stack{*sim_os.value(), faulty_os, *allocator.value(), pool, cache, oracles, simulation,
                   spec.threads, spec.size, spec.test_hook, !plan->empty(), spec.strategy, &plan.value(),
-                  1, {}, {}, {}};
+                  1, {}, {}};
+      stack.seed = spec.seed;
+      stack_of_cache = &stack;
+      struct Forget {  // the stack goes before the cache: its listener must not reach it
+        Stack*& stack;
+        ~Forget() { stack = nullptr; }
+      } forget_stack{stack_of_cache};
       platform::Mutex done_mu;
       platform::CondVar done_cv;
       std::uint32_t clients_done = 0;
@@ -226,9 +285,23 @@ Result<RunReport> run_scenario(const RunSpec& spec_in, const RunOptions& options
   report.peak_virtual_bytes = allocator.value()->stats().peak_virtual_bytes;
   report.peak_resident_bytes = oracles.peak_resident_bytes();
   report.faults_injected = injector.counts().injected();
+  report.probe_hits = probes::hits();
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
+}
+
+}  // namespace
+
+Result<RunReport> run_scenario(const RunSpec& spec, const RunOptions& options, std::string* error_line) {
+  try {
+    return run_checked_scenario(spec, options, error_line);
+  } catch (const std::bad_alloc&) {
+    // The harness could not get the memory it needs (ulimit -v, a full
+    // machine): the environment's problem, not a finding about the stack.
+    if (error_line != nullptr) *error_line = "environment: out of memory running the scenario (ulimit -v?)";
+    return make_error(Errc::OutOfMemory, "environment");
+  }
 }
 
 }  // namespace segsim::scenarios

@@ -13,9 +13,16 @@
 #include <vector>
 
 #include "core/result.h"
+#include "sim/decision_log.h"
 #include "sim/trace.h"
 
 namespace segsim::scenarios {
+
+// What a run may ask for (the CLI, repro files and run_scenario check these).
+inline constexpr std::uint32_t kMaxThreads = 64;
+inline constexpr std::uint32_t kMaxSize = 1000;
+inline constexpr int kMinPctDepth = 1;
+inline constexpr int kMaxPctDepth = 16;
 
 struct RunSpec {
   std::string scenario;
@@ -23,10 +30,10 @@ struct RunSpec {
   std::string strategy = "random";     // random | pct | rr | replay
   int pct_depth = 3;
   std::string faults = "none";         // a fault spec (docs/faults.md) or "swarm"
-  std::uint64_t max_steps = 2'000'000; // livelock bound
+  std::uint64_t max_steps = 0;         // livelock bound; 0 = derived from the knobs (default_step_limit)
   std::uint32_t threads = 0;           // client fibers; 0 = the scenario's default
   std::uint32_t size = 0;              // the scenario's size knob; 0 = its default
-  std::vector<std::uint32_t> decisions;  // for strategy "replay" (and shrink)
+  sim::DecisionLog decisions;          // for strategy "replay" (and shrink)
   // Replay leniently: past the recorded decisions, or where a recorded fiber
   // is not runnable, run the lowest-numbered runnable fiber instead of
   // failing — what shrinking a decision list needs.
@@ -71,10 +78,13 @@ struct RunReport {
   std::uint64_t peak_virtual_bytes = 0;
   std::uint64_t peak_resident_bytes = 0;
   std::uint64_t faults_injected = 0;
-  std::vector<std::uint32_t> decisions;     // every scheduling decision (replay / shrink)
+  sim::DecisionLog decisions;               // every scheduling decision, compact (replay / shrink)
   std::vector<sim::TraceEvent> last_events; // for reports
   std::vector<sim::TraceEvent> full_trace;  // when RunOptions::keep_full_trace
   std::vector<MemorySample> memory;         // when RunOptions::sample_memory
+  // How often each probe of core/ fired in this run, indexed like
+  // probes::kProbes (core/probe_list.h). Not part of a run's identity.
+  std::vector<std::uint64_t> probe_hits;
   double wall_seconds = 0;
 };
 
@@ -96,8 +106,21 @@ const ScenarioInfo* find_scenario(const std::string& name);
 
 // Validates the spec (unknown scenario / strategy / bad fault spec / replay
 // without decisions → InvalidConfig, with `error_line` set to one line) and runs it.
+// When the harness cannot set itself up (address space for the simulated OS,
+// memory: ulimit -v) the error is OutOfMemory and the line starts "environment:".
 Result<RunReport> run_scenario(const RunSpec& spec, const RunOptions& options = {},
                                std::string* error_line = nullptr);
+
+// The step limit of a run with these knobs when none is given: the steps a
+// run at the scenario's defaults may take (kBaseStepLimit, with room to
+// spare), scaled by how much more work threads x size asks for. A healthy
+// run at any knobs the CLI accepts stays under it; a livelock still ends.
+inline constexpr std::uint64_t kBaseStepLimit = 4'000'000;
+std::uint64_t default_step_limit(const ScenarioInfo& scenario, std::uint32_t threads, std::uint32_t size);
+
+// `spec` with its defaults filled in (threads, size, max_steps) when its
+// scenario is known; unchanged otherwise.
+RunSpec resolved_spec(const RunSpec& spec);
 
 // This build's identity (compiler, flags, git revision when known): part of a run's identity.
 std::string build_id();

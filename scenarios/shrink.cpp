@@ -16,8 +16,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Hard ceilings over whatever the caller asks for: a shrink is interactive.
-constexpr std::uint32_t kMaxRunsCeiling = 1'000'000;
-constexpr double kMaxSecondsCeiling = 24 * 3600.0;
 
 // Runs candidates within the budget and says whether each still fails the
 // same way. Every accepted candidate becomes the best so far.
@@ -104,7 +102,7 @@ RunSpec with_decisions(const RunSpec& base, std::vector<std::uint32_t> decisions
   RunSpec spec = base;
   spec.strategy = "replay";
   spec.lenient_replay = true;
-  spec.decisions = std::move(decisions);
+  spec.decisions = sim::DecisionLog::from_vector(decisions);
   return spec;
 }
 
@@ -217,7 +215,7 @@ Result<ShrinkResult> shrink(const Repro& failing, const ShrinkLimits& limits, st
 
   // The best run's decisions are exact for it: replayed leniently they give
   // the same run, and every removal from there is a candidate.
-  std::vector<std::uint32_t> decisions = s.best_report().decisions;
+  std::vector<std::uint32_t> decisions = s.best_report().decisions.to_vector();
   const std::size_t decisions_start = decisions.size();
   bool decisions_shrunk = false;
   if (!s.exhausted() && !decisions.empty()) {

@@ -13,6 +13,11 @@
 
 namespace segsim::scenarios {
 
+// Hard ceilings over whatever the caller asks for: a shrink is interactive.
+// The CLI refuses values outside them.
+inline constexpr std::uint32_t kMaxRunsCeiling = 1'000'000;
+inline constexpr double kMaxSecondsCeiling = 24 * 3600.0;
+
 struct ShrinkLimits {
   std::uint32_t max_runs = 2000;     // candidate runs, at most
   double max_seconds = 300;          // wall time, at most

@@ -39,10 +39,20 @@ struct Stack {
   // Published pages' contents: page id → slot → what it must read.
   std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> shadow;
   std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> dewey_shadow;
+  // Calls in flight, so that oracles can judge a refusal (oracles/allocation.cpp).
+  std::uint32_t allocations_in_flight = 0;
+  std::uint64_t allocations_started = 0;
+  std::uint64_t region_ops_started = 0;  // free_unused_regions / release_unused_regions
+  std::uint32_t region_ops_in_flight = 0;
+  std::uint64_t seed = 0;
+  // Workload state a scenario's fibers share (named counters), and the
+  // page-file scenario's invalid files: the rule each must be refused by.
+  std::map<std::string, std::uint64_t> counters;
+  std::vector<std::string> page_file_rules;
   // ---- issue 14 (slab-churn, txn-arenas): what a scenario keeps for the run ----
   // Made by its prepare, checked and dropped by its finish (before the stack's
   // quiescent checks); type-erased so scenarios add no fields here.
-  std::shared_ptr<void> scenario_state;
+  std::shared_ptr<void> scenario_state{};
 };
 
 struct ScenarioDef {
@@ -50,6 +60,9 @@ struct ScenarioDef {
   // Adjusts the stack's configuration for this scenario and its knobs.
   std::function<void(SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t threads, std::uint32_t size)>
       configure;
+  // Optional: per-seed choices of configuration (swarm over configurations),
+  // applied after configure; draw from sim::Rng(sim::derive_seed(seed, ...)).
+  std::function<void(SegmentAllocatorConfig&, PageCacheConfig&, std::uint64_t seed)> configure_seeded;
   // Runs before the clients start (on a fiber): files, oracle expectations.
   std::function<void(Stack&)> prepare;
   // The body of client fiber `index` (0-based).
@@ -68,6 +81,8 @@ ScenarioDef budget_scenario();
 ScenarioDef resize_storm_scenario();
 ScenarioDef evict_race_scenario();
 ScenarioDef page_file_scenario();
+ScenarioDef alloc_api_scenario();
+ScenarioDef page_api_scenario();
 ScenarioDef slab_churn_scenario();
 ScenarioDef txn_arenas_scenario();
 

@@ -26,7 +26,10 @@
 #include <nlohmann/json.hpp>
 
 #include "faults/fault_plan.h"
+#include "core/probe.h"
 #include "scenarios/repro.h"
+#include "scenarios/safe_file.h"
+#include "scenarios/values.h"
 
 namespace segsim::scenarios {
 
@@ -40,33 +43,20 @@ using Json = nlohmann::ordered_json;
 constexpr std::uint64_t kMaxSeedsPerRange = 10'000'000;
 constexpr std::uint32_t kMaxShards = 100'000;
 constexpr std::uint32_t kMaxJobs = 64;
-constexpr double kMinSeedTimeoutSeconds = 0.01;
-constexpr double kMaxSeedTimeoutSeconds = 7 * 24 * 3600.0;
 // What a child sends back is one short JSON line; anything longer is truncated
 // so a runaway child cannot exhaust the parent's memory.
 constexpr std::size_t kMaxChildOutputBytes = 1 << 20;
 constexpr std::size_t kMaxDetailBytes = 4096;
-constexpr std::size_t kMaxSweepJsonBytes = std::size_t{1} << 30;
 // A parent wakes at least this often while children run: to reap children
 // whose pipe closed, enforce time limits and refresh the progress line.
 constexpr int kMaxPollMillis = 200;
 constexpr int kReapPollMillis = 5;
 constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
 
-Result<SweepResult> invalid(std::string* error_line, std::string line) {
-  if (error_line != nullptr) *error_line = std::move(line);
-  return make_error(Errc::InvalidConfig, "sweep");
-}
-
 bool parse_decimal_u64(std::string_view text, std::uint64_t& out) {
-  if (text.empty() || text.size() > 20) return false;
-  // from_chars accepts neither '+' nor whitespace, but does accept nothing
-  // else either: digits only, so "-1" and "0x10" are refused here.
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-  }
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
+  auto value = parse_whole(text, 0, UINT64_MAX, "", nullptr);
+  if (value.ok()) out = value.value();
+  return value.ok();
 }
 
 std::string truncate_line(std::string text, std::size_t max_bytes) {
@@ -96,7 +86,7 @@ std::string repro_path_for(const SweepSpec& spec, std::uint64_t seed) {
       .string();
 }
 
-std::string hex64(std::uint64_t value) { return fmt::format("0x{:016x}", value); }
+
 
 std::string signal_text(int signal_number) {
   const char* abbrev = sigabbrev_np(signal_number);
@@ -127,13 +117,14 @@ void write_all(int fd, const std::string& text) {
     std::string error;
     Result<RunReport> report = run_scenario(run, {}, &error);
     if (!report.ok()) {
-      line["outcome"] = "invalid";
+      line["outcome"] = report.error().code == Errc::OutOfMemory ? "environment" : "invalid";
       line["detail"] = truncate_line(error.empty() ? report.error().describe() : error,
                                      kMaxDetailBytes);
     } else {
       line["outcome"] = report->passed ? "passed" : "failed";
       line["trace_hash"] = report->trace_hash;
       line["steps"] = report->steps;
+      line["probes"] = report->probe_hits;
       if (!report->passed) {
         line["detail"] = truncate_line(
             report->failure ? report->failure->signature() : std::string("failed (no failure recorded)"),
@@ -198,7 +189,7 @@ void read_available(Child& child) {
 std::string write_parent_repro(const SweepSpec& spec, std::uint64_t seed, const std::string& oracle,
                                const std::string& detail, std::string& note) {
   Repro repro;
-  repro.spec = spec.base;
+  repro.spec = resolved_spec(spec.base);
   repro.spec.seed = seed;
   // Repro files name the concrete plan, never "swarm".
   std::string fault_error;
@@ -219,7 +210,25 @@ std::string write_parent_repro(const SweepSpec& spec, std::uint64_t seed, const 
   return path;
 }
 
-SeedResult finish_child(const SweepSpec& spec, const Child& child, int status) {
+// What a child's line adds to the sweep besides its seed's result.
+struct ChildExtras {
+  std::vector<std::uint64_t>& probe_totals;  // indexed like probes::kProbes
+  std::string& setup_error;                  // the child could not set its run up
+};
+
+void add_probe_hits(const Json& line, std::vector<std::uint64_t>& totals) {
+  if (!line.contains("probes") || !line["probes"].is_array() || line["probes"].size() != totals.size()) return;
+  for (std::size_t i = 0; i < totals.size(); ++i) {
+    const Json& hits = line["probes"][i];
+    if (!hits.is_number_unsigned()) continue;
+    const std::uint64_t n = hits.get<std::uint64_t>();
+    totals[i] = totals[i] > UINT64_MAX - n ? UINT64_MAX : totals[i] + n;
+  }
+}
+
+// nullopt when the seed did not run for a reason of the sweep's own (its
+// spec was refused, the harness could not set up): then `extras.setup_error`.
+std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child, int status, ChildExtras extras) {
   SeedResult result;
   result.seed = child.seed;
   result.seconds = std::chrono::duration<double>(Clock::now() - child.started).count();
@@ -257,6 +266,7 @@ SeedResult finish_child(const SweepSpec& spec, const Child& child, int status) {
       return line.contains(key) && line[key].is_number_unsigned() ? line[key].get<std::uint64_t>()
                                                                   : std::uint64_t{0};
     };
+    add_probe_hits(line, extras.probe_totals);
     result.trace_hash = number("trace_hash");
     result.steps = number("steps");
     result.detail = text("detail");
@@ -269,10 +279,10 @@ SeedResult finish_child(const SweepSpec& spec, const Child& child, int status) {
       if (result.repro_path.empty()) {
         result.detail += fmt::format(" (repro not written: {})", text("repro_error"));
       }
-    } else if (outcome == "invalid") {
-      // run_scenario refused the spec: the same for every seed, so no repro.
-      result.outcome = SeedOutcome::Failed;
-      result.detail = "invalid run: " + result.detail;
+    } else if (outcome == "invalid" || outcome == "environment") {
+      // Not a finding about the stack: the same for every seed. The sweep stops.
+      extras.setup_error = result.detail.empty() ? std::string("the run could not be set up") : result.detail;
+      return std::nullopt;
     } else {
       result.outcome = SeedOutcome::Crashed;
       if (result.detail.empty()) result.detail = fmt::format("child reported '{}'", outcome);
@@ -365,75 +375,6 @@ class Progress {
   std::size_t last_width_ = 0;
 };
 
-// ---------------------------------------------------------------------------
-// JSON
-
-Result<std::uint64_t> parse_hex64(const std::string& text) {
-  std::uint64_t value = 0;
-  if (text.size() != 18 || text[0] != '0' || text[1] != 'x') return make_error(Errc::InvalidConfig);
-  auto [end, ec] = std::from_chars(text.data() + 2, text.data() + text.size(), value, 16);
-  if (ec != std::errc() || end != text.data() + text.size()) return make_error(Errc::InvalidConfig);
-  return value;
-}
-
-std::optional<SeedOutcome> outcome_from_name(std::string_view name) {
-  for (SeedOutcome o :
-       {SeedOutcome::Passed, SeedOutcome::Failed, SeedOutcome::Crashed, SeedOutcome::TimedOut}) {
-    if (seed_outcome_name(o) == name) return o;
-  }
-  return std::nullopt;
-}
-
-// Strict field access: every read names the field in its error line.
-class Fields {
- public:
-  Fields(const Json& object, std::string where) : object_(object), where_(std::move(where)) {}
-
-  bool only(std::initializer_list<const char*> keys, std::string& error) const {
-    for (const auto& item : object_.items()) {
-      bool known = false;
-      for (const char* key : keys) known = known || item.key() == key;
-      if (!known) {
-        error = fmt::format("{}: unknown field '{}'", where_, item.key());
-        return false;
-      }
-    }
-    return true;
-  }
-  bool string(const char* key, std::string& out, std::string& error) const {
-    if (!present(key, error)) return false;
-    if (!object_[key].is_string()) return wrong(key, "a string", error);
-    out = object_[key].get<std::string>();
-    return true;
-  }
-  bool u64(const char* key, std::uint64_t& out, std::string& error) const {
-    if (!present(key, error)) return false;
-    if (!object_[key].is_number_unsigned()) return wrong(key, "a non-negative integer", error);
-    out = object_[key].get<std::uint64_t>();
-    return true;
-  }
-  bool seconds(const char* key, double& out, std::string& error) const {
-    if (!present(key, error)) return false;
-    if (!object_[key].is_number()) return wrong(key, "a number", error);
-    out = object_[key].get<double>();
-    if (!std::isfinite(out) || out < 0) return wrong(key, "a non-negative number", error);
-    return true;
-  }
-
- private:
-  bool present(const char* key, std::string& error) const {
-    if (object_.contains(key)) return true;
-    error = fmt::format("{}: missing field '{}'", where_, key);
-    return false;
-  }
-  bool wrong(const char* key, const char* expected, std::string& error) const {
-    error = fmt::format("{}: field '{}' must be {}", where_, key, expected);
-    return false;
-  }
-  const Json& object_;
-  std::string where_;
-};
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -519,44 +460,98 @@ std::size_t SweepResult::failures() const {
 // ---------------------------------------------------------------------------
 // the sweep
 
+namespace {
+
+// The results so far, in seed order: the done seeds of a resumed sweep and
+// this run's. Probe totals by name, zeros included.
+SweepResult collect(const SweepSpec& spec, const std::vector<std::optional<SeedResult>>& results,
+                    const std::vector<std::uint64_t>& probe_totals, Clock::time_point started) {
+  SweepResult result = sweep_settings(spec.base);
+  for (std::size_t i = 0; i < probe_totals.size(); ++i) {
+    result.probes.push_back(ProbeCount{std::string(probes::kProbes[i].name), probe_totals[i]});
+  }
+  double earlier_seconds = 0;
+  if (spec.done != nullptr) {
+    result.seeds = spec.done->seeds;
+    earlier_seconds = spec.done->wall_seconds;
+    for (const ProbeCount& earlier : spec.done->probes) {
+      auto it = std::find_if(result.probes.begin(), result.probes.end(),
+                             [&](const ProbeCount& p) { return p.name == earlier.name; });
+      if (it == result.probes.end()) {
+        result.probes.push_back(earlier);
+      } else {
+        it->hits = it->hits > UINT64_MAX - earlier.hits ? UINT64_MAX : it->hits + earlier.hits;
+      }
+    }
+  }
+  for (const std::optional<SeedResult>& seed_result : results) {
+    if (seed_result) result.seeds.push_back(*seed_result);
+  }
+  std::sort(result.seeds.begin(), result.seeds.end(),
+            [](const SeedResult& a, const SeedResult& b) { return a.seed < b.seed; });
+  result.wall_seconds = earlier_seconds + std::chrono::duration<double>(Clock::now() - started).count();
+  return result;
+}
+
+// The shard's seeds less those a resumed sweep already has.
+std::vector<std::uint64_t> seeds_to_run(const SweepSpec& spec) {
+  std::vector<std::uint64_t> seeds = shard_seeds(spec.seeds, spec.shard);
+  if (spec.done == nullptr || spec.done->seeds.empty()) return seeds;
+  std::set<std::uint64_t> done;
+  for (const SeedResult& s : spec.done->seeds) done.insert(s.seed);
+  std::erase_if(seeds, [&](std::uint64_t seed) { return done.count(seed) > 0; });
+  return seeds;
+}
+
+}  // namespace
+
 SweepResult run_sweep(const SweepSpec& spec, std::ostream& progress, bool terminal) {
   const auto sweep_started = Clock::now();
-  const std::vector<std::uint64_t> seeds = shard_seeds(spec.seeds, spec.shard);
+  const std::vector<std::uint64_t> seeds = seeds_to_run(spec);
   const std::uint32_t jobs = std::clamp<std::uint32_t>(spec.jobs, 1, kMaxJobs);
-  const double timeout_seconds =
-      std::isfinite(spec.seed_timeout_seconds)
-          ? std::clamp(spec.seed_timeout_seconds, kMinSeedTimeoutSeconds, kMaxSeedTimeoutSeconds)
-          : kMaxSeedTimeoutSeconds;
+  SEGSIM_ASSERT(std::isfinite(spec.seed_timeout_seconds) && spec.seed_timeout_seconds >= kMinSeedTimeoutSeconds &&
+                    spec.seed_timeout_seconds <= kMaxSeedTimeoutSeconds,
+                "the seed timeout is checked by the caller");
   const auto timeout = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(timeout_seconds));
-
-  SweepResult result;
-  result.scenario = spec.base.scenario;
-  result.strategy = spec.base.strategy;
-  result.faults = spec.base.faults;
+      std::chrono::duration<double>(spec.seed_timeout_seconds));
+  const auto checkpoint_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(std::max(0.0, spec.checkpoint_seconds)));
 
   std::error_code dir_error;
   std::filesystem::create_directories(spec.failures_dir, dir_error);
   if (dir_error) {
     progress << fmt::format("cannot create failures directory {}: {} (repros will be missing)\n",
-                            spec.failures_dir, dir_error.message());
+                            quoted_text(spec.failures_dir), dir_error.message());
   }
 
   Progress bar(progress, terminal, spec.base.scenario, seeds.size());
   std::vector<std::optional<SeedResult>> results(seeds.size());
+  std::vector<std::uint64_t> probe_totals(probes::kProbes.size(), 0);
+  std::string setup_error;
   std::vector<Child> running;
   running.reserve(jobs);
   std::size_t next = 0;
   bool stopping = false;
+  auto last_checkpoint = Clock::now();
+  auto checkpoint_every_now = checkpoint_every;
   const pid_t parent_pid = ::getpid();
+  const auto stop_requested = [&] { return spec.stop_signal != nullptr && *spec.stop_signal != 0; };
 
   const auto record = [&](std::size_t index, SeedResult seed_result) {
     if (seed_result.outcome != SeedOutcome::Passed && spec.stop_on_failure) stopping = true;
     bar.seed_done(seed_result);
     results[index] = std::move(seed_result);
+    if (spec.checkpoint && Clock::now() - last_checkpoint >= checkpoint_every_now) {
+      const auto before = Clock::now();
+      spec.checkpoint(collect(spec, results, probe_totals, sweep_started));
+      last_checkpoint = Clock::now();
+      // A huge sweep's file takes long to write: spend at most ~10 % on it.
+      checkpoint_every_now = std::max(checkpoint_every, 10 * (last_checkpoint - before));
+    }
   };
 
   while (true) {
+    if (stop_requested() || !setup_error.empty()) stopping = true;
     while (!stopping && next < seeds.size() && running.size() < jobs) {
       const std::uint64_t seed = seeds[next];
       int fds[2];
@@ -576,6 +571,10 @@ SweepResult run_sweep(const SweepSpec& spec, std::ostream& progress, bool termin
         for (const Child& other : running) ::close(other.fd);
         // A child never outlives an interrupted sweep.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        // An interrupt stops the sweep, not a seed: the parent kills its
+        // children then, and none of them is recorded as crashed by it.
+        ::signal(SIGINT, SIG_IGN);
+        ::signal(SIGTERM, SIG_IGN);
         if (::getppid() != parent_pid) ::_exit(1);
         run_child(spec, seed, fds[1]);
       }
@@ -601,6 +600,18 @@ SweepResult run_sweep(const SweepSpec& spec, std::ostream& progress, bool termin
       if (stopping || next >= seeds.size()) break;
       continue;  // a start failed with nothing running: try the next seed
     }
+    if (stop_requested()) {
+      // Interrupted: what runs now is not done. Kill, reap, record nothing.
+      for (Child& child : running) {
+        ::kill(child.pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        ::close(child.fd);
+      }
+      running.clear();
+      break;
+    }
 
     // Sleep until output arrives, a pipe closes or the nearest deadline.
     std::vector<pollfd> polled;
@@ -621,6 +632,7 @@ SweepResult run_sweep(const SweepSpec& spec, std::ostream& progress, bool termin
     if (awaiting_reap) wait = std::min(wait, std::chrono::milliseconds(kReapPollMillis));
     const int ready = ::poll(polled.data(), polled.size(), static_cast<int>(wait.count()));
     SEGSIM_ASSERT(ready >= 0 || errno == EINTR, "poll on child pipes failed");
+    if (stop_requested()) continue;  // the kill above, before anything is reaped
     for (Child& child : running) {
       if (!child.eof) read_available(child);
     }
@@ -633,10 +645,10 @@ SweepResult run_sweep(const SweepSpec& spec, std::ostream& progress, bool termin
       if (reaped == child.pid) {
         if (!child.eof) read_available(child);  // what it wrote before exiting
         ::close(child.fd);
-        SeedResult seed_result = finish_child(spec, child, status);
+        std::optional<SeedResult> seed_result = finish_child(spec, child, status, {probe_totals, setup_error});
         const std::size_t index = child.index;
         running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-        record(index, std::move(seed_result));
+        if (seed_result) record(index, std::move(*seed_result));
         continue;
       }
       if (!child.killed && Clock::now() >= child.deadline) {
@@ -648,207 +660,10 @@ SweepResult run_sweep(const SweepSpec& spec, std::ostream& progress, bool termin
   }
   bar.finish();
 
-  for (std::optional<SeedResult>& seed_result : results) {
-    if (seed_result) result.seeds.push_back(std::move(*seed_result));
-  }
-  // Shards interleave seeds; results are in seed order already, which the
-  // sort keeps true should shard_seeds ever change its order.
-  std::sort(result.seeds.begin(), result.seeds.end(),
-            [](const SeedResult& a, const SeedResult& b) { return a.seed < b.seed; });
-  result.wall_seconds = std::chrono::duration<double>(Clock::now() - sweep_started).count();
+  SweepResult result = collect(spec, results, probe_totals, sweep_started);
+  result.interrupted = stop_requested() ? static_cast<int>(*spec.stop_signal) : 0;
+  result.environment_error = setup_error;
   return result;
-}
-
-// ---------------------------------------------------------------------------
-// JSON and JUnit
-
-std::string sweep_to_json(const SweepResult& result) {
-  Json root;
-  root["format"] = "segsim-sweep";
-  root["version"] = 1;
-  root["scenario"] = result.scenario;
-  root["strategy"] = result.strategy;
-  root["faults"] = result.faults;
-  root["wall_seconds"] = result.wall_seconds;
-  root["failures"] = result.failures();
-  Json seeds = Json::array();
-  for (const SeedResult& s : result.seeds) {
-    Json item;
-    item["seed"] = s.seed;
-    item["outcome"] = seed_outcome_name(s.outcome);
-    item["detail"] = s.detail;
-    item["repro"] = s.repro_path;
-    item["trace_hash"] = hex64(s.trace_hash);
-    item["steps"] = s.steps;
-    item["seconds"] = s.seconds;
-    seeds.push_back(std::move(item));
-  }
-  root["seeds"] = std::move(seeds);
-  return root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
-}
-
-Result<SweepResult> sweep_from_json(const std::string& text, std::string* error_line) {
-  if (text.size() > kMaxSweepJsonBytes) {
-    return invalid(error_line, fmt::format("sweep results: {} bytes is over the {} byte limit",
-                                           text.size(), kMaxSweepJsonBytes));
-  }
-  Json root;
-  try {
-    root = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    return invalid(error_line, fmt::format("sweep results: not valid JSON ({})", e.what()));
-  }
-  if (!root.is_object()) return invalid(error_line, "sweep results: expected a JSON object");
-
-  std::string error;
-  const Fields top(root, "sweep results");
-  std::string format;
-  std::uint64_t version = 0;
-  if (!top.only({"format", "version", "scenario", "strategy", "faults", "wall_seconds", "failures",
-                 "seeds"},
-                error) ||
-      !top.string("format", format, error)) {
-    return invalid(error_line, error);
-  }
-  if (format != "segsim-sweep") {
-    return invalid(error_line, fmt::format("sweep results: format is '{}', not 'segsim-sweep'", format));
-  }
-  if (!top.u64("version", version, error)) return invalid(error_line, error);
-  if (version != 1) {
-    return invalid(error_line, fmt::format("sweep results: version {} is not supported (only 1)", version));
-  }
-  SweepResult result;
-  std::uint64_t failures = 0;
-  if (!top.string("scenario", result.scenario, error) ||
-      !top.string("strategy", result.strategy, error) || !top.string("faults", result.faults, error) ||
-      !top.seconds("wall_seconds", result.wall_seconds, error) ||
-      !top.u64("failures", failures, error)) {
-    return invalid(error_line, error);
-  }
-  if (!root.contains("seeds") || !root["seeds"].is_array()) {
-    return invalid(error_line, "sweep results: field 'seeds' must be an array");
-  }
-  std::set<std::uint64_t> seen;
-  for (std::size_t i = 0; i < root["seeds"].size(); ++i) {
-    const Json& item = root["seeds"][i];
-    const std::string where = fmt::format("sweep results: seeds[{}]", i);
-    if (!item.is_object()) return invalid(error_line, where + ": expected an object");
-    const Fields f(item, where);
-    SeedResult s;
-    std::string outcome;
-    std::string hash;
-    if (!f.only({"seed", "outcome", "detail", "repro", "trace_hash", "steps", "seconds"}, error) ||
-        !f.u64("seed", s.seed, error) || !f.string("outcome", outcome, error) ||
-        !f.string("detail", s.detail, error) || !f.string("repro", s.repro_path, error) ||
-        !f.string("trace_hash", hash, error) || !f.u64("steps", s.steps, error) ||
-        !f.seconds("seconds", s.seconds, error)) {
-      return invalid(error_line, error);
-    }
-    const std::optional<SeedOutcome> parsed = outcome_from_name(outcome);
-    if (!parsed) {
-      return invalid(error_line, fmt::format("{}: unknown outcome '{}' (passed, failed, crashed, timed-out)",
-                                             where, outcome));
-    }
-    s.outcome = *parsed;
-    Result<std::uint64_t> hash_value = parse_hex64(hash);
-    if (!hash_value.ok()) {
-      return invalid(error_line, fmt::format("{}: trace_hash '{}' is not 0x + 16 hex digits", where, hash));
-    }
-    s.trace_hash = *hash_value;
-    if (!seen.insert(s.seed).second) {
-      return invalid(error_line, fmt::format("{}: seed {} is listed twice", where, s.seed));
-    }
-    result.seeds.push_back(std::move(s));
-  }
-  if (failures != result.failures()) {
-    return invalid(error_line, fmt::format("sweep results: 'failures' says {} but the seeds hold {} "
-                                           "(file edited or truncated?)",
-                                           failures, result.failures()));
-  }
-  std::sort(result.seeds.begin(), result.seeds.end(),
-            [](const SeedResult& a, const SeedResult& b) { return a.seed < b.seed; });
-  return result;
-}
-
-namespace {
-
-
-}  // namespace
-
-std::string sweep_to_junit(const SweepResult& result) {
-  const std::string suite = xml_escape(result.scenario, true);
-  double seconds = 0;
-  for (const SeedResult& s : result.seeds) seconds += s.seconds;
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += fmt::format("<testsuites name=\"segsim sweep\" tests=\"{}\" failures=\"{}\" errors=\"0\" "
-                     "time=\"{:.3f}\">\n",
-                     result.seeds.size(), result.failures(), result.wall_seconds);
-  out += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" "
-                     "time=\"{:.3f}\">\n",
-                     suite, result.seeds.size(), result.failures(), seconds);
-  out += "    <properties>\n";
-  out += fmt::format("      <property name=\"strategy\" value=\"{}\"/>\n", xml_escape(result.strategy, true));
-  out += fmt::format("      <property name=\"faults\" value=\"{}\"/>\n", xml_escape(result.faults, true));
-  out += "    </properties>\n";
-  for (const SeedResult& s : result.seeds) {
-    out += fmt::format("    <testcase classname=\"{}\" name=\"seed {}\" time=\"{:.3f}\"", suite, s.seed,
-                       s.seconds);
-    if (s.outcome == SeedOutcome::Passed) {
-      out += "/>\n";
-      continue;
-    }
-    out += ">\n";
-    std::string body = s.detail;
-    if (!s.repro_path.empty()) body += "\nrepro: " + s.repro_path;
-    body += fmt::format("\nreproduce: segsim replay {}", s.repro_path.empty() ? "?" : s.repro_path);
-    out += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
-                       seed_outcome_name(s.outcome), xml_escape(s.detail, true), xml_escape(body, false));
-    out += "    </testcase>\n";
-  }
-  out += "  </testsuite>\n</testsuites>\n";
-  return out;
-}
-
-Result<SweepResult> merge_sweeps(const std::vector<SweepResult>& shards, std::string* error_line) {
-  if (shards.empty()) return invalid(error_line, "merge: no sweep results to merge");
-  SweepResult merged;
-  merged.scenario = shards.front().scenario;
-  merged.strategy = shards.front().strategy;
-  merged.faults = shards.front().faults;
-  std::map<std::uint64_t, SeedResult> by_seed;
-  for (std::size_t i = 0; i < shards.size(); ++i) {
-    const SweepResult& shard = shards[i];
-    const auto mismatch = [&](const char* what, const std::string& a, const std::string& b) {
-      return invalid(error_line, fmt::format("merge: result {} has {} '{}' but result 1 has '{}': "
-                                             "not shards of one sweep",
-                                             i + 1, what, b, a));
-    };
-    if (shard.scenario != merged.scenario) return mismatch("scenario", merged.scenario, shard.scenario);
-    if (shard.strategy != merged.strategy) return mismatch("strategy", merged.strategy, shard.strategy);
-    if (shard.faults != merged.faults) return mismatch("faults", merged.faults, shard.faults);
-    // Shards run side by side: the merged sweep took as long as the slowest.
-    merged.wall_seconds = std::max(merged.wall_seconds, shard.wall_seconds);
-    for (const SeedResult& s : shard.seeds) {
-      auto [it, inserted] = by_seed.emplace(s.seed, s);
-      if (inserted) continue;
-      const SeedResult& earlier = it->second;
-      if (earlier.outcome != s.outcome) {
-        return invalid(error_line, fmt::format("merge: seed {} is {} in one result and {} in another",
-                                               s.seed, seed_outcome_name(earlier.outcome),
-                                               seed_outcome_name(s.outcome)));
-      }
-      // A run is a function of its spec: a seed that passed twice with two
-      // trace hashes is nondeterminism, the very thing segsim must not hide.
-      if (s.outcome == SeedOutcome::Passed && earlier.trace_hash != s.trace_hash) {
-        return invalid(error_line, fmt::format("merge: seed {} passed with trace hash {} in one result "
-                                               "and {} in another (nondeterminism)",
-                                               s.seed, hex64(earlier.trace_hash), hex64(s.trace_hash)));
-      }
-    }
-  }
-  merged.seeds.reserve(by_seed.size());
-  for (auto& [seed, s] : by_seed) merged.seeds.push_back(std::move(s));
-  return merged;
 }
 
 }  // namespace segsim::scenarios

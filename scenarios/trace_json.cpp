@@ -162,40 +162,4 @@ std::string chrome_trace_json(const RunReport& report) {
   return fmt::to_string(out);
 }
 
-Status write_text_file(const std::string& path, const std::string& text, std::string* error_line) {
-  const auto fail = [&](const char* what, int errno_value) -> Status {
-    if (error_line != nullptr) {
-      *error_line = fmt::format("cannot write {}: {}: {}", path, what, std::strerror(errno_value));
-    }
-    Error error = make_error(Errc::OsFailure, "writing a text file");
-    error.os_errno = errno_value;
-    return error;
-  };
-  if (path.empty()) {
-    if (error_line != nullptr) *error_line = "cannot write a file with an empty name";
-    return make_error(Errc::InvalidConfig, "empty path");
-  }
-  // Write beside the target, then rename: a reader never sees half a file,
-  // and an interrupted write leaves the old file intact.
-  const std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
-  std::FILE* file = std::fopen(temp.c_str(), "wb");
-  if (file == nullptr) return fail("open", errno);
-  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
-  const int write_errno = errno;
-  const bool flushed = std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
-  const int flush_errno = errno;
-  const bool closed = std::fclose(file) == 0;
-  const int close_errno = errno;
-  if (!written || !flushed || !closed) {
-    std::remove(temp.c_str());
-    return fail("write", !written ? write_errno : !flushed ? flush_errno : close_errno);
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const int rename_errno = errno;
-    std::remove(temp.c_str());
-    return fail("rename", rename_errno);
-  }
-  return {};
-}
-
 }  // namespace segsim::scenarios

@@ -12,6 +12,5 @@
 namespace segsim::scenarios {
 
 std::string chrome_trace_json(const RunReport& report);  // needs keep_full_trace
-Status write_text_file(const std::string& path, const std::string& text, std::string* error_line);
 
 }  // namespace segsim::scenarios

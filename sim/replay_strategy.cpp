@@ -15,22 +15,23 @@ namespace {
 // fiber runs instead.
 class ReplayStrategy final : public Strategy {
  public:
-  ReplayStrategy(std::vector<std::uint32_t> decisions, bool lenient)
-      : decisions_(std::move(decisions)), lenient_(lenient) {}
+  ReplayStrategy(DecisionLog decisions, bool lenient)
+      : decisions_(std::move(decisions)), reader_(decisions_), lenient_(lenient) {}
   std::string_view name() const noexcept override { return "replay"; }
 
   std::optional<std::uint32_t> pick(const SchedulerView& view) override {
     if (lenient_) {
-      const std::uint32_t fiber = next_ < decisions_.size() ? decisions_[next_++] : view.runnable[0];
+      std::uint32_t fiber = view.runnable[0];
+      if (!reader_.next(fiber)) fiber = view.runnable[0];
       return std::binary_search(view.runnable.begin(), view.runnable.end(), fiber) ? fiber
                                                                                     : view.runnable[0];
     }
-    if (next_ >= decisions_.size()) {
+    std::uint32_t fiber = 0;
+    if (!reader_.next(fiber)) {
       divergence_ = fmt::format("replay diverged at step {}: the recording has only {} decisions",
                                 view.step, decisions_.size());
       return std::nullopt;
     }
-    const std::uint32_t fiber = decisions_[next_++];
     if (!std::binary_search(view.runnable.begin(), view.runnable.end(), fiber)) {
       divergence_ = fmt::format(
           "replay diverged at step {}: recorded fiber #{} is not runnable (runnable: {})", view.step,
@@ -42,15 +43,15 @@ class ReplayStrategy final : public Strategy {
   std::string divergence() const override { return divergence_; }
 
  private:
-  std::vector<std::uint32_t> decisions_;
+  const DecisionLog decisions_;
+  DecisionLog::Reader reader_;  // reads decisions_
   bool lenient_;
-  std::size_t next_ = 0;
   std::string divergence_;
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_replay_strategy(std::vector<std::uint32_t> decisions, bool lenient) {
+std::unique_ptr<Strategy> make_replay_strategy(DecisionLog decisions, bool lenient) {
   return std::make_unique<ReplayStrategy>(std::move(decisions), lenient);
 }
 

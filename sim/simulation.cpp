@@ -236,7 +236,8 @@ RunResult Simulation::run() {
   result.virtual_time_ns = now_ns_;
   result.trace_hash = trace_.hash();
   result.fibers = static_cast<std::uint32_t>(fibers_.size());
-  result.decisions = decisions_;
+  decisions_.seal();
+  result.decisions = std::move(decisions_);
   result.last_events = trace_.last(config_.trace_ring_events);
   if (config_.keep_full_trace) result.full_trace = trace_.full();
   return result;

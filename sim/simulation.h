@@ -40,7 +40,7 @@ struct SimulationConfig {
   int pct_depth = 3;
   std::uint64_t pct_estimated_steps = 1000;
   std::uint64_t rr_quantum = 1;
-  std::vector<std::uint32_t> replay_decisions;  // for "replay"
+  DecisionLog replay_decisions;                  // for "replay"
   bool replay_lenient = false;                   // see StrategyOptions::replay_lenient
   std::uint64_t max_steps = 1'000'000;           // more decisions: a livelock failure
   std::size_t max_fibers = 4096;                 // spawn beyond: refused
@@ -66,7 +66,7 @@ struct RunResult {
   std::int64_t virtual_time_ns = 0;
   std::uint64_t trace_hash = 0;
   std::uint32_t fibers = 0;              // fibers that existed
-  std::vector<std::uint32_t> decisions;  // the fiber chosen at each step: feed to "replay"
+  DecisionLog decisions;                 // the fiber chosen at each step: feed to "replay"
   std::vector<TraceEvent> last_events;   // the ring, oldest first
   std::vector<TraceEvent> full_trace;    // when keep_full_trace
 
@@ -156,7 +156,7 @@ class Simulation final : public platform::Runtime {
   std::vector<std::uint32_t> runnable_;  // ascending ids
   std::set<std::pair<std::int64_t, std::uint32_t>> sleepers_;  // (wake time, fiber)
   std::deque<Object> objects_;           // id - 1 → object; stable references
-  std::vector<std::uint32_t> decisions_;
+  DecisionLog decisions_;
   FiberRecord* current_ = nullptr;
   std::uint32_t next_ = kNoFiber;
   std::uint64_t step_ = 0;

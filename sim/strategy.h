@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "sim/decision_log.h"
 
 namespace segsim::sim {
 
@@ -42,7 +43,7 @@ struct StrategyOptions {
   int pct_depth = 3;                       // d: bugs of depth d are found with p >= 1/(n k^(d-1))
   std::uint64_t pct_estimated_steps = 1000;  // k: change points are drawn from [1, k]
   std::uint64_t rr_quantum = 1;            // decisions a fiber keeps the CPU for
-  std::vector<std::uint32_t> replay_decisions;
+  DecisionLog replay_decisions;
   // Replay leniently: where the recording runs out or names a fiber that is
   // not runnable, run the lowest-numbered runnable fiber instead of failing.
   bool replay_lenient = false;
@@ -52,7 +53,7 @@ std::unique_ptr<Strategy> make_random_strategy(std::uint64_t seed);
 std::unique_ptr<Strategy> make_pct_strategy(std::uint64_t seed, int depth,
                                             std::uint64_t estimated_steps);
 std::unique_ptr<Strategy> make_rr_strategy(std::uint64_t quantum);
-std::unique_ptr<Strategy> make_replay_strategy(std::vector<std::uint32_t> decisions,
+std::unique_ptr<Strategy> make_replay_strategy(DecisionLog decisions,
                                                bool lenient = false);
 
 // By name: "random", "pct", "rr", "replay". InvalidConfig for anything else.

@@ -50,10 +50,15 @@ TEST_F(LeafPageTest, BadWritesAreRefused) {
   auto p = page();
   auto out_of_range = p->set_slot(p->slot_count(), bytes_of(1, 1));
   ASSERT_FALSE(out_of_range.ok());
-  EXPECT_EQ(out_of_range.error().code, Errc::InvalidSize);
+  EXPECT_EQ(out_of_range.error().code, Errc::SlotOutOfRange);
   auto too_big = p->set_slot(0, bytes_of(64 * KiB + 1, 1));
   ASSERT_FALSE(too_big.ok());
-  EXPECT_EQ(too_big.error().code, Errc::InvalidSize);
+  EXPECT_EQ(too_big.error().code, Errc::ValueTooLarge);
+  // A refused first DeweyID leaves the page sharing its one segment.
+  auto dewey_out_of_range = p->set_dewey_id(p->slot_count(), bytes_of(4, 1));
+  ASSERT_FALSE(dewey_out_of_range.ok());
+  EXPECT_EQ(dewey_out_of_range.error().code, Errc::SlotOutOfRange);
+  EXPECT_TRUE(p->dewey_ids_shared());
   EXPECT_FALSE(LeafPage::create(*allocator, LeafPageConfig{0, 4096, 4096}, 1).ok());
 }
 
@@ -101,7 +106,7 @@ TEST_F(LeafPageTest, GrowthPastTheLargestClassFailsAndChangesNothing) {
   EXPECT_EQ(full.size(), 256 * KiB);
   auto refused = p->set_slot(4, bytes_of(1, 1));
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().code, Errc::InvalidSize);
+  EXPECT_EQ(refused.error().code, Errc::PageFull);
   EXPECT_EQ(p->slot_segment(), full);
   EXPECT_TRUE(p->get_slot(4).empty());
   EXPECT_TRUE(equals(p->get_slot(3), 64 * KiB, 9));

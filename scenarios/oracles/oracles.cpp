@@ -124,6 +124,7 @@ void Oracles::expect_bounded_growth(double warmup_fraction, std::uint64_t slack_
 // ---- SegmentObserver -------------------------------------------------------
 
 void Oracles::handing_out(const Segment& segment) {
+  ownership_handing_out(segment);
   canary_verify(segment);
   overlap_insert(segment);
   note(segment.data(), "allocated");
@@ -134,6 +135,7 @@ void Oracles::handed_out(const Segment& segment, bool zeroed) {
 }
 
 void Oracles::released(const Segment& segment) {
+  ownership_released(segment);
   overlap_erase(segment);
   canary_fill(segment);
   note(segment.data(), "released");

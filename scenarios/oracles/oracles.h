@@ -1,7 +1,13 @@
 // The oracles: what "a bug" means (DESIGN.md, "Oracles"). One hub observes the
 // allocator (a SegmentObserver) and the workloads; each invariant is checked
 // by its own small checker in this directory:
-//   double_free.cpp       the stack above the allocator never releases a slice twice
+//   ownership.cpp         the harness's own model of every live slice: nothing
+//                         handed out twice, no release of a handle the model
+//                         says is not live accepted — whatever the allocator says
+//   double_free.cpp       the allocator refused no release but those the workload
+//                         made on purpose (stale, foreign, null handles)
+//   allocation.cpp        each allocate/lookup/reset result is one the API allows;
+//                         a refusal (OutOfBudget) was necessary
 //   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;
 //                         ASan poisoning does it in sanitizer builds)
 //   overlap.cpp           no two live segments share bytes
@@ -59,6 +65,31 @@ class Oracles final : public SegmentObserver {
   void record_simulation_failure(const std::string& oracle, const std::string& message,
                                  std::uint32_t fiber, std::uint64_t step);
 
+  // ownership.cpp: whether the model holds `segment` live under its generation.
+  bool model_live(const Segment& segment) const;
+  std::size_t model_live_slices() const noexcept { return live_slices_.size(); }
+  // Counts hand-outs and releases: a call whose window saw none ran alone.
+  std::uint64_t slice_events() const noexcept { return slice_events_; }
+  // double_free.cpp: the workload is about to make a call the allocator must
+  // refuse with `code` (DoubleFree or InvalidPointer).
+  void expect_refusal(Errc code);
+  // The expected refusal did not come (a call whose outcome was not known).
+  void unexpect_refusal(Errc code);
+
+  // allocation.cpp: checks one completed call against what the API allows.
+  // `window` is slice_events() before the call; `budget_judgeable` says no
+  // cleanup or free_unused_regions may hold budget meanwhile (see the .cpp).
+  struct CallWindow {
+    std::uint64_t slice_events = 0;
+    std::uint32_t allocations_in_flight = 0;  // other allocations that overlapped the call
+    bool budget_judgeable = false;
+    bool faults_active = false;
+  };
+  void check_allocation(std::size_t requested_bytes, bool zeroed, const Result<Segment>& result,
+                        const CallWindow& window);
+  // The allocator's refusal of a deliberate bad call carries `expected`.
+  void check_refusal(const char* call, const Status& status, Errc expected, const std::byte* segment);
+
   // Cheap checks a workload runs after each operation (double-free counters).
   void check_cheap();
   // Full checks at quiescence, after the workload gave everything back.
@@ -109,6 +140,20 @@ class Oracles final : public SegmentObserver {
   std::uint64_t last_sample_step_ = 0;
   std::uint64_t peak_resident_bytes_ = 0;
   std::optional<std::pair<double, std::uint64_t>> growth_bound_;  // warm-up fraction, slack bytes
+
+  // ownership.cpp: (region id, slice index) → the live hand-out.
+  struct LiveSlice {
+    std::uint32_t generation = 0;
+    std::uint32_t fiber = 0;
+    std::uint64_t step = 0;
+  };
+  void ownership_handing_out(const Segment& segment);
+  void ownership_released(const Segment& segment);
+  std::map<std::pair<std::uint32_t, std::uint32_t>, LiveSlice> live_slices_;
+  std::map<std::uint32_t, std::size_t> live_per_region_;  // region id → live slices
+  std::uint64_t slice_events_ = 0;
+  std::uint64_t expected_double_frees_ = 0;
+  std::uint64_t expected_invalid_pointers_ = 0;
 };
 
 }  // namespace segsim::scenarios

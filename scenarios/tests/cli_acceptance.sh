@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # The CLI's contract end to end (issue "Scenarios, oracles and the segsim CLI"):
 # exit codes, repro files, replay and shrink. Usage: cli_acceptance.sh SEGSIM
-set -uo pipefail
-segsim=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/cli_test_lib.sh"
 
 out=$("$segsim" run chicago --seed 42); code=$?
 [[ $code == 0 ]] || fail "run chicago --seed 42 exited $code"
@@ -37,8 +32,9 @@ grep -q "reproduced exactly" replay.txt || fail "replay did not reproduce: $(tai
 
 "$segsim" shrink "$repro" -o min.json > shrink.txt; code=$?
 [[ $code == 1 ]] || fail "shrink exited $code"
-before=$(python3 -c "import json;print(len(json.load(open('$repro'))['decisions']))")
-after=$(python3 -c "import json;print(len(json.load(open('min.json'))['decisions']))")
+decisions() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['decisions']['count'])" "$1"; }
+before=$(decisions "$repro")
+after=$(decisions min.json)
 (( after < before )) || fail "shrink did not shrink: $before -> $after decisions"
 "$segsim" replay min.json > min.txt; [[ $? == 1 ]] || fail "minimal repro does not fail"
 grep -q "reproduced exactly" min.txt || fail "minimal repro does not replay exactly"

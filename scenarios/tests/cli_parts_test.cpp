@@ -22,32 +22,16 @@
 #include "scenarios/repro.h"
 #include "scenarios/shrink.h"
 #include "scenarios/sweep.h"
+#include "scenarios/safe_file.h"
+#include "scenarios/tests/test_files.h"
 #include "scenarios/trace_json.h"
 
 namespace segsim::scenarios {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            fmt::format("segsim-parts-{}-{}-{}", ::getpid(), info->test_suite_name(), info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::read_file;
+using testing::TempDir;
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
@@ -55,12 +39,6 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // ---------------------------------------------------------------------------
 // seed ranges and shards
@@ -190,10 +168,12 @@ SeedResult seed_result(std::uint64_t seed, SeedOutcome outcome, std::string deta
 }
 
 SweepResult sample_sweep() {
-  SweepResult r;
-  r.scenario = "chicago";
-  r.strategy = "pct";
-  r.faults = "mmap:ENOMEM@p=0.01";
+  RunSpec spec;
+  spec.scenario = "chicago";
+  spec.strategy = "pct";
+  spec.faults = "mmap:ENOMEM@p=0.01";
+  SweepResult r = sweep_settings(spec);
+  r.probes = {{"alloc.invalid_size.zero", 3}, {"alloc.invalid_size.too_large", 0}};
   r.wall_seconds = 12.5;
   r.seeds = {seed_result(1, SeedOutcome::Passed, "", 0x0123456789abcdefULL),
              seed_result(2, SeedOutcome::Failed, "content: slot 3 reads \"x\" <not> 'y' & z\tü", 7),
@@ -211,6 +191,9 @@ TEST(SweepJson, RoundTripsEveryField) {
   EXPECT_EQ(parsed->scenario, original.scenario);
   EXPECT_EQ(parsed->strategy, original.strategy);
   EXPECT_EQ(parsed->faults, original.faults);
+  EXPECT_EQ(settings_difference(*parsed, original), "");
+  EXPECT_EQ(parsed->threads, 4u);  // resolved: the scenario's default
+  EXPECT_EQ(parsed->probes, original.probes);
   EXPECT_EQ(parsed->wall_seconds, original.wall_seconds);
   ASSERT_EQ(parsed->seeds.size(), original.seeds.size());
   for (std::size_t i = 0; i < original.seeds.size(); ++i) {
@@ -243,7 +226,7 @@ TEST(SweepJson, RefusesAnythingButItsOwnFormat) {
       {good.substr(0, good.size() / 2), "not valid JSON"},
       {"[]", "expected a JSON object"},
       {edited([](auto& d) { d["format"] = "segsim-repro"; }), "not 'segsim-sweep'"},
-      {edited([](auto& d) { d["version"] = 2; }), "version 2"},
+      {edited([](auto& d) { d["version"] = 99; }), "version 99"},
       {edited([](auto& d) { d.erase("scenario"); }), "missing field 'scenario'"},
       {edited([](auto& d) { d["extra"] = 1; }), "unknown field 'extra'"},
       {edited([](auto& d) { d["wall_seconds"] = -1; }), "'wall_seconds'"},
@@ -256,6 +239,11 @@ TEST(SweepJson, RefusesAnythingButItsOwnFormat) {
       {edited([](auto& d) { d["seeds"][2]["oops"] = true; }), "seeds[2]: unknown field 'oops'"},
       {edited([](auto& d) { d["seeds"][1]["seed"] = 1; }), "listed twice"},
       {edited([](auto& d) { d["failures"] = 0; }), "'failures' says 0"},
+      {edited([](auto& d) { d.erase("settings"); }), "'settings' must be an object"},
+      {edited([](auto& d) { d["settings"]["threads"] = 4294967297ULL; }), "settings: field 'threads'"},
+      {edited([](auto& d) { d["probes"]["x"] = -1; }), "probe 'x'"},
+      // Numbers beyond a double: nlohmann's out_of_range, once an abort (exit 134).
+      {std::string(good).replace(good.find("\"wall_seconds\": ") + 16, 4, "1e999"), "not valid JSON"},
   };
   for (const Case& c : cases) {
     std::string error;
@@ -347,11 +335,22 @@ TEST(SweepMerge, RefusesResultsOfDifferentSweepsOrContradictions) {
   contradicting.seeds = {seed_result(2, SeedOutcome::Passed, "", 7)};
   SweepResult other_hash = base;
   other_hash.seeds = {seed_result(1, SeedOutcome::Passed, "", 0x42)};
+  // Settings beyond scenario, strategy and faults: a --size 2 sweep is not a
+  // shard of a default one (it used to merge, or to report "nondeterminism").
+  SweepResult other_size = base;
+  other_size.size = 2;
+  SweepResult other_steps = base;
+  other_steps.max_steps = 7;
+  SweepResult other_build = base;
+  other_build.build_id = "another build";
   const Case cases[] = {
       {{}, "no sweep results"},
-      {{base, other_scenario}, "scenario 'budget'"},
-      {{base, other_strategy}, "strategy 'rr'"},
-      {{base, other_faults}, "faults 'none'"},
+      {{base, other_scenario}, "scenario 'chicago' vs 'budget'"},
+      {{base, other_strategy}, "strategy 'pct' vs 'rr'"},
+      {{base, other_faults}, "faults 'mmap:ENOMEM@p=0.01' vs 'none'"},
+      {{base, other_size}, "size '1' vs '2'"},
+      {{base, other_steps}, "max_steps '4000000' vs '7'"},
+      {{base, other_build}, "build_id"},
       {{base, contradicting}, "seed 2 is failed in one result and passed in another"},
       {{base, other_hash}, "nondeterminism"},
   };

@@ -12,6 +12,8 @@ ScenarioDef budget_scenario() {
   def.configure = [](SegmentAllocatorConfig& allocator, PageCacheConfig&, std::uint32_t, std::uint32_t) {
     allocator.region_bytes = 256 * 1024;
     allocator.budget_bytes = 2 * 1024 * 1024;  // 8 regions for every client together
+    // Never reached at this budget; off, so that every refusal can be judged.
+    allocator.proactive_cleanup = false;
   };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.budget.{}", index));
@@ -19,7 +21,7 @@ ScenarioDef budget_scenario() {
     for (std::uint32_t round = 0; round < 8 * stack.size; ++round) {
       std::vector<Segment> held;
       for (int i = 0; i < 12; ++i) {
-        auto segment = stack.allocator.allocate(1 + rng.below(class_bytes(rng.below(kSizeClassCount))));
+        auto segment = checked_allocate(stack, 1 + rng.below(class_bytes(rng.below(kSizeClassCount))));
         if (!segment.ok()) {
           if (!tolerated(stack, segment.error(), /*budget_tight=*/true)) {
             stack.oracles.fail("exception", "allocate: unexpected " + segment.error().describe());
@@ -34,7 +36,7 @@ ScenarioDef budget_scenario() {
       for (std::size_t i = 0; i < held.size(); i += 2) {
         if (!stack.allocator.release(held[i]).ok()) stack.oracles.fail("double-free", "release refused", held[i].data());
       }
-      stack.allocator.free_unused_regions(stack.allocator.config().budget_bytes / 2);
+      tracked_free_unused_regions(stack, stack.allocator.config().budget_bytes / 2);
       for (std::size_t i = 1; i < held.size(); i += 2) {
         if (!stack.allocator.release(held[i]).ok()) stack.oracles.fail("double-free", "release refused", held[i].data());
       }

@@ -20,6 +20,52 @@ void unexpected(Stack& stack, const Error& error, const char* doing) {
 }
 }  // namespace
 
+Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero) {
+  Oracles::CallWindow window;
+  window.slice_events = stack.oracles.slice_events();
+  window.faults_active = stack.faults_active;
+  const std::uint64_t region_ops_before = stack.region_ops_started;
+  const bool region_ops_idle = stack.region_ops_in_flight == 0;
+  // Every other allocation that overlapped this one may have held a region's
+  // worth of budget (a reservation, or a region it was unmapping).
+  const std::uint32_t in_flight_before = stack.allocations_in_flight;
+  const std::uint64_t started_before = stack.allocations_started;
+  ++stack.allocations_in_flight;
+  ++stack.allocations_started;
+  Result<Segment> result = zero ? stack.allocator.allocate(bytes) : stack.allocator.allocate_uninitialized(bytes);
+  --stack.allocations_in_flight;
+  window.allocations_in_flight =
+      in_flight_before + static_cast<std::uint32_t>(stack.allocations_started - started_before - 1);
+  window.budget_judgeable = region_ops_idle && region_ops_before == stack.region_ops_started &&
+                            !stack.allocator.config().proactive_cleanup && !stack.faults_active;
+  stack.oracles.check_allocation(bytes, zero, result, window);
+  return result;
+}
+
+void checked_release(Stack& stack, const Segment& segment) {
+  Status released = stack.allocator.release(segment);
+  if (!released.ok()) stack.oracles.fail("double-free", "release of a live segment refused: " + released.error().describe(), segment.data());
+}
+
+namespace {
+template <class F>
+std::size_t region_op(Stack& stack, F&& op) {
+  ++stack.region_ops_started;
+  ++stack.region_ops_in_flight;
+  const std::size_t regions = op();
+  --stack.region_ops_in_flight;
+  return regions;
+}
+}  // namespace
+
+std::size_t tracked_free_unused_regions(Stack& stack, std::size_t target_virtual_bytes) {
+  return region_op(stack, [&] { return stack.allocator.free_unused_regions(target_virtual_bytes); });
+}
+
+std::size_t tracked_release_unused_regions(Stack& stack, int size_class) {
+  return region_op(stack, [&] { return stack.allocator.release_unused_regions(size_class); });
+}
+
 LeafPage* build_page(Stack& stack, sim::Rng& rng, std::uint64_t id, const PageShape& shape) {
   auto borrowed = stack.pool.borrow(id);
   if (!borrowed.ok()) {
@@ -30,7 +76,7 @@ LeafPage* build_page(Stack& stack, sim::Rng& rng, std::uint64_t id, const PageSh
   std::map<std::size_t, SlotShadow> slots;
   std::map<std::size_t, SlotShadow> dewey;
   auto give_up = [&](const Error& error, const char* doing) -> LeafPage* {
-    if (!tolerated(stack, error) && error.code != Errc::InvalidSize) unexpected(stack, error, doing);
+    if (!tolerated(stack, error) && error.code != Errc::PageFull) unexpected(stack, error, doing);
     Status back = stack.pool.give_back(page);
     if (!back.ok()) unexpected(stack, back.error(), "giving back a page");
     return nullptr;
@@ -42,7 +88,7 @@ LeafPage* build_page(Stack& stack, sim::Rng& rng, std::uint64_t id, const PageSh
     Status written = page->set_slot(s, std::vector<std::byte>(value.bytes, std::byte{value.fill}));
     if (!written.ok()) {
       // A full page (values past the largest class) is a designed refusal.
-      if (written.error().code == Errc::InvalidSize) break;
+      if (written.error().code == Errc::PageFull) break;
       return give_up(written.error(), "writing a slot");
     }
     slots[s] = value;
@@ -51,7 +97,7 @@ LeafPage* build_page(Stack& stack, sim::Rng& rng, std::uint64_t id, const PageSh
       Status rewritten = page->set_slot(s, std::vector<std::byte>(bigger.bytes, std::byte{bigger.fill}));
       if (rewritten.ok()) {
         slots[s] = bigger;
-      } else if (rewritten.error().code != Errc::InvalidSize) {
+      } else if (rewritten.error().code != Errc::PageFull) {
         return give_up(rewritten.error(), "rewriting a slot");
       }
     }

@@ -20,6 +20,17 @@ struct PageShape {
 // injected, a tight budget); anything else fails the "exception" oracle.
 bool tolerated(const Stack& stack, const Error& error, bool budget_tight = false);
 
+// allocate / allocate_uninitialized, checked by the allocation oracle (the
+// result is one the API allows; a refusal was necessary). Errors the run's
+// configuration allows are returned; others fail the run.
+Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero = true);
+// release of a live handle the workload holds: it must succeed.
+void checked_release(Stack& stack, const Segment& segment);
+// free_unused_regions / release_unused_regions, counted as region operations
+// in flight (they can hold budget while they run).
+std::size_t tracked_free_unused_regions(Stack& stack, std::size_t target_virtual_bytes);
+std::size_t tracked_release_unused_regions(Stack& stack, int size_class);
+
 // Borrows and fills page `id` per `shape`, recording its shadow. Null when an
 // allowed allocator error stopped it (the page is given back).
 LeafPage* build_page(Stack& stack, sim::Rng& rng, std::uint64_t id, const PageShape& shape);

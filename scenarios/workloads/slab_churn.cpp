@@ -214,10 +214,10 @@ void Worker::wrong_class() {
   st.oracles->check_content(held.object, held.fill);
 }
 
-void run_ops(Worker& worker, const OpMix<kOpCount>& mix, std::uint32_t ops, bool may_spawn);
+void run_ops(Worker& worker, const SwarmMix<kOpCount>& mix, std::uint32_t ops, bool may_spawn);
 
 // A helper fiber: works a little, hands some objects over, flushes, exits.
-void spawn_helper(Worker& parent, const OpMix<kOpCount>& mix) {
+void spawn_helper(Worker& parent, const SwarmMix<kOpCount>& mix) {
   struct Done {
     platform::Mutex mu;
     platform::CondVar cv;
@@ -240,7 +240,7 @@ void spawn_helper(Worker& parent, const OpMix<kOpCount>& mix) {
   done->cv.wait(lock, [&] { return done->done; });
 }
 
-void run_ops(Worker& worker, const OpMix<kOpCount>& mix, std::uint32_t ops, bool may_spawn) {
+void run_ops(Worker& worker, const SwarmMix<kOpCount>& mix, std::uint32_t ops, bool may_spawn) {
   for (std::uint32_t n = 0; n < ops; ++n) {
     switch (mix.pick(worker.rng)) {
       case kAllocate: worker.allocate(); break;
@@ -263,11 +263,11 @@ void run_ops(Worker& worker, const OpMix<kOpCount>& mix, std::uint32_t ops, bool
   }
 }
 
-OpMix<kOpCount> draw_mix(Stack& stack) {
+SwarmMix<kOpCount> draw_mix(Stack& stack) {
   sim::Rng rng = stack.simulation.stream("workload.slab-churn.mix");
   std::array<bool, kOpCount> always{};
   always[kAllocate] = always[kFreeOwn] = true;
-  return OpMix<kOpCount>(rng, always);
+  return SwarmMix<kOpCount>(rng, always);
 }
 
 void prepare(Stack& stack) {
@@ -324,7 +324,7 @@ ScenarioDef slab_churn_scenario() {
   def.prepare = prepare;
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.slab-churn.{}", index));
-    const OpMix<kOpCount> mix = draw_mix(stack);
+    const SwarmMix<kOpCount> mix = draw_mix(stack);
     Worker worker{stack, state(stack), rng, {}, {}};
     run_ops(worker, mix, 200 * stack.size, true);
     worker.drain();  // fiber exit: its objects back, its magazines flushed

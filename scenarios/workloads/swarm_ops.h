@@ -15,11 +15,11 @@
 namespace segsim::scenarios {
 
 template <std::size_t N>
-class OpMix {
+class SwarmMix {
  public:
   // Each op is on with probability 0.7 (those in `always` in every run) with
   // a weight in 1..10.
-  OpMix(sim::Rng& rng, const std::array<bool, N>& always) {
+  SwarmMix(sim::Rng& rng, const std::array<bool, N>& always) {
     for (std::size_t i = 0; i < N; ++i) {
       const bool on = always[i] || rng.chance(0.7);
       weights_[i] = on ? 1 + static_cast<std::uint32_t>(rng.below(10)) : 0;

@@ -175,7 +175,7 @@ void Txn::page_work() {
   read_published(stack, rng, 1, 1);
 }
 
-void run_txns(Txn& txn, const OpMix<kOpCount>& mix, std::uint32_t ops) {
+void run_txns(Txn& txn, const SwarmMix<kOpCount>& mix, std::uint32_t ops) {
   for (std::uint32_t n = 0; n < ops; ++n) {
     if (txn.open.empty()) txn.begin();
     if (txn.open.empty()) continue;  // a tolerated refusal
@@ -246,7 +246,7 @@ ScenarioDef txn_arenas_scenario() {
     sim::Rng mix_rng = stack.simulation.stream("workload.txn-arenas.mix");
     std::array<bool, kOpCount> always{};
     always[kAllocate] = always[kCommitTop] = true;
-    const OpMix<kOpCount> mix(mix_rng, always);
+    const SwarmMix<kOpCount> mix(mix_rng, always);
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.txn-arenas.{}", index));
     Txn txn{stack, state(stack), rng, {}, {}};
     run_txns(txn, mix, 160 * stack.size);

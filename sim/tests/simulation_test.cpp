@@ -294,13 +294,15 @@ TEST(Simulation, ReplayFollowsTheRecordingAndDetectsDivergence) {
   EXPECT_EQ(replayed.decisions, recorded.decisions);
 
   RunResult truncated = recorded;
-  truncated.decisions.resize(recorded.decisions.size() / 2);
+  truncated.decisions = recorded.decisions.prefix(recorded.decisions.size() / 2);
   RunResult diverged = testing::replay(config, 11, truncated, program);
   ASSERT_EQ(diverged.outcome, Outcome::ReplayDiverged);
   EXPECT_NE(diverged.message.find("only"), std::string::npos) << diverged.message;
 
   RunResult wrong = recorded;
-  wrong.decisions[0] = 7;  // no fiber #7
+  std::vector<std::uint32_t> edited = recorded.decisions.to_vector();
+  edited[0] = 7;  // no fiber #7
+  wrong.decisions = DecisionLog::from_vector(edited);
   RunResult wrong_run = testing::replay(config, 11, wrong, program);
   ASSERT_EQ(wrong_run.outcome, Outcome::ReplayDiverged);
   EXPECT_NE(wrong_run.message.find("not runnable"), std::string::npos) << wrong_run.message;

@@ -1,0 +1,9 @@
+# Sourced by the CLI's shell tests: `segsim` is the binary under test (the
+# script's first argument), the working directory a fresh temporary one that
+# is removed on exit, and fail() ends the test with a message.
+set -uo pipefail
+segsim=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+fail() { echo "FAIL: $*"; exit 1; }

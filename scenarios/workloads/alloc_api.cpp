@@ -1,0 +1,288 @@
+// alloc-api — every public operation of SegmentAllocator, drawn per seed from
+// a swarm of operation kinds, each call checked against the harness's model:
+// allocations (boundary sizes, 0 and > 256 KiB included) by the allocation
+// oracle, contents written and read back, releases and resets of live
+// handles, deliberate releases / resets / lookups of stale, foreign, null
+// and interior handles (each refusal must carry its exact code), explicit
+// freeing and releasing of unused regions, stats against the model. The
+// allocator's configuration (region size, budget, cleanup thresholds, reset
+// policy) is drawn per seed too.
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/swarm.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+constexpr std::uint32_t kOpsPerSize = 150;
+constexpr std::size_t kMaxHeld = 24;     // live segments a client holds at most
+constexpr std::size_t kMaxStale = 8;     // released handles kept for bad calls
+
+enum Op : std::size_t {
+  kAllocate, kAllocateUninitialized, kRelease, kReset, kWriteVerify, kLookupLive, kLookupInterior,
+  kLookupStale, kReleaseStale, kResetStale, kReleaseForeign, kReleaseNull, kFreeUnused, kReleaseUnused,
+  kStats, kOpCount
+};
+const std::vector<std::string> kOpNames = {
+    "allocate", "allocate_uninitialized", "release", "reset", "write", "lookup", "lookup_interior",
+    "lookup_stale", "release_stale", "reset_stale", "release_foreign", "release_null", "free_unused",
+    "release_unused", "stats"};
+
+struct Held {
+  Segment segment;
+  std::size_t bytes = 0;  // requested
+  std::uint8_t fill = 0;  // 0: zero (allocate / reset); else every requested byte
+  bool known = true;      // false after allocate_uninitialized, until written
+};
+
+// A second allocator on its own SimOs: its handles are foreign to the stack's.
+struct Foreign {
+  std::unique_ptr<faults::SimOs> os;
+  std::unique_ptr<SegmentAllocator> allocator;
+  Segment segment;
+};
+
+Foreign make_foreign(Stack& stack) {
+  Foreign foreign;
+  faults::SimOsConfig config;
+  config.reservation_bytes = std::size_t{4} << 20;
+  auto os = faults::SimOs::create(config);
+  if (!os.ok()) stack.oracles.fail("exception", "foreign SimOs: " + os.error().describe());
+  foreign.os = std::move(os.value());
+  SegmentAllocatorConfig allocator_config;
+  allocator_config.region_bytes = 256 * 1024;
+  allocator_config.budget_bytes = 1024 * 1024;
+  auto allocator = SegmentAllocator::create(*foreign.os, allocator_config);
+  if (!allocator.ok()) stack.oracles.fail("exception", "foreign allocator: " + allocator.error().describe());
+  foreign.allocator = std::move(allocator.value());
+  auto segment = foreign.allocator->allocate(4096);
+  if (!segment.ok()) stack.oracles.fail("exception", "foreign allocate: " + segment.error().describe());
+  foreign.segment = segment.value();
+  return foreign;
+}
+
+void verify(Stack& stack, const Held& held) {
+  if (!held.known) return;
+  const std::byte* data = held.segment.data();
+  for (std::size_t i = 0; i < held.bytes; ++i) {
+    if (data[i] != std::byte{held.fill}) {
+      stack.oracles.fail("content", fmt::format("a {}-byte segment reads {:#04x} at byte {}; {:#04x} was due",
+                                                held.bytes, static_cast<unsigned>(data[i]), i, held.fill),
+                         data);
+    }
+  }
+}
+
+class Client {
+ public:
+  Client(Stack& stack, std::uint32_t index, const OpMix& mix)
+      : stack_(stack), mix_(mix), rng_(stack.simulation.stream(fmt::format("workload.alloc-api.{}", index))) {}
+
+  void run() {
+    foreign_ = make_foreign(stack_);
+    for (std::uint32_t n = 0; n < kOpsPerSize * stack_.size; ++n) {
+      step(static_cast<Op>(mix_.pick(rng_)));
+      stack_.oracles.check_cheap();
+    }
+    for (const Held& held : held_) {
+      verify(stack_, held);
+      checked_release(stack_, held.segment);
+    }
+    held_.clear();
+    if (!foreign_.allocator->release(foreign_.segment).ok()) stack_.oracles.fail("exception", "foreign release");
+  }
+
+ private:
+  void step(Op op);
+  void allocate(bool zero);
+  void lookup_stale();
+  void stats();
+  Held* pick_held() { return held_.empty() ? nullptr : &held_[rng_.below(held_.size())]; }
+  void forget(std::size_t index) {
+    stale_.push_back(held_[index].segment);
+    if (stale_.size() > kMaxStale) stale_.erase(stale_.begin());
+    held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(index));
+  }
+  // A call that must be refused with `code`: counted as deliberate first.
+  void refused(const char* call, Errc code, const Segment& segment, Status (SegmentAllocator::*fn)(const Segment&)) {
+    stack_.oracles.expect_refusal(code);
+    stack_.oracles.check_refusal(call, (stack_.allocator.*fn)(segment), code, segment.data());
+  }
+
+  Stack& stack_;
+  const OpMix& mix_;
+  sim::Rng rng_;
+  std::vector<Held> held_;
+  std::vector<Segment> stale_;
+  Foreign foreign_;
+};
+
+void Client::allocate(bool zero) {
+  if (held_.size() >= kMaxHeld) return;
+  const std::size_t bytes = draw_allocation_bytes(rng_, kLargestClassBytes);
+  Result<Segment> segment = checked_allocate(stack_, bytes, zero);
+  if (!segment.ok()) {
+    const Errc code = segment.error().code;
+    if (code == Errc::InvalidSize || code == Errc::OutOfBudget || code == Errc::OutOfMemory) return;
+    stack_.oracles.fail("exception", "allocate: " + segment.error().describe());
+  }
+  Held held{segment.value(), bytes, 0, zero};
+  if (rng_.chance(0.7)) {  // most segments are written: a later overlap or reuse shows
+    held.fill = static_cast<std::uint8_t>(1 + rng_.below(255));
+    std::memset(held.segment.data(), held.fill, bytes);
+    held.known = true;
+  }
+  held_.push_back(held);
+}
+
+void Client::lookup_stale() {
+  if (stale_.empty()) return;
+  const Segment& stale = stale_[rng_.below(stale_.size())];
+  // Free (DoubleFree), reallocated to anyone (a live handle), or unmapped
+  // (InvalidPointer): which refusal comes is not known before the call.
+  stack_.oracles.expect_refusal(Errc::DoubleFree);
+  stack_.oracles.expect_refusal(Errc::InvalidPointer);
+  const std::uint64_t events = stack_.oracles.slice_events();
+  Result<Segment> found = stack_.allocator.lookup(stale.data());
+  const bool alone = events == stack_.oracles.slice_events();
+  // Undo the expectation of the refusal that did not come.
+  if (found.ok()) {
+    stack_.oracles.unexpect_refusal(Errc::DoubleFree);
+    stack_.oracles.unexpect_refusal(Errc::InvalidPointer);
+    if (alone && !stack_.oracles.model_live(found.value())) {
+      stack_.oracles.fail("lookup", "lookup of a released slice's start returned a handle the model holds free",
+                          stale.data());
+    }
+  } else if (found.error().code == Errc::DoubleFree) {
+    stack_.oracles.unexpect_refusal(Errc::InvalidPointer);
+  } else if (found.error().code == Errc::InvalidPointer) {
+    stack_.oracles.unexpect_refusal(Errc::DoubleFree);
+  } else {
+    stack_.oracles.fail("lookup", "lookup of a released slice: " + found.error().describe(), stale.data());
+  }
+}
+
+void Client::stats() {
+  const std::uint64_t events = stack_.oracles.slice_events();
+  const AllocatorStats stats = stack_.allocator.stats();
+  if (events != stack_.oracles.slice_events()) return;  // others changed it meanwhile
+  if (stats.live_slices() != stack_.oracles.model_live_slices()) {
+    stack_.oracles.fail("accounting", fmt::format("stats() reports {} live slices, the model holds {}",
+                                                  stats.live_slices(), stack_.oracles.model_live_slices()));
+  }
+  if (stats.virtual_bytes > stats.budget_bytes) {
+    stack_.oracles.fail("accounting", fmt::format("stats() reports {} virtual bytes over the budget of {}",
+                                                  stats.virtual_bytes, stats.budget_bytes));
+  }
+}
+
+void Client::step(Op op) {
+  switch (op) {
+    case kAllocate: return allocate(true);
+    case kAllocateUninitialized: return allocate(false);
+    case kRelease:
+      if (!held_.empty()) {
+        const std::size_t i = rng_.below(held_.size());
+        verify(stack_, held_[i]);
+        checked_release(stack_, held_[i].segment);
+        forget(i);
+      }
+      return;
+    case kReset:
+      if (Held* held = pick_held()) {
+        Status reset = stack_.allocator.reset(held->segment);
+        if (!reset.ok()) stack_.oracles.fail("refusal", "reset of a live segment refused: " + reset.error().describe());
+        *held = Held{held->segment, held->bytes, 0, true};
+        verify(stack_, *held);
+      }
+      return;
+    case kWriteVerify:
+      if (Held* held = pick_held()) {
+        verify(stack_, *held);
+        held->fill = static_cast<std::uint8_t>(1 + rng_.below(255));
+        std::memset(held->segment.data(), held->fill, held->bytes);
+        held->known = true;
+      }
+      return;
+    case kLookupLive:
+      if (Held* held = pick_held()) {
+        Result<Segment> found = stack_.allocator.lookup(held->segment.data());
+        if (!found.ok() || !(found.value() == held->segment)) {
+          stack_.oracles.fail("lookup", "lookup of a live segment's start did not return its handle: " +
+                                            (found.ok() ? std::string("another handle") : found.error().describe()),
+                              held->segment.data());
+        }
+      }
+      return;
+    case kLookupInterior:
+      if (Held* held = pick_held()) {
+        stack_.oracles.expect_refusal(Errc::InvalidPointer);
+        const std::size_t offset = 1 + rng_.below(held->segment.size() - 1);
+        Result<Segment> found = stack_.allocator.lookup(held->segment.data() + offset);
+        if (found.ok() || found.error().code != Errc::InvalidPointer) {
+          stack_.oracles.fail("lookup", fmt::format("lookup {} bytes inside a live segment was not refused as an "
+                                                    "invalid pointer",
+                                                    offset),
+                              held->segment.data());
+        }
+      }
+      return;
+    case kLookupStale: return lookup_stale();
+    case kReleaseStale:
+      if (!stale_.empty()) refused("release of a stale handle", Errc::DoubleFree, stale_[rng_.below(stale_.size())], &SegmentAllocator::release);
+      return;
+    case kResetStale:
+      if (!stale_.empty()) refused("reset of a stale handle", Errc::DoubleFree, stale_[rng_.below(stale_.size())], &SegmentAllocator::reset);
+      return;
+    case kReleaseForeign:
+      return refused("release of another allocator's handle", Errc::InvalidPointer, foreign_.segment, &SegmentAllocator::release);
+    case kReleaseNull:
+      return refused("release of a null handle", Errc::InvalidPointer, Segment{}, &SegmentAllocator::release);
+    case kFreeUnused: {
+      const std::size_t budget = stack_.allocator.config().budget_bytes;
+      tracked_free_unused_regions(stack_, draw_one<std::size_t>(rng_, {0, budget / 2, budget}));
+      return;
+    }
+    case kReleaseUnused:
+      tracked_release_unused_regions(stack_, static_cast<int>(rng_.below(kSizeClassCount)));
+      return;
+    case kStats: return stats();
+    case kOpCount: break;
+  }
+}
+
+}  // namespace
+
+ScenarioDef alloc_api_scenario() {
+  ScenarioDef def;
+  def.info = {"alloc-api",
+              "every SegmentAllocator operation from a per-seed swarm (boundary sizes, stale / foreign / null / "
+              "interior handles, region freeing), each call checked against the harness's model",
+              3, 1};
+  def.configure = [](SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t, std::uint32_t) {};
+  def.configure_seeded = [](SegmentAllocatorConfig& allocator, PageCacheConfig&, std::uint64_t seed) {
+    sim::Rng rng(sim::derive_seed(seed, "config.alloc-api"));
+    allocator.region_bytes = draw_one<std::size_t>(rng, {256 * 1024, 512 * 1024, 1024 * 1024});
+    const bool tight = rng.chance(0.5);
+    allocator.budget_bytes = allocator.region_bytes * (tight ? 4 + rng.below(9) : 64);
+    allocator.proactive_cleanup = rng.chance(0.5);
+    allocator.cleanup_start_free_slices = draw_one<std::size_t>(rng, {0, 8, 64, 512});
+    allocator.cleanup_every_free_slices = draw_one<std::size_t>(rng, {1, 4, 32});
+    allocator.cleanup_queue_capacity = draw_one<std::size_t>(rng, {1, 16});
+    allocator.reset_madvise_min_bytes = draw_one<std::size_t>(rng, {SIZE_MAX, 4096, 64 * 1024});
+  };
+  def.client = [](Stack& stack, std::uint32_t index) {
+    sim::Rng mix_rng(sim::derive_seed(stack.seed, "workload.alloc-api.mix"));
+    OpMix drawn(mix_rng, kOpCount, {kAllocate, kRelease});
+    Client client(stack, index, drawn);
+    client.run();
+  };
+  return def;
+}
+
+}  // namespace segsim::scenarios
