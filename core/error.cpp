@@ -22,6 +22,7 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::ValueTooLarge: return "value too large";
     case Errc::PageFull: return "page full";
     case Errc::PageReturned: return "page returned";
+    case Errc::InUse: return "in use";
   }
   return "unknown error";
 }

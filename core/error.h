@@ -23,6 +23,7 @@ enum class Errc : std::uint8_t {
   ValueTooLarge,   // a value longer than the page's max_value_bytes
   PageFull,        // the page's live values would exceed the largest segment class
   PageReturned,    // a write to a page whose segments were returned
+  InUse,           // the object is still in use: an arena ended while a child arena lives
 };
 
 std::string_view errc_name(Errc code) noexcept;

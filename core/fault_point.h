@@ -30,6 +30,9 @@ inline constexpr std::array kFaultPoints = {
     Site{"large.alloc.grow", "large-object allocation ignores the free ranges and maps a new span"},
     Site{"large.decommit.slow", "lazy decommit's madvise is slow: it sleeps 20 us (virtual) before advising"},
     Site{"pressure.tick.skip", "the pressure loop skips one tick's actions (samples and forecasts still run)"},
+    Site{"slab.magazine.exchange", "a thread yields before it exchanges a magazine with its class's depot"},
+    Site{"slab.remote_free.handover", "a remote free yields after the object is free and before it is in a magazine"},
+    Site{"arena.chunk.grow", "an arena yields between deciding to grow and taking its new chunk"},
 };
 
 consteval std::size_t id_of(std::string_view name) {

@@ -29,6 +29,11 @@ enum class Bug : unsigned {
   DecommitUnchecked,     // decommit-unchecked: a failed decommit advise marks the range zeroed (004 M004)
   PressureEvictsPinned,  // pressure-evicts-pinned: the pressure loop's cache shrink evicts pinned pages (004 M002)
   ForecastZeroSpan,      // forecast-zero-span: the regression divides by a zero time span (004 M002)
+  SlabMagazineStillOwned,      // slab-magazine-still-owned: a depot magazine is loaded and left in the depot (004 M001)
+  SlabRemoteFreeCountedTwice,  // slab-remote-free-counted-twice: a remote free is counted as two frees (004 M001)
+  SlabFlushForgetsPrevious,    // slab-flush-forgets-previous: a thread's flush leaves its previous magazine (004 M001)
+  ArenaChildChunksForgotten,   // arena-child-chunks-forgotten: commit into the parent drops the child's chunks (004 M003)
+  ArenaLimitAfterGrowth,       // arena-limit-after-growth: the profile limit is checked after the chunk is taken (004 M003)
   Count
 };
 
@@ -56,6 +61,11 @@ inline constexpr BugInfo kCatalogue[] = {
     {Bug::DecommitUnchecked, "decommit-unchecked", "a failed decommit madvise is ignored; the range is assumed zero (seed 004 M004)", "large-objects"},
     {Bug::PressureEvictsPinned, "pressure-evicts-pinned", "the pressure loop's cache shrink hands over pages that readers still hold (seed 004 M002)", "pressure"},
     {Bug::ForecastZeroSpan, "forecast-zero-span", "the forecaster's regression guards the sample count, not the time span: it divides by zero (seed 004 M002)", "pressure"},
+    {Bug::SlabMagazineStillOwned, "slab-magazine-still-owned", "a thread loads a full magazine from the depot while the depot still owns it (seed 004 M001)", "slab-churn"},
+    {Bug::SlabRemoteFreeCountedTwice, "slab-remote-free-counted-twice", "a free by another thread than the allocating one is counted twice (seed 004 M001)", "slab-churn"},
+    {Bug::SlabFlushForgetsPrevious, "slab-flush-forgets-previous", "flushing a thread's cache returns its loaded magazine but not its previous one (seed 004 M001)", "slab-churn"},
+    {Bug::ArenaChildChunksForgotten, "arena-child-chunks-forgotten", "a child arena's commit into its parent forgets the child's chunks (seed 004 M003)", "txn-arenas"},
+    {Bug::ArenaLimitAfterGrowth, "arena-limit-after-growth", "the arena takes a new chunk before checking the profile's limit (seed 004 M003)", "txn-arenas"},
 };
 
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS

@@ -77,7 +77,8 @@ const std::vector<ScenarioDef>& scenario_defs() {
                                                 budget_scenario(),      resize_storm_scenario(),
                                                 evict_race_scenario(),  page_file_scenario(),
                                                 alloc_api_scenario(),   page_api_scenario(),
-                                                large_objects_scenario(), pressure_scenario()};
+                                                large_objects_scenario(), pressure_scenario(),
+                                                slab_churn_scenario(),  txn_arenas_scenario()};
   return defs;
 }
 

@@ -52,6 +52,10 @@ struct Stack {
   // ---- issue 15 (seed 004 part 2): objects a scenario keeps for the run ----
   std::vector<std::shared_ptr<void>> held;  // destroyed with the stack, after the quiescent checks
   std::vector<PressurePoint> pressure;      // the pressure loop's ticks, for --plot
+  // ---- issue 14 (slab-churn, txn-arenas): what a scenario keeps for the run ----
+  // Made by its prepare, checked and dropped by its finish (before the stack's
+  // quiescent checks); type-erased so scenarios add no fields here.
+  std::shared_ptr<void> scenario_state{};
 };
 
 struct ScenarioDef {
@@ -66,8 +70,8 @@ struct ScenarioDef {
   std::function<void(Stack&)> prepare;
   // The body of client fiber `index` (0-based).
   std::function<void(Stack&, std::uint32_t index)> client;
-  // Runs on the conductor after every client finished, before the page
-  // layer is cleared (issue 15): give back what the scenario holds, check it.
+  // Runs on the conductor once every client has finished, before the cache
+  // and pool give everything back: the scenario's own quiescent checks. Optional.
   std::function<void(Stack&)> finish;
 };
 
@@ -84,5 +88,7 @@ ScenarioDef alloc_api_scenario();
 ScenarioDef page_api_scenario();
 ScenarioDef large_objects_scenario();  // issue 15
 ScenarioDef pressure_scenario();       // issue 15
+ScenarioDef slab_churn_scenario();
+ScenarioDef txn_arenas_scenario();
 
 }  // namespace segsim::scenarios

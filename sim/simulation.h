@@ -115,6 +115,7 @@ class Simulation final : public platform::Runtime {
   std::int64_t now_ns() override;
   void sleep_for_ns(std::int64_t duration_ns) override;
   void yield() override;
+  std::uint32_t thread_key() override { return current_fiber(); }
 
  private:
   struct FiberRecord;

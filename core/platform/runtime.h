@@ -51,6 +51,10 @@ class Runtime {
   virtual std::int64_t now_ns() = 0;
   virtual void sleep_for_ns(std::int64_t duration_ns) = 0;
   virtual void yield() = 0;
+  // The calling simulated thread's identity (its fiber id), stable while it
+  // lives: per-thread caches key on it, since a simulation's fibers share one
+  // OS thread. Runtimes without threads of their own may keep the default.
+  virtual std::uint32_t thread_key() { return 0; }
 };
 
 namespace detail {

@@ -1,0 +1,196 @@
+// SlabAllocator::stats() and audit(): counters summed over thread caches,
+// and every accounting invariant checked object by object.
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/slab_internal.h"
+
+namespace segsim {
+
+using slab_detail::ClassCache;
+using slab_detail::ClassDepot;
+using slab_detail::ObjRef;
+using slab_detail::SlabRecord;
+using slab_detail::ThreadCache;
+
+std::size_t SlabStats::live_objects() const noexcept {
+  std::size_t n = 0;
+  for (const auto& c : classes) n += c.live_objects;
+  return n;
+}
+
+std::size_t SlabStats::cached_objects() const noexcept {
+  std::size_t n = 0;
+  for (const auto& c : classes) n += c.cached_objects + c.depot_objects;
+  return n;
+}
+
+double SlabStats::fast_path_hit_rate() const noexcept {
+  std::uint64_t all = 0, fast = 0;
+  for (const auto& c : classes) {
+    all += c.allocations + c.frees;
+    fast += c.fast_allocations + c.fast_frees;
+  }
+  return all == 0 ? 0.0 : static_cast<double>(fast) / static_cast<double>(all);
+}
+
+namespace {
+
+std::vector<std::shared_ptr<ThreadCache>> all_caches(const SlabAllocator::Impl& impl) {
+  std::vector<std::shared_ptr<ThreadCache>> caches;
+  {
+    platform::LockGuard guard(impl.registry_mu);
+    caches = impl.thread_caches;
+  }
+  for (const auto& [key, cache] : impl.fiber_caches) caches.push_back(cache);
+  return caches;
+}
+
+}  // namespace
+
+SlabStats SlabAllocator::stats() const {
+  SlabStats stats;
+  const auto caches = all_caches(*impl_);
+  {
+    platform::LockGuard guard(impl_->registry_mu);
+    for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+      const auto& r = impl_->retired[c];
+      auto& s = stats.classes[c];
+      s.allocations = r.allocations;
+      s.fast_allocations = r.fast_allocations;
+      s.frees = r.frees;
+      s.fast_frees = r.fast_frees;
+      s.remote_frees = r.remote_frees;
+      s.requested_bytes = r.requested_bytes;
+    }
+  }
+  for (const auto& cache : caches) {
+    for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+      const ClassCache& cc = cache->classes[c];
+      auto& s = stats.classes[c];
+      s.allocations += cc.allocations.get();
+      s.fast_allocations += cc.fast_allocations.get();
+      s.frees += cc.frees.get();
+      s.fast_frees += cc.fast_frees.get();
+      s.remote_frees += cc.remote_frees.get();
+      s.requested_bytes += cc.requested_bytes.get();
+      s.cached_objects += cc.cached.load(std::memory_order_relaxed);
+    }
+  }
+  for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+    const ClassDepot& depot = impl_->depots[c];
+    auto& s = stats.classes[c];
+    platform::LockGuard guard(depot.mu);
+    s.object_bytes = kSlabClassBytes[c];
+    s.objects_per_slab = depot.objects_per_slab;
+    s.slabs = depot.slabs;
+    s.empty_slabs = depot.empty_slabs;
+    s.slab_free_objects = depot.slab_free_objects;
+    s.depot_objects = depot.depot_objects;
+    s.magazine_capacity = depot.capacity.load(std::memory_order_relaxed);
+    s.depot_exchanges = depot.exchanges.get();
+    s.live_objects = s.allocations >= s.frees ? static_cast<std::size_t>(s.allocations - s.frees) : 0;
+  }
+  stats.slabs_acquired = impl_->slabs_acquired.get();
+  stats.slabs_released = impl_->slabs_released.get();
+  stats.slab_failures = impl_->slab_failures.get();
+  stats.double_frees = impl_->double_frees.get();
+  stats.invalid_pointers = impl_->invalid_pointers.get();
+  stats.thread_caches = caches.size();
+  return stats;
+}
+
+namespace {
+
+struct ClassAudit {
+  std::set<std::pair<std::uint32_t, std::uint16_t>> free_refs;  // (slab, index), seen once each
+  std::size_t duplicates = 0, foreign = 0, live_words = 0;
+};
+
+void note_free(const SlabAllocator::Impl& impl, int c, ObjRef ref, ClassAudit& audit) {
+  SlabRecord* rec = impl.record(ref.slab);
+  if (rec == nullptr || (rec->epoch.load() & 1) == 0 || rec->size_class.load() != c ||
+      (rec->words[ref.index].load() & 1) != 0) {
+    ++audit.foreign;
+  }
+  if (!audit.free_refs.emplace(ref.slab, ref.index).second) ++audit.duplicates;
+}
+
+}  // namespace
+
+std::vector<std::string> SlabAllocator::audit() const {
+  std::vector<std::string> violations;
+  const SlabStats stats = this->stats();
+  const auto caches = all_caches(*impl_);
+  std::uint32_t slots = 0;
+  {
+    platform::LockGuard guard(impl_->slots_mu);
+    slots = impl_->next_slot;
+  }
+  for (std::size_t ci = 0; ci < kSlabClassCount; ++ci) {
+    const int c = static_cast<int>(ci);
+    const ClassDepot& depot = impl_->depots[ci];
+    const SlabClassStats& s = stats.classes[ci];
+    platform::LockGuard guard(depot.mu);
+    ClassAudit audit;
+    std::size_t slabs = 0, empty_slabs = 0, slab_free = 0, partial = 0;
+    for (std::uint32_t slab = 0; slab < slots; ++slab) {
+      SlabRecord* rec = impl_->record(slab);
+      if (rec == nullptr || (rec->epoch.load() & 1) == 0 || rec->size_class.load() != c) continue;
+      ++slabs;
+      const std::uint32_t objects = rec->objects.load();
+      for (std::uint32_t i = 0; i < objects; ++i) audit.live_words += rec->words[i].load() & 1;
+      for (std::uint16_t index : rec->free_stack) note_free(*impl_, c, ObjRef{slab, index}, audit);
+      slab_free += rec->free_stack.size();
+      empty_slabs += rec->free_stack.size() == objects ? 1 : 0;
+      partial += rec->in_partial ? 1 : 0;
+      if (rec->in_partial != !rec->free_stack.empty()) {
+        violations.push_back(fmt::format("slab class {} B: slab {} partial-list flag disagrees with its free list", s.object_bytes, slab));
+      }
+      if (!impl_->segments.lookup(rec->segment.data()).ok()) {
+        violations.push_back(fmt::format("slab class {} B: slab {} is not a live segment", s.object_bytes, slab));
+      }
+    }
+    std::size_t depot_objects = 0;
+    for (const auto& magazine : depot.full) {
+      depot_objects += magazine->refs.size();
+      for (ObjRef ref : magazine->refs) note_free(*impl_, c, ref, audit);
+    }
+    std::size_t cached = 0;
+    for (const auto& cache : caches) {
+      const ClassCache& cc = cache->classes[ci];
+      for (const auto* magazine : {cc.loaded.get(), cc.previous.get()}) {
+        if (magazine == nullptr) continue;
+        cached += magazine->refs.size();
+        for (ObjRef ref : magazine->refs) note_free(*impl_, c, ref, audit);
+      }
+    }
+    auto expect = [&](const char* what, std::size_t counted, std::size_t recorded) {
+      if (counted != recorded) {
+        violations.push_back(fmt::format("slab class {} B: {} counted {} but recorded {}", s.object_bytes, what, counted, recorded));
+      }
+    };
+    expect("slabs", slabs, depot.slabs);
+    expect("empty slabs", empty_slabs, depot.empty_slabs);
+    expect("partial slabs", partial, depot.partial.size());
+    expect("slab free objects", slab_free, depot.slab_free_objects);
+    expect("depot objects", depot_objects, depot.depot_objects);
+    expect("cached objects", cached, s.cached_objects);
+    expect("live objects (generation words vs allocations - frees)", audit.live_words, s.live_objects);
+    expect("objects (live + free vs slab capacity)", audit.live_words + audit.free_refs.size(),
+           slabs * depot.objects_per_slab);
+    if (s.allocations < s.frees) {
+      violations.push_back(fmt::format("slab class {} B: {} frees exceed {} allocations", s.object_bytes, s.frees, s.allocations));
+    }
+    if (audit.duplicates != 0) {
+      violations.push_back(fmt::format("slab class {} B: {} free object(s) listed twice", s.object_bytes, audit.duplicates));
+    }
+    if (audit.foreign != 0) {
+      violations.push_back(fmt::format("slab class {} B: {} free-listed object(s) live or not of this class", s.object_bytes, audit.foreign));
+    }
+  }
+  return violations;
+}
+
+}  // namespace segsim

@@ -1,0 +1,29 @@
+// arena-accounting: at quiescence no arena is live, every chunk taken went
+// back, commits and rollbacks account for every arena begun, refusals equal
+// the model's, and audit() is clean.
+#include <fmt/format.h>
+
+#include "scenarios/oracles/arena_oracles.h"
+
+namespace segsim::scenarios {
+
+void ArenaOracles::check_quiescent(const TxnArenaManager& manager, const ArenaModelCounts& model) {
+  const TxnArenaStats stats = manager.stats();
+  auto expect = [&](const char* what, std::uint64_t counted, std::uint64_t modelled) {
+    if (counted != modelled) {
+      hub_.fail("arena-accounting", fmt::format("the manager counts {} {}, the model {}", counted, what, modelled));
+    }
+  };
+  expect("live arenas", stats.live_arenas, 0);
+  expect("reserved bytes", stats.reserved_bytes, 0);
+  expect("chunks returned", stats.chunks_returned, stats.chunks_taken);
+  expect("ended arenas", stats.commits + stats.rollbacks, stats.begun + stats.children_begun);
+  expect("roots begun", stats.begun, model.begun);
+  expect("refused ends", stats.refused_ends, model.refused_ends);
+  if (!live_.empty()) hub_.fail("arena-accounting", fmt::format("{} arena object(s) still live", live_.size()));
+  if (auto violations = manager.audit(); !violations.empty()) {
+    hub_.fail("arena-accounting", fmt::format("audit: {} (and {} more)", violations.front(), violations.size() - 1));
+  }
+}
+
+}  // namespace segsim::scenarios

@@ -1,0 +1,82 @@
+// The TxnArenaManager's oracles (issue 14), one file per promise:
+//   arena_refusals.cpp   every completed call is one the reference model
+//                        allows; a refusal was necessary (bad arguments, the
+//                        profile's limit, an injected fault) and changed
+//                        nothing; the tree never reserves past its limit    "arena-refusal", "arena-budget"
+//   arena_ownership.cpp  no two live arena objects share bytes; each reads
+//                        back its owner's pattern               "arena-ownership", "arena-content"
+//   arena_rollback.cpp   after a rollback none of its memory is visible in
+//                        its transaction; after a commit into the parent all
+//                        of it is the parent's                  "arena-rollback", "arena-commit"
+//   arena_nesting.cpp    no child outlives its parent: ending an arena with a
+//                        live child is refused (InUse) and changes nothing;
+//                        an ended arena is gone                 "arena-nesting"
+//   arena_accounting.cpp at quiescence nothing is live, every chunk went
+//                        back, audit() is clean                 "arena-accounting"
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/txn_arena.h"
+#include "faults/sim_os.h"
+#include "scenarios/oracles/oracles.h"
+
+namespace segsim::scenarios {
+
+// One object the workload allocated in an arena, with the pattern it wrote.
+struct ArenaObject {
+  std::byte* data = nullptr;
+  std::size_t bytes = 0;
+  std::uint8_t fill = 0;
+};
+
+struct ArenaModelCounts {
+  std::uint64_t begun = 0, refused_ends = 0;
+};
+
+class ArenaOracles {
+ public:
+  ArenaOracles(Oracles& hub, faults::SimOs& os) : hub_(hub), os_(os) {}
+
+  // arena_refusals.cpp
+  void expect_refused(const Status& got, Errc expected, const char* doing);
+  // A refused allocate: necessary (bad arguments, the limit, a tolerated
+  // fault) and nothing changed.
+  struct Snapshot {
+    std::size_t used, reserved, tree_reserved, chunks;
+  };
+  static Snapshot snapshot(const TxnArena& arena);
+  void check_refused_allocate(const TxnArena& arena, const Snapshot& before, std::size_t bytes,
+                              std::size_t alignment, const Error& error, bool fault_tolerated);
+  void check_budget(const TxnArena& arena);
+
+  // arena_ownership.cpp
+  void object_allocated(const TxnArena& arena, const ArenaObject& object, std::size_t alignment);
+  void objects_gone(const std::vector<ArenaObject>& objects);
+  void check_content(const ArenaObject& object);
+
+  // arena_rollback.cpp: `tree` is the transaction's arenas still open.
+  void check_rolled_back(const TxnArenaManager& manager, const std::vector<ArenaObject>& objects,
+                         const std::vector<std::uint64_t>& tree);
+  void check_committed(const TxnArenaManager& manager, const std::vector<ArenaObject>& objects,
+                       std::uint64_t parent_id);
+
+  // arena_nesting.cpp
+  void check_end_refused_with_child(TxnArenaManager& manager, std::uint64_t id, std::size_t children_before,
+                                    const Status& got);
+  void check_ended(const TxnArenaManager& manager, std::uint64_t id);
+
+  // arena_accounting.cpp
+  void check_quiescent(const TxnArenaManager& manager, const ArenaModelCounts& model);
+
+ private:
+  std::string name(const std::byte* data) const;
+  Oracles& hub_;
+  faults::SimOs& os_;
+  std::map<std::uint64_t, std::uint64_t> live_;  // SimOs offset → end offset of each live object
+};
+
+}  // namespace segsim::scenarios

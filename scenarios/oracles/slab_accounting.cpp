@@ -1,0 +1,51 @@
+// slab-flushed: once every fiber has flushed its cache (fiber exit), no object
+// is left in any thread's magazines. slab-accounting: no remote free is lost
+// or counted twice — the allocator's counts equal the reference model's, no
+// object is live, audit() is clean, and after flush_all every slab has gone
+// back to the segment allocator.
+#include <fmt/format.h>
+
+#include "scenarios/oracles/slab_oracles.h"
+
+namespace segsim::scenarios {
+
+void SlabOracles::check_quiescent(SlabAllocator& slab, const SlabModelCounts& model) {
+  SlabStats stats = slab.stats();
+  std::uint64_t allocations = 0, frees = 0, remote = 0;
+  for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+    const SlabClassStats& s = stats.classes[c];
+    if (s.cached_objects != 0) {
+      hub_.fail("slab-flushed", fmt::format("every fiber flushed, yet {} object(s) of class {} B sit in thread magazines",
+                                            s.cached_objects, s.object_bytes));
+    }
+    allocations += s.allocations;
+    frees += s.frees;
+    remote += s.remote_frees;
+  }
+  auto expect = [&](const char* what, std::uint64_t counted, std::uint64_t modelled) {
+    if (counted != modelled) {
+      hub_.fail("slab-accounting", fmt::format("the allocator counts {} {}, the model {}", counted, what, modelled));
+    }
+  };
+  expect("allocations", allocations, model.allocations);
+  expect("frees", frees, model.frees);
+  expect("remote frees", remote, model.remote_frees);
+  expect("double frees refused", stats.double_frees, model.double_frees);
+  expect("invalid pointers refused", stats.invalid_pointers, model.invalid_pointers);
+  expect("live objects", stats.live_objects(), 0);
+  if (!live_.empty()) hub_.fail("slab-accounting", fmt::format("{} object(s) still live at quiescence", live_.size()));
+  if (auto violations = slab.audit(); !violations.empty()) {
+    hub_.fail("slab-accounting", fmt::format("audit: {} (and {} more)", violations.front(), violations.size() - 1));
+  }
+  slab.flush_all();
+  stats = slab.stats();
+  for (const SlabClassStats& s : stats.classes) {
+    if (s.slabs != 0 || s.cached_objects + s.depot_objects != 0) {
+      hub_.fail("slab-accounting", fmt::format("after flush_all class {} B keeps {} slab(s), {} cached object(s)",
+                                               s.object_bytes, s.slabs, s.cached_objects + s.depot_objects));
+    }
+  }
+  expect("slabs released", stats.slabs_released, stats.slabs_acquired);
+}
+
+}  // namespace segsim::scenarios

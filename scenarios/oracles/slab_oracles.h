@@ -1,0 +1,71 @@
+// The SlabAllocator's oracles (issue 14), one file per promise:
+//   slab_ownership.cpp   no object is handed out twice while live; a free
+//                        object is not written (canary in plain builds; ASan
+//                        poisoning in sanitizer builds); a live object reads
+//                        back its owner's pattern    "slab-ownership", "slab-use-after-free", "slab-content"
+//   slab_refusals.cpp    every completed call is one the reference model
+//                        allows; a refusal was necessary and changed nothing   "slab-refusal"
+//   slab_accounting.cpp  no remote free lost: at quiescence the allocator's
+//                        counts equal the model's, every magazine is flushed,
+//                        audit() is clean, every slab goes back            "slab-accounting", "slab-flushed"
+// Failures go through the hub (Oracles::fail), so they are named and stop the run.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/slab_allocator.h"
+#include "faults/sim_os.h"
+#include "scenarios/oracles/oracles.h"
+
+namespace segsim::scenarios {
+
+// What the workload's reference model counted over the run.
+struct SlabModelCounts {
+  std::uint64_t allocations = 0;
+  std::uint64_t frees = 0;
+  std::uint64_t remote_frees = 0;  // freed by another fiber than the allocating one, or through lookup
+  std::uint64_t double_frees = 0;  // refusals the model expected as DoubleFree
+  std::uint64_t invalid_pointers = 0;
+};
+
+class SlabOracles final : public SlabObserver {
+ public:
+  SlabOracles(Oracles& hub, faults::SimOs& os) : hub_(hub), os_(os) {}
+
+  // slab_ownership.cpp (SlabObserver)
+  void handing_out(const SlabObject& object) override;
+  void released(const SlabObject& object) override;
+  // The owner filled `object` with `fill`: every byte must still be it.
+  void check_content(const SlabObject& object, std::uint8_t fill);
+
+  // slab_refusals.cpp: `got` must be `expected` (an Errc, or success when
+  // `expected_ok`); `doing` names the call for the report.
+  void expect_ok(const Status& got, const char* doing, const std::byte* object);
+  void expect_refused(const Status& got, Errc expected, const char* doing, const std::byte* object);
+  // The call was refused: nothing the model sees may have changed.
+  void expect_unchanged(const SlabStats& before, const SlabStats& after, const char* doing);
+
+  // slab_accounting.cpp: at quiescence, after every fiber flushed.
+  void check_quiescent(SlabAllocator& slab, const SlabModelCounts& model);
+
+ private:
+  std::string name(const std::byte* data) const;
+  struct Live {
+    std::uint32_t generation;
+    std::uint32_t fiber;
+    std::uint64_t step;
+  };
+  struct Freed {
+    std::uint32_t slab;
+    std::uint32_t epoch;
+    std::size_t bytes;
+  };
+  Oracles& hub_;
+  faults::SimOs& os_;
+  std::map<std::uint64_t, Live> live_;    // SimOs offset → who holds it
+  std::map<std::uint64_t, Freed> freed_;  // canary-filled free objects, by offset
+};
+
+}  // namespace segsim::scenarios

@@ -1,0 +1,336 @@
+// slab-churn — fibers allocate and free the seed's object mix on one
+// SlabAllocator (its slabs from the run's segment allocator): frees of their
+// own objects and of objects other fibers handed over (remote frees), sized
+// frees, lookups, helper fibers that exit mid-run, and every refusal
+// (double free, foreign and forged pointers, another class, bad sizes).
+// Per seed: which operations are on and their weights, the slab size and the
+// magazine capacities (small ones force depot traffic). Every completed call
+// is checked against a reference model (scenarios/oracles/slab_*.cpp).
+#include <fmt/format.h>
+
+#include "core/platform/mutex.h"
+#include "scenarios/oracles/slab_oracles.h"
+#include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/swarm_ops.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+enum Op : std::size_t {
+  kAllocate, kFreeOwn, kGiveAway, kFreeRemote, kFreeSized, kLookup, kDoubleFree, kForeignFree,
+  kWrongClass, kVerify, kFlush, kHelper, kOpCount
+};
+
+struct Held {
+  SlabObject object;
+  std::uint8_t fill = 0;
+  std::uint32_t fiber = 0;  // the allocating fiber
+};
+
+struct SlabChurn {
+  std::unique_ptr<SlabOracles> oracles;
+  std::unique_ptr<SlabAllocator> slab;
+  SlabModelCounts model;
+  platform::Mutex mu;           // guards exchange
+  std::vector<Held> exchange;   // objects handed to whichever fiber takes them
+  std::uint32_t next_fill = 0;  // fibers switch only at scheduling points: no lock needed
+};
+
+SlabChurn& state(Stack& stack) { return *static_cast<SlabChurn*>(stack.scenario_state.get()); }
+std::uint32_t fiber_now(Stack& stack) { return stack.simulation.current_fiber(); }
+
+// A fiber's work: its own objects and freed handles (for double frees).
+struct Worker {
+  Stack& stack;
+  SlabChurn& st;
+  sim::Rng& rng;
+  std::vector<Held> mine;
+  std::vector<SlabObject> stale;
+
+  void allocate();
+  void free_held(const Held& held, bool sized);
+  void free_own(bool sized);
+  void give_away();
+  void free_remote();
+  void lookup();
+  void double_free();
+  void foreign_free();
+  void wrong_class();
+  void verify() {
+    for (const Held& held : mine) st.oracles->check_content(held.object, held.fill);
+  }
+  void drain() {
+    while (!mine.empty()) free_own(false);
+    st.slab->flush_thread_cache();
+  }
+};
+
+void Worker::allocate() {
+  const std::size_t bytes = boundary_size(rng, kSlabClassBytes, kSlabLargestObjectBytes);
+  Result<SlabObject> got = st.slab->allocate(bytes);
+  if (bytes == 0 || bytes > kSlabLargestObjectBytes) {
+    st.oracles->expect_refused(got.ok() ? Status{} : Status{got.error()}, Errc::InvalidSize, "allocate of a bad size",
+                               nullptr);
+    return;
+  }
+  if (!got.ok()) {
+    if (!tolerated(stack, got.error())) {
+      stack.oracles.fail("slab-refusal", "allocate refused: " + got.error().describe());
+    }
+    return;
+  }
+  const SlabObject& object = got.value();
+  if (object.size() != slab_class_bytes(static_cast<std::size_t>(slab_class_of(bytes))) ||
+      reinterpret_cast<std::uintptr_t>(object.data()) % 64 != 0) {
+    stack.oracles.fail("slab-refusal", fmt::format("allocate({}) gave {} bytes at a {}-aligned address", bytes,
+                                                   object.size(), reinterpret_cast<std::uintptr_t>(object.data()) % 64));
+  }
+  const auto fill = static_cast<std::uint8_t>(1 + st.next_fill++ % 255);
+  std::fill(object.data(), object.data() + object.size(), std::byte{fill});
+  ++st.model.allocations;
+  mine.push_back(Held{object, fill, fiber_now(stack)});
+}
+
+void Worker::free_held(const Held& held, bool sized) {
+  st.oracles->check_content(held.object, held.fill);
+  Status freed;
+  if (sized) {  // any size of the object's class
+    const auto c = static_cast<std::size_t>(held.object.size_class());
+    const std::size_t low = c == 0 ? 1 : kSlabClassBytes[c - 1] + 1;
+    freed = st.slab->free(held.object.data(), low + rng.below(kSlabClassBytes[c] - low + 1));
+  } else {
+    freed = st.slab->free(held.object);
+  }
+  st.oracles->expect_ok(freed, sized ? "sized free" : "free", held.object.data());
+  ++st.model.frees;
+  if (sized || held.fiber != fiber_now(stack)) ++st.model.remote_frees;
+  stale.push_back(held.object);
+  if (stale.size() > 64) stale.erase(stale.begin());
+}
+
+void Worker::free_own(bool sized) {
+  if (mine.empty()) return;
+  const std::size_t i = rng.below(mine.size());
+  const Held held = mine[i];
+  mine[i] = mine.back();
+  mine.pop_back();
+  free_held(held, sized);
+}
+
+void Worker::give_away() {
+  if (mine.empty()) return;
+  const std::size_t i = rng.below(mine.size());
+  platform::LockGuard guard(st.mu);
+  st.exchange.push_back(mine[i]);
+  mine[i] = mine.back();
+  mine.pop_back();
+}
+
+void Worker::free_remote() {
+  Held held;
+  {
+    platform::LockGuard guard(st.mu);
+    if (st.exchange.empty()) return;
+    const std::size_t i = rng.below(st.exchange.size());
+    held = st.exchange[i];
+    st.exchange[i] = st.exchange.back();
+    st.exchange.pop_back();
+  }
+  free_held(held, false);
+}
+
+void Worker::lookup() {
+  if (!mine.empty() && rng.chance(0.5)) {
+    const Held& held = mine[rng.below(mine.size())];
+    Result<SlabObject> found = st.slab->lookup(held.object.data());
+    st.oracles->expect_ok(found.ok() ? Status{} : Status{found.error()}, "lookup", held.object.data());
+    if (found->generation() != held.object.generation() || found->size() != held.object.size()) {
+      stack.oracles.fail("slab-refusal", "lookup of a live object named another generation or class");
+    }
+    return;
+  }
+  if (stale.empty()) return;
+  const SlabObject& old = stale[rng.below(stale.size())];
+  Result<SlabObject> found = st.slab->lookup(old.data());
+  if (found.ok()) {
+    if (found->slab_id() == old.slab_id() && found->slab_epoch() == old.slab_epoch() &&
+        found->generation() == old.generation()) {
+      stack.oracles.fail("slab-refusal", "lookup revived a freed handle");
+    }
+    return;  // handed out again since, to someone
+  }
+  if (found.error().code == Errc::DoubleFree) {
+    ++st.model.double_frees;
+  } else if (found.error().code == Errc::InvalidPointer) {
+    ++st.model.invalid_pointers;  // its slab went back
+  } else {
+    stack.oracles.fail("slab-refusal", "lookup of a freed object: " + found.error().describe());
+  }
+}
+
+void Worker::double_free() {
+  if (stale.empty()) return;
+  const SlabObject& old = stale[rng.below(stale.size())];
+  st.oracles->expect_refused(st.slab->free(old), Errc::DoubleFree, "free of a freed handle", old.data());
+  ++st.model.double_frees;
+}
+
+void Worker::foreign_free() {
+  switch (rng.below(3)) {
+    case 0:
+      st.oracles->expect_refused(st.slab->free(SlabObject{}), Errc::InvalidPointer, "free of the null handle", nullptr);
+      break;
+    case 1: {  // a segment of the same segment allocator is no slab object
+      Result<Segment> segment = stack.allocator.allocate(4096);
+      if (!segment.ok()) return;
+      st.oracles->expect_refused(st.slab->free(segment->data(), 64), Errc::InvalidPointer,
+                                 "sized free of a foreign pointer", segment->data());
+      if (!stack.allocator.release(segment.value()).ok()) stack.oracles.fail("double-free", "release refused");
+      break;
+    }
+    default: {
+      if (mine.empty()) return;
+      const Held& held = mine[rng.below(mine.size())];
+      st.oracles->expect_refused(st.slab->free(held.object.data() + 8, held.object.size()), Errc::InvalidPointer,
+                                 "sized free inside an object", held.object.data());
+    }
+  }
+  ++st.model.invalid_pointers;
+}
+
+void Worker::wrong_class() {
+  if (mine.empty()) return;
+  const Held& held = mine[rng.below(mine.size())];
+  std::size_t other = rng.below(kSlabClassCount);
+  if (static_cast<int>(other) == held.object.size_class()) other = (other + 1) % kSlabClassCount;
+  st.oracles->expect_refused(st.slab->free(held.object.data(), kSlabClassBytes[other]), Errc::InvalidPointer,
+                             "sized free naming another class", held.object.data());
+  ++st.model.invalid_pointers;
+  Result<SlabObject> still = st.slab->lookup(held.object.data());  // the refusal changed nothing
+  if (!still.ok() || still->generation() != held.object.generation()) {
+    stack.oracles.fail("slab-refusal", "a refused free of another class freed the object");
+  }
+  st.oracles->check_content(held.object, held.fill);
+}
+
+void run_ops(Worker& worker, const SwarmMix<kOpCount>& mix, std::uint32_t ops, bool may_spawn);
+
+// A helper fiber: works a little, hands some objects over, flushes, exits.
+void spawn_helper(Worker& parent, const SwarmMix<kOpCount>& mix) {
+  struct Done {
+    platform::Mutex mu;
+    platform::CondVar cv;
+    bool done = false;
+  };
+  auto done = std::make_shared<Done>();
+  const std::uint64_t seed = parent.rng.next();
+  Stack& stack = parent.stack;
+  stack.simulation.spawn("slab-helper", [&stack, mix, done, seed] {  // owns what it needs: a cancelled parent may unwind first
+    sim::Rng rng(seed);
+    Worker helper{stack, state(stack), rng, {}, {}};
+    run_ops(helper, mix, 24, false);
+    while (!helper.mine.empty()) helper.give_away();  // objects outlive their fiber
+    helper.st.slab->flush_thread_cache();             // fiber exit
+    platform::LockGuard guard(done->mu);
+    done->done = true;
+    done->cv.notify_all();
+  });
+  platform::UniqueLock lock(done->mu);
+  done->cv.wait(lock, [&] { return done->done; });
+}
+
+void run_ops(Worker& worker, const SwarmMix<kOpCount>& mix, std::uint32_t ops, bool may_spawn) {
+  for (std::uint32_t n = 0; n < ops; ++n) {
+    switch (mix.pick(worker.rng)) {
+      case kAllocate: worker.allocate(); break;
+      case kFreeOwn: worker.free_own(false); break;
+      case kGiveAway: worker.give_away(); break;
+      case kFreeRemote: worker.free_remote(); break;
+      case kFreeSized: worker.free_own(true); break;
+      case kLookup: worker.lookup(); break;
+      case kDoubleFree: worker.double_free(); break;
+      case kForeignFree: worker.foreign_free(); break;
+      case kWrongClass: worker.wrong_class(); break;
+      case kVerify: worker.verify(); break;
+      case kFlush: worker.st.slab->flush_thread_cache(); break;
+      case kHelper:
+        if (may_spawn) spawn_helper(worker, mix);
+        break;
+      default: break;
+    }
+    worker.stack.oracles.check_cheap();
+  }
+}
+
+SwarmMix<kOpCount> draw_mix(Stack& stack) {
+  sim::Rng rng = stack.simulation.stream("workload.slab-churn.mix");
+  std::array<bool, kOpCount> always{};
+  always[kAllocate] = always[kFreeOwn] = true;
+  return SwarmMix<kOpCount>(rng, always);
+}
+
+void prepare(Stack& stack) {
+  sim::Rng rng = stack.simulation.stream("workload.slab-churn.config");
+  auto st = std::make_shared<SlabChurn>();
+  st->oracles = std::make_unique<SlabOracles>(stack.oracles, stack.sim_os);
+  SlabAllocatorConfig config;
+  config.slab_bytes = std::size_t{4096} << (2 * rng.below(3));  // 4, 16 or 64 KiB
+  if (rng.chance(0.7)) {  // small magazines: depot traffic on most operations
+    for (auto& capacity : config.magazine_capacity) capacity = 1 + static_cast<std::uint32_t>(rng.below(8));
+  }
+  config.adaptive_magazines = rng.chance(0.7);
+  config.depot_full_magazines_max = rng.below(4);
+  config.empty_slabs_kept = rng.below(3);
+  config.observer = st->oracles.get();
+  auto slab = SlabAllocator::create(stack.allocator, config);
+  if (!slab.ok()) stack.oracles.fail("exception", "slab config: " + slab.error().describe());
+  st->slab = std::move(slab.value());
+  stack.scenario_state = st;
+}
+
+// Quiescent: the leftovers handed over are freed here (remote frees), the
+// refusals are tried once more against an idle allocator (nothing may
+// change), then the accounting and flushing oracles.
+void finish(Stack& stack) {
+  SlabChurn& st = state(stack);
+  sim::Rng rng = stack.simulation.stream("workload.slab-churn.finish");
+  Worker conductor{stack, st, rng, {}, {}};
+  while (!st.exchange.empty()) conductor.free_remote();
+  st.slab->flush_thread_cache();
+  const SlabStats before = st.slab->stats();
+  Result<SlabObject> zero = st.slab->allocate(0);
+  st.oracles->expect_refused(zero.ok() ? Status{} : Status{zero.error()}, Errc::InvalidSize, "allocate(0)", nullptr);
+  st.oracles->expect_refused(st.slab->free(SlabObject{}), Errc::InvalidPointer, "free of the null handle", nullptr);
+  ++st.model.invalid_pointers;
+  for (const SlabObject& old : conductor.stale) {
+    st.oracles->expect_refused(st.slab->free(old), Errc::DoubleFree, "free of a freed handle", old.data());
+    ++st.model.double_frees;
+  }
+  st.oracles->expect_unchanged(before, st.slab->stats(), "calls at quiescence");
+  st.oracles->check_quiescent(*st.slab, st.model);
+  st.slab.reset();
+  stack.scenario_state.reset();
+}
+
+}  // namespace
+
+ScenarioDef slab_churn_scenario() {
+  ScenarioDef def;
+  def.info = {"slab-churn",
+              "fibers allocate / free the seed's object mix on a SlabAllocator: remote frees, fiber exit, every refusal",
+              4, 1};
+  def.configure = [](SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t, std::uint32_t) {};
+  def.prepare = prepare;
+  def.client = [](Stack& stack, std::uint32_t index) {
+    sim::Rng rng = stack.simulation.stream(fmt::format("workload.slab-churn.{}", index));
+    const SwarmMix<kOpCount> mix = draw_mix(stack);
+    Worker worker{stack, state(stack), rng, {}, {}};
+    run_ops(worker, mix, 200 * stack.size, true);
+    worker.drain();  // fiber exit: its objects back, its magazines flushed
+  };
+  def.finish = finish;
+  return def;
+}
+
+}  // namespace segsim::scenarios

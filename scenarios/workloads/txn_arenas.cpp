@@ -1,0 +1,258 @@
+// txn-arenas — fibers run transactions on one TxnArenaManager whose chunks
+// come from the run's segment allocator, which page work shares: savepoints
+// nest, commit into their parents and roll back; transactions fill up to
+// their profile's limit; every refusal is tried (bad sizes and alignments,
+// the limit, ending a parent with a live child, ending twice, unknown ids).
+// Per seed: which operations are on and their weights. Every completed call is
+// checked against a reference model (scenarios/oracles/arena_*.cpp).
+#include <fmt/format.h>
+
+#include "scenarios/oracles/arena_oracles.h"
+#include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/swarm_ops.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+enum Op : std::size_t {
+  kAllocate, kBeginChild, kCommitTop, kRollbackTop, kEndParent, kEndTwice, kUnknownId, kFillToLimit,
+  kVerify, kPageWork, kOpCount
+};
+
+constexpr std::array<std::size_t, 7> kSizeEdges = {16, 4096, 8192, 16384, 65536, 131072, 262144};
+constexpr std::array<std::size_t, 9> kEstimateEdges = {9'999, 10'000, 99'999, 100'000, 999'999, 1'000'000,
+                                                       9'999'999, 10'000'000, 0};
+
+struct TxnArenas {
+  std::unique_ptr<ArenaOracles> oracles;
+  std::unique_ptr<TxnArenaManager> manager;
+  ArenaModelCounts model;
+  std::uint64_t next_txn = 1;
+  std::uint32_t next_fill = 0;  // fibers switch only at scheduling points: no lock needed
+};
+
+TxnArenas& state(Stack& stack) { return *static_cast<TxnArenas*>(stack.scenario_state.get()); }
+
+struct Open {
+  TxnArena* arena;
+  std::uint64_t id;
+  std::vector<ArenaObject> objects;
+};
+
+struct Txn {
+  Stack& stack;
+  TxnArenas& st;
+  sim::Rng& rng;
+  std::vector<Open> open;           // root first, innermost savepoint last
+  std::vector<std::uint64_t> ended; // for double ends
+
+  std::vector<std::uint64_t> tree() const {
+    std::vector<std::uint64_t> ids;
+    for (const Open& o : open) ids.push_back(o.id);
+    return ids;
+  }
+  void begin();
+  bool allocate(Open& where, std::size_t bytes, std::size_t alignment);
+  void allocate_some();
+  void begin_child();
+  void end_top(bool commit);
+  void end_parent();
+  void fill_to_limit();
+  void page_work();
+};
+
+void Txn::begin() {
+  const std::uint64_t txn = st.next_txn++;
+  Result<TxnArena*> got = [&]() -> Result<TxnArena*> {
+    if (rng.chance(0.3)) {
+      const std::size_t estimate = kEstimateEdges[rng.below(kEstimateEdges.size())];
+      Result<TxnArena*> arena = st.manager->begin_estimated(txn, estimate == 0 ? std::nullopt : std::optional(estimate));
+      if (arena.ok() && estimate != 0 && arena.value()->profile() != profile_for(estimate)) {
+        stack.oracles.fail("arena-refusal", fmt::format("an estimate of {} B opened a {} arena", estimate,
+                                                        profile_spec(arena.value()->profile()).name));
+      }
+      return arena;
+    }
+    // Mostly the small profiles; large rarely, huge (16 MiB up front) very rarely.
+    const std::uint64_t draw = rng.below(100);
+    const ArenaProfile profile = draw < 45 ? ArenaProfile::Tiny : draw < 75 ? ArenaProfile::Small
+                                 : draw < 95 ? ArenaProfile::Medium : draw < 99 ? ArenaProfile::Large : ArenaProfile::Huge;
+    return st.manager->begin(txn, profile);
+  }();
+  if (!got.ok()) {
+    if (!tolerated(stack, got.error())) stack.oracles.fail("arena-refusal", "begin refused: " + got.error().describe());
+    return;
+  }
+  ++st.model.begun;
+  if (got.value()->tree_reserved_bytes() != profile_spec(got.value()->profile()).initial_bytes) {
+    stack.oracles.fail("arena-budget", "a new transaction does not reserve its profile's initial bytes");
+  }
+  open.push_back(Open{got.value(), got.value()->id(), {}});
+}
+
+bool Txn::allocate(Open& where, std::size_t bytes, std::size_t alignment) {
+  const ArenaOracles::Snapshot before = ArenaOracles::snapshot(*where.arena);
+  Result<std::byte*> got = where.arena->allocate(bytes, alignment);
+  if (!got.ok()) {
+    st.oracles->check_refused_allocate(*where.arena, before, bytes, alignment, got.error(), tolerated(stack, got.error()));
+    return false;
+  }
+  const ArenaObject object{got.value(), bytes, static_cast<std::uint8_t>(1 + st.next_fill++ % 255)};
+  st.oracles->object_allocated(*where.arena, object, alignment);
+  std::fill(object.data, object.data + bytes, std::byte{object.fill});
+  where.objects.push_back(object);
+  st.oracles->check_budget(*where.arena);
+  return true;
+}
+
+void Txn::allocate_some() {
+  Open& where = rng.chance(0.8) ? open.back() : open[rng.below(open.size())];
+  const std::size_t bytes = rng.chance(0.7) ? 1 + rng.below(600) : boundary_size(rng, kSizeEdges, kArenaMaxObjectBytes);
+  std::size_t alignment = std::size_t{1} << rng.below(8);
+  if (rng.chance(0.05)) alignment = rng.chance(0.5) ? 24 : 8192;  // refused: not a power of two / too large
+  if (rng.chance(0.05)) alignment = 0;
+  (void)allocate(where, bytes, alignment);
+}
+
+void Txn::begin_child() {
+  Result<TxnArena*> child = st.manager->begin_child(open.back().id);
+  if (!child.ok()) {
+    if (!tolerated(stack, child.error())) stack.oracles.fail("arena-refusal", "begin_child: " + child.error().describe());
+    return;
+  }
+  if (child.value()->parent_id() != open.back().id || child.value()->depth() != open.size()) {
+    stack.oracles.fail("arena-nesting", "a savepoint names the wrong parent or depth");
+  }
+  open.push_back(Open{child.value(), child.value()->id(), {}});
+}
+
+void Txn::end_top(bool commit) {
+  Open top = std::move(open.back());
+  open.pop_back();
+  for (const ArenaObject& object : top.objects) st.oracles->check_content(object);
+  const bool into_parent = commit && !open.empty();
+  // Out of the model first: once the chunks are back, another fiber may get them.
+  if (!into_parent) st.oracles->objects_gone(top.objects);
+  Status ended = commit ? st.manager->commit(top.id) : st.manager->rollback(top.id);
+  if (!ended.ok()) stack.oracles.fail("arena-refusal", fmt::format("ending arena {}: {}", top.id, ended.error().describe()));
+  st.oracles->check_ended(*st.manager, top.id);
+  this->ended.push_back(top.id);
+  if (into_parent) {
+    st.oracles->check_committed(*st.manager, top.objects, open.back().id);
+    open.back().objects.insert(open.back().objects.end(), top.objects.begin(), top.objects.end());
+  } else if (!commit) {
+    st.oracles->check_rolled_back(*st.manager, top.objects, tree());
+  }
+}
+
+void Txn::end_parent() {
+  if (open.size() < 2) return;
+  const Open& parent = open[rng.below(open.size() - 1)];
+  const std::size_t children = parent.arena->live_children();
+  const Status got = rng.chance(0.5) ? st.manager->commit(parent.id) : st.manager->rollback(parent.id);
+  ++st.model.refused_ends;
+  st.oracles->check_end_refused_with_child(*st.manager, parent.id, children, got);
+}
+
+void Txn::fill_to_limit() {
+  for (int i = 0; i < 400; ++i) {
+    const std::size_t bytes = 2048 + rng.below(30 * 1024);
+    if (!allocate(open.back(), bytes, 16)) return;
+  }
+}
+
+void Txn::page_work() {
+  PageShape shape;
+  shape.max_slots = 4;
+  shape.max_value_bytes = 3000;
+  const std::uint64_t id = stack.next_page_id++;
+  LeafPage* page = build_page(stack, rng, id, shape);
+  if (page != nullptr) {
+    verify_page(stack, id, *page);
+    publish(stack, id, page);
+  }
+  read_published(stack, rng, 1, 1);
+}
+
+void run_txns(Txn& txn, const SwarmMix<kOpCount>& mix, std::uint32_t ops) {
+  for (std::uint32_t n = 0; n < ops; ++n) {
+    if (txn.open.empty()) txn.begin();
+    if (txn.open.empty()) continue;  // a tolerated refusal
+    switch (mix.pick(txn.rng)) {
+      case kAllocate: txn.allocate_some(); break;
+      case kBeginChild:
+        if (txn.open.size() < 6) txn.begin_child();
+        break;
+      case kCommitTop: txn.end_top(true); break;
+      case kRollbackTop: txn.end_top(false); break;
+      case kEndParent: txn.end_parent(); break;
+      case kEndTwice:
+        if (!txn.ended.empty()) {
+          const std::uint64_t id = txn.ended[txn.rng.below(txn.ended.size())];
+          const Status got = txn.rng.chance(0.5) ? txn.st.manager->commit(id) : txn.st.manager->rollback(id);
+          txn.st.oracles->expect_refused(got, Errc::DoubleFree, "ending an arena twice");
+          ++txn.st.model.refused_ends;
+        }
+        break;
+      case kUnknownId: {
+        const Status got = txn.st.manager->rollback(txn.rng.chance(0.5) ? 0 : (std::uint64_t{1} << 40));
+        txn.st.oracles->expect_refused(got, Errc::InvalidPointer, "ending an unknown arena");
+        ++txn.st.model.refused_ends;
+        break;
+      }
+      case kFillToLimit: txn.fill_to_limit(); break;
+      case kVerify:
+        for (const Open& o : txn.open) {
+          for (const ArenaObject& object : o.objects) txn.st.oracles->check_content(object);
+        }
+        break;
+      case kPageWork: txn.page_work(); break;
+      default: break;
+    }
+    txn.stack.oracles.check_cheap();
+  }
+  while (!txn.open.empty()) txn.end_top(txn.rng.chance(0.5));
+}
+
+void prepare(Stack& stack) {
+  auto st = std::make_shared<TxnArenas>();
+  st->oracles = std::make_unique<ArenaOracles>(stack.oracles, stack.sim_os);
+  auto manager = TxnArenaManager::create(stack.allocator);
+  if (!manager.ok()) stack.oracles.fail("exception", "arena config: " + manager.error().describe());
+  st->manager = std::move(manager.value());
+  stack.scenario_state = st;
+}
+
+void finish(Stack& stack) {
+  TxnArenas& st = state(stack);
+  st.oracles->check_quiescent(*st.manager, st.model);
+  st.manager.reset();
+  stack.scenario_state.reset();
+}
+
+}  // namespace
+
+ScenarioDef txn_arenas_scenario() {
+  ScenarioDef def;
+  def.info = {"txn-arenas",
+              "transactions with nested savepoints commit and roll back concurrently, sharing the allocator with page work",
+              3, 1};
+  def.configure = [](SegmentAllocatorConfig&, PageCacheConfig& cache, std::uint32_t, std::uint32_t) {
+    cache.max_entries = 4;
+  };
+  def.prepare = prepare;
+  def.client = [](Stack& stack, std::uint32_t index) {
+    sim::Rng mix_rng = stack.simulation.stream("workload.txn-arenas.mix");
+    std::array<bool, kOpCount> always{};
+    always[kAllocate] = always[kCommitTop] = true;
+    const SwarmMix<kOpCount> mix(mix_rng, always);
+    sim::Rng rng = stack.simulation.stream(fmt::format("workload.txn-arenas.{}", index));
+    Txn txn{stack, state(stack), rng, {}, {}};
+    run_txns(txn, mix, 160 * stack.size);
+  };
+  def.finish = finish;
+  return def;
+}
+
+}  // namespace segsim::scenarios
