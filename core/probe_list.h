@@ -104,7 +104,7 @@ inline constexpr std::array kProbes = {
     Probe{"pagefile.populated", "a page file was populated on open", true},
     Probe{"pagefile.close.already_closed", "close of a closed page file", true},
     Probe{"pagefile.close.unmap_failed", "unmapping a page file on close failed", true},
-    Probe{"pagefile.refresh.stat_failed", "stat of a page file on refresh failed", true},
+    Probe{"pagefile.refresh.stat_failed", "stat of a page file on refresh failed", false},
     // ---- page records codec (page_records.cpp) ----
     Probe{"records.decode.short", "a records page shorter than its header refused", true},
     Probe{"records.decode.table_past_end", "a records page whose table passes its end refused", true},
