@@ -127,7 +127,7 @@ Status TxnArena::grow(std::size_t bytes, std::size_t alignment) {
   if (over && !SEGSIM_MUTANT(ArenaLimitAfterGrowth)) {
     SEGSIM_PROBE("arena.grow.over_limit");
     manager_.state_->over_limit.fetch_add(1, std::memory_order_relaxed);
-    return make_error(Errc::OutOfBudget, "the transaction's profile limit");
+    return make_error(Errc::OutOfBudget, kArenaLimitDetail);
   }
   if (SEGSIM_FAULT_POINT("arena.chunk.grow")) platform::yield();
   Result<Segment> segment = manager_.segments_.allocate_uninitialized(chunk_bytes);
@@ -142,7 +142,7 @@ Status TxnArena::grow(std::size_t bytes, std::size_t alignment) {
   manager_.note_chunk(chunk_bytes, true);
   if (over) {  // the mutant: the limit checked after growth, the chunk kept
     manager_.state_->over_limit.fetch_add(1, std::memory_order_relaxed);
-    return make_error(Errc::OutOfBudget, "the transaction's profile limit");
+    return make_error(Errc::OutOfBudget, kArenaLimitDetail);
   }
   return {};
 }

@@ -44,6 +44,10 @@
 
 namespace segsim {
 
+// The detail of an OutOfBudget refused by a transaction's profile limit (the
+// segment allocator's own OutOfBudget carries another).
+inline constexpr const char* kArenaLimitDetail = "the transaction's profile limit";
+
 enum class ArenaProfile : std::uint8_t { Tiny, Small, Medium, Large, Huge };
 inline constexpr std::size_t kArenaProfileCount = 5;
 

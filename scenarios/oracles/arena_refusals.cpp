@@ -28,7 +28,10 @@ void ArenaOracles::check_refused_allocate(const TxnArena& arena, const Snapshot&
   if (bad_args != (error.code == Errc::InvalidSize)) {
     hub_.fail("arena-refusal", fmt::format("allocate({}, align {}) refused with {}", bytes, alignment, error.describe()));
   }
-  if (error.code == Errc::OutOfBudget && !fault_tolerated) {
+  // OutOfBudget is the profile's limit, or the segment allocator's budget
+  // (shared with every other transaction): only the first is the arena's to judge.
+  const bool profile_limit = std::string_view(error.detail) == kArenaLimitDetail;
+  if (error.code == Errc::OutOfBudget && profile_limit && !fault_tolerated) {
     const std::size_t least = class_bytes(static_cast<std::size_t>(class_of(bytes)));
     const std::size_t limit = profile_spec(arena.profile()).limit_bytes;
     if (before.tree_reserved + least <= limit) {

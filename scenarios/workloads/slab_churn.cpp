@@ -11,7 +11,7 @@
 #include "core/platform/mutex.h"
 #include "scenarios/oracles/slab_oracles.h"
 #include "scenarios/workloads/page_work.h"
-#include "scenarios/workloads/swarm_ops.h"
+#include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
 
@@ -67,7 +67,7 @@ struct Worker {
 };
 
 void Worker::allocate() {
-  const std::size_t bytes = boundary_size(rng, kSlabClassBytes, kSlabLargestObjectBytes);
+  const std::size_t bytes = draw_size(rng, 0, kSlabLargestObjectBytes + 1, kSlabClassBytes);
   Result<SlabObject> got = st.slab->allocate(bytes);
   if (bytes == 0 || bytes > kSlabLargestObjectBytes) {
     st.oracles->expect_refused(got.ok() ? Status{} : Status{got.error()}, Errc::InvalidSize, "allocate of a bad size",
@@ -214,10 +214,10 @@ void Worker::wrong_class() {
   st.oracles->check_content(held.object, held.fill);
 }
 
-void run_ops(Worker& worker, const SwarmMix<kOpCount>& mix, std::uint32_t ops, bool may_spawn);
+void run_ops(Worker& worker, const OpMix& mix, std::uint32_t ops, bool may_spawn);
 
 // A helper fiber: works a little, hands some objects over, flushes, exits.
-void spawn_helper(Worker& parent, const SwarmMix<kOpCount>& mix) {
+void spawn_helper(Worker& parent, const OpMix& mix) {
   struct Done {
     platform::Mutex mu;
     platform::CondVar cv;
@@ -240,7 +240,7 @@ void spawn_helper(Worker& parent, const SwarmMix<kOpCount>& mix) {
   done->cv.wait(lock, [&] { return done->done; });
 }
 
-void run_ops(Worker& worker, const SwarmMix<kOpCount>& mix, std::uint32_t ops, bool may_spawn) {
+void run_ops(Worker& worker, const OpMix& mix, std::uint32_t ops, bool may_spawn) {
   for (std::uint32_t n = 0; n < ops; ++n) {
     switch (mix.pick(worker.rng)) {
       case kAllocate: worker.allocate(); break;
@@ -263,11 +263,9 @@ void run_ops(Worker& worker, const SwarmMix<kOpCount>& mix, std::uint32_t ops, b
   }
 }
 
-SwarmMix<kOpCount> draw_mix(Stack& stack) {
+OpMix draw_mix(Stack& stack) {
   sim::Rng rng = stack.simulation.stream("workload.slab-churn.mix");
-  std::array<bool, kOpCount> always{};
-  always[kAllocate] = always[kFreeOwn] = true;
-  return SwarmMix<kOpCount>(rng, always);
+  return OpMix(rng, kOpCount, {kAllocate, kFreeOwn});
 }
 
 void prepare(Stack& stack) {
@@ -324,7 +322,7 @@ ScenarioDef slab_churn_scenario() {
   def.prepare = prepare;
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.slab-churn.{}", index));
-    const SwarmMix<kOpCount> mix = draw_mix(stack);
+    const OpMix mix = draw_mix(stack);
     Worker worker{stack, state(stack), rng, {}, {}};
     run_ops(worker, mix, 200 * stack.size, true);
     worker.drain();  // fiber exit: its objects back, its magazines flushed

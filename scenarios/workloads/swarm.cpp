@@ -47,7 +47,7 @@ std::string OpMix::describe(const std::vector<std::string>& names) const {
   return out;
 }
 
-std::size_t draw_size(sim::Rng& rng, std::size_t lo, std::size_t hi, std::initializer_list<std::size_t> edges) {
+std::size_t draw_size(sim::Rng& rng, std::size_t lo, std::size_t hi, std::span<const std::size_t> edges) {
   SEGSIM_ASSERT(lo <= hi, "size range");
   if (rng.chance(0.5)) return lo + rng.below(hi - lo + 1);
   std::vector<std::size_t> points{lo, hi};

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,11 @@ class OpMix {
 
 // A size in [lo, hi]: half the time uniform, half the time one of the edges
 // (lo, hi, and each edge in `edges` -1, exactly, +1, clipped to [lo, hi]).
-std::size_t draw_size(sim::Rng& rng, std::size_t lo, std::size_t hi, std::initializer_list<std::size_t> edges = {});
+std::size_t draw_size(sim::Rng& rng, std::size_t lo, std::size_t hi, std::span<const std::size_t> edges);
+inline std::size_t draw_size(sim::Rng& rng, std::size_t lo, std::size_t hi,
+                             std::initializer_list<std::size_t> edges = {}) {
+  return draw_size(rng, lo, hi, std::span<const std::size_t>(edges.begin(), edges.size()));
+}
 // Requests for SegmentAllocator::allocate: 0 and the largest class + 1
 // (refused) now and then, class edges ±1 often, uniform otherwise.
 std::size_t draw_allocation_bytes(sim::Rng& rng, std::size_t max_bytes);

@@ -9,7 +9,7 @@
 
 #include "scenarios/oracles/arena_oracles.h"
 #include "scenarios/workloads/page_work.h"
-#include "scenarios/workloads/swarm_ops.h"
+#include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
 
@@ -108,7 +108,7 @@ bool Txn::allocate(Open& where, std::size_t bytes, std::size_t alignment) {
 
 void Txn::allocate_some() {
   Open& where = rng.chance(0.8) ? open.back() : open[rng.below(open.size())];
-  const std::size_t bytes = rng.chance(0.7) ? 1 + rng.below(600) : boundary_size(rng, kSizeEdges, kArenaMaxObjectBytes);
+  const std::size_t bytes = rng.chance(0.7) ? 1 + rng.below(600) : draw_size(rng, 0, kArenaMaxObjectBytes + 1, kSizeEdges);
   std::size_t alignment = std::size_t{1} << rng.below(8);
   if (rng.chance(0.05)) alignment = rng.chance(0.5) ? 24 : 8192;  // refused: not a power of two / too large
   if (rng.chance(0.05)) alignment = 0;
@@ -175,7 +175,7 @@ void Txn::page_work() {
   read_published(stack, rng, 1, 1);
 }
 
-void run_txns(Txn& txn, const SwarmMix<kOpCount>& mix, std::uint32_t ops) {
+void run_txns(Txn& txn, const OpMix& mix, std::uint32_t ops) {
   for (std::uint32_t n = 0; n < ops; ++n) {
     if (txn.open.empty()) txn.begin();
     if (txn.open.empty()) continue;  // a tolerated refusal
@@ -244,9 +244,7 @@ ScenarioDef txn_arenas_scenario() {
   def.prepare = prepare;
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng mix_rng = stack.simulation.stream("workload.txn-arenas.mix");
-    std::array<bool, kOpCount> always{};
-    always[kAllocate] = always[kCommitTop] = true;
-    const SwarmMix<kOpCount> mix(mix_rng, always);
+    const OpMix mix(mix_rng, kOpCount, {kAllocate, kCommitTop});
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.txn-arenas.{}", index));
     Txn txn{stack, state(stack), rng, {}, {}};
     run_txns(txn, mix, 160 * stack.size);
