@@ -41,10 +41,11 @@ RunSpec base_spec(const std::string& scenario, const std::string& strategy, cons
   RunSpec spec;
   spec.scenario = scenario;
   spec.bug = bug;
-  spec.strategy = strategy == "pct" || strategy == "pos" ? strategy : "random";
+  // A hunt's "swarm" is random schedules under swarm faults.
+  spec.strategy = sim::parse_strategy(strategy).value_or(sim::StrategyKind::Random);
   spec.faults = strategy == "swarm" ? "swarm" : "none";
   // Calibrated once here, not in every forked child.
-  if (spec.strategy == "pct") spec.pct_steps = pct_steps_for(spec);
+  if (spec.strategy == sim::StrategyKind::Pct) spec.pct_steps = pct_steps_for(spec);
   return spec;
 }
 

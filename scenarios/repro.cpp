@@ -59,7 +59,7 @@ std::string repro_to_json(const Repro& repro) {
       {"version", kReproVersion},
       {"scenario", spec.scenario},
       {"seed", spec.seed},
-      {"strategy", spec.strategy},
+      {"strategy", sim::strategy_name(spec.strategy)},
       {"pct_depth", spec.pct_depth},
       {"pct_steps", spec.pct_steps},
       {"faults", spec.faults},
@@ -152,13 +152,21 @@ bool read_version(const JsonFields& doc, std::string& why) {
   return true;
 }
 
+bool known_strategy(const JsonFields& doc, const std::string& name, sim::StrategyKind& out, std::string& why) {
+  const std::optional<sim::StrategyKind> kind = sim::parse_strategy(name);
+  if (!kind) return doc.fail(fmt::format("unknown strategy {} ({})", quoted_text(name), sim::kStrategyNames), why);
+  out = *kind;
+  return true;
+}
+
 // The run's spec but its decisions; every number checked against its limit
 // before it is narrowed.
 bool read_spec(const JsonFields& doc, RunSpec& spec, std::string& why) {
   std::uint64_t pct_depth = 0, pct_steps = 0, threads = 0, size = 0;
+  std::string strategy;
   const Json* knobs_object = nullptr;
   if (!doc.string("scenario", spec.scenario, why) || !doc.whole("seed", spec.seed, why) ||
-      !doc.string("strategy", spec.strategy, why) ||
+      !doc.string("strategy", strategy, why) || !known_strategy(doc, strategy, spec.strategy, why) ||
       !doc.whole("pct_depth", pct_depth, why, kMinPctDepth, kMaxPctDepth) ||
       // PCT's k as the recorded run used it (absent in older repros: calibrated).
       !doc.optional_whole("pct_steps", pct_steps, why) || !doc.string("faults", spec.faults, why) ||

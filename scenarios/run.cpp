@@ -37,10 +37,6 @@ constexpr std::size_t kBudgetBytesPerThread = std::size_t{16} << 20;  // 64 thre
 constexpr std::uint64_t kPctCalibrationSeed = 1;
 constexpr std::uint64_t kPctMinSteps = 64;
 
-bool known_strategy(const std::string& name) {
-  return name == "random" || name == "pct" || name == "pos" || name == "rr" || name == "replay";
-}
-
 }  // namespace
 
 std::uint64_t pct_steps_for(const RunSpec& spec) {
@@ -48,7 +44,7 @@ std::uint64_t pct_steps_for(const RunSpec& spec) {
   RunSpec calibration;
   calibration.scenario = spec.scenario;
   calibration.seed = kPctCalibrationSeed;
-  calibration.strategy = "random";
+  calibration.strategy = sim::StrategyKind::Random;
   calibration.faults = spec.faults;
   calibration.max_steps = spec.max_steps;
   calibration.threads = spec.threads;
@@ -137,10 +133,9 @@ std::string spec_refusal(const RunSpec& spec) {
   if (find_def(spec.scenario) == nullptr) {
     return fmt::format("unknown scenario {} (see segsim list)", quoted_text(spec.scenario));
   }
-  if (!known_strategy(spec.strategy)) {
-    return fmt::format("unknown strategy {} (random, pct, pos, rr, replay)", quoted_text(spec.strategy));
+  if (spec.strategy == sim::StrategyKind::Replay && spec.decisions.empty()) {
+    return "strategy replay needs recorded decisions";
   }
-  if (spec.strategy == "replay" && spec.decisions.empty()) return "strategy replay needs recorded decisions";
   if (spec.pct_depth < kMinPctDepth || spec.pct_depth > kMaxPctDepth) {
     return fmt::format("pct depth must be in {}..{}", kMinPctDepth, kMaxPctDepth);
   }
@@ -205,7 +200,7 @@ sim::SimulationConfig simulation_config_for(const RunSpec& spec, const RunOption
   sim_config.seed = spec.seed;
   // Recorded decisions are replayed whatever strategy recorded them; the spec
   // keeps that strategy's name (oracles' preconditions may depend on it).
-  sim_config.strategy = spec.decisions.empty() ? spec.strategy : "replay";
+  sim_config.strategy = sim::strategy_name(spec.decisions.empty() ? spec.strategy : sim::StrategyKind::Replay);
   sim_config.pct_depth = spec.pct_depth;
   sim_config.pct_estimated_steps = std::max<std::uint64_t>(spec.pct_steps, 1);
   sim_config.replay_decisions = spec.decisions;
@@ -339,7 +334,7 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
   auto plan = faults::make_fault_plan(spec.faults, spec.seed, &fault_error);
   if (!plan.ok()) return refuse(fault_error);
   // Before the bug switch below: the calibration run is of the correct stack.
-  if (spec.strategy == "pct" && spec.decisions.empty()) spec.pct_steps = pct_steps_for(spec);
+  if (spec.strategy == sim::StrategyKind::Pct && spec.decisions.empty()) spec.pct_steps = pct_steps_for(spec);
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
   const mutants::BugInfo* bug = nullptr;
   if (!spec.bug.empty()) {

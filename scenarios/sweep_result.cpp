@@ -41,7 +41,7 @@ SweepResult sweep_settings(const RunSpec& spec_in) {
   const RunSpec spec = resolved_spec(spec_in);
   SweepResult r;
   r.scenario = spec.scenario;
-  r.strategy = spec.strategy;
+  r.strategy = sim::strategy_name(spec.strategy);
   r.faults = spec.faults;
   r.pct_depth = spec.pct_depth;
   r.threads = spec.threads;

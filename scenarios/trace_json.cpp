@@ -153,7 +153,7 @@ std::string chrome_trace_json(const RunReport& report) {
                  "\"scenario\":{},\"seed\":{},\"strategy\":{},\"faults\":{},\"trace_hash\":\"{:#018x}\","
                  "\"steps\":{},\"passed\":{},\"build_id\":{}",
                  json_string(report.spec.scenario), json_string(std::to_string(report.spec.seed)),
-                 json_string(report.spec.strategy), json_string(report.concrete_faults), report.trace_hash,
+                 json_string(sim::strategy_name(report.spec.strategy)), json_string(report.concrete_faults), report.trace_hash,
                  report.steps, report.passed ? "true" : "false", json_string(build_id()));
   if (report.failure) {
     fmt::format_to(it, ",\"failure\":{}", json_string(report.failure->signature()));

@@ -20,7 +20,9 @@ CLI::Option* add_seconds(CLI::App* app, const std::string& name, double& target,
 }
 
 void add_run_knobs(CLI::App* app, RunSpec& spec) {
-  app->add_option("--strategy", spec.strategy, "random | pct | pos | rr")
+  app->add_option_function<std::string>(
+         "--strategy", [&spec](const std::string& name) { spec.strategy = *sim::parse_strategy(name); },
+         "random | pct | pos | rr")
       ->check(CLI::IsMember({"random", "pct", "pos", "rr"}));
   add_whole(app, "--pct-depth", spec.pct_depth, kMinPctDepth, kMaxPctDepth, "PCT depth");
   add_whole(app, "--pct-steps", spec.pct_steps, 1, UINT64_MAX, "PCT's k in decisions (default: calibrated)");

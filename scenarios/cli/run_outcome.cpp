@@ -25,8 +25,8 @@ std::string mib(std::uint64_t bytes) { return fmt::format("{:.1f} MiB", static_c
 void print_summary(const RunReport& r, std::ostream& out) {
   out << fmt::format("scenario       {}\n", r.spec.scenario);
   out << fmt::format("seed           {}\n", r.spec.seed);
-  out << fmt::format("strategy       {}{}\n", r.spec.strategy,
-                     r.spec.strategy == "pct" ? fmt::format(" (depth {}, k {} steps)", r.spec.pct_depth, r.spec.pct_steps) : "");
+  out << fmt::format("strategy       {}{}\n", sim::strategy_name(r.spec.strategy),
+                     r.spec.strategy == sim::StrategyKind::Pct ? fmt::format(" (depth {}, k {} steps)", r.spec.pct_depth, r.spec.pct_steps) : "");
   out << fmt::format("faults         {}{}\n", r.spec.faults == "swarm" ? "swarm: " : "", r.concrete_faults);
   out << fmt::format("threads, size  {}, {}\n", r.spec.threads, r.spec.size);
   out << fmt::format("steps          {} of at most {} ({} fibers, {} faults injected)\n", r.steps, r.spec.max_steps,
@@ -64,7 +64,7 @@ void print_failure(const RunReport& r, const std::string& repro_path, const std:
 }
 
 nlohmann::json report_json(const RunReport& r) {
-  nlohmann::json j = {{"scenario", r.spec.scenario}, {"seed", r.spec.seed}, {"strategy", r.spec.strategy},
+  nlohmann::json j = {{"scenario", r.spec.scenario}, {"seed", r.spec.seed}, {"strategy", sim::strategy_name(r.spec.strategy)},
                       {"pct_depth", r.spec.pct_depth}, {"pct_steps", r.spec.pct_steps}, {"faults", r.spec.faults}, {"concrete_faults", r.concrete_faults},
                       {"threads", r.spec.threads}, {"size", r.spec.size}, {"max_steps", r.spec.max_steps},
                       {"steps", r.steps}, {"virtual_time_ns", r.virtual_time_ns},

@@ -149,7 +149,7 @@ int command_sweep(SweepCommand& command) {
     };
   }
   // PCT's k is calibrated once here, not in every forked child.
-  if (spec.base.strategy == "pct") spec.base.pct_steps = pct_steps_for(spec.base);
+  if (spec.base.strategy == sim::StrategyKind::Pct) spec.base.pct_steps = pct_steps_for(spec.base);
   install_stop_handlers();
   spec.stop_signal = &g_stop_signal;
   const bool terminal = ::isatty(STDERR_FILENO) != 0;

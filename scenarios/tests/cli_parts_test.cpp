@@ -170,7 +170,7 @@ SeedResult seed_result(std::uint64_t seed, SeedOutcome outcome, std::string deta
 SweepResult sample_sweep() {
   RunSpec spec;
   spec.scenario = "chicago";
-  spec.strategy = "pct";
+  spec.strategy = sim::StrategyKind::Pct;
   spec.faults = "mmap:ENOMEM@p=0.01";
   SweepResult r = sweep_settings(spec);
   r.probes = {{"alloc.invalid_size.zero", 3}, {"alloc.invalid_size.too_large", 0}};

@@ -208,7 +208,7 @@ Repro sample_repro(std::uint64_t decisions) {
   repro.spec.scenario = "chicago";
   repro.spec.seed = 7;
   repro.spec.max_steps = 1000;
-  repro.spec.strategy = "random";
+  repro.spec.strategy = sim::StrategyKind::Random;
   for (std::uint64_t i = 0; i < decisions; ++i) repro.spec.decisions.push_back(static_cast<std::uint32_t>(i % 3));
   repro.build_id = "test";
   repro.expected_trace_hash = 0x1234;
@@ -251,6 +251,28 @@ TEST(ReproFile, KnobsBeyondTheirLimitsAreRefusedNotCut) {
     std::string error;
     EXPECT_FALSE(repro_from_json(with(from, to), &error).ok()) << to;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+}
+
+// A strategy name enters through a repro file (or the command line) and is
+// parsed there, once: an unknown name is one line naming the field and value;
+// every known one round-trips.
+TEST(ReproFile, StrategyIsParsedOnceAndNamedOnce) {
+  const std::string base = repro_to_json(sample_repro(3));
+  const std::size_t at = base.find("\"strategy\": \"random\"");
+  ASSERT_NE(at, std::string::npos);
+  std::string error;
+  std::string fifo = base;
+  fifo.replace(at, std::string("\"strategy\": \"random\"").size(), "\"strategy\": \"fifo\"");
+  EXPECT_FALSE(repro_from_json(fifo, &error).ok());
+  EXPECT_NE(error.find("unknown strategy 'fifo'"), std::string::npos) << error;
+  for (sim::StrategyKind kind : sim::kStrategyKinds) {
+    Repro repro = sample_repro(3);
+    repro.spec.strategy = kind;
+    auto back = repro_from_json(repro_to_json(repro), &error);
+    ASSERT_TRUE(back.ok()) << error;
+    EXPECT_EQ(back->spec.strategy, kind) << sim::strategy_name(kind);
+    EXPECT_EQ(sim::parse_strategy(sim::strategy_name(kind)), kind);
   }
 }
 
