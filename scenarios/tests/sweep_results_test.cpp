@@ -23,7 +23,7 @@
 #include "scenarios/sweep.h"
 #include "scenarios/safe_file.h"
 #include "scenarios/tests/test_files.h"
-#include "scenarios/tests/xml_check.h"
+#include "scenarios/tests/text_checks.h"
 #include "scenarios/trace_json.h"
 
 namespace segsim::scenarios {
@@ -32,13 +32,9 @@ namespace {
 namespace fs = std::filesystem;
 using testing::read_file;
 using testing::TempDir;
+using testing::count;
 using testing::expect_escaped;
 
-std::size_t count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
 
 // ---------------------------------------------------------------------------
 // sweep results: JSON, JUnit, merge

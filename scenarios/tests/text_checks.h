@@ -1,4 +1,4 @@
-// What the tests of the harness's XML outputs (JUnit, SVG) check of them.
+// What the tests of the harness's text outputs (JSON, JUnit, SVG) check of them.
 #pragma once
 
 #include <string>
@@ -6,6 +6,13 @@
 #include <gtest/gtest.h>
 
 namespace segsim::scenarios::testing {
+
+// How often `needle` occurs in `text`, overlaps included.
+inline std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
 
 // Every '&' starts an entity and no markup character survives unescaped in
 // a value: enough to know a JUnit consumer can parse it.
