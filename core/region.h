@@ -1,6 +1,6 @@
 // Region: one mapping of region_bytes, sliced for a single size class, and
 // RegionTable, the allocator's stable-id table of them. Internal to the
-// SegmentAllocator (segment_allocator.cpp): every field except the immutable
+// SegmentAllocator (segment_*.cpp): every field except the immutable
 // `size_class` is guarded by the owning class's mutex.
 #pragma once
 

@@ -43,7 +43,6 @@ void SegmentAllocator::Impl::maybe_start_cleanup(int c) {
 
 void SegmentAllocator::Impl::run_cleanup(int c) {
   ClassPool& pool = classes[c];
-  SEGSIM_ASSERT(pool.cleanup_in_progress.load(), "a cleanup runs without its guard");
   ReleaseOutcome outcome;
   try {
     for (int i = 0; i < kMaxCleanupDelayYields && SEGSIM_FAULT_POINT("alloc.cleanup.delay"); ++i) {
