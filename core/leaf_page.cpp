@@ -123,6 +123,7 @@ Status LeafPage::set_dewey_id(std::size_t slot, std::span<const std::byte> dewey
 Status LeafPage::write(Area area, std::size_t slot, std::span<const std::byte> value) {
   if (Status refused = check_write(slot, value.size()); !refused.ok()) return refused;
   Table& table = table_of(area);
+  SEGSIM_ASSERT(slot < table.offset.size(), "a table shorter than the page's slot count");
   if (value.empty()) SEGSIM_PROBE("page.write.empty_value");
   if (value.size() == config_.max_value_bytes) SEGSIM_PROBE("page.write.max_value");
   if (table.used_bytes + value.size() > memory_of(area).size()) {
@@ -133,6 +134,8 @@ Status LeafPage::write(Area area, std::size_t slot, std::span<const std::byte> v
   }
   const Segment& target = memory_of(area);
   SEGSIM_ASSERT(table.used_bytes + value.size() <= target.size(), "grow left no room");
+  // Offsets are 32-bit: a segment is at most 256 KiB.
+  SEGSIM_ASSERT(table.used_bytes <= static_cast<std::size_t>(INT32_MAX), "offset past 32 bits");
   if (!value.empty()) std::memcpy(target.data() + table.used_bytes, value.data(), value.size());
   table.offset[slot] = static_cast<std::int32_t>(table.used_bytes);
   table.length[slot] = static_cast<std::uint32_t>(value.size());
@@ -161,6 +164,7 @@ Status LeafPage::grow(Area area, std::size_t needed_bytes, std::size_t overwritt
   table.offset[overwritten_slot] = -1;  // after the allocation: a failure changes nothing
   for (std::size_t i = 0; i < table.offset.size(); ++i) {
     if (table.offset[i] < 0) continue;
+    SEGSIM_ASSERT(used + table.length[i] <= fresh->size(), "compacted values overflow the new segment");
     std::memcpy(fresh->data() + used, old.data() + table.offset[i], table.length[i]);
     table.offset[i] = static_cast<std::int32_t>(used);
     used += table.length[i];

@@ -49,6 +49,7 @@ Result<LeafPage*> LeafPagePool::borrow(std::uint64_t page_id) {
     page = std::move(created.value());
   }
   platform::LockGuard guard(mu_);
+  SEGSIM_ASSERT(page != nullptr, "lending no page");
   LeafPage* raw = page.get();
   // Borrowed pages are kept in a vector, not a hash of addresses: give_back
   // swap-removes, so the order is not borrow order, but it follows from the

@@ -67,6 +67,7 @@ void LruPageCache<Key, Hash>::unlink(typename LruList::iterator it,
   std::shared_ptr<Entry> entry = *it;
   index_.erase(entry->key);
   lru_.erase(it);
+  SEGSIM_ASSERT(bytes_ >= entry->bytes && !entry->evicted, "unlinking an entry twice");
   bytes_ -= entry->bytes;
   entry->evicted = true;
   if (entry->pins > 0 && !SEGSIM_MUTANT(PinIgnored)) {

@@ -1,6 +1,7 @@
 // The per-class pool of a SegmentAllocator: handing slices out (allocate),
 // taking them back (release), zeroing (reset and the zero-on-allocate
 // policy), and explaining a refused handle (diagnose).
+#include <algorithm>
 #include <cstring>
 
 #include "core/asan.h"
@@ -40,8 +41,9 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
   SEGSIM_ASSERT(!pool.partial.empty(), "grow left no free slice");
   const std::uint32_t region_id = pool.partial.back();
   Region& region = table.at(region_id);
-  SEGSIM_ASSERT(region.state == RegionState::Active && region.size_class == c,
+  SEGSIM_ASSERT(region.state == RegionState::Active && region.size_class == c && region.in_partial_list,
                 "partial list holds a region that cannot serve");
+  SEGSIM_ASSERT(pool.free_slices > 0, "a partial region but no free slice counted");
   const std::uint32_t slice = region.pop_free();
   if (region.free_count() == 0) {
     SEGSIM_PROBE("alloc.region.filled");
@@ -63,6 +65,8 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
   ++pool.live_slices;
   --pool.free_slices;
   std::byte* data = region.slice_data(slice);
+  SEGSIM_ASSERT(data >= region.base() && data + pool.slice_bytes <= region.base() + region.bytes(),
+                "slice outside its region");
   const Segment segment(data, id, state.generation, region_id, slice, static_cast<std::uint8_t>(c));
   if (config.observer != nullptr) config.observer->handing_out(segment);
   lock.unlock();
@@ -163,11 +167,15 @@ Status SegmentAllocator::Impl::release(const Segment& segment) {
     if (located == nullptr) return diagnose(segment);
     Region& region = *located;
     SEGSIM_ASSERT(region.state == RegionState::Active, "live slice in an inactive region");
+    SEGSIM_ASSERT(pool.live_slices > 0, "a live slice but none counted");
     region.slice(segment.slice_index()).generation = 0;
     region.push_free(segment.slice_index());
     if (!region.in_partial_list) {
       SEGSIM_PROBE("release.region_back_in_partial");
       region.in_partial_list = true;
+      SEGSIM_DEBUG_ASSERT(std::find(pool.partial.begin(), pool.partial.end(), segment.region_id()) ==
+                              pool.partial.end(),
+                          "a region twice in the partial list");
       pool.partial.push_back(segment.region_id());
     }
     --pool.live_slices;
@@ -202,6 +210,8 @@ Status SegmentAllocator::Impl::reset(const Segment& segment) {
 }
 
 void SegmentAllocator::Impl::zero_memory(std::byte* data, std::size_t bytes) {
+  SEGSIM_ASSERT(data != nullptr && bytes >= kSmallestClassBytes && bytes <= kLargestClassBytes,
+                "zeroing something that is not a slice");
   if (bytes >= config.reset_madvise_min_bytes) {
     SEGSIM_PROBE("zero.madvise");
     if (os.advise(data, bytes, Advice::DontNeed).ok() || SEGSIM_MUTANT(MadviseUnchecked)) {

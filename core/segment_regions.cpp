@@ -44,6 +44,7 @@ bool SegmentAllocator::Impl::reuse_freed_region(ClassPool& pool) {
 }
 
 bool SegmentAllocator::Impl::reserve_virtual(std::size_t bytes) {
+  SEGSIM_ASSERT(bytes == config.region_bytes, "virtual bytes are reserved a region at a time");
   platform::LockGuard guard(regions_mu);
   if (virtual_bytes + bytes > config.budget_bytes) return false;
   virtual_bytes += bytes;
@@ -211,12 +212,14 @@ bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
     pool.freed_queue.push_back(region_id);
     return false;
   }
+  SEGSIM_ASSERT(pool.touched_slices >= region.touched_count(), "touched count underflow");
   pool.touched_slices -= region.touched_count();
   region.uninstall();
   pool.unused_slots.push_back(region_id);
   {
     platform::LockGuard regions_guard(regions_mu);
-    by_address.erase(base);
+    const std::size_t erased = by_address.erase(base);
+    SEGSIM_ASSERT(erased == 1, "an unmapped region was not in the address index");
     SEGSIM_ASSERT(virtual_bytes >= region.bytes(), "virtual bytes underflow");
     virtual_bytes -= region.bytes();
   }
