@@ -86,15 +86,23 @@ void SlabAllocator::Impl::adapt_capacity(int c, std::uint64_t ops) {
   }
 }
 
+// Every magazine exchange with the depot starts here: returns holding the
+// class's depot lock, with the exchange counted and the capacity adapted.
+platform::UniqueLock SlabAllocator::Impl::begin_exchange(int c, ClassCache& cc) {
+  ClassDepot& depot = depots[c];
+  if (SEGSIM_FAULT_POINT("slab.magazine.exchange")) platform::yield();
+  platform::UniqueLock lock(depot.mu);
+  depot.exchanges.bump();
+  adapt_capacity(c, cc.ops_since_exchange);
+  cc.ops_since_exchange = 0;
+  return lock;
+}
+
 // Allocation miss: loaded and previous are empty. A full magazine from the
 // depot, else one filled from the slabs.
 Status SlabAllocator::Impl::refill(int c, ClassCache& cc) {
   ClassDepot& depot = depots[c];
-  if (SEGSIM_FAULT_POINT("slab.magazine.exchange")) platform::yield();
-  platform::LockGuard guard(depot.mu);
-  depot.exchanges.bump();
-  adapt_capacity(c, cc.ops_since_exchange);
-  cc.ops_since_exchange = 0;
+  const platform::UniqueLock lock = begin_exchange(c, cc);
   if (!depot.full.empty()) {
     SEGSIM_PROBE("slab.depot.full_magazine");
     // The historical thread loaded a copy of the magazine the depot kept owning.
@@ -112,11 +120,7 @@ Status SlabAllocator::Impl::refill(int c, ClassCache& cc) {
 // the loaded becomes the previous, an empty magazine is loaded.
 void SlabAllocator::Impl::exchange_full(int c, ClassCache& cc) {
   ClassDepot& depot = depots[c];
-  if (SEGSIM_FAULT_POINT("slab.magazine.exchange")) platform::yield();
-  platform::LockGuard guard(depot.mu);
-  depot.exchanges.bump();
-  adapt_capacity(c, cc.ops_since_exchange);
-  cc.ops_since_exchange = 0;
+  const platform::UniqueLock lock = begin_exchange(c, cc);
   if (cc.previous != nullptr) {
     depot.depot_objects += cc.previous->refs.size();
     depot.full.push_back(std::move(cc.previous));
