@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +13,7 @@
 
 #include "core/leaf_page_pool.h"
 #include "core/page_cache.h"
+#include "core/tests/failure_log.h"
 #include "core/tests/scripted_os.h"
 // Header-only and dependency-free: the simulator's seeded streams, so this
 // test draws from the same generator the rest of segsim does.
@@ -23,30 +23,6 @@ namespace segsim::testing {
 namespace {
 
 constexpr std::size_t KiB = 1024;
-
-// Every failure, named: which thread saw what, on which page and slot, with
-// the error. Threads are real, so the list is guarded.
-class Failures {
- public:
-  void add(std::string what) {
-    std::lock_guard<std::mutex> guard(mu_);
-    list_.push_back(std::move(what));
-  }
-  std::vector<std::string> take() {
-    std::lock_guard<std::mutex> guard(mu_);
-    return std::move(list_);
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> list_;
-};
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const std::string& line : lines) text += line + "\n";
-  return text;
-}
 
 unsigned char pattern(std::uint64_t page_id, std::size_t slot) {
   return static_cast<unsigned char>((page_id * 31 + slot) & 0xff);
@@ -62,7 +38,7 @@ TEST(PageLayerStress, ReadersWritersAndConstantEviction) {
   auto allocator = std::move(SegmentAllocator::create(os, config).value());
   {
     LeafPagePool pool(*allocator);
-    Failures failures;
+    FailureLog failures;
     PageCache cache({8, std::size_t{1} << 30}, pool, [&](const std::uint64_t& id, const Status& back) {
       if (!back.ok()) failures.add(fmt::format("give_back of evicted page {}: {}", id, back.error().describe()));
     });
