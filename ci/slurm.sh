@@ -48,6 +48,7 @@ for preset in dev mutants; do
   fi
 done
 
+check_usage_errors "$root/build/dev/segsim"
 slurm_before=$(slurm_our_process_list)
 on_exit() {
   local rc=$?

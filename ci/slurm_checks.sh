@@ -189,3 +189,25 @@ campaign_fuzz() {
   ((after > 0 && after <= before)) || { slurm_fail "fuzz: minimised corpus has $after inputs (shared corpus $before)"; return 1; }
   echo "slurm.sh: fuzz: tasks seeded 1 and 2 on one corpus; merged ($before -> $after inputs), no artifacts"
 }
+
+# Bad uses of the job scripts are refused with one line and exit 2, before
+# any seed runs (run here as Slurm would, with its variables set).
+check_usage_errors() {
+  local segsim=$1 dir=$work/usage case rc err
+  mkdir -p "$dir"
+  local -a cases=(
+    "no array|env -u SLURM_ARRAY_TASK_ID deploy/slurm/sweep.sbatch chicago 1..8 $dir"
+    "array 1-4|env SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=4 SLURM_ARRAY_TASK_COUNT=4 deploy/slurm/sweep.sbatch chicago 1..8 $dir"
+    "bad budget|env SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=0 SLURM_ARRAY_TASK_COUNT=1 SEGSIM_SHARD_SECONDS=soon deploy/slurm/sweep.sbatch chicago 1..8 $dir"
+    "bad scenario|env SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=0 SLURM_ARRAY_TASK_COUNT=1 deploy/slurm/sweep.sbatch nope 1..8 $dir"
+    "merge range|deploy/slurm/merge.sbatch 9..1 $dir"
+    "merge nothing|deploy/slurm/merge.sbatch 1..8 $dir/none"
+    "fuzz target|env SLURM_ARRAY_TASK_ID=0 deploy/slurm/fuzz.sbatch /nonexistent $dir")
+  for case in "${cases[@]}"; do
+    rc=0
+    err=$(SEGSIM=$segsim bash -c "${case#*|}" 2>&1 >/dev/null) || rc=$?
+    [[ "$rc" == 2 && $(wc -l <<<"$err") == 1 ]] ||
+      { slurm_fail "deploy/slurm, ${case%%|*}: exit $rc, expected 2 and one line: $err"; return 1; }
+  done
+  echo "slurm.sh: deploy/slurm refuses ${#cases[@]} bad uses with one line and exit 2"
+}
