@@ -92,7 +92,7 @@ slurm_cluster_start() {
   slurmctld -D -i -f "$SLURM_CONF" >>"$dir/log/slurmctld.out" 2>&1 &
   slurm_cluster_pids+=($!)
   slurm_wait_for "scontrol ping | grep -q UP" 20 || { echo "slurm.sh: slurmctld did not start (see $dir/log/slurmctld.log)" >&2; return 1; }
-  slurmd -D -f "$SLURM_CONF" >>"$dir/log/slurmd.out" 2>&1 &
+  slurmd -D -N "$(hostname -s)" -f "$SLURM_CONF" >>"$dir/log/slurmd.out" 2>&1 &
   slurm_cluster_pids+=($!)
   slurm_wait_for "sinfo -h -N -o %t | grep -Eq '^(idle|mix|alloc)'" 30 || { echo "slurm.sh: slurmd did not register (see $dir/log/slurmd.log)" >&2; return 1; }
 }
