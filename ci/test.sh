@@ -49,7 +49,7 @@ if [[ "$fuzz_seconds" != 0 ]]; then
   ci/fuzz.sh "$fuzz_seconds"
 fi
 if [[ "${SEGSIM_SLURM:-1}" != 0 ]]; then
-  # After the dev, mutants and fuzz builds: it runs all three (~30 s).
+  # After the dev, mutants and fuzz builds: it runs all three (~40 s measured).
   echo "=== slurm: sweep and fuzz campaigns on a private cluster ($(($(date +%s) - start))s elapsed)"
   ci/slurm.sh
 fi
