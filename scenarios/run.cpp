@@ -264,9 +264,8 @@ sim::RunResult simulate(const RunSpec& spec, const RunOptions& options, const Sc
   // let keep an evicted page still finds its shadow.
   Stack* stack_of_cache = nullptr;
   std::deque<std::uint64_t> retired_pages;
-  PageCache cache(rig.cache_config, [&pool, &oracles, &stack_of_cache, &retired_pages](const std::uint64_t& id,
-                                                                                       LeafPage* page) {
-    Status back = pool.give_back(page);
+  PageCache cache(rig.cache_config, pool, [&oracles, &stack_of_cache, &retired_pages](const std::uint64_t& id,
+                                                                                      const Status& back) {
     if (!back.ok()) oracles.report("double-free", "evicted page: " + back.error().describe());
     if (stack_of_cache == nullptr) return;
     retired_pages.push_back(id);
