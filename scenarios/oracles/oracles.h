@@ -18,7 +18,7 @@
 //   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
 //   liveness.cpp          deadlock / step limit / assertion from the simulator
 // Checkers with state of their own hold it in their own type (ownership.h,
-// overlap.h, refusal_ledger.h) and return a verdict; the hub turns a verdict
+// overlap.h, refusal_ledger.h, growth_bound.h) and return a verdict; the hub turns a verdict
 // into the run's failure. A failure stops the run: the first one is kept,
 // with fiber, step and the involved segment's history, and the fiber is
 // unwound.
@@ -35,9 +35,12 @@
 
 #include "core/segment_allocator.h"
 #include "faults/sim_os.h"
+#include "scenarios/oracles/growth_bound.h"
+#include "scenarios/oracles/memory_sampler.h"
 #include "scenarios/oracles/overlap.h"
 #include "scenarios/oracles/ownership.h"
 #include "scenarios/oracles/refusal_ledger.h"
+#include "scenarios/oracles/segment_history.h"
 #include "scenarios/run.h"
 
 namespace segsim::scenarios {
@@ -117,10 +120,10 @@ class Oracles final : public SegmentObserver {
   void expect_bounded_growth(double warmup_fraction, std::uint64_t slack_bytes);
 
   // Memory sampling (for --plot and bounded growth): every `interval_steps`.
-  void sample_every(std::uint64_t interval_steps) { sample_interval_steps_ = interval_steps; }
+  void sample_every(std::uint64_t interval_steps) { sampler_.every(interval_steps); }
   void sample_now();
-  const std::vector<MemorySample>& samples() const noexcept { return samples_; }
-  std::uint64_t peak_resident_bytes() const noexcept { return peak_resident_bytes_; }
+  const std::vector<MemorySample>& samples() const noexcept { return sampler_.samples(); }
+  std::uint64_t peak_resident_bytes() const noexcept { return sampler_.peak_resident_bytes(); }
 
   // SegmentObserver
   void handing_out(const Segment& segment) override;
@@ -145,13 +148,10 @@ class Oracles final : public SegmentObserver {
   faults::SimOs& os_;
   SegmentAllocator* allocator_ = nullptr;
   std::optional<Failure> failure_;
-  std::map<std::uint64_t, std::deque<SegmentEvent>> history_;  // by SimOs offset
+  SegmentHistory history_;
   OverlapChecker overlap_;                                     // overlap.cpp
-  std::vector<MemorySample> samples_;
-  std::uint64_t sample_interval_steps_ = 5000;
-  std::uint64_t last_sample_step_ = 0;
-  std::uint64_t peak_resident_bytes_ = 0;
-  std::optional<std::pair<double, std::uint64_t>> growth_bound_;  // warm-up fraction, slack bytes
+  MemorySampler sampler_;
+  GrowthBound growth_;  // bounded_growth.cpp
 
   // ownership.cpp: the model of every live slice.
   void ownership_handing_out(const Segment& segment);
