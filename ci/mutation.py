@@ -120,9 +120,13 @@ def op_delete(line):
         yield "statement-deleted", f"{indent};  // mutation: deleted\n"
 
 
+SYMMETRIC_OR_KEYWORD = {"if", "while", "for", "switch", "min", "max", "swap", "gcd", "lcm"}
+
+
 def op_swap_args(line):
     for match in re.finditer(r"\b(\w+)\(([a-z_][\w.\->]*), ([a-z_][\w.\->]*)\)", line):
-        if match.group(2) != match.group(3) and match.group(1) not in ("if", "while", "for", "switch"):
+        # Symmetric calls (min, max, swap) would give equivalent mutants by construction.
+        if match.group(2) != match.group(3) and match.group(1) not in SYMMETRIC_OR_KEYWORD:
             swapped = f"{match.group(1)}({match.group(3)}, {match.group(2)})"
             yield "arguments-swapped", line[:match.start()] + swapped + line[match.end():]
 
