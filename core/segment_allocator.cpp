@@ -755,8 +755,10 @@ Result<Segment> SegmentAllocator::allocate(std::size_t bytes) { return impl_->al
 Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
   return impl_->allocate(bytes, false);
 }
-Status SegmentAllocator::release(const Segment& segment) { return impl_->release(segment); }
-Status SegmentAllocator::reset(const Segment& segment) { return impl_->reset(segment); }
+Status SegmentAllocator::release(const Segment& segment) {
+  return after_release("release", segment, impl_->release(segment));
+}
+Status SegmentAllocator::reset(const Segment& segment) { return after_release("reset", segment, impl_->reset(segment)); }
 
 Result<Segment> SegmentAllocator::lookup(const std::byte* address) const {
   Error error = make_error(Errc::InvalidPointer, "not inside any region of this allocator");

@@ -73,9 +73,10 @@ std::string repro_to_json(const Repro& repro) {
   if (repro.failure) {
     json history = json::array();
     for (const SegmentEvent& e : repro.failure->segment_history) {
-      history.push_back({{"what", e.what}, {"fiber", e.fiber}, {"step", e.step}});
+      history.push_back({{"what", e.what}, {"fiber", e.fiber}, {"step", e.step}, {"generation", e.generation}});
     }
     doc["failure"] = {{"oracle", repro.failure->oracle},     {"message", repro.failure->message},
+                      {"signature", repro.failure->signature()},
                       {"fiber", repro.failure->fiber},       {"step", repro.failure->step},
                       {"segment", repro.failure->segment},   {"segment_history", history}};
   }
@@ -236,6 +237,16 @@ Result<Repro> parse_repro(std::string text, std::string* error_line) {
     }
     if (f.contains("step") && f["step"].is_number_unsigned()) failure.step = f["step"].get<std::uint64_t>();
     if (f.contains("segment") && f["segment"].is_string()) failure.segment = f["segment"].get<std::string>();
+    // The signature as recorded (stable ids, no addresses); files written
+    // before it existed compare oracle and message.
+    if (f.contains("signature")) {
+      std::string signature;
+      if (!string_field(f, "signature", signature)) return refuse("\"failure\".\"signature\" is not a string");
+      const std::string prefix = failure.oracle + ": ";
+      if (signature.rfind(prefix, 0) != 0) return refuse("\"failure\".\"signature\" does not start with its oracle");
+      failure.stable_message = signature.substr(prefix.size());
+      if (failure.stable_message == failure.message) failure.stable_message.clear();
+    }
     repro.failure = std::move(failure);
   }
   return repro;

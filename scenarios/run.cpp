@@ -301,6 +301,7 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
         borrowed_at_end = pool.stats().borrowed;
         oracles.check_quiescent(borrowed_at_end);
       }
+      oracles.complete_failure(result);
       if (!result.passed() || oracles.failure()) {
         // Leave nothing behind for the destructors to trip over.
         cache.clear();

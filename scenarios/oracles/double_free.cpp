@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/oracles.h"
+#include "sim/simulation.h"
 
 namespace segsim::scenarios {
 
@@ -35,21 +36,57 @@ void Oracles::check_refusal(const char* call, const Status& status, Errc expecte
   }
 }
 
+// A refusal beyond the deliberate bad calls counted so far is the first
+// offending one: it is kept with the slice's history and marks the trace,
+// so the failure (reported at the next check) names it.
+void Oracles::refused(const char* call, const Segment& segment, const Error& error) {
+  const bool release = std::string_view(call) == "release";
+  note(segment, release ? "release refused" : "reset refused");
+  const bool double_free = error.code == Errc::DoubleFree;
+  std::uint64_t& seen = double_free ? refused_double_frees_ : refused_invalid_pointers_;
+  ++seen;
+  if (seen <= (double_free ? expected_double_frees_ : expected_invalid_pointers_) || first_refusal_) return;
+  sim::Simulation* simulation = sim::Simulation::current();
+  Offence offence;
+  offence.event = SegmentEvent{release ? "release refused" : "reset refused",
+                               simulation == nullptr ? sim::kNoFiber : simulation->current_fiber(),
+                               simulation == nullptr ? 0 : simulation->step(), segment.generation()};
+  offence.data = segment.data();
+  offence.text = fmt::format("{} of region #{} slice {} (generation {}) by fiber #{} at step {}: {}", call,
+                             segment.region_id(), segment.slice_index(), segment.generation(), offence.event.fiber,
+                             offence.event.step, error.describe());
+  if (auto offset = os_.offset_of(segment.data()); offset && history_.count(*offset) > 0) {
+    offence.history.assign(history_.at(*offset).begin(), history_.at(*offset).end());
+  }
+  first_refusal_ = std::move(offence);
+  if (!failure_) mark_failure_window();
+}
+
 void Oracles::check_double_free() {
   if (allocator_ == nullptr) return;
   const AllocatorStats stats = allocator_->stats();
   // Deliberate bad calls are counted before they are made: more refusals than
   // that is a double free somewhere in the stack.
+  std::string message;
   if (stats.double_frees > expected_double_frees_) {
-    fail("double-free", fmt::format("the allocator refused {} release(s) of a slice that was not live ({} "
-                                    "made on purpose)",
-                                    stats.double_frees, expected_double_frees_));
+    message = fmt::format("the allocator refused {} release(s) of a slice that was not live ({} made on purpose)",
+                          stats.double_frees, expected_double_frees_);
+  } else if (stats.invalid_pointers > expected_invalid_pointers_) {
+    message = fmt::format("the allocator refused {} release(s) of a pointer that is no slice start ({} made on "
+                          "purpose)",
+                          stats.invalid_pointers, expected_invalid_pointers_);
+  } else {
+    return;
   }
-  if (stats.invalid_pointers > expected_invalid_pointers_) {
-    fail("double-free", fmt::format("the allocator refused {} release(s) of a pointer that is no slice start "
-                                    "({} made on purpose)",
-                                    stats.invalid_pointers, expected_invalid_pointers_));
+  if (!first_refusal_) fail("double-free", message);
+  // The failure is the first offending refusal: its fiber, step and slice.
+  if (!failure_) {
+    record_failure("double-free", message + "; the first: " + first_refusal_->text, first_refusal_->data,
+                   first_refusal_->event.fiber, first_refusal_->event.step);
+    failure_->segment_history = first_refusal_->history;
+    failure_->segment_history.push_back(first_refusal_->event);
   }
+  throw OracleTripped(failure_->signature());
 }
 
 }  // namespace segsim::scenarios

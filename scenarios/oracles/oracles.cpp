@@ -9,8 +9,6 @@
 namespace segsim::scenarios {
 
 namespace {
-constexpr std::size_t kHistoryPerSegment = 8;
-constexpr std::size_t kMaxHistorySegments = 1 << 16;
 constexpr std::size_t kMaxSamples = 4096;
 
 std::uint32_t current_fiber() {
@@ -25,41 +23,8 @@ std::uint64_t current_step() {
 
 Oracles::Oracles(faults::SimOs& os) : os_(os) {}
 
-std::string Oracles::name_segment(const std::byte* data) const {
-  if (data == nullptr) return {};
-  auto offset = os_.offset_of(data);
-  if (!offset) return "a segment outside SimOs";
-  return fmt::format("segment at SimOs offset {:#x}", *offset);
-}
-
-void Oracles::note(const std::byte* data, const char* what) {
-  auto offset = os_.offset_of(data);
-  if (!offset) return;
-  auto it = history_.find(*offset);
-  if (it == history_.end()) {
-    if (history_.size() >= kMaxHistorySegments) return;  // bounded: forget new slices
-    it = history_.emplace(*offset, std::deque<SegmentEvent>{}).first;
-  }
-  it->second.push_back(SegmentEvent{what, current_fiber(), current_step()});
-  if (it->second.size() > kHistoryPerSegment) it->second.pop_front();
-}
-
 void Oracles::fail(const std::string& oracle, const std::string& message, const std::byte* segment) {
-  if (!failure_) {
-    Failure failure;
-    failure.oracle = oracle;
-    failure.message = message;
-    failure.fiber = current_fiber();
-    failure.step = current_step();
-    failure.segment = name_segment(segment);
-    if (segment != nullptr) {
-      if (auto offset = os_.offset_of(segment); offset && history_.count(*offset) > 0) {
-        const auto& events = history_.at(*offset);
-        failure.segment_history.assign(events.begin(), events.end());
-      }
-    }
-    failure_ = std::move(failure);
-  }
+  if (!failure_) record_failure(oracle, message, segment, current_fiber(), current_step());
   throw OracleTripped(oracle + ": " + message);
 }
 
@@ -74,12 +39,7 @@ void Oracles::report(const std::string& oracle, const std::string& message, cons
 void Oracles::record_simulation_failure(const std::string& oracle, const std::string& message,
                                         std::uint32_t fiber, std::uint64_t step) {
   if (failure_) return;
-  Failure failure;
-  failure.oracle = oracle;
-  failure.message = message;
-  failure.fiber = fiber;
-  failure.step = step;
-  failure_ = std::move(failure);
+  record_failure(oracle, message, nullptr, fiber, step);
 }
 
 void Oracles::check_cheap() {
@@ -127,7 +87,7 @@ void Oracles::handing_out(const Segment& segment) {
   ownership_handing_out(segment);
   canary_verify(segment);
   overlap_insert(segment);
-  note(segment.data(), "allocated");
+  note(segment, "allocated");
 }
 
 void Oracles::handed_out(const Segment& segment, bool zeroed) {
@@ -138,7 +98,9 @@ void Oracles::released(const Segment& segment) {
   ownership_released(segment);
   overlap_erase(segment);
   canary_fill(segment);
-  note(segment.data(), "released");
+  note(segment, "released");
 }
+
+void Oracles::was_reset(const Segment& segment) { note(segment, "reset"); }
 
 }  // namespace segsim::scenarios

@@ -17,6 +17,9 @@
 //   leaks.cpp             zero live slices and zero borrowed pages at quiescence
 //   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
 //   liveness.cpp          deadlock / step limit / assertion from the simulator
+//   failure_context.cpp   what a failure report adds: the slice by stable id, its
+//                         history, the trace and slice operations around the
+//                         failing step, the address-free signature
 // A failure stops the run: the first one is kept, with fiber, step and the
 // involved segment's history, and the fiber is unwound.
 #pragma once
@@ -32,6 +35,7 @@
 
 #include "core/segment_allocator.h"
 #include "faults/sim_os.h"
+#include "sim/simulation.h"
 #include "scenarios/run.h"
 
 namespace segsim::scenarios {
@@ -120,10 +124,24 @@ class Oracles final : public SegmentObserver {
   void handing_out(const Segment& segment) override;
   void handed_out(const Segment& segment, bool zeroed) override;
   void released(const Segment& segment) override;
+  void was_reset(const Segment& segment) override;
+  void refused(const char* call, const Segment& segment, const Error& error) override;
+
+  // failure_context.cpp: fills the failure's trace and operations around its
+  // step from the simulation's marks (or its last events), once it has ended.
+  void complete_failure(const sim::RunResult& result);
+  // The stable name of an address (a slice by region and index, a SimOs
+  // offset, "<foreign address>"); nullopt for numbers that are no address.
+  std::optional<std::string> stable_address_name(std::uintptr_t address) const;
 
  private:
+  // failure_context.cpp: naming, slice histories, the operation log, marks.
   std::string name_segment(const std::byte* data) const;
-  void note(const std::byte* data, const char* what);
+  const std::byte* segment_named_in(const std::string& message) const;
+  void note(const Segment& segment, const char* what);
+  void mark_failure_window();
+  void record_failure(const std::string& oracle, const std::string& message, const std::byte* segment,
+                      std::uint32_t fiber, std::uint64_t step);
   void maybe_sample();
   // The per-invariant checkers (one file each).
   void check_double_free();
@@ -140,6 +158,37 @@ class Oracles final : public SegmentObserver {
   SegmentAllocator* allocator_ = nullptr;
   std::optional<Failure> failure_;
   std::map<std::uint64_t, std::deque<SegmentEvent>> history_;  // by SimOs offset
+  // Region base (SimOs offset) → its id and class, as last seen handing out:
+  // how an address becomes "region #r slice s".
+  struct RegionAt {
+    std::uint32_t region_id = 0;
+    int size_class = 0;
+  };
+  std::map<std::uint64_t, RegionAt> regions_at_;
+  // The last slice operations (what, fiber, step), and those kept around the
+  // failure window: the ones before the mark and a few after it.
+  struct SliceOperation {
+    const char* what = "";  // a static text: "allocated", "released", "reset", "release refused", ...
+    std::uint32_t region_id = 0;
+    std::uint32_t slice = 0;
+    std::uint32_t generation = 0;
+    std::uint32_t fiber = sim::kNoFiber;
+    std::uint64_t step = 0;
+  };
+  std::deque<SliceOperation> operation_log_;
+  std::vector<SliceOperation> operations_marked_;
+  std::size_t operations_to_follow_ = 0;
+  bool window_marked_ = false;
+  // The first refusal no deliberate bad call explains (double_free.cpp).
+  struct Offence {
+    SegmentEvent event;
+    const std::byte* data = nullptr;
+    std::string text;  // the call, the slice and the allocator's error, one line
+    std::vector<SegmentEvent> history;  // the slice's history up to the refusal
+  };
+  std::optional<Offence> first_refusal_;
+  std::uint64_t refused_double_frees_ = 0;
+  std::uint64_t refused_invalid_pointers_ = 0;
   std::map<std::uint64_t, std::uint64_t> live_;                // offset → end offset
   std::vector<MemorySample> samples_;
   std::uint64_t sample_interval_steps_ = 5000;
