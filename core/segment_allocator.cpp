@@ -751,9 +751,11 @@ SegmentAllocator::~SegmentAllocator() {
   }
 }
 
-Result<Segment> SegmentAllocator::allocate(std::size_t bytes) { return impl_->allocate(bytes, true); }
+Result<Segment> SegmentAllocator::allocate(std::size_t bytes) {
+  return after_allocate(true, bytes, impl_->allocate(bytes, true));
+}
 Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
-  return impl_->allocate(bytes, false);
+  return after_allocate(false, bytes, impl_->allocate(bytes, false));
 }
 Status SegmentAllocator::release(const Segment& segment) {
   return after_release("release", segment, impl_->release(segment));

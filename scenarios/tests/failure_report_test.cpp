@@ -101,7 +101,10 @@ TEST(FailureReport, DoubleFreeAtQuiescenceNamesTheFirstOffendingRelease) {
   ASSERT_TRUE(allocator.ok());
   oracles.attach(*allocator.value());
 
-  sim::Simulation simulation({.seed = 3, .strategy = "rr"});
+  sim::SimulationConfig sim_config;
+  sim_config.seed = 3;
+  sim_config.strategy = "rr";
+  sim::Simulation simulation(sim_config);
   Segment handle;
   std::uint64_t second_release_step = 0;  // the release's scheduling points lie in between
   std::uint64_t after_second_release_step = 0;
