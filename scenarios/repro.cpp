@@ -38,6 +38,7 @@ Repro repro_of(const RunReport& report, RunSpec spec, sim::DecisionLog decisions
   repro.build_id = build_id();
   repro.expected_trace_hash = report.trace_hash;
   repro.failure = report.failure;
+  if (repro.failure) repro.failure->bug = repro.spec.bug;  // what replay checks its "bug" field against
   return repro;
 }
 
@@ -76,7 +77,7 @@ std::string repro_to_json(const Repro& repro) {
       history.push_back({{"what", e.what}, {"fiber", e.fiber}, {"step", e.step}, {"generation", e.generation}});
     }
     doc["failure"] = {{"oracle", repro.failure->oracle},     {"message", repro.failure->message},
-                      {"signature", repro.failure->signature()},
+                      {"signature", repro.failure->signature()}, {"bug", repro.failure->bug},
                       {"fiber", repro.failure->fiber},       {"step", repro.failure->step},
                       {"segment", repro.failure->segment},   {"segment_history", history}};
   }
@@ -247,6 +248,10 @@ Result<Repro> parse_repro(std::string text, std::string* error_line) {
       failure.stable_message = signature.substr(prefix.size());
       if (failure.stable_message == failure.message) failure.stable_message.clear();
     }
+    // The bug the failure was found with; files written before it existed
+    // are taken at their word.
+    failure.bug = spec.bug;
+    if (f.contains("bug") && !string_field(f, "bug", failure.bug)) return refuse("\"failure\".\"bug\" is not a string");
     repro.failure = std::move(failure);
   }
   return repro;

@@ -60,6 +60,7 @@ struct Failure {
   std::uint64_t step = 0;
   std::string segment;  // the slice involved, by stable id ("region #3 slice 0, SimOs offset 0x…"), if any
   std::vector<SegmentEvent> segment_history;
+  std::string bug;  // the catalogued bug that was on when it was found ("" = none)
   // The message with every raw address replaced by a stable name
   // (failure_signature.h); empty when the message names none.
   std::string stable_message;

@@ -83,8 +83,6 @@ void Oracles::check_double_free() {
   if (!failure_) {
     record_failure("double-free", message + "; the first: " + first_refusal_->text, first_refusal_->data,
                    first_refusal_->event.fiber, first_refusal_->event.step);
-    failure_->segment_history = first_refusal_->history;
-    failure_->segment_history.push_back(first_refusal_->event);
   }
   throw OracleTripped(failure_->signature());
 }

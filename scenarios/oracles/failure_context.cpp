@@ -19,6 +19,7 @@ constexpr std::size_t kMaxHistorySegments = 1 << 16;
 // a few after it to show what the failure led to.
 constexpr std::size_t kOperationLogEvents = 24;
 constexpr std::size_t kOperationsAfterMark = 8;
+constexpr std::size_t kOperationsBefore = 6;  // shown up to the failing step
 constexpr std::size_t kTraceEventsAfterMark = 48;
 // A number printed in hex below this is an offset or a size, not an address:
 // user-space mappings of 64-bit Linux lie far above it.
@@ -115,6 +116,14 @@ void Oracles::record_failure(const std::string& oracle, const std::string& messa
   failure.fiber = fiber;
   failure.step = step;
   if (segment == nullptr) segment = segment_named_in(message);
+  // A double free seen later (a refused return reported by its caller) began
+  // at the first refusal no deliberate call explains: that is the offence.
+  const bool at_refusal = oracle == "double-free" && first_refusal_.has_value();
+  if (at_refusal) {
+    failure.fiber = first_refusal_->event.fiber;
+    failure.step = first_refusal_->event.step;
+    segment = first_refusal_->data;
+  }
   failure.segment = name_segment(segment);
   if (segment != nullptr) {
     if (auto offset = os_.offset_of(segment); offset && history_.count(*offset) > 0) {
@@ -122,10 +131,12 @@ void Oracles::record_failure(const std::string& oracle, const std::string& messa
       failure.segment_history.assign(events.begin(), events.end());
     }
   }
+  if (at_refusal) failure.segment_history = first_refusal_->history;  // up to and with the refusal
   std::string stable = stable_text(message, [this](std::uintptr_t a) { return stable_address_name(a); });
   if (stable != message) failure.stable_message = std::move(stable);
   failure_ = std::move(failure);
-  mark_failure_window();  // during the run; at quiescence an earlier mark (a refusal's) stays
+  // During the run, unless the refusal's mark stands; at quiescence there is no simulation.
+  if (!at_refusal) mark_failure_window();
 }
 
 void Oracles::complete_failure(const sim::RunResult& result) {
@@ -141,7 +152,11 @@ void Oracles::complete_failure(const sim::RunResult& result) {
   const std::vector<SliceOperation> operations =
       window_marked_ ? operations_marked_ : std::vector<SliceOperation>(operation_log_.begin(), operation_log_.end());
   failure_->operations_around.clear();
+  std::size_t earlier = 0;  // at most kOperationsBefore up to the failing step
+  for (const SliceOperation& op : operations) earlier += op.step <= failure_->step ? 1 : 0;
+  std::size_t index = 0;
   for (const SliceOperation& op : operations) {
+    if (op.step <= failure_->step && index++ + kOperationsBefore < earlier) continue;
     failure_->operations_around.push_back(SegmentEvent{
         fmt::format("{} region #{} slice {}", op.what, op.region_id, op.slice), op.fiber, op.step, op.generation});
   }
