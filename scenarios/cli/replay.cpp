@@ -90,6 +90,12 @@ int command_replay(const ReplayCommand& command) {
 
 }  // namespace
 
+int replay_repro_file(const std::string& repro_path) {
+  ReplayCommand command;
+  command.repro_path = repro_path;
+  return command_replay(command);
+}
+
 Subcommand add_replay_command(CLI::App& app) {
   auto command = std::make_shared<ReplayCommand>();
   auto* replay = app.add_subcommand("replay", "re-run a repro and confirm its failure and trace hash");
