@@ -34,6 +34,10 @@ int command_reproduce(const ReproduceCommand& command) {
   }
   auto report = crash_report_from_json(text.value(), &error);
   if (!report.ok()) bad_input(error);
+  if (report->kind != "refused") {
+    bad_input(fmt::format("{}: a crash report of a {}: this build reproduces refused releases and resets only",
+                          quoted_text(command.input), report->text));
+  }
   if (report->build_id != build_id()) {
     std::cerr << fmt::format("segsim: warning: crash report was written by build {}, this is {}\n",
                              quoted_text(report->build_id, 120), quoted_text(build_id(), 120));
