@@ -16,5 +16,5 @@ build/mutants/segsim hunt --bug all --strategy swarm --budget-seconds "$budget" 
 # Issue 13: a catalogued bug's failure replays in a new process (also
 # shrunk), and a real-thread crash report reproduces: the CTest label
 # "mutants" of this preset.
-cmake --build --preset mutants -j "$(nproc)" --target segsim segsim_failure_report_tests
+cmake --build --preset mutants -j "$(nproc)" --target segsim segsim_failure_report_tests segsim_core_stress
 ctest --preset mutants -L mutants --output-on-failure
