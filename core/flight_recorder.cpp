@@ -10,6 +10,7 @@
 #include <new>
 
 #include "core/flight_recorder_state.h"
+#include "core/platform/sync_clock.h"
 
 namespace segsim::flight_recorder {
 
@@ -178,12 +179,14 @@ bool enable(const Config& config, std::string* error_line) {
   for (Ring*& ring : s.rings) ring = nullptr;  // abandoned, not freed: a thread may still hold one
   s.epoch.fetch_add(1, std::memory_order_acq_rel);
   if (config.catch_signals) install_handlers();
+  platform::sync_clock::g_on.store(true, std::memory_order_release);
   detail::g_on.store(true, std::memory_order_release);
   return true;
 }
 
 void disable() {
   detail::g_on.store(false, std::memory_order_release);
+  platform::sync_clock::g_on.store(false, std::memory_order_release);
   remove_handlers();
 }
 
@@ -206,9 +209,10 @@ void record(const Event& event_in) noexcept {
   Ring* ring = ring_of_this_thread();
   if (ring == nullptr) return;
   Event event = event_in;
-  // The global order: one read-modify-write, after the operation's own
-  // synchronisation, so the order of two operations on one slice is theirs.
-  event.sequence = state().sequence.fetch_add(1, std::memory_order_acq_rel) + 1;
+  // The order: the seam's logical clock (platform/sync_clock.h), stepped by
+  // the operation's own mutexes, so two operations on one slice (ordered by
+  // its class lock) are stamped in their order — no shared counter.
+  event.sequence = platform::sync_clock::tick();
   const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
   ring->events[head & ring->mask] = event;
   ring->head.store(head + 1, std::memory_order_release);

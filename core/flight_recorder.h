@@ -5,9 +5,11 @@
 // the environment when the process starts. While on, every public operation
 // of the SegmentAllocator (allocate, release, reset) appends one event to its
 // thread's ring: the operation, the stable ids of the slice (region, slice,
-// generation), its size class, the result. Each event carries a global
-// sequence number taken by one atomic read-modify-write when the operation
-// returns: the order of the operations across threads, the sketch that
+// generation), its size class, the result. Each event carries a sequence
+// number from the seam's logical clock (platform/sync_clock.h: a Lamport
+// clock stepped at every mutex acquire and release): operations ordered by a
+// mutex — every hand-out and release of one slice is, by its class lock —
+// get increasing numbers; concurrent ones may tie. That order is the sketch
 // `segsim reproduce` follows first. A ring is bounded (the last N events of
 // its thread) and lock-free: its thread is the only writer; a reader (the
 // report writer) copies it as it stands.
@@ -48,7 +50,7 @@ struct Config {
 
 // One recorded operation.
 struct Event {
-  std::uint64_t sequence = 0;  // global order; 0 = an empty slot
+  std::uint64_t sequence = 0;  // the logical clock's stamp (order across threads); 0 = an empty slot
   std::uintptr_t address = 0;  // the slice's address (maps a fault address to the slice)
   std::uint64_t bytes = 0;     // requested bytes (allocate)
   std::uint32_t region = 0;

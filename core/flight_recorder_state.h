@@ -34,7 +34,6 @@ struct State {
   std::atomic<std::uint32_t> ring_count{0};
   std::atomic<std::uint64_t> rings_refused{0};  // threads past kMaxThreads
   Ring* rings[kMaxThreads] = {};
-  std::atomic<std::uint64_t> sequence{0};
   std::atomic<std::uint32_t> reports{0};
   std::atomic<std::size_t> region_bytes{0};
   std::atomic<std::size_t> budget_bytes{0};

@@ -2,8 +2,9 @@
 // the recorded operations of each thread become a fiber running the same
 // operations with the same sizes on a fresh allocator (same region size and
 // budget) over a SimOs, under the simulator. The first attempt follows the
-// recorded global order (a gate lets each operation run only when its
-// sequence number is the next recorded one); later attempts explore around
+// recorded order (a gate lets each operation run only when its sequence
+// number is the next recorded one; equal numbers were concurrent and run in
+// either order); later attempts explore around
 // it (random and PCT schedules, one seed each). Handles are matched by the
 // recorded stable ids (region, slice, generation) of their allocation;
 // slices allocated before the rings' window are allocated up front. The

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -122,7 +122,10 @@ TEST(FlightRecorder, RefusedReleaseWritesAReportWithEveryThreadsRing) {
   EXPECT_EQ(failure["operation"]["slice"], segment->slice_index());
   EXPECT_EQ(failure["operation"]["generation"], segment->generation());
   ASSERT_EQ(report["threads"].size(), 4u);  // three workers and this thread
-  std::set<std::uint64_t> sequences;
+  // The order across threads: every hand-out and release of one slice is
+  // ordered by its class lock, so a later generation has a later stamp, and
+  // within a generation the allocation comes before the release.
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::vector<json>> by_slice;
   for (const json& thread : report["threads"]) {
     std::uint64_t previous = 0;
     EXPECT_LE(thread["events"].size(), 64u) << "bounded ring";
@@ -130,9 +133,23 @@ TEST(FlightRecorder, RefusedReleaseWritesAReportWithEveryThreadsRing) {
       const std::uint64_t seq = event["seq"];
       EXPECT_GT(seq, previous) << "a thread's events are in its order";
       previous = seq;
-      EXPECT_TRUE(sequences.insert(seq).second) << "one global order";
+      by_slice[{event["region"], event["slice"]}].push_back(event);
     }
   }
+  std::size_t pairs = 0;
+  for (const auto& [slice, events] : by_slice) {
+    for (const json& a : events) {
+      for (const json& b : events) {
+        const std::uint64_t ga = a["generation"], gb = b["generation"];
+        const bool a_first = ga < gb || (ga == gb && a["op"] == "allocate" && b["op"] == "release" &&
+                                          a["result"] == "ok" && b["result"] == "ok");
+        if (!a_first) continue;
+        ++pairs;
+        EXPECT_LT(a["seq"].get<std::uint64_t>(), b["seq"].get<std::uint64_t>()) << a << " before " << b;
+      }
+    }
+  }
+  EXPECT_GT(pairs, 100u) << "slices changed hands between threads";
   const json& last = report["threads"].back()["events"].back();
   EXPECT_EQ(last["op"], "release");
   EXPECT_EQ(last["result"], "double free");
