@@ -1,4 +1,4 @@
-// Writing a crash report (docs/crash-report.md) with async-signal-safe work
+// Writing a crash report (docs/flight-recorder.md) with async-signal-safe work
 // only: it runs inside a fatal-signal handler, where the heap, locks and
 // stdio may be what just broke. Text is built in a stack buffer and written
 // with write(2); numbers are formatted by hand; the file appears whole, by

@@ -1,5 +1,5 @@
 // The flight recorder: a cheap sketch of a real run, for crash reports
-// (DESIGN.md, "Crash reports"; docs/crash-report.md has the file format).
+// (DESIGN.md, "Crash reports"; docs/flight-recorder.md has the file format).
 //
 // Opt-in — flight_recorder::enable(config), or SEGSIM_FLIGHT_RECORDER=DIR in
 // the environment when the process starts. While on, every public operation

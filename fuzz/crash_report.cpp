@@ -1,5 +1,5 @@
 // fuzz_crash_report: libFuzzer's bytes are a flight-recorder crash report
-// (scenarios/crash_report.h, docs/crash-report.md). Parsing must never crash,
+// (scenarios/crash_report.h, docs/flight-recorder.md). Parsing must never crash,
 // hang or allocate without bound; a refusal is one line; a report that parses
 // holds what the parser promises (known operations and results, each
 // thread's events in strictly increasing sequence order, a refused failure

@@ -1,4 +1,4 @@
-// Crash reports of the flight recorder (docs/crash-report.md), read back for
+// Crash reports of the flight recorder (docs/flight-recorder.md), read back for
 // `segsim reproduce`. Parsing is strict, like repro files: a foreign format,
 // an unknown version, a missing or mistyped field, an unknown operation or
 // error name, a truncated file — one line (the CLI exits 2).
