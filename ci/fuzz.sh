@@ -5,7 +5,8 @@
 #   ci/fuzz.sh [SECONDS_PER_TARGET]   (default 30)
 # Targets (fuzz/CMakeLists.txt): alloc_ops, page_file, repro (repro files,
 # both decision encodings), sweep_results (sweep --json / merge input, probe
-# lists). Every build/fuzz/fuzz/fuzz_* found is run.
+# lists), crash_report (flight-recorder crash reports). Every
+# build/fuzz/fuzz/fuzz_* found is run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

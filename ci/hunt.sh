@@ -13,3 +13,8 @@ cmake --build --preset mutants -j "$(nproc)" --target segsim
 rm -rf build/mutants/hunt
 build/mutants/segsim hunt --bug all --strategy swarm --budget-seconds "$budget" --repeats "$repeats" \
   --jobs "$(nproc)" --md build/mutants/hunt.md --json build/mutants/hunt.json 2>build/mutants/hunt.log
+# Issue 13: a catalogued bug's failure replays in a new process (also
+# shrunk), and a real-thread crash report reproduces: the CTest label
+# "mutants" of this preset.
+cmake --build --preset mutants -j "$(nproc)" --target segsim segsim_failure_report_tests segsim_core_stress
+ctest --preset mutants -L mutants --output-on-failure

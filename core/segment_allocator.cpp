@@ -70,12 +70,17 @@ SegmentAllocator::~SegmentAllocator() {
   }
 }
 
-Result<Segment> SegmentAllocator::allocate(std::size_t bytes) { return impl_->allocate(bytes, true); }
-Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
-  return impl_->allocate(bytes, false);
+Result<Segment> SegmentAllocator::allocate(std::size_t bytes) {
+  return after_allocate(true, bytes, impl_->allocate(bytes, true));
 }
-Status SegmentAllocator::release(const Segment& segment) { return impl_->release(segment); }
-Status SegmentAllocator::reset(const Segment& segment) { return impl_->reset(segment); }
+Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
+  return after_allocate(false, bytes, impl_->allocate(bytes, false));
+}
+Status SegmentAllocator::release(const Segment& segment) {
+  return after_release("release", segment, impl_->release(segment));
+}
+Status SegmentAllocator::reset(const Segment& segment) { return after_release("reset", segment, impl_->reset(segment)); }
+
 Result<Segment> SegmentAllocator::lookup(const std::byte* address) const {
   return impl_->lookup(address);
 }

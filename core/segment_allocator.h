@@ -48,6 +48,14 @@ class SegmentObserver {
   virtual void handed_out(const Segment& segment, bool zeroed) = 0;
   // A live segment was released; its slice is free (not yet poisoned).
   virtual void released(const Segment& segment) = 0;
+  // After the call, outside the allocator's locks (SegmentAllocator's public
+  // operations): a live segment was reset, or a release / reset was refused
+  // (`call` is "release" or "reset"; the refusal changed nothing). The
+  // defaults ignore them.
+  virtual void was_reset(const Segment& segment) { (void)segment; }
+  virtual void refused(const char* call, const Segment& segment, const Error& error) {
+    (void)call, (void)segment, (void)error;
+  }
 };
 
 struct SegmentAllocatorConfig {
@@ -108,6 +116,11 @@ class SegmentAllocator {
   Os& os() const noexcept;
 
  private:
+  // What every public allocate / release / reset does after the call: tell
+  // the observer and the flight recorder (segment_operation_hooks.cpp). Kept
+  // out of the allocator's internals.
+  Status after_release(const char* call, const Segment& segment, Status status);
+  Result<Segment> after_allocate(bool zeroed, std::size_t bytes, Result<Segment> result);
   struct Impl;
   explicit SegmentAllocator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -38,6 +38,7 @@ Repro repro_of(const RunReport& report, RunSpec spec, sim::DecisionLog decisions
   repro.build_id = build_id();
   repro.expected_trace_hash = report.trace_hash;
   repro.failure = report.failure;
+  if (repro.failure) repro.failure->bug = repro.spec.bug;  // what replay checks its "bug" field against
   return repro;
 }
 
@@ -73,9 +74,10 @@ std::string repro_to_json(const Repro& repro) {
   if (repro.failure) {
     nlohmann::json history = nlohmann::json::array();
     for (const SegmentEvent& e : repro.failure->segment_history) {
-      history.push_back({{"what", e.what}, {"fiber", e.fiber}, {"step", e.step}});
+      history.push_back({{"what", e.what}, {"fiber", e.fiber}, {"step", e.step}, {"generation", e.generation}});
     }
     doc["failure"] = {{"oracle", repro.failure->oracle},     {"message", repro.failure->message},
+                      {"signature", repro.failure->signature()}, {"bug", repro.failure->bug},
                       {"fiber", repro.failure->fiber},       {"step", repro.failure->step},
                       {"segment", repro.failure->segment},   {"segment_history", history}};
   }
@@ -186,7 +188,9 @@ bool read_spec(const JsonFields& doc, RunSpec& spec, std::string& why) {
   return true;
 }
 
-bool read_failure(const JsonFields& doc, std::optional<Failure>& out, std::string& why) {
+// `spec_bug`: the run's bug, taken as the failure's when the file predates the
+// failure's own "bug" field.
+bool read_failure(const JsonFields& doc, const std::string& spec_bug, std::optional<Failure>& out, std::string& why) {
   if (!doc.has("failure")) return true;
   const Json* object = nullptr;
   if (!doc.object("failure", object, why)) return false;
@@ -199,6 +203,21 @@ bool read_failure(const JsonFields& doc, std::optional<Failure>& out, std::strin
     return false;
   }
   failure.fiber = static_cast<std::uint32_t>(fiber);
+  // The signature as recorded (stable ids, no addresses); files written
+  // before it existed compare oracle and message.
+  std::string signature;
+  if (!f.optional_string("signature", signature, why)) return false;
+  if (!signature.empty()) {
+    const std::string prefix = failure.oracle + ": ";
+    if (signature.rfind(prefix, 0) != 0) {
+      why = f.where() + ": 'signature' does not start with its oracle";
+      return false;
+    }
+    failure.stable_message = signature.substr(prefix.size());
+    if (failure.stable_message == failure.message) failure.stable_message.clear();
+  }
+  failure.bug = spec_bug;
+  if (!f.optional_string("bug", failure.bug, why)) return false;
   out = std::move(failure);
   return true;
 }
@@ -229,7 +248,7 @@ Result<Repro> parse_repro(std::string text, std::string* error_line) {
   if (doc.contains("decisions") && !decisions_from_json(doc["decisions"], repro.spec.decisions, why)) {
     return refuse("bad repro file: " + why);
   }
-  if (!read_failure(fields, repro.failure, why)) return refuse(why);
+  if (!read_failure(fields, repro.spec.bug, repro.failure, why)) return refuse(why);
   return repro;
 }
 

@@ -293,6 +293,7 @@ sim::RunResult simulate(const RunSpec& spec, const RunOptions& options, const Sc
     oracles.sample_now();
     oracles.check_quiescent(pool.stats().borrowed);
   }
+  oracles.complete_failure(result);
   if (!result.passed() || oracles.failure()) {
     // Leave nothing behind for the destructors to trip over.
     cache.clear();

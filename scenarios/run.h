@@ -47,9 +47,10 @@ struct RunSpec {
 };
 
 struct SegmentEvent {
-  std::string what;  // "allocated" | "released" | ...
+  std::string what;  // "allocated" | "released" | "reset" | "release refused: double free" | ...
   std::uint32_t fiber = sim::kNoFiber;
   std::uint64_t step = 0;
+  std::uint32_t generation = 0;  // the handle's generation (0: not known)
 };
 
 struct Failure {
@@ -58,10 +59,19 @@ struct Failure {
   std::string message;  // one line
   std::uint32_t fiber = sim::kNoFiber;
   std::uint64_t step = 0;
-  std::string segment;  // the segment involved ("SimOs offset 0x…, class 64 KiB"), if any
+  std::string segment;  // the slice involved, by stable id ("region #3 slice 0, SimOs offset 0x…"), if any
   std::vector<SegmentEvent> segment_history;
-  // What must match when the failure is replayed: oracle and message.
-  std::string signature() const { return oracle + ": " + message; }
+  std::string bug;  // the catalogued bug that was on when it was found ("" = none)
+  // The message with every raw address replaced by a stable name
+  // (failure_signature.h); empty when the message names none.
+  std::string stable_message;
+  // Trace events around the failing step (mutex noise of other fibers left
+  // out, report_events.h) and the slice operations the oracles saw there.
+  std::vector<sim::TraceEvent> trace_around;
+  std::vector<SegmentEvent> operations_around;
+  // What must match when the failure is replayed: oracle and the stable
+  // message — never an address.
+  std::string signature() const { return oracle + ": " + (stable_message.empty() ? message : stable_message); }
 };
 
 struct MemorySample {

@@ -168,6 +168,11 @@ void Simulation::annotate(std::uint32_t object, std::uint64_t code) {
   record(TraceOp::Annotation, object, code);
 }
 
+void Simulation::mark_events(std::size_t after) {
+  marked_before_ = trace_.last(config_.trace_ring_events);
+  trace_.follow(after);
+}
+
 // ---------------------------------------------------------------------------
 // the scheduler
 
@@ -218,6 +223,8 @@ RunResult Simulation::run() {
   result.decisions = std::move(decisions_);
   result.last_events = trace_.last(config_.trace_ring_events);
   if (config_.keep_full_trace) result.full_trace = trace_.full();
+  result.marked_before = std::move(marked_before_);
+  result.marked_after = trace_.followed();
   return result;
 }
 

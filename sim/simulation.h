@@ -69,6 +69,8 @@ struct RunResult {
   DecisionLog decisions;                 // the fiber chosen at each step: feed to "replay"
   std::vector<TraceEvent> last_events;   // the ring, oldest first
   std::vector<TraceEvent> full_trace;    // when keep_full_trace
+  std::vector<TraceEvent> marked_before; // the ring when mark_events() was called, oldest first
+  std::vector<TraceEvent> marked_after;  // the events that followed it
 
   bool passed() const noexcept { return outcome == Outcome::Passed; }
   // Outcome, message, fiber and step: what must match when a failure is replayed.
@@ -101,6 +103,10 @@ class Simulation final : public platform::Runtime {
   Rng stream(std::string_view name) const { return Rng(derive_seed(config_.seed, name)); }
   // Records an event of a layer above the scheduler in the trace (and hash).
   void annotate(std::uint32_t object, std::uint64_t code);
+  // Keeps the trace around this moment for a failure report: the ring's
+  // events so far and the next `after` events (RunResult::marked_*). A later
+  // call replaces the mark. Changes neither the trace nor its hash.
+  void mark_events(std::size_t after);
 
   // platform::Runtime
   void mutex_lock(platform::SimTag& mutex) override;
@@ -167,6 +173,7 @@ class Simulation final : public platform::Runtime {
   bool cancelling_ = false;
   std::uint64_t cancel_mode_ops_ = 0;
   RunResult failure_;
+  std::vector<TraceEvent> marked_before_;
 };
 
 }  // namespace segsim::sim

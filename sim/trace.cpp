@@ -62,6 +62,16 @@ void Trace::record(const TraceEvent& event) {
   std::uint64_t state = hash_ ^ word;
   hash_ = splitmix64(state);
   if (keep_full_) full_.push_back(event);
+  if (follow_remaining_ > 0) {
+    --follow_remaining_;
+    followed_.push_back(event);
+  }
+}
+
+void Trace::follow(std::size_t n) {
+  followed_.clear();
+  followed_.reserve(n);
+  follow_remaining_ = n;
 }
 
 std::vector<TraceEvent> Trace::last(std::size_t n) const {

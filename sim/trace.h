@@ -61,6 +61,10 @@ class Trace {
   // The last min(n, ring size) events, oldest first.
   std::vector<TraceEvent> last(std::size_t n) const;
   const std::vector<TraceEvent>& full() const noexcept { return full_; }
+  // Copies the next `n` events aside (the events after a failing step, for
+  // its report); a later call restarts the count. Not part of the hash.
+  void follow(std::size_t n);
+  const std::vector<TraceEvent>& followed() const noexcept { return followed_; }
 
  private:
   std::vector<TraceEvent> ring_;
@@ -69,6 +73,8 @@ class Trace {
   std::uint64_t hash_ = 0x5e65e65e65e65e6ULL;
   bool keep_full_;
   std::vector<TraceEvent> full_;
+  std::size_t follow_remaining_ = 0;
+  std::vector<TraceEvent> followed_;
 };
 
 }  // namespace segsim::sim

@@ -12,9 +12,12 @@ void CondVar::wait(UniqueLock& lock) {
     return;
   }
   // Wait on the std::mutex inside our Mutex; ownership stays with `lock`.
+  // The wait releases and re-acquires the mutex: the same clock steps as unlock and lock.
+  if (sync_clock::on()) [[unlikely]] sync_clock::releasing(lock.mutex()->clock_);
   std::unique_lock<std::mutex> native_lock(lock.mutex()->native_, std::adopt_lock);
   native_.wait(native_lock);
   native_lock.release();
+  if (sync_clock::on()) [[unlikely]] sync_clock::acquired(lock.mutex()->clock_);
 }
 
 bool CondVar::wait_for_ns(UniqueLock& lock, std::int64_t timeout_ns) {
@@ -23,9 +26,11 @@ bool CondVar::wait_for_ns(UniqueLock& lock, std::int64_t timeout_ns) {
   if (Runtime* rt = current_runtime(); __builtin_expect(rt != nullptr, 0)) {
     return rt->condvar_wait_for(tag_, lock.mutex()->tag_, timeout_ns);
   }
+  if (sync_clock::on()) [[unlikely]] sync_clock::releasing(lock.mutex()->clock_);
   std::unique_lock<std::mutex> native_lock(lock.mutex()->native_, std::adopt_lock);
   auto status = native_.wait_for(native_lock, std::chrono::nanoseconds(timeout_ns));
   native_lock.release();
+  if (sync_clock::on()) [[unlikely]] sync_clock::acquired(lock.mutex()->clock_);
   return status == std::cv_status::no_timeout;
 }
 

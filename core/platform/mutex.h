@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/platform/runtime.h"
+#include "core/platform/sync_clock.h"
 
 namespace segsim::platform {
 
@@ -21,18 +22,22 @@ class Mutex {
       rt->mutex_lock(tag_);
     } else {
       native_.lock();
+      if (sync_clock::on()) [[unlikely]] sync_clock::acquired(clock_);
     }
   }
   bool try_lock() {
     if (Runtime* rt = current_runtime(); __builtin_expect(rt != nullptr, 0)) {
       return rt->mutex_try_lock(tag_);
     }
-    return native_.try_lock();
+    if (!native_.try_lock()) return false;
+    if (sync_clock::on()) [[unlikely]] sync_clock::acquired(clock_);
+    return true;
   }
   void unlock() {
     if (Runtime* rt = current_runtime(); __builtin_expect(rt != nullptr, 0)) {
       rt->mutex_unlock(tag_);
     } else {
+      if (sync_clock::on()) [[unlikely]] sync_clock::releasing(clock_);
       native_.unlock();
     }
   }
@@ -41,6 +46,7 @@ class Mutex {
   friend class CondVar;
   std::mutex native_;
   SimTag tag_;
+  std::uint64_t clock_ = 0;  // the flight recorder's order (sync_clock.h); guarded by the mutex itself
 };
 
 using LockGuard = std::lock_guard<Mutex>;

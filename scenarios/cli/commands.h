@@ -2,7 +2,8 @@
 // main.cpp registers them, parses, and runs the one that was given.
 // Exit codes: 0 no failure; 1 a failure was found (report printed, repro
 // written); 2 bad usage, bad input or an environment the harness cannot run
-// in (one line on stderr); 130 a sweep interrupted by SIGINT/SIGTERM.
+// in (one line on stderr); 3 reproduce did not reproduce within its budget;
+// 130 a sweep interrupted by SIGINT/SIGTERM.
 #pragma once
 
 #include <functional>
@@ -18,6 +19,7 @@ namespace segsim::scenarios::cli {
 inline constexpr int kExitPassed = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitNotReproduced = 3;
 inline constexpr int kExitInterrupted = 130;
 
 // One line on stderr ("segsim: ..."), control characters escaped, cut to a
@@ -41,5 +43,9 @@ Subcommand add_replay_command(CLI::App& app);
 Subcommand add_shrink_command(CLI::App& app);
 Subcommand add_merge_command(CLI::App& app);
 Subcommand add_list_command(CLI::App& app);
+Subcommand add_reproduce_command(CLI::App& app);
+
+// segsim replay of `repro_path`, writing nothing (reproduce takes repros too).
+int replay_repro_file(const std::string& repro_path);
 
 }  // namespace segsim::scenarios::cli

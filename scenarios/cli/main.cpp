@@ -11,6 +11,7 @@
 //   segsim merge RESULT.json... [--json F] [--junit F] [--require-probes FILE]
 //   segsim hunt [--bug NAME|all] [--strategy random|pct|pos|swarm|all] [--budget-seconds S]
 //               [--repeats R] [--jobs J] [--md F] [--json F]          (mutants builds)
+//   segsim reproduce CRASH.json|REPRO [--attempts N] [--budget-seconds S]
 //
 // Each subcommand is one file in scenarios/cli/; exit codes in commands.h.
 #include <csignal>
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "all subcommands' options");
   const std::vector<Subcommand> commands = {add_run_command(app),    add_sweep_command(app), add_hunt_command(app),
                                             add_replay_command(app), add_shrink_command(app), add_merge_command(app),
-                                            add_list_command(app)};
+                                            add_list_command(app),   add_reproduce_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

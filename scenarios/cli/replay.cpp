@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/mutants.h"
+
 #include "scenarios/cli/commands.h"
 #include "scenarios/cli/options.h"
 #include "scenarios/cli/run_outcome.h"
@@ -16,8 +18,25 @@ namespace {
 
 struct ReplayCommand {
   std::string repro_path;
+  std::string repro_out;  // -o: where the replayed run's repro goes; nothing is written without it
   RunOutputs outputs;
 };
+
+// A repro whose bug setting the replay cannot honour would run a different
+// stack and report a divergence; say what is wrong instead (exit 2).
+void check_bug_setting(const Repro& repro, const std::string& path) {
+  const std::string& bug = repro.spec.bug;
+  if (!bug.empty() && !mutants::kBuilt) {
+    bad_input(fmt::format("{} was recorded with the catalogued bug '{}' switched on; this build has no mutants: "
+                          "replay it with a mutants build (build/mutants/segsim replay {})",
+                          path, bug, path));
+  }
+  if (repro.failure && repro.failure->bug != bug) {
+    bad_input(fmt::format("{}: its failure was found with bug '{}' on, but the repro asks for '{}' "
+                          "(\"bug\" field removed or edited?)",
+                          path, repro.failure->bug, bug));
+  }
+}
 
 // Not reproduced: never exit 0 for a recorded failure that did not recur.
 // A hash that moved under another build is expected; under this one it is not.
@@ -49,10 +68,11 @@ int judge_replay(const Repro& repro, std::uint64_t trace_hash, const std::option
 }
 
 int command_replay(const ReplayCommand& command) {
-  check_outputs({command.outputs.trace_out, command.outputs.plot});
+  check_outputs({command.outputs.trace_out, command.outputs.plot, command.repro_out});
   std::string error;
   auto repro = read_repro(command.repro_path, &error);
   if (!repro.ok()) bad_input(error);
+  check_bug_setting(repro.value(), command.repro_path);
   RunReport report = run_or_die(repro->spec, options_for(command.outputs));
   // After the run: a repro the run refuses is one line (exit 2), not two.
   if (repro->build_id != build_id()) {
@@ -62,17 +82,26 @@ int command_replay(const ReplayCommand& command) {
   report.spec.strategy = repro->spec.strategy;
   const std::uint64_t trace_hash = report.trace_hash;
   const std::optional<Failure> failure = report.failure;
-  const int code = finish_run(std::move(report), command.outputs, command.repro_path + ".replayed.json");
+  const bool write_repro_file = !command.repro_out.empty();
+  const int code = finish_run(std::move(report), command.outputs,
+                              write_repro_file ? command.repro_out : command.repro_path, write_repro_file);
   return judge_replay(repro.value(), trace_hash, failure, code);
 }
 
 }  // namespace
+
+int replay_repro_file(const std::string& repro_path) {
+  ReplayCommand command;
+  command.repro_path = repro_path;
+  return command_replay(command);
+}
 
 Subcommand add_replay_command(CLI::App& app) {
   auto command = std::make_shared<ReplayCommand>();
   auto* replay = app.add_subcommand("replay", "re-run a repro and confirm its failure and trace hash");
   replay->add_option("repro", command->repro_path, "repro file")->required();
   add_run_outputs(replay, command->outputs, /*with_report=*/false);
+  replay->add_option("-o", command->repro_out, "write the replayed run's repro here (nothing is written without it)");
   return {replay, [command](const std::vector<std::string>&) { return command_replay(*command); }};
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/probe.h"
 #include "scenarios/cli/commands.h"
+#include "scenarios/failure_text.h"
 #include "scenarios/plot_svg.h"
 #include "scenarios/repro.h"
 #include "scenarios/safe_file.h"
@@ -40,22 +41,7 @@ void print_summary(const RunReport& r, std::ostream& out) {
 
 void print_failure(const RunReport& r, const std::string& repro_path, const std::string& repro_error,
                    std::ostream& out) {
-  const Failure& f = *r.failure;
-  out << fmt::format("\nFAILURE: oracle {} — {}\n", f.oracle, f.message);
-  if (f.fiber == segsim::sim::kNoFiber) {
-    out << fmt::format("  at quiescence, after step {}\n", r.steps);
-  } else {
-    out << fmt::format("  in fiber #{} at step {}\n", f.fiber, f.step);
-  }
-  if (!f.segment.empty()) out << fmt::format("  segment: {}\n", f.segment);
-  for (const SegmentEvent& e : f.segment_history) {
-    out << fmt::format("    {} by fiber #{} at step {}\n", e.what, e.fiber, e.step);
-  }
-  if (!r.last_events.empty()) {
-    out << "  last trace events:\n";
-    const std::size_t first = r.last_events.size() > 12 ? r.last_events.size() - 12 : 0;
-    for (std::size_t i = first; i < r.last_events.size(); ++i) out << "    " << r.last_events[i].describe() << "\n";
-  }
+  print_failure_details(r, out);
   if (repro_error.empty()) {
     out << fmt::format("reproduce: segsim replay {}\n", repro_path);
   } else {
@@ -77,8 +63,7 @@ nlohmann::json report_json(const RunReport& r) {
   }
   j["probes"] = std::move(probe_hits);
   if (r.failure) {
-    j["failure"] = {{"oracle", r.failure->oracle}, {"message", r.failure->message},
-                    {"fiber", r.failure->fiber}, {"step", r.failure->step}, {"segment", r.failure->segment}};
+    j["failure"] = failure_json(*r.failure);
   }
   return j;
 }
@@ -109,7 +94,7 @@ std::string write_outputs(const RunReport& report, const RunOutputs& outputs) {
 
 }  // namespace
 
-int finish_run(RunReport report, const RunOutputs& outputs, const std::string& repro_override) {
+int finish_run(RunReport report, const RunOutputs& outputs, const std::string& repro_override, bool write_repro_file) {
   print_summary(report, std::cout);
   const std::string output_error = write_outputs(report, outputs);
   if (report.passed) {
@@ -118,10 +103,10 @@ int finish_run(RunReport report, const RunOutputs& outputs, const std::string& r
   }
   const std::string path = repro_override.empty() ? repro_path_for(report, outputs.report) : repro_override;
   std::string repro_error;
-  if (repro_override.empty() && outputs.report.empty()) {
+  if (write_repro_file && repro_override.empty() && outputs.report.empty()) {
     (void)prepare_output_folder(kDefaultFailuresDir, &repro_error);
   }
-  if (repro_error.empty()) {
+  if (write_repro_file && repro_error.empty()) {
     RunReport for_repro;  // takes the decisions over; the rest stays for the report
     for_repro.spec = report.spec;
     for_repro.decisions = std::move(report.decisions);

@@ -16,8 +16,10 @@ RunOptions options_for(const RunOutputs& outputs);
 RunReport run_or_die(const RunSpec& spec, const RunOptions& options);
 
 // Prints the run's summary, writes its outputs and, when it failed, its
-// repro (to `repro_override` when given). A found failure stays exit 1 even
-// when a file cannot be written.
-int finish_run(RunReport report, const RunOutputs& outputs, const std::string& repro_override = "");
+// repro (to `repro_override` when given; with `write_repro_file` false
+// nothing is written and `repro_override` is the repro the `reproduce:` line
+// names). A found failure stays exit 1 even when a file cannot be written.
+int finish_run(RunReport report, const RunOutputs& outputs, const std::string& repro_override = "",
+               bool write_repro_file = true);
 
 }  // namespace segsim::scenarios::cli

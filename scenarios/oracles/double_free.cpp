@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/oracles.h"
+#include "sim/simulation.h"
 
 namespace segsim::scenarios {
 
@@ -39,6 +40,10 @@ std::string RefusalLedger::excess(const AllocatorStats& stats) const {
   return {};
 }
 
+std::uint64_t RefusalLedger::expected(Errc code) const {
+  return code == Errc::DoubleFree ? expected_double_frees_ : expected_invalid_pointers_;
+}
+
 void Oracles::expect_refusal(Errc code) { refusals_.expect(code); }
 
 void Oracles::unexpect_refusal(Errc code) { refusals_.unexpect(code); }
@@ -56,10 +61,41 @@ void Oracles::check_refusal(const char* call, const Status& status, Errc expecte
   }
 }
 
+// A refusal beyond the deliberate bad calls counted so far is the first
+// offending one: it is kept with the slice's history and marks the trace,
+// so the failure (reported at the next check) names it.
+void Oracles::refused(const char* call, const Segment& segment, const Error& error) {
+  const bool release = std::string_view(call) == "release";
+  note(segment, release ? "release refused" : "reset refused");
+  const bool double_free = error.code == Errc::DoubleFree;
+  std::uint64_t& seen = double_free ? refused_double_frees_ : refused_invalid_pointers_;
+  ++seen;
+  if (seen <= refusals_.expected(error.code) || first_refusal_) return;
+  sim::Simulation* simulation = sim::Simulation::current();
+  Offence offence;
+  offence.event = SegmentEvent{release ? "release refused" : "reset refused",
+                               simulation == nullptr ? sim::kNoFiber : simulation->current_fiber(),
+                               simulation == nullptr ? 0 : simulation->step(), segment.generation()};
+  offence.data = segment.data();
+  offence.text = fmt::format("{} of region #{} slice {} (generation {}) by fiber #{} at step {}: {}", call,
+                             segment.region_id(), segment.slice_index(), segment.generation(), offence.event.fiber,
+                             offence.event.step, error.describe());
+  if (auto offset = os_.offset_of(segment.data())) offence.history = history_.events(*offset);
+  first_refusal_ = std::move(offence);
+  if (!failure_) mark_failure_window();
+}
+
 void Oracles::check_double_free() {
   if (allocator_ == nullptr) return;
   const std::string verdict = refusals_.excess(allocator_->stats());
-  if (!verdict.empty()) fail("double-free", verdict);
+  if (verdict.empty()) return;
+  if (!first_refusal_) fail("double-free", verdict);
+  // The failure is the first offending refusal: its fiber, step and slice.
+  if (!failure_) {
+    record_failure("double-free", verdict + "; the first: " + first_refusal_->text, first_refusal_->data,
+                   first_refusal_->event.fiber, first_refusal_->event.step);
+  }
+  throw OracleTripped(failure_->signature());
 }
 
 }  // namespace segsim::scenarios

@@ -21,30 +21,8 @@ std::uint64_t current_step() {
 
 Oracles::Oracles(faults::SimOs& os) : os_(os) {}
 
-std::string Oracles::name_segment(const std::byte* data) const {
-  if (data == nullptr) return {};
-  auto offset = os_.offset_of(data);
-  if (!offset) return "a segment outside SimOs";
-  return fmt::format("segment at SimOs offset {:#x}", *offset);
-}
-
-void Oracles::note(const std::byte* data, const char* what) {
-  if (auto offset = os_.offset_of(data)) history_.note(*offset, what, current_fiber(), current_step());
-}
-
 void Oracles::fail(const std::string& oracle, const std::string& message, const std::byte* segment) {
-  if (!failure_) {
-    Failure failure;
-    failure.oracle = oracle;
-    failure.message = message;
-    failure.fiber = current_fiber();
-    failure.step = current_step();
-    failure.segment = name_segment(segment);
-    if (segment != nullptr) {
-      if (auto offset = os_.offset_of(segment)) failure.segment_history = history_.events(*offset);
-    }
-    failure_ = std::move(failure);
-  }
+  if (!failure_) record_failure(oracle, message, segment, current_fiber(), current_step());
   throw OracleTripped(oracle + ": " + message);
 }
 
@@ -59,12 +37,7 @@ void Oracles::report(const std::string& oracle, const std::string& message, cons
 void Oracles::record_simulation_failure(const std::string& oracle, const std::string& message,
                                         std::uint32_t fiber, std::uint64_t step) {
   if (failure_) return;
-  Failure failure;
-  failure.oracle = oracle;
-  failure.message = message;
-  failure.fiber = fiber;
-  failure.step = step;
-  failure_ = std::move(failure);
+  record_failure(oracle, message, nullptr, fiber, step);
 }
 
 void Oracles::check_cheap() {
@@ -105,7 +78,7 @@ void Oracles::handing_out(const Segment& segment) {
   ownership_handing_out(segment);
   canary_verify(segment);
   overlap_insert(segment);
-  note(segment.data(), "allocated");
+  note(segment, "allocated");
 }
 
 void Oracles::handed_out(const Segment& segment, bool zeroed) {
@@ -116,7 +89,9 @@ void Oracles::released(const Segment& segment) {
   ownership_released(segment);
   overlap_erase(segment);
   canary_fill(segment);
-  note(segment.data(), "released");
+  note(segment, "released");
 }
+
+void Oracles::was_reset(const Segment& segment) { note(segment, "reset"); }
 
 }  // namespace segsim::scenarios

@@ -22,6 +22,9 @@
 // into the run's failure. A failure stops the run: the first one is kept,
 // with fiber, step and the involved segment's history, and the fiber is
 // unwound.
+// failure_context.cpp: what a failure report adds — the slice by stable id,
+// its history, the trace and slice operations around the failing step, the
+// address-free signature.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +44,7 @@
 #include "scenarios/oracles/ownership.h"
 #include "scenarios/oracles/refusal_ledger.h"
 #include "scenarios/oracles/segment_history.h"
+#include "sim/simulation.h"
 #include "scenarios/run.h"
 
 namespace segsim::scenarios {
@@ -129,10 +133,24 @@ class Oracles final : public SegmentObserver {
   void handing_out(const Segment& segment) override;
   void handed_out(const Segment& segment, bool zeroed) override;
   void released(const Segment& segment) override;
+  void was_reset(const Segment& segment) override;
+  void refused(const char* call, const Segment& segment, const Error& error) override;
+
+  // failure_context.cpp: fills the failure's trace and operations around its
+  // step from the simulation's marks (or its last events), once it has ended.
+  void complete_failure(const sim::RunResult& result);
+  // The stable name of an address (a slice by region and index, a SimOs
+  // offset, "<foreign address>"); nullopt for numbers that are no address.
+  std::optional<std::string> stable_address_name(std::uintptr_t address) const;
 
  private:
+  // failure_context.cpp: naming, slice histories, the operation log, marks.
   std::string name_segment(const std::byte* data) const;
-  void note(const std::byte* data, const char* what);
+  const std::byte* segment_named_in(const std::string& message) const;
+  void note(const Segment& segment, const char* what);
+  void mark_failure_window();
+  void record_failure(const std::string& oracle, const std::string& message, const std::byte* segment,
+                      std::uint32_t fiber, std::uint64_t step);
   void maybe_sample();
   // The per-invariant checkers (one file each).
   void check_double_free();
@@ -152,6 +170,35 @@ class Oracles final : public SegmentObserver {
   OverlapChecker overlap_;                                     // overlap.cpp
   MemorySampler sampler_;
   GrowthBound growth_;  // bounded_growth.cpp
+  // failure_context.cpp: where each region lies (for stable names), the last
+  // slice operations, and those kept around the failure window.
+  struct RegionAt {
+    std::uint32_t region_id = 0;
+    int size_class = 0;
+  };
+  std::map<std::uint64_t, RegionAt> regions_at_;  // region base (SimOs offset) → id and class
+  struct SliceOperation {
+    const char* what = "";  // a static text: "allocated", "released", "reset", "release refused", ...
+    std::uint32_t region_id = 0;
+    std::uint32_t slice = 0;
+    std::uint32_t generation = 0;
+    std::uint32_t fiber = sim::kNoFiber;
+    std::uint64_t step = 0;
+  };
+  std::deque<SliceOperation> operation_log_;
+  std::vector<SliceOperation> operations_marked_;
+  std::size_t operations_to_follow_ = 0;
+  bool window_marked_ = false;
+  // double_free.cpp: the first refusal no deliberate bad call explains.
+  struct Offence {
+    SegmentEvent event;
+    const std::byte* data = nullptr;
+    std::string text;  // the call, the slice and the allocator's error, one line
+    std::vector<SegmentEvent> history;  // the slice's history up to the refusal
+  };
+  std::optional<Offence> first_refusal_;
+  std::uint64_t refused_double_frees_ = 0;
+  std::uint64_t refused_invalid_pointers_ = 0;
 
   // ownership.cpp: the model of every live slice.
   void ownership_handing_out(const Segment& segment);

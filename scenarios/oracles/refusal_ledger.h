@@ -17,6 +17,9 @@ class RefusalLedger {
   void expect(Errc code);
   // The expected refusal did not come (a call whose outcome was not known).
   void unexpect(Errc code);
+  // Deliberate bad calls announced so far that must be refused with `code`
+  // (DoubleFree; any other code counts as InvalidPointer).
+  std::uint64_t expected(Errc code) const;
   // "" when the allocator refused no more than was asked for, else why not.
   std::string excess(const AllocatorStats& stats) const;
 

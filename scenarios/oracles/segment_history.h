@@ -17,13 +17,14 @@ class SegmentHistory {
   static constexpr std::size_t kEventsPerSegment = 8;
   static constexpr std::size_t kMaxSegments = 1 << 16;
 
-  void note(std::uint64_t offset, const char* what, std::uint32_t fiber, std::uint64_t step) {
+  void note(std::uint64_t offset, const char* what, std::uint32_t fiber, std::uint64_t step,
+            std::uint32_t generation = 0) {
     auto it = history_.find(offset);
     if (it == history_.end()) {
       if (history_.size() >= kMaxSegments) return;  // bounded: forget new slices
       it = history_.emplace(offset, std::deque<SegmentEvent>{}).first;
     }
-    it->second.push_back(SegmentEvent{what, fiber, step});
+    it->second.push_back(SegmentEvent{what, fiber, step, generation});
     if (it->second.size() > kEventsPerSegment) it->second.pop_front();
   }
 

@@ -1,0 +1,264 @@
+// Writing a crash report (docs/flight-recorder.md) with async-signal-safe work
+// only: it runs inside a fatal-signal handler, where the heap, locks and
+// stdio may be what just broke. Text is built in a stack buffer and written
+// with write(2); numbers are formatted by hand; the file appears whole, by
+// rename(2) of a temporary.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/flight_recorder_state.h"
+#include "core/size_class.h"
+
+namespace segsim::flight_recorder::detail {
+
+namespace {
+
+class SafeWriter {
+ public:
+  explicit SafeWriter(int fd) : fd_(fd) {}
+  ~SafeWriter() { flush(); }
+  SafeWriter(const SafeWriter&) = delete;
+  SafeWriter& operator=(const SafeWriter&) = delete;
+
+  bool ok() const noexcept { return ok_; }
+  SafeWriter& put(const char* text) {
+    while (*text != '\0') put_char(*text++);
+    return *this;
+  }
+  SafeWriter& put_u64(std::uint64_t value) {
+    char digits[24];
+    int n = 0;
+    do {
+      digits[n++] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value != 0);
+    while (n > 0) put_char(digits[--n]);
+    return *this;
+  }
+  SafeWriter& put_i64(std::int64_t value) {
+    if (value < 0) put_char('-');
+    return put_u64(value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value));
+  }
+  SafeWriter& put_hex(std::uint64_t value) {
+    put("\"0x");
+    bool started = false;
+    for (int shift = 60; shift >= 0; shift -= 4) {
+      const unsigned digit = (value >> shift) & 0xf;
+      started |= digit != 0 || shift == 0;
+      if (started) put_char("0123456789abcdef"[digit]);
+    }
+    return put("\"");
+  }
+  // A JSON string; control characters become \u00XX.
+  SafeWriter& put_string(const char* text) {
+    put_char('"');
+    for (; text != nullptr && *text != '\0'; ++text) {
+      const auto c = static_cast<unsigned char>(*text);
+      if (c == '"' || c == '\\') {
+        put_char('\\');
+        put_char(static_cast<char>(c));
+      } else if (c < 0x20) {
+        put("\\u00");
+        put_char("0123456789abcdef"[c >> 4]);
+        put_char("0123456789abcdef"[c & 0xf]);
+      } else {
+        put_char(static_cast<char>(c));
+      }
+    }
+    put_char('"');
+    return *this;
+  }
+  void flush() {
+    std::size_t done = 0;
+    while (ok_ && done < len_) {
+      const ssize_t n = ::write(fd_, buffer_ + done, len_ - done);
+      if (n <= 0) {
+        ok_ = false;
+        break;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    len_ = 0;
+  }
+
+ private:
+  void put_char(char c) {
+    if (len_ == sizeof buffer_) flush();
+    buffer_[len_++] = c;
+  }
+
+  int fd_;
+  bool ok_ = true;
+  std::size_t len_ = 0;
+  char buffer_[2048];
+};
+
+const char* result_name(std::uint8_t result) {
+  return result == 0 ? "ok" : errc_name(static_cast<Errc>(result - 1)).data();
+}
+
+const char* signal_name(int signal) {
+  switch (signal) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGABRT: return "SIGABRT";
+    default: return "signal";
+  }
+}
+
+void put_event(SafeWriter& out, const Event& e) {
+  out.put("{\"seq\": ").put_u64(e.sequence).put(", \"op\": \"").put(op_name(e.op)).put("\"");
+  out.put(", \"bytes\": ").put_u64(e.bytes).put(", \"class\": ").put_i64(e.size_class);
+  out.put(", \"region\": ").put_u64(e.region).put(", \"slice\": ").put_u64(e.slice);
+  out.put(", \"generation\": ").put_u64(e.generation).put(", \"result\": ").put_string(result_name(e.result));
+  out.put(", \"address\": ").put_hex(e.address).put("}");
+}
+
+// The latest recorded slice that holds `address`, if any.
+bool slice_holding(std::uintptr_t address, Event* found) {
+  State& s = state();
+  bool any = false;
+  const std::uint32_t count = s.ring_count.load(std::memory_order_acquire);
+  for (std::uint32_t r = 0; r < count && r < kMaxThreads; ++r) {
+    const Ring* ring = s.rings[r];
+    if (ring == nullptr) continue;
+    const std::uint64_t head = ring->head.load(std::memory_order_acquire);
+    const std::uint64_t first = head > ring->mask + 1 ? head - ring->mask - 1 : 0;
+    for (std::uint64_t i = first; i < head; ++i) {
+      const Event& e = ring->events[i & ring->mask];
+      if (e.address == 0 || e.size_class < 0 || address < e.address ||
+          address >= e.address + class_bytes(static_cast<std::size_t>(e.size_class))) {
+        continue;
+      }
+      if (!any || e.sequence > found->sequence) *found = e;
+      any = true;
+    }
+  }
+  return any;
+}
+
+void put_failure(SafeWriter& out, const FailureInfo& f) {
+  out.put("  \"failure\": {\"kind\": ").put_string(f.kind);
+  if (std::strcmp(f.kind, "signal") == 0) {
+    out.put(", \"signal\": ").put_i64(f.signal).put(", \"signal_name\": ").put_string(signal_name(f.signal));
+    out.put(", \"fault_address\": ").put_hex(f.fault_address);
+    Event slice;
+    if (f.fault_address != 0 && slice_holding(f.fault_address, &slice)) {
+      out.put(", \"fault_slice\": {\"region\": ").put_u64(slice.region).put(", \"slice\": ").put_u64(slice.slice);
+      out.put(", \"generation\": ").put_u64(slice.generation).put(", \"offset\": ");
+      out.put_u64(f.fault_address - slice.address).put("}");
+    }
+  }
+  const AssertionInfo& a = last_assertion();
+  if (const char* condition = a.condition.load(std::memory_order_acquire); condition != nullptr) {
+    out.put(", \"assertion\": {\"condition\": ").put_string(condition).put(", \"message\": ").put_string(a.message);
+    out.put(", \"file\": ").put_string(a.file).put(", \"line\": ").put_i64(a.line).put("}");
+  }
+  if (std::strcmp(f.kind, "refused") == 0) {
+    out.put(", \"errc\": ").put_string(result_name(f.refused.result)).put(", \"thread\": ").put_u64(f.refused_thread);
+    out.put(", \"operation\": ");
+    put_event(out, f.refused);
+  }
+  out.put("},\n");
+}
+
+void put_rings(SafeWriter& out) {
+  State& s = state();
+  out.put("  \"threads\": [");
+  const std::uint32_t count = s.ring_count.load(std::memory_order_acquire);
+  for (std::uint32_t r = 0; r < count && r < kMaxThreads; ++r) {
+    const Ring* ring = s.rings[r];
+    if (ring == nullptr) continue;
+    const std::uint64_t head = ring->head.load(std::memory_order_acquire);
+    const std::uint64_t first = head > ring->mask + 1 ? head - ring->mask - 1 : 0;
+    out.put(r == 0 ? "\n    {\"thread\": " : ",\n    {\"thread\": ").put_u64(ring->thread);
+    out.put(", \"recorded\": ").put_u64(head).put(", \"events\": [");
+    for (std::uint64_t i = first; i < head; ++i) {
+      out.put(i == first ? "\n      " : ",\n      ");
+      put_event(out, ring->events[i & ring->mask]);
+    }
+    out.put("]}");
+  }
+  out.put("\n  ]\n}\n");
+}
+
+// Appends `text` / `value` at out[*len], within `capacity` (false when full).
+bool append(char* out, std::size_t capacity, std::size_t* len, const char* text) {
+  for (; *text != '\0'; ++text) {
+    if (*len + 1 >= capacity) return false;
+    out[(*len)++] = *text;
+  }
+  out[*len] = '\0';
+  return true;
+}
+bool append_u64(char* out, std::size_t capacity, std::size_t* len, std::uint64_t value) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  char text[24];
+  for (int i = 0; i < n; ++i) text[i] = digits[n - 1 - i];
+  text[n] = '\0';
+  return append(out, capacity, len, text);
+}
+
+// dir + "/segsim-crash-<pid>-<n>.json" (+ ".tmp"), formatted by hand (no snprintf in a handler).
+bool report_path(char* out, std::size_t capacity, std::uint32_t n, bool temporary) {
+  std::size_t len = 0;
+  out[0] = '\0';
+  return append(out, capacity, &len, state().dir) && append(out, capacity, &len, "/segsim-crash-") &&
+         append_u64(out, capacity, &len, static_cast<std::uint64_t>(::getpid())) &&
+         append(out, capacity, &len, "-") && append_u64(out, capacity, &len, n) &&
+         append(out, capacity, &len, temporary ? ".json.tmp" : ".json");
+}
+
+}  // namespace
+
+bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t path_capacity) noexcept {
+  State& s = state();
+  const std::uint32_t n = s.reports.fetch_add(1);
+  if (n >= kMaxReportsPerProcess) return false;
+  char temporary[600];
+  char final_path[600];
+  if (!report_path(temporary, sizeof temporary, n, true) || !report_path(final_path, sizeof final_path, n, false)) {
+    return false;
+  }
+  const int fd = ::open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = false;
+  {
+    SafeWriter out(fd);
+    out.put("{\n  \"format\": \"segsim-crash\",\n  \"version\": ").put_i64(kFormatVersion).put(",\n");
+    out.put("  \"build_id\": ").put_string(s.build_id).put(",\n  \"pid\": ").put_i64(::getpid()).put(",\n");
+    out.put("  \"stack\": {\"region_bytes\": ").put_u64(s.region_bytes.load(std::memory_order_relaxed));
+    out.put(", \"budget_bytes\": ").put_u64(s.budget_bytes.load(std::memory_order_relaxed));
+    out.put(", \"ring_events\": ").put_u64(s.ring_events);
+    out.put(", \"threads_not_recorded\": ").put_u64(s.rings_refused.load(std::memory_order_relaxed)).put("},\n");
+    put_failure(out, failure);
+    put_rings(out);
+    out.flush();
+    ok = out.ok();
+  }
+  ok = ::fsync(fd) == 0 && ok;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(temporary, final_path) != 0) {
+    ::unlink(temporary);
+    return false;
+  }
+  if (path_out != nullptr && path_capacity > 0) {
+    const std::size_t len = std::strlen(final_path);
+    const std::size_t copy = len < path_capacity - 1 ? len : path_capacity - 1;
+    std::memcpy(path_out, final_path, copy);
+    path_out[copy] = '\0';
+  }
+  return true;
+}
+
+}  // namespace segsim::flight_recorder::detail

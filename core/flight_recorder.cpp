@@ -1,0 +1,252 @@
+// The flight recorder's rings, switch and failure triggers (flight_recorder.h).
+#include "core/flight_recorder.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "core/flight_recorder_state.h"
+#include "core/platform/sync_clock.h"
+
+namespace segsim::flight_recorder {
+
+namespace detail {
+
+std::atomic<bool> g_on{false};
+
+State& state() noexcept {
+  static State instance;
+  return instance;
+}
+
+AssertionInfo& last_assertion() noexcept {
+  static AssertionInfo instance;
+  return instance;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::Ring;
+using detail::state;
+
+constexpr std::size_t kMinRingEvents = 16;
+constexpr std::size_t kMaxRingEvents = 65536;
+constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+constexpr std::size_t kSignalCount = sizeof kFatalSignals / sizeof kFatalSignals[0];
+
+struct sigaction g_previous[kSignalCount];
+bool g_handlers_installed = false;
+
+// The calling thread's ring for the current enable() (epoch); null when the
+// thread could not get one (kMaxThreads reached, out of memory).
+struct ThreadRing {
+  std::uint32_t epoch = 0;
+  Ring* ring = nullptr;
+};
+thread_local ThreadRing tls_ring;
+
+Ring* ring_of_this_thread() noexcept {
+  detail::State& s = state();
+  const std::uint32_t epoch = s.epoch.load(std::memory_order_acquire);
+  if (tls_ring.epoch == epoch) return tls_ring.ring;
+  tls_ring = ThreadRing{epoch, nullptr};
+  const std::uint32_t index = s.ring_count.load(std::memory_order_relaxed);
+  if (index >= kMaxThreads) {
+    s.rings_refused.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  auto* ring = new (std::nothrow) Ring;
+  auto* events = new (std::nothrow) Event[s.ring_events];
+  if (ring == nullptr || events == nullptr) {
+    delete ring;
+    delete[] events;
+    return nullptr;
+  }
+  ring->mask = s.ring_events - 1;
+  ring->events = events;
+  // Claim a slot; a thread that lost the race for it tries the next one.
+  std::uint32_t slot = s.ring_count.fetch_add(1, std::memory_order_acq_rel);
+  if (slot >= kMaxThreads) {
+    s.rings_refused.fetch_add(1, std::memory_order_relaxed);
+    delete ring;
+    delete[] events;
+    return nullptr;
+  }
+  ring->thread = slot;
+  s.rings[slot] = ring;
+  tls_ring.ring = ring;
+  return ring;
+}
+
+void fatal_signal_handler(int signal, siginfo_t* info, void*) {
+  detail::FailureInfo failure;
+  failure.kind = "signal";
+  failure.signal = signal;
+  failure.fault_address = signal == SIGABRT || info == nullptr ? 0 : reinterpret_cast<std::uintptr_t>(info->si_addr);
+  if (signal == SIGABRT && detail::last_assertion().condition.load() != nullptr) failure.kind = "assertion";
+  char path[600];
+  if (detail::write_crash_report(failure, path, sizeof path)) {
+    const char prefix[] = "segsim: flight recorder: crash report ";
+    (void)!::write(STDERR_FILENO, prefix, sizeof prefix - 1);
+    (void)!::write(STDERR_FILENO, path, std::strlen(path));
+    (void)!::write(STDERR_FILENO, "\n", 1);
+  }
+  // Back to what was there before; returning re-runs the faulting
+  // instruction (or abort() raises again) under it.
+  for (std::size_t i = 0; i < kSignalCount; ++i) {
+    if (kFatalSignals[i] == signal) ::sigaction(signal, &g_previous[i], nullptr);
+  }
+}
+
+void install_handlers() {
+  if (g_handlers_installed) return;
+  struct sigaction action {};
+  action.sa_sigaction = &fatal_signal_handler;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  for (std::size_t i = 0; i < kSignalCount; ++i) ::sigaction(kFatalSignals[i], &action, &g_previous[i]);
+  g_handlers_installed = true;
+}
+
+void remove_handlers() {
+  if (!g_handlers_installed) return;
+  for (std::size_t i = 0; i < kSignalCount; ++i) ::sigaction(kFatalSignals[i], &g_previous[i], nullptr);
+  g_handlers_installed = false;
+}
+
+void copy_text(char* out, std::size_t capacity, const std::string& text) {
+  const std::size_t n = text.size() < capacity - 1 ? text.size() : capacity - 1;
+  std::memcpy(out, text.data(), n);
+  out[n] = '\0';
+}
+
+// SEGSIM_FLIGHT_RECORDER=DIR turns the recorder on when the process starts.
+[[maybe_unused]] const bool g_from_environment = [] {
+  const char* dir = std::getenv("SEGSIM_FLIGHT_RECORDER");
+  if (dir == nullptr || dir[0] == '\0') return false;
+  Config config;
+  config.dir = dir;
+  if (const char* build = std::getenv("SEGSIM_BUILD_ID"); build != nullptr) config.build_id = build;
+  std::string error;
+  if (!enable(config, &error)) {
+    const std::string line = "segsim: flight recorder off: " + error + "\n";
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+    return false;
+  }
+  return true;
+}();
+
+}  // namespace
+
+const char* op_name(Op op) noexcept {
+  switch (op) {
+    case Op::Allocate: return "allocate";
+    case Op::AllocateUninitialized: return "allocate_uninitialized";
+    case Op::Release: return "release";
+    case Op::Reset: return "reset";
+  }
+  return "unknown";
+}
+
+bool enable(const Config& config, std::string* error_line) {
+  auto refuse = [&](std::string line) {
+    if (error_line != nullptr) *error_line = std::move(line);
+    return false;
+  };
+  if (config.dir.empty() || config.dir.size() >= sizeof state().dir - 1) return refuse("recorder directory: empty or too long");
+  if (::access(config.dir.c_str(), W_OK | X_OK) != 0) {
+    return refuse("recorder directory '" + config.dir + "' is not a writable directory: " + std::strerror(errno));
+  }
+  if (config.ring_events < kMinRingEvents || config.ring_events > kMaxRingEvents) {
+    return refuse("ring_events must be in 16..65536");
+  }
+  std::size_t events = kMinRingEvents;
+  while (events < config.ring_events) events <<= 1;
+  detail::g_on.store(false, std::memory_order_release);
+  detail::State& s = state();
+  copy_text(s.dir, sizeof s.dir, config.dir);
+  copy_text(s.build_id, sizeof s.build_id, config.build_id);
+  s.ring_events = events;
+  s.report_refusals = config.report_refusals;
+  s.ring_count.store(0, std::memory_order_release);
+  s.rings_refused.store(0, std::memory_order_relaxed);
+  for (Ring*& ring : s.rings) ring = nullptr;  // abandoned, not freed: a thread may still hold one
+  s.epoch.fetch_add(1, std::memory_order_acq_rel);
+  if (config.catch_signals) install_handlers();
+  platform::sync_clock::g_on.store(true, std::memory_order_release);
+  detail::g_on.store(true, std::memory_order_release);
+  return true;
+}
+
+void disable() {
+  detail::g_on.store(false, std::memory_order_release);
+  platform::sync_clock::g_on.store(false, std::memory_order_release);
+  remove_handlers();
+}
+
+std::string write_report(const char* reason) {
+  if (!on()) return {};
+  detail::FailureInfo failure;
+  failure.kind = reason;
+  char path[600];
+  return detail::write_crash_report(failure, path, sizeof path) ? std::string(path) : std::string();
+}
+
+std::size_t reports_written() noexcept {
+  const std::uint32_t n = state().reports.load(std::memory_order_relaxed);
+  return n < kMaxReportsPerProcess ? n : kMaxReportsPerProcess;
+}
+
+namespace detail {
+
+void record(const Event& event_in) noexcept {
+  Ring* ring = ring_of_this_thread();
+  if (ring == nullptr) return;
+  Event event = event_in;
+  // The order: the seam's logical clock (platform/sync_clock.h), stepped by
+  // the operation's own mutexes, so two operations on one slice (ordered by
+  // its class lock) are stamped in their order — no shared counter.
+  event.sequence = platform::sync_clock::tick();
+  const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
+  ring->events[head & ring->mask] = event;
+  ring->head.store(head + 1, std::memory_order_release);
+}
+
+void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept {
+  State& s = state();
+  if (s.region_bytes.load(std::memory_order_relaxed) == region_bytes) return;
+  s.region_bytes.store(region_bytes, std::memory_order_relaxed);
+  s.budget_bytes.store(budget_bytes, std::memory_order_relaxed);
+}
+
+void refused(Op op, const Segment& segment, const Error& error) noexcept {
+  State& s = state();
+  if (!s.report_refusals) return;
+  FailureInfo failure;
+  failure.kind = "refused";
+  Ring* ring = ring_of_this_thread();
+  failure.refused_thread = ring == nullptr ? UINT32_MAX : ring->thread;
+  if (ring != nullptr && ring->head.load(std::memory_order_relaxed) > 0) {
+    failure.refused = ring->events[(ring->head.load(std::memory_order_relaxed) - 1) & ring->mask];
+  }
+  failure.refused.op = op;
+  failure.refused.region = segment.region_id();
+  failure.refused.slice = segment.slice_index();
+  failure.refused.generation = segment.generation();
+  failure.refused.result = static_cast<std::uint8_t>(1 + static_cast<unsigned>(error.code));
+  char path[600];
+  if (write_crash_report(failure, path, sizeof path)) {
+    const std::string line = std::string("segsim: flight recorder: crash report ") + path + "\n";
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+  }
+}
+
+}  // namespace detail
+
+}  // namespace segsim::flight_recorder

@@ -1,0 +1,101 @@
+// The flight recorder: a cheap sketch of a real run, for crash reports
+// (DESIGN.md, "Crash reports"; docs/flight-recorder.md has the file format).
+//
+// Opt-in — flight_recorder::enable(config), or SEGSIM_FLIGHT_RECORDER=DIR in
+// the environment when the process starts. While on, every public operation
+// of the SegmentAllocator (allocate, release, reset) appends one event to its
+// thread's ring: the operation, the stable ids of the slice (region, slice,
+// generation), its size class, the result. Each event carries a sequence
+// number from the seam's logical clock (platform/sync_clock.h: a Lamport
+// clock stepped at every mutex acquire and release): operations ordered by a
+// mutex — every hand-out and release of one slice is, by its class lock —
+// get increasing numbers; concurrent ones may tie. That order is the sketch
+// `segsim reproduce` follows first. A ring is bounded (the last N events of
+// its thread) and lock-free: its thread is the only writer; a reader (the
+// report writer) copies it as it stands.
+//
+// On a failure it writes DIR/segsim-crash-<pid>-<n>.json: on a fatal signal
+// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT — an assertion ends in SIGABRT
+// and its text is included) from the signal handler, which does only
+// async-signal-safe work (no allocation, no locks, no stdio: open, write,
+// rename), and on a release or reset the allocator refuses (the Errc), from
+// the refusing thread. Off, a recorded operation costs one relaxed load and
+// a predictable branch.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/error.h"
+#include "core/segment.h"
+
+namespace segsim::flight_recorder {
+
+inline constexpr int kFormatVersion = 1;
+inline constexpr std::size_t kMaxThreads = 256;         // rings beyond are not recorded (counted)
+inline constexpr std::size_t kMaxReportsPerProcess = 8;  // a storm of refusals writes the first few
+
+enum class Op : std::uint8_t { Allocate, AllocateUninitialized, Release, Reset };
+const char* op_name(Op op) noexcept;
+
+struct Config {
+  std::string dir;                   // where crash reports go; must exist
+  std::size_t ring_events = 512;     // per thread, rounded up to a power of two (16..65536)
+  std::string build_id = "unknown";  // written into reports; reproduce compares it
+  bool catch_signals = true;         // install the fatal-signal handlers
+  bool report_refusals = true;       // a refused release / reset writes a report
+};
+
+// One recorded operation.
+struct Event {
+  std::uint64_t sequence = 0;  // the logical clock's stamp (order across threads); 0 = an empty slot
+  std::uintptr_t address = 0;  // the slice's address (maps a fault address to the slice)
+  std::uint64_t bytes = 0;     // requested bytes (allocate)
+  std::uint32_t region = 0;
+  std::uint32_t slice = 0;
+  std::uint32_t generation = 0;
+  Op op = Op::Allocate;
+  std::int8_t size_class = -1;
+  std::uint8_t result = 0;     // 0 = ok, else 1 + the Errc
+};
+
+namespace detail {
+extern std::atomic<bool> g_on;  // read on every recorded operation
+void record(const Event& event) noexcept;
+void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept;
+void refused(Op op, const Segment& segment, const Error& error) noexcept;
+}  // namespace detail
+
+// Checks `config` (the directory must be writable: one line in `error_line`
+// otherwise) and turns the recorder on. Rings of an earlier enable() are
+// abandoned (not freed: a thread may still hold one).
+bool enable(const Config& config, std::string* error_line = nullptr);
+void disable();
+inline bool on() noexcept { return detail::g_on.load(std::memory_order_relaxed); }
+
+// What the allocator's public operations call after the operation returned.
+inline void record_operation(Op op, std::size_t bytes, const Segment& segment, const Error* error) noexcept {
+  if (!on()) return;
+  Event event;
+  event.address = reinterpret_cast<std::uintptr_t>(segment.data());
+  event.bytes = bytes;
+  event.region = segment.region_id();
+  event.slice = segment.slice_index();
+  event.generation = segment.generation();
+  event.op = op;
+  event.size_class = static_cast<std::int8_t>(segment.is_null() ? -1 : segment.size_class());
+  event.result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));
+  detail::record(event);
+  if (error != nullptr && (op == Op::Release || op == Op::Reset)) detail::refused(op, segment, *error);
+}
+
+// Writes a report now for `reason` (a static text); its path, or "" when off
+// or the report could not be written. Async-signal-safe except for the
+// returned string (the signal handler uses the internal form).
+std::string write_report(const char* reason);
+// The reports written so far by this process.
+std::size_t reports_written() noexcept;
+
+}  // namespace segsim::flight_recorder

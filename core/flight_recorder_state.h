@@ -1,0 +1,59 @@
+// The flight recorder's shared state: the rings and what a report needs.
+// Internal to flight_recorder.cpp and crash_report_writer.cpp.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "core/flight_recorder.h"
+
+namespace segsim::flight_recorder::detail {
+
+struct Ring {
+  std::atomic<std::uint64_t> head{0};  // events ever written; the slot is head & mask
+  std::uint32_t thread = 0;            // order of the thread's first recorded operation
+  std::size_t mask = 0;
+  Event* events = nullptr;
+};
+
+// What failed: a fatal signal, an assertion, or a refused release / reset.
+struct FailureInfo {
+  const char* kind = "";  // "signal" | "assertion" | "refused" | a caller's reason
+  int signal = 0;
+  std::uintptr_t fault_address = 0;
+  Event refused{};            // for "refused": the operation
+  std::uint32_t refused_thread = 0;
+};
+
+struct State {
+  char dir[512] = {};
+  char build_id[256] = {};
+  std::size_t ring_events = 0;
+  std::atomic<std::uint32_t> epoch{0};
+  std::atomic<std::uint32_t> ring_count{0};
+  std::atomic<std::uint64_t> rings_refused{0};  // threads past kMaxThreads
+  Ring* rings[kMaxThreads] = {};
+  std::atomic<std::uint32_t> reports{0};
+  std::atomic<std::size_t> region_bytes{0};
+  std::atomic<std::size_t> budget_bytes{0};
+  bool report_refusals = true;
+};
+State& state() noexcept;
+
+// The last failed SEGSIM_ASSERT (static texts), for a report written on the
+// SIGABRT that follows it.
+struct AssertionInfo {
+  std::atomic<const char*> condition{nullptr};
+  const char* message = "";
+  const char* file = "";
+  int line = 0;
+};
+AssertionInfo& last_assertion() noexcept;
+
+// Async-signal-safe: writes DIR/segsim-crash-<pid>-<n>.json through a
+// temporary and a rename. False when no report could be written. `path_out`
+// (capacity `path_capacity`) receives the path.
+bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t path_capacity) noexcept;
+
+}  // namespace segsim::flight_recorder::detail

@@ -1,0 +1,212 @@
+// The flight recorder (issue 13): real threads' operations land in per-thread
+// rings with one global order; a refused release, a failed assertion and a
+// fatal signal each write a versioned crash report naming the failure by
+// stable ids (a fault address inside a slice becomes region / slice).
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/assert.h"
+#include "core/flight_recorder.h"
+#include "core/linux_os.h"
+#include "core/segment_allocator.h"
+
+namespace segsim {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class RecorderDir {
+ public:
+  RecorderDir() {
+    std::string pattern = (fs::temp_directory_path() / "segsim-recorder-XXXXXX").string();
+    EXPECT_NE(::mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
+    path_ = pattern;
+  }
+  ~RecorderDir() {
+    flight_recorder::disable();
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+  std::vector<json> reports() const {
+    std::vector<json> out;
+    for (const auto& entry : fs::directory_iterator(path_)) {
+      if (entry.path().extension() != ".json") continue;
+      std::ifstream in(entry.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      out.push_back(json::parse(text.str()));
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<SegmentAllocator> make_allocator() {
+  SegmentAllocatorConfig config;
+  config.region_bytes = 256 * 1024;
+  config.budget_bytes = 64 << 20;
+  auto allocator = SegmentAllocator::create(LinuxOs::instance(), config);
+  EXPECT_TRUE(allocator.ok());
+  return std::move(allocator.value());
+}
+
+// Killed by the signal — or, under a sanitizer whose handler the recorder
+// hands the signal back to, exited with its error code; not one of the
+// test's own early exits (3, 4, 5).
+bool died_of_the_fault(int status) {
+  if (WIFSIGNALED(status)) return true;
+  return WIFEXITED(status) && WEXITSTATUS(status) != 0 && (WEXITSTATUS(status) < 3 || WEXITSTATUS(status) > 5);
+}
+
+flight_recorder::Config config_for(const RecorderDir& dir) {
+  flight_recorder::Config config;
+  config.dir = dir.path();
+  config.ring_events = 64;
+  config.build_id = "test-build";
+  return config;
+}
+
+TEST(FlightRecorder, RefusedReleaseWritesAReportWithEveryThreadsRing) {
+  RecorderDir dir;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config_for(dir), &error)) << error;
+  auto allocator = make_allocator();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        auto segment = allocator->allocate(4096 << (i % 3));
+        ASSERT_TRUE(segment.ok());
+        ASSERT_TRUE(allocator->release(segment.value()).ok());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  auto segment = allocator->allocate(8192);
+  ASSERT_TRUE(segment.ok());
+  ASSERT_TRUE(allocator->release(segment.value()).ok());
+  EXPECT_FALSE(allocator->release(segment.value()).ok());  // the double free
+  flight_recorder::disable();
+
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  const json& report = reports[0];
+  EXPECT_EQ(report["format"], "segsim-crash");
+  EXPECT_EQ(report["version"], flight_recorder::kFormatVersion);
+  EXPECT_EQ(report["build_id"], "test-build");
+  EXPECT_EQ(report["stack"]["region_bytes"], 256 * 1024);
+  const json& failure = report["failure"];
+  EXPECT_EQ(failure["kind"], "refused");
+  EXPECT_EQ(failure["errc"], "double free");
+  EXPECT_EQ(failure["operation"]["op"], "release");
+  EXPECT_EQ(failure["operation"]["region"], segment->region_id());
+  EXPECT_EQ(failure["operation"]["slice"], segment->slice_index());
+  EXPECT_EQ(failure["operation"]["generation"], segment->generation());
+  ASSERT_EQ(report["threads"].size(), 4u);  // three workers and this thread
+  // The order across threads: every hand-out and release of one slice is
+  // ordered by its class lock, so a later generation has a later stamp, and
+  // within a generation the allocation comes before the release.
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::vector<json>> by_slice;
+  for (const json& thread : report["threads"]) {
+    std::uint64_t previous = 0;
+    EXPECT_LE(thread["events"].size(), 64u) << "bounded ring";
+    for (const json& event : thread["events"]) {
+      const std::uint64_t seq = event["seq"];
+      EXPECT_GT(seq, previous) << "a thread's events are in its order";
+      previous = seq;
+      by_slice[{event["region"], event["slice"]}].push_back(event);
+    }
+  }
+  std::size_t pairs = 0;
+  for (const auto& [slice, events] : by_slice) {
+    for (const json& a : events) {
+      for (const json& b : events) {
+        const std::uint64_t ga = a["generation"], gb = b["generation"];
+        const bool a_first = ga < gb || (ga == gb && a["op"] == "allocate" && b["op"] == "release" &&
+                                          a["result"] == "ok" && b["result"] == "ok");
+        if (!a_first) continue;
+        ++pairs;
+        EXPECT_LT(a["seq"].get<std::uint64_t>(), b["seq"].get<std::uint64_t>()) << a << " before " << b;
+      }
+    }
+  }
+  EXPECT_GT(pairs, 100u) << "slices changed hands between threads";
+  const json& last = report["threads"].back()["events"].back();
+  EXPECT_EQ(last["op"], "release");
+  EXPECT_EQ(last["result"], "double free");
+}
+
+TEST(FlightRecorder, OffRecordsNothingAndRefusesABadDirectory) {
+  std::string error;
+  flight_recorder::Config config;
+  config.dir = "/nonexistent/segsim";
+  EXPECT_FALSE(flight_recorder::enable(config, &error));
+  EXPECT_NE(error.find("/nonexistent/segsim"), std::string::npos) << error;
+  EXPECT_FALSE(flight_recorder::on());
+  EXPECT_EQ(flight_recorder::write_report("test"), "");
+}
+
+// A write into a slice made inaccessible: the signal handler's report maps
+// the fault address to the slice's stable ids.
+TEST(FlightRecorderDeathTest, FatalSignalInsideASliceNamesTheSlice) {
+  GTEST_FLAG_SET(death_test_style, "fast");  // the child writes into the parent's directory
+  RecorderDir dir;
+  EXPECT_EXIT(
+      {
+        std::string error;
+        if (!flight_recorder::enable(config_for(dir), &error)) std::_Exit(3);
+        auto allocator = make_allocator();
+        auto segment = allocator->allocate(16384);
+        if (!segment.ok()) std::_Exit(4);
+        ::mprotect(segment->data(), segment->size(), PROT_NONE);
+        *reinterpret_cast<volatile char*>(segment->data() + 4096 + 7) = 1;
+        std::_Exit(5);
+      },
+      died_of_the_fault, "crash report");
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  const json& failure = reports[0]["failure"];
+  EXPECT_EQ(failure["kind"], "signal");
+  EXPECT_EQ(failure["signal_name"], "SIGSEGV");
+  ASSERT_TRUE(failure.contains("fault_slice"));
+  EXPECT_EQ(failure["fault_slice"]["offset"], 4096 + 7);
+  EXPECT_EQ(reports[0]["threads"][0]["events"][0]["op"], "allocate");
+}
+
+TEST(FlightRecorderDeathTest, AssertionWritesItsText) {
+  GTEST_FLAG_SET(death_test_style, "fast");  // the child writes into the parent's directory
+  RecorderDir dir;
+  EXPECT_DEATH(
+      {
+        std::string error;
+        if (!flight_recorder::enable(config_for(dir), &error)) std::_Exit(3);
+        SEGSIM_ASSERT(dir.path().empty(), "the recorder test's deliberate assertion");
+      },
+      "crash report");
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0]["failure"]["kind"], "assertion");
+  EXPECT_EQ(reports[0]["failure"]["assertion"]["message"], "the recorder test's deliberate assertion");
+}
+
+}  // namespace
+}  // namespace segsim

@@ -1,0 +1,35 @@
+// fuzz_crash_report: libFuzzer's bytes are a flight-recorder crash report
+// (scenarios/crash_report.h, docs/flight-recorder.md). Parsing must never crash,
+// hang or allocate without bound; a refusal is one line; a report that parses
+// holds what the parser promises (known operations and results, each
+// thread's events in strictly increasing sequence order, a refused failure
+// with its refused call).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "scenarios/crash_report.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace segsim::scenarios;
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  std::string error;
+  auto report = crash_report_from_json(text, &error);
+  if (!report.ok()) {
+    if (error.empty() || error.find('\n') != std::string::npos) std::abort();  // one line
+    return 0;
+  }
+  std::size_t events = 0;
+  for (const CrashThread& thread : report->threads) {
+    std::uint64_t previous = 0;
+    for (const CrashEvent& event : thread.events) {
+      if (event.sequence <= previous || event.size_class < -1 || event.size_class > 6) std::abort();
+      previous = event.sequence;
+      ++events;
+    }
+  }
+  if (events > kMaxCrashEvents) std::abort();
+  if (report->kind == "refused" && (!report->refused || !report->refused->error)) std::abort();
+  return 0;
+}

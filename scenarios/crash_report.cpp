@@ -1,0 +1,168 @@
+#include "scenarios/crash_report.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/size_class.h"
+#include "scenarios/safe_file.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr Errc kAllErrcs[] = {Errc::InvalidSize,    Errc::OutOfBudget,   Errc::OutOfMemory,   Errc::DoubleFree,
+                              Errc::InvalidPointer, Errc::OsFailure,     Errc::InvalidConfig, Errc::InvalidPageFile,
+                              Errc::SlotOutOfRange, Errc::ValueTooLarge, Errc::PageFull,      Errc::PageReturned,
+                              Errc::InUse};
+constexpr flight_recorder::Op kAllOps[] = {flight_recorder::Op::Allocate, flight_recorder::Op::AllocateUninitialized,
+                                           flight_recorder::Op::Release, flight_recorder::Op::Reset};
+
+template <class T>
+bool unsigned_field(const json& object, const char* name, T& out, std::uint64_t max) {
+  if (!object.contains(name) || !object[name].is_number_unsigned()) return false;
+  const auto value = object[name].get<std::uint64_t>();
+  if (value > max) return false;
+  out = static_cast<T>(value);
+  return true;
+}
+
+bool string_field(const json& object, const char* name, std::string& out) {
+  if (!object.contains(name) || !object[name].is_string()) return false;
+  out = object[name].get<std::string>();
+  return true;
+}
+
+// One event; "" when valid, else what is wrong with it.
+std::string parse_event(const json& e, CrashEvent& out) {
+  if (!e.is_object()) return "an event is not an object";
+  std::string op, result;
+  if (!unsigned_field(e, "seq", out.sequence, UINT64_MAX) || out.sequence == 0) return "an event's \"seq\"";
+  if (!string_field(e, "op", op)) return "an event's \"op\"";
+  bool known = false;
+  for (flight_recorder::Op candidate : kAllOps) {
+    if (op == flight_recorder::op_name(candidate)) {
+      out.op = candidate;
+      known = true;
+    }
+  }
+  if (!known) return fmt::format("unknown operation '{}'", op.substr(0, 40));
+  if (!unsigned_field(e, "bytes", out.bytes, UINT64_MAX)) return "an event's \"bytes\"";
+  if (!e.contains("class") || !e["class"].is_number_integer()) return "an event's \"class\"";
+  const auto size_class = e["class"].get<std::int64_t>();
+  if (size_class < -1 || size_class >= static_cast<std::int64_t>(kSizeClassCount)) return "an event's \"class\"";
+  out.size_class = static_cast<int>(size_class);
+  if (!unsigned_field(e, "region", out.region, UINT32_MAX) || !unsigned_field(e, "slice", out.slice, UINT32_MAX) ||
+      !unsigned_field(e, "generation", out.generation, UINT32_MAX)) {
+    return "an event's \"region\", \"slice\" or \"generation\"";
+  }
+  if (!string_field(e, "result", result)) return "an event's \"result\"";
+  if (result == "ok") return "";
+  for (Errc code : kAllErrcs) {
+    if (result == errc_name(code)) {
+      out.error = code;
+      return "";
+    }
+  }
+  return fmt::format("unknown result '{}'", result.substr(0, 40));
+}
+
+std::string parse_failure(const json& f, CrashReport& report) {
+  if (!f.is_object() || !string_field(f, "kind", report.kind)) return "\"failure\" needs a \"kind\"";
+  report.text = report.kind;
+  if (report.kind == "refused") {
+    CrashEvent refused;
+    if (!f.contains("operation")) return "a refused failure needs its \"operation\"";
+    if (std::string why = parse_event(f["operation"], refused); !why.empty()) return "failure: " + why;
+    if (!refused.error) return "a refused failure's operation has result \"ok\"";
+    if (!unsigned_field(f, "thread", report.refused_thread, UINT32_MAX)) return "failure: \"thread\"";
+    report.text = fmt::format("{} of region #{} slice {} (generation {}) refused: {}",
+                              flight_recorder::op_name(refused.op), refused.region, refused.slice, refused.generation,
+                              errc_name(*refused.error));
+    report.refused = refused;
+  } else if (report.kind == "signal" && f.contains("signal_name") && f["signal_name"].is_string()) {
+    report.text = "signal " + f["signal_name"].get<std::string>();
+  } else if (f.contains("assertion") && f["assertion"].is_object() && f["assertion"].contains("message") &&
+             f["assertion"]["message"].is_string()) {
+    report.text = "assertion: " + f["assertion"]["message"].get<std::string>();
+  }
+  return "";
+}
+
+std::string parse_threads(const json& threads, CrashReport& report) {
+  if (!threads.is_array()) return "\"threads\" is not a list";
+  std::size_t total = 0;
+  for (const json& t : threads) {
+    CrashThread thread;
+    if (!t.is_object() || !unsigned_field(t, "thread", thread.thread, UINT32_MAX) ||
+        !unsigned_field(t, "recorded", thread.recorded, UINT64_MAX) || !t.contains("events") ||
+        !t["events"].is_array()) {
+      return "a thread needs \"thread\", \"recorded\" and \"events\"";
+    }
+    std::uint64_t previous = 0;
+    for (const json& e : t["events"]) {
+      if (++total > kMaxCrashEvents) return fmt::format("more than {} events", kMaxCrashEvents);
+      CrashEvent event;
+      if (std::string why = parse_event(e, event); !why.empty()) return why;
+      // Per thread strictly increasing; threads may tie (concurrent operations).
+      if (event.sequence <= previous) return "a thread's events are not in sequence order";
+      previous = event.sequence;
+      thread.events.push_back(event);
+    }
+    report.threads.push_back(std::move(thread));
+  }
+  return "";
+}
+
+Result<CrashReport> parse(const std::string& text, std::string* error_line) {
+  auto refuse = [&](const std::string& line) -> Result<CrashReport> {
+    if (error_line != nullptr) *error_line = "bad crash report: " + line;
+    return make_error(Errc::InvalidConfig, "bad crash report");
+  };
+  if (text.empty()) return refuse("empty");
+  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return refuse("not valid JSON (truncated?)");
+  if (!doc.is_object()) return refuse("not a JSON object");
+  if (!doc.contains("format") || doc["format"] != "segsim-crash") return refuse("\"format\" is not \"segsim-crash\"");
+  if (!doc.contains("version") || !doc["version"].is_number_integer()) return refuse("missing \"version\"");
+  if (doc["version"] != flight_recorder::kFormatVersion) {
+    return refuse(fmt::format("version {} is not supported (this build reads version {})", doc["version"].dump(),
+                              flight_recorder::kFormatVersion));
+  }
+  CrashReport report;
+  if (!string_field(doc, "build_id", report.build_id)) return refuse("missing or mistyped \"build_id\"");
+  if (!doc.contains("stack") || !doc["stack"].is_object() ||
+      !unsigned_field(doc["stack"], "region_bytes", report.region_bytes, UINT64_MAX) ||
+      !unsigned_field(doc["stack"], "budget_bytes", report.budget_bytes, UINT64_MAX)) {
+    return refuse("\"stack\" needs region_bytes and budget_bytes");
+  }
+  if (!doc.contains("failure")) return refuse("missing \"failure\"");
+  if (std::string why = parse_failure(doc["failure"], report); !why.empty()) return refuse(why);
+  if (!doc.contains("threads")) return refuse("missing \"threads\"");
+  if (std::string why = parse_threads(doc["threads"], report); !why.empty()) return refuse(why);
+  return report;
+}
+
+}  // namespace
+
+Result<CrashReport> crash_report_from_json(const std::string& text, std::string* error_line) {
+  try {
+    return parse(text, error_line);
+  } catch (const json::exception& e) {  // the net under the typed access
+    if (error_line != nullptr) *error_line = "bad crash report: " + one_line(e.what(), 200);
+    return make_error(Errc::InvalidConfig, "bad crash report");
+  }
+}
+
+Result<CrashReport> read_crash_report(const std::string& path, std::string* error_line) {
+  auto text = read_text_file(path, kMaxCrashReportBytes, "crash report", error_line);
+  if (!text.ok()) return text.error();
+  return crash_report_from_json(text.value(), error_line);
+}
+
+bool looks_like_crash_report(const std::string& text) {
+  return text.find("\"segsim-crash\"") != std::string::npos;
+}
+
+}  // namespace segsim::scenarios

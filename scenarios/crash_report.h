@@ -1,0 +1,57 @@
+// Crash reports of the flight recorder (docs/flight-recorder.md), read back for
+// `segsim reproduce`. Parsing is strict, like repro files: a foreign format,
+// an unknown version, a missing or mistyped field, an unknown operation or
+// error name, a truncated file — one line (the CLI exits 2).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/flight_recorder.h"
+#include "core/result.h"
+
+namespace segsim::scenarios {
+
+inline constexpr std::size_t kMaxCrashReportBytes = std::size_t{256} << 20;
+inline constexpr std::size_t kMaxCrashEvents = std::size_t{1} << 22;  // 256 threads x 16384
+
+struct CrashEvent {
+  std::uint64_t sequence = 0;
+  flight_recorder::Op op = flight_recorder::Op::Allocate;
+  std::uint64_t bytes = 0;
+  int size_class = -1;
+  std::uint32_t region = 0;
+  std::uint32_t slice = 0;
+  std::uint32_t generation = 0;
+  std::optional<Errc> error;  // nullopt: the call succeeded
+};
+
+struct CrashThread {
+  std::uint32_t thread = 0;
+  std::uint64_t recorded = 0;  // events ever recorded (the ring kept the last ones)
+  std::vector<CrashEvent> events;
+};
+
+struct CrashReport {
+  std::string build_id;
+  std::uint64_t region_bytes = 0;
+  std::uint64_t budget_bytes = 0;
+  std::string kind;  // "refused" | "signal" | "assertion" | another reason
+  // kind "refused": the refused call and its thread.
+  std::optional<CrashEvent> refused;
+  std::uint32_t refused_thread = 0;
+  std::string text;  // one line for people: what failed
+  std::vector<CrashThread> threads;
+};
+
+Result<CrashReport> crash_report_from_json(const std::string& text, std::string* error_line);
+Result<CrashReport> read_crash_report(const std::string& path, std::string* error_line);
+
+// Whether `text` is (the start of) a crash report rather than a repro or a
+// fuzzer artifact: its "format" field says so.
+bool looks_like_crash_report(const std::string& text);
+
+}  // namespace segsim::scenarios

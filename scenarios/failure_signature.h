@@ -1,0 +1,27 @@
+// Failure signatures: what replay, shrink and reproduce compare.
+//
+// A failure's human text may name raw addresses ("double free: segment
+// 0x7f3a…"), which move with ASLR and between processes. The signature is the
+// same text with every address rewritten to a stable name — the slice that
+// holds it ("region #3 slice 0"), an offset in the simulated OS, or
+// "<foreign address>" — so the same failure has the same signature in every
+// process (DESIGN.md, determinism rules). Addresses stay in the human text.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace segsim::scenarios {
+
+// The stable name of `address`, or nullopt when it is not an address at all
+// (a small number printed in hex: an offset, a size).
+using AddressNamer = std::function<std::optional<std::string>(std::uintptr_t address)>;
+
+// `text` with each hexadecimal token ("0x" followed by hex digits) that
+// `name_address` recognises replaced by its stable name.
+std::string stable_text(std::string_view text, const AddressNamer& name_address);
+
+}  // namespace segsim::scenarios

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Issue 13, the landed CLI's defects: a failure replays in a new process with
+# the same signature (no addresses in what is compared), also once shrunk;
+# replay writes nothing unless -o; a repro whose bug setting this build cannot
+# honour is one line and exit 2; the report shows the first offending
+# operation, the trace around its step and the slice's history.
+#   cli_failure_report.sh SEGSIM [mutants]
+source "$(dirname "$0")/cli_test_lib.sh"
+mode=${2:-dev}
+
+if [[ $mode == mutants ]]; then
+  "$segsim" run resize-storm --seed 1 --bug resize-alias > run.txt; code=$?
+  [[ $code == 1 ]] || fail "resize-alias run exited $code, expected 1"
+  repro=segsim-failures/resize-storm-seed1.repro.json
+  grep -q '"signature": "double-free: .*region #' "$repro" || fail "repro signature has no stable slice id"
+  grep '"signature"' "$repro" | grep -qE '0x7[0-9a-f]{9,}' && fail "repro signature holds a raw address"
+  grep -q "first offending operation: fiber #" run.txt || fail "no first offending operation"
+  grep -q "its history:" run.txt || fail "no slice history"
+  grep -q "allocated (generation" run.txt || fail "history lacks the allocation"
+  grep -q "release refused" run.txt || fail "history lacks the refused release"
+  grep -q "around step" run.txt || fail "no trace around the failing step"
+  "$segsim" replay "$repro" > replay.txt; code=$?
+  [[ $code == 1 ]] || fail "replay exited $code, expected 1"
+  grep -q "outcome differs" replay.txt && fail "replay: outcome differs"
+  grep -q "reproduced exactly" replay.txt || fail "replay did not reproduce exactly"
+  [[ $(ls segsim-failures) == resize-storm-seed1.repro.json ]] || fail "replay wrote a file without -o"
+  "$segsim" shrink "$repro" -o min.json > shrink.txt; code=$?
+  [[ $code == 1 ]] || fail "shrink exited $code"
+  "$segsim" replay min.json > minreplay.txt; code=$?
+  [[ $code == 1 ]] || fail "replay of the shrunk repro exited $code, expected 1"
+  grep -q "outcome differs" minreplay.txt && fail "shrunk replay: outcome differs"
+  "$segsim" replay min.json -o again.json > /dev/null; code=$?
+  [[ $code == 1 && -s again.json ]] || fail "replay -o did not write its repro"
+  # The bug field removed: one line, exit 2, saying so.
+  python3 -c 'import json,sys; d=json.load(open("min.json")); d.pop("bug"); json.dump(d, open("nobug.json","w"))'
+  "$segsim" replay nobug.json > out.txt 2> err.txt; code=$?
+  [[ $code == 2 ]] || fail "replay without the bug field exited $code, expected 2"
+  [[ $(wc -l < err.txt) == 1 ]] && grep -q "bug" err.txt || fail "not one line naming the bug: $(cat err.txt)"
+  echo "PASS (mutants)"
+  exit 0
+fi
+
+"$segsim" run chicago --seed 42 --test-hook corrupt-segment > run.txt; code=$?
+[[ $code == 1 ]] || fail "corrupted run exited $code, expected 1"
+repro=segsim-failures/chicago-seed42.repro.json
+grep -q "first offending operation: fiber #" run.txt || fail "no first offending operation"
+grep -q "around step" run.txt || fail "no trace around the failing step"
+"$segsim" replay "$repro" > replay.txt; code=$?
+[[ $code == 1 ]] || fail "replay exited $code"
+[[ $(ls segsim-failures) == chicago-seed42.repro.json ]] || fail "replay wrote a file without -o: $(ls segsim-failures)"
+# A repro recorded with a catalogued bug, in a build without mutants.
+python3 -c 'import json; d=json.load(open("'"$repro"'")); d["bug"]="resize-alias"; d["failure"]["bug"]="resize-alias"; json.dump(d, open("bug.json","w"))'
+"$segsim" replay bug.json > out.txt 2> err.txt; code=$?
+[[ $code == 2 ]] || fail "replay of a bug repro without mutants exited $code, expected 2"
+[[ $(wc -l < err.txt) == 1 ]] && grep -q "no mutants" err.txt || fail "not one line saying so: $(cat err.txt)"
+echo "PASS (dev)"
