@@ -74,6 +74,8 @@ class Oracles final : public SegmentObserver {
   // ownership.cpp: whether the model holds `segment` live under its generation.
   bool model_live(const Segment& segment) const;
   std::size_t model_live_slices() const noexcept { return live_slices_.size(); }
+  // Bytes of the live slices' classes (what AllocatorStats::live_bytes counts).
+  std::size_t model_live_bytes() const noexcept { return live_bytes_; }
   // Counts hand-outs and releases: a call whose window saw none ran alone.
   std::uint64_t slice_events() const noexcept { return slice_events_; }
   // double_free.cpp: the workload is about to make a call the allocator must
@@ -152,11 +154,13 @@ class Oracles final : public SegmentObserver {
     std::uint32_t generation = 0;
     std::uint32_t fiber = 0;
     std::uint64_t step = 0;
+    std::size_t bytes = 0;  // the slice's class bytes
   };
   void ownership_handing_out(const Segment& segment);
   void ownership_released(const Segment& segment);
   std::map<std::pair<std::uint32_t, std::uint32_t>, LiveSlice> live_slices_;
   std::map<std::uint32_t, std::size_t> live_per_region_;  // region id → live slices
+  std::size_t live_bytes_ = 0;
   std::uint64_t slice_events_ = 0;
   std::uint64_t expected_double_frees_ = 0;
   std::uint64_t expected_invalid_pointers_ = 0;

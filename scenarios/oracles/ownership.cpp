@@ -39,7 +39,8 @@ void Oracles::ownership_handing_out(const Segment& segment) {
                      it->second.generation),
          segment.data());
   }
-  live_slices_.emplace(key, LiveSlice{segment.generation(), fiber_now(), step_now()});
+  live_slices_.emplace(key, LiveSlice{segment.generation(), fiber_now(), step_now(), segment.size()});
+  live_bytes_ += segment.size();
   ++live_per_region_[segment.region_id()];
 }
 
@@ -61,6 +62,7 @@ void Oracles::ownership_released(const Segment& segment) {
            segment.data());
     if (it == live_slices_.end()) return;
   }
+  live_bytes_ -= it->second.bytes;
   live_slices_.erase(it);
   if (--live_per_region_[segment.region_id()] == 0) live_per_region_.erase(segment.region_id());
 }

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -84,6 +85,7 @@ class Client {
       : stack_(stack), mix_(mix), rng_(stack.simulation.stream(fmt::format("workload.alloc-api.{}", index))) {}
 
   void run() {
+    check_names(stack_.oracles);
     foreign_ = make_foreign(stack_);
     for (std::uint32_t n = 0; n < kOpsPerSize * stack_.size; ++n) {
       step(static_cast<Op>(mix_.pick(rng_)));
@@ -111,7 +113,9 @@ class Client {
   // A call that must be refused with `code`: counted as deliberate first.
   void refused(const char* call, Errc code, const Segment& segment, Status (SegmentAllocator::*fn)(const Segment&)) {
     stack_.oracles.expect_refusal(code);
-    stack_.oracles.check_refusal(call, (stack_.allocator.*fn)(segment), code, segment.data());
+    const Status status = (stack_.allocator.*fn)(segment);
+    if (!status) check_error_text(stack_.oracles, status.error());
+    stack_.oracles.check_refusal(call, status, code, segment.data());
   }
 
   Stack& stack_;
@@ -126,7 +130,8 @@ void Client::allocate(bool zero) {
   if (held_.size() >= kMaxHeld) return;
   const std::size_t bytes = draw_allocation_bytes(rng_, kLargestClassBytes);
   Result<Segment> segment = checked_allocate(stack_, bytes, zero);
-  if (!segment.ok()) {
+  if (!segment) {
+    check_error_text(stack_.oracles, segment.error());
     const Errc code = segment.error().code;
     if (code == Errc::InvalidSize || code == Errc::OutOfBudget || code == Errc::OutOfMemory) return;
     stack_.oracles.fail("exception", "allocate: " + segment.error().describe());
@@ -158,7 +163,7 @@ void Client::lookup_stale() {
       stack_.oracles.fail("lookup", "lookup of a released slice's start returned a handle the model holds free",
                           stale.data());
     }
-  } else if (found.error().code == Errc::DoubleFree) {
+  } else if (check_error_text(stack_.oracles, found.error()); found.error().code == Errc::DoubleFree) {
     stack_.oracles.unexpect_refusal(Errc::InvalidPointer);
   } else if (found.error().code == Errc::InvalidPointer) {
     stack_.oracles.unexpect_refusal(Errc::DoubleFree);
@@ -175,6 +180,25 @@ void Client::stats() {
     stack_.oracles.fail("accounting", fmt::format("stats() reports {} live slices, the model holds {}",
                                                   stats.live_slices(), stack_.oracles.model_live_slices()));
   }
+  if (stats.live_bytes() != stack_.oracles.model_live_bytes()) {
+    stack_.oracles.fail("accounting", fmt::format("stats() reports {} live bytes, the model holds {}",
+                                                  stats.live_bytes(), stack_.oracles.model_live_bytes()));
+  }
+  // Free slices are the active regions' slices that are not live.
+  std::size_t slices_in_active_regions = 0;
+  for (const SizeClassStats& c : stats.classes) {
+    if (c.slice_bytes != 0) slices_in_active_regions += c.active_regions * (stats.region_bytes / c.slice_bytes);
+  }
+  if (stats.free_slices() + stats.live_slices() > slices_in_active_regions) {
+    stack_.oracles.fail("accounting", fmt::format("stats() reports {} free and {} live slices; its active regions "
+                                                  "hold {}",
+                                                  stats.free_slices(), stats.live_slices(), slices_in_active_regions));
+  }
+  if (stats.cleanups_finished() > stats.cleanups_started()) {
+    stack_.oracles.fail("accounting", fmt::format("stats() reports {} cleanups finished of {} started",
+                                                  stats.cleanups_finished(), stats.cleanups_started()));
+  }
+  if (&stack_.allocator.os() != &stack_.os) stack_.oracles.fail("accounting", "os() is not the Os it was created on");
   if (stats.virtual_bytes > stats.budget_bytes) {
     stack_.oracles.fail("accounting", fmt::format("stats() reports {} virtual bytes over the budget of {}",
                                                   stats.virtual_bytes, stats.budget_bytes));
@@ -212,7 +236,7 @@ void Client::step(Op op) {
     case kLookupLive:
       if (Held* held = pick_held()) {
         Result<Segment> found = stack_.allocator.lookup(held->segment.data());
-        if (!found.ok() || !(found.value() == held->segment)) {
+        if (!found || !(*found == held->segment)) {
           stack_.oracles.fail("lookup", "lookup of a live segment's start did not return its handle: " +
                                             (found.ok() ? std::string("another handle") : found.error().describe()),
                               held->segment.data());

@@ -6,6 +6,7 @@
 // copies must be refused by the codec's exact rule), loaded into leaf pages
 // through the pool, verified and published; files are moved, refreshed after
 // being touched, and closed twice.
+#include <cerrno>
 #include <cstring>
 #include <optional>
 
@@ -14,6 +15,7 @@
 #include "core/mapped_page_file.h"
 #include "core/page_file_writer.h"
 #include "core/page_records.h"
+#include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -180,6 +182,7 @@ void Client::check_open_refused(const std::string& path, const char* detail) {
   auto opened = MappedPageFile::open(stack_.os, path);
   if (opened.ok()) stack_.oracles.fail("page-file", fmt::format("{} opened; the model says '{}'", path, detail));
   const Error& error = opened.error();
+  check_error_text(stack_.oracles, error);
   if ((error.code == Errc::OsFailure || error.code == Errc::OutOfMemory) && stack_.faults_active) return;
   const bool missing = detail == nullptr;
   if (missing ? error.code != Errc::OsFailure : (error.code != Errc::InvalidPageFile || std::string(error.detail) != detail)) {
@@ -213,6 +216,14 @@ void Client::open_good() {
                                                  pages, page_bytes, root));
   }
   if (options.populate_on_open && file_->populated_os_pages() == 0) stack_.oracles.fail("page-file", "populate touched nothing");
+  // A refused hint is counted with its errno; no hint, or no fault, refuses nothing.
+  const bool hinted = options.access != AccessHint::None;
+  if ((file_->advise_failures() == 0) != (file_->last_advise_errno() == 0) ||
+      (file_->advise_failures() != 0 && (!hinted || !stack_.faults_active))) {
+    stack_.oracles.fail("page-file", fmt::format("open with hint {} reports {} refused hints, last errno {}",
+                                                 static_cast<int>(options.access), file_->advise_failures(),
+                                                 file_->last_advise_errno()));
+  }
 }
 
 void Client::load_page() {
@@ -316,8 +327,15 @@ void Client::run() {
         break;
       case kReopen:
         if (file_) {
+          const std::uint64_t unmap_failures = MappedPageFile::unmap_failures();
           const Status closed = file_->close();
           if (!closed.ok() && !stack_.faults_active) stack_.oracles.fail("page-file", "close: " + closed.error().describe());
+          // Process-wide: other fibers' closes may add to it, never take away.
+          if (MappedPageFile::unmap_failures() < unmap_failures + (closed ? 0 : 1)) {
+            stack_.oracles.fail("page-file", fmt::format("close {}; unmap_failures() went from {} to {}",
+                                                         closed ? "succeeded" : "failed", unmap_failures,
+                                                         MappedPageFile::unmap_failures()));
+          }
           if (file_->is_open() || !file_->close().ok()) stack_.oracles.fail("page-file", "a second close did not succeed");
           file_.reset();
         }
@@ -358,6 +376,22 @@ void check_encoder_refusals(Stack& stack) {
   if (!encoded.ok() || encoded->size() != 4096) stack.oracles.fail("page-records", "an exactly full page was refused");
 }
 
+// write(2) outside the Os seam: only its refusals run under the simulator
+// (no page yet; a path under a regular file, which no file system accepts),
+// so no sweep touches the real file system.
+void check_writer_write_refusals(Stack& stack, const PageFileWriter& writer) {
+  const Status empty = PageFileWriter{}.write("/dev/null/segsim-empty.db");
+  if (empty || empty.error().code != Errc::InvalidConfig) {
+    stack.oracles.fail("page-file-writer", "writing a file without pages was not refused as an invalid config");
+  }
+  check_error_text(stack.oracles, empty.error());
+  const Status unwritable = writer.write("/dev/null/segsim-pages.db");
+  if (unwritable || unwritable.error().code != Errc::OsFailure || unwritable.error().os_errno != ENOTDIR) {
+    stack.oracles.fail("page-file-writer", "writing under /dev/null was not refused with ENOTDIR");
+  }
+  check_error_text(stack.oracles, unwritable.error());
+}
+
 // The writer's refusals, each with its code; then the file itself.
 void build_files(Stack& stack) {
   sim::Rng rng(sim::derive_seed(stack.seed, "workload.page-file.files"));
@@ -383,6 +417,11 @@ void build_files(Stack& stack) {
   check_encoder_refusals(stack);
   const std::uint64_t root = rng.below(pages);
   if (!writer.set_root_page(root).ok()) stack.oracles.fail("page-file-writer", "a valid root refused");
+  if (writer.page_size() != page_bytes || writer.page_count() != pages) {
+    stack.oracles.fail("page-file-writer", fmt::format("the writer reports {} pages of {} B; {} of {} B were added",
+                                                       writer.page_count(), writer.page_size(), pages, page_bytes));
+  }
+  check_writer_write_refusals(stack, writer);
   std::vector<std::byte> good = writer.to_bytes();
   stack.counters["page-file.pages"] = pages;
   stack.counters["page-file.page_bytes"] = page_bytes;
