@@ -85,6 +85,9 @@ void Txn::begin() {
     return;
   }
   ++st.model.begun;
+  if (got.value()->txn() != txn) {
+    stack.oracles.fail("arena-ownership", fmt::format("transaction {} opened an arena of transaction {}", txn, got.value()->txn()));
+  }
   if (got.value()->tree_reserved_bytes() != profile_spec(got.value()->profile()).initial_bytes) {
     stack.oracles.fail("arena-budget", "a new transaction does not reserve its profile's initial bytes");
   }
@@ -121,8 +124,9 @@ void Txn::begin_child() {
     if (!tolerated(stack, child.error())) stack.oracles.fail("arena-refusal", "begin_child: " + child.error().describe());
     return;
   }
-  if (child.value()->parent_id() != open.back().id || child.value()->depth() != open.size()) {
-    stack.oracles.fail("arena-nesting", "a savepoint names the wrong parent or depth");
+  if (child.value()->parent_id() != open.back().id || child.value()->depth() != open.size() ||
+      child.value()->txn() != open.back().arena->txn()) {
+    stack.oracles.fail("arena-nesting", "a savepoint names the wrong parent, depth or transaction");
   }
   open.push_back(Open{child.value(), child.value()->id(), {}});
 }
@@ -221,6 +225,7 @@ void prepare(Stack& stack) {
   auto manager = TxnArenaManager::create(stack.allocator);
   if (!manager.ok()) stack.oracles.fail("exception", "arena config: " + manager.error().describe());
   st->manager = std::move(manager.value());
+  if (&st->manager->segments() != &stack.allocator) stack.oracles.fail("arena-ownership", "segments() is not the manager's allocator");
   stack.scenario_state = st;
 }
 
