@@ -14,6 +14,7 @@
 
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/platform_ops.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -27,12 +28,12 @@ constexpr std::size_t kMaxStale = 8;     // released handles kept for bad calls
 enum Op : std::size_t {
   kAllocate, kAllocateUninitialized, kRelease, kReset, kWriteVerify, kLookupLive, kLookupInterior,
   kLookupStale, kReleaseStale, kResetStale, kReleaseForeign, kReleaseNull, kFreeUnused, kReleaseUnused,
-  kStats, kOpCount
+  kStats, kPlatform, kOpCount
 };
 const std::vector<std::string> kOpNames = {
     "allocate", "allocate_uninitialized", "release", "reset", "write", "lookup", "lookup_interior",
     "lookup_stale", "release_stale", "reset_stale", "release_foreign", "release_null", "free_unused",
-    "release_unused", "stats"};
+    "release_unused", "stats", "platform"};
 
 struct Held {
   Segment segment;
@@ -276,6 +277,7 @@ void Client::step(Op op) {
       tracked_release_unused_regions(stack_, static_cast<int>(rng_.below(kSizeClassCount)));
       return;
     case kStats: return stats();
+    case kPlatform: return platform_op(stack_, *static_cast<PlatformOps*>(stack_.scenario_state.get()), rng_);
     case kOpCount: break;
   }
 }
@@ -299,6 +301,11 @@ ScenarioDef alloc_api_scenario() {
     allocator.cleanup_every_free_slices = draw_one<std::size_t>(rng, {1, 4, 32});
     allocator.cleanup_queue_capacity = draw_one<std::size_t>(rng, {1, 16});
     allocator.reset_madvise_min_bytes = draw_one<std::size_t>(rng, {SIZE_MAX, 4096, 64 * 1024});
+  };
+  def.prepare = [](Stack& stack) { stack.scenario_state = make_platform_ops(); };
+  def.finish = [](Stack& stack) {
+    platform_finish(stack, *static_cast<PlatformOps*>(stack.scenario_state.get()));
+    stack.scenario_state.reset();
   };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng mix_rng(sim::derive_seed(stack.seed, "workload.alloc-api.mix"));
