@@ -121,6 +121,8 @@ void StackOps::lookup_pinned(bool move) {
     LeafPage* page = handle.page();
     PageCache::Handle moved;
     moved = std::move(handle);
+    PageCache::Handle& same = moved;  // self-assignment keeps the pin
+    moved = std::move(same);
     if (handle || moved.key() != id || moved.page() != page) {
       stack_.oracles.fail("cache", "a moved handle changed its key or page, or its source still pins");
     }
