@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/error_text.h"
+#include "scenarios/workloads/forged_handles.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/platform_ops.h"
 #include "scenarios/workloads/swarm.h"
@@ -28,12 +29,12 @@ constexpr std::size_t kMaxStale = 8;     // released handles kept for bad calls
 enum Op : std::size_t {
   kAllocate, kAllocateUninitialized, kRelease, kReset, kWriteVerify, kLookupLive, kLookupInterior,
   kLookupStale, kReleaseStale, kResetStale, kReleaseForeign, kReleaseNull, kFreeUnused, kReleaseUnused,
-  kStats, kPlatform, kOpCount
+  kStats, kPlatform, kReleaseForged, kOpCount
 };
 const std::vector<std::string> kOpNames = {
     "allocate", "allocate_uninitialized", "release", "reset", "write", "lookup", "lookup_interior",
     "lookup_stale", "release_stale", "reset_stale", "release_foreign", "release_null", "free_unused",
-    "release_unused", "stats", "platform"};
+    "release_unused", "stats", "platform", "release_forged"};
 
 struct Held {
   Segment segment;
@@ -277,6 +278,18 @@ void Client::step(Op op) {
       tracked_release_unused_regions(stack_, static_cast<int>(rng_.below(kSizeClassCount)));
       return;
     case kStats: return stats();
+    case kReleaseForged:
+      if (Held* held = pick_held()) {
+        // A live handle with one field forged: refused, and the slice stays live.
+        const auto forgery = static_cast<Forgery>(rng_.below(kForgeryCount));
+        const std::optional<Segment> forged = forge(held->segment, forgery);
+        if (!forged) return;
+        const bool reset = rng_.chance(0.5);
+        refused(reset ? "reset of a forged handle" : "release of a forged handle", Errc::InvalidPointer, *forged,
+                reset ? &SegmentAllocator::reset : &SegmentAllocator::release);
+        verify(stack_, *held);
+      }
+      return;
     case kPlatform: return platform_op(stack_, *static_cast<PlatformOps*>(stack_.scenario_state.get()), rng_);
     case kOpCount: break;
   }
