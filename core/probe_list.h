@@ -151,7 +151,7 @@ inline constexpr std::array kProbes = {
     Probe{"pressure.reclaim.on_refusal", "an allocation over budget asked the loop to reclaim", true},
     Probe{"cache.shrink.skipped_pinned", "a pressure shrink skipped a pinned page", true},
     // ---- SlabAllocator (slab_allocator.cpp, slab_depot.cpp, slab_thread_cache.cpp) ----
-    Probe{"slab.config.invalid", "SlabAllocator::create refused a configuration", false},
+    Probe{"slab.config.invalid", "SlabAllocator::create refused a configuration", true},
     Probe{"slab.invalid_size.zero", "slab allocate of zero bytes refused", true},
     Probe{"slab.invalid_size.too_large", "slab allocate above 4 KiB refused", true},
     Probe{"slab.alloc.uncached", "allocate on a thread whose thread-locals are gone (no cache)", false},
@@ -176,7 +176,7 @@ inline constexpr std::array kProbes = {
     Probe{"slab.thread_exit.flush", "a thread's exit flushed its magazines", false},
     Probe{"slab.cache.new_fiber", "a simulated fiber got its own thread cache", false},
     // ---- TxnArenaManager (txn_arena.cpp) ----
-    Probe{"arena.config.invalid", "TxnArenaManager::create refused a configuration", false},
+    Probe{"arena.config.invalid", "TxnArenaManager::create refused a configuration", true},
     Probe{"arena.alloc.invalid_size", "arena allocate of 0 or more than 256 KiB refused", true},
     Probe{"arena.alloc.invalid_alignment", "arena allocate with a bad alignment refused", true},
     Probe{"arena.alloc.next_initial_chunk", "a large root moved on to its next initial chunk", false},

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/platform/mutex.h"
+#include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/slab_oracles.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
@@ -294,6 +295,32 @@ OpMix draw_mix(Stack& stack) {
   return OpMix(rng, kOpCount, {kAllocate, kFreeOwn});
 }
 
+// The limits slab_allocator.h documents for the config.
+constexpr std::uint32_t kDocumentedMaxMagazine = 1024;
+constexpr std::size_t kDocumentedMaxSlabs = std::size_t{1} << 24;
+
+// One field of a valid config out of range: refused with InvalidConfig,
+// before anything is allocated.
+void check_invalid_configs(Stack& stack, const SlabAllocatorConfig& valid, sim::Rng& rng) {
+  SlabAllocatorConfig bad = valid;
+  bad.observer = nullptr;
+  switch (rng.below(5)) {
+    case 0: bad.slab_bytes = draw_one<std::size_t>(rng, {0, 2048, 4096 + 64, 3 * 4096}); break;
+    case 1: bad.magazine_capacity[rng.below(kSlabClassCount)] = 0; break;
+    case 2: bad.magazine_capacity[rng.below(kSlabClassCount)] = kDocumentedMaxMagazine + 1; break;
+    case 3: bad.max_slabs = 0; break;
+    default: bad.max_slabs = kDocumentedMaxSlabs + 1; break;
+  }
+  const std::uint64_t live_before = stack.oracles.model_live_slices();
+  auto refused = SlabAllocator::create(stack.allocator, bad);
+  if (refused) stack.oracles.fail("slab-refusal", "SlabAllocator::create accepted an invalid config");
+  check_error_text(stack.oracles, refused.error());
+  if (refused.error().code != Errc::InvalidConfig || stack.oracles.model_live_slices() != live_before) {
+    stack.oracles.fail("slab-refusal", "an invalid slab config: " + refused.error().describe() +
+                                           "; the model says InvalidConfig, nothing allocated");
+  }
+}
+
 void prepare(Stack& stack) {
   sim::Rng rng = stack.simulation.stream("workload.slab-churn.config");
   auto st = std::make_shared<SlabChurn>();
@@ -307,6 +334,7 @@ void prepare(Stack& stack) {
   config.depot_full_magazines_max = rng.below(4);
   config.empty_slabs_kept = rng.below(3);
   config.observer = st->oracles.get();
+  check_invalid_configs(stack, config, rng);
   auto slab = SlabAllocator::create(stack.allocator, config);
   if (!slab.ok()) stack.oracles.fail("exception", "slab config: " + slab.error().describe());
   st->slab = std::move(slab.value());

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/arena_oracles.h"
+#include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -222,6 +223,13 @@ void run_txns(Txn& txn, const OpMix& mix, std::uint32_t ops) {
 void prepare(Stack& stack) {
   auto st = std::make_shared<TxnArenas>();
   st->oracles = std::make_unique<ArenaOracles>(stack.oracles, stack.sim_os);
+  for (const TxnArenaConfig& bad : {TxnArenaConfig{0, 16}, TxnArenaConfig{16, 0}, TxnArenaConfig{16, (std::size_t{1} << 20) + 1}  /* past the documented 2^20 */}) {
+    auto refused = TxnArenaManager::create(stack.allocator, bad);
+    if (refused || refused.error().code != Errc::InvalidConfig) {
+      stack.oracles.fail("arena-refusal", "TxnArenaManager::create with an invalid config was not refused as InvalidConfig");
+    }
+    check_error_text(stack.oracles, refused.error());
+  }
   auto manager = TxnArenaManager::create(stack.allocator);
   if (!manager.ok()) stack.oracles.fail("exception", "arena config: " + manager.error().describe());
   st->manager = std::move(manager.value());
