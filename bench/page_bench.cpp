@@ -90,9 +90,7 @@ BENCHMARK(BaselineMapFind);
 void CacheHit(benchmark::State& state) {
   auto allocator = page_allocator();
   LeafPagePool pool(*allocator);
-  PageCache cache({128, std::size_t{1} << 30}, [&pool](const std::uint64_t&, LeafPage* page) {
-    (void)pool.give_back(page);
-  });
+  PageCache cache({128, std::size_t{1} << 30}, pool);
   for (std::uint64_t k = 0; k < 64; ++k) cache.put(k, pool.borrow(k).value());
   std::uint64_t key = 0;
   for (auto _ : state) {

@@ -14,6 +14,7 @@ packages=(
   zlib1g-dev                                     # compact decision logs (sim/decision_log.cpp)
   python3                                        # ci/campaign.sh probe gate, ci/coverage.sh report
   gcovr universal-ctags                          # ci/coverage.sh: coverage of core/, its public operations
+  slurm-wlm munge                                # ci/slurm.sh: a private single-node Slurm cluster
 )
 
 missing=()

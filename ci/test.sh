@@ -3,13 +3,15 @@
 # tsan presets — in dev and asan followed by the CI campaign (ci/campaign.sh:
 # every scenario under random+swarm, fault-free and pct, on seeds derived from
 # the commit id) — hunt the bug catalogue in the mutants preset (ci/hunt.sh),
-# build the fuzz preset and run each fuzz target briefly.
+# build the fuzz preset and run each fuzz target briefly, then run the
+# deploy/slurm/ recipes on a private single-node Slurm cluster (ci/slurm.sh).
 #   ci/test.sh                  everything (what CI runs)
 #   SEGSIM_PRESETS="dev" ci/test.sh      only some presets
 #   SEGSIM_CAMPAIGN_SECONDS=600 ci/test.sh   campaign budget in dev (default 240; asan gets a third)
 #   SEGSIM_CAMPAIGN=0 ci/test.sh         skip the campaign
 #   SEGSIM_FUZZ_SECONDS=60 ci/test.sh    longer fuzzing (0 skips it)
 #   SEGSIM_HUNT=0 ci/test.sh             skip the bug-catalogue hunt (ci/hunt.sh)
+#   SEGSIM_SLURM=0 ci/test.sh            skip the Slurm campaigns on a private cluster (ci/slurm.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,5 +47,10 @@ if [[ "$fuzz_seconds" != 0 ]]; then
   cmake --preset fuzz >/dev/null
   cmake --build --preset fuzz -j "$jobs"
   ci/fuzz.sh "$fuzz_seconds"
+fi
+if [[ "${SEGSIM_SLURM:-1}" != 0 ]]; then
+  # After the dev, mutants and fuzz builds: it runs all three (~40 s measured).
+  echo "=== slurm: sweep and fuzz campaigns on a private cluster ($(($(date +%s) - start))s elapsed)"
+  ci/slurm.sh
 fi
 echo "=== ci/test.sh: all green in $(($(date +%s) - start))s"

@@ -45,30 +45,24 @@ struct AllocatorStats {
 
   std::array<SizeClassStats, kSizeClassCount> classes{};
 
-  std::size_t live_slices() const noexcept {
-    std::size_t n = 0;
-    for (const auto& c : classes) n += c.live_slices;
-    return n;
+  // The sum of one per-class figure over every class.
+  template <class PerClass>
+  auto over_classes(PerClass per_class) const noexcept {
+    decltype(per_class(classes[0])) sum = 0;
+    for (const auto& c : classes) sum += per_class(c);
+    return sum;
   }
-  std::size_t free_slices() const noexcept {
-    std::size_t n = 0;
-    for (const auto& c : classes) n += c.free_slices;
-    return n;
-  }
+
+  std::size_t live_slices() const noexcept { return over_classes([](const auto& c) { return c.live_slices; }); }
+  std::size_t free_slices() const noexcept { return over_classes([](const auto& c) { return c.free_slices; }); }
   std::size_t live_bytes() const noexcept {
-    std::size_t n = 0;
-    for (const auto& c : classes) n += c.live_slices * c.slice_bytes;
-    return n;
+    return over_classes([](const auto& c) { return c.live_slices * c.slice_bytes; });
   }
   std::uint64_t cleanups_started() const noexcept {
-    std::uint64_t n = 0;
-    for (const auto& c : classes) n += c.cleanups_started;
-    return n;
+    return over_classes([](const auto& c) { return c.cleanups_started; });
   }
   std::uint64_t cleanups_finished() const noexcept {
-    std::uint64_t n = 0;
-    for (const auto& c : classes) n += c.cleanups_finished;
-    return n;
+    return over_classes([](const auto& c) { return c.cleanups_finished; });
   }
 };
 

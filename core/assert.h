@@ -27,3 +27,16 @@ void set_assert_hook(AssertHook hook) noexcept;
       ::segsim::detail::assert_failed(#condition, (message), __FILE__, __LINE__);     \
     }                                                                                 \
   } while (0)
+
+// SEGSIM_DEBUG_ASSERT: the same check where it is not cheap (a scan, a
+// search), compiled only in builds without NDEBUG (the Debug presets: asan,
+// tsan). Its condition must have no side effect and make no platform call —
+// a mutex or platform::Atomic there would be a scheduling point, and debug
+// builds would schedule differently from the others.
+#ifdef NDEBUG
+#define SEGSIM_DEBUG_ASSERT(condition, message) \
+  do {                                          \
+  } while (0)
+#else
+#define SEGSIM_DEBUG_ASSERT(condition, message) SEGSIM_ASSERT(condition, message)
+#endif

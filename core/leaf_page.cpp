@@ -5,6 +5,7 @@
 
 #include "core/assert.h"
 #include "core/mutants.h"
+#include "core/mutants/sites.h"
 #include "core/probe.h"
 
 namespace segsim {
@@ -82,7 +83,7 @@ std::span<const std::byte> LeafPage::get_dewey_id(std::size_t slot) const {
 
 Status LeafPage::set_slot(std::size_t slot, std::span<const std::byte> value) {
   platform::LockGuard guard(mu_);
-  return write(slots_, /*dewey=*/false, slot, value);
+  return write(Area::Slots, slot, value);
 }
 
 // The refusals every write checks first, before anything changes.
@@ -116,22 +117,25 @@ Status LeafPage::set_dewey_id(std::size_t slot, std::span<const std::byte> dewey
     }
     dewey_memory_ = own.value();
   }
-  return write(dewey_ids_, /*dewey=*/true, slot, dewey_id);
+  return write(Area::DeweyIds, slot, dewey_id);
 }
 
-Status LeafPage::write(Table& table, bool dewey, std::size_t slot, std::span<const std::byte> value) {
+Status LeafPage::write(Area area, std::size_t slot, std::span<const std::byte> value) {
   if (Status refused = check_write(slot, value.size()); !refused.ok()) return refused;
+  Table& table = table_of(area);
+  SEGSIM_ASSERT(slot < table.offset.size(), "a table shorter than the page's slot count");
   if (value.empty()) SEGSIM_PROBE("page.write.empty_value");
   if (value.size() == config_.max_value_bytes) SEGSIM_PROBE("page.write.max_value");
-  const Segment& memory = dewey ? dewey_memory_ : slot_memory_;
-  if (table.used_bytes + value.size() > memory.size()) {
+  if (table.used_bytes + value.size() > memory_of(area).size()) {
     // The old value of this slot is garbage once rewritten: not counted.
     const std::size_t old = table.offset[slot] >= 0 ? table.length[slot] : 0;
-    Status grown = grow(table, dewey, table.live_bytes() - old + value.size(), slot);
+    Status grown = grow(area, table.live_bytes() - old + value.size(), slot);
     if (!grown.ok()) return grown;
   }
-  const Segment& target = dewey ? dewey_memory_ : slot_memory_;
+  const Segment& target = memory_of(area);
   SEGSIM_ASSERT(table.used_bytes + value.size() <= target.size(), "grow left no room");
+  // Offsets are 32-bit: a segment is at most 256 KiB.
+  SEGSIM_ASSERT(table.used_bytes <= static_cast<std::size_t>(INT32_MAX), "offset past 32 bits");
   if (!value.empty()) std::memcpy(target.data() + table.used_bytes, value.data(), value.size());
   table.offset[slot] = static_cast<std::int32_t>(table.used_bytes);
   table.length[slot] = static_cast<std::uint32_t>(value.size());
@@ -141,13 +145,13 @@ Status LeafPage::write(Table& table, bool dewey, std::size_t slot, std::span<con
 
 // Moves `table`'s live values — but the one about to be overwritten — into
 // the smallest class holding `needed_bytes`.
-Status LeafPage::grow(Table& table, bool dewey, std::size_t needed_bytes, std::size_t overwritten_slot) {
+Status LeafPage::grow(Area area, std::size_t needed_bytes, std::size_t overwritten_slot) {
   if (class_of(needed_bytes) < 0) {
     SEGSIM_PROBE("page.grow.page_full");
     return make_error(Errc::PageFull, "values exceed the largest segment class");
   }
-  Segment& memory = dewey ? dewey_memory_ : slot_memory_;
-  const Segment old = memory;
+  Table& table = table_of(area);
+  const Segment old = memory_of(area);
   const bool was_shared = slot_memory_ == dewey_memory_;
   auto fresh = allocator_.allocate_uninitialized(std::max(needed_bytes, old.size()));
   if (!fresh.ok()) {
@@ -160,6 +164,7 @@ Status LeafPage::grow(Table& table, bool dewey, std::size_t needed_bytes, std::s
   table.offset[overwritten_slot] = -1;  // after the allocation: a failure changes nothing
   for (std::size_t i = 0; i < table.offset.size(); ++i) {
     if (table.offset[i] < 0) continue;
+    SEGSIM_ASSERT(used + table.length[i] <= fresh->size(), "compacted values overflow the new segment");
     std::memcpy(fresh->data() + used, old.data() + table.offset[i], table.length[i]);
     table.offset[i] = static_cast<std::int32_t>(used);
     used += table.length[i];
@@ -167,26 +172,21 @@ Status LeafPage::grow(Table& table, bool dewey, std::size_t needed_bytes, std::s
   table.used_bytes = used;
   // Both references move when they were one (seed 001: the other would dangle).
   const bool move_both = was_shared && !SEGSIM_MUTANT(ResizeAlias);
-  slot_memory_ = (move_both || !dewey) ? fresh.value() : slot_memory_;
-  dewey_memory_ = (move_both || dewey) ? fresh.value() : dewey_memory_;
+  if (move_both) slot_memory_ = dewey_memory_ = fresh.value(); else memory_of(area) = fresh.value();
   if (move_both) {
     SEGSIM_PROBE("page.grow.shared_moved_both");
     // The DeweyID table's values (none while shared) live in the same segment.
-    SEGSIM_ASSERT(dewey_ids_.live_bytes() == 0 || dewey, "shared memory with DeweyIDs");
+    SEGSIM_ASSERT(dewey_ids_.live_bytes() == 0 || area == Area::DeweyIds, "shared memory with DeweyIDs");
   }
   return allocator_.release(old);
 }
 
 Status LeafPage::return_segments() {
-  if (SEGSIM_MUTANT(ReturnNotIdempotent)) {
-    // The historical version: no lock, no check of the returned flag.
-    segments_returned_ = true;
-    Status first = allocator_.release(slot_memory_);
-    Status second = dewey_memory_ == slot_memory_ ? Status{} : allocator_.release(dewey_memory_);
-    return first.ok() ? second : first;
-  }
-  platform::LockGuard guard(mu_);
-  if (segments_returned_) {  // idempotent: never a double free
+  // The historical version took no lock and did not check the returned flag.
+  const bool guarded = !SEGSIM_MUTANT(ReturnNotIdempotent);
+  platform::UniqueLock lock(mu_, std::defer_lock);
+  if (guarded) lock.lock();
+  if (guarded && segments_returned_) {  // idempotent: never a double free
     SEGSIM_PROBE("page.return.already_returned");
     return {};
   }
@@ -203,11 +203,8 @@ void LeafPage::clear() {
   // needless otherwise — unset slots are never read.
   slots_.reset(config_.slot_count);
   dewey_ids_.reset(config_.slot_count);
-  if (SEGSIM_MUTANT(ClearAfterReturn)) {
-    // The historical version zeroed the memory — returned or not.
-    std::memset(slot_memory_.data(), 0, slot_memory_.size());
-    if (dewey_memory_ != slot_memory_) std::memset(dewey_memory_.data(), 0, dewey_memory_.size());
-  }
+  // The historical version zeroed the memory — returned or not.
+  if (SEGSIM_MUTANT(ClearAfterReturn)) mutants::zero_page_memory(slot_memory_, dewey_memory_);
 }
 
 Status LeafPage::reset_for_reuse(std::uint64_t page_id) {

@@ -78,10 +78,16 @@ class LeafPage {
     void reset(std::size_t slots);
     std::size_t live_bytes() const;
   };
+  // Which area a write or a grow works on: it selects both the table and the
+  // segment holding its values.
+  enum class Area { Slots, DeweyIds };
+  Table& table_of(Area area) { return area == Area::Slots ? slots_ : dewey_ids_; }
+  Segment& memory_of(Area area) { return area == Area::Slots ? slot_memory_ : dewey_memory_; }
+
   LeafPage(SegmentAllocator& allocator, LeafPageConfig config, std::uint64_t page_id);
   Status check_write(std::size_t slot, std::size_t value_bytes) const;
-  Status write(Table& table, bool dewey, std::size_t slot, std::span<const std::byte> value);
-  Status grow(Table& table, bool dewey, std::size_t needed_bytes, std::size_t overwritten_slot);
+  Status write(Area area, std::size_t slot, std::span<const std::byte> value);
+  Status grow(Area area, std::size_t needed_bytes, std::size_t overwritten_slot);
   Status allocate_segments();
   std::span<const std::byte> read(const Table& table, const Segment& memory, std::size_t slot) const;
 

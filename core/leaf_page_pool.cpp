@@ -4,20 +4,15 @@
 
 #include "core/assert.h"
 #include "core/mutants.h"
+#include "core/mutants/sites.h"
 #include "core/probe.h"
 
 namespace segsim {
 
 LeafPagePool::LeafPagePool(SegmentAllocator& allocator, LeafPagePoolConfig config)
     : allocator_(allocator), config_(config) {
-  if (SEGSIM_MUTANT(PreallocLeak)) {
-    // The historical pool: pages made up front, never handed out, never
-    // returned (clear_all does not know them).
-    for (std::uint64_t i = 0; i < 16; ++i) {
-      auto page = LeafPage::create(allocator_, config_.page, UINT64_MAX - i);
-      if (page.ok()) preallocated_.push_back(std::move(page.value()));
-    }
-  }
+  // The historical pool made pages up front, never handed out nor returned.
+  if (SEGSIM_MUTANT(PreallocLeak)) mutants::preallocate_pages(allocator_, config_.page);
 }
 
 LeafPagePool::~LeafPagePool() { clear_all(); }
@@ -54,9 +49,12 @@ Result<LeafPage*> LeafPagePool::borrow(std::uint64_t page_id) {
     page = std::move(created.value());
   }
   platform::LockGuard guard(mu_);
+  SEGSIM_ASSERT(page != nullptr, "lending no page");
   LeafPage* raw = page.get();
-  // Borrowed pages are kept in borrow order (a vector, not a hash of
-  // addresses): clear_all() must return them in a deterministic order.
+  // Borrowed pages are kept in a vector, not a hash of addresses: give_back
+  // swap-removes, so the order is not borrow order, but it follows from the
+  // sequence of borrows and give-backs alone — clear_all() returns them in
+  // a deterministic order.
   borrowed_.push_back(std::move(page));
   ++(reused ? stats_.reused : stats_.created);
   return raw;

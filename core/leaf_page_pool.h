@@ -57,7 +57,6 @@ class LeafPagePool {
   mutable platform::Mutex mu_;
   std::vector<std::unique_ptr<LeafPage>> borrowed_;  // owned while borrowed
   std::vector<std::unique_ptr<LeafPage>> idle_;
-  std::vector<std::unique_ptr<LeafPage>> preallocated_;  // only the prealloc-leak mutant fills it
   LeafPagePoolStats stats_;
 };
 

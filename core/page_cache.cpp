@@ -3,7 +3,6 @@
 #include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/mutants.h"
-#include "core/probe.h"
 #include "core/platform/clock.h"
 #include "core/probe.h"
 
@@ -48,6 +47,14 @@ LruPageCache<Key, Hash>::LruPageCache(PageCacheConfig config, EvictionListener l
 }
 
 template <class Key, class Hash>
+LruPageCache<Key, Hash>::LruPageCache(PageCacheConfig config, LeafPagePool& pool,
+                                      GivenBackListener given_back)
+    : LruPageCache(config, [&pool, given_back = std::move(given_back)](const Key& key, LeafPage* page) {
+        const Status back = pool.give_back(page);
+        if (given_back) given_back(key, back);
+      }) {}
+
+template <class Key, class Hash>
 LruPageCache<Key, Hash>::~LruPageCache() {
   clear();
   platform::LockGuard guard(mu_);
@@ -60,6 +67,7 @@ void LruPageCache<Key, Hash>::unlink(typename LruList::iterator it,
   std::shared_ptr<Entry> entry = *it;
   index_.erase(entry->key);
   lru_.erase(it);
+  SEGSIM_ASSERT(bytes_ >= entry->bytes && !entry->evicted, "unlinking an entry twice");
   bytes_ -= entry->bytes;
   entry->evicted = true;
   if (entry->pins > 0 && !SEGSIM_MUTANT(PinIgnored)) {
@@ -89,11 +97,8 @@ void LruPageCache<Key, Hash>::hand_over(std::vector<std::shared_ptr<Entry>>& evi
     // A window between unlinking and returning, where a race with a reader
     // or the pool would show.
     if (SEGSIM_FAULT_POINT("cache.evict.yield")) platform::yield();
-    if (SEGSIM_MUTANT(EvictNoReturn)) {
-      entry->page->clear();  // the historical listener: cleared, never returned
-      continue;
-    }
-    listener_(entry->key, entry->page);
+    // The historical listener cleared the page and never returned it.
+    if (SEGSIM_MUTANT(EvictNoReturn)) entry->page->clear(); else listener_(entry->key, entry->page);
   }
   if (!evicted.empty()) {
     platform::LockGuard guard(mu_);

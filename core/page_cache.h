@@ -1,6 +1,7 @@
 // PageCache and RecordPageCache: bounded LRU caches of leaf pages with an
 // eviction listener (seed 001: evicting a leaf page must give it back to the
-// pool, which returns its segments).
+// pool, which returns its segments — the constructor taking a LeafPagePool
+// does exactly that).
 //
 // Bounded by entries and by bytes (a page's segment bytes when inserted).
 // A reader pins a page with a Handle while it uses it; a pinned page that is
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "core/leaf_page.h"
+#include "core/leaf_page_pool.h"
 #include "core/platform/mutex.h"
 
 namespace segsim {
@@ -81,7 +83,15 @@ class LruPageCache {
     std::shared_ptr<Entry> entry_;
   };
 
+  // Heard after each evicted page went back to the pool, with give_back's status.
+  using GivenBackListener = std::function<void(const Key& key, const Status& given_back)>;
+
   LruPageCache(PageCacheConfig config, EvictionListener listener);
+  // The seed's PageCache → KeyValueLeafPagePool.returnPage path: every evicted
+  // page is given back to `pool` (which returns its segments), then
+  // `given_back` (optional) hears of it. Without it a refused give-back —
+  // only a bug elsewhere makes one — is dropped. `pool` must outlive the cache.
+  LruPageCache(PageCacheConfig config, LeafPagePool& pool, GivenBackListener given_back = {});
   ~LruPageCache();  // evicts everything; every handle must be gone
   LruPageCache(const LruPageCache&) = delete;
   LruPageCache& operator=(const LruPageCache&) = delete;

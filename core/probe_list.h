@@ -7,7 +7,7 @@
 namespace segsim::probes {
 
 inline constexpr std::array kProbes = {
-    // ---- SegmentAllocator (segment_allocator.cpp) ----
+    // ---- SegmentAllocator (segment_*.cpp) ----
     Probe{"alloc.invalid_size.zero", "allocate of zero bytes refused", true},
     Probe{"alloc.invalid_size.too_large", "allocate above the largest class refused", true},
     Probe{"alloc.grow.forced_slow_path_served", "a forced slow path that cannot grow still serves from the pool", false},

@@ -1,9 +1,10 @@
 // Region: one mapping of region_bytes, sliced for a single size class, and
 // RegionTable, the allocator's stable-id table of them. Internal to the
-// SegmentAllocator (segment_allocator.cpp): every field except the immutable
+// SegmentAllocator (segment_*.cpp): every field except the immutable
 // `size_class` is guarded by the owning class's mutex.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -64,8 +65,14 @@ class Region {
   std::uint32_t slice_count() const { return slice_count_; }
   std::uint32_t free_count() const { return free_count_; }
   std::uint32_t touched_count() const { return touched_count_; }
-  SliceState& slice(std::uint32_t i) { return slices_[i]; }
-  const SliceState& slice(std::uint32_t i) const { return slices_[i]; }
+  SliceState& slice(std::uint32_t i) {
+    SEGSIM_DEBUG_ASSERT(i < slice_count_, "slice index out of range");
+    return slices_[i];
+  }
+  const SliceState& slice(std::uint32_t i) const {
+    SEGSIM_DEBUG_ASSERT(i < slice_count_, "slice index out of range");
+    return slices_[i];
+  }
   const std::vector<std::uint32_t>& free_stack() const { return free_stack_; }
   void note_touched() { ++touched_count_; }
 
@@ -107,6 +114,7 @@ class RegionTable {
 inline std::uint32_t Region::pop_free() {
   SEGSIM_ASSERT(!free_stack_.empty() && free_count_ > 0, "pop from a full region");
   const std::uint32_t slice = free_stack_.back();
+  SEGSIM_ASSERT(slice < slice_count_, "free stack holds a slice out of range");
   free_stack_.pop_back();
   --free_count_;
   return slice;
@@ -114,6 +122,8 @@ inline std::uint32_t Region::pop_free() {
 
 inline void Region::push_free(std::uint32_t slice) {
   SEGSIM_ASSERT(slice < slice_count_ && free_count_ < slice_count_, "push to a free region");
+  SEGSIM_DEBUG_ASSERT(std::find(free_stack_.begin(), free_stack_.end(), slice) == free_stack_.end(),
+                      "a slice pushed twice on the free stack");
   free_stack_.push_back(slice);
   ++free_count_;
 }

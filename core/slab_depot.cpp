@@ -25,6 +25,18 @@ namespace {
 // its threads served between exchanges with its capacity.
 constexpr std::uint64_t kAdaptWindow = 16;
 
+// The depot's newest full magazine becomes the thread's loaded one; the
+// loaded one becomes the previous, the previous goes back empty.
+void load_full(ClassDepot& depot, ClassCache& cc) {
+  SEGSIM_ASSERT(!depot.full.empty(), "loading from a depot without full magazines");
+  if (cc.previous != nullptr) depot.empty.push_back(std::move(cc.previous));
+  cc.previous = std::move(cc.loaded);
+  cc.loaded = std::move(depot.full.back());
+  depot.full.pop_back();
+  SEGSIM_ASSERT(depot.depot_objects >= cc.loaded->refs.size(), "depot object count underflow");
+  depot.depot_objects -= cc.loaded->refs.size();
+}
+
 void set_cached(ClassCache& cc) {
   std::size_t n = cc.loaded == nullptr ? 0 : cc.loaded->refs.size();
   if (cc.previous != nullptr) n += cc.previous->refs.size();
@@ -74,28 +86,27 @@ void SlabAllocator::Impl::adapt_capacity(int c, std::uint64_t ops) {
   }
 }
 
+// Every magazine exchange with the depot starts here: returns holding the
+// class's depot lock, with the exchange counted and the capacity adapted.
+platform::UniqueLock SlabAllocator::Impl::begin_exchange(int c, ClassCache& cc) {
+  ClassDepot& depot = depots[c];
+  if (SEGSIM_FAULT_POINT("slab.magazine.exchange")) platform::yield();
+  platform::UniqueLock lock(depot.mu);
+  depot.exchanges.bump();
+  adapt_capacity(c, cc.ops_since_exchange);
+  cc.ops_since_exchange = 0;
+  return lock;
+}
+
 // Allocation miss: loaded and previous are empty. A full magazine from the
 // depot, else one filled from the slabs.
 Status SlabAllocator::Impl::refill(int c, ClassCache& cc) {
   ClassDepot& depot = depots[c];
-  if (SEGSIM_FAULT_POINT("slab.magazine.exchange")) platform::yield();
-  platform::LockGuard guard(depot.mu);
-  depot.exchanges.bump();
-  adapt_capacity(c, cc.ops_since_exchange);
-  cc.ops_since_exchange = 0;
+  const platform::UniqueLock lock = begin_exchange(c, cc);
   if (!depot.full.empty()) {
     SEGSIM_PROBE("slab.depot.full_magazine");
-    if (SEGSIM_MUTANT(SlabMagazineStillOwned)) {
-      // The depot keeps its magazine and the thread loads a copy of it.
-      cc.loaded->refs = depot.full.back()->refs;
-      set_cached(cc);
-      return {};
-    }
-    if (cc.previous != nullptr) depot.empty.push_back(std::move(cc.previous));
-    cc.previous = std::move(cc.loaded);
-    cc.loaded = std::move(depot.full.back());
-    depot.full.pop_back();
-    depot.depot_objects -= cc.loaded->refs.size();
+    // The historical thread loaded a copy of the magazine the depot kept owning.
+    if (SEGSIM_MUTANT(SlabMagazineStillOwned)) cc.loaded->refs = depot.full.back()->refs; else load_full(depot, cc);
     set_cached(cc);
     return {};
   }
@@ -109,11 +120,7 @@ Status SlabAllocator::Impl::refill(int c, ClassCache& cc) {
 // the loaded becomes the previous, an empty magazine is loaded.
 void SlabAllocator::Impl::exchange_full(int c, ClassCache& cc) {
   ClassDepot& depot = depots[c];
-  if (SEGSIM_FAULT_POINT("slab.magazine.exchange")) platform::yield();
-  platform::LockGuard guard(depot.mu);
-  depot.exchanges.bump();
-  adapt_capacity(c, cc.ops_since_exchange);
-  cc.ops_since_exchange = 0;
+  const platform::UniqueLock lock = begin_exchange(c, cc);
   if (cc.previous != nullptr) {
     depot.depot_objects += cc.previous->refs.size();
     depot.full.push_back(std::move(cc.previous));

@@ -134,6 +134,7 @@ struct SlabAllocator::Impl {
   void detach_all_caches();
 
   // ---- slab_depot.cpp (callers hold depot.mu unless noted) ----
+  platform::UniqueLock begin_exchange(int c, slab_detail::ClassCache& cc);  // takes depot.mu
   Status refill(int c, slab_detail::ClassCache& cc);       // takes depot.mu
   void exchange_full(int c, slab_detail::ClassCache& cc);  // takes depot.mu
   Status fill_from_slabs(int c, slab_detail::Magazine& magazine);

@@ -94,6 +94,50 @@ bool known_point(std::string_view name) {
   return false;
 }
 
+// async:KIND[@p=P] — delay or reorder of async tasks.
+bool parse_async_rule(std::string_view kind, std::string_view trigger, FaultRule& rule,
+                      std::string& why) {
+  if (kind == "delay") {
+    rule.target = FaultTarget::AsyncDelay;
+  } else if (kind == "reorder") {
+    rule.target = FaultTarget::AsyncReorder;
+  } else {
+    why = fmt::format("unknown async fault '{}' (delay, reorder)", kind);
+    return false;
+  }
+  if (trigger.empty()) {
+    rule.probability = 1.0;
+    return true;
+  }
+  if (!parse_trigger(trigger, rule, why)) return false;
+  if (rule.probability < 0) {
+    why = "async faults take only p=P";
+    return false;
+  }
+  return true;
+}
+
+// point:NAME@p=P — a named fault point of core.
+bool parse_point_rule(std::string_view name, std::string_view trigger, FaultRule& rule,
+                      std::string& why) {
+  if (!known_point(name)) {
+    why = fmt::format("unknown fault point '{}' (see segsim list)", name);
+    return false;
+  }
+  rule.target = FaultTarget::FaultPoint;
+  rule.point = std::string(name);
+  if (trigger.empty()) {
+    why = "fault points need a trigger (p=P)";
+    return false;
+  }
+  if (!parse_trigger(trigger, rule, why)) return false;
+  if (rule.probability < 0) {
+    why = "fault points take only p=P";
+    return false;
+  }
+  return true;
+}
+
 bool parse_rule(std::string_view text, FaultRule& rule, std::string& why) {
   const std::size_t colon = text.find(':');
   if (colon == std::string_view::npos) {
@@ -111,44 +155,8 @@ bool parse_rule(std::string_view text, FaultRule& rule, std::string& why) {
       return false;
     }
   }
-  if (target == "async") {
-    if (rest == "delay") {
-      rule.target = FaultTarget::AsyncDelay;
-    } else if (rest == "reorder") {
-      rule.target = FaultTarget::AsyncReorder;
-    } else {
-      why = fmt::format("unknown async fault '{}' (delay, reorder)", rest);
-      return false;
-    }
-    if (trigger.empty()) {
-      rule.probability = 1.0;
-      return true;
-    }
-    if (!parse_trigger(trigger, rule, why)) return false;
-    if (rule.probability < 0) {
-      why = "async faults take only p=P";
-      return false;
-    }
-    return true;
-  }
-  if (target == "point") {
-    if (!known_point(rest)) {
-      why = fmt::format("unknown fault point '{}' (see segsim list)", rest);
-      return false;
-    }
-    rule.target = FaultTarget::FaultPoint;
-    rule.point = std::string(rest);
-    if (trigger.empty()) {
-      why = "fault points need a trigger (p=P)";
-      return false;
-    }
-    if (!parse_trigger(trigger, rule, why)) return false;
-    if (rule.probability < 0) {
-      why = "fault points take only p=P";
-      return false;
-    }
-    return true;
-  }
+  if (target == "async") return parse_async_rule(rest, trigger, rule, why);
+  if (target == "point") return parse_point_rule(rest, trigger, rule, why);
   bool found = false;
   for (const CallName& c : kCalls) {
     if (c.name == target) {

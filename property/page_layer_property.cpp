@@ -215,9 +215,8 @@ struct CacheSut {
   std::unique_ptr<SegmentAllocator> allocator = make_allocator(os);
   LeafPagePool pool{*allocator};
   std::map<std::uint64_t, LeafPage*> pages;  // every page by id (dead ones too)
-  PageCache cache{{kCacheEntries, std::size_t{1} << 30}, [this](const std::uint64_t&, LeafPage* page) {
-                    RC_ASSERT(pool.give_back(page).ok());
-                  }};
+  PageCache cache{{kCacheEntries, std::size_t{1} << 30}, pool,
+                  [](const std::uint64_t&, const Status& back) { RC_ASSERT(back.ok()); }};
   std::vector<PageCache::Handle> handles;  // destroyed before the cache
 };
 

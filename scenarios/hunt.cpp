@@ -20,7 +20,7 @@ namespace {
 constexpr std::uint64_t kSeedsPerBatch = 8;
 constexpr std::uint64_t kMaxSeedsPerHunt = 100000;
 
-[[maybe_unused]] double median(std::vector<double> values) {
+double median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   const std::size_t mid = values.size() / 2;
@@ -41,10 +41,11 @@ RunSpec base_spec(const std::string& scenario, const std::string& strategy, cons
   RunSpec spec;
   spec.scenario = scenario;
   spec.bug = bug;
-  spec.strategy = strategy == "pct" || strategy == "pos" ? strategy : "random";
+  // A hunt's "swarm" is random schedules under swarm faults.
+  spec.strategy = sim::parse_strategy(strategy).value_or(sim::StrategyKind::Random);
   spec.faults = strategy == "swarm" ? "swarm" : "none";
   // Calibrated once here, not in every forked child.
-  if (spec.strategy == "pct") spec.pct_steps = pct_steps_for(spec);
+  if (spec.strategy == sim::StrategyKind::Pct) spec.pct_steps = pct_steps_for(spec);
   return spec;
 }
 
@@ -76,7 +77,7 @@ bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
   return true;
 }
 
-[[maybe_unused]] void add_probes(const std::vector<ProbeCount>& hits, std::vector<ProbeCount>* totals) {
+void add_probes(const std::vector<ProbeCount>& hits, std::vector<ProbeCount>* totals) {
   if (totals == nullptr) return;
   if (totals->empty()) {
     *totals = hits;
@@ -85,7 +86,7 @@ bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
   for (std::size_t i = 0; i < hits.size() && i < totals->size(); ++i) (*totals)[i].hits += hits[i].hits;
 }
 
-[[maybe_unused]] Detection hunt_once(const std::string& bug, const std::string& scenario, const std::string& strategy,
+Detection hunt_once(const std::string& bug, const std::string& scenario, const std::string& strategy,
                     std::uint64_t base_seed, const HuntSpec& spec, std::ostream& log,
                     std::vector<ProbeCount>* probes) {
   Detection detection;
@@ -121,10 +122,11 @@ bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
 
 std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log, std::vector<ProbeCount>* probes) {
   std::vector<HuntRow> rows;
-#if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
+  if (!mutants::kBuilt) return rows;  // no bug can be switched on: nothing to hunt
   for (const std::string& bug : spec.bugs) {
-    const mutants::BugInfo* info = mutants::find(bug);
-    if (info == nullptr) continue;
+    const auto info = std::find_if(std::begin(mutants::kCatalogue), std::end(mutants::kCatalogue),
+                                   [&](const mutants::BugInfo& entry) { return entry.name == bug; });
+    if (info == std::end(mutants::kCatalogue)) continue;
     for (const std::string& strategy : spec.strategies) {
       HuntRow row;
       row.bug = bug;
@@ -163,11 +165,6 @@ std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log, std::vect
       rows.push_back(row);
     }
   }
-#else
-  (void)spec;
-  (void)log;
-  (void)probes;
-#endif
   return rows;
 }
 

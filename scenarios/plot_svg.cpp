@@ -73,27 +73,37 @@ std::vector<Point> thin(const std::vector<Point>& points, double max_ms) {
   return out;
 }
 
-}  // namespace
+// The axes' ranges: from zero, ending on a tick; an empty or single-instant
+// run still gets a drawable (non-zero) range.
+struct Scale {
+  double x_step = 1, y_step = 1;
+  double x_max = 1, y_max = 1;  // ms, MiB
+  double x_of(double ms) const { return kLeft + ms / x_max * kPlotWidth; }
+  double y_of(double mib) const { return kTop + kPlotHeight - mib / y_max * kPlotHeight; }
+};
 
-std::string memory_plot_svg(const RunReport& report) {
-  const std::vector<MemorySample>& samples = report.memory;
+Scale scale_for(const RunReport& report) {
   double max_ms = 0;
   double max_mib = 0;
-  for (const MemorySample& s : samples) {
+  for (const MemorySample& s : report.memory) {
     max_ms = std::max(max_ms, static_cast<double>(s.time_ns) / 1e6);
     max_mib = std::max({max_mib, static_cast<double>(s.virtual_bytes) / kMiB,
                         static_cast<double>(s.resident_bytes) / kMiB});
   }
   pressure_extent(report, max_ms, max_mib);  // issue 15: the pressure loop's series
-  // Axes start at zero and end on a tick; an empty or single-instant run
-  // still gets a drawable (non-zero) range.
-  const double x_step = nice_step(max_ms > 0 ? max_ms : 1);
-  const double y_step = nice_step(max_mib > 0 ? max_mib : 1);
-  const double x_max = std::max(1.0, std::ceil((max_ms > 0 ? max_ms : 1) / x_step)) * x_step;
-  const double y_max = std::max(1.0, std::ceil((max_mib > 0 ? max_mib : 1) / y_step)) * y_step;
-  const auto x_of = [&](double ms) { return kLeft + ms / x_max * kPlotWidth; };
-  const auto y_of = [&](double mib) { return kTop + kPlotHeight - mib / y_max * kPlotHeight; };
+  Scale scale;
+  scale.x_step = nice_step(max_ms > 0 ? max_ms : 1);
+  scale.y_step = nice_step(max_mib > 0 ? max_mib : 1);
+  scale.x_max = std::max(1.0, std::ceil((max_ms > 0 ? max_ms : 1) / scale.x_step)) * scale.x_step;
+  scale.y_max = std::max(1.0, std::ceil((max_mib > 0 ? max_mib : 1) / scale.y_step)) * scale.y_step;
+  return scale;
+}
 
+// The canvas, the title, the grid with its ticks and labels, the axes.
+std::string frame_svg(const RunReport& report, const Scale& scale) {
+  const double x_max = scale.x_max, y_max = scale.y_max, x_step = scale.x_step, y_step = scale.y_step;
+  const auto x_of = [&](double ms) { return scale.x_of(ms); };
+  const auto y_of = [&](double mib) { return scale.y_of(mib); };
   std::string out;
   out += fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
@@ -131,39 +141,46 @@ std::string memory_plot_svg(const RunReport& report) {
                      "memory (MiB)</text>\n",
                      kTop + kPlotHeight / 2);
 
+  return out;
+}
+
+// The virtual and resident series, or a note that there are no samples.
+std::string series_svg(const std::vector<MemorySample>& samples, const Scale& scale) {
   if (samples.empty()) {
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#808080\">no memory samples "
+    return fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#808080\">no memory samples "
                        "(run with memory sampling on)</text>\n",
                        kLeft + kPlotWidth / 2, kTop + kPlotHeight / 2);
-  } else {
-    const auto series = [&](bool resident, const char* colour, const char* name) {
-      std::vector<Point> points;
-      points.reserve(samples.size());
-      for (const MemorySample& s : samples) {
-        points.push_back(Point{static_cast<double>(s.time_ns) / 1e6,
-                               static_cast<double>(resident ? s.resident_bytes : s.virtual_bytes) / kMiB});
-      }
-      points = thin(points, x_max);
-      std::string polyline = fmt::format("<polyline class=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"",
-                                         name, colour);
-      for (std::size_t i = 0; i < points.size(); ++i) {
-        polyline += fmt::format("{}{:.2f},{:.2f}", i == 0 ? "" : " ", x_of(points[i].time_ms), y_of(points[i].mib));
-      }
-      polyline += "\"/>\n";
-      // A single sample is a zero-length line: mark it so it shows.
-      if (points.size() == 1) {
-        polyline += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"3\" fill=\"{}\"/>\n",
-                                x_of(points[0].time_ms), y_of(points[0].mib), colour);
-      }
-      return polyline;
-    };
-    out += series(false, kVirtualColour, "virtual");
-    out += series(true, kResidentColour, "resident");
   }
+  const double x_max = scale.x_max;
+  const auto x_of = [&](double ms) { return scale.x_of(ms); };
+  const auto y_of = [&](double mib) { return scale.y_of(mib); };
+  const auto series = [&](bool resident, const char* colour, const char* name) {
+    std::vector<Point> points;
+    points.reserve(samples.size());
+    for (const MemorySample& s : samples) {
+      points.push_back(Point{static_cast<double>(s.time_ns) / 1e6,
+                             static_cast<double>(resident ? s.resident_bytes : s.virtual_bytes) / kMiB});
+    }
+    points = thin(points, x_max);
+    std::string polyline = fmt::format("<polyline class=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"",
+                                       name, colour);
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      polyline += fmt::format("{}{:.2f},{:.2f}", i == 0 ? "" : " ", x_of(points[i].time_ms), y_of(points[i].mib));
+    }
+    polyline += "\"/>\n";
+    // A single sample is a zero-length line: mark it so it shows.
+    if (points.size() == 1) {
+      polyline += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"3\" fill=\"{}\"/>\n",
+                              x_of(points[0].time_ms), y_of(points[0].mib), colour);
+    }
+    return polyline;
+  };
+  return series(false, kVirtualColour, "virtual") + series(true, kResidentColour, "resident");
+}
 
-  out += pressure_overlay_svg(report, PlotAxes{kLeft, kTop, kPlotWidth, kPlotHeight, x_max, y_max});
-
-  // Legend, below the x-axis label.
+std::string legend_svg(const RunReport& report) {
+  std::string out;
+  // Below the x-axis label.
   const double legend_y = kHeight - 12;
   const double legend_x = kLeft;
   out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"/>\n", legend_x,
@@ -174,6 +191,17 @@ std::string memory_plot_svg(const RunReport& report) {
                      legend_x + 300, legend_y - 4, legend_x + 324, legend_y - 4, kResidentColour);
   out += fmt::format("<text x=\"{}\" y=\"{}\">resident bytes (peak {:.1f} MiB)</text>\n", legend_x + 330,
                      legend_y, static_cast<double>(report.peak_resident_bytes) / kMiB);
+  return out;
+}
+
+}  // namespace
+
+std::string memory_plot_svg(const RunReport& report) {
+  const Scale scale = scale_for(report);
+  std::string out = frame_svg(report, scale);
+  out += series_svg(report.memory, scale);
+  out += pressure_overlay_svg(report, PlotAxes{kLeft, kTop, kPlotWidth, kPlotHeight, scale.x_max, scale.y_max});
+  out += legend_svg(report);
   out += "</svg>\n";
   return out;
 }

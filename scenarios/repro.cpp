@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scenarios/base64.h"
+#include "scenarios/json_read.h"
 #include "scenarios/safe_file.h"
 #include "scenarios/values.h"
 
@@ -14,7 +15,6 @@ namespace segsim::scenarios {
 
 namespace {
 
-using nlohmann::json;
 
 // Repro files hold a run's decisions compactly (~0.4 byte each, base64'd):
 // 256 MiB is far beyond the longest run the CLI accepts; a larger file is not
@@ -54,12 +54,12 @@ Repro repro_from_report(RunReport&& report) {
 
 std::string repro_to_json(const Repro& repro) {
   const RunSpec& spec = repro.spec;
-  json doc = {
+  nlohmann::json doc = {
       {"format", "segsim-repro"},
       {"version", kReproVersion},
       {"scenario", spec.scenario},
       {"seed", spec.seed},
-      {"strategy", spec.strategy},
+      {"strategy", sim::strategy_name(spec.strategy)},
       {"pct_depth", spec.pct_depth},
       {"pct_steps", spec.pct_steps},
       {"faults", spec.faults},
@@ -71,7 +71,7 @@ std::string repro_to_json(const Repro& repro) {
       {"lenient_replay", spec.lenient_replay},
   };
   if (repro.failure) {
-    json history = json::array();
+    nlohmann::json history = nlohmann::json::array();
     for (const SegmentEvent& e : repro.failure->segment_history) {
       history.push_back({{"what", e.what}, {"fiber", e.fiber}, {"step", e.step}});
     }
@@ -105,139 +105,131 @@ namespace {
 
 // Version 1: a list of fiber ids. Version 2: the compact encoding.
 // Takes the (long) data string out of `decisions` as it decodes it.
-Result<sim::DecisionLog> decisions_from_json(json& decisions, std::string* why) {
-  const auto refuse = [&](std::string line) -> Result<sim::DecisionLog> {
-    *why = std::move(line);
-    return make_error(Errc::InvalidConfig, "bad decisions");
-  };
+bool decisions_from_json(Json& decisions, sim::DecisionLog& log, std::string& why) {
+  const JsonFields f(decisions, "\"decisions\"");
   if (decisions.is_array()) {
-    if (decisions.size() > kMaxListedDecisions) return refuse("\"decisions\" lists too many decisions");
-    sim::DecisionLog log;
-    for (const json& d : decisions) {
-      if (!d.is_number_unsigned() || d.get<std::uint64_t>() > UINT32_MAX) return refuse("\"decisions\" holds a non-id");
+    if (decisions.size() > kMaxListedDecisions) return f.fail("lists too many decisions", why);
+    for (const Json& d : decisions) {
+      if (!d.is_number_unsigned() || d.get<std::uint64_t>() > UINT32_MAX) return f.fail("holds a non-id", why);
       log.push_back(d.get<std::uint32_t>());
     }
     log.seal();
-    return log;
+    return true;
   }
-  if (!decisions.is_object() || !decisions.contains("encoding") || decisions["encoding"] != kDecisionsEncoding ||
-      !decisions.contains("count") || !decisions["count"].is_number_unsigned() || !decisions.contains("data") ||
-      !decisions["data"].is_string()) {
-    return refuse(fmt::format("\"decisions\" is neither a list of fiber ids nor {{\"encoding\": \"{}\", "
-                              "\"count\": N, \"data\": \"...\"}}",
-                              kDecisionsEncoding));
+  std::string encoding;
+  std::uint64_t count = 0;
+  if (!decisions.is_object() || !f.string("encoding", encoding, why) || encoding != kDecisionsEncoding ||
+      !f.whole("count", count, why) || !decisions.contains("data") || !decisions["data"].is_string()) {
+    return f.fail(fmt::format("is neither a list of fiber ids nor {{\"encoding\": \"{}\", \"count\": N, "
+                              "\"data\": \"...\"}}",
+                              kDecisionsEncoding),
+                  why);
   }
   std::optional<std::string> bytes;
   {
     const std::string data = std::move(decisions["data"].get_ref<std::string&>());
     bytes = base64_decode(data);
   }
-  if (!bytes) return refuse("\"decisions\" data is not base64");
+  if (!bytes) return f.fail("data is not base64", why);
   std::string error;
-  auto log = sim::DecisionLog::from_encoded(std::move(*bytes), decisions["count"].get<std::uint64_t>(), &error);
-  if (!log.ok()) return refuse("\"decisions\": " + error);
-  return log;
+  auto decoded = sim::DecisionLog::from_encoded(std::move(*bytes), count, &error);
+  if (!decoded.ok()) return f.fail(error, why);
+  log = std::move(decoded.value());
+  return true;
 }
 
-}  // namespace
+bool read_version(const JsonFields& doc, std::string& why) {
+  std::string format;
+  if (!doc.string("format", format, why)) return false;
+  if (format != "segsim-repro") return doc.fail("\"format\" is not \"segsim-repro\"", why);
+  std::uint64_t version = 0;
+  if (!doc.whole("version", version, why)) return false;
+  if (version < kOldestReadableVersion || version > kReproVersion) {
+    return doc.fail(fmt::format("version {} is not supported (this build reads versions {}..{})", version,
+                                kOldestReadableVersion, kReproVersion),
+                    why);
+  }
+  return true;
+}
 
-namespace {
+bool known_strategy(const JsonFields& doc, const std::string& name, sim::StrategyKind& out, std::string& why) {
+  const std::optional<sim::StrategyKind> kind = sim::parse_strategy(name);
+  if (!kind) return doc.fail(fmt::format("unknown strategy {} ({})", quoted_text(name), sim::kStrategyNames), why);
+  out = *kind;
+  return true;
+}
+
+// The run's spec but its decisions; every number checked against its limit
+// before it is narrowed.
+bool read_spec(const JsonFields& doc, RunSpec& spec, std::string& why) {
+  std::uint64_t pct_depth = 0, pct_steps = 0, threads = 0, size = 0;
+  std::string strategy;
+  const Json* knobs_object = nullptr;
+  if (!doc.string("scenario", spec.scenario, why) || !doc.whole("seed", spec.seed, why) ||
+      !doc.string("strategy", strategy, why) || !known_strategy(doc, strategy, spec.strategy, why) ||
+      !doc.whole("pct_depth", pct_depth, why, kMinPctDepth, kMaxPctDepth) ||
+      // PCT's k as the recorded run used it (absent in older repros: calibrated).
+      !doc.optional_whole("pct_steps", pct_steps, why) || !doc.string("faults", spec.faults, why) ||
+      !doc.object("knobs", knobs_object, why)) {
+    return false;
+  }
+  const JsonFields knobs(*knobs_object, doc.where() + ": knobs");
+  if (!knobs.whole("threads", threads, why, 0, kMaxThreads) || !knobs.whole("size", size, why, 0, kMaxSize) ||
+      !knobs.whole("max_steps", spec.max_steps, why, 1, UINT64_MAX) || !doc.string("test_hook", spec.test_hook, why) ||
+      !doc.optional_string("bug", spec.bug, why) || !doc.optional_boolean("lenient_replay", spec.lenient_replay, why)) {
+    return false;
+  }
+  spec.pct_depth = static_cast<int>(pct_depth);
+  spec.pct_steps = pct_steps;
+  spec.threads = static_cast<std::uint32_t>(threads);
+  spec.size = static_cast<std::uint32_t>(size);
+  return true;
+}
+
+bool read_failure(const JsonFields& doc, std::optional<Failure>& out, std::string& why) {
+  if (!doc.has("failure")) return true;
+  const Json* object = nullptr;
+  if (!doc.object("failure", object, why)) return false;
+  const JsonFields f(*object, doc.where() + ": failure");
+  Failure failure;
+  std::uint64_t fiber = failure.fiber;
+  if (!f.string("oracle", failure.oracle, why) || !f.string("message", failure.message, why) ||
+      !f.optional_whole("fiber", fiber, why, 0, UINT32_MAX) || !f.optional_whole("step", failure.step, why) ||
+      !f.optional_string("segment", failure.segment, why)) {
+    return false;
+  }
+  failure.fiber = static_cast<std::uint32_t>(fiber);
+  out = std::move(failure);
+  return true;
+}
 
 // `text` is released once parsed: a long run's repro is held once, not twice.
 Result<Repro> parse_repro(std::string text, std::string* error_line) {
   auto refuse = [&](const std::string& line) -> Result<Repro> {
-    if (error_line != nullptr) *error_line = "bad repro file: " + line;
+    if (error_line != nullptr) *error_line = line;
     return make_error(Errc::InvalidConfig, "bad repro file");
   };
-  if (text.empty()) return refuse("empty");
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (text.empty()) return refuse("bad repro file: empty");
+  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   std::string().swap(text);
-  if (doc.is_discarded()) return refuse("not valid JSON (truncated?)");
-  if (!doc.is_object()) return refuse("not a JSON object");
-  if (!doc.contains("format") || doc["format"] != "segsim-repro") return refuse("\"format\" is not \"segsim-repro\"");
-  if (!doc.contains("version") || !doc["version"].is_number_integer()) return refuse("missing \"version\"");
-  const std::int64_t version = doc["version"].get<std::int64_t>();
-  if (version < kOldestReadableVersion || version > kReproVersion) {
-    return refuse(fmt::format("version {} is not supported (this build reads versions {}..{})",
-                              doc["version"].dump(), kOldestReadableVersion, kReproVersion));
-  }
+  if (doc.is_discarded()) return refuse("bad repro file: not valid JSON (truncated?)");
+  if (!doc.is_object()) return refuse("bad repro file: not a JSON object");
+  const JsonFields fields(doc, "bad repro file");
   Repro repro;
-  RunSpec& spec = repro.spec;
-  // Typed field access: a missing or mistyped field is one clear line.
-  auto string_field = [&](const json& object, const char* name, std::string& out) {
-    if (!object.contains(name) || !object[name].is_string()) return false;
-    out = object[name].get<std::string>();
-    return true;
-  };
-  auto unsigned_field = [&](const json& object, const char* name, auto& out) {
-    if (!object.contains(name) || !object[name].is_number_unsigned()) return false;
-    out = object[name].get<std::remove_reference_t<decltype(out)>>();
-    return true;
-  };
-  if (!string_field(doc, "scenario", spec.scenario)) return refuse("missing or mistyped \"scenario\"");
-  if (!unsigned_field(doc, "seed", spec.seed)) return refuse("missing or mistyped \"seed\"");
-  if (!string_field(doc, "strategy", spec.strategy)) return refuse("missing or mistyped \"strategy\"");
   std::string why;
-  // Every number is checked against its limit before it is narrowed.
-  const auto knob = [&](const json& object, const char* name, std::uint64_t min, std::uint64_t max,
-                        std::uint64_t& out) {
-    if (!object.contains(name) || !object[name].is_number_unsigned()) {
-      why = fmt::format("missing or mistyped \"{}\" (a whole number)", name);
-      return false;
-    }
-    out = object[name].get<std::uint64_t>();
-    return check_whole(out, min, max, fmt::format("\"{}\"", name), &why).ok();
-  };
-  std::uint64_t pct_depth = 0;
-  if (!knob(doc, "pct_depth", kMinPctDepth, kMaxPctDepth, pct_depth)) return refuse(why);
-  spec.pct_depth = static_cast<int>(pct_depth);
-  // PCT's k as the recorded run used it (absent in older repros: calibrated).
-  if (doc.contains("pct_steps")) {
-    std::uint64_t pct_steps = 0;
-    if (!knob(doc, "pct_steps", 0, UINT64_MAX, pct_steps)) return refuse(why);
-    spec.pct_steps = pct_steps;
-  }
-  if (!string_field(doc, "faults", spec.faults)) return refuse("missing or mistyped \"faults\"");
-  if (!doc.contains("knobs") || !doc["knobs"].is_object()) return refuse("missing \"knobs\"");
-  const json& knobs = doc["knobs"];
-  std::uint64_t threads = 0, size = 0;
-  if (!knob(knobs, "threads", 0, kMaxThreads, threads) || !knob(knobs, "size", 0, kMaxSize, size) ||
-      !knob(knobs, "max_steps", 1, UINT64_MAX, spec.max_steps)) {
-    return refuse("\"knobs\": " + why);
-  }
-  spec.threads = static_cast<std::uint32_t>(threads);
-  spec.size = static_cast<std::uint32_t>(size);
-  if (!string_field(doc, "test_hook", spec.test_hook)) return refuse("missing or mistyped \"test_hook\"");
-  if (doc.contains("bug") && !string_field(doc, "bug", spec.bug)) return refuse("\"bug\" is not a string");
-  if (!string_field(doc, "build_id", repro.build_id)) return refuse("missing or mistyped \"build_id\"");
   std::string hash_text;
-  if (!string_field(doc, "expected_trace_hash", hash_text)) return refuse("missing \"expected_trace_hash\"");
+  if (!read_version(fields, why) || !read_spec(fields, repro.spec, why) ||
+      !fields.string("build_id", repro.build_id, why) || !fields.string("expected_trace_hash", hash_text, why)) {
+    return refuse(why);
+  }
   errno = 0;
   char* end = nullptr;
   repro.expected_trace_hash = std::strtoull(hash_text.c_str(), &end, 16);
-  if (errno != 0 || end == hash_text.c_str() || *end != '\0') return refuse("\"expected_trace_hash\" is not hex");
-  if (doc.contains("lenient_replay")) {
-    if (!doc["lenient_replay"].is_boolean()) return refuse("\"lenient_replay\" is not true/false");
-    spec.lenient_replay = doc["lenient_replay"].get<bool>();
+  if (errno != 0 || end == hash_text.c_str() || *end != '\0') return refuse("bad repro file: \"expected_trace_hash\" is not hex");
+  if (doc.contains("decisions") && !decisions_from_json(doc["decisions"], repro.spec.decisions, why)) {
+    return refuse("bad repro file: " + why);
   }
-  if (doc.contains("decisions")) {
-    auto decisions = decisions_from_json(doc["decisions"], &why);
-    if (!decisions.ok()) return refuse(why);
-    spec.decisions = std::move(decisions.value());
-  }
-  if (doc.contains("failure")) {
-    const json& f = doc["failure"];
-    Failure failure;
-    if (!f.is_object() || !string_field(f, "oracle", failure.oracle) || !string_field(f, "message", failure.message)) {
-      return refuse("\"failure\" needs oracle and message");
-    }
-    if (f.contains("fiber") && f["fiber"].is_number_unsigned() && f["fiber"].get<std::uint64_t>() <= UINT32_MAX) {
-      failure.fiber = f["fiber"].get<std::uint32_t>();
-    }
-    if (f.contains("step") && f["step"].is_number_unsigned()) failure.step = f["step"].get<std::uint64_t>();
-    if (f.contains("segment") && f["segment"].is_string()) failure.segment = f["segment"].get<std::string>();
-    repro.failure = std::move(failure);
-  }
+  if (!read_failure(fields, repro.failure, why)) return refuse(why);
   return repro;
 }
 
@@ -245,7 +237,7 @@ Result<Repro> parse_repro(std::string text, std::string* error_line) {
 Result<Repro> parse_guarded(std::string text, std::string* error_line) {
   try {
     return parse_repro(std::move(text), error_line);
-  } catch (const json::exception& e) {
+  } catch (const Json::exception& e) {
     if (error_line != nullptr) *error_line = "bad repro file: " + one_line(e.what(), 200);
     return make_error(Errc::InvalidConfig, "bad repro file");
   }

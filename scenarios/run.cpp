@@ -37,10 +37,6 @@ constexpr std::size_t kBudgetBytesPerThread = std::size_t{16} << 20;  // 64 thre
 constexpr std::uint64_t kPctCalibrationSeed = 1;
 constexpr std::uint64_t kPctMinSteps = 64;
 
-bool known_strategy(const std::string& name) {
-  return name == "random" || name == "pct" || name == "pos" || name == "rr" || name == "replay";
-}
-
 }  // namespace
 
 std::uint64_t pct_steps_for(const RunSpec& spec) {
@@ -48,7 +44,7 @@ std::uint64_t pct_steps_for(const RunSpec& spec) {
   RunSpec calibration;
   calibration.scenario = spec.scenario;
   calibration.seed = kPctCalibrationSeed;
-  calibration.strategy = "random";
+  calibration.strategy = sim::StrategyKind::Random;
   calibration.faults = spec.faults;
   calibration.max_steps = spec.max_steps;
   calibration.threads = spec.threads;
@@ -124,6 +120,206 @@ RunSpec resolved_spec(const RunSpec& spec_in) {
 
 namespace {
 
+const ScenarioDef* find_def(const std::string& name) {
+  for (const ScenarioDef& candidate : scenario_defs()) {
+    if (candidate.info.name == name) return &candidate;
+  }
+  return nullptr;
+}
+
+// Why the (resolved) spec cannot run, or "" when it can; the fault spec and
+// the bug name are checked where they are made into a plan and a switch.
+std::string spec_refusal(const RunSpec& spec) {
+  if (find_def(spec.scenario) == nullptr) {
+    return fmt::format("unknown scenario {} (see segsim list)", quoted_text(spec.scenario));
+  }
+  if (spec.strategy == sim::StrategyKind::Replay && spec.decisions.empty()) {
+    return "strategy replay needs recorded decisions";
+  }
+  if (spec.pct_depth < kMinPctDepth || spec.pct_depth > kMaxPctDepth) {
+    return fmt::format("pct depth must be in {}..{}", kMinPctDepth, kMaxPctDepth);
+  }
+  if (spec.threads > kMaxThreads) return fmt::format("threads must be in 1..{}", kMaxThreads);
+  if (spec.size > kMaxSize) return fmt::format("size must be in 1..{}", kMaxSize);
+  if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment") {
+    return fmt::format("unknown test hook {} (corrupt-segment)", quoted_text(spec.test_hook));
+  }
+  return {};
+}
+
+#if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
+// A catalogued bug, on for one run only: from before the stack is built (the
+// pool's constructor is one of the sites) until after it is gone.
+class BugSwitch {
+ public:
+  explicit BugSwitch(const mutants::BugInfo* info) {
+    if (info != nullptr) {
+      mutants::activate(info->bug);
+      active_ = true;
+    }
+  }
+  ~BugSwitch() {
+    if (active_) mutants::deactivate();
+  }
+  BugSwitch(const BugSwitch&) = delete;
+  BugSwitch& operator=(const BugSwitch&) = delete;
+
+ private:
+  bool active_ = false;
+};
+#endif
+
+// The parts of the stack under test one run builds before its fibers start.
+struct Rig {
+  faults::SimOs& sim_os;
+  faults::FaultyOs& faulty_os;
+  faults::FaultInjector& injector;
+  const faults::FaultPlan& plan;
+  SegmentAllocator& allocator;
+  LeafPagePool& pool;
+  Oracles& oracles;
+  const PageCacheConfig& cache_config;
+};
+
+SegmentAllocatorConfig allocator_config_for(const RunSpec& spec, const ScenarioDef& def,
+                                            PageCacheConfig& cache_config, Oracles& oracles) {
+  SegmentAllocatorConfig allocator_config;
+  allocator_config.region_bytes = 256 * 1024;
+  // The budget grows with the clients that hold memory at once (leak-soak at
+  // 64 threads holds ~0.7 GiB), within the SimOs reservation.
+  allocator_config.budget_bytes = std::max<std::size_t>(kBaseBudgetBytes, spec.threads * kBudgetBytesPerThread);
+  def.configure(allocator_config, cache_config, spec.threads, spec.size);
+  if (def.configure_seeded) def.configure_seeded(allocator_config, cache_config, spec.seed);
+  allocator_config.observer = &oracles;
+  return allocator_config;
+}
+
+sim::SimulationConfig simulation_config_for(const RunSpec& spec, const RunOptions& options,
+                                            faults::FaultInjector& injector) {
+  sim::SimulationConfig sim_config;
+  sim_config.seed = spec.seed;
+  // Recorded decisions are replayed whatever strategy recorded them; the spec
+  // keeps that strategy's name (oracles' preconditions may depend on it).
+  sim_config.strategy = sim::strategy_name(spec.decisions.empty() ? spec.strategy : sim::StrategyKind::Replay);
+  sim_config.pct_depth = spec.pct_depth;
+  sim_config.pct_estimated_steps = std::max<std::uint64_t>(spec.pct_steps, 1);
+  sim_config.replay_decisions = spec.decisions;
+  sim_config.replay_lenient = spec.lenient_replay;
+  sim_config.max_steps = spec.max_steps;
+  sim_config.keep_full_trace = options.keep_full_trace;
+  sim_config.async_start_delay = [&injector] { return injector.async_start_delay(); };
+  return sim_config;
+}
+
+// The conductor prepares, starts the clients, waits for them, and gives
+// everything back: quiescence is reached inside the simulation.
+struct Rendezvous {
+  platform::Mutex done_mu;
+  platform::CondVar done_cv;
+  std::uint32_t clients_done = 0;
+  bool prepared = false;
+};
+
+void spawn_fibers(sim::Simulation& simulation, Stack& stack, const ScenarioDef& def, Rendezvous& meet) {
+  simulation.spawn("conductor", [&] {
+    if (def.prepare) def.prepare(stack);
+    {
+      platform::LockGuard guard(meet.done_mu);
+      meet.prepared = true;
+      meet.done_cv.notify_all();
+    }
+    platform::UniqueLock lock(meet.done_mu);
+    meet.done_cv.wait(lock, [&] { return meet.clients_done == stack.threads; });
+    lock.unlock();
+    if (def.finish) def.finish(stack);
+    stack.cache.clear();
+    stack.pool.clear_all();  // shutdown: every lingering page returns its segments (seed 001)
+    stack.oracles.check_cheap();
+  });
+  for (std::uint32_t i = 0; i < stack.threads; ++i) {
+    simulation.spawn(fmt::format("client-{}", i), [&, i] {
+      {
+        platform::UniqueLock lock(meet.done_mu);
+        meet.done_cv.wait(lock, [&] { return meet.prepared; });
+      }
+      def.client(stack, i);
+      platform::LockGuard guard(meet.done_mu);
+      ++meet.clients_done;
+      meet.done_cv.notify_all();
+    });
+  }
+}
+
+// Runs the scenario's fibers over the rig, then the quiescent checks; the
+// pressure ticks go to `report`.
+sim::RunResult simulate(const RunSpec& spec, const RunOptions& options, const ScenarioDef& def, Rig& rig,
+                        RunReport& report) {
+  fault_points::ControllerScope fault_points(&rig.injector);
+  sim::Simulation simulation(simulation_config_for(spec, options, rig.injector));
+  LeafPagePool& pool = rig.pool;
+  Oracles& oracles = rig.oracles;
+  // The shadow of an evicted page is dead (ids are never published twice):
+  // forgotten kShadowRetireDelay evictions later, so a long run's memory does
+  // not grow with every page it ever built, and a reader that a buggy cache
+  // let keep an evicted page still finds its shadow.
+  Stack* stack_of_cache = nullptr;
+  std::deque<std::uint64_t> retired_pages;
+  PageCache cache(rig.cache_config, pool, [&oracles, &stack_of_cache, &retired_pages](const std::uint64_t& id,
+                                                                                      const Status& back) {
+    if (!back.ok()) oracles.report("double-free", "evicted page: " + back.error().describe());
+    if (stack_of_cache == nullptr) return;
+    retired_pages.push_back(id);
+    if (retired_pages.size() > kShadowRetireDelay) {
+      stack_of_cache->shadow.erase(retired_pages.front());
+      stack_of_cache->dewey_shadow.erase(retired_pages.front());
+      retired_pages.pop_front();
+    }
+  });
+  Stack stack{rig.sim_os, rig.faulty_os, rig.allocator, pool, cache, oracles, simulation,
+              spec.threads, spec.size, spec.test_hook, !rig.plan.empty(), spec.strategy, &rig.plan,
+              1, {}, {}};
+  stack.seed = spec.seed;
+  stack_of_cache = &stack;
+  struct Forget {  // the stack goes before the cache: its listener must not reach it
+    Stack*& stack;
+    ~Forget() { stack = nullptr; }
+  } forget_stack{stack_of_cache};
+  Rendezvous meet;
+  spawn_fibers(simulation, stack, def, meet);
+  sim::RunResult result = simulation.run();
+  explain_simulation_failure(result, oracles);
+  if (result.passed()) {
+    rig.allocator.wait_for_cleanups();
+    oracles.sample_now();
+    oracles.check_quiescent(pool.stats().borrowed);
+  }
+  if (!result.passed() || oracles.failure()) {
+    // Leave nothing behind for the destructors to trip over.
+    cache.clear();
+  }
+  report.pressure = std::move(stack.pressure);
+  return result;
+}
+
+void fill_report(RunReport& report, const RunSpec& spec, const Rig& rig, sim::RunResult&& result) {
+  report.spec = spec;
+  report.concrete_faults = rig.plan.describe();
+  report.failure = rig.oracles.failure();
+  report.passed = !report.failure.has_value();
+  report.steps = result.steps;
+  report.virtual_time_ns = result.virtual_time_ns;
+  report.trace_hash = result.trace_hash;
+  report.fibers = result.fibers;
+  report.decisions = std::move(result.decisions);
+  report.last_events = std::move(result.last_events);
+  report.full_trace = std::move(result.full_trace);
+  report.memory = rig.oracles.samples();
+  report.peak_virtual_bytes = rig.allocator.stats().peak_virtual_bytes;
+  report.peak_resident_bytes = rig.oracles.peak_resident_bytes();
+  report.faults_injected = rig.injector.counts().injected();
+  report.probe_hits = probes::hits();
+}
+
 Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions& options, std::string* error_line) {
   const auto started = std::chrono::steady_clock::now();
   auto refuse = [&](std::string line) -> Result<RunReport> {
@@ -131,53 +327,23 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
     return make_error(Errc::InvalidConfig, "bad run spec");
   };
   RunSpec spec = resolved_spec(spec_in);
-  const ScenarioDef* def = nullptr;
-  for (const ScenarioDef& candidate : scenario_defs()) {
-    if (candidate.info.name == spec.scenario) def = &candidate;
-  }
-  if (def == nullptr) return refuse(fmt::format("unknown scenario {} (see segsim list)", quoted_text(spec.scenario)));
-  if (!known_strategy(spec.strategy)) {
-    return refuse(fmt::format("unknown strategy {} (random, pct, pos, rr, replay)", quoted_text(spec.strategy)));
-  }
-  if (spec.strategy == "replay" && spec.decisions.empty()) return refuse("strategy replay needs recorded decisions");
-  if (spec.pct_depth < kMinPctDepth || spec.pct_depth > kMaxPctDepth) {
-    return refuse(fmt::format("pct depth must be in {}..{}", kMinPctDepth, kMaxPctDepth));
-  }
-  if (spec.threads > kMaxThreads) return refuse(fmt::format("threads must be in 1..{}", kMaxThreads));
-  if (spec.size > kMaxSize) return refuse(fmt::format("size must be in 1..{}", kMaxSize));
-  if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment") {
-    return refuse(fmt::format("unknown test hook {} (corrupt-segment)", quoted_text(spec.test_hook)));
-  }
+  if (std::string refusal = spec_refusal(spec); !refusal.empty()) return refuse(std::move(refusal));
+  const ScenarioDef& def = *find_def(spec.scenario);
   std::string fault_error;
   auto plan = faults::make_fault_plan(spec.faults, spec.seed, &fault_error);
   if (!plan.ok()) return refuse(fault_error);
   // Before the bug switch below: the calibration run is of the correct stack.
-  if (spec.strategy == "pct" && spec.decisions.empty()) spec.pct_steps = pct_steps_for(spec);
+  if (spec.strategy == sim::StrategyKind::Pct && spec.decisions.empty()) spec.pct_steps = pct_steps_for(spec);
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
   const mutants::BugInfo* bug = nullptr;
   if (!spec.bug.empty()) {
     bug = mutants::find(spec.bug);
     if (bug == nullptr) return refuse(fmt::format("unknown bug '{}' (see segsim list)", spec.bug));
   }
-  // On for this run only, from before the stack is built (the pool's
-  // constructor is one of the sites) until after it is gone.
-  struct BugSwitch {
-    explicit BugSwitch(const mutants::BugInfo* info) {
-      if (info != nullptr) {
-        mutants::activate(info->bug);
-        active_ = true;
-      }
-    }
-    ~BugSwitch() {
-      if (active_) mutants::deactivate();
-    }
-    bool active_ = false;
-  } bug_switch(bug);
+  const BugSwitch bug_switch(bug);
 #else
   if (!spec.bug.empty()) return refuse("this build has no mutants (configure with the mutants preset)");
 #endif
-
-  // ---- the stack ----
   faults::SimOsConfig os_config;
   os_config.reservation_bytes = kReservationBytes;
   os_config.seed = spec.seed;
@@ -194,140 +360,20 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
   faults::FaultyOs faulty_os(*sim_os.value(), injector);
   Oracles oracles(*sim_os.value());
   if (options.sample_memory) oracles.sample_every(500);
-
-  SegmentAllocatorConfig allocator_config;
-  allocator_config.region_bytes = 256 * 1024;
-  // The budget grows with the clients that hold memory at once (leak-soak at
-  // 64 threads holds ~0.7 GiB), within the SimOs reservation.
-  allocator_config.budget_bytes = std::max<std::size_t>(kBaseBudgetBytes, spec.threads * kBudgetBytesPerThread);
   PageCacheConfig cache_config;
-  def->configure(allocator_config, cache_config, spec.threads, spec.size);
-  if (def->configure_seeded) def->configure_seeded(allocator_config, cache_config, spec.seed);
-  allocator_config.observer = &oracles;
-  auto allocator = SegmentAllocator::create(faulty_os, allocator_config);
+  auto allocator = SegmentAllocator::create(faulty_os, allocator_config_for(spec, def, cache_config, oracles));
   if (!allocator.ok()) return refuse("scenario allocator config: " + allocator.error().describe());
   oracles.attach(*allocator.value());
   LeafPagePoolConfig pool_config;
   pool_config.page.slot_count = 64;
   LeafPagePool pool(*allocator.value(), pool_config);
-
-  sim::SimulationConfig sim_config;
-  sim_config.seed = spec.seed;
-  // Recorded decisions are replayed whatever strategy recorded them; the spec
-  // keeps that strategy's name (oracles' preconditions may depend on it).
-  sim_config.strategy = spec.decisions.empty() ? spec.strategy : "replay";
-  sim_config.pct_depth = spec.pct_depth;
-  sim_config.pct_estimated_steps = std::max<std::uint64_t>(spec.pct_steps, 1);
-  sim_config.replay_decisions = spec.decisions;
-  sim_config.replay_lenient = spec.lenient_replay;
-  sim_config.max_steps = spec.max_steps;
-  sim_config.keep_full_trace = options.keep_full_trace;
-  sim_config.async_start_delay = [&injector] { return injector.async_start_delay(); };
-
+  Rig rig{*sim_os.value(), faulty_os, injector, plan.value(), *allocator.value(), pool, oracles, cache_config};
   RunReport report;
-  sim::RunResult result;
-  std::size_t borrowed_at_end = 0;
   probes::CountingScope probe_counting;
-  {
-    fault_points::ControllerScope fault_points(&injector);
-    sim::Simulation simulation(sim_config);
-    {
-      // The shadow of an evicted page is dead (ids are never published
-      // twice): forgotten kShadowRetireDelay evictions later, so a long run's
-      // memory does not grow with every page it ever built, and a reader that
-      // a buggy cache let keep an evicted page still finds its shadow.
-      Stack* stack_of_cache = nullptr;
-      std::deque<std::uint64_t> retired_pages;
-      PageCache cache(cache_config, [&pool, &oracles, &stack_of_cache, &retired_pages](const std::uint64_t& id,
-                                                                                       LeafPage* page) {
-        Status back = pool.give_back(page);
-        if (!back.ok()) oracles.report("double-free", "evicted page: " + back.error().describe());
-        if (stack_of_cache == nullptr) return;
-        retired_pages.push_back(id);
-        if (retired_pages.size() > kShadowRetireDelay) {
-          stack_of_cache->shadow.erase(retired_pages.front());
-          stack_of_cache->dewey_shadow.erase(retired_pages.front());
-          retired_pages.pop_front();
-        }
-      });
-      Stack stack{*sim_os.value(), faulty_os, *allocator.value(), pool, cache, oracles, simulation,
-                  spec.threads, spec.size, spec.test_hook, !plan->empty(), spec.strategy, &plan.value(),
-                  1, {}, {}};
-      stack.seed = spec.seed;
-      stack_of_cache = &stack;
-      struct Forget {  // the stack goes before the cache: its listener must not reach it
-        Stack*& stack;
-        ~Forget() { stack = nullptr; }
-      } forget_stack{stack_of_cache};
-      platform::Mutex done_mu;
-      platform::CondVar done_cv;
-      std::uint32_t clients_done = 0;
-      bool prepared = false;
-
-      // The conductor prepares, starts the clients, waits for them, and
-      // gives everything back: quiescence is reached inside the simulation.
-      simulation.spawn("conductor", [&] {
-        if (def->prepare) def->prepare(stack);
-        {
-          platform::LockGuard guard(done_mu);
-          prepared = true;
-          done_cv.notify_all();
-        }
-        platform::UniqueLock lock(done_mu);
-        done_cv.wait(lock, [&] { return clients_done == spec.threads; });
-        lock.unlock();
-        if (def->finish) def->finish(stack);
-        cache.clear();
-        pool.clear_all();  // shutdown: every lingering page returns its segments (seed 001)
-        oracles.check_cheap();
-      });
-      for (std::uint32_t i = 0; i < spec.threads; ++i) {
-        simulation.spawn(fmt::format("client-{}", i), [&, i] {
-          {
-            platform::UniqueLock lock(done_mu);
-            done_cv.wait(lock, [&] { return prepared; });
-          }
-          def->client(stack, i);
-          platform::LockGuard guard(done_mu);
-          ++clients_done;
-          done_cv.notify_all();
-        });
-      }
-      result = simulation.run();
-      explain_simulation_failure(result, oracles);
-      if (result.passed()) {
-        allocator.value()->wait_for_cleanups();
-        oracles.sample_now();
-        borrowed_at_end = pool.stats().borrowed;
-        oracles.check_quiescent(borrowed_at_end);
-      }
-      if (!result.passed() || oracles.failure()) {
-        // Leave nothing behind for the destructors to trip over.
-        cache.clear();
-      }
-      report.pressure = std::move(stack.pressure);
-    }
-  }
+  sim::RunResult result = simulate(spec, options, def, rig, report);
   pool.clear_all();
-
-  report.spec = spec;
-  report.concrete_faults = plan->describe();
-  report.failure = oracles.failure();
-  report.passed = !report.failure.has_value();
-  report.steps = result.steps;
-  report.virtual_time_ns = result.virtual_time_ns;
-  report.trace_hash = result.trace_hash;
-  report.fibers = result.fibers;
-  report.decisions = std::move(result.decisions);
-  report.last_events = std::move(result.last_events);
-  report.full_trace = std::move(result.full_trace);
-  report.memory = oracles.samples();
-  report.peak_virtual_bytes = allocator.value()->stats().peak_virtual_bytes;
-  report.peak_resident_bytes = oracles.peak_resident_bytes();
-  report.faults_injected = injector.counts().injected();
-  report.probe_hits = probes::hits();
-  report.wall_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  fill_report(report, spec, rig, std::move(result));
+  report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
 }
 

@@ -14,6 +14,7 @@
 
 #include "core/result.h"
 #include "sim/decision_log.h"
+#include "sim/strategy_kind.h"
 #include "sim/trace.h"
 
 namespace segsim::scenarios {
@@ -27,7 +28,7 @@ inline constexpr int kMaxPctDepth = 16;
 struct RunSpec {
   std::string scenario;
   std::uint64_t seed = 1;
-  std::string strategy = "random";     // random | pct | pos | rr | replay
+  sim::StrategyKind strategy = sim::StrategyKind::Random;  // Replay needs decisions
   int pct_depth = 3;
   // PCT's k, the run length its change points are drawn from, in decisions;
   // 0 = calibrate (pct_steps_for). A report carries the k its run used.

@@ -100,7 +100,7 @@ std::uint32_t shrink_knob(Shrinker& s, const char* name, std::uint32_t start,
 
 RunSpec with_decisions(const RunSpec& base, std::vector<std::uint32_t> decisions) {
   RunSpec spec = base;
-  spec.strategy = "replay";
+  spec.strategy = sim::StrategyKind::Replay;
   spec.lenient_replay = true;
   spec.decisions = sim::DecisionLog::from_vector(decisions);
   return spec;
@@ -183,7 +183,7 @@ Result<ShrinkResult> shrink(const Repro& failing, const ShrinkLimits& limits, st
   start.faults = confirmed->concrete_faults.empty() ? start.faults : confirmed->concrete_faults;
   // A recorded decision list names fibers of the recorded shape: once threads
   // or size change it can only be followed leniently.
-  if (start.strategy == "replay") start.lenient_replay = true;
+  if (start.strategy == sim::StrategyKind::Replay) start.lenient_replay = true;
   result.threads_before = start.threads;
   result.size_before = start.size;
   s.set_target(start, std::move(*confirmed));
@@ -231,7 +231,7 @@ Result<ShrinkResult> shrink(const Repro& failing, const ShrinkLimits& limits, st
   if (decisions_shrunk) {
     // The shrunk list, followed leniently, is what the best run replayed: its
     // trace hash is the one repro_from_report recorded.
-    minimal.spec.strategy = "replay";
+    minimal.spec.strategy = sim::StrategyKind::Replay;
     minimal.spec.decisions = s.best_spec().decisions;
     minimal.spec.lenient_replay = true;
   }

@@ -33,7 +33,7 @@ struct Stack {
   std::uint32_t size;
   std::string test_hook;
   bool faults_active;  // a fault plan may make allocations fail
-  std::string strategy;             // the run's scheduling strategy (as recorded, for replays)
+  sim::StrategyKind strategy;       // the run's scheduling strategy (as recorded, for replays)
   const faults::FaultPlan* plan;    // the run's concrete fault plan
   std::uint64_t next_page_id = 1;
   // Published pages' contents: page id → slot → what it must read.

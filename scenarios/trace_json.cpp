@@ -71,49 +71,55 @@ bool is_fault(const sim::TraceEvent& event) {
          category == faults::kTraceAsyncDelay;
 }
 
-}  // namespace
+// The trace-event array, written one event at a time.
+class EventWriter {
+ public:
+  fmt::memory_buffer out;
+  std::back_insert_iterator<fmt::memory_buffer> it = std::back_inserter(out);
 
-std::string chrome_trace_json(const RunReport& report) {
+  // Before each event: the separator from the one before.
+  void begin_event() {
+    fmt::format_to(it, "{}\n    ", first_ ? "" : ",");
+    first_ = false;
+  }
+
+ private:
+  bool first_ = true;
+};
+
+// Every fiber gets a named track, also one that recorded no event.
+void write_tracks(EventWriter& w, const RunReport& report, std::size_t kept) {
   const std::vector<sim::TraceEvent>& trace = report.full_trace;
-  const std::size_t kept = std::min(trace.size(), kMaxTraceEvents);
-
-  // Every fiber gets a named track, also one that recorded no event.
   std::set<std::uint32_t> fibers;
   for (std::uint32_t f = 0; f < report.fibers; ++f) fibers.insert(f);
   for (std::size_t i = 0; i < kept; ++i) {
     if (trace[i].fiber != sim::kNoFiber) fibers.insert(trace[i].fiber);
   }
-
-  fmt::memory_buffer out;
-  auto it = std::back_inserter(out);
-  bool first = true;
-  const auto begin_event = [&] {
-    fmt::format_to(it, "{}\n    ", first ? "" : ",");
-    first = false;
-  };
-
-  fmt::format_to(it, "{{\n  \"traceEvents\": [");
-  begin_event();
+  auto& it = w.it;
+  w.begin_event();
   fmt::format_to(it, "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{{\"name\":{}}}}}",
                  json_string(fmt::format("segsim {} seed {}", report.spec.scenario, report.spec.seed)));
-  begin_event();
+  w.begin_event();
   fmt::format_to(it, "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":\"scheduler\"}}}}",
                  kSchedulerTid);
-  begin_event();
+  w.begin_event();
   fmt::format_to(it, "{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"sort_index\":0}}}}",
                  kSchedulerTid);
   for (std::uint32_t fiber : fibers) {
-    begin_event();
+    w.begin_event();
     fmt::format_to(it, "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":\"fiber #{}\"}}}}",
                    tid_of(fiber), fiber);
-    begin_event();
+    w.begin_event();
     fmt::format_to(it, "{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"sort_index\":{}}}}}",
                    tid_of(fiber), tid_of(fiber));
   }
+}
 
+void write_events(EventWriter& w, const std::vector<sim::TraceEvent>& trace, std::size_t kept) {
+  auto& it = w.it;
   for (std::size_t i = 0; i < kept; ++i) {
     const sim::TraceEvent& event = trace[i];
-    begin_event();
+    w.begin_event();
     if (is_fault(event)) {
       // Global scope: a fault is drawn across every track, where it hits.
       fmt::format_to(it,
@@ -132,34 +138,47 @@ std::string chrome_trace_json(const RunReport& report) {
                    event.step, event.object, event.detail);
   }
   if (kept < trace.size()) {
-    begin_event();
+    w.begin_event();
     fmt::format_to(it,
                    "{{\"name\":\"trace truncated\",\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":0,\"ts\":{},"
                    "\"args\":{{\"events_kept\":{},\"events_recorded\":{}}}}}",
                    micros(trace[kept - 1].time_ns), kept, trace.size());
   }
+}
 
-  for (const MemorySample& sample : report.memory) {
-    begin_event();
-    fmt::format_to(it, "{{\"name\":\"virtual_bytes\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":{},\"args\":{{\"bytes\":{}}}}}",
+void write_counters(EventWriter& w, const std::vector<MemorySample>& memory) {
+  for (const MemorySample& sample : memory) {
+    w.begin_event();
+    fmt::format_to(w.it, "{{\"name\":\"virtual_bytes\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":{},\"args\":{{\"bytes\":{}}}}}",
                    micros(sample.time_ns), sample.virtual_bytes);
-    begin_event();
-    fmt::format_to(it, "{{\"name\":\"resident_bytes\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":{},\"args\":{{\"bytes\":{}}}}}",
+    w.begin_event();
+    fmt::format_to(w.it, "{{\"name\":\"resident_bytes\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":{},\"args\":{{\"bytes\":{}}}}}",
                    micros(sample.time_ns), sample.resident_bytes);
   }
+}
 
+}  // namespace
+
+std::string chrome_trace_json(const RunReport& report) {
+  const std::size_t kept = std::min(report.full_trace.size(), kMaxTraceEvents);
+  EventWriter w;
+  auto& it = w.it;
+  fmt::format_to(it, "{{\n  \"traceEvents\": [");
+  write_tracks(w, report, kept);
+  write_events(w, report.full_trace, kept);
+  write_counters(w, report.memory);
   fmt::format_to(it, "\n  ],\n  \"displayTimeUnit\": \"ns\",\n  \"otherData\": {{");
   fmt::format_to(it,
                  "\"scenario\":{},\"seed\":{},\"strategy\":{},\"faults\":{},\"trace_hash\":\"{:#018x}\","
                  "\"steps\":{},\"passed\":{},\"build_id\":{}",
                  json_string(report.spec.scenario), json_string(std::to_string(report.spec.seed)),
-                 json_string(report.spec.strategy), json_string(report.concrete_faults), report.trace_hash,
-                 report.steps, report.passed ? "true" : "false", json_string(build_id()));
+                 json_string(sim::strategy_name(report.spec.strategy)), json_string(report.concrete_faults),
+                 report.trace_hash, report.steps, report.passed ? "true" : "false", json_string(build_id()));
   if (report.failure) {
     fmt::format_to(it, ",\"failure\":{}", json_string(report.failure->signature()));
   }
   fmt::format_to(it, "}}\n}}\n");
-  return fmt::to_string(out);
+  return fmt::to_string(w.out);
 }
 
 }  // namespace segsim::scenarios

@@ -1,4 +1,4 @@
-// XML escaping shared by the JUnit writer (sweep.cpp) and the SVG plot.
+// XML escaping shared by the JUnit writer (sweep_junit.cpp) and the SVG plot.
 #pragma once
 
 #include <string>

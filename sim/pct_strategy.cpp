@@ -38,7 +38,7 @@ class PctStrategy final : public Strategy {
     for (int i = 1; i < depth; ++i) change_points_.push_back(1 + rng_.below(estimated_steps));
   }
 
-  std::string_view name() const noexcept override { return "pct"; }
+  std::string_view name() const noexcept override { return strategy_name(StrategyKind::Pct); }
 
   void on_spawn(std::uint32_t fiber) override {
     if (fiber >= priority_.size()) priority_.resize(fiber + 1, 0);

@@ -33,7 +33,7 @@ class PosStrategy final : public Strategy {
  public:
   explicit PosStrategy(std::uint64_t seed) : rng_(seed) {}
 
-  std::string_view name() const noexcept override { return "pos"; }
+  std::string_view name() const noexcept override { return strategy_name(StrategyKind::Pos); }
 
   std::optional<std::uint32_t> pick(const SchedulerView& view) override {
     for (std::uint32_t fiber : view.runnable) {

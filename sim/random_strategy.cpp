@@ -7,7 +7,7 @@ namespace {
 class RandomStrategy final : public Strategy {
  public:
   explicit RandomStrategy(std::uint64_t seed) : rng_(seed) {}
-  std::string_view name() const noexcept override { return "random"; }
+  std::string_view name() const noexcept override { return strategy_name(StrategyKind::Random); }
   std::optional<std::uint32_t> pick(const SchedulerView& view) override {
     if (view.runnable.size() == 1) return view.runnable[0];  // no draw: keeps streams stable
     return view.runnable[rng_.below(view.runnable.size())];

@@ -17,7 +17,7 @@ class ReplayStrategy final : public Strategy {
  public:
   ReplayStrategy(DecisionLog decisions, bool lenient)
       : decisions_(std::move(decisions)), reader_(decisions_), lenient_(lenient) {}
-  std::string_view name() const noexcept override { return "replay"; }
+  std::string_view name() const noexcept override { return strategy_name(StrategyKind::Replay); }
 
   std::optional<std::uint32_t> pick(const SchedulerView& view) override {
     if (lenient_) {
@@ -55,21 +55,28 @@ std::unique_ptr<Strategy> make_replay_strategy(DecisionLog decisions, bool lenie
   return std::make_unique<ReplayStrategy>(std::move(decisions), lenient);
 }
 
-bool fair_strategy(std::string_view name) noexcept { return name == "random" || name == "rr"; }
+bool fair_strategy(StrategyKind kind) noexcept { return kind == StrategyKind::Random || kind == StrategyKind::Rr; }
+
+bool fair_strategy(std::string_view name) noexcept {
+  const std::optional<StrategyKind> kind = parse_strategy(name);
+  return kind.has_value() && fair_strategy(*kind);
+}
 
 Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const StrategyOptions& o) {
-  if (name == "random") return make_random_strategy(o.seed);
-  if (name == "pct") {
-    if (o.pct_depth < 1) return make_error(Errc::InvalidConfig, "pct depth must be >= 1");
-    if (o.pct_estimated_steps < 1) return make_error(Errc::InvalidConfig, "pct estimated steps must be >= 1");
-    return make_pct_strategy(o.seed, o.pct_depth, o.pct_estimated_steps);
+  const std::optional<StrategyKind> kind = parse_strategy(name);
+  if (!kind) return make_error(Errc::InvalidConfig, "unknown strategy (random, pct, pos, rr, replay)");
+  switch (*kind) {
+    case StrategyKind::Random: return make_random_strategy(o.seed);
+    case StrategyKind::Pct:
+      if (o.pct_depth < 1) return make_error(Errc::InvalidConfig, "pct depth must be >= 1");
+      if (o.pct_estimated_steps < 1) return make_error(Errc::InvalidConfig, "pct estimated steps must be >= 1");
+      return make_pct_strategy(o.seed, o.pct_depth, o.pct_estimated_steps);
+    case StrategyKind::Pos: return make_pos_strategy(o.seed);
+    case StrategyKind::Rr:
+      if (o.rr_quantum < 1) return make_error(Errc::InvalidConfig, "rr quantum must be >= 1");
+      return make_rr_strategy(o.rr_quantum);
+    case StrategyKind::Replay: return make_replay_strategy(o.replay_decisions, o.replay_lenient);
   }
-  if (name == "pos") return make_pos_strategy(o.seed);
-  if (name == "rr") {
-    if (o.rr_quantum < 1) return make_error(Errc::InvalidConfig, "rr quantum must be >= 1");
-    return make_rr_strategy(o.rr_quantum);
-  }
-  if (name == "replay") return make_replay_strategy(o.replay_decisions, o.replay_lenient);
   return make_error(Errc::InvalidConfig, "unknown strategy (random, pct, pos, rr, replay)");
 }
 

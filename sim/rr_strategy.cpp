@@ -14,7 +14,7 @@ class RoundRobinStrategy final : public Strategy {
   explicit RoundRobinStrategy(std::uint64_t quantum) : quantum_(quantum) {
     SEGSIM_ASSERT(quantum >= 1, "round-robin quantum must be >= 1");
   }
-  std::string_view name() const noexcept override { return "rr"; }
+  std::string_view name() const noexcept override { return strategy_name(StrategyKind::Rr); }
 
   std::optional<std::uint32_t> pick(const SchedulerView& view) override {
     const bool current_runnable =

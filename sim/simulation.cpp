@@ -11,6 +11,7 @@
 #include "core/assert.h"
 #include "core/platform/clock.h"
 #include "sim/fiber.h"
+#include "sim/simulation_fibers.h"
 
 namespace segsim::sim {
 
@@ -38,8 +39,6 @@ void simulation_assert_hook(const char* condition, const char* message, const ch
       fmt::format("assertion failed: {} ({}) at {}:{}", condition, message, file, line));
 }
 
-enum class FiberState : std::uint8_t { Runnable, Blocked, Finished };
-
 // Whether a cancelled fiber may be unwound (FiberCancelled thrown) from this
 // operation. Mutex operations and releasing operations — notify, atomic
 // writes — commonly run in destructors (lock guards, unpins, guard resets,
@@ -63,18 +62,6 @@ bool cancellable(TraceOp op) {
   }
 }
 
-TraceOp atomic_trace_op(platform::AtomicOp op) {
-  switch (op) {
-    case platform::AtomicOp::Load: return TraceOp::AtomicLoad;
-    case platform::AtomicOp::Store: return TraceOp::AtomicStore;
-    case platform::AtomicOp::Exchange: return TraceOp::AtomicExchange;
-    case platform::AtomicOp::CompareExchange: return TraceOp::AtomicCompareExchange;
-    case platform::AtomicOp::FetchAdd: return TraceOp::AtomicFetchAdd;
-    case platform::AtomicOp::FetchSub: return TraceOp::AtomicFetchSub;
-  }
-  return TraceOp::AtomicLoad;
-}
-
 std::string exception_text(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
@@ -89,16 +76,6 @@ std::string exception_text(std::exception_ptr error) {
 
 }  // namespace
 
-struct Simulation::FiberRecord {
-  std::uint32_t id = 0;
-  std::string name;
-  std::unique_ptr<Fiber> fiber;
-  FiberState state = FiberState::Runnable;
-  TraceOp wait_reason = TraceOp::Block;  // what it blocks in (mutex.lock, condvar.wait, sleep)
-  std::uint32_t wait_object = 0;
-  std::int64_t wake_at_ns = -1;          // timed wait / sleep deadline, -1 if none
-  bool notified = false;                 // woken by a notify (not by time)
-};
 
 std::string_view outcome_name(Outcome outcome) noexcept {
   switch (outcome) {
@@ -402,143 +379,5 @@ void Simulation::cancel_mode_op() {
   }
   if (std::uncaught_exceptions() == 0 && in_fiber()) throw FiberCancelled{};
 }
-
-// ---------------------------------------------------------------------------
-// platform::Runtime
-
-std::uint32_t Simulation::object_id(platform::SimTag& tag, ObjectKind kind) {
-  if (tag.epoch != epoch_) {
-    objects_.push_back(Object{kind, kNoFiber, {}});
-    tag.epoch = epoch_;
-    tag.id = static_cast<std::uint32_t>(objects_.size());  // ids in order of first use
-  }
-  return tag.id;
-}
-
-void Simulation::acquire_blocking(std::uint32_t mutex) {
-  while (object(mutex).owner != kNoFiber) {
-    if (cancelling_ || !in_fiber()) {
-      if (cancelling_) break;  // unwinding: ownership no longer matters
-      fail(Outcome::FiberFailed, kNoFiber, "the scheduler would block on a held mutex");
-      return;
-    }
-    SEGSIM_ASSERT(object(mutex).owner != current_->id, "recursive lock of a platform::Mutex");
-    object(mutex).waiters.push_back(current_->id);
-    block_current(TraceOp::MutexLock, mutex, -1);
-    reschedule(/*may_unwind=*/false);  // resumed to unwind: takes the lock, see cancellable()
-  }
-  object(mutex).owner = current_fiber();
-}
-
-void Simulation::release_mutex(std::uint32_t mutex) {
-  Object& m = object(mutex);
-  m.owner = kNoFiber;
-  std::vector<std::uint32_t> waiters;
-  waiters.swap(m.waiters);
-  for (std::uint32_t id : waiters) wake(id, /*notified=*/true);  // all retry: more interleavings
-}
-
-void Simulation::mutex_lock(platform::SimTag& tag) {
-  const std::uint32_t id = object_id(tag, ObjectKind::Mutex);
-  point(TraceOp::MutexLock, id);
-  acquire_blocking(id);
-}
-
-bool Simulation::mutex_try_lock(platform::SimTag& tag) {
-  const std::uint32_t id = object_id(tag, ObjectKind::Mutex);
-  point(TraceOp::MutexTryLock, id);
-  if (object(id).owner != kNoFiber && !cancelling_) return false;
-  object(id).owner = current_fiber();
-  return true;
-}
-
-void Simulation::mutex_unlock(platform::SimTag& tag) {
-  const std::uint32_t id = object_id(tag, ObjectKind::Mutex);
-  point(TraceOp::MutexUnlock, id);
-  if (!cancelling_) {
-    if (object(id).owner != current_fiber()) {
-      fail(Outcome::FiberFailed, current_fiber(),
-           fmt::format("unlock of mutex #{} not held by fiber #{}", id, current_fiber()));
-    }
-  }
-  release_mutex(id);
-}
-
-void Simulation::condvar_wait(platform::SimTag& condvar, platform::SimTag& mutex) {
-  condvar_wait_for(condvar, mutex, -1);
-}
-
-bool Simulation::condvar_wait_for(platform::SimTag& condvar, platform::SimTag& mutex,
-                                  std::int64_t timeout_ns) {
-  const std::uint32_t cv = object_id(condvar, ObjectKind::CondVar);
-  const std::uint32_t m = object_id(mutex, ObjectKind::Mutex);
-  const bool timed = timeout_ns >= 0;
-  const TraceOp op = timed ? TraceOp::CondWaitFor : TraceOp::CondWait;
-  if (cancelling_ || !in_fiber()) {
-    if (cancelling_) cancel_mode_op();
-    return false;  // a spurious wake-up: callers re-check their condition
-  }
-  point(op, cv);
-  release_mutex(m);
-  object(cv).waiters.push_back(current_->id);
-  block_current(op, cv, timed ? now_ns_ + timeout_ns : -1);
-  pending_[current_->id] = PendingOp{TraceOp::MutexLock, m};  // what it does once woken
-  reschedule(/*may_unwind=*/true);
-  const bool notified = current_->notified;
-  acquire_blocking(m);
-  return notified;
-}
-
-void Simulation::condvar_notify(platform::SimTag& condvar, bool all) {
-  const std::uint32_t cv = object_id(condvar, ObjectKind::CondVar);
-  point(all ? TraceOp::CondNotifyAll : TraceOp::CondNotifyOne, cv);
-  std::vector<std::uint32_t>& waiters = object(cv).waiters;
-  if (waiters.empty()) return;
-  if (all) {
-    std::vector<std::uint32_t> woken;
-    woken.swap(waiters);
-    for (std::uint32_t id : woken) wake(id, /*notified=*/true);
-  } else {
-    wake(waiters.front(), /*notified=*/true);  // FIFO
-  }
-}
-
-void Simulation::atomic_access(platform::SimTag& tag, platform::AtomicOp op) {
-  const std::uint32_t id = object_id(tag, ObjectKind::Atomic);
-  point(atomic_trace_op(op), id);
-}
-
-bool Simulation::spawn(platform::Task task) {
-  if (cancelling_) return false;
-  if (fibers_.size() >= config_.max_fibers) return false;
-  const std::uint32_t delay = config_.async_start_delay ? config_.async_start_delay() : 0;
-  if (delay > 0) {
-    task = [delay, inner = std::move(task)] {
-      for (std::uint32_t i = 0; i < delay; ++i) platform::yield();
-      inner();
-    };
-  }
-  const std::uint32_t id = spawn(fmt::format("async#{}", fibers_.size()), std::move(task));
-  point(TraceOp::Spawn, 0, id);
-  return true;
-}
-
-std::int64_t Simulation::now_ns() {
-  point(TraceOp::ClockRead, 0);
-  return now_ns_;
-}
-
-void Simulation::sleep_for_ns(std::int64_t duration_ns) {
-  if (cancelling_ || !in_fiber()) {
-    if (cancelling_) cancel_mode_op();
-    return;
-  }
-  point(TraceOp::Sleep, 0, static_cast<std::uint64_t>(duration_ns));
-  if (duration_ns <= 0) return;
-  block_current(TraceOp::Sleep, 0, now_ns_ + duration_ns);
-  reschedule(/*may_unwind=*/true);
-}
-
-void Simulation::yield() { point(TraceOp::Yield, 0); }
 
 }  // namespace segsim::sim

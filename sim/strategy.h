@@ -21,6 +21,7 @@
 
 #include "core/result.h"
 #include "sim/decision_log.h"
+#include "sim/strategy_kind.h"
 #include "sim/trace.h"
 
 namespace segsim::sim {
@@ -81,7 +82,8 @@ std::unique_ptr<Strategy> make_replay_strategy(DecisionLog decisions,
 // leave a fiber waiting for most of a run — an oracle that needs progress of
 // a background fiber (bounded growth needs the cleanups to run) holds only
 // under a fair strategy.
-bool fair_strategy(std::string_view name) noexcept;
+bool fair_strategy(StrategyKind kind) noexcept;
+bool fair_strategy(std::string_view name) noexcept;  // false for an unknown name
 
 // By name: "random", "pct", "pos", "rr", "replay". InvalidConfig for anything else.
 Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const StrategyOptions& options);

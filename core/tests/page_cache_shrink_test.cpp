@@ -22,9 +22,9 @@ class PageCacheShrink : public AllocatorTest {
 };
 
 TEST_F(PageCacheShrink, EvictsUnpinnedLeastRecentlyUsedFirst) {
-  PageCache cache({64, std::size_t{1} << 30}, [this](const std::uint64_t& key, LeafPage* page) {
+  PageCache cache({64, std::size_t{1} << 30}, *pool, [this](const std::uint64_t& key, const Status& back) {
     evicted.push_back(key);
-    EXPECT_TRUE(pool->give_back(page).ok());
+    EXPECT_TRUE(back.ok());
   });
   for (std::uint64_t id = 1; id <= 5; ++id) cache.put(id, pool->borrow(id).value());
   auto pinned = cache.get(1);  // 1 is pinned (and most recent); LRU order now 2, 3, 4, 5, 1

@@ -20,10 +20,10 @@ class PageCacheTest : public AllocatorTest {
   }
   LeafPage* borrow(std::uint64_t id) { return pool->borrow(id).value(); }
   // The seed 001 fix: an evicted leaf page goes back to the pool.
-  PageCache::EvictionListener give_back() {
-    return [this](const std::uint64_t& key, LeafPage* page) {
+  PageCache::GivenBackListener given_back() {
+    return [this](const std::uint64_t& key, const Status& back) {
       evicted.push_back(key);
-      EXPECT_TRUE(pool->give_back(page).ok());
+      EXPECT_TRUE(back.ok());
     };
   }
 
@@ -32,7 +32,7 @@ class PageCacheTest : public AllocatorTest {
 };
 
 TEST_F(PageCacheTest, EvictsLeastRecentlyUsedBeyondMaxEntries) {
-  PageCache cache({2, std::size_t{1} << 30}, give_back());
+  PageCache cache({2, std::size_t{1} << 30}, *pool, given_back());
   cache.put(1, borrow(1));
   cache.put(2, borrow(2));
   { auto touch = cache.get(1); }  // 1 is now the most recent
@@ -51,7 +51,7 @@ TEST_F(PageCacheTest, EvictsLeastRecentlyUsedBeyondMaxEntries) {
 }
 
 TEST_F(PageCacheTest, EvictsBeyondMaxBytes) {
-  PageCache cache({100, 3 * 4 * KiB}, give_back());  // three 4 KiB pages
+  PageCache cache({100, 3 * 4 * KiB}, *pool, given_back());  // three 4 KiB pages
   for (std::uint64_t id = 1; id <= 5; ++id) cache.put(id, borrow(id));
   EXPECT_EQ(cache.stats().entries, 3u);
   EXPECT_EQ(cache.stats().bytes, 3 * 4 * KiB);
@@ -60,7 +60,7 @@ TEST_F(PageCacheTest, EvictsBeyondMaxBytes) {
 }
 
 TEST_F(PageCacheTest, PinnedPageEvictionIsDeferredUntilTheLastHandle) {
-  PageCache cache({1, std::size_t{1} << 30}, give_back());
+  PageCache cache({1, std::size_t{1} << 30}, *pool, given_back());
   LeafPage* page = borrow(1);
   ASSERT_TRUE(page->set_slot(0, std::vector<std::byte>(8, std::byte{3})).ok());
   cache.put(1, page);
@@ -84,7 +84,7 @@ TEST_F(PageCacheTest, PinnedPageEvictionIsDeferredUntilTheLastHandle) {
 }
 
 TEST_F(PageCacheTest, ReplacingAKeyEvictsTheOldPage) {
-  PageCache cache({10, std::size_t{1} << 30}, give_back());
+  PageCache cache({10, std::size_t{1} << 30}, *pool, given_back());
   cache.put(1, borrow(1));
   LeafPage* newer = borrow(2);
   cache.put(1, newer);
@@ -98,7 +98,7 @@ TEST_F(PageCacheTest, ReplacingAKeyEvictsTheOldPage) {
 }
 
 TEST_F(PageCacheTest, HandlesMove) {
-  PageCache cache({10, std::size_t{1} << 30}, give_back());
+  PageCache cache({10, std::size_t{1} << 30}, *pool, given_back());
   cache.put(1, borrow(1));
   PageCache::Handle a = cache.get(1);
   PageCache::Handle b = std::move(a);
@@ -115,9 +115,9 @@ TEST_F(PageCacheTest, HandlesMove) {
 
 TEST_F(PageCacheTest, RecordPageCacheKeysByResourceAndPage) {
   std::vector<RecordPageKey> gone;
-  RecordPageCache cache({2, std::size_t{1} << 30}, [&](const RecordPageKey& key, LeafPage* page) {
+  RecordPageCache cache({2, std::size_t{1} << 30}, *pool, [&](const RecordPageKey& key, const Status& back) {
     gone.push_back(key);
-    EXPECT_TRUE(pool->give_back(page).ok());
+    EXPECT_TRUE(back.ok());
   });
   cache.put({1, 10}, borrow(10));
   cache.put({2, 10}, borrow(11));  // same page number, other resource: distinct

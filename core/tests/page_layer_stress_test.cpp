@@ -5,26 +5,24 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/leaf_page_pool.h"
 #include "core/page_cache.h"
+#include "core/tests/failure_log.h"
 #include "core/tests/scripted_os.h"
-#include <random>
+// Header-only and dependency-free: the simulator's seeded streams, so this
+// test draws from the same generator the rest of segsim does.
+#include "sim/random.h"
 
 namespace segsim::testing {
 namespace {
 
 constexpr std::size_t KiB = 1024;
-
-// core/ tests do not depend on sim/: a small seeded generator of their own.
-struct TestRng {
-  std::mt19937_64 engine;
-  explicit TestRng(std::uint64_t seed) : engine(seed) {}
-  std::uint64_t below(std::uint64_t bound) { return engine() % bound; }
-  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(engine) < p; }
-};
 
 unsigned char pattern(std::uint64_t page_id, std::size_t slot) {
   return static_cast<unsigned char>((page_id * 31 + slot) & 0xff);
@@ -40,35 +38,44 @@ TEST(PageLayerStress, ReadersWritersAndConstantEviction) {
   auto allocator = std::move(SegmentAllocator::create(os, config).value());
   {
     LeafPagePool pool(*allocator);
-    std::atomic<int> errors{0};
-    PageCache cache({8, std::size_t{1} << 30}, [&](const std::uint64_t&, LeafPage* page) {
-      if (!pool.give_back(page).ok()) ++errors;
+    FailureLog failures;
+    PageCache cache({8, std::size_t{1} << 30}, pool, [&](const std::uint64_t& id, const Status& back) {
+      if (!back.ok()) failures.add(fmt::format("give_back of evicted page {}: {}", id, back.error().describe()));
     });
     std::atomic<std::uint64_t> next_id{1};
     std::atomic<bool> writers_done{false};
     std::atomic<std::uint64_t> verified{0};
 
     auto writer = [&](int seed) {
-      TestRng rng(static_cast<std::uint64_t>(seed));
+      sim::Rng rng(static_cast<std::uint64_t>(seed));
       for (int n = 0; n < 400; ++n) {
         const std::uint64_t id = next_id.fetch_add(1);
         auto page = pool.borrow(id);
         if (!page.ok()) {
-          ++errors;
+          failures.add(fmt::format("writer {}: borrow of page {}: {}", seed, id, page.error().describe()));
           continue;
         }
         const std::size_t slots = 1 + rng.below(24);
         for (std::size_t s = 0; s < slots; ++s) {
           std::vector<std::byte> value(1 + rng.below(3000), std::byte{pattern(id, s)});
-          if (!page.value()->set_slot(s, value).ok()) ++errors;  // grows through classes
+          Status written = page.value()->set_slot(s, value);  // grows through classes
+          if (!written.ok()) {
+            failures.add(fmt::format("writer {}: page {} slot {} ({} bytes): {}", seed, id, s, value.size(),
+                                     written.error().describe()));
+          }
         }
         const std::vector<std::byte> dewey(8, std::byte{0x5d});
-        if (rng.chance(0.3) && !page.value()->set_dewey_id(0, dewey).ok()) ++errors;
+        if (rng.chance(0.3)) {
+          Status written = page.value()->set_dewey_id(0, dewey);
+          if (!written.ok()) {
+            failures.add(fmt::format("writer {}: page {} DeweyID: {}", seed, id, written.error().describe()));
+          }
+        }
         cache.put(id, page.value());  // published: no more writes
       }
     };
     auto reader = [&](int seed) {
-      TestRng rng(static_cast<std::uint64_t>(seed) + 100);
+      sim::Rng rng(static_cast<std::uint64_t>(seed) + 100);
       while (!writers_done.load()) {
         const std::uint64_t upto = next_id.load();
         const std::uint64_t id = 1 + rng.below(upto);
@@ -76,9 +83,10 @@ TEST(PageLayerStress, ReadersWritersAndConstantEviction) {
         if (!handle) continue;
         for (std::size_t s = 0; s < handle.page()->slot_count(); ++s) {
           auto value = handle.page()->get_slot(s);
-          for (std::byte b : value) {
-            if (b != std::byte{pattern(id, s)}) {
-              ++errors;
+          for (std::size_t i = 0; i < value.size(); ++i) {
+            if (value[i] != std::byte{pattern(id, s)}) {
+              failures.add(fmt::format("reader {}: page {} slot {} byte {} reads {:#04x}, wrote {:#04x}", seed, id,
+                                       s, i, static_cast<int>(value[i]), static_cast<int>(pattern(id, s))));
               break;
             }
           }
@@ -95,7 +103,8 @@ TEST(PageLayerStress, ReadersWritersAndConstantEviction) {
     writers_done = true;
     for (auto& t : readers) t.join();
     cache.clear();
-    EXPECT_EQ(errors.load(), 0);
+    const std::vector<std::string> failed = failures.take();
+    EXPECT_TRUE(failed.empty()) << failed.size() << " failures:\n" << joined(failed);
     EXPECT_EQ(pool.stats().borrowed, 0u);
     EXPECT_GT(cache.stats().evictions, 700u);
     ::testing::Test::RecordProperty("verified_reads", static_cast<int>(verified.load()));
@@ -103,7 +112,7 @@ TEST(PageLayerStress, ReadersWritersAndConstantEviction) {
   allocator->wait_for_cleanups();
   EXPECT_EQ(allocator->stats().live_slices(), 0u);
   std::vector<std::string> violations = allocator->audit();
-  EXPECT_TRUE(violations.empty()) << violations.front();
+  EXPECT_TRUE(violations.empty()) << joined(violations);
 }
 
 }  // namespace

@@ -6,12 +6,16 @@
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/segment_allocator.h"
+#include "core/tests/failure_log.h"
 #include "core/tests/scripted_os.h"
+// Header-only and dependency-free: the simulator's seeded streams.
+#include "sim/random.h"
 
 namespace segsim::testing {
 namespace {
@@ -66,44 +70,63 @@ TEST_P(AllocatorStress, ConcurrentChurnKeepsAccountingExact) {
   ASSERT_TRUE(created.ok());
   SegmentAllocator& allocator = *created.value();
 
-  std::atomic<int> failures{0};
+  FailureLog failures;
   std::atomic<std::uint64_t> out_of_budget{0};
   auto worker = [&](int thread_index) {
-    std::mt19937_64 rng(static_cast<std::uint64_t>(thread_index) * 7919 + 1);
+    sim::Rng rng(static_cast<std::uint64_t>(thread_index) * 7919 + 1);
     std::vector<Owned> live;
     std::vector<Segment> released;  // stale handles, re-released to test double-free safety
     std::uint64_t next_token = (static_cast<std::uint64_t>(thread_index) << 40) | 1;
     for (int op = 0; op < params.operations_per_thread; ++op) {
-      const unsigned choice = static_cast<unsigned>(rng() % 100);
+      const std::uint64_t choice = rng.below(100);
       if (choice < 55 && live.size() < params.max_live_per_thread) {
-        const std::size_t bytes = 1 + rng() % (class_bytes(rng() % kSizeClassCount));
+        const std::size_t bytes = 1 + rng.below(class_bytes(rng.below(kSizeClassCount)));
         auto segment = allocator.allocate(bytes);
         if (!segment.ok()) {
-          if (segment.error().code != Errc::OutOfBudget) ++failures;
+          if (segment.error().code != Errc::OutOfBudget) {
+            failures.add(fmt::format("thread {} op {}: allocate({}): {}", thread_index, op, bytes,
+                                     segment.error().describe()));
+          }
           ++out_of_budget;
           continue;
         }
-        if (!zero_at_stride(segment.value())) ++failures;
+        if (!zero_at_stride(segment.value())) {
+          failures.add(fmt::format("thread {} op {}: a fresh {}-byte segment is not zero", thread_index, op,
+                                   segment->size()));
+        }
         const std::uint64_t token = next_token++;
         stamp(segment.value(), token);
         live.push_back({segment.value(), token});
       } else if (choice < 95 && !live.empty()) {
-        const std::size_t i = rng() % live.size();
-        if (!verify(live[i].segment, live[i].token)) ++failures;
-        if (!allocator.release(live[i].segment).ok()) ++failures;
+        const std::size_t i = rng.below(live.size());
+        if (!verify(live[i].segment, live[i].token)) {
+          failures.add(fmt::format("thread {} op {}: token {:#x} overwritten", thread_index, op, live[i].token));
+        }
+        Status released_now = allocator.release(live[i].segment);
+        if (!released_now.ok()) {
+          failures.add(fmt::format("thread {} op {}: release: {}", thread_index, op, released_now.error().describe()));
+        }
         released.push_back(live[i].segment);
         live[i] = live.back();
         live.pop_back();
       } else if (!released.empty()) {
-        const Segment stale = released[rng() % released.size()];
+        const Segment stale = released[rng.below(released.size())];
         Status again = allocator.release(stale);
-        if (again.ok() || again.error().code != Errc::DoubleFree) ++failures;
+        if (again.ok() || again.error().code != Errc::DoubleFree) {
+          failures.add(fmt::format("thread {} op {}: a stale release was {}", thread_index, op,
+                                   again.ok() ? "accepted" : again.error().describe()));
+        }
         if (released.size() > 64) released.erase(released.begin(), released.begin() + 32);
       }
     }
     for (const Owned& owned : live) {
-      if (!verify(owned.segment, owned.token)) ++failures;
-      if (!allocator.release(owned.segment).ok()) ++failures;
+      if (!verify(owned.segment, owned.token)) {
+        failures.add(fmt::format("thread {} at the end: token {:#x} overwritten", thread_index, owned.token));
+      }
+      Status released_now = allocator.release(owned.segment);
+      if (!released_now.ok()) {
+        failures.add(fmt::format("thread {} at the end: release: {}", thread_index, released_now.error().describe()));
+      }
     }
   };
 
@@ -112,13 +135,14 @@ TEST_P(AllocatorStress, ConcurrentChurnKeepsAccountingExact) {
   for (auto& th : threads) th.join();
   allocator.wait_for_cleanups();
 
-  EXPECT_EQ(failures.load(), 0);
+  const std::vector<std::string> failed = failures.take();
+  EXPECT_TRUE(failed.empty()) << failed.size() << " failures:\n" << joined(failed);
   AllocatorStats st = allocator.stats();
   EXPECT_EQ(st.live_slices(), 0u);
   EXPECT_LE(st.peak_virtual_bytes, config.budget_bytes);
   EXPECT_EQ(st.cleanups_started(), st.cleanups_finished());
   std::vector<std::string> violations = allocator.audit();
-  EXPECT_TRUE(violations.empty()) << violations.front();
+  EXPECT_TRUE(violations.empty()) << joined(violations);
   EXPECT_EQ(st.regions_mapped - st.regions_unmapped, st.virtual_bytes / config.region_bytes);
   ::testing::Test::RecordProperty("cleanups_started", static_cast<int>(st.cleanups_started()));
   ::testing::Test::RecordProperty("regions_reused", static_cast<int>(st.regions_reused));

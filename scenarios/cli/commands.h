@@ -1,15 +1,17 @@
-// The segsim CLI's commands (main.cpp parses the options and dispatches).
+// The segsim CLI's subcommands, one file each (run.cpp, replay.cpp, ...);
+// main.cpp registers them, parses, and runs the one that was given.
 // Exit codes: 0 no failure; 1 a failure was found (report printed, repro
 // written); 2 bad usage, bad input or an environment the harness cannot run
 // in (one line on stderr); 130 a sweep interrupted by SIGINT/SIGTERM.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
-#include "scenarios/run.h"
-#include "scenarios/shrink.h"
-#include "scenarios/sweep.h"
+namespace CLI {
+class App;
+}
 
 namespace segsim::scenarios::cli {
 
@@ -25,29 +27,19 @@ inline constexpr int kExitInterrupted = 130;
 // Before any work: every named output must be writable (exit 2 otherwise).
 void check_outputs(const std::vector<std::string>& paths);
 
-struct Outputs {
-  std::string trace_out, plot, report;
+// A subcommand's options live as long as `run`, which is called once after a
+// successful parse with the command line's words after the program name.
+struct Subcommand {
+  CLI::App* app = nullptr;
+  std::function<int(const std::vector<std::string>& argv)> run;
 };
 
-int command_run(const RunSpec& spec, const Outputs& outputs, bool check_determinism);
-int command_replay(const std::string& repro_path, const Outputs& outputs);
-int command_shrink(const std::string& in, const std::string& out, const ShrinkLimits& limits);
-
-struct SweepCommand {
-  SweepSpec spec;
-  std::string seeds_text, shard_text;
-  std::string json_out, junit_out;
-  std::string require_probes;  // a probe list file, or ""
-  bool resume = false;
-  std::vector<std::string> argv;  // for the resume hint
-};
-int command_sweep(SweepCommand& command);
-
-struct MergeCommand {
-  std::vector<std::string> inputs;
-  std::string json_out, junit_out;
-  std::string require_probes;
-};
-int command_merge(const MergeCommand& command);
+Subcommand add_run_command(CLI::App& app);
+Subcommand add_sweep_command(CLI::App& app);
+Subcommand add_hunt_command(CLI::App& app);
+Subcommand add_replay_command(CLI::App& app);
+Subcommand add_shrink_command(CLI::App& app);
+Subcommand add_merge_command(CLI::App& app);
+Subcommand add_list_command(CLI::App& app);
 
 }  // namespace segsim::scenarios::cli

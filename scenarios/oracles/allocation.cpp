@@ -58,14 +58,16 @@ void Oracles::check_allocation(std::size_t requested_bytes, bool zeroed, const R
       }
       return;
     case Errc::OutOfBudget: {
-      if (!window.budget_judgeable || window.slice_events != slice_events_ || allocator_ == nullptr) return;
+      if (!window.budget_judgeable || window.slice_events != ownership_.slice_events() || allocator_ == nullptr) {
+        return;
+      }
       const SegmentAllocatorConfig& config = allocator_->config();
       const std::size_t budget_regions = config.budget_bytes / config.region_bytes;
-      const std::size_t pinned_regions = live_per_region_.size() + window.allocations_in_flight;
+      const std::size_t pinned_regions = ownership_.live_regions() + window.allocations_in_flight;
       if (pinned_regions + 1 <= budget_regions) {
         fail("refusal", fmt::format("{}({}) refused with OutOfBudget, but only {} of {} regions hold live "
                                     "slices ({} other allocations overlapped it): the refusal was not necessary",
-                                    call, requested_bytes, live_per_region_.size(),
+                                    call, requested_bytes, ownership_.live_regions(),
                                     budget_regions, window.allocations_in_flight));
       }
       return;

@@ -4,35 +4,42 @@
 
 #include <fmt/format.h>
 
+#include "scenarios/oracles/growth_bound.h"
 #include "scenarios/oracles/oracles.h"
 
 namespace segsim::scenarios {
 
-void Oracles::check_bounded_growth() {
-  if (!growth_bound_ || allocator_ == nullptr) return;
-  const auto [warmup_fraction, min_slack_bytes] = *growth_bound_;
+std::string GrowthBound::verdict(const std::vector<MemorySample>& samples, std::uint64_t cleanups_started) const {
+  if (!bound_) return {};
+  const auto [warmup_fraction, min_slack_bytes] = *bound_;
   // Samples are evenly spaced in steps: the first fraction of them is warm-up.
-  const auto warm = static_cast<std::size_t>(static_cast<double>(samples_.size()) * warmup_fraction);
+  const auto warm = static_cast<std::size_t>(static_cast<double>(samples.size()) * warmup_fraction);
   std::uint64_t warm_peak = 0;
-  for (std::size_t i = 0; i < warm; ++i) warm_peak = std::max(warm_peak, samples_[i].virtual_bytes);
+  for (std::size_t i = 0; i < warm; ++i) warm_peak = std::max(warm_peak, samples[i].virtual_bytes);
   // A cleanup detaches fully-free regions while it releases them; a client
   // growing its class meanwhile maps new ones, so the level can step up a
   // little with the interleaving. Seed 002 calls 500 -> 600 MB "bounded": a
   // quarter of the warm-up peak is allowed, a leak outgrows any such bound.
   const std::uint64_t slack = std::max(min_slack_bytes, warm_peak / 4);
-  for (std::size_t i = warm; i < samples_.size(); ++i) {
-    if (samples_[i].virtual_bytes > warm_peak + slack) {
-      fail("bounded-growth", fmt::format("virtual bytes grew to {} after warm-up (warm-up peak {}, slack {})",
-                                         samples_[i].virtual_bytes, warm_peak, slack));
+  for (std::size_t i = warm; i < samples.size(); ++i) {
+    if (samples[i].virtual_bytes > warm_peak + slack) {
+      return fmt::format("virtual bytes grew to {} after warm-up (warm-up peak {}, slack {})",
+                         samples[i].virtual_bytes, warm_peak, slack);
     }
   }
   // Seed 002's success indicator: pools that pass the threshold start the
   // proactive cleanup. (Whether a freed region is then reused depends on the
   // schedule: an unfair one may run the cleanup only at the very end.)
-  if (allocator_->stats().cleanups_started() == 0) {
-    fail("bounded-growth",
-         "no proactive cleanup started although pools passed the threshold: regions are freed only under budget");
+  if (cleanups_started == 0) {
+    return "no proactive cleanup started although pools passed the threshold: regions are freed only under budget";
   }
+  return {};
+}
+
+void Oracles::check_bounded_growth() {
+  if (!growth_.expected() || allocator_ == nullptr) return;
+  const std::string verdict = growth_.verdict(sampler_.samples(), allocator_->stats().cleanups_started());
+  if (!verdict.empty()) fail("bounded-growth", verdict);
 }
 
 }  // namespace segsim::scenarios

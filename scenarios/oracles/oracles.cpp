@@ -9,10 +9,6 @@
 namespace segsim::scenarios {
 
 namespace {
-constexpr std::size_t kHistoryPerSegment = 8;
-constexpr std::size_t kMaxHistorySegments = 1 << 16;
-constexpr std::size_t kMaxSamples = 4096;
-
 std::uint32_t current_fiber() {
   sim::Simulation* simulation = sim::Simulation::current();
   return simulation == nullptr ? sim::kNoFiber : simulation->current_fiber();
@@ -33,15 +29,7 @@ std::string Oracles::name_segment(const std::byte* data) const {
 }
 
 void Oracles::note(const std::byte* data, const char* what) {
-  auto offset = os_.offset_of(data);
-  if (!offset) return;
-  auto it = history_.find(*offset);
-  if (it == history_.end()) {
-    if (history_.size() >= kMaxHistorySegments) return;  // bounded: forget new slices
-    it = history_.emplace(*offset, std::deque<SegmentEvent>{}).first;
-  }
-  it->second.push_back(SegmentEvent{what, current_fiber(), current_step()});
-  if (it->second.size() > kHistoryPerSegment) it->second.pop_front();
+  if (auto offset = os_.offset_of(data)) history_.note(*offset, what, current_fiber(), current_step());
 }
 
 void Oracles::fail(const std::string& oracle, const std::string& message, const std::byte* segment) {
@@ -53,10 +41,7 @@ void Oracles::fail(const std::string& oracle, const std::string& message, const 
     failure.step = current_step();
     failure.segment = name_segment(segment);
     if (segment != nullptr) {
-      if (auto offset = os_.offset_of(segment); offset && history_.count(*offset) > 0) {
-        const auto& events = history_.at(*offset);
-        failure.segment_history.assign(events.begin(), events.end());
-      }
+      if (auto offset = os_.offset_of(segment)) failure.segment_history = history_.events(*offset);
     }
     failure_ = std::move(failure);
   }
@@ -100,25 +85,18 @@ void Oracles::check_quiescent(std::size_t borrowed_pages) {
 }
 
 void Oracles::sample_now() {
-  if (samples_.size() >= kMaxSamples) return;
   const faults::SimOsStats stats = os_.stats();
   sim::Simulation* simulation = sim::Simulation::current();
-  samples_.push_back(MemorySample{simulation == nullptr ? (samples_.empty() ? 0 : samples_.back().time_ns)
-                                                        : simulation->virtual_now_ns(),
-                                  stats.virtual_bytes, stats.resident_bytes});
-  peak_resident_bytes_ = std::max<std::uint64_t>(peak_resident_bytes_, stats.resident_bytes);
+  sampler_.record(simulation == nullptr ? std::nullopt : std::optional<std::int64_t>(simulation->virtual_now_ns()),
+                  stats.virtual_bytes, stats.resident_bytes);
 }
 
 void Oracles::maybe_sample() {
-  const std::uint64_t step = current_step();
-  if (step >= last_sample_step_ + sample_interval_steps_) {
-    last_sample_step_ = step;
-    sample_now();
-  }
+  if (sampler_.due(current_step())) sample_now();
 }
 
 void Oracles::expect_bounded_growth(double warmup_fraction, std::uint64_t slack_bytes) {
-  growth_bound_ = {warmup_fraction, slack_bytes};
+  growth_.expect(warmup_fraction, slack_bytes);
 }
 
 // ---- SegmentObserver -------------------------------------------------------

@@ -17,8 +17,11 @@
 //   leaks.cpp             zero live slices and zero borrowed pages at quiescence
 //   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
 //   liveness.cpp          deadlock / step limit / assertion from the simulator
-// A failure stops the run: the first one is kept, with fiber, step and the
-// involved segment's history, and the fiber is unwound.
+// Checkers with state of their own hold it in their own type (ownership.h,
+// overlap.h, refusal_ledger.h, growth_bound.h) and return a verdict; the hub turns a verdict
+// into the run's failure. A failure stops the run: the first one is kept,
+// with fiber, step and the involved segment's history, and the fiber is
+// unwound.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +35,12 @@
 
 #include "core/segment_allocator.h"
 #include "faults/sim_os.h"
+#include "scenarios/oracles/growth_bound.h"
+#include "scenarios/oracles/memory_sampler.h"
+#include "scenarios/oracles/overlap.h"
+#include "scenarios/oracles/ownership.h"
+#include "scenarios/oracles/refusal_ledger.h"
+#include "scenarios/oracles/segment_history.h"
 #include "scenarios/run.h"
 
 namespace segsim::scenarios {
@@ -73,11 +82,11 @@ class Oracles final : public SegmentObserver {
 
   // ownership.cpp: whether the model holds `segment` live under its generation.
   bool model_live(const Segment& segment) const;
-  std::size_t model_live_slices() const noexcept { return live_slices_.size(); }
+  std::size_t model_live_slices() const noexcept { return ownership_.live_slices(); }
   // Bytes of the live slices' classes (what AllocatorStats::live_bytes counts).
-  std::size_t model_live_bytes() const noexcept { return live_bytes_; }
+  std::size_t model_live_bytes() const noexcept { return ownership_.live_bytes(); }
   // Counts hand-outs and releases: a call whose window saw none ran alone.
-  std::uint64_t slice_events() const noexcept { return slice_events_; }
+  std::uint64_t slice_events() const noexcept { return ownership_.slice_events(); }
   // double_free.cpp: the workload is about to make a call the allocator must
   // refuse with `code` (DoubleFree or InvalidPointer).
   void expect_refusal(Errc code);
@@ -113,10 +122,10 @@ class Oracles final : public SegmentObserver {
   void expect_bounded_growth(double warmup_fraction, std::uint64_t slack_bytes);
 
   // Memory sampling (for --plot and bounded growth): every `interval_steps`.
-  void sample_every(std::uint64_t interval_steps) { sample_interval_steps_ = interval_steps; }
+  void sample_every(std::uint64_t interval_steps) { sampler_.every(interval_steps); }
   void sample_now();
-  const std::vector<MemorySample>& samples() const noexcept { return samples_; }
-  std::uint64_t peak_resident_bytes() const noexcept { return peak_resident_bytes_; }
+  const std::vector<MemorySample>& samples() const noexcept { return sampler_.samples(); }
+  std::uint64_t peak_resident_bytes() const noexcept { return sampler_.peak_resident_bytes(); }
 
   // SegmentObserver
   void handing_out(const Segment& segment) override;
@@ -141,29 +150,16 @@ class Oracles final : public SegmentObserver {
   faults::SimOs& os_;
   SegmentAllocator* allocator_ = nullptr;
   std::optional<Failure> failure_;
-  std::map<std::uint64_t, std::deque<SegmentEvent>> history_;  // by SimOs offset
-  std::map<std::uint64_t, std::uint64_t> live_;                // offset → end offset
-  std::vector<MemorySample> samples_;
-  std::uint64_t sample_interval_steps_ = 5000;
-  std::uint64_t last_sample_step_ = 0;
-  std::uint64_t peak_resident_bytes_ = 0;
-  std::optional<std::pair<double, std::uint64_t>> growth_bound_;  // warm-up fraction, slack bytes
+  SegmentHistory history_;
+  OverlapChecker overlap_;                                     // overlap.cpp
+  MemorySampler sampler_;
+  GrowthBound growth_;  // bounded_growth.cpp
 
-  // ownership.cpp: (region id, slice index) → the live hand-out.
-  struct LiveSlice {
-    std::uint32_t generation = 0;
-    std::uint32_t fiber = 0;
-    std::uint64_t step = 0;
-    std::size_t bytes = 0;  // the slice's class bytes
-  };
+  // ownership.cpp: the model of every live slice.
   void ownership_handing_out(const Segment& segment);
   void ownership_released(const Segment& segment);
-  std::map<std::pair<std::uint32_t, std::uint32_t>, LiveSlice> live_slices_;
-  std::map<std::uint32_t, std::size_t> live_per_region_;  // region id → live slices
-  std::size_t live_bytes_ = 0;
-  std::uint64_t slice_events_ = 0;
-  std::uint64_t expected_double_frees_ = 0;
-  std::uint64_t expected_invalid_pointers_ = 0;
+  OwnershipModel ownership_;
+  RefusalLedger refusals_;  // double_free.cpp
   std::vector<std::function<std::uint64_t()>> mapped_sources_;
 };
 

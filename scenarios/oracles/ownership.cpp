@@ -5,6 +5,8 @@
 // allocator accepts for a handle the model says is not live (a stale copy, a
 // slice freed twice through two handles), fails here whatever the allocator
 // answered.
+#include "scenarios/oracles/ownership.h"
+
 #include <fmt/format.h>
 
 #include "scenarios/oracles/oracles.h"
@@ -23,48 +25,58 @@ std::uint64_t step_now() {
 }
 }  // namespace
 
-bool Oracles::model_live(const Segment& segment) const {
+bool OwnershipModel::live(const Segment& segment) const {
   auto it = live_slices_.find({segment.region_id(), segment.slice_index()});
   return it != live_slices_.end() && it->second.generation == segment.generation();
 }
 
-void Oracles::ownership_handing_out(const Segment& segment) {
+std::string OwnershipModel::handing_out(const Segment& segment, std::uint32_t fiber, std::uint64_t step) {
   ++slice_events_;
   const auto key = std::make_pair(segment.region_id(), segment.slice_index());
   if (auto it = live_slices_.find(key); it != live_slices_.end()) {
-    fail("ownership",
-         fmt::format("region #{} slice {} handed out (generation {}) while live since step {} (fiber {}, "
-                     "generation {})",
-                     key.first, key.second, segment.generation(), it->second.step, it->second.fiber,
-                     it->second.generation),
-         segment.data());
+    return fmt::format("region #{} slice {} handed out (generation {}) while live since step {} (fiber {}, "
+                       "generation {})",
+                       key.first, key.second, segment.generation(), it->second.step, it->second.fiber,
+                       it->second.generation);
   }
-  live_slices_.emplace(key, LiveSlice{segment.generation(), fiber_now(), step_now(), segment.size()});
+  live_slices_.emplace(key, LiveSlice{segment.generation(), fiber, step, segment.size()});
   live_bytes_ += segment.size();
   ++live_per_region_[segment.region_id()];
+  return {};
 }
 
-void Oracles::ownership_released(const Segment& segment) {
+std::string OwnershipModel::released(const Segment& segment) {
   ++slice_events_;
   const auto key = std::make_pair(segment.region_id(), segment.slice_index());
   auto it = live_slices_.find(key);
-  if (it == live_slices_.end() || it->second.generation != segment.generation()) {
-    // Reported, not thrown: releases run in destructors (a page's return).
-    report("double-free",
-           it == live_slices_.end()
-               ? fmt::format("the allocator accepted a release of region #{} slice {} (generation {}), "
-                             "which the model holds free",
-                             key.first, key.second, segment.generation())
-               : fmt::format("the allocator accepted a release of region #{} slice {} through a stale "
-                             "handle (generation {}; live generation {} since step {})",
-                             key.first, key.second, segment.generation(), it->second.generation,
-                             it->second.step),
-           segment.data());
-    if (it == live_slices_.end()) return;
+  if (it == live_slices_.end()) {
+    return fmt::format("the allocator accepted a release of region #{} slice {} (generation {}), "
+                       "which the model holds free",
+                       key.first, key.second, segment.generation());
+  }
+  std::string verdict;
+  if (it->second.generation != segment.generation()) {
+    verdict = fmt::format("the allocator accepted a release of region #{} slice {} through a stale "
+                          "handle (generation {}; live generation {} since step {})",
+                          key.first, key.second, segment.generation(), it->second.generation, it->second.step);
   }
   live_bytes_ -= it->second.bytes;
   live_slices_.erase(it);
   if (--live_per_region_[segment.region_id()] == 0) live_per_region_.erase(segment.region_id());
+  return verdict;
+}
+
+bool Oracles::model_live(const Segment& segment) const { return ownership_.live(segment); }
+
+void Oracles::ownership_handing_out(const Segment& segment) {
+  const std::string verdict = ownership_.handing_out(segment, fiber_now(), step_now());
+  if (!verdict.empty()) fail("ownership", verdict, segment.data());
+}
+
+void Oracles::ownership_released(const Segment& segment) {
+  const std::string verdict = ownership_.released(segment);
+  // Reported, not thrown: releases run in destructors (a page's return).
+  if (!verdict.empty()) report("double-free", verdict, segment.data());
 }
 
 }  // namespace segsim::scenarios

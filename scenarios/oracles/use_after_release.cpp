@@ -28,10 +28,8 @@ void Oracles::canary_verify(const Segment& segment) {
   if (asan::kEnabled) return;
   auto offset = os_.offset_of(segment.data());
   // Only slices this oracle filled: fresh ones read zero, not the canary.
-  if (!offset || history_.count(*offset) == 0 || history_.at(*offset).empty() ||
-      history_.at(*offset).back().what != "released") {
-    return;
-  }
+  const SegmentEvent* last = offset ? history_.last(*offset) : nullptr;
+  if (last == nullptr || last->what != "released") return;
   // A cleanup may have dropped the free slice's pages (madvise DONTNEED),
   // canary and all: then they are not resident, and there is nothing to check.
   // Any write after release made them resident again.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "core/probe.h"
 #include "scenarios/base64.h"
 #include "scenarios/probe_report.h"
+#include "scenarios/json_read.h"
 #include "scenarios/repro.h"
 #include "scenarios/safe_file.h"
 #include "scenarios/tests/test_files.h"
@@ -208,7 +210,7 @@ Repro sample_repro(std::uint64_t decisions) {
   repro.spec.scenario = "chicago";
   repro.spec.seed = 7;
   repro.spec.max_steps = 1000;
-  repro.spec.strategy = "random";
+  repro.spec.strategy = sim::StrategyKind::Random;
   for (std::uint64_t i = 0; i < decisions; ++i) repro.spec.decisions.push_back(static_cast<std::uint32_t>(i % 3));
   repro.build_id = "test";
   repro.expected_trace_hash = 0x1234;
@@ -251,6 +253,59 @@ TEST(ReproFile, KnobsBeyondTheirLimitsAreRefusedNotCut) {
     std::string error;
     EXPECT_FALSE(repro_from_json(with(from, to), &error).ok()) << to;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+}
+
+// The one strict JSON reader: each read names the field and where it is;
+// optional fields may be absent but not mistyped.
+TEST(JsonFields, RequiredOptionalAndOnlyNameTheField) {
+  Json doc;
+  std::string error;
+  ASSERT_TRUE(parse_json(R"({"name": "x", "n": 7, "flag": true, "neg": -1})", doc, "test file", error)) << error;
+  const JsonFields f(doc, "test file: top");
+  std::string name;
+  std::uint64_t n = 0, absent = 42;
+  bool flag = false;
+  EXPECT_TRUE(f.string("name", name, error) && f.whole("n", n, error, 1, 7) && f.boolean("flag", flag, error));
+  EXPECT_EQ(name, "x");
+  EXPECT_EQ(n, 7u);
+  EXPECT_TRUE(flag);
+  EXPECT_TRUE(f.optional_whole("absent", absent, error));
+  EXPECT_EQ(absent, 42u) << "an absent optional field leaves its target as it was";
+  const std::vector<std::pair<std::function<bool()>, std::string>> refusals = {
+      {[&] { return f.whole("n", n, error, 0, 6); }, "test file: top: field 'n' must be a whole number in 0..6"},
+      {[&] { return f.whole("neg", n, error); }, "test file: top: field 'neg' must be a whole number"},
+      {[&] { return f.optional_string("n", name, error); }, "test file: top: field 'n' must be a string"},
+      {[&] { return f.string("missing", name, error); }, "test file: top: missing field 'missing'"},
+      {[&] { return f.only({"name", "n", "flag"}, error); }, "test file: top: unknown field 'neg'"}};
+  for (const auto& [read, says] : refusals) {
+    EXPECT_FALSE(read()) << says;
+    EXPECT_NE(error.find(says), std::string::npos) << error;
+  }
+  EXPECT_FALSE(parse_json("{\"a\": 1e999}", doc, "test file", error));
+  EXPECT_NE(error.find("test file: not valid JSON"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+}
+
+// A strategy name enters through a repro file (or the command line) and is
+// parsed there, once: an unknown name is one line naming the field and value;
+// every known one round-trips.
+TEST(ReproFile, StrategyIsParsedOnceAndNamedOnce) {
+  const std::string base = repro_to_json(sample_repro(3));
+  const std::size_t at = base.find("\"strategy\": \"random\"");
+  ASSERT_NE(at, std::string::npos);
+  std::string error;
+  std::string fifo = base;
+  fifo.replace(at, std::string("\"strategy\": \"random\"").size(), "\"strategy\": \"fifo\"");
+  EXPECT_FALSE(repro_from_json(fifo, &error).ok());
+  EXPECT_NE(error.find("unknown strategy 'fifo'"), std::string::npos) << error;
+  for (sim::StrategyKind kind : sim::kStrategyKinds) {
+    Repro repro = sample_repro(3);
+    repro.spec.strategy = kind;
+    auto back = repro_from_json(repro_to_json(repro), &error);
+    ASSERT_TRUE(back.ok()) << error;
+    EXPECT_EQ(back->spec.strategy, kind) << sim::strategy_name(kind);
+    EXPECT_EQ(sim::parse_strategy(sim::strategy_name(kind)), kind);
   }
 }
 

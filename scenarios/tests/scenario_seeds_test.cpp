@@ -25,7 +25,7 @@ TEST_P(ScenarioSeeds, NoOracleFails) {
     spec.scenario = GetParam().scenario;
     spec.faults = GetParam().faults;
     spec.seed = seed;
-    spec.strategy = seed % 2 == 0 ? "pct" : "random";
+    spec.strategy = seed % 2 == 0 ? sim::StrategyKind::Pct : sim::StrategyKind::Random;
     std::string error;
     auto report = run_scenario(spec, {}, &error);
     ASSERT_TRUE(report.ok()) << error;
@@ -64,19 +64,16 @@ TEST(RunSpecValidation, BadSpecsAreOneLine) {
   };
   RunSpec unknown;
   unknown.scenario = "nope";
-  RunSpec strategy;
-  strategy.scenario = "chicago";
-  strategy.strategy = "fifo";
   RunSpec faults;
   faults.scenario = "chicago";
   faults.faults = "mmap:ENOMEM";
   RunSpec replay;
   replay.scenario = "chicago";
-  replay.strategy = "replay";
+  replay.strategy = sim::StrategyKind::Replay;
   RunSpec hook;
   hook.scenario = "chicago";
   hook.test_hook = "explode";
-  for (const Bad& bad : {Bad{unknown, "unknown scenario"}, Bad{strategy, "unknown strategy"},
+  for (const Bad& bad : {Bad{unknown, "unknown scenario"},
                          Bad{faults, "need a trigger"}, Bad{replay, "needs recorded decisions"},
                          Bad{hook, "unknown test hook"}}) {
     std::string error;
@@ -100,7 +97,7 @@ TEST(TestHook, CorruptSegmentIsCaughtByTheContentOracleWithHistory) {
   EXPECT_FALSE(report->failure->segment_history.empty());
   // The recorded decisions replay it exactly.
   RunSpec replay = spec;
-  replay.strategy = "replay";
+  replay.strategy = sim::StrategyKind::Replay;
   replay.decisions = report->decisions;
   auto replayed = run_scenario(replay);
   ASSERT_TRUE(replayed.ok());

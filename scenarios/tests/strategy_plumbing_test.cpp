@@ -21,11 +21,11 @@ RunReport run_ok(const RunSpec& spec) {
 TEST(PctCalibration, KIsTheCalibrationRunsLengthAndIsRecorded) {
   RunSpec spec;
   spec.scenario = "evict-race";
-  spec.strategy = "pct";
+  spec.strategy = sim::StrategyKind::Pct;
   spec.seed = 5;
   const std::uint64_t k = pct_steps_for(spec);
   RunSpec calibration = spec;
-  calibration.strategy = "random";
+  calibration.strategy = sim::StrategyKind::Random;
   calibration.seed = 1;
   EXPECT_EQ(k, run_ok(calibration).steps);
   EXPECT_EQ(pct_steps_for(spec), k) << "cached and stable";
@@ -43,7 +43,7 @@ TEST(PctCalibration, KIsTheCalibrationRunsLengthAndIsRecorded) {
 TEST(PctCalibration, ReproKeepsK) {
   RunSpec spec;
   spec.scenario = "evict-race";
-  spec.strategy = "pct";
+  spec.strategy = sim::StrategyKind::Pct;
   const RunReport report = run_ok(spec);
   std::string error;
   auto parsed = repro_from_json(repro_to_json(repro_from_report(report)), &error);
@@ -56,7 +56,7 @@ TEST(Pos, EveryScenarioPassesAndReplaysFromItsDecisions) {
   for (const ScenarioInfo& info : scenario_catalogue()) {
     RunSpec spec;
     spec.scenario = info.name;
-    spec.strategy = "pos";
+    spec.strategy = sim::StrategyKind::Pos;
     spec.seed = 2;
     const RunReport report = run_ok(spec);
     EXPECT_TRUE(report.passed) << info.name << ": " << (report.failure ? report.failure->signature() : "");

@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""A mutation score for the harness itself: how many small, realistic mistakes in
+core/ does the scenario campaign alone (no unit, property or stress test) catch?
+
+Mull, dextool and universalmutator are not installable here, so this is a small
+source-level mutator of our own:
+
+  1. Copy the tracked source tree (as it is in the working tree) to
+     build/mutation/src and build its `segsim` binary in the dev preset.
+  2. Check that the unmutated campaign passes (otherwise nothing can be judged).
+  3. Draw N mutation sites from core/*.cpp with a seeded generator (the seed is
+     printed; the same seed and source give the same mutants): relational and
+     arithmetic operator swaps, +-1 on a literal in a comparison, && <-> ||,
+     a dropped `!`, a deleted statement, swapped call arguments, a dropped
+     `return` of an error, `return true` <-> `return false`.
+  4. For each: apply it, rebuild incrementally, and run the scenario campaign
+     (every scenario of `segsim list`, configs random:swarm and pct:none, seeds
+     1..SEEDS, stop at the first failing seed). A mutant that does not compile
+     is stillborn and another is drawn; one whose object file is byte-identical
+     to the original's is equivalent by construction.
+  5. Report the share killed by a named oracle, killed by a crash or hang, and
+     surviving, with every survivor listed (file:line, operator, before/after),
+     as text on stdout and as JSON/Markdown under build/mutation/.
+
+The source tree of the repository is never modified: all edits happen in the copy.
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, asdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "mutation"
+COPY = WORK / "src"
+# Files whose code the simulator cannot run by design (the real Os, the native
+# halves of the platform seam) or that only exist for the catalogue.
+EXCLUDED = {"core/linux_os.cpp", "core/mutants.cpp", "core/assert.cpp"}
+SKIP_LINE = re.compile(r"^\s*(//|#|\*|/\*)|SEGSIM_ASSERT|SEGSIM_PROBE|SEGSIM_MUTANT|static_assert|"
+                       r"SEGSIM_FAULT|fmt::format|describe\(|\"")
+MAX_BUILD_SECONDS = 900
+MAX_SWEEP_SECONDS = 600
+
+
+@dataclass
+class Mutant:
+    file: str
+    line: int          # 1-based
+    operator: str
+    before: str
+    after: str
+    outcome: str = ""  # killed-oracle | killed-crash | survived | stillborn | equivalent
+    killer: str = ""   # scenario/config/seed and detail of the first failing seed
+    seconds: float = 0.0
+
+
+def fail(message: str) -> None:
+    print(f"mutation: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+# --- mutation operators: each yields (operator, new_line) for one line ------------------------
+
+def _swap_tokens(line: str, pairs: list[tuple[str, str]], name: str):
+    for old, new in pairs:
+        for match in re.finditer(re.escape(old), line):
+            yield name, line[:match.start()] + new + line[match.end():]
+
+
+def op_relational(line):
+    # Spaced operators only: avoids templates, shifts, arrows and includes.
+    yield from _swap_tokens(line, [(" <= ", " < "), (" >= ", " > "), (" == ", " != "), (" != ", " == ")],
+                            "relational")
+    for old, new in ((" < ", " <= "), (" > ", " >= ")):
+        for match in re.finditer(re.escape(old), line):
+            yield "relational", line[:match.start()] + new + line[match.end():]
+
+
+def op_arithmetic(line):
+    yield from _swap_tokens(line, [(" + ", " - "), (" - ", " + "), (" * ", " / "), ("++", "--"),
+                                   (" += ", " -= "), (" -= ", " += ")], "arithmetic")
+
+
+def op_bound(line):
+    if not re.search(r" (<|<=|>|>=|==|!=) ", line):
+        return
+    for match in re.finditer(r"(?<![\w.])(\d+)(?![\w.'])", line):
+        value = int(match.group(1))
+        for delta in (1, -1):
+            if value + delta < 0:
+                continue
+            yield "bound+-1", line[:match.start()] + str(value + delta) + line[match.end():]
+
+
+def op_logical(line):
+    yield from _swap_tokens(line, [(" && ", " || "), (" || ", " && ")], "logical")
+    for match in re.finditer(r"(?<=[(\s])!(?=[\w(])", line):
+        yield "negation-dropped", line[:match.start()] + line[match.end():]
+
+
+def op_delete(line):
+    stripped = line.strip()
+    if not stripped.endswith(";") or stripped.startswith(("return", "}", "case", "break", "continue")):
+        return
+    # A statement, not a declaration: a call, an assignment or an increment on an lvalue.
+    if re.match(r"^[a-z_][\w.\->\[\]]*(\(.*\)|\s*(=|\+=|-=|\|=|&=)\s.*|\+\+|--);$", stripped) and \
+            not re.match(r"^(auto|const|std::|[A-Z]\w*\s)", stripped):
+        indent = line[:len(line) - len(line.lstrip())]
+        yield "statement-deleted", f"{indent};  // mutation: deleted\n"
+
+
+SYMMETRIC_OR_KEYWORD = {"if", "while", "for", "switch", "min", "max", "swap", "gcd", "lcm"}
+
+
+def op_swap_args(line):
+    for match in re.finditer(r"\b(\w+)\(([a-z_][\w.\->]*), ([a-z_][\w.\->]*)\)", line):
+        # Symmetric calls (min, max, swap) would give equivalent mutants by construction.
+        if match.group(2) != match.group(3) and match.group(1) not in SYMMETRIC_OR_KEYWORD:
+            swapped = f"{match.group(1)}({match.group(3)}, {match.group(2)})"
+            yield "arguments-swapped", line[:match.start()] + swapped + line[match.end():]
+
+
+def op_return(line):
+    stripped = line.strip()
+    indent = line[:len(line) - len(line.lstrip())]
+    if re.match(r"^return (Error|Errc::|std::unexpected|make_error|fail\(|refuse)", stripped) or \
+            re.match(r"^return .*Errc::\w+", stripped):
+        yield "error-return-dropped", f"{indent};  // mutation: error return dropped\n"
+    yield from _swap_tokens(line, [("return true;", "return false;"), ("return false;", "return true;")],
+                            "boolean-return")
+
+
+OPERATORS = [op_relational, op_arithmetic, op_bound, op_logical, op_delete, op_swap_args, op_return]
+
+
+def candidate_sites(files: list[str]) -> list[Mutant]:
+    sites = []
+    for rel in files:
+        lines = (COPY / rel).read_text().splitlines(keepends=True)
+        for number, line in enumerate(lines, start=1):
+            if SKIP_LINE.search(line) or not line.strip():
+                continue
+            for operator in OPERATORS:
+                for name, new in operator(line):
+                    if new != line:
+                        sites.append(Mutant(rel, number, name, line.rstrip("\n"), new.rstrip("\n")))
+    return sites
+
+
+def draw_order(sites: list[Mutant], rng: random.Random) -> list[Mutant]:
+    """Sites in the order they are tried: an operator kind is drawn with weight
+    sqrt(its site count), then one of its sites uniformly, so the many deletable
+    statements do not crowd out the rarer kinds (error returns, argument swaps)."""
+    by_kind: dict[str, list[Mutant]] = {}
+    for site in sites:
+        by_kind.setdefault(site.operator, []).append(site)
+    for kind in sorted(by_kind):
+        rng.shuffle(by_kind[kind])
+    order = []
+    while by_kind:
+        kinds = sorted(by_kind)
+        kind = rng.choices(kinds, weights=[len(by_kind[k]) ** 0.5 for k in kinds])[0]
+        order.append(by_kind[kind].pop())
+        if not by_kind[kind]:
+            del by_kind[kind]
+    return order
+
+
+# --- the copy, the build and the campaign --------------------------------------------------------
+
+class Lock:
+    """Optional: SEGSIM_MUTATION_LOCK=FILE serialises each build+campaign with other
+    heavy jobs on a shared machine (flock on FILE)."""
+
+    def __init__(self):
+        path = os.environ.get("SEGSIM_MUTATION_LOCK")
+        self.handle = open(path, "a") if path else None
+
+    def __enter__(self):
+        if self.handle:
+            fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc):
+        if self.handle:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+
+
+def sync_copy() -> None:
+    """Copy the tracked files as they are in the working tree; unchanged files keep
+    their time stamps so the copy's build stays incremental."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in filter(None, listed.decode().split("\0")):
+        src, dst = ROOT / rel, COPY / rel
+        if not src.is_file():
+            continue
+        if dst.exists() and dst.stat().st_mtime_ns == src.stat().st_mtime_ns and \
+                dst.stat().st_size == src.stat().st_size:
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst)
+
+
+def build(log: Path) -> bool:
+    with open(log, "w") as out:
+        try:
+            for cmd in (["cmake", "--preset", "dev"],
+                        ["cmake", "--build", "--preset", "dev", "-j", str(os.cpu_count() or 2),
+                         "--target", "segsim"]):
+                if subprocess.run(cmd, cwd=COPY, stdout=out, stderr=subprocess.STDOUT,
+                                  timeout=MAX_BUILD_SECONDS).returncode != 0:
+                    return False
+        except subprocess.TimeoutExpired:
+            return False
+    return True
+
+
+def object_digest(rel: str) -> str:
+    """sha256 of the object file built from `rel` (found through the build's own layout)."""
+    name = Path(rel).name + ".o"
+    matches = list((COPY / "build" / "dev").rglob(name))
+    matches = [m for m in matches if "/core/" in str(m)]
+    if len(matches) != 1:
+        return ""
+    return hashlib.sha256(matches[0].read_bytes()).hexdigest()
+
+
+def scenarios_of(segsim: Path) -> list[str]:
+    listing = subprocess.run([str(segsim), "list"], capture_output=True, text=True, check=True).stdout
+    names, in_section = [], False
+    for line in listing.splitlines():
+        if not line.startswith(" "):
+            in_section = line.strip() == "scenarios:"
+        elif in_section and line.startswith("  ") and line.strip():
+            names.append(line.split()[0])
+    return names
+
+
+def campaign(segsim: Path, scenarios, configs, seeds: int, seed_timeout: float):
+    """First failing seed as (outcome, where), or None when every sweep passed."""
+    for scenario in scenarios:
+        for config in configs:
+            strategy, faults = config.split(":", 1)
+            result = WORK / "sweep.json"
+            result.unlink(missing_ok=True)
+            cmd = [str(segsim), "sweep", scenario, "--seeds", f"1..{seeds}", "--jobs",
+                   str(os.cpu_count() or 2), "--strategy", strategy, "--faults", faults,
+                   "--stop-on-failure", "--timeout", str(seed_timeout), "--json", str(result),
+                   "--failures-dir", str(WORK / "repros")]
+            try:
+                subprocess.run(cmd, capture_output=True, timeout=MAX_SWEEP_SECONDS)
+            except subprocess.TimeoutExpired:
+                return "killed-crash", f"{scenario} {config}: the sweep itself hung"
+            try:
+                seeds_out = json.loads(result.read_text())["seeds"]
+            except (OSError, ValueError, KeyError):
+                return "killed-crash", f"{scenario} {config}: the sweep wrote no result"
+            for seed in seeds_out:
+                if seed["outcome"] == "passed":
+                    continue
+                kind = "killed-oracle" if seed["outcome"] == "failed" else "killed-crash"
+                return kind, f"{scenario} {config} seed {seed['seed']}: {seed['outcome']}: " \
+                             f"{seed.get('detail', '')[:160]}"
+    return None
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+def apply(mutant: Mutant) -> str:
+    path = COPY / mutant.file
+    original = path.read_text()
+    lines = original.splitlines(keepends=True)
+    lines[mutant.line - 1] = mutant.after + "\n"
+    path.write_text("".join(lines))
+    return original
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("count", nargs="?", type=int, default=20, help="mutants to judge (default 20)")
+    parser.add_argument("--seed", type=int, default=None, help="site-drawing seed (default: random, printed)")
+    parser.add_argument("--seeds", type=int, default=40, help="campaign seeds per sweep (default 40)")
+    parser.add_argument("--configs", default="random:swarm pct:none", help="STRATEGY:FAULTS list")
+    parser.add_argument("--seed-timeout", type=float, default=20.0, help="seconds per seed")
+    parser.add_argument("--files", default="", help="regex on core/ paths to mutate (default: all)")
+    args = parser.parse_args()
+    if not 1 <= args.count <= 10000 or not 1 <= args.seeds <= 100000:
+        fail("COUNT must be 1..10000 and --seeds 1..100000")
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
+    configs = args.configs.split()
+    if not configs or any(":" not in c for c in configs):
+        fail(f"--configs wants STRATEGY:FAULTS words, got '{args.configs}'")
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    COPY.mkdir(parents=True, exist_ok=True)
+    replay = f"ci/mutation.sh {args.count} --seed {seed} --seeds {args.seeds} --configs '{args.configs}'"
+    if args.files:
+        replay += f" --files '{args.files}'"
+    print(f"mutation: seed {seed} (replay: {replay})", flush=True)
+    sync_copy()
+    segsim = COPY / "build" / "dev" / "segsim"
+    with Lock():
+        if not build(WORK / "build-baseline.log"):
+            fail(f"the unmutated tree does not build: {WORK / 'build-baseline.log'}")
+        scenarios = scenarios_of(segsim)
+        baseline = campaign(segsim, scenarios, configs, args.seeds, args.seed_timeout)
+    if baseline:
+        fail(f"the unmutated campaign fails ({baseline[1]}): no mutant can be judged")
+
+    files = sorted(str(p.relative_to(COPY)) for p in (COPY / "core").glob("*.cpp")
+                   if str(p.relative_to(COPY)) not in EXCLUDED and re.search(args.files, str(p)))
+    digests = {rel: object_digest(rel) for rel in files}
+    sites = candidate_sites(files)
+    sites = draw_order(sites, random.Random(seed))
+    print(f"mutation: {len(sites)} candidate sites in {len(files)} files; scenarios {' '.join(scenarios)};"
+          f" configs {' '.join(configs)}; seeds 1..{args.seeds}", flush=True)
+
+    judged: list[Mutant] = []
+    stillborn: list[Mutant] = []
+    interrupted = False
+    original_sigint = signal.getsignal(signal.SIGINT)
+    for mutant in sites:
+        if len(judged) >= args.count:
+            break
+        started = time.monotonic()
+        original = apply(mutant)
+        try:
+            with Lock():
+                if not build(WORK / "build-mutant.log"):
+                    mutant.outcome = "stillborn"
+                elif digests.get(mutant.file) and object_digest(mutant.file) == digests[mutant.file]:
+                    mutant.outcome = "equivalent"
+                else:
+                    verdict = campaign(segsim, scenarios, configs, args.seeds, args.seed_timeout)
+                    mutant.outcome, mutant.killer = verdict if verdict else ("survived", "")
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            (COPY / mutant.file).write_text(original)
+        if interrupted:
+            print("mutation: interrupted; reporting the mutants judged so far", flush=True)
+            break
+        mutant.seconds = round(time.monotonic() - started, 1)
+        (stillborn if mutant.outcome == "stillborn" else judged).append(mutant)
+        if mutant.outcome != "stillborn":
+            print(f"[{len(judged)}/{args.count}] {mutant.outcome:13} {mutant.file}:{mutant.line} "
+                  f"{mutant.operator}: {mutant.after.strip()[:90]}"
+                  + (f"\n      by {mutant.killer}" if mutant.killer else ""), flush=True)
+    signal.signal(signal.SIGINT, original_sigint)
+    # Leave the copy's build matching the unmutated source.
+    with Lock():
+        build(WORK / "build-restore.log")
+    report(judged, stillborn, seed, args, interrupted)
+
+
+def report(judged, stillborn, seed, args, interrupted) -> None:
+    count = {k: sum(m.outcome == k for m in judged)
+             for k in ("killed-oracle", "killed-crash", "survived", "equivalent")}
+    scored = len(judged) - count["equivalent"]
+    killed = count["killed-oracle"] + count["killed-crash"]
+    score = 100.0 * killed / scored if scored else 0.0
+    survivors = [m for m in judged if m.outcome == "survived"]
+    summary = (f"mutation score: {killed}/{scored} = {score:.1f} % of non-equivalent mutants killed "
+               f"(by a named oracle {count['killed-oracle']}, by a crash or hang {count['killed-crash']}; "
+               f"survived {count['survived']}; equivalent by identical object {count['equivalent']}; "
+               f"stillborn {len(stillborn)}; seed {seed})")
+    print(summary)
+    print(f"survivors ({len(survivors)}):")
+    for m in survivors:
+        print(f"  {m.file}:{m.line} {m.operator}\n    - {m.before.strip()}\n    + {m.after.strip()}")
+    data = {"format": "segsim-mutation", "version": 1, "seed": seed, "count": args.count,
+            "campaign_seeds": args.seeds, "configs": args.configs.split(), "interrupted": interrupted,
+            "score_percent": round(score, 1), "counts": count, "stillborn": len(stillborn),
+            "mutants": [asdict(m) for m in judged]}
+    (WORK / "results.json").write_text(json.dumps(data, indent=1) + "\n")
+    rows = "\n".join(f"| `{m.file}:{m.line}` | {m.operator} | `{m.after.strip()[:70]}` | {m.outcome} |"
+                     for m in judged)
+    (WORK / "results.md").write_text(f"{summary}\n\n| site | operator | mutated line | outcome |\n"
+                                     f"|---|---|---|---|\n{rows}\n")
+    print(f"mutation: results in {WORK / 'results.json'} and {WORK / 'results.md'}")
+
+
+if __name__ == "__main__":
+    main()

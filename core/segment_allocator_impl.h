@@ -1,0 +1,136 @@
+// SegmentAllocator::Impl: the allocator's state and the internal operations
+// its concept files share. Internal to the SegmentAllocator; include only from
+// its .cpp files (segment_allocator.cpp the facade, segment_pool.cpp the
+// per-class pool, segment_regions.cpp growth / reuse / unmapping and the
+// address index, segment_cleanup.cpp the proactive cleanup,
+// segment_audit.cpp stats and audit) and from the bug catalogue's
+// mutants-only files.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/platform/async_executor.h"
+#include "core/platform/atomic.h"
+#include "core/platform/mutex.h"
+#include "core/region.h"
+#include "core/segment_allocator.h"
+
+namespace segsim {
+namespace detail {
+
+// Hard limits on what a configuration may ask for (put a limit on everything).
+// Slice indexes are 16-bit in a Segment: 128 MiB / 4 KiB = 32768 slices.
+inline constexpr std::size_t kMaxRegionBytes = std::size_t{128} << 20;
+static_assert(kMaxRegionBytes / kSmallestClassBytes <= UINT16_MAX + 1);
+inline constexpr std::size_t kMaxRegionSlots = std::size_t{1} << 22;
+
+// A statistics counter. Counters are never read to make a decision, so they
+// are plain relaxed atomics rather than platform::Atomic scheduling points.
+struct Counter {
+  std::atomic<std::uint64_t> value{0};
+  void bump() noexcept { value.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
+};
+
+// One size class: its regions and its pool of free slices. Every field but the
+// counters and the cleanup guard is guarded by `mu`.
+struct ClassPool {
+  mutable platform::Mutex mu;
+  std::size_t slice_bytes = 0;
+  std::vector<std::uint32_t> regions;       // every slot this class owns, any state
+  std::vector<std::uint32_t> partial;       // Active regions with a free slice; allocate from back
+  std::deque<std::uint32_t> freed_queue;    // Freed regions, reused FIFO before mapping anew
+  std::vector<std::uint32_t> unused_slots;  // Unused slots, reused before appending new ones
+  std::size_t live_slices = 0;
+  std::size_t free_slices = 0;              // free slices of Active regions (the pool)
+  std::size_t touched_slices = 0;           // for the resident estimate
+  std::uint32_t next_generation = 1;
+  platform::Atomic<bool> cleanup_in_progress{false};
+  Counter cleanups_started, cleanups_finished, cleanups_refused;
+};
+
+}  // namespace detail
+
+struct SegmentAllocator::Impl {
+  Impl(Os& os_in, const SegmentAllocatorConfig& cfg);
+
+  // --- the per-class pool (segment_pool.cpp)
+  Result<Segment> allocate(std::size_t bytes, bool zero);
+  Status release(const Segment& segment);
+  Status reset(const Segment& segment);
+  void zero_memory(std::byte* data, std::size_t bytes);
+  detail::Region* live_region(const Segment& segment) const;
+  Error diagnose(const Segment& segment) const;
+  Error refuse(Error error) const;
+
+  // --- regions: growth, reuse, unmapping, address index (segment_regions.cpp)
+  Status grow(int size_class, platform::UniqueLock& lock);
+  Status reserve_region_budget(int size_class, platform::UniqueLock& lock, bool& served);
+  void install_region(int size_class, std::byte* base);
+  bool reuse_freed_region(detail::ClassPool& pool);
+  bool reserve_virtual(std::size_t bytes);
+  void unreserve_virtual(std::size_t bytes);
+  std::size_t current_virtual_bytes() const;
+  // `reached_target` (optional): set when virtual bytes were at most the
+  // target at some point of the call (there was room).
+  std::size_t free_unused_regions(std::size_t target_virtual_bytes, bool* reached_target = nullptr);
+  void detach_for_unmapping(int size_class, int pass, std::size_t excess_bytes,
+                            std::vector<std::uint32_t>& detached);
+  bool unmap_region(int size_class, std::uint32_t region_id);
+  // With the class locked: when `region_id` is a fully free Active region,
+  // takes it out of the pool (partial list and free count) into `new_state`.
+  // Every path that detaches a region whose slices are all free goes here.
+  bool detach_if_all_free(detail::ClassPool& pool, std::uint32_t region_id,
+                          detail::RegionState new_state);
+  void detach_from_partial(detail::ClassPool& pool, detail::Region& region, std::uint32_t region_id);
+  Result<Segment> lookup(const std::byte* address) const;
+
+  // --- proactive cleanup (segment_cleanup.cpp)
+  void maybe_start_cleanup(int size_class);
+  void run_cleanup(int size_class);
+  std::size_t release_unused_regions(int size_class);
+  // Regions whose physical memory was dropped, and those whose madvise failed
+  // (kept resident, queued all the same).
+  struct ReleaseOutcome {
+    std::size_t released = 0;
+    std::size_t failed = 0;
+  };
+  ReleaseOutcome release_regions(int size_class);
+
+  // --- stats and audit (segment_audit.cpp)
+  AllocatorStats stats() const;
+  std::vector<std::string> audit() const;
+  void audit_class(int size_class, std::vector<std::string>& violations,
+                   std::size_t& mapped_regions) const;
+
+  Os& os;
+  const SegmentAllocatorConfig config;
+  const std::uint32_t id;
+  std::array<detail::ClassPool, kSizeClassCount> classes;
+
+  // Guards the fields below it and serialises RegionTable::append. Lock order:
+  // a class's mu may be held when taking regions_mu, never the reverse, and
+  // never two classes' mu at once.
+  mutable platform::Mutex regions_mu;
+  detail::RegionTable table;
+  std::map<const std::byte*, std::uint32_t> by_address;  // base of each mapped region → id
+  std::size_t virtual_bytes = 0;                         // mapped + reserved for mapping
+  std::size_t peak_virtual_bytes = 0;
+
+  mutable detail::Counter regions_mapped, regions_unmapped, regions_released, regions_reused;
+  mutable detail::Counter resets_memset, resets_madvise, madvise_failures, map_failures,
+      unmap_failures;
+  mutable detail::Counter double_frees, invalid_pointers;
+
+  // Declared last: destroyed (joined) first, while everything it uses lives.
+  platform::AsyncExecutor executor;
+};
+
+}  // namespace segsim

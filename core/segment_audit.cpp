@@ -1,0 +1,146 @@
+// A SegmentAllocator's statistics and its audit: every accounting invariant
+// checked against the regions themselves (exact only when quiescent).
+#include <fmt/format.h>
+
+#include "core/segment_allocator_impl.h"
+
+namespace segsim {
+
+using detail::ClassPool;
+using detail::Region;
+using detail::RegionState;
+
+AllocatorStats SegmentAllocator::Impl::stats() const {
+  AllocatorStats s;
+  s.budget_bytes = config.budget_bytes;
+  s.region_bytes = config.region_bytes;
+  for (std::size_t c = 0; c < kSizeClassCount; ++c) {
+    const ClassPool& pool = classes[c];
+    SizeClassStats& out = s.classes[c];
+    platform::LockGuard guard(pool.mu);
+    out.slice_bytes = pool.slice_bytes;
+    out.live_slices = pool.live_slices;
+    out.free_slices = pool.free_slices;
+    out.freed_regions = pool.freed_queue.size();
+    for (std::uint32_t region_id : pool.regions) {
+      out.active_regions += table.at(region_id).state == RegionState::Active ? 1 : 0;
+    }
+    out.cleanups_started = pool.cleanups_started.get();
+    out.cleanups_finished = pool.cleanups_finished.get();
+    out.cleanups_refused = pool.cleanups_refused.get();
+    s.resident_estimate_bytes += pool.touched_slices * pool.slice_bytes;
+  }
+  {
+    platform::LockGuard guard(regions_mu);
+    s.virtual_bytes = virtual_bytes;
+    s.peak_virtual_bytes = peak_virtual_bytes;
+  }
+  s.regions_mapped = regions_mapped.get();
+  s.regions_unmapped = regions_unmapped.get();
+  s.regions_released = regions_released.get();
+  s.regions_reused = regions_reused.get();
+  s.resets_memset = resets_memset.get();
+  s.resets_madvise = resets_madvise.get();
+  s.madvise_failures = madvise_failures.get();
+  s.map_failures = map_failures.get();
+  s.unmap_failures = unmap_failures.get();
+  s.double_frees = double_frees.get();
+  s.invalid_pointers = invalid_pointers.get();
+  return s;
+}
+
+void SegmentAllocator::Impl::audit_class(int c, std::vector<std::string>& violations,
+                                         std::size_t& mapped_regions) const {
+  const ClassPool& pool = classes[c];
+  platform::LockGuard guard(pool.mu);
+  auto violation = [&](std::string text) {
+    violations.push_back(fmt::format("class {} KiB: {}", pool.slice_bytes / 1024, text));
+  };
+  std::size_t live = 0, free = 0, touched = 0, freed = 0, unused = 0, partial = 0;
+  for (std::uint32_t region_id : pool.regions) {
+    const Region& region = table.at(region_id);
+    if (region.size_class != c) violation(fmt::format("region #{} has class {}", region_id, region.size_class));
+    if (region.state == RegionState::Unused) {
+      ++unused;
+      continue;
+    }
+    ++mapped_regions;
+    touched += region.touched_count();
+    if (region.state == RegionState::Releasing || region.state == RegionState::Unmapping) {
+      violation(fmt::format("region #{} is detached at quiescence", region_id));
+      continue;
+    }
+    std::uint32_t free_in_states = 0, touched_in_states = 0;
+    for (std::uint32_t i = 0; i < region.slice_count(); ++i) {
+      free_in_states += region.slice(i).generation == 0 ? 1 : 0;
+      touched_in_states += region.slice(i).touched ? 1 : 0;
+    }
+    if (free_in_states != region.free_count() || region.free_stack().size() != region.free_count()) {
+      violation(fmt::format("region #{}: {} free slices by state, free count {}, stack {}", region_id,
+                            free_in_states, region.free_count(), region.free_stack().size()));
+    }
+    if (touched_in_states != region.touched_count()) {
+      violation(fmt::format("region #{}: touched count {} != {}", region_id, region.touched_count(),
+                            touched_in_states));
+    }
+    std::vector<bool> seen(region.slice_count(), false);
+    for (std::uint32_t slice : region.free_stack()) {
+      if (slice >= region.slice_count() || seen[slice] || region.slice(slice).generation != 0) {
+        violation(fmt::format("region #{}: bad free-stack entry {}", region_id, slice));
+        break;
+      }
+      seen[slice] = true;
+    }
+    if (region.state == RegionState::Freed) {
+      ++freed;
+      if (!region.all_free()) violation(fmt::format("freed region #{} has live slices", region_id));
+    } else {
+      live += region.slice_count() - region.free_count();
+      free += region.free_count();
+      if (region.in_partial_list != (region.free_count() > 0)) {
+        violation(fmt::format("region #{}: partial flag {} with {} free", region_id,
+                              region.in_partial_list, region.free_count()));
+      }
+      partial += region.in_partial_list ? 1 : 0;
+    }
+  }
+  if (live != pool.live_slices) violation(fmt::format("live count {} != {} in regions", pool.live_slices, live));
+  if (free != pool.free_slices) violation(fmt::format("free count {} != {} in regions", pool.free_slices, free));
+  if (touched != pool.touched_slices) violation(fmt::format("touched count {} != {}", pool.touched_slices, touched));
+  if (freed != pool.freed_queue.size()) violation(fmt::format("freed queue {} != {} freed regions", pool.freed_queue.size(), freed));
+  if (unused != pool.unused_slots.size()) violation(fmt::format("unused slots {} != {}", pool.unused_slots.size(), unused));
+  if (partial != pool.partial.size()) violation(fmt::format("partial list {} != {} flagged", pool.partial.size(), partial));
+  // At quiescence no cleanup runs, so its guard must be clear (seed 002: a
+  // guard left set stops every later cleanup of the class).
+  if (pool.cleanup_in_progress.load()) violation("cleanup guard still set with no cleanup running");
+}
+
+std::vector<std::string> SegmentAllocator::Impl::audit() const {
+  std::vector<std::string> violations;
+  std::size_t mapped_regions = 0;
+  for (int c = 0; c < static_cast<int>(kSizeClassCount); ++c) {
+    audit_class(c, violations, mapped_regions);
+  }
+  platform::LockGuard guard(regions_mu);
+  const std::size_t expected_virtual = mapped_regions * config.region_bytes;
+  if (virtual_bytes != expected_virtual) {
+    violations.push_back(fmt::format("virtual bytes {} != {} mapped regions x {}", virtual_bytes,
+                                     mapped_regions, config.region_bytes));
+  }
+  if (virtual_bytes > config.budget_bytes) {
+    violations.push_back(
+        fmt::format("virtual bytes {} over budget {}", virtual_bytes, config.budget_bytes));
+  }
+  if (by_address.size() != mapped_regions) {
+    violations.push_back(fmt::format("address index has {} regions, {} mapped", by_address.size(),
+                                     mapped_regions));
+  }
+  for (const auto& [base, region_id] : by_address) {
+    if (table.at(region_id).base() != base) {
+      violations.push_back(fmt::format("address index entry for region #{} is stale", region_id));
+    }
+  }
+  return violations;
+}
+
+}  // namespace segsim

@@ -1,0 +1,257 @@
+// The child-process protocol of a sweep (sweep_child.h).
+#include "scenarios/sweep_child.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "faults/fault_plan.h"
+#include "scenarios/repro.h"
+
+namespace segsim::scenarios::sweep_detail {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// What a child sends back is one short JSON line; anything longer is truncated
+// so a runaway child cannot exhaust the parent's memory.
+constexpr std::size_t kMaxChildOutputBytes = 1 << 20;
+constexpr std::size_t kMaxDetailBytes = 4096;
+
+std::string truncate_line(std::string text, std::size_t max_bytes) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';  // details are one line
+  }
+  if (text.size() > max_bytes) {
+    text.resize(max_bytes);
+    text += "...";
+  }
+  return text;
+}
+
+std::string file_safe(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.';
+    out += safe ? c : '_';
+  }
+  return out.empty() ? std::string("scenario") : out;
+}
+
+std::string repro_path_for(const SweepSpec& spec, std::uint64_t seed) {
+  return (std::filesystem::path(spec.failures_dir) /
+          fmt::format("{}-seed{}.json", file_safe(spec.base.scenario), seed))
+      .string();
+}
+
+
+
+std::string signal_text(int signal_number) {
+  const char* abbrev = sigabbrev_np(signal_number);
+  const char* description = strsignal(signal_number);
+  if (abbrev == nullptr) return fmt::format("killed by signal {}", signal_number);
+  return fmt::format("killed by SIG{} ({})", abbrev, description != nullptr ? description : "?");
+}
+
+void write_all(int fd, const std::string& text) {
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the parent is gone: nothing to tell anyone
+    written += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+[[noreturn]] void run_child(const SweepSpec& spec, std::uint64_t seed, int fd) {
+  Json line;
+  try {
+    RunSpec run = spec.base;
+    run.seed = seed;
+    std::string error;
+    Result<RunReport> report = run_scenario(run, {}, &error);
+    if (!report.ok()) {
+      line["outcome"] = report.error().code == Errc::OutOfMemory ? "environment" : "invalid";
+      line["detail"] = truncate_line(error.empty() ? report.error().describe() : error,
+                                     kMaxDetailBytes);
+    } else {
+      line["outcome"] = report->passed ? "passed" : "failed";
+      line["trace_hash"] = report->trace_hash;
+      line["steps"] = report->steps;
+      line["probes"] = report->probe_hits;
+      if (!report->passed) {
+        line["detail"] = truncate_line(
+            report->failure ? report->failure->signature() : std::string("failed (no failure recorded)"),
+            kMaxDetailBytes);
+        const std::string path = repro_path_for(spec, seed);
+        std::string write_error;
+        if (write_repro(repro_from_report(*report), path, &write_error).ok()) {
+          line["repro"] = path;
+        } else {
+          line["repro_error"] = truncate_line(write_error, kMaxDetailBytes);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    line = Json::object();
+    line["outcome"] = "crashed";
+    line["detail"] = truncate_line(fmt::format("uncaught exception: {}", e.what()), kMaxDetailBytes);
+  } catch (...) {
+    line = Json::object();
+    line["outcome"] = "crashed";
+    line["detail"] = "uncaught exception of unknown type";
+  }
+  write_all(fd, line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+  ::close(fd);
+  // _exit: no static destructors or atexit handlers of the parent's world
+  // (gtest, open streams) may run twice.
+  ::_exit(0);
+}
+
+void read_available(Child& child) {
+  char buffer[16384];
+  for (;;) {
+    const ssize_t n = ::read(child.fd, buffer, sizeof buffer);
+    if (n > 0) {
+      const std::size_t room = kMaxChildOutputBytes - std::min(kMaxChildOutputBytes, child.output.size());
+      child.output.append(buffer, std::min(room, static_cast<std::size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) child.eof = true;
+    return;
+  }
+}
+
+namespace {
+
+// A repro for a seed whose child could not report: built from the spec
+// alone, so the seed is never lost. No expected hash: the run never finished.
+std::string write_parent_repro(const SweepSpec& spec, std::uint64_t seed, const std::string& oracle,
+                               const std::string& detail, std::string& note) {
+  Repro repro;
+  repro.spec = resolved_spec(spec.base);
+  repro.spec.seed = seed;
+  // Repro files name the concrete plan, never "swarm".
+  std::string fault_error;
+  Result<faults::FaultPlan> plan = faults::make_fault_plan(spec.base.faults, seed, &fault_error);
+  if (plan.ok()) repro.spec.faults = plan->describe();
+  repro.build_id = build_id();
+  repro.expected_trace_hash = 0;
+  Failure failure;
+  failure.oracle = oracle;
+  failure.message = detail;
+  repro.failure = failure;
+  const std::string path = repro_path_for(spec, seed);
+  std::string error;
+  if (!write_repro(repro, path, &error).ok()) {
+    note = error;
+    return {};
+  }
+  return path;
+}
+
+void add_probe_hits(const Json& line, std::vector<std::uint64_t>& totals) {
+  if (!line.contains("probes") || !line["probes"].is_array() || line["probes"].size() != totals.size()) return;
+  for (std::size_t i = 0; i < totals.size(); ++i) {
+    const Json& hits = line["probes"][i];
+    if (!hits.is_number_unsigned()) continue;
+    const std::uint64_t n = hits.get<std::uint64_t>();
+    totals[i] = totals[i] > UINT64_MAX - n ? UINT64_MAX : totals[i] + n;
+  }
+}
+
+}  // namespace
+
+std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child, int status, ChildExtras extras) {
+  SeedResult result;
+  result.seed = child.seed;
+  result.seconds = std::chrono::duration<double>(Clock::now() - child.started).count();
+
+  Json line;
+  bool have_line = false;
+  const std::size_t newline = child.output.find('\n');
+  if (newline != std::string::npos) {
+    line = Json::parse(child.output.substr(0, newline), nullptr, false);
+    have_line = line.is_object() && line.contains("outcome") && line["outcome"].is_string();
+  }
+
+  std::string crash_oracle;
+  if (child.killed) {
+    result.outcome = SeedOutcome::TimedOut;
+    result.detail = fmt::format("timed out after {} s", spec.seed_timeout_seconds);
+    crash_oracle = "hang";
+  } else if (WIFSIGNALED(status)) {
+    result.outcome = SeedOutcome::Crashed;
+    result.detail = signal_text(WTERMSIG(status));
+    crash_oracle = "crash";
+  } else if (!have_line) {
+    result.outcome = SeedOutcome::Crashed;
+    result.detail = WIFEXITED(status) ? fmt::format("exited with status {} without a result",
+                                                    WEXITSTATUS(status))
+                                      : std::string("ended without a result");
+    crash_oracle = "crash";
+  } else {
+    const std::string outcome = line["outcome"].get<std::string>();
+    const auto text = [&](const char* key) {
+      return line.contains(key) && line[key].is_string() ? line[key].get<std::string>()
+                                                         : std::string();
+    };
+    const auto number = [&](const char* key) {
+      return line.contains(key) && line[key].is_number_unsigned() ? line[key].get<std::uint64_t>()
+                                                                  : std::uint64_t{0};
+    };
+    add_probe_hits(line, extras.probe_totals);
+    result.trace_hash = number("trace_hash");
+    result.steps = number("steps");
+    result.detail = text("detail");
+    if (outcome == "passed") {
+      result.outcome = SeedOutcome::Passed;
+      result.detail.clear();
+    } else if (outcome == "failed") {
+      result.outcome = SeedOutcome::Failed;
+      result.repro_path = text("repro");
+      if (result.repro_path.empty()) {
+        result.detail += fmt::format(" (repro not written: {})", text("repro_error"));
+      }
+    } else if (outcome == "invalid" || outcome == "environment") {
+      // Not a finding about the stack: the same for every seed. The sweep stops.
+      extras.setup_error = result.detail.empty() ? std::string("the run could not be set up") : result.detail;
+      return std::nullopt;
+    } else {
+      result.outcome = SeedOutcome::Crashed;
+      if (result.detail.empty()) result.detail = fmt::format("child reported '{}'", outcome);
+      crash_oracle = "crash";
+    }
+  }
+  if (!crash_oracle.empty()) {
+    std::string note;
+    result.repro_path = write_parent_repro(spec, child.seed, crash_oracle, result.detail, note);
+    if (result.repro_path.empty()) result.detail += fmt::format(" (repro not written: {})", note);
+  }
+  return result;
+}
+
+// The system under test never ran: recorded (so the seed is not lost), but
+// there is nothing to reproduce.
+SeedResult start_failure(std::uint64_t seed, std::string why) {
+  SeedResult result;
+  result.seed = seed;
+  result.outcome = SeedOutcome::Crashed;
+  result.detail = "could not start: " + why;
+  return result;
+}
+
+}  // namespace segsim::scenarios::sweep_detail

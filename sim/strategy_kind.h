@@ -1,0 +1,41 @@
+// The scheduling strategies by kind: a name from outside (the command line, a
+// repro file) is parsed once into a StrategyKind, and a kind is named once
+// here — code compares kinds, never names.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace segsim::sim {
+
+enum class StrategyKind : std::uint8_t { Random, Pct, Pos, Rr, Replay };
+
+inline constexpr std::array<StrategyKind, 5> kStrategyKinds = {StrategyKind::Random, StrategyKind::Pct,
+                                                               StrategyKind::Pos, StrategyKind::Rr,
+                                                               StrategyKind::Replay};
+
+constexpr std::string_view strategy_name(StrategyKind kind) noexcept {
+  switch (kind) {
+    case StrategyKind::Random: return "random";
+    case StrategyKind::Pct: return "pct";
+    case StrategyKind::Pos: return "pos";
+    case StrategyKind::Rr: return "rr";
+    case StrategyKind::Replay: return "replay";
+  }
+  return "?";
+}
+
+// nullopt for a name that is none of strategy_name's.
+constexpr std::optional<StrategyKind> parse_strategy(std::string_view name) noexcept {
+  for (StrategyKind kind : kStrategyKinds) {
+    if (strategy_name(kind) == name) return kind;
+  }
+  return std::nullopt;
+}
+
+// For messages: every name, as "random, pct, pos, rr, replay".
+inline constexpr std::string_view kStrategyNames = "random, pct, pos, rr, replay";
+
+}  // namespace segsim::sim
