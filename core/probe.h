@@ -65,14 +65,6 @@ inline std::vector<std::uint64_t> hits() {
   return out;
 }
 
-// The index of probe `name`, or -1 (for names read from files).
-inline int find(std::string_view name) noexcept {
-  for (std::size_t i = 0; i < kProbes.size(); ++i) {
-    if (kProbes[i].name == name) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 }  // namespace segsim::probes
 
 #define SEGSIM_PROBE(name)                                                                       \

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/arena_oracles.h"
+#include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
@@ -23,6 +24,7 @@ ArenaOracles::Snapshot ArenaOracles::snapshot(const TxnArena& arena) {
 
 void ArenaOracles::check_refused_allocate(const TxnArena& arena, const Snapshot& before, std::size_t bytes,
                                           std::size_t alignment, const Error& error, bool fault_tolerated) {
+  check_error_text(hub_, error);
   const bool bad_args = bytes == 0 || bytes > kArenaMaxObjectBytes || alignment == 0 ||
                         (alignment & (alignment - 1)) != 0 || alignment > kArenaMaxAlignment;
   if (bad_args != (error.code == Errc::InvalidSize)) {

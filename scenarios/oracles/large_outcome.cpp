@@ -38,7 +38,7 @@ std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, st
   }
   const LargeObject& object = result.value();
   if (!valid_size) oracles_.fail("large-outcome", fmt::format("allocate({}) succeeded; the model says InvalidSize", requested), object.data());
-  if (object.size() != need) {
+  if (object.size() != need || object.bytes().data() != object.data() || object.bytes().size() != need) {
     oracles_.fail("large-outcome", fmt::format("allocate({}) gave {} bytes, not {}", requested, object.size(), need), object.data());
   }
   const std::uint64_t key = offset_of(object);

@@ -87,6 +87,8 @@ class Oracles final : public SegmentObserver {
   // ownership.cpp: whether the model holds `segment` live under its generation.
   bool model_live(const Segment& segment) const;
   std::size_t model_live_slices() const noexcept { return ownership_.live_slices(); }
+  // Bytes of the live slices' classes (what AllocatorStats::live_bytes counts).
+  std::size_t model_live_bytes() const noexcept { return ownership_.live_bytes(); }
   // Counts hand-outs and releases: a call whose window saw none ran alone.
   std::uint64_t slice_events() const noexcept { return ownership_.slice_events(); }
   // double_free.cpp: the workload is about to make a call the allocator must

@@ -39,7 +39,8 @@ std::string OwnershipModel::handing_out(const Segment& segment, std::uint32_t fi
                        key.first, key.second, segment.generation(), it->second.step, it->second.fiber,
                        it->second.generation);
   }
-  live_slices_.emplace(key, LiveSlice{segment.generation(), fiber, step});
+  live_slices_.emplace(key, LiveSlice{segment.generation(), fiber, step, segment.size()});
+  live_bytes_ += segment.size();
   ++live_per_region_[segment.region_id()];
   return {};
 }
@@ -59,6 +60,7 @@ std::string OwnershipModel::released(const Segment& segment) {
                           "handle (generation {}; live generation {} since step {})",
                           key.first, key.second, segment.generation(), it->second.generation, it->second.step);
   }
+  live_bytes_ -= it->second.bytes;
   live_slices_.erase(it);
   if (--live_per_region_[segment.region_id()] == 0) live_per_region_.erase(segment.region_id());
   return verdict;

@@ -24,6 +24,8 @@ class OwnershipModel {
 
   bool live(const Segment& segment) const;
   std::size_t live_slices() const noexcept { return live_slices_.size(); }
+  // Bytes of the live slices' classes (what AllocatorStats::live_bytes counts).
+  std::size_t live_bytes() const noexcept { return live_bytes_; }
   // Regions with at least one live slice: they cannot be given back.
   std::size_t live_regions() const noexcept { return live_per_region_.size(); }
   // Hand-outs and releases so far: a call whose window saw none ran alone.
@@ -34,10 +36,12 @@ class OwnershipModel {
     std::uint32_t generation = 0;
     std::uint32_t fiber = 0;
     std::uint64_t step = 0;
+    std::size_t bytes = 0;  // the slice's class bytes
   };
   std::map<std::pair<std::uint32_t, std::uint32_t>, LiveSlice> live_slices_;
   std::map<std::uint32_t, std::size_t> live_per_region_;  // region id -> live slices
   std::uint64_t slice_events_ = 0;
+  std::size_t live_bytes_ = 0;
 };
 
 }  // namespace segsim::scenarios

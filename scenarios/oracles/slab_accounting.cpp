@@ -3,6 +3,8 @@
 // or counted twice — the allocator's counts equal the reference model's, no
 // object is live, audit() is clean, and after flush_all every slab has gone
 // back to the segment allocator.
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "scenarios/oracles/slab_oracles.h"
@@ -33,6 +35,7 @@ void SlabOracles::check_quiescent(SlabAllocator& slab, const SlabModelCounts& mo
   expect("double frees refused", stats.double_frees, model.double_frees);
   expect("invalid pointers refused", stats.invalid_pointers, model.invalid_pointers);
   expect("live objects", stats.live_objects(), 0);
+  check_fast_path_rates(stats);
   if (!live_.empty()) hub_.fail("slab-accounting", fmt::format("{} object(s) still live at quiescence", live_.size()));
   if (auto violations = slab.audit(); !violations.empty()) {
     hub_.fail("slab-accounting", fmt::format("audit: {} (and {} more)", violations.front(), violations.size() - 1));
@@ -46,6 +49,29 @@ void SlabOracles::check_quiescent(SlabAllocator& slab, const SlabModelCounts& mo
     }
   }
   expect("slabs released", stats.slabs_released, stats.slabs_acquired);
+  expect("cached objects after flush_all", stats.cached_objects(), 0);
+}
+
+// The hit rates are the fast share of all allocations and frees: per class,
+// and for the allocator over every class (not an average of the classes').
+void SlabOracles::check_fast_path_rates(const SlabStats& stats) {
+  std::uint64_t fast = 0, all = 0;
+  for (const SlabClassStats& s : stats.classes) {
+    const double rate = s.fast_path_hit_rate();
+    const std::uint64_t class_all = s.allocations + s.frees;
+    const std::uint64_t class_fast = s.fast_allocations + s.fast_frees;
+    if (class_fast > class_all || rate < 0.0 || rate > 1.0 ||
+        (class_all == 0 ? rate != 0.0 : std::abs(rate * static_cast<double>(class_all) - static_cast<double>(class_fast)) > 0.5)) {
+      hub_.fail("slab-accounting", fmt::format("class {} B: fast-path hit rate {} from {} fast of {} calls",
+                                               s.object_bytes, rate, class_fast, class_all));
+    }
+    fast += class_fast;
+    all += class_all;
+  }
+  const double rate = stats.fast_path_hit_rate();
+  if (all == 0 ? rate != 0.0 : std::abs(rate * static_cast<double>(all) - static_cast<double>(fast)) > 0.5) {
+    hub_.fail("slab-accounting", fmt::format("fast-path hit rate {} from {} fast of {} calls", rate, fast, all));
+  }
 }
 
 }  // namespace segsim::scenarios

@@ -52,6 +52,7 @@ class SlabOracles final : public SlabObserver {
 
  private:
   std::string name(const std::byte* data) const;
+  void check_fast_path_rates(const SlabStats& stats);
   struct Live {
     std::uint32_t generation;
     std::uint32_t fiber;

@@ -4,6 +4,7 @@
 // changed nothing the model can see (live and cached objects, slabs).
 #include <fmt/format.h>
 
+#include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/slab_oracles.h"
 
 namespace segsim::scenarios {
@@ -18,6 +19,7 @@ void SlabOracles::expect_refused(const Status& got, Errc expected, const char* d
   if (got.ok()) {
     hub_.fail("slab-refusal", fmt::format("{} succeeded; the model says {}", doing, errc_name(expected)), object);
   }
+  check_error_text(hub_, got.error());
   if (got.error().code != expected) {
     hub_.fail("slab-refusal", fmt::format("{} refused with {}; the model says {}", doing, got.error().describe(),
                                           errc_name(expected)),

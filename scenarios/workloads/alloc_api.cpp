@@ -12,7 +12,10 @@
 
 #include <fmt/format.h>
 
+#include "scenarios/oracles/error_text.h"
+#include "scenarios/workloads/forged_handles.h"
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/platform_ops.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -26,12 +29,12 @@ constexpr std::size_t kMaxStale = 8;     // released handles kept for bad calls
 enum Op : std::size_t {
   kAllocate, kAllocateUninitialized, kRelease, kReset, kWriteVerify, kLookupLive, kLookupInterior,
   kLookupStale, kReleaseStale, kResetStale, kReleaseForeign, kReleaseNull, kFreeUnused, kReleaseUnused,
-  kStats, kOpCount
+  kStats, kPlatform, kReleaseForged, kOpCount
 };
 const std::vector<std::string> kOpNames = {
     "allocate", "allocate_uninitialized", "release", "reset", "write", "lookup", "lookup_interior",
     "lookup_stale", "release_stale", "reset_stale", "release_foreign", "release_null", "free_unused",
-    "release_unused", "stats"};
+    "release_unused", "stats", "platform", "release_forged"};
 
 struct Held {
   Segment segment;
@@ -84,6 +87,7 @@ class Client {
       : stack_(stack), mix_(mix), rng_(stack.simulation.stream(fmt::format("workload.alloc-api.{}", index))) {}
 
   void run() {
+    check_names(stack_.oracles);
     foreign_ = make_foreign(stack_);
     for (std::uint32_t n = 0; n < kOpsPerSize * stack_.size; ++n) {
       step(static_cast<Op>(mix_.pick(rng_)));
@@ -111,7 +115,9 @@ class Client {
   // A call that must be refused with `code`: counted as deliberate first.
   void refused(const char* call, Errc code, const Segment& segment, Status (SegmentAllocator::*fn)(const Segment&)) {
     stack_.oracles.expect_refusal(code);
-    stack_.oracles.check_refusal(call, (stack_.allocator.*fn)(segment), code, segment.data());
+    const Status status = (stack_.allocator.*fn)(segment);
+    if (!status) check_error_text(stack_.oracles, status.error());
+    stack_.oracles.check_refusal(call, status, code, segment.data());
   }
 
   Stack& stack_;
@@ -126,7 +132,8 @@ void Client::allocate(bool zero) {
   if (held_.size() >= kMaxHeld) return;
   const std::size_t bytes = draw_allocation_bytes(rng_, kLargestClassBytes);
   Result<Segment> segment = checked_allocate(stack_, bytes, zero);
-  if (!segment.ok()) {
+  if (!segment) {
+    check_error_text(stack_.oracles, segment.error());
     const Errc code = segment.error().code;
     if (code == Errc::InvalidSize || code == Errc::OutOfBudget || code == Errc::OutOfMemory) return;
     stack_.oracles.fail("exception", "allocate: " + segment.error().describe());
@@ -158,7 +165,7 @@ void Client::lookup_stale() {
       stack_.oracles.fail("lookup", "lookup of a released slice's start returned a handle the model holds free",
                           stale.data());
     }
-  } else if (found.error().code == Errc::DoubleFree) {
+  } else if (check_error_text(stack_.oracles, found.error()); found.error().code == Errc::DoubleFree) {
     stack_.oracles.unexpect_refusal(Errc::InvalidPointer);
   } else if (found.error().code == Errc::InvalidPointer) {
     stack_.oracles.unexpect_refusal(Errc::DoubleFree);
@@ -175,6 +182,21 @@ void Client::stats() {
     stack_.oracles.fail("accounting", fmt::format("stats() reports {} live slices, the model holds {}",
                                                   stats.live_slices(), stack_.oracles.model_live_slices()));
   }
+  if (stats.live_bytes() != stack_.oracles.model_live_bytes()) {
+    stack_.oracles.fail("accounting", fmt::format("stats() reports {} live bytes, the model holds {}",
+                                                  stats.live_bytes(), stack_.oracles.model_live_bytes()));
+  }
+  // Free slices are the active regions' slices that are not live.
+  std::size_t slices_in_active_regions = 0;
+  for (const SizeClassStats& c : stats.classes) {
+    if (c.slice_bytes != 0) slices_in_active_regions += c.active_regions * (stats.region_bytes / c.slice_bytes);
+  }
+  if (stats.free_slices() + stats.live_slices() > slices_in_active_regions) {
+    stack_.oracles.fail("accounting", fmt::format("stats() reports {} free and {} live slices; its active regions "
+                                                  "hold {}",
+                                                  stats.free_slices(), stats.live_slices(), slices_in_active_regions));
+  }
+  if (&stack_.allocator.os() != &stack_.os) stack_.oracles.fail("accounting", "os() is not the Os it was created on");
   if (stats.virtual_bytes > stats.budget_bytes) {
     stack_.oracles.fail("accounting", fmt::format("stats() reports {} virtual bytes over the budget of {}",
                                                   stats.virtual_bytes, stats.budget_bytes));
@@ -212,7 +234,7 @@ void Client::step(Op op) {
     case kLookupLive:
       if (Held* held = pick_held()) {
         Result<Segment> found = stack_.allocator.lookup(held->segment.data());
-        if (!found.ok() || !(found.value() == held->segment)) {
+        if (!found || !(*found == held->segment)) {
           stack_.oracles.fail("lookup", "lookup of a live segment's start did not return its handle: " +
                                             (found.ok() ? std::string("another handle") : found.error().describe()),
                               held->segment.data());
@@ -252,6 +274,19 @@ void Client::step(Op op) {
       tracked_release_unused_regions(stack_, static_cast<int>(rng_.below(kSizeClassCount)));
       return;
     case kStats: return stats();
+    case kReleaseForged:
+      if (Held* held = pick_held()) {
+        // A live handle with one field forged: refused, and the slice stays live.
+        const auto forgery = static_cast<Forgery>(rng_.below(kForgeryCount));
+        const std::optional<Segment> forged = forge(held->segment, forgery);
+        if (!forged) return;
+        const bool reset = rng_.chance(0.5);
+        refused(reset ? "reset of a forged handle" : "release of a forged handle", Errc::InvalidPointer, *forged,
+                reset ? &SegmentAllocator::reset : &SegmentAllocator::release);
+        verify(stack_, *held);
+      }
+      return;
+    case kPlatform: return platform_op(stack_, *static_cast<PlatformOps*>(stack_.scenario_state.get()), rng_);
     case kOpCount: break;
   }
 }
@@ -275,6 +310,19 @@ ScenarioDef alloc_api_scenario() {
     allocator.cleanup_every_free_slices = draw_one<std::size_t>(rng, {1, 4, 32});
     allocator.cleanup_queue_capacity = draw_one<std::size_t>(rng, {1, 16});
     allocator.reset_madvise_min_bytes = draw_one<std::size_t>(rng, {SIZE_MAX, 4096, 64 * 1024});
+  };
+  def.prepare = [](Stack& stack) { stack.scenario_state = make_platform_ops(); };
+  def.finish = [](Stack& stack) {
+    // Only once no client can start one: a cleanup is counted started after
+    // its task was accepted, and the task may finish first (a snapshot in
+    // that window reads more finished than started).
+    const AllocatorStats stats = stack.allocator.stats();
+    if (stats.cleanups_finished() > stats.cleanups_started()) {
+      stack.oracles.fail("accounting", fmt::format("at quiescence stats() reports {} cleanups finished of {} started",
+                                                   stats.cleanups_finished(), stats.cleanups_started()));
+    }
+    platform_finish(stack, *static_cast<PlatformOps*>(stack.scenario_state.get()));
+    stack.scenario_state.reset();
   };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng mix_rng(sim::derive_seed(stack.seed, "workload.alloc-api.mix"));

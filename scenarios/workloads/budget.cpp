@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/stack_ops.h"
 
 namespace segsim::scenarios {
 
@@ -17,6 +18,7 @@ ScenarioDef budget_scenario() {
   };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.budget.{}", index));
+    StackOps ops(stack, "budget", index);
     std::uint64_t refusals = 0;
     for (std::uint32_t round = 0; round < 8 * stack.size; ++round) {
       std::vector<Segment> held;
@@ -30,6 +32,7 @@ ScenarioDef budget_scenario() {
           continue;
         }
         held.push_back(segment.value());
+        ops.between(held);
         stack.oracles.check_cheap();
       }
       // Return half, make room for other classes, then the rest.

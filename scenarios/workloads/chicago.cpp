@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/stack_ops.h"
 
 namespace segsim::scenarios {
 
@@ -43,6 +44,9 @@ ScenarioDef chicago_scenario() {
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.chicago.{}", index));
     const PageShape shape;
+    // Fault-free chicago is seed 000's test as it was (its trace hashes are
+    // the project's reference): the rare stack calls join only under faults.
+    StackOps ops(stack, "chicago", index, stack.faults_active);
     for (std::uint32_t txn = 0; txn < kTransactionsPerSize * stack.size; ++txn) {
       const std::uint64_t id = stack.next_page_id++;
       LeafPage* page = build_page(stack, rng, id, shape);
@@ -52,6 +56,7 @@ ScenarioDef chicago_scenario() {
         if (stack.test_hook == "corrupt-segment" && index == 0 && txn == 2) corrupt_published_page(stack, id);
       }
       read_published(stack, rng, 2, 1 + static_cast<int>(rng.below(3)));
+      ops.between();
       stack.oracles.check_cheap();
     }
   };

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/stack_ops.h"
 
 namespace segsim::scenarios {
 
@@ -15,6 +16,7 @@ ScenarioDef evict_race_scenario() {
   };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.evict-race.{}", index));
+    StackOps ops(stack, "evict-race", index);
     PageShape shape;
     shape.max_slots = 4;
     shape.max_value_bytes = 2000;
@@ -25,6 +27,7 @@ ScenarioDef evict_race_scenario() {
       } else {  // reader: long pins
         read_published(stack, rng, 1, 4 + static_cast<int>(rng.below(8)));
       }
+      ops.between();
       stack.oracles.check_cheap();
     }
   };

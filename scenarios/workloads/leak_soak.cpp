@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/stack_ops.h"
 #include "sim/strategy.h"
 
 namespace segsim::scenarios {
@@ -62,6 +63,7 @@ ScenarioDef leak_soak_scenario() {
   };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.leak-soak.{}", index));
+    StackOps ops(stack, "leak-soak", index);
     for (std::uint32_t cycle = 0; cycle < kCyclesPerSize * stack.size; ++cycle) {
       std::vector<Segment> held;
       for (std::size_t i = 0; i < kSlicesPerCycle; ++i) {
@@ -75,6 +77,7 @@ ScenarioDef leak_soak_scenario() {
         }
         std::memset(segment->data(), static_cast<int>(cycle + 1), 64);
         held.push_back(segment.value());
+        ops.between(held);
         stack.oracles.check_cheap();
       }
       for (const Segment& segment : held) {

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/page_model.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
@@ -80,6 +81,7 @@ class Client {
   void get();
   void evicted(std::uint64_t key, LeafPage* page);
   void check_pool_stats();
+  [[noreturn]] void wrong_key(std::uint64_t key, std::uint64_t handle_key);
   void create_directly();
   // Refusals of the allocator are legitimate under faults or a tight budget.
   bool allocation_may_fail() const {
@@ -145,7 +147,8 @@ void Client::borrow() {
   const std::uint64_t id = (std::uint64_t{index_} << 32) | next_key_++;
   const bool must_refuse = pool_.stats().borrowed >= config_.pool.max_pages;
   Result<LeafPage*> page = pool_.borrow(id);
-  if (!page.ok()) {
+  if (!page) {
+    check_error_text(stack_.oracles, page.error());
     if (page.error().code == Errc::OutOfBudget && must_refuse) return;
     if (allocation_refusal(page.error()) && !must_refuse && allocation_may_fail()) return;
     stack_.oracles.fail("pool", fmt::format("borrow refused with '{}' ({}), the model says {}",
@@ -173,6 +176,7 @@ void Client::write(bool dewey) {
   const auto fill = static_cast<std::uint8_t>(1 + rng_.below(255));
   const std::vector<std::byte> value(bytes, std::byte{fill});
   const Status written = dewey ? page->set_dewey_id(slot, value) : page->set_slot(slot, value);
+  if (!written) check_error_text(stack_.oracles, written.error());
   pages_.check_write(page, dewey, slot, bytes, fill, written, allocation_may_fail());
 }
 
@@ -215,6 +219,7 @@ void Client::get() {
   if (record) {
     RecordPageCache::Handle handle = record_cache_.get(RecordPageKey{index_, key});
     got = handle.page();
+    if (handle && !(handle.key() == RecordPageKey{index_, key})) wrong_key(key, handle.key().page);
     if (handle) {
       record_pins_.push_back(std::move(handle));
       record_pin_ids_.push_back(pin_id);
@@ -222,6 +227,7 @@ void Client::get() {
   } else {
     PageCache::Handle handle = cache_.get(key);
     got = handle.page();
+    if (handle && handle.key() != key) wrong_key(key, handle.key());
     if (handle) {
       pins_.push_back(std::move(handle));
       pin_ids_.push_back(pin_id);
@@ -237,7 +243,14 @@ void Client::get() {
 
 void Client::evicted(std::uint64_t key, LeafPage* page) { pages_.handed_over(key, page, pool_); }
 
-void Client::check_pool_stats() { pages_.check_pool_stats(pool_.stats(), config_.pool.max_idle_pages); }
+void Client::check_pool_stats() {
+  pages_.check_pool_stats(pool_.stats(), config_.pool.max_idle_pages);
+  if (&pool_.allocator() != &stack_.allocator) stack_.oracles.fail("pool", "allocator() is not the pool's allocator");
+}
+
+void Client::wrong_key(std::uint64_t key, std::uint64_t handle_key) {
+  stack_.oracles.fail("cache", fmt::format("the handle of get({}) says its key is {}", key, handle_key));
+}
 
 void Client::check_cache_stats() {
   const bool record = record_side();
@@ -341,11 +354,21 @@ void Client::step(Op op) {
       CacheModel& model = record ? record_model_ : cache_model_;
       if (op == kMoveHandle) {  // move the pin to another handle object: still one pin
         if (record) {
+          const RecordPageKey key = record_pins_[i].key();
+          LeafPage* page = record_pins_[i].page();
           RecordPageCache::Handle moved(std::move(record_pins_[i]));
           record_pins_[i] = std::move(moved);
+          if (!(record_pins_[i].key() == key) || record_pins_[i].page() != page || moved) {
+            stack_.oracles.fail("cache", "a moved RecordPageCache handle changed its key or page, or its source still pins");
+          }
         } else {
+          const std::uint64_t key = pins_[i].key();
+          LeafPage* page = pins_[i].page();
           PageCache::Handle moved(std::move(pins_[i]));
           pins_[i] = std::move(moved);
+          if (pins_[i].key() != key || pins_[i].page() != page || moved) {
+            stack_.oracles.fail("cache", "a moved PageCache handle changed its key or page, or its source still pins");
+          }
         }
         return;
       }

@@ -6,14 +6,14 @@
 // copies must be refused by the codec's exact rule), loaded into leaf pages
 // through the pool, verified and published; files are moved, refreshed after
 // being touched, and closed twice.
-#include <cstring>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "core/mapped_page_file.h"
-#include "core/page_file_writer.h"
 #include "core/page_records.h"
+#include "scenarios/oracles/error_text.h"
+#include "scenarios/workloads/page_file_model.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -21,140 +21,12 @@ namespace segsim::scenarios {
 
 namespace {
 
-constexpr const char* kPath = "/segsim/pages.db";
+using page_file::kPath;
+using page_file::records_of;
+using page_file::bad_record_pages;
+using page_file::RecordModel;
 constexpr const char* kMissingPath = "/segsim/missing.db";
 constexpr std::uint32_t kOpsPerSize = 40;
-
-// What page `p` of the file holds: a deterministic function of the page, so
-// every fiber knows the model without sharing it. Some pages are empty, some
-// have DeweyIDs, some are filled to their last byte.
-struct RecordModel {
-  std::uint32_t slot;
-  std::size_t bytes;
-  std::uint8_t fill;
-  std::optional<std::size_t> dewey_bytes;
-};
-
-std::vector<RecordModel> records_of(std::uint64_t page, std::uint32_t page_bytes) {
-  std::vector<RecordModel> out;
-  const auto count = static_cast<std::uint32_t>(page % 7);
-  std::size_t used = kPageRecordsHeaderBytes + kPageRecordEntryBytes * count;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    RecordModel r{(i * 5 + static_cast<std::uint32_t>(page)) % 61, i == 0 ? 0 : 20 + i * 100,
-                  static_cast<std::uint8_t>(1 + (page * 7 + i * 13) % 250), std::nullopt};
-    if (i % 2 == 1) r.dewey_bytes = 1 + i;
-    used += r.bytes + r.dewey_bytes.value_or(0);
-    out.push_back(r);
-  }
-  if (page % 5 == 4 && count > 0) out.back().bytes += page_bytes - used;  // exactly full
-  return out;
-}
-
-std::vector<std::byte> encode_page(std::uint64_t page, std::uint32_t page_bytes) {
-  const std::vector<RecordModel> model = records_of(page, page_bytes);
-  std::vector<std::vector<std::byte>> store;
-  store.reserve(2 * model.size());  // no reallocation: views point into it
-  std::vector<PageRecordView> views;
-  for (const RecordModel& r : model) {
-    store.emplace_back(r.bytes, std::byte{r.fill});
-    PageRecordView view{r.slot, store.back(), std::nullopt};
-    if (r.dewey_bytes) {
-      store.emplace_back(*r.dewey_bytes, std::byte{static_cast<std::uint8_t>(r.fill ^ 0xff)});
-      view.dewey_id = store.back();
-    }
-    views.push_back(view);
-  }
-  auto encoded = encode_page_records(views, page_bytes);
-  SEGSIM_ASSERT(encoded.ok(), "the model's pages fit");
-  return encoded.value();
-}
-
-// One variant of `good` per validation rule (mapped_page_file.h), with the
-// rule MappedPageFile::open must name.
-std::vector<std::pair<std::string, std::vector<std::byte>>> bad_variants(const std::vector<std::byte>& good,
-                                                                      std::uint32_t page_bytes, std::uint64_t pages,
-                                                                      std::uint64_t root_index) {
-  std::vector<std::pair<std::string, std::vector<std::byte>>> out;
-  auto with_header = [&](PageFileHeader header) {
-    std::vector<std::byte> file = good;
-    const auto bytes = encode_page_file_header(header);
-    std::memcpy(file.data(), bytes.data(), bytes.size());
-    return file;
-  };
-  PageFileHeader valid{kPageFileVersion, page_bytes, pages, (root_index + 1) * page_bytes, 0};
-  auto add = [&](const char* name, const char* detail, std::vector<std::byte> file) {
-    (void)name;  // names the variant where it is made
-    out.push_back({detail, std::move(file)});
-  };
-  add("empty", "file shorter than the 64-byte header", {});
-  add("short", "file shorter than the 64-byte header", std::vector<std::byte>(good.begin(), good.begin() + 63));
-  std::vector<std::byte> magic = good;
-  magic[0] ^= std::byte{0x20};
-  add("magic", "bad magic", magic);
-  PageFileHeader version = valid;
-  version.format_version = 2;
-  add("version", "unsupported format_version", with_header(version));
-  PageFileHeader odd_size = valid;
-  odd_size.page_size = page_bytes + 1;
-  add("page-size", "page_size not a power of two in 4 KiB..1 MiB", with_header(odd_size));
-  PageFileHeader reserved = valid;
-  reserved.reserved = 1;
-  add("reserved", "reserved field not zero", with_header(reserved));
-  std::vector<std::byte> padding = good;
-  padding[kPageFileHeaderBytes - 1] = std::byte{1};
-  add("padding", "header bytes 48..63 not zero", padding);
-  std::vector<std::byte> checksum = good;
-  checksum[16] ^= std::byte{1};  // page_count, checksum left as it was
-  add("checksum", "header checksum mismatch", checksum);
-  PageFileHeader no_pages = valid;
-  no_pages.page_count = 0;
-  add("no-pages", "page_count is zero (no root page)", with_header(no_pages));
-  add("truncated", "file length does not match page_count x page_size",
-      std::vector<std::byte>(good.begin(), good.end() - page_bytes));
-  std::vector<std::byte> padded = good;
-  padded.push_back(std::byte{0});
-  add("padded", "file length does not match page_count x page_size", padded);
-  PageFileHeader root_range = valid;
-  root_range.root_offset = (pages + 1) * page_bytes;
-  add("root-range", "root offset out of range", with_header(root_range));
-  PageFileHeader root_align = valid;
-  root_align.root_offset = page_bytes + 8;
-  add("root-align", "root offset not page aligned", with_header(root_align));
-  return out;
-}
-
-// Corrupted copies of a records page, each with the rule decode must name.
-std::vector<std::pair<std::vector<std::byte>, const char*>> bad_record_pages(std::span<const std::byte> page) {
-  auto put32 = [](std::vector<std::byte>& p, std::size_t at, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) p[at + i] = static_cast<std::byte>(v >> (8 * i));
-  };
-  const std::vector<std::byte> base(page.begin(), page.end());
-  std::vector<std::pair<std::vector<std::byte>, const char*>> out;
-  out.push_back({std::vector<std::byte>(base.begin(), base.begin() + 7), "page shorter than the record header"});
-  auto variant = [&](std::size_t at, std::uint32_t v, const char* rule) {
-    std::vector<std::byte> p = base;
-    put32(p, at, v);
-    out.push_back({std::move(p), rule});
-  };
-  variant(0, 0x7fffffff, "record table past the page end");
-  variant(4, 0x7fffffff, "record payload past the page end");
-  variant(8 + 4, 4, "unknown record flags");
-  variant(8 + 8, 0x7ffffff0, "record value outside the payload");
-  variant(8 + 16, 1, "DeweyID fields set on a record without one");
-  {  // the first record claims a DeweyID far outside the payload
-    std::vector<std::byte> p = base;
-    put32(p, 8 + 4, 1);
-    put32(p, 8 + 16, 0x7ffffff0);
-    put32(p, 8 + 20, 4);
-    out.push_back({std::move(p), "record DeweyID outside the payload"});
-  }
-  if (base.size() >= 8 + 2 * kPageRecordEntryBytes && (std::to_integer<std::uint32_t>(base[0]) >= 2)) {
-    std::vector<std::byte> p = base;  // the second record takes the first one's slot
-    std::memcpy(p.data() + 8 + kPageRecordEntryBytes, p.data() + 8, 4);
-    out.push_back({std::move(p), "duplicate slot"});
-  }
-  return out;
-}
 
 class Client {
  public:
@@ -162,11 +34,14 @@ class Client {
       : stack_(stack), mix_(mix), rng_(stack.simulation.stream(fmt::format("workload.page-file.{}", index))) {}
   void run();
 
+  enum Op : std::size_t {
+    kLoad, kOpenBad, kOpenMissing, kDecodeBad, kRefresh, kTouch, kMove, kReopen, kRefreshRemoved, kOpCount
+  };
  private:
-  enum Op : std::size_t { kLoad, kOpenBad, kOpenMissing, kDecodeBad, kRefresh, kTouch, kMove, kReopen, kOpCount };
   void open_good();
   void load_page();
   void check_open_refused(const std::string& path, const char* detail);
+  void refresh_removed();
   std::uint64_t touches() const { return stack_.counters["page-file.touches"]; }
 
   Stack& stack_;
@@ -180,12 +55,42 @@ void Client::check_open_refused(const std::string& path, const char* detail) {
   auto opened = MappedPageFile::open(stack_.os, path);
   if (opened.ok()) stack_.oracles.fail("page-file", fmt::format("{} opened; the model says '{}'", path, detail));
   const Error& error = opened.error();
+  check_error_text(stack_.oracles, error);
   if ((error.code == Errc::OsFailure || error.code == Errc::OutOfMemory) && stack_.faults_active) return;
   const bool missing = detail == nullptr;
   if (missing ? error.code != Errc::OsFailure : (error.code != Errc::InvalidPageFile || std::string(error.detail) != detail)) {
     stack_.oracles.fail("page-file", fmt::format("opening {} refused with '{}'; the model says '{}'", path,
                                                  error.describe(), missing ? "os failure (ENOENT)" : detail));
   }
+}
+
+// A file removed after it was opened: the mapping stays, refresh() reports
+// the failed stat with its errno (ENOENT), and close still succeeds.
+void Client::refresh_removed() {
+  const std::string path = fmt::format("/segsim/removed-{}.db", stack_.simulation.current_fiber());
+  auto bytes = stack_.sim_os.map_file(kPath);
+  if (!bytes.ok()) return;
+  std::vector<std::byte> copy(bytes->data, bytes->data + bytes->bytes);
+  if (!stack_.sim_os.unmap(const_cast<std::byte*>(bytes->data), bytes->bytes).ok()) stack_.oracles.fail("exception", "unmap");
+  stack_.sim_os.add_file(path, std::move(copy), 1);
+  auto opened = MappedPageFile::open(stack_.os, path);
+  if (!opened) {
+    stack_.sim_os.remove_file(path);
+    if ((opened.error().code == Errc::OsFailure || opened.error().code == Errc::OutOfMemory) && stack_.faults_active) return;
+    stack_.oracles.fail("page-file", "opening a copy of the valid page file: " + opened.error().describe());
+  }
+  if (!stack_.sim_os.remove_file(path)) stack_.oracles.fail("exception", "removing " + path);
+  auto changed = opened->refresh();
+  if (changed) {
+    stack_.oracles.fail("page-file", fmt::format("refresh of a removed file says changed={}", *changed));
+  }
+  check_error_text(stack_.oracles, changed.error());
+  if (changed.error().code != Errc::OsFailure || (changed.error().os_errno != ENOENT && !stack_.faults_active)) {
+    stack_.oracles.fail("page-file", "refresh of a removed file: " + changed.error().describe() + "; the model says ENOENT");
+  }
+  if (opened->page(0).size() != opened->page_size()) stack_.oracles.fail("page-file", "a removed file's mapping shrank");
+  const Status closed = opened->close();
+  if (!closed && !stack_.faults_active) stack_.oracles.fail("page-file", "close of a removed file: " + closed.error().describe());
 }
 
 void Client::open_good() {
@@ -213,6 +118,14 @@ void Client::open_good() {
                                                  pages, page_bytes, root));
   }
   if (options.populate_on_open && file_->populated_os_pages() == 0) stack_.oracles.fail("page-file", "populate touched nothing");
+  // A refused hint is counted with its errno; no hint, or no fault, refuses nothing.
+  const bool hinted = options.access != AccessHint::None;
+  if ((file_->advise_failures() == 0) != (file_->last_advise_errno() == 0) ||
+      (file_->advise_failures() != 0 && (!hinted || !stack_.faults_active))) {
+    stack_.oracles.fail("page-file", fmt::format("open with hint {} reports {} refused hints, last errno {}",
+                                                 static_cast<int>(options.access), file_->advise_failures(),
+                                                 file_->last_advise_errno()));
+  }
 }
 
 void Client::load_page() {
@@ -312,88 +225,35 @@ void Client::run() {
           MappedPageFile moved(std::move(*file_));
           if (file_->is_open() || !moved.is_open()) stack_.oracles.fail("page-file", "a moved-from file is still open");
           *file_ = std::move(moved);
+          MappedPageFile& same = *file_;  // self-assignment keeps the mapping
+          *file_ = std::move(same);
+          if (!file_->is_open() || file_->page_count() != stack_.counters["page-file.pages"]) {
+            stack_.oracles.fail("page-file", "a page file moved onto itself lost its mapping");
+          }
         }
         break;
       case kReopen:
         if (file_) {
+          const std::uint64_t unmap_failures = MappedPageFile::unmap_failures();
           const Status closed = file_->close();
           if (!closed.ok() && !stack_.faults_active) stack_.oracles.fail("page-file", "close: " + closed.error().describe());
+          // Process-wide: other fibers' closes may add to it, never take away.
+          if (MappedPageFile::unmap_failures() < unmap_failures + (closed ? 0 : 1)) {
+            stack_.oracles.fail("page-file", fmt::format("close {}; unmap_failures() went from {} to {}",
+                                                         closed ? "succeeded" : "failed", unmap_failures,
+                                                         MappedPageFile::unmap_failures()));
+          }
           if (file_->is_open() || !file_->close().ok()) stack_.oracles.fail("page-file", "a second close did not succeed");
           file_.reset();
         }
         open_good();
         break;
+      case kRefreshRemoved: refresh_removed(); break;
       case kOpCount: break;
     }
     stack_.oracles.check_cheap();
   }
   if (file_ && !file_->close().ok() && !stack_.faults_active) stack_.oracles.fail("exception", "closing the page file failed");
-}
-
-// The record encoder's refusals, each with its code.
-void check_encoder_refusals(Stack& stack) {
-  const std::vector<std::byte> value(64, std::byte{1});
-  auto expect = [&](Result<std::vector<std::byte>> encoded, Errc code, const char* what) {
-    if (encoded.ok() || encoded.error().code != code) {
-      stack.oracles.fail("page-records", fmt::format("encoding {}: {}; the model says '{}'", what,
-                                                     encoded.ok() ? "accepted" : encoded.error().describe(),
-                                                     errc_name(code)));
-    }
-  };
-  const PageRecordView one{0, value, std::nullopt};
-  expect(encode_page_records(std::span(&one, 1), kPageRecordsHeaderBytes - 1), Errc::InvalidSize, "into a 7-byte page");
-  expect(encode_page_records(std::span(&one, 1), kMaxPageRecordsPageBytes + 1), Errc::InvalidSize, "into a page over 1 MiB");
-  std::vector<PageRecordView> many;
-  for (std::uint32_t slot = 0; slot < 200; ++slot) many.push_back(PageRecordView{slot, {}, std::nullopt});
-  expect(encode_page_records(many, 4096), Errc::InvalidSize, "more records than the table holds");
-  const std::vector<std::byte> big(4096, std::byte{2});
-  const PageRecordView too_big{0, big, std::nullopt};
-  expect(encode_page_records(std::span(&too_big, 1), 4096), Errc::InvalidSize, "a value longer than the page");
-  const PageRecordView twice[] = {{3, value, std::nullopt}, {3, value, std::nullopt}};
-  expect(encode_page_records(twice, 4096), Errc::InvalidPageFile, "two records of one slot");
-  // Exactly full: header, one entry and a value up to the last byte.
-  const std::vector<std::byte> exact(4096 - kPageRecordsHeaderBytes - kPageRecordEntryBytes, std::byte{3});
-  const PageRecordView full{0, exact, std::nullopt};
-  auto encoded = encode_page_records(std::span(&full, 1), 4096);
-  if (!encoded.ok() || encoded->size() != 4096) stack.oracles.fail("page-records", "an exactly full page was refused");
-}
-
-// The writer's refusals, each with its code; then the file itself.
-void build_files(Stack& stack) {
-  sim::Rng rng(sim::derive_seed(stack.seed, "workload.page-file.files"));
-  auto refused = [&](bool ok, const char* what) {
-    if (ok) stack.oracles.fail("page-file-writer", fmt::format("{} was accepted", what));
-  };
-  PageFileWriter writer;
-  const std::uint32_t page_bytes = draw_one<std::uint32_t>(rng, {4096, 8192, 65536});
-  refused(writer.set_page_size(draw_one<std::uint32_t>(rng, {0, 4095, 3 * 4096, 2 << 20})).ok(), "a bad page size");
-  if (!writer.set_page_size(page_bytes).ok()) stack.oracles.fail("page-file-writer", "a valid page size refused");
-  refused(writer.set_root_page(0).ok(), "a root page before any page");
-  const std::uint64_t pages = 1 + rng.below(16 * stack.size);
-  for (std::uint64_t p = 0; p < pages; ++p) {
-    auto added = writer.add_page(encode_page(p, page_bytes));
-    if (!added.ok() || added.value() != p) stack.oracles.fail("page-file-writer", "add_page of a page that fits refused");
-  }
-  refused(writer.add_page(std::vector<std::byte>(page_bytes + 1)).ok(), "a page longer than page_size");
-  refused(writer.set_page_size(page_bytes).ok(), "a page size after the first page");
-  refused(writer.set_root_page(pages).ok(), "a root page past the last page");
-  PageFileWriter small(3 * std::uint64_t{page_bytes});
-  const bool two_fit = small.set_page_size(page_bytes).ok() && small.add_page({}).ok() && small.add_page({}).ok();
-  refused(!two_fit || small.add_page({}).ok(), "a page past the writer's size limit (or one within it refused)");
-  check_encoder_refusals(stack);
-  const std::uint64_t root = rng.below(pages);
-  if (!writer.set_root_page(root).ok()) stack.oracles.fail("page-file-writer", "a valid root refused");
-  std::vector<std::byte> good = writer.to_bytes();
-  stack.counters["page-file.pages"] = pages;
-  stack.counters["page-file.page_bytes"] = page_bytes;
-  stack.counters["page-file.root"] = root;
-  auto variants = bad_variants(good, page_bytes, pages, root);
-  for (std::size_t i = 0; i < variants.size(); ++i) {
-    stack.sim_os.add_file(fmt::format("/segsim/bad-{}.db", i), std::move(variants[i].second), 1);
-    stack.page_file_rules.push_back(variants[i].first);
-  }
-  stack.counters["page-file.bad"] = variants.size();
-  stack.sim_os.add_file(kPath, std::move(good), 1);
 }
 
 }  // namespace
@@ -407,10 +267,10 @@ ScenarioDef page_file_scenario() {
   def.configure = [](SegmentAllocatorConfig&, PageCacheConfig& cache, std::uint32_t, std::uint32_t) {
     cache.max_entries = 4;
   };
-  def.prepare = [](Stack& stack) { build_files(stack); };
+  def.prepare = [](Stack& stack) { page_file::build_files(stack); };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng mix_rng(sim::derive_seed(stack.seed, "workload.page-file.mix"));
-    OpMix mix(mix_rng, 8, {0});
+    OpMix mix(mix_rng, Client::kOpCount, {Client::kLoad});
     Client client(stack, index, mix);
     client.run();
   };

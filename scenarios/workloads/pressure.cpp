@@ -206,6 +206,10 @@ void prepare(Stack& stack) {
                                [raw](bool refuse) { raw->arena_refusals += refuse ? 1 : 0; }};
   run->actions = std::make_unique<StackPressureActions>(targets);
   run->loop = std::make_unique<PressureLoop>(*run->forecaster, *run->actions, kLimitBytes);
+  if (run->loop->limit_bytes() != kLimitBytes ||
+      run->forecaster->config().window_samples != forecaster_config.window_samples) {
+    stack.oracles.fail("forecast", "the loop's limit or the forecaster's window is not what they were made with");
+  }
   run->loop->add_source("segments", [segments] { return segments->stats().virtual_bytes; });
   LargeObjectAllocator* lo = run->large.get();
   run->loop->add_source("large-objects", [lo] { return lo->mapped_bytes(); });
@@ -242,6 +246,13 @@ void finish(Stack& stack) {
     run.large_checks->released(k, run.large->release(handle));
   }
   run.large_checks->check_quiescent(0);
+  // Only the loop evicts (the cache's bounds are never reached): the pages
+  // the actions report evicted are every eviction the cache counted.
+  const std::uint64_t cache_evictions = stack.cache.stats().evictions;
+  if (run.actions->pages_evicted() != cache_evictions) {
+    stack.oracles.fail("accounting", fmt::format("the actions report {} pages evicted; the cache counted {}",
+                                                       run.actions->pages_evicted(), cache_evictions));
+  }
 }
 
 }  // namespace

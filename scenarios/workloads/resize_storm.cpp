@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/stack_ops.h"
 
 namespace segsim::scenarios {
 
@@ -18,6 +19,7 @@ ScenarioDef resize_storm_scenario() {
   };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng rng = stack.simulation.stream(fmt::format("workload.resize-storm.{}", index));
+    StackOps ops(stack, "resize-storm", index);
     PageShape shape;
     shape.max_slots = 8;
     shape.max_value_bytes = 24 * 1024;  // with regrowth, up to the 256 KiB class
@@ -31,6 +33,7 @@ ScenarioDef resize_storm_scenario() {
         publish(stack, id, page);
       }
       read_published(stack, rng, 1, 2);
+      ops.between();
       stack.oracles.check_cheap();
     }
   };

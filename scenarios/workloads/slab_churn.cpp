@@ -6,9 +6,13 @@
 // Per seed: which operations are on and their weights, the slab size and the
 // magazine capacities (small ones force depot traffic). Every completed call
 // is checked against a reference model (scenarios/oracles/slab_*.cpp).
+#include <map>
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "core/platform/mutex.h"
+#include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/slab_oracles.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
@@ -35,6 +39,9 @@ struct SlabChurn {
   platform::Mutex mu;           // guards exchange
   std::vector<Held> exchange;   // objects handed to whichever fiber takes them
   std::uint32_t next_fill = 0;  // fibers switch only at scheduling points: no lock needed
+  std::size_t slab_bytes = 0;
+  std::optional<std::uint32_t> allocator_id;     // what every object of this allocator carries
+  std::map<std::uint32_t, std::uint32_t> cache_of_fiber;  // fiber → its thread cache's id
 };
 
 SlabChurn& state(Stack& stack) { return *static_cast<SlabChurn*>(stack.scenario_state.get()); }
@@ -49,6 +56,7 @@ struct Worker {
   std::vector<SlabObject> stale;
 
   void allocate();
+  void check_identity(const SlabObject& object);
   void free_held(const Held& held, bool sized);
   void free_own(bool sized);
   void give_away();
@@ -86,10 +94,29 @@ void Worker::allocate() {
     stack.oracles.fail("slab-refusal", fmt::format("allocate({}) gave {} bytes at a {}-aligned address", bytes,
                                                    object.size(), reinterpret_cast<std::uintptr_t>(object.data()) % 64));
   }
+  check_identity(object);
   const auto fill = static_cast<std::uint8_t>(1 + st.next_fill++ % 255);
   std::fill(object.data(), object.data() + object.size(), std::byte{fill});
   ++st.model.allocations;
   mine.push_back(Held{object, fill, fiber_now(stack)});
+}
+
+// What a handle says about itself: its bytes are its object, it names this
+// allocator (one id for all its objects), a slot inside one slab, and the
+// calling fiber's own thread cache (one per fiber, for the run).
+void Worker::check_identity(const SlabObject& object) {
+  if (object.bytes().data() != object.data() || object.bytes().size() != object.size() ||
+      object.index() >= st.slab_bytes / object.size()) {
+    stack.oracles.fail("slab-ownership", fmt::format("a {}-byte object says bytes {} and slot {} of a {}-byte slab",
+                                                     object.size(), object.bytes().size(), object.index(), st.slab_bytes));
+  }
+  if (!st.allocator_id) st.allocator_id = object.allocator_id();
+  const auto [cache, fresh] = st.cache_of_fiber.emplace(fiber_now(stack), object.cache_id());
+  if (object.allocator_id() != *st.allocator_id || (!fresh && cache->second != object.cache_id())) {
+    stack.oracles.fail("slab-ownership", fmt::format("an object names allocator {} and cache {}; the model says {} and {}",
+                                                     object.allocator_id(), object.cache_id(), *st.allocator_id,
+                                                     cache->second));
+  }
 }
 
 void Worker::free_held(const Held& held, bool sized) {
@@ -268,6 +295,32 @@ OpMix draw_mix(Stack& stack) {
   return OpMix(rng, kOpCount, {kAllocate, kFreeOwn});
 }
 
+// The limits slab_allocator.h documents for the config.
+constexpr std::uint32_t kDocumentedMaxMagazine = 1024;
+constexpr std::size_t kDocumentedMaxSlabs = std::size_t{1} << 24;
+
+// One field of a valid config out of range: refused with InvalidConfig,
+// before anything is allocated.
+void check_invalid_configs(Stack& stack, const SlabAllocatorConfig& valid, sim::Rng& rng) {
+  SlabAllocatorConfig bad = valid;
+  bad.observer = nullptr;
+  switch (rng.below(5)) {
+    case 0: bad.slab_bytes = draw_one<std::size_t>(rng, {0, 2048, 4096 + 64, 3 * 4096}); break;
+    case 1: bad.magazine_capacity[rng.below(kSlabClassCount)] = 0; break;
+    case 2: bad.magazine_capacity[rng.below(kSlabClassCount)] = kDocumentedMaxMagazine + 1; break;
+    case 3: bad.max_slabs = 0; break;
+    default: bad.max_slabs = kDocumentedMaxSlabs + 1; break;
+  }
+  const std::uint64_t live_before = stack.oracles.model_live_slices();
+  auto refused = SlabAllocator::create(stack.allocator, bad);
+  if (refused) stack.oracles.fail("slab-refusal", "SlabAllocator::create accepted an invalid config");
+  check_error_text(stack.oracles, refused.error());
+  if (refused.error().code != Errc::InvalidConfig || stack.oracles.model_live_slices() != live_before) {
+    stack.oracles.fail("slab-refusal", "an invalid slab config: " + refused.error().describe() +
+                                           "; the model says InvalidConfig, nothing allocated");
+  }
+}
+
 void prepare(Stack& stack) {
   sim::Rng rng = stack.simulation.stream("workload.slab-churn.config");
   auto st = std::make_shared<SlabChurn>();
@@ -281,9 +334,17 @@ void prepare(Stack& stack) {
   config.depot_full_magazines_max = rng.below(4);
   config.empty_slabs_kept = rng.below(3);
   config.observer = st->oracles.get();
+  check_invalid_configs(stack, config, rng);
   auto slab = SlabAllocator::create(stack.allocator, config);
   if (!slab.ok()) stack.oracles.fail("exception", "slab config: " + slab.error().describe());
   st->slab = std::move(slab.value());
+  st->slab_bytes = config.slab_bytes;
+  const SlabAllocatorConfig& kept = st->slab->config();
+  if (kept.slab_bytes != config.slab_bytes || kept.magazine_capacity != config.magazine_capacity ||
+      kept.adaptive_magazines != config.adaptive_magazines || kept.empty_slabs_kept != config.empty_slabs_kept ||
+      kept.depot_full_magazines_max != config.depot_full_magazines_max || &st->slab->segments() != &stack.allocator) {
+    stack.oracles.fail("slab-accounting", "config() or segments() is not what the allocator was created with");
+  }
   stack.scenario_state = st;
 }
 

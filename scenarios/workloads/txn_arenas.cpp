@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/arena_oracles.h"
+#include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -85,6 +86,9 @@ void Txn::begin() {
     return;
   }
   ++st.model.begun;
+  if (got.value()->txn() != txn) {
+    stack.oracles.fail("arena-ownership", fmt::format("transaction {} opened an arena of transaction {}", txn, got.value()->txn()));
+  }
   if (got.value()->tree_reserved_bytes() != profile_spec(got.value()->profile()).initial_bytes) {
     stack.oracles.fail("arena-budget", "a new transaction does not reserve its profile's initial bytes");
   }
@@ -121,8 +125,9 @@ void Txn::begin_child() {
     if (!tolerated(stack, child.error())) stack.oracles.fail("arena-refusal", "begin_child: " + child.error().describe());
     return;
   }
-  if (child.value()->parent_id() != open.back().id || child.value()->depth() != open.size()) {
-    stack.oracles.fail("arena-nesting", "a savepoint names the wrong parent or depth");
+  if (child.value()->parent_id() != open.back().id || child.value()->depth() != open.size() ||
+      child.value()->txn() != open.back().arena->txn()) {
+    stack.oracles.fail("arena-nesting", "a savepoint names the wrong parent, depth or transaction");
   }
   open.push_back(Open{child.value(), child.value()->id(), {}});
 }
@@ -218,9 +223,17 @@ void run_txns(Txn& txn, const OpMix& mix, std::uint32_t ops) {
 void prepare(Stack& stack) {
   auto st = std::make_shared<TxnArenas>();
   st->oracles = std::make_unique<ArenaOracles>(stack.oracles, stack.sim_os);
+  for (const TxnArenaConfig& bad : {TxnArenaConfig{0, 16}, TxnArenaConfig{16, 0}, TxnArenaConfig{16, (std::size_t{1} << 20) + 1}  /* past the documented 2^20 */}) {
+    auto refused = TxnArenaManager::create(stack.allocator, bad);
+    if (refused || refused.error().code != Errc::InvalidConfig) {
+      stack.oracles.fail("arena-refusal", "TxnArenaManager::create with an invalid config was not refused as InvalidConfig");
+    }
+    check_error_text(stack.oracles, refused.error());
+  }
   auto manager = TxnArenaManager::create(stack.allocator);
   if (!manager.ok()) stack.oracles.fail("exception", "arena config: " + manager.error().describe());
   st->manager = std::move(manager.value());
+  if (&st->manager->segments() != &stack.allocator) stack.oracles.fail("arena-ownership", "segments() is not the manager's allocator");
   stack.scenario_state = st;
 }
 

@@ -1,0 +1,51 @@
+// forged_handles.h: Segment's fields are private and it is trivially
+// copyable; the forger bit-casts it to a mirror of its layout, and only after
+// a round trip of `live` shows the mirror reads every field as the accessors do.
+#include "scenarios/workloads/forged_handles.h"
+
+#include <bit>
+#include <cstdint>
+#include <type_traits>
+
+#include "core/size_class.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+struct SegmentMirror {
+  std::byte* data;
+  std::uint32_t allocator;
+  std::uint32_t generation;
+  std::uint32_t region;
+  std::uint16_t slice;
+  std::uint8_t size_class;
+};
+
+constexpr bool kSameSize = sizeof(SegmentMirror) == sizeof(Segment) && std::is_trivially_copyable_v<Segment>;
+
+bool mirrors(const Segment& segment, const SegmentMirror& m) {
+  return m.data == segment.data() && m.allocator == segment.allocator_id() && m.generation == segment.generation() &&
+         m.region == segment.region_id() && m.slice == segment.slice_index() &&
+         static_cast<int>(m.size_class) == segment.size_class();
+}
+
+}  // namespace
+
+std::optional<Segment> forge(const Segment& live, Forgery forgery) {
+  if constexpr (!kSameSize) {
+    return std::nullopt;
+  } else {
+    SegmentMirror m = std::bit_cast<SegmentMirror>(live);
+    if (!mirrors(live, m)) return std::nullopt;
+    switch (forgery) {
+      case Forgery::NoGeneration: m.generation = 0; break;
+      case Forgery::NoRegion: m.region = UINT32_MAX; break;
+      case Forgery::WrongClass: m.size_class = static_cast<std::uint8_t>((m.size_class + 1) % kSizeClassCount); break;
+      case Forgery::SliceOutOfRange: m.slice = UINT16_MAX; break;
+    }
+    return std::bit_cast<Segment>(m);
+  }
+}
+
+}  // namespace segsim::scenarios
