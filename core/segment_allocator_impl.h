@@ -36,6 +36,7 @@ inline constexpr std::size_t kMaxRegionSlots = std::size_t{1} << 22;
 struct Counter {
   std::atomic<std::uint64_t> value{0};
   void bump() noexcept { value.fetch_add(1, std::memory_order_relaxed); }
+  void undo_bump() noexcept { value.fetch_sub(1, std::memory_order_relaxed); }
   std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
 };
 

@@ -25,8 +25,10 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
     for (std::uint32_t region_id : pool.regions) {
       out.active_regions += table.at(region_id).state == RegionState::Active ? 1 : 0;
     }
-    out.cleanups_started = pool.cleanups_started.get();
+    // Finished before started: a cleanup is counted started before its task
+    // runs, so this order keeps finished <= started in every snapshot.
     out.cleanups_finished = pool.cleanups_finished.get();
+    out.cleanups_started = pool.cleanups_started.get();
     out.cleanups_refused = pool.cleanups_refused.get();
     s.resident_estimate_bytes += pool.touched_slices * pool.slice_bytes;
   }

@@ -31,10 +31,13 @@ void SegmentAllocator::Impl::maybe_start_cleanup(int c) {
     SEGSIM_PROBE("cleanup.already_running");
     return;
   }
+  // Counted before the spawn: the task may finish before try_spawn returns,
+  // and stats() must never show more cleanups finished than started.
+  pool.cleanups_started.bump();
   if (executor.try_spawn([this, c] { run_cleanup(c); })) {
     SEGSIM_PROBE("cleanup.started");
-    pool.cleanups_started.bump();
   } else {
+    pool.cleanups_started.undo_bump();
     pool.cleanup_in_progress.store(false);
     SEGSIM_PROBE("cleanup.queue_full");
     pool.cleanups_refused.bump();

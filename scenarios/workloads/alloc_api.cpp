@@ -103,6 +103,9 @@ class Client {
 
  private:
   void step(Op op);
+  void lookup_live();
+  void lookup_interior();
+  void release_forged();
   void allocate(bool zero);
   void lookup_stale();
   void stats();
@@ -203,6 +206,43 @@ void Client::stats() {
   }
 }
 
+void Client::lookup_live() {
+  Held* held = pick_held();
+  if (held == nullptr) return;
+  Result<Segment> found = stack_.allocator.lookup(held->segment.data());
+  if (!found || !(*found == held->segment)) {
+    stack_.oracles.fail("lookup", "lookup of a live segment's start did not return its handle: " +
+                                      (found.ok() ? std::string("another handle") : found.error().describe()),
+                        held->segment.data());
+  }
+}
+
+void Client::lookup_interior() {
+  Held* held = pick_held();
+  if (held == nullptr) return;
+  stack_.oracles.expect_refusal(Errc::InvalidPointer);
+  const std::size_t offset = 1 + rng_.below(held->segment.size() - 1);
+  Result<Segment> found = stack_.allocator.lookup(held->segment.data() + offset);
+  if (found.ok() || found.error().code != Errc::InvalidPointer) {
+    stack_.oracles.fail("lookup",
+                        fmt::format("lookup {} bytes inside a live segment was not refused as an invalid pointer", offset),
+                        held->segment.data());
+  }
+}
+
+// A live handle with one field forged: refused, and the slice stays live.
+void Client::release_forged() {
+  Held* held = pick_held();
+  if (held == nullptr) return;
+  const auto forgery = static_cast<Forgery>(rng_.below(kForgeryCount));
+  const std::optional<Segment> forged = forge(held->segment, forgery);
+  if (!forged) return;
+  const bool reset = rng_.chance(0.5);
+  refused(reset ? "reset of a forged handle" : "release of a forged handle", Errc::InvalidPointer, *forged,
+          reset ? &SegmentAllocator::reset : &SegmentAllocator::release);
+  verify(stack_, *held);
+}
+
 void Client::step(Op op) {
   switch (op) {
     case kAllocate: return allocate(true);
@@ -231,29 +271,8 @@ void Client::step(Op op) {
         held->known = true;
       }
       return;
-    case kLookupLive:
-      if (Held* held = pick_held()) {
-        Result<Segment> found = stack_.allocator.lookup(held->segment.data());
-        if (!found || !(*found == held->segment)) {
-          stack_.oracles.fail("lookup", "lookup of a live segment's start did not return its handle: " +
-                                            (found.ok() ? std::string("another handle") : found.error().describe()),
-                              held->segment.data());
-        }
-      }
-      return;
-    case kLookupInterior:
-      if (Held* held = pick_held()) {
-        stack_.oracles.expect_refusal(Errc::InvalidPointer);
-        const std::size_t offset = 1 + rng_.below(held->segment.size() - 1);
-        Result<Segment> found = stack_.allocator.lookup(held->segment.data() + offset);
-        if (found.ok() || found.error().code != Errc::InvalidPointer) {
-          stack_.oracles.fail("lookup", fmt::format("lookup {} bytes inside a live segment was not refused as an "
-                                                    "invalid pointer",
-                                                    offset),
-                              held->segment.data());
-        }
-      }
-      return;
+    case kLookupLive: return lookup_live();
+    case kLookupInterior: return lookup_interior();
     case kLookupStale: return lookup_stale();
     case kReleaseStale:
       if (!stale_.empty()) refused("release of a stale handle", Errc::DoubleFree, stale_[rng_.below(stale_.size())], &SegmentAllocator::release);
@@ -274,18 +293,7 @@ void Client::step(Op op) {
       tracked_release_unused_regions(stack_, static_cast<int>(rng_.below(kSizeClassCount)));
       return;
     case kStats: return stats();
-    case kReleaseForged:
-      if (Held* held = pick_held()) {
-        // A live handle with one field forged: refused, and the slice stays live.
-        const auto forgery = static_cast<Forgery>(rng_.below(kForgeryCount));
-        const std::optional<Segment> forged = forge(held->segment, forgery);
-        if (!forged) return;
-        const bool reset = rng_.chance(0.5);
-        refused(reset ? "reset of a forged handle" : "release of a forged handle", Errc::InvalidPointer, *forged,
-                reset ? &SegmentAllocator::reset : &SegmentAllocator::release);
-        verify(stack_, *held);
-      }
-      return;
+    case kReleaseForged: return release_forged();
     case kPlatform: return platform_op(stack_, *static_cast<PlatformOps*>(stack_.scenario_state.get()), rng_);
     case kOpCount: break;
   }
@@ -313,9 +321,8 @@ ScenarioDef alloc_api_scenario() {
   };
   def.prepare = [](Stack& stack) { stack.scenario_state = make_platform_ops(); };
   def.finish = [](Stack& stack) {
-    // Only once no client can start one: a cleanup is counted started after
-    // its task was accepted, and the task may finish first (a snapshot in
-    // that window reads more finished than started).
+    // Also per call (StackOps::allocator_stats); here once more after the
+    // last cleanup ran.
     const AllocatorStats stats = stack.allocator.stats();
     if (stats.cleanups_finished() > stats.cleanups_started()) {
       stack.oracles.fail("accounting", fmt::format("at quiescence stats() reports {} cleanups finished of {} started",

@@ -75,6 +75,14 @@ class Client {
  private:
   void step(Op op);
   void borrow();
+  void give_back_twice();
+  void give_back_foreign();
+  void return_page();
+  void reset_page_for_reuse();
+  void move_pin(bool record, std::size_t i);
+  void unpin_or_move(bool move);
+  void erase_cached();
+  void clear_cache();
   void give_back(LeafPage* page);
   void write(bool dewey);
   void put();
@@ -287,31 +295,112 @@ void Client::create_directly() {
   }
 }
 
+void Client::give_back_twice() {
+  if (pages_.given_back().empty()) return;
+  LeafPage* page = pages_.given_back()[rng_.below(pages_.given_back().size())];
+  Status again = pool_.give_back(page);
+  if (again.ok() || again.error().code != Errc::DoubleFree) {
+    stack_.oracles.fail("pool", "a second give_back of a page was not refused as a double free");
+  }
+}
+
+void Client::give_back_foreign() {
+  Result<LeafPage*> foreign = foreign_pool_.borrow(1);
+  if (!foreign.ok()) return;
+  Status refused = pool_.give_back(foreign.value());
+  if (refused.ok() || refused.error().code != Errc::DoubleFree) {
+    stack_.oracles.fail("pool", "give_back of another pool's page was not refused");
+  }
+  if (!foreign_pool_.give_back(foreign.value()).ok()) stack_.oracles.fail("pool", "foreign give_back refused");
+}
+
+void Client::return_page() {
+  LeafPage* page = pick_held();
+  if (page == nullptr) return;
+  Status returned = page->return_segments();
+  if (!returned.ok()) unexpected("return_segments", returned.error());
+  pages_.returned(page);
+}
+
+void Client::reset_page_for_reuse() {
+  LeafPage* page = pick_held();
+  if (page == nullptr) return;
+  const std::uint64_t id = (std::uint64_t{index_} << 32) | next_key_++;
+  pages_.check_reset(page, id, page->reset_for_reuse(id), allocation_may_fail());
+}
+
+// Moves the pin to another handle object: still one pin, same key and page.
+void Client::move_pin(bool record, std::size_t i) {
+  if (record) {
+    const RecordPageKey key = record_pins_[i].key();
+    LeafPage* page = record_pins_[i].page();
+    RecordPageCache::Handle moved(std::move(record_pins_[i]));
+    record_pins_[i] = std::move(moved);
+    if (!(record_pins_[i].key() == key) || record_pins_[i].page() != page || moved) {
+      stack_.oracles.fail("cache", "a moved RecordPageCache handle changed its key or page, or its source still pins");
+    }
+    return;
+  }
+  const std::uint64_t key = pins_[i].key();
+  LeafPage* page = pins_[i].page();
+  PageCache::Handle moved(std::move(pins_[i]));
+  pins_[i] = std::move(moved);
+  if (pins_[i].key() != key || pins_[i].page() != page || moved) {
+    stack_.oracles.fail("cache", "a moved PageCache handle changed its key or page, or its source still pins");
+  }
+}
+
+void Client::unpin_or_move(bool move) {
+  const bool record = record_side();
+  auto& keys = record ? record_pin_ids_ : pin_ids_;
+  if (keys.empty()) return;
+  const std::size_t i = rng_.below(keys.size());
+  if (move) return move_pin(record, i);
+  CacheModel& model = record ? record_model_ : cache_model_;
+  pages_.expect_hand_overs(model.unpin(keys[i]));
+  if (record) {
+    record_pins_.erase(record_pins_.begin() + static_cast<std::ptrdiff_t>(i));
+  } else {
+    pins_.erase(pins_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  keys.erase(keys.begin() + static_cast<std::ptrdiff_t>(i));
+  pages_.check_hand_overs("unpinning a cached page");
+}
+
+void Client::erase_cached() {
+  const bool record = record_side();
+  CacheModel& model = record ? record_model_ : cache_model_;
+  std::uint64_t key = next_key_;
+  if (!model.keys().empty() && rng_.chance(0.8)) key = model.keys()[rng_.below(model.keys().size())];
+  bool model_found = false;
+  pages_.expect_hand_overs(model.erase(key, model_found));
+  const bool found = record ? record_cache_.erase(RecordPageKey{index_, key}) : cache_.erase(key);
+  if (found != model_found) {
+    stack_.oracles.fail("cache", fmt::format("erase({}) returned {}; the model says {}", key, found, model_found));
+  }
+  pages_.check_hand_overs("erase");
+}
+
+void Client::clear_cache() {
+  if (!rng_.chance(0.2)) return;
+  const bool record = record_side();
+  pages_.expect_hand_overs((record ? record_model_ : cache_model_).clear());
+  if (record) {
+    record_cache_.clear();
+  } else {
+    cache_.clear();
+  }
+  pages_.check_hand_overs("clear");
+}
+
 void Client::step(Op op) {
   switch (op) {
     case kBorrow: return borrow();
     case kGiveBack:
       if (LeafPage* page = pick_held()) give_back(page);
       return;
-    case kGiveBackTwice:
-      if (!pages_.given_back().empty()) {
-        LeafPage* page = pages_.given_back()[rng_.below(pages_.given_back().size())];
-        Status again = pool_.give_back(page);
-        if (again.ok() || again.error().code != Errc::DoubleFree) {
-          stack_.oracles.fail("pool", "a second give_back of a page was not refused as a double free");
-        }
-      }
-      return;
-    case kGiveBackForeign: {
-      Result<LeafPage*> foreign = foreign_pool_.borrow(1);
-      if (!foreign.ok()) return;
-      Status refused = pool_.give_back(foreign.value());
-      if (refused.ok() || refused.error().code != Errc::DoubleFree) {
-        stack_.oracles.fail("pool", "give_back of another pool's page was not refused");
-      }
-      if (!foreign_pool_.give_back(foreign.value()).ok()) stack_.oracles.fail("pool", "foreign give_back refused");
-      return;
-    }
+    case kGiveBackTwice: return give_back_twice();
+    case kGiveBackForeign: return give_back_foreign();
     case kSetSlot: return write(false);
     case kSetDewey: return write(true);
     case kVerify:
@@ -323,19 +412,8 @@ void Client::step(Op op) {
         pages_.cleared(page);
       }
       return;
-    case kReturn:
-      if (LeafPage* page = pick_held()) {
-        Status returned = page->return_segments();
-        if (!returned.ok()) unexpected("return_segments", returned.error());
-        pages_.returned(page);
-      }
-      return;
-    case kResetForReuse:
-      if (LeafPage* page = pick_held()) {
-        const std::uint64_t id = (std::uint64_t{index_} << 32) | next_key_++;
-        pages_.check_reset(page, id, page->reset_for_reuse(id), allocation_may_fail());
-      }
-      return;
+    case kReturn: return return_page();
+    case kResetForReuse: return reset_page_for_reuse();
     case kPoolStats: return check_pool_stats();
     case kClearAll:
       if (rng_.chance(0.1)) {  // rare: every page of the pool returns its segments
@@ -345,69 +423,10 @@ void Client::step(Op op) {
       return;
     case kPut: return put();
     case kGet: return get();
-    case kUnpin:
-    case kMoveHandle: {
-      const bool record = record_side();
-      auto& keys = record ? record_pin_ids_ : pin_ids_;
-      if (keys.empty()) return;
-      const std::size_t i = rng_.below(keys.size());
-      CacheModel& model = record ? record_model_ : cache_model_;
-      if (op == kMoveHandle) {  // move the pin to another handle object: still one pin
-        if (record) {
-          const RecordPageKey key = record_pins_[i].key();
-          LeafPage* page = record_pins_[i].page();
-          RecordPageCache::Handle moved(std::move(record_pins_[i]));
-          record_pins_[i] = std::move(moved);
-          if (!(record_pins_[i].key() == key) || record_pins_[i].page() != page || moved) {
-            stack_.oracles.fail("cache", "a moved RecordPageCache handle changed its key or page, or its source still pins");
-          }
-        } else {
-          const std::uint64_t key = pins_[i].key();
-          LeafPage* page = pins_[i].page();
-          PageCache::Handle moved(std::move(pins_[i]));
-          pins_[i] = std::move(moved);
-          if (pins_[i].key() != key || pins_[i].page() != page || moved) {
-            stack_.oracles.fail("cache", "a moved PageCache handle changed its key or page, or its source still pins");
-          }
-        }
-        return;
-      }
-      pages_.expect_hand_overs(model.unpin(keys[i]));
-      if (record) {
-        record_pins_.erase(record_pins_.begin() + static_cast<std::ptrdiff_t>(i));
-      } else {
-        pins_.erase(pins_.begin() + static_cast<std::ptrdiff_t>(i));
-      }
-      keys.erase(keys.begin() + static_cast<std::ptrdiff_t>(i));
-      pages_.check_hand_overs("unpinning a cached page");
-      return;
-    }
-    case kErase: {
-      const bool record = record_side();
-      CacheModel& model = record ? record_model_ : cache_model_;
-      std::uint64_t key = next_key_;
-      if (!model.keys().empty() && rng_.chance(0.8)) key = model.keys()[rng_.below(model.keys().size())];
-      bool model_found = false;
-      pages_.expect_hand_overs(model.erase(key, model_found));
-      const bool found = record ? record_cache_.erase(RecordPageKey{index_, key}) : cache_.erase(key);
-      if (found != model_found) {
-        stack_.oracles.fail("cache", fmt::format("erase({}) returned {}; the model says {}", key, found, model_found));
-      }
-      pages_.check_hand_overs("erase");
-      return;
-    }
-    case kCacheClear:
-      if (rng_.chance(0.2)) {
-        const bool record = record_side();
-        pages_.expect_hand_overs((record ? record_model_ : cache_model_).clear());
-        if (record) {
-          record_cache_.clear();
-        } else {
-          cache_.clear();
-        }
-        pages_.check_hand_overs("clear");
-      }
-      return;
+    case kUnpin: return unpin_or_move(false);
+    case kMoveHandle: return unpin_or_move(true);
+    case kErase: return erase_cached();
+    case kCacheClear: return clear_cache();
     case kCacheStats: return check_cache_stats();
     case kCreate: return create_directly();
     case kOpCount: break;

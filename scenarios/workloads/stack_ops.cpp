@@ -102,8 +102,10 @@ void StackOps::allocator_stats() {
                                                   stats.live_slices(), stats.live_bytes(),
                                                   stack_.oracles.model_live_slices(), stack_.oracles.model_live_bytes()));
   }
-  // (Not "finished <= started": a cleanup is counted started after its task
-  // was accepted, and the task may finish first; alloc-api checks it at quiescence.)
+  if (stats.cleanups_finished() > stats.cleanups_started()) {
+    stack_.oracles.fail("accounting", fmt::format("stats() reports {} cleanups finished of {} started",
+                                                  stats.cleanups_finished(), stats.cleanups_started()));
+  }
   if (stats.peak_virtual_bytes < stats.virtual_bytes) {
     stack_.oracles.fail("accounting", fmt::format("stats() reports a peak of {} virtual bytes below the {} mapped now",
                                                   stats.peak_virtual_bytes, stats.virtual_bytes));
