@@ -22,71 +22,25 @@
 #include "core/mapped_page_file.h"
 #include "core/page_file_writer.h"
 #include "core/page_records.h"
+#include "core/tests/page_file_bytes.h"
 #include "core/tests/scripted_os.h"
 
 namespace segsim {
 namespace {
 
+using testing::bytes_of;
+using testing::expect_same_records;
+using testing::kPage;
+using testing::Sample;
 using testing::ScriptedOs;
-constexpr std::uint32_t kPage = 4096;
-
-std::vector<std::byte> bytes_of(std::string_view text) {
-  std::vector<std::byte> out(text.size());
-  if (!text.empty()) std::memcpy(out.data(), text.data(), text.size());
-  return out;
-}
-
-void store_le64(std::vector<std::byte>& file, std::size_t at, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) file[at + i] = static_cast<std::byte>(v >> (8 * i));
-}
-void store_le32(std::vector<std::byte>& file, std::size_t at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) file[at + i] = static_cast<std::byte>(v >> (8 * i));
-}
+using testing::store_le32;
+using testing::store_le64;
 
 // Rewrites the header of `file` from `header` with a correct checksum, so a
 // case exercises the rule it names and not the checksum.
 void set_header(std::vector<std::byte>& file, const PageFileHeader& header) {
   const auto encoded = encode_page_file_header(header);
   std::memcpy(file.data(), encoded.data(), encoded.size());
-}
-
-// Three 4 KiB pages with records; the root is page 1.
-struct Sample {
-  std::vector<std::vector<std::byte>> values{bytes_of("alpha"), bytes_of(""), bytes_of("gamma-value")};
-  std::vector<std::byte> dewey = bytes_of("\x01\x03\x05");
-
-  std::vector<PageRecordView> records_for(std::uint32_t page) const {
-    std::vector<PageRecordView> records;
-    records.push_back({page * 10 + 0, values[0], dewey});
-    records.push_back({page * 10 + 1, values[1], std::nullopt});
-    records.push_back({page * 10 + 7, values[2], std::span<const std::byte>{}});
-    return records;
-  }
-
-  PageFileWriter writer(std::uint64_t pages = 3) const {
-    PageFileWriter w;
-    EXPECT_TRUE(w.set_page_size(kPage).ok());
-    for (std::uint32_t p = 0; p < pages; ++p) {
-      auto encoded = encode_page_records(records_for(p), kPage);
-      EXPECT_TRUE(encoded.ok());
-      EXPECT_TRUE(w.add_page(encoded.value()).ok());
-    }
-    EXPECT_TRUE(w.set_root_page(pages > 1 ? 1 : 0).ok());
-    return w;
-  }
-};
-
-void expect_same_records(const std::vector<PageRecordView>& got, const std::vector<PageRecordView>& want) {
-  ASSERT_EQ(got.size(), want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    EXPECT_EQ(got[i].slot, want[i].slot);
-    EXPECT_TRUE(std::equal(got[i].value.begin(), got[i].value.end(), want[i].value.begin(), want[i].value.end()));
-    ASSERT_EQ(got[i].dewey_id.has_value(), want[i].dewey_id.has_value()) << i;
-    if (got[i].dewey_id) {
-      EXPECT_TRUE(std::equal(got[i].dewey_id->begin(), got[i].dewey_id->end(), want[i].dewey_id->begin(),
-                             want[i].dewey_id->end()));
-    }
-  }
 }
 
 class PageFileTest : public ::testing::Test {
@@ -484,113 +438,6 @@ TEST_F(PageFileTest, WriterStopsAtItsMemoryLimit) {
 }
 
 // ---- the record codec ---------------------------------------------------------
-
-TEST(PageRecords, RoundTripKeepsSlotsValuesAndDeweyPresence) {
-  Sample sample;
-  const auto records = sample.records_for(4);
-  auto encoded = encode_page_records(records, kPage);
-  ASSERT_TRUE(encoded.ok());
-  EXPECT_EQ(encoded->size(), 8u + 3 * 24 + 5 + 3 + 0 + 11);
-  std::vector<std::byte> page = encoded.value();
-  page.resize(kPage);  // zero padded, as in a file
-  auto decoded = decode_page_records(page);
-  ASSERT_TRUE(decoded.ok()) << decoded.error().describe();
-  expect_same_records(decoded.value(), records);
-  // The views point into the page, not into copies.
-  for (const auto& r : decoded.value()) {
-    EXPECT_TRUE(r.value.empty() || (r.value.data() >= page.data() && r.value.data() < page.data() + page.size()));
-  }
-}
-
-TEST(PageRecords, AnAllZeroPageHasNoRecords) {
-  std::vector<std::byte> page(kPage);
-  auto decoded = decode_page_records(page);
-  ASSERT_TRUE(decoded.ok());
-  EXPECT_TRUE(decoded->empty());
-  auto encoded = encode_page_records({}, kPage);
-  ASSERT_TRUE(encoded.ok());
-  EXPECT_EQ(encoded->size(), 8u);
-}
-
-TEST(PageRecords, EncodingRefusesWhatDoesNotFitAndDuplicateSlots) {
-  std::vector<std::byte> big(kPage - 8 - 24 + 1);
-  std::vector<PageRecordView> one{{0, big, std::nullopt}};
-  auto over = encode_page_records(one, kPage);
-  ASSERT_FALSE(over.ok());
-  EXPECT_EQ(over.error().code, Errc::InvalidSize);
-  big.pop_back();
-  one[0].value = big;
-  auto exact = encode_page_records(one, kPage);
-  ASSERT_TRUE(exact.ok());
-  EXPECT_EQ(exact->size(), kPage);
-  EXPECT_TRUE(decode_page_records(exact.value()).ok());
-
-  std::vector<PageRecordView> many(kPage / 24 + 1);  // the table alone is past the page
-  for (std::uint32_t i = 0; i < many.size(); ++i) many[i].slot = i;
-  EXPECT_EQ(encode_page_records(many, kPage).error().code, Errc::InvalidSize);
-
-  std::vector<PageRecordView> dup{{9, {}, std::nullopt}, {3, {}, std::nullopt}, {9, {}, std::nullopt}};
-  auto duplicate = encode_page_records(dup, kPage);
-  ASSERT_FALSE(duplicate.ok());
-  EXPECT_EQ(duplicate.error().code, Errc::InvalidPageFile);
-  EXPECT_STREQ(duplicate.error().detail, "duplicate slot");
-  EXPECT_EQ(encode_page_records({}, 7).error().code, Errc::InvalidSize);
-  EXPECT_EQ(encode_page_records({}, kMaxPageRecordsPageBytes + 1).error().code, Errc::InvalidSize);
-}
-
-TEST(PageRecords, EveryCorruptTableIsRejectedWithItsRule) {
-  Sample sample;
-  auto encoded = encode_page_records(sample.records_for(0), kPage);
-  ASSERT_TRUE(encoded.ok());
-  std::vector<std::byte> valid = encoded.value();
-  valid.resize(kPage);
-  const std::uint32_t table_end = 8 + 3 * 24;
-  const std::uint32_t payload = 5 + 3 + 11;
-  struct Case {
-    const char* name;
-    std::function<void(std::vector<std::byte>&)> corrupt;
-    const char* detail;
-  };
-  auto entry = [](int record, int field) { return static_cast<std::size_t>(8 + 24 * record + 4 * field); };
-  const std::vector<Case> cases = {
-      {"page of 7 bytes", [](auto& p) { p.resize(7); }, "page shorter than the record header"},
-      {"empty page", [](auto& p) { p.clear(); }, "page shorter than the record header"},
-      {"count past the page", [](auto& p) { store_le32(p, 0, kPage / 24 + 1); }, "record table past the page end"},
-      {"count max", [](auto& p) { store_le32(p, 0, UINT32_MAX); }, "record table past the page end"},
-      {"payload past the page", [=](auto& p) { store_le32(p, 4, kPage - table_end + 1); },
-       "record payload past the page end"},
-      {"payload max", [](auto& p) { store_le32(p, 4, UINT32_MAX); }, "record payload past the page end"},
-      {"value inside the table", [&](auto& p) { store_le32(p, entry(0, 2), table_end - 1); },
-       "record value outside the payload"},
-      {"value past the payload", [&](auto& p) { store_le32(p, entry(2, 3), 12); },
-       "record value outside the payload"},
-      {"value offset wraps", [&](auto& p) {
-         store_le32(p, entry(0, 2), UINT32_MAX - 1);
-         store_le32(p, entry(0, 3), 4);
-       }, "record value outside the payload"},
-      {"value length wraps", [&](auto& p) { store_le32(p, entry(0, 3), UINT32_MAX); },
-       "record value outside the payload"},
-      {"shrunk payload", [=](auto& p) { store_le32(p, 4, payload - 1); }, "record value outside the payload"},
-      {"unknown flag", [&](auto& p) { store_le32(p, entry(1, 1), 2); }, "unknown record flags"},
-      {"dewey past the payload", [&](auto& p) { store_le32(p, entry(0, 5), payload); },
-       "record DeweyID outside the payload"},
-      {"dewey offset zero", [&](auto& p) { store_le32(p, entry(0, 4), 0); }, "record DeweyID outside the payload"},
-      {"dewey fields without flag", [&](auto& p) { store_le32(p, entry(1, 5), 1); },
-       "DeweyID fields set on a record without one"},
-      {"dewey flag cleared", [&](auto& p) { store_le32(p, entry(0, 1), 0); },
-       "DeweyID fields set on a record without one"},
-      {"duplicate slot", [&](auto& p) { store_le32(p, entry(2, 0), 0); }, "duplicate slot"},
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.name);
-    std::vector<std::byte> page = valid;
-    c.corrupt(page);
-    auto decoded = decode_page_records(page);
-    ASSERT_FALSE(decoded.ok());
-    EXPECT_EQ(decoded.error().code, Errc::InvalidPageFile);
-    EXPECT_STREQ(decoded.error().detail, c.detail);
-  }
-}
 
 }  // namespace
 }  // namespace segsim
