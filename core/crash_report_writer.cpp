@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "core/flight_recorder_state.h"
@@ -15,6 +16,20 @@
 namespace segsim::flight_recorder::detail {
 
 namespace {
+
+// The decimal digits of `value`, most significant first and NUL-terminated;
+// returns how many. By hand: no snprintf inside a signal handler.
+int decimal_digits(std::uint64_t value, char (&text)[24]) {
+  char reversed[24];
+  int n = 0;
+  do {
+    reversed[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  for (int i = 0; i < n; ++i) text[i] = reversed[n - 1 - i];
+  text[n] = '\0';
+  return n;
+}
 
 class SafeWriter {
  public:
@@ -29,14 +44,9 @@ class SafeWriter {
     return *this;
   }
   SafeWriter& put_u64(std::uint64_t value) {
-    char digits[24];
-    int n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    while (n > 0) put_char(digits[--n]);
-    return *this;
+    char text[24];
+    decimal_digits(value, text);
+    return put(text);
   }
   SafeWriter& put_i64(std::int64_t value) {
     if (value < 0) put_char('-');
@@ -197,15 +207,8 @@ bool append(char* out, std::size_t capacity, std::size_t* len, const char* text)
   return true;
 }
 bool append_u64(char* out, std::size_t capacity, std::size_t* len, std::uint64_t value) {
-  char digits[24];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
   char text[24];
-  for (int i = 0; i < n; ++i) text[i] = digits[n - 1 - i];
-  text[n] = '\0';
+  decimal_digits(value, text);
   return append(out, capacity, len, text);
 }
 

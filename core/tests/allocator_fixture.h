@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "core/leaf_page_pool.h"
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
 
@@ -57,6 +58,20 @@ class AllocatorTest : public ::testing::Test {
 
   ScriptedOs os;
   std::unique_ptr<SegmentAllocator> allocator;
+};
+
+// An allocator with a leaf-page pool on it (the page-cache tests).
+class PagePoolTest : public AllocatorTest {
+ protected:
+  void SetUp() override {
+    make();
+    pool = std::make_unique<LeafPagePool>(*allocator);
+  }
+  void TearDown() override {
+    pool.reset();
+    AllocatorTest::TearDown();
+  }
+  std::unique_ptr<LeafPagePool> pool;
 };
 
 }  // namespace segsim::testing

@@ -7,17 +7,8 @@
 namespace segsim::testing {
 namespace {
 
-class PageCacheShrink : public AllocatorTest {
+class PageCacheShrink : public PagePoolTest {
  protected:
-  void SetUp() override {
-    make();
-    pool = std::make_unique<LeafPagePool>(*allocator);
-  }
-  void TearDown() override {
-    pool.reset();
-    AllocatorTest::TearDown();
-  }
-  std::unique_ptr<LeafPagePool> pool;
   std::vector<std::uint64_t> evicted;
 };
 

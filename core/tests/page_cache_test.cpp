@@ -8,16 +8,8 @@
 namespace segsim::testing {
 namespace {
 
-class PageCacheTest : public AllocatorTest {
+class PageCacheTest : public PagePoolTest {
  protected:
-  void SetUp() override {
-    make();
-    pool = std::make_unique<LeafPagePool>(*allocator);
-  }
-  void TearDown() override {
-    pool.reset();
-    AllocatorTest::TearDown();
-  }
   LeafPage* borrow(std::uint64_t id) { return pool->borrow(id).value(); }
   // The seed 001 fix: an evicted leaf page goes back to the pool.
   PageCache::GivenBackListener given_back() {
@@ -27,7 +19,6 @@ class PageCacheTest : public AllocatorTest {
     };
   }
 
-  std::unique_ptr<LeafPagePool> pool;
   std::vector<std::uint64_t> evicted;
 };
 
