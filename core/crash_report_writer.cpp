@@ -129,18 +129,27 @@ void put_event(SafeWriter& out, const Event& e) {
   out.put(", \"address\": ").put_hex(e.address).put("}");
 }
 
-// The latest recorded slice that holds `address`, if any.
-bool slice_holding(std::uintptr_t address, Event* found) {
+// Calls visit(ring, first, head) for every registered ring; it still holds
+// the events numbered first..head-1 (older ones were overwritten).
+template <typename Visit>
+void for_each_ring(Visit&& visit) {
   State& s = state();
-  bool any = false;
   const std::uint32_t count = s.ring_count.load(std::memory_order_acquire);
   for (std::uint32_t r = 0; r < count && r < kMaxThreads; ++r) {
     const Ring* ring = s.rings[r];
     if (ring == nullptr) continue;
     const std::uint64_t head = ring->head.load(std::memory_order_acquire);
     const std::uint64_t first = head > ring->mask + 1 ? head - ring->mask - 1 : 0;
+    visit(*ring, first, head);
+  }
+}
+
+// The latest recorded slice that holds `address`, if any.
+bool slice_holding(std::uintptr_t address, Event* found) {
+  bool any = false;
+  for_each_ring([&](const Ring& ring, std::uint64_t first, std::uint64_t head) {
     for (std::uint64_t i = first; i < head; ++i) {
-      const Event& e = ring->events[i & ring->mask];
+      const Event& e = ring.events[i & ring.mask];
       if (e.address == 0 || e.size_class < 0 || address < e.address ||
           address >= e.address + class_bytes(static_cast<std::size_t>(e.size_class))) {
         continue;
@@ -148,7 +157,7 @@ bool slice_holding(std::uintptr_t address, Event* found) {
       if (!any || e.sequence > found->sequence) *found = e;
       any = true;
     }
-  }
+  });
   return any;
 }
 
@@ -178,22 +187,18 @@ void put_failure(SafeWriter& out, const FailureInfo& f) {
 }
 
 void put_rings(SafeWriter& out) {
-  State& s = state();
   out.put("  \"threads\": [");
-  const std::uint32_t count = s.ring_count.load(std::memory_order_acquire);
-  for (std::uint32_t r = 0; r < count && r < kMaxThreads; ++r) {
-    const Ring* ring = s.rings[r];
-    if (ring == nullptr) continue;
-    const std::uint64_t head = ring->head.load(std::memory_order_acquire);
-    const std::uint64_t first = head > ring->mask + 1 ? head - ring->mask - 1 : 0;
-    out.put(r == 0 ? "\n    {\"thread\": " : ",\n    {\"thread\": ").put_u64(ring->thread);
+  bool first_ring = true;
+  for_each_ring([&](const Ring& ring, std::uint64_t first, std::uint64_t head) {
+    out.put(first_ring ? "\n    {\"thread\": " : ",\n    {\"thread\": ").put_u64(ring.thread);
+    first_ring = false;
     out.put(", \"recorded\": ").put_u64(head).put(", \"events\": [");
     for (std::uint64_t i = first; i < head; ++i) {
       out.put(i == first ? "\n      " : ",\n      ");
-      put_event(out, ring->events[i & ring->mask]);
+      put_event(out, ring.events[i & ring.mask]);
     }
     out.put("]}");
-  }
+  });
   out.put("\n  ]\n}\n");
 }
 
