@@ -153,6 +153,24 @@ std::vector<std::uint32_t> ddmin(Shrinker& s, std::vector<std::uint32_t> current
   return current;
 }
 
+// Drops fault rules one at a time while the failure stays; returns the rules left.
+faults::FaultPlan drop_fault_rules(Shrinker& s, faults::FaultPlan rules, std::ostream& log) {
+  for (std::size_t i = 0; i < rules.rules.size() && !s.exhausted();) {
+    faults::FaultPlan fewer = rules;
+    fewer.rules.erase(fewer.rules.begin() + static_cast<std::ptrdiff_t>(i));
+    RunSpec candidate = s.best_spec();
+    candidate.faults = fewer.describe();
+    if (s.still_fails(candidate)) {
+      log << fmt::format("fault rules {} -> {}: dropped {} (run {})\n", rules.rules.size(),
+                         fewer.rules.size(), rules.rules[i].describe(), s.runs());
+      rules = std::move(fewer);
+    } else {
+      ++i;
+    }
+  }
+  return rules;
+}
+
 }  // namespace
 
 Result<ShrinkResult> shrink(const Repro& failing, const ShrinkLimits& limits, std::ostream& log,
@@ -197,21 +215,7 @@ Result<ShrinkResult> shrink(const Repro& failing, const ShrinkLimits& limits, st
   Result<faults::FaultPlan> plan = faults::parse_fault_plan(s.best_spec().faults, &fault_error);
   if (!plan.ok()) return fail(fmt::format("the repro's fault spec does not parse: {}", fault_error));
   result.fault_rules_before = plan->rules.size();
-  faults::FaultPlan rules = std::move(*plan);
-  for (std::size_t i = 0; i < rules.rules.size() && !s.exhausted();) {
-    faults::FaultPlan fewer = rules;
-    fewer.rules.erase(fewer.rules.begin() + static_cast<std::ptrdiff_t>(i));
-    RunSpec candidate = s.best_spec();
-    candidate.faults = fewer.describe();
-    if (s.still_fails(candidate)) {
-      log << fmt::format("fault rules {} -> {}: dropped {} (run {})\n", rules.rules.size(),
-                         fewer.rules.size(), rules.rules[i].describe(), s.runs());
-      rules = std::move(fewer);
-    } else {
-      ++i;
-    }
-  }
-  result.fault_rules_after = rules.rules.size();
+  result.fault_rules_after = drop_fault_rules(s, std::move(*plan), log).rules.size();
 
   // The best run's decisions are exact for it: replayed leniently they give
   // the same run, and every removal from there is a candidate.
