@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -84,7 +85,17 @@ Ring* ring_of_this_thread() noexcept {
   return ring;
 }
 
+// One report per dying process: a fault that a sanitizer's own handler turns
+// into abort(), or faults racing on two threads, are the same crash.
+std::atomic<bool> g_fatal_reported{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "used inside a signal handler");
+
 void fatal_signal_handler(int signal, siginfo_t* info, void*) {
+  // Back to what was there before, for every fatal signal: returning re-runs
+  // the faulting instruction (or abort() raises again) under it, and what it
+  // raises next is not reported twice.
+  for (std::size_t i = 0; i < kSignalCount; ++i) ::sigaction(kFatalSignals[i], &g_previous[i], nullptr);
+  if (g_fatal_reported.exchange(true)) return;
   detail::FailureInfo failure;
   failure.kind = "signal";
   failure.signal = signal;
@@ -96,11 +107,6 @@ void fatal_signal_handler(int signal, siginfo_t* info, void*) {
     (void)!::write(STDERR_FILENO, prefix, sizeof prefix - 1);
     (void)!::write(STDERR_FILENO, path, std::strlen(path));
     (void)!::write(STDERR_FILENO, "\n", 1);
-  }
-  // Back to what was there before; returning re-runs the faulting
-  // instruction (or abort() raises again) under it.
-  for (std::size_t i = 0; i < kSignalCount; ++i) {
-    if (kFatalSignals[i] == signal) ::sigaction(signal, &g_previous[i], nullptr);
   }
 }
 
