@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/oracles.h"
+#include "scenarios/oracles/sim_now.h"
 #include "sim/simulation.h"
 
 namespace segsim::scenarios {
@@ -71,11 +72,9 @@ void Oracles::refused(const char* call, const Segment& segment, const Error& err
   std::uint64_t& seen = double_free ? refused_double_frees_ : refused_invalid_pointers_;
   ++seen;
   if (seen <= refusals_.expected(error.code) || first_refusal_) return;
-  sim::Simulation* simulation = sim::Simulation::current();
   Offence offence;
-  offence.event = SegmentEvent{release ? "release refused" : "reset refused",
-                               simulation == nullptr ? sim::kNoFiber : simulation->current_fiber(),
-                               simulation == nullptr ? 0 : simulation->step(), segment.generation()};
+  offence.event = SegmentEvent{release ? "release refused" : "reset refused", fiber_now(), step_now(),
+                               segment.generation()};
   offence.data = segment.data();
   offence.text = fmt::format("{} of region #{} slice {} (generation {}) by fiber #{} at step {}: {}", call,
                              segment.region_id(), segment.slice_index(), segment.generation(), offence.event.fiber,

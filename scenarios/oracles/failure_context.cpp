@@ -7,6 +7,7 @@
 
 #include "scenarios/failure_signature.h"
 #include "scenarios/oracles/oracles.h"
+#include "scenarios/oracles/sim_now.h"
 #include "scenarios/report_events.h"
 
 namespace segsim::scenarios {
@@ -23,14 +24,6 @@ constexpr std::size_t kTraceEventsAfterMark = 48;
 // user-space mappings of 64-bit Linux lie far above it.
 constexpr std::uintptr_t kLowestAddress = std::uintptr_t{1} << 36;
 
-std::uint32_t fiber_now() {
-  sim::Simulation* simulation = sim::Simulation::current();
-  return simulation == nullptr ? sim::kNoFiber : simulation->current_fiber();
-}
-std::uint64_t step_now() {
-  sim::Simulation* simulation = sim::Simulation::current();
-  return simulation == nullptr ? 0 : simulation->step();
-}
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // The oracle hub: failure recording, segment naming and history, sampling,
 // and dispatch to the per-invariant checkers in this directory.
 #include "scenarios/oracles/oracles.h"
+#include "scenarios/oracles/sim_now.h"
 
 #include <fmt/format.h>
 
@@ -8,21 +9,10 @@
 
 namespace segsim::scenarios {
 
-namespace {
-std::uint32_t current_fiber() {
-  sim::Simulation* simulation = sim::Simulation::current();
-  return simulation == nullptr ? sim::kNoFiber : simulation->current_fiber();
-}
-std::uint64_t current_step() {
-  sim::Simulation* simulation = sim::Simulation::current();
-  return simulation == nullptr ? 0 : simulation->step();
-}
-}  // namespace
-
 Oracles::Oracles(faults::SimOs& os) : os_(os) {}
 
 void Oracles::fail(const std::string& oracle, const std::string& message, const std::byte* segment) {
-  if (!failure_) record_failure(oracle, message, segment, current_fiber(), current_step());
+  if (!failure_) record_failure(oracle, message, segment, fiber_now(), step_now());
   throw OracleTripped(oracle + ": " + message);
 }
 
@@ -65,7 +55,7 @@ void Oracles::sample_now() {
 }
 
 void Oracles::maybe_sample() {
-  if (sampler_.due(current_step())) sample_now();
+  if (sampler_.due(step_now())) sample_now();
 }
 
 void Oracles::expect_bounded_growth(double warmup_fraction, std::uint64_t slack_bytes) {

@@ -10,20 +10,10 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/oracles.h"
+#include "scenarios/oracles/sim_now.h"
 #include "sim/simulation.h"
 
 namespace segsim::scenarios {
-
-namespace {
-std::uint32_t fiber_now() {
-  sim::Simulation* simulation = sim::Simulation::current();
-  return simulation == nullptr ? sim::kNoFiber : simulation->current_fiber();
-}
-std::uint64_t step_now() {
-  sim::Simulation* simulation = sim::Simulation::current();
-  return simulation == nullptr ? 0 : simulation->step();
-}
-}  // namespace
 
 bool OwnershipModel::live(const Segment& segment) const {
   auto it = live_slices_.find({segment.region_id(), segment.slice_index()});

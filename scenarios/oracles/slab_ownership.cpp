@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/asan.h"
+#include "scenarios/oracles/sim_now.h"
 #include "scenarios/oracles/slab_oracles.h"
 #include "sim/simulation.h"
 
@@ -18,14 +19,6 @@ namespace {
 constexpr std::uint64_t kCanary = 0x5ab5ab5ab5ab5ab5ULL;
 constexpr std::size_t kCanaryStrideBytes = 64;
 
-std::uint32_t fiber_now() {
-  sim::Simulation* simulation = sim::Simulation::current();
-  return simulation == nullptr ? sim::kNoFiber : simulation->current_fiber();
-}
-std::uint64_t step_now() {
-  sim::Simulation* simulation = sim::Simulation::current();
-  return simulation == nullptr ? 0 : simulation->step();
-}
 }  // namespace
 
 std::string SlabOracles::name(const std::byte* data) const {
