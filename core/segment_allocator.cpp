@@ -77,9 +77,9 @@ Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
   return after_allocate(false, bytes, impl_->allocate(bytes, false));
 }
 Status SegmentAllocator::release(const Segment& segment) {
-  return after_release("release", segment, impl_->release(segment));
+  return after_release(false, segment, impl_->release(segment));
 }
-Status SegmentAllocator::reset(const Segment& segment) { return after_release("reset", segment, impl_->reset(segment)); }
+Status SegmentAllocator::reset(const Segment& segment) { return after_release(true, segment, impl_->reset(segment)); }
 
 Result<Segment> SegmentAllocator::lookup(const std::byte* address) const {
   return impl_->lookup(address);

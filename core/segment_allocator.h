@@ -119,7 +119,7 @@ class SegmentAllocator {
   // What every public allocate / release / reset does after the call: tell
   // the observer and the flight recorder (segment_operation_hooks.cpp). Kept
   // out of the allocator's internals.
-  Status after_release(const char* call, const Segment& segment, Status status);
+  Status after_release(bool reset, const Segment& segment, Status status);
   Result<Segment> after_allocate(bool zeroed, std::size_t bytes, Result<Segment> result);
   struct Impl;
   explicit SegmentAllocator(std::unique_ptr<Impl> impl);

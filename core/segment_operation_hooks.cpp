@@ -2,8 +2,6 @@
 // of resets and refusals, and the flight recorder (flight_recorder.h) of
 // every operation, here — outside the allocator's locks, so its internals
 // need not know who listens.
-#include <cstring>
-
 #include "core/flight_recorder.h"
 #include "core/segment_allocator.h"
 
@@ -19,8 +17,7 @@ Result<Segment> SegmentAllocator::after_allocate(bool zeroed, std::size_t bytes,
   return result;
 }
 
-Status SegmentAllocator::after_release(const char* call, const Segment& segment, Status status) {
-  const bool reset = std::strcmp(call, "reset") == 0;
+Status SegmentAllocator::after_release(bool reset, const Segment& segment, Status status) {
   if (flight_recorder::on()) {
     flight_recorder::record_operation(reset ? flight_recorder::Op::Reset : flight_recorder::Op::Release, 0, segment,
                                       status.ok() ? nullptr : &status.error());
@@ -28,7 +25,7 @@ Status SegmentAllocator::after_release(const char* call, const Segment& segment,
   SegmentObserver* observer = config().observer;
   if (observer == nullptr) return status;
   if (!status.ok()) {
-    observer->refused(call, segment, status.error());
+    observer->refused(reset ? "reset" : "release", segment, status.error());
   } else if (reset) {
     observer->was_reset(segment);
   }
