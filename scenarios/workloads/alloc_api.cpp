@@ -6,7 +6,9 @@
 // and interior handles (each refusal must carry its exact code), explicit
 // freeing and releasing of unused regions, stats against the model. The
 // allocator's configuration (region size, budget, cleanup thresholds, reset
-// policy) is drawn per seed too.
+// policy) is drawn per seed too, and whether the flight recorder is on
+// (recorder_ops.h: its reports of refused calls and its final report checked);
+// each component's config validation is tried once (invalid_configs.h).
 #include <algorithm>
 #include <cstring>
 
@@ -14,8 +16,10 @@
 
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/forged_handles.h"
+#include "scenarios/workloads/invalid_configs.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/platform_ops.h"
+#include "scenarios/workloads/recorder_ops.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -25,6 +29,8 @@ namespace {
 constexpr std::uint32_t kOpsPerSize = 150;
 constexpr std::size_t kMaxHeld = 24;     // live segments a client holds at most
 constexpr std::size_t kMaxStale = 8;     // released handles kept for bad calls
+constexpr std::size_t kForeignRegionBytes = 256 * 1024;
+constexpr std::size_t kForeignBudgetBytes = 1024 * 1024;
 
 enum Op : std::size_t {
   kAllocate, kAllocateUninitialized, kRelease, kReset, kWriteVerify, kLookupLive, kLookupInterior,
@@ -35,6 +41,13 @@ const std::vector<std::string> kOpNames = {
     "allocate", "allocate_uninitialized", "release", "reset", "write", "lookup", "lookup_interior",
     "lookup_stale", "release_stale", "reset_stale", "release_foreign", "release_null", "free_unused",
     "release_unused", "stats", "platform", "release_forged"};
+
+// Shared by the clients; made before they start.
+struct AllocApiState {
+  std::shared_ptr<PlatformOps> platform;
+  std::shared_ptr<RecorderCheck> recorder;  // null: the flight recorder is off this seed
+};
+AllocApiState& state_of(Stack& stack) { return *static_cast<AllocApiState*>(stack.scenario_state.get()); }
 
 struct Held {
   Segment segment;
@@ -58,8 +71,8 @@ Foreign make_foreign(Stack& stack) {
   if (!os.ok()) stack.oracles.fail("exception", "foreign SimOs: " + os.error().describe());
   foreign.os = std::move(os.value());
   SegmentAllocatorConfig allocator_config;
-  allocator_config.region_bytes = 256 * 1024;
-  allocator_config.budget_bytes = 1024 * 1024;
+  allocator_config.region_bytes = kForeignRegionBytes;
+  allocator_config.budget_bytes = kForeignBudgetBytes;
   auto allocator = SegmentAllocator::create(*foreign.os, allocator_config);
   if (!allocator.ok()) stack.oracles.fail("exception", "foreign allocator: " + allocator.error().describe());
   foreign.allocator = std::move(allocator.value());
@@ -117,10 +130,13 @@ class Client {
   }
   // A call that must be refused with `code`: counted as deliberate first.
   void refused(const char* call, Errc code, const Segment& segment, Status (SegmentAllocator::*fn)(const Segment&)) {
+    RecorderCheck* recorder = state_of(stack_).recorder.get();
+    if (recorder != nullptr) recorder_before_refusal(*recorder);
     stack_.oracles.expect_refusal(code);
     const Status status = (stack_.allocator.*fn)(segment);
     if (!status) check_error_text(stack_.oracles, status.error());
     stack_.oracles.check_refusal(call, status, code, segment.data());
+    if (recorder != nullptr) recorder_after_refusal(stack_, *recorder, segment, fn == &SegmentAllocator::release, code);
   }
 
   Stack& stack_;
@@ -294,7 +310,7 @@ void Client::step(Op op) {
       return;
     case kStats: return stats();
     case kReleaseForged: return release_forged();
-    case kPlatform: return platform_op(stack_, *static_cast<PlatformOps*>(stack_.scenario_state.get()), rng_);
+    case kPlatform: return platform_op(stack_, *state_of(stack_).platform, rng_);
     case kOpCount: break;
   }
 }
@@ -319,7 +335,15 @@ ScenarioDef alloc_api_scenario() {
     allocator.cleanup_queue_capacity = draw_one<std::size_t>(rng, {1, 16});
     allocator.reset_madvise_min_bytes = draw_one<std::size_t>(rng, {SIZE_MAX, 4096, 64 * 1024});
   };
-  def.prepare = [](Stack& stack) { stack.scenario_state = make_platform_ops(); };
+  def.prepare = [](Stack& stack) {
+    auto state = std::make_shared<AllocApiState>();
+    state->platform = make_platform_ops();
+    sim::Rng recorder_rng(sim::derive_seed(stack.seed, "recorder.alloc-api"));
+    state->recorder = start_recorder(stack, recorder_rng);
+    sim::Rng config_rng(sim::derive_seed(stack.seed, "invalid-configs.alloc-api"));
+    check_invalid_configs(stack, config_rng);
+    stack.scenario_state = std::move(state);
+  };
   def.finish = [](Stack& stack) {
     // Also per call (StackOps::allocator_stats); here once more after the
     // last cleanup ran.
@@ -328,7 +352,12 @@ ScenarioDef alloc_api_scenario() {
       stack.oracles.fail("accounting", fmt::format("at quiescence stats() reports {} cleanups finished of {} started",
                                                    stats.cleanups_finished(), stats.cleanups_started()));
     }
-    platform_finish(stack, *static_cast<PlatformOps*>(stack.scenario_state.get()));
+    AllocApiState& state = state_of(stack);
+    platform_finish(stack, *state.platform);
+    if (state.recorder != nullptr) {
+      const auto& config = stack.allocator.config();
+      finish_recorder(stack, *state.recorder, {{config.region_bytes, config.budget_bytes}, {kForeignRegionBytes, kForeignBudgetBytes}});
+    }
     stack.scenario_state.reset();
   };
   def.client = [](Stack& stack, std::uint32_t index) {

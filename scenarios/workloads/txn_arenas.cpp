@@ -237,9 +237,44 @@ void prepare(Stack& stack) {
   stack.scenario_state = st;
 }
 
+// Arenas still open at the end, on a second manager that allows two: its
+// audit with arenas live, its max_live_arenas refusals (a root and a
+// savepoint), and its destruction with arenas open, which must give back
+// every chunk.
+void check_open_arenas(Stack& stack) {
+  const std::size_t live_before = stack.oracles.model_live_slices();
+  {
+    TxnArenaConfig config;
+    config.max_live_arenas = 2;
+    auto made = TxnArenaManager::create(stack.allocator, config);
+    if (!made.ok()) stack.oracles.fail("exception", "arena config: " + made.error().describe());
+    TxnArenaManager& manager = *made.value();
+    auto root = manager.begin(1, ArenaProfile::Tiny);
+    if (!root.ok()) return;  // the segment allocator refused (a fault plan): nothing to check
+    auto child = manager.begin_child(root.value()->id());
+    if (!child.ok()) stack.oracles.fail("arena-refusal", "a savepoint under the only root was refused: " + child.error().describe());
+    (void)child.value()->allocate(3000);  // the savepoint's own chunk, unless a fault refuses it
+    const auto too_many = manager.begin_child(root.value()->id());
+    if (too_many.ok() || too_many.error().code != Errc::OutOfBudget) {
+      stack.oracles.fail("arena-refusal", "a third arena under max_live_arenas = 2 was not refused as OutOfBudget");
+    }
+    check_error_text(stack.oracles, too_many.error());
+    const auto third_root = manager.begin(2, ArenaProfile::Tiny);
+    if (third_root.ok()) stack.oracles.fail("arena-refusal", "a third root under max_live_arenas = 2 was accepted");
+    if (const std::vector<std::string> violations = manager.audit(); !violations.empty()) {
+      stack.oracles.fail("accounting", "arena audit with arenas open: " + violations.front());
+    }
+  }
+  if (stack.oracles.model_live_slices() != live_before) {
+    stack.oracles.fail("leak", fmt::format("a manager destroyed with arenas open kept {} segments",
+                                           stack.oracles.model_live_slices() - live_before));
+  }
+}
+
 void finish(Stack& stack) {
   TxnArenas& st = state(stack);
   st.oracles->check_quiescent(*st.manager, st.model);
+  check_open_arenas(stack);
   st.manager.reset();
   stack.scenario_state.reset();
 }

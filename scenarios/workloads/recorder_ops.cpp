@@ -1,0 +1,170 @@
+// recorder_ops.h: the flight recorder on in a sweep, its promises checked.
+#include "scenarios/workloads/recorder_ops.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "core/flight_recorder.h"
+#include "scenarios/crash_report.h"
+#include "scenarios/workloads/swarm.h"
+
+namespace segsim::scenarios {
+
+namespace {
+constexpr const char* kEndReason = "end of run";
+}  // namespace
+
+struct RecorderCheck {
+  std::string dir;
+  std::size_t ring_events = 0;  // as enabled, rounded up to a power of two
+  bool report_refusals = false;
+  std::size_t reports_before = 0;  // reports_written() before the refused call
+
+  ~RecorderCheck() {  // also on a failed seed: the recorder off, the directory gone
+    flight_recorder::disable();
+    std::error_code ignored;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
+  }
+};
+
+namespace {
+
+[[noreturn]] void recorder_fail(Stack& stack, const std::string& message) {
+  stack.oracles.fail("flight-recorder", message);
+}
+
+std::string make_private_dir(Stack& stack) {
+  std::error_code error;
+  const std::filesystem::path base = std::filesystem::temp_directory_path(error);
+  std::string pattern = ((error ? std::filesystem::path("/tmp") : base) / "segsim-recorder-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) recorder_fail(stack, "cannot make a temporary directory: " + pattern);
+  return pattern;
+}
+
+// An invalid config is refused with one line, and the recorder stays off.
+void check_refused_config(Stack& stack, const flight_recorder::Config& config, const char* what) {
+  std::string line;
+  if (flight_recorder::enable(config, &line)) recorder_fail(stack, fmt::format("enable() accepted {}", what));
+  if (line.empty()) recorder_fail(stack, fmt::format("enable() refused {} without a line", what));
+  if (flight_recorder::on()) recorder_fail(stack, fmt::format("the recorder is on after enable() refused {}", what));
+}
+
+CrashReport read_report(Stack& stack, const std::string& path) {
+  std::string line;
+  auto report = read_crash_report(path, &line);
+  if (!report.ok()) recorder_fail(stack, fmt::format("the recorder's report does not read back: {}", line));
+  return std::move(report.value());
+}
+
+std::string report_path(const RecorderCheck& check, std::size_t n) {
+  return fmt::format("{}/segsim-crash-{}-{}.json", check.dir, ::getpid(), n);
+}
+
+bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
+  return report.kind == "refused" && report.refused && report.refused->op == op &&
+         report.refused->region == handle.region_id() && report.refused->slice == handle.slice_index() &&
+         report.refused->generation == handle.generation() && report.refused->error == code;
+}
+
+std::string describe_refusal(const CrashReport& report) {
+  if (!report.refused) return fmt::format("no refused call (kind '{}')", report.kind);
+  const CrashEvent& e = *report.refused;
+  return fmt::format("the {} of region {} slice {} generation {} ({})", flight_recorder::op_name(e.op), e.region,
+                     e.slice, e.generation, e.error ? errc_name(*e.error) : std::string_view("no error"));
+}
+
+}  // namespace
+
+std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
+  if (!rng.chance(0.5)) return nullptr;
+  auto check = std::make_shared<RecorderCheck>();
+  check->dir = make_private_dir(stack);
+  flight_recorder::Config config;
+  config.dir = check->dir;
+  config.catch_signals = false;
+  config.build_id = "segsim-sweep";
+  config.ring_events = 15;
+  check_refused_config(stack, config, "15 ring events");
+  config.ring_events = 65537;
+  check_refused_config(stack, config, "65537 ring events");
+  config.ring_events = 512;
+  config.dir = check->dir + "/missing";
+  check_refused_config(stack, config, "a missing directory");
+  config.dir = "";
+  check_refused_config(stack, config, "an empty directory name");
+  config.dir = check->dir;
+  // Boundaries: the smallest ring, one past a power of two (rounded up), the largest.
+  config.ring_events = draw_one<std::size_t>(rng, {16, 17, 100, 65536});
+  config.report_refusals = rng.chance(0.5);
+  std::string line;
+  if (!flight_recorder::enable(config, &line)) recorder_fail(stack, "enable() refused a valid config: " + line);
+  if (!flight_recorder::on()) recorder_fail(stack, "enable() succeeded and the recorder is off");
+  check->ring_events = std::bit_ceil(config.ring_events);
+  check->report_refusals = config.report_refusals;
+  return check;
+}
+
+void recorder_before_refusal(RecorderCheck& check) { check.reports_before = flight_recorder::reports_written(); }
+
+void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& handle, bool release, Errc code) {
+  const std::size_t after = flight_recorder::reports_written();
+  if (!check.report_refusals || check.reports_before >= flight_recorder::kMaxReportsPerProcess) {
+    if (after != check.reports_before && !check.report_refusals) {
+      recorder_fail(stack, fmt::format("{} reports written with report_refusals off", after - check.reports_before));
+    }
+    return;
+  }
+  if (after <= check.reports_before) recorder_fail(stack, "a refused call wrote no report");
+  const auto op = release ? flight_recorder::Op::Release : flight_recorder::Op::Reset;
+  // Other fibers may have been refused during the call: one of the new reports is this one.
+  std::string named;
+  for (std::size_t n = check.reports_before; n < after; ++n) {
+    const CrashReport report = read_report(stack, report_path(check, n));
+    if (names_refusal(report, handle, op, code)) return;
+    named = describe_refusal(report);
+  }
+  // Other fibers' refusals during the call may have taken the last of the reports.
+  if (after >= flight_recorder::kMaxReportsPerProcess) return;
+  recorder_fail(stack, fmt::format("no report of {} names the refused {} of region {} slice {} generation {} ({}); "
+                                   "the last names {}", after - check.reports_before, flight_recorder::op_name(op),
+                                   handle.region_id(), handle.slice_index(), handle.generation(), errc_name(code), named));
+}
+
+void finish_recorder(Stack& stack, RecorderCheck& check,
+                     const std::vector<std::pair<std::size_t, std::size_t>>& allocators) {
+  const bool room = flight_recorder::reports_written() < flight_recorder::kMaxReportsPerProcess;
+  const std::string path = flight_recorder::write_report(kEndReason);
+  if (path.empty() == room) {
+    recorder_fail(stack, fmt::format("write_report() {} with {} of {} reports written", room ? "failed" : "wrote one",
+                                     flight_recorder::reports_written(), flight_recorder::kMaxReportsPerProcess));
+  }
+  if (room) {
+    const CrashReport report = read_report(stack, path);
+    const std::pair<std::size_t, std::size_t> named{report.region_bytes, report.budget_bytes};
+    if (report.kind != kEndReason || std::find(allocators.begin(), allocators.end(), named) == allocators.end()) {
+      recorder_fail(stack, fmt::format("the final report says kind '{}', region {} B, budget {} B: not '{}' with "
+                                       "the region and budget of one of the run's {} allocators",
+                                       report.kind, report.region_bytes, report.budget_bytes, kEndReason, allocators.size()));
+    }
+    for (const CrashThread& thread : report.threads) {  // sequence order is checked by the reader
+      const std::uint64_t kept = std::min<std::uint64_t>(thread.recorded, check.ring_events);
+      if (thread.events.size() != kept) {
+        recorder_fail(stack, fmt::format("thread {} kept {} events of {} recorded; a ring of {} keeps {}",
+                                         thread.thread, thread.events.size(), thread.recorded, check.ring_events, kept));
+      }
+    }
+  }
+  flight_recorder::disable();
+  if (flight_recorder::on()) recorder_fail(stack, "the recorder is on after disable()");
+  if (!flight_recorder::write_report(kEndReason).empty()) recorder_fail(stack, "write_report() wrote a report while off");
+}
+
+}  // namespace segsim::scenarios

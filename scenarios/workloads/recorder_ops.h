@@ -1,0 +1,41 @@
+// The flight recorder (core/flight_recorder.h) switched on inside a sweep, so
+// the sweeps reach its public operations and its report writer, each promise
+// checked by the "flight-recorder" oracle:
+//   * enable() refuses an invalid config (empty or missing directory, ring
+//     size out of 16..65536) with one line, and the recorder stays off;
+//   * a release or reset the allocator refuses writes one report (until the
+//     per-process cap) whose "refused" names the call, the handle and the Errc;
+//   * write_report() at the end writes a report that parses, names the
+//     region and budget bytes of one of the run's allocators (the recorder is
+//     process-wide: it keeps the first allocator's), and keeps each thread's last events in
+//     sequence order, no more than the ring holds.
+// The recorder does no scheduling (no platform call): on or off, a seed's
+// schedule is the same. Reports go to a private temporary directory, removed
+// with the state; the signal handlers stay off (the sweep has its own).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "core/segment.h"
+#include "scenarios/stack.h"
+#include "sim/random.h"
+
+namespace segsim::scenarios {
+
+struct RecorderCheck;
+// Draws from `rng` whether this seed records; null when it does not.
+std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng);
+// Before a call the allocator must refuse.
+void recorder_before_refusal(RecorderCheck& check);
+// After it: `release` false for a reset; `code` the refusal due.
+void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& handle, bool release, Errc code);
+// At quiescence: the final report, checked; the recorder off. `allocators`:
+// the (region_bytes, budget_bytes) of every SegmentAllocator the run used.
+void finish_recorder(Stack& stack, RecorderCheck& check,
+                     const std::vector<std::pair<std::size_t, std::size_t>>& allocators);
+
+}  // namespace segsim::scenarios
