@@ -184,7 +184,7 @@ inline constexpr std::array kProbes = {
     Probe{"arena.grow.over_limit", "arena growth refused by the transaction's profile limit", true},
     Probe{"arena.grow.segment_refused", "arena growth refused by the segment allocator", false},
     Probe{"arena.begin.segment_refused", "begin refused: the initial chunk could not be taken", false},
-    Probe{"arena.begin.too_many", "begin refused: max_live_arenas arenas are open", false},
+    Probe{"arena.begin.too_many", "begin refused: max_live_arenas arenas are open", true},
     Probe{"arena.id.never_issued", "an arena id that was never issued refused", true},
     Probe{"arena.id.ended", "an arena id whose arena has ended refused (double end)", true},
     Probe{"arena.end.live_child", "commit / rollback of an arena with a live child refused", true},

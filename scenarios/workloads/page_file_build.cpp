@@ -3,6 +3,7 @@
 #include "scenarios/workloads/page_file_model.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -154,6 +155,20 @@ void check_writer_write(Stack& stack, const PageFileWriter& writer) {
   }
 }
 
+// A device that is always full (/dev/full, where the system has one): open
+// succeeds and the first write fails with ENOSPC — the writer's failed-write
+// path, no file system touched.
+void check_writer_write_full_device(Stack& stack, const PageFileWriter& writer) {
+  struct stat device {};
+  if (::stat("/dev/full", &device) != 0 || !S_ISCHR(device.st_mode)) return;
+  const Status full = writer.write("/dev/full");
+  if (full || full.error().code != Errc::OsFailure || full.error().os_errno != ENOSPC) {
+    stack.oracles.fail("page-file-writer", fmt::format("writing to /dev/full: {}; the model says an OS failure with ENOSPC",
+                                                       full ? std::string("accepted") : full.error().describe()));
+  }
+  check_error_text(stack.oracles, full.error());
+}
+
 // write(2) outside the Os seam: only its refusals run under the simulator
 // (no page yet; a path under a regular file, which no file system accepts),
 // so no sweep touches the real file system.
@@ -168,6 +183,7 @@ void check_writer_write_refusals(Stack& stack, const PageFileWriter& writer) {
     stack.oracles.fail("page-file-writer", "writing under /dev/null was not refused with ENOTDIR");
   }
   check_error_text(stack.oracles, unwritable.error());
+  check_writer_write_full_device(stack, writer);
   check_writer_write(stack, writer);
 }
 

@@ -183,7 +183,23 @@ void pages(Stack& stack, sim::Rng& rng, std::uint32_t index) {
   }
 }
 
+// StackPressureActions with no targets (a stack without a cache, large
+// objects or arenas): every action is a no-op, nothing is reclaimable.
+void check_actions_without_targets(Stack& stack) {
+  const std::size_t live_before = stack.oracles.model_live_slices();
+  StackPressureActions none(StackPressureTargets{});
+  none.gentle_eviction();
+  none.aggressive_eviction();
+  none.emergency_cleanup();
+  none.refuse_new_arenas(true);
+  if (none.pages_evicted() != 0 || none.reclaimable_bytes() != 0 || stack.oracles.model_live_slices() != live_before) {
+    stack.oracles.fail("forecast", fmt::format("actions without targets evicted {} pages and count {} reclaimable bytes",
+                                               none.pages_evicted(), none.reclaimable_bytes()));
+  }
+}
+
 void prepare(Stack& stack) {
+  check_actions_without_targets(stack);
   sim::Rng rng = stack.simulation.stream("workload.pressure.swarm");
   auto run = std::make_shared<PressureRun>();
   PressureRun* raw = run.get();
