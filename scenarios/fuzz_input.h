@@ -7,7 +7,7 @@
 //   byte 0       scenario: index into scenario_catalogue(), modulo its size
 //   bytes 1..8   seed, little endian: the workload's per-seed operation mix
 //                and sizes, swarm's fault mix, the fallback schedule stream
-//   byte 9       client fibers: 1 + byte % min(3, the scenario's default)
+//   byte 9       client fibers: 1 + byte % min(4, the scenario's default)
 //   byte 10      faults: byte % 4 = 0 none, 1 swarm, 2 or 3 from the bytes:
 //   [byte 11     which rules, a bit each (kFuzzFaultRules, in order)
 //    a byte per  rule on: its probability, kFuzzFaultRates[byte % 8]]
@@ -23,7 +23,7 @@
 
 namespace segsim::scenarios {
 
-inline constexpr std::uint32_t kFuzzMaxThreads = 3;
+inline constexpr std::uint32_t kFuzzMaxThreads = 4;
 
 // The fault rules a fuzz input switches on, each "<rule>@p=<rate>".
 inline constexpr std::string_view kFuzzFaultRules[] = {

@@ -8,6 +8,8 @@
 // tens of thousands of decisions, and a one-byte mutation moves one
 // preemption. A decision with a single runnable fiber reads nothing (as
 // random draws nothing), so bytes are spent only where there is a choice.
+// A yield of the holding fiber ends its hold: the program's own windows
+// (platform::yield() in core marks them, as for pct) each get a byte.
 //
 // When the bytes run out the decisions are uniform random from the seed: the
 // run still ends, and the same (bytes, seed) always give the same schedule.
@@ -44,7 +46,11 @@ class FuzzStrategy final : public Strategy {
     if (const auto starved = most_starved(view)) return hold(*starved, 0);
     const bool holder_runnable =
         holder_ != kNoFiber && std::binary_search(view.runnable.begin(), view.runnable.end(), holder_);
-    if (holder_runnable && hold_left_ > 0) {
+    // A yield says "others may run here" (a window: a cleanup between its
+    // check and its act): it ends the hold, so the next byte decides.
+    const bool yielding = view.current == holder_ && view.current < view.pending.size() &&
+                          view.pending[view.current].op == TraceOp::Yield;
+    if (holder_runnable && hold_left_ > 0 && !yielding) {
       --hold_left_;
       return holder_;
     }

@@ -38,9 +38,20 @@ constexpr std::size_t kPages = 2;    // pages the prefix borrows, shared by ever
 constexpr std::size_t kSlots = 4;
 constexpr std::int64_t kOk = 0;
 constexpr std::int64_t kRefused = 1;
+constexpr char kScheduleByteEnd = 0x60;  // fuzz strategy bytes below: holds of 1, 2 or 4 decisions
 
-enum class Kind : std::uint8_t { Release, Reset, Allocate, SetSlot, ReturnSegments, GiveBack, Clear, Observe };
-constexpr std::uint8_t kCommandKinds = 7;  // Observe closes the history; never generated
+// GiveBackReturn is the second half of a give_back (never generated): the
+// pool takes the page back under its lock, then returns its segments under
+// the page's — two atomic steps, so a history records a give_back as both,
+// each linearizable anywhere in the call. Observe closes the history.
+enum class Kind : std::uint8_t {
+  Release, Reset, Allocate, SetSlot, ReturnSegments, GiveBack, Clear, Observe, GiveBackReturn
+};
+constexpr std::uint8_t kCommandKinds = 7;  // the generated kinds: Release .. Clear
+// RapidCheck scales inRange and container lengths with the test's size (0 at
+// the first test): drawn at full size, every target, class and schedule is
+// as likely in the first tests as in the last.
+constexpr int kFullSize = rc::kNominalSize;
 
 struct Command {
   Kind kind = Kind::Release;
@@ -50,15 +61,15 @@ struct Command {
 };
 
 void showValue(const Command& c, std::ostream& os) {
-  static constexpr const char* kNames[] = {"release", "reset",  "allocate", "set_slot",
-                                           "return_segments", "give_back", "clear", "observe"};
+  static constexpr const char* kNames[] = {"release",   "reset", "allocate", "set_slot",        "return_segments",
+                                           "give_back", "clear", "observe",  "give_back.return"};
   os << kNames[static_cast<int>(c.kind)] << "(" << int(c.target);
   if (c.kind == Kind::SetSlot) os << ", slot " << int(c.slot) << ", " << int(c.value);
   os << ")";
 }
 
 rc::Gen<Command> command_gen() {
-  return rc::gen::apply(
+  return rc::gen::resize(kFullSize, rc::gen::apply(
       [](std::uint8_t kind, std::uint8_t target, std::uint8_t slot, std::uint8_t value) {
         Command c{static_cast<Kind>(kind), target, slot, value};
         if (c.kind == Kind::Release || c.kind == Kind::Reset) c.target %= kHandles;
@@ -66,8 +77,8 @@ rc::Gen<Command> command_gen() {
         if (c.kind >= Kind::SetSlot) c.target %= kPages;
         return c;
       },
-      rc::gen::inRange<std::uint8_t>(0, kCommandKinds), rc::gen::arbitrary<std::uint8_t>(),
-      rc::gen::inRange<std::uint8_t>(0, kSlots), rc::gen::arbitrary<std::uint8_t>());
+      rc::gen::inRange<std::uint8_t>(0, kCommandKinds), rc::gen::inRange<std::uint8_t>(0, 6),
+      rc::gen::inRange<std::uint8_t>(0, kSlots), rc::gen::inRange<std::uint8_t>(0, 255)));
 }
 
 // ---------------------------------------------------------------------------
@@ -112,8 +123,14 @@ bool model_step(Model& m, const Command& c, std::int64_t result) {
     case Kind::GiveBack: {
       PageModel& page = m.pages[c.target];
       const bool borrowed = page.borrowed;
-      if (borrowed) page = PageModel{false, true, {-1, -1, -1, -1}};
+      page.borrowed = false;
       return result == (borrowed ? kOk : kRefused);
+    }
+    case Kind::GiveBackReturn: {
+      PageModel& page = m.pages[c.target];
+      page.returned = true;
+      page.slot = {-1, -1, -1, -1};
+      return result == kOk;
     }
     case Kind::Clear: m.pages[c.target].slot = {-1, -1, -1, -1}; return result == kOk;
     case Kind::Observe: {
@@ -140,8 +157,10 @@ std::unique_ptr<SegmentAllocator> make_allocator() {
   SegmentAllocatorConfig config;
   config.region_bytes = 256 * KiB;
   config.budget_bytes = 64 * 256 * KiB;
-  // The first freed slices start an async cleanup: every release races one.
-  config.cleanup_start_free_slices = 1;
+  // Every release starts an async cleanup (one per class at a time): each
+  // release of a 256 KiB segment frees a whole region the cleanup then races
+  // the other fibers' allocations for.
+  config.cleanup_start_free_slices = 0;
   config.cleanup_every_free_slices = 1;
   auto created = SegmentAllocator::create(LinuxOs::instance(), config);
   SEGSIM_ASSERT(created.ok(), "allocator config");
@@ -169,6 +188,7 @@ std::int64_t execute(World& w, const Command& c, std::vector<std::pair<Segment, 
     }
     case Kind::ReturnSegments: return status_result(w.pages[c.target]->return_segments());
     case Kind::GiveBack: return status_result(w.pool->give_back(w.pages[c.target]));
+    case Kind::GiveBackReturn: return kRefused;  // recorded by run_commands, never run
     case Kind::Clear: w.pages[c.target]->clear(); return kOk;
     case Kind::Observe: {
       LeafPage& page = *w.pages[c.target];
@@ -189,7 +209,11 @@ void run_commands(World& w, std::uint32_t thread, const std::vector<Command>& co
   for (const Command& c : commands) {
     const std::uint64_t invoked = ++w.clock;
     const std::int64_t result = execute(w, c, own);
-    w.history.push_back({thread, invoked, ++w.clock, c, result});
+    const std::uint64_t responded = ++w.clock;
+    w.history.push_back({thread, invoked, responded, c, result});
+    if (c.kind == Kind::GiveBack && result == kOk) {
+      w.history.push_back({thread, invoked, responded, Command{Kind::GiveBackReturn, c.target, 0, 0}, kOk});
+    }
   }
   for (const auto& [segment, token] : own) {
     std::uint64_t read = 0;
@@ -239,18 +263,25 @@ void program(Simulation& s, World& w, const Case& c) {
   });
 }
 
+template <class T>
+rc::Gen<T> full(rc::Gen<T> gen) {
+  return rc::gen::resize(kFullSize, std::move(gen));
+}
+
 RC_GTEST_PROP(ConcurrentProperty, AllocatorAndPagePoolAreLinearizable, ()) {
   Case c;
   for (int& size_class : c.classes) size_class = *rc::gen::element(0, static_cast<int>(kSizeClassCount) - 1);
-  c.prefix = *rc::gen::container<std::vector<Command>>(*rc::gen::inRange<std::size_t>(0, 4), command_gen());
-  const auto threads = *rc::gen::inRange<std::size_t>(2, 4);
+  c.prefix = *rc::gen::container<std::vector<Command>>(*full(rc::gen::inRange<std::size_t>(0, 4)), command_gen());
+  const auto threads = *full(rc::gen::inRange<std::size_t>(2, 4));
   for (std::size_t t = 0; t < threads; ++t) {
-    c.threads.push_back(*rc::gen::container<std::vector<Command>>(*rc::gen::inRange<std::size_t>(1, 5), command_gen()));
+    c.threads.push_back(*rc::gen::container<std::vector<Command>>(*full(rc::gen::inRange<std::size_t>(1, 5)), command_gen()));
   }
   SimulationConfig config;
   config.strategy = "fuzz";
-  config.fuzz_bytes = *rc::gen::container<std::string>(rc::gen::arbitrary<char>());
-  config.seed = *rc::gen::inRange<std::uint64_t>(0, 1000);
+  // Schedule bytes whose fiber keeps the CPU for 1, 2 or 4 decisions: the
+  // commands are short, so preemptions must be dense to land in their windows.
+  config.fuzz_bytes = *full(rc::gen::container<std::string>(rc::gen::inRange<char>(0, kScheduleByteEnd)));
+  config.seed = *full(rc::gen::inRange<std::uint64_t>(0, 1000));
 
   auto world = std::make_unique<World>();
   world->allocator = make_allocator();

@@ -1,5 +1,5 @@
 // The fuzz strategy (sim/fuzz_strategy.cpp): bytes pick a runnable fiber by
-// index and how long it keeps the CPU; past the bytes a seeded stream
+// index and how long it keeps the CPU (up to its next yield); past the bytes a seeded stream
 // decides; no runnable fiber is passed over more than kFuzzMaxWaitDecisions
 // times in a row; a run under the simulator is determined by (bytes, seed).
 #include <gtest/gtest.h>
@@ -54,6 +54,17 @@ TEST(Fuzz, ASingleRunnableFiberSpendsNoByte) {
   const std::vector<std::uint32_t> alone = {4}, two = {4, 8};
   EXPECT_EQ(fuzz->pick(SchedulerView{alone, kNoFiber, 1}).value(), 4u);
   EXPECT_EQ(fuzz->pick(SchedulerView{two, 4, 2}).value(), 8u);  // the byte is still there: index 1
+}
+
+// A yield marks a window: the holder's hold ends there and the next byte decides.
+TEST(Fuzz, AYieldOfTheHolderEndsItsHold) {
+  auto fuzz = make_fuzz_strategy(std::string("\xe0\x01", 2), 1);  // index 0 for 128 decisions; index 1
+  const std::vector<std::uint32_t> runnable = {0, 1};
+  std::vector<PendingOp> pending(2);
+  EXPECT_EQ(fuzz->pick(SchedulerView{runnable, kNoFiber, 1, pending}).value(), 0u);
+  EXPECT_EQ(fuzz->pick(SchedulerView{runnable, 0, 2, pending}).value(), 0u);  // held
+  pending[0].op = TraceOp::Yield;
+  EXPECT_EQ(fuzz->pick(SchedulerView{runnable, 0, 3, pending}).value(), 1u);  // the next byte: index 1
 }
 
 // Bytes that always pick index 0 and hold for 128 decisions would starve
