@@ -5,7 +5,9 @@
 #   ci/fuzz.sh [SECONDS_PER_TARGET]   (default 30)
 # Targets (fuzz/CMakeLists.txt): alloc_ops, page_file, repro (repro files,
 # both decision encodings), sweep_results (sweep --json / merge input, probe
-# lists), crash_report (flight-recorder crash reports). Every
+# lists), crash_report (flight-recorder crash reports), scenario (whole
+# simulated runs: coverage-guided interleavings; then its crash artifact is
+# converted and replayed, ci/fuzz_scenario_artifact.sh). Every
 # build/fuzz/fuzz/fuzz_* found is run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,5 +42,18 @@ for target in "${targets[@]}"; do
     tail -40 "build/fuzz/$name.log"
   fi
 done
+# fuzz_scenario's crash path: with a sabotage on it crashes, and the artifact
+# converts to a repro that `segsim replay` reproduces (a dev build's segsim).
+if [[ -x build/fuzz/fuzz/fuzz_scenario ]]; then
+  if [[ -x build/dev/segsim ]]; then
+    if ci/fuzz_scenario_artifact.sh build/fuzz/fuzz/fuzz_scenario build/dev/segsim; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+    fi
+  else
+    echo "fuzz.sh: no build/dev/segsim: fuzz_scenario's artifact check skipped (build the dev preset)"
+  fi
+fi
 echo "fuzz: $passed passed, $failed failed"
 ((failed == 0))

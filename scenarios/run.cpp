@@ -205,6 +205,7 @@ sim::SimulationConfig simulation_config_for(const RunSpec& spec, const RunOption
   sim_config.pct_estimated_steps = std::max<std::uint64_t>(spec.pct_steps, 1);
   sim_config.replay_decisions = spec.decisions;
   sim_config.replay_lenient = spec.lenient_replay;
+  sim_config.fuzz_bytes = spec.fuzz_bytes;
   sim_config.max_steps = spec.max_steps;
   sim_config.keep_full_trace = options.keep_full_trace;
   sim_config.async_start_delay = [&injector] { return injector.async_start_delay(); };

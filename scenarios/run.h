@@ -42,6 +42,9 @@ struct RunSpec {
   // is not runnable, run the lowest-numbered runnable fiber instead of
   // failing — what shrinking a decision list needs.
   bool lenient_replay = false;
+  // For strategy fuzz: the schedule's bytes (sim/strategy.h,
+  // make_fuzz_strategy). Not written to repros: their decisions replay the run.
+  std::string fuzz_bytes;
   std::string test_hook;               // test-only sabotage, e.g. "corrupt-segment"; "" = none
   std::string bug;                     // a catalogued bug switched on (mutants builds only); "" = none
 };

@@ -55,7 +55,9 @@ std::unique_ptr<Strategy> make_replay_strategy(DecisionLog decisions, bool lenie
   return std::make_unique<ReplayStrategy>(std::move(decisions), lenient);
 }
 
-bool fair_strategy(StrategyKind kind) noexcept { return kind == StrategyKind::Random || kind == StrategyKind::Rr; }
+bool fair_strategy(StrategyKind kind) noexcept {
+  return kind == StrategyKind::Random || kind == StrategyKind::Rr || kind == StrategyKind::Fuzz;
+}
 
 bool fair_strategy(std::string_view name) noexcept {
   const std::optional<StrategyKind> kind = parse_strategy(name);
@@ -64,7 +66,7 @@ bool fair_strategy(std::string_view name) noexcept {
 
 Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const StrategyOptions& o) {
   const std::optional<StrategyKind> kind = parse_strategy(name);
-  if (!kind) return make_error(Errc::InvalidConfig, "unknown strategy (random, pct, pos, rr, replay)");
+  if (!kind) return make_error(Errc::InvalidConfig, "unknown strategy (random, pct, pos, rr, replay, fuzz)");
   switch (*kind) {
     case StrategyKind::Random: return make_random_strategy(o.seed);
     case StrategyKind::Pct:
@@ -76,8 +78,9 @@ Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const Str
       if (o.rr_quantum < 1) return make_error(Errc::InvalidConfig, "rr quantum must be >= 1");
       return make_rr_strategy(o.rr_quantum);
     case StrategyKind::Replay: return make_replay_strategy(o.replay_decisions, o.replay_lenient);
+    case StrategyKind::Fuzz: return make_fuzz_strategy(o.fuzz_bytes, o.seed);
   }
-  return make_error(Errc::InvalidConfig, "unknown strategy (random, pct, pos, rr, replay)");
+  return make_error(Errc::InvalidConfig, "unknown strategy (random, pct, pos, rr, replay, fuzz)");
 }
 
 }  // namespace segsim::sim

@@ -106,6 +106,7 @@ Simulation::Simulation(SimulationConfig config)
   options.rr_quantum = config_.rr_quantum;
   options.replay_decisions = config_.replay_decisions;
   options.replay_lenient = config_.replay_lenient;
+  options.fuzz_bytes = config_.fuzz_bytes;
   auto strategy = make_strategy(config_.strategy, options);
   // Callers validate names from users (the CLI does); here a bad one is a bug.
   SEGSIM_ASSERT(strategy.ok(), "unknown or invalid scheduling strategy");

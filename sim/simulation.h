@@ -36,12 +36,13 @@ namespace segsim::sim {
 
 struct SimulationConfig {
   std::uint64_t seed = 1;
-  std::string strategy = "random";  // random | pct | pos | rr | replay
+  std::string strategy = "random";  // random | pct | pos | rr | replay | fuzz
   int pct_depth = 3;
   std::uint64_t pct_estimated_steps = 1000;
   std::uint64_t rr_quantum = 1;
   DecisionLog replay_decisions;                  // for "replay"
   bool replay_lenient = false;                   // see StrategyOptions::replay_lenient
+  std::string fuzz_bytes;                        // for "fuzz": see StrategyOptions::fuzz_bytes
   std::uint64_t max_steps = 1'000'000;           // more decisions: a livelock failure
   std::size_t max_fibers = 4096;                 // spawn beyond: refused
   std::size_t stack_bytes = 256 * 1024;          // per fiber, plus a guard page

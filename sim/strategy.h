@@ -9,6 +9,8 @@
 //           the operations that conflict with it get fresh priorities
 //   rr      round robin with a quantum (for debugging: predictable)
 //   replay  follows a recorded decision list exactly; divergence is a failure
+//   fuzz    draws its decisions from a byte string (a fuzzer's input), then
+//           from a seeded stream when the bytes run out (fuzz_strategy.cpp)
 #pragma once
 
 #include <cstdint>
@@ -67,6 +69,9 @@ struct StrategyOptions {
   // Replay leniently: where the recording runs out or names a fiber that is
   // not runnable, run the lowest-numbered runnable fiber instead of failing.
   bool replay_lenient = false;
+  // The fuzz strategy's choices (a libFuzzer input's schedule part); empty:
+  // every decision comes from the seeded fallback stream.
+  std::string fuzz_bytes;
 };
 
 std::unique_ptr<Strategy> make_random_strategy(std::uint64_t seed);
@@ -76,16 +81,21 @@ std::unique_ptr<Strategy> make_pos_strategy(std::uint64_t seed);
 std::unique_ptr<Strategy> make_rr_strategy(std::uint64_t quantum);
 std::unique_ptr<Strategy> make_replay_strategy(DecisionLog decisions,
                                                bool lenient = false);
+// Decisions from `bytes` (each byte: which runnable fiber, and for how many
+// decisions it keeps the CPU), then uniform random from `seed`. Fair: a
+// runnable fiber passed over kFuzzMaxWaitDecisions times in a row runs next.
+inline constexpr std::uint64_t kFuzzMaxWaitDecisions = 1024;
+std::unique_ptr<Strategy> make_fuzz_strategy(std::string bytes, std::uint64_t seed);
 
 // Whether a strategy is fair: every runnable fiber runs within a bounded
-// expected number of decisions (random, rr). pct and pos are not: they may
+// expected number of decisions (random, rr, fuzz). pct and pos are not: they may
 // leave a fiber waiting for most of a run — an oracle that needs progress of
 // a background fiber (bounded growth needs the cleanups to run) holds only
 // under a fair strategy.
 bool fair_strategy(StrategyKind kind) noexcept;
 bool fair_strategy(std::string_view name) noexcept;  // false for an unknown name
 
-// By name: "random", "pct", "pos", "rr", "replay". InvalidConfig for anything else.
+// By name: "random", "pct", "pos", "rr", "replay", "fuzz". InvalidConfig for anything else.
 Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, const StrategyOptions& options);
 
 }  // namespace segsim::sim

@@ -10,11 +10,11 @@
 
 namespace segsim::sim {
 
-enum class StrategyKind : std::uint8_t { Random, Pct, Pos, Rr, Replay };
+enum class StrategyKind : std::uint8_t { Random, Pct, Pos, Rr, Replay, Fuzz };
 
-inline constexpr std::array<StrategyKind, 5> kStrategyKinds = {StrategyKind::Random, StrategyKind::Pct,
-                                                               StrategyKind::Pos, StrategyKind::Rr,
-                                                               StrategyKind::Replay};
+inline constexpr std::array<StrategyKind, 6> kStrategyKinds = {StrategyKind::Random, StrategyKind::Pct,
+                                                               StrategyKind::Pos,    StrategyKind::Rr,
+                                                               StrategyKind::Replay, StrategyKind::Fuzz};
 
 constexpr std::string_view strategy_name(StrategyKind kind) noexcept {
   switch (kind) {
@@ -23,6 +23,7 @@ constexpr std::string_view strategy_name(StrategyKind kind) noexcept {
     case StrategyKind::Pos: return "pos";
     case StrategyKind::Rr: return "rr";
     case StrategyKind::Replay: return "replay";
+    case StrategyKind::Fuzz: return "fuzz";
   }
   return "?";
 }
@@ -35,7 +36,7 @@ constexpr std::optional<StrategyKind> parse_strategy(std::string_view name) noex
   return std::nullopt;
 }
 
-// For messages: every name, as "random, pct, pos, rr, replay".
-inline constexpr std::string_view kStrategyNames = "random, pct, pos, rr, replay";
+// For messages: every name, as "random, pct, pos, rr, replay, fuzz".
+inline constexpr std::string_view kStrategyNames = "random, pct, pos, rr, replay, fuzz";
 
 }  // namespace segsim::sim

@@ -44,6 +44,7 @@ Subcommand add_shrink_command(CLI::App& app);
 Subcommand add_merge_command(CLI::App& app);
 Subcommand add_list_command(CLI::App& app);
 Subcommand add_reproduce_command(CLI::App& app);
+Subcommand add_fuzz_artifact_command(CLI::App& app);
 
 // segsim replay of `repro_path`, writing nothing (reproduce takes repros too).
 int replay_repro_file(const std::string& repro_path);

@@ -23,7 +23,8 @@ void list_scenarios_and_strategies() {
                "  pct           PCT with depth D (--pct-depth, default 3), k calibrated (--pct-steps)\n"
                "  pos           POS, partial order sampling (conflicting operations re-drawn)\n"
                "  rr            round robin (debugging)\n"
-               "  replay        follow a repro's recorded decisions (segsim replay)\n";
+               "  replay        follow a repro's recorded decisions (segsim replay)\n"
+               "  fuzz          a fuzzer's input bytes (fuzz_scenario; segsim fuzz-artifact)\n";
 }
 
 void list_faults_and_probes() {

@@ -12,6 +12,7 @@
 //   segsim hunt [--bug NAME|all] [--strategy random|pct|pos|swarm|all] [--budget-seconds S]
 //               [--repeats R] [--jobs J] [--md F] [--json F]          (mutants builds)
 //   segsim reproduce CRASH.json|REPRO [--attempts N] [--budget-seconds S]
+//   segsim fuzz-artifact INPUT -o REPRO [--bug NAME] [--test-hook H]   (fuzz_scenario input → repro)
 //
 // Each subcommand is one file in scenarios/cli/; exit codes in commands.h.
 #include <csignal>
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "all subcommands' options");
   const std::vector<Subcommand> commands = {add_run_command(app),    add_sweep_command(app), add_hunt_command(app),
                                             add_replay_command(app), add_shrink_command(app), add_merge_command(app),
-                                            add_list_command(app),   add_reproduce_command(app)};
+                                            add_list_command(app),   add_reproduce_command(app),
+                                            add_fuzz_artifact_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
