@@ -1,5 +1,6 @@
 // segsim reproduce CRASH.json|REPRO: turn a flight-recorder crash report
-// into a failing run under the simulator (scenarios/reproduce.h); a repro
+// into a failing run under the simulator (scenarios/reproduce.h) and write
+// it as an ordinary repro (-o; with --shrink also its shrunk form); a repro
 // file is replayed. Exit 1 reproduced, 3 not within the budget, 2 a bad or
 // foreign input (one line).
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "scenarios/crash_report.h"
 #include "scenarios/reproduce.h"
 #include "scenarios/safe_file.h"
+#include "scenarios/shrink.h"
 
 namespace segsim::scenarios::cli {
 
@@ -19,34 +21,64 @@ namespace {
 
 struct ReproduceCommand {
   std::string input;
+  std::string out;  // the repro; default segsim-failures/<input's name>.repro.json
+  bool shrink = false;
   ReproduceLimits limits;
+  ShrinkLimits shrink_limits;
 };
 
-int command_reproduce(const ReproduceCommand& command) {
+constexpr const char* kDefaultFolder = "segsim-failures";
+
+std::string default_out(const std::string& input) {
+  std::string name = input.substr(input.find_last_of('/') + 1);
+  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) name.resize(name.size() - 5);
+  return std::string(kDefaultFolder) + "/" + name + ".repro.json";
+}
+
+// MIN beside OUT: "x.repro.json" -> "x.min.repro.json".
+std::string shrunk_path(const std::string& out) {
+  const std::string suffix = ".repro.json";
+  if (out.size() > suffix.size() && out.compare(out.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    return out.substr(0, out.size() - suffix.size()) + ".min" + suffix;
+  }
+  return out + ".min";
+}
+
+// Shrinks the reproduced run and writes the minimal repro; a shrink that
+// fails leaves the full repro standing (the failure was still reproduced).
+void write_shrunk(const Repro& repro, const ReproduceCommand& command, const std::string& path) {
   std::string error;
+  auto result = shrink(repro, command.shrink_limits, std::cout, &error);
+  if (!result.ok() || !write_repro(result->minimal, path, &error).ok()) {
+    std::cerr << "segsim: shrink: " << one_line(error) << "\n";
+    return;
+  }
+  std::cout << fmt::format("shrunk repro: {} ({} runs; decisions {} -> {}, threads {} -> {}; replay: segsim replay {})\n",
+                           path, result->runs, result->decisions_before, result->decisions_after,
+                           result->threads_before, result->threads_after, path);
+}
+
+int command_reproduce(const ReproduceCommand& command) {
+  const std::string out = command.out.empty() ? default_out(command.input) : command.out;
+  std::string error;
+  if (command.out.empty() && !prepare_output_folder(kDefaultFolder, &error).ok()) bad_input(error);
+  check_outputs({out, command.shrink ? shrunk_path(out) : ""});
   auto text = read_text_file(command.input, kMaxCrashReportBytes, "crash report", &error);
   if (!text.ok()) bad_input(error);
   if (text->find("\"segsim-repro\"") != std::string::npos) return replay_repro_file(command.input);
   if (!looks_like_crash_report(text.value())) {
-    bad_input(fmt::format("{} is neither a segsim crash report nor a repro file (libFuzzer artifacts are not "
-                          "read by this build)",
-                          quoted_text(command.input)));
+    bad_input(fmt::format("{} is neither a segsim crash report nor a repro file", quoted_text(command.input)));
   }
   auto report = crash_report_from_json(text.value(), &error);
   if (!report.ok()) bad_input(error);
-  if (report->kind != "refused") {
-    bad_input(fmt::format("{}: a crash report of a {}: this build reproduces refused releases and resets only",
-                          quoted_text(command.input), report->text));
-  }
   if (report->build_id != build_id()) {
     std::cerr << fmt::format("segsim: warning: crash report was written by build {}, this is {}\n",
                              quoted_text(report->build_id, 120), quoted_text(build_id(), 120));
   }
-  std::cout << fmt::format("crash report: {} ({} threads, {} events)\n", report->text, report->threads.size(), [&] {
-    std::size_t n = 0;
-    for (const CrashThread& t : report->threads) n += t.events.size();
-    return n;
-  }());
+  std::size_t events = 0;
+  for (const CrashThread& t : report->threads) events += t.events.size();
+  std::cout << fmt::format("crash report: {} ({} threads, {} events{})\n", report->text, report->threads.size(), events,
+                           report->bug.empty() ? "" : ", bug " + report->bug);
   auto outcome = reproduce_crash(report.value(), command.limits, &error);
   if (!outcome.ok()) bad_input(error);
   if (!outcome->reproduced) {
@@ -56,6 +88,12 @@ int command_reproduce(const ReproduceCommand& command) {
   }
   std::cout << fmt::format("reproduce: reproduced after {} attempt(s), {:.2f} s, {}: {}\n", outcome->attempts,
                            outcome->seconds, outcome->schedule, outcome->failure);
+  if (!write_repro(*outcome->repro, out, &error).ok()) {
+    std::cerr << "segsim: " << one_line(error) << "\n";
+    return kExitFailure;  // reproduced; only the file is missing
+  }
+  std::cout << fmt::format("repro: {} (replay: segsim replay {})\n", out, out);
+  if (command.shrink) write_shrunk(*outcome->repro, command, shrunk_path(out));
   return kExitFailure;
 }
 
@@ -65,8 +103,13 @@ Subcommand add_reproduce_command(CLI::App& app) {
   auto command = std::make_shared<ReproduceCommand>();
   auto* reproduce = app.add_subcommand("reproduce", "turn a flight-recorder crash report into a failing simulated run");
   reproduce->add_option("input", command->input, "crash report (segsim-crash-*.json) or repro file")->required();
+  reproduce->add_option("-o,--output", command->out,
+                        "where the repro goes (default segsim-failures/<input's name>.repro.json)");
+  reproduce->add_flag("--shrink", command->shrink, "also shrink it, into <output>.min.repro.json");
   add_whole(reproduce, "--attempts", command->limits.max_attempts, 1, 100000, "schedules tried, at most");
   add_seconds(reproduce, "--budget-seconds", command->limits.max_seconds, 0.001, 86400, "wall time, at most");
+  add_seconds(reproduce, "--shrink-seconds", command->shrink_limits.max_seconds, 0.001, kMaxSecondsCeiling,
+              "wall time of the shrink, at most");
   return {reproduce, [command](const std::vector<std::string>&) { return command_reproduce(*command); }};
 }
 

@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 
 #include <fmt/format.h>
 
 #include "scenarios/crash_report.h"
+#include "scenarios/recording.h"
+#include "scenarios/repro.h"
 #include "scenarios/reproduce.h"
 
 namespace segsim::scenarios {
@@ -82,7 +85,127 @@ TEST(Reproduce, TheRecordedDoubleFreeRecursInTheRecordedOrder) {
   EXPECT_TRUE(outcome->reproduced);
   EXPECT_EQ(outcome->attempts, 1u);
   EXPECT_EQ(outcome->schedule, "recorded order");
-  EXPECT_NE(outcome->failure.find("double free"), std::string::npos) << outcome->failure;
+  EXPECT_EQ(outcome->failure,
+            "double-free: release of recorded region #0 slice 0 (generation 1) by recorded thread 1 refused again: "
+            "double free");
+}
+
+// The reproducing attempt is an ordinary repro: written, read back (as a new
+// process would) and run again, it fails with the same signature and hash.
+TEST(Reproduce, TheReproducedRunIsARepro) {
+  std::string error;
+  auto report = crash_report_from_json(double_free_report(), &error);
+  ASSERT_TRUE(report.ok()) << error;
+  auto outcome = reproduce_crash(report.value(), {}, &error);
+  ASSERT_TRUE(outcome.ok()) << error;
+  ASSERT_TRUE(outcome->repro && outcome->repro->failure);
+  EXPECT_EQ(outcome->repro->spec.scenario, "recorded");
+  auto read_back = repro_from_json(repro_to_json(*outcome->repro), &error);
+  ASSERT_TRUE(read_back.ok()) << error;
+  ASSERT_TRUE(read_back->spec.recording);
+  EXPECT_TRUE(read_back->spec.recording->follow_recorded_order);
+  auto replayed = run_scenario(read_back->spec, {}, &error);
+  ASSERT_TRUE(replayed.ok()) << error;
+  ASSERT_TRUE(replayed->failure);
+  EXPECT_EQ(replayed->failure->signature(), outcome->failure);
+  EXPECT_EQ(replayed->trace_hash, outcome->repro->expected_trace_hash);
+}
+
+TEST(CrashReport, WrittenBackItReadsTheSame) {
+  std::string error;
+  std::string text = double_free_report();
+  text.replace(text.find(R"("build_id": "b",)"), 16, R"("build_id": "b", "bug": "resize-alias",)");
+  auto report = crash_report_from_json(text, &error);
+  ASSERT_TRUE(report.ok()) << error;
+  auto again = crash_report_from_json(crash_report_to_json(report.value()), &error);
+  ASSERT_TRUE(again.ok()) << error;
+  EXPECT_EQ(again->bug, "resize-alias");
+  EXPECT_EQ(again->text, report->text);
+  EXPECT_EQ(again->refused_thread, 1u);
+  ASSERT_EQ(again->threads.size(), report->threads.size());
+  for (std::size_t t = 0; t < again->threads.size(); ++t) {
+    ASSERT_EQ(again->threads[t].events.size(), report->threads[t].events.size());
+    for (std::size_t i = 0; i < again->threads[t].events.size(); ++i) {
+      const CrashEvent& a = again->threads[t].events[i];
+      const CrashEvent& b = report->threads[t].events[i];
+      EXPECT_EQ(std::tie(a.sequence, a.op, a.bytes, a.size_class, a.region, a.slice, a.generation, a.error),
+                std::tie(b.sequence, b.op, b.bytes, b.size_class, b.region, b.slice, b.generation, b.error));
+    }
+  }
+}
+
+// Thread 0 allocates slice 0 (and, with `released`, releases it); the
+// process then died of a SIGSEGV at offset 8 of that slice.
+std::string signal_report(bool released) {
+  const std::string events = released ? event(1, "allocate", 0, 0, 1, "ok") + ", " + event(2, "release", 0, 0, 1, "ok")
+                                      : event(1, "allocate", 0, 0, 1, "ok");
+  return fmt::format(R"({{"format": "segsim-crash", "version": 1, "build_id": "b", "pid": 1,
+  "stack": {{"region_bytes": 262144, "budget_bytes": 67108864, "ring_events": 16, "threads_not_recorded": 0}},
+  "failure": {{"kind": "signal", "signal": 11, "signal_name": "SIGSEGV", "fault_address": "0x7f0000001008",
+               "fault_slice": {{"region": 0, "slice": 0, "generation": 1, "offset": 8}}}},
+  "threads": [{{"thread": 0, "recorded": {}, "events": [{}]}}]}})",
+                     released ? 2 : 1, events);
+}
+
+TEST(Reproduce, ASignalInsideAReleasedSliceRecursAsUseAfterRelease) {
+  std::string error;
+  auto report = crash_report_from_json(signal_report(true), &error);
+  ASSERT_TRUE(report.ok()) << error;
+  ASSERT_TRUE(report->fault_slice);
+  EXPECT_EQ(report->fault_slice->offset, 8u);
+  auto outcome = reproduce_crash(report.value(), {}, &error);
+  ASSERT_TRUE(outcome.ok()) << error;
+  ASSERT_TRUE(outcome->reproduced);
+  EXPECT_EQ(outcome->failure.rfind("use-after-release: the recorded SIGSEGV at offset 8 of recorded region #0 slice 0", 0),
+            0u)
+      << outcome->failure;
+}
+
+TEST(Reproduce, ASignalInsideALiveMappedSliceIsNotFound) {
+  std::string error;
+  auto report = crash_report_from_json(signal_report(false), &error);
+  ASSERT_TRUE(report.ok()) << error;
+  ReproduceLimits limits;
+  limits.max_attempts = 3;
+  auto outcome = reproduce_crash(report.value(), limits, &error);
+  ASSERT_TRUE(outcome.ok()) << error;
+  EXPECT_FALSE(outcome->reproduced);
+}
+
+TEST(Reproduce, ASignalOutsideEveryRecordedSliceIsRefusedInOneLine) {
+  std::string text = signal_report(true);
+  const auto from = text.rfind(',', text.find(R"("fault_slice")"));
+  text.erase(from, text.find('}', from) + 1 - from);
+  std::string error;
+  auto report = crash_report_from_json(text, &error);
+  ASSERT_TRUE(report.ok()) << error;
+  EXPECT_FALSE(reproduce_crash(report.value(), {}, &error).ok());
+  EXPECT_NE(error.find("SIGSEGV outside every recorded slice"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos);
+}
+
+// An assertion matches by its condition and message, never by address or line.
+TEST(Reproduce, AnAssertionRecursByItsText) {
+  CrashReport report;
+  report.kind = "assertion";
+  report.assertion = CrashAssertion{"free == total", "region fully free", "core/x.cpp", 12};
+  Failure same{"assertion", "assertion failed: free == total (region fully free) at /src/core/x.cpp:14"};
+  Failure other{"assertion", "assertion failed: free < total (region fully free) at /src/core/x.cpp:12"};
+  Failure not_assertion{"exception", "assertion failed: free == total (region fully free)"};
+  EXPECT_TRUE(recurs_in(report, same));
+  EXPECT_FALSE(recurs_in(report, other));
+  EXPECT_FALSE(recurs_in(report, not_assertion));
+  EXPECT_EQ(unmatchable_because(report), "");
+}
+
+TEST(Reproduce, TheRecordedScenarioNeedsARecording) {
+  RunSpec spec;
+  spec.scenario = "recorded";
+  std::string error;
+  EXPECT_FALSE(run_scenario(spec, {}, &error).ok());
+  EXPECT_NE(error.find("segsim reproduce"), std::string::npos) << error;
+  EXPECT_EQ(find_scenario("recorded")->name, "recorded");
+  for (const ScenarioInfo& info : scenario_catalogue()) EXPECT_NE(info.name, "recorded");
 }
 
 TEST(Reproduce, ARefusalTheOperationsCannotCauseIsNotFound) {
@@ -104,7 +227,8 @@ TEST(Reproduce, ABadStackConfigIsRefused) {
   auto report = crash_report_from_json(text, &error);
   ASSERT_TRUE(report.ok()) << error;
   EXPECT_FALSE(reproduce_crash(report.value(), {}, &error).ok());
-  EXPECT_NE(error.find("stack config"), std::string::npos) << error;
+  EXPECT_NE(error.find("allocator config"), std::string::npos) << error;
+  EXPECT_EQ(error.rfind("bad crash report: ", 0), 0u) << error;
 }
 
 }  // namespace
