@@ -14,6 +14,8 @@
 //   "recording": {"follow_recorded_order": true, "report": {crash report}}
 //                       // scenario "recorded" only: the crash report its workload
 //                       // is rebuilt from (docs/flight-recorder.md), embedded whole
+//   "fuzz_artifact": {"target": "alloc_ops", "bytes": "base64"}
+//                       // scenario "fuzz-alloc-ops" only: the libFuzzer artifact it runs
 //   "decisions": {"encoding": "varint-deflate-base64", "count": N, "data": "eJz..."}
 //                       // optional: replayed exactly when present (sim/decision_log.h);
 //                       // version 1 wrote a list [0, 1, 1, 2, ...], still read

@@ -1,12 +1,15 @@
 #include "scenarios/reproduce.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "core/mutants.h"
+#include "scenarios/fuzz_artifact.h"
 #include "scenarios/recording.h"
+#include "scenarios/safe_file.h"
 
 namespace segsim::scenarios {
 
@@ -59,6 +62,38 @@ RunSpec attempt_spec(const CrashReport& report, const std::shared_ptr<const Reco
   return spec;
 }
 
+// Runs attempt 1, 2, ... (spec_of(n)) until one fails in a way `recurs`
+// accepts, within the limits.
+Result<ReproduceOutcome> search(const std::function<RunSpec(std::uint32_t)>& spec_of,
+                                const std::function<bool(const Failure&)>& recurs, const ReproduceLimits& limits,
+                                std::string* error_line) {
+  const auto started = Clock::now();
+  ReproduceOutcome outcome;
+  for (std::uint32_t n = 1; n <= limits.max_attempts; ++n) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (n > 1 && seconds >= limits.max_seconds) break;
+    const RunSpec spec = spec_of(n);
+    std::string line;
+    auto run = run_scenario(spec, {}, &line);
+    if (!run.ok()) {
+      if (error_line != nullptr) *error_line = line.rfind("environment:", 0) == 0 ? line : "bad input: " + line;
+      return run.error();
+    }
+    outcome.attempts = n;
+    if (run->failure && recurs(*run->failure)) {
+      outcome.reproduced = true;
+      outcome.schedule = spec.recording && spec.recording->follow_recorded_order
+                             ? std::string("recorded order")
+                             : fmt::format("{} seed {}", sim::strategy_name(spec.strategy), spec.seed);
+      outcome.failure = run->failure->signature();
+      outcome.repro = repro_from_report(std::move(run.value()));
+      break;
+    }
+  }
+  outcome.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return outcome;
+}
+
 }  // namespace
 
 Result<ReproduceOutcome> reproduce_crash(const CrashReport& report, const ReproduceLimits& limits,
@@ -69,32 +104,45 @@ Result<ReproduceOutcome> reproduce_crash(const CrashReport& report, const Reprod
   }
   auto ordered = std::make_shared<Recording>(Recording{report, true});
   auto free = std::make_shared<Recording>(Recording{report, false});
-  const auto started = Clock::now();
-  ReproduceOutcome outcome;
-  for (std::uint32_t n = 1; n <= limits.max_attempts; ++n) {
-    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    if (n > 1 && seconds >= limits.max_seconds) break;
-    const RunSpec spec = attempt_spec(report, ordered, free, n);
-    std::string line;
-    auto run = run_scenario(spec, {}, &line);
-    if (!run.ok()) {
-      if (error_line != nullptr) {
-        *error_line = line.rfind("environment:", 0) == 0 ? line : "bad crash report: " + line;
-      }
-      return run.error();
-    }
-    outcome.attempts = n;
-    if (run->failure && recurs_in(report, *run->failure)) {
-      outcome.reproduced = true;
-      outcome.schedule = n == 1 ? std::string("recorded order")
-                                : fmt::format("{} seed {}", sim::strategy_name(spec.strategy), n);
-      outcome.failure = run->failure->signature();
-      outcome.repro = repro_from_report(std::move(run.value()));
-      break;
-    }
+  auto found = search([&](std::uint32_t n) { return attempt_spec(report, ordered, free, n); },
+                      [&](const Failure& failure) { return recurs_in(report, failure); }, limits, error_line);
+  if (!found.ok() && error_line != nullptr && error_line->rfind("bad input: ", 0) == 0) {
+    *error_line = "bad crash report: " + error_line->substr(11);
   }
-  outcome.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  return outcome;
+  return found;
+}
+
+Result<ReproduceOutcome> reproduce_fuzz_artifact(const FuzzArtifact& artifact, const ReproduceLimits& limits,
+                                                 std::string* error_line) {
+  const std::string_view scenario = scenario_for_fuzz_target(artifact.target);
+  if (scenario.empty()) {
+    if (error_line != nullptr) {
+      *error_line = fmt::format("cannot reproduce artifacts of fuzz_{}: only fuzz_alloc_ops artifacts are run",
+                                one_line(artifact.target, 40));
+    }
+    return make_error(Errc::InvalidConfig, "cannot reproduce");
+  }
+  auto shared = std::make_shared<FuzzArtifact>(artifact);
+  // An artifact does not say which catalogued bug its fuzzer ran with: the
+  // one this process runs with (SEGSIM_MUTANT) is carried into the repro.
+  std::string bug;
+#if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
+  if (const char* active = mutants::active_name(); active != nullptr) bug = active;
+#endif
+  // One client: schedules differ only in when the allocator's async cleanups
+  // run; any failure of the artifact's operations is the finding.
+  const auto spec_of = [&](std::uint32_t n) {
+    RunSpec spec;
+    spec.scenario = std::string(scenario);
+    spec.seed = n;
+    spec.strategy = sim::StrategyKind::Random;
+    spec.threads = 1;
+    spec.size = 1;
+    spec.fuzz_artifact = shared;
+    spec.bug = bug;
+    return spec;
+  };
+  return search(spec_of, [](const Failure&) { return true; }, limits, error_line);
 }
 
 }  // namespace segsim::scenarios

@@ -16,6 +16,7 @@
 
 #include "core/result.h"
 #include "scenarios/crash_report.h"
+#include "scenarios/fuzz_artifact.h"
 #include "scenarios/repro.h"
 
 namespace segsim::scenarios {
@@ -40,5 +41,11 @@ struct ReproduceOutcome {
 // simulator cannot set itself up.
 Result<ReproduceOutcome> reproduce_crash(const CrashReport& report, const ReproduceLimits& limits,
                                          std::string* error_line);
+
+// A libFuzzer artifact of one of our fuzz targets (scenarios/fuzz_artifact.h):
+// its operations under the simulator, one seed per attempt; any failure of
+// the oracles is the outcome. InvalidConfig for a target no scenario runs.
+Result<ReproduceOutcome> reproduce_fuzz_artifact(const FuzzArtifact& artifact, const ReproduceLimits& limits,
+                                                 std::string* error_line);
 
 }  // namespace segsim::scenarios

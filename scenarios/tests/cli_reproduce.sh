@@ -45,7 +45,9 @@ crash, repro = (json.load(open(p)) for p in sys.argv[1:3])
 op = crash["failure"]["operation"]
 want = "double-free: {} of recorded region #{} slice {} (generation {}) by recorded thread {} refused again: {}".format(
     op["op"], op["region"], op["slice"], op["generation"], crash["failure"]["thread"], crash["failure"]["errc"])
-sys.exit(0 if repro["scenario"] == "recorded" and repro["failure"]["signature"] == want else 1)
+# The catalogued bug the crashing process ran with is the repro's.
+sys.exit(0 if repro["scenario"] == "recorded" and repro["failure"]["signature"] == want and
+         repro["bug"] == crash.get("bug", "") else 1)
 PY
   for file in "$repro" "$min"; do
     "$segsim" replay "$file" > replay.txt 2>&1; code=$?
@@ -81,6 +83,15 @@ small_report signal > signal.json
   fail "the signal report did not reproduce ($code): $(cat signal.txt)"
 "$segsim" replay signal.repro.json > replay.txt 2>&1; code=$?
 [[ $code == 1 ]] && grep -q "replay: reproduced exactly" replay.txt || fail "replay of the signal's repro: $(cat replay.txt)"
+
+# A fuzz_alloc_ops artifact runs under the simulator: this one's operations
+# (allocate, write, release) are correct, so it is not reproduced (exit 3);
+# an artifact of a target no scenario runs is one line, exit 2.
+printf '\000\000\001\200\006\000\011\002\000' > crash-0123456789abcdef
+"$segsim" reproduce crash-0123456789abcdef --attempts 2 > artifact.txt 2>&1; code=$?
+[[ $code == 3 ]] && grep -q "^libFuzzer artifact of fuzz_alloc_ops: 9 bytes" artifact.txt ||
+  fail "artifact: exit $code: $(cat artifact.txt)"
+one_line_exit2 "artifact of another target" "$segsim" reproduce crash-0123456789abcdef --fuzz-target page_file
 
 if [[ -n $stress ]]; then
   mkdir reports

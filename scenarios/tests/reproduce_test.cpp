@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "scenarios/alloc_ops_input.h"
 #include "scenarios/crash_report.h"
+#include "scenarios/fuzz_artifact.h"
 #include "scenarios/recording.h"
 #include "scenarios/repro.h"
 #include "scenarios/reproduce.h"
@@ -229,6 +231,71 @@ TEST(Reproduce, ABadStackConfigIsRefused) {
   EXPECT_FALSE(reproduce_crash(report.value(), {}, &error).ok());
   EXPECT_NE(error.find("allocator config"), std::string::npos) << error;
   EXPECT_EQ(error.rfind("bad crash report: ", 0), 0u) << error;
+}
+
+
+// fuzz_alloc_ops's byte format, decoded as the target reads it: the config
+// byte, then each op's opcode (modulo the op count) and fixed argument bytes;
+// reads past the end are 0.
+TEST(AllocOpsInput, DecodesTheTargetsFormat) {
+  const std::uint8_t bytes[] = {3, 0, 1, 2, 12, 5, 6, 7, 8, 9, 1};
+  const fuzzing::AllocOpsInput input = fuzzing::decode_alloc_ops(bytes, sizeof bytes);
+  EXPECT_EQ(input.config, 3);
+  EXPECT_TRUE(input.madvise_resets());
+  EXPECT_FALSE(input.proactive_cleanup());
+  ASSERT_EQ(input.steps.size(), 4u);
+  EXPECT_EQ(input.steps[0].op, fuzzing::AllocOp::Allocate);
+  EXPECT_EQ(std::tie(input.steps[0].a, input.steps[0].b), std::tie(bytes[2], bytes[3]));
+  EXPECT_EQ(input.steps[1].op, fuzzing::AllocOp::Release);  // 12 % 10
+  EXPECT_EQ(input.steps[1].a, 5);
+  EXPECT_EQ(input.steps[2].op, fuzzing::AllocOp::Write);
+  EXPECT_EQ(std::tie(input.steps[2].a, input.steps[2].b), std::tie(bytes[7], bytes[8]));
+  EXPECT_EQ(input.steps[3].op, fuzzing::AllocOp::InjectFailure);
+  EXPECT_EQ(input.steps[3].a, 1);
+  EXPECT_EQ(input.steps[3].b, 0);  // past the end
+  EXPECT_EQ(fuzzing::alloc_op_request_bytes(0, 0), 1u);
+  EXPECT_EQ(fuzzing::alloc_op_request_bytes(0, 255), class_bytes(0));
+  EXPECT_GT(fuzzing::alloc_op_request_bytes(static_cast<std::uint8_t>(kSizeClassCount), 1), kLargestClassBytes);
+}
+
+// Allocations of every class, writes, resets, releases, stale releases and
+// region release: the correct stack passes, the artifact travels in a repro
+// and runs the same from it.
+TEST(Reproduce, AFuzzArtifactRunsUnderTheOraclesAndTravelsInARepro) {
+  std::string bytes = {'\0'};
+  for (std::uint8_t c = 0; c < kSizeClassCount; ++c) bytes += {0, static_cast<char>(c), 100, 6, 0, 7};
+  for (int i = 0; i < 4; ++i) bytes += {5, 0, 2, 0, 3, 0, 4, 0};
+  bytes += {7, 0, 8, 0};
+  FuzzArtifact artifact{"alloc_ops", bytes};
+  ReproduceLimits limits;
+  limits.max_attempts = 2;
+  std::string error;
+  auto outcome = reproduce_fuzz_artifact(artifact, limits, &error);
+  ASSERT_TRUE(outcome.ok()) << error;
+  EXPECT_FALSE(outcome->reproduced) << outcome->failure;
+  EXPECT_EQ(outcome->attempts, 2u);
+
+  RunSpec spec;
+  spec.scenario = "fuzz-alloc-ops";
+  spec.fuzz_artifact = std::make_shared<FuzzArtifact>(artifact);
+  auto run = run_scenario(spec, {}, &error);
+  ASSERT_TRUE(run.ok()) << error;
+  EXPECT_TRUE(run->passed);
+  Repro repro = repro_from_report(run.value());
+  auto read_back = repro_from_json(repro_to_json(repro), &error);
+  ASSERT_TRUE(read_back.ok()) << error;
+  ASSERT_TRUE(read_back->spec.fuzz_artifact);
+  EXPECT_EQ(read_back->spec.fuzz_artifact->bytes, bytes);
+  auto again = run_scenario(read_back->spec, {}, &error);
+  ASSERT_TRUE(again.ok()) << error;
+  EXPECT_EQ(again->trace_hash, run->trace_hash);
+}
+
+TEST(Reproduce, AnArtifactOfAnotherTargetIsRefusedInOneLine) {
+  std::string error;
+  EXPECT_FALSE(reproduce_fuzz_artifact(FuzzArtifact{"page_file", "x"}, {}, &error).ok());
+  EXPECT_NE(error.find("fuzz_page_file"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos);
 }
 
 }  // namespace
