@@ -113,6 +113,29 @@ TEST(Reproduce, TheReproducedRunIsARepro) {
   EXPECT_EQ(replayed->trace_hash, outcome->repro->expected_trace_hash);
 }
 
+// A later report of the same process: its rings hold the earlier refusal
+// (seq 3) too, which is expected in the rebuilt run; the report's own (seq 6)
+// is the failure that recurs.
+TEST(Reproduce, AnEarlierRecordedRefusalIsNotTheFailureSought) {
+  const std::string text = fmt::format(R"({{"format": "segsim-crash", "version": 1, "build_id": "b",
+  "stack": {{"region_bytes": 262144, "budget_bytes": 67108864}},
+  "failure": {{"kind": "refused", "errc": "double free", "thread": 1,
+               "operation": {}}},
+  "threads": [{{"thread": 0, "recorded": 4, "events": [{}, {}, {}, {}]}},
+              {{"thread": 1, "recorded": 2, "events": [{}, {}]}}]}})",
+                                       event(6, "release", 0, 1, 1, "double free"), event(1, "allocate", 0, 0, 1, "ok"),
+                                       event(2, "release", 0, 0, 1, "ok"), event(4, "allocate", 0, 1, 1, "ok"),
+                                       event(5, "release", 0, 1, 1, "ok"), event(3, "release", 0, 0, 1, "double free"),
+                                       event(6, "release", 0, 1, 1, "double free"));
+  std::string error;
+  auto report = crash_report_from_json(text, &error);
+  ASSERT_TRUE(report.ok()) << error;
+  auto outcome = reproduce_crash(report.value(), {}, &error);
+  ASSERT_TRUE(outcome.ok()) << error;
+  ASSERT_TRUE(outcome->reproduced);
+  EXPECT_NE(outcome->failure.find("recorded region #0 slice 1 (generation 1)"), std::string::npos) << outcome->failure;
+}
+
 TEST(CrashReport, WrittenBackItReadsTheSame) {
   std::string error;
   std::string text = double_free_report();

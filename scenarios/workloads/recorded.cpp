@@ -15,8 +15,10 @@
 //              oracle use-after-release;
 //   assertion  the same SEGSIM_ASSERT fails in the stack — the simulator's
 //              assertion oracle (scenarios/reproduce.cpp matches its text).
-// Any other failure is the oracles' as usual; the threads knob keeps the
-// first `threads` recorded threads (what shrink reduces).
+// Any other failure is the oracles' as usual — but a refusal the recorded
+// run also got (recorded with an error, before the report's own) is
+// expected. The threads knob keeps the first `threads` recorded threads
+// (what shrink reduces).
 #include <algorithm>
 #include <map>
 #include <tuple>
@@ -96,14 +98,17 @@ std::string fault_slice_hit(const CrashReport& report) {
                      report.signal_name, f.offset, f.region, f.slice, f.generation);
 }
 
+// Whether `e` of recorded `thread` is the report's refused call.
+bool is_target(const CrashReport& report, std::uint32_t thread, const CrashEvent& e) {
+  const std::optional<CrashEvent>& target = report.refused;
+  return target && thread == report.refused_thread && target->sequence == e.sequence && target->op == e.op &&
+         key_of(*target) == key_of(e);
+}
+
 void check_refusal(Stack& stack, std::uint32_t thread, const CrashEvent& e, const Status& status,
                    const Segment& segment) {
   const CrashReport& report = stack.recording->report;
-  const std::optional<CrashEvent>& target = report.refused;
-  if (status.ok() || !target || thread != report.refused_thread || target->sequence != e.sequence ||
-      target->op != e.op || key_of(*target) != key_of(e) || target->error != status.error().code) {
-    return;
-  }
+  if (status.ok() || !is_target(report, thread, e) || report.refused->error != status.error().code) return;
   stack.oracles.fail("double-free", refused_again(e, thread, status.error().code), segment.data());
 }
 
@@ -120,8 +125,14 @@ void perform(Stack& stack, std::uint32_t thread, const CrashEvent& e) {
   auto it = state.handles.find(key_of(e));
   if (it == state.handles.end()) return;  // its allocation failed here: nothing to release
   const Segment segment = it->second;
+  // A refusal the recorded run also got before the report's own (a report
+  // numbered n > 0 holds those of reports 0..n-1) is not the failure sought.
+  const bool earlier_refusal = e.error && !is_target(stack.recording->report, thread, e) &&
+                               (*e.error == Errc::DoubleFree || *e.error == Errc::InvalidPointer);
+  if (earlier_refusal) stack.oracles.expect_refusal(*e.error);
   const Status status =
       e.op == flight_recorder::Op::Release ? stack.allocator.release(segment) : stack.allocator.reset(segment);
+  if (earlier_refusal && status.ok()) stack.oracles.unexpect_refusal(*e.error);
   check_refusal(stack, thread, e, status, segment);
   stack.oracles.check_cheap();
 }
