@@ -223,6 +223,18 @@ TEST(Reproduce, AnAssertionRecursByItsText) {
   EXPECT_EQ(unmatchable_because(report), "");
 }
 
+// A real-thread stress test's own check names no operation: any oracle
+// failure of the rebuilt run matches; another reason of its own does not.
+TEST(Reproduce, AStressCheckReportMatchesAnyOracleFailure) {
+  CrashReport report;
+  report.kind = flight_recorder::kStressCheckReport;
+  EXPECT_EQ(unmatchable_because(report), "");
+  EXPECT_TRUE(recurs_in(report, Failure{"leak", "2 live slices at quiescence"}));
+  report.kind = "my own reason";
+  EXPECT_NE(unmatchable_because(report), "");
+  EXPECT_FALSE(recurs_in(report, Failure{"leak", "2 live slices at quiescence"}));
+}
+
 TEST(Reproduce, TheRecordedScenarioNeedsARecording) {
   RunSpec spec;
   spec.scenario = "recorded";

@@ -14,7 +14,9 @@
 //              its memory unmapped, once the recorded operations are done —
 //              oracle use-after-release;
 //   assertion  the same SEGSIM_ASSERT fails in the stack — the simulator's
-//              assertion oracle (scenarios/reproduce.cpp matches its text).
+//              assertion oracle (scenarios/reproduce.cpp matches its text);
+//   stress-check  (a real-thread stress test's own check failed: the report
+//              names no operation) any oracle failure.
 // Any other failure is the oracles' as usual — but a refusal the recorded
 // run also got (recorded with an error, before the report's own) is
 // expected. The threads knob keeps the first `threads` recorded threads
@@ -191,12 +193,13 @@ std::string unmatchable_because(const CrashReport& report) {
   if (report.kind == "refused" && report.refused) return "";
   if (report.assertion) return "";
   if (report.kind == "signal" && report.fault_slice) return "";
+  if (report.kind == flight_recorder::kStressCheckReport) return "";
   if (report.kind == "signal") {
     return fmt::format("a {} outside every recorded slice: no recorded operation names its memory",
                        report.signal_name);
   }
-  return fmt::format("a failure of kind '{}' ({}): only refusals, assertions and signals inside a recorded slice are "
-                     "matched",
+  return fmt::format("a failure of kind '{}' ({}): only refusals, assertions, signals inside a recorded slice and "
+                     "stress checks are matched",
                      report.kind, report.text);
 }
 
@@ -213,7 +216,9 @@ bool recurs_in(const CrashReport& report, const Failure& failure) {
   if (report.kind == "signal" && report.fault_slice) {
     return failure.oracle == "use-after-release" && failure.message.rfind(fault_slice_hit(report), 0) == 0;
   }
-  return false;
+  // A stress test's own check names no operation: any oracle failure of the
+  // recorded operations is the match (the weakest one).
+  return report.kind == flight_recorder::kStressCheckReport;
 }
 
 ScenarioDef recorded_scenario() {
