@@ -141,15 +141,20 @@ std::string parse_threads(const json& threads, CrashReport& report) {
       return "a thread needs \"thread\", \"recorded\" and \"events\"";
     }
     std::uint64_t previous = 0;
+    std::size_t overwritten = 0;  // leading events newer than the rest
     for (const json& e : t["events"]) {
       if (++total > kMaxCrashEvents) return fmt::format("more than {} events", kMaxCrashEvents);
       CrashEvent event;
       if (std::string why = parse_event(e, event); !why.empty()) return why;
       // Per thread strictly increasing; threads may tie (concurrent operations).
-      if (event.sequence <= previous) return "a thread's events are not in sequence order";
+      if (event.sequence == previous) return "a thread's events are not in sequence order";
+      // A ring copied while its thread kept recording: its oldest slots may
+      // already hold newer events. Those (everything before the descent) go.
+      if (event.sequence < previous) overwritten = thread.events.size();
       previous = event.sequence;
       thread.events.push_back(event);
     }
+    thread.events.erase(thread.events.begin(), thread.events.begin() + static_cast<std::ptrdiff_t>(overwritten));
     report.threads.push_back(std::move(thread));
   }
   return "";

@@ -136,6 +136,20 @@ TEST(Reproduce, AnEarlierRecordedRefusalIsNotTheFailureSought) {
   EXPECT_NE(outcome->failure.find("recorded region #0 slice 1 (generation 1)"), std::string::npos) << outcome->failure;
 }
 
+// A ring copied while its thread kept recording starts with slots already
+// overwritten by newer events: they are dropped, the rest kept in order.
+TEST(CrashReport, OverwrittenLeadingSlotsAreDropped) {
+  std::string text = double_free_report();
+  const std::string first = event(1, "allocate", 0, 0, 1, "ok");
+  text.replace(text.find(first), first.size(), event(9, "allocate", 0, 7, 1, "ok") + ", " + first);
+  std::string error;
+  auto report = crash_report_from_json(text, &error);
+  ASSERT_TRUE(report.ok()) << error;
+  ASSERT_EQ(report->threads[0].events.size(), 2u);
+  EXPECT_EQ(report->threads[0].events[0].sequence, 1u);
+  EXPECT_EQ(report->threads[0].events[1].sequence, 2u);
+}
+
 TEST(CrashReport, WrittenBackItReadsTheSame) {
   std::string error;
   std::string text = double_free_report();
