@@ -39,7 +39,7 @@ for bug in $("$segsim" list | sed -n '/^bugs/,/^[a-z]/p' | awk '/^  [a-z]/ {prin
     continue
   fi
   kind=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failure"]["kind"])' "${reports[0]}")
-  "$segsim" reproduce "${reports[0]}" > "$work/reproduce.txt" 2> "$work/reproduce.err"
+  "$segsim" reproduce "${reports[0]}" -o "$work/repro.json" > "$work/reproduce.txt" 2> "$work/reproduce.err"
   rcode=$?
   line=$(grep '^reproduce:' "$work/reproduce.txt")
   attempts=$(sed -nE 's/.* after ([0-9]+) attempt.*/\1/p; s/.* within ([0-9]+) attempts.*/\1/p' <<< "$line")

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/flight_recorder_state.h"
+#include "core/mutants.h"
 #include "core/size_class.h"
 
 namespace segsim::flight_recorder::detail {
@@ -161,6 +162,15 @@ bool slice_holding(std::uintptr_t address, Event* found) {
   return any;
 }
 
+// The catalogued bug switched on (mutants builds): reproduce switches it on too.
+void put_bug(SafeWriter& out) {
+#if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
+  if (const char* bug = mutants::active_name(); bug != nullptr) out.put("  \"bug\": ").put_string(bug).put(",\n");
+#else
+  (void)out;
+#endif
+}
+
 void put_failure(SafeWriter& out, const FailureInfo& f) {
   out.put("  \"failure\": {\"kind\": ").put_string(f.kind);
   if (std::strcmp(f.kind, "signal") == 0) {
@@ -245,6 +255,7 @@ bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t 
     SafeWriter out(fd);
     out.put("{\n  \"format\": \"segsim-crash\",\n  \"version\": ").put_i64(kFormatVersion).put(",\n");
     out.put("  \"build_id\": ").put_string(s.build_id).put(",\n  \"pid\": ").put_i64(::getpid()).put(",\n");
+    put_bug(out);
     out.put("  \"stack\": {\"region_bytes\": ").put_u64(s.region_bytes.load(std::memory_order_relaxed));
     out.put(", \"budget_bytes\": ").put_u64(s.budget_bytes.load(std::memory_order_relaxed));
     out.put(", \"ring_events\": ").put_u64(s.ring_events);

@@ -91,6 +91,10 @@ inline void record_operation(Op op, std::size_t bytes, const Segment& segment, c
   if (error != nullptr && (op == Op::Release || op == Op::Reset)) detail::refused(op, segment, *error);
 }
 
+// The reason real-thread stress tests give when one of their own checks
+// fails (core/tests/failure_log.h): the report's failure "kind".
+inline constexpr const char* kStressCheckReport = "stress-check";
+
 // Writes a report now for `reason` (a static text); its path, or "" when off
 // or the report could not be written. Async-signal-safe except for the
 // returned string (the signal handler uses the internal form).

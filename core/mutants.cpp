@@ -30,6 +30,13 @@ std::atomic<int> g_active{initial_bug()};
 void activate(Bug bug) { g_active.store(static_cast<int>(bug), std::memory_order_relaxed); }
 void deactivate() { g_active.store(-1, std::memory_order_relaxed); }
 bool active(Bug bug) noexcept { return g_active.load(std::memory_order_relaxed) == static_cast<int>(bug); }
+const char* active_name() noexcept {
+  const int bug = g_active.load(std::memory_order_relaxed);
+  for (const BugInfo& info : kCatalogue) {
+    if (static_cast<int>(info.bug) == bug) return info.name.data();  // the catalogue's literals end in '\0'
+  }
+  return nullptr;
+}
 const BugInfo* find(std::string_view name) {
   for (const BugInfo& info : kCatalogue) {
     if (info.name == name) return &info;

@@ -74,6 +74,8 @@ inline constexpr bool kBuilt = true;
 void activate(Bug bug);
 void deactivate();
 bool active(Bug bug) noexcept;
+// The active bug's catalogue name (a static text), or nullptr; async-signal-safe.
+const char* active_name() noexcept;
 const BugInfo* find(std::string_view name);
 #define SEGSIM_MUTANT(bug) (::segsim::mutants::active(::segsim::mutants::Bug::bug))
 #else

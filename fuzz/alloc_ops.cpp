@@ -3,11 +3,8 @@
 // reference model (property/allocator_model.h). Any mismatch prints one line
 // and traps, so libFuzzer saves the input as a crash.
 //
-// Input format (every read past the end yields 0, so any input is valid):
-//   byte 0         configuration: bit 0 = madvise resets from 64 KiB,
-//                  bit 1 = proactive cleanup off
-//   then ops       an opcode byte (kOpCount kinds, taken modulo) and its
-//                  fixed arguments; see `Op` for each op's bytes.
+// Input format: scenarios/alloc_ops_input.h (decoded there, also for
+// `segsim reproduce crash-<sha1>`); any input is valid.
 //
 // Unlike the property suite, outcomes here are not predicted: an allocation
 // may fit or run out of budget, and an injected Os failure stays armed until
@@ -28,7 +25,7 @@
 
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
-#include "fuzz/byte_reader.h"
+#include "scenarios/alloc_ops_input.h"
 #include "property/allocator_model.h"
 
 namespace segsim {
@@ -39,39 +36,15 @@ constexpr std::size_t kRegionBytes = 256 * KiB;
 // 8 MiB: one input can fill it (32 allocations of 256 KiB), and a fuzzing
 // process never runs out of real memory.
 constexpr std::size_t kBudgetRegions = 32;
-constexpr std::size_t kMaxOps = 256;
 constexpr std::size_t kMaxLive = 48;
 
-enum class Op : std::uint8_t {
-  Allocate,               // class byte (7 = invalid size), size-within-class byte
-  AllocateUninitialized,  // as Allocate
-  Release,                // live index byte
-  ReleaseStale,           // stale index byte
-  ResetStale,             // stale index byte
-  Reset,                  // live index byte
-  Write,                  // live index byte, fill byte
-  ReleaseUnused,          // class byte
-  FreeUnused,             // target regions byte
-  InjectFailure,          // call byte (mmap / madvise / munmap), which-call-from-now byte
-};
-constexpr std::uint8_t kOpCount = 10;
-
-using fuzzing::Reader;
+using fuzzing::AllocOp;
+using fuzzing::AllocOpStep;
 
 [[noreturn]] void fail(std::string_view what, std::size_t step) {
   std::fprintf(stderr, "fuzz_alloc_ops: step %zu: %.*s\n", step, static_cast<int>(what.size()),
                what.data());
   __builtin_trap();
-}
-
-// A request size: a class (7 = an invalid size) and where in that class's
-// range of byte counts, so both class edges are one byte away.
-std::size_t request_bytes(std::uint8_t class_byte, std::uint8_t position) {
-  const int c = class_byte % (kSizeClassCount + 1);
-  if (c == static_cast<int>(kSizeClassCount)) return position % 2 == 0 ? 0 : kLargestClassBytes + 1;
-  const std::size_t low = c == 0 ? 1 : class_bytes(c - 1) + 1;
-  const std::size_t high = class_bytes(c);
-  return low + (high - low) * position / 255;
 }
 
 class Harness {
@@ -93,18 +66,15 @@ class Harness {
     os_.clear_failures();
   }
 
-  void step(Reader& in, std::size_t step_number) {
+  void step(const AllocOpStep& in, std::size_t step_number) {
     step_ = step_number;
-    const auto op = static_cast<Op>(in.byte() % kOpCount);
-    switch (op) {
-      case Op::Allocate:
-      case Op::AllocateUninitialized: {
-        const std::uint8_t class_byte = in.byte();
-        allocate(request_bytes(class_byte, in.byte()), op == Op::Allocate);
+    switch (in.op) {
+      case AllocOp::Allocate:
+      case AllocOp::AllocateUninitialized:
+        allocate(fuzzing::alloc_op_request_bytes(in.a, in.b), in.op == AllocOp::Allocate);
         break;
-      }
-      case Op::Release: {
-        const std::uint8_t index = in.byte();
+      case AllocOp::Release: {
+        const std::uint8_t index = in.a;
         if (model_.live().empty()) break;
         const std::size_t i = index % model_.live().size();
         Status status = allocator_->release(model_.live()[i].segment);
@@ -112,12 +82,12 @@ class Harness {
         static_cast<void>(model_.released(i));
         break;
       }
-      case Op::ReleaseStale:
-      case Op::ResetStale:
-        release_stale(in.byte(), op == Op::ResetStale);
+      case AllocOp::ReleaseStale:
+      case AllocOp::ResetStale:
+        release_stale(in.a, in.op == AllocOp::ResetStale);
         break;
-      case Op::Reset: {
-        const std::uint8_t index = in.byte();
+      case AllocOp::Reset: {
+        const std::uint8_t index = in.a;
         if (model_.live().empty()) break;
         const std::size_t i = index % model_.live().size();
         Status status = allocator_->reset(model_.live()[i].segment);
@@ -125,15 +95,15 @@ class Harness {
         model_.reset(i);
         break;
       }
-      case Op::Write: {
-        const std::uint8_t index = in.byte();
-        const auto fill = static_cast<std::byte>(in.byte());
+      case AllocOp::Write: {
+        const std::uint8_t index = in.a;
+        const auto fill = static_cast<std::byte>(in.b);
         if (model_.live().empty()) break;
         model_.write(index % model_.live().size(), fill);
         break;
       }
-      case Op::ReleaseUnused: {
-        const int c = in.byte() % static_cast<int>(kSizeClassCount);
+      case AllocOp::ReleaseUnused: {
+        const int c = in.a % static_cast<int>(kSizeClassCount);
         const AllocatorStats before = allocator_->stats();
         const std::size_t released = allocator_->release_unused_regions(c);
         if (allocator_->stats().regions_released - before.regions_released != released) {
@@ -141,8 +111,8 @@ class Harness {
         }
         break;
       }
-      case Op::FreeUnused: {
-        const std::size_t target_bytes = (in.byte() % (kBudgetRegions + 1)) * kRegionBytes;
+      case AllocOp::FreeUnused: {
+        const std::size_t target_bytes = (in.a % (kBudgetRegions + 1)) * kRegionBytes;
         const AllocatorStats before = allocator_->stats();
         const std::size_t unmapped = allocator_->free_unused_regions(target_bytes);
         const AllocatorStats after = allocator_->stats();
@@ -157,11 +127,11 @@ class Harness {
         }
         break;
       }
-      case Op::InjectFailure: {
+      case AllocOp::InjectFailure: {
         static constexpr OsCall kCalls[] = {OsCall::Map, OsCall::Advise, OsCall::Unmap};
         static constexpr int kErrnos[] = {ENOMEM, EAGAIN, EINVAL};
-        const std::size_t which = in.byte() % 3;
-        os_.fail_nth(kCalls[which], 1 + in.byte() % 4, kErrnos[which]);
+        const std::size_t which = in.a % 3;
+        os_.fail_nth(kCalls[which], 1 + in.b % 4, kErrnos[which]);
         break;
       }
     }
@@ -244,9 +214,9 @@ class Harness {
 }  // namespace segsim
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  segsim::Reader in(data, size);
-  segsim::Harness harness(in.byte());
-  for (std::size_t step = 1; step <= segsim::kMaxOps && !in.done(); ++step) harness.step(in, step);
+  const segsim::fuzzing::AllocOpsInput input = segsim::fuzzing::decode_alloc_ops(data, size);
+  segsim::Harness harness(input.config);
+  for (std::size_t step = 1; step <= input.steps.size(); ++step) harness.step(input.steps[step - 1], step);
   harness.settle_and_check(segsim::model::Scan::EveryByte);
   return 0;
 }

@@ -68,24 +68,64 @@ std::string parse_event(const json& e, CrashEvent& out) {
   return fmt::format("unknown result '{}'", result.substr(0, 40));
 }
 
+std::string parse_refused(const json& f, CrashReport& report) {
+  CrashEvent refused;
+  if (!f.contains("operation")) return "a refused failure needs its \"operation\"";
+  if (std::string why = parse_event(f["operation"], refused); !why.empty()) return "failure: " + why;
+  if (!refused.error) return "a refused failure's operation has result \"ok\"";
+  if (!unsigned_field(f, "thread", report.refused_thread, UINT32_MAX)) return "failure: \"thread\"";
+  report.text = fmt::format("{} of region #{} slice {} (generation {}) refused: {}",
+                            flight_recorder::op_name(refused.op), refused.region, refused.slice, refused.generation,
+                            errc_name(*refused.error));
+  report.refused = refused;
+  return "";
+}
+
+std::string parse_signal(const json& f, CrashReport& report) {
+  if (!f.contains("signal") || !f["signal"].is_number_integer() || !string_field(f, "signal_name", report.signal_name)) {
+    return "a signal failure needs \"signal\" and \"signal_name\"";
+  }
+  const auto signal = f["signal"].get<std::int64_t>();
+  if (signal <= 0 || signal > 64) return "failure: \"signal\" is no signal number";
+  report.signal = static_cast<int>(signal);
+  report.text = "signal " + report.signal_name;
+  if (!f.contains("fault_slice")) return "";
+  const json& s = f["fault_slice"];
+  CrashFaultSlice slice;
+  if (!s.is_object() || !unsigned_field(s, "region", slice.region, UINT32_MAX) ||
+      !unsigned_field(s, "slice", slice.slice, UINT32_MAX) ||
+      !unsigned_field(s, "generation", slice.generation, UINT32_MAX) ||
+      !unsigned_field(s, "offset", slice.offset, UINT64_MAX)) {
+    return "failure: \"fault_slice\" needs region, slice, generation and offset";
+  }
+  report.fault_slice = slice;
+  report.text += fmt::format(" at offset {} of region #{} slice {} (generation {})", slice.offset, slice.region,
+                             slice.slice, slice.generation);
+  return "";
+}
+
+std::string parse_assertion(const json& a, CrashReport& report) {
+  CrashAssertion assertion;
+  if (!a.is_object() || !string_field(a, "condition", assertion.condition) ||
+      !string_field(a, "message", assertion.message) || !string_field(a, "file", assertion.file) ||
+      !unsigned_field(a, "line", assertion.line, UINT32_MAX)) {
+    return "failure: \"assertion\" needs condition, message, file and line";
+  }
+  report.assertion = std::move(assertion);
+  return "";
+}
+
 std::string parse_failure(const json& f, CrashReport& report) {
   if (!f.is_object() || !string_field(f, "kind", report.kind)) return "\"failure\" needs a \"kind\"";
   report.text = report.kind;
-  if (report.kind == "refused") {
-    CrashEvent refused;
-    if (!f.contains("operation")) return "a refused failure needs its \"operation\"";
-    if (std::string why = parse_event(f["operation"], refused); !why.empty()) return "failure: " + why;
-    if (!refused.error) return "a refused failure's operation has result \"ok\"";
-    if (!unsigned_field(f, "thread", report.refused_thread, UINT32_MAX)) return "failure: \"thread\"";
-    report.text = fmt::format("{} of region #{} slice {} (generation {}) refused: {}",
-                              flight_recorder::op_name(refused.op), refused.region, refused.slice, refused.generation,
-                              errc_name(*refused.error));
-    report.refused = refused;
-  } else if (report.kind == "signal" && f.contains("signal_name") && f["signal_name"].is_string()) {
-    report.text = "signal " + f["signal_name"].get<std::string>();
-  } else if (f.contains("assertion") && f["assertion"].is_object() && f["assertion"].contains("message") &&
-             f["assertion"]["message"].is_string()) {
-    report.text = "assertion: " + f["assertion"]["message"].get<std::string>();
+  std::string why;
+  if (report.kind == "refused") why = parse_refused(f, report);
+  if (report.kind == "signal") why = parse_signal(f, report);
+  if (why.empty() && f.contains("assertion")) why = parse_assertion(f["assertion"], report);
+  if (!why.empty()) return why;
+  if (report.kind == "assertion") {
+    if (!report.assertion) return "an assertion failure needs its \"assertion\"";
+    report.text = fmt::format("assertion {} ({})", report.assertion->condition, report.assertion->message);
   }
   return "";
 }
@@ -101,15 +141,20 @@ std::string parse_threads(const json& threads, CrashReport& report) {
       return "a thread needs \"thread\", \"recorded\" and \"events\"";
     }
     std::uint64_t previous = 0;
+    std::size_t overwritten = 0;  // leading events newer than the rest
     for (const json& e : t["events"]) {
       if (++total > kMaxCrashEvents) return fmt::format("more than {} events", kMaxCrashEvents);
       CrashEvent event;
       if (std::string why = parse_event(e, event); !why.empty()) return why;
       // Per thread strictly increasing; threads may tie (concurrent operations).
-      if (event.sequence <= previous) return "a thread's events are not in sequence order";
+      if (event.sequence == previous) return "a thread's events are not in sequence order";
+      // A ring copied while its thread kept recording: its oldest slots may
+      // already hold newer events. Those (everything before the descent) go.
+      if (event.sequence < previous) overwritten = thread.events.size();
       previous = event.sequence;
       thread.events.push_back(event);
     }
+    thread.events.erase(thread.events.begin(), thread.events.begin() + static_cast<std::ptrdiff_t>(overwritten));
     report.threads.push_back(std::move(thread));
   }
   return "";
@@ -132,6 +177,7 @@ Result<CrashReport> parse(const std::string& text, std::string* error_line) {
   }
   CrashReport report;
   if (!string_field(doc, "build_id", report.build_id)) return refuse("missing or mistyped \"build_id\"");
+  if (doc.contains("bug") && !string_field(doc, "bug", report.bug)) return refuse("mistyped \"bug\"");
   if (!doc.contains("stack") || !doc["stack"].is_object() ||
       !unsigned_field(doc["stack"], "region_bytes", report.region_bytes, UINT64_MAX) ||
       !unsigned_field(doc["stack"], "budget_bytes", report.budget_bytes, UINT64_MAX)) {
@@ -159,6 +205,59 @@ Result<CrashReport> read_crash_report(const std::string& path, std::string* erro
   auto text = read_text_file(path, kMaxCrashReportBytes, "crash report", error_line);
   if (!text.ok()) return text.error();
   return crash_report_from_json(text.value(), error_line);
+}
+
+namespace {
+
+json event_to_json(const CrashEvent& e) {
+  return {{"seq", e.sequence},
+          {"op", flight_recorder::op_name(e.op)},
+          {"bytes", e.bytes},
+          {"class", e.size_class},
+          {"region", e.region},
+          {"slice", e.slice},
+          {"generation", e.generation},
+          {"result", e.error ? errc_name(*e.error) : "ok"}};
+}
+
+json failure_to_json(const CrashReport& report) {
+  json failure = {{"kind", report.kind}};
+  if (report.refused) {
+    failure["errc"] = errc_name(*report.refused->error);
+    failure["thread"] = report.refused_thread;
+    failure["operation"] = event_to_json(*report.refused);
+  }
+  if (report.kind == "signal") {
+    failure["signal"] = report.signal;
+    failure["signal_name"] = report.signal_name;
+  }
+  if (const auto& s = report.fault_slice) {
+    failure["fault_slice"] = {
+        {"region", s->region}, {"slice", s->slice}, {"generation", s->generation}, {"offset", s->offset}};
+  }
+  if (const auto& a = report.assertion) {
+    failure["assertion"] = {{"condition", a->condition}, {"message", a->message}, {"file", a->file}, {"line", a->line}};
+  }
+  return failure;
+}
+
+}  // namespace
+
+std::string crash_report_to_json(const CrashReport& report) {
+  json threads = json::array();
+  for (const CrashThread& t : report.threads) {
+    json events = json::array();
+    for (const CrashEvent& e : t.events) events.push_back(event_to_json(e));
+    threads.push_back({{"thread", t.thread}, {"recorded", t.recorded}, {"events", std::move(events)}});
+  }
+  json doc = {{"format", "segsim-crash"},
+              {"version", flight_recorder::kFormatVersion},
+              {"build_id", report.build_id},
+              {"stack", {{"region_bytes", report.region_bytes}, {"budget_bytes", report.budget_bytes}}},
+              {"failure", failure_to_json(report)},
+              {"threads", std::move(threads)}};
+  if (!report.bug.empty()) doc["bug"] = report.bug;
+  return doc.dump();
 }
 
 bool looks_like_crash_report(const std::string& text) {

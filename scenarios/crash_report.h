@@ -35,20 +35,47 @@ struct CrashThread {
   std::vector<CrashEvent> events;
 };
 
+// The recorded slice a fatal signal's address fell in (stable ids only).
+struct CrashFaultSlice {
+  std::uint32_t region = 0;
+  std::uint32_t slice = 0;
+  std::uint32_t generation = 0;
+  std::uint64_t offset = 0;  // bytes into the slice
+};
+
+struct CrashAssertion {
+  std::string condition;
+  std::string message;
+  std::string file;
+  std::uint64_t line = 0;
+};
+
 struct CrashReport {
   std::string build_id;
+  std::string bug;  // the catalogued bug that was on (mutants builds); "" none
   std::uint64_t region_bytes = 0;
   std::uint64_t budget_bytes = 0;
   std::string kind;  // "refused" | "signal" | "assertion" | another reason
   // kind "refused": the refused call and its thread.
   std::optional<CrashEvent> refused;
   std::uint32_t refused_thread = 0;
+  // kind "signal": which, and the recorded slice holding the fault address.
+  int signal = 0;
+  std::string signal_name;
+  std::optional<CrashFaultSlice> fault_slice;
+  // kind "assertion", or a signal that followed a failed assertion.
+  std::optional<CrashAssertion> assertion;
   std::string text;  // one line for people: what failed
   std::vector<CrashThread> threads;
 };
 
 Result<CrashReport> crash_report_from_json(const std::string& text, std::string* error_line);
 Result<CrashReport> read_crash_report(const std::string& path, std::string* error_line);
+
+// The report as a version-1 document that crash_report_from_json reads back
+// to an equal report (addresses and pids, never compared, are left out):
+// what a repro of the "recorded" scenario embeds.
+std::string crash_report_to_json(const CrashReport& report);
 
 // Whether `text` is (the start of) a crash report rather than a repro or a
 // fuzzer artifact: its "format" field says so.

@@ -7,7 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "scenarios/base64.h"
+#include "scenarios/crash_report.h"
+#include "scenarios/fuzz_artifact.h"
 #include "scenarios/json_read.h"
+#include "scenarios/recording.h"
 #include "scenarios/safe_file.h"
 #include "scenarios/values.h"
 
@@ -80,6 +83,13 @@ std::string repro_to_json(const Repro& repro) {
                       {"signature", repro.failure->signature()}, {"bug", repro.failure->bug},
                       {"fiber", repro.failure->fiber},       {"step", repro.failure->step},
                       {"segment", repro.failure->segment},   {"segment_history", history}};
+  }
+  if (spec.recording) {
+    doc["recording"] = {{"follow_recorded_order", spec.recording->follow_recorded_order},
+                        {"report", nlohmann::json::parse(crash_report_to_json(spec.recording->report))}};
+  }
+  if (spec.fuzz_artifact) {
+    doc["fuzz_artifact"] = {{"target", spec.fuzz_artifact->target}, {"bytes", base64_encode(spec.fuzz_artifact->bytes)}};
   }
   // The decisions go last and by hand: the long part, written without
   // another copy of it in a JSON tree.
@@ -222,6 +232,43 @@ bool read_failure(const JsonFields& doc, const std::string& spec_bug, std::optio
   return true;
 }
 
+// The crash report a "recorded" run rebuilds (scenarios/recording.h), embedded whole.
+bool read_recording(const JsonFields& doc, RunSpec& spec, std::string& why) {
+  if (!doc.has("recording")) return true;
+  const Json* object = nullptr;
+  if (!doc.object("recording", object, why)) return false;
+  const JsonFields f(*object, doc.where() + ": recording");
+  auto recording = std::make_shared<Recording>();
+  if (!f.boolean("follow_recorded_order", recording->follow_recorded_order, why)) return false;
+  const Json* report_object = nullptr;
+  if (!f.object("report", report_object, why)) return false;
+  std::string error;
+  auto report = crash_report_from_json(report_object->dump(), &error);
+  if (!report.ok()) return f.fail(error, why);
+  recording->report = std::move(report.value());
+  spec.recording = std::move(recording);
+  return true;
+}
+
+// The libFuzzer artifact a fuzz-* run decodes (scenarios/fuzz_artifact.h), base64.
+bool read_fuzz_artifact(const JsonFields& doc, RunSpec& spec, std::string& why) {
+  if (!doc.has("fuzz_artifact")) return true;
+  const Json* object = nullptr;
+  if (!doc.object("fuzz_artifact", object, why)) return false;
+  const JsonFields f(*object, doc.where() + ": fuzz_artifact");
+  auto artifact = std::make_shared<FuzzArtifact>();
+  std::string encoded;
+  if (!f.string("target", artifact->target, why) || !f.string("bytes", encoded, why)) return false;
+  if (scenario_for_fuzz_target(artifact->target).empty()) {
+    return f.fail(fmt::format("no scenario runs artifacts of fuzz_{}", one_line(artifact->target, 40)), why);
+  }
+  std::optional<std::string> bytes = base64_decode(encoded);
+  if (!bytes) return f.fail("bytes is not base64", why);
+  artifact->bytes = std::move(*bytes);
+  spec.fuzz_artifact = std::move(artifact);
+  return true;
+}
+
 // `text` is released once parsed: a long run's repro is held once, not twice.
 Result<Repro> parse_repro(std::string text, std::string* error_line) {
   auto refuse = [&](const std::string& line) -> Result<Repro> {
@@ -248,7 +295,10 @@ Result<Repro> parse_repro(std::string text, std::string* error_line) {
   if (doc.contains("decisions") && !decisions_from_json(doc["decisions"], repro.spec.decisions, why)) {
     return refuse("bad repro file: " + why);
   }
-  if (!read_failure(fields, repro.spec.bug, repro.failure, why)) return refuse(why);
+  if (!read_failure(fields, repro.spec.bug, repro.failure, why) || !read_recording(fields, repro.spec, why) ||
+      !read_fuzz_artifact(fields, repro.spec, why)) {
+    return refuse(why);
+  }
   return repro;
 }
 

@@ -11,6 +11,11 @@
 //   "build_id": "...",
 //   "expected_trace_hash": "0x0123456789abcdef",
 //   "failure": {"oracle": "content", "message": "...", "fiber": 2, "step": 1234},
+//   "recording": {"follow_recorded_order": true, "report": {crash report}}
+//                       // scenario "recorded" only: the crash report its workload
+//                       // is rebuilt from (docs/flight-recorder.md), embedded whole
+//   "fuzz_artifact": {"target": "alloc_ops", "bytes": "base64"}
+//                       // scenario "fuzz-alloc-ops" only: the libFuzzer artifact it runs
 //   "decisions": {"encoding": "varint-deflate-base64", "count": N, "data": "eJz..."}
 //                       // optional: replayed exactly when present (sim/decision_log.h);
 //                       // version 1 wrote a list [0, 1, 1, 2, ...], still read

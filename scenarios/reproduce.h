@@ -1,22 +1,23 @@
 // Reproducing a crash report (DESIGN.md, "Crash reports"; PRES, SOSP 2009):
-// the recorded operations of each thread become a fiber running the same
-// operations with the same sizes on a fresh allocator (same region size and
-// budget) over a SimOs, under the simulator. The first attempt follows the
-// recorded order (a gate lets each operation run only when its sequence
-// number is the next recorded one; equal numbers were concurrent and run in
-// either order); later attempts explore around
-// it (random and PCT schedules, one seed each). Handles are matched by the
-// recorded stable ids (region, slice, generation) of their allocation;
-// slices allocated before the rings' window are allocated up front. The
-// failure recurs when the same call (release / reset) of the same recorded
-// handle is refused with the same Errc.
+// the report becomes a run of the "recorded" scenario (scenarios/recording.h,
+// scenarios/workloads/recorded.cpp) — its recorded operations, one fiber per
+// recorded thread, on a fresh allocator with the report's region size and
+// budget, with the catalogued bug the report names — under the simulator.
+// Attempt 1 follows the recorded order; later attempts explore around it
+// (random and PCT schedules by turns, one seed each). The first attempt whose
+// failure is the report's recurring (recurs_in: same kind, operation and
+// stable ids) is the outcome, as an ordinary repro file: its spec embeds the
+// recording, so `segsim replay` of it fails the same way in any process.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
 #include "scenarios/crash_report.h"
+#include "scenarios/fuzz_artifact.h"
+#include "scenarios/repro.h"
 
 namespace segsim::scenarios {
 
@@ -29,13 +30,22 @@ struct ReproduceOutcome {
   bool reproduced = false;
   std::uint32_t attempts = 0;
   double seconds = 0;
-  std::string schedule;  // "recorded order", "random seed 3", "pct seed 4"
-  std::string failure;   // what recurred, one line
+  std::string schedule;        // "recorded order", "random seed 3", "pct seed 4"
+  std::string failure;         // what recurred: the failure's signature
+  std::optional<Repro> repro;  // when reproduced: the reproducing attempt's run
 };
 
 // InvalidConfig (with `error_line`) for a report this cannot run: a stack
-// config the allocator refuses, a failure kind it cannot match.
+// config the allocator refuses, a failure kind it cannot match, a bug this
+// build cannot switch on; OutOfMemory ("environment: ...") when the
+// simulator cannot set itself up.
 Result<ReproduceOutcome> reproduce_crash(const CrashReport& report, const ReproduceLimits& limits,
                                          std::string* error_line);
+
+// A libFuzzer artifact of one of our fuzz targets (scenarios/fuzz_artifact.h):
+// its operations under the simulator, one seed per attempt; any failure of
+// the oracles is the outcome. InvalidConfig for a target no scenario runs.
+Result<ReproduceOutcome> reproduce_fuzz_artifact(const FuzzArtifact& artifact, const ReproduceLimits& limits,
+                                                 std::string* error_line);
 
 }  // namespace segsim::scenarios

@@ -49,6 +49,8 @@ std::uint64_t pct_steps_for(const RunSpec& spec) {
   calibration.max_steps = spec.max_steps;
   calibration.threads = spec.threads;
   calibration.size = spec.size;
+  calibration.recording = spec.recording;
+  calibration.fuzz_artifact = spec.fuzz_artifact;
   if (const ScenarioInfo* info = find_scenario(spec.scenario); info != nullptr) {
     if (calibration.threads == 0) calibration.threads = info->default_threads;
     if (calibration.size == 0) calibration.size = info->default_size;
@@ -57,6 +59,10 @@ std::uint64_t pct_steps_for(const RunSpec& spec) {
                                       calibration.size, calibration.faults, calibration.max_steps);
   static std::mutex cache_mu;
   static std::map<std::string, std::uint64_t> cache;
+  if (calibration.recording || calibration.fuzz_artifact) {  // workloads the key does not name: not cached
+    auto report = run_scenario(calibration);
+    return std::max(kPctMinSteps, report.ok() ? report->steps : 0);
+  }
   {
     std::lock_guard lock(cache_mu);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
@@ -87,11 +93,28 @@ const std::vector<ScenarioInfo>& scenario_catalogue() {
   return catalogue;
 }
 
-const ScenarioInfo* find_scenario(const std::string& name) {
-  for (const ScenarioInfo& info : scenario_catalogue()) {
-    if (info.name == name) return &info;
+namespace {
+
+// Scenarios a RunSpec's own data builds (not listed, not run by name).
+const std::vector<ScenarioDef>& spec_built_defs() {
+  static const std::vector<ScenarioDef> defs = {recorded_scenario(), fuzz_alloc_ops_scenario()};
+  return defs;
+}
+
+const ScenarioDef* find_def(const std::string& name) {
+  for (const auto* defs : {&scenario_defs(), &spec_built_defs()}) {
+    for (const ScenarioDef& candidate : *defs) {
+      if (candidate.info.name == name) return &candidate;
+    }
   }
   return nullptr;
+}
+
+}  // namespace
+
+const ScenarioInfo* find_scenario(const std::string& name) {
+  const ScenarioDef* def = find_def(name);
+  return def == nullptr ? nullptr : &def->info;
 }
 
 std::string build_id() { return SEGSIM_BUILD_DESCRIPTION; }
@@ -120,19 +143,29 @@ RunSpec resolved_spec(const RunSpec& spec_in) {
 
 namespace {
 
-const ScenarioDef* find_def(const std::string& name) {
-  for (const ScenarioDef& candidate : scenario_defs()) {
-    if (candidate.info.name == name) return &candidate;
+// Whether the spec carries what its scenario runs (and nothing else).
+std::string payload_refusal(const ScenarioDef& def, const RunSpec& spec) {
+  using Needs = ScenarioDef::Needs;
+  if (def.needs == Needs::Recording && !spec.recording) {
+    return fmt::format("scenario {} runs a crash report's operations: make it with segsim reproduce CRASH.json",
+                       def.info.name);
   }
-  return nullptr;
+  if (def.needs == Needs::FuzzArtifact && !spec.fuzz_artifact) {
+    return fmt::format("scenario {} runs a fuzzer artifact's operations: make it with segsim reproduce crash-<sha1>",
+                       def.info.name);
+  }
+  if ((def.needs != Needs::Recording && spec.recording) || (def.needs != Needs::FuzzArtifact && spec.fuzz_artifact)) {
+    return fmt::format("scenario {} takes no recording nor fuzzer artifact", def.info.name);
+  }
+  return {};
 }
 
 // Why the (resolved) spec cannot run, or "" when it can; the fault spec and
 // the bug name are checked where they are made into a plan and a switch.
 std::string spec_refusal(const RunSpec& spec) {
-  if (find_def(spec.scenario) == nullptr) {
-    return fmt::format("unknown scenario {} (see segsim list)", quoted_text(spec.scenario));
-  }
+  const ScenarioDef* def = find_def(spec.scenario);
+  if (def == nullptr) return fmt::format("unknown scenario {} (see segsim list)", quoted_text(spec.scenario));
+  if (std::string why = payload_refusal(*def, spec); !why.empty()) return why;
   if (spec.strategy == sim::StrategyKind::Replay && spec.decisions.empty()) {
     return "strategy replay needs recorded decisions";
   }
@@ -190,6 +223,7 @@ SegmentAllocatorConfig allocator_config_for(const RunSpec& spec, const ScenarioD
   allocator_config.budget_bytes = std::max<std::size_t>(kBaseBudgetBytes, spec.threads * kBudgetBytesPerThread);
   def.configure(allocator_config, cache_config, spec.threads, spec.size);
   if (def.configure_seeded) def.configure_seeded(allocator_config, cache_config, spec.seed);
+  if (def.configure_from_spec) def.configure_from_spec(allocator_config, spec);
   allocator_config.observer = &oracles;
   return allocator_config;
 }
@@ -280,6 +314,8 @@ sim::RunResult simulate(const RunSpec& spec, const RunOptions& options, const Sc
               spec.threads, spec.size, spec.test_hook, !rig.plan.empty(), spec.strategy, &rig.plan,
               1, {}, {}};
   stack.seed = spec.seed;
+  stack.recording = spec.recording.get();
+  stack.fuzz_artifact = spec.fuzz_artifact.get();
   stack_of_cache = &stack;
   struct Forget {  // the stack goes before the cache: its listener must not reach it
     Stack*& stack;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,9 @@
 #include "sim/trace.h"
 
 namespace segsim::scenarios {
+
+struct Recording;     // scenarios/recording.h
+struct FuzzArtifact;  // scenarios/fuzz_artifact.h
 
 // What a run may ask for (the CLI, repro files and run_scenario check these).
 inline constexpr std::uint32_t kMaxThreads = 64;
@@ -47,6 +51,12 @@ struct RunSpec {
   std::string fuzz_bytes;
   std::string test_hook;               // test-only sabotage, e.g. "corrupt-segment"; "" = none
   std::string bug;                     // a catalogued bug switched on (mutants builds only); "" = none
+  // Scenario "recorded" only (and required by it): the crash report whose
+  // operations are its workload (segsim reproduce makes these).
+  std::shared_ptr<const Recording> recording;
+  // Scenario "fuzz-alloc-ops" only (and required by it): the libFuzzer
+  // artifact whose operations are its workload.
+  std::shared_ptr<const FuzzArtifact> fuzz_artifact;
 };
 
 struct SegmentEvent {

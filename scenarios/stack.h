@@ -16,6 +16,8 @@
 #include "faults/faulty_os.h"
 #include "faults/sim_os.h"
 #include "scenarios/oracles/oracles.h"
+#include "scenarios/fuzz_artifact.h"
+#include "scenarios/recording.h"
 #include "scenarios/run.h"
 #include "sim/simulation.h"
 
@@ -56,6 +58,10 @@ struct Stack {
   // Made by its prepare, checked and dropped by its finish (before the stack's
   // quiescent checks); type-erased so scenarios add no fields here.
   std::shared_ptr<void> scenario_state{};
+  // Scenario "recorded": the run's recording (RunSpec::recording); null otherwise.
+  const Recording* recording = nullptr;
+  // Scenario "fuzz-alloc-ops": the run's artifact (RunSpec::fuzz_artifact); null otherwise.
+  const FuzzArtifact* fuzz_artifact = nullptr;
 };
 
 struct ScenarioDef {
@@ -73,6 +79,14 @@ struct ScenarioDef {
   // Runs on the conductor once every client has finished, before the cache
   // and pool give everything back: the scenario's own quiescent checks. Optional.
   std::function<void(Stack&)> finish;
+  // Optional: configuration the spec itself carries (the recorded scenario's
+  // crash report holds its region size and budget), applied last.
+  std::function<void(SegmentAllocatorConfig&, const RunSpec&)> configure_from_spec;
+  // What the spec must carry besides a seed (made by segsim reproduce).
+  // Scenarios that need one are not listed: scenario_catalogue() holds the
+  // scenarios a seed alone runs.
+  enum class Needs { Seed, Recording, FuzzArtifact };
+  Needs needs = Needs::Seed;
 };
 
 const std::vector<ScenarioDef>& scenario_defs();
@@ -90,5 +104,7 @@ ScenarioDef large_objects_scenario();  // issue 15
 ScenarioDef pressure_scenario();       // issue 15
 ScenarioDef slab_churn_scenario();
 ScenarioDef txn_arenas_scenario();
+ScenarioDef recorded_scenario();       // issue 13: a crash report's operations
+ScenarioDef fuzz_alloc_ops_scenario(); // issue 13: a fuzz_alloc_ops artifact's operations
 
 }  // namespace segsim::scenarios

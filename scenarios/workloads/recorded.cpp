@@ -1,0 +1,242 @@
+// recorded — a flight-recorder crash report's operations as a workload
+// (issue 13, PRES): client i runs recorded thread i's operations with the
+// same sizes on a fresh allocator with the report's region size and budget.
+// Handles are matched by the recorded stable ids (region, slice, generation)
+// of their allocation; slices released in the window but allocated before it
+// are allocated up front by the conductor. With follow_recorded_order each
+// operation waits for its sequence number to be the next recorded one.
+//
+// The recorded failure, when it recurs, is the run's failure, named in the
+// report's own ids (so its signature is the same in every process):
+//   refused    the same call of the same recorded handle is refused with the
+//              same Errc — oracle double-free;
+//   signal     the recorded slice holding the fault address is released, or
+//              its memory unmapped, once the recorded operations are done —
+//              oracle use-after-release;
+//   assertion  the same SEGSIM_ASSERT fails in the stack — the simulator's
+//              assertion oracle (scenarios/reproduce.cpp matches its text);
+//   stress-check  (a real-thread stress test's own check failed: the report
+//              names no operation) any oracle failure.
+// Any other failure is the oracles' as usual — but a refusal the recorded
+// run also got (recorded with an error, before the report's own) is
+// expected. The threads knob keeps the first `threads` recorded threads
+// (what shrink reduces).
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "core/platform/mutex.h"
+#include "core/size_class.h"
+#include "scenarios/stack.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+using Key = std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>;  // recorded region, slice, generation
+
+Key key_of(const CrashEvent& e) { return {e.region, e.slice, e.generation}; }
+bool is_release(const CrashEvent& e) {
+  return e.op == flight_recorder::Op::Release || e.op == flight_recorder::Op::Reset;
+}
+
+struct RecordedState {
+  std::vector<std::uint64_t> order;  // the running threads' sequence numbers, ascending
+  std::size_t next = 0;              // index into order: whose turn it is
+  platform::Mutex gate_mu;
+  platform::CondVar gate_cv;
+  std::map<Key, Segment> handles;  // by the recorded ids of their allocation
+  std::vector<Segment> allocated;  // every hand-out, given back at the end
+};
+
+RecordedState& state_of(Stack& stack) { return *static_cast<RecordedState*>(stack.scenario_state.get()); }
+
+std::size_t running_threads(const Stack& stack) {
+  return std::min<std::size_t>(stack.threads, stack.recording->report.threads.size());
+}
+
+// Every recorded event of the running threads, by sequence number.
+std::vector<const CrashEvent*> events_in_order(const Stack& stack) {
+  std::vector<const CrashEvent*> events;
+  for (std::size_t t = 0; t < running_threads(stack); ++t) {
+    for (const CrashEvent& e : stack.recording->report.threads[t].events) events.push_back(&e);
+  }
+  std::stable_sort(events.begin(), events.end(), [](auto* a, auto* b) { return a->sequence < b->sequence; });
+  return events;
+}
+
+// Slices released in the window but allocated before it: allocated up front.
+void prepare(Stack& stack) {
+  auto state = std::make_shared<RecordedState>();
+  std::map<Key, bool> allocated;
+  for (const CrashEvent* e : events_in_order(stack)) {
+    state->order.push_back(e->sequence);
+    if (!is_release(*e)) {
+      if (!e->error) allocated[key_of(*e)] = true;
+      continue;
+    }
+    if (allocated.count(key_of(*e)) > 0 || e->size_class < 0) continue;
+    allocated[key_of(*e)] = true;
+    auto segment = stack.allocator.allocate(class_bytes(static_cast<std::size_t>(e->size_class)));
+    if (!segment.ok()) continue;
+    state->handles[key_of(*e)] = segment.value();
+    state->allocated.push_back(segment.value());
+  }
+  stack.scenario_state = std::move(state);
+}
+
+// The message of the report's refusal recurring (what recurs_in compares).
+std::string refused_again(const CrashEvent& e, std::uint32_t thread, Errc code) {
+  return fmt::format("{} of recorded region #{} slice {} (generation {}) by recorded thread {} refused again: {}",
+                     flight_recorder::op_name(e.op), e.region, e.slice, e.generation, thread, errc_name(code));
+}
+
+std::string fault_slice_hit(const CrashReport& report) {
+  const CrashFaultSlice& f = *report.fault_slice;
+  return fmt::format("the recorded {} at offset {} of recorded region #{} slice {} (generation {}) hit a slice that "
+                     "is ",
+                     report.signal_name, f.offset, f.region, f.slice, f.generation);
+}
+
+// Whether `e` of recorded `thread` is the report's refused call.
+bool is_target(const CrashReport& report, std::uint32_t thread, const CrashEvent& e) {
+  const std::optional<CrashEvent>& target = report.refused;
+  return target && thread == report.refused_thread && target->sequence == e.sequence && target->op == e.op &&
+         key_of(*target) == key_of(e);
+}
+
+void check_refusal(Stack& stack, std::uint32_t thread, const CrashEvent& e, const Status& status,
+                   const Segment& segment) {
+  const CrashReport& report = stack.recording->report;
+  if (status.ok() || !is_target(report, thread, e) || report.refused->error != status.error().code) return;
+  stack.oracles.fail("double-free", refused_again(e, thread, status.error().code), segment.data());
+}
+
+void perform(Stack& stack, std::uint32_t thread, const CrashEvent& e) {
+  RecordedState& state = state_of(stack);
+  if (!is_release(e)) {
+    auto got = e.op == flight_recorder::Op::Allocate ? stack.allocator.allocate(e.bytes)
+                                                     : stack.allocator.allocate_uninitialized(e.bytes);
+    if (!got.ok()) return;
+    state.allocated.push_back(got.value());
+    if (!e.error) state.handles[key_of(e)] = got.value();
+    return;
+  }
+  auto it = state.handles.find(key_of(e));
+  if (it == state.handles.end()) return;  // its allocation failed here: nothing to release
+  const Segment segment = it->second;
+  // A refusal the recorded run also got before the report's own (a report
+  // numbered n > 0 holds those of reports 0..n-1) is not the failure sought.
+  const bool earlier_refusal = e.error && !is_target(stack.recording->report, thread, e) &&
+                               (*e.error == Errc::DoubleFree || *e.error == Errc::InvalidPointer);
+  if (earlier_refusal) stack.oracles.expect_refusal(*e.error);
+  const Status status =
+      e.op == flight_recorder::Op::Release ? stack.allocator.release(segment) : stack.allocator.reset(segment);
+  if (earlier_refusal && status.ok()) stack.oracles.unexpect_refusal(*e.error);
+  check_refusal(stack, thread, e, status, segment);
+  stack.oracles.check_cheap();
+}
+
+void client(Stack& stack, std::uint32_t index) {
+  if (index >= running_threads(stack)) return;
+  RecordedState& state = state_of(stack);
+  const bool follow = stack.recording->follow_recorded_order;
+  const CrashThread& thread = stack.recording->report.threads[index];
+  for (const CrashEvent& e : thread.events) {
+    if (follow) {
+      platform::UniqueLock lock(state.gate_mu);
+      state.gate_cv.wait(lock, [&] { return state.order[state.next] == e.sequence; });
+    }
+    perform(stack, thread.thread, e);
+    if (follow) {
+      platform::LockGuard guard(state.gate_mu);
+      ++state.next;
+      state.gate_cv.notify_all();
+    }
+  }
+}
+
+// A fatal signal inside a recorded slice: after the recorded operations,
+// that slice must be live and mapped, or the real run's access was to
+// memory the stack no longer owned.
+void check_fault_slice(Stack& stack) {
+  const std::optional<CrashFaultSlice>& fault = stack.recording->report.fault_slice;
+  if (!fault) return;
+  RecordedState& state = state_of(stack);
+  auto it = state.handles.find({fault->region, fault->slice, fault->generation});
+  if (it == state.handles.end()) return;  // never handed out here: nothing to judge
+  const Segment& segment = it->second;
+  const bool live = stack.oracles.model_live(segment);
+  // The faulting byte itself (an offset past the slice: its first byte).
+  const std::size_t offset = fault->offset < class_bytes(segment.size_class()) ? fault->offset : 0;
+  const bool mapped = stack.sim_os.page_state(segment.data() + offset) != faults::PageState::Unmapped;
+  if (live && mapped) return;
+  stack.oracles.fail("use-after-release",
+                     fault_slice_hit(stack.recording->report) +
+                         (live ? "live but unmapped" : "released") + " after the recorded operations",
+                     segment.data());
+}
+
+void finish(Stack& stack) {
+  check_fault_slice(stack);
+  // Give back what the window left live (the leaks oracle runs next).
+  for (const Segment& segment : state_of(stack).allocated) {
+    if (stack.oracles.model_live(segment)) (void)stack.allocator.release(segment);
+  }
+}
+
+}  // namespace
+
+std::string unmatchable_because(const CrashReport& report) {
+  if (report.kind == "refused" && report.refused) return "";
+  if (report.assertion) return "";
+  if (report.kind == "signal" && report.fault_slice) return "";
+  if (report.kind == flight_recorder::kStressCheckReport) return "";
+  if (report.kind == "signal") {
+    return fmt::format("a {} outside every recorded slice: no recorded operation names its memory",
+                       report.signal_name);
+  }
+  return fmt::format("a failure of kind '{}' ({}): only refusals, assertions, signals inside a recorded slice and "
+                     "stress checks are matched",
+                     report.kind, report.text);
+}
+
+bool recurs_in(const CrashReport& report, const Failure& failure) {
+  if (report.kind == "refused" && report.refused) {
+    return failure.oracle == "double-free" &&
+           failure.message == refused_again(*report.refused, report.refused_thread, *report.refused->error);
+  }
+  if (report.assertion) {
+    const std::string text = fmt::format("assertion failed: {} ({})", report.assertion->condition,
+                                         report.assertion->message);
+    return failure.oracle == "assertion" && failure.message.find(text) != std::string::npos;
+  }
+  if (report.kind == "signal" && report.fault_slice) {
+    return failure.oracle == "use-after-release" && failure.message.rfind(fault_slice_hit(report), 0) == 0;
+  }
+  // A stress test's own check names no operation: any oracle failure of the
+  // recorded operations is the match (the weakest one).
+  return report.kind == flight_recorder::kStressCheckReport;
+}
+
+ScenarioDef recorded_scenario() {
+  ScenarioDef def;
+  def.info = {"recorded",
+              "a flight-recorder crash report's operations, one fiber per recorded thread (made by segsim "
+              "reproduce; not run by name)",
+              1, 1};
+  def.configure = [](SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t, std::uint32_t) {};
+  def.configure_from_spec = [](SegmentAllocatorConfig& config, const RunSpec& spec) {
+    config.region_bytes = spec.recording->report.region_bytes;
+    config.budget_bytes = spec.recording->report.budget_bytes;
+  };
+  def.prepare = prepare;
+  def.client = client;
+  def.finish = finish;
+  def.needs = ScenarioDef::Needs::Recording;
+  return def;
+}
+
+}  // namespace segsim::scenarios
