@@ -46,8 +46,7 @@ EhState* eh_globals() noexcept { return reinterpret_cast<EhState*>(__cxxabiv1::_
 
 // On the side that switches away: saves its exception state in `save` and
 // installs the target's, `load` (nothing runs between this and the jump).
-void swap_eh(EhState& save, const EhState& load) noexcept {
-  EhState* eh = eh_globals();
+void swap_eh(EhState* eh, EhState& save, const EhState& load) noexcept {
   save = *eh;
   *eh = load;
 }
@@ -120,7 +119,7 @@ Fiber::Fiber(Home& home, std::size_t stack_bytes, std::function<void()> entry)
     entry_ = nullptr;  // the closure's destructors run on this fiber, like the body
     finished_ = true;
     // A finished fiber always returns to the scheduler, which records the end.
-    swap_eh(eh_, home_.scheduler_eh_);
+    swap_eh(home_.thread_eh_, eh_, home_.scheduler_eh_);
     asan_start_switch(nullptr, home_.stack_bottom_, home_.stack_size_);
     tsan_switch(home_.tsan_fiber_);
     home_.handoff_ = &context_;  // receives the empty continuation of a finished fiber
@@ -146,7 +145,8 @@ void Fiber::resume() {
 #if defined(SEGSIM_SIM_TSAN)
   home_.tsan_fiber_ = __tsan_get_current_fiber();
 #endif
-  swap_eh(home_.scheduler_eh_, eh_);
+  home_.thread_eh_ = eh_globals();  // this thread's: every fiber of the Home runs on it
+  swap_eh(home_.thread_eh_, home_.scheduler_eh_, eh_);
   void* fake_stack = nullptr;
   asan_start_switch(&fake_stack, stack_bottom(), stack_.size);
   tsan_switch(tsan_fiber_);
@@ -156,7 +156,7 @@ void Fiber::resume() {
 
 void Fiber::suspend() {
   SEGSIM_ASSERT(home_.scheduler_, "suspend outside the fiber");
-  swap_eh(eh_, home_.scheduler_eh_);
+  swap_eh(home_.thread_eh_, eh_, home_.scheduler_eh_);
   void* fake_stack = nullptr;
   asan_start_switch(&fake_stack, home_.stack_bottom_, home_.stack_size_);
   tsan_switch(home_.tsan_fiber_);
@@ -168,7 +168,7 @@ void Fiber::switch_to(Fiber& next) {
   SEGSIM_ASSERT(&next != this && &next.home_ == &home_ && !next.finished_ && next.context_,
                 "switch to a finished fiber, itself, or another scheduler's");
   next.started_ = true;
-  swap_eh(eh_, next.eh_);
+  swap_eh(home_.thread_eh_, eh_, next.eh_);
   void* fake_stack = nullptr;
   asan_start_switch(&fake_stack, next.stack_bottom(), next.stack_.size);
   tsan_switch(next.tsan_fiber_);

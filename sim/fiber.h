@@ -53,6 +53,7 @@ class Fiber {
     // jumped: set by the jumping side just before the jump.
     boost::context::fiber* handoff_ = nullptr;
     EhState scheduler_eh_;
+    EhState* thread_eh_ = nullptr;  // the running thread's exception globals (a TLS call saved per switch)
     // Sanitizer bookkeeping of the scheduler's stack.
     const void* stack_bottom_ = nullptr;
     std::size_t stack_size_ = 0;

@@ -247,7 +247,8 @@ std::uint32_t Simulation::decide() {
     fail(Outcome::ReplayDiverged, current_fiber(), strategy_->divergence());
     return kNoFiber;
   }
-  SEGSIM_ASSERT(std::binary_search(runnable_.begin(), runnable_.end(), *chosen),
+  // runnable_ holds exactly the fibers in state Runnable: an O(1) check.
+  SEGSIM_ASSERT(*chosen < fibers_.size() && fibers_[*chosen]->state == FiberState::Runnable,
                 "strategy chose a fiber that is not runnable");
   decisions_.push_back(*chosen);
   return *chosen;
