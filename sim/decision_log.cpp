@@ -13,12 +13,13 @@ namespace {
 constexpr int kDeflateLevel = 1;
 constexpr std::size_t kMaxVarintBytes = 5;  // a uint32
 
-void put_varint(std::string& out, std::uint64_t value) {
+template <typename Bytes>  // std::string (blocks) or std::vector<char> (the pending tail)
+void put_varint(Bytes& out, std::uint64_t value) {
   while (value >= 0x80) {
-    out += static_cast<char>((value & 0x7f) | 0x80);
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
     value >>= 7;
   }
-  out += static_cast<char>(value);
+  out.push_back(static_cast<char>(value));
 }
 
 // Reads a varint of at most `max_bytes` bytes from `in` at `at`.
@@ -108,20 +109,24 @@ Result<DecisionLog> DecisionLog::from_encoded(std::string encoded, std::uint64_t
 }
 
 void DecisionLog::push_back(std::uint32_t fiber) {
-  put_varint(pending_, fiber);
+  if (fiber < 0x80) {
+    pending_.push_back(static_cast<char>(fiber));  // the varint of a small id: the common case, inline
+  } else {
+    put_varint(pending_, fiber);
+  }
   ++count_;
   if (pending_.size() + kMaxVarintBytes > kBlockRawBytes) flush_block();
 }
 
 void DecisionLog::flush_block() {
   if (pending_.empty()) return;
-  append_block(blocks_, pending_);
+  append_block(blocks_, std::string_view(pending_.data(), pending_.size()));
   pending_.clear();
 }
 
 std::string DecisionLog::encoded() const {
   std::string out = blocks_;
-  if (!pending_.empty()) append_block(out, pending_);
+  if (!pending_.empty()) append_block(out, std::string_view(pending_.data(), pending_.size()));
   return out;
 }
 
@@ -160,7 +165,7 @@ bool DecisionLog::Reader::load_block() {
     SEGSIM_ASSERT(inflate_block(log_->blocks_, block_offset_, raw_, &why), "a checked decision block inflates");
   } else if (!in_pending_) {
     in_pending_ = true;
-    raw_ = log_->pending_;
+    raw_.assign(log_->pending_.begin(), log_->pending_.end());
   } else {
     return false;
   }

@@ -72,7 +72,7 @@ class DecisionLog {
  private:
   void flush_block();
   std::string blocks_;
-  std::string pending_;
+  std::vector<char> pending_;  // not a std::string: push_back is a third of the instructions
   std::uint64_t count_ = 0;
 };
 

@@ -1,5 +1,8 @@
 // Fiber: one simulated thread — a Boost.Context (fcontext) fiber on a
-// guard-paged stack, switched only between itself and the scheduler.
+// guard-paged stack. The scheduler resumes a fiber; a fiber returns control
+// to the scheduler (suspend) or hands it straight to another fiber of the same
+// scheduler (switch_to: one jump instead of two, no hop through the
+// scheduler's context). The fibers of one scheduler share a Fiber::Home.
 //
 // Debian's libboost_context is the fcontext build with no sanitizer support,
 // so every switch is annotated here: AddressSanitizer's
@@ -7,7 +10,8 @@
 // also for exceptions thrown on a fiber stack) and ThreadSanitizer's
 // __tsan_switch_to_fiber (so TSan keeps a separate shadow stack per fiber and
 // sees each switch as synchronisation). Without sanitizers they compile away.
-// Each fiber also has its own C++ exception state (see eh_* below).
+// Each fiber (and the scheduler) also has its own C++ exception state: the
+// side that switches away saves its own and installs the target's.
 #pragma once
 
 #include <cstddef>
@@ -19,40 +23,78 @@
 
 namespace segsim::sim {
 
+// The Itanium ABI's per-thread exception globals (__cxa_eh_globals): the
+// caught-exception stack and the count std::uncaught_exceptions() reports.
+struct EhState {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+
 class Fiber {
  public:
-  // The fiber does not run until the first resume(). `stack_bytes` excludes the guard page.
-  Fiber(std::size_t stack_bytes, std::function<void()> entry);
+  // What the fibers of one scheduler share: the scheduler's continuation and
+  // state while any of them runs, and the hand-off slot of a switch. One per
+  // scheduler; it must outlive its fibers and is used on one thread.
+  class Home {
+   public:
+    Home() = default;
+    Home(const Home&) = delete;
+    Home& operator=(const Home&) = delete;
+
+   private:
+    friend class Fiber;
+    // Jumps to `target`, leaving the running context's continuation to be
+    // stored in `self` by whoever resumes next. Returns, once something
+    // jumps back to `self`, whether that was the scheduler.
+    bool jump(boost::context::fiber& self, boost::context::fiber& target);
+
+    boost::context::fiber scheduler_;  // the scheduler's continuation while a fiber runs
+    // Where the context jumped to stores the continuation of the one that
+    // jumped: set by the jumping side just before the jump.
+    boost::context::fiber* handoff_ = nullptr;
+    EhState scheduler_eh_;
+    EhState* thread_eh_ = nullptr;  // the running thread's exception globals (a TLS call saved per switch)
+    // Sanitizer bookkeeping of the scheduler's stack.
+    const void* stack_bottom_ = nullptr;
+    std::size_t stack_size_ = 0;
+    void* tsan_fiber_ = nullptr;
+  };
+
+  // The fiber does not run until the first resume() or switch_to() it.
+  // `stack_bytes` excludes the guard page.
+  Fiber(Home& home, std::size_t stack_bytes, std::function<void()> entry);
   ~Fiber();  // the fiber must have finished
   Fiber(const Fiber&) = delete;
   Fiber& operator=(const Fiber&) = delete;
 
-  // On the scheduler: runs the fiber until it suspends or finishes.
+  // On the scheduler: runs this fiber until it — or a fiber it switched to,
+  // and so on — suspends or finishes. The scheduler knows which one did.
   void resume();
-  // On this fiber: switches back to the scheduler until the next resume().
+  // On this fiber: back to the scheduler until something resumes this fiber.
   void suspend();
+  // On this fiber: straight to `next` (another unfinished fiber of the same
+  // Home) until something resumes this fiber.
+  void switch_to(Fiber& next);
 
   bool started() const noexcept { return started_; }
   bool finished() const noexcept { return finished_; }
 
  private:
+  // After a jump back into this fiber: ends the sanitizer's switch.
+  void arrived(void* fake_stack, bool from_scheduler);
+  const void* stack_bottom() const noexcept { return static_cast<const char*>(stack_.sp) - stack_.size; }
+
+  Home& home_;
   std::function<void()> entry_;
-  boost::context::fiber context_;    // the fiber's continuation while suspended
-  boost::context::fiber scheduler_;  // the scheduler's continuation while the fiber runs
+  boost::context::fiber context_;  // the fiber's continuation while suspended
   boost::context::stack_context stack_{};
   bool started_ = false;
   bool finished_ = false;
-  // The fiber's own C++ exception state (the Itanium ABI's per-thread
-  // __cxa_eh_globals: caught-exception stack, uncaught count), swapped in and
-  // out around every switch so a fiber suspended while unwinding does not
-  // leak its in-flight exception into the others.
-  void* eh_caught_exceptions_ = nullptr;
-  unsigned int eh_uncaught_exceptions_ = 0;
-  // Sanitizer bookkeeping.
-  const void* scheduler_stack_bottom_ = nullptr;
-  std::size_t scheduler_stack_size_ = 0;
+  // The fiber's own C++ exception state, installed while it runs, so a fiber
+  // suspended while unwinding does not leak its in-flight exception into the
+  // others.
+  EhState eh_;
   void* tsan_fiber_ = nullptr;
-  void* tsan_scheduler_ = nullptr;
 };
 
 }  // namespace segsim::sim

@@ -17,10 +17,11 @@ class RoundRobinStrategy final : public Strategy {
   std::string_view name() const noexcept override { return strategy_name(StrategyKind::Rr); }
 
   std::optional<std::uint32_t> pick(const SchedulerView& view) override {
-    const bool current_runnable =
-        view.current != kNoFiber &&
-        std::binary_search(view.runnable.begin(), view.runnable.end(), view.current);
-    if (current_runnable && view.current == last_ && ++used_ < quantum_) return view.current;
+    // The cheap tests first: with quantum 1 (the default) the search never runs.
+    if (quantum_ > 1 && view.current == last_ && view.current != kNoFiber &&
+        std::binary_search(view.runnable.begin(), view.runnable.end(), view.current) && ++used_ < quantum_) {
+      return view.current;
+    }
     const std::uint32_t after = last_ == kNoFiber ? 0 : last_ + 1;
     auto it = std::lower_bound(view.runnable.begin(), view.runnable.end(), after);
     last_ = it == view.runnable.end() ? view.runnable.front() : *it;

@@ -145,7 +145,7 @@ std::uint32_t Simulation::spawn(std::string name, std::function<void()> body) {
   owned->id = id;
   owned->name = std::move(name);
   FiberRecord* raw = owned.get();
-  owned->fiber = std::make_unique<Fiber>(config_.stack_bytes, [this, raw, body = std::move(body)] {
+  owned->fiber = std::make_unique<Fiber>(fiber_home_, config_.stack_bytes, [this, raw, body = std::move(body)] {
     if (cancelling_) return;  // cancelled before it ever ran
     record(TraceOp::Start, 0);
     try {
@@ -199,10 +199,11 @@ RunResult Simulation::run() {
         next_ = decide();
         continue;
       }
-      FiberRecord& record = fiber(next_);
+      current_ = &fiber(next_);
       next_ = kNoFiber;
-      current_ = &record;
-      record.fiber->resume();
+      current_->fiber->resume();
+      // Fibers may have switched among themselves: the one that came back is current_.
+      FiberRecord& record = *current_;
       current_ = nullptr;
       if (record.fiber->finished()) {
         record.state = FiberState::Finished;
@@ -247,19 +248,28 @@ std::uint32_t Simulation::decide() {
     fail(Outcome::ReplayDiverged, current_fiber(), strategy_->divergence());
     return kNoFiber;
   }
-  SEGSIM_ASSERT(std::binary_search(runnable_.begin(), runnable_.end(), *chosen),
+  // runnable_ holds exactly the fibers in state Runnable: an O(1) check.
+  SEGSIM_ASSERT(*chosen < fibers_.size() && fibers_[*chosen]->state == FiberState::Runnable,
                 "strategy chose a fiber that is not runnable");
   decisions_.push_back(*chosen);
   return *chosen;
 }
 
-// On a fiber: lets the strategy choose who runs next; switches if not us.
+// On a fiber: lets the strategy choose who runs next; switches if not us —
+// straight to the chosen fiber. Only a failure or no runnable fiber (time to
+// jump, a deadlock to report) goes back to the scheduler's loop in run().
 void Simulation::reschedule(bool may_unwind) {
   SEGSIM_ASSERT(in_fiber(), "reschedule outside a fiber");
   const std::uint32_t next = decide();
   if (!failed_ && next == current_->id) return;
-  next_ = next;
-  current_->fiber->suspend();
+  if (!failed_ && next != kNoFiber) {
+    Fiber& from = *current_->fiber;
+    current_ = &fiber(next);
+    from.switch_to(*current_->fiber);
+  } else {
+    next_ = next;
+    current_->fiber->suspend();
+  }
   // Resumed by the scheduler: normally because we were chosen, or to unwind.
   if (cancelling_ && may_unwind && std::uncaught_exceptions() == 0) throw FiberCancelled{};
 }

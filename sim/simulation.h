@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/platform/runtime.h"
+#include "sim/fiber.h"
 #include "sim/random.h"
 #include "sim/strategy.h"
 #include "sim/trace.h"
@@ -159,6 +160,7 @@ class Simulation final : public platform::Runtime {
   std::unique_ptr<Strategy> strategy_;
   Rng spurious_rng_;
   Trace trace_;
+  Fiber::Home fiber_home_;  // before fibers_: outlives them
   std::vector<std::unique_ptr<FiberRecord>> fibers_;
   std::vector<std::uint32_t> runnable_;  // ascending ids
   std::vector<PendingOp> pending_;       // by fiber id: its next operation (SchedulerView::pending)

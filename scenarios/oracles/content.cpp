@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/oracles.h"
+#include "scenarios/oracles/zero_scan.h"
 
 namespace segsim::scenarios {
 
@@ -13,12 +14,10 @@ void Oracles::check_content(std::uint64_t page_id, std::size_t slot, std::span<c
                                 value.size(), expected.bytes),
          segment);
   }
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value[i] != std::byte{expected.fill}) {
-      fail("content", fmt::format("page {} slot {} byte {} reads {:#04x}, {:#04x} was written", page_id, slot,
-                                  i, static_cast<unsigned>(value[i]), expected.fill),
-           segment);
-    }
+  if (auto i = first_byte_other_than(value.data(), value.size(), std::byte{expected.fill})) {
+    fail("content", fmt::format("page {} slot {} byte {} reads {:#04x}, {:#04x} was written", page_id, slot,
+                                *i, static_cast<unsigned>(value[*i]), expected.fill),
+         segment);
   }
 }
 

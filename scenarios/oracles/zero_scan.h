@@ -1,4 +1,5 @@
-// The first non-zero byte of a range (word by word), for the zero-on-allocate oracles.
+// Word-by-word scans of a range: the first non-zero word (zero-on-allocate
+// oracles) and the first byte other than a fill (the content oracle).
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,23 @@ inline std::optional<std::size_t> first_nonzero_word(const std::byte* data, std:
     std::uint64_t word;
     std::memcpy(&word, data + i, sizeof word);
     if (word != 0) return i;
+  }
+  return std::nullopt;
+}
+
+// The index of the first byte that is not `fill`: a word at a time, then the
+// bytes of the first word that differs (a byte loop that may fail on every
+// byte does not vectorise; it was 44 % of a chicago run's instructions).
+inline std::optional<std::size_t> first_byte_other_than(const std::byte* data, std::size_t bytes, std::byte fill) {
+  const std::uint64_t pattern = 0x0101010101010101ULL * static_cast<std::uint8_t>(fill);
+  std::size_t i = 0;
+  for (; i + sizeof(std::uint64_t) <= bytes; i += sizeof(std::uint64_t)) {
+    std::uint64_t word;
+    std::memcpy(&word, data + i, sizeof word);
+    if (word != pattern) break;
+  }
+  for (; i < bytes; ++i) {
+    if (data[i] != fill) return i;
   }
   return std::nullopt;
 }
