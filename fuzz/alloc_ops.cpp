@@ -29,6 +29,7 @@
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
 #include "fuzz/byte_reader.h"
+#include "fuzz/recycling_os.h"
 #include "property/allocator_model.h"
 
 namespace segsim {
@@ -72,6 +73,13 @@ std::size_t request_bytes(std::uint8_t class_byte, std::uint8_t position) {
   const std::size_t low = c == 0 ? 1 : class_bytes(c - 1) + 1;
   const std::size_t high = class_bytes(c);
   return low + (high - low) * position / 255;
+}
+
+// Mappings are recycled across inputs (fuzz/recycling_os.h): a fresh mmap,
+// its page faults and its munmap per region cost more than the input itself.
+fuzzing::RecyclingOs& process_memory() {
+  static fuzzing::RecyclingOs memory;
+  return memory;
 }
 
 class Harness {
@@ -234,7 +242,7 @@ class Harness {
     return std::nullopt;
   }
 
-  testing::ScriptedOs os_;  // declared first: outlives the allocator
+  testing::ScriptedOs os_{process_memory()};  // declared first: outlives the allocator
   std::unique_ptr<SegmentAllocator> allocator_;
   model::AllocatorModel model_;
   std::size_t step_ = 0;
