@@ -1,22 +1,50 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of the fuzz preset for a while, starting from
-# its committed seed corpus. New inputs go to build/fuzz/corpus/<target>/
-# (the committed corpus is never modified); crashes to build/fuzz/artifacts/.
+# its committed seed corpus and dictionary (fuzz/<target>.dict). New inputs go
+# to build/fuzz/corpus/<target>/ (the committed corpus is never modified
+# while fuzzing); crashes to build/fuzz/artifacts/.
 #   ci/fuzz.sh [SECONDS_PER_TARGET]   (default 30)
-# Targets (fuzz/CMakeLists.txt): alloc_ops, page_file, repro (repro files,
-# both decision encodings), sweep_results (sweep --json / merge input, probe
-# lists), crash_report (flight-recorder crash reports), scenario (whole
-# simulated runs: coverage-guided interleavings; then its crash artifact is
-# converted and replayed, ci/fuzz_scenario_artifact.sh). Every
-# build/fuzz/fuzz/fuzz_* found is run.
+#   SEGSIM_FUZZ_FORK=N ci/fuzz.sh ... libFuzzer's -fork=N: N worker processes
+#                                     per target (a crash still stops the target)
+#   ci/fuzz.sh --merge                no fuzzing: merges what earlier runs found
+#                                     (build/fuzz/corpus/<target>) into the committed
+#                                     fuzz/corpus/<target> with -merge=1 — only
+#                                     inputs that add coverage are added; review
+#                                     and commit them
+# Targets (fuzz/CMakeLists.txt, docs/fuzzing.md): every build/fuzz/fuzz/fuzz_*
+# found is run. After the campaign, fuzz_scenario's crash path is checked:
+# an artifact is converted and replayed (ci/fuzz_scenario_artifact.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+merge=0
+if [[ "${1:-}" == --merge ]]; then
+  merge=1
+  shift
+fi
 seconds=${1:-30}
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: seconds must be a whole number, got '$seconds'" >&2; exit 2; }
+fork=${SEGSIM_FUZZ_FORK:-0}
+[[ "$fork" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SEGSIM_FUZZ_FORK must be a whole number, got '$fork'" >&2; exit 2; }
 shopt -s nullglob
 targets=(build/fuzz/fuzz/fuzz_*)
 ((${#targets[@]} > 0)) || { echo "fuzz.sh: no targets in build/fuzz/fuzz/ (build the fuzz preset first)" >&2; exit 2; }
+
+if ((merge)); then
+  for target in "${targets[@]}"; do
+    name=$(basename "$target")
+    name=${name#fuzz_}
+    [[ -d build/fuzz/corpus/$name ]] || continue
+    mkdir -p "fuzz/corpus/$name"
+    before=$(find "fuzz/corpus/$name" -type f | wc -l)
+    "$target" -merge=1 "fuzz/corpus/$name" "build/fuzz/corpus/$name" > "build/fuzz/$name.merge.log" 2>&1 ||
+      { echo "fuzz.sh: merging $name failed; see build/fuzz/$name.merge.log"; exit 1; }
+    echo "fuzz.sh: $name: $(( $(find "fuzz/corpus/$name" -type f | wc -l) - before )) inputs added to fuzz/corpus/$name"
+  done
+  exit 0
+fi
+parallel=()
+((fork > 0)) && parallel=("-fork=$fork")
 
 mkdir -p build/fuzz/artifacts
 passed=0
@@ -31,7 +59,7 @@ for target in "${targets[@]}"; do
   dict=()
   [[ -f fuzz/$name.dict ]] && dict+=("-dict=fuzz/$name.dict")
   echo "fuzz.sh: $name for ${seconds}s"
-  if "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+  if "$target" "${parallel[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
        -artifact_prefix=build/fuzz/artifacts/"$name"- "${dict[@]}" "$work" "${seeds[@]}" \
        > "build/fuzz/$name.log" 2>&1; then
     passed=$((passed + 1))

@@ -1,57 +1,53 @@
 #!/usr/bin/env bash
-# fuzz_scenario's column of the hunt table (docs/hunt.md): for each catalogued
-# bug, the seconds a fuzz + mutants build of fuzz_scenario takes, from the
-# committed corpus, to crash with that bug on (SEGSIM_MUTANT); each crash is
-# confirmed like `segsim hunt` confirms a detection: converted with a mutants
-# segsim (`fuzz-artifact --bug`), its run fails with the bug and passes
-# without it. Prints a markdown table.
-#   ci/fuzz_hunt.sh FUZZ_SCENARIO SEGSIM [SECONDS_PER_BUG] [BUG...]
-# FUZZ_SCENARIO from a fuzz build configured with -DSEGSIM_MUTANTS=ON,
-# SEGSIM from the mutants preset. Default: 60 s per bug, every bug.
-set -uo pipefail
+# The fuzzers' column of the hunt table (docs/hunt.md, docs/fuzzing.md): for
+# each catalogued bug and each target, runs the fuzz-mutants build of the
+# target with SEGSIM_MUTANT=<bug>, starting from a copy of its committed corpus
+# (or from nothing), until the first crash or the budget ends. Prints one
+# markdown row per (bug, target): seconds to the first crash (wall clock,
+# process start included) and the first line of the report, or "not found in N s".
+#   ci/fuzz_hunt.sh [SECONDS] [TARGET...]   default 60 s; targets leaf_page alloc_ops large_objects
+#   SEGSIM_FUZZ_HUNT_BUGS="a b"             only these bugs (default: the whole catalogue, core/mutants.h)
+#   SEGSIM_FUZZ_HUNT_EMPTY=1                start from an empty corpus instead of fuzz/corpus/<target>
+# Build first: cmake --preset fuzz-mutants && cmake --build --preset fuzz-mutants
+set -euo pipefail
 cd "$(dirname "$0")/.."
-(($# >= 2)) || { echo "usage: ci/fuzz_hunt.sh FUZZ_SCENARIO SEGSIM [SECONDS_PER_BUG] [BUG...]" >&2; exit 2; }
-fuzzer=$(realpath "$1")
-segsim=$(realpath "$2")
-seconds=${3:-60}
-shift $(($# >= 3 ? 3 : 2))
+
+seconds=${1:-60}
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz_hunt.sh: seconds must be a whole number, got '$seconds'" >&2; exit 2; }
-bugs=("$@")
-if ((${#bugs[@]} == 0)); then
-  mapfile -t bugs < <("$segsim" list | sed -n '/^bugs/,$p' | awk 'NR > 1 && NF > 1 { print $1 }')
-fi
-((${#bugs[@]} > 0)) || { echo "fuzz_hunt.sh: no bugs listed by $segsim (not a mutants build?)" >&2; exit 2; }
+shift $(( $# > 0 ? 1 : 0 ))
+targets=("$@")
+((${#targets[@]} > 0)) || targets=(leaf_page alloc_ops large_objects)
+bugs=${SEGSIM_FUZZ_HUNT_BUGS:-$(grep -oP '^\s*\{Bug::\w+, "\K[a-z-]+' core/mutants.h | tr '\n' ' ')}
+for target in "${targets[@]}"; do
+  [[ -x build/fuzz-mutants/fuzz/fuzz_$target ]] ||
+    { echo "fuzz_hunt.sh: no build/fuzz-mutants/fuzz/fuzz_$target (build the fuzz-mutants preset)" >&2; exit 2; }
+done
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-echo "| bug | found | seconds | runs | scenario | oracle |"
+start_label=committed
+[[ "${SEGSIM_FUZZ_HUNT_EMPTY:-0}" != 0 ]] && start_label=empty
+echo "| bug | target | corpus | budget | first crash | report |"
 echo "|---|---|---|---|---|---|"
-missed=0
-for bug in "${bugs[@]}"; do
-  mkdir -p "$work/$bug"
-  start=$(date +%s.%N)
-  SEGSIM_MUTANT=$bug "$fuzzer" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 \
-    -artifact_prefix="$work/$bug/" "$work/$bug" fuzz/corpus/scenario > "$work/$bug.log" 2>&1
-  elapsed=$(echo "$(date +%s.%N) - $start" | bc)
-  runs=$(grep -oE '^#[0-9]+' "$work/$bug.log" | tail -1 | tr -d '#')
-  crash=$(compgen -G "$work/$bug/crash-*" | head -1)
-  verdict="no" oracle="—" scenario="—"
-  if [[ -n $crash ]]; then
-    "$segsim" fuzz-artifact "$crash" -o "$work/$bug.json" --bug "$bug" > "$work/$bug.convert" 2>&1
-    with=$?
-    "$segsim" fuzz-artifact "$crash" -o "$work/$bug.control.json" > "$work/$bug.control" 2>&1
-    without=$?
-    scenario=$(awk '/^scenario/ { print $2; exit }' "$work/$bug.convert")
-    oracle=$(awk '/^FAILURE: oracle/ { print $3; exit }' "$work/$bug.convert")
-    if ((with == 1 && without == 0)); then
-      verdict="yes"
+for bug in $bugs; do
+  for target in "${targets[@]}"; do
+    rm -rf "$work/corpus" "$work/artifacts" && mkdir -p "$work/corpus" "$work/artifacts"
+    if [[ "$start_label" == committed && -d fuzz/corpus/$target ]]; then cp fuzz/corpus/"$target"/* "$work/corpus/"; fi
+    dict=()
+    [[ -f fuzz/$target.dict ]] && dict=("-dict=fuzz/$target.dict")
+    t0=$(date +%s.%N)
+    SEGSIM_MUTANT=$bug build/fuzz-mutants/fuzz/fuzz_"$target" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=4096 -artifact_prefix="$work/artifacts/" "${dict[@]}" "$work/corpus" \
+      >"$work/log" 2>&1 || true
+    t1=$(date +%s.%N)
+    if compgen -G "$work/artifacts/*" >/dev/null; then
+      found=$(printf '%.1f s' "$(echo "$t1 - $t0" | bc)")
+      report=$(grep -m1 -E "^fuzz_$target: |ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error|assertion" "$work/log" |
+               sed -E 's/0x[0-9a-f]+/0x…/g; s/==[0-9]+==//; s/\|/\\|/g' | cut -c1-120)
     else
-      verdict="unconfirmed (with bug: exit $with, without: exit $without)"
+      found="not found in $seconds s"
+      report="—"
     fi
-  fi
-  [[ $verdict == yes ]] || missed=$((missed + 1))
-  printf '| `%s` | %s | %.1f | %s | %s | %s |\n' "$bug" "$verdict" "$elapsed" "${runs:-0}" "$scenario" "${oracle:-?}"
+    echo "| \`$bug\` | fuzz_$target | $start_label | ${seconds} s | $found | $report |"
+  done
 done
-echo
-echo "fuzz_hunt: $((${#bugs[@]} - missed)) of ${#bugs[@]} found and confirmed"
-((missed == 0))

@@ -25,6 +25,7 @@
 
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
+#include "fuzz/recycling_os.h"
 #include "scenarios/alloc_ops_input.h"
 #include "property/allocator_model.h"
 
@@ -45,6 +46,13 @@ using fuzzing::AllocOpStep;
   std::fprintf(stderr, "fuzz_alloc_ops: step %zu: %.*s\n", step, static_cast<int>(what.size()),
                what.data());
   __builtin_trap();
+}
+
+// Mappings are recycled across inputs (fuzz/recycling_os.h): a fresh mmap,
+// its page faults and its munmap per region cost more than the input itself.
+fuzzing::RecyclingOs& process_memory() {
+  static fuzzing::RecyclingOs memory;
+  return memory;
 }
 
 class Harness {
@@ -204,7 +212,7 @@ class Harness {
     return std::nullopt;
   }
 
-  testing::ScriptedOs os_;  // declared first: outlives the allocator
+  testing::ScriptedOs os_{process_memory()};  // declared first: outlives the allocator
   std::unique_ptr<SegmentAllocator> allocator_;
   model::AllocatorModel model_;
   std::size_t step_ = 0;

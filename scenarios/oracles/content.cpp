@@ -1,5 +1,7 @@
 // content: every slot reads back what was last written to it, against the
 // workload's shadow model.
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "scenarios/oracles/oracles.h"

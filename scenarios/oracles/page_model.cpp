@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "scenarios/oracles/zero_scan.h"
+
 namespace segsim::scenarios {
 
 // ---- PageModels --------------------------------------------------------------
@@ -101,8 +103,9 @@ void PageModels::check_reset(LeafPage* page, std::uint64_t id, const Status& sta
   if (was_returned) model.shared = true;
   verify(page);
   for (const Segment& memory : {page->slot_segment(), page->dewey_segment()}) {
-    const auto bytes = memory.bytes();
-    if (!was_returned && std::any_of(bytes.begin(), bytes.end(), [](std::byte b) { return b != std::byte{0}; })) {
+    // Word by word (zero_scan.h): a byte-wise scan of up to 256 KiB per reset
+    // dominated the page fuzzer's run time.
+    if (!was_returned && first_nonzero_word(memory.data(), memory.size()).has_value()) {
       oracles_.fail("page-reuse", fmt::format("page {} reset for reuse: its held segment is not zeroed", id),
                     memory.data());
     }
