@@ -110,8 +110,12 @@ void alloc_release_loop(benchmark::State& state, Acquire acquire, Release releas
 
 // The SegmentAllocator side of the Alloc suite. The result checks stay inside
 // the timed loop: every real caller pays them.
-inline void segment_alloc_release(benchmark::State& state, bool zeroed) {
-  auto allocator = make_allocator();
+// `cached`: with the per-thread caches (the default); without, every call
+// takes the class lock (the allocator before issue 17).
+inline void segment_alloc_release(benchmark::State& state, bool zeroed, bool cached = true) {
+  SegmentAllocatorConfig config;
+  if (!cached) config.thread_cache_bytes = 0;
+  auto allocator = make_allocator(config);
   SegmentAllocator& a = *allocator;
   alloc_release_loop(
       state,

@@ -90,5 +90,6 @@ ScenarioDef large_objects_scenario();  // issue 15
 ScenarioDef pressure_scenario();       // issue 15
 ScenarioDef slab_churn_scenario();
 ScenarioDef txn_arenas_scenario();
+ScenarioDef tcache_churn_scenario();    // issue 17
 
 }  // namespace segsim::scenarios
