@@ -138,16 +138,23 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   // path (no cache, or a handle that is not plainly live: diagnose there).
   bool release_cached(const Segment& segment);
   bool spill(detail::ClassPool& pool, detail::ClassSliceCache& cc, std::uint32_t n);
-  void flush_cache(detail::SegmentCache& cache);
+  // `start_cleanups`: a spill that crosses a class's threshold starts its
+  // proactive cleanup — not when the flush is part of a reclaim, which is
+  // about to release (or grow) regions itself.
+  void flush_cache(detail::SegmentCache& cache, bool start_cleanups = true);
   void flush_caller_cache();
   // Before regions are reclaimed (free_unused_regions, cleanup, budget): every
   // cache a flush can reach now is emptied — under a simulation every fiber's;
   // in production the caller's, and every other thread flushes its own at its
   // next call (flush_epoch).
-  void flush_caches_for_reclaim();
+  // `start_cleanups` as in flush_cache: growth lets spills start cleanups,
+  // a reclaim that releases regions itself does not.
+  void flush_caches_for_reclaim(bool start_cleanups = false);
   void retire_cache(tcache::CacheLink& cache) override;
-  // Slices in every cache, per class (stats, audit; exact when quiescent).
-  std::array<std::size_t, kSizeClassCount> cached_counts() const;
+  // Slices of class `size_class` in every cache; with the class locked it is
+  // consistent with the pool's counts (stats). Lock order: class mu, then the
+  // cache registry's mutex.
+  std::size_t cached_count(int size_class) const;
 
   // --- regions: growth, reuse, unmapping, address index (segment_regions.cpp)
   Status grow(int size_class, platform::UniqueLock& lock);

@@ -17,15 +17,15 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
   AllocatorStats s;
   s.budget_bytes = config.budget_bytes;
   s.region_bytes = config.region_bytes;
-  const std::array<std::size_t, kSizeClassCount> cached = cached_counts();
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
     const ClassPool& pool = classes[c];
     SizeClassStats& out = s.classes[c];
     platform::LockGuard guard(pool.mu);
     out.slice_bytes = pool.slice_bytes;
-    // The pool counts cached slices live (they left it); they are free. The
-    // counts are read apart, so a snapshot taken mid-flush may not subtract.
-    out.cached_slices = std::min(cached[c], pool.live_slices);
+    // The pool counts cached slices live (they left it); they are free. Read
+    // under the class lock, which every refill and spill holds: the pair is
+    // consistent but for hand-outs and releases in flight.
+    out.cached_slices = std::min(cached_count(static_cast<int>(c)), pool.live_slices);
     out.live_slices = pool.live_slices - out.cached_slices;
     out.free_slices = pool.free_slices + out.cached_slices;
     out.freed_regions = pool.freed_queue.size();

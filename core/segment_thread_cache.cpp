@@ -195,7 +195,7 @@ bool SegmentAllocator::Impl::spill(ClassPool& pool, ClassSliceCache& cc, std::ui
   return start_cleanup;
 }
 
-void SegmentAllocator::Impl::flush_cache(SegmentCache& cache) {
+void SegmentAllocator::Impl::flush_cache(SegmentCache& cache, bool start_cleanups) {
   cache.seen_flush_epoch = flush_epoch.load(std::memory_order_relaxed);
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
     ClassSliceCache& cc = cache.classes[c];
@@ -208,7 +208,7 @@ void SegmentAllocator::Impl::flush_cache(SegmentCache& cache) {
       SEGSIM_PROBE("tcache.flush.class");
       start_cleanup = spill(pool, cc, cc.count);
     }
-    if (start_cleanup) {
+    if (start_cleanup && start_cleanups) {
       SEGSIM_PROBE("release.cleanup_threshold");
       maybe_start_cleanup(static_cast<int>(c));
     }
@@ -221,16 +221,16 @@ void SegmentAllocator::Impl::flush_caller_cache() {
   if (SegmentCache* cache = caches.existing_for_caller(); cache != nullptr) flush_cache(*cache);
 }
 
-void SegmentAllocator::Impl::flush_caches_for_reclaim() {
+void SegmentAllocator::Impl::flush_caches_for_reclaim(bool start_cleanups) {
   if (!caches_enabled) return;
   if (platform::current_runtime() != nullptr) {
     // One OS thread runs every fiber, and no owner holds a cache across a
     // scheduling point: any fiber may empty any fiber's cache.
-    for (const auto& cache : caches.all()) flush_cache(*cache);
+    for (const auto& cache : caches.all()) flush_cache(*cache, start_cleanups);
     return;
   }
   flush_epoch.fetch_add(1, std::memory_order_relaxed);
-  flush_caller_cache();
+  if (SegmentCache* cache = caches.existing_for_caller(); cache != nullptr) flush_cache(*cache, start_cleanups);
 }
 
 void SegmentAllocator::Impl::retire_cache(tcache::CacheLink& link) {
@@ -242,15 +242,11 @@ void SegmentAllocator::Impl::retire_cache(tcache::CacheLink& link) {
   caches.forget(link);
 }
 
-std::array<std::size_t, kSizeClassCount> SegmentAllocator::Impl::cached_counts() const {
-  std::array<std::size_t, kSizeClassCount> counts{};
-  if (!caches_enabled) return counts;
-  for (const auto& cache : caches.all()) {
-    for (std::size_t c = 0; c < kSizeClassCount; ++c) {
-      counts[c] += cache->classes[c].published.load(std::memory_order_relaxed);
-    }
-  }
-  return counts;
+std::size_t SegmentAllocator::Impl::cached_count(int c) const {
+  if (!caches_enabled) return 0;
+  std::size_t count = 0;
+  for (const auto& cache : caches.all()) count += cache->classes[c].published.load(std::memory_order_relaxed);
+  return count;
 }
 
 void SegmentAllocator::flush_thread_cache() { impl_->flush_caller_cache(); }

@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "core/platform/condvar.h"
 #include "core/platform/mutex.h"
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/page_work.h"
