@@ -45,6 +45,7 @@ SegmentAllocatorConfig property_config(std::size_t reset_madvise_min_bytes) {
   // Low thresholds: a few releases of small segments start an async cleanup.
   config.cleanup_start_free_slices = 4;
   config.cleanup_every_free_slices = 2;
+  config.thread_cache_bytes = 256 * KiB;  // the caches on: the model covers them
   return config;
 }
 

@@ -113,6 +113,7 @@ TEST(SegmentThreadCacheStress, RemoteReleasesReclaimsAndThreadExitsKeepAccountin
     config.budget_bytes = 64 * 1024 * KiB;
     config.cleanup_start_free_slices = 64;
     config.cleanup_every_free_slices = 16;
+    config.thread_cache_bytes = 256 * KiB;
     auto created = SegmentAllocator::create(os, config);
     ASSERT_TRUE(created.ok());
     SegmentAllocator& allocator = *created.value();
@@ -154,6 +155,7 @@ TEST(SegmentThreadCacheStress, RacingReleasesOfOneHandleFreeItOnce) {
   ScriptedOs os;
   SegmentAllocatorConfig config;
   config.region_bytes = 256 * KiB;
+  config.thread_cache_bytes = 256 * KiB;
   auto created = SegmentAllocator::create(os, config);
   ASSERT_TRUE(created.ok());
   SegmentAllocator& allocator = *created.value();

@@ -10,7 +10,12 @@ namespace {
 
 class SegmentThreadCache : public AllocatorTest {
  protected:
-  void SetUp() override { make(); }
+  static SegmentAllocatorConfig cached_config() {
+    SegmentAllocatorConfig config = small_config();
+    config.thread_cache_bytes = 256 * KiB;
+    return config;
+  }
+  void SetUp() override { make(cached_config()); }
 };
 
 TEST_F(SegmentThreadCache, AReleasedSliceServesTheNextAllocationOfItsClass) {
@@ -117,7 +122,7 @@ TEST_F(SegmentThreadCache, UsedSlicesRefillInBatchesOfHalfTheCapacity) {
 }
 
 TEST_F(SegmentThreadCache, SpillsCrossingTheThresholdStartCleanupsThatEmptyTheCache) {
-  SegmentAllocatorConfig config = small_config();
+  SegmentAllocatorConfig config = cached_config();
   config.cleanup_start_free_slices = 4;
   config.cleanup_every_free_slices = 2;
   make(config);
@@ -185,7 +190,7 @@ TEST_F(SegmentThreadCache, AnotherThreadsCacheFlushesAtItsNextCallAfterAReclaim)
 }
 
 TEST_F(SegmentThreadCache, ZeroCacheBytesTurnsTheCachesOff) {
-  SegmentAllocatorConfig config = small_config();
+  SegmentAllocatorConfig config = cached_config();
   config.thread_cache_bytes = 0;
   make(config);
   Segment s = must_allocate(64 * KiB);
