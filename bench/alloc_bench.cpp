@@ -24,6 +24,8 @@ namespace {
 
 void AllocSegmentUninitialized(benchmark::State& state) { segment_alloc_release(state, false); }
 
+void AllocSegmentUninitializedNoCache(benchmark::State& state) { segment_alloc_release(state, false, false); }
+
 void AllocGlibcMalloc(benchmark::State& state) { glibc_malloc_loop(state); }
 
 void AllocMimalloc(benchmark::State& state) { mimalloc_malloc_loop(state); }
@@ -73,6 +75,7 @@ const bool kBaselineChecked = [] {
 }();
 
 BENCHMARK(AllocSegmentUninitialized)->Apply(all_class_sizes);
+BENCHMARK(AllocSegmentUninitializedNoCache)->Apply(all_class_sizes);
 BENCHMARK(AllocGlibcMalloc)->Apply(all_class_sizes);
 BENCHMARK(AllocMimalloc)->Apply(all_class_sizes);
 BENCHMARK(AllocSegmentZeroed)->Apply(all_class_sizes);

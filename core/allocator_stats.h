@@ -15,7 +15,8 @@ namespace segsim {
 struct SizeClassStats {
   std::size_t slice_bytes = 0;
   std::size_t live_slices = 0;      // handed out
-  std::size_t free_slices = 0;      // in the pool: free slices of active regions
+  std::size_t free_slices = 0;      // free slices of active regions: in the pool or a thread cache
+  std::size_t cached_slices = 0;    // of which in threads' caches
   std::size_t active_regions = 0;   // regions whose slices are in use or pooled
   std::size_t freed_regions = 0;    // physical memory released, queued for reuse
   std::uint64_t cleanups_started = 0;
@@ -42,6 +43,11 @@ struct AllocatorStats {
   std::uint64_t unmap_failures = 0;
   std::uint64_t double_frees = 0;       // releases / resets refused as DoubleFree
   std::uint64_t invalid_pointers = 0;   // releases / resets refused as InvalidPointer
+  std::uint64_t cache_hits = 0;         // allocations served by a thread cache without the class lock
+  std::uint64_t cache_refills = 0;      // thread caches refilled from a class's pool
+  std::uint64_t cache_flushes = 0;      // thread caches emptied into the pools
+  std::uint64_t remote_releases = 0;    // cached releases by another thread cache than the allocating one
+  std::size_t thread_caches = 0;        // caches alive now (threads and fibers)
 
   std::array<SizeClassStats, kSizeClassCount> classes{};
 
@@ -55,6 +61,7 @@ struct AllocatorStats {
 
   std::size_t live_slices() const noexcept { return over_classes([](const auto& c) { return c.live_slices; }); }
   std::size_t free_slices() const noexcept { return over_classes([](const auto& c) { return c.free_slices; }); }
+  std::size_t cached_slices() const noexcept { return over_classes([](const auto& c) { return c.cached_slices; }); }
   std::size_t live_bytes() const noexcept {
     return over_classes([](const auto& c) { return c.live_slices * c.slice_bytes; });
   }

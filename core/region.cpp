@@ -11,17 +11,17 @@ void Region::assign_class(int cls, std::size_t slice_bytes, std::size_t region_b
   slice_bytes_ = slice_bytes;
   region_bytes_ = region_bytes;
   slice_count_ = static_cast<std::uint32_t>(region_bytes / slice_bytes);
-  slices_.assign(slice_count_, SliceState{});
+  slices_ = std::vector<SliceState>(slice_count_);
   free_stack_.reserve(slice_count_);
 }
 
 void Region::install(std::byte* base) {
-  SEGSIM_ASSERT(base != nullptr && base_ == nullptr, "install over a live mapping");
+  SEGSIM_ASSERT(base != nullptr && !mapped(), "install over a live mapping");
   SEGSIM_ASSERT(state == RegionState::Unused, "install of a slot in use");
-  base_ = base;
+  base_.store(base, std::memory_order_relaxed);
   free_count_ = slice_count_;
   touched_count_ = 0;
-  slices_.assign(slice_count_, SliceState{});
+  for (SliceState& s : slices_) s.reset();
   free_stack_.clear();
   // Pop order 0, 1, 2, ...: the stack holds the highest index at the bottom.
   for (std::uint32_t i = slice_count_; i > 0; --i) free_stack_.push_back(i - 1);
@@ -29,16 +29,16 @@ void Region::install(std::byte* base) {
 }
 
 void Region::uninstall() {
-  SEGSIM_ASSERT(base_ != nullptr, "uninstall without a mapping");
+  SEGSIM_ASSERT(mapped(), "uninstall without a mapping");
   SEGSIM_ASSERT(all_free(), "unmapping a region with live slices");
-  base_ = nullptr;
+  base_.store(nullptr, std::memory_order_relaxed);
   touched_count_ = 0;
   state = RegionState::Unused;
 }
 
 OsStatus Region::release_physical(Os& os) const {
-  SEGSIM_ASSERT(base_ != nullptr, "release_physical without a mapping");
-  return os.advise(base_, region_bytes_, Advice::DontNeed);
+  SEGSIM_ASSERT(mapped(), "release_physical without a mapping");
+  return os.advise(base(), region_bytes_, Advice::DontNeed);
 }
 
 void Region::mark_physical_released() {
@@ -51,7 +51,7 @@ void Region::mark_physical_released() {
 }
 
 std::int64_t Region::slice_of(const std::byte* data) const {
-  const std::byte* base = base_;
+  const std::byte* base = this->base();
   if (base == nullptr || data < base || data >= base + region_bytes_) return -1;
   std::size_t offset = static_cast<std::size_t>(data - base);
   if (offset % slice_bytes_ != 0) return -1;

@@ -24,10 +24,20 @@ enum class RegionState : std::uint8_t {
   Unmapping,  // detached while munmap runs
 };
 
+// A slice's state. `generation` is atomic: a thread cache's release checks and
+// frees a handle with one compare-exchange on it, without the class lock
+// (core/segment_thread_cache.cpp); every other field is lock-guarded.
 struct SliceState {
-  std::uint32_t generation = 0;  // 0 = free; otherwise the live handle's generation
-  bool zero = true;              // known to read all zero (fresh mapping or DONTNEED)
-  bool touched = false;          // may be resident (handed out since mapped / DONTNEED)
+  std::atomic<std::uint32_t> generation{0};  // 0 = free or cached; otherwise the live handle's
+  bool zero = true;                          // known to read all zero (fresh mapping or DONTNEED)
+  bool touched = false;                      // may be resident (handed out since mapped / DONTNEED)
+  std::uint16_t owner_cache = 0;             // low bits of the thread cache that handed it out; 0: none
+  void reset() noexcept {
+    generation.store(0, std::memory_order_relaxed);
+    zero = true;
+    touched = false;
+    owner_cache = 0;
+  }
 };
 
 class Region {
@@ -48,18 +58,20 @@ class Region {
   // Hot path (allocate / release): defined inline below.
   std::uint32_t pop_free();
   void push_free(std::uint32_t slice);
-  std::byte* slice_data(std::uint32_t slice) const { return base_ + slice * slice_bytes_; }
+  std::byte* slice_data(std::uint32_t slice) const { return base() + slice * slice_bytes_; }
   // The slice `data` starts in the current mapping; -1 if none.
   std::int64_t slice_of(const std::byte* data) const;
 
   bool all_free() const { return free_count_ == slice_count_; }
-  bool mapped() const { return base_ != nullptr; }
+  bool mapped() const { return base() != nullptr; }
 
   int size_class = -1;
   RegionState state = RegionState::Unused;
   bool in_partial_list = false;
 
-  std::byte* base() const { return base_; }
+  // Relaxed atomic: a thread cache's lock-free release compares a handle's
+  // address with it; a live handle's region cannot change meanwhile.
+  std::byte* base() const { return base_.load(std::memory_order_relaxed); }
   std::size_t bytes() const { return region_bytes_; }
   std::size_t slice_bytes() const { return slice_bytes_; }
   std::uint32_t slice_count() const { return slice_count_; }
@@ -77,7 +89,7 @@ class Region {
   void note_touched() { ++touched_count_; }
 
  private:
-  std::byte* base_ = nullptr;
+  std::atomic<std::byte*> base_{nullptr};
   std::size_t region_bytes_ = 0;
   std::size_t slice_bytes_ = 0;
   std::uint32_t slice_count_ = 0;

@@ -3,6 +3,7 @@
 // (core/segment_allocator_impl.h lists which file holds which concept).
 #include "core/segment_allocator.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "core/asan.h"
@@ -44,8 +45,16 @@ SegmentAllocator::Impl::Impl(Os& os_in, const SegmentAllocatorConfig& cfg)
       config(cfg),
       id(g_next_allocator_id.fetch_add(1, std::memory_order_relaxed)),
       table(static_cast<std::uint32_t>(kSizeClassCount * (cfg.budget_bytes / cfg.region_bytes))),
+      caches_enabled(cfg.thread_cache_bytes != 0),
+      caches(id),
       executor(platform::AsyncExecutorConfig{1, cfg.cleanup_queue_capacity}) {
-  for (std::size_t c = 0; c < kSizeClassCount; ++c) classes[c].slice_bytes = class_bytes(c);
+  for (std::size_t c = 0; c < kSizeClassCount; ++c) {
+    classes[c].slice_bytes = class_bytes(c);
+    if (caches_enabled) {
+      classes[c].cache_capacity = static_cast<std::uint32_t>(
+          std::clamp<std::size_t>(cfg.thread_cache_bytes / class_bytes(c), 1, detail::kMaxCachedSlices));
+    }
+  }
 }
 
 Result<std::unique_ptr<SegmentAllocator>> SegmentAllocator::create(Os& os,
@@ -61,6 +70,10 @@ SegmentAllocator::SegmentAllocator(std::unique_ptr<Impl> impl) : impl_(std::move
 
 SegmentAllocator::~SegmentAllocator() {
   impl_->executor.shutdown();
+  // Cached slices die with their regions: nothing is returned.
+  impl_->caches.detach_all([](detail::SegmentCache& cache) {
+    for (auto& cc : cache.classes) cc.set_count(0);
+  });
   for (std::uint32_t id = 0; id < impl_->table.size(); ++id) {
     Region& region = impl_->table.at(id);
     if (!region.mapped()) continue;

@@ -18,6 +18,18 @@
 //    memset fallback; madvise of a freed region → region kept resident and not
 //    assumed zero; munmap → region kept. All of them are counted in stats().
 //
+//  * Per-thread caches (thread_cache_bytes > 0): each thread keeps a few free
+//    slices per class in front of the class lock. A cached slice is free:
+//    releasing a handle to it is DoubleFree, stale handles stay stale (every
+//    generation is unique in its class). A slice may be released by another
+//    thread than the one that allocated it (a remote release); it joins the
+//    releasing thread's cache. Thread exit, flush_thread_cache(),
+//    free_unused_regions(), release_unused_regions() and the proactive cleanup
+//    empty caches back into the pool — under a simulation every fiber's cache
+//    (each fiber is a thread, keyed by the runtime's thread_key()); in
+//    production the caller's, and every other thread empties its own at its
+//    next call. stats() counts cached slices as free (cached_slices), never live.
+//
 // Thread-safe. Synchronisation, async work and timing go through the platform
 // seam, so the same code runs under the simulator.
 #pragma once
@@ -36,8 +48,9 @@
 namespace segsim {
 
 // Watches slices change hands (oracles, debugging). Calls come from the
-// thread doing the allocation or release; handing_out and released run under
-// the class's lock, so nothing else touches the slice meanwhile.
+// thread doing the allocation or release; handing_out and released run while
+// the slice is the caller's alone (under the class's lock, or between the
+// thread cache's generation swap and its cache), so nothing else touches it.
 class SegmentObserver {
  public:
   virtual ~SegmentObserver() = default;
@@ -73,6 +86,11 @@ struct SegmentAllocatorConfig {
   std::size_t cleanup_start_free_slices = 5000;
   std::size_t cleanup_every_free_slices = 1000;
   std::size_t cleanup_queue_capacity = 16;
+  // Bytes of free slices a thread may cache per class (at least one slice,
+  // at most 32); 0 turns the per-thread caches off. Off by default for now:
+  // `segsim run leak-soak --threads 64` still grows past its bound with them
+  // on (docs/benchmarks.md, "Per-thread caches"); 256 KiB is the measured setting.
+  std::size_t thread_cache_bytes = 0;
   SegmentObserver* observer = nullptr;  // must outlive the allocator
 };
 
@@ -106,6 +124,9 @@ class SegmentAllocator {
   std::size_t release_unused_regions(int size_class);
   // Waits until no async cleanup is queued or running.
   void wait_for_cleanups();
+  // Empties the calling thread's (fiber's) cache into the pool. A fiber
+  // should call it before it ends; production threads flush at exit.
+  void flush_thread_cache();
 
   AllocatorStats stats() const;
   // Checks every accounting invariant; returns one line per violation (empty

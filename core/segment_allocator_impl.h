@@ -3,7 +3,8 @@
 // its .cpp files (segment_allocator.cpp the facade, segment_pool.cpp the
 // per-class pool, segment_regions.cpp growth / reuse / unmapping and the
 // address index, segment_cleanup.cpp the proactive cleanup,
-// segment_audit.cpp stats and audit) and from the bug catalogue's
+// segment_audit.cpp stats and audit, segment_thread_cache.cpp the per-thread
+// caches in front of the pool) and from the bug catalogue's
 // mutants-only files.
 #pragma once
 
@@ -19,8 +20,10 @@
 #include "core/platform/async_executor.h"
 #include "core/platform/atomic.h"
 #include "core/platform/mutex.h"
+#include "core/platform/runtime.h"
 #include "core/region.h"
 #include "core/segment_allocator.h"
+#include "core/thread_cache.h"
 
 namespace segsim {
 namespace detail {
@@ -53,23 +56,105 @@ struct ClassPool {
   std::size_t free_slices = 0;              // free slices of Active regions (the pool)
   std::size_t touched_slices = 0;           // for the resident estimate
   std::uint32_t next_generation = 1;
+  std::uint32_t cache_capacity = 0;         // slices a thread cache keeps of this class (0: off)
   platform::Atomic<bool> cleanup_in_progress{false};
+  // Names this class's thread-cache operations to a simulation: each one
+  // that touches shared state (a slice's generation) is a scheduling point.
+  mutable platform::SimTag cache_tag;
   Counter cleanups_started, cleanups_finished, cleanups_refused;
+};
+
+// The most slices a thread cache keeps of one class.
+inline constexpr std::uint32_t kMaxCachedSlices = 32;
+
+// A free slice parked in a thread cache: generation 0, off its region's free
+// stack, counted live by the pool (it left the pool) and cached by the cache.
+struct CachedSlice {
+  std::uint32_t region = 0;
+  std::uint16_t slice = 0;
+  bool zero = false;  // never handed out since it read zero
+};
+
+// One class of a thread's cache. Touched only by its owner thread (fiber),
+// except by a flush under a simulation, where fibers share one OS thread and
+// no scheduling point falls inside an owner's use of it.
+struct ClassSliceCache {
+  std::array<CachedSlice, kMaxCachedSlices> slots;
+  std::uint32_t count = 0;
+  std::atomic<std::uint32_t> published{0};  // `count` for stats() and audit() on other threads
+  // Generations reserved from the class under its lock, handed out lock-free.
+  std::uint32_t generation_next = 0, generation_end = 0;
+  void set_count(std::uint32_t n) noexcept {
+    count = n;
+    published.store(n, std::memory_order_relaxed);
+  }
+};
+
+struct SegmentCache : tcache::CacheLink {
+  using CacheLink::CacheLink;
+  std::array<ClassSliceCache, kSizeClassCount> classes;
+  std::uint64_t seen_flush_epoch = 0;
+  tcache::OwnerCounter hits, remote_releases;  // summed by stats(); retired at thread exit
 };
 
 }  // namespace detail
 
-struct SegmentAllocator::Impl {
+struct SegmentAllocator::Impl final : tcache::CacheOwner {
   Impl(Os& os_in, const SegmentAllocatorConfig& cfg);
 
   // --- the per-class pool (segment_pool.cpp)
   Result<Segment> allocate(std::size_t bytes, bool zero);
+  Result<Segment> allocate_from_pool(int size_class, bool zero);
   Status release(const Segment& segment);
+  // With the class locked: the next free slice of the pool, taken out of it
+  // (counted live, marked touched and no longer zero). Its zero flag before.
+  struct TakenSlice {
+    std::uint32_t region = 0;
+    std::uint32_t slice = 0;
+    bool zero = false;
+  };
+  TakenSlice take_slice(int size_class);
+  // With the class locked: a free slice (generation 0) back into the pool.
+  // True when the class's free count crossed a proactive-cleanup threshold.
+  bool return_slice(detail::ClassPool& pool, std::uint32_t region_id, std::uint32_t slice);
+  Segment make_handle(int size_class, std::uint32_t region_id, std::uint32_t slice,
+                      std::uint32_t generation) const;
   Status reset(const Segment& segment);
   void zero_memory(std::byte* data, std::size_t bytes);
   detail::Region* live_region(const Segment& segment) const;
   Error diagnose(const Segment& segment) const;
   Error refuse(Error error) const;
+
+  // --- per-thread caches (segment_thread_cache.cpp)
+  detail::SegmentCache* cache_for_caller() {
+    return caches.for_caller([this](std::uint32_t cache_id) { return new_cache(cache_id); });
+  }
+  std::shared_ptr<detail::SegmentCache> new_cache(std::uint32_t cache_id);
+  // A handout from the caller's cache; null when the caller has no cache, or
+  // its class cache is empty and the pool cannot refill it (error in `error`).
+  bool allocate_cached(int size_class, bool zero, Result<Segment>& out);
+  bool refill(detail::SegmentCache& cache, int size_class, Status& status);
+  // A release into the caller's cache; false when it must take the locked
+  // path (no cache, or a handle that is not plainly live: diagnose there).
+  bool release_cached(const Segment& segment);
+  bool spill(detail::ClassPool& pool, detail::ClassSliceCache& cc, std::uint32_t n);
+  // `start_cleanups`: a spill that crosses a class's threshold starts its
+  // proactive cleanup — not when the flush is part of a reclaim, which is
+  // about to release (or grow) regions itself.
+  void flush_cache(detail::SegmentCache& cache, bool start_cleanups = true);
+  void flush_caller_cache();
+  // Before regions are reclaimed (free_unused_regions, cleanup, budget): every
+  // cache a flush can reach now is emptied — under a simulation every fiber's;
+  // in production the caller's, and every other thread flushes its own at its
+  // next call (flush_epoch).
+  // `start_cleanups` as in flush_cache: growth lets spills start cleanups,
+  // a reclaim that releases regions itself does not.
+  void flush_caches_for_reclaim(bool start_cleanups = false);
+  void retire_cache(tcache::CacheLink& cache) override;
+  // Slices of class `size_class` in every cache; with the class locked it is
+  // consistent with the pool's counts (stats). Lock order: class mu, then the
+  // cache registry's mutex.
+  std::size_t cached_count(int size_class) const;
 
   // --- regions: growth, reuse, unmapping, address index (segment_regions.cpp)
   Status grow(int size_class, platform::UniqueLock& lock);
@@ -108,7 +193,8 @@ struct SegmentAllocator::Impl {
   // --- stats and audit (segment_audit.cpp)
   AllocatorStats stats() const;
   std::vector<std::string> audit() const;
-  void audit_class(int size_class, std::vector<std::string>& violations,
+  void audit_class(int size_class, const std::vector<detail::CachedSlice>& cached,
+                   std::vector<std::string>& violations,
                    std::size_t& mapped_regions) const;
 
   Os& os;
@@ -129,6 +215,13 @@ struct SegmentAllocator::Impl {
   mutable detail::Counter resets_memset, resets_madvise, madvise_failures, map_failures,
       unmap_failures;
   mutable detail::Counter double_frees, invalid_pointers;
+  // Thread-cache counters: hits and remote releases live in each cache (no
+  // shared write on the fast path); these hold those of retired caches.
+  mutable detail::Counter retired_cache_hits, retired_remote_releases, cache_refills, cache_flushes;
+
+  const bool caches_enabled;
+  mutable tcache::ThreadCaches<detail::SegmentCache> caches;
+  std::atomic<std::uint64_t> flush_epoch{0};  // bumped by flush_caches_for_reclaim (production)
 
   // Declared last: destroyed (joined) first, while everything it uses lives.
   platform::AsyncExecutor executor;

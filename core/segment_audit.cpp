@@ -2,6 +2,9 @@
 // checked against the regions themselves (exact only when quiescent).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+
 #include "core/segment_allocator_impl.h"
 
 namespace segsim {
@@ -19,8 +22,12 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
     SizeClassStats& out = s.classes[c];
     platform::LockGuard guard(pool.mu);
     out.slice_bytes = pool.slice_bytes;
-    out.live_slices = pool.live_slices;
-    out.free_slices = pool.free_slices;
+    // The pool counts cached slices live (they left it); they are free. Read
+    // under the class lock, which every refill and spill holds: the pair is
+    // consistent but for hand-outs and releases in flight.
+    out.cached_slices = std::min(cached_count(static_cast<int>(c)), pool.live_slices);
+    out.live_slices = pool.live_slices - out.cached_slices;
+    out.free_slices = pool.free_slices + out.cached_slices;
     out.freed_regions = pool.freed_queue.size();
     for (std::uint32_t region_id : pool.regions) {
       out.active_regions += table.at(region_id).state == RegionState::Active ? 1 : 0;
@@ -48,10 +55,25 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
   s.unmap_failures = unmap_failures.get();
   s.double_frees = double_frees.get();
   s.invalid_pointers = invalid_pointers.get();
+  s.cache_refills = cache_refills.get();
+  s.cache_flushes = cache_flushes.get();
+  // Retired caches' counts, then the live caches': a cache retiring meanwhile
+  // may be counted twice, none is lost; exact when quiescent.
+  s.cache_hits = retired_cache_hits.get();
+  s.remote_releases = retired_remote_releases.get();
+  if (caches_enabled) {
+    const auto all = caches.all();
+    s.thread_caches = all.size();
+    for (const auto& cache : all) {
+      s.cache_hits += cache->hits.get();
+      s.remote_releases += cache->remote_releases.get();
+    }
+  }
   return s;
 }
 
-void SegmentAllocator::Impl::audit_class(int c, std::vector<std::string>& violations,
+void SegmentAllocator::Impl::audit_class(int c, const std::vector<detail::CachedSlice>& cached,
+                                         std::vector<std::string>& violations,
                                          std::size_t& mapped_regions) const {
   const ClassPool& pool = classes[c];
   platform::LockGuard guard(pool.mu);
@@ -59,6 +81,9 @@ void SegmentAllocator::Impl::audit_class(int c, std::vector<std::string>& violat
     violations.push_back(fmt::format("class {} KiB: {}", pool.slice_bytes / 1024, text));
   };
   std::size_t live = 0, free = 0, touched = 0, freed = 0, unused = 0, partial = 0;
+  // Cached slices: free (generation 0), off their region's free stack, in one cache once.
+  std::map<std::uint32_t, std::vector<std::uint32_t>> cached_by_region;
+  for (const detail::CachedSlice& entry : cached) cached_by_region[entry.region].push_back(entry.slice);
   for (std::uint32_t region_id : pool.regions) {
     const Region& region = table.at(region_id);
     if (region.size_class != c) violation(fmt::format("region #{} has class {}", region_id, region.size_class));
@@ -74,20 +99,35 @@ void SegmentAllocator::Impl::audit_class(int c, std::vector<std::string>& violat
     }
     std::uint32_t free_in_states = 0, touched_in_states = 0;
     for (std::uint32_t i = 0; i < region.slice_count(); ++i) {
-      free_in_states += region.slice(i).generation == 0 ? 1 : 0;
+      free_in_states += region.slice(i).generation.load() == 0 ? 1 : 0;
       touched_in_states += region.slice(i).touched ? 1 : 0;
     }
-    if (free_in_states != region.free_count() || region.free_stack().size() != region.free_count()) {
-      violation(fmt::format("region #{}: {} free slices by state, free count {}, stack {}", region_id,
-                            free_in_states, region.free_count(), region.free_stack().size()));
+    std::vector<bool> seen(region.slice_count(), false);
+    std::uint32_t cached_here = 0;
+    if (auto it = cached_by_region.find(region_id); it != cached_by_region.end()) {
+      for (std::uint32_t slice : it->second) {
+        if (region.state != RegionState::Active || slice >= region.slice_count() || seen[slice] ||
+            region.slice(slice).generation.load() != 0) {
+          violation(fmt::format("region #{}: bad cached slice {}", region_id, slice));
+          continue;
+        }
+        seen[slice] = true;
+        ++cached_here;
+      }
+      cached_by_region.erase(it);
+    }
+    if (free_in_states != region.free_count() + cached_here ||
+        region.free_stack().size() != region.free_count()) {
+      violation(fmt::format("region #{}: {} free slices by state, free count {} + {} cached, stack {}",
+                            region_id, free_in_states, region.free_count(), cached_here,
+                            region.free_stack().size()));
     }
     if (touched_in_states != region.touched_count()) {
       violation(fmt::format("region #{}: touched count {} != {}", region_id, region.touched_count(),
                             touched_in_states));
     }
-    std::vector<bool> seen(region.slice_count(), false);
     for (std::uint32_t slice : region.free_stack()) {
-      if (slice >= region.slice_count() || seen[slice] || region.slice(slice).generation != 0) {
+      if (slice >= region.slice_count() || seen[slice] || region.slice(slice).generation.load() != 0) {
         violation(fmt::format("region #{}: bad free-stack entry {}", region_id, slice));
         break;
       }
@@ -106,6 +146,9 @@ void SegmentAllocator::Impl::audit_class(int c, std::vector<std::string>& violat
       partial += region.in_partial_list ? 1 : 0;
     }
   }
+  for (const auto& [region_id, slices] : cached_by_region) {
+    violation(fmt::format("{} cached slice(s) of region #{}, not a region of the class", slices.size(), region_id));
+  }
   if (live != pool.live_slices) violation(fmt::format("live count {} != {} in regions", pool.live_slices, live));
   if (free != pool.free_slices) violation(fmt::format("free count {} != {} in regions", pool.free_slices, free));
   if (touched != pool.touched_slices) violation(fmt::format("touched count {} != {}", pool.touched_slices, touched));
@@ -120,8 +163,18 @@ void SegmentAllocator::Impl::audit_class(int c, std::vector<std::string>& violat
 std::vector<std::string> SegmentAllocator::Impl::audit() const {
   std::vector<std::string> violations;
   std::size_t mapped_regions = 0;
+  std::array<std::vector<detail::CachedSlice>, kSizeClassCount> cached;
+  if (caches_enabled) {
+    for (const auto& cache : caches.all()) {
+      for (std::size_t c = 0; c < kSizeClassCount; ++c) {
+        const detail::ClassSliceCache& cc = cache->classes[c];
+        const std::uint32_t n = cc.published.load(std::memory_order_relaxed);
+        cached[c].insert(cached[c].end(), cc.slots.begin(), cc.slots.begin() + n);
+      }
+    }
+  }
   for (int c = 0; c < static_cast<int>(kSizeClassCount); ++c) {
-    audit_class(c, violations, mapped_regions);
+    audit_class(c, cached[static_cast<std::size_t>(c)], violations, mapped_regions);
   }
   platform::LockGuard guard(regions_mu);
   const std::size_t expected_virtual = mapped_regions * config.region_bytes;

@@ -69,6 +69,7 @@ std::size_t SegmentAllocator::Impl::release_unused_regions(int c) {
 
 SegmentAllocator::Impl::ReleaseOutcome SegmentAllocator::Impl::release_regions(int c) {
   SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSizeClassCount), "bad size class");
+  flush_caches_for_reclaim();  // a cached slice keeps its region from being fully returned
   if (SEGSIM_MUTANT(CleanupRace)) return mutants::release_regions_racy(*this, c);
   ClassPool& pool = classes[c];
   std::vector<std::uint32_t> detached;

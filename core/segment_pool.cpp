@@ -27,17 +27,24 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
     SEGSIM_PROBE("alloc.invalid_size.too_large");
     return make_error(Errc::InvalidSize, "larger than the 256 KiB class");
   }
-  ClassPool& pool = classes[c];
-  platform::UniqueLock lock(pool.mu);
-  const bool force_slow_path = SEGSIM_FAULT_POINT("alloc.pool.slow_path");
-  if (pool.partial.empty() || force_slow_path) {
-    Status grown = grow(c, lock);
-    if (!grown.ok()) {
-      if (pool.partial.empty()) return grown.error();
-      // A forced slow path that cannot grow still serves from the pool.
-      SEGSIM_PROBE("alloc.grow.forced_slow_path_served");
-    }
+  if (classes[c].cache_capacity != 0) {
+    Result<Segment> out = Segment();
+    if (allocate_cached(c, zero, out)) return out;
   }
+  return allocate_from_pool(c, zero);
+}
+
+Segment SegmentAllocator::Impl::make_handle(int c, std::uint32_t region_id, std::uint32_t slice,
+                                            std::uint32_t generation) const {
+  const Region& region = table.at(region_id);
+  std::byte* data = region.slice_data(slice);
+  SEGSIM_ASSERT(data >= region.base() && data + classes[c].slice_bytes <= region.base() + region.bytes(),
+                "slice outside its region");
+  return Segment(data, id, generation, region_id, slice, static_cast<std::uint8_t>(c));
+}
+
+SegmentAllocator::Impl::TakenSlice SegmentAllocator::Impl::take_slice(int c) {
+  ClassPool& pool = classes[c];
   SEGSIM_ASSERT(!pool.partial.empty(), "grow left no free slice");
   const std::uint32_t region_id = pool.partial.back();
   Region& region = table.at(region_id);
@@ -51,11 +58,8 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
     region.in_partial_list = false;
   }
   detail::SliceState& state = region.slice(slice);
-  SEGSIM_ASSERT(state.generation == 0, "free stack held a live slice");
-  state.generation = pool.next_generation++;
-  if (pool.next_generation == 0) pool.next_generation = 1;  // 0 means free
-  if (zero && state.zero) SEGSIM_PROBE("alloc.zero.fresh_slice_skipped");
-  const bool needs_zero = zero && !state.zero;
+  SEGSIM_ASSERT(state.generation.load(std::memory_order_relaxed) == 0, "free stack held a live slice");
+  const TakenSlice taken{region_id, slice, state.zero};
   state.zero = false;
   if (!state.touched) {
     state.touched = true;
@@ -64,15 +68,35 @@ Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
   }
   ++pool.live_slices;
   --pool.free_slices;
-  std::byte* data = region.slice_data(slice);
-  SEGSIM_ASSERT(data >= region.base() && data + pool.slice_bytes <= region.base() + region.bytes(),
-                "slice outside its region");
-  const Segment segment(data, id, state.generation, region_id, slice, static_cast<std::uint8_t>(c));
+  return taken;
+}
+
+Result<Segment> SegmentAllocator::Impl::allocate_from_pool(int c, bool zero) {
+  ClassPool& pool = classes[c];
+  platform::UniqueLock lock(pool.mu);
+  const bool force_slow_path = SEGSIM_FAULT_POINT("alloc.pool.slow_path");
+  if (pool.partial.empty() || force_slow_path) {
+    Status grown = grow(c, lock);
+    if (!grown.ok()) {
+      if (pool.partial.empty()) return grown.error();
+      // A forced slow path that cannot grow still serves from the pool.
+      SEGSIM_PROBE("alloc.grow.forced_slow_path_served");
+    }
+  }
+  const TakenSlice taken = take_slice(c);
+  const std::uint32_t generation = pool.next_generation++;
+  if (pool.next_generation == 0) pool.next_generation = 1;  // 0 means free
+  detail::SliceState& state = table.at(taken.region).slice(taken.slice);
+  state.owner_cache = 0;
+  state.generation.store(generation, std::memory_order_release);
+  if (zero && taken.zero) SEGSIM_PROBE("alloc.zero.fresh_slice_skipped");
+  const bool needs_zero = zero && !taken.zero;
+  const Segment segment = make_handle(c, taken.region, taken.slice, generation);
   if (config.observer != nullptr) config.observer->handing_out(segment);
   lock.unlock();
 
-  asan::unpoison(data, pool.slice_bytes);
-  if (needs_zero) zero_memory(data, pool.slice_bytes);
+  asan::unpoison(segment.data(), pool.slice_bytes);
+  if (needs_zero) zero_memory(segment.data(), pool.slice_bytes);
   if (config.observer != nullptr) config.observer->handed_out(segment, zero);
   return segment;
 }
@@ -97,7 +121,7 @@ Region* SegmentAllocator::Impl::live_region(const Segment& segment) const {
       region->size_class != segment.size_class() ||
       segment.slice_index() >= region->slice_count() || !region->mapped() ||
       region->slice_data(segment.slice_index()) != segment.data() || segment.generation() == 0 ||
-      region->slice(segment.slice_index()).generation != segment.generation()) {
+      region->slice(segment.slice_index()).generation.load(std::memory_order_relaxed) != segment.generation()) {
     return nullptr;
   }
   return region;
@@ -146,11 +170,31 @@ Error SegmentAllocator::Impl::diagnose(const Segment& segment) const {
     SEGSIM_PROBE("release.refused.remapped");
     return fail(Errc::DoubleFree, "its region has since been unmapped and mapped anew");
   }
-  const std::uint32_t live = region->slice(segment.slice_index()).generation;
+  const std::uint32_t live = region->slice(segment.slice_index()).generation.load(std::memory_order_relaxed);
   SEGSIM_ASSERT(live != segment.generation(), "diagnose of a live handle");
   error.live_generation = live;
   SEGSIM_PROBE("release.refused.double_free");
   return fail(Errc::DoubleFree, live == 0 ? "slice is free" : "slice was reallocated since");
+}
+
+bool SegmentAllocator::Impl::return_slice(ClassPool& pool, std::uint32_t region_id, std::uint32_t slice) {
+  Region& region = table.at(region_id);
+  SEGSIM_ASSERT(region.state == RegionState::Active, "live slice in an inactive region");
+  SEGSIM_ASSERT(pool.live_slices > 0, "a live slice but none counted");
+  SEGSIM_ASSERT(region.slice(slice).generation.load(std::memory_order_relaxed) == 0, "returning a live slice");
+  region.push_free(slice);
+  if (!region.in_partial_list) {
+    SEGSIM_PROBE("release.region_back_in_partial");
+    region.in_partial_list = true;
+    SEGSIM_DEBUG_ASSERT(std::find(pool.partial.begin(), pool.partial.end(), region_id) == pool.partial.end(),
+                        "a region twice in the partial list");
+    pool.partial.push_back(region_id);
+  }
+  --pool.live_slices;
+  ++pool.free_slices;
+  const std::size_t start = config.cleanup_start_free_slices;
+  return config.proactive_cleanup && pool.free_slices > start &&
+         (pool.free_slices - start) % config.cleanup_every_free_slices == 0;
 }
 
 Status SegmentAllocator::Impl::release(const Segment& segment) {
@@ -160,32 +204,22 @@ Status SegmentAllocator::Impl::release(const Segment& segment) {
   }
   const int c = segment.size_class();
   ClassPool& pool = classes[c];
+  if (pool.cache_capacity != 0 && release_cached(segment)) return {};
   bool start_cleanup = false;
   {
     platform::LockGuard guard(pool.mu);
     Region* located = live_region(segment);
-    if (located == nullptr) return diagnose(segment);
-    Region& region = *located;
-    SEGSIM_ASSERT(region.state == RegionState::Active, "live slice in an inactive region");
-    SEGSIM_ASSERT(pool.live_slices > 0, "a live slice but none counted");
-    region.slice(segment.slice_index()).generation = 0;
-    region.push_free(segment.slice_index());
-    if (!region.in_partial_list) {
-      SEGSIM_PROBE("release.region_back_in_partial");
-      region.in_partial_list = true;
-      SEGSIM_DEBUG_ASSERT(std::find(pool.partial.begin(), pool.partial.end(), segment.region_id()) ==
-                              pool.partial.end(),
-                          "a region twice in the partial list");
-      pool.partial.push_back(segment.region_id());
+    std::uint32_t expected = segment.generation();
+    // A compare-exchange even under the lock: a thread cache's release of a
+    // stale copy of this handle does not take it (segment_thread_cache.cpp).
+    if (located == nullptr || !located->slice(segment.slice_index())
+                                   .generation.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
+      return diagnose(segment);
     }
-    --pool.live_slices;
-    ++pool.free_slices;
     if (config.observer != nullptr) config.observer->released(segment);
     // Poisoned before the slice can be handed out again (under the lock).
     asan::poison(segment.data(), pool.slice_bytes);
-    const std::size_t start = config.cleanup_start_free_slices;
-    start_cleanup = config.proactive_cleanup && pool.free_slices > start &&
-                    (pool.free_slices - start) % config.cleanup_every_free_slices == 0;
+    start_cleanup = return_slice(pool, segment.region_id(), segment.slice_index());
   }
   if (start_cleanup) {  // off the lock: never blocks the release path
     SEGSIM_PROBE("release.cleanup_threshold");

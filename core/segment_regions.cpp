@@ -68,6 +68,19 @@ std::size_t SegmentAllocator::Impl::current_virtual_bytes() const {
 Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
   ClassPool& pool = classes[c];
   SEGSIM_ASSERT(lock.owns_lock(), "grow without the class lock");
+  if (caches_enabled && pool.partial.empty()) {
+    // A class grows only after the thread caches gave their free slices back
+    // (under a simulation all of them now; in production the caller's now and
+    // every other thread's at its next call): no thread hoards while its class
+    // maps new regions, so growth stays bounded however many threads there are.
+    lock.unlock();
+    flush_caches_for_reclaim(true);
+    lock.lock();
+    if (!pool.partial.empty()) {
+      SEGSIM_PROBE("alloc.grow.served_by_caches");
+      return {};
+    }
+  }
   if (SEGSIM_FAULT_POINT("alloc.freed_queue.skip")) {
     SEGSIM_PROBE("alloc.grow.freed_queue_skipped");
   } else if (reuse_freed_region(pool)) {
@@ -199,6 +212,13 @@ bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
   Region& region = table.at(region_id);
   SEGSIM_ASSERT(region.state == RegionState::Unmapping, "unmap of an attached region");
   std::byte* base = region.base();
+  // Out of the address index before munmap: once the addresses are the Os's
+  // again, another thread's mmap may return them and index a new region there.
+  {
+    platform::LockGuard regions_guard(regions_mu);
+    const std::size_t erased = by_address.erase(base);
+    SEGSIM_ASSERT(erased == 1, "an unmapped region was not in the address index");
+  }
   // Shadow memory outlives a mapping: clear it so the next user of these
   // addresses does not inherit our poison.
   asan::unpoison(base, region.bytes());
@@ -208,7 +228,11 @@ bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
     SEGSIM_PROBE("unmap.failed");
     asan::poison(base, region.bytes());
     unmap_failures.bump();
-    region.state = RegionState::Freed;  // still mapped; reusable
+    {
+      platform::LockGuard regions_guard(regions_mu);
+      by_address[base] = region_id;  // still mapped: indexed again
+    }
+    region.state = RegionState::Freed;  // reusable
     pool.freed_queue.push_back(region_id);
     return false;
   }
@@ -218,8 +242,6 @@ bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
   pool.unused_slots.push_back(region_id);
   {
     platform::LockGuard regions_guard(regions_mu);
-    const std::size_t erased = by_address.erase(base);
-    SEGSIM_ASSERT(erased == 1, "an unmapped region was not in the address index");
     SEGSIM_ASSERT(virtual_bytes >= region.bytes(), "virtual bytes underflow");
     virtual_bytes -= region.bytes();
   }
@@ -230,6 +252,8 @@ bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
 std::size_t SegmentAllocator::Impl::free_unused_regions(std::size_t target_virtual_bytes,
                                                         bool* reached_target) {
   std::size_t unmapped = 0;
+  // A cached slice keeps its region from being fully returned.
+  if (current_virtual_bytes() > target_virtual_bytes) flush_caches_for_reclaim();
   // Pass 0 takes regions whose physical memory is already released (cheapest
   // to lose), pass 1 fully-returned active regions.
   for (int pass = 0; pass < 2; ++pass) {
@@ -311,7 +335,8 @@ Result<Segment> SegmentAllocator::Impl::lookup(const std::byte* address) const {
     error.detail = "points inside a slice, not at its start";
     return refuse(error);
   }
-  const std::uint32_t generation = region.slice(static_cast<std::uint32_t>(slice)).generation;
+  const std::uint32_t generation =
+      region.slice(static_cast<std::uint32_t>(slice)).generation.load(std::memory_order_relaxed);
   if (generation == 0) {
     SEGSIM_PROBE("lookup.refused.free_slice");
     error.code = Errc::DoubleFree;

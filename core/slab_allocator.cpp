@@ -315,9 +315,8 @@ Status SlabAllocator::free(const std::byte* data, std::size_t bytes) {
 }
 
 void SlabAllocator::flush_thread_cache() {
-  if (platform::Runtime* rt = platform::current_runtime(); rt != nullptr) {
-    auto it = impl_->fiber_caches.find(rt->thread_key());
-    if (it != impl_->fiber_caches.end()) impl_->flush_cache(*it->second);
+  if (platform::current_runtime() != nullptr) {
+    if (ThreadCache* cache = impl_->caches.existing_for_caller(); cache != nullptr) impl_->flush_cache(*cache);
     return;
   }
   if (ThreadCache* cache = impl_->cache_for_caller(); cache != nullptr) impl_->flush_cache(*cache);

@@ -38,13 +38,7 @@ double SlabStats::fast_path_hit_rate() const noexcept {
 namespace {
 
 std::vector<std::shared_ptr<ThreadCache>> all_caches(const SlabAllocator::Impl& impl) {
-  std::vector<std::shared_ptr<ThreadCache>> caches;
-  {
-    platform::LockGuard guard(impl.registry_mu);
-    caches = impl.thread_caches;
-  }
-  for (const auto& [key, cache] : impl.fiber_caches) caches.push_back(cache);
-  return caches;
+  return impl.caches.all();
 }
 
 }  // namespace
@@ -53,7 +47,7 @@ SlabStats SlabAllocator::stats() const {
   SlabStats stats;
   const auto caches = all_caches(*impl_);
   {
-    platform::LockGuard guard(impl_->registry_mu);
+    platform::LockGuard guard(impl_->caches.registry_mu);
     for (std::size_t c = 0; c < kSlabClassCount; ++c) {
       const auto& r = impl_->retired[c];
       auto& s = stats.classes[c];

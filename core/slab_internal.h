@@ -13,6 +13,7 @@
 
 #include "core/platform/mutex.h"
 #include "core/slab_allocator.h"
+#include "core/thread_cache.h"
 
 namespace segsim::slab_detail {
 
@@ -30,12 +31,7 @@ struct Magazine {
 };
 using MagazinePtr = std::unique_ptr<Magazine>;
 
-// A counter written by one thread and read by stats() on others.
-struct OwnerCounter {
-  std::atomic<std::uint64_t> value{0};
-  void add(std::uint64_t n) noexcept { value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-  std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
-};
+using tcache::OwnerCounter;
 
 // A counter any thread bumps (never read to decide anything).
 struct SharedCounter {
@@ -71,16 +67,10 @@ struct ClassCache {
   OwnerCounter allocations, fast_allocations, frees, fast_frees, remote_frees, requested_bytes;
 };
 
-struct ThreadCache {
-  ThreadCache(SlabAllocator::Impl* owner_in, std::uint32_t allocator, std::uint32_t cache_id)
-      : owner(owner_in), allocator_id(allocator), id(cache_id) {}
-  // Thread exit: flush into the owner unless the owner died first.
-  void exit();
-
-  platform::Mutex exit_mu;       // thread exit vs allocator destruction
-  SlabAllocator::Impl* owner;    // guarded by exit_mu; null once detached
-  const std::uint32_t allocator_id;
-  const std::uint32_t id;
+// A thread's magazines; finding, retiring and detaching it is the shared
+// per-thread cache mechanism's (core/thread_cache.h).
+struct ThreadCache : tcache::CacheLink {
+  using CacheLink::CacheLink;
   std::array<ClassCache, kSlabClassCount> classes;
 };
 
@@ -101,11 +91,6 @@ struct ClassDepot {
   SharedCounter exchanges;
 };
 
-// The calling thread's last-used cache and its allocator's id (production
-// threads; slab_thread_cache.cpp keeps the full table).
-inline constinit thread_local ThreadCache* tls_last_cache = nullptr;
-inline constinit thread_local std::uint32_t tls_last_allocator = 0;
-
 // Counters of thread caches that are gone (thread exit).
 struct RetiredCounters {
   std::uint64_t allocations = 0, fast_allocations = 0, frees = 0, fast_frees = 0, remote_frees = 0,
@@ -116,21 +101,17 @@ struct RetiredCounters {
 
 namespace segsim {
 
-struct SlabAllocator::Impl {
+struct SlabAllocator::Impl final : tcache::CacheOwner {
   Impl(SegmentAllocator& segments_in, const SlabAllocatorConfig& cfg);
 
   // ---- slab_thread_cache.cpp ----
   // The caller's cache (a fiber's under a simulation): inline for the fast path.
   slab_detail::ThreadCache* cache_for_caller() {
-    if (platform::current_runtime() != nullptr) [[unlikely]] return fiber_cache();
-    if (slab_detail::tls_last_allocator == id) [[likely]] return slab_detail::tls_last_cache;
-    return thread_cache_slow();
+    return caches.for_caller([this](std::uint32_t cache_id) { return new_cache(cache_id); });
   }
-  slab_detail::ThreadCache* fiber_cache();
-  slab_detail::ThreadCache* thread_cache_slow();
-  std::shared_ptr<slab_detail::ThreadCache> new_cache();
+  std::shared_ptr<slab_detail::ThreadCache> new_cache(std::uint32_t cache_id);
   void flush_cache(slab_detail::ThreadCache& cache);
-  void retire_cache(slab_detail::ThreadCache& cache);
+  void retire_cache(tcache::CacheLink& cache) override;
   void detach_all_caches();
 
   // ---- slab_depot.cpp (callers hold depot.mu unless noted) ----
@@ -170,13 +151,9 @@ struct SlabAllocator::Impl {
   std::uint32_t next_slot = 0;
   std::map<const std::byte*, std::uint32_t> by_base;  // slab base → slot (lookups only)
 
-  // Thread caches. Lock order: a cache's exit_mu, then registry_mu, then a depot's mu.
-  mutable platform::Mutex registry_mu;
-  std::vector<std::shared_ptr<slab_detail::ThreadCache>> thread_caches;  // production threads
-  // Under a simulation: fiber → cache. All fibers of a simulation run on one
-  // OS thread and this map is touched by no scheduling point, so no lock.
-  std::map<std::uint32_t, std::shared_ptr<slab_detail::ThreadCache>> fiber_caches;
-  std::uint32_t next_cache_id = 1;
+  // Thread caches. Lock order: a cache's exit_mu, then the registry's mutex
+  // (which also guards `retired`), then a depot's mu.
+  mutable tcache::ThreadCaches<slab_detail::ThreadCache> caches{id};
   std::array<slab_detail::RetiredCounters, kSlabClassCount> retired{};
 
   slab_detail::SharedCounter slabs_acquired, slabs_released, slab_failures, double_frees, invalid_pointers;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <ostream>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -44,6 +45,7 @@ SegmentAllocatorConfig property_config(std::size_t reset_madvise_min_bytes) {
   // Low thresholds: a few releases of small segments start an async cleanup.
   config.cleanup_start_free_slices = 4;
   config.cleanup_every_free_slices = 2;
+  config.thread_cache_bytes = 256 * KiB;  // the caches on: the model covers them
   return config;
 }
 
@@ -237,6 +239,49 @@ class Release final : public OnLiveSegment {
   void show(std::ostream& out) const override { out << "release(live " << index_ << ")"; }
 };
 
+// release on another thread, which then exits: a remote release into that
+// thread's cache, flushed back to the pool at its exit.
+class ReleaseOnOtherThread final : public OnLiveSegment {
+ public:
+  using OnLiveSegment::OnLiveSegment;
+  void apply(Model& m) const override {
+    m.live_classes.erase(m.live_classes.begin() + static_cast<std::ptrdiff_t>(index_));
+    m.stale_handles = std::min(m.stale_handles + 1, model::AllocatorModel::kMaxStaleHandles);
+  }
+  void operate(const Model&, Sut& sut) const override {
+    const Segment segment = sut.model.live()[index_].segment;
+    const std::uint64_t remote_before = sut.allocator->stats().remote_releases;
+    Status status;
+    std::thread([&] { status = sut.allocator->release(segment); }).join();
+    if (!status.ok()) RC_FAIL(status.error().describe());
+    static_cast<void>(sut.model.released(index_));
+    const AllocatorStats after = sut.allocator->stats();
+    // Every allocation here is served through this thread's cache, so the
+    // other thread's release is remote.
+    RC_ASSERT(after.remote_releases == remote_before + 1);
+    RC_ASSERT(after.classes[segment.size_class()].cached_slices <= 32u);
+  }
+  void show(std::ostream& out) const override { out << "release_on_other_thread(live " << index_ << ")"; }
+};
+
+// flush_thread_cache(): nothing stays cached, nothing else changes.
+class FlushThreadCache final : public AllocatorCommand {
+ public:
+  void operate(const Model&, Sut& sut) const override {
+    const AllocatorStats before = sut.allocator->stats();
+    sut.allocator->flush_thread_cache();
+    const AllocatorStats after = sut.allocator->stats();
+    RC_ASSERT(after.cached_slices() == 0u);
+    for (std::size_t c = 0; c < kSizeClassCount; ++c) {
+      RC_ASSERT(after.classes[c].live_slices == before.classes[c].live_slices);
+      // Cached slices were free already; a flush may start a cleanup, which
+      // the command waits for after (free slices may then drop).
+      RC_ASSERT(after.classes[c].free_slices <= before.classes[c].free_slices);
+    }
+  }
+  void show(std::ostream& out) const override { out << "flush_thread_cache()"; }
+};
+
 // reset, optionally with its madvise failing. The reset policy decides which
 // path zeroes; either way the segment must read zero afterwards.
 class Reset final : public OnLiveSegment {
@@ -375,8 +420,8 @@ void check_against_model(std::size_t reset_madvise_min_bytes) {
   Sut sut(property_config(reset_madvise_min_bytes));
   // Allocate is listed twice: budgets and cleanups need live segments.
   const auto command = rc::state::gen::execOneOfWithArgs<
-      Allocate, Allocate, AllocateWithMapFailure, AllocateInvalidSize, Release, Reset, Write,
-      ReleaseStale, ReleaseUnused, FreeUnused>();
+      Allocate, Allocate, AllocateWithMapFailure, AllocateInvalidSize, Release, ReleaseOnOtherThread,
+      Reset, Write, ReleaseStale, ReleaseUnused, FreeUnused, FlushThreadCache>();
   // Longer sequences than RapidCheck's default reach a full budget more often;
   // shrinking still cuts them down to the few commands that matter.
   const auto commands = *rc::gen::scale(kSequenceScale, rc::state::gen::commands(Model{}, command));
@@ -386,6 +431,8 @@ void check_against_model(std::size_t reset_madvise_min_bytes) {
   RC_CLASSIFY(sut.out_of_budget_refusals > 0, "out of budget");
   RC_CLASSIFY(stats.cleanups_finished() > 0, "proactive cleanup ran");
   RC_CLASSIFY(stats.regions_reused > 0, "freed region reused");
+  RC_CLASSIFY(stats.cache_hits > 0, "thread cache hit");
+  RC_CLASSIFY(stats.remote_releases > 0, "remote release");
 }
 
 // The default policy: every zeroing is a memset.

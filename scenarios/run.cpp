@@ -80,7 +80,8 @@ const std::vector<ScenarioDef>& scenario_defs() {
                                                 evict_race_scenario(),  page_file_scenario(),
                                                 alloc_api_scenario(),   page_api_scenario(),
                                                 large_objects_scenario(), pressure_scenario(),
-                                                slab_churn_scenario(),  txn_arenas_scenario()};
+                                                slab_churn_scenario(),  txn_arenas_scenario(),
+                                                tcache_churn_scenario()};
   return defs;
 }
 

@@ -106,5 +106,6 @@ ScenarioDef slab_churn_scenario();
 ScenarioDef txn_arenas_scenario();
 ScenarioDef recorded_scenario();       // issue 13: a crash report's operations
 ScenarioDef fuzz_alloc_ops_scenario(); // issue 13: a fuzz_alloc_ops artifact's operations
+ScenarioDef tcache_churn_scenario();    // issue 17
 
 }  // namespace segsim::scenarios

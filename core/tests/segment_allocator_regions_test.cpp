@@ -92,6 +92,9 @@ TEST_F(SegmentAllocatorRegions, ProactiveCleanupReleasesFullyReturnedRegions) {
   SegmentAllocatorConfig config = small_config();
   config.cleanup_start_free_slices = 4;
   config.cleanup_every_free_slices = 2;
+  // Every release straight to the pool, so each one moves the free count
+  // (with caches, see SegmentThreadCache.SpillsCrossingTheThreshold...).
+  config.thread_cache_bytes = 0;
   make(config);
   std::vector<Segment> live = fill_regions(2);
   // One region fully returned, one release at a time so each trigger finds

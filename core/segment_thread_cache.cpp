@@ -1,0 +1,254 @@
+// A SegmentAllocator's per-thread caches: a few free slices per class in
+// front of the class lock (core/thread_cache.h finds the caller's cache).
+//
+// Exactness without the lock: a cached slice has generation 0, like a pooled
+// one, so a release of it (a double free) fails the compare-exchange on its
+// generation and goes to the locked path, which diagnoses it as before.
+// Generations stay unique per class: a cache hands out generations it reserved
+// from the class under the lock, in blocks.
+#include "core/asan.h"
+#include "core/assert.h"
+#include "core/fault_point.h"
+#include "core/probe.h"
+#include "core/segment_allocator_impl.h"
+
+namespace segsim {
+
+using detail::CachedSlice;
+using detail::ClassPool;
+using detail::ClassSliceCache;
+using detail::Region;
+using detail::SegmentCache;
+
+namespace {
+
+// Generations a cache reserves from its class at a time.
+constexpr std::uint32_t kGenerationBlock = 256;
+
+// Under a simulation, a scheduling point before a cache operation touches a
+// slice's generation (shared with racing releases of stale handles).
+void cache_point(const ClassPool& pool, platform::AtomicOp op) {
+  if (platform::Runtime* rt = platform::current_runtime(); rt != nullptr) [[unlikely]] {
+    rt->atomic_access(pool.cache_tag, op);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<SegmentCache> SegmentAllocator::Impl::new_cache(std::uint32_t cache_id) {
+  if (platform::current_runtime() != nullptr) SEGSIM_PROBE("tcache.new_fiber");
+  auto cache = std::make_shared<SegmentCache>(this, id, cache_id);
+  cache->seen_flush_epoch = flush_epoch.load(std::memory_order_relaxed);
+  return cache;
+}
+
+// The cache-hit path of allocate: pop, stamp a reserved generation, hand out.
+bool SegmentAllocator::Impl::allocate_cached(int c, bool zero, Result<Segment>& out) {
+  if (SEGSIM_FAULT_POINT("alloc.tcache.bypass")) return false;
+  SegmentCache* cache = cache_for_caller();
+  if (cache == nullptr) [[unlikely]] return false;  // past its thread-locals: the pool serves
+  if (cache->seen_flush_epoch != flush_epoch.load(std::memory_order_relaxed)) [[unlikely]] {
+    SEGSIM_PROBE("tcache.flush.requested");
+    flush_cache(*cache);
+  }
+  ClassPool& pool = classes[c];
+  ClassSliceCache& cc = cache->classes[c];
+  if (cc.count == 0 || cc.generation_next == cc.generation_end) {
+    Status status;
+    if (!refill(*cache, c, status)) {
+      if (status.ok()) return false;
+      out = status.error();
+      return true;
+    }
+  } else {
+    SEGSIM_PROBE("tcache.alloc.hit");
+  }
+  cache_point(pool, platform::AtomicOp::Store);
+  // Under a simulation another fiber's reclaim may have emptied the cache at
+  // that scheduling point: the pool serves.
+  if (cc.count == 0) [[unlikely]] return false;
+  const CachedSlice entry = cc.slots[cc.count - 1];
+  cc.set_count(cc.count - 1);
+  const std::uint32_t generation = cc.generation_next++;
+  Region& region = table.at(entry.region);
+  detail::SliceState& state = region.slice(entry.slice);
+  state.owner_cache = static_cast<std::uint16_t>(cache->id);
+  state.generation.store(generation, std::memory_order_release);
+  cache->hits.add(1);
+  const Segment segment = make_handle(c, entry.region, entry.slice, generation);
+  if (config.observer != nullptr) config.observer->handing_out(segment);
+  asan::unpoison(segment.data(), pool.slice_bytes);
+  if (zero && !entry.zero) zero_memory(segment.data(), pool.slice_bytes);
+  if (zero && entry.zero) SEGSIM_PROBE("alloc.zero.fresh_slice_skipped");
+  if (config.observer != nullptr) config.observer->handed_out(segment, zero);
+  out = segment;
+  return true;
+}
+
+// Under the class lock: up to half the cache's capacity from the pool (growing
+// it only when it has nothing; at most one fresh slice), and a fresh block of
+// generations. The slices
+// go straight into the cache under the lock, so at no scheduling point is a
+// slice in neither the pool nor a cache (the simulator's budget oracle counts
+// on it). False with an ok `status` when the caller should use the pool path.
+bool SegmentAllocator::Impl::refill(SegmentCache& cache, int c, Status& status) {
+  ClassPool& pool = classes[c];
+  ClassSliceCache& cc = cache.classes[c];
+  platform::UniqueLock lock(pool.mu);
+  if (cc.generation_next == cc.generation_end) {
+    if (pool.next_generation > UINT32_MAX - kGenerationBlock) pool.next_generation = 1;  // 0 means free
+    cc.generation_next = pool.next_generation;
+    cc.generation_end = pool.next_generation + kGenerationBlock;
+    pool.next_generation = cc.generation_end;
+  }
+  if (cc.count > 0) return true;  // only the generations ran out
+  if (pool.partial.empty()) {
+    status = grow(c, lock);
+    if (!status.ok()) return false;
+  }
+  // Used slices come in a batch; a fresh one (known zero, never touched) ends
+  // the batch on top, so it is handed out now: the resident estimate never
+  // counts a slice that only sits in a cache.
+  const std::uint32_t want = std::max<std::uint32_t>(1, pool.cache_capacity / 2);
+  std::uint32_t n = 0;
+  while (n < want && !pool.partial.empty()) {
+    const TakenSlice slice = take_slice(c);
+    cc.slots[n++] = CachedSlice{slice.region, static_cast<std::uint16_t>(slice.slice), slice.zero};
+    if (slice.zero) break;
+  }
+  cc.set_count(n);
+  SEGSIM_PROBE("tcache.alloc.refill");
+  cache_refills.bump();
+  return true;
+}
+
+// The release fast path: validate without the lock, free the slice with one
+// compare-exchange on its generation, park it in the caller's cache.
+bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
+  const int c = segment.size_class();
+  Region* region = table.get(segment.region_id());
+  if (segment.allocator_id() != id || region == nullptr || region->size_class != c ||
+      segment.slice_index() >= region->slice_count() || segment.generation() == 0 ||
+      region->slice_data(segment.slice_index()) != segment.data()) [[unlikely]] {
+    return false;  // not plainly live: the locked path diagnoses it
+  }
+  if (SEGSIM_FAULT_POINT("release.tcache.bypass")) return false;
+  SegmentCache* cache = cache_for_caller();
+  if (cache == nullptr) [[unlikely]] return false;
+  if (cache->seen_flush_epoch != flush_epoch.load(std::memory_order_relaxed)) [[unlikely]] {
+    SEGSIM_PROBE("tcache.flush.requested");
+    flush_cache(*cache);
+  }
+  ClassPool& pool = classes[c];
+  ClassSliceCache& cc = cache->classes[c];
+  const bool overflow = cc.count >= pool.cache_capacity || SEGSIM_FAULT_POINT("tcache.flush.early");
+  // A full cache spills under the class lock, taken before the slice is
+  // freed: from the swap to the cache it is never in neither place.
+  platform::UniqueLock lock(pool.mu, std::defer_lock);
+  if (overflow) {
+    lock.lock();
+  } else {
+    cache_point(pool, platform::AtomicOp::CompareExchange);
+  }
+  detail::SliceState& state = region->slice(segment.slice_index());
+  std::uint32_t expected = segment.generation();
+  if (!state.generation.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) [[unlikely]] {
+    SEGSIM_PROBE("tcache.release.not_live");
+    return false;  // free, cached or reallocated: refused exactly on the locked path
+  }
+  // The slice is ours alone from here: no other handle of it is live.
+  if (state.owner_cache != 0 && state.owner_cache != static_cast<std::uint16_t>(cache->id)) {
+    SEGSIM_PROBE("tcache.release.remote");
+    cache->remote_releases.add(1);
+  }
+  if (config.observer != nullptr) config.observer->released(segment);
+  asan::poison(segment.data(), pool.slice_bytes);
+  bool start_cleanup = false;
+  if (overflow) {
+    // The older half goes back to the pool (a reclaim may have emptied the
+    // cache while this thread waited for the lock).
+    SEGSIM_PROBE("tcache.release.overflow");
+    start_cleanup = spill(pool, cc, cc.count - cc.count / 2);
+  }
+  cc.slots[cc.count] = CachedSlice{segment.region_id(), static_cast<std::uint16_t>(segment.slice_index()), false};
+  cc.set_count(cc.count + 1);
+  if (lock.owns_lock()) lock.unlock();
+  if (start_cleanup) {  // off the lock, as in release()
+    SEGSIM_PROBE("release.cleanup_threshold");
+    maybe_start_cleanup(c);
+  }
+  return true;
+}
+
+// With the class locked: the `n` oldest slices of `cc` back into the pool.
+// True when the class's free count crossed a cleanup threshold meanwhile.
+bool SegmentAllocator::Impl::spill(ClassPool& pool, ClassSliceCache& cc, std::uint32_t n) {
+  bool start_cleanup = false;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const CachedSlice& entry = cc.slots[i];
+    // Never handed out since it read zero: it still does.
+    if (entry.zero) table.at(entry.region).slice(entry.slice).zero = true;
+    start_cleanup = return_slice(pool, entry.region, entry.slice) || start_cleanup;
+  }
+  for (std::uint32_t i = n; i < cc.count; ++i) cc.slots[i - n] = cc.slots[i];
+  cc.set_count(cc.count - n);
+  return start_cleanup;
+}
+
+void SegmentAllocator::Impl::flush_cache(SegmentCache& cache, bool start_cleanups) {
+  cache.seen_flush_epoch = flush_epoch.load(std::memory_order_relaxed);
+  for (std::size_t c = 0; c < kSizeClassCount; ++c) {
+    ClassSliceCache& cc = cache.classes[c];
+    if (cc.count == 0) continue;
+    ClassPool& pool = classes[c];
+    bool start_cleanup = false;
+    {
+      platform::LockGuard guard(pool.mu);
+      if (cc.count == 0) continue;  // another fiber's reclaim got here first
+      SEGSIM_PROBE("tcache.flush.class");
+      start_cleanup = spill(pool, cc, cc.count);
+    }
+    if (start_cleanup && start_cleanups) {
+      SEGSIM_PROBE("release.cleanup_threshold");
+      maybe_start_cleanup(static_cast<int>(c));
+    }
+  }
+  cache_flushes.bump();
+}
+
+void SegmentAllocator::Impl::flush_caller_cache() {
+  if (!caches_enabled) return;
+  if (SegmentCache* cache = caches.existing_for_caller(); cache != nullptr) flush_cache(*cache);
+}
+
+void SegmentAllocator::Impl::flush_caches_for_reclaim(bool start_cleanups) {
+  if (!caches_enabled) return;
+  if (platform::current_runtime() != nullptr) {
+    // One OS thread runs every fiber, and no owner holds a cache across a
+    // scheduling point: any fiber may empty any fiber's cache.
+    for (const auto& cache : caches.all()) flush_cache(*cache, start_cleanups);
+    return;
+  }
+  flush_epoch.fetch_add(1, std::memory_order_relaxed);
+  if (SegmentCache* cache = caches.existing_for_caller(); cache != nullptr) flush_cache(*cache, start_cleanups);
+}
+
+void SegmentAllocator::Impl::retire_cache(tcache::CacheLink& link) {
+  SEGSIM_PROBE("tcache.thread_exit.flush");
+  auto& cache = static_cast<SegmentCache&>(link);
+  flush_cache(cache);
+  retired_cache_hits.value.fetch_add(cache.hits.get(), std::memory_order_relaxed);
+  retired_remote_releases.value.fetch_add(cache.remote_releases.get(), std::memory_order_relaxed);
+  caches.forget(link);
+}
+
+std::size_t SegmentAllocator::Impl::cached_count(int c) const {
+  if (!caches_enabled) return 0;
+  std::size_t count = 0;
+  for (const auto& cache : caches.all()) count += cache->classes[c].published.load(std::memory_order_relaxed);
+  return count;
+}
+
+void SegmentAllocator::flush_thread_cache() { impl_->flush_caller_cache(); }
+
+}  // namespace segsim
