@@ -11,6 +11,10 @@
 
 namespace segsim::scenarios {
 
+// fuzz_scenario's inputs are whole runs (scenarios/fuzz_input.h), not a
+// scenario's workload: `reproduce` runs them as they are.
+inline constexpr std::string_view kFuzzScenarioTarget = "scenario";
+
 struct FuzzArtifact {
   std::string target;  // the fuzz target's name without "fuzz_": "alloc_ops"
   std::string bytes;   // the artifact as saved

@@ -8,6 +8,7 @@
 
 #include "core/mutants.h"
 #include "scenarios/fuzz_artifact.h"
+#include "scenarios/fuzz_input.h"
 #include "scenarios/recording.h"
 #include "scenarios/safe_file.h"
 
@@ -114,21 +115,34 @@ Result<ReproduceOutcome> reproduce_crash(const CrashReport& report, const Reprod
 
 Result<ReproduceOutcome> reproduce_fuzz_artifact(const FuzzArtifact& artifact, const ReproduceLimits& limits,
                                                  std::string* error_line) {
-  const std::string_view scenario = scenario_for_fuzz_target(artifact.target);
-  if (scenario.empty()) {
-    if (error_line != nullptr) {
-      *error_line = fmt::format("cannot reproduce artifacts of fuzz_{}: only fuzz_alloc_ops artifacts are run",
-                                one_line(artifact.target, 40));
-    }
-    return make_error(Errc::InvalidConfig, "cannot reproduce");
-  }
-  auto shared = std::make_shared<FuzzArtifact>(artifact);
   // An artifact does not say which catalogued bug its fuzzer ran with: the
   // one this process runs with (SEGSIM_MUTANT) is carried into the repro.
   std::string bug;
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
   if (const char* active = mutants::active_name(); active != nullptr) bug = active;
 #endif
+  if (artifact.target == kFuzzScenarioTarget) {
+    // A fuzz_scenario input names its whole run, schedule included
+    // (scenarios/fuzz_input.h): every attempt would be the same run.
+    ReproduceLimits once = limits;
+    once.max_attempts = 1;
+    const auto spec_of = [&](std::uint32_t) {
+      RunSpec spec = fuzz_run_spec(artifact.bytes);
+      spec.bug = bug;
+      return spec;
+    };
+    return search(spec_of, [](const Failure&) { return true; }, once, error_line);
+  }
+  const std::string_view scenario = scenario_for_fuzz_target(artifact.target);
+  if (scenario.empty()) {
+    if (error_line != nullptr) {
+      *error_line = fmt::format(
+          "cannot reproduce artifacts of fuzz_{}: only fuzz_alloc_ops and fuzz_scenario artifacts are run",
+          one_line(artifact.target, 40));
+    }
+    return make_error(Errc::InvalidConfig, "cannot reproduce");
+  }
+  auto shared = std::make_shared<FuzzArtifact>(artifact);
   // One client: schedules differ only in when the allocator's async cleanups
   // run; any failure of the artifact's operations is the finding.
   const auto spec_of = [&](std::uint32_t n) {

@@ -43,8 +43,10 @@ Result<ReproduceOutcome> reproduce_crash(const CrashReport& report, const Reprod
                                          std::string* error_line);
 
 // A libFuzzer artifact of one of our fuzz targets (scenarios/fuzz_artifact.h):
-// its operations under the simulator, one seed per attempt; any failure of
-// the oracles is the outcome. InvalidConfig for a target no scenario runs.
+// fuzz_alloc_ops' operations under the simulator, one seed per attempt; a
+// fuzz_scenario input is the whole run it encodes (scenarios/fuzz_input.h),
+// run once. Any failure of the oracles is the outcome. InvalidConfig for a
+// target no scenario runs.
 Result<ReproduceOutcome> reproduce_fuzz_artifact(const FuzzArtifact& artifact, const ReproduceLimits& limits,
                                                  std::string* error_line);
 

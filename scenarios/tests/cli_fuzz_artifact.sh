@@ -2,6 +2,9 @@
 # Issue 16, `segsim fuzz-artifact` end to end: a fuzz_scenario input whose run
 # fails becomes a repro that `segsim replay` reproduces (exit 1); a passing
 # input writes nothing (exit 0); a missing input is one line and exit 2.
+# `segsim reproduce --fuzz-target scenario` takes the same input: exit 3 and
+# nothing written when its run passes; with a bug on (mutants), a repro that
+# replays.
 # With "mutants": the failure is a catalogued bug (--bug), else the chicago
 # test hook (--test-hook corrupt-segment).
 #   cli_fuzz_artifact.sh SEGSIM [mutants]
@@ -29,4 +32,13 @@ grep -q '"strategy": "fuzz"' failed.json || fail "the repro does not name strate
 grep -q '"decisions"' failed.json || fail "the repro has no recorded decisions"
 "$segsim" replay failed.json > replay.txt; code=$?
 [[ $code == 1 ]] && grep -q "reproduced exactly" replay.txt || fail "replay of the artifact's repro: exit $code: $(tail -3 replay.txt)"
+"$segsim" reproduce input.bin --fuzz-target scenario -o reproduced.json > out.txt; code=$?
+[[ $code == 3 && ! -e reproduced.json ]] || fail "reproduce of a passing fuzz_scenario input: exit $code (expected 3, no repro)"
+if [[ $mode == mutants ]]; then
+  SEGSIM_MUTANT=return-not-idempotent "$segsim" reproduce input.bin --fuzz-target scenario -o reproduced.json > out.txt; code=$?
+  [[ $code == 1 && -s reproduced.json ]] || fail "reproduce of a failing fuzz_scenario input: exit $code: $(tail -3 out.txt)"
+  grep -q '"bug": "return-not-idempotent"' reproduced.json || fail "reproduce's repro does not carry the bug"
+  "$segsim" replay reproduced.json > replay.txt; code=$?
+  [[ $code == 1 ]] && grep -q "reproduced exactly" replay.txt || fail "replay of reproduce's repro: exit $code: $(tail -3 replay.txt)"
+fi
 echo "cli_fuzz_artifact: ok"
