@@ -224,7 +224,7 @@ class OnLiveSegment : public AllocatorCommand {
   std::size_t index_;
 };
 
-class Release final : public OnLiveSegment {
+class Release : public OnLiveSegment {
  public:
   using OnLiveSegment::OnLiveSegment;
   void apply(Model& m) const override {
@@ -241,13 +241,10 @@ class Release final : public OnLiveSegment {
 
 // release on another thread, which then exits: a remote release into that
 // thread's cache, flushed back to the pool at its exit.
-class ReleaseOnOtherThread final : public OnLiveSegment {
+// The model changes as for Release.
+class ReleaseOnOtherThread final : public Release {
  public:
-  using OnLiveSegment::OnLiveSegment;
-  void apply(Model& m) const override {
-    m.live_classes.erase(m.live_classes.begin() + static_cast<std::ptrdiff_t>(index_));
-    m.stale_handles = std::min(m.stale_handles + 1, model::AllocatorModel::kMaxStaleHandles);
-  }
+  using Release::Release;
   void operate(const Model&, Sut& sut) const override {
     const Segment segment = sut.model.live()[index_].segment;
     const std::uint64_t remote_before = sut.allocator->stats().remote_releases;
