@@ -72,6 +72,83 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
   return s;
 }
 
+namespace {
+
+// What a class's regions add up to, to compare with the pool's counters.
+struct ClassTally {
+  std::size_t live = 0, free = 0, touched = 0, freed = 0, unused = 0, partial = 0;
+};
+
+// One region of a class: its slice states against its counts and free stack,
+// and the cached slices of it (free, off the free stack, in one cache once;
+// found ones are erased from `cached_by_region`).
+template <class Violation>
+void audit_region(std::uint32_t region_id, const Region& region, int c,
+                  std::map<std::uint32_t, std::vector<std::uint32_t>>& cached_by_region, ClassTally& tally,
+                  std::size_t& mapped_regions, Violation&& violation) {
+  if (region.size_class != c) violation(fmt::format("region #{} has class {}", region_id, region.size_class));
+  if (region.state == RegionState::Unused) {
+    ++tally.unused;
+    return;
+  }
+  ++mapped_regions;
+  tally.touched += region.touched_count();
+  if (region.state == RegionState::Releasing || region.state == RegionState::Unmapping) {
+    violation(fmt::format("region #{} is detached at quiescence", region_id));
+    return;
+  }
+  std::uint32_t free_in_states = 0, touched_in_states = 0;
+  for (std::uint32_t i = 0; i < region.slice_count(); ++i) {
+    free_in_states += region.slice(i).generation.load() == 0 ? 1 : 0;
+    touched_in_states += region.slice(i).touched ? 1 : 0;
+  }
+  std::vector<bool> seen(region.slice_count(), false);
+  std::uint32_t cached_here = 0;
+  if (auto it = cached_by_region.find(region_id); it != cached_by_region.end()) {
+    for (std::uint32_t slice : it->second) {
+      if (region.state != RegionState::Active || slice >= region.slice_count() || seen[slice] ||
+          region.slice(slice).generation.load() != 0) {
+        violation(fmt::format("region #{}: bad cached slice {}", region_id, slice));
+        continue;
+      }
+      seen[slice] = true;
+      ++cached_here;
+    }
+    cached_by_region.erase(it);
+  }
+  if (free_in_states != region.free_count() + cached_here ||
+      region.free_stack().size() != region.free_count()) {
+    violation(fmt::format("region #{}: {} free slices by state, free count {} + {} cached, stack {}",
+                          region_id, free_in_states, region.free_count(), cached_here,
+                          region.free_stack().size()));
+  }
+  if (touched_in_states != region.touched_count()) {
+    violation(fmt::format("region #{}: touched count {} != {}", region_id, region.touched_count(),
+                          touched_in_states));
+  }
+  for (std::uint32_t slice : region.free_stack()) {
+    if (slice >= region.slice_count() || seen[slice] || region.slice(slice).generation.load() != 0) {
+      violation(fmt::format("region #{}: bad free-stack entry {}", region_id, slice));
+      break;
+    }
+    seen[slice] = true;
+  }
+  if (region.state == RegionState::Freed) {
+    ++tally.freed;
+    if (!region.all_free()) violation(fmt::format("freed region #{} has live slices", region_id));
+    return;
+  }
+  tally.live += region.slice_count() - region.free_count();
+  tally.free += region.free_count();
+  if (region.in_partial_list != (region.free_count() > 0)) {
+    violation(fmt::format("region #{}: partial flag {} with {} free", region_id, region.in_partial_list,
+                          region.free_count()));
+  }
+  tally.partial += region.in_partial_list ? 1 : 0;
+}
+
+}  // namespace
+
 void SegmentAllocator::Impl::audit_class(int c, const std::vector<detail::CachedSlice>& cached,
                                          std::vector<std::string>& violations,
                                          std::size_t& mapped_regions) const {
@@ -80,81 +157,21 @@ void SegmentAllocator::Impl::audit_class(int c, const std::vector<detail::Cached
   auto violation = [&](std::string text) {
     violations.push_back(fmt::format("class {} KiB: {}", pool.slice_bytes / 1024, text));
   };
-  std::size_t live = 0, free = 0, touched = 0, freed = 0, unused = 0, partial = 0;
-  // Cached slices: free (generation 0), off their region's free stack, in one cache once.
   std::map<std::uint32_t, std::vector<std::uint32_t>> cached_by_region;
   for (const detail::CachedSlice& entry : cached) cached_by_region[entry.region].push_back(entry.slice);
+  ClassTally tally;
   for (std::uint32_t region_id : pool.regions) {
-    const Region& region = table.at(region_id);
-    if (region.size_class != c) violation(fmt::format("region #{} has class {}", region_id, region.size_class));
-    if (region.state == RegionState::Unused) {
-      ++unused;
-      continue;
-    }
-    ++mapped_regions;
-    touched += region.touched_count();
-    if (region.state == RegionState::Releasing || region.state == RegionState::Unmapping) {
-      violation(fmt::format("region #{} is detached at quiescence", region_id));
-      continue;
-    }
-    std::uint32_t free_in_states = 0, touched_in_states = 0;
-    for (std::uint32_t i = 0; i < region.slice_count(); ++i) {
-      free_in_states += region.slice(i).generation.load() == 0 ? 1 : 0;
-      touched_in_states += region.slice(i).touched ? 1 : 0;
-    }
-    std::vector<bool> seen(region.slice_count(), false);
-    std::uint32_t cached_here = 0;
-    if (auto it = cached_by_region.find(region_id); it != cached_by_region.end()) {
-      for (std::uint32_t slice : it->second) {
-        if (region.state != RegionState::Active || slice >= region.slice_count() || seen[slice] ||
-            region.slice(slice).generation.load() != 0) {
-          violation(fmt::format("region #{}: bad cached slice {}", region_id, slice));
-          continue;
-        }
-        seen[slice] = true;
-        ++cached_here;
-      }
-      cached_by_region.erase(it);
-    }
-    if (free_in_states != region.free_count() + cached_here ||
-        region.free_stack().size() != region.free_count()) {
-      violation(fmt::format("region #{}: {} free slices by state, free count {} + {} cached, stack {}",
-                            region_id, free_in_states, region.free_count(), cached_here,
-                            region.free_stack().size()));
-    }
-    if (touched_in_states != region.touched_count()) {
-      violation(fmt::format("region #{}: touched count {} != {}", region_id, region.touched_count(),
-                            touched_in_states));
-    }
-    for (std::uint32_t slice : region.free_stack()) {
-      if (slice >= region.slice_count() || seen[slice] || region.slice(slice).generation.load() != 0) {
-        violation(fmt::format("region #{}: bad free-stack entry {}", region_id, slice));
-        break;
-      }
-      seen[slice] = true;
-    }
-    if (region.state == RegionState::Freed) {
-      ++freed;
-      if (!region.all_free()) violation(fmt::format("freed region #{} has live slices", region_id));
-    } else {
-      live += region.slice_count() - region.free_count();
-      free += region.free_count();
-      if (region.in_partial_list != (region.free_count() > 0)) {
-        violation(fmt::format("region #{}: partial flag {} with {} free", region_id,
-                              region.in_partial_list, region.free_count()));
-      }
-      partial += region.in_partial_list ? 1 : 0;
-    }
+    audit_region(region_id, table.at(region_id), c, cached_by_region, tally, mapped_regions, violation);
   }
   for (const auto& [region_id, slices] : cached_by_region) {
     violation(fmt::format("{} cached slice(s) of region #{}, not a region of the class", slices.size(), region_id));
   }
-  if (live != pool.live_slices) violation(fmt::format("live count {} != {} in regions", pool.live_slices, live));
-  if (free != pool.free_slices) violation(fmt::format("free count {} != {} in regions", pool.free_slices, free));
-  if (touched != pool.touched_slices) violation(fmt::format("touched count {} != {}", pool.touched_slices, touched));
-  if (freed != pool.freed_queue.size()) violation(fmt::format("freed queue {} != {} freed regions", pool.freed_queue.size(), freed));
-  if (unused != pool.unused_slots.size()) violation(fmt::format("unused slots {} != {}", pool.unused_slots.size(), unused));
-  if (partial != pool.partial.size()) violation(fmt::format("partial list {} != {} flagged", pool.partial.size(), partial));
+  if (tally.live != pool.live_slices) violation(fmt::format("live count {} != {} in regions", pool.live_slices, tally.live));
+  if (tally.free != pool.free_slices) violation(fmt::format("free count {} != {} in regions", pool.free_slices, tally.free));
+  if (tally.touched != pool.touched_slices) violation(fmt::format("touched count {} != {}", pool.touched_slices, tally.touched));
+  if (tally.freed != pool.freed_queue.size()) violation(fmt::format("freed queue {} != {} freed regions", pool.freed_queue.size(), tally.freed));
+  if (tally.unused != pool.unused_slots.size()) violation(fmt::format("unused slots {} != {}", pool.unused_slots.size(), tally.unused));
+  if (tally.partial != pool.partial.size()) violation(fmt::format("partial list {} != {} flagged", pool.partial.size(), tally.partial));
   // At quiescence no cleanup runs, so its guard must be clear (seed 002: a
   // guard left set stops every later cleanup of the class).
   if (pool.cleanup_in_progress.load()) violation("cleanup guard still set with no cleanup running");
