@@ -51,6 +51,7 @@ struct ThreadRing {
   Ring* ring = nullptr;
 };
 thread_local ThreadRing tls_ring;
+Ring* g_retired_rings = nullptr;  // enable() only: the rings of earlier enables
 
 Ring* ring_of_this_thread() noexcept {
   detail::State& s = state();
@@ -182,7 +183,15 @@ bool enable(const Config& config, std::string* error_line) {
   s.report_refusals = config.report_refusals;
   s.ring_count.store(0, std::memory_order_release);
   s.rings_refused.store(0, std::memory_order_relaxed);
-  for (Ring*& ring : s.rings) ring = nullptr;  // abandoned, not freed: a thread may still hold one
+  // An earlier enable()'s rings are abandoned, never freed (a thread may
+  // still write to one), but kept reachable: a leak checker must not report
+  // what is kept on purpose.
+  for (Ring*& ring : s.rings) {
+    if (ring == nullptr) continue;
+    ring->retired_next = g_retired_rings;
+    g_retired_rings = ring;
+    ring = nullptr;
+  }
   s.epoch.fetch_add(1, std::memory_order_acq_rel);
   if (config.catch_signals) install_handlers();
   platform::sync_clock::g_on.store(true, std::memory_order_release);

@@ -15,6 +15,7 @@ struct Ring {
   std::uint32_t thread = 0;            // order of the thread's first recorded operation
   std::size_t mask = 0;
   Event* events = nullptr;
+  Ring* retired_next = nullptr;  // the retired list (flight_recorder.cpp: enable)
 };
 
 // What failed: a fatal signal, an assertion, or a refused release / reset.

@@ -58,7 +58,11 @@ class Region {
   // Hot path (allocate / release): defined inline below.
   std::uint32_t pop_free();
   void push_free(std::uint32_t slice);
-  std::byte* slice_data(std::uint32_t slice) const { return base() + slice * slice_bytes_; }
+  // nullptr while unmapped (a stale handle's region may be), never null + offset.
+  std::byte* slice_data(std::uint32_t slice) const {
+    std::byte* const b = base();
+    return b == nullptr ? nullptr : b + std::size_t{slice} * slice_bytes_;
+  }
   // The slice `data` starts in the current mapping; -1 if none.
   std::int64_t slice_of(const std::byte* data) const;
 
