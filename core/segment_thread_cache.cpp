@@ -129,8 +129,12 @@ bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
   Region* region = table.get(segment.region_id());
   if (segment.allocator_id() != id || region == nullptr || region->size_class != c ||
       segment.slice_index() >= region->slice_count() || segment.generation() == 0 ||
-      region->slice_data(segment.slice_index()) != segment.data()) [[unlikely]] {
-    return false;  // not plainly live: the locked path diagnoses it
+      region->slice_data(segment.slice_index()) != segment.data() ||
+      region->slice(segment.slice_index()).generation.load(std::memory_order_acquire) != segment.generation())
+      [[unlikely]] {
+    // Not plainly live: the locked path diagnoses it, before this call has
+    // flushed anything (a refused release changes nothing).
+    return false;
   }
   if (SEGSIM_FAULT_POINT("release.tcache.bypass")) return false;
   SegmentCache* cache = cache_for_caller();
