@@ -129,11 +129,14 @@ bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
   Region* region = table.get(segment.region_id());
   if (segment.allocator_id() != id || region == nullptr || region->size_class != c ||
       segment.slice_index() >= region->slice_count() || segment.generation() == 0 ||
-      region->slice_data(segment.slice_index()) != segment.data() ||
-      region->slice(segment.slice_index()).generation.load(std::memory_order_acquire) != segment.generation())
+      region->slice_data(segment.slice_index()) != segment.data()) [[unlikely]] {
+    return false;  // not plainly live: the locked path diagnoses it
+  }
+  if (region->slice(segment.slice_index()).generation.load(std::memory_order_acquire) != segment.generation())
       [[unlikely]] {
-    // Not plainly live: the locked path diagnoses it, before this call has
-    // flushed anything (a refused release changes nothing).
+    // Free, cached or reallocated: refused on the locked path, before this
+    // call has flushed anything (a refused release changes nothing).
+    SEGSIM_PROBE("tcache.release.not_live");
     return false;
   }
   if (SEGSIM_FAULT_POINT("release.tcache.bypass")) return false;
