@@ -6,10 +6,10 @@
 # `reproduce:` line; so does a required probe (ci/required_probes.txt) that no
 # sweep fired.
 #
-#   ci/campaign.sh [PRESET] [SECONDS]          default: dev, 240
+#   ci/campaign.sh [PRESET] [SECONDS]          default: dev, 180
 #
 # The preset must be built (build/PRESET/segsim). Knobs (environment):
-#   SEGSIM_CAMPAIGN_SECONDS   budget when SECONDS is not given (default 240)
+#   SEGSIM_CAMPAIGN_SECONDS   budget when SECONDS is not given (default 180)
 #   SEGSIM_CAMPAIGN_SEED      first seed (default: from `git rev-parse HEAD`)
 #   SEGSIM_CAMPAIGN_JOBS      children at once (default: nproc)
 #   SEGSIM_CAMPAIGN_CONFIGS   STRATEGY:FAULTS list (default "random:swarm random:none pct:none pos:none";
@@ -30,7 +30,7 @@ cd "$(dirname "$0")/.."
 usage() { echo "usage: ci/campaign.sh [PRESET] [SECONDS]   (see the header of ci/campaign.sh)" >&2; exit 2; }
 [[ $# -le 2 ]] || usage
 preset=${1:-dev}
-budget=${2:-${SEGSIM_CAMPAIGN_SECONDS:-240}}
+budget=${2:-${SEGSIM_CAMPAIGN_SECONDS:-180}}
 [[ "$budget" =~ ^[0-9]+$ ]] || { echo "campaign.sh: SECONDS must be a whole number, got '$budget'" >&2; exit 2; }
 jobs=${SEGSIM_CAMPAIGN_JOBS:-$(nproc)}
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "campaign.sh: SEGSIM_CAMPAIGN_JOBS must be a positive number, got '$jobs'" >&2; exit 2; }

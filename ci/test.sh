@@ -7,7 +7,7 @@
 # deploy/slurm/ recipes on a private single-node Slurm cluster (ci/slurm.sh).
 #   ci/test.sh                  everything (what CI runs)
 #   SEGSIM_PRESETS="dev" ci/test.sh      only some presets
-#   SEGSIM_CAMPAIGN_SECONDS=600 ci/test.sh   campaign budget in dev (default 240; asan gets a third)
+#   SEGSIM_CAMPAIGN_SECONDS=600 ci/test.sh   campaign budget in dev (default 180; asan gets a third: ≈ 4 minutes in all)
 #   SEGSIM_CAMPAIGN=0 ci/test.sh         skip the campaign
 #   SEGSIM_FUZZ_SECONDS=60 ci/test.sh    longer fuzzing (0 skips it)
 #   SEGSIM_HUNT=0 ci/test.sh             skip the bug-catalogue hunt (ci/hunt.sh)
@@ -26,8 +26,8 @@ for preset in $presets; do
   cmake --build --preset "$preset" -j "$jobs"
   ctest --preset "$preset" -j "$jobs"
   case "$preset" in
-    dev) campaign_seconds=${SEGSIM_CAMPAIGN_SECONDS:-240} ;;
-    asan) campaign_seconds=$(( ${SEGSIM_CAMPAIGN_SECONDS:-240} / 3 )) ;;
+    dev) campaign_seconds=${SEGSIM_CAMPAIGN_SECONDS:-180} ;;
+    asan) campaign_seconds=$(( ${SEGSIM_CAMPAIGN_SECONDS:-180} / 3 )) ;;
     *) campaign_seconds=0 ;;
   esac
   if [[ "${SEGSIM_CAMPAIGN:-1}" != 0 && "$campaign_seconds" != 0 ]]; then

@@ -311,9 +311,19 @@ sim::RunResult simulate(const RunSpec& spec, const RunOptions& options, const Sc
       retired_pages.pop_front();
     }
   });
-  Stack stack{rig.sim_os, rig.faulty_os, rig.allocator, pool, cache, oracles, simulation,
-              spec.threads, spec.size, spec.test_hook, !rig.plan.empty(), spec.strategy, &rig.plan,
-              1, {}, {}};
+  Stack stack{.sim_os = rig.sim_os,
+              .os = rig.faulty_os,
+              .allocator = rig.allocator,
+              .pool = pool,
+              .cache = cache,
+              .oracles = oracles,
+              .simulation = simulation,
+              .threads = spec.threads,
+              .size = spec.size,
+              .test_hook = spec.test_hook,
+              .faults_active = !rig.plan.empty(),
+              .strategy = spec.strategy,
+              .plan = &rig.plan};
   stack.seed = spec.seed;
   stack.recording = spec.recording.get();
   stack.fuzz_artifact = spec.fuzz_artifact.get();

@@ -67,21 +67,21 @@ struct SegmentEvent {
 };
 
 struct Failure {
-  std::string oracle;   // which invariant: double-free, use-after-release, overlap, accounting,
+  std::string oracle{};   // which invariant: double-free, use-after-release, overlap, accounting,
                         // leak, bounded-growth, zero-on-allocate, content, liveness, assertion
-  std::string message;  // one line
+  std::string message{};  // one line
   std::uint32_t fiber = sim::kNoFiber;
   std::uint64_t step = 0;
-  std::string segment;  // the slice involved, by stable id ("region #3 slice 0, SimOs offset 0x…"), if any
-  std::vector<SegmentEvent> segment_history;
-  std::string bug;  // the catalogued bug that was on when it was found ("" = none)
+  std::string segment{};  // the slice involved, by stable id ("region #3 slice 0, SimOs offset 0x…"), if any
+  std::vector<SegmentEvent> segment_history{};
+  std::string bug{};  // the catalogued bug that was on when it was found ("" = none)
   // The message with every raw address replaced by a stable name
   // (failure_signature.h); empty when the message names none.
-  std::string stable_message;
+  std::string stable_message{};
   // Trace events around the failing step (mutex noise of other fibers left
   // out, report_events.h) and the slice operations the oracles saw there.
-  std::vector<sim::TraceEvent> trace_around;
-  std::vector<SegmentEvent> operations_around;
+  std::vector<sim::TraceEvent> trace_around{};
+  std::vector<SegmentEvent> operations_around{};
   // What must match when the failure is replayed: oracle and the stable
   // message — never an address.
   std::string signature() const { return oracle + ": " + (stable_message.empty() ? message : stable_message); }

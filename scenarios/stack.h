@@ -39,8 +39,8 @@ struct Stack {
   const faults::FaultPlan* plan;    // the run's concrete fault plan
   std::uint64_t next_page_id = 1;
   // Published pages' contents: page id → slot → what it must read.
-  std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> shadow;
-  std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> dewey_shadow;
+  std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> shadow{};
+  std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> dewey_shadow{};
   // Calls in flight, so that oracles can judge a refusal (oracles/allocation.cpp).
   std::uint32_t allocations_in_flight = 0;
   std::uint64_t allocations_started = 0;
@@ -49,11 +49,11 @@ struct Stack {
   std::uint64_t seed = 0;
   // Workload state a scenario's fibers share (named counters), and the
   // page-file scenario's invalid files: the rule each must be refused by.
-  std::map<std::string, std::uint64_t> counters;
-  std::vector<std::string> page_file_rules;
+  std::map<std::string, std::uint64_t> counters{};
+  std::vector<std::string> page_file_rules{};
   // ---- issue 15 (seed 004 part 2): objects a scenario keeps for the run ----
-  std::vector<std::shared_ptr<void>> held;  // destroyed with the stack, after the quiescent checks
-  std::vector<PressurePoint> pressure;      // the pressure loop's ticks, for --plot
+  std::vector<std::shared_ptr<void>> held{};  // destroyed with the stack, after the quiescent checks
+  std::vector<PressurePoint> pressure{};      // the pressure loop's ticks, for --plot
   // ---- issue 14 (slab-churn, txn-arenas): what a scenario keeps for the run ----
   // Made by its prepare, checked and dropped by its finish (before the stack's
   // quiescent checks); type-erased so scenarios add no fields here.

@@ -228,9 +228,9 @@ TEST(Reproduce, AnAssertionRecursByItsText) {
   CrashReport report;
   report.kind = "assertion";
   report.assertion = CrashAssertion{"free == total", "region fully free", "core/x.cpp", 12};
-  Failure same{"assertion", "assertion failed: free == total (region fully free) at /src/core/x.cpp:14"};
-  Failure other{"assertion", "assertion failed: free < total (region fully free) at /src/core/x.cpp:12"};
-  Failure not_assertion{"exception", "assertion failed: free == total (region fully free)"};
+  Failure same{.oracle = "assertion", .message = "assertion failed: free == total (region fully free) at /src/core/x.cpp:14"};
+  Failure other{.oracle = "assertion", .message = "assertion failed: free < total (region fully free) at /src/core/x.cpp:12"};
+  Failure not_assertion{.oracle = "exception", .message = "assertion failed: free == total (region fully free)"};
   EXPECT_TRUE(recurs_in(report, same));
   EXPECT_FALSE(recurs_in(report, other));
   EXPECT_FALSE(recurs_in(report, not_assertion));
@@ -243,10 +243,10 @@ TEST(Reproduce, AStressCheckReportMatchesAnyOracleFailure) {
   CrashReport report;
   report.kind = flight_recorder::kStressCheckReport;
   EXPECT_EQ(unmatchable_because(report), "");
-  EXPECT_TRUE(recurs_in(report, Failure{"leak", "2 live slices at quiescence"}));
+  EXPECT_TRUE(recurs_in(report, Failure{.oracle = "leak", .message = "2 live slices at quiescence"}));
   report.kind = "my own reason";
   EXPECT_NE(unmatchable_because(report), "");
-  EXPECT_FALSE(recurs_in(report, Failure{"leak", "2 live slices at quiescence"}));
+  EXPECT_FALSE(recurs_in(report, Failure{.oracle = "leak", .message = "2 live slices at quiescence"}));
 }
 
 TEST(Reproduce, TheRecordedScenarioNeedsARecording) {
