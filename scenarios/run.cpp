@@ -183,23 +183,33 @@ std::string spec_refusal(const RunSpec& spec) {
 
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
 // A catalogued bug, on for one run only: from before the stack is built (the
-// pool's constructor is one of the sites) until after it is gone.
+// pool's constructor is one of the sites) until after it is gone. The bug
+// that was on before (SEGSIM_MUTANT) is back afterwards: the next run in this
+// process (a sweep worker's next seed) starts as a fresh process would.
 class BugSwitch {
  public:
   explicit BugSwitch(const mutants::BugInfo* info) {
     if (info != nullptr) {
+      const char* before = mutants::active_name();
+      previous_ = before == nullptr ? nullptr : mutants::find(before);
       mutants::activate(info->bug);
       active_ = true;
     }
   }
   ~BugSwitch() {
-    if (active_) mutants::deactivate();
+    if (!active_) return;
+    if (previous_ != nullptr) {
+      mutants::activate(previous_->bug);
+    } else {
+      mutants::deactivate();
+    }
   }
   BugSwitch(const BugSwitch&) = delete;
   BugSwitch& operator=(const BugSwitch&) = delete;
 
  private:
   bool active_ = false;
+  const mutants::BugInfo* previous_ = nullptr;
 };
 #endif
 
