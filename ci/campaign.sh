@@ -11,7 +11,7 @@
 # The preset must be built (build/PRESET/segsim). Knobs (environment):
 #   SEGSIM_CAMPAIGN_SECONDS   budget when SECONDS is not given (default 180)
 #   SEGSIM_CAMPAIGN_SEED      first seed (default: from `git rev-parse HEAD`)
-#   SEGSIM_CAMPAIGN_JOBS      children at once (default: nproc)
+#   SEGSIM_CAMPAIGN_JOBS      sweep workers at once (default: nproc)
 #   SEGSIM_CAMPAIGN_CONFIGS   STRATEGY:FAULTS list (default "random:swarm random:none pct:none pos:none";
 #                             a strategy the build does not list is skipped)
 #   SEGSIM_CAMPAIGN_SEED_TIMEOUT  seconds per seed before it counts as a hang

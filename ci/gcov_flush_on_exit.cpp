@@ -1,6 +1,6 @@
 // Coverage builds only (SEGSIM_COVERAGE, the `coverage` preset, ci/coverage.sh).
 //
-// `segsim sweep` runs each seed in a forked child that ends with _exit(),
+// `segsim sweep` runs seeds in forked worker processes that end with _exit(),
 // which skips the exit handler where gcov writes its counters, so the seeds'
 // coverage would be lost. The segsim binary of a coverage build is linked with
 // -Wl,--wrap=_exit: every _exit() it calls comes here first and writes them

@@ -218,6 +218,12 @@ std::size_t reports_written() noexcept {
   return n < kMaxReportsPerProcess ? n : kMaxReportsPerProcess;
 }
 
+bool reset_report_count() noexcept {
+  if (on()) return false;
+  state().reports.store(0, std::memory_order_relaxed);
+  return true;
+}
+
 namespace detail {
 
 void record(const Event& event_in) noexcept {

@@ -101,5 +101,10 @@ inline constexpr const char* kStressCheckReport = "stress-check";
 std::string write_report(const char* reason);
 // The reports written so far by this process.
 std::size_t reports_written() noexcept;
+// For a process that starts over as if fresh (a sweep worker between seeds,
+// scenarios/worker_life.h): the report count back to 0, so the next report
+// is numbered 0 and kMaxReportsPerProcess counts from here. Refused (false)
+// while the recorder is on: its reports would reuse earlier files' names.
+bool reset_report_count() noexcept;
 
 }  // namespace segsim::flight_recorder

@@ -44,7 +44,7 @@ RunSpec base_spec(const std::string& scenario, const std::string& strategy, cons
   // A hunt's "swarm" is random schedules under swarm faults.
   spec.strategy = sim::parse_strategy(strategy).value_or(sim::StrategyKind::Random);
   spec.faults = strategy == "swarm" ? "swarm" : "none";
-  // Calibrated once here, not in every forked child.
+  // Calibrated once here, not in every sweep worker.
   if (spec.strategy == sim::StrategyKind::Pct) spec.pct_steps = pct_steps_for(spec);
   return spec;
 }

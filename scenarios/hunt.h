@@ -1,8 +1,8 @@
 // `segsim hunt`: prove the harness finds the seeds' historical bugs.
 //
 // For each catalogued bug (core/mutants.h; mutants builds only) and strategy,
-// `repeats` independent hunts sweep seeds from different bases — each seed in
-// a forked child (run_sweep) — until an oracle fires or the time budget ends.
+// `repeats` independent hunts sweep seeds from different bases — the seeds in
+// forked sweep workers (run_sweep) — until an oracle fires or the time budget ends.
 // A detection counts only if its repro replays to the same failure and trace
 // hash, and the same seed passes with the bug switched off.
 #pragma once

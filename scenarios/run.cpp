@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/mutants.h"
 #include "core/probe.h"
@@ -175,31 +176,41 @@ std::string spec_refusal(const RunSpec& spec) {
   }
   if (spec.threads > kMaxThreads) return fmt::format("threads must be in 1..{}", kMaxThreads);
   if (spec.size > kMaxSize) return fmt::format("size must be in 1..{}", kMaxSize);
-  if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment") {
-    return fmt::format("unknown test hook {} (corrupt-segment)", quoted_text(spec.test_hook));
+  if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment" && spec.test_hook != kCrashHook) {
+    return fmt::format("unknown test hook {} (corrupt-segment, {})", quoted_text(spec.test_hook), kCrashHook);
   }
   return {};
 }
 
 #if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
 // A catalogued bug, on for one run only: from before the stack is built (the
-// pool's constructor is one of the sites) until after it is gone.
+// pool's constructor is one of the sites) until after it is gone. The bug
+// that was on before (SEGSIM_MUTANT) is back afterwards: the next run in this
+// process (a sweep worker's next seed) starts as a fresh process would.
 class BugSwitch {
  public:
   explicit BugSwitch(const mutants::BugInfo* info) {
     if (info != nullptr) {
+      const char* before = mutants::active_name();
+      previous_ = before == nullptr ? nullptr : mutants::find(before);
       mutants::activate(info->bug);
       active_ = true;
     }
   }
   ~BugSwitch() {
-    if (active_) mutants::deactivate();
+    if (!active_) return;
+    if (previous_ != nullptr) {
+      mutants::activate(previous_->bug);
+    } else {
+      mutants::deactivate();
+    }
   }
   BugSwitch(const BugSwitch&) = delete;
   BugSwitch& operator=(const BugSwitch&) = delete;
 
  private:
   bool active_ = false;
+  const mutants::BugInfo* previous_ = nullptr;
 };
 #endif
 
@@ -247,6 +258,20 @@ sim::SimulationConfig simulation_config_for(const RunSpec& spec, const RunOption
   return sim_config;
 }
 
+// Test hook kCrashHook: a seed that is a multiple of 4 dies of a real
+// SIGSEGV — a write to SimOs memory it just unmapped — so sweep tests get a
+// crash in the middle of a worker's seeds (and the SimOs guard reports it).
+void crash_if_hooked(Stack& stack) {
+  if (stack.test_hook != kCrashHook || stack.seed % 4 != 0) return;
+  const std::size_t page_bytes = stack.sim_os.page_size();
+  auto mapped = stack.sim_os.map(page_bytes);
+  SEGSIM_ASSERT(mapped.ok(), "the crash hook maps one page of a fresh SimOs");
+  std::byte* page = mapped.value();
+  SEGSIM_ASSERT(stack.sim_os.unmap(page, page_bytes).ok(), "the crash hook unmaps its page");
+  *static_cast<volatile std::byte*>(page) = std::byte{1};  // SIGSEGV: the page is inaccessible now
+  SEGSIM_ASSERT(false, "a write to unmapped SimOs memory did not fault");
+}
+
 // The conductor prepares, starts the clients, waits for them, and gives
 // everything back: quiescence is reached inside the simulation.
 struct Rendezvous {
@@ -259,6 +284,7 @@ struct Rendezvous {
 void spawn_fibers(sim::Simulation& simulation, Stack& stack, const ScenarioDef& def, Rendezvous& meet) {
   simulation.spawn("conductor", [&] {
     if (def.prepare) def.prepare(stack);
+    crash_if_hooked(stack);
     {
       platform::LockGuard guard(meet.done_mu);
       meet.prepared = true;

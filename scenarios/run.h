@@ -28,6 +28,8 @@ inline constexpr std::uint32_t kMaxThreads = 64;
 inline constexpr std::uint32_t kMaxSize = 1000;
 inline constexpr int kMinPctDepth = 1;
 inline constexpr int kMaxPctDepth = 16;
+// Test hook: seeds that are multiples of 4 die of SIGSEGV mid-run (sweep worker tests).
+inline constexpr const char* kCrashHook = "crash-every-4th-seed";
 
 struct RunSpec {
   std::string scenario;
@@ -49,7 +51,7 @@ struct RunSpec {
   // For strategy fuzz: the schedule's bytes (sim/strategy.h,
   // make_fuzz_strategy). Not written to repros: their decisions replay the run.
   std::string fuzz_bytes;
-  std::string test_hook;               // test-only sabotage, e.g. "corrupt-segment"; "" = none
+  std::string test_hook;               // test-only sabotage: "corrupt-segment", kCrashHook; "" = none
   std::string bug;                     // a catalogued bug switched on (mutants builds only); "" = none
   // Scenario "recorded" only (and required by it): the crash report whose
   // operations are its workload (segsim reproduce makes these).

@@ -1,12 +1,14 @@
-// run_sweep: the parent's loop over a shard's seeds — fork up to `jobs`
-// children (sweep_child.h), wait for their lines, deaths or deadlines, record
-// each seed, checkpoint the results so far, stop on a signal.
+// run_sweep: the parent's loop over a shard's seeds — keep up to `jobs`
+// worker processes (sweep_child.h), hand each idle one the next seed, wait
+// for their lines, deaths or deadlines, record each seed, replace workers
+// that died or retired, checkpoint the results so far, stop on a signal.
 #include "scenarios/sweep.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "core/assert.h"
+#include "core/flight_recorder.h"
 #include "core/probe.h"
 #include "scenarios/safe_file.h"
 #include "scenarios/sweep_child.h"
@@ -37,8 +40,8 @@ using sweep_detail::Child;
 using sweep_detail::Clock;
 
 constexpr std::uint32_t kMaxJobs = 64;
-// A parent wakes at least this often while children run: to reap children
-// whose pipe closed, enforce time limits and refresh the progress line.
+// A parent wakes at least this often while workers run: to reap workers
+// whose socket closed, enforce time limits and refresh the progress line.
 constexpr int kMaxPollMillis = 200;
 constexpr int kReapPollMillis = 5;
 
@@ -94,19 +97,23 @@ class SweepRun {
         progress_(progress),
         seeds_(seeds_to_run(spec)),
         jobs_(std::clamp<std::uint32_t>(spec.jobs, 1, kMaxJobs)),
+        // The recorder's crash reports are numbered per process: one seed each.
+        seeds_per_worker_(flight_recorder::on() ? 1 : std::clamp<std::uint32_t>(spec.seeds_per_worker, 1,
+                                                                                  kMaxSeedsPerWorker)),
         timeout_(to_clock(spec.seed_timeout_seconds)),
         checkpoint_every_(to_clock(std::max(0.0, spec.checkpoint_seconds))),
         checkpoint_every_now_(checkpoint_every_),
         bar_(progress, terminal, spec.base.scenario, seeds_.size()),
         results_(seeds_.size()),
         probe_totals_(probes::kProbes.size(), 0) {
-    running_.reserve(jobs_);
+    running_.reserve(jobs_ + 1);
   }
 
   SweepResult run() {
     while (true) {
       if (stop_requested() || !setup_error_.empty()) stopping_ = true;
-      start_children();
+      assign_seeds();
+      if (stopping_ || next_ >= seeds_.size()) retire_idle_workers();
       if (running_.empty()) {
         if (stopping_ || next_ >= seeds_.size()) break;
         continue;  // a start failed with nothing running: try the next seed
@@ -119,6 +126,7 @@ class SweepRun {
       if (stop_requested()) continue;  // the kill above, before anything is reaped
       for (Child& child : running_) {
         if (!child.eof) sweep_detail::read_available(child);
+        take_answer(child);
       }
       reap_children();
     }
@@ -145,39 +153,67 @@ class SweepRun {
     }
   }
 
-  void start_children() {
-    while (!stopping_ && next_ < seeds_.size() && running_.size() < jobs_) {
-      const std::uint64_t seed = seeds_[next_];
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) != 0) {
-        if (!running_.empty()) return;  // out of descriptors: wait for a child to finish
-        record(next_++, sweep_detail::start_failure(seed, fmt::format("pipe: {}", std::strerror(errno))));
-        continue;
+  // Workers that run or may run seeds: a retiring idle one is only exiting.
+  std::size_t working_workers() const {
+    return static_cast<std::size_t>(std::count_if(running_.begin(), running_.end(), [](const Child& child) {
+      return child.busy || !child.retiring;
+    }));
+  }
+
+  // Every idle worker gets the next seed; workers are forked while fewer
+  // than `jobs` work and seeds are left.
+  void assign_seeds() {
+    while (!stopping_ && next_ < seeds_.size()) {
+      auto idle = std::find_if(running_.begin(), running_.end(), [](const Child& child) {
+        return !child.busy && !child.retiring && !child.eof;
+      });
+      if (idle == running_.end()) {
+        if (working_workers() >= jobs_) return;
+        const std::optional<std::size_t> started = start_worker();
+        if (!started) {
+          if (working_workers() > 0) return;  // out of processes or descriptors: wait for a worker
+          continue;                           // recorded as a start failure: next seed
+        }
+        idle = running_.begin() + static_cast<std::ptrdiff_t>(*started);
       }
-      const pid_t pid = fork_child(seed, fds);
-      ::close(fds[1]);
-      if (pid < 0) {
-        const int fork_errno = errno;
-        ::close(fds[0]);
-        if (!running_.empty()) return;
-        record(next_++, sweep_detail::start_failure(seed, fmt::format("fork: {}", std::strerror(fork_errno))));
-        continue;
-      }
-      ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-      Child child;
-      child.pid = pid;
-      child.fd = fds[0];
-      child.index = next_++;
-      child.seed = seed;
-      child.started = Clock::now();
-      child.deadline = child.started + timeout_;
-      running_.push_back(std::move(child));
+      if (!send_seed(*idle)) retire(*idle);  // it is gone: reaped soon, the seed goes to another
     }
   }
 
-  // The parent's pid, or -1 with errno; the child runs the seed and never returns.
-  pid_t fork_child(std::uint64_t seed, const int (&fds)[2]) {
-    // The child gets copies of these buffers: unflushed text would be printed twice.
+  // Forks a worker; its index in running_, or nullopt when it could not
+  // (with nothing running, the next seed is then recorded as not started).
+  std::optional<std::size_t> start_worker() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+      const int socket_errno = errno;
+      if (working_workers() == 0) {
+        record(next_, sweep_detail::start_failure(seeds_[next_], fmt::format("socketpair: {}", std::strerror(socket_errno))));
+        ++next_;
+      }
+      return std::nullopt;
+    }
+    const pid_t pid = fork_worker(fds);
+    ::close(fds[1]);
+    if (pid < 0) {
+      const int fork_errno = errno;
+      ::close(fds[0]);
+      if (working_workers() == 0) {
+        record(next_, sweep_detail::start_failure(seeds_[next_], fmt::format("fork: {}", std::strerror(fork_errno))));
+        ++next_;
+      }
+      return std::nullopt;
+    }
+    ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    Child child;
+    child.pid = pid;
+    child.fd = fds[0];
+    running_.push_back(std::move(child));
+    return running_.size() - 1;
+  }
+
+  // The worker's pid in the parent, or -1 with errno; the worker never returns.
+  pid_t fork_worker(const int (&fds)[2]) {
+    // The worker gets copies of these buffers: unflushed text would be printed twice.
     progress_.flush();
     std::cout.flush();
     std::cerr.flush();
@@ -186,14 +222,63 @@ class SweepRun {
     if (pid != 0) return pid;
     ::close(fds[0]);
     for (const Child& other : running_) ::close(other.fd);
-    // A child never outlives an interrupted sweep.
+    // A worker never outlives an interrupted sweep.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // An interrupt stops the sweep, not a seed: the parent kills its
-    // children then, and none of them is recorded as crashed by it.
+    // workers then, and none of their seeds is recorded as crashed by it.
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGTERM, SIG_IGN);
     if (::getppid() != parent_pid_) ::_exit(1);
-    sweep_detail::run_child(spec_, seed, fds[1]);
+    sweep_detail::run_worker(spec_, seeds_per_worker_, fds[1]);
+  }
+
+  // The next seed to an idle worker; false when the worker is gone.
+  bool send_seed(Child& child) {
+    const std::string text = fmt::format("{}\n", seeds_[next_]);
+    ssize_t sent = -1;
+    do {
+      sent = ::send(child.fd, text.data(), text.size(), MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    // One short line into an empty socket: all of it fits, or the worker is gone.
+    if (sent != static_cast<ssize_t>(text.size())) return false;
+    child.busy = true;
+    child.index = next_;
+    child.seed = seeds_[next_++];
+    child.started = Clock::now();
+    child.deadline = child.started + timeout_;
+    child.killed = false;
+    ++child.seeds_sent;
+    return true;
+  }
+
+  // No more seeds for this worker: it reads EOF when idle and exits.
+  static void retire(Child& child) {
+    if (child.retiring) return;
+    child.retiring = true;
+    ::shutdown(child.fd, SHUT_WR);
+  }
+
+  void retire_idle_workers() {
+    for (Child& child : running_) {
+      if (!child.busy) retire(child);
+    }
+  }
+
+  // A busy worker's answer: its seed's result; the worker is idle again
+  // (or retiring, when its line says so).
+  void take_answer(Child& child) {
+    if (!child.busy) {
+      child.output.clear();  // a worker only ever answers a seed
+      return;
+    }
+    if (child.killed) return;  // past its deadline: a hang, whatever it says now
+    const std::optional<std::string> line = sweep_detail::take_line(child);
+    if (!line) return;
+    child.busy = false;
+    if (sweep_detail::line_says_retiring(*line)) retire(child);
+    std::optional<SeedResult> seed_result =
+        sweep_detail::finish_child(spec_, child, *line, /*status: alive*/ 0, {probe_totals_, setup_error_});
+    if (seed_result) record(child.index, std::move(*seed_result));
   }
 
   // Interrupted: what runs now is not done. Kill, reap, record nothing.
@@ -208,7 +293,7 @@ class SweepRun {
     running_.clear();
   }
 
-  // Sleeps until output arrives, a pipe closes or the nearest deadline.
+  // Sleeps until output arrives, a socket closes or the nearest deadline.
   void wait_for_children() {
     std::vector<pollfd> polled;
     bool awaiting_reap = false;
@@ -220,34 +305,38 @@ class SweepRun {
       } else {
         awaiting_reap = true;
       }
-      if (!child.killed) {
+      if (child.busy && !child.killed) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(child.deadline - now);
         wait = std::min(wait, std::max(left, std::chrono::milliseconds(1)));
       }
     }
     if (awaiting_reap) wait = std::min(wait, std::chrono::milliseconds(kReapPollMillis));
     const int ready = ::poll(polled.data(), polled.size(), static_cast<int>(wait.count()));
-    SEGSIM_ASSERT(ready >= 0 || errno == EINTR, "poll on child pipes failed");
+    SEGSIM_ASSERT(ready >= 0 || errno == EINTR, "poll on worker sockets failed");
   }
 
-  // Records the children that ended; kills those past their deadline.
+  // Records the seeds of workers that died running them; kills the seeds
+  // past their deadline. A worker that ends idle (retired) costs no seed.
   void reap_children() {
     for (std::size_t i = 0; i < running_.size();) {
       Child& child = running_[i];
       int status = 0;
       const pid_t reaped = ::waitpid(child.pid, &status, WNOHANG);
-      SEGSIM_ASSERT(reaped == 0 || reaped == child.pid, "waitpid on our own child");
+      SEGSIM_ASSERT(reaped == 0 || reaped == child.pid, "waitpid on our own worker");
       if (reaped == child.pid) {
         if (!child.eof) sweep_detail::read_available(child);  // what it wrote before exiting
         ::close(child.fd);
-        std::optional<SeedResult> seed_result =
-            sweep_detail::finish_child(spec_, child, status, {probe_totals_, setup_error_});
+        std::optional<SeedResult> seed_result;
+        if (child.busy) {
+          const std::string line = sweep_detail::take_line(child).value_or(std::string());
+          seed_result = sweep_detail::finish_child(spec_, child, line, status, {probe_totals_, setup_error_});
+        }
         const std::size_t index = child.index;
         running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(i));
         if (seed_result) record(index, std::move(*seed_result));
         continue;
       }
-      if (!child.killed && Clock::now() >= child.deadline) {
+      if (child.busy && !child.killed && Clock::now() >= child.deadline) {
         ::kill(child.pid, SIGKILL);
         child.killed = true;
       }
@@ -260,6 +349,7 @@ class SweepRun {
   const Clock::time_point started_ = Clock::now();
   const std::vector<std::uint64_t> seeds_;
   const std::uint32_t jobs_;
+  const std::uint32_t seeds_per_worker_;
   const Clock::duration timeout_;
   const Clock::duration checkpoint_every_;
   Clock::duration checkpoint_every_now_;
@@ -267,7 +357,7 @@ class SweepRun {
   std::vector<std::optional<SeedResult>> results_;
   std::vector<std::uint64_t> probe_totals_;
   std::string setup_error_;
-  std::vector<Child> running_;
+  std::vector<Child> running_;  // worker processes, busy or idle
   std::size_t next_ = 0;
   bool stopping_ = false;
   Clock::time_point last_checkpoint_ = Clock::now();

@@ -1,10 +1,14 @@
-// `segsim sweep`: many seeds of one RunSpec, each in a forked child with a
-// time limit, `jobs` at a time. A crash (signal, sanitizer abort) or a hang
-// of the system under test is a recorded failure with its repro — never lost,
-// never stopping the sweep unless stop_on_failure.
+// `segsim sweep`: many seeds of one RunSpec in forked worker processes, each
+// seed with a time limit, `jobs` at a time. A worker runs up to
+// seeds_per_worker seeds one after another (sweep_child.h has the protocol);
+// a crash (signal, sanitizer abort) or a hang of the system under test costs
+// exactly the seed that was running — a recorded failure with its repro,
+// never lost, never stopping the sweep unless stop_on_failure — and the
+// worker is replaced.
 #pragma once
 
 #include <csignal>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -21,6 +25,13 @@ namespace segsim::scenarios {
 // A seed's time limit (sweep --timeout) must lie in this range.
 inline constexpr double kMinSeedTimeoutSeconds = 0.01;
 inline constexpr double kMaxSeedTimeoutSeconds = 7 * 24 * 3600.0;
+// Seeds one worker process runs before it is replaced (sweep --seeds-per-worker).
+// 1 is a fresh process per seed. The default amortises fork and process
+// set-up over many cheap seeds while bounding what a worker can accumulate.
+inline constexpr std::uint32_t kDefaultSeedsPerWorker = 100;
+inline constexpr std::uint32_t kMaxSeedsPerWorker = 1'000'000;
+// A worker whose resident memory grew this much past its first seed's is replaced.
+inline constexpr std::size_t kDefaultWorkerRssGrowthBytes = std::size_t{256} << 20;
 
 struct SweepSpec {
   RunSpec base;  // seed is replaced per run
@@ -29,6 +40,12 @@ struct SweepSpec {
   std::uint32_t jobs = 1;
   bool stop_on_failure = false;
   double seed_timeout_seconds = 60;   // a seed running longer is a hang: killed, recorded
+  // A worker process runs at most this many seeds (>= 1; 1: a process per
+  // seed), and is replaced sooner when its memory grew past the limit. Forced
+  // to 1 while the flight recorder is on at the start (its crash reports are
+  // per process: numbered, and at most kMaxReportsPerProcess).
+  std::uint32_t seeds_per_worker = kDefaultSeedsPerWorker;
+  std::size_t worker_rss_growth_bytes = kDefaultWorkerRssGrowthBytes;
   std::string failures_dir = "segsim-failures";  // repro files of failing seeds
   // Seeds already done (--resume): not run again, kept in the result.
   const SweepResult* done = nullptr;
@@ -38,7 +55,7 @@ struct SweepSpec {
   // end: the caller writes the returned result.
   std::function<void(const SweepResult&)> checkpoint;
   double checkpoint_seconds = 2;
-  // Set (by a signal handler) to stop: running children are killed and not
+  // Set (by a signal handler) to stop: running seeds are killed and not
   // recorded, no more start, the result has interrupted = the signal.
   const volatile std::sig_atomic_t* stop_signal = nullptr;
 };

@@ -1,4 +1,4 @@
-// The child-process protocol of a sweep (sweep_child.h).
+// The worker-process protocol of a sweep (sweep_child.h).
 #include "scenarios/sweep_child.h"
 
 #include <signal.h>
@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "faults/fault_plan.h"
 #include "scenarios/repro.h"
+#include "scenarios/worker_life.h"
 
 namespace segsim::scenarios::sweep_detail {
 
@@ -75,7 +77,10 @@ void write_all(int fd, const std::string& text) {
 
 }  // namespace
 
-[[noreturn]] void run_child(const SweepSpec& spec, std::uint64_t seed, int fd) {
+namespace {
+
+// One seed, run in this process: its line (without "retiring").
+Json seed_line(const SweepSpec& spec, std::uint64_t seed) {
   Json line;
   try {
     RunSpec run = spec.base;
@@ -113,7 +118,39 @@ void write_all(int fd, const std::string& text) {
     line["outcome"] = "crashed";
     line["detail"] = "uncaught exception of unknown type";
   }
-  write_all(fd, line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+  return line;
+}
+
+// The next seed the parent sent, or nullopt at EOF (or a line that is not a
+// seed: the parent never sends one, so the worker just ends).
+std::optional<std::uint64_t> read_seed(int fd) {
+  std::string text;
+  char c = 0;
+  while (text.size() < 32) {
+    const ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    if (c == '\n') break;
+    text += c;
+  }
+  std::uint64_t seed = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return seed;
+}
+
+}  // namespace
+
+[[noreturn]] void run_worker(const SweepSpec& spec, std::uint32_t seeds_per_worker, int fd) {
+  WorkerLife life(seeds_per_worker, spec.worker_rss_growth_bytes);
+  while (const std::optional<std::uint64_t> seed = read_seed(fd)) {
+    reset_between_seeds();
+    Json line = seed_line(spec, *seed);
+    const bool retiring = life.seed_done();
+    if (retiring) line["retiring"] = true;
+    write_all(fd, line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+    if (retiring) break;
+  }
   ::close(fd);
   // _exit: no static destructors or atexit handlers of the parent's world
   // (gtest, open streams) may run twice.
@@ -133,6 +170,20 @@ void read_available(Child& child) {
     if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) child.eof = true;
     return;
   }
+}
+
+std::optional<std::string> take_line(Child& child) {
+  const std::size_t newline = child.output.find('\n');
+  if (newline == std::string::npos) return std::nullopt;
+  std::string line = child.output.substr(0, newline);
+  child.output.erase(0, newline + 1);
+  return line;
+}
+
+bool line_says_retiring(const std::string& text) {
+  const Json line = Json::parse(text, nullptr, false);
+  return line.is_object() && line.contains("retiring") && line["retiring"].is_boolean() &&
+         line["retiring"].get<bool>();
 }
 
 namespace {
@@ -175,18 +226,14 @@ void add_probe_hits(const Json& line, std::vector<std::uint64_t>& totals) {
 
 }  // namespace
 
-std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child, int status, ChildExtras extras) {
+std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child, const std::string& line_text,
+                                       int status, ChildExtras extras) {
   SeedResult result;
   result.seed = child.seed;
   result.seconds = std::chrono::duration<double>(Clock::now() - child.started).count();
 
-  Json line;
-  bool have_line = false;
-  const std::size_t newline = child.output.find('\n');
-  if (newline != std::string::npos) {
-    line = Json::parse(child.output.substr(0, newline), nullptr, false);
-    have_line = line.is_object() && line.contains("outcome") && line["outcome"].is_string();
-  }
+  const Json line = Json::parse(line_text, nullptr, false);
+  const bool have_line = line.is_object() && line.contains("outcome") && line["outcome"].is_string();
 
   std::string crash_oracle;
   if (child.killed) {

@@ -1,9 +1,17 @@
-// The child-process protocol of a sweep: a forked child runs one seed and
-// writes one JSON line on a pipe ({"outcome": "passed"|"failed"|"invalid"|
-// "environment"|"crashed", "detail", "trace_hash", "steps", "probes",
-// "repro" | "repro_error"}); the parent reads it (bounded) and turns it — or
-// the child's death, its silence, its hang — into the seed's result, writing
-// a repro from the spec alone when the child could not.
+// The worker-process protocol of a sweep. A forked worker runs seeds one at a
+// time over a socket pair: the parent writes a seed number ("N\n"), the
+// worker runs it and answers one JSON line ({"outcome": "passed"|"failed"|
+// "invalid"|"environment"|"crashed", "detail", "trace_hash", "steps",
+// "probes", "repro" | "repro_error", "retiring"}), then waits for the next.
+// Only one seed is ever in flight per worker, so a worker's death or hang
+// costs exactly that seed: the parent turns the line — or the death, the
+// silence, the hang — into the seed's result, writing a repro from the spec
+// alone when the worker could not, and forks a replacement. A worker ends
+// when the parent shuts its side down (EOF), or after a seed it answered
+// with "retiring": true (its seed quota or memory growth limit was reached).
+// Between seeds a worker resets the process-wide state a seed leaves behind
+// (reset_between_seeds), so a seed gives the same line in a reused worker as
+// in a fresh process.
 #pragma once
 
 #include <sys/types.h>
@@ -20,24 +28,35 @@ namespace segsim::scenarios::sweep_detail {
 
 using Clock = std::chrono::steady_clock;
 
-// The child side: runs one seed and reports on `fd`. Never returns.
-[[noreturn]] void run_child(const SweepSpec& spec, std::uint64_t seed, int fd);
+// The worker side: answers seeds read from `fd` until EOF or retirement
+// (after `seeds_per_worker` seeds, or memory growth: worker_life.h). Never returns.
+[[noreturn]] void run_worker(const SweepSpec& spec, std::uint32_t seeds_per_worker, int fd);
 
-// The parent side: one running child.
+// The parent side: one worker process and the seed it runs, if any.
 struct Child {
   pid_t pid = -1;
-  int fd = -1;
-  std::size_t index = 0;  // into the shard's seeds
+  int fd = -1;                // the parent's end of the socket pair (non-blocking)
+  bool busy = false;          // a seed is in flight: index, seed, started, deadline
+  std::size_t index = 0;      // into the shard's seeds
   std::uint64_t seed = 0;
   Clock::time_point started;
   Clock::time_point deadline;
+  std::uint32_t seeds_sent = 0;
   std::string output;
   bool eof = false;
-  bool killed = false;
+  bool killed = false;        // past its seed's deadline: SIGKILL sent
+  bool retiring = false;      // no more seeds: its side is shut down, it exits
 };
 
-// Reads what the child has written so far (its pipe is non-blocking).
+// Reads what the worker has written so far.
 void read_available(Child& child);
+
+// The first complete line of `child.output`, taken out of it; nullopt while
+// the line is still incomplete.
+std::optional<std::string> take_line(Child& child);
+
+// Whether a worker's line says it exits after this seed.
+bool line_says_retiring(const std::string& line);
 
 // What a child's line adds to the sweep besides its seed's result.
 struct ChildExtras {
@@ -45,9 +64,13 @@ struct ChildExtras {
   std::string& setup_error;                  // the child could not set its run up
 };
 
-// nullopt when the seed did not run for a reason of the sweep's own (its
-// spec was refused, the harness could not set up): then `extras.setup_error`.
-std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child, int status, ChildExtras extras);
+// The result of the child's seed: from its `line` (a living worker answered;
+// `status` is then 0), or from how the worker ended (`status` from waitpid,
+// `line` what it wrote before, if anything). nullopt when the seed did not
+// run for a reason of the sweep's own (its spec was refused, the harness
+// could not set up): then `extras.setup_error`.
+std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child, const std::string& line,
+                                       int status, ChildExtras extras);
 
 // The system under test never ran: recorded (so the seed is not lost), but
 // there is nothing to reproduce.

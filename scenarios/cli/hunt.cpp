@@ -96,7 +96,7 @@ Subcommand add_hunt_command(CLI::App& app) {
       ->check(CLI::IsMember({"random", "pct", "pos", "swarm", "all"}))->capture_default_str();
   add_seconds(hunt, "--budget-seconds", command->spec.budget_seconds, 0.1, 3600.0, "per hunt");
   add_whole(hunt, "--repeats", command->spec.repeats, 1, 100, "independent hunts per bug and strategy");
-  add_whole(hunt, "--jobs", command->spec.jobs, 1, 64, "children at once");
+  add_whole(hunt, "--jobs", command->spec.jobs, 1, 64, "sweep workers at once");
   hunt->add_option("--md", command->md_out, "the table as Markdown");
   hunt->add_option("--json", command->json_out, "the table as JSON");
   hunt->add_option("--probes-json", command->probes_json_out, "probe hits over every seed run, as JSON");

@@ -1,4 +1,5 @@
-// segsim sweep SCENARIO --seeds A..B: each seed in a forked child. A sweep
+// segsim sweep SCENARIO --seeds A..B: seeds in forked worker processes
+// (--seeds-per-worker each; a crash or hang costs one seed). A sweep
 // keeps its --json current as seeds finish (rewritten atomically at most
 // every ~2 s), so SIGINT / SIGTERM / a kill loses at most that much;
 // --resume skips the seeds a results file has.
@@ -148,7 +149,7 @@ int command_sweep(SweepCommand& command) {
       }
     };
   }
-  // PCT's k is calibrated once here, not in every forked child.
+  // PCT's k is calibrated once here, not in every worker.
   if (spec.base.strategy == sim::StrategyKind::Pct) spec.base.pct_steps = pct_steps_for(spec.base);
   install_stop_handlers();
   spec.stop_signal = &g_stop_signal;
@@ -167,10 +168,13 @@ int command_sweep(SweepCommand& command) {
 Subcommand add_sweep_command(CLI::App& app) {
   auto command = std::make_shared<SweepCommand>();
   SweepSpec& spec = command->spec;
-  auto* sweep = app.add_subcommand("sweep", "run seeds A..B, each in a forked child");
+  auto* sweep = app.add_subcommand("sweep", "run seeds A..B in forked worker processes");
   sweep->add_option("scenario", spec.base.scenario, "scenario name")->required();
   sweep->add_option("--seeds", command->seeds_text, "seed range A..B")->required();
-  add_whole(sweep, "--jobs", spec.jobs, 1, 64, "children at once");
+  add_whole(sweep, "--jobs", spec.jobs, 1, 64, "worker processes at once");
+  add_whole(sweep, "--seeds-per-worker", spec.seeds_per_worker, 1, kMaxSeedsPerWorker,
+            fmt::format("seeds a worker process runs before it is replaced; 1: a fresh process per seed "
+                        "(default {})", kDefaultSeedsPerWorker));
   sweep->add_option("--shard", command->shard_text, "K/N: run shard K (0-based) of N");
   sweep->add_flag("--stop-on-failure", spec.stop_on_failure, "stop at the first failing seed");
   add_results_outputs(sweep, command->outputs, "results as JSON, kept current as seeds finish (segsim merge)");
