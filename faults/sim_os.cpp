@@ -136,12 +136,17 @@ SimOs::SimOs(SimOsConfig config, std::byte* base, std::size_t page_size)
       page_size_(page_size),
       pages_(config.reservation_bytes / page_size, PageState::Unmapped),
       free_rng_(sim::derive_seed(config.seed, "simos.madv_free")) {
+  void* table = ::mmap(nullptr, pages_.size() * sizeof(std::uint32_t), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  // Without the table every question goes to the kernel, as before.
+  if (table != MAP_FAILED) dropped_at_ = static_cast<std::uint32_t*>(table);
   if (config_.guard) register_guard(base_, config_.reservation_bytes);
 }
 
 SimOs::~SimOs() {
   if (config_.guard) unregister_guard(base_);
   ::munmap(base_, config_.reservation_bytes);
+  if (dropped_at_ != nullptr) ::munmap(dropped_at_, pages_.size() * sizeof(std::uint32_t));
 }
 
 // ---- address space ---------------------------------------------------------
@@ -183,6 +188,16 @@ void SimOs::release_range(std::size_t offset, std::size_t bytes) {
 void SimOs::set_pages(std::size_t offset, std::size_t bytes, PageState state) {
   std::fill(pages_.begin() + static_cast<std::ptrdiff_t>(offset / page_size_),
             pages_.begin() + static_cast<std::ptrdiff_t>((offset + bytes) / page_size_), state);
+}
+
+void SimOs::stamp_dropped(std::size_t offset, std::size_t bytes) {
+  // Past 2^32 drops the stamps would wrap: stop answering from the table.
+  if (dropped_at_ == nullptr || drop_epoch_ == UINT32_MAX) {
+    drop_epoch_ = UINT32_MAX;
+    return;
+  }
+  ++drop_epoch_;
+  std::fill(dropped_at_ + offset / page_size_, dropped_at_ + (offset + bytes) / page_size_, drop_epoch_);
 }
 
 bool SimOs::range_mapped(std::size_t offset, std::size_t bytes) const {
@@ -273,6 +288,7 @@ OsStatus SimOs::unmap(std::byte* addr, std::size_t bytes) {
     ::madvise(p, run_bytes, MADV_DONTNEED);
     ::mprotect(p, run_bytes, PROT_NONE);
     set_pages(page * page_size_, run_bytes, PageState::Unmapped);
+    stamp_dropped(page * page_size_, run_bytes);
     release_range(page * page_size_, run_bytes);
     page = run_end;
   }
@@ -295,6 +311,7 @@ OsStatus SimOs::advise(std::byte* addr, std::size_t bytes, Advice advice) {
     case Advice::DontNeed:
       if (::madvise(addr, length, MADV_DONTNEED) != 0) return refuse(errno);
       set_pages(begin, length, PageState::Mapped);
+      stamp_dropped(begin, length);
       break;
     case Advice::Free:
       // The kernel may reclaim a lazily-freed page at any moment before the
@@ -305,6 +322,7 @@ OsStatus SimOs::advise(std::byte* addr, std::size_t bytes, Advice advice) {
       } else {
         if (::madvise(addr, length, MADV_DONTNEED) != 0) return refuse(errno);
         set_pages(begin, length, PageState::Mapped);
+        stamp_dropped(begin, length);
         ++stats_.free_reclaimed;
       }
       break;
@@ -382,6 +400,24 @@ PageState SimOs::page_state(const void* address) const {
   unsigned char resident = 0;
   ::mincore(base_ + page * page_size_, page_size_, &resident);
   return (resident & 1) != 0 ? PageState::Resident : PageState::Mapped;
+}
+
+std::uint32_t SimOs::drop_epoch() const {
+  std::lock_guard guard(mu_);
+  return drop_epoch_;
+}
+
+PageState SimOs::page_state_since(const void* address, std::uint32_t stamp) const {
+  {
+    std::lock_guard guard(mu_);
+    if (contains(address) && dropped_at_ != nullptr && drop_epoch_ != UINT32_MAX) {
+      const std::size_t page = static_cast<std::size_t>(static_cast<const std::byte*>(address) - base_) / page_size_;
+      // Written at `stamp` and never dropped since: its contents are still
+      // there (no swap question: swapped pages come back as they were).
+      if (pages_[page] == PageState::Mapped && dropped_at_[page] <= stamp) return PageState::Resident;
+    }
+  }
+  return page_state(address);
 }
 
 SimOsStats SimOs::stats() const {

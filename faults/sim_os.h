@@ -77,6 +77,14 @@ class SimOs final : public Os {
 
   SimOsStats stats() const;
   PageState page_state(const void* address) const;
+  // A stamp of the pages' contents: SimOs counts every operation that drops
+  // pages (unmap, DONTNEED, a reclaimed FREE). page_state_since(address, stamp)
+  // answers page_state for a page written when drop_epoch() was `stamp`: if
+  // nothing dropped it since, it still holds what was written — Resident —
+  // without asking the kernel (one mincore per question was most of a seed's
+  // system time: the use-after-release oracle asks per slice handed out).
+  std::uint32_t drop_epoch() const;
+  PageState page_state_since(const void* address, std::uint32_t stamp) const;
   // The stable name of an address for traces: its offset in the reservation.
   std::optional<std::uint64_t> offset_of(const void* address) const;
   bool contains(const void* address) const;
@@ -95,6 +103,7 @@ class SimOs final : public Os {
   void release_range(std::size_t offset, std::size_t bytes);
   bool range_mapped(std::size_t offset, std::size_t bytes) const;
   void set_pages(std::size_t offset, std::size_t bytes, PageState state);
+  void stamp_dropped(std::size_t offset, std::size_t bytes);
   OsResult<std::byte*> map_locked(std::size_t bytes, bool read_only);
 
   const SimOsConfig config_;
@@ -105,6 +114,11 @@ class SimOs final : public Os {
   std::map<std::size_t, std::size_t> holes_;  // offset → bytes, unmapped and reusable
   std::size_t bump_ = 0;                      // never-used space starts here
   std::vector<PageState> pages_;              // by page index in the reservation
+  // By page index: the drop_epoch_ of the last drop of its contents (0 = never).
+  // Its own MAP_NORESERVE mapping: untouched pages read zero without a fault,
+  // so a seed pays only for the pages it drops.
+  std::uint32_t* dropped_at_ = nullptr;
+  std::uint32_t drop_epoch_ = 0;
   std::map<std::string, File> files_;
   sim::Rng free_rng_;
   SimOsStats stats_;

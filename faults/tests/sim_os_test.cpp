@@ -176,6 +176,36 @@ TEST(SimOs, ResidentBytesFollowTouchesAndDontNeed) {
   EXPECT_EQ(os->stats().calls[static_cast<std::size_t>(OsCall::Advise)], 1u);
 }
 
+// page_state_since answers from the drop stamps what page_state asks the
+// kernel: written pages not dropped since are Resident; after a DONTNEED, an
+// unmap + remap or a reclaimed FREE of that page it asks mincore again.
+TEST(SimOs, PageStateSinceAWriteAgreesWithTheKernel) {
+  auto os = make_sim_os();
+  const std::size_t page = os->page_size();
+  auto mapped = os->map(4 * page);
+  ASSERT_TRUE(mapped.ok());
+  std::byte* p = mapped.value();
+  p[0] = std::byte{1};
+  p[2 * page] = std::byte{1};
+  const std::uint32_t written = os->drop_epoch();
+  EXPECT_EQ(os->page_state_since(p, written), PageState::Resident);
+  EXPECT_EQ(os->page_state(p), PageState::Resident);
+  // Another page dropped: this one's answer does not change.
+  ASSERT_TRUE(os->advise(p + 2 * page, page, Advice::DontNeed).ok());
+  EXPECT_GT(os->drop_epoch(), written);
+  EXPECT_EQ(os->page_state_since(p, written), PageState::Resident);
+  EXPECT_EQ(os->page_state_since(p + 2 * page, written), PageState::Mapped);  // the kernel's answer
+  // Dropped, then written again: resident by the kernel, not by the stamp.
+  ASSERT_TRUE(os->advise(p, page, Advice::DontNeed).ok());
+  EXPECT_EQ(os->page_state_since(p, written), PageState::Mapped);
+  p[0] = std::byte{2};
+  EXPECT_EQ(os->page_state_since(p, written), PageState::Resident);
+  // Unmapped: Unmapped, whatever the stamp.
+  const std::uint32_t rewritten = os->drop_epoch();
+  ASSERT_TRUE(os->unmap(p, 4 * page).ok());
+  EXPECT_EQ(os->page_state_since(p, rewritten), PageState::Unmapped);
+}
+
 TEST(SimOs, InMemoryFiles) {
   auto os = make_sim_os();
   std::vector<std::byte> contents(10000, std::byte{0x5a});

@@ -34,6 +34,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/segment_allocator.h"
@@ -171,6 +172,10 @@ class Oracles final : public SegmentObserver {
   SegmentHistory history_;
   OverlapChecker overlap_;                                     // overlap.cpp
   MemorySampler sampler_;
+  // use_after_release.cpp: SimOs offset of a canary-filled slice → the SimOs
+  // drop epoch when it was filled (so the check asks the kernel only when
+  // something may have dropped its pages since).
+  std::unordered_map<std::uint64_t, std::uint32_t> canary_drop_epochs_;
   GrowthBound growth_;  // bounded_growth.cpp
   // failure_context.cpp: where each region lies (for stable names), the last
   // slice operations, and those kept around the failure window.

@@ -19,6 +19,7 @@ constexpr std::size_t kCanaryStrideBytes = 512;
 
 void Oracles::canary_fill(const Segment& segment) {
   if (asan::kEnabled) return;
+  if (auto offset = os_.offset_of(segment.data())) canary_drop_epochs_[*offset] = os_.drop_epoch();
   for (std::size_t off = 0; off + sizeof kCanary <= segment.size(); off += kCanaryStrideBytes) {
     std::memcpy(segment.data() + off, &kCanary, sizeof kCanary);
   }
@@ -33,7 +34,9 @@ void Oracles::canary_verify(const Segment& segment) {
   // A cleanup may have dropped the free slice's pages (madvise DONTNEED),
   // canary and all: then they are not resident, and there is nothing to check.
   // Any write after release made them resident again.
-  if (os_.page_state(segment.data()) != faults::PageState::Resident) return;
+  const auto filled = canary_drop_epochs_.find(*offset);
+  if (filled == canary_drop_epochs_.end()) return;
+  if (os_.page_state_since(segment.data(), filled->second) != faults::PageState::Resident) return;
   for (std::size_t off = 0; off + sizeof kCanary <= segment.size(); off += kCanaryStrideBytes) {
     std::uint64_t word;
     std::memcpy(&word, segment.data() + off, sizeof word);
