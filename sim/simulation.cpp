@@ -11,6 +11,8 @@
 #include "core/assert.h"
 #include "core/platform/clock.h"
 #include "sim/fiber.h"
+#include "sim/random_strategy.h"
+#include "sim/rr_strategy.h"
 #include "sim/simulation_fibers.h"
 
 namespace segsim::sim {
@@ -111,6 +113,9 @@ Simulation::Simulation(SimulationConfig config)
   // Callers validate names from users (the CLI does); here a bad one is a bug.
   SEGSIM_ASSERT(strategy.ok(), "unknown or invalid scheduling strategy");
   strategy_ = std::move(strategy.value());
+  random_ = dynamic_cast<RandomStrategy*>(strategy_.get());
+  rr_ = dynamic_cast<RoundRobinStrategy*>(strategy_.get());
+  spurious_wakeups_ = config_.spurious_wakeup_probability > 0;
   SEGSIM_ASSERT(config_.max_fibers >= 1 && config_.ns_per_step >= 0, "bad simulation config");
   static const bool hook_installed = [] {
     detail::set_assert_hook(&simulation_assert_hook);
@@ -233,18 +238,20 @@ RunResult Simulation::run() {
 std::uint32_t Simulation::decide() {
   ++step_;
   now_ns_ += config_.ns_per_step;
-  if (step_ > config_.max_steps) {
+  if (step_ > config_.max_steps) [[unlikely]] {
     fail(Outcome::StepLimit, current_fiber(),
          fmt::format("step limit of {} reached (livelock or a run longer than allowed)",
                      config_.max_steps));
     return kNoFiber;
   }
-  wake_due_sleepers();
-  if (config_.spurious_wakeup_probability > 0) maybe_spurious_wakeup();
+  if (!sleepers_.empty()) wake_due_sleepers();
+  if (spurious_wakeups_) maybe_spurious_wakeup();
   if (runnable_.empty()) return kNoFiber;
-  std::optional<std::uint32_t> chosen =
-      strategy_->pick(SchedulerView{runnable_, current_fiber(), step_, pending_});
-  if (!chosen) {
+  const SchedulerView view{runnable_, current_fiber(), step_, pending_};
+  const std::optional<std::uint32_t> chosen = random_ != nullptr ? random_->pick(view)
+                                              : rr_ != nullptr   ? rr_->pick(view)
+                                                                 : strategy_->pick(view);
+  if (!chosen) [[unlikely]] {
     fail(Outcome::ReplayDiverged, current_fiber(), strategy_->divergence());
     return kNoFiber;
   }
