@@ -10,6 +10,7 @@
 
 #include "core/assert.h"
 #include "core/platform/clock.h"
+#include "sim/context_switch.h"
 #include "sim/fiber.h"
 #include "sim/random_strategy.h"
 #include "sim/rr_strategy.h"
@@ -189,6 +190,7 @@ RunResult Simulation::run() {
   tls_simulation = this;
   {
     platform::RuntimeScope scope(this);
+    const std::uint64_t float_control_at_start = float_control();
     next_ = decide();
     while (!failed_) {
       if (next_ == kNoFiber) {
@@ -210,6 +212,14 @@ RunResult Simulation::run() {
       // Fibers may have switched among themselves: the one that came back is current_.
       FiberRecord& record = *current_;
       current_ = nullptr;
+      if (float_control() != float_control_at_start) [[unlikely]] {
+        // The fibers share it (sim/context_switch.h): put it back for the
+        // unwinding and for this thread's later runs, and fail this one.
+        set_float_control(float_control_at_start);
+        fail(Outcome::FiberFailed, kNoFiber,
+             "a fiber changed the floating-point control state (rounding mode or exception masks), "
+             "which the simulator's fibers share: restore it before the next scheduling point");
+      }
       if (record.fiber->finished()) {
         record.state = FiberState::Finished;
         runnable_.erase(std::remove(runnable_.begin(), runnable_.end(), record.id), runnable_.end());
