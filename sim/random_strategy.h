@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "sim/random.h"
@@ -17,9 +18,11 @@ class RandomStrategy final : public Strategy {
  public:
   explicit RandomStrategy(std::uint64_t seed) : rng_(seed) {}
   std::string_view name() const noexcept override { return strategy_name(StrategyKind::Random); }
-  std::optional<std::uint32_t> pick(const SchedulerView& view) override {
-    if (view.runnable.size() == 1) return view.runnable[0];  // no draw: keeps streams stable
-    return view.runnable[rng_.below(view.runnable.size())];
+  std::optional<std::uint32_t> pick(const SchedulerView& view) override { return choose(view.runnable); }
+  // pick() for the simulation's direct call: never fails, needs no view.
+  std::uint32_t choose(std::span<const std::uint32_t> runnable) {
+    if (runnable.size() == 1) return runnable[0];  // no draw: keeps streams stable
+    return runnable[rng_.below(runnable.size())];
   }
 
  private:

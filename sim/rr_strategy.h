@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "core/assert.h"
@@ -23,14 +24,18 @@ class RoundRobinStrategy final : public Strategy {
   std::string_view name() const noexcept override { return strategy_name(StrategyKind::Rr); }
 
   std::optional<std::uint32_t> pick(const SchedulerView& view) override {
+    return choose(view.runnable, view.current);
+  }
+  // pick() for the simulation's direct call: never fails, needs no view.
+  std::uint32_t choose(std::span<const std::uint32_t> runnable, std::uint32_t current) {
     // The cheap tests first: with quantum 1 (the default) the search never runs.
-    if (quantum_ > 1 && view.current == last_ && view.current != kNoFiber &&
-        std::binary_search(view.runnable.begin(), view.runnable.end(), view.current) && ++used_ < quantum_) {
-      return view.current;
+    if (quantum_ > 1 && current == last_ && current != kNoFiber &&
+        std::binary_search(runnable.begin(), runnable.end(), current) && ++used_ < quantum_) {
+      return current;
     }
     const std::uint32_t after = last_ == kNoFiber ? 0 : last_ + 1;
-    auto it = std::lower_bound(view.runnable.begin(), view.runnable.end(), after);
-    last_ = it == view.runnable.end() ? view.runnable.front() : *it;
+    auto it = std::lower_bound(runnable.begin(), runnable.end(), after);
+    last_ = it == runnable.end() ? runnable.front() : *it;
     used_ = 0;
     return last_;
   }

@@ -248,28 +248,39 @@ RunResult Simulation::run() {
 std::uint32_t Simulation::decide() {
   ++step_;
   now_ns_ += config_.ns_per_step;
-  if (step_ > config_.max_steps) [[unlikely]] {
-    fail(Outcome::StepLimit, current_fiber(),
-         fmt::format("step limit of {} reached (livelock or a run longer than allowed)",
-                     config_.max_steps));
-    return kNoFiber;
-  }
+  if (step_ > config_.max_steps) [[unlikely]] return fail_step_limit();
   if (!sleepers_.empty()) wake_due_sleepers();
   if (spurious_wakeups_) maybe_spurious_wakeup();
   if (runnable_.empty()) return kNoFiber;
-  const SchedulerView view{runnable_, current_fiber(), step_, pending_};
-  const std::optional<std::uint32_t> chosen = random_ != nullptr ? random_->pick(view)
-                                              : rr_ != nullptr   ? rr_->pick(view)
-                                                                 : strategy_->pick(view);
-  if (!chosen) [[unlikely]] {
-    fail(Outcome::ReplayDiverged, current_fiber(), strategy_->divergence());
-    return kNoFiber;
+  std::uint32_t chosen = kNoFiber;
+  if (random_ != nullptr) {
+    chosen = random_->choose(runnable_);
+  } else if (rr_ != nullptr) {
+    chosen = rr_->choose(runnable_, current_fiber());
+  } else {
+    const std::optional<std::uint32_t> picked =
+        strategy_->pick(SchedulerView{runnable_, current_fiber(), step_, pending_});
+    if (!picked) [[unlikely]] return fail_divergence();
+    chosen = *picked;
   }
   // runnable_ holds exactly the fibers in state Runnable: an O(1) check.
-  SEGSIM_ASSERT(*chosen < fibers_.size() && fibers_[*chosen]->state == FiberState::Runnable,
+  SEGSIM_ASSERT(chosen < fibers_.size() && fibers_[chosen]->state == FiberState::Runnable,
                 "strategy chose a fiber that is not runnable");
-  decisions_.push_back(*chosen);
-  return *chosen;
+  decisions_.push_back(chosen);
+  return chosen;
+}
+
+// decide()'s failures, out of line: their messages' formatting made its
+// frame (and every decision's prologue) larger.
+std::uint32_t Simulation::fail_step_limit() {
+  fail(Outcome::StepLimit, current_fiber(),
+       fmt::format("step limit of {} reached (livelock or a run longer than allowed)", config_.max_steps));
+  return kNoFiber;
+}
+
+std::uint32_t Simulation::fail_divergence() {
+  fail(Outcome::ReplayDiverged, current_fiber(), strategy_->divergence());
+  return kNoFiber;
 }
 
 // On a fiber: lets the strategy choose who runs next; switches if not us —

@@ -142,6 +142,8 @@ class Simulation final : public platform::Runtime {
   void point(TraceOp op, std::uint32_t object, std::uint64_t detail = 0);
   void record(TraceOp op, std::uint32_t object, std::uint64_t detail = 0);
   std::uint32_t decide();
+  [[gnu::cold, gnu::noinline]] std::uint32_t fail_step_limit();
+  [[gnu::cold, gnu::noinline]] std::uint32_t fail_divergence();
   void reschedule(bool may_unwind);
   void block_current(TraceOp reason, std::uint32_t object, std::int64_t wake_at_ns);
   void make_runnable(std::uint32_t fiber);
