@@ -236,7 +236,9 @@ RunResult Simulation::run() {
   result.virtual_time_ns = now_ns_;
   result.trace_hash = trace_.hash();
   result.fibers = static_cast<std::uint32_t>(fibers_.size());
-  decisions_.seal();
+  // Not sealed: deflating the last block was ~8 % of a chicago run's
+  // instructions, for a log that only a failure's repro (or a caller asking
+  // for encoded()) reads; DecisionLog encodes a pending tail on demand.
   result.decisions = std::move(decisions_);
   result.last_events = trace_.last(config_.trace_ring_events);
   if (config_.keep_full_trace) result.full_trace = trace_.full();
