@@ -1,6 +1,8 @@
 // The simulator's costs (issue "Deterministic simulator", Benchmarks):
 //  * SimRawSwitch: a one-way Boost.Context fcontext switch (ping-pong / 2) —
 //    the baseline for SimSchedulingPoint*.
+//  * SimContextSwitch: the same ping-pong on the simulator's own switch
+//    (sim/context_switch.h), which its fibers use.
 //  * SimSchedulingPointSwitching: a yield under round robin with 2 fibers, so
 //    every scheduling point switches fibers (fiber → scheduler → fiber).
 //  * SimSchedulingPointNoSwitch: a yield with one fiber: the decision alone.
@@ -12,11 +14,14 @@
 // "ns per item" is the figure; docs/benchmarks.md gives the ratios.
 #include <benchmark/benchmark.h>
 
+#include <vector>
+
 #include <boost/context/fiber.hpp>
 
 #include "bench/bench_support.h"
 #include "core/platform/atomic.h"
 #include "core/platform/clock.h"
+#include "sim/context_switch.h"
 #include "sim/simulation.h"
 
 namespace segsim::bench {
@@ -36,6 +41,28 @@ void SimRawSwitch(benchmark::State& state) {
   // `partner` never finishes; Boost unwinds it on destruction (no sanitizer here).
 }
 BENCHMARK(SimRawSwitch);
+
+struct PingPong {
+  sim::ContextSp main = nullptr;
+  sim::ContextSp partner = nullptr;
+};
+
+[[noreturn]] void ping_pong_partner(void* arg) noexcept {
+  auto& contexts = *static_cast<PingPong*>(arg);
+  for (;;) sim::switch_context(&contexts.partner, contexts.main);
+}
+
+void SimContextSwitch(benchmark::State& state) {
+  std::vector<char> stack(64 * 1024);
+  PingPong contexts;
+  contexts.partner = sim::make_context(stack.data() + stack.size(), stack.size(), &ping_pong_partner, &contexts);
+  for (auto _ : state) {
+    sim::switch_context(&contexts.main, contexts.partner);  // there and back: two one-way switches
+  }
+  state.SetItemsProcessed(2 * state.iterations());
+  // The partner stays suspended in its loop; its stack is plain memory.
+}
+BENCHMARK(SimContextSwitch);
 
 constexpr int kPointsPerRun = 20000;
 

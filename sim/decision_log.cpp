@@ -11,7 +11,6 @@ namespace {
 // Z_BEST_SPEED: ~50 MB/s on decision varints (level 6: ~6 MB/s, a tenth of a run's
 // time) for ~10 % more bytes.
 constexpr int kDeflateLevel = 1;
-constexpr std::size_t kMaxVarintBytes = 5;  // a uint32
 
 template <typename Bytes>  // std::string (blocks) or std::vector<char> (the pending tail)
 void put_varint(Bytes& out, std::uint64_t value) {
@@ -108,12 +107,11 @@ Result<DecisionLog> DecisionLog::from_encoded(std::string encoded, std::uint64_t
   return log;
 }
 
-void DecisionLog::push_back(std::uint32_t fiber) {
-  if (fiber < 0x80) {
-    pending_.push_back(static_cast<char>(fiber));  // the varint of a small id: the common case, inline
-  } else {
-    put_varint(pending_, fiber);
-  }
+// The block boundaries are those of a push of the varint followed by a flush
+// once fewer than kMaxVarintBytes bytes are left: the encoded form (repro
+// files) does not depend on which path a decision took.
+void DecisionLog::push_back_slow(std::uint32_t fiber) {
+  put_varint(pending_, fiber);
   ++count_;
   if (pending_.size() + kMaxVarintBytes > kBlockRawBytes) flush_block();
 }

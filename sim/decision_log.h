@@ -34,7 +34,16 @@ class DecisionLog {
   // does not describe, or a count other than `count`.
   static Result<DecisionLog> from_encoded(std::string encoded, std::uint64_t count, std::string* error_line);
 
-  void push_back(std::uint32_t fiber);
+  // Inline: one per scheduling point. A small id with room in the block is a
+  // byte appended; the rest (a longer varint, a full block) is out of line.
+  void push_back(std::uint32_t fiber) {
+    if (fiber < 0x80 && pending_.size() + 1 + kMaxVarintBytes <= kBlockRawBytes) [[likely]] {
+      pending_.push_back(static_cast<char>(fiber));  // a small id's varint is the id
+      ++count_;
+      return;
+    }
+    push_back_slow(fiber);
+  }
   std::uint64_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
   // The encoded form (complete: the pending tail as a last block).
@@ -70,6 +79,8 @@ class DecisionLog {
   };
 
  private:
+  static constexpr std::size_t kMaxVarintBytes = 5;  // a uint32
+  void push_back_slow(std::uint32_t fiber);
   void flush_block();
   std::string blocks_;
   std::vector<char> pending_;  // not a std::string: push_back is a third of the instructions

@@ -1,11 +1,11 @@
-// Fiber: one simulated thread — a Boost.Context (fcontext) fiber on a
-// guard-paged stack. The scheduler resumes a fiber; a fiber returns control
+// Fiber: one simulated thread — a context (sim/context_switch.h) on a
+// guard-paged Boost.Context stack. The scheduler resumes a fiber; a fiber returns control
 // to the scheduler (suspend) or hands it straight to another fiber of the same
 // scheduler (switch_to: one jump instead of two, no hop through the
 // scheduler's context). The fibers of one scheduler share a Fiber::Home.
 //
-// Debian's libboost_context is the fcontext build with no sanitizer support,
-// so every switch is annotated here: AddressSanitizer's
+// The switch has no sanitizer support of its own, so every switch is
+// annotated here: AddressSanitizer's
 // __sanitizer_{start,finish}_switch_fiber (so ASan knows which stack is live,
 // also for exceptions thrown on a fiber stack) and ThreadSanitizer's
 // __tsan_switch_to_fiber (so TSan keeps a separate shadow stack per fiber and
@@ -18,8 +18,9 @@
 #include <cstdint>
 #include <functional>
 
-#include <boost/context/fiber.hpp>
 #include <boost/context/stack_context.hpp>
+
+#include "sim/context_switch.h"
 
 namespace segsim::sim {
 
@@ -32,9 +33,9 @@ struct EhState {
 
 class Fiber {
  public:
-  // What the fibers of one scheduler share: the scheduler's continuation and
-  // state while any of them runs, and the hand-off slot of a switch. One per
-  // scheduler; it must outlive its fibers and is used on one thread.
+  // What the fibers of one scheduler share: the scheduler's context and
+  // state while any of them runs, and who switched last. One per scheduler;
+  // it must outlive its fibers and is used on one thread.
   class Home {
    public:
     Home() = default;
@@ -43,15 +44,10 @@ class Fiber {
 
    private:
     friend class Fiber;
-    // Jumps to `target`, leaving the running context's continuation to be
-    // stored in `self` by whoever resumes next. Returns, once something
-    // jumps back to `self`, whether that was the scheduler.
-    bool jump(boost::context::fiber& self, boost::context::fiber& target);
-
-    boost::context::fiber scheduler_;  // the scheduler's continuation while a fiber runs
-    // Where the context jumped to stores the continuation of the one that
-    // jumped: set by the jumping side just before the jump.
-    boost::context::fiber* handoff_ = nullptr;
+    ContextSp scheduler_ = nullptr;  // the scheduler's context while a fiber runs
+    // Whether the last switch came from the scheduler (ASan keeps the
+    // scheduler's stack bounds, reported on arrival, for switches back).
+    bool from_scheduler_ = false;
     EhState scheduler_eh_;
     EhState* thread_eh_ = nullptr;  // the running thread's exception globals (a TLS call saved per switch)
     // Sanitizer bookkeeping of the scheduler's stack.
@@ -80,13 +76,15 @@ class Fiber {
   bool finished() const noexcept { return finished_; }
 
  private:
-  // After a jump back into this fiber: ends the sanitizer's switch.
-  void arrived(void* fake_stack, bool from_scheduler);
+  // The context's entry: runs entry_, then leaves for the scheduler for good.
+  [[noreturn]] static void run(void* self) noexcept;
+  // After a switch back into this fiber: ends the sanitizer's switch.
+  void arrived(void* fake_stack);
   const void* stack_bottom() const noexcept { return static_cast<const char*>(stack_.sp) - stack_.size; }
 
   Home& home_;
   std::function<void()> entry_;
-  boost::context::fiber context_;  // the fiber's continuation while suspended
+  ContextSp context_ = nullptr;  // the fiber's context while suspended
   boost::context::stack_context stack_{};
   bool started_ = false;
   bool finished_ = false;

@@ -1,41 +1,6 @@
-#include <algorithm>
-
-#include "core/assert.h"
-#include "sim/strategy.h"
-#include "sim/trace.h"
+#include "sim/rr_strategy.h"
 
 namespace segsim::sim {
-namespace {
-
-// The current fiber keeps running for `quantum` decisions, then the next
-// runnable fiber by id (wrapping) takes over.
-class RoundRobinStrategy final : public Strategy {
- public:
-  explicit RoundRobinStrategy(std::uint64_t quantum) : quantum_(quantum) {
-    SEGSIM_ASSERT(quantum >= 1, "round-robin quantum must be >= 1");
-  }
-  std::string_view name() const noexcept override { return strategy_name(StrategyKind::Rr); }
-
-  std::optional<std::uint32_t> pick(const SchedulerView& view) override {
-    // The cheap tests first: with quantum 1 (the default) the search never runs.
-    if (quantum_ > 1 && view.current == last_ && view.current != kNoFiber &&
-        std::binary_search(view.runnable.begin(), view.runnable.end(), view.current) && ++used_ < quantum_) {
-      return view.current;
-    }
-    const std::uint32_t after = last_ == kNoFiber ? 0 : last_ + 1;
-    auto it = std::lower_bound(view.runnable.begin(), view.runnable.end(), after);
-    last_ = it == view.runnable.end() ? view.runnable.front() : *it;
-    used_ = 0;
-    return last_;
-  }
-
- private:
-  std::uint64_t quantum_;
-  std::uint64_t used_ = 0;
-  std::uint32_t last_ = kNoFiber;
-};
-
-}  // namespace
 
 std::unique_ptr<Strategy> make_rr_strategy(std::uint64_t quantum) {
   return std::make_unique<RoundRobinStrategy>(quantum);

@@ -10,7 +10,10 @@
 
 #include "core/assert.h"
 #include "core/platform/clock.h"
+#include "sim/context_switch.h"
 #include "sim/fiber.h"
+#include "sim/random_strategy.h"
+#include "sim/rr_strategy.h"
 #include "sim/simulation_fibers.h"
 
 namespace segsim::sim {
@@ -111,6 +114,9 @@ Simulation::Simulation(SimulationConfig config)
   // Callers validate names from users (the CLI does); here a bad one is a bug.
   SEGSIM_ASSERT(strategy.ok(), "unknown or invalid scheduling strategy");
   strategy_ = std::move(strategy.value());
+  random_ = dynamic_cast<RandomStrategy*>(strategy_.get());
+  rr_ = dynamic_cast<RoundRobinStrategy*>(strategy_.get());
+  spurious_wakeups_ = config_.spurious_wakeup_probability > 0;
   SEGSIM_ASSERT(config_.max_fibers >= 1 && config_.ns_per_step >= 0, "bad simulation config");
   static const bool hook_installed = [] {
     detail::set_assert_hook(&simulation_assert_hook);
@@ -184,6 +190,7 @@ RunResult Simulation::run() {
   tls_simulation = this;
   {
     platform::RuntimeScope scope(this);
+    const std::uint64_t float_control_at_start = float_control();
     next_ = decide();
     while (!failed_) {
       if (next_ == kNoFiber) {
@@ -205,6 +212,14 @@ RunResult Simulation::run() {
       // Fibers may have switched among themselves: the one that came back is current_.
       FiberRecord& record = *current_;
       current_ = nullptr;
+      if (float_control() != float_control_at_start) [[unlikely]] {
+        // The fibers share it (sim/context_switch.h): put it back for the
+        // unwinding and for this thread's later runs, and fail this one.
+        set_float_control(float_control_at_start);
+        fail(Outcome::FiberFailed, kNoFiber,
+             "a fiber changed the floating-point control state (rounding mode or exception masks), "
+             "which the simulator's fibers share: restore it before the next scheduling point");
+      }
       if (record.fiber->finished()) {
         record.state = FiberState::Finished;
         runnable_.erase(std::remove(runnable_.begin(), runnable_.end(), record.id), runnable_.end());
@@ -221,7 +236,9 @@ RunResult Simulation::run() {
   result.virtual_time_ns = now_ns_;
   result.trace_hash = trace_.hash();
   result.fibers = static_cast<std::uint32_t>(fibers_.size());
-  decisions_.seal();
+  // Not sealed: deflating the last block was ~8 % of a chicago run's
+  // instructions, for a log that only a failure's repro (or a caller asking
+  // for encoded()) reads; DecisionLog encodes a pending tail on demand.
   result.decisions = std::move(decisions_);
   result.last_events = trace_.last(config_.trace_ring_events);
   if (config_.keep_full_trace) result.full_trace = trace_.full();
@@ -233,26 +250,39 @@ RunResult Simulation::run() {
 std::uint32_t Simulation::decide() {
   ++step_;
   now_ns_ += config_.ns_per_step;
-  if (step_ > config_.max_steps) {
-    fail(Outcome::StepLimit, current_fiber(),
-         fmt::format("step limit of {} reached (livelock or a run longer than allowed)",
-                     config_.max_steps));
-    return kNoFiber;
-  }
-  wake_due_sleepers();
-  if (config_.spurious_wakeup_probability > 0) maybe_spurious_wakeup();
+  if (step_ > config_.max_steps) [[unlikely]] return fail_step_limit();
+  if (!sleepers_.empty()) wake_due_sleepers();
+  if (spurious_wakeups_) maybe_spurious_wakeup();
   if (runnable_.empty()) return kNoFiber;
-  std::optional<std::uint32_t> chosen =
-      strategy_->pick(SchedulerView{runnable_, current_fiber(), step_, pending_});
-  if (!chosen) {
-    fail(Outcome::ReplayDiverged, current_fiber(), strategy_->divergence());
-    return kNoFiber;
+  std::uint32_t chosen = kNoFiber;
+  if (random_ != nullptr) {
+    chosen = random_->choose(runnable_);
+  } else if (rr_ != nullptr) {
+    chosen = rr_->choose(runnable_, current_fiber());
+  } else {
+    const std::optional<std::uint32_t> picked =
+        strategy_->pick(SchedulerView{runnable_, current_fiber(), step_, pending_});
+    if (!picked) [[unlikely]] return fail_divergence();
+    chosen = *picked;
   }
   // runnable_ holds exactly the fibers in state Runnable: an O(1) check.
-  SEGSIM_ASSERT(*chosen < fibers_.size() && fibers_[*chosen]->state == FiberState::Runnable,
+  SEGSIM_ASSERT(chosen < fibers_.size() && fibers_[chosen]->state == FiberState::Runnable,
                 "strategy chose a fiber that is not runnable");
-  decisions_.push_back(*chosen);
-  return *chosen;
+  decisions_.push_back(chosen);
+  return chosen;
+}
+
+// decide()'s failures, out of line: their messages' formatting made its
+// frame (and every decision's prologue) larger.
+std::uint32_t Simulation::fail_step_limit() {
+  fail(Outcome::StepLimit, current_fiber(),
+       fmt::format("step limit of {} reached (livelock or a run longer than allowed)", config_.max_steps));
+  return kNoFiber;
+}
+
+std::uint32_t Simulation::fail_divergence() {
+  fail(Outcome::ReplayDiverged, current_fiber(), strategy_->divergence());
+  return kNoFiber;
 }
 
 // On a fiber: lets the strategy choose who runs next; switches if not us —

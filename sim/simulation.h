@@ -35,6 +35,9 @@
 
 namespace segsim::sim {
 
+class RandomStrategy;
+class RoundRobinStrategy;
+
 struct SimulationConfig {
   std::uint64_t seed = 1;
   std::string strategy = "random";  // random | pct | pos | rr | replay | fuzz
@@ -139,6 +142,8 @@ class Simulation final : public platform::Runtime {
   void point(TraceOp op, std::uint32_t object, std::uint64_t detail = 0);
   void record(TraceOp op, std::uint32_t object, std::uint64_t detail = 0);
   std::uint32_t decide();
+  [[gnu::cold, gnu::noinline]] std::uint32_t fail_step_limit();
+  [[gnu::cold, gnu::noinline]] std::uint32_t fail_divergence();
   void reschedule(bool may_unwind);
   void block_current(TraceOp reason, std::uint32_t object, std::int64_t wake_at_ns);
   void make_runnable(std::uint32_t fiber);
@@ -158,6 +163,11 @@ class Simulation final : public platform::Runtime {
   SimulationConfig config_;
   std::uint32_t epoch_;
   std::unique_ptr<Strategy> strategy_;
+  // strategy_ when it is one of these (else null): called without a virtual
+  // call, so the pick inlines into the scheduling point.
+  RandomStrategy* random_ = nullptr;
+  RoundRobinStrategy* rr_ = nullptr;
+  bool spurious_wakeups_ = false;  // config_.spurious_wakeup_probability > 0, tested per decision
   Rng spurious_rng_;
   Trace trace_;
   Fiber::Home fiber_home_;  // before fibers_: outlives them

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "sim/random.h"
 
 namespace segsim::sim {
 
@@ -43,35 +42,23 @@ std::string TraceEvent::describe() const {
 }
 
 Trace::Trace(std::size_t ring_events, bool keep_full)
-    : ring_(ring_events == 0 ? 1 : ring_events), keep_full_(keep_full) {}
+    : ring_(ring_events == 0 ? 1 : ring_events), ring_size_(ring_.size()), keep_full_(keep_full),
+      keep_aside_(keep_full) {}
 
-void Trace::record(const TraceEvent& event) {
-  ring_[next_] = event;
-  if (++next_ == ring_.size()) next_ = 0;  // not a modulo: a division per event is a tenth of a point
-  ++count_;
-  // Fold every field that identifies the event. Fields are spread by odd
-  // multipliers into one word, then one splitmix64 round mixes it into the
-  // hash: one round per event keeps a scheduling point cheap.
-  const std::uint64_t word =
-      event.step * 0x9e3779b97f4a7c15ULL ^
-      ((static_cast<std::uint64_t>(event.fiber) << 8 | static_cast<std::uint64_t>(event.op)) *
-       0xc2b2ae3d27d4eb4fULL) ^
-      (static_cast<std::uint64_t>(event.object) * 0x165667b19e3779f9ULL) ^
-      (static_cast<std::uint64_t>(event.time_ns) * 0xd6e8feb86659fd93ULL) ^
-      (event.detail * 0xff51afd7ed558ccdULL);
-  std::uint64_t state = hash_ ^ word;
-  hash_ = splitmix64(state);
+void Trace::record_aside(const TraceEvent& event) {
   if (keep_full_) full_.push_back(event);
   if (follow_remaining_ > 0) {
     --follow_remaining_;
     followed_.push_back(event);
   }
+  keep_aside_ = keep_full_ || follow_remaining_ > 0;
 }
 
 void Trace::follow(std::size_t n) {
   followed_.clear();
   followed_.reserve(n);
   follow_remaining_ = n;
+  keep_aside_ = keep_full_ || follow_remaining_ > 0;
 }
 
 std::vector<TraceEvent> Trace::last(std::size_t n) const {
