@@ -2,6 +2,7 @@
 #include "core/flight_recorder.h"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -93,12 +94,29 @@ Ring* ring_of_this_thread() noexcept {
 std::atomic<bool> g_fatal_reported{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "used inside a signal handler");
 
-void fatal_signal_handler(int signal, siginfo_t* info, void*) {
-  // Back to what was there before, for every fatal signal: returning re-runs
-  // the faulting instruction (or abort() raises again) under it, and what it
-  // raises next is not reported twice.
+std::atomic<bool> g_fatal_report_done{false};
+
+// Another thread is writing the crash report: wait for it (bounded), so this
+// thread's own death (two threads failing the same assertion) does not end
+// the process before the report is whole.
+void wait_for_fatal_report() {
+  struct timespec pause {0, 1000000};  // 1 ms
+  for (int i = 0; i < 10000 && !g_fatal_report_done.load(); ++i) ::nanosleep(&pause, nullptr);
+}
+
+void restore_previous_handlers() {
   for (std::size_t i = 0; i < kSignalCount; ++i) ::sigaction(kFatalSignals[i], &g_previous[i], nullptr);
-  if (g_fatal_reported.exchange(true)) return;
+}
+
+void fatal_signal_handler(int signal, siginfo_t* info, void*) {
+  // Afterwards, back to what was there before, for every fatal signal:
+  // returning re-runs the faulting instruction (or abort() raises again)
+  // under it, and what it raises next is not reported twice.
+  if (g_fatal_reported.exchange(true)) {
+    wait_for_fatal_report();
+    restore_previous_handlers();
+    return;
+  }
   // The tape stops here: other threads' events from now on are not the sketch.
   detail::g_on.store(false, std::memory_order_relaxed);
   detail::FailureInfo failure;
@@ -113,6 +131,8 @@ void fatal_signal_handler(int signal, siginfo_t* info, void*) {
     (void)!::write(STDERR_FILENO, path, std::strlen(path));
     (void)!::write(STDERR_FILENO, "\n", 1);
   }
+  restore_previous_handlers();
+  g_fatal_report_done.store(true);
 }
 
 void install_handlers() {
