@@ -130,6 +130,7 @@ void put_event(SafeWriter& out, const Event& e) {
     out.put(", \"result\": ").put_string(result_name(e.result)).put("}");
     return;
   }
+  out.put(", \"allocator\": ").put_u64(e.page);
   out.put(", \"bytes\": ").put_u64(e.bytes).put(", \"class\": ").put_i64(e.size_class);
   out.put(", \"region\": ").put_u64(e.region).put(", \"slice\": ").put_u64(e.slice);
   out.put(", \"generation\": ").put_u64(e.generation).put(", \"result\": ").put_string(result_name(e.result));

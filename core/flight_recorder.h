@@ -78,7 +78,8 @@ struct Event {
   std::uint64_t sequence = 0;  // the logical clock's stamp (order across threads); 0 = an empty slot
   std::uintptr_t address = 0;  // the slice's address (maps a fault address to the slice)
   std::uint64_t bytes = 0;     // requested bytes (allocate); see Op for the page layer
-  std::uint64_t page = 0;      // page layer: the page id or cache key
+  std::uint64_t page = 0;      // page layer: the page id or cache key; the allocator's: its id (a
+                               // process may hold several, whose region ids overlap)
   std::uint32_t region = 0;
   std::uint32_t slice = 0;     // page layer: the slot
   std::uint32_t generation = 0;
@@ -116,6 +117,7 @@ inline void record_operation(Op op, std::size_t bytes, const Segment& segment, c
   event.region = segment.region_id();
   event.slice = segment.slice_index();
   event.generation = segment.generation();
+  event.page = segment.allocator_id();  // 0 for a failed allocate
   event.op = op;
   event.size_class = static_cast<std::int8_t>(segment.is_null() ? -1 : segment.size_class());
   event.result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));

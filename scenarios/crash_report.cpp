@@ -58,6 +58,9 @@ std::string parse_event(const json& e, CrashEvent& out) {
     }
     return parse_result(e, out);
   }
+  if (e.contains("allocator") && !unsigned_field(e, "allocator", out.allocator, UINT32_MAX)) {
+    return "an event's \"allocator\"";
+  }
   if (!e.contains("class") || !e["class"].is_number_integer()) return "an event's \"class\"";
   const auto size_class = e["class"].get<std::int64_t>();
   if (size_class < -1 || size_class >= static_cast<std::int64_t>(kSizeClassCount)) return "an event's \"class\"";
@@ -240,6 +243,7 @@ json event_to_json(const CrashEvent& e) {
   }
   return {{"seq", e.sequence},
           {"depth", e.depth},
+          {"allocator", e.allocator},
           {"op", flight_recorder::op_name(e.op)},
           {"bytes", e.bytes},
           {"class", e.size_class},

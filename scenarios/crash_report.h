@@ -32,6 +32,7 @@ struct CrashEvent {
   std::uint64_t page = 0;      // page layer
   std::uint32_t slot = 0;      // page layer
   std::uint32_t depth = 0;     // recorded operations it ran inside (version 1: 0)
+  std::uint32_t allocator = 0; // the allocator's operations: which allocator (version 1, a failed allocate: 0)
   std::optional<Errc> error;  // nullopt: the call succeeded
 };
 
