@@ -35,7 +35,7 @@ for bug in $("$segsim" list | sed -n '/^bugs/,/^[a-z]/p' | awk '/^  [a-z]/ {prin
     continue
   fi
   if [[ ! -e ${reports[0]} ]]; then
-    echo "| $bug | $failed_at | none (exit $code: the failure is not a refused release, signal or assertion) | no | — | — |"
+    echo "| $bug | $failed_at | none (exit $code) | no | — | — |"
     continue
   fi
   kind=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failure"]["kind"])' "${reports[0]}")

@@ -124,6 +124,13 @@ const char* signal_name(int signal) {
 
 void put_event(SafeWriter& out, const Event& e) {
   out.put("{\"seq\": ").put_u64(e.sequence).put(", \"op\": \"").put(op_name(e.op)).put("\"");
+  out.put(", \"depth\": ").put_u64(e.depth);
+  if (is_page_op(e.op)) {  // the page layer: no slice of its own
+    out.put(", \"page\": ").put_u64(e.page).put(", \"slot\": ").put_u64(e.slice).put(", \"bytes\": ").put_u64(e.bytes);
+    out.put(", \"result\": ").put_string(result_name(e.result)).put("}");
+    return;
+  }
+  out.put(", \"allocator\": ").put_u64(e.page);
   out.put(", \"bytes\": ").put_u64(e.bytes).put(", \"class\": ").put_i64(e.size_class);
   out.put(", \"region\": ").put_u64(e.region).put(", \"slice\": ").put_u64(e.slice);
   out.put(", \"generation\": ").put_u64(e.generation).put(", \"result\": ").put_string(result_name(e.result));
@@ -188,6 +195,7 @@ void put_failure(SafeWriter& out, const FailureInfo& f) {
     out.put(", \"assertion\": {\"condition\": ").put_string(condition).put(", \"message\": ").put_string(a.message);
     out.put(", \"file\": ").put_string(a.file).put(", \"line\": ").put_i64(a.line).put("}");
   }
+  if (f.message != nullptr) out.put(", \"message\": ").put_string(f.message);
   if (std::strcmp(f.kind, "refused") == 0) {
     out.put(", \"errc\": ").put_string(result_name(f.refused.result)).put(", \"thread\": ").put_u64(f.refused_thread);
     out.put(", \"operation\": ");
@@ -259,7 +267,12 @@ bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t 
     out.put("  \"stack\": {\"region_bytes\": ").put_u64(s.region_bytes.load(std::memory_order_relaxed));
     out.put(", \"budget_bytes\": ").put_u64(s.budget_bytes.load(std::memory_order_relaxed));
     out.put(", \"ring_events\": ").put_u64(s.ring_events);
-    out.put(", \"threads_not_recorded\": ").put_u64(s.rings_refused.load(std::memory_order_relaxed)).put("},\n");
+    out.put(", \"threads_not_recorded\": ").put_u64(s.rings_refused.load(std::memory_order_relaxed));
+    if (const std::size_t entries = s.cache_max_entries.load(std::memory_order_relaxed); entries != 0) {
+      out.put(", \"page_cache\": {\"max_entries\": ").put_u64(entries);
+      out.put(", \"max_bytes\": ").put_u64(s.cache_max_bytes.load(std::memory_order_relaxed)).put("}");
+    }
+    out.put("},\n");
     put_failure(out, failure);
     put_rings(out);
     out.flush();

@@ -2,6 +2,7 @@
 #include "core/flight_recorder.h"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -51,6 +52,8 @@ struct ThreadRing {
   Ring* ring = nullptr;
 };
 thread_local ThreadRing tls_ring;
+// Recorded page-layer operations this thread is inside (Scope): an event's depth.
+thread_local std::uint32_t tls_depth = 0;
 Ring* g_retired_rings = nullptr;  // enable() only: the rings of earlier enables
 
 Ring* ring_of_this_thread() noexcept {
@@ -91,12 +94,31 @@ Ring* ring_of_this_thread() noexcept {
 std::atomic<bool> g_fatal_reported{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "used inside a signal handler");
 
-void fatal_signal_handler(int signal, siginfo_t* info, void*) {
-  // Back to what was there before, for every fatal signal: returning re-runs
-  // the faulting instruction (or abort() raises again) under it, and what it
-  // raises next is not reported twice.
+std::atomic<bool> g_fatal_report_done{false};
+
+// Another thread is writing the crash report: wait for it (bounded), so this
+// thread's own death (two threads failing the same assertion) does not end
+// the process before the report is whole.
+void wait_for_fatal_report() {
+  struct timespec pause {0, 1000000};  // 1 ms
+  for (int i = 0; i < 10000 && !g_fatal_report_done.load(); ++i) ::nanosleep(&pause, nullptr);
+}
+
+void restore_previous_handlers() {
   for (std::size_t i = 0; i < kSignalCount; ++i) ::sigaction(kFatalSignals[i], &g_previous[i], nullptr);
-  if (g_fatal_reported.exchange(true)) return;
+}
+
+void fatal_signal_handler(int signal, siginfo_t* info, void*) {
+  // Afterwards, back to what was there before, for every fatal signal:
+  // returning re-runs the faulting instruction (or abort() raises again)
+  // under it, and what it raises next is not reported twice.
+  if (g_fatal_reported.exchange(true)) {
+    wait_for_fatal_report();
+    restore_previous_handlers();
+    return;
+  }
+  // The tape stops here: other threads' events from now on are not the sketch.
+  detail::g_on.store(false, std::memory_order_relaxed);
   detail::FailureInfo failure;
   failure.kind = "signal";
   failure.signal = signal;
@@ -109,6 +131,8 @@ void fatal_signal_handler(int signal, siginfo_t* info, void*) {
     (void)!::write(STDERR_FILENO, path, std::strlen(path));
     (void)!::write(STDERR_FILENO, "\n", 1);
   }
+  restore_previous_handlers();
+  g_fatal_report_done.store(true);
 }
 
 void install_handlers() {
@@ -157,6 +181,19 @@ const char* op_name(Op op) noexcept {
     case Op::AllocateUninitialized: return "allocate_uninitialized";
     case Op::Release: return "release";
     case Op::Reset: return "reset";
+    case Op::PoolBorrow: return "pool_borrow";
+    case Op::PoolGiveBack: return "pool_give_back";
+    case Op::PageSetSlot: return "page_set_slot";
+    case Op::PageSetDeweyId: return "page_set_dewey_id";
+    case Op::PageReturn: return "page_return";
+    case Op::PageClear: return "page_clear";
+    case Op::PageReset: return "page_reset";
+    case Op::CachePut: return "cache_put";
+    case Op::CacheGet: return "cache_get";
+    case Op::CacheUnpin: return "cache_unpin";
+    case Op::CacheErase: return "cache_erase";
+    case Op::CacheClear: return "cache_clear";
+    case Op::CacheShrink: return "cache_shrink";
   }
   return "unknown";
 }
@@ -213,6 +250,20 @@ std::string write_report(const char* reason) {
   return detail::write_crash_report(failure, path, sizeof path) ? std::string(path) : std::string();
 }
 
+std::string write_final_report(const char* reason, const std::string& message) {
+  if (!detail::g_on.exchange(false, std::memory_order_acq_rel)) return {};
+  char text[kMaxMessageBytes + 1];
+  copy_text(text, sizeof text, message);
+  detail::FailureInfo failure;
+  failure.kind = reason;
+  failure.message = text;
+  char path[600];
+  return detail::write_crash_report(failure, path, sizeof path) ? std::string(path) : std::string();
+}
+
+RefusalsExpected::RefusalsExpected() noexcept { state().refusals_expected.fetch_add(1, std::memory_order_acq_rel); }
+RefusalsExpected::~RefusalsExpected() { state().refusals_expected.fetch_sub(1, std::memory_order_acq_rel); }
+
 std::size_t reports_written() noexcept {
   const std::uint32_t n = state().reports.load(std::memory_order_relaxed);
   return n < kMaxReportsPerProcess ? n : kMaxReportsPerProcess;
@@ -226,10 +277,12 @@ bool reset_report_count() noexcept {
 
 namespace detail {
 
-void record(const Event& event_in) noexcept {
+void record(const Event& event_in, bool scoped) noexcept {
   Ring* ring = ring_of_this_thread();
   if (ring == nullptr) return;
   Event event = event_in;
+  const std::uint32_t depth = scoped && tls_depth > 0 ? tls_depth - 1 : tls_depth;
+  event.depth = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
   // The order: the seam's logical clock (platform/sync_clock.h), stepped by
   // the operation's own mutexes, so two operations on one slice (ordered by
   // its class lock) are stamped in their order — no shared counter.
@@ -237,6 +290,21 @@ void record(const Event& event_in) noexcept {
   const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
   ring->events[head & ring->mask] = event;
   ring->head.store(head + 1, std::memory_order_release);
+}
+
+void enter() noexcept { ++tls_depth; }
+void leave() noexcept {
+  if (tls_depth > 0) --tls_depth;
+}
+
+void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept {
+  State& s = state();
+  if (s.cache_max_entries.load(std::memory_order_relaxed) == max_entries &&
+      s.cache_max_bytes.load(std::memory_order_relaxed) == max_bytes) {
+    return;
+  }
+  s.cache_max_entries.store(max_entries, std::memory_order_relaxed);
+  s.cache_max_bytes.store(max_bytes, std::memory_order_relaxed);
 }
 
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept {
@@ -248,7 +316,7 @@ void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept {
 
 void refused(Op op, const Segment& segment, const Error& error) noexcept {
   State& s = state();
-  if (!s.report_refusals) return;
+  if (!s.report_refusals || s.refusals_expected.load(std::memory_order_acquire) > 0) return;
   FailureInfo failure;
   failure.kind = "refused";
   Ring* ring = ring_of_this_thread();

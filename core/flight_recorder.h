@@ -33,12 +33,37 @@
 
 namespace segsim::flight_recorder {
 
-inline constexpr int kFormatVersion = 1;
+// Version 2 added the page layer's operations, an event's nesting depth, the
+// page cache's bounds and a failure's message; readers still take version 1.
+inline constexpr int kFormatVersion = 2;
 inline constexpr std::size_t kMaxThreads = 256;         // rings beyond are not recorded (counted)
 inline constexpr std::size_t kMaxReportsPerProcess = 8;  // a storm of refusals writes the first few
 
-enum class Op : std::uint8_t { Allocate, AllocateUninitialized, Release, Reset };
+// The SegmentAllocator's operations, then the page layer's (LeafPagePool,
+// LeafPage, PageCache — docs/flight-recorder.md says which fields each uses).
+enum class Op : std::uint8_t {
+  Allocate,
+  AllocateUninitialized,
+  Release,
+  Reset,
+  PoolBorrow,      // page: the id borrowed for
+  PoolGiveBack,    // page: the page's id
+  PageSetSlot,     // page, slot, bytes: the value's length
+  PageSetDeweyId,  // page, slot, bytes
+  PageReturn,      // page: return_segments()
+  PageClear,       // page
+  PageReset,       // page: the id before; bytes: the new id (reset_for_reuse)
+  CachePut,        // page: the key; bytes: the cached page's id
+  CacheGet,        // page: the key; slot: 1 on a hit (a pin), 0 on a miss
+  CacheUnpin,      // page: the key (a handle dropped)
+  CacheErase,      // page: the key
+  CacheClear,
+  CacheShrink,     // bytes: max_pages
+};
+inline constexpr Op kLastOp = Op::CacheShrink;
 const char* op_name(Op op) noexcept;
+// Whether `op` is the page layer's (page / slot fields) rather than the allocator's.
+inline constexpr bool is_page_op(Op op) noexcept { return op >= Op::PoolBorrow; }
 
 struct Config {
   std::string dir;                   // where crash reports go; must exist
@@ -52,19 +77,27 @@ struct Config {
 struct Event {
   std::uint64_t sequence = 0;  // the logical clock's stamp (order across threads); 0 = an empty slot
   std::uintptr_t address = 0;  // the slice's address (maps a fault address to the slice)
-  std::uint64_t bytes = 0;     // requested bytes (allocate)
+  std::uint64_t bytes = 0;     // requested bytes (allocate); see Op for the page layer
+  std::uint64_t page = 0;      // page layer: the page id or cache key; the allocator's: its id (a
+                               // process may hold several, whose region ids overlap)
   std::uint32_t region = 0;
-  std::uint32_t slice = 0;
+  std::uint32_t slice = 0;     // page layer: the slot
   std::uint32_t generation = 0;
   Op op = Op::Allocate;
   std::int8_t size_class = -1;
   std::uint8_t result = 0;     // 0 = ok, else 1 + the Errc
+  std::uint8_t depth = 0;      // recorded operations of this thread it ran inside (0: called by the program)
 };
 
 namespace detail {
 extern std::atomic<bool> g_on;  // read on every recorded operation
-void record(const Event& event) noexcept;
+// `scoped`: the event is of an operation that opened a Scope (its own scope
+// is not counted in its depth).
+void record(const Event& event, bool scoped = false) noexcept;
+void enter() noexcept;
+void leave() noexcept;
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept;
+void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept;
 void refused(Op op, const Segment& segment, const Error& error) noexcept;
 }  // namespace detail
 
@@ -84,12 +117,58 @@ inline void record_operation(Op op, std::size_t bytes, const Segment& segment, c
   event.region = segment.region_id();
   event.slice = segment.slice_index();
   event.generation = segment.generation();
+  event.page = segment.allocator_id();  // 0 for a failed allocate
   event.op = op;
   event.size_class = static_cast<std::int8_t>(segment.is_null() ? -1 : segment.size_class());
   event.result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));
   detail::record(event);
   if (error != nullptr && (op == Op::Release || op == Op::Reset)) detail::refused(op, segment, *error);
 }
+
+// Opened by a page-layer operation while it runs, so that the operations it
+// calls (a cache eviction's give-back, a page's releases) are recorded as
+// nested in it: `segsim reproduce` replays what the program called (depth 0)
+// and lets the rebuilt stack make the nested calls itself. Off: one relaxed
+// load and a branch.
+class Scope {
+ public:
+  Scope() noexcept : entered_(on()) {
+    if (entered_) detail::enter();
+  }
+  ~Scope() {
+    if (entered_) detail::leave();
+  }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  bool entered_;
+};
+
+// What the page layer's public operations call before they return (inside
+// their Scope). `error`: null when the call succeeded.
+inline void record_page_operation(Op op, std::uint64_t page, std::uint32_t slot, std::uint64_t bytes,
+                                  const Error* error) noexcept {
+  if (!on()) return;
+  Event event;
+  event.op = op;
+  event.page = page;
+  event.slice = slot;
+  event.bytes = bytes;
+  event.result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));
+  detail::record(event, /*scoped=*/true);
+}
+
+// While one is alive (any thread), a refused release or reset writes no
+// report: the program refuses handles on purpose (a test of the double-free
+// path) and says so — the recorder cannot tell such a refusal from a bug.
+class RefusalsExpected {
+ public:
+  RefusalsExpected() noexcept;
+  ~RefusalsExpected();
+  RefusalsExpected(const RefusalsExpected&) = delete;
+  RefusalsExpected& operator=(const RefusalsExpected&) = delete;
+};
 
 // The reason real-thread stress tests give when one of their own checks
 // fails (core/tests/failure_log.h): the report's failure "kind".
@@ -99,6 +178,13 @@ inline constexpr const char* kStressCheckReport = "stress-check";
 // or the report could not be written. Async-signal-safe except for the
 // returned string (the signal handler uses the internal form).
 std::string write_report(const char* reason);
+// A program's verdict that the run failed (a stress test's failed check),
+// with its line for people (`message`, cut at kMaxMessageBytes): stops the
+// recording first — every thread's next event is dropped, as after disable()
+// — so the rings keep the window around the failure, not what the other
+// threads did while the report was being written; then writes the report.
+inline constexpr std::size_t kMaxMessageBytes = 1024;
+std::string write_final_report(const char* reason, const std::string& message);
 // The reports written so far by this process.
 std::size_t reports_written() noexcept;
 // For a process that starts over as if fresh (a sweep worker between seeds,

@@ -25,6 +25,7 @@ struct FailureInfo {
   std::uintptr_t fault_address = 0;
   Event refused{};            // for "refused": the operation
   std::uint32_t refused_thread = 0;
+  const char* message = nullptr;  // a caller's first line for people (NUL-terminated), or null
 };
 
 struct State {
@@ -38,7 +39,10 @@ struct State {
   std::atomic<std::uint32_t> reports{0};
   std::atomic<std::size_t> region_bytes{0};
   std::atomic<std::size_t> budget_bytes{0};
+  std::atomic<std::size_t> cache_max_entries{0};  // 0: no PageCache recorded
+  std::atomic<std::size_t> cache_max_bytes{0};
   bool report_refusals = true;
+  std::atomic<std::uint32_t> refusals_expected{0};  // RefusalsExpected scopes alive
 };
 State& state() noexcept;
 

@@ -4,11 +4,23 @@
 #include <cstring>
 
 #include "core/assert.h"
+#include "core/flight_recorder.h"
 #include "core/mutants.h"
 #include "core/mutants/sites.h"
 #include "core/probe.h"
 
 namespace segsim {
+
+namespace {
+// One page operation for the flight recorder, inside the page's lock (so two
+// threads' operations on one page are stamped in their order).
+void record(flight_recorder::Op op, std::uint64_t page_id, std::size_t slot, std::size_t bytes,
+            const Status& status) noexcept {
+  if (!flight_recorder::on()) return;
+  flight_recorder::record_page_operation(op, page_id, static_cast<std::uint32_t>(slot), bytes,
+                                         status.ok() ? nullptr : &status.error());
+}
+}  // namespace
 
 void LeafPage::Table::reset(std::size_t slots) {
   offset.assign(slots, -1);
@@ -82,8 +94,11 @@ std::span<const std::byte> LeafPage::get_dewey_id(std::size_t slot) const {
 }
 
 Status LeafPage::set_slot(std::size_t slot, std::span<const std::byte> value) {
+  flight_recorder::Scope recorded;
   platform::LockGuard guard(mu_);
-  return write(Area::Slots, slot, value);
+  Status written = write(Area::Slots, slot, value);
+  record(flight_recorder::Op::PageSetSlot, page_id_, slot, value.size(), written);
+  return written;
 }
 
 // The refusals every write checks first, before anything changes.
@@ -104,7 +119,14 @@ Status LeafPage::check_write(std::size_t slot, std::size_t value_bytes) const {
 }
 
 Status LeafPage::set_dewey_id(std::size_t slot, std::span<const std::byte> dewey_id) {
+  flight_recorder::Scope recorded;
   platform::LockGuard guard(mu_);
+  Status written = write_dewey_id(slot, dewey_id);
+  record(flight_recorder::Op::PageSetDeweyId, page_id_, slot, dewey_id.size(), written);
+  return written;
+}
+
+Status LeafPage::write_dewey_id(std::size_t slot, std::span<const std::byte> dewey_id) {
   // Refused before unsharing: a refused write leaves the page as it was.
   if (Status refused = check_write(slot, dewey_id.size()); !refused.ok()) return refused;
   if (!segments_returned_ && dewey_memory_ == slot_memory_) {
@@ -182,22 +204,28 @@ Status LeafPage::grow(Area area, std::size_t needed_bytes, std::size_t overwritt
 }
 
 Status LeafPage::return_segments() {
+  flight_recorder::Scope recorded;
   // The historical version took no lock and did not check the returned flag.
   const bool guarded = !SEGSIM_MUTANT(ReturnNotIdempotent);
   platform::UniqueLock lock(mu_, std::defer_lock);
   if (guarded) lock.lock();
   if (guarded && segments_returned_) {  // idempotent: never a double free
     SEGSIM_PROBE("page.return.already_returned");
+    record(flight_recorder::Op::PageReturn, page_id_, 0, 0, Status{});
     return {};
   }
   segments_returned_ = true;
   Status first = allocator_.release(slot_memory_);
   Status second = dewey_memory_ == slot_memory_ ? Status{} : allocator_.release(dewey_memory_);
-  return first.ok() ? second : first;
+  Status returned = first.ok() ? second : first;
+  record(flight_recorder::Op::PageReturn, page_id_, 0, 0, returned);
+  return returned;
 }
 
 void LeafPage::clear() {
+  flight_recorder::Scope recorded;
   platform::LockGuard guard(mu_);
+  record(flight_recorder::Op::PageClear, page_id_, 0, 0, Status{});
   // Forget the slots only: zeroing segments here would write memory already
   // handed to someone else once returned (seed 001's SIGSEGV), and is
   // needless otherwise — unset slots are never read.
@@ -208,7 +236,15 @@ void LeafPage::clear() {
 }
 
 Status LeafPage::reset_for_reuse(std::uint64_t page_id) {
+  flight_recorder::Scope recorded;
   platform::LockGuard guard(mu_);
+  const std::uint64_t old_id = page_id_;
+  Status reset = reset_locked(page_id);
+  record(flight_recorder::Op::PageReset, old_id, 0, page_id, reset);
+  return reset;
+}
+
+Status LeafPage::reset_locked(std::uint64_t page_id) {
   if (segments_returned_) {
     SEGSIM_PROBE("page.reuse.after_return");
     Status allocated = allocate_segments();

@@ -87,6 +87,8 @@ class LeafPage {
   LeafPage(SegmentAllocator& allocator, LeafPageConfig config, std::uint64_t page_id);
   Status check_write(std::size_t slot, std::size_t value_bytes) const;
   Status write(Area area, std::size_t slot, std::span<const std::byte> value);
+  Status write_dewey_id(std::size_t slot, std::span<const std::byte> dewey_id);  // mu_ held
+  Status reset_locked(std::uint64_t page_id);                                   // mu_ held
   Status grow(Area area, std::size_t needed_bytes, std::size_t overwritten_slot);
   Status allocate_segments();
   std::span<const std::byte> read(const Table& table, const Segment& memory, std::size_t slot) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "core/flight_recorder.h"
 #include "core/mutants.h"
 #include "core/mutants/sites.h"
 #include "core/probe.h"
@@ -18,6 +19,16 @@ LeafPagePool::LeafPagePool(SegmentAllocator& allocator, LeafPagePoolConfig confi
 LeafPagePool::~LeafPagePool() { clear_all(); }
 
 Result<LeafPage*> LeafPagePool::borrow(std::uint64_t page_id) {
+  flight_recorder::Scope recorded;
+  Result<LeafPage*> borrowed = borrow_page(page_id);
+  if (flight_recorder::on()) {
+    flight_recorder::record_page_operation(flight_recorder::Op::PoolBorrow, page_id, 0, 0,
+                                           borrowed.ok() ? nullptr : &borrowed.error());
+  }
+  return borrowed;
+}
+
+Result<LeafPage*> LeafPagePool::borrow_page(std::uint64_t page_id) {
   std::unique_ptr<LeafPage> page;
   {
     platform::LockGuard guard(mu_);
@@ -61,6 +72,17 @@ Result<LeafPage*> LeafPagePool::borrow(std::uint64_t page_id) {
 }
 
 Status LeafPagePool::give_back(LeafPage* page) {
+  flight_recorder::Scope recorded;
+  std::uint64_t page_id = 0;  // 0: not borrowed from this pool (its object may be gone)
+  Status back = give_back_page(page, &page_id);
+  if (flight_recorder::on()) {
+    flight_recorder::record_page_operation(flight_recorder::Op::PoolGiveBack, page_id, 0, 0,
+                                           back.ok() ? nullptr : &back.error());
+  }
+  return back;
+}
+
+Status LeafPagePool::give_back_page(LeafPage* page, std::uint64_t* page_id) {
   std::unique_ptr<LeafPage> owned;
   {
     platform::LockGuard guard(mu_);
@@ -71,6 +93,7 @@ Status LeafPagePool::give_back(LeafPage* page) {
       return make_error(Errc::DoubleFree, "leaf page not borrowed from this pool (given back twice?)");
     }
     owned = std::move(*it);
+    *page_id = owned->page_id();  // before the give-back: the page may be borrowed again after
     *it = std::move(borrowed_.back());
     borrowed_.pop_back();
     ++stats_.given_back;

@@ -52,6 +52,10 @@ class LeafPagePool {
   SegmentAllocator& allocator() const noexcept { return allocator_; }
 
  private:
+  // borrow / give_back without the flight recorder's event.
+  Result<LeafPage*> borrow_page(std::uint64_t page_id);
+  Status give_back_page(LeafPage* page, std::uint64_t* page_id);
+
   SegmentAllocator& allocator_;
   const LeafPagePoolConfig config_;
   mutable platform::Mutex mu_;

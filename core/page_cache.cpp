@@ -1,12 +1,32 @@
 #include "core/page_cache.h"
 
+#include <type_traits>
+
 #include "core/assert.h"
 #include "core/fault_point.h"
+#include "core/flight_recorder.h"
 #include "core/mutants.h"
 #include "core/platform/clock.h"
 #include "core/probe.h"
 
 namespace segsim {
+
+namespace {
+// One cache operation for the flight recorder (PageCache only: its keys are
+// the page ids `segsim reproduce` rebuilds; a RecordPageCache's are not
+// recorded). Called inside the cache's lock, so operations on one cache are
+// stamped in their order.
+template <class Key>
+void record(flight_recorder::Op op, const Key& key, std::uint32_t slot = 0, std::uint64_t bytes = 0) noexcept {
+  if constexpr (std::is_same_v<Key, std::uint64_t>) {
+    if (flight_recorder::on()) flight_recorder::record_page_operation(op, key, slot, bytes, nullptr);
+  }
+}
+template <class Key>
+void record(flight_recorder::Op op) noexcept {
+  if constexpr (std::is_same_v<Key, std::uint64_t>) record<Key>(op, Key{});
+}
+}  // namespace
 
 template <class Key, class Hash>
 typename LruPageCache<Key, Hash>::Handle& LruPageCache<Key, Hash>::Handle::operator=(
@@ -109,9 +129,14 @@ void LruPageCache<Key, Hash>::hand_over(std::vector<std::shared_ptr<Entry>>& evi
 template <class Key, class Hash>
 void LruPageCache<Key, Hash>::put(const Key& key, LeafPage* page) {
   SEGSIM_ASSERT(page != nullptr, "caching a null page");
+  flight_recorder::Scope recorded;
+  if constexpr (std::is_same_v<Key, std::uint64_t>) {
+    if (flight_recorder::on()) flight_recorder::detail::note_page_cache(config_.max_entries, config_.max_bytes);
+  }
   std::vector<std::shared_ptr<Entry>> evicted;
   {
     platform::LockGuard guard(mu_);
+    record(flight_recorder::Op::CachePut, key, 0, page->page_id());
     if (auto found = index_.find(key); found != index_.end()) {
       if ((*found->second)->page == page) {  // already cached: just touch it
         SEGSIM_PROBE("cache.put.same_page_touched");
@@ -132,14 +157,17 @@ void LruPageCache<Key, Hash>::put(const Key& key, LeafPage* page) {
 
 template <class Key, class Hash>
 typename LruPageCache<Key, Hash>::Handle LruPageCache<Key, Hash>::get(const Key& key) {
+  flight_recorder::Scope recorded;
   platform::LockGuard guard(mu_);
   auto found = index_.find(key);
   if (found == index_.end()) {
     SEGSIM_PROBE("cache.get.miss");
     ++stats_.misses;
+    record(flight_recorder::Op::CacheGet, key, 0);
     return Handle{};
   }
   ++stats_.hits;
+  record(flight_recorder::Op::CacheGet, key, 1);
   lru_.splice(lru_.begin(), lru_, found->second);
   std::shared_ptr<Entry> entry = *found->second;
   ++entry->pins;
@@ -148,10 +176,12 @@ typename LruPageCache<Key, Hash>::Handle LruPageCache<Key, Hash>::get(const Key&
 
 template <class Key, class Hash>
 void LruPageCache<Key, Hash>::unpin(const std::shared_ptr<Entry>& entry) {
+  flight_recorder::Scope recorded;
   std::vector<std::shared_ptr<Entry>> evicted;
   {
     platform::LockGuard guard(mu_);
     SEGSIM_ASSERT(entry->pins > 0, "unpin without a pin");
+    record(flight_recorder::Op::CacheUnpin, entry->key);
     if (--entry->pins == 0 && entry->evicted && !entry->handed_over) {
       SEGSIM_ASSERT(stats_.pinned_evicted > 0, "deferred eviction not counted");
       SEGSIM_PROBE("cache.unpin.deferred_hand_over");
@@ -166,9 +196,11 @@ void LruPageCache<Key, Hash>::unpin(const std::shared_ptr<Entry>& entry) {
 
 template <class Key, class Hash>
 bool LruPageCache<Key, Hash>::erase(const Key& key) {
+  flight_recorder::Scope recorded;
   std::vector<std::shared_ptr<Entry>> evicted;
   {
     platform::LockGuard guard(mu_);
+    record(flight_recorder::Op::CacheErase, key);
     auto found = index_.find(key);
     if (found == index_.end()) {
       SEGSIM_PROBE("cache.erase.missing");
@@ -183,9 +215,11 @@ bool LruPageCache<Key, Hash>::erase(const Key& key) {
 
 template <class Key, class Hash>
 void LruPageCache<Key, Hash>::clear() {
+  flight_recorder::Scope recorded;
   std::vector<std::shared_ptr<Entry>> evicted;
   {
     platform::LockGuard guard(mu_);
+    record<Key>(flight_recorder::Op::CacheClear);
     if (!lru_.empty()) SEGSIM_PROBE("cache.clear.nonempty");
     while (!lru_.empty()) unlink(std::prev(lru_.end()), evicted);  // LRU first
   }
@@ -194,9 +228,11 @@ void LruPageCache<Key, Hash>::clear() {
 
 template <class Key, class Hash>
 std::size_t LruPageCache<Key, Hash>::shrink(std::size_t max_pages) {
+  flight_recorder::Scope recorded;
   std::vector<std::shared_ptr<Entry>> evicted;
   {
     platform::LockGuard guard(mu_);
+    record(flight_recorder::Op::CacheShrink, Key{}, 0, max_pages);
     auto it = lru_.end();
     while (it != lru_.begin() && evicted.size() < max_pages) {
       --it;

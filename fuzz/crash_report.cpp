@@ -3,7 +3,9 @@
 // hang or allocate without bound; a refusal is one line; a report that parses
 // holds what the parser promises (known operations and results, each
 // thread's events in strictly increasing sequence order, a refused failure
-// with its refused call).
+// with its refused call — an allocator call, never a page-layer one —, page
+// events without a size class, a depth within a byte, a recorded cache that
+// holds an entry).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -25,11 +27,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::uint64_t previous = 0;
     for (const CrashEvent& event : thread.events) {
       if (event.sequence <= previous || event.size_class < -1 || event.size_class > 6) std::abort();
+      if (event.depth > 255 || (segsim::flight_recorder::is_page_op(event.op) && event.size_class != -1)) std::abort();
       previous = event.sequence;
       ++events;
     }
   }
   if (events > kMaxCrashEvents) std::abort();
   if (report->kind == "refused" && (!report->refused || !report->refused->error)) std::abort();
+  if (report->refused && segsim::flight_recorder::is_page_op(report->refused->op)) std::abort();
+  if (report->cache_max_bytes != 0 && report->cache_max_entries == 0) std::abort();
   return 0;
 }

@@ -16,8 +16,6 @@ constexpr Errc kAllErrcs[] = {Errc::InvalidSize,    Errc::OutOfBudget,   Errc::O
                               Errc::InvalidPointer, Errc::OsFailure,     Errc::InvalidConfig, Errc::InvalidPageFile,
                               Errc::SlotOutOfRange, Errc::ValueTooLarge, Errc::PageFull,      Errc::PageReturned,
                               Errc::InUse};
-constexpr flight_recorder::Op kAllOps[] = {flight_recorder::Op::Allocate, flight_recorder::Op::AllocateUninitialized,
-                                           flight_recorder::Op::Release, flight_recorder::Op::Reset};
 
 template <class T>
 bool unsigned_field(const json& object, const char* name, T& out, std::uint64_t max) {
@@ -34,14 +32,17 @@ bool string_field(const json& object, const char* name, std::string& out) {
   return true;
 }
 
+std::string parse_result(const json& e, CrashEvent& out);
+
 // One event; "" when valid, else what is wrong with it.
 std::string parse_event(const json& e, CrashEvent& out) {
   if (!e.is_object()) return "an event is not an object";
-  std::string op, result;
+  std::string op;
   if (!unsigned_field(e, "seq", out.sequence, UINT64_MAX) || out.sequence == 0) return "an event's \"seq\"";
   if (!string_field(e, "op", op)) return "an event's \"op\"";
   bool known = false;
-  for (flight_recorder::Op candidate : kAllOps) {
+  for (unsigned i = 0; i <= static_cast<unsigned>(flight_recorder::kLastOp); ++i) {
+    const auto candidate = static_cast<flight_recorder::Op>(i);
     if (op == flight_recorder::op_name(candidate)) {
       out.op = candidate;
       known = true;
@@ -49,6 +50,17 @@ std::string parse_event(const json& e, CrashEvent& out) {
   }
   if (!known) return fmt::format("unknown operation '{}'", op.substr(0, 40));
   if (!unsigned_field(e, "bytes", out.bytes, UINT64_MAX)) return "an event's \"bytes\"";
+  // Version 2: the nesting depth (absent in version 1: every event was the program's call).
+  if (e.contains("depth") && !unsigned_field(e, "depth", out.depth, 255)) return "an event's \"depth\"";
+  if (flight_recorder::is_page_op(out.op)) {
+    if (!unsigned_field(e, "page", out.page, UINT64_MAX) || !unsigned_field(e, "slot", out.slot, UINT32_MAX)) {
+      return "a page-layer event's \"page\" or \"slot\"";
+    }
+    return parse_result(e, out);
+  }
+  if (e.contains("allocator") && !unsigned_field(e, "allocator", out.allocator, UINT32_MAX)) {
+    return "an event's \"allocator\"";
+  }
   if (!e.contains("class") || !e["class"].is_number_integer()) return "an event's \"class\"";
   const auto size_class = e["class"].get<std::int64_t>();
   if (size_class < -1 || size_class >= static_cast<std::int64_t>(kSizeClassCount)) return "an event's \"class\"";
@@ -57,6 +69,11 @@ std::string parse_event(const json& e, CrashEvent& out) {
       !unsigned_field(e, "generation", out.generation, UINT32_MAX)) {
     return "an event's \"region\", \"slice\" or \"generation\"";
   }
+  return parse_result(e, out);
+}
+
+std::string parse_result(const json& e, CrashEvent& out) {
+  std::string result;
   if (!string_field(e, "result", result)) return "an event's \"result\"";
   if (result == "ok") return "";
   for (Errc code : kAllErrcs) {
@@ -73,6 +90,7 @@ std::string parse_refused(const json& f, CrashReport& report) {
   if (!f.contains("operation")) return "a refused failure needs its \"operation\"";
   if (std::string why = parse_event(f["operation"], refused); !why.empty()) return "failure: " + why;
   if (!refused.error) return "a refused failure's operation has result \"ok\"";
+  if (flight_recorder::is_page_op(refused.op)) return "a refused failure's operation is not a release or reset";
   if (!unsigned_field(f, "thread", report.refused_thread, UINT32_MAX)) return "failure: \"thread\"";
   report.text = fmt::format("{} of region #{} slice {} (generation {}) refused: {}",
                             flight_recorder::op_name(refused.op), refused.region, refused.slice, refused.generation,
@@ -117,7 +135,8 @@ std::string parse_assertion(const json& a, CrashReport& report) {
 
 std::string parse_failure(const json& f, CrashReport& report) {
   if (!f.is_object() || !string_field(f, "kind", report.kind)) return "\"failure\" needs a \"kind\"";
-  report.text = report.kind;
+  if (f.contains("message") && !string_field(f, "message", report.message)) return "failure: mistyped \"message\"";
+  report.text = report.message.empty() ? report.kind : report.kind + ": " + one_line(report.message, 300);
   std::string why;
   if (report.kind == "refused") why = parse_refused(f, report);
   if (report.kind == "signal") why = parse_signal(f, report);
@@ -171,9 +190,10 @@ Result<CrashReport> parse(const std::string& text, std::string* error_line) {
   if (!doc.is_object()) return refuse("not a JSON object");
   if (!doc.contains("format") || doc["format"] != "segsim-crash") return refuse("\"format\" is not \"segsim-crash\"");
   if (!doc.contains("version") || !doc["version"].is_number_integer()) return refuse("missing \"version\"");
-  if (doc["version"] != flight_recorder::kFormatVersion) {
-    return refuse(fmt::format("version {} is not supported (this build reads version {})", doc["version"].dump(),
-                              flight_recorder::kFormatVersion));
+  const auto version = doc["version"].get<std::int64_t>();
+  if (version < 1 || version > flight_recorder::kFormatVersion) {
+    return refuse(fmt::format("version {} is not supported (this build reads versions 1 to {})",
+                              doc["version"].dump(), flight_recorder::kFormatVersion));
   }
   CrashReport report;
   if (!string_field(doc, "build_id", report.build_id)) return refuse("missing or mistyped \"build_id\"");
@@ -182,6 +202,13 @@ Result<CrashReport> parse(const std::string& text, std::string* error_line) {
       !unsigned_field(doc["stack"], "region_bytes", report.region_bytes, UINT64_MAX) ||
       !unsigned_field(doc["stack"], "budget_bytes", report.budget_bytes, UINT64_MAX)) {
     return refuse("\"stack\" needs region_bytes and budget_bytes");
+  }
+  if (doc["stack"].contains("page_cache")) {
+    const json& cache = doc["stack"]["page_cache"];
+    if (!cache.is_object() || !unsigned_field(cache, "max_entries", report.cache_max_entries, UINT32_MAX) ||
+        !unsigned_field(cache, "max_bytes", report.cache_max_bytes, UINT64_MAX) || report.cache_max_entries == 0) {
+      return refuse("\"stack\": \"page_cache\" needs max_entries (1 or more) and max_bytes");
+    }
   }
   if (!doc.contains("failure")) return refuse("missing \"failure\"");
   if (std::string why = parse_failure(doc["failure"], report); !why.empty()) return refuse(why);
@@ -210,7 +237,13 @@ Result<CrashReport> read_crash_report(const std::string& path, std::string* erro
 namespace {
 
 json event_to_json(const CrashEvent& e) {
+  if (flight_recorder::is_page_op(e.op)) {
+    return {{"seq", e.sequence}, {"op", flight_recorder::op_name(e.op)}, {"depth", e.depth}, {"page", e.page},
+            {"slot", e.slot},    {"bytes", e.bytes},                      {"result", e.error ? errc_name(*e.error) : "ok"}};
+  }
   return {{"seq", e.sequence},
+          {"depth", e.depth},
+          {"allocator", e.allocator},
           {"op", flight_recorder::op_name(e.op)},
           {"bytes", e.bytes},
           {"class", e.size_class},
@@ -222,6 +255,7 @@ json event_to_json(const CrashEvent& e) {
 
 json failure_to_json(const CrashReport& report) {
   json failure = {{"kind", report.kind}};
+  if (!report.message.empty()) failure["message"] = report.message;
   if (report.refused) {
     failure["errc"] = errc_name(*report.refused->error);
     failure["thread"] = report.refused_thread;
@@ -257,6 +291,9 @@ std::string crash_report_to_json(const CrashReport& report) {
               {"failure", failure_to_json(report)},
               {"threads", std::move(threads)}};
   if (!report.bug.empty()) doc["bug"] = report.bug;
+  if (report.cache_max_entries != 0) {
+    doc["stack"]["page_cache"] = {{"max_entries", report.cache_max_entries}, {"max_bytes", report.cache_max_bytes}};
+  }
   return doc.dump();
 }
 

@@ -18,6 +18,9 @@ namespace segsim::scenarios {
 inline constexpr std::size_t kMaxCrashReportBytes = std::size_t{256} << 20;
 inline constexpr std::size_t kMaxCrashEvents = std::size_t{1} << 22;  // 256 threads x 16384
 
+// One recorded operation: the allocator's (size class, region, slice,
+// generation) or the page layer's (page id or cache key, slot; what `bytes`
+// means depends on the operation: flight_recorder::Op).
 struct CrashEvent {
   std::uint64_t sequence = 0;
   flight_recorder::Op op = flight_recorder::Op::Allocate;
@@ -26,6 +29,10 @@ struct CrashEvent {
   std::uint32_t region = 0;
   std::uint32_t slice = 0;
   std::uint32_t generation = 0;
+  std::uint64_t page = 0;      // page layer
+  std::uint32_t slot = 0;      // page layer
+  std::uint32_t depth = 0;     // recorded operations it ran inside (version 1: 0)
+  std::uint32_t allocator = 0; // the allocator's operations: which allocator (version 1, a failed allocate: 0)
   std::optional<Errc> error;  // nullopt: the call succeeded
 };
 
@@ -55,6 +62,9 @@ struct CrashReport {
   std::string bug;  // the catalogued bug that was on (mutants builds); "" none
   std::uint64_t region_bytes = 0;
   std::uint64_t budget_bytes = 0;
+  // The recorded PageCache's bounds (version 2; 0 when none was recorded).
+  std::uint64_t cache_max_entries = 0;
+  std::uint64_t cache_max_bytes = 0;
   std::string kind;  // "refused" | "signal" | "assertion" | another reason
   // kind "refused": the refused call and its thread.
   std::optional<CrashEvent> refused;
@@ -65,6 +75,7 @@ struct CrashReport {
   std::optional<CrashFaultSlice> fault_slice;
   // kind "assertion", or a signal that followed a failed assertion.
   std::optional<CrashAssertion> assertion;
+  std::string message;  // the writer's own line (a stress test's failed check; version 2), "" none
   std::string text;  // one line for people: what failed
   std::vector<CrashThread> threads;
 };
@@ -72,7 +83,7 @@ struct CrashReport {
 Result<CrashReport> crash_report_from_json(const std::string& text, std::string* error_line);
 Result<CrashReport> read_crash_report(const std::string& path, std::string* error_line);
 
-// The report as a version-1 document that crash_report_from_json reads back
+// The report as a current-version document that crash_report_from_json reads back
 // to an equal report (addresses and pids, never compared, are left out):
 // what a repro of the "recorded" scenario embeds.
 std::string crash_report_to_json(const CrashReport& report);

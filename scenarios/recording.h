@@ -25,6 +25,12 @@ struct Recording {
 // assertion (condition and message; no address is compared).
 bool recurs_in(const CrashReport& report, const Failure& failure);
 
+// Whether the rebuilt run works at the program's level (the depth-0 events:
+// page layer and allocator, the rebuilt stack making the nested calls) rather
+// than the allocator's (every allocator event): a report with page-layer
+// events, unless it is a refused release (matched by the allocator call).
+bool replays_page_layer(const CrashReport& report);
+
 // Whether the recorded scenario can tell when the report's failure recurs
 // (a refusal, an assertion, a signal inside a recorded slice); "" when it
 // can, else why not (one line).

@@ -235,7 +235,7 @@ SegmentAllocatorConfig allocator_config_for(const RunSpec& spec, const ScenarioD
   allocator_config.budget_bytes = std::max<std::size_t>(kBaseBudgetBytes, spec.threads * kBudgetBytesPerThread);
   def.configure(allocator_config, cache_config, spec.threads, spec.size);
   if (def.configure_seeded) def.configure_seeded(allocator_config, cache_config, spec.seed);
-  if (def.configure_from_spec) def.configure_from_spec(allocator_config, spec);
+  if (def.configure_from_spec) def.configure_from_spec(allocator_config, cache_config, spec);
   allocator_config.observer = &oracles;
   return allocator_config;
 }

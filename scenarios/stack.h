@@ -80,8 +80,8 @@ struct ScenarioDef {
   // and pool give everything back: the scenario's own quiescent checks. Optional.
   std::function<void(Stack&)> finish;
   // Optional: configuration the spec itself carries (the recorded scenario's
-  // crash report holds its region size and budget), applied last.
-  std::function<void(SegmentAllocatorConfig&, const RunSpec&)> configure_from_spec;
+  // crash report holds its region size, budget and cache bounds), applied last.
+  std::function<void(SegmentAllocatorConfig&, PageCacheConfig&, const RunSpec&)> configure_from_spec;
   // What the spec must carry besides a seed (made by segsim reproduce).
   // Scenarios that need one are not listed: scenario_catalogue() holds the
   // scenarios a seed alone runs.

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -22,7 +23,9 @@
 
 #include "core/assert.h"
 #include "core/flight_recorder.h"
+#include "core/leaf_page_pool.h"
 #include "core/linux_os.h"
+#include "core/page_cache.h"
 #include "core/segment_allocator.h"
 
 namespace segsim {
@@ -163,6 +166,90 @@ TEST(FlightRecorder, OffRecordsNothingAndRefusesABadDirectory) {
   EXPECT_NE(error.find("/nonexistent/segsim"), std::string::npos) << error;
   EXPECT_FALSE(flight_recorder::on());
   EXPECT_EQ(flight_recorder::write_report("test"), "");
+}
+
+// The page layer's calls are recorded with their nesting: what the program
+// called is depth 0; a put that evicts gives the page back (depth 1), which
+// returns its segments (depth 2) to the allocator (depth 3).
+TEST(FlightRecorder, PageLayerOperationsAreRecordedWithTheirDepth) {
+  RecorderDir dir;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config_for(dir), &error)) << error;
+  auto allocator = make_allocator();
+  {
+    LeafPagePool pool(*allocator);
+    PageCache cache({1, std::size_t{1} << 30}, pool);
+    for (std::uint64_t id = 1; id <= 2; ++id) {
+      auto page = pool.borrow(id);
+      ASSERT_TRUE(page.ok());
+      const std::vector<std::byte> value(100, std::byte{7});
+      ASSERT_TRUE(page.value()->set_slot(3, value).ok());
+      cache.put(id, page.value());  // the second evicts page 1
+    }
+    auto pinned = cache.get(2);
+    EXPECT_TRUE(pinned);
+  }
+  ASSERT_NE(flight_recorder::write_report("test"), "");
+  flight_recorder::disable();
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0]["stack"]["page_cache"]["max_entries"], 1);
+  std::vector<std::string> ops;
+  for (const json& e : reports[0]["threads"][0]["events"]) {
+    ops.push_back(e["op"].get<std::string>() + "@" + std::to_string(e["depth"].get<int>()) +
+                  (e.contains("page") ? "#" + std::to_string(e["page"].get<std::uint64_t>()) : ""));
+  }
+  const std::vector<std::string> first = {"allocate@1", "pool_borrow@0#1", "page_set_slot@0#1", "cache_put@0#1"};
+  ASSERT_GE(ops.size(), 12u);
+  EXPECT_EQ(std::vector<std::string>(ops.begin(), ops.begin() + 4), first);
+  // Page 2, then the eviction of page 1 nested in its put.
+  const std::vector<std::string> evicting = {"cache_put@0#2", "release@3", "page_return@2#1", "page_clear@2#1",
+                                             "pool_give_back@1#1", "cache_get@0#2", "cache_unpin@0#2"};
+  const auto put2 = std::find(ops.begin(), ops.end(), "cache_put@0#2");
+  ASSERT_NE(put2, ops.end());
+  EXPECT_EQ(std::vector<std::string>(put2, put2 + 7), evicting);
+  for (const json& e : reports[0]["threads"][0]["events"]) {
+    if (e["op"] == "allocate" || e["op"] == "release") EXPECT_NE(e["allocator"], 0) << e;
+  }
+}
+
+// A program's verdict stops the tape: events after it are not recorded.
+TEST(FlightRecorder, AFinalReportStopsTheRecordingAndCarriesItsMessage) {
+  RecorderDir dir;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config_for(dir), &error)) << error;
+  auto allocator = make_allocator();
+  auto segment = allocator->allocate(4096);
+  ASSERT_TRUE(segment.ok());
+  ASSERT_NE(flight_recorder::write_final_report(flight_recorder::kStressCheckReport, "Suite.Test: a \"check\"\n"), "");
+  EXPECT_FALSE(flight_recorder::on());
+  ASSERT_TRUE(allocator->release(segment.value()).ok());  // not recorded
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0]["failure"]["kind"], "stress-check");
+  EXPECT_EQ(reports[0]["failure"]["message"], "Suite.Test: a \"check\"\n");
+  ASSERT_EQ(reports[0]["threads"].size(), 1u);
+  EXPECT_EQ(reports[0]["threads"][0]["events"].size(), 1u);
+  EXPECT_EQ(flight_recorder::write_final_report(flight_recorder::kStressCheckReport, "again"), "") << "off now";
+}
+
+// A refusal made on purpose, announced, writes no report.
+TEST(FlightRecorder, RefusalsExpectedWriteNoReport) {
+  RecorderDir dir;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config_for(dir), &error)) << error;
+  auto allocator = make_allocator();
+  auto segment = allocator->allocate(4096);
+  ASSERT_TRUE(segment.ok());
+  ASSERT_TRUE(allocator->release(segment.value()).ok());
+  {
+    const flight_recorder::RefusalsExpected on_purpose;
+    EXPECT_FALSE(allocator->release(segment.value()).ok());
+  }
+  EXPECT_EQ(dir.reports().size(), 0u);
+  EXPECT_FALSE(allocator->release(segment.value()).ok());  // no longer announced: reported
+  flight_recorder::disable();
+  EXPECT_EQ(dir.reports().size(), 1u);
 }
 
 // A write into a slice made inaccessible: the signal handler's report maps

@@ -6,7 +6,8 @@
 # real-thread stress tests: a stress run with a bug on (SEGSIM_MUTANT) and
 # the flight recorder on writes a crash report, `segsim reproduce` makes its
 # failure recur under the simulator (exit 1) and writes a repro, and a new
-# `segsim replay` process fails with the same signature, also when shrunk.
+# `segsim replay` process fails with the same signature, also when shrunk —
+# for a refused release and for a page-layer bug's stress-check report.
 #   cli_reproduce.sh SEGSIM SEED_REPORT [STRESS_BINARY]
 source "$(dirname "$0")/cli_test_lib.sh"
 seed_report=$2
@@ -39,15 +40,18 @@ reproduce_and_replay() {  # report, repro path
   [[ $code == 1 ]] || fail "reproduce $report exited $code, expected 1: $(cat reproduce.txt reproduce.err)"
   grep -q "^reproduce: reproduced after" reproduce.txt || fail "no reproduce: line"
   [[ -s $repro && -s $min ]] || fail "reproduce wrote no repro ($repro) or no shrunk one ($min)"
-  python3 - "$report" "$repro" <<'PY' || fail "the repro's failure is not the report's refused call"
+  python3 - "$report" "$repro" <<'PY' || fail "the repro's failure is not the report's (refused call, or a stress check's any oracle)"
 import json, sys
 crash, repro = (json.load(open(p)) for p in sys.argv[1:3])
-op = crash["failure"]["operation"]
-want = "double-free: {} of recorded region #{} slice {} (generation {}) by recorded thread {} refused again: {}".format(
-    op["op"], op["region"], op["slice"], op["generation"], crash["failure"]["thread"], crash["failure"]["errc"])
+if crash["failure"]["kind"] == "refused":
+    op = crash["failure"]["operation"]
+    want = "double-free: {} of recorded region #{} slice {} (generation {}) by recorded thread {} refused again: {}".format(
+        op["op"], op["region"], op["slice"], op["generation"], crash["failure"]["thread"], crash["failure"]["errc"])
+    same = repro["failure"]["signature"] == want
+else:  # a stress test's own check names no operation: any oracle's failure is the match
+    same = crash["failure"]["kind"] == "stress-check" and repro["failure"]["signature"] != ""
 # The catalogued bug the crashing process ran with is the repro's.
-sys.exit(0 if repro["scenario"] == "recorded" and repro["failure"]["signature"] == want and
-         repro["bug"] == crash.get("bug", "") else 1)
+sys.exit(0 if repro["scenario"] == "recorded" and same and repro["bug"] == crash.get("bug", "") else 1)
 PY
   for file in "$repro" "$min"; do
     "$segsim" replay "$file" > replay.txt 2>&1; code=$?
@@ -105,7 +109,21 @@ if [[ -n $stress ]]; then
   report=$(grep -l '"kind": "refused"' reports/segsim-crash-*.json 2> /dev/null | sort -t- -k4 -n | tail -1)
   [[ -n $report ]] || fail "no crash report of a refused release in 10 real-thread runs with return-not-idempotent"
   reproduce_and_replay "$report" real.repro.json
-  echo "PASS (real threads: $run run(s); $(grep '^reproduce:' reproduce.txt))"
+  refused_line=$(grep '^reproduce:' reproduce.txt)
+
+  # A page-layer bug (the cache's eviction clears a page but never gives it
+  # back): the stress test's own check fails and writes a stress-check
+  # report; its recorded pool / page / cache calls, rebuilt on the simulated
+  # stack with the bug on, make a failure recur, and its repro replays.
+  mkdir pages
+  SEGSIM_FLIGHT_RECORDER=$PWD/pages SEGSIM_MUTANT=evict-no-return \
+    "$stress" --gtest_filter='PageLayerStress.*' > stress.txt 2>&1 && fail "evict-no-return: the stress test passed"
+  report=$(ls pages/segsim-crash-*.json 2> /dev/null | head -1)
+  [[ -n $report ]] || fail "the failing page-layer stress test wrote no crash report: $(tail -5 stress.txt)"
+  grep -q '"kind": "stress-check", "message": "PageLayerStress.' "$report" || fail "not a stress-check report: $report"
+  grep -q '"op": "cache_put"' "$report" || fail "the report holds no page-layer event: $report"
+  reproduce_and_replay "$report" pages.repro.json
+  echo "PASS (real threads: $run run(s); $refused_line; page layer: $(grep '^reproduce:' reproduce.txt))"
   exit 0
 fi
 echo "PASS"

@@ -127,7 +127,7 @@ ScenarioDef fuzz_alloc_ops_scenario() {
               "run by name)",
               1, 1};
   def.configure = [](SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t, std::uint32_t) {};
-  def.configure_from_spec = [](SegmentAllocatorConfig& config, const RunSpec& spec) {
+  def.configure_from_spec = [](SegmentAllocatorConfig& config, PageCacheConfig&, const RunSpec& spec) {
     const std::string& bytes = spec.fuzz_artifact->bytes;
     const fuzzing::AllocOpsInput input =
         fuzzing::decode_alloc_ops(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());

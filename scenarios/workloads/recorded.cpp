@@ -1,6 +1,12 @@
 // recorded — a flight-recorder crash report's operations as a workload
 // (issue 13, PRES): client i runs recorded thread i's operations with the
 // same sizes on a fresh allocator with the report's region size and budget.
+// A report with page-layer events (version 2) is rebuilt at the program's
+// level: the operations it called (depth 0) — pool, page, cache and
+// allocator — on the stack's own pool and cache (recorded_pages.cpp), whose
+// nested calls (an eviction's give-back, a page's releases) the rebuilt
+// stack makes itself. A "refused" report, and one without page events, is
+// rebuilt at the allocator's level: its allocator operations at any depth.
 // Handles are matched by the recorded stable ids (region, slice, generation)
 // of their allocation; slices released in the window but allocated before it
 // are allocated up front by the conductor. With follow_recorded_order each
@@ -23,6 +29,7 @@
 // (what shrink reduces).
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -30,6 +37,7 @@
 #include "core/platform/mutex.h"
 #include "core/size_class.h"
 #include "scenarios/stack.h"
+#include "scenarios/workloads/recorded_pages.h"
 
 namespace segsim::scenarios {
 
@@ -49,6 +57,9 @@ struct RecordedState {
   platform::CondVar gate_cv;
   std::map<Key, Segment> handles;  // by the recorded ids of their allocation
   std::vector<Segment> allocated;  // every hand-out, given back at the end
+  RecordedPages pages;             // the page layer's (replays_page_layer)
+  std::uint32_t allocator = 0;     // rebuilt_allocator
+  std::map<Key, std::uint32_t> releases;  // replayed releases / resets per recorded handle
 };
 
 RecordedState& state_of(Stack& stack) { return *static_cast<RecordedState*>(stack.scenario_state.get()); }
@@ -57,11 +68,39 @@ std::size_t running_threads(const Stack& stack) {
   return std::min<std::size_t>(stack.threads, stack.recording->report.threads.size());
 }
 
-// Every recorded event of the running threads, by sequence number.
-std::vector<const CrashEvent*> events_in_order(const Stack& stack) {
+// The allocator whose operations are rebuilt: a process may hold several
+// (one per test of a stress binary), whose recorded ids overlap. The refused
+// call's, else the one of the latest recorded allocator event; 0 (version 1
+// reports) keeps them all.
+std::uint32_t rebuilt_allocator(const CrashReport& report) {
+  if (report.refused) return report.refused->allocator;
+  std::uint64_t latest = 0;
+  std::uint32_t allocator = 0;
+  for (const CrashThread& thread : report.threads) {
+    for (const CrashEvent& e : thread.events) {
+      if (flight_recorder::is_page_op(e.op) || e.allocator == 0 || e.sequence < latest) continue;
+      latest = e.sequence;
+      allocator = e.allocator;
+    }
+  }
+  return allocator;
+}
+
+// Whether the rebuilt run performs `e` itself (see the top of this file).
+bool replayed(const Stack& stack, const CrashEvent& e, std::uint32_t allocator) {
+  const bool page_op = flight_recorder::is_page_op(e.op);
+  if (!page_op && allocator != 0 && e.allocator != 0 && e.allocator != allocator) return false;
+  if (replays_page_layer(stack.recording->report)) return e.depth == 0;
+  return !page_op;
+}
+
+// Every replayed event of the running threads, by sequence number.
+std::vector<const CrashEvent*> events_in_order(const Stack& stack, std::uint32_t allocator) {
   std::vector<const CrashEvent*> events;
   for (std::size_t t = 0; t < running_threads(stack); ++t) {
-    for (const CrashEvent& e : stack.recording->report.threads[t].events) events.push_back(&e);
+    for (const CrashEvent& e : stack.recording->report.threads[t].events) {
+      if (replayed(stack, e, allocator)) events.push_back(&e);
+    }
   }
   std::stable_sort(events.begin(), events.end(), [](auto* a, auto* b) { return a->sequence < b->sequence; });
   return events;
@@ -70,9 +109,12 @@ std::vector<const CrashEvent*> events_in_order(const Stack& stack) {
 // Slices released in the window but allocated before it: allocated up front.
 void prepare(Stack& stack) {
   auto state = std::make_shared<RecordedState>();
+  state->allocator = rebuilt_allocator(stack.recording->report);
   std::map<Key, bool> allocated;
-  for (const CrashEvent* e : events_in_order(stack)) {
+  for (const CrashEvent* e : events_in_order(stack, state->allocator)) {
     state->order.push_back(e->sequence);
+    if (flight_recorder::is_page_op(e->op)) continue;
+    if (is_release(*e)) ++state->releases[key_of(*e)];
     if (!is_release(*e)) {
       if (!e->error) allocated[key_of(*e)] = true;
       continue;
@@ -116,6 +158,7 @@ void check_refusal(Stack& stack, std::uint32_t thread, const CrashEvent& e, cons
 
 void perform(Stack& stack, std::uint32_t thread, const CrashEvent& e) {
   RecordedState& state = state_of(stack);
+  if (flight_recorder::is_page_op(e.op)) return perform_page_operation(stack, state.pages, thread, e);
   if (!is_release(e)) {
     auto got = e.op == flight_recorder::Op::Allocate ? stack.allocator.allocate(e.bytes)
                                                      : stack.allocator.allocate_uninitialized(e.bytes);
@@ -127,14 +170,26 @@ void perform(Stack& stack, std::uint32_t thread, const CrashEvent& e) {
   auto it = state.handles.find(key_of(e));
   if (it == state.handles.end()) return;  // its allocation failed here: nothing to release
   const Segment segment = it->second;
+  // A call the recorded run made successfully, of a handle this run already
+  // gave back (the schedule ran the window's operations in another order, or
+  // ids recur across the allocators of one process): replaying it would be
+  // the rebuilt workload's own double free, not the stack's. Skipped.
+  if (!e.error && !stack.oracles.model_live(segment)) return;
   // A refusal the recorded run also got before the report's own (a report
   // numbered n > 0 holds those of reports 0..n-1) is not the failure sought.
   const bool earlier_refusal = e.error && !is_target(stack.recording->report, thread, e) &&
                                (*e.error == Errc::DoubleFree || *e.error == Errc::InvalidPointer);
-  if (earlier_refusal) stack.oracles.expect_refusal(*e.error);
+  // A handle the recorded run released more than once (a double free it
+  // made, or its effect): another schedule may refuse another of the calls
+  // than the recorded run did — as many are refused either way.
+  const bool contested = !earlier_refusal && !is_target(stack.recording->report, thread, e) &&
+                         state.releases[key_of(e)] > 1;
+  const std::optional<Errc> expected = earlier_refusal ? e.error : contested ? std::optional(Errc::DoubleFree)
+                                                                              : std::nullopt;
+  if (expected) stack.oracles.expect_refusal(*expected);
   const Status status =
       e.op == flight_recorder::Op::Release ? stack.allocator.release(segment) : stack.allocator.reset(segment);
-  if (earlier_refusal && status.ok()) stack.oracles.unexpect_refusal(*e.error);
+  if (expected && status.ok()) stack.oracles.unexpect_refusal(*expected);
   check_refusal(stack, thread, e, status, segment);
   stack.oracles.check_cheap();
 }
@@ -145,6 +200,7 @@ void client(Stack& stack, std::uint32_t index) {
   const bool follow = stack.recording->follow_recorded_order;
   const CrashThread& thread = stack.recording->report.threads[index];
   for (const CrashEvent& e : thread.events) {
+    if (!replayed(stack, e, state.allocator)) continue;
     if (follow) {
       platform::UniqueLock lock(state.gate_mu);
       state.gate_cv.wait(lock, [&] { return state.order[state.next] == e.sequence; });
@@ -180,6 +236,7 @@ void check_fault_slice(Stack& stack) {
 }
 
 void finish(Stack& stack) {
+  finish_page_operations(stack, state_of(stack).pages);
   check_fault_slice(stack);
   // Give back what the window left live (the leaks oracle runs next).
   for (const Segment& segment : state_of(stack).allocated) {
@@ -188,6 +245,16 @@ void finish(Stack& stack) {
 }
 
 }  // namespace
+
+bool replays_page_layer(const CrashReport& report) {
+  if (report.kind == "refused") return false;
+  for (const CrashThread& thread : report.threads) {
+    for (const CrashEvent& e : thread.events) {
+      if (flight_recorder::is_page_op(e.op)) return true;
+    }
+  }
+  return false;
+}
 
 std::string unmatchable_because(const CrashReport& report) {
   if (report.kind == "refused" && report.refused) return "";
@@ -228,9 +295,11 @@ ScenarioDef recorded_scenario() {
               "reproduce; not run by name)",
               1, 1};
   def.configure = [](SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t, std::uint32_t) {};
-  def.configure_from_spec = [](SegmentAllocatorConfig& config, const RunSpec& spec) {
-    config.region_bytes = spec.recording->report.region_bytes;
-    config.budget_bytes = spec.recording->report.budget_bytes;
+  def.configure_from_spec = [](SegmentAllocatorConfig& config, PageCacheConfig& cache, const RunSpec& spec) {
+    const CrashReport& report = spec.recording->report;
+    config.region_bytes = report.region_bytes;
+    config.budget_bytes = report.budget_bytes;
+    if (report.cache_max_entries != 0) cache = {report.cache_max_entries, report.cache_max_bytes};
   };
   def.prepare = prepare;
   def.client = client;
