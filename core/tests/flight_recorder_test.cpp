@@ -209,7 +209,9 @@ TEST(FlightRecorder, PageLayerOperationsAreRecordedWithTheirDepth) {
   ASSERT_NE(put2, ops.end());
   EXPECT_EQ(std::vector<std::string>(put2, put2 + 7), evicting);
   for (const json& e : reports[0]["threads"][0]["events"]) {
-    if (e["op"] == "allocate" || e["op"] == "release") EXPECT_NE(e["allocator"], 0) << e;
+    if (e["op"] == "allocate" || e["op"] == "release") {
+      EXPECT_NE(e["allocator"], 0) << e;
+    }
   }
 }
 
