@@ -65,6 +65,7 @@ class Harness {
     config.proactive_cleanup = (config_byte & 2) == 0;
     config.cleanup_start_free_slices = 4;
     config.cleanup_every_free_slices = 2;
+    config.observer = &touched_;
     auto created = SegmentAllocator::create(os_, config);
     if (!created.ok()) fail(created.error().describe(), 0);
     allocator_ = std::move(created).value();
@@ -213,6 +214,7 @@ class Harness {
   }
 
   testing::ScriptedOs os_{process_memory()};  // declared first: outlives the allocator
+  fuzzing::RecyclingOs::SliceObserver touched_{process_memory()};  // so is the allocator's observer
   std::unique_ptr<SegmentAllocator> allocator_;
   model::AllocatorModel model_;
   std::size_t step_ = 0;
