@@ -28,12 +28,15 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <sys/mman.h>
 
 #include "core/asan.h"
 #include "core/linux_os.h"
@@ -74,21 +77,17 @@ class RecyclingOs final : public Os {
   // from now on. Addresses outside every live mapping are ignored (a file
   // mapping, or memory not from this Os).
   void touched(const std::byte* addr, std::size_t bytes) {
-    if (bytes == 0 || live_.empty()) return;
-    auto it = live_.upper_bound(const_cast<std::byte*>(addr));
-    if (it == live_.begin()) return;
-    --it;
-    Live& live = it->second;
-    const std::size_t begin = static_cast<std::size_t>(addr - it->first);
-    if (begin >= live.bytes) return;
-    const std::size_t end = std::min(live.bytes, begin + bytes);
-    if (live.dirty_end == 0) {  // nothing touched yet
-      live.dirty_begin = begin;
-      live.dirty_end = end;
+    Live* live = nullptr;
+    std::size_t begin = 0;
+    if (bytes == 0 || !locate(addr, live, begin)) return;
+    const std::size_t end = std::min(live->bytes, begin + bytes);
+    if (live->dirty_end == 0) {  // nothing touched yet
+      live->dirty_begin = begin;
+      live->dirty_end = end;
       return;
     }
-    live.dirty_begin = std::min(live.dirty_begin, begin);
-    live.dirty_end = std::max(live.dirty_end, end);
+    live->dirty_begin = std::min(live->dirty_begin, begin);
+    live->dirty_end = std::max(live->dirty_end, end);
   }
 
   OsResult<std::byte*> map(std::size_t bytes) override {
@@ -101,7 +100,7 @@ class RecyclingOs final : public Os {
     const Mapping mapping = kept->second.back();
     kept->second.pop_back();
     kept_bytes_ -= bytes;
-    std::memset(mapping.addr + mapping.dirty_begin, 0, mapping.dirty_end - mapping.dirty_begin);
+    zero(mapping.addr + mapping.dirty_begin, mapping.dirty_end - mapping.dirty_begin);
     if (++reuses_ % kVerifyEvery == 0) verify_zero(mapping.addr, bytes);
     live_[mapping.addr] = Live{bytes, 0, 0};
     return mapping.addr;
@@ -143,6 +142,46 @@ class RecyclingOs final : public Os {
     std::size_t dirty_end = 0;
   };
 
+  // Makes [addr, addr + bytes) read zero: memset where pages are resident,
+  // madvise(DONTNEED) where they are not (the allocator's cleanups drop whole
+  // regions: a memset would fault each page back in only to zero it; a page
+  // swapped out is not resident either, and DONTNEED discards it).
+  void zero(std::byte* addr, std::size_t bytes) {
+    if (bytes == 0) return;
+    const std::size_t page = inner_.page_size();
+    std::byte* const first = addr - reinterpret_cast<std::uintptr_t>(addr) % page;
+    const std::size_t pages = (static_cast<std::size_t>(addr + bytes - first) + page - 1) / page;
+    resident_.resize(pages);
+    if (::mincore(first, pages * page, resident_.data()) != 0) {
+      std::memset(addr, 0, bytes);
+      return;
+    }
+    std::size_t run = 0;
+    while (run < pages) {
+      const bool in_memory = (resident_[run] & 1) != 0;
+      std::size_t next = run + 1;
+      while (next < pages && ((resident_[next] & 1) != 0) == in_memory) ++next;
+      std::byte* const from = std::max(addr, first + run * page);
+      std::byte* const to = std::min(addr + bytes, first + next * page);
+      const bool whole_pages = from == first + run * page && to == first + next * page;
+      if (in_memory || !whole_pages || ::madvise(from, static_cast<std::size_t>(to - from), MADV_DONTNEED) != 0) {
+        std::memset(from, 0, static_cast<std::size_t>(to - from));
+      }
+      run = next;
+    }
+  }
+
+  // The live mapping holding `addr` and its offset there; false if none.
+  bool locate(const std::byte* addr, Live*& live, std::size_t& offset) {
+    auto it = live_.upper_bound(const_cast<std::byte*>(addr));
+    if (it == live_.begin()) return false;
+    --it;
+    offset = static_cast<std::size_t>(addr - it->first);
+    if (offset >= it->second.bytes) return false;
+    live = &it->second;
+    return true;
+  }
+
   // A non-zero byte here was written outside every slice reported touched:
   // the next input would see it, so stop rather than carry state over.
   static void verify_zero(const std::byte* addr, std::size_t bytes) {
@@ -160,6 +199,7 @@ class RecyclingOs final : public Os {
   std::map<std::size_t, std::vector<Mapping>> kept_;   // unmapped, by size; last in, first out
   std::size_t kept_bytes_ = 0;
   std::size_t reuses_ = 0;
+  std::vector<unsigned char> resident_;  // mincore's answer, reused across calls
 };
 
 }  // namespace segsim::fuzzing
