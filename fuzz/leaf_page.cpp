@@ -132,7 +132,8 @@ class Harness {
   explicit Harness(const Config& config)
       : config_(config),
         os_(process().memory),
-        allocator_(make_allocator(os_, config)),
+        touched_(process().memory),
+        allocator_(make_allocator(os_, touched_, config)),
         oracles_(*process().oracle_os),
         pages_(oracles_, config.pool),
         pool_(*allocator_, config.pool),
@@ -146,12 +147,13 @@ class Harness {
   void finish(std::size_t step_number);
 
  private:
-  static std::unique_ptr<SegmentAllocator> make_allocator(Os& os, const Config& config) {
+  static std::unique_ptr<SegmentAllocator> make_allocator(Os& os, SegmentObserver& observer, const Config& config) {
     SegmentAllocatorConfig allocator;
     allocator.region_bytes = kRegionBytes;
     allocator.budget_bytes = kBudgetRegions * kRegionBytes;
     allocator.reset_madvise_min_bytes = config.madvise_resets ? 64 * KiB : SIZE_MAX;
     allocator.proactive_cleanup = false;
+    allocator.observer = &observer;  // recycled mappings are zeroed where slices were handed out
     return std::move(SegmentAllocator::create(os, allocator).value());
   }
 
@@ -170,6 +172,7 @@ class Harness {
 
   const Config config_;
   testing::ScriptedOs os_;
+  fuzzing::RecyclingOs::SliceObserver touched_;  // outlives the allocator, as os_ does
   std::unique_ptr<SegmentAllocator> allocator_;
   scenarios::Oracles oracles_;
   PageModels pages_;

@@ -5,64 +5,117 @@
 // Why: a fuzz target builds a fresh allocator per input, and each fresh
 // mapping costs an mmap, a page fault per 4 KiB touched and a munmap — far
 // more than the input's own work (fuzz_alloc_ops ran ~1,100 inputs/s so).
-// A recycled mapping is already resident; zeroing it with memset keeps the
-// Os promise the allocator relies on (a new mapping reads zero) at memcpy
-// speed. Which mapping is reused depends only on the sequence of calls
-// (last unmapped, first reused), never on an address, and nothing the
-// allocator decides depends on the address it gets.
+// A recycled mapping is already resident. Which mapping is reused depends
+// only on the sequence of calls (last unmapped, first reused), never on an
+// address, and nothing the allocator decides depends on the address it gets.
+//
+// Zeroing only what was written: a recycled mapping must read zero like a
+// fresh one (the allocator skips zeroing fresh slices), but memset of whole
+// 256 KiB regions was half of fuzz_alloc_ops' instructions (callgrind), while
+// an input touches a few slices of each. So the target tells the Os which
+// bytes may have been written — every slice the allocator hands out, through
+// SliceObserver below — and a reused mapping is zeroed over that extent only
+// (from its first to its last touched byte). Nothing else writes to the
+// mappings: free slices are poisoned, so under ASan (the fuzz presets) a
+// write outside every handed-out slice is reported in the input that made it.
+// Without ASan such a write would carry into a later input; every
+// kVerifyEvery-th reuse therefore checks the whole mapping reads zero and
+// aborts naming the harness if not (amortised: 1/kVerifyEvery of a scan).
 //
 // Partial unmaps and file mappings go to LinuxOs unchanged. Single-threaded
 // use per process (libFuzzer runs one input at a time); not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include "core/asan.h"
 #include "core/linux_os.h"
 #include "core/os.h"
+#include "core/segment_allocator.h"
 
 namespace segsim::fuzzing {
 
 class RecyclingOs final : public Os {
  public:
+  // Every this many reuses, the whole reused mapping is checked to read zero.
+  static constexpr std::size_t kVerifyEvery = 64;
+
+  // Reports every slice a SegmentAllocator hands out as touched (the
+  // allocator's `observer`); must outlive the allocator, as the Os does.
+  class SliceObserver final : public SegmentObserver {
+   public:
+    explicit SliceObserver(RecyclingOs& os) : os_(os) {}
+    void handing_out(const Segment& segment) override { os_.touched(segment.data(), segment.size()); }
+    void handed_out(const Segment&, bool) override {}
+    void released(const Segment&) override {}
+
+   private:
+    RecyclingOs& os_;
+  };
+
   // Keeps at most `max_kept_bytes` of unmapped memory for reuse.
   explicit RecyclingOs(std::size_t max_kept_bytes = std::size_t{64} << 20) : max_kept_bytes_(max_kept_bytes) {}
   ~RecyclingOs() override {
     for (auto& [bytes, kept] : kept_) {
-      for (std::byte* addr : kept) (void)inner_.unmap(addr, bytes);
+      for (const Mapping& mapping : kept) (void)inner_.unmap(mapping.addr, bytes);
     }
   }
   RecyclingOs(const RecyclingOs&) = delete;
   RecyclingOs& operator=(const RecyclingOs&) = delete;
 
+  // [addr, addr + bytes) of a mapping handed out by map() may be written
+  // from now on. Addresses outside every live mapping are ignored (a file
+  // mapping, or memory not from this Os).
+  void touched(const std::byte* addr, std::size_t bytes) {
+    Live* live = nullptr;
+    std::size_t begin = 0;
+    if (bytes == 0 || !locate(addr, live, begin)) return;
+    const std::size_t end = std::min(live->bytes, begin + bytes);
+    if (live->dirty_end == 0) {  // nothing touched yet
+      live->dirty_begin = begin;
+      live->dirty_end = end;
+      return;
+    }
+    live->dirty_begin = std::min(live->dirty_begin, begin);
+    live->dirty_end = std::max(live->dirty_end, end);
+  }
+
   OsResult<std::byte*> map(std::size_t bytes) override {
     auto kept = kept_.find(bytes);
     if (kept == kept_.end() || kept->second.empty()) {
       OsResult<std::byte*> mapped = inner_.map(bytes);
-      if (mapped.ok()) live_[mapped.value()] = bytes;
+      if (mapped.ok()) live_[mapped.value()] = Live{bytes, 0, 0};
       return mapped;
     }
-    std::byte* addr = kept->second.back();
+    const Mapping mapping = kept->second.back();
     kept->second.pop_back();
     kept_bytes_ -= bytes;
-    std::memset(addr, 0, bytes);
-    live_[addr] = bytes;
-    return addr;
+    zero(mapping.addr + mapping.dirty_begin, mapping.dirty_end - mapping.dirty_begin);
+    if (++reuses_ % kVerifyEvery == 0) verify_zero(mapping.addr, bytes);
+    live_[mapping.addr] = Live{bytes, 0, 0};
+    return mapping.addr;
   }
 
   OsStatus unmap(std::byte* addr, std::size_t bytes) override {
     auto live = live_.find(addr);
-    if (live == live_.end() || live->second != bytes || kept_bytes_ + bytes > max_kept_bytes_) {
+    if (live == live_.end() || live->second.bytes != bytes || kept_bytes_ + bytes > max_kept_bytes_) {
       if (live != live_.end()) live_.erase(live);  // whole or partly gone: not ours to reuse
       return inner_.unmap(addr, bytes);
     }
+    const Live was = live->second;
     live_.erase(live);
     asan::unpoison(addr, bytes);  // like a fresh mapping: every byte addressable
-    kept_[bytes].push_back(addr);
+    kept_[bytes].push_back(Mapping{addr, was.dirty_begin, was.dirty_end});
     kept_bytes_ += bytes;
     return {};
   }
@@ -74,12 +127,79 @@ class RecyclingOs final : public Os {
   OsResult<FileStatus> stat_file(const std::string& path) override { return inner_.stat_file(path); }
   std::size_t page_size() const noexcept override { return inner_.page_size(); }
 
+  // How many maps were served from kept mappings (tests).
+  std::size_t reuses() const noexcept { return reuses_; }
+
  private:
+  struct Live {
+    std::size_t bytes = 0;
+    std::size_t dirty_begin = 0;  // touched extent [dirty_begin, dirty_end); empty when dirty_end == 0
+    std::size_t dirty_end = 0;
+  };
+  struct Mapping {
+    std::byte* addr = nullptr;
+    std::size_t dirty_begin = 0;
+    std::size_t dirty_end = 0;
+  };
+
+  // Makes [addr, addr + bytes) read zero: memset where pages are resident,
+  // madvise(DONTNEED) where they are not (the allocator's cleanups drop whole
+  // regions: a memset would fault each page back in only to zero it; a page
+  // swapped out is not resident either, and DONTNEED discards it).
+  void zero(std::byte* addr, std::size_t bytes) {
+    if (bytes == 0) return;
+    const std::size_t page = inner_.page_size();
+    std::byte* const first = addr - reinterpret_cast<std::uintptr_t>(addr) % page;
+    const std::size_t pages = (static_cast<std::size_t>(addr + bytes - first) + page - 1) / page;
+    resident_.resize(pages);
+    if (::mincore(first, pages * page, resident_.data()) != 0) {
+      std::memset(addr, 0, bytes);
+      return;
+    }
+    std::size_t run = 0;
+    while (run < pages) {
+      const bool in_memory = (resident_[run] & 1) != 0;
+      std::size_t next = run + 1;
+      while (next < pages && ((resident_[next] & 1) != 0) == in_memory) ++next;
+      std::byte* const from = std::max(addr, first + run * page);
+      std::byte* const to = std::min(addr + bytes, first + next * page);
+      const bool whole_pages = from == first + run * page && to == first + next * page;
+      if (in_memory || !whole_pages || ::madvise(from, static_cast<std::size_t>(to - from), MADV_DONTNEED) != 0) {
+        std::memset(from, 0, static_cast<std::size_t>(to - from));
+      }
+      run = next;
+    }
+  }
+
+  // The live mapping holding `addr` and its offset there; false if none.
+  bool locate(const std::byte* addr, Live*& live, std::size_t& offset) {
+    auto it = live_.upper_bound(const_cast<std::byte*>(addr));
+    if (it == live_.begin()) return false;
+    --it;
+    offset = static_cast<std::size_t>(addr - it->first);
+    if (offset >= it->second.bytes) return false;
+    live = &it->second;
+    return true;
+  }
+
+  // A non-zero byte here was written outside every slice reported touched:
+  // the next input would see it, so stop rather than carry state over.
+  static void verify_zero(const std::byte* addr, std::size_t bytes) {
+    // addr[0] is zero and each byte equals the next: a memcmp-speed scan.
+    if (bytes == 0 || (addr[0] == std::byte{0} && std::memcmp(addr, addr + 1, bytes - 1) == 0)) return;
+    std::fprintf(stderr,
+                 "RecyclingOs: a recycled mapping does not read zero: something wrote outside the slices "
+                 "the harness reported touched (fuzz/recycling_os.h)\n");
+    std::abort();
+  }
+
   Os& inner_ = LinuxOs::instance();
   const std::size_t max_kept_bytes_;
-  std::map<std::byte*, std::size_t> live_;                  // handed out: address → bytes (lookups only)
-  std::map<std::size_t, std::vector<std::byte*>> kept_;     // unmapped, by size; last in, first out
+  std::map<std::byte*, Live> live_;                     // handed out, by address (lookups only)
+  std::map<std::size_t, std::vector<Mapping>> kept_;   // unmapped, by size; last in, first out
   std::size_t kept_bytes_ = 0;
+  std::size_t reuses_ = 0;
+  std::vector<unsigned char> resident_;  // mincore's answer, reused across calls
 };
 
 }  // namespace segsim::fuzzing
