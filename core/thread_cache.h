@@ -114,6 +114,16 @@ class ThreadCaches {
     return thread_cache_slow(make);
   }
 
+  // The production caller's cache when this allocator is the one its thread
+  // used last (two thread-local loads and the runtime's); null otherwise —
+  // for_caller() then finds or makes it. Inline: every cached hit starts here.
+  Cache* last_used() const noexcept {
+    if (Tls<Cache>::last_allocator != allocator_id_ || platform::current_runtime() != nullptr) [[unlikely]] {
+      return nullptr;
+    }
+    return Tls<Cache>::last_cache;
+  }
+
   // The caller's cache if it has one; never creates one.
   Cache* existing_for_caller() {
     if (platform::Runtime* rt = platform::current_runtime(); rt != nullptr) {
