@@ -15,12 +15,17 @@ using detail::RegionState;
 
 AllocatorStats SegmentAllocator::Impl::stats() const {
   AllocatorStats s;
-  // One look at the cache registry for the whole call (under a simulation its
-  // lock is a scheduling point, and the oracles call stats() after every
-  // operation). A cache made meanwhile holds nothing yet; one retired
-  // meanwhile stays readable through the snapshot.
+  // One look at the cache registry for the whole call unless it changed (under
+  // a simulation its lock is a scheduling point, and the oracles call stats()
+  // after every operation). Checked again under each class lock: a cache that
+  // joined since may hold slices of the class by then. One retired meanwhile
+  // stays readable through the snapshot.
   std::vector<std::shared_ptr<detail::SegmentCache>> all;
-  if (caches_enabled) all = caches.all();
+  std::uint64_t seen_changes = 0;
+  if (caches_enabled) {
+    seen_changes = caches.changes();
+    all = caches.all();
+  }
   s.budget_bytes = config.budget_bytes;
   s.region_bytes = config.region_bytes;
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
@@ -31,6 +36,10 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
     // The pool counts cached slices live (they left it); they are free. Read
     // under the class lock, which every refill and spill holds: the pair is
     // consistent but for hand-outs and releases in flight.
+    if (caches_enabled && caches.changes() != seen_changes) {  // lock order: class mu, then the registry's
+      seen_changes = caches.changes();
+      all = caches.all();
+    }
     std::size_t cached = 0;
     for (const auto& cache : all) cached += cache->classes[c].published.load(std::memory_order_relaxed);
     out.cached_slices = std::min(cached, pool.live_slices);
