@@ -95,20 +95,22 @@ SegmentAllocator::~SegmentAllocator() {
 // has something to do. The flight recorder hook is one predictable branch.
 // The full paths are out of line, so the hit path stays a short leaf.
 Result<Segment> SegmentAllocator::allocate(std::size_t bytes) {
-  Segment hit;
-  if (const int c = class_of(bytes); c >= 0 && impl_->allocate_hit(c, true, hit) && !flight_recorder::on())
-      [[likely]] {
-    return hit;
+  if (const int c = class_of(bytes); c >= 0) [[likely]] {
+    if (const Segment hit = impl_->allocate_hit(c, true); !hit.is_null()) [[likely]] {
+      if (!flight_recorder::on()) [[likely]] return hit;
+      return allocate_full(true, bytes, hit);
+    }
   }
-  return allocate_full(true, bytes, hit);
+  return allocate_full(true, bytes, Segment());
 }
 Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
-  Segment hit;
-  if (const int c = class_of(bytes); c >= 0 && impl_->allocate_hit(c, false, hit) && !flight_recorder::on())
-      [[likely]] {
-    return hit;
+  if (const int c = class_of(bytes); c >= 0) [[likely]] {
+    if (const Segment hit = impl_->allocate_hit(c, false); !hit.is_null()) [[likely]] {
+      if (!flight_recorder::on()) [[likely]] return hit;
+      return allocate_full(false, bytes, hit);
+    }
   }
-  return allocate_full(false, bytes, hit);
+  return allocate_full(false, bytes, Segment());
 }
 Status SegmentAllocator::release(const Segment& segment) {
   if (impl_->release_hit(segment)) [[likely]] {

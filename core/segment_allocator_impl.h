@@ -143,10 +143,11 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
     return caches.for_caller([this](std::uint32_t cache_id) { return new_cache(cache_id); });
   }
   std::shared_ptr<detail::SegmentCache> new_cache(std::uint32_t cache_id);
-  // The hit paths (segment_fast_path.h, inline into the public calls): true
-  // when done, false with nothing changed when the full path must run.
+  // The hit paths (segment_fast_path.h, inline into the public calls): the
+  // segment handed out / true when done; a null segment / false, nothing
+  // changed, when the full path must run.
   detail::SegmentCache* quiet_cache();
-  bool allocate_hit(int size_class, bool zero, Segment& out);
+  Segment allocate_hit(int size_class, bool zero);
   bool release_hit(const Segment& segment);
   // The limit on all caches (thread_caches_max_bytes): grant() makes
   // `cache`'s grant cover `held_bytes` bytes (false, grant unchanged, when the

@@ -30,13 +30,13 @@ namespace segsim {
   return caches.last_used();
 }
 
-[[gnu::always_inline]] inline bool SegmentAllocator::Impl::allocate_hit(int c, bool zero, Segment& out) {
+[[gnu::always_inline]] inline Segment SegmentAllocator::Impl::allocate_hit(int c, bool zero) {
   detail::SegmentCache* cache = quiet_cache();
-  if (cache == nullptr) [[unlikely]] return false;
+  if (cache == nullptr) [[unlikely]] return Segment();
   detail::ClassSliceCache& cc = cache->classes[static_cast<std::size_t>(c)];
   if (cc.count == 0 || cc.generation_next == cc.generation_end ||
       cache->seen_flush_epoch != flush_epoch.load(std::memory_order_relaxed)) [[unlikely]] {
-    return false;
+    return Segment();
   }
   const std::size_t slice_bytes = class_bytes(static_cast<std::size_t>(c));
   const detail::CachedSlice entry = cc.slots[cc.count - 1];
@@ -47,7 +47,6 @@ namespace segsim {
   entry.state->generation.store(generation, std::memory_order_release);
   cache->hits.add(1);
   SEGSIM_PROBE("tcache.alloc.hit");
-  out = Segment(entry.data, id, generation, entry.region, entry.slice, static_cast<std::uint8_t>(c));
   asan::unpoison(entry.data, slice_bytes);
   if (zero) {
     if (entry.zero) {
@@ -56,7 +55,7 @@ namespace segsim {
       zero_memory(entry.data, slice_bytes);
     }
   }
-  return true;
+  return Segment(entry.data, id, generation, entry.region, entry.slice, static_cast<std::uint8_t>(c));
 }
 
 [[gnu::always_inline]] inline bool SegmentAllocator::Impl::release_hit(const Segment& segment) {
