@@ -42,8 +42,8 @@ void run(long iterations, std::size_t bytes, Acquire acquire, Release release) {
 }
 
 void run_segment(long iterations, std::size_t bytes, bool cached) {
-  segsim::SegmentAllocatorConfig config;
-  config.thread_cache_bytes = cached ? std::size_t{256} << 10 : 0;  // the measured setting
+  segsim::SegmentAllocatorConfig config;  // the default: per-thread caches on
+  if (!cached) config.thread_cache_bytes = 0;
   auto created = segsim::SegmentAllocator::create(segsim::LinuxOs::instance(), config);
   if (!created.ok()) die(created.error().describe());
   segsim::SegmentAllocator& a = *created.value();

@@ -54,8 +54,6 @@ inline bool make_process_multi_threaded() {
 }
 inline const bool kProcessIsMultiThreaded = make_process_multi_threaded();
 
-// The per-thread cache setting the benchmarks measure (off by default).
-inline constexpr std::size_t kThreadCacheBytes = std::size_t{256} << 10;
 
 inline std::unique_ptr<SegmentAllocator> make_allocator(SegmentAllocatorConfig config = {}) {
   auto created = SegmentAllocator::create(LinuxOs::instance(), config);
@@ -116,8 +114,8 @@ void alloc_release_loop(benchmark::State& state, Acquire acquire, Release releas
 // `cached`: with the per-thread caches (the default); without, every call
 // takes the class lock (the allocator before issue 17).
 inline void segment_alloc_release(benchmark::State& state, bool zeroed, bool cached = true) {
-  SegmentAllocatorConfig config;
-  config.thread_cache_bytes = cached ? kThreadCacheBytes : 0;
+  SegmentAllocatorConfig config;  // the default: per-thread caches on
+  if (!cached) config.thread_cache_bytes = 0;
   auto allocator = make_allocator(config);
   SegmentAllocator& a = *allocator;
   alloc_release_loop(

@@ -55,6 +55,8 @@ inline constexpr std::array kProbes = {
     Probe{"tcache.flush.class", "a cache flush returned a class's cached slices to the pool", true},
     Probe{"tcache.flush.requested", "a thread flushed its cache at a reclaim's request (production threads)", false},
     Probe{"tcache.thread_exit.flush", "a production thread's exit flushed its segment cache", false},
+    Probe{"tcache.limit.refill_refused", "the limit on all threads' segment caches left no room for a refill: the pool served", false},
+    Probe{"tcache.limit.release_refused", "the limit on all threads' segment caches left no room for a release: the locked path took it", false},
     Probe{"lookup.refused.outside", "lookup of an address outside every region", true},
     Probe{"lookup.refused.unmapped_meanwhile", "lookup raced an unmap of the region", false},
     Probe{"lookup.refused.inside_slice", "lookup of an address inside a slice, not at its start", true},

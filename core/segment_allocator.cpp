@@ -7,7 +7,9 @@
 #include <atomic>
 
 #include "core/asan.h"
+#include "core/flight_recorder.h"
 #include "core/segment_allocator_impl.h"
+#include "core/segment_fast_path.h"
 
 namespace segsim {
 
@@ -32,6 +34,9 @@ const char* invalid_field(const SegmentAllocatorConfig& config, std::size_t page
   }
   if (config.cleanup_every_free_slices == 0) return "cleanup_every_free_slices must be > 0";
   if (config.cleanup_queue_capacity == 0) return "cleanup_queue_capacity must be > 0";
+  if (config.thread_cache_bytes != 0 && config.thread_caches_max_bytes < kLargestClassBytes) {
+    return "thread_caches_max_bytes must be at least 256 KiB (one largest slice) when the caches are on";
+  }
   if (config.reset_madvise_min_bytes != SIZE_MAX && config.reset_madvise_min_bytes % page_bytes != 0) {
     return "reset_madvise_min_bytes must be a multiple of the page size";
   }
@@ -46,7 +51,9 @@ SegmentAllocator::Impl::Impl(Os& os_in, const SegmentAllocatorConfig& cfg)
       id(g_next_allocator_id.fetch_add(1, std::memory_order_relaxed)),
       table(static_cast<std::uint32_t>(kSizeClassCount * (cfg.budget_bytes / cfg.region_bytes))),
       caches_enabled(cfg.thread_cache_bytes != 0),
+      fast_path_enabled(caches_enabled && cfg.observer == nullptr),
       caches(id),
+      caches_max_bytes(cfg.thread_caches_max_bytes),
       executor(platform::AsyncExecutorConfig{1, cfg.cleanup_queue_capacity}) {
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
     classes[c].slice_bytes = class_bytes(c);
@@ -83,13 +90,41 @@ SegmentAllocator::~SegmentAllocator() {
   }
 }
 
+// allocate and release try the thread cache's hit path first (inline,
+// segment_fast_path.h); it declines, changing nothing, whenever the full path
+// has something to do. The flight recorder hook is one predictable branch.
+// The full paths are out of line, so the hit path stays a short leaf.
 Result<Segment> SegmentAllocator::allocate(std::size_t bytes) {
-  return after_allocate(true, bytes, impl_->allocate(bytes, true));
+  if (const int c = class_of(bytes); c >= 0) [[likely]] {
+    if (const Segment hit = impl_->allocate_hit(c, true); !hit.is_null()) [[likely]] {
+      if (!flight_recorder::on()) [[likely]] return hit;
+      return allocate_full(true, bytes, hit);
+    }
+  }
+  return allocate_full(true, bytes, Segment());
 }
 Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
-  return after_allocate(false, bytes, impl_->allocate(bytes, false));
+  if (const int c = class_of(bytes); c >= 0) [[likely]] {
+    if (const Segment hit = impl_->allocate_hit(c, false); !hit.is_null()) [[likely]] {
+      if (!flight_recorder::on()) [[likely]] return hit;
+      return allocate_full(false, bytes, hit);
+    }
+  }
+  return allocate_full(false, bytes, Segment());
 }
 Status SegmentAllocator::release(const Segment& segment) {
+  if (impl_->release_hit(segment)) [[likely]] {
+    if (!flight_recorder::on()) [[likely]] return {};
+    return after_release(false, segment, Status{});
+  }
+  return release_full(segment);
+}
+
+Result<Segment> SegmentAllocator::allocate_full(bool zeroed, std::size_t bytes, const Segment& hit) {
+  if (!hit.is_null()) return after_allocate(zeroed, bytes, hit);  // the hit path served it
+  return after_allocate(zeroed, bytes, impl_->allocate(bytes, zeroed));
+}
+Status SegmentAllocator::release_full(const Segment& segment) {
   return after_release(false, segment, impl_->release(segment));
 }
 Status SegmentAllocator::reset(const Segment& segment) { return after_release(true, segment, impl_->reset(segment)); }

@@ -18,8 +18,9 @@
 //    memset fallback; madvise of a freed region → region kept resident and not
 //    assumed zero; munmap → region kept. All of them are counted in stats().
 //
-//  * Per-thread caches (thread_cache_bytes > 0): each thread keeps a few free
-//    slices per class in front of the class lock. A cached slice is free:
+//  * Per-thread caches (thread_cache_bytes > 0, the default): each thread
+//    keeps a few free slices per class in front of the class lock, all
+//    threads together at most thread_caches_max_bytes. A cached slice is free:
 //    releasing a handle to it is DoubleFree, stale handles stay stale (every
 //    generation is unique in its class). A slice may be released by another
 //    thread than the one that allocated it (a remote release); it joins the
@@ -87,10 +88,14 @@ struct SegmentAllocatorConfig {
   std::size_t cleanup_every_free_slices = 1000;
   std::size_t cleanup_queue_capacity = 16;
   // Bytes of free slices a thread may cache per class (at least one slice,
-  // at most 32); 0 turns the per-thread caches off. Off by default for now:
-  // `segsim run leak-soak --threads 64` still grows past its bound with them
-  // on (docs/benchmarks.md, "Per-thread caches"); 256 KiB is the measured setting.
-  std::size_t thread_cache_bytes = 0;
+  // at most 32); 0 turns the per-thread caches off.
+  std::size_t thread_cache_bytes = std::size_t{256} << 10;
+  // The most bytes of free slices all threads' caches of this allocator hold
+  // together: however many threads there are, caches keep at most this much
+  // out of the pools. A release that would pass it goes to the pool under the
+  // class lock; a refill that would, is served by the pool. At least 256 KiB
+  // (one largest slice) when the caches are on.
+  std::size_t thread_caches_max_bytes = std::size_t{8} << 20;
   SegmentObserver* observer = nullptr;  // must outlive the allocator
 };
 
@@ -142,6 +147,10 @@ class SegmentAllocator {
   // out of the allocator's internals.
   Status after_release(bool reset, const Segment& segment, Status status);
   Result<Segment> after_allocate(bool zeroed, std::size_t bytes, Result<Segment> result);
+  // allocate / release past the thread cache's hit path (out of line): `hit`
+  // is what the hit path handed out, if anything (then only the hooks run).
+  [[gnu::noinline]] Result<Segment> allocate_full(bool zeroed, std::size_t bytes, const Segment& hit);
+  [[gnu::noinline]] Status release_full(const Segment& segment);
   struct Impl;
   explicit SegmentAllocator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

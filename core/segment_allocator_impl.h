@@ -67,9 +67,16 @@ struct ClassPool {
 // The most slices a thread cache keeps of one class.
 inline constexpr std::uint32_t kMaxCachedSlices = 32;
 
+// Bytes of the all-caches limit a cache asks for at a time (one largest slice).
+inline constexpr std::size_t kCacheGrantBytes = kLargestClassBytes;
+
 // A free slice parked in a thread cache: generation 0, off its region's free
 // stack, counted live by the pool (it left the pool) and cached by the cache.
+// `state` and `data` spare the hit path the region-table lookup: a cached
+// slice's region is Active (not all free), so neither moves while it is here.
 struct CachedSlice {
+  SliceState* state = nullptr;
+  std::byte* data = nullptr;
   std::uint32_t region = 0;
   std::uint16_t slice = 0;
   bool zero = false;  // never handed out since it read zero
@@ -94,6 +101,12 @@ struct SegmentCache : tcache::CacheLink {
   using CacheLink::CacheLink;
   std::array<ClassSliceCache, kSizeClassCount> classes;
   std::uint64_t seen_flush_epoch = 0;
+  // Bytes of the slices it holds, and the share of the allocator's limit on
+  // all caches (thread_caches_max_bytes) it was granted: held <= granted.
+  // `held_bytes` is the owner's; `granted_bytes` changes only on slow paths
+  // and is read by audit() on other threads.
+  std::size_t held_bytes = 0;
+  std::atomic<std::size_t> granted_bytes{0};
   tcache::OwnerCounter hits, remote_releases;  // summed by stats(); retired at thread exit
 };
 
@@ -130,6 +143,19 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
     return caches.for_caller([this](std::uint32_t cache_id) { return new_cache(cache_id); });
   }
   std::shared_ptr<detail::SegmentCache> new_cache(std::uint32_t cache_id);
+  // The hit paths (segment_fast_path.h, inline into the public calls): the
+  // segment handed out / true when done; a null segment / false, nothing
+  // changed, when the full path must run.
+  detail::SegmentCache* quiet_cache();
+  Segment allocate_hit(int size_class, bool zero);
+  bool release_hit(const Segment& segment);
+  // The limit on all caches (thread_caches_max_bytes): grant() makes
+  // `cache`'s grant cover `held_bytes` bytes (false, grant unchanged, when the
+  // limit would be passed); trim_grant() gives back what the grant holds
+  // beyond the cache's slices rounded up to kCacheGrantBytes (all of it when
+  // the cache is empty).
+  bool grant(detail::SegmentCache& cache, std::size_t held_bytes);
+  void trim_grant(detail::SegmentCache& cache);
   // A handout from the caller's cache; null when the caller has no cache, or
   // its class cache is empty and the pool cannot refill it (error in `error`).
   bool allocate_cached(int size_class, bool zero, Result<Segment>& out);
@@ -137,7 +163,7 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   // A release into the caller's cache; false when it must take the locked
   // path (no cache, or a handle that is not plainly live: diagnose there).
   bool release_cached(const Segment& segment);
-  bool spill(detail::ClassPool& pool, detail::ClassSliceCache& cc, std::uint32_t n);
+  bool spill(detail::SegmentCache& cache, int size_class, std::uint32_t n);
   // `start_cleanups`: a spill that crosses a class's threshold starts its
   // proactive cleanup — not when the flush is part of a reclaim, which is
   // about to release (or grow) regions itself.
@@ -150,11 +176,14 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   // `start_cleanups` as in flush_cache: growth lets spills start cleanups,
   // a reclaim that releases regions itself does not.
   void flush_caches_for_reclaim(bool start_cleanups = false);
+  // Before class `size_class` grows (its pool is empty): the caches' slices of
+  // that class back into its pool — under a simulation every fiber's, in
+  // production the caller's (and every other thread's whole cache at its next
+  // call, as for a reclaim). Other classes' slices cannot serve this class.
+  void flush_class_for_growth(int size_class);
+  // With the class locked: class `size_class` of `cache` back into the pool.
+  bool flush_cache_class(detail::SegmentCache& cache, int size_class);
   void retire_cache(tcache::CacheLink& cache) override;
-  // Slices of class `size_class` in every cache; with the class locked it is
-  // consistent with the pool's counts (stats). Lock order: class mu, then the
-  // cache registry's mutex.
-  std::size_t cached_count(int size_class) const;
 
   // --- regions: growth, reuse, unmapping, address index (segment_regions.cpp)
   Status grow(int size_class, platform::UniqueLock& lock);
@@ -220,8 +249,14 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   mutable detail::Counter retired_cache_hits, retired_remote_releases, cache_refills, cache_flushes;
 
   const bool caches_enabled;
+  // Caches on and no observer: the hit paths may run (segment_fast_path.h).
+  const bool fast_path_enabled;
   mutable tcache::ThreadCaches<detail::SegmentCache> caches;
   std::atomic<std::uint64_t> flush_epoch{0};  // bumped by flush_caches_for_reclaim (production)
+  // The limit on the bytes all caches hold (thread_caches_max_bytes), and
+  // the sum of the caches' grants under it.
+  const std::size_t caches_max_bytes;
+  std::atomic<std::size_t> caches_granted_bytes{0};
 
   // Declared last: destroyed (joined) first, while everything it uses lives.
   platform::AsyncExecutor executor;

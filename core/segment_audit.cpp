@@ -15,6 +15,17 @@ using detail::RegionState;
 
 AllocatorStats SegmentAllocator::Impl::stats() const {
   AllocatorStats s;
+  // One look at the cache registry for the whole call unless it changed (under
+  // a simulation its lock is a scheduling point, and the oracles call stats()
+  // after every operation). Checked again under each class lock: a cache that
+  // joined since may hold slices of the class by then. One retired meanwhile
+  // stays readable through the snapshot.
+  std::vector<std::shared_ptr<detail::SegmentCache>> all;
+  std::uint64_t seen_changes = 0;
+  if (caches_enabled) {
+    seen_changes = caches.changes();
+    all = caches.all();
+  }
   s.budget_bytes = config.budget_bytes;
   s.region_bytes = config.region_bytes;
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
@@ -25,7 +36,13 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
     // The pool counts cached slices live (they left it); they are free. Read
     // under the class lock, which every refill and spill holds: the pair is
     // consistent but for hand-outs and releases in flight.
-    out.cached_slices = std::min(cached_count(static_cast<int>(c)), pool.live_slices);
+    if (caches_enabled && caches.changes() != seen_changes) {  // lock order: class mu, then the registry's
+      seen_changes = caches.changes();
+      all = caches.all();
+    }
+    std::size_t cached = 0;
+    for (const auto& cache : all) cached += cache->classes[c].published.load(std::memory_order_relaxed);
+    out.cached_slices = std::min(cached, pool.live_slices);
     out.live_slices = pool.live_slices - out.cached_slices;
     out.free_slices = pool.free_slices + out.cached_slices;
     out.freed_regions = pool.freed_queue.size();
@@ -62,7 +79,6 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
   s.cache_hits = retired_cache_hits.get();
   s.remote_releases = retired_remote_releases.get();
   if (caches_enabled) {
-    const auto all = caches.all();
     s.thread_caches = all.size();
     for (const auto& cache : all) {
       s.cache_hits += cache->hits.get();
@@ -182,12 +198,26 @@ std::vector<std::string> SegmentAllocator::Impl::audit() const {
   std::size_t mapped_regions = 0;
   std::array<std::vector<detail::CachedSlice>, kSizeClassCount> cached;
   if (caches_enabled) {
+    std::size_t granted_sum = 0;
     for (const auto& cache : caches.all()) {
+      std::size_t held = 0;
       for (std::size_t c = 0; c < kSizeClassCount; ++c) {
         const detail::ClassSliceCache& cc = cache->classes[c];
         const std::uint32_t n = cc.published.load(std::memory_order_relaxed);
         cached[c].insert(cached[c].end(), cc.slots.begin(), cc.slots.begin() + n);
+        held += n * classes[c].slice_bytes;
       }
+      const std::size_t granted = cache->granted_bytes.load(std::memory_order_relaxed);
+      if (held > granted) {
+        violations.push_back(fmt::format("thread cache {} holds {} bytes, granted {}", cache->id, held, granted));
+      }
+      granted_sum += granted;
+    }
+    // The limit on all caches: their grants add up, within it.
+    const std::size_t total = caches_granted_bytes.load(std::memory_order_relaxed);
+    if (granted_sum != total || total > caches_max_bytes) {
+      violations.push_back(fmt::format("thread caches granted {} bytes, {} counted, limit {}", granted_sum, total,
+                                       caches_max_bytes));
     }
   }
   for (int c = 0; c < static_cast<int>(kSizeClassCount); ++c) {

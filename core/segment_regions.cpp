@@ -69,12 +69,13 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
   ClassPool& pool = classes[c];
   SEGSIM_ASSERT(lock.owns_lock(), "grow without the class lock");
   if (caches_enabled && pool.partial.empty()) {
-    // A class grows only after the thread caches gave their free slices back
-    // (under a simulation all of them now; in production the caller's now and
-    // every other thread's at its next call): no thread hoards while its class
-    // maps new regions, so growth stays bounded however many threads there are.
+    // A class grows only after the thread caches gave their free slices of
+    // it back (under a simulation all of them now; in production the caller's
+    // now and every other thread's at its next call): no thread hoards while
+    // its class maps new regions, so growth stays bounded however many threads
+    // there are.
     lock.unlock();
-    flush_caches_for_reclaim(true);
+    flush_class_for_growth(c);
     lock.lock();
     if (!pool.partial.empty()) {
       SEGSIM_PROBE("alloc.grow.served_by_caches");

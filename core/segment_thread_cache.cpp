@@ -19,6 +19,7 @@ using detail::ClassPool;
 using detail::ClassSliceCache;
 using detail::Region;
 using detail::SegmentCache;
+using detail::kCacheGrantBytes;
 
 namespace {
 
@@ -69,6 +70,7 @@ bool SegmentAllocator::Impl::allocate_cached(int c, bool zero, Result<Segment>& 
   if (cc.count == 0) [[unlikely]] return false;
   const CachedSlice entry = cc.slots[cc.count - 1];
   cc.set_count(cc.count - 1);
+  cache->held_bytes -= pool.slice_bytes;
   const std::uint32_t generation = cc.generation_next++;
   Region& region = table.at(entry.region);
   detail::SliceState& state = region.slice(entry.slice);
@@ -106,17 +108,32 @@ bool SegmentAllocator::Impl::refill(SegmentCache& cache, int c, Status& status) 
     status = grow(c, lock);
     if (!status.ok()) return false;
   }
+  // Past the last scheduling point (grow may drop the lock, and another
+  // fiber may flush this cache meanwhile). The batch within the limit on all
+  // caches: half the capacity, else one slice, else none (the pool serves
+  // this allocation directly, from what grow found).
+  std::uint32_t want = std::max<std::uint32_t>(1, pool.cache_capacity / 2);
+  if (!grant(cache, cache.held_bytes + want * pool.slice_bytes)) {
+    want = 1;
+    if (!grant(cache, cache.held_bytes + pool.slice_bytes)) {
+      SEGSIM_PROBE("tcache.limit.refill_refused");
+      return false;
+    }
+  }
   // Used slices come in a batch; a fresh one (known zero, never touched) ends
   // the batch on top, so it is handed out now: the resident estimate never
   // counts a slice that only sits in a cache.
-  const std::uint32_t want = std::max<std::uint32_t>(1, pool.cache_capacity / 2);
   std::uint32_t n = 0;
   while (n < want && !pool.partial.empty()) {
     const TakenSlice slice = take_slice(c);
-    cc.slots[n++] = CachedSlice{slice.region, static_cast<std::uint16_t>(slice.slice), slice.zero};
+    Region& region = table.at(slice.region);
+    cc.slots[n++] = CachedSlice{&region.slice(slice.slice), region.slice_data(slice.slice), slice.region,
+                                static_cast<std::uint16_t>(slice.slice), slice.zero};
     if (slice.zero) break;
   }
   cc.set_count(n);
+  cache.held_bytes += n * pool.slice_bytes;
+  trim_grant(cache);  // a batch cut short by a fresh slice
   SEGSIM_PROBE("tcache.alloc.refill");
   cache_refills.bump();
   return true;
@@ -157,10 +174,19 @@ bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
   } else {
     cache_point(pool, platform::AtomicOp::CompareExchange);
   }
+  // Past the last scheduling point: the cache is this thread's alone until
+  // the release is done. Its grant must cover the slice (after the spill):
+  // beyond the limit on all caches the slice goes to the pool, locked path.
+  const std::uint32_t spill_count = overflow ? cc.count - cc.count / 2 : 0;
+  if (!grant(*cache, cache->held_bytes - spill_count * pool.slice_bytes + pool.slice_bytes)) {
+    SEGSIM_PROBE("tcache.limit.release_refused");
+    return false;
+  }
   detail::SliceState& state = region->slice(segment.slice_index());
   std::uint32_t expected = segment.generation();
   if (!state.generation.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) [[unlikely]] {
     SEGSIM_PROBE("tcache.release.not_live");
+    trim_grant(*cache);
     return false;  // free, cached or reallocated: refused exactly on the locked path
   }
   // The slice is ours alone from here: no other handle of it is live.
@@ -175,10 +201,13 @@ bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
     // The older half goes back to the pool (a reclaim may have emptied the
     // cache while this thread waited for the lock).
     SEGSIM_PROBE("tcache.release.overflow");
-    start_cleanup = spill(pool, cc, cc.count - cc.count / 2);
+    start_cleanup = spill(*cache, c, spill_count);
   }
-  cc.slots[cc.count] = CachedSlice{segment.region_id(), static_cast<std::uint16_t>(segment.slice_index()), false};
+  cc.slots[cc.count] = CachedSlice{&state, segment.data(), segment.region_id(),
+                                   static_cast<std::uint16_t>(segment.slice_index()), false};
   cc.set_count(cc.count + 1);
+  cache->held_bytes += pool.slice_bytes;
+  if (overflow) trim_grant(*cache);
   if (lock.owns_lock()) lock.unlock();
   if (start_cleanup) {  // off the lock, as in release()
     SEGSIM_PROBE("release.cleanup_threshold");
@@ -189,7 +218,9 @@ bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
 
 // With the class locked: the `n` oldest slices of `cc` back into the pool.
 // True when the class's free count crossed a cleanup threshold meanwhile.
-bool SegmentAllocator::Impl::spill(ClassPool& pool, ClassSliceCache& cc, std::uint32_t n) {
+bool SegmentAllocator::Impl::spill(SegmentCache& cache, int c, std::uint32_t n) {
+  ClassPool& pool = classes[c];
+  ClassSliceCache& cc = cache.classes[c];
   bool start_cleanup = false;
   for (std::uint32_t i = 0; i < n; ++i) {
     const CachedSlice& entry = cc.slots[i];
@@ -199,28 +230,86 @@ bool SegmentAllocator::Impl::spill(ClassPool& pool, ClassSliceCache& cc, std::ui
   }
   for (std::uint32_t i = n; i < cc.count; ++i) cc.slots[i - n] = cc.slots[i];
   cc.set_count(cc.count - n);
+  cache.held_bytes -= n * pool.slice_bytes;
+  return start_cleanup;
+}
+
+bool SegmentAllocator::Impl::flush_cache_class(SegmentCache& cache, int c) {
+  ClassSliceCache& cc = cache.classes[c];
+  if (cc.count == 0) return false;  // another fiber's reclaim got here first
+  SEGSIM_PROBE("tcache.flush.class");
+  const bool start_cleanup = spill(cache, c, cc.count);
+  trim_grant(cache);
   return start_cleanup;
 }
 
 void SegmentAllocator::Impl::flush_cache(SegmentCache& cache, bool start_cleanups) {
   cache.seen_flush_epoch = flush_epoch.load(std::memory_order_relaxed);
-  for (std::size_t c = 0; c < kSizeClassCount; ++c) {
-    ClassSliceCache& cc = cache.classes[c];
-    if (cc.count == 0) continue;
-    ClassPool& pool = classes[c];
+  for (int c = 0; c < static_cast<int>(kSizeClassCount); ++c) {
+    if (cache.classes[c].count == 0) continue;
     bool start_cleanup = false;
     {
-      platform::LockGuard guard(pool.mu);
-      if (cc.count == 0) continue;  // another fiber's reclaim got here first
-      SEGSIM_PROBE("tcache.flush.class");
-      start_cleanup = spill(pool, cc, cc.count);
+      platform::LockGuard guard(classes[c].mu);
+      start_cleanup = flush_cache_class(cache, c);
     }
     if (start_cleanup && start_cleanups) {
       SEGSIM_PROBE("release.cleanup_threshold");
-      maybe_start_cleanup(static_cast<int>(c));
+      maybe_start_cleanup(c);
     }
   }
+  trim_grant(cache);  // empty now: the whole grant goes back
   cache_flushes.bump();
+}
+
+void SegmentAllocator::Impl::flush_class_for_growth(int c) {
+  if (platform::current_runtime() == nullptr) {
+    // Production: the caller's whole cache now, every other thread's at its
+    // next call (its slices of this class cannot be reached from here).
+    flush_epoch.fetch_add(1, std::memory_order_relaxed);
+    if (SegmentCache* cache = caches.existing_for_caller(); cache != nullptr) flush_cache(*cache);
+    return;
+  }
+  // One OS thread runs every fiber, and no owner holds a cache across a
+  // scheduling point: any fiber may empty any fiber's class cache.
+  for (const auto& cache : caches.all()) {
+    if (cache->classes[c].count == 0) continue;
+    bool start_cleanup = false;
+    {
+      platform::LockGuard guard(classes[c].mu);
+      start_cleanup = flush_cache_class(*cache, c);
+    }
+    if (start_cleanup) {
+      SEGSIM_PROBE("release.cleanup_threshold");
+      maybe_start_cleanup(c);
+    }
+  }
+}
+
+bool SegmentAllocator::Impl::grant(SegmentCache& cache, std::size_t held_bytes) {
+  const std::size_t granted = cache.granted_bytes.load(std::memory_order_relaxed);
+  if (held_bytes <= granted) return true;
+  const std::size_t missing = held_bytes - granted;
+  // Whole grant units when the limit has room (fewer trips here), else
+  // exactly what is missing.
+  const std::size_t rounded = (missing + kCacheGrantBytes - 1) / kCacheGrantBytes * kCacheGrantBytes;
+  std::size_t total = caches_granted_bytes.load(std::memory_order_relaxed);
+  for (;;) {
+    std::size_t ask = rounded;
+    if (total + ask > caches_max_bytes) ask = missing;
+    if (total + ask > caches_max_bytes) return false;
+    if (caches_granted_bytes.compare_exchange_weak(total, total + ask, std::memory_order_relaxed)) {
+      cache.granted_bytes.store(granted + ask, std::memory_order_relaxed);
+      return true;
+    }
+  }
+}
+
+void SegmentAllocator::Impl::trim_grant(SegmentCache& cache) {
+  const std::size_t keep = (cache.held_bytes + kCacheGrantBytes - 1) / kCacheGrantBytes * kCacheGrantBytes;
+  const std::size_t granted = cache.granted_bytes.load(std::memory_order_relaxed);
+  if (granted <= keep) return;
+  cache.granted_bytes.store(keep, std::memory_order_relaxed);
+  caches_granted_bytes.fetch_sub(granted - keep, std::memory_order_relaxed);
 }
 
 void SegmentAllocator::Impl::flush_caller_cache() {
@@ -247,13 +336,6 @@ void SegmentAllocator::Impl::retire_cache(tcache::CacheLink& link) {
   retired_cache_hits.value.fetch_add(cache.hits.get(), std::memory_order_relaxed);
   retired_remote_releases.value.fetch_add(cache.remote_releases.get(), std::memory_order_relaxed);
   caches.forget(link);
-}
-
-std::size_t SegmentAllocator::Impl::cached_count(int c) const {
-  if (!caches_enabled) return 0;
-  std::size_t count = 0;
-  for (const auto& cache : caches.all()) count += cache->classes[c].published.load(std::memory_order_relaxed);
-  return count;
 }
 
 void SegmentAllocator::flush_thread_cache() { impl_->flush_caller_cache(); }

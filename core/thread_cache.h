@@ -114,6 +114,16 @@ class ThreadCaches {
     return thread_cache_slow(make);
   }
 
+  // The production caller's cache when this allocator is the one its thread
+  // used last (two thread-local loads and the runtime's); null otherwise —
+  // for_caller() then finds or makes it. Inline: every cached hit starts here.
+  Cache* last_used() const noexcept {
+    if (Tls<Cache>::last_allocator != allocator_id_ || platform::current_runtime() != nullptr) [[unlikely]] {
+      return nullptr;
+    }
+    return Tls<Cache>::last_cache;
+  }
+
   // The caller's cache if it has one; never creates one.
   Cache* existing_for_caller() {
     if (platform::Runtime* rt = platform::current_runtime(); rt != nullptr) {
@@ -148,6 +158,10 @@ class ThreadCaches {
     platform::LockGuard guard(registry_mu);
     return thread_caches_.size() + fiber_caches_.size();
   }
+  // Bumped whenever a cache joins or leaves: a caller holding a snapshot of
+  // all() knows it is stale. A cache joins before it holds anything, so one
+  // that got slices after a snapshot was taken shows here.
+  std::uint64_t changes() const noexcept { return changes_.load(std::memory_order_acquire); }
 
   // A retired production cache leaves the registry (its thread table keeps it
   // until the thread is gone).
@@ -156,6 +170,7 @@ class ThreadCaches {
     for (std::size_t i = 0; i < thread_caches_.size(); ++i) {
       if (thread_caches_[i].get() == &cache) {
         thread_caches_.erase(thread_caches_.begin() + static_cast<std::ptrdiff_t>(i));
+        changes_.fetch_add(1, std::memory_order_release);
         return;
       }
     }
@@ -173,6 +188,7 @@ class ThreadCaches {
     platform::LockGuard guard(registry_mu);
     thread_caches_.clear();
     fiber_caches_.clear();
+    changes_.fetch_add(1, std::memory_order_release);
   }
 
   // Guards the registry; owners may use it for what retiring updates too.
@@ -183,7 +199,9 @@ class ThreadCaches {
   Cache* fiber_cache(std::uint32_t key, Make& make) {
     auto it = fiber_caches_.find(key);
     if (it != fiber_caches_.end()) return it->second.get();
-    return fiber_caches_.emplace(key, make(next_id())).first->second.get();
+    Cache* made = fiber_caches_.emplace(key, make(next_id())).first->second.get();
+    changes_.fetch_add(1, std::memory_order_release);
+    return made;
   }
 
   template <class Make>
@@ -205,6 +223,7 @@ class ThreadCaches {
       {
         platform::LockGuard guard(registry_mu);
         thread_caches_.push_back(cache);
+        changes_.fetch_add(1, std::memory_order_release);
       }
       found = cache.get();
       caches.push_back(std::move(cache));
@@ -215,6 +234,9 @@ class ThreadCaches {
   }
 
   const std::uint32_t allocator_id_;
+  // A plain atomic, not a scheduling point: a version stamp for readers of
+  // all(), not program logic worth interleaving.
+  std::atomic<std::uint64_t> changes_{0};
   std::uint32_t next_cache_id_ = 1;             // guarded by registry_mu
   std::vector<Ptr> thread_caches_;              // production threads; guarded by registry_mu
   // Under a simulation: fiber → cache. All fibers of a simulation run on one

@@ -201,5 +201,67 @@ TEST_F(SegmentThreadCache, ZeroCacheBytesTurnsTheCachesOff) {
   EXPECT_EQ(stats.thread_caches, 0u);
 }
 
+TEST_F(SegmentThreadCache, ReleasesPastTheLimitOnAllCachesGoToThePool) {
+  SegmentAllocatorConfig config = cached_config();
+  config.thread_caches_max_bytes = 256 * KiB;  // one largest slice for every thread together
+  make(config);
+  Segment kept = must_allocate(256 * KiB);
+  Segment other = must_allocate(256 * KiB);
+  ASSERT_TRUE(allocator->release(kept).ok());  // this thread's cache: the whole limit
+  const AllocatorStats before = allocator->stats();
+  ASSERT_EQ(before.cached_slices(), 1u);
+  std::size_t cached_by_other = 1;
+  std::thread([&] {
+    ASSERT_TRUE(allocator->release(other).ok());  // no room left: the locked path
+    cached_by_other = allocator->stats().cached_slices() - 1;
+  }).join();
+  const AllocatorStats after = allocator->stats();
+  EXPECT_EQ(cached_by_other, 0u);
+  EXPECT_EQ(after.remote_releases, before.remote_releases);
+  EXPECT_EQ(after.live_slices(), 0u);
+  EXPECT_EQ(after.classes[kSizeClassCount - 1].free_slices, 2u);
+  EXPECT_TRUE(allocator->audit().empty());
+  // A flush gives the share back (a hand-out keeps it: the slice may come
+  // back): the other thread's release is cached now.
+  Segment again = must_allocate(256 * KiB);
+  allocator->flush_thread_cache();
+  std::thread([&] {
+    ASSERT_TRUE(allocator->release(again).ok());
+    cached_by_other = allocator->stats().cached_slices();
+  }).join();
+  EXPECT_EQ(cached_by_other, 1u);
+  EXPECT_TRUE(allocator->audit().empty());
+}
+
+TEST_F(SegmentThreadCache, RefillsPastTheLimitOnAllCachesAreServedByThePool) {
+  SegmentAllocatorConfig config = cached_config();
+  config.thread_caches_max_bytes = 256 * KiB;
+  make(config);
+  Segment kept = must_allocate(256 * KiB);
+  ASSERT_TRUE(allocator->release(kept).ok());  // this thread's cache: the whole limit
+  const AllocatorStats before = allocator->stats();
+  std::thread([&] {
+    Segment s = must_allocate(64 * KiB);  // no room for a refill
+    EXPECT_TRUE(all_equal(s, 0));
+    ASSERT_TRUE(allocator->release(s).ok());
+  }).join();
+  const AllocatorStats after = allocator->stats();
+  EXPECT_EQ(after.cache_refills, before.cache_refills);
+  EXPECT_EQ(after.cache_hits, before.cache_hits);
+  EXPECT_EQ(after.cached_slices(), 1u);
+  EXPECT_EQ(after.live_slices(), 0u);
+  EXPECT_TRUE(allocator->audit().empty());
+}
+
+TEST_F(SegmentThreadCache, ALimitOnAllCachesBelowOneLargestSliceIsRefused) {
+  SegmentAllocatorConfig config = cached_config();
+  config.thread_caches_max_bytes = 256 * KiB - 1;
+  auto created = SegmentAllocator::create(os, config);
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.error().code, Errc::InvalidConfig);
+  config.thread_cache_bytes = 0;  // no caches: no limit to check
+  EXPECT_TRUE(SegmentAllocator::create(os, config).ok());
+}
+
 }  // namespace
 }  // namespace segsim::testing

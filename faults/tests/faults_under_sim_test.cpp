@@ -60,6 +60,10 @@ RunOutcome run_with_faults(const std::string& spec, std::uint64_t seed) {
   config.cleanup_start_free_slices = 8;
   config.cleanup_every_free_slices = 4;
   config.reset_madvise_min_bytes = 16 * KiB;  // zeroing by madvise, so madvise faults matter
+  // One slice per class per cache: the caches (on by default) stay in the
+  // program, and releases still spill to the pool often enough to start
+  // cleanups (async tasks, so async faults fire).
+  config.thread_cache_bytes = 4 * KiB;
   auto allocator = std::move(SegmentAllocator::create(os, config).value());
 
   sim::SimulationConfig sim_config;

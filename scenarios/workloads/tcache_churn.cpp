@@ -220,6 +220,10 @@ ScenarioDef tcache_churn_scenario() {
     allocator.proactive_cleanup = rng.chance(0.5);  // off: every OutOfBudget is judged necessary or not
     allocator.cleanup_start_free_slices = draw_one<std::size_t>(rng, {0, 8, 64});
     allocator.cleanup_every_free_slices = draw_one<std::size_t>(rng, {1, 4, 32});
+    // The limit on all caches together: the smallest (one largest slice) and
+    // 1 MiB make fibers' releases and refills pass it; 8 MiB is the default.
+    // Drawn last: the draws above stay what they were for every seed.
+    allocator.thread_caches_max_bytes = draw_one<std::size_t>(rng, {256 * 1024, 1024 * 1024, 8 * 1024 * 1024});
   };
   def.prepare = [](Stack& stack) {
     auto boxes = std::make_shared<Mailboxes>();
