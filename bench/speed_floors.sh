@@ -26,14 +26,16 @@ trap 'rm -rf "$work"' EXIT
   --benchmark_filter='^(AllocSegmentUninitialized|AllocGlibcMalloc|AllocMimalloc)/65536$|^(SimRawSwitch|SimSchedulingPointSwitching|SimAllocatorOps|NativeAllocatorOps)$' \
   --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 \
   --benchmark_enable_random_interleaving=true \
-  --benchmark_out="$work/bench.json" --benchmark_out_format=json >/dev/null
+  --benchmark_out="$work/bench.json" --benchmark_out_format=json >"$work/bench.log" 2>&1 ||
+  { cat "$work/bench.log" >&2; echo "speed_floors.sh: segsim_bench failed" >&2; exit 1; }
 
 # Sweeps run in a scratch directory (a sweep writes segsim-failures/ there),
 # jobs 1 and jobs 2 in turn so drift of the machine spreads over both.
 sweep_seconds() {  # JOBS → wall seconds of one sweep
   local t0 t1
   t0=$(date +%s.%N)
-  (cd "$work" && "$segsim" sweep chicago --seeds 1..400 --jobs "$1" >/dev/null)
+  (cd "$work" && "$segsim" sweep chicago --seeds 1..400 --jobs "$1" >/dev/null 2>"$work/sweep.log") ||
+    { cat "$work/sweep.log" >&2; echo "speed_floors.sh: the sweep failed" >&2; exit 1; }
   t1=$(date +%s.%N)
   python3 -c "print($t1 - $t0)"
 }
