@@ -239,6 +239,9 @@ Status SegmentAllocator::Impl::reset(const Segment& segment) {
     if (live_region(segment) == nullptr) return diagnose(segment);
   }
   SEGSIM_PROBE("reset.zeroed");
+  // Off the lock, and a release does not wait for it: a reset racing a
+  // release of the same handle is the caller's own data race, like any write
+  // to a segment during its release (the concurrent property leaves it out).
   zero_memory(segment.data(), segment.size());
   return {};
 }
