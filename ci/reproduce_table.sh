@@ -16,7 +16,7 @@ stress=build/mutants/core/tests/segsim_core_stress
 # cannot tell a deliberate refusal from a bug, so that suite is left out.
 stress_filter='-Threads/AllocatorStress.*'
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+[[ -n ${KEEP_WORK:-} ]] && echo "work: $work" >&2 || trap 'rm -rf "$work"' EXIT
 
 echo "| bug | real-thread runs to first failure | crash report | reproduced | attempts | seconds |"
 echo "|---|---|---|---|---|---|"

@@ -125,6 +125,12 @@ const char* signal_name(int signal) {
 void put_event(SafeWriter& out, const Event& e) {
   out.put("{\"seq\": ").put_u64(e.sequence).put(", \"op\": \"").put(op_name(e.op)).put("\"");
   out.put(", \"depth\": ").put_u64(e.depth);
+  if (is_object_op(e.op)) {  // the slab / arena / large-object layers: an instance and object ids
+    out.put(", \"allocator\": ").put_u64(e.page).put(", \"ids\": [").put_u64(e.region).put(", ").put_u64(e.slice);
+    out.put(", ").put_u64(e.generation).put(", ").put_u64(e.address).put("], \"bytes\": ").put_u64(e.bytes);
+    out.put(", \"class\": ").put_i64(e.size_class).put(", \"result\": ").put_string(result_name(e.result)).put("}");
+    return;
+  }
   if (is_page_op(e.op)) {  // the page layer: no slice of its own
     out.put(", \"page\": ").put_u64(e.page).put(", \"slot\": ").put_u64(e.slice).put(", \"bytes\": ").put_u64(e.bytes);
     out.put(", \"result\": ").put_string(result_name(e.result)).put("}");
@@ -158,7 +164,7 @@ bool slice_holding(std::uintptr_t address, Event* found) {
   for_each_ring([&](const Ring& ring, std::uint64_t first, std::uint64_t head) {
     for (std::uint64_t i = first; i < head; ++i) {
       const Event& e = ring.events[i & ring.mask];
-      if (e.address == 0 || e.size_class < 0 || address < e.address ||
+      if (!is_allocator_op(e.op) || e.address == 0 || e.size_class < 0 || address < e.address ||
           address >= e.address + class_bytes(static_cast<std::size_t>(e.size_class))) {
         continue;
       }
@@ -167,6 +173,31 @@ bool slice_holding(std::uintptr_t address, Event* found) {
     }
   });
   return any;
+}
+
+// Version 3: the configs of the last slab and large-object allocators made.
+void put_layer_configs(SafeWriter& out, const State& s) {
+  if (s.slab_noted.load(std::memory_order_acquire)) {
+    const SlabNote& n = s.slab;
+    out.put(", \"slab\": {\"allocator\": ").put_u64(n.allocator).put(", \"slab_bytes\": ").put_u64(n.slab_bytes);
+    out.put(", \"magazine_capacity\": [");
+    for (std::size_t c = 0; c < sizeof n.magazine_capacity / sizeof n.magazine_capacity[0]; ++c) {
+      if (c > 0) out.put(", ");
+      out.put_u64(n.magazine_capacity[c]);
+    }
+    out.put("], \"adaptive_magazines\": ").put(n.adaptive ? "true" : "false");
+    out.put(", \"depot_full_magazines_max\": ").put_u64(n.depot_full_magazines_max);
+    out.put(", \"empty_slabs_kept\": ").put_u64(n.empty_slabs_kept).put(", \"max_slabs\": ").put_u64(n.max_slabs);
+    out.put("}");
+  }
+  if (s.large_noted.load(std::memory_order_acquire)) {
+    const LargeNote& n = s.large;
+    out.put(", \"large\": {\"allocator\": ").put_u64(n.allocator);
+    out.put(", \"max_object_bytes\": ").put_u64(n.max_object_bytes).put(", \"granule_bytes\": ").put_u64(n.granule_bytes);
+    out.put(", \"span_bytes\": ").put_u64(n.span_bytes).put(", \"budget_bytes\": ").put_u64(n.budget_bytes);
+    out.put(", \"fit\": ").put_u64(n.fit).put(", \"decommit_after_ns\": ").put_i64(n.decommit_after_ns);
+    out.put(", \"decommit_check_interval_ns\": ").put_i64(n.decommit_check_interval_ns).put("}");
+  }
 }
 
 // The catalogued bug switched on (mutants builds): reproduce switches it on too.
@@ -272,6 +303,7 @@ bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t 
       out.put(", \"page_cache\": {\"max_entries\": ").put_u64(entries);
       out.put(", \"max_bytes\": ").put_u64(s.cache_max_bytes.load(std::memory_order_relaxed)).put("}");
     }
+    put_layer_configs(out, s);
     out.put("},\n");
     put_failure(out, failure);
     put_rings(out);

@@ -194,6 +194,19 @@ const char* op_name(Op op) noexcept {
     case Op::CacheErase: return "cache_erase";
     case Op::CacheClear: return "cache_clear";
     case Op::CacheShrink: return "cache_shrink";
+    case Op::SlabAllocate: return "slab_allocate";
+    case Op::SlabFree: return "slab_free";
+    case Op::SlabFlush: return "slab_flush";
+    case Op::ArenaBegin: return "arena_begin";
+    case Op::ArenaBeginChild: return "arena_begin_child";
+    case Op::ArenaAllocate: return "arena_allocate";
+    case Op::ArenaCommit: return "arena_commit";
+    case Op::ArenaRollback: return "arena_rollback";
+    case Op::LargeAllocate: return "large_allocate";
+    case Op::LargeAllocateUninitialized: return "large_allocate_uninitialized";
+    case Op::LargeRelease: return "large_release";
+    case Op::LargeDecommitIdle: return "large_decommit_idle";
+    case Op::LargeUnmapFreeSpans: return "large_unmap_free_spans";
   }
   return "unknown";
 }
@@ -220,6 +233,8 @@ bool enable(const Config& config, std::string* error_line) {
   s.report_refusals = config.report_refusals;
   s.ring_count.store(0, std::memory_order_release);
   s.rings_refused.store(0, std::memory_order_relaxed);
+  s.slab_noted.store(false, std::memory_order_relaxed);
+  s.large_noted.store(false, std::memory_order_relaxed);
   // An earlier enable()'s rings are abandoned, never freed (a thread may
   // still write to one), but kept reachable: a leak checker must not report
   // what is kept on purpose.
@@ -305,6 +320,22 @@ void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept {
   }
   s.cache_max_entries.store(max_entries, std::memory_order_relaxed);
   s.cache_max_bytes.store(max_bytes, std::memory_order_relaxed);
+}
+
+void note_slab(const SlabNote& note) noexcept {
+  if (!on()) return;
+  State& s = state();
+  s.slab_noted.store(false, std::memory_order_release);
+  s.slab = note;
+  s.slab_noted.store(true, std::memory_order_release);
+}
+
+void note_large(const LargeNote& note) noexcept {
+  if (!on()) return;
+  State& s = state();
+  s.large_noted.store(false, std::memory_order_release);
+  s.large = note;
+  s.large_noted.store(true, std::memory_order_release);
 }
 
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept {

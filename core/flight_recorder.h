@@ -34,8 +34,10 @@
 namespace segsim::flight_recorder {
 
 // Version 2 added the page layer's operations, an event's nesting depth, the
-// page cache's bounds and a failure's message; readers still take version 1.
-inline constexpr int kFormatVersion = 2;
+// page cache's bounds and a failure's message; version 3 the slab, arena and
+// large-object layers' operations and the slab / large allocators' configs.
+// Readers still take versions 1 and 2.
+inline constexpr int kFormatVersion = 3;
 inline constexpr std::size_t kMaxThreads = 256;         // rings beyond are not recorded (counted)
 inline constexpr std::size_t kMaxReportsPerProcess = 8;  // a storm of refusals writes the first few
 
@@ -59,11 +61,34 @@ enum class Op : std::uint8_t {
   CacheErase,      // page: the key
   CacheClear,
   CacheShrink,     // bytes: max_pages
+  // Version 3: the object layers (docs/flight-recorder.md: "ids" per op).
+  // `page` holds the layer object's instance id, region / slice /
+  // generation / address its ids (record_object_operation).
+  SlabAllocate,    // ids: slab, index, generation, epoch; bytes: the request; class: the slab class
+  SlabFree,        // ids: as the allocate's
+  SlabFlush,       // flush_thread_cache() or a thread's exit
+  ArenaBegin,      // ids: arena id (0: refused), txn, profile
+  ArenaBeginChild, // ids: child id (0: refused), parent id
+  ArenaAllocate,   // ids: arena id, alignment; bytes: the request
+  ArenaCommit,     // ids: arena id
+  ArenaRollback,   // ids: arena id
+  LargeAllocate,   // ids: span, generation, 0, offset; bytes: the request
+  LargeAllocateUninitialized,
+  LargeRelease,    // ids: as the allocate's
+  LargeDecommitIdle,    // bytes: min_idle_ns
+  LargeUnmapFreeSpans,  // bytes: target_mapped_bytes
 };
-inline constexpr Op kLastOp = Op::CacheShrink;
+inline constexpr Op kLastOp = Op::LargeUnmapFreeSpans;
 const char* op_name(Op op) noexcept;
 // Whether `op` is the page layer's (page / slot fields) rather than the allocator's.
-inline constexpr bool is_page_op(Op op) noexcept { return op >= Op::PoolBorrow; }
+inline constexpr bool is_page_op(Op op) noexcept { return op >= Op::PoolBorrow && op <= Op::CacheShrink; }
+// The SegmentAllocator's own operations (a slice's ids).
+inline constexpr bool is_allocator_op(Op op) noexcept { return op <= Op::Reset; }
+// The slab, arena and large-object layers' (an instance and object ids; version 3).
+inline constexpr bool is_object_op(Op op) noexcept { return op >= Op::SlabAllocate; }
+inline constexpr bool is_slab_op(Op op) noexcept { return op >= Op::SlabAllocate && op <= Op::SlabFlush; }
+inline constexpr bool is_arena_op(Op op) noexcept { return op >= Op::ArenaBegin && op <= Op::ArenaRollback; }
+inline constexpr bool is_large_op(Op op) noexcept { return op >= Op::LargeAllocate; }
 
 struct Config {
   std::string dir;                   // where crash reports go; must exist
@@ -98,6 +123,29 @@ void enter() noexcept;
 void leave() noexcept;
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept;
 void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept;
+// The configs of the last SlabAllocator / LargeObjectAllocator made while on
+// (what the rebuilt run makes its own with).
+struct SlabNote {
+  std::uint32_t allocator = 0;
+  std::uint64_t slab_bytes = 0;
+  std::uint32_t magazine_capacity[9] = {};
+  bool adaptive = true;
+  std::uint64_t depot_full_magazines_max = 0;
+  std::uint64_t empty_slabs_kept = 0;
+  std::uint64_t max_slabs = 0;
+};
+struct LargeNote {
+  std::uint32_t allocator = 0;
+  std::uint64_t max_object_bytes = 0;
+  std::uint64_t granule_bytes = 0;
+  std::uint64_t span_bytes = 0;
+  std::uint64_t budget_bytes = 0;
+  std::uint64_t fit = 0;
+  std::int64_t decommit_after_ns = 0;
+  std::int64_t decommit_check_interval_ns = 0;
+};
+void note_slab(const SlabNote& note) noexcept;
+void note_large(const LargeNote& note) noexcept;
 void refused(Op op, const Segment& segment, const Error& error) noexcept;
 }  // namespace detail
 
@@ -123,6 +171,26 @@ inline void record_operation(Op op, std::size_t bytes, const Segment& segment, c
   event.result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));
   detail::record(event);
   if (error != nullptr && (op == Op::Release || op == Op::Reset)) detail::refused(op, segment, *error);
+}
+
+// What the slab, arena and large-object layers' public operations call
+// before they return (inside their Scope): `instance` names the layer
+// object (a process may hold several), id0..id3 the object (see Op).
+inline void record_object_operation(Op op, std::uint32_t instance, std::uint64_t id0, std::uint64_t id1,
+                                    std::uint64_t id2, std::uint64_t id3, std::uint64_t bytes, int size_class,
+                                    const Error* error) noexcept {
+  if (!on()) return;
+  Event event;
+  event.op = op;
+  event.page = instance;
+  event.region = static_cast<std::uint32_t>(id0);
+  event.slice = static_cast<std::uint32_t>(id1);
+  event.generation = static_cast<std::uint32_t>(id2);
+  event.address = static_cast<std::uintptr_t>(id3);
+  event.bytes = bytes;
+  event.size_class = static_cast<std::int8_t>(size_class);
+  event.result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));
+  detail::record(event, /*scoped=*/true);
 }
 
 // Opened by a page-layer operation while it runs, so that the operations it

@@ -1,6 +1,7 @@
 // LargeObjectAllocator: allocation, release and growth. Decommit, span
 // unmapping, stats and audit are in large_object_maintenance.cpp.
 #include "core/large_object_allocator.h"
+#include "core/flight_recorder.h"
 
 #include <atomic>
 #include <cstring>
@@ -97,7 +98,21 @@ Result<std::unique_ptr<LargeObjectAllocator>> LargeObjectAllocator::create(Os& o
   if (config.decommit_after_ns < 0 || config.decommit_check_interval_ns < 0) {
     return invalid("decommit times must be >= 0");
   }
-  return std::unique_ptr<LargeObjectAllocator>(new LargeObjectAllocator(os, std::move(config)));
+  auto large = std::unique_ptr<LargeObjectAllocator>(new LargeObjectAllocator(os, std::move(config)));
+  if (flight_recorder::on()) {
+    const LargeObjectAllocatorConfig& c = large->config_;
+    flight_recorder::detail::LargeNote note;
+    note.allocator = large->id_;
+    note.max_object_bytes = c.max_object_bytes;
+    note.granule_bytes = c.granule_bytes;
+    note.span_bytes = c.span_bytes;
+    note.budget_bytes = c.budget_bytes;
+    note.fit = static_cast<std::uint64_t>(c.fit);
+    note.decommit_after_ns = c.decommit_after_ns;
+    note.decommit_check_interval_ns = c.decommit_check_interval_ns;
+    flight_recorder::detail::note_large(note);
+  }
+  return large;
 }
 
 LargeObjectAllocator::LargeObjectAllocator(Os& os, LargeObjectAllocatorConfig config)
@@ -114,9 +129,21 @@ LargeObjectAllocator::~LargeObjectAllocator() {
 
 // ---- allocation ------------------------------------------------------------
 
-Result<LargeObject> LargeObjectAllocator::allocate(std::size_t bytes) { return allocate_impl(bytes, true); }
+Result<LargeObject> LargeObjectAllocator::allocate(std::size_t bytes) { return allocate_recorded(bytes, true); }
 Result<LargeObject> LargeObjectAllocator::allocate_uninitialized(std::size_t bytes) {
-  return allocate_impl(bytes, false);
+  return allocate_recorded(bytes, false);
+}
+
+Result<LargeObject> LargeObjectAllocator::allocate_recorded(std::size_t bytes, bool zeroed) {
+  flight_recorder::Scope scope;
+  Result<LargeObject> got = allocate_impl(bytes, zeroed);
+  if (flight_recorder::on()) [[unlikely]] {
+    const LargeObject object = got.ok() ? got.value() : LargeObject{};
+    flight_recorder::record_object_operation(
+        zeroed ? flight_recorder::Op::LargeAllocate : flight_recorder::Op::LargeAllocateUninitialized, id_,
+        object.span_id(), object.generation(), 0, object.offset(), bytes, -1, got.ok() ? nullptr : &got.error());
+  }
+  return got;
 }
 
 namespace {
@@ -251,6 +278,17 @@ Status LargeObjectAllocator::grow_locked(std::size_t need) {
 // ---- release ---------------------------------------------------------------
 
 Status LargeObjectAllocator::release(const LargeObject& object) {
+  flight_recorder::Scope scope;
+  Status released = release_unrecorded(object);
+  if (flight_recorder::on()) [[unlikely]] {
+    flight_recorder::record_object_operation(flight_recorder::Op::LargeRelease, id_, object.span_id(),
+                                             object.generation(), 0, object.offset(), 0, -1,
+                                             released.ok() ? nullptr : &released.error());
+  }
+  return released;
+}
+
+Status LargeObjectAllocator::release_unrecorded(const LargeObject& object) {
   State& s = *state_;
   if (object.is_null() || object.allocator_id() != id_) {
     SEGSIM_PROBE("large.release.invalid_pointer");

@@ -171,6 +171,9 @@ class LargeObjectAllocator {
   struct State;
   LargeObjectAllocator(Os& os, LargeObjectAllocatorConfig config);
   Result<LargeObject> allocate_impl(std::size_t bytes, bool zeroed);
+  Result<LargeObject> allocate_recorded(std::size_t bytes, bool zeroed);  // allocate_impl + its recorder event
+  Status release_unrecorded(const LargeObject& object);
+  std::size_t decommit_idle_unrecorded(std::int64_t min_idle_ns);
   Result<LargeObject> allocate_locked(std::size_t need, bool zeroed, bool& must_zero);
   Status grow_locked(std::size_t need);                          // maps a span that fits `need`
   std::size_t unmap_free_spans_locked(std::size_t target_mapped_bytes);

@@ -7,6 +7,7 @@
 
 #include "core/fault_point.h"
 #include "core/large_object_allocator.h"
+#include "core/flight_recorder.h"
 #include "core/large_object_state.h"
 #include "core/mutants.h"
 #include "core/platform/clock.h"
@@ -33,6 +34,14 @@ struct Candidate {
 }  // namespace
 
 std::size_t LargeObjectAllocator::decommit_idle(std::int64_t min_idle_ns) {
+  flight_recorder::Scope scope;
+  const std::size_t decommitted = decommit_idle_unrecorded(min_idle_ns);
+  flight_recorder::record_object_operation(flight_recorder::Op::LargeDecommitIdle, id_, 0, 0, 0, 0,
+                                           static_cast<std::uint64_t>(min_idle_ns), -1, nullptr);
+  return decommitted;
+}
+
+std::size_t LargeObjectAllocator::decommit_idle_unrecorded(std::int64_t min_idle_ns) {
   State& s = *state_;
   std::vector<Candidate> candidates;
   const std::int64_t now = platform::now_ns();
@@ -87,8 +96,15 @@ std::size_t LargeObjectAllocator::decommit_idle(std::int64_t min_idle_ns) {
 }
 
 std::size_t LargeObjectAllocator::unmap_free_spans(std::size_t target_mapped_bytes) {
-  platform::LockGuard guard(state_->mu);
-  return unmap_free_spans_locked(target_mapped_bytes);
+  flight_recorder::Scope scope;
+  std::size_t unmapped = 0;
+  {
+    platform::LockGuard guard(state_->mu);
+    unmapped = unmap_free_spans_locked(target_mapped_bytes);
+  }
+  flight_recorder::record_object_operation(flight_recorder::Op::LargeUnmapFreeSpans, id_, 0, 0, 0, 0,
+                                           target_mapped_bytes, -1, nullptr);
+  return unmapped;
 }
 
 std::size_t LargeObjectAllocator::unmap_free_spans_locked(std::size_t target_mapped_bytes) {

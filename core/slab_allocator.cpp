@@ -3,6 +3,8 @@
 // caches in slab_thread_cache.cpp, stats and audit in slab_audit.cpp.
 #include "core/slab_allocator.h"
 
+#include "core/flight_recorder.h"
+
 #include <atomic>
 
 #include "core/asan.h"
@@ -67,7 +69,19 @@ Result<std::unique_ptr<SlabAllocator>> SlabAllocator::create(SegmentAllocator& s
     SEGSIM_PROBE("slab.config.invalid");
     return valid.error();
   }
-  return std::unique_ptr<SlabAllocator>(new SlabAllocator(std::make_unique<Impl>(segments, config)));
+  auto slab = std::unique_ptr<SlabAllocator>(new SlabAllocator(std::make_unique<Impl>(segments, config)));
+  if (flight_recorder::on()) {
+    flight_recorder::detail::SlabNote note;
+    note.allocator = slab->impl_->id;
+    note.slab_bytes = config.slab_bytes;
+    for (std::size_t c = 0; c < kSlabClassCount; ++c) note.magazine_capacity[c] = config.magazine_capacity[c];
+    note.adaptive = config.adaptive_magazines;
+    note.depot_full_magazines_max = config.depot_full_magazines_max;
+    note.empty_slabs_kept = config.empty_slabs_kept;
+    note.max_slabs = config.max_slabs;
+    flight_recorder::detail::note_slab(note);
+  }
+  return slab;
 }
 
 SlabAllocator::SlabAllocator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -130,6 +144,19 @@ SlabObject SlabAllocator::Impl::hand_out(int c, ObjRef ref, std::uint32_t cache_
 }
 
 Result<SlabObject> SlabAllocator::allocate(std::size_t bytes) {
+  flight_recorder::Scope scope;
+  Result<SlabObject> got = allocate_unrecorded(bytes);
+  if (flight_recorder::on()) [[unlikely]] {
+    const SlabObject object = got.ok() ? got.value() : SlabObject{};
+    flight_recorder::record_object_operation(flight_recorder::Op::SlabAllocate, impl_->id, object.slab_id(),
+                                             object.index(), object.generation(), object.slab_epoch(), bytes,
+                                             got.ok() ? object.size_class() : slab_class_of(bytes),
+                                             got.ok() ? nullptr : &got.error());
+  }
+  return got;
+}
+
+Result<SlabObject> SlabAllocator::allocate_unrecorded(std::size_t bytes) {
   const int c = slab_class_of(bytes);
   if (c < 0) {
     if (bytes == 0) {
@@ -220,6 +247,18 @@ Status SlabAllocator::Impl::claim(const SlabObject& object) {
 }
 
 Status SlabAllocator::free(const SlabObject& object) {
+  flight_recorder::Scope scope;
+  Status freed = free_unrecorded(object);
+  if (flight_recorder::on()) [[unlikely]] {
+    flight_recorder::record_object_operation(flight_recorder::Op::SlabFree, impl_->id, object.slab_id(),
+                                             object.index(), object.generation(), object.slab_epoch(), 0,
+                                             object.is_null() ? -1 : object.size_class(),
+                                             freed.ok() ? nullptr : &freed.error());
+  }
+  return freed;
+}
+
+Status SlabAllocator::free_unrecorded(const SlabObject& object) {
   if (Status claimed = impl_->claim(object); !claimed.ok()) return claimed;
   const int c = object.size_class_;
   if (impl_->config.observer != nullptr) impl_->config.observer->released(object);
@@ -315,6 +354,8 @@ Status SlabAllocator::free(const std::byte* data, std::size_t bytes) {
 }
 
 void SlabAllocator::flush_thread_cache() {
+  flight_recorder::Scope scope;
+  flight_recorder::record_object_operation(flight_recorder::Op::SlabFlush, impl_->id, 0, 0, 0, 0, 0, -1, nullptr);
   if (platform::current_runtime() != nullptr) {
     if (ThreadCache* cache = impl_->caches.existing_for_caller(); cache != nullptr) impl_->flush_cache(*cache);
     return;

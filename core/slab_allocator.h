@@ -141,6 +141,9 @@ class SlabAllocator {
 
  private:
   explicit SlabAllocator(std::unique_ptr<Impl> impl);
+  // allocate() / free() without the flight recorder's event.
+  Result<SlabObject> allocate_unrecorded(std::size_t bytes);
+  Status free_unrecorded(const SlabObject& object);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -4,6 +4,7 @@
 // under a simulation) is the shared mechanism of core/thread_cache.h; a fiber
 // flushes with flush_thread_cache().
 #include "core/fault_point.h"
+#include "core/flight_recorder.h"
 #include "core/mutants.h"
 #include "core/probe.h"
 #include "core/slab_internal.h"
@@ -57,6 +58,8 @@ void SlabAllocator::Impl::flush_cache(ThreadCache& cache) {
 
 void SlabAllocator::Impl::retire_cache(tcache::CacheLink& link) {
   SEGSIM_PROBE("slab.thread_exit.flush");
+  flight_recorder::Scope scope;
+  flight_recorder::record_object_operation(flight_recorder::Op::SlabFlush, id, 0, 0, 0, 0, 0, -1, nullptr);
   auto& cache = static_cast<ThreadCache&>(link);
   flush_cache(cache);
   {

@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "core/fault_point.h"
+#include "core/flight_recorder.h"
 #include "core/mutants.h"
 #include "core/platform/clock.h"
 #include "core/probe.h"
@@ -15,6 +16,14 @@
 namespace segsim {
 
 namespace {
+
+std::atomic<std::uint32_t> g_next_arena_manager_id{1};
+
+// The flight recorder's event of an arena operation (docs/flight-recorder.md).
+void record_arena(flight_recorder::Op op, std::uint32_t manager, std::uint64_t arena, std::uint64_t second,
+                  std::uint64_t third, std::uint64_t bytes, const Error* error) noexcept {
+  flight_recorder::record_object_operation(op, manager, arena, second, third, 0, bytes, -1, error);
+}
 
 constexpr std::size_t KiB = 1024;
 constexpr std::size_t MiB = 1024 * KiB;
@@ -82,6 +91,16 @@ bool TxnArena::contains(const std::byte* data, std::size_t bytes) const noexcept
 }
 
 Result<std::byte*> TxnArena::allocate(std::size_t bytes, std::size_t alignment) {
+  flight_recorder::Scope scope;
+  Result<std::byte*> got = allocate_unrecorded(bytes, alignment);
+  if (flight_recorder::on()) [[unlikely]] {
+    record_arena(flight_recorder::Op::ArenaAllocate, manager_.state_->recorder_id, id_, alignment, 0, bytes,
+                 got.ok() ? nullptr : &got.error());
+  }
+  return got;
+}
+
+Result<std::byte*> TxnArena::allocate_unrecorded(std::size_t bytes, std::size_t alignment) {
   if (bytes == 0 || bytes > kArenaMaxObjectBytes) {
     SEGSIM_PROBE("arena.alloc.invalid_size");
     return make_error(Errc::InvalidSize, bytes == 0 ? "zero bytes requested" : "larger than 256 KiB (large-object path)");
@@ -151,7 +170,9 @@ Status TxnArena::grow(std::size_t bytes, std::size_t alignment) {
 // TxnArenaManager
 
 TxnArenaManager::TxnArenaManager(SegmentAllocator& segments, TxnArenaConfig config)
-    : segments_(segments), config_(config), state_(std::make_unique<State>()) {}
+    : segments_(segments), config_(config), state_(std::make_unique<State>()) {
+  state_->recorder_id = g_next_arena_manager_id.fetch_add(1, std::memory_order_relaxed);
+}
 
 Result<std::unique_ptr<TxnArenaManager>> TxnArenaManager::create(SegmentAllocator& segments, TxnArenaConfig config) {
   if (config.history_size == 0 || config.max_live_arenas == 0 || config.max_live_arenas > kMaxLiveArenas) {
@@ -195,6 +216,16 @@ void TxnArenaManager::return_chunks(std::vector<TxnArena::Chunk>& chunks) {
 }
 
 Result<TxnArena*> TxnArenaManager::begin(std::uint64_t txn, ArenaProfile profile) {
+  flight_recorder::Scope scope;
+  Result<TxnArena*> got = begin_unrecorded(txn, profile);
+  if (flight_recorder::on()) [[unlikely]] {
+    record_arena(flight_recorder::Op::ArenaBegin, state_->recorder_id, got.ok() ? got.value()->id() : 0, txn,
+                 static_cast<std::uint64_t>(profile), 0, got.ok() ? nullptr : &got.error());
+  }
+  return got;
+}
+
+Result<TxnArena*> TxnArenaManager::begin_unrecorded(std::uint64_t txn, ArenaProfile profile) {
   const ArenaProfileSpec& spec = profile_spec(profile);
   const std::size_t chunk_bytes = std::min(spec.initial_bytes, kLargestClassBytes);
   std::vector<TxnArena::Chunk> chunks;
@@ -252,6 +283,16 @@ Result<TxnArena*> TxnArenaManager::find(std::uint64_t arena_id) const {
 }
 
 Result<TxnArena*> TxnArenaManager::begin_child(std::uint64_t parent_id) {
+  flight_recorder::Scope scope;
+  Result<TxnArena*> got = begin_child_unrecorded(parent_id);
+  if (flight_recorder::on()) [[unlikely]] {
+    record_arena(flight_recorder::Op::ArenaBeginChild, state_->recorder_id, got.ok() ? got.value()->id() : 0,
+                 parent_id, 0, 0, got.ok() ? nullptr : &got.error());
+  }
+  return got;
+}
+
+Result<TxnArena*> TxnArenaManager::begin_child_unrecorded(std::uint64_t parent_id) {
   platform::LockGuard guard(state_->mu);
   auto it = state_->live.find(parent_id);
   if (it == state_->live.end()) return arena_error(parent_id);
@@ -269,8 +310,24 @@ Result<TxnArena*> TxnArenaManager::begin_child(std::uint64_t parent_id) {
   return raw;
 }
 
-Status TxnArenaManager::commit(std::uint64_t arena_id) { return end(arena_id, true); }
-Status TxnArenaManager::rollback(std::uint64_t arena_id) { return end(arena_id, false); }
+Status TxnArenaManager::commit(std::uint64_t arena_id) {
+  flight_recorder::Scope scope;
+  Status ended = end(arena_id, true);
+  if (flight_recorder::on()) [[unlikely]] {
+    record_arena(flight_recorder::Op::ArenaCommit, state_->recorder_id, arena_id, 0, 0, 0,
+                 ended.ok() ? nullptr : &ended.error());
+  }
+  return ended;
+}
+Status TxnArenaManager::rollback(std::uint64_t arena_id) {
+  flight_recorder::Scope scope;
+  Status ended = end(arena_id, false);
+  if (flight_recorder::on()) [[unlikely]] {
+    record_arena(flight_recorder::Op::ArenaRollback, state_->recorder_id, arena_id, 0, 0, 0,
+                 ended.ok() ? nullptr : &ended.error());
+  }
+  return ended;
+}
 
 // Ends an arena: a committed child's chunks go to its parent; everything
 // else goes back to the segment allocator in bulk, outside the lock.

@@ -96,6 +96,7 @@ class TxnArena {
     std::size_t used = 0;
   };
   TxnArena(TxnArenaManager& manager, std::uint64_t id, std::uint64_t txn, TxnArena* parent, ArenaProfile profile);
+  Result<std::byte*> allocate_unrecorded(std::size_t bytes, std::size_t alignment);
   Status grow(std::size_t bytes, std::size_t alignment);
 
   TxnArenaManager& manager_;
@@ -164,6 +165,8 @@ class TxnArenaManager {
   friend class TxnArena;
   TxnArenaManager(SegmentAllocator& segments, TxnArenaConfig config);
   Status end(std::uint64_t arena_id, bool commit);
+  Result<TxnArena*> begin_unrecorded(std::uint64_t txn, ArenaProfile profile);
+  Result<TxnArena*> begin_child_unrecorded(std::uint64_t parent_id);
   Error arena_error(std::uint64_t arena_id) const;  // under mu_
   void return_chunks(std::vector<TxnArena::Chunk>& chunks);
   void note_chunk(std::size_t bytes, bool taken);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/size_class.h"
+#include "core/slab_object.h"
 #include "scenarios/safe_file.h"
 
 namespace segsim::scenarios {
@@ -52,6 +53,29 @@ std::string parse_event(const json& e, CrashEvent& out) {
   if (!unsigned_field(e, "bytes", out.bytes, UINT64_MAX)) return "an event's \"bytes\"";
   // Version 2: the nesting depth (absent in version 1: every event was the program's call).
   if (e.contains("depth") && !unsigned_field(e, "depth", out.depth, 255)) return "an event's \"depth\"";
+  if (flight_recorder::is_object_op(out.op)) {  // version 3
+    if (!unsigned_field(e, "allocator", out.allocator, UINT32_MAX)) return "an object-layer event's \"allocator\"";
+    if (!e.contains("ids") || !e["ids"].is_array() || e["ids"].size() != 4) {
+      return "an object-layer event's \"ids\" (four numbers)";
+    }
+    const json& ids = e["ids"];
+    for (const json& id : ids) {
+      if (!id.is_number_unsigned()) return "an object-layer event's \"ids\" (four numbers)";
+    }
+    if (ids[0].get<std::uint64_t>() > UINT32_MAX || ids[1].get<std::uint64_t>() > UINT32_MAX ||
+        ids[2].get<std::uint64_t>() > UINT32_MAX) {
+      return "an object-layer event's \"ids\" (the first three are 32-bit)";
+    }
+    out.region = static_cast<std::uint32_t>(ids[0].get<std::uint64_t>());
+    out.slice = static_cast<std::uint32_t>(ids[1].get<std::uint64_t>());
+    out.generation = static_cast<std::uint32_t>(ids[2].get<std::uint64_t>());
+    out.object = ids[3].get<std::uint64_t>();
+    if (!e.contains("class") || !e["class"].is_number_integer()) return "an event's \"class\"";
+    const auto object_class = e["class"].get<std::int64_t>();
+    if (object_class < -1 || object_class >= 64) return "an event's \"class\"";
+    out.size_class = static_cast<int>(object_class);
+    return parse_result(e, out);
+  }
   if (flight_recorder::is_page_op(out.op)) {
     if (!unsigned_field(e, "page", out.page, UINT64_MAX) || !unsigned_field(e, "slot", out.slot, UINT32_MAX)) {
       return "a page-layer event's \"page\" or \"slot\"";
@@ -90,7 +114,7 @@ std::string parse_refused(const json& f, CrashReport& report) {
   if (!f.contains("operation")) return "a refused failure needs its \"operation\"";
   if (std::string why = parse_event(f["operation"], refused); !why.empty()) return "failure: " + why;
   if (!refused.error) return "a refused failure's operation has result \"ok\"";
-  if (flight_recorder::is_page_op(refused.op)) return "a refused failure's operation is not a release or reset";
+  if (!flight_recorder::is_allocator_op(refused.op)) return "a refused failure's operation is not a release or reset";
   if (!unsigned_field(f, "thread", report.refused_thread, UINT32_MAX)) return "failure: \"thread\"";
   report.text = fmt::format("{} of region #{} slice {} (generation {}) refused: {}",
                             flight_recorder::op_name(refused.op), refused.region, refused.slice, refused.generation,
@@ -149,7 +173,7 @@ std::string parse_failure(const json& f, CrashReport& report) {
   return "";
 }
 
-std::string parse_threads(const json& threads, CrashReport& report) {
+std::string parse_threads(const json& threads, CrashReport& report, std::int64_t version) {
   if (!threads.is_array()) return "\"threads\" is not a list";
   std::size_t total = 0;
   for (const json& t : threads) {
@@ -165,6 +189,10 @@ std::string parse_threads(const json& threads, CrashReport& report) {
       if (++total > kMaxCrashEvents) return fmt::format("more than {} events", kMaxCrashEvents);
       CrashEvent event;
       if (std::string why = parse_event(e, event); !why.empty()) return why;
+      if (version < 3 && flight_recorder::is_object_op(event.op)) {
+        return fmt::format("operation '{}' in a version {} report (it came with version 3)",
+                           flight_recorder::op_name(event.op), version);
+      }
       // Per thread strictly increasing; threads may tie (concurrent operations).
       if (event.sequence == previous) return "a thread's events are not in sequence order";
       // A ring copied while its thread kept recording: its oldest slots may
@@ -175,6 +203,51 @@ std::string parse_threads(const json& threads, CrashReport& report) {
     }
     thread.events.erase(thread.events.begin(), thread.events.begin() + static_cast<std::ptrdiff_t>(overwritten));
     report.threads.push_back(std::move(thread));
+  }
+  return "";
+}
+
+// Version 3: "slab" and "large", the last such allocator's config.
+std::string parse_layer_configs(const json& stack, CrashReport& report) {
+  if (stack.contains("slab")) {
+    const json& j = stack["slab"];
+    CrashSlabConfig c;
+    if (!j.is_object() || !unsigned_field(j, "allocator", c.allocator, UINT32_MAX) ||
+        !unsigned_field(j, "slab_bytes", c.slab_bytes, std::uint64_t{1} << 30) ||
+        !unsigned_field(j, "depot_full_magazines_max", c.depot_full_magazines_max, UINT32_MAX) ||
+        !unsigned_field(j, "empty_slabs_kept", c.empty_slabs_kept, UINT32_MAX) ||
+        !unsigned_field(j, "max_slabs", c.max_slabs, std::uint64_t{1} << 24) || !j.contains("adaptive_magazines") ||
+        !j["adaptive_magazines"].is_boolean() || !j.contains("magazine_capacity") ||
+        !j["magazine_capacity"].is_array() || j["magazine_capacity"].size() != kSlabClassCount) {
+      return "\"slab\" needs allocator, slab_bytes, magazine_capacity (9), adaptive_magazines, "
+             "depot_full_magazines_max, empty_slabs_kept and max_slabs";
+    }
+    c.adaptive_magazines = j["adaptive_magazines"].get<bool>();
+    for (const json& m : j["magazine_capacity"]) {
+      if (!m.is_number_unsigned() || m.get<std::uint64_t>() > 65536) return "\"slab\": a magazine_capacity";
+      c.magazine_capacity.push_back(m.get<std::uint64_t>());
+    }
+    report.slab = std::move(c);
+  }
+  if (stack.contains("large")) {
+    const json& j = stack["large"];
+    CrashLargeConfig c;
+    auto signed_field = [&](const char* name, std::int64_t& out) {
+      if (!j.contains(name) || !j[name].is_number_integer()) return false;
+      out = j[name].get<std::int64_t>();
+      return true;
+    };
+    if (!j.is_object() || !unsigned_field(j, "allocator", c.allocator, UINT32_MAX) ||
+        !unsigned_field(j, "max_object_bytes", c.max_object_bytes, UINT64_MAX) ||
+        !unsigned_field(j, "granule_bytes", c.granule_bytes, UINT64_MAX) ||
+        !unsigned_field(j, "span_bytes", c.span_bytes, UINT64_MAX) ||
+        !unsigned_field(j, "budget_bytes", c.budget_bytes, UINT64_MAX) || !unsigned_field(j, "fit", c.fit, 8) ||
+        !signed_field("decommit_after_ns", c.decommit_after_ns) ||
+        !signed_field("decommit_check_interval_ns", c.decommit_check_interval_ns)) {
+      return "\"large\" needs allocator, max_object_bytes, granule_bytes, span_bytes, budget_bytes, fit, "
+             "decommit_after_ns and decommit_check_interval_ns";
+    }
+    report.large = c;
   }
   return "";
 }
@@ -210,10 +283,11 @@ Result<CrashReport> parse(const std::string& text, std::string* error_line) {
       return refuse("\"stack\": \"page_cache\" needs max_entries (1 or more) and max_bytes");
     }
   }
+  if (std::string why = parse_layer_configs(doc["stack"], report); !why.empty()) return refuse("\"stack\": " + why);
   if (!doc.contains("failure")) return refuse("missing \"failure\"");
   if (std::string why = parse_failure(doc["failure"], report); !why.empty()) return refuse(why);
   if (!doc.contains("threads")) return refuse("missing \"threads\"");
-  if (std::string why = parse_threads(doc["threads"], report); !why.empty()) return refuse(why);
+  if (std::string why = parse_threads(doc["threads"], report, version); !why.empty()) return refuse(why);
   return report;
 }
 
@@ -237,6 +311,16 @@ Result<CrashReport> read_crash_report(const std::string& path, std::string* erro
 namespace {
 
 json event_to_json(const CrashEvent& e) {
+  if (flight_recorder::is_object_op(e.op)) {
+    return {{"seq", e.sequence},
+            {"op", flight_recorder::op_name(e.op)},
+            {"depth", e.depth},
+            {"allocator", e.allocator},
+            {"ids", {e.region, e.slice, e.generation, e.object}},
+            {"bytes", e.bytes},
+            {"class", e.size_class},
+            {"result", e.error ? errc_name(*e.error) : "ok"}};
+  }
   if (flight_recorder::is_page_op(e.op)) {
     return {{"seq", e.sequence}, {"op", flight_recorder::op_name(e.op)}, {"depth", e.depth}, {"page", e.page},
             {"slot", e.slot},    {"bytes", e.bytes},                      {"result", e.error ? errc_name(*e.error) : "ok"}};
@@ -293,6 +377,25 @@ std::string crash_report_to_json(const CrashReport& report) {
   if (!report.bug.empty()) doc["bug"] = report.bug;
   if (report.cache_max_entries != 0) {
     doc["stack"]["page_cache"] = {{"max_entries", report.cache_max_entries}, {"max_bytes", report.cache_max_bytes}};
+  }
+  if (const auto& c = report.slab) {
+    doc["stack"]["slab"] = {{"allocator", c->allocator},
+                            {"slab_bytes", c->slab_bytes},
+                            {"magazine_capacity", c->magazine_capacity},
+                            {"adaptive_magazines", c->adaptive_magazines},
+                            {"depot_full_magazines_max", c->depot_full_magazines_max},
+                            {"empty_slabs_kept", c->empty_slabs_kept},
+                            {"max_slabs", c->max_slabs}};
+  }
+  if (const auto& c = report.large) {
+    doc["stack"]["large"] = {{"allocator", c->allocator},
+                             {"max_object_bytes", c->max_object_bytes},
+                             {"granule_bytes", c->granule_bytes},
+                             {"span_bytes", c->span_bytes},
+                             {"budget_bytes", c->budget_bytes},
+                             {"fit", c->fit},
+                             {"decommit_after_ns", c->decommit_after_ns},
+                             {"decommit_check_interval_ns", c->decommit_check_interval_ns}};
   }
   return doc.dump();
 }

@@ -32,7 +32,9 @@ struct CrashEvent {
   std::uint64_t page = 0;      // page layer
   std::uint32_t slot = 0;      // page layer
   std::uint32_t depth = 0;     // recorded operations it ran inside (version 1: 0)
-  std::uint32_t allocator = 0; // the allocator's operations: which allocator (version 1, a failed allocate: 0)
+  std::uint32_t allocator = 0; // the allocator's operations: which allocator (version 1, a failed allocate: 0);
+                               // the object layers' (version 3): which slab / arena manager / large allocator
+  std::uint64_t object = 0;    // the object layers: the fourth id (region, slice, generation, object: flight_recorder::Op)
   std::optional<Errc> error;  // nullopt: the call succeeded
 };
 
@@ -57,6 +59,28 @@ struct CrashAssertion {
   std::uint64_t line = 0;
 };
 
+// Version 3: the last slab / large-object allocator's config (what the
+// rebuilt run makes its own with).
+struct CrashSlabConfig {
+  std::uint32_t allocator = 0;
+  std::uint64_t slab_bytes = 0;
+  std::vector<std::uint64_t> magazine_capacity;  // one per slab class
+  bool adaptive_magazines = true;
+  std::uint64_t depot_full_magazines_max = 0;
+  std::uint64_t empty_slabs_kept = 0;
+  std::uint64_t max_slabs = 0;
+};
+struct CrashLargeConfig {
+  std::uint32_t allocator = 0;
+  std::uint64_t max_object_bytes = 0;
+  std::uint64_t granule_bytes = 0;
+  std::uint64_t span_bytes = 0;
+  std::uint64_t budget_bytes = 0;
+  std::uint64_t fit = 0;
+  std::int64_t decommit_after_ns = 0;
+  std::int64_t decommit_check_interval_ns = 0;
+};
+
 struct CrashReport {
   std::string build_id;
   std::string bug;  // the catalogued bug that was on (mutants builds); "" none
@@ -65,6 +89,8 @@ struct CrashReport {
   // The recorded PageCache's bounds (version 2; 0 when none was recorded).
   std::uint64_t cache_max_entries = 0;
   std::uint64_t cache_max_bytes = 0;
+  std::optional<CrashSlabConfig> slab;    // version 3
+  std::optional<CrashLargeConfig> large;  // version 3
   std::string kind;  // "refused" | "signal" | "assertion" | another reason
   // kind "refused": the refused call and its thread.
   std::optional<CrashEvent> refused;

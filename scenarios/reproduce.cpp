@@ -36,7 +36,7 @@ std::string refusal(const CrashReport& report) {
   if (report.threads.size() > kMaxThreads) {
     return fmt::format("cannot reproduce a report of {} threads (at most {})", report.threads.size(), kMaxThreads);
   }
-  if (report.budget_bytes == 0 || report.budget_bytes > kMaxBudgetBytes) {
+  if ((report.budget_bytes == 0 && !report.large) || report.budget_bytes > kMaxBudgetBytes) {
     return "bad crash report: budget_bytes must be in 1..4 GiB";
   }
   if (!report.bug.empty() && !mutants::kBuilt) {

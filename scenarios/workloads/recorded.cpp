@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -37,6 +38,7 @@
 #include "core/platform/mutex.h"
 #include "core/size_class.h"
 #include "scenarios/stack.h"
+#include "scenarios/workloads/recorded_layers.h"
 #include "scenarios/workloads/recorded_pages.h"
 
 namespace segsim::scenarios {
@@ -60,6 +62,14 @@ struct RecordedState {
   RecordedPages pages;             // the page layer's (replays_page_layer)
   std::uint32_t allocator = 0;     // rebuilt_allocator
   std::map<Key, std::uint32_t> releases;  // replayed releases / resets per recorded handle
+  RecordedLayers layers;                  // the object layers' (recorded_target)
+  bool page_layer = false;                // replays_page_layer
+  // Each replayed event's place in the order: its sequence number, raised
+  // past the allocation of the object it frees (and past its thread's
+  // previous event) — a Lamport fix-up for hand-overs the recorder saw no
+  // stamp of (a slab object freed remotely).
+  std::map<const CrashEvent*, std::uint64_t> place;
+  std::set<ObjectKey> pending;  // objects the window creates, not yet created here
 };
 
 RecordedState& state_of(Stack& stack) { return *static_cast<RecordedState*>(stack.scenario_state.get()); }
@@ -74,11 +84,12 @@ std::size_t running_threads(const Stack& stack) {
 // reports) keeps them all.
 std::uint32_t rebuilt_allocator(const CrashReport& report) {
   if (report.refused) return report.refused->allocator;
+  if (recorded_target(report).layer != RecordedLayer::Allocator) return 0;
   std::uint64_t latest = 0;
   std::uint32_t allocator = 0;
   for (const CrashThread& thread : report.threads) {
     for (const CrashEvent& e : thread.events) {
-      if (flight_recorder::is_page_op(e.op) || e.allocator == 0 || e.sequence < latest) continue;
+      if (!flight_recorder::is_allocator_op(e.op) || e.allocator == 0 || e.sequence < latest) continue;
       latest = e.sequence;
       allocator = e.allocator;
     }
@@ -88,9 +99,15 @@ std::uint32_t rebuilt_allocator(const CrashReport& report) {
 
 // Whether the rebuilt run performs `e` itself (see the top of this file).
 bool replayed(const Stack& stack, const CrashEvent& e, std::uint32_t allocator) {
+  const RecordedTarget& target = state_of(const_cast<Stack&>(stack)).layers.target;
+  if (target.layer == RecordedLayer::Slab || target.layer == RecordedLayer::Arena ||
+      target.layer == RecordedLayer::Large) {
+    return replays_object_event(target, e);
+  }
+  if (flight_recorder::is_object_op(e.op)) return false;
   const bool page_op = flight_recorder::is_page_op(e.op);
   if (!page_op && allocator != 0 && e.allocator != 0 && e.allocator != allocator) return false;
-  if (replays_page_layer(stack.recording->report)) return e.depth == 0;
+  if (state_of(const_cast<Stack&>(stack)).page_layer) return e.depth == 0;
   return !page_op;
 }
 
@@ -106,14 +123,63 @@ std::vector<const CrashEvent*> events_in_order(const Stack& stack, std::uint32_t
   return events;
 }
 
+// Each replayed event's place (RecordedState::place): the sequence numbers
+// with every free after its object's creation, each thread's places
+// strictly increasing. Passes until nothing moves (bounded).
+void place_events(Stack& stack, RecordedState& state) {
+  std::vector<std::vector<const CrashEvent*>> threads;
+  for (std::size_t t = 0; t < running_threads(stack); ++t) {
+    threads.emplace_back();
+    for (const CrashEvent& e : stack.recording->report.threads[t].events) {
+      if (replayed(stack, e, state.allocator)) threads.back().push_back(&e);
+    }
+  }
+  std::map<ObjectKey, const CrashEvent*> creator;
+  for (const auto& events : threads) {
+    for (const CrashEvent* e : events) {
+      state.place[e] = e->sequence;
+      if (auto key = creates_object(*e)) creator[*key] = e;
+    }
+  }
+  for (int pass = 0; pass < 64; ++pass) {
+    bool moved = false;
+    for (const auto& events : threads) {
+      std::uint64_t previous = 0;
+      for (const CrashEvent* e : events) {
+        std::uint64_t place = std::max(state.place[e], previous + 1);
+        if (auto key = uses_object(*e)) {
+          if (auto it = creator.find(*key); it != creator.end() && it->second != e) {
+            place = std::max(place, state.place[it->second] + 1);
+          }
+        }
+        if (place != state.place[e]) {
+          state.place[e] = place;
+          moved = true;
+        }
+        previous = place;
+      }
+    }
+    if (!moved) break;
+  }
+  for (const auto& [key, e] : creator) state.pending.insert(key);
+}
+
 // Slices released in the window but allocated before it: allocated up front.
 void prepare(Stack& stack) {
   auto state = std::make_shared<RecordedState>();
+  state->layers.target = recorded_target(stack.recording->report);
+  state->page_layer = replays_page_layer(stack.recording->report);
   state->allocator = rebuilt_allocator(stack.recording->report);
+  stack.scenario_state = state;
+  place_events(stack, *state);
+  std::vector<const CrashEvent*> in_order = events_in_order(stack, state->allocator);
+  std::stable_sort(in_order.begin(), in_order.end(),
+                   [&](auto* a, auto* b) { return state->place[a] < state->place[b]; });
+  prepare_layers(stack, state->layers, in_order);
   std::map<Key, bool> allocated;
-  for (const CrashEvent* e : events_in_order(stack, state->allocator)) {
-    state->order.push_back(e->sequence);
-    if (flight_recorder::is_page_op(e->op)) continue;
+  for (const CrashEvent* e : in_order) {
+    state->order.push_back(state->place[e]);
+    if (!flight_recorder::is_allocator_op(e->op)) continue;
     if (is_release(*e)) ++state->releases[key_of(*e)];
     if (!is_release(*e)) {
       if (!e->error) allocated[key_of(*e)] = true;
@@ -126,7 +192,6 @@ void prepare(Stack& stack) {
     state->handles[key_of(*e)] = segment.value();
     state->allocated.push_back(segment.value());
   }
-  stack.scenario_state = std::move(state);
 }
 
 // The message of the report's refusal recurring (what recurs_in compares).
@@ -158,6 +223,7 @@ void check_refusal(Stack& stack, std::uint32_t thread, const CrashEvent& e, cons
 
 void perform(Stack& stack, std::uint32_t thread, const CrashEvent& e) {
   RecordedState& state = state_of(stack);
+  if (flight_recorder::is_object_op(e.op)) return perform_layer_operation(stack, state.layers, e);
   if (flight_recorder::is_page_op(e.op)) return perform_page_operation(stack, state.pages, thread, e);
   if (!is_release(e)) {
     auto got = e.op == flight_recorder::Op::Allocate ? stack.allocator.allocate(e.bytes)
@@ -201,17 +267,25 @@ void client(Stack& stack, std::uint32_t index) {
   const CrashThread& thread = stack.recording->report.threads[index];
   for (const CrashEvent& e : thread.events) {
     if (!replayed(stack, e, state.allocator)) continue;
+    const std::uint64_t place = state.place[&e];
     if (follow) {
       platform::UniqueLock lock(state.gate_mu);
-      state.gate_cv.wait(lock, [&] { return state.order[state.next] == e.sequence; });
+      state.gate_cv.wait(lock, [&] { return state.order[state.next] == place; });
+    } else if (auto key = uses_object(e); key && state.pending.count(*key) > 0) {
+      // Its object is created in the window by another thread: not before.
+      platform::UniqueLock lock(state.gate_mu);
+      state.gate_cv.wait(lock, [&] { return state.pending.count(*key) == 0; });
     }
     perform(stack, thread.thread, e);
-    if (follow) {
+    const std::optional<ObjectKey> created = creates_object(e);
+    if (follow || created) {
       platform::LockGuard guard(state.gate_mu);
-      ++state.next;
+      if (follow) ++state.next;
+      if (created) state.pending.erase(*created);
       state.gate_cv.notify_all();
     }
   }
+  finish_layer_client(state.layers);
 }
 
 // A fatal signal inside a recorded slice: after the recorded operations,
@@ -236,6 +310,7 @@ void check_fault_slice(Stack& stack) {
 }
 
 void finish(Stack& stack) {
+  finish_layers(stack, state_of(stack).layers);
   finish_page_operations(stack, state_of(stack).pages);
   check_fault_slice(stack);
   // Give back what the window left live (the leaks oracle runs next).
@@ -248,6 +323,7 @@ void finish(Stack& stack) {
 
 bool replays_page_layer(const CrashReport& report) {
   if (report.kind == "refused") return false;
+  if (recorded_target(report).layer != RecordedLayer::Allocator) return false;
   for (const CrashThread& thread : report.threads) {
     for (const CrashEvent& e : thread.events) {
       if (flight_recorder::is_page_op(e.op)) return true;
@@ -297,8 +373,9 @@ ScenarioDef recorded_scenario() {
   def.configure = [](SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t, std::uint32_t) {};
   def.configure_from_spec = [](SegmentAllocatorConfig& config, PageCacheConfig& cache, const RunSpec& spec) {
     const CrashReport& report = spec.recording->report;
-    config.region_bytes = report.region_bytes;
-    config.budget_bytes = report.budget_bytes;
+    // A process without a SegmentAllocator (only large objects) recorded none.
+    if (report.region_bytes != 0) config.region_bytes = report.region_bytes;
+    if (report.budget_bytes != 0) config.budget_bytes = report.budget_bytes;
     if (report.cache_max_entries != 0) cache = {report.cache_max_entries, report.cache_max_bytes};
   };
   def.prepare = prepare;
