@@ -1,6 +1,7 @@
 // The flight recorder's rings, switch and failure triggers (flight_recorder.h).
 #include "core/flight_recorder.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,43 @@ thread_local ThreadRing tls_ring;
 thread_local std::uint32_t tls_depth = 0;
 Ring* g_retired_rings = nullptr;  // enable() only: the rings of earlier enables
 
+// A thread's exit marks its ring exited (a pthread key's destructor: it runs
+// after the thread's C++ thread_local destructors, whose operations — a slab
+// cache's flush — are still recorded). Later events of the thread are dropped.
+pthread_key_t g_exit_key;
+bool g_exit_key_made = false;
+
+void thread_exited(void* ring_pointer) {
+  auto* ring = static_cast<Ring*>(ring_pointer);
+  tls_ring = ThreadRing{state().epoch.load(std::memory_order_acquire), nullptr};
+  if (ring != nullptr) ring->exited.store(true, std::memory_order_release);
+}
+
+// All slots taken: the ring of the exited thread with the lowest number
+// (the oldest), claimed by a compare-exchange; null when none.
+Ring* reuse_exited_ring(detail::State& s) {
+  for (;;) {
+    Ring* oldest = nullptr;
+    for (std::size_t r = 0; r < kMaxThreads; ++r) {
+      Ring* ring = s.rings[r];
+      if (ring == nullptr || !ring->exited.load(std::memory_order_acquire)) continue;
+      if (oldest == nullptr || ring->thread < oldest->thread) oldest = ring;
+    }
+    if (oldest == nullptr) return nullptr;
+    bool expected = true;
+    if (!oldest->exited.compare_exchange_strong(expected, false, std::memory_order_acq_rel)) continue;
+    oldest->head.store(0, std::memory_order_release);
+    oldest->thread = s.next_thread.fetch_add(1, std::memory_order_relaxed);
+    return oldest;
+  }
+}
+
+Ring* adopt(Ring* ring) noexcept {
+  tls_ring.ring = ring;
+  if (g_exit_key_made) (void)pthread_setspecific(g_exit_key, ring);
+  return ring;
+}
+
 Ring* ring_of_this_thread() noexcept {
   detail::State& s = state();
   const std::uint32_t epoch = s.epoch.load(std::memory_order_acquire);
@@ -63,6 +101,7 @@ Ring* ring_of_this_thread() noexcept {
   tls_ring = ThreadRing{epoch, nullptr};
   const std::uint32_t index = s.ring_count.load(std::memory_order_relaxed);
   if (index >= kMaxThreads) {
+    if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused);
     s.rings_refused.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
@@ -78,15 +117,15 @@ Ring* ring_of_this_thread() noexcept {
   // Claim a slot; a thread that lost the race for it tries the next one.
   std::uint32_t slot = s.ring_count.fetch_add(1, std::memory_order_acq_rel);
   if (slot >= kMaxThreads) {
-    s.rings_refused.fetch_add(1, std::memory_order_relaxed);
     delete ring;
     delete[] events;
+    if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused);
+    s.rings_refused.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
-  ring->thread = slot;
+  ring->thread = s.next_thread.fetch_add(1, std::memory_order_relaxed);
   s.rings[slot] = ring;
-  tls_ring.ring = ring;
-  return ring;
+  return adopt(ring);
 }
 
 // One report per dying process: a fault that a sanitizer's own handler turns
@@ -232,6 +271,8 @@ bool enable(const Config& config, std::string* error_line) {
   s.ring_events = events;
   s.report_refusals = config.report_refusals;
   s.ring_count.store(0, std::memory_order_release);
+  s.next_thread.store(0, std::memory_order_relaxed);
+  if (!g_exit_key_made) g_exit_key_made = pthread_key_create(&g_exit_key, &thread_exited) == 0;
   s.rings_refused.store(0, std::memory_order_relaxed);
   s.slab_noted.store(false, std::memory_order_relaxed);
   s.large_noted.store(false, std::memory_order_relaxed);

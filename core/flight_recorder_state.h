@@ -16,6 +16,9 @@ struct Ring {
   std::size_t mask = 0;
   Event* events = nullptr;
   Ring* retired_next = nullptr;  // the retired list (flight_recorder.cpp: enable)
+  // Its thread has exited: a new thread may take the ring over once all
+  // kMaxThreads slots are taken (the oldest exited thread's first).
+  std::atomic<bool> exited{false};
 };
 
 // What failed: a fatal signal, an assertion, or a refused release / reset.
@@ -33,7 +36,8 @@ struct State {
   char build_id[256] = {};
   std::size_t ring_events = 0;
   std::atomic<std::uint32_t> epoch{0};
-  std::atomic<std::uint32_t> ring_count{0};
+  std::atomic<std::uint32_t> ring_count{0};   // slots of rings[] taken
+  std::atomic<std::uint32_t> next_thread{0};  // a ring's thread number (grows past kMaxThreads: rings are reused)
   std::atomic<std::uint64_t> rings_refused{0};  // threads past kMaxThreads
   Ring* rings[kMaxThreads] = {};
   std::atomic<std::uint32_t> reports{0};

@@ -11,6 +11,7 @@
 #include "scenarios/fuzz_input.h"
 #include "scenarios/recording.h"
 #include "scenarios/safe_file.h"
+#include "scenarios/workloads/recorded_layers.h"
 
 namespace segsim::scenarios {
 
@@ -95,10 +96,33 @@ Result<ReproduceOutcome> search(const std::function<RunSpec(std::uint32_t)>& spe
   return outcome;
 }
 
+// A report rebuilt at an object layer (recorded_layers.h) keeps only the
+// events the rebuild replays, and only the threads that made some: a stress
+// binary's earlier tests (thousands of short threads) leave rings the
+// rebuild has no use for.
+CrashReport pruned_for_rebuild(const CrashReport& in) {
+  const RecordedTarget target = recorded_target(in);
+  if (target.layer != RecordedLayer::Slab && target.layer != RecordedLayer::Arena &&
+      target.layer != RecordedLayer::Large) {
+    return in;
+  }
+  CrashReport out = in;
+  out.threads.clear();
+  for (const CrashThread& thread : in.threads) {
+    CrashThread kept{thread.thread, thread.recorded, {}};
+    for (const CrashEvent& e : thread.events) {
+      if (replays_object_event(target, e)) kept.events.push_back(e);
+    }
+    if (!kept.events.empty()) out.threads.push_back(std::move(kept));
+  }
+  return out;
+}
+
 }  // namespace
 
-Result<ReproduceOutcome> reproduce_crash(const CrashReport& report, const ReproduceLimits& limits,
+Result<ReproduceOutcome> reproduce_crash(const CrashReport& full_report, const ReproduceLimits& limits,
                                          std::string* error_line) {
+  const CrashReport report = pruned_for_rebuild(full_report);
   if (std::string why = refusal(report); !why.empty()) {
     if (error_line != nullptr) *error_line = std::move(why);
     return make_error(Errc::InvalidConfig, "cannot reproduce");

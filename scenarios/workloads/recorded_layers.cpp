@@ -290,7 +290,19 @@ void finish_layers(Stack& stack, RecordedLayers& layers) {
     if (const std::vector<std::string> violations = layers.slab->audit(); !violations.empty()) {
       stack.oracles.fail("slab-accounting", "slab audit after the recorded operations: " + violations.front());
     }
+    // Every magazine back to the slabs, every empty slab to the allocator:
+    // an object no magazine, depot or slab holds any more was lost.
     layers.slab->flush_all();
+    (void)layers.slab->release_empty_slabs();
+    const SlabStats after = layers.slab->stats();
+    std::size_t slabs = 0;
+    for (const SlabClassStats& c : after.classes) slabs += c.slabs;
+    if (after.live_objects() != 0 || slabs != 0) {
+      stack.oracles.fail("slab-accounting",
+                         fmt::format("after every recorded object was freed and every cache flushed, {} objects are "
+                                     "live and {} slabs held (objects lost)",
+                                     after.live_objects(), slabs));
+    }
     layers.slab.reset();
   }
   if (layers.arenas) {
