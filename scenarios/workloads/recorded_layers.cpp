@@ -65,6 +65,12 @@ bool large_intact(const RecordedLayers::LargeHeld& held) {
   return held.object.size() == 0 || held.object.data()[held.object.size() - 1] == want;
 }
 
+void defer_failure(RecordedLayers& layers, const char* oracle, std::string message) {
+  if (!layers.deferred_oracle.empty()) return;
+  layers.deferred_oracle = oracle;
+  layers.deferred_message = std::move(message);
+}
+
 void slab_allocate(Stack& stack, RecordedLayers& layers, const CrashEvent& e) {
   Result<SlabObject> got = layers.slab->allocate(e.bytes);
   if (!got.ok()) return;
@@ -131,17 +137,18 @@ void arena_end(Stack& stack, RecordedLayers& layers, const CrashEvent& e) {
   }
 }
 
-void large_allocate(Stack& stack, RecordedLayers& layers, const CrashEvent& e) {
+void large_allocate(RecordedLayers& layers, const CrashEvent& e) {
   const bool zeroed = e.op == Op::LargeAllocate;
   Result<LargeObject> got = zeroed ? layers.large->allocate(e.bytes) : layers.large->allocate_uninitialized(e.bytes);
   if (!got.ok()) return;
   if (zeroed) {
     for (std::size_t b = 0; b < got->size(); b += 4096) {
       if (got->data()[b] != std::byte{0}) {
-        stack.oracles.fail("zero-on-allocate",
+        defer_failure(layers, "zero-on-allocate",
                            fmt::format("recorded large object (span {}, generation {}) allocated zeroed reads a "
                                        "non-zero byte at offset {}",
                                        e.region, e.slice, b));
+        break;
       }
     }
   }
@@ -160,7 +167,7 @@ void large_release(Stack& stack, RecordedLayers& layers, const CrashEvent& e) {
   const RecordedLayers::LargeHeld held = it->second;
   layers.large_objects.erase(it);
   if (!large_intact(held)) {
-    stack.oracles.fail("content", fmt::format("recorded large object (span {}, generation {}) no longer reads what "
+    defer_failure(layers, "content", fmt::format("recorded large object (span {}, generation {}) no longer reads what "
                                               "was written when released",
                                               e.region, e.slice));
   }
@@ -269,7 +276,7 @@ void perform_layer_operation(Stack& stack, RecordedLayers& layers, const CrashEv
     case Op::ArenaCommit:
     case Op::ArenaRollback: recorded_layers::arena_end(stack, layers, e); break;
     case Op::LargeAllocate:
-    case Op::LargeAllocateUninitialized: recorded_layers::large_allocate(stack, layers, e); break;
+    case Op::LargeAllocateUninitialized: recorded_layers::large_allocate(layers, e); break;
     case Op::LargeRelease: recorded_layers::large_release(stack, layers, e); break;
     case Op::LargeDecommitIdle: (void)layers.large->decommit_idle(static_cast<std::int64_t>(e.bytes)); break;
     case Op::LargeUnmapFreeSpans: (void)layers.large->unmap_free_spans(e.bytes); break;
@@ -317,6 +324,7 @@ void finish_layers(Stack& stack, RecordedLayers& layers) {
     }
     layers.arenas.reset();
   }
+  if (!layers.deferred_oracle.empty()) stack.oracles.fail(layers.deferred_oracle, layers.deferred_message);
   if (layers.large) {
     for (const auto& [key, held] : layers.large_objects) {
       if (!recorded_layers::large_intact(held)) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -56,6 +57,11 @@ struct RecordedLayers {
   };
   std::map<ObjectKey, LargeHeld> large_objects;
   std::uint64_t fills = 0;
+  // The first content / zeroing failure of a large object: reported when the
+  // operations are done, so that an assertion the stack makes later (what an
+  // assertion report is matched by) is not hidden by its earlier symptom.
+  std::string deferred_oracle;
+  std::string deferred_message;
 };
 
 // Makes the layer object (prepare, on the conductor) and allocates up front
