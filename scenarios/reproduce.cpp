@@ -23,6 +23,12 @@ using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kMaxBudgetBytes = std::uint64_t{4} << 30;
 constexpr std::uint64_t kMaxSteps = 50'000'000;
 constexpr std::uint64_t kStepsPerEvent = 8;  // PCT's k: a recorded operation takes a few decisions
+// The fault points that only move time (a yield, a sleep: docs/faults.md),
+// never a path or a result: half of the exploring attempts enable them, so a
+// window a real run opened by being slow (an advise, a hand-over) opens here.
+constexpr const char* kTimingPoints =
+    "point:alloc.cleanup.delay@p=0.5,point:arena.chunk.grow@p=0.5,point:cache.evict.yield@p=0.5,"
+    "point:large.decommit.slow@p=0.5,point:slab.magazine.exchange@p=0.5,point:slab.remote_free.handover@p=0.5";
 
 std::size_t event_count(const CrashReport& report) {
   std::size_t n = 0;
@@ -61,6 +67,7 @@ RunSpec attempt_spec(const CrashReport& report, const std::shared_ptr<const Reco
   spec.max_steps = kMaxSteps;
   spec.bug = report.bug;
   spec.recording = n == 1 ? ordered : free;
+  if (n >= 2 && (n / 2) % 2 == 1) spec.faults = kTimingPoints;  // attempts 2, 3, 6, 7, ...
   return spec;
 }
 
