@@ -321,8 +321,16 @@ void finish(Stack& stack) {
 
 }  // namespace
 
+// A refused release the page layer made (a nested call: a give-back's, an
+// eviction's): rebuilt at the program's level, where the stack makes the
+// release itself — replaying the recorded releases would be the rebuild's
+// own double free, bug or not.
+bool refused_inside_page_layer(const CrashReport& report) {
+  return report.kind == "refused" && report.refused && report.refused->depth > 0;
+}
+
 bool replays_page_layer(const CrashReport& report) {
-  if (report.kind == "refused") return false;
+  if (report.kind == "refused" && !refused_inside_page_layer(report)) return false;
   if (recorded_target(report).layer != RecordedLayer::Allocator) return false;
   for (const CrashThread& thread : report.threads) {
     for (const CrashEvent& e : thread.events) {
@@ -347,6 +355,11 @@ std::string unmatchable_because(const CrashReport& report) {
 }
 
 bool recurs_in(const CrashReport& report, const Failure& failure) {
+  if (report.kind == "refused" && report.refused && replays_page_layer(report)) {
+    // The stack's own nested release was refused again (its ids are the
+    // rebuilt run's, not the report's: the oracle is what is compared).
+    return failure.oracle == "double-free";
+  }
   if (report.kind == "refused" && report.refused) {
     return failure.oracle == "double-free" &&
            failure.message == refused_again(*report.refused, report.refused_thread, *report.refused->error);
