@@ -50,11 +50,13 @@ bool g_handlers_installed = false;
 // thread could not get one (kMaxThreads reached, out of memory).
 struct ThreadRing {
   std::uint32_t epoch = 0;
+  std::uint32_t depth = 0;  // recorded operations this thread is inside (Scope): an event's depth
   Ring* ring = nullptr;
 };
-thread_local ThreadRing tls_ring;
-// Recorded page-layer operations this thread is inside (Scope): an event's depth.
-thread_local std::uint32_t tls_depth = 0;
+constinit thread_local ThreadRing tls_ring;
+// State::epoch's copy at namespace scope: the hot path reads it without the
+// function-local static's guard.
+constinit std::atomic<std::uint32_t> g_epoch{0};
 Ring* g_retired_rings = nullptr;  // enable() only: the rings of earlier enables
 
 // A thread's exit marks its ring exited (a pthread key's destructor: it runs
@@ -65,7 +67,8 @@ bool g_exit_key_made = false;
 
 void thread_exited(void* ring_pointer) {
   auto* ring = static_cast<Ring*>(ring_pointer);
-  tls_ring = ThreadRing{state().epoch.load(std::memory_order_acquire), nullptr};
+  tls_ring.epoch = g_epoch.load(std::memory_order_acquire);
+  tls_ring.ring = nullptr;
   if (ring != nullptr) ring->exited.store(true, std::memory_order_release);
 }
 
@@ -96,9 +99,10 @@ Ring* adopt(Ring* ring) noexcept {
 
 Ring* ring_of_this_thread() noexcept {
   detail::State& s = state();
-  const std::uint32_t epoch = s.epoch.load(std::memory_order_acquire);
+  const std::uint32_t epoch = g_epoch.load(std::memory_order_acquire);
   if (tls_ring.epoch == epoch) return tls_ring.ring;
-  tls_ring = ThreadRing{epoch, nullptr};
+  tls_ring.epoch = epoch;
+  tls_ring.ring = nullptr;
   const std::uint32_t index = s.ring_count.load(std::memory_order_relaxed);
   if (index >= kMaxThreads) {
     if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused);
@@ -285,7 +289,7 @@ bool enable(const Config& config, std::string* error_line) {
     g_retired_rings = ring;
     ring = nullptr;
   }
-  s.epoch.fetch_add(1, std::memory_order_acq_rel);
+  g_epoch.store(s.epoch.fetch_add(1, std::memory_order_acq_rel) + 1, std::memory_order_release);
   if (config.catch_signals) install_handlers();
   platform::sync_clock::g_on.store(true, std::memory_order_release);
   detail::g_on.store(true, std::memory_order_release);
@@ -337,6 +341,7 @@ void record(const Event& event_in, bool scoped) noexcept {
   Ring* ring = ring_of_this_thread();
   if (ring == nullptr) return;
   Event event = event_in;
+  const std::uint32_t tls_depth = tls_ring.depth;
   const std::uint32_t depth = scoped && tls_depth > 0 ? tls_depth - 1 : tls_depth;
   event.depth = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
   // The order: the seam's logical clock (platform/sync_clock.h), stepped by
@@ -348,9 +353,29 @@ void record(const Event& event_in, bool scoped) noexcept {
   ring->head.store(head + 1, std::memory_order_release);
 }
 
-void enter() noexcept { ++tls_depth; }
+void record_slice(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
+  Ring* ring = tls_ring.epoch == g_epoch.load(std::memory_order_acquire) ? tls_ring.ring : ring_of_this_thread();
+  if (ring == nullptr) [[unlikely]] return;
+  const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
+  Event& e = ring->events[head & ring->mask];
+  e.sequence = platform::sync_clock::tick();
+  e.address = reinterpret_cast<std::uintptr_t>(segment.data());
+  e.bytes = bytes;
+  e.page = segment.allocator_id();  // 0 for a failed allocate
+  e.region = segment.region_id();
+  e.slice = segment.slice_index();
+  e.generation = segment.generation();
+  e.op = op;
+  e.size_class = static_cast<std::int8_t>(segment.is_null() ? -1 : segment.size_class());
+  e.result = result;
+  const std::uint32_t depth = tls_ring.depth;
+  e.depth = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
+  ring->head.store(head + 1, std::memory_order_release);
+}
+
+void enter() noexcept { ++tls_ring.depth; }
 void leave() noexcept {
-  if (tls_depth > 0) --tls_depth;
+  if (tls_ring.depth > 0) --tls_ring.depth;
 }
 
 void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept {

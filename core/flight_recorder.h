@@ -119,6 +119,9 @@ extern std::atomic<bool> g_on;  // read on every recorded operation
 // `scoped`: the event is of an operation that opened a Scope (its own scope
 // is not counted in its depth).
 void record(const Event& event, bool scoped = false) noexcept;
+// The allocator's hot path: the event written straight into the ring's slot
+// (no Event built and copied), `result` 0 = ok, else 1 + the Errc.
+void record_slice(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
 void enter() noexcept;
 void leave() noexcept;
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept;
@@ -159,18 +162,9 @@ inline bool on() noexcept { return detail::g_on.load(std::memory_order_relaxed);
 // What the allocator's public operations call after the operation returned.
 inline void record_operation(Op op, std::size_t bytes, const Segment& segment, const Error* error) noexcept {
   if (!on()) return;
-  Event event;
-  event.address = reinterpret_cast<std::uintptr_t>(segment.data());
-  event.bytes = bytes;
-  event.region = segment.region_id();
-  event.slice = segment.slice_index();
-  event.generation = segment.generation();
-  event.page = segment.allocator_id();  // 0 for a failed allocate
-  event.op = op;
-  event.size_class = static_cast<std::int8_t>(segment.is_null() ? -1 : segment.size_class());
-  event.result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));
-  detail::record(event);
-  if (error != nullptr && (op == Op::Release || op == Op::Reset)) detail::refused(op, segment, *error);
+  if (error == nullptr) [[likely]] return detail::record_slice(op, bytes, segment, 0);
+  detail::record_slice(op, bytes, segment, static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code)));
+  if (op == Op::Release || op == Op::Reset) detail::refused(op, segment, *error);
 }
 
 // What the slab, arena and large-object layers' public operations call

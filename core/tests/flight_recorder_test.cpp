@@ -23,10 +23,13 @@
 
 #include "core/assert.h"
 #include "core/flight_recorder.h"
+#include "core/large_object_allocator.h"
 #include "core/leaf_page_pool.h"
 #include "core/linux_os.h"
 #include "core/page_cache.h"
 #include "core/segment_allocator.h"
+#include "core/slab_allocator.h"
+#include "core/txn_arena.h"
 
 namespace segsim {
 namespace {
@@ -213,6 +216,100 @@ TEST(FlightRecorder, PageLayerOperationsAreRecordedWithTheirDepth) {
       EXPECT_NE(e["allocator"], 0) << e;
     }
   }
+}
+
+// Version 3: the slab, arena and large-object layers' calls are recorded at
+// depth 0 with their instance and object ids (their segment calls nested),
+// and the slab / large allocators' configs go into "stack".
+TEST(FlightRecorder, ObjectLayerOperationsAreRecordedWithTheirIds) {
+  RecorderDir dir;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config_for(dir), &error)) << error;
+  auto allocator = make_allocator();
+  SlabAllocatorConfig slab_config;
+  slab_config.magazine_capacity.fill(4);
+  auto slab = std::move(SlabAllocator::create(*allocator, slab_config).value());
+  auto object = slab->allocate(100);
+  ASSERT_TRUE(object.ok());
+  ASSERT_TRUE(slab->free(object.value()).ok());
+  EXPECT_FALSE(slab->free(object.value()).ok());  // a stale handle: recorded with its Errc
+  slab->flush_thread_cache();
+  auto arenas = std::move(TxnArenaManager::create(*allocator).value());
+  auto root = arenas->begin(42, ArenaProfile::Small);
+  ASSERT_TRUE(root.ok());
+  auto child = arenas->begin_child(root.value()->id());
+  ASSERT_TRUE(child.ok());
+  ASSERT_TRUE(child.value()->allocate(64).ok());
+  ASSERT_TRUE(arenas->commit(child.value()->id()).ok());
+  ASSERT_TRUE(arenas->rollback(root.value()->id()).ok());
+  LargeObjectAllocatorConfig large_config;
+  large_config.max_object_bytes = 2 << 20;
+  large_config.span_bytes = 4 << 20;
+  auto large = std::move(LargeObjectAllocator::create(LinuxOs::instance(), large_config).value());
+  auto big = large->allocate(LargeObjectAllocator::kMinObjectBytes + 1);
+  ASSERT_TRUE(big.ok());
+  ASSERT_TRUE(large->release(big.value()).ok());
+  (void)large->decommit_idle(0);
+  ASSERT_NE(flight_recorder::write_report("test"), "");
+  flight_recorder::disable();
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  const json& report = reports[0];
+  EXPECT_EQ(report["version"], 3);
+  EXPECT_EQ(report["stack"]["slab"]["magazine_capacity"][0], 4);
+  EXPECT_EQ(report["stack"]["large"]["span_bytes"], 4 << 20);
+  std::vector<std::string> calls;
+  std::vector<json> slab_events;
+  for (const json& e : report["threads"][0]["events"]) {
+    if (e["depth"] != 0) continue;
+    calls.push_back(e["op"].get<std::string>() + (e["result"] == "ok" ? "" : ":" + e["result"].get<std::string>()));
+    if (e["op"] == "slab_allocate" || e["op"] == "slab_free") slab_events.push_back(e);
+  }
+  const std::vector<std::string> want = {"slab_allocate",  "slab_free",         "slab_free:double free",
+                                         "slab_flush",     "arena_begin",       "arena_begin_child",
+                                         "arena_allocate", "arena_commit",      "arena_rollback",
+                                         "large_allocate", "large_release",     "large_decommit_idle"};
+  EXPECT_EQ(calls, want);
+  ASSERT_EQ(slab_events.size(), 3u);
+  // The free names the object by the allocate's ids: slab, index, generation, epoch.
+  EXPECT_EQ(slab_events[0]["ids"], slab_events[1]["ids"]);
+  EXPECT_EQ(slab_events[0]["ids"][0], object->slab_id());
+  EXPECT_EQ(slab_events[0]["ids"][2], object->generation());
+  EXPECT_EQ(slab_events[0]["class"], object->size_class());
+  EXPECT_EQ(slab_events[0]["bytes"], 100);
+  // The slab's own segment allocation is nested in its allocate.
+  bool nested_segment = false;
+  for (const json& e : report["threads"][0]["events"]) nested_segment |= e["op"] == "allocate" && e["depth"] == 1;
+  EXPECT_TRUE(nested_segment);
+}
+
+// More threads than ring slots over a process's life: an exited thread's
+// ring is taken over (the oldest first), so the newest threads are recorded.
+TEST(FlightRecorder, AnExitedThreadsRingIsReused) {
+  RecorderDir dir;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config_for(dir), &error)) << error;
+  auto allocator = make_allocator();
+  const std::size_t threads = flight_recorder::kMaxThreads + 40;
+  for (std::size_t t = 0; t < threads; ++t) {
+    std::thread([&] {
+      auto segment = allocator->allocate(4096);
+      ASSERT_TRUE(segment.ok());
+      ASSERT_TRUE(allocator->release(segment.value()).ok());
+    }).join();
+  }
+  ASSERT_NE(flight_recorder::write_report("test"), "");
+  flight_recorder::disable();
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0]["stack"]["threads_not_recorded"], 0);
+  std::uint64_t newest = 0;
+  for (const json& t : reports[0]["threads"]) {
+    newest = std::max<std::uint64_t>(newest, t["thread"].get<std::uint64_t>());
+    EXPECT_EQ(t["recorded"], 2) << "a reused ring starts empty";
+  }
+  EXPECT_EQ(newest, threads - 1);
+  EXPECT_LE(reports[0]["threads"].size(), flight_recorder::kMaxThreads);
 }
 
 // A program's verdict stops the tape: events after it are not recorded.

@@ -357,8 +357,10 @@ std::string unmatchable_because(const CrashReport& report) {
 bool recurs_in(const CrashReport& report, const Failure& failure) {
   if (report.kind == "refused" && report.refused && replays_page_layer(report)) {
     // The stack's own nested release was refused again (its ids are the
-    // rebuilt run's, not the report's: the oracle is what is compared).
-    return failure.oracle == "double-free";
+    // rebuilt run's, not the report's: the oracle is what is compared) — or
+    // the stale reference that makes the second release was caught earlier,
+    // at its first use of the released slice (canary / poisoning).
+    return failure.oracle == "double-free" || failure.oracle == "use-after-release";
   }
   if (report.kind == "refused" && report.refused) {
     return failure.oracle == "double-free" &&
