@@ -46,17 +46,8 @@ constexpr std::size_t kSignalCount = sizeof kFatalSignals / sizeof kFatalSignals
 struct sigaction g_previous[kSignalCount];
 bool g_handlers_installed = false;
 
-// The calling thread's ring for the current enable() (epoch); null when the
-// thread could not get one (kMaxThreads reached, out of memory).
-struct ThreadRing {
-  std::uint32_t epoch = 0;
-  std::uint32_t depth = 0;  // recorded operations this thread is inside (Scope): an event's depth
-  Ring* ring = nullptr;
-};
-constinit thread_local ThreadRing tls_ring;
-// State::epoch's copy at namespace scope: the hot path reads it without the
-// function-local static's guard.
-constinit std::atomic<std::uint32_t> g_epoch{0};
+using detail::g_epoch;
+using detail::tls_ring;
 Ring* g_retired_rings = nullptr;  // enable() only: the rings of earlier enables
 
 // A thread's exit marks its ring exited (a pthread key's destructor: it runs
@@ -91,13 +82,19 @@ Ring* reuse_exited_ring(detail::State& s) {
   }
 }
 
+}  // namespace
+
+namespace {
+
 Ring* adopt(Ring* ring) noexcept {
   tls_ring.ring = ring;
   if (g_exit_key_made) (void)pthread_setspecific(g_exit_key, ring);
   return ring;
 }
 
-Ring* ring_of_this_thread() noexcept {
+}  // namespace
+
+Ring* detail::ring_of_this_thread() noexcept {
   detail::State& s = state();
   const std::uint32_t epoch = g_epoch.load(std::memory_order_acquire);
   if (tls_ring.epoch == epoch) return tls_ring.ring;
@@ -131,6 +128,8 @@ Ring* ring_of_this_thread() noexcept {
   s.rings[slot] = ring;
   return adopt(ring);
 }
+
+namespace {
 
 // One report per dying process: a fault that a sanitizer's own handler turns
 // into abort(), or faults racing on two threads, are the same crash.
@@ -353,29 +352,13 @@ void record(const Event& event_in, bool scoped) noexcept {
   ring->head.store(head + 1, std::memory_order_release);
 }
 
-void record_slice(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
-  Ring* ring = tls_ring.epoch == g_epoch.load(std::memory_order_acquire) ? tls_ring.ring : ring_of_this_thread();
-  if (ring == nullptr) [[unlikely]] return;
-  const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
-  Event& e = ring->events[head & ring->mask];
-  e.sequence = platform::sync_clock::tick();
-  e.address = reinterpret_cast<std::uintptr_t>(segment.data());
-  e.bytes = bytes;
-  e.page = segment.allocator_id();  // 0 for a failed allocate
-  e.region = segment.region_id();
-  e.slice = segment.slice_index();
-  e.generation = segment.generation();
-  e.op = op;
-  e.size_class = static_cast<std::int8_t>(segment.is_null() ? -1 : segment.size_class());
-  e.result = result;
-  const std::uint32_t depth = tls_ring.depth;
-  e.depth = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
-  ring->head.store(head + 1, std::memory_order_release);
+void enter() noexcept {
+  ++tls_ring.depth;
+  tls_ring.depth8 = static_cast<std::uint8_t>(tls_ring.depth < 255 ? tls_ring.depth : 255);
 }
-
-void enter() noexcept { ++tls_ring.depth; }
 void leave() noexcept {
   if (tls_ring.depth > 0) --tls_ring.depth;
+  tls_ring.depth8 = static_cast<std::uint8_t>(tls_ring.depth < 255 ? tls_ring.depth : 255);
 }
 
 void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept {

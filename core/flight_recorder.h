@@ -29,6 +29,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/platform/sync_clock.h"
 #include "core/segment.h"
 
 namespace segsim::flight_recorder {
@@ -116,12 +117,42 @@ struct Event {
 
 namespace detail {
 extern std::atomic<bool> g_on;  // read on every recorded operation
+
+// A thread's ring (flight_recorder.cpp): its thread is the only writer.
+struct Ring {
+  std::atomic<std::uint64_t> head{0};  // events ever written; the slot is head & mask
+  std::uint32_t thread = 0;            // the thread's number (grows: an exited thread's ring is reused)
+  std::size_t mask = 0;
+  Event* events = nullptr;
+  Ring* retired_next = nullptr;  // the retired list (flight_recorder.cpp: enable)
+  // Its thread has exited: a new thread may take the ring over once all
+  // kMaxThreads slots are taken (the oldest exited thread's first).
+  std::atomic<bool> exited{false};
+};
+
+// The calling thread's ring for the current enable() (epoch); null when the
+// thread could not get one (kMaxThreads reached, out of memory, exited).
+struct ThreadRing {
+  std::uint32_t epoch = 0;
+  std::uint32_t depth = 0;  // recorded operations this thread is inside (Scope): an event's depth
+  Ring* ring = nullptr;
+  std::uint8_t depth8 = 0;  // depth, at most 255 (what an event holds)
+};
+inline constinit thread_local ThreadRing tls_ring;
+// State::epoch's copy at namespace scope: the hot path reads it without a
+// function-local static's guard.
+inline constinit std::atomic<std::uint32_t> g_epoch{0};
+// The calling thread's ring when tls_ring is of an earlier epoch: made or
+// taken over (out of line).
+Ring* ring_of_this_thread() noexcept;
 // `scoped`: the event is of an operation that opened a Scope (its own scope
 // is not counted in its depth).
 void record(const Event& event, bool scoped = false) noexcept;
-// The allocator's hot path: the event written straight into the ring's slot
-// (no Event built and copied), `result` 0 = ok, else 1 + the Errc.
-void record_slice(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
+// The allocator's hot path, inline: the event written straight into the
+// ring's slot (no Event built and copied); `result` 0 = ok, else 1 + the Errc.
+template <bool kHit>
+inline void record_slice_as(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
+inline void record_slice(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
 void enter() noexcept;
 void leave() noexcept;
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept;
@@ -158,6 +189,38 @@ void refused(Op op, const Segment& segment, const Error& error) noexcept;
 bool enable(const Config& config, std::string* error_line = nullptr);
 void disable();
 inline bool on() noexcept { return detail::g_on.load(std::memory_order_relaxed); }
+
+namespace detail {
+template <bool kHit>
+inline void record_slice_as(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
+  Ring* ring = tls_ring.epoch == g_epoch.load(std::memory_order_acquire) ? tls_ring.ring : ring_of_this_thread();
+  if (ring == nullptr) [[unlikely]] return;
+  const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
+  Event& e = ring->events[head & ring->mask];
+  e.sequence = platform::sync_clock::tick();
+  e.address = reinterpret_cast<std::uintptr_t>(segment.data());
+  e.bytes = bytes;
+  e.page = segment.allocator_id();  // 0 for a failed allocate
+  e.region = segment.region_id();
+  e.slice = segment.slice_index();
+  e.generation = segment.generation();
+  e.op = op;
+  // A hit is never the null handle.
+  e.size_class = static_cast<std::int8_t>(kHit || !segment.is_null() ? segment.size_class() : -1);
+  e.result = result;
+  e.depth = tls_ring.depth8;
+  ring->head.store(head + 1, std::memory_order_release);
+}
+inline void record_slice(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
+  record_slice_as<false>(op, bytes, segment, result);
+}
+}  // namespace detail
+
+// The allocator's hit paths (segment_allocator.cpp): a successful call, no
+// refusal to report, the stack already noted by an earlier full-path call.
+inline void record_hit(Op op, std::size_t bytes, const Segment& segment) noexcept {
+  detail::record_slice_as<true>(op, bytes, segment, 0);
+}
 
 // What the allocator's public operations call after the operation returned.
 inline void record_operation(Op op, std::size_t bytes, const Segment& segment, const Error* error) noexcept {

@@ -10,16 +10,7 @@
 
 namespace segsim::flight_recorder::detail {
 
-struct Ring {
-  std::atomic<std::uint64_t> head{0};  // events ever written; the slot is head & mask
-  std::uint32_t thread = 0;            // order of the thread's first recorded operation
-  std::size_t mask = 0;
-  Event* events = nullptr;
-  Ring* retired_next = nullptr;  // the retired list (flight_recorder.cpp: enable)
-  // Its thread has exited: a new thread may take the ring over once all
-  // kMaxThreads slots are taken (the oldest exited thread's first).
-  std::atomic<bool> exited{false};
-};
+// Ring: flight_recorder.h (the hot path writes it inline).
 
 // What failed: a fatal signal, an assertion, or a refused release / reset.
 struct FailureInfo {

@@ -94,11 +94,14 @@ SegmentAllocator::~SegmentAllocator() {
 // segment_fast_path.h); it declines, changing nothing, whenever the full path
 // has something to do. The flight recorder hook is one predictable branch.
 // The full paths are out of line, so the hit path stays a short leaf.
+// On, a hit is recorded inline (flight_recorder::record_hit: the event
+// written into the thread's ring); the stack's config was noted by the full
+// path that filled the cache.
 Result<Segment> SegmentAllocator::allocate(std::size_t bytes) {
   if (const int c = class_of(bytes); c >= 0) [[likely]] {
     if (const Segment hit = impl_->allocate_hit(c, true); !hit.is_null()) [[likely]] {
-      if (!flight_recorder::on()) [[likely]] return hit;
-      return allocate_full(true, bytes, hit);
+      if (flight_recorder::on()) [[unlikely]] flight_recorder::record_hit(flight_recorder::Op::Allocate, bytes, hit);
+      return hit;
     }
   }
   return allocate_full(true, bytes, Segment());
@@ -106,16 +109,18 @@ Result<Segment> SegmentAllocator::allocate(std::size_t bytes) {
 Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
   if (const int c = class_of(bytes); c >= 0) [[likely]] {
     if (const Segment hit = impl_->allocate_hit(c, false); !hit.is_null()) [[likely]] {
-      if (!flight_recorder::on()) [[likely]] return hit;
-      return allocate_full(false, bytes, hit);
+      if (flight_recorder::on()) [[unlikely]] {
+        flight_recorder::record_hit(flight_recorder::Op::AllocateUninitialized, bytes, hit);
+      }
+      return hit;
     }
   }
   return allocate_full(false, bytes, Segment());
 }
 Status SegmentAllocator::release(const Segment& segment) {
   if (impl_->release_hit(segment)) [[likely]] {
-    if (!flight_recorder::on()) [[likely]] return {};
-    return after_release(false, segment, Status{});
+    if (flight_recorder::on()) [[unlikely]] flight_recorder::record_hit(flight_recorder::Op::Release, 0, segment);
+    return {};
   }
   return release_full(segment);
 }
