@@ -5,6 +5,7 @@
 # failing test or a crash report), at most RUNS runs; then `segsim reproduce`
 # the first crash report. Prints one Markdown row per bug.
 #   ci/reproduce_table.sh [RUNS]   (default 5; needs build/mutants with segsim and segsim_core_stress)
+#   KEEP_WORK=1 keeps the crash reports and reproduce output (its directory on stderr).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
