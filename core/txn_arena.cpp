@@ -11,13 +11,12 @@
 #include "core/platform/clock.h"
 #include "core/probe.h"
 #include "core/txn_arena_state.h"
+#include "core/units.h"
 
 namespace segsim {
 
 namespace {
 
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * KiB;
 constexpr std::size_t kMaxLiveArenas = std::size_t{1} << 20;
 
 constexpr std::array<ArenaProfileSpec, kArenaProfileCount> kProfiles = {{
