@@ -61,20 +61,22 @@ for config in "${configs[@]}"; do
 done
 
 # --resume and --shard with workers: the union is the whole sweep, seed for seed.
-"$segsim" sweep chicago --seeds 1..30 --shard 0/2 --json shard0.json --failures-dir f > /dev/null 2>&1 || fail "shard 0"
-"$segsim" sweep chicago --seeds 1..30 --shard 1/2 --json shard1.json --failures-dir f > /dev/null 2>&1 || fail "shard 1"
+shard_seeds=1..$((last + 6))  # 30 seeds; 14 under the sanitizers
+kept=$((last / 2))            # seeds kept by the partial sweep that --resume continues
+"$segsim" sweep chicago --seeds $shard_seeds --shard 0/2 --json shard0.json --failures-dir f > /dev/null 2>&1 || fail "shard 0"
+"$segsim" sweep chicago --seeds $shard_seeds --shard 1/2 --json shard1.json --failures-dir f > /dev/null 2>&1 || fail "shard 1"
 "$segsim" merge shard0.json shard1.json --json merged.json > /dev/null 2>&1 || fail "merge of the shards"
-"$segsim" sweep chicago --seeds 1..30 --seeds-per-worker 1 --json whole.json --failures-dir f > /dev/null 2>&1 ||
+"$segsim" sweep chicago --seeds $shard_seeds --seeds-per-worker 1 --json whole.json --failures-dir f > /dev/null 2>&1 ||
   fail "whole sweep"
 compare merged.json whole.json
-python3 - <<'PY' || fail "could not cut whole.json to a partial sweep"
-import json
-d = json.load(open("whole.json")); d["seeds"] = d["seeds"][:11]
+python3 - "$kept" <<'PY' || fail "could not cut whole.json to a partial sweep"
+import json, sys
+d = json.load(open("whole.json")); d["seeds"] = d["seeds"][:int(sys.argv[1])]
 json.dump(d, open("partial.json", "w"))
 PY
-"$segsim" sweep chicago --seeds 1..30 --seeds-per-worker 7 --json partial.json --resume --failures-dir f > resume.txt 2>&1 ||
+"$segsim" sweep chicago --seeds $shard_seeds --seeds-per-worker 7 --json partial.json --resume --failures-dir f > resume.txt 2>&1 ||
   fail "resume: $(cat resume.txt)"
-grep -q "resuming: 11 seeds" resume.txt || fail "resume did not start from the 11 kept seeds: $(cat resume.txt)"
+grep -q "resuming: $kept seeds" resume.txt || fail "resume did not start from the $kept kept seeds: $(cat resume.txt)"
 python3 - <<'PY' || fail "resumed sweep differs from the whole one"
 import json
 a, b = (json.load(open(p)) for p in ("partial.json", "whole.json"))
