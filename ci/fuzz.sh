@@ -6,6 +6,9 @@
 #   ci/fuzz.sh [SECONDS_PER_TARGET]   (default 30)
 #   SEGSIM_FUZZ_FORK=N ci/fuzz.sh ... libFuzzer's -fork=N: N worker processes
 #                                     per target (a crash still stops the target)
+#   SEGSIM_FUZZ_JOBS=N ci/fuzz.sh ... targets run N at a time, each on its own
+#                                     core for its seconds (default: nproc, or 1
+#                                     with SEGSIM_FUZZ_FORK)
 #   ci/fuzz.sh --merge                no fuzzing: merges what earlier runs found
 #                                     (build/fuzz/corpus/<target>) into the committed
 #                                     fuzz/corpus/<target> with -merge=1 — only
@@ -45,31 +48,51 @@ if ((merge)); then
 fi
 parallel=()
 ((fork > 0)) && parallel=("-fork=$fork")
+default_jobs=$(nproc)
+((fork > 0)) && default_jobs=1
+jobs=${SEGSIM_FUZZ_JOBS:-$default_jobs}
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: SEGSIM_FUZZ_JOBS must be a whole number ≥ 1, got '$jobs'" >&2; exit 2; }
 
-mkdir -p build/fuzz/artifacts
-passed=0
-failed=0
-for target in "${targets[@]}"; do
+fuzz_target() {  # TARGET: runs it for $seconds; its log is build/fuzz/<name>.log
+  local target=$1 name work
   name=$(basename "$target")
   name=${name#fuzz_}
   work=build/fuzz/corpus/$name
   mkdir -p "$work"
-  seeds=()
+  local seeds=() dict=()
   [[ -d fuzz/corpus/$name ]] && seeds+=("fuzz/corpus/$name")
-  dict=()
   [[ -f fuzz/$name.dict ]] && dict+=("-dict=fuzz/$name.dict")
-  echo "fuzz.sh: $name for ${seconds}s"
-  if "$target" "${parallel[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
-       -artifact_prefix=build/fuzz/artifacts/"$name"- "${dict[@]}" "$work" "${seeds[@]}" \
-       > "build/fuzz/$name.log" 2>&1; then
+  "$target" "${parallel[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+    -artifact_prefix=build/fuzz/artifacts/"$name"- "${dict[@]}" "$work" "${seeds[@]}" > "build/fuzz/$name.log" 2>&1
+}
+
+mkdir -p build/fuzz/artifacts
+passed=0
+failed=0
+declare -A running=()  # pid → target name
+finish_one() {  # waits for one running target and reports it
+  local pid name
+  wait -n -p pid "${!running[@]}" && status=0 || status=$?
+  name=${running[$pid]}
+  unset "running[$pid]"
+  if ((status == 0)); then
     passed=$((passed + 1))
+    echo "fuzz.sh: $name passed"
     grep -E "stat::number_of_executed_units|cov:" "build/fuzz/$name.log" | tail -2 || true
   else
     failed=$((failed + 1))
-    echo "fuzz.sh: $name FAILED; last lines of build/fuzz/$name.log:"
+    echo "fuzz.sh: $name FAILED (exit $status); last lines of build/fuzz/$name.log:"
     tail -40 "build/fuzz/$name.log"
   fi
+}
+for target in "${targets[@]}"; do
+  ((${#running[@]} < jobs)) || finish_one
+  name=$(basename "$target")
+  echo "fuzz.sh: ${name#fuzz_} for ${seconds}s"
+  fuzz_target "$target" &
+  running[$!]=${name#fuzz_}
 done
+while ((${#running[@]} > 0)); do finish_one; done
 # fuzz_scenario's crash path: with a sabotage on it crashes, and the artifact
 # converts to a repro that `segsim replay` reproduces (a dev build's segsim).
 if [[ -x build/fuzz/fuzz/fuzz_scenario ]]; then

@@ -12,8 +12,11 @@
 #   SEGSIM_FUZZ_SECONDS=60 ci/test.sh    longer fuzzing (0 skips it)
 #   SEGSIM_HUNT=0 ci/test.sh             skip the bug-catalogue hunt (ci/hunt.sh)
 #   SEGSIM_SLURM=0 ci/test.sh            skip the Slurm campaigns on a private cluster (ci/slurm.sh)
+#   SEGSIM_UNITY_BUILD=OFF ci/test.sh    file-by-file builds (default here: unity builds, which
+#                                        cut a build from scratch by a third; CMakeLists.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export SEGSIM_UNITY_BUILD=${SEGSIM_UNITY_BUILD:-ON}
 
 start=$(date +%s)
 ci/bootstrap.sh

@@ -12,6 +12,7 @@
 #include "core/platform/clock.h"
 #include "core/probe.h"
 #include "core/txn_arena_state.h"
+#include "core/units.h"
 
 namespace segsim {
 
@@ -25,8 +26,6 @@ void record_arena(flight_recorder::Op op, std::uint32_t manager, std::uint64_t a
   flight_recorder::record_object_operation(op, manager, arena, second, third, 0, bytes, -1, error);
 }
 
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * KiB;
 constexpr std::size_t kMaxLiveArenas = std::size_t{1} << 20;
 
 constexpr std::array<ArenaProfileSpec, kArenaProfileCount> kProfiles = {{

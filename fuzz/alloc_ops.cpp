@@ -34,6 +34,7 @@
 #include "core/platform/runtime.h"
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
+#include "core/units.h"
 #include "fuzz/recycling_os.h"
 #include "fuzz/serial_runtime.h"
 #include "scenarios/alloc_ops_input.h"
@@ -42,7 +43,6 @@
 namespace segsim {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 constexpr std::size_t kRegionBytes = 256 * KiB;
 // 8 MiB: one input can fill it (32 allocations of 256 KiB), and a fuzzing
 // process never runs out of real memory.

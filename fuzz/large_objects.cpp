@@ -24,13 +24,12 @@
 
 #include "core/large_object_allocator.h"
 #include "core/tests/scripted_os.h"
+#include "core/units.h"
 #include "fuzz/byte_reader.h"
 
 namespace segsim {
 namespace {
 
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * KiB;
 constexpr std::size_t kGranule = 64 * KiB;
 constexpr std::size_t kMax = 3 * MiB;
 constexpr std::size_t kMaxOps = 200;

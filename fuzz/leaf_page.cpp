@@ -30,6 +30,7 @@
 #include "core/page_cache.h"
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
+#include "core/units.h"
 #include "faults/sim_os.h"
 #include "fuzz/byte_reader.h"
 #include "fuzz/recycling_os.h"
@@ -39,7 +40,6 @@
 namespace segsim {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 constexpr std::size_t kRegionBytes = 256 * KiB;
 // 16 MiB: more than the most pages one input can hold at once (6 held, 8
 // cached, 6 pinned after eviction; two 256 KiB segments each, one region per

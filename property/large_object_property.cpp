@@ -22,12 +22,11 @@
 
 #include "core/large_object_allocator.h"
 #include "core/tests/scripted_os.h"
+#include "core/units.h"
 
 namespace segsim {
 namespace {
 
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * KiB;
 constexpr std::size_t kMaxLive = 12;
 
 LargeObjectAllocatorConfig property_config(FitPolicy fit) {

@@ -20,11 +20,11 @@
 #include "core/page_cache.h"
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
+#include "core/units.h"
 
 namespace segsim {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 constexpr std::size_t kSlots = 16;
 
 std::unique_ptr<SegmentAllocator> make_allocator(Os& os) {

@@ -26,12 +26,12 @@
 
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
+#include "core/units.h"
 #include "property/allocator_model.h"
 
 namespace segsim {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 // One slice of the largest class per region, so budgets run out in few steps.
 constexpr std::size_t kRegionBytes = 256 * KiB;
 constexpr std::size_t kBudgetRegions = 8;

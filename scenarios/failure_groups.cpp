@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "scenarios/failure_signature.h"
 #include "scenarios/safe_file.h"
 
 namespace segsim::scenarios {
@@ -17,18 +18,12 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_hex_digit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 bool is_word(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
 
 // The end of the number that starts at `at` (a digit not inside a word).
 std::size_t number_end(std::string_view text, std::size_t at) {
+  if (const std::size_t hex_end = hex_token_end(text, at); hex_end != at) return hex_end;
   std::size_t end = at;
-  if (text[at] == '0' && at + 2 < text.size() && (text[at + 1] == 'x' || text[at + 1] == 'X') &&
-      is_hex_digit(text[at + 2])) {
-    end = at + 2;
-    while (end < text.size() && is_hex_digit(text[end])) ++end;
-    return end;
-  }
   while (end < text.size() && is_digit(text[end])) ++end;
   if (end + 1 < text.size() && text[end] == '.' && is_digit(text[end + 1])) {
     ++end;

@@ -8,6 +8,7 @@
 // process (DESIGN.md, determinism rules). Addresses stay in the human text.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -19,6 +20,10 @@ namespace segsim::scenarios {
 // The stable name of `address`, or nullopt when it is not an address at all
 // (a small number printed in hex: an offset, a size).
 using AddressNamer = std::function<std::optional<std::string>(std::uintptr_t address)>;
+
+// The end of the hexadecimal number ("0x" and at least one hex digit) that
+// starts at `at` in `text`, or `at` when none starts there.
+std::size_t hex_token_end(std::string_view text, std::size_t at);
 
 // `text` with each hexadecimal token ("0x" followed by hex digits) that
 // `name_address` recognises replaced by its stable name.

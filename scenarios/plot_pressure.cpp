@@ -4,11 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "core/units.h"
+
 namespace segsim::scenarios {
 
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 constexpr double kHorizonMs = 60'000;
 constexpr double kForecastCapOfLimit = 1.5;  // forecasts far above the limit are drawn at 150 %
 constexpr const char* kUsedColour = "#2ca02c";
@@ -23,7 +24,7 @@ const char* action_colour(const std::string& action) {
 
 double forecast_mib(const PressurePoint& p) {
   const double ratio = std::clamp(p.forecast_60s_ratio, 0.0, kForecastCapOfLimit);
-  return ratio * static_cast<double>(p.limit_bytes) / kMiB;
+  return ratio * to_mib(p.limit_bytes);
 }
 
 }  // namespace
@@ -31,7 +32,7 @@ double forecast_mib(const PressurePoint& p) {
 void pressure_extent(const RunReport& report, double& max_ms, double& max_mib) {
   for (const PressurePoint& p : report.pressure) {
     max_ms = std::max(max_ms, static_cast<double>(p.time_ns) / 1e6);
-    max_mib = std::max({max_mib, static_cast<double>(p.used_bytes) / kMiB, static_cast<double>(p.limit_bytes) / kMiB,
+    max_mib = std::max({max_mib, to_mib(p.used_bytes), to_mib(p.limit_bytes),
                         forecast_mib(p)});
   }
 }
@@ -42,7 +43,7 @@ std::string pressure_overlay_svg(const RunReport& report, const PlotAxes& a) {
   const auto y_of = [&](double mib) { return a.top + a.height - mib / a.y_max_mib * a.height; };
   std::string out;
   // The limit.
-  const double limit_mib = static_cast<double>(report.pressure.back().limit_bytes) / kMiB;
+  const double limit_mib = to_mib(report.pressure.back().limit_bytes);
   out += fmt::format("<line class=\"limit\" x1=\"{}\" y1=\"{:.2f}\" x2=\"{}\" y2=\"{:.2f}\" stroke=\"black\" "
                      "stroke-dasharray=\"6 4\"/>\n",
                      a.left, y_of(limit_mib), a.left + a.width, y_of(limit_mib));
@@ -54,7 +55,7 @@ std::string pressure_overlay_svg(const RunReport& report, const PlotAxes& a) {
   for (std::size_t i = 0; i < report.pressure.size(); ++i) {
     const PressurePoint& p = report.pressure[i];
     const double ms = static_cast<double>(p.time_ns) / 1e6;
-    used += fmt::format("{}{:.2f},{:.2f}", i == 0 ? "" : " ", x_of(ms), y_of(static_cast<double>(p.used_bytes) / kMiB));
+    used += fmt::format("{}{:.2f},{:.2f}", i == 0 ? "" : " ", x_of(ms), y_of(to_mib(p.used_bytes)));
     if (ms + kHorizonMs <= a.x_max_ms) {
       forecast += fmt::format("{}{:.2f},{:.2f}", first_forecast ? "" : " ", x_of(ms + kHorizonMs), y_of(forecast_mib(p)));
       first_forecast = false;

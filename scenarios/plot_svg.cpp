@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "core/units.h"
+
 namespace segsim::scenarios {
 
 namespace {
@@ -19,7 +21,6 @@ constexpr double kTop = 48;     // title
 constexpr double kBottom = 64;  // ms labels and the legend
 constexpr double kPlotWidth = kWidth - kLeft - kRight;
 constexpr double kPlotHeight = kHeight - kTop - kBottom;
-constexpr double kMiB = 1024.0 * 1024.0;
 constexpr int kTargetTicks = 6;
 // More points than pixel columns only bloats the file: past this, each
 // column keeps its min and max so spikes survive the thinning.
@@ -87,8 +88,8 @@ Scale scale_for(const RunReport& report) {
   double max_mib = 0;
   for (const MemorySample& s : report.memory) {
     max_ms = std::max(max_ms, static_cast<double>(s.time_ns) / 1e6);
-    max_mib = std::max({max_mib, static_cast<double>(s.virtual_bytes) / kMiB,
-                        static_cast<double>(s.resident_bytes) / kMiB});
+    max_mib = std::max({max_mib, to_mib(s.virtual_bytes),
+                        to_mib(s.resident_bytes)});
   }
   pressure_extent(report, max_ms, max_mib);  // issue 15: the pressure loop's series
   Scale scale;
@@ -159,7 +160,7 @@ std::string series_svg(const std::vector<MemorySample>& samples, const Scale& sc
     points.reserve(samples.size());
     for (const MemorySample& s : samples) {
       points.push_back(Point{static_cast<double>(s.time_ns) / 1e6,
-                             static_cast<double>(resident ? s.resident_bytes : s.virtual_bytes) / kMiB});
+                             to_mib(resident ? s.resident_bytes : s.virtual_bytes)});
     }
     points = thin(points, x_max);
     std::string polyline = fmt::format("<polyline class=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"",
@@ -186,11 +187,11 @@ std::string legend_svg(const RunReport& report) {
   out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"/>\n", legend_x,
                      legend_y - 4, legend_x + 24, legend_y - 4, kVirtualColour);
   out += fmt::format("<text x=\"{}\" y=\"{}\">virtual bytes (peak {:.1f} MiB)</text>\n", legend_x + 30, legend_y,
-                     static_cast<double>(report.peak_virtual_bytes) / kMiB);
+                     to_mib(report.peak_virtual_bytes));
   out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"/>\n",
                      legend_x + 300, legend_y - 4, legend_x + 324, legend_y - 4, kResidentColour);
   out += fmt::format("<text x=\"{}\" y=\"{}\">resident bytes (peak {:.1f} MiB)</text>\n", legend_x + 330,
-                     legend_y, static_cast<double>(report.peak_resident_bytes) / kMiB);
+                     legend_y, to_mib(report.peak_resident_bytes));
   return out;
 }
 

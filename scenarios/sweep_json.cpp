@@ -27,11 +27,6 @@ namespace {
 constexpr std::uint64_t kSweepVersion = 2;
 constexpr std::size_t kMaxProbes = 100'000;
 
-Result<SweepResult> invalid(std::string* error_line, std::string line) {
-  if (error_line != nullptr) *error_line = std::move(line);
-  return make_error(Errc::InvalidConfig, "sweep");
-}
-
 std::string hex64(std::uint64_t value) { return fmt::format("0x{:016x}", value); }
 
 Result<std::uint64_t> parse_hex64(const std::string& text) {
@@ -145,7 +140,7 @@ bool parse_header(const JsonFields& top, std::string& error) {
 }
 
 Result<SweepResult> parse_sweep(const Json& root, std::string* error_line) {
-  if (!root.is_object()) return invalid(error_line, "sweep results: expected a JSON object");
+  if (!root.is_object()) return invalid_sweep(error_line, "sweep results: expected a JSON object");
   std::string error;
   const JsonFields top(root, "sweep results");
   SweepResult result;
@@ -155,11 +150,11 @@ Result<SweepResult> parse_sweep(const Json& root, std::string* error_line) {
       !parse_settings(top, result, error) || !top.seconds("wall_seconds", result.wall_seconds, error) ||
       !top.whole("failures", failures, error) || !top.whole("interrupted", interrupted, error, 0, 64) ||
       !parse_probes(top, result, error) || !parse_seeds(top, result, error)) {
-    return invalid(error_line, error);
+    return invalid_sweep(error_line, error);
   }
   result.interrupted = static_cast<int>(interrupted);
   if (failures != result.failures()) {
-    return invalid(error_line, fmt::format("sweep results: 'failures' says {} but the seeds hold {} "
+    return invalid_sweep(error_line, fmt::format("sweep results: 'failures' says {} but the seeds hold {} "
                                            "(file edited or truncated?)",
                                            failures, result.failures()));
   }
@@ -167,6 +162,11 @@ Result<SweepResult> parse_sweep(const Json& root, std::string* error_line) {
 }
 
 }  // namespace
+
+Result<SweepResult> invalid_sweep(std::string* error_line, std::string line) {
+  if (error_line != nullptr) *error_line = std::move(line);
+  return make_error(Errc::InvalidConfig, "sweep");
+}
 
 std::string sweep_to_json(const SweepResult& result) {
   Json root;
@@ -203,16 +203,16 @@ std::string sweep_to_json(const SweepResult& result) {
 
 Result<SweepResult> sweep_from_json(const std::string& text, std::string* error_line) {
   if (text.size() > kMaxSweepResultsBytes) {
-    return invalid(error_line, fmt::format("sweep results: {} bytes is over the {} byte limit", text.size(),
+    return invalid_sweep(error_line, fmt::format("sweep results: {} bytes is over the {} byte limit", text.size(),
                                            kMaxSweepResultsBytes));
   }
   Json root;
   std::string error;
-  if (!parse_json(text, root, "sweep results", error)) return invalid(error_line, error);
+  if (!parse_json(text, root, "sweep results", error)) return invalid_sweep(error_line, error);
   try {
     return parse_sweep(root, error_line);
   } catch (const Json::exception& e) {
-    return invalid(error_line, fmt::format("sweep results: {}", one_line(e.what(), 200)));
+    return invalid_sweep(error_line, fmt::format("sweep results: {}", one_line(e.what(), 200)));
   }
 }
 

@@ -9,17 +9,8 @@
 
 namespace segsim::scenarios {
 
-namespace {
-
-Result<SweepResult> invalid(std::string* error_line, std::string line) {
-  if (error_line != nullptr) *error_line = std::move(line);
-  return make_error(Errc::InvalidConfig, "sweep");
-}
-
-}  // namespace
-
 Result<SweepResult> merge_sweeps(const std::vector<SweepResult>& shards, std::string* error_line) {
-  if (shards.empty()) return invalid(error_line, "merge: no sweep results to merge");
+  if (shards.empty()) return invalid_sweep(error_line, "merge: no sweep results to merge");
   SweepResult merged = shards.front();
   merged.seeds.clear();
   merged.probes.clear();
@@ -29,7 +20,7 @@ Result<SweepResult> merge_sweeps(const std::vector<SweepResult>& shards, std::st
   for (std::size_t i = 0; i < shards.size(); ++i) {
     const SweepResult& shard = shards[i];
     if (const std::string difference = settings_difference(shards.front(), shard); !difference.empty()) {
-      return invalid(error_line, fmt::format("merge: result {} ran with other settings than result 1 ({}): not "
+      return invalid_sweep(error_line, fmt::format("merge: result {} ran with other settings than result 1 ({}): not "
                                              "shards of one sweep",
                                              i + 1, difference));
     }
@@ -47,13 +38,13 @@ Result<SweepResult> merge_sweeps(const std::vector<SweepResult>& shards, std::st
       if (inserted) continue;
       const SeedResult& earlier = it->second;
       if (earlier.outcome != s.outcome) {
-        return invalid(error_line, fmt::format("merge: seed {} is {} in one result and {} in another", s.seed,
+        return invalid_sweep(error_line, fmt::format("merge: seed {} is {} in one result and {} in another", s.seed,
                                                seed_outcome_name(earlier.outcome), seed_outcome_name(s.outcome)));
       }
       // A run is a function of its spec: a seed that passed twice with two
       // trace hashes is nondeterminism, the very thing segsim must not hide.
       if (s.outcome == SeedOutcome::Passed && earlier.trace_hash != s.trace_hash) {
-        return invalid(error_line, fmt::format("merge: seed {} passed with trace hash {} in one result "
+        return invalid_sweep(error_line, fmt::format("merge: seed {} passed with trace hash {} in one result "
                                                "and {} in another (nondeterminism)",
                                                s.seed, fmt::format("0x{:016x}", earlier.trace_hash),
                                                fmt::format("0x{:016x}", s.trace_hash)));

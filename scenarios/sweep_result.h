@@ -70,6 +70,9 @@ std::vector<std::pair<const char*, std::string>> settings_list(const SweepResult
 std::string sweep_to_json(const SweepResult& result);
 Result<SweepResult> sweep_from_json(const std::string& text, std::string* error_line);
 std::string sweep_to_junit(const SweepResult& result);
+// The refusal of sweep_from_json and merge_sweeps: `line` into *error_line
+// (when given), Errc::InvalidConfig to return.
+Result<SweepResult> invalid_sweep(std::string* error_line, std::string line);
 // Combines shard results of one sweep (same settings); probe hits are summed.
 Result<SweepResult> merge_sweeps(const std::vector<SweepResult>& shards, std::string* error_line);
 // Sweep results are read whole: at most this many bytes.

@@ -11,11 +11,9 @@
 #include "core/leaf_page_pool.h"
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
+#include "core/units.h"
 
 namespace segsim::testing {
-
-inline constexpr std::size_t KiB = 1024;
-inline constexpr std::size_t MiB = 1024 * KiB;
 
 class AllocatorTest : public ::testing::Test {
  protected:

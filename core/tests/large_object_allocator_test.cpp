@@ -8,12 +8,11 @@
 #include <gtest/gtest.h>
 
 #include "core/tests/scripted_os.h"
+#include "core/units.h"
 
 namespace segsim::testing {
 namespace {
 
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * KiB;
 
 class LargeObjects : public ::testing::Test {
  protected:

@@ -14,12 +14,11 @@
 #include "core/linux_os.h"
 #include "core/pressure_actions.h"
 #include "core/pressure_loop.h"
+#include "core/units.h"
 
 namespace segsim::testing {
 namespace {
 
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * KiB;
 
 TEST(LargeObjectStress, ClientsMaintenanceAndPressureLoopConcurrently) {
   LargeObjectAllocatorConfig config;

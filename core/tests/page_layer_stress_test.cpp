@@ -17,12 +17,12 @@
 #include "core/tests/scripted_os.h"
 // Header-only and dependency-free: the simulator's seeded streams, so this
 // test draws from the same generator the rest of segsim does.
+#include "core/units.h"
 #include "sim/random.h"
 
 namespace segsim::testing {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 
 unsigned char pattern(std::uint64_t page_id, std::size_t slot) {
   return static_cast<unsigned char>((page_id * 31 + slot) & 0xff);

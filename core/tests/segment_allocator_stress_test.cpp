@@ -15,12 +15,12 @@
 #include "core/tests/failure_log.h"
 #include "core/tests/scripted_os.h"
 // Header-only and dependency-free: the simulator's seeded streams.
+#include "core/units.h"
 #include "sim/random.h"
 
 namespace segsim::testing {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 
 struct Owned {
   Segment segment;

@@ -17,12 +17,12 @@
 #include "core/flight_recorder.h"
 #include "core/tests/failure_log.h"
 #include "core/tests/scripted_os.h"
+#include "core/units.h"
 #include "sim/random.h"
 
 namespace segsim::testing {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 
 // A realistic mix: mostly small pages, some large ones.
 std::size_t draw_bytes(sim::Rng& rng) {

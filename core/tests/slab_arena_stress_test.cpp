@@ -24,7 +24,7 @@ namespace {
 
 constexpr int kThreads = 4;
 
-struct Owned {
+struct OwnedObject {
   SlabObject object;
   std::uint64_t token;
 };
@@ -55,12 +55,12 @@ TEST(SlabStress, CrossThreadFreesAreNeverLost) {
   config.magazine_capacity.fill(8);  // small magazines: the depot is busy
   auto slab = std::move(SlabAllocator::create(*segments, config).value());
   std::mutex mu;
-  std::deque<Owned> handed;
+  std::deque<OwnedObject> handed;
   std::atomic<int> corrupt{0}, refused{0};
   const int rounds = 20000;
   auto worker = [&](int index) {
     std::mt19937_64 rng(static_cast<std::uint64_t>(index) * 7919 + 1);
-    std::vector<Owned> mine;
+    std::vector<OwnedObject> mine;
     for (int n = 0; n < rounds; ++n) {
       const std::size_t bytes = 1 + rng() % kSlabLargestObjectBytes;
       auto object = slab->allocate(bytes);
@@ -72,7 +72,7 @@ TEST(SlabStress, CrossThreadFreesAreNeverLost) {
       stamp(object->data(), object->size(), token);
       mine.push_back({object.value(), token});
       if (mine.size() > 64 || rng() % 3 == 0) {
-        Owned owned = mine[rng() % mine.size()];
+        OwnedObject owned = mine[rng() % mine.size()];
         std::swap(owned, mine.back());
         mine.pop_back();
         if (rng() % 2 == 0) {
@@ -83,7 +83,7 @@ TEST(SlabStress, CrossThreadFreesAreNeverLost) {
         if (!verify(owned.object.data(), owned.object.size(), owned.token)) corrupt.fetch_add(1);
         if (!slab->free(owned.object).ok()) refused.fetch_add(1);
       }
-      Owned remote;
+      OwnedObject remote;
       bool got = false;
       {
         std::lock_guard guard(mu);
@@ -98,14 +98,14 @@ TEST(SlabStress, CrossThreadFreesAreNeverLost) {
         if (!slab->free(remote.object).ok()) refused.fetch_add(1);
       }
     }
-    for (const Owned& owned : mine) {
+    for (const OwnedObject& owned : mine) {
       if (!slab->free(owned.object).ok()) refused.fetch_add(1);
     }
   };  // thread exit flushes the thread's magazines
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) threads.emplace_back(worker, i);
   for (auto& t : threads) t.join();
-  for (const Owned& owned : handed) ASSERT_TRUE(slab->free(owned.object).ok());
+  for (const OwnedObject& owned : handed) ASSERT_TRUE(slab->free(owned.object).ok());
   EXPECT_EQ(corrupt.load(), 0);
   EXPECT_EQ(refused.load(), 0);
   const SlabStats stats = slab->stats();

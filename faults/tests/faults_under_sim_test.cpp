@@ -16,6 +16,7 @@
 #include "core/linux_os.h"
 #include "core/platform/clock.h"
 #include "core/segment_allocator.h"
+#include "core/units.h"
 #include "faults/fault_injector.h"
 #include "faults/faulty_os.h"
 #include "faults/sim_os.h"
@@ -25,7 +26,6 @@
 namespace segsim::faults {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 
 bool all_zero(const Segment& s) {
   for (std::size_t i = 0; i < s.size(); i += 512) {

@@ -10,20 +10,16 @@
 #include "core/mapped_page_file.h"
 #include "core/page_file_writer.h"
 #include "core/page_records.h"
+#include "core/units.h"
 #include "faults/sim_os.h"
+#include "faults/tests/sim_os_fixture.h"
 
 namespace segsim::faults {
 namespace {
 
 constexpr std::uint32_t kPage = 4096;
 
-std::unique_ptr<SimOs> make_sim_os() {
-  SimOsConfig config;
-  config.reservation_bytes = std::size_t{64} << 20;
-  auto created = SimOs::create(config);
-  SEGSIM_ASSERT(created.ok(), "SimOs reservation");
-  return std::move(created.value());
-}
+std::unique_ptr<SimOs> make_page_file_sim_os() { return testing::make_test_sim_os(64 * MiB); }
 
 std::vector<std::byte> bytes_of(std::string_view text) {
   std::vector<std::byte> out(text.size());
@@ -50,7 +46,7 @@ std::vector<std::byte> make_file(std::uint32_t pages) {
 class PageFileOnSimOs : public ::testing::Test {
  protected:
   std::size_t calls(OsCall call) const { return sim_->stats().calls[static_cast<std::size_t>(call)]; }
-  std::unique_ptr<SimOs> sim_ = make_sim_os();
+  std::unique_ptr<SimOs> sim_ = make_page_file_sim_os();
 };
 
 TEST_F(PageFileOnSimOs, RoundTripThroughAnInMemoryFile) {

@@ -5,7 +5,9 @@
 #include <cstring>
 
 #include "core/linux_os.h"
+#include "core/units.h"
 #include "faults/sim_os.h"
+#include "faults/tests/sim_os_fixture.h"
 #include "core/platform/clock.h"
 #include "sim/simulation.h"
 
@@ -13,10 +15,7 @@ namespace segsim::faults {
 namespace {
 
 std::unique_ptr<SimOs> make_sim_os(SimOsConfig config = {}) {
-  config.reservation_bytes = std::size_t{1} << 30;
-  auto created = SimOs::create(config);
-  SEGSIM_ASSERT(created.ok(), "SimOs reservation");
-  return std::move(created.value());
+  return testing::make_test_sim_os(1024 * MiB, config);
 }
 
 class SimOsVsKernel : public ::testing::TestWithParam<bool> {

@@ -16,8 +16,8 @@
 namespace segsim::scenarios {
 
 namespace {
-constexpr std::uint64_t kCanary = 0x5ab5ab5ab5ab5ab5ULL;
-constexpr std::size_t kCanaryStrideBytes = 64;
+constexpr std::uint64_t kSlabCanary = 0x5ab5ab5ab5ab5ab5ULL;
+constexpr std::size_t kSlabCanaryStrideBytes = 64;
 
 }  // namespace
 
@@ -40,10 +40,10 @@ void SlabOracles::handing_out(const SlabObject& object) {
     const Freed freed = it->second;
     freed_.erase(it);
     if (!asan::kEnabled && freed.slab == object.slab_id() && freed.epoch == object.slab_epoch()) {
-      for (std::size_t off = 0; off + sizeof kCanary <= freed.bytes; off += kCanaryStrideBytes) {
+      for (std::size_t off = 0; off + sizeof kSlabCanary <= freed.bytes; off += kSlabCanaryStrideBytes) {
         std::uint64_t word;
         std::memcpy(&word, object.data() + off, sizeof word);
-        if (word != kCanary) {
+        if (word != kSlabCanary) {
           hub_.fail("slab-use-after-free",
                     fmt::format("{} was written while free (byte {} of {})", name(object.data()), off, freed.bytes),
                     object.data());
@@ -66,8 +66,8 @@ void SlabOracles::released(const SlabObject& object) {
   }
   live_.erase(it);
   if (!asan::kEnabled) {
-    for (std::size_t off = 0; off + sizeof kCanary <= object.size(); off += kCanaryStrideBytes) {
-      std::memcpy(object.data() + off, &kCanary, sizeof kCanary);
+    for (std::size_t off = 0; off + sizeof kSlabCanary <= object.size(); off += kSlabCanaryStrideBytes) {
+      std::memcpy(object.data() + off, &kSlabCanary, sizeof kSlabCanary);
     }
   }
   freed_[*offset] = Freed{object.slab_id(), object.slab_epoch(), object.size()};

@@ -12,16 +12,16 @@
 namespace segsim::scenarios {
 
 namespace {
-constexpr std::uint64_t kCanary = 0xdeadbeefcafef00dULL;
+constexpr std::uint64_t kSliceCanary = 0xdeadbeefcafef00dULL;
 // Canary words at a stride: cheap, and any bulk write after release hits one.
-constexpr std::size_t kCanaryStrideBytes = 512;
+constexpr std::size_t kSliceCanaryStrideBytes = 512;
 }  // namespace
 
 void Oracles::canary_fill(const Segment& segment) {
   if (asan::kEnabled) return;
   if (auto offset = os_.offset_of(segment.data())) canary_drop_epochs_[*offset] = os_.drop_epoch();
-  for (std::size_t off = 0; off + sizeof kCanary <= segment.size(); off += kCanaryStrideBytes) {
-    std::memcpy(segment.data() + off, &kCanary, sizeof kCanary);
+  for (std::size_t off = 0; off + sizeof kSliceCanary <= segment.size(); off += kSliceCanaryStrideBytes) {
+    std::memcpy(segment.data() + off, &kSliceCanary, sizeof kSliceCanary);
   }
 }
 
@@ -37,10 +37,10 @@ void Oracles::canary_verify(const Segment& segment) {
   const auto filled = canary_drop_epochs_.find(*offset);
   if (filled == canary_drop_epochs_.end()) return;
   if (os_.page_state_since(segment.data(), filled->second) != faults::PageState::Resident) return;
-  for (std::size_t off = 0; off + sizeof kCanary <= segment.size(); off += kCanaryStrideBytes) {
+  for (std::size_t off = 0; off + sizeof kSliceCanary <= segment.size(); off += kSliceCanaryStrideBytes) {
     std::uint64_t word;
     std::memcpy(&word, segment.data() + off, sizeof word);
-    if (word != kCanary) {
+    if (word != kSliceCanary) {
       fail("use-after-release",
            fmt::format("released slice was written after release (byte offset {} of {} bytes)", off,
                        segment.size()),

@@ -7,7 +7,12 @@
 #   cli_sweep_workers.sh SEGSIM
 source "$(dirname "$0")/cli_test_lib.sh"
 
-seeds=1..24
+# 24 seeds; fewer under the sanitizers (SEGSIM_SWEEP_WORKERS_SEEDS, set by
+# CMake: a seed there costs ~10x, and what they check — the worker's memory
+# and threads — is the same on seed 8 as on seed 24).
+last=${SEGSIM_SWEEP_WORKERS_SEEDS:-24}
+seeds=1..$last
+recycle=$(( (last + 3) / 5 ))  # several workers retire and are replaced mid-sweep
 # scenario strategy faults: faults swarm and pct included, and the scenarios
 # with the most process-wide state (alloc-api turns the flight recorder on per
 # seed; tcache-churn and slab-churn keep per-thread caches).
@@ -38,10 +43,10 @@ for config in "${configs[@]}"; do
   read -r scenario strategy faults <<<"$config"
   name="$scenario-$strategy-$faults"
   knobs=(--strategy "$strategy" --faults "$faults")
-  # Reused: one worker runs all 24 seeds; two workers of 5 seeds each (retired and replaced mid-sweep).
+  # Reused: one worker runs every seed; workers of $recycle seeds (retired and replaced mid-sweep).
   "$segsim" sweep "$scenario" --seeds $seeds "${knobs[@]}" --jobs 1 --seeds-per-worker 1000 \
       --json "$name-reused.json" --failures-dir "f-reused" > /dev/null 2>&1 || fail "$name: reused sweep exited $?"
-  "$segsim" sweep "$scenario" --seeds $seeds "${knobs[@]}" --jobs 2 --seeds-per-worker 5 \
+  "$segsim" sweep "$scenario" --seeds $seeds "${knobs[@]}" --jobs 2 --seeds-per-worker "$recycle" \
       --json "$name-recycled.json" --failures-dir "f-recycled" > /dev/null 2>&1 || fail "$name: recycled sweep exited $?"
   "$segsim" sweep "$scenario" --seeds $seeds "${knobs[@]}" --jobs 2 --seeds-per-worker 1 \
       --json "$name-fresh.json" --failures-dir "f-fresh" > /dev/null 2>&1 || fail "$name: fresh sweep exited $?"
@@ -49,27 +54,29 @@ for config in "${configs[@]}"; do
   sed -i 's#f-recycled/#f-fresh/#' "$name-recycled.json"
   compare "$name-reused.json" "$name-fresh.json"
   compare "$name-recycled.json" "$name-fresh.json"
-  # The last seed of the reused worker (its 24th), run alone.
-  alone=$("$segsim" run "$scenario" --seed 24 "${knobs[@]}" | awk '$1 == "trace" && $2 == "hash" {print $3}')
-  [[ -n "$alone" && "$alone" == "$(hash_of "$name-reused.json" 24)" ]] ||
-    fail "$name: seed 24 alone has hash '$alone', as the 24th seed of a worker $(hash_of "$name-reused.json" 24)"
+  # The last seed of the reused worker, run alone.
+  alone=$("$segsim" run "$scenario" --seed "$last" "${knobs[@]}" | awk '$1 == "trace" && $2 == "hash" {print $3}')
+  [[ -n "$alone" && "$alone" == "$(hash_of "$name-reused.json" "$last")" ]] ||
+    fail "$name: seed $last alone has hash '$alone', as the last seed of a worker $(hash_of "$name-reused.json" "$last")"
 done
 
 # --resume and --shard with workers: the union is the whole sweep, seed for seed.
-"$segsim" sweep chicago --seeds 1..30 --shard 0/2 --json shard0.json --failures-dir f > /dev/null 2>&1 || fail "shard 0"
-"$segsim" sweep chicago --seeds 1..30 --shard 1/2 --json shard1.json --failures-dir f > /dev/null 2>&1 || fail "shard 1"
+shard_seeds=1..$((last + 6))  # 30 seeds; 14 under the sanitizers
+kept=$((last / 2))            # seeds kept by the partial sweep that --resume continues
+"$segsim" sweep chicago --seeds $shard_seeds --shard 0/2 --json shard0.json --failures-dir f > /dev/null 2>&1 || fail "shard 0"
+"$segsim" sweep chicago --seeds $shard_seeds --shard 1/2 --json shard1.json --failures-dir f > /dev/null 2>&1 || fail "shard 1"
 "$segsim" merge shard0.json shard1.json --json merged.json > /dev/null 2>&1 || fail "merge of the shards"
-"$segsim" sweep chicago --seeds 1..30 --seeds-per-worker 1 --json whole.json --failures-dir f > /dev/null 2>&1 ||
+"$segsim" sweep chicago --seeds $shard_seeds --seeds-per-worker 1 --json whole.json --failures-dir f > /dev/null 2>&1 ||
   fail "whole sweep"
 compare merged.json whole.json
-python3 - <<'PY' || fail "could not cut whole.json to a partial sweep"
-import json
-d = json.load(open("whole.json")); d["seeds"] = d["seeds"][:11]
+python3 - "$kept" <<'PY' || fail "could not cut whole.json to a partial sweep"
+import json, sys
+d = json.load(open("whole.json")); d["seeds"] = d["seeds"][:int(sys.argv[1])]
 json.dump(d, open("partial.json", "w"))
 PY
-"$segsim" sweep chicago --seeds 1..30 --seeds-per-worker 7 --json partial.json --resume --failures-dir f > resume.txt 2>&1 ||
+"$segsim" sweep chicago --seeds $shard_seeds --seeds-per-worker 7 --json partial.json --resume --failures-dir f > resume.txt 2>&1 ||
   fail "resume: $(cat resume.txt)"
-grep -q "resuming: 11 seeds" resume.txt || fail "resume did not start from the 11 kept seeds: $(cat resume.txt)"
+grep -q "resuming: $kept seeds" resume.txt || fail "resume did not start from the $kept kept seeds: $(cat resume.txt)"
 python3 - <<'PY' || fail "resumed sweep differs from the whole one"
 import json
 a, b = (json.load(open(p)) for p in ("partial.json", "whole.json"))

@@ -12,6 +12,7 @@
 
 #include "core/platform/clock.h"
 #include "core/platform/mutex.h"
+#include "core/units.h"
 #include "scenarios/oracles/large_objects.h"
 #include "scenarios/stack.h"
 
@@ -19,8 +20,6 @@ namespace segsim::scenarios {
 
 namespace {
 
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * KiB;
 constexpr std::uint32_t kOpsPerSize = 250;
 constexpr std::size_t kMaxLive = 20;
 constexpr std::size_t kMaxStale = 8;

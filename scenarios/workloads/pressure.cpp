@@ -13,6 +13,7 @@
 #include "core/platform/clock.h"
 #include "core/platform/mutex.h"
 #include "core/pressure_actions.h"
+#include "core/units.h"
 #include "scenarios/oracles/large_objects.h"
 #include "scenarios/oracles/pressure.h"
 #include "scenarios/workloads/page_work.h"
@@ -21,8 +22,6 @@ namespace segsim::scenarios {
 
 namespace {
 
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * KiB;
 constexpr std::int64_t kSecond = 1'000'000'000;
 constexpr std::size_t kLimitBytes = 24 * MiB;
 constexpr std::int64_t kTickNs = kSecond;

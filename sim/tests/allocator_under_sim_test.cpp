@@ -10,12 +10,12 @@
 
 #include "core/linux_os.h"
 #include "core/segment_allocator.h"
+#include "core/units.h"
 #include "sim/tests/sim_test_util.h"
 
 namespace segsim::sim {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 
 struct Workload {
   std::unique_ptr<SegmentAllocator> allocator;

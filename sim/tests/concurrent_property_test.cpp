@@ -27,13 +27,13 @@
 #include "core/linux_os.h"
 #include "core/platform/mutex.h"
 #include "core/segment_allocator.h"
+#include "core/units.h"
 #include "sim/tests/linearizability.h"
 #include "sim/tests/sim_test_util.h"
 
 namespace segsim::sim {
 namespace {
 
-constexpr std::size_t KiB = 1024;
 constexpr std::size_t kHandles = 3;  // segments the prefix allocates, shared by every fiber
 constexpr std::size_t kPages = 2;    // pages the prefix borrows, shared by every fiber
 constexpr std::size_t kSlots = 4;

@@ -83,27 +83,18 @@ TEST(Fuzz, NoRunnableFiberWaitsLongerThanTheBound) {
   EXPECT_GE(runs_of_1, 19u);
 }
 
-void two_counters(Simulation& s) {
-  for (int f = 0; f < 2; ++f) {
-    auto counter = std::make_shared<platform::Atomic<int>>(0);
-    s.spawn("counter", [counter] {
-      for (int i = 0; i < 50; ++i) counter->fetch_add(1);
-    });
-  }
-}
-
 TEST(Fuzz, RunsUnderTheSimulatorDeterminedByBytesAndSeed) {
   SimulationConfig config;
   config.strategy = "fuzz";
   config.seed = 3;
   config.fuzz_bytes = std::string("\x01\x00\x21\x41\x00\x01", 6);
-  const RunResult first = testing::run_program(config, two_counters);
-  const RunResult second = testing::run_program(config, two_counters);
+  const RunResult first = testing::run_program(config, testing::two_counters);
+  const RunResult second = testing::run_program(config, testing::two_counters);
   EXPECT_TRUE(first.passed()) << first.message;
   EXPECT_EQ(first.trace_hash, second.trace_hash);
   EXPECT_EQ(first.decisions, second.decisions);
   config.fuzz_bytes = std::string("\x00\x01\x21\x41\x00\x01", 6);
-  EXPECT_NE(testing::run_program(config, two_counters).trace_hash, first.trace_hash);
+  EXPECT_NE(testing::run_program(config, testing::two_counters).trace_hash, first.trace_hash);
   EXPECT_TRUE(fair_strategy(StrategyKind::Fuzz));
 }
 

@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "core/platform/atomic.h"
 #include "sim/simulation.h"
 
 namespace segsim::sim::testing {
@@ -40,6 +42,17 @@ inline RunResult run_program(const SimulationConfig& config, const Program& prog
   Simulation simulation(config);
   program(simulation);
   return simulation.run();
+}
+
+// Two fibers that each count on their own atomic: no conflicts, many
+// scheduling points (the strategies' determinism tests).
+inline void two_counters(Simulation& s) {
+  for (int f = 0; f < 2; ++f) {
+    auto counter = std::make_shared<platform::Atomic<int>>(0);
+    s.spawn("counter", [counter] {
+      for (int i = 0; i < 50; ++i) counter->fetch_add(1);
+    });
+  }
 }
 
 struct Found {

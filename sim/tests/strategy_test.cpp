@@ -112,22 +112,13 @@ TEST(Pos, ConflictingOperationsAreRedrawnIndependentOnesKeepTheirPriority) {
 
 // The simulator hands POS each fiber's pending operation: two fibers that
 // touch only their own atomics never conflict, and a run stays deterministic.
-void two_counters(Simulation& s) {
-  for (int f = 0; f < 2; ++f) {
-    auto counter = std::make_shared<platform::Atomic<int>>(0);
-    s.spawn("counter", [counter] {
-      for (int i = 0; i < 50; ++i) counter->fetch_add(1);
-    });
-  }
-}
-
 TEST(Pos, RunsUnderTheSimulatorDeterministically) {
   SimulationConfig config;
   config.strategy = "pos";
   for (std::uint64_t seed : {1, 2, 42}) {
     config.seed = seed;
-    const RunResult first = testing::run_program(config, two_counters);
-    const RunResult second = testing::run_program(config, two_counters);
+    const RunResult first = testing::run_program(config, testing::two_counters);
+    const RunResult second = testing::run_program(config, testing::two_counters);
     EXPECT_TRUE(first.passed()) << first.message;
     EXPECT_EQ(first.trace_hash, second.trace_hash);
     EXPECT_EQ(first.decisions, second.decisions);
