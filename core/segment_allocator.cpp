@@ -96,27 +96,33 @@ SegmentAllocator::~SegmentAllocator() {
 // The full paths are out of line, so the hit path stays a short leaf.
 Result<Segment> SegmentAllocator::allocate(std::size_t bytes) {
   if (const int c = class_of(bytes); c >= 0) [[likely]] {
-    if (const Segment hit = impl_->allocate_hit(c, true); !hit.is_null()) [[likely]] {
+    Impl::HitEnd end = Impl::HitEnd::Full;
+    if (const Segment hit = impl_->allocate_hit(c, true, end); !hit.is_null()) [[likely]] {
       if (!flight_recorder::on()) [[likely]] return hit;
       return allocate_full(true, bytes, hit);
     }
+    if (end == Impl::HitEnd::Pool) [[unlikely]] return allocate_from_pool_full(true, bytes, c);
   }
   return allocate_full(true, bytes, Segment());
 }
 Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
   if (const int c = class_of(bytes); c >= 0) [[likely]] {
-    if (const Segment hit = impl_->allocate_hit(c, false); !hit.is_null()) [[likely]] {
+    Impl::HitEnd end = Impl::HitEnd::Full;
+    if (const Segment hit = impl_->allocate_hit(c, false, end); !hit.is_null()) [[likely]] {
       if (!flight_recorder::on()) [[likely]] return hit;
       return allocate_full(false, bytes, hit);
     }
+    if (end == Impl::HitEnd::Pool) [[unlikely]] return allocate_from_pool_full(false, bytes, c);
   }
   return allocate_full(false, bytes, Segment());
 }
 Status SegmentAllocator::release(const Segment& segment) {
-  if (impl_->release_hit(segment)) [[likely]] {
+  Impl::HitEnd end = Impl::HitEnd::Full;
+  if (impl_->release_hit(segment, end)) [[likely]] {
     if (!flight_recorder::on()) [[likely]] return {};
     return after_release(false, segment, Status{});
   }
+  if (end == Impl::HitEnd::Locked) [[unlikely]] return release_locked_full(segment);
   return release_full(segment);
 }
 
@@ -126,6 +132,12 @@ Result<Segment> SegmentAllocator::allocate_full(bool zeroed, std::size_t bytes, 
 }
 Status SegmentAllocator::release_full(const Segment& segment) {
   return after_release(false, segment, impl_->release(segment));
+}
+Result<Segment> SegmentAllocator::allocate_from_pool_full(bool zeroed, std::size_t bytes, int size_class) {
+  return after_allocate(zeroed, bytes, impl_->allocate_from_pool(size_class, zeroed));
+}
+Status SegmentAllocator::release_locked_full(const Segment& segment) {
+  return after_release(false, segment, impl_->release_locked(segment));
 }
 Status SegmentAllocator::reset(const Segment& segment) { return after_release(true, segment, impl_->reset(segment)); }
 

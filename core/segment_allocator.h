@@ -151,6 +151,10 @@ class SegmentAllocator {
   // is what the hit path handed out, if anything (then only the hooks run).
   [[gnu::noinline]] Result<Segment> allocate_full(bool zeroed, std::size_t bytes, const Segment& hit);
   [[gnu::noinline]] Status release_full(const Segment& segment);
+  // Under a simulation, past the hit path's scheduling point: the pool
+  // serves the allocation / the locked path finishes the release.
+  [[gnu::noinline]] Result<Segment> allocate_from_pool_full(bool zeroed, std::size_t bytes, int size_class);
+  [[gnu::noinline]] Status release_locked_full(const Segment& segment);
   struct Impl;
   explicit SegmentAllocator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
