@@ -99,38 +99,49 @@ SegmentAllocator::~SegmentAllocator() {
 // path that filled the cache.
 Result<Segment> SegmentAllocator::allocate(std::size_t bytes) {
   if (const int c = class_of(bytes); c >= 0) [[likely]] {
-    if (const Segment hit = impl_->allocate_hit(c, true); !hit.is_null()) [[likely]] {
+    Impl::HitEnd end = Impl::HitEnd::Full;
+    if (const Segment hit = impl_->allocate_hit(c, true, end); !hit.is_null()) [[likely]] {
       if (flight_recorder::on()) [[unlikely]] flight_recorder::record_hit(flight_recorder::Op::Allocate, bytes, hit);
       return hit;
     }
+    if (end == Impl::HitEnd::Pool) [[unlikely]] return allocate_from_pool_full(true, bytes, c);
   }
-  return allocate_full(true, bytes, Segment());
+  return allocate_full(true, bytes);
 }
 Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
   if (const int c = class_of(bytes); c >= 0) [[likely]] {
-    if (const Segment hit = impl_->allocate_hit(c, false); !hit.is_null()) [[likely]] {
+    Impl::HitEnd end = Impl::HitEnd::Full;
+    if (const Segment hit = impl_->allocate_hit(c, false, end); !hit.is_null()) [[likely]] {
       if (flight_recorder::on()) [[unlikely]] {
         flight_recorder::record_hit(flight_recorder::Op::AllocateUninitialized, bytes, hit);
       }
       return hit;
     }
+    if (end == Impl::HitEnd::Pool) [[unlikely]] return allocate_from_pool_full(false, bytes, c);
   }
-  return allocate_full(false, bytes, Segment());
+  return allocate_full(false, bytes);
 }
 Status SegmentAllocator::release(const Segment& segment) {
-  if (impl_->release_hit(segment)) [[likely]] {
+  Impl::HitEnd end = Impl::HitEnd::Full;
+  if (impl_->release_hit(segment, end)) [[likely]] {
     if (flight_recorder::on()) [[unlikely]] flight_recorder::record_hit(flight_recorder::Op::Release, 0, segment);
     return {};
   }
+  if (end == Impl::HitEnd::Locked) [[unlikely]] return release_locked_full(segment);
   return release_full(segment);
 }
 
-Result<Segment> SegmentAllocator::allocate_full(bool zeroed, std::size_t bytes, const Segment& hit) {
-  if (!hit.is_null()) return after_allocate(zeroed, bytes, hit);  // the hit path served it
+Result<Segment> SegmentAllocator::allocate_full(bool zeroed, std::size_t bytes) {
   return after_allocate(zeroed, bytes, impl_->allocate(bytes, zeroed));
 }
 Status SegmentAllocator::release_full(const Segment& segment) {
   return after_release(false, segment, impl_->release(segment));
+}
+Result<Segment> SegmentAllocator::allocate_from_pool_full(bool zeroed, std::size_t bytes, int size_class) {
+  return after_allocate(zeroed, bytes, impl_->allocate_from_pool(size_class, zeroed));
+}
+Status SegmentAllocator::release_locked_full(const Segment& segment) {
+  return after_release(false, segment, impl_->release_locked(segment));
 }
 Status SegmentAllocator::reset(const Segment& segment) { return after_release(true, segment, impl_->reset(segment)); }
 

@@ -147,10 +147,13 @@ class SegmentAllocator {
   // out of the allocator's internals.
   Status after_release(bool reset, const Segment& segment, Status status);
   Result<Segment> after_allocate(bool zeroed, std::size_t bytes, Result<Segment> result);
-  // allocate / release past the thread cache's hit path (out of line): `hit`
-  // is what the hit path handed out, if anything (then only the hooks run).
-  [[gnu::noinline]] Result<Segment> allocate_full(bool zeroed, std::size_t bytes, const Segment& hit);
+  // allocate / release past the thread cache's hit path (out of line).
+  [[gnu::noinline]] Result<Segment> allocate_full(bool zeroed, std::size_t bytes);
   [[gnu::noinline]] Status release_full(const Segment& segment);
+  // Under a simulation, past the hit path's scheduling point: the pool
+  // serves the allocation / the locked path finishes the release.
+  [[gnu::noinline]] Result<Segment> allocate_from_pool_full(bool zeroed, std::size_t bytes, int size_class);
+  [[gnu::noinline]] Status release_locked_full(const Segment& segment);
   struct Impl;
   explicit SegmentAllocator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -119,6 +119,8 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   Result<Segment> allocate(std::size_t bytes, bool zero);
   Result<Segment> allocate_from_pool(int size_class, bool zero);
   Status release(const Segment& segment);
+  // release() past the thread cache: under the class lock.
+  Status release_locked(const Segment& segment);
   // With the class locked: the next free slice of the pool, taken out of it
   // (counted live, marked touched and no longer zero). Its zero flag before.
   struct TakenSlice {
@@ -144,11 +146,25 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   }
   std::shared_ptr<detail::SegmentCache> new_cache(std::uint32_t cache_id);
   // The hit paths (segment_fast_path.h, inline into the public calls): the
-  // segment handed out / true when done; a null segment / false, nothing
-  // changed, when the full path must run.
-  detail::SegmentCache* quiet_cache();
-  Segment allocate_hit(int size_class, bool zero);
-  bool release_hit(const Segment& segment);
+  // segment handed out / true when done; a null segment / false when not,
+  // and then `end` says what is left: Full (nothing changed: the full path
+  // runs) or, under a simulation past the hit's scheduling point, Pool
+  // (allocate_from_pool serves the allocation) or Locked (release_locked
+  // finishes the release).
+  enum class HitEnd : std::uint8_t { Full, Pool, Locked };
+  bool quiet() const;
+  Segment allocate_hit(int size_class, bool zero, HitEnd& end);
+  bool release_hit(const Segment& segment, HitEnd& end);
+  // The hits' common steps (inline), and their simulated forms
+  // (segment_thread_cache.cpp, out of line: the production hit path stays a
+  // leaf): the fiber's cache by key, the same checks, then the point.
+  bool can_hand_out(const detail::SegmentCache& cache, int size_class) const;
+  Segment hand_out_cached(detail::SegmentCache& cache, int size_class, bool zero);
+  detail::SliceState* fits_cache(const detail::SegmentCache& cache, const Segment& segment) const;
+  void park_released(detail::SegmentCache& cache, const Segment& segment, detail::SliceState& state);
+  [[gnu::noinline]] Segment allocate_hit_simulated(platform::Runtime& runtime, int size_class, bool zero,
+                                                   HitEnd& end);
+  [[gnu::noinline]] bool release_hit_simulated(platform::Runtime& runtime, const Segment& segment, HitEnd& end);
   // The limit on all caches (thread_caches_max_bytes): grant() makes
   // `cache`'s grant cover `held_bytes` bytes (false, grant unchanged, when the
   // limit would be passed); trim_grant() gives back what the grant holds

@@ -205,6 +205,12 @@ Status SegmentAllocator::Impl::release(const Segment& segment) {
   const int c = segment.size_class();
   ClassPool& pool = classes[c];
   if (pool.cache_capacity != 0 && release_cached(segment)) return {};
+  return release_locked(segment);
+}
+
+Status SegmentAllocator::Impl::release_locked(const Segment& segment) {
+  const int c = segment.size_class();
+  ClassPool& pool = classes[c];
   bool start_cleanup = false;
   {
     platform::LockGuard guard(pool.mu);

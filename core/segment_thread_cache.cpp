@@ -11,6 +11,7 @@
 #include "core/fault_point.h"
 #include "core/probe.h"
 #include "core/segment_allocator_impl.h"
+#include "core/segment_fast_path.h"
 
 namespace segsim {
 
@@ -84,6 +85,54 @@ bool SegmentAllocator::Impl::allocate_cached(int c, bool zero, Result<Segment>& 
   if (zero && entry.zero) SEGSIM_PROBE("alloc.zero.fresh_slice_skipped");
   if (config.observer != nullptr) config.observer->handed_out(segment, zero);
   out = segment;
+  return true;
+}
+
+// allocate_hit under a simulation (segment_fast_path.h): the fiber's cache
+// by key, allocate_cached's checks and its scheduling point, then its
+// hand-out.
+Segment SegmentAllocator::Impl::allocate_hit_simulated(platform::Runtime& runtime, int c, bool zero,
+                                                       HitEnd& end) {
+  SegmentCache* cache = caches.existing_fiber_cache(runtime.thread_key());
+  if (cache == nullptr || !can_hand_out(*cache, c)) [[unlikely]] return Segment();
+  SEGSIM_PROBE("tcache.alloc.hit");
+  // The slice's generation is shared with racing releases of stale handles.
+  runtime.atomic_access(classes[c].cache_tag, platform::AtomicOp::Store);
+  // Another fiber's reclaim may have emptied the cache at that point.
+  if (cache->classes[c].count == 0) [[unlikely]] {
+    end = HitEnd::Pool;
+    return Segment();
+  }
+  return hand_out_cached(*cache, c, zero);
+}
+
+// release_hit under a simulation: the fiber's cache by key, the checks, then
+// release_cached's order — the generation read (not live: the full path
+// refuses it), its scheduling point, then the grant and the
+// compare-exchange, either of which may fail now that other fibers have run
+// (the locked path finishes the release then).
+bool SegmentAllocator::Impl::release_hit_simulated(platform::Runtime& runtime, const Segment& segment,
+                                                   HitEnd& end) {
+  SegmentCache* cache = caches.existing_fiber_cache(runtime.thread_key());
+  if (cache == nullptr) [[unlikely]] return false;
+  detail::SliceState* state = fits_cache(*cache, segment);
+  if (state == nullptr) [[unlikely]] return false;
+  std::uint32_t expected = segment.generation();
+  if (state->generation.load(std::memory_order_acquire) != expected) [[unlikely]] return false;
+  const ClassPool& pool = classes[segment.size_class()];
+  runtime.atomic_access(pool.cache_tag, platform::AtomicOp::CompareExchange);
+  if (!grant(*cache, cache->held_bytes + pool.slice_bytes)) [[unlikely]] {
+    SEGSIM_PROBE("tcache.limit.release_refused");
+    end = HitEnd::Locked;
+    return false;
+  }
+  if (!state->generation.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) [[unlikely]] {
+    SEGSIM_PROBE("tcache.release.not_live");
+    trim_grant(*cache);
+    end = HitEnd::Locked;
+    return false;
+  }
+  park_released(*cache, segment, *state);
   return true;
 }
 

@@ -8,7 +8,8 @@
 //    cache per allocator the thread used); the last cache used is remembered in
 //    two constinit thread_locals, so the common lookup is two loads. Under a
 //    simulation every fiber is a thread: its cache is keyed by the platform
-//    runtime's thread_key(), so the simulator sees one cache per fiber.
+//    runtime's thread_key(), so the simulator sees one cache per fiber; keys
+//    are fiber ids (small, dense), so the lookup is a vector index.
 //  * A production thread's exit hands each of its caches to the owner's
 //    retire_cache() (which flushes it), unless the owner died first. A thread
 //    past its thread-local destruction gets null (callers go uncached).
@@ -118,17 +119,29 @@ class ThreadCaches {
   // used last (two thread-local loads and the runtime's); null otherwise —
   // for_caller() then finds or makes it. Inline: every cached hit starts here.
   Cache* last_used() const noexcept {
-    if (Tls<Cache>::last_allocator != allocator_id_ || platform::current_runtime() != nullptr) [[unlikely]] {
-      return nullptr;
-    }
+    if (platform::current_runtime() != nullptr) [[unlikely]] return nullptr;
+    return last_used_by_thread();
+  }
+  // last_used() for a caller that knows it runs on no simulation.
+  Cache* last_used_by_thread() const noexcept {
+    if (Tls<Cache>::last_allocator != allocator_id_) [[unlikely]] return nullptr;
     return Tls<Cache>::last_cache;
+  }
+
+  // Under a simulation: the cache of the simulated thread `key`
+  // (Runtime::thread_key()) if it has one; never creates one. Fiber-local
+  // bookkeeping, not a scheduling point. Inline: the simulated hit paths
+  // start here.
+  Cache* existing_fiber_cache(std::uint32_t key) const noexcept {
+    if (key < fiber_caches_.size()) [[likely]] return fiber_caches_[key].get();
+    auto it = far_fiber_caches_.find(key);
+    return it == far_fiber_caches_.end() ? nullptr : it->second.get();
   }
 
   // The caller's cache if it has one; never creates one.
   Cache* existing_for_caller() {
     if (platform::Runtime* rt = platform::current_runtime(); rt != nullptr) {
-      auto it = fiber_caches_.find(rt->thread_key());
-      return it == fiber_caches_.end() ? nullptr : it->second.get();
+      return existing_fiber_cache(rt->thread_key());
     }
     if (Tls<Cache>::last_allocator == allocator_id_) return Tls<Cache>::last_cache;
     if (Tls<Cache>::table_dead) return nullptr;
@@ -151,12 +164,17 @@ class ThreadCaches {
       platform::LockGuard guard(registry_mu);
       caches = thread_caches_;
     }
-    for (auto& [key, cache] : fiber_caches_) caches.push_back(cache);
+    // In ascending key order, as one ordered map listed them: the order in
+    // which a simulation's flushes visit fibers' caches is part of its trace.
+    for (const Ptr& cache : fiber_caches_) {
+      if (cache != nullptr) caches.push_back(cache);
+    }
+    for (auto& [key, cache] : far_fiber_caches_) caches.push_back(cache);
     return caches;
   }
   std::size_t size() {
     platform::LockGuard guard(registry_mu);
-    return thread_caches_.size() + fiber_caches_.size();
+    return thread_caches_.size() + fiber_cache_count_;
   }
   // Bumped whenever a cache joins or leaves: a caller holding a snapshot of
   // all() knows it is stale. A cache joins before it holds anything, so one
@@ -188,6 +206,8 @@ class ThreadCaches {
     platform::LockGuard guard(registry_mu);
     thread_caches_.clear();
     fiber_caches_.clear();
+    far_fiber_caches_.clear();
+    fiber_cache_count_ = 0;
     changes_.fetch_add(1, std::memory_order_release);
   }
 
@@ -197,11 +217,23 @@ class ThreadCaches {
  private:
   template <class Make>
   Cache* fiber_cache(std::uint32_t key, Make& make) {
-    auto it = fiber_caches_.find(key);
-    if (it != fiber_caches_.end()) return it->second.get();
-    Cache* made = fiber_caches_.emplace(key, make(next_id())).first->second.get();
+    if (Cache* found = existing_fiber_cache(key); found != nullptr) [[likely]] return found;
+    return make_fiber_cache(key, make);
+  }
+
+  template <class Make>
+  [[gnu::noinline]] Cache* make_fiber_cache(std::uint32_t key, Make& make) {
+    Ptr made = make(next_id());
+    Cache* raw = made.get();
+    if (key < kDenseFiberKeys) {
+      if (key >= fiber_caches_.size()) fiber_caches_.resize(key + 1);
+      fiber_caches_[key] = std::move(made);
+    } else {
+      far_fiber_caches_.emplace(key, std::move(made));
+    }
+    ++fiber_cache_count_;
     changes_.fetch_add(1, std::memory_order_release);
-    return made;
+    return raw;
   }
 
   template <class Make>
@@ -239,9 +271,15 @@ class ThreadCaches {
   std::atomic<std::uint64_t> changes_{0};
   std::uint32_t next_cache_id_ = 1;             // guarded by registry_mu
   std::vector<Ptr> thread_caches_;              // production threads; guarded by registry_mu
-  // Under a simulation: fiber → cache. All fibers of a simulation run on one
-  // OS thread and this map is touched by no scheduling point, so no lock.
-  std::map<std::uint32_t, Ptr> fiber_caches_;
+  // Under a simulation: fiber → cache, by key for keys below
+  // kDenseFiberKeys (fiber ids: a simulation has at most a few thousand
+  // fibers), in the map beyond (a runtime's other keys, e.g. "no fiber").
+  // All fibers of a simulation run on one OS thread and these are touched by
+  // no scheduling point, so no lock.
+  static constexpr std::uint32_t kDenseFiberKeys = 1u << 16;
+  std::vector<Ptr> fiber_caches_;
+  std::map<std::uint32_t, Ptr> far_fiber_caches_;
+  std::size_t fiber_cache_count_ = 0;
 };
 
 }  // namespace segsim::tcache

@@ -319,6 +319,26 @@ void Simulation::point(TraceOp op, std::uint32_t object, std::uint64_t detail) {
   reschedule(cancellable(op));
 }
 
+// In this file, beside point(), reschedule() and decide(): flattened into one
+// function, an atomic's scheduling point (the commonest kind: every
+// platform::Atomic operation and every thread-cache hit) makes no calls but
+// the switch, when there is one.
+[[gnu::flatten]] void Simulation::atomic_access(platform::SimTag& tag, platform::AtomicOp op) {
+  static_assert(static_cast<int>(TraceOp::AtomicStore) - static_cast<int>(TraceOp::AtomicLoad) ==
+                        static_cast<int>(platform::AtomicOp::Store) &&
+                    static_cast<int>(TraceOp::AtomicExchange) - static_cast<int>(TraceOp::AtomicLoad) ==
+                        static_cast<int>(platform::AtomicOp::Exchange) &&
+                    static_cast<int>(TraceOp::AtomicCompareExchange) - static_cast<int>(TraceOp::AtomicLoad) ==
+                        static_cast<int>(platform::AtomicOp::CompareExchange) &&
+                    static_cast<int>(TraceOp::AtomicFetchAdd) - static_cast<int>(TraceOp::AtomicLoad) ==
+                        static_cast<int>(platform::AtomicOp::FetchAdd) &&
+                    static_cast<int>(TraceOp::AtomicFetchSub) - static_cast<int>(TraceOp::AtomicLoad) ==
+                        static_cast<int>(platform::AtomicOp::FetchSub),
+                "AtomicOp and the atomic TraceOps are in the same order");
+  const std::uint32_t id = object_id(tag, ObjectKind::Atomic);
+  point(static_cast<TraceOp>(static_cast<int>(TraceOp::AtomicLoad) + static_cast<int>(op)), id);
+}
+
 void Simulation::make_runnable(std::uint32_t id) {
   FiberRecord& record = fiber(id);
   record.state = FiberState::Runnable;

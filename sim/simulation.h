@@ -137,7 +137,12 @@ class Simulation final : public platform::Runtime {
     std::vector<std::uint32_t> waiters;  // fibers blocked on it, FIFO
   };
 
-  std::uint32_t object_id(platform::SimTag& tag, ObjectKind kind);
+  // The object's stable id; inline: every mutex and atomic point asks it.
+  std::uint32_t object_id(platform::SimTag& tag, ObjectKind kind) {
+    if (tag.epoch == epoch_) [[likely]] return tag.id;
+    return new_object_id(tag, kind);
+  }
+  [[gnu::noinline]] std::uint32_t new_object_id(platform::SimTag& tag, ObjectKind kind);
   Object& object(std::uint32_t id) { return objects_[id - 1]; }
   void point(TraceOp op, std::uint32_t object, std::uint64_t detail = 0);
   void record(TraceOp op, std::uint32_t object, std::uint64_t detail = 0);

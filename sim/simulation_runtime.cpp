@@ -11,28 +11,10 @@
 
 namespace segsim::sim {
 
-namespace {
-
-TraceOp atomic_trace_op(platform::AtomicOp op) {
-  switch (op) {
-    case platform::AtomicOp::Load: return TraceOp::AtomicLoad;
-    case platform::AtomicOp::Store: return TraceOp::AtomicStore;
-    case platform::AtomicOp::Exchange: return TraceOp::AtomicExchange;
-    case platform::AtomicOp::CompareExchange: return TraceOp::AtomicCompareExchange;
-    case platform::AtomicOp::FetchAdd: return TraceOp::AtomicFetchAdd;
-    case platform::AtomicOp::FetchSub: return TraceOp::AtomicFetchSub;
-  }
-  return TraceOp::AtomicLoad;
-}
-
-}  // namespace
-
-std::uint32_t Simulation::object_id(platform::SimTag& tag, ObjectKind kind) {
-  if (tag.epoch != epoch_) {
-    objects_.push_back(Object{kind, kNoFiber, {}});
-    tag.epoch = epoch_;
-    tag.id = static_cast<std::uint32_t>(objects_.size());  // ids in order of first use
-  }
+std::uint32_t Simulation::new_object_id(platform::SimTag& tag, ObjectKind kind) {
+  objects_.push_back(Object{kind, kNoFiber, {}});
+  tag.epoch = epoch_;
+  tag.id = static_cast<std::uint32_t>(objects_.size());  // ids in order of first use
   return tag.id;
 }
 
@@ -122,11 +104,6 @@ void Simulation::condvar_notify(platform::SimTag& condvar, bool all) {
   } else {
     wake(waiters.front(), /*notified=*/true);  // FIFO
   }
-}
-
-void Simulation::atomic_access(platform::SimTag& tag, platform::AtomicOp op) {
-  const std::uint32_t id = object_id(tag, ObjectKind::Atomic);
-  point(atomic_trace_op(op), id);
 }
 
 bool Simulation::spawn(platform::Task task) {

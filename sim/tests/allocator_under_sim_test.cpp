@@ -123,5 +123,56 @@ TEST(AllocatorUnderSimulation, SameSeedSameTraceHash) {
   for (std::uint64_t seed : {3, 17, 2024}) EXPECT_EQ(run_once(seed), run_once(seed));
 }
 
+// Two fibers release the same handle (the caller's double free, racing):
+// under every schedule exactly one release succeeds and the other is refused
+// as a double free, with the accounting exact — also when both passed the
+// cached release's generation check before either reached its scheduling
+// point, so the loser's compare-exchange fails after it (the hit path then
+// finishes on the locked path, segment_fast_path.h).
+TEST(AllocatorUnderSimulation, RacingReleasesOfOneHandleAreOneReleaseAndOneDoubleFree) {
+  for (std::uint64_t seed = 1; seed <= testing::scaled_seeds(200); ++seed) {
+    auto allocator = make_allocator();
+    int ok = 0, double_frees = 0, other = 0;
+    SimulationConfig config;
+    config.seed = seed;
+    RunResult result = testing::run_program(config, [&](Simulation& s) {
+      s.spawn("owner", [&] {
+        // Warm this fiber's cache, so the next allocation is a cached hit.
+        auto warm = allocator->allocate(4 * KiB);
+        if (!warm.ok() || !allocator->release(warm.value()).ok()) throw std::runtime_error("warm-up");
+        auto segment = allocator->allocate(4 * KiB);
+        if (!segment.ok()) throw std::runtime_error(segment.error().describe());
+        const Segment handle = segment.value();
+        for (int f = 0; f < 2; ++f) {
+          s.spawn("releaser", [&, handle] {
+            // Each releaser's cache exists, with room and grant for the
+            // class, so its release of the handle is a cached one.
+            auto own = allocator->allocate(4 * KiB);
+            if (!own.ok()) throw std::runtime_error("own");
+            Status released = allocator->release(handle);
+            if (!allocator->release(own.value()).ok()) throw std::runtime_error("own release");
+            if (released.ok()) {
+              ++ok;
+            } else if (released.error().code == Errc::DoubleFree) {
+              ++double_frees;
+            } else {
+              ++other;
+            }
+          });
+        }
+      });
+    });
+    ASSERT_TRUE(result.passed()) << "seed " << seed << ": " << result.message;
+    ASSERT_EQ(ok, 1) << "seed " << seed;
+    ASSERT_EQ(double_frees, 1) << "seed " << seed;
+    ASSERT_EQ(other, 0) << "seed " << seed;
+    AllocatorStats stats = allocator->stats();
+    ASSERT_EQ(stats.live_slices(), 0u) << "seed " << seed;
+    std::vector<std::string> violations = allocator->audit();
+    ASSERT_TRUE(violations.empty()) << "seed " << seed << ": " << violations.front();
+    ASSERT_EQ(stats.double_frees, 1u) << "seed " << seed;
+  }
+}
+
 }  // namespace
 }  // namespace segsim::sim
