@@ -15,7 +15,8 @@
 // an input touches a few slices of each. So the target tells the Os which
 // bytes may have been written — every slice the allocator hands out, through
 // SliceObserver below — and a reused mapping is zeroed over that extent only
-// (from its first to its last touched byte). Nothing else writes to the
+// (from its first to its last touched byte). An madvise(DONTNEED) of a live
+// mapping zeroes that extent within its range too (advise() below). Nothing else writes to the
 // mappings: free slices are poisoned, so under ASan (the fuzz presets) a
 // write outside every handed-out slice is reported in the input that made it.
 // Without ASan such a write would carry into a later input; every
