@@ -35,6 +35,7 @@
 #include "core/segment_allocator.h"
 #include "core/tests/scripted_os.h"
 #include "core/units.h"
+#include "fuzz/input_digest.h"
 #include "fuzz/recycling_os.h"
 #include "fuzz/serial_runtime.h"
 #include "scenarios/alloc_ops_input.h"
@@ -162,7 +163,25 @@ class Harness {
     allocator_->wait_for_cleanups();
     check_step();
     if (step_number % kFullCheckEvery == 0) settle_and_check(model::Scan::EveryPage);
+    if (fuzzing::InputDigest::enabled()) digest_step();
   }
+
+  // SEGSIM_FUZZ_DIGEST (fuzz/input_digest.h): what this step left, no address.
+  void digest_step() {
+    digest_.add(step_);
+    digest_.add_counters(allocator_->stats());
+    for (const model::LiveSegment& s : model_.live()) {
+      digest_.add(s.id);
+      digest_.add(s.segment.size());
+      const std::span<const std::byte> bytes = s.segment.bytes();
+      if (!bytes.empty()) digest_.add(static_cast<std::uint64_t>(bytes.front()) << 8 | static_cast<std::uint64_t>(bytes.back()));
+    }
+    for (std::size_t call = 0; call < kOsCallCount; ++call) {
+      digest_.add(os_.calls(static_cast<OsCall>(call)));
+      digest_.add(os_.failures(static_cast<OsCall>(call)));
+    }
+  }
+  const fuzzing::InputDigest& digest() const { return digest_; }
 
   // After every operation, what an operation can break, at a cost that does
   // not grow with the allocator's tables: every live segment still reads its
@@ -281,6 +300,7 @@ class Harness {
   std::unique_ptr<SegmentAllocator> allocator_;
   model::AllocatorModel model_;
   std::optional<Segment> own_;  // handed out or reset by the current step
+  fuzzing::InputDigest digest_;
   std::size_t step_ = 0;
 };
 
@@ -292,5 +312,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   segsim::Harness harness(input.config);
   for (std::size_t step = 1; step <= input.steps.size(); ++step) harness.step(input.steps[step - 1], step);
   harness.settle_and_check(segsim::model::Scan::EveryByte);
+  if (segsim::fuzzing::InputDigest::enabled()) harness.digest().print("fuzz_alloc_ops");
   return 0;
 }

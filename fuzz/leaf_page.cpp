@@ -33,6 +33,7 @@
 #include "core/units.h"
 #include "faults/sim_os.h"
 #include "fuzz/byte_reader.h"
+#include "fuzz/input_digest.h"
 #include "fuzz/recycling_os.h"
 #include "scenarios/oracles/oracles.h"
 #include "scenarios/oracles/page_model.h"
@@ -145,6 +146,7 @@ class Harness {
 
   void step(Reader& in, std::size_t step_number);
   void finish(std::size_t step_number);
+  const fuzzing::InputDigest& digest() const { return digest_; }
 
  private:
   static std::unique_ptr<SegmentAllocator> make_allocator(Os& os, SegmentObserver& observer, const Config& config) {
@@ -158,7 +160,7 @@ class Harness {
   }
 
   void dispatch(Op op, Reader& in);
-  LeafPage* pick_page(std::uint8_t byte) const;  // a held page or a pinned one
+  LeafPage* pick_page(std::uint8_t byte);  // a held page or a pinned one
   void borrow();
   void give_back(std::uint8_t byte);
   void write(Reader& in, bool dewey);
@@ -169,6 +171,7 @@ class Harness {
   std::uint64_t key_of(std::uint8_t byte) const;
   bool map_failed_since(std::uint64_t map_failures) const { return os_.failures(OsCall::Map) != map_failures; }
   void check_after_op();
+  void digest_step(std::uint64_t op);
 
   const Config config_;
   testing::ScriptedOs os_;
@@ -182,6 +185,8 @@ class Harness {
   std::vector<PageCache::Handle> pins_;  // with the model's pin ids, index for index
   std::vector<std::uint64_t> pin_ids_;
   std::vector<std::byte> value_;
+  std::vector<LeafPage*> held_;  // pages_.held(), refilled per call without a fresh vector
+  fuzzing::InputDigest digest_;
   std::uint64_t next_id_ = 1;
   std::size_t step_ = 0;
 };
@@ -194,6 +199,21 @@ void Harness::step(Reader& in, std::size_t step_number) {
     check_after_op();
   } catch (const OracleTripped& tripped) {
     fail(tripped.what(), step_);
+  }
+  if (fuzzing::InputDigest::enabled()) digest_step(static_cast<std::uint64_t>(op));
+}
+
+// SEGSIM_FUZZ_DIGEST (fuzz/input_digest.h): what this step left, no address.
+void Harness::digest_step(std::uint64_t op) {
+  digest_.add(step_ << 8 | op);
+  digest_.add_counters(allocator_->stats());
+  digest_.add_counters(pool_.stats());
+  digest_.add_counters(cache_.stats());
+  for (std::size_t call = 0; call < kOsCallCount; ++call) digest_.add(os_.calls(static_cast<OsCall>(call)));
+  pages_.held(held_);
+  for (const LeafPage* page : held_) {
+    digest_.add(page->page_id());
+    digest_.add(page->memory_bytes() << 1 | (page->segments_returned() ? 1 : 0));
   }
 }
 
@@ -250,8 +270,9 @@ void Harness::dispatch(Op op, Reader& in) {
   }
 }
 
-LeafPage* Harness::pick_page(std::uint8_t byte) const {
-  const std::vector<LeafPage*> held = pages_.held();
+LeafPage* Harness::pick_page(std::uint8_t byte) {
+  pages_.held(held_);
+  const std::vector<LeafPage*>& held = held_;
   const std::size_t choices = held.size() + pins_.size();
   if (choices == 0) return nullptr;
   const std::size_t i = byte % choices;
@@ -259,7 +280,7 @@ LeafPage* Harness::pick_page(std::uint8_t byte) const {
 }
 
 void Harness::borrow() {
-  if (pages_.held().size() >= kMaxHeld) return;
+  if (pages_.held_count() >= kMaxHeld) return;
   const std::uint64_t id = next_id_++;
   const std::uint64_t map_failures = os_.failures(OsCall::Map);
   Result<LeafPage*> page = pool_.borrow(id);
@@ -271,7 +292,8 @@ void Harness::borrow() {
 }
 
 void Harness::give_back(std::uint8_t byte) {
-  const std::vector<LeafPage*> held = pages_.held();
+  pages_.held(held_);
+  const std::vector<LeafPage*>& held = held_;
   if (held.empty()) return;
   LeafPage* page = held[byte % held.size()];
   Status back = pool_.give_back(page);
@@ -292,7 +314,8 @@ void Harness::write(Reader& in, bool dewey) {
 }
 
 void Harness::put(std::uint8_t byte) {
-  const std::vector<LeafPage*> held = pages_.held();
+  pages_.held(held_);
+  const std::vector<LeafPage*>& held = held_;
   if (held.empty()) return;
   LeafPage* page = held[byte % held.size()];
   pages_.cached(page);
@@ -373,6 +396,7 @@ void Harness::finish(std::size_t step_number) {
   const AllocatorStats stats = allocator_->stats();
   if (stats.live_slices() != 0) fail(std::to_string(stats.live_slices()) + " slices live at the end: a leak", step_);
   for (const std::string& violation : allocator_->audit()) fail("audit: " + violation, step_);
+  if (fuzzing::InputDigest::enabled()) digest_step(0xff);
 }
 
 }  // namespace
@@ -385,5 +409,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t step = 1;
   for (; step <= segsim::kMaxOps && !in.done(); ++step) harness.step(in, step);
   harness.finish(step);
+  if (segsim::fuzzing::InputDigest::enabled()) harness.digest().print("fuzz_leaf_page");
   return 0;
 }

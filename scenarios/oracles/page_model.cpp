@@ -12,10 +12,21 @@ namespace segsim::scenarios {
 
 std::vector<LeafPage*> PageModels::held() const {
   std::vector<LeafPage*> out;
+  held(out);
+  return out;
+}
+
+void PageModels::held(std::vector<LeafPage*>& out) const {
+  out.clear();
   for (const Page& p : pages_) {
     if (!p.cached) out.push_back(p.page);
   }
-  return out;
+}
+
+std::size_t PageModels::held_count() const noexcept {
+  std::size_t n = 0;
+  for (const Page& p : pages_) n += p.cached ? 0 : 1;
+  return n;
 }
 
 PageModels::Page& PageModels::find(LeafPage* page) {

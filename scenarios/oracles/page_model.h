@@ -32,6 +32,9 @@ class PageModels {
 
   // Pages borrowed and not cached, in borrow order.
   std::vector<LeafPage*> held() const;
+  // The same into `out` (cleared first), without a fresh vector per call.
+  void held(std::vector<LeafPage*>& out) const;
+  std::size_t held_count() const noexcept;
   std::size_t borrowed_count() const noexcept { return pages_.size(); }
   const std::vector<LeafPage*>& given_back() const noexcept { return given_back_; }
 
