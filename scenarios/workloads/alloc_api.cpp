@@ -361,6 +361,7 @@ ScenarioDef alloc_api_scenario() {
       // report keeps that thread's ring too.
       sim::Rng native_rng(sim::derive_seed(stack.seed, "native-thread.alloc-api"));
       run_native_thread_episode(stack, native_rng, false);
+      recorder_page_ops(stack, *state.recorder);
       const auto& config = stack.allocator.config();
       finish_recorder(stack, *state.recorder, {{config.region_bytes, config.budget_bytes},
                                                {kForeignRegionBytes, kForeignBudgetBytes},

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/asan.h"
+#include "core/flight_recorder.h"
 #include "core/segment_allocator.h"
 #include "core/size_class.h"
 #include "core/slab_allocator.h"
@@ -142,8 +143,18 @@ struct NativeEpisode {
     // change nothing.
     const std::uint64_t handed = observer->handed, releases = observer->releases;
     const AllocatorStats before = segments->stats();
-    Status again = segments->release(held.segment);
-    Status reset = segments->reset(held.segment);
+    Status again, reset;
+    {
+      // Refused on purpose: the flight recorder (on in alloc-api's half of
+      // the seeds) must write no report for them.
+      const std::size_t reports = flight_recorder::reports_written();
+      flight_recorder::RefusalsExpected expected;
+      again = segments->release(held.segment);
+      reset = segments->reset(held.segment);
+      if (flight_recorder::reports_written() != reports) {
+        fail(fmt::format("{}: the flight recorder wrote a report of a refusal made under RefusalsExpected", phase));
+      }
+    }
     if (again.ok() || again.error().code != Errc::DoubleFree || reset.ok() || reset.error().code != Errc::DoubleFree) {
       fail(fmt::format("{}: release / reset of a released segment answered {} / {}; DoubleFree was due", phase,
                        again.ok() ? "ok" : again.error().describe(), reset.ok() ? "ok" : reset.error().describe()));
