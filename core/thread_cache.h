@@ -154,10 +154,6 @@ class ThreadCaches {
     for (auto& [key, cache] : fiber_caches_) caches.push_back(cache);
     return caches;
   }
-  std::size_t size() {
-    platform::LockGuard guard(registry_mu);
-    return thread_caches_.size() + fiber_caches_.size();
-  }
   // Bumped whenever a cache joins or leaves: a caller holding a snapshot of
   // all() knows it is stale. A cache joins before it holds anything, so one
   // that got slices after a snapshot was taken shows here.

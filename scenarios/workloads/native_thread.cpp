@@ -122,6 +122,9 @@ struct NativeEpisode {
     if (segment.size() != class_bytes(static_cast<std::size_t>(class_of(bytes)))) {
       fail(fmt::format("{}: allocate({}) gave {} bytes", phase, bytes, segment.size()));
     }
+    if (segment.bytes().data() != segment.data() || segment.bytes().size() != segment.size()) {
+      fail(fmt::format("{}: a segment's bytes() is not its data() and size()", phase));
+    }
     if (zeroed) check_bytes(segment.data(), segment.size(), 0, "a zeroed allocation");
     if (overlaps(segment.data(), segment.size())) fail(fmt::format("{}: a {}-byte segment overlaps a live one", phase, bytes));
     if (asan::is_poisoned(segment.data())) fail(fmt::format("{}: a live segment is poisoned", phase));
