@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/asan.h"
+#include "core/fault_point.h"
 #include "core/flight_recorder.h"
 #include "core/segment_allocator.h"
 #include "core/size_class.h"
@@ -254,6 +256,14 @@ struct NativeEpisode {
       allocate_segment(bytes, zeroed, phase);
       zeroed = !zeroed;
     }
+    // One class churned: after the first round trip the thread's cache serves
+    // it (with no observer and no fault points: the inline hit paths).
+    if (!segment_sizes.empty() && class_of(segment_sizes.front()) >= 0) {
+      for (int round = 0; round < 16; ++round) {
+        allocate_segment(segment_sizes.front(), round % 2 == 0, phase);
+        release_segment(segments_live.size() - 1, phase);
+      }
+    }
     for (NativeHeldSegment& held : segments_live) lookup_segment(held, phase);
     if (!segments_live.empty()) reset_segment(segments_live.front(), phase);
     for (std::size_t i = segments_live.size() / 2; i-- > 0;) release_segment(i, phase);
@@ -333,7 +343,11 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
   config.proactive_cleanup = false;  // no async cleanup thread outlives the episode
   config.thread_cache_bytes = draw_one<std::size_t>(rng, {std::size_t{4} << 10, std::size_t{64} << 10,
                                                           std::size_t{256} << 10});
-  config.observer = &observer;
+  // Half the episodes without an observer (the checks that need one hold
+  // trivially) and without the run's fault-point controller while the thread
+  // runs: the allocator's inline hit paths run only then (segment_fast_path.h).
+  const bool observed = rng.chance(0.5);
+  if (observed) config.observer = &observer;
   auto segments = SegmentAllocator::create(*os.value(), config);
   if (!segments.ok()) stack.oracles.fail("exception", "native-thread allocator: " + segments.error().describe());
   std::unique_ptr<SlabAllocator> slab;
@@ -363,11 +377,15 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
   }
 
   // The fiber blocks in join(): no scheduling point until the thread is gone.
-  std::thread thread([&episode] {
-    t_late_work.episode = &episode;  // first thread_local touched: destroyed last
-    episode.cached_phase();
-  });
-  thread.join();
+  {
+    std::optional<fault_points::ControllerScope> quiet;
+    if (!observed) quiet.emplace(nullptr);  // nothing else runs until join() returns
+    std::thread thread([&episode] {
+      t_late_work.episode = &episode;  // first thread_local touched: destroyed last
+      episode.cached_phase();
+    });
+    thread.join();
+  }
 
   auto fail = [&](const std::string& what) { stack.oracles.fail(kNativeOracle, what); };
   if (!episode.failures.empty()) fail(episode.failures.front());
