@@ -171,7 +171,13 @@ Result<SlabObject> SlabAllocator::allocate_unrecorded(std::size_t bytes) {
     SEGSIM_PROBE("slab.alloc.uncached");
     Result<ObjRef> ref = impl_->allocate_uncached(c);
     if (!ref.ok()) return ref.error();
-    return impl_->hand_out(c, ref.value(), 0);
+    SlabObject object = impl_->hand_out(c, ref.value(), 0);
+    // No cache to count it in: counted with the retired caches' counters, or
+    // stats() and audit() would miss it (live objects = allocations - frees).
+    platform::LockGuard guard(impl_->caches.registry_mu);
+    impl_->retired[c].allocations += 1;
+    impl_->retired[c].requested_bytes += bytes;
+    return object;
   }
   ClassCache& cc = cache->classes[c];
   ++cc.ops_since_exchange;
@@ -268,6 +274,8 @@ Status SlabAllocator::free_unrecorded(const SlabObject& object) {
   if (cache == nullptr) {
     SEGSIM_PROBE("slab.free.uncached");
     impl_->free_uncached(c, ref);
+    platform::LockGuard guard(impl_->caches.registry_mu);  // as an uncached allocation
+    impl_->retired[c].frees += 1;
     return {};
   }
   ClassCache& cc = cache->classes[c];

@@ -172,10 +172,6 @@ class ThreadCaches {
     for (auto& [key, cache] : far_fiber_caches_) caches.push_back(cache);
     return caches;
   }
-  std::size_t size() {
-    platform::LockGuard guard(registry_mu);
-    return thread_caches_.size() + fiber_cache_count_;
-  }
   // Bumped whenever a cache joins or leaves: a caller holding a snapshot of
   // all() knows it is stale. A cache joins before it holds anything, so one
   // that got slices after a snapshot was taken shows here.
@@ -207,7 +203,6 @@ class ThreadCaches {
     thread_caches_.clear();
     fiber_caches_.clear();
     far_fiber_caches_.clear();
-    fiber_cache_count_ = 0;
     changes_.fetch_add(1, std::memory_order_release);
   }
 
@@ -231,7 +226,6 @@ class ThreadCaches {
     } else {
       far_fiber_caches_.emplace(key, std::move(made));
     }
-    ++fiber_cache_count_;
     changes_.fetch_add(1, std::memory_order_release);
     return raw;
   }
@@ -279,7 +273,6 @@ class ThreadCaches {
   static constexpr std::uint32_t kDenseFiberKeys = 1u << 16;
   std::vector<Ptr> fiber_caches_;
   std::map<std::uint32_t, Ptr> far_fiber_caches_;
-  std::size_t fiber_cache_count_ = 0;
 };
 
 }  // namespace segsim::tcache

@@ -19,6 +19,7 @@
 #include "scenarios/workloads/invalid_configs.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/platform_ops.h"
+#include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/recorder_ops.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -355,8 +356,16 @@ ScenarioDef alloc_api_scenario() {
     AllocApiState& state = state_of(stack);
     platform_finish(stack, *state.platform);
     if (state.recorder != nullptr) {
+      // A production thread's operations while the recorder is on: its
+      // native mutexes carry the recorder's clock (sync_clock), and the final
+      // report keeps that thread's ring too.
+      sim::Rng native_rng(sim::derive_seed(stack.seed, "native-thread.alloc-api"));
+      run_native_thread_episode(stack, native_rng, false);
+      recorder_page_ops(stack, *state.recorder);
       const auto& config = stack.allocator.config();
-      finish_recorder(stack, *state.recorder, {{config.region_bytes, config.budget_bytes}, {kForeignRegionBytes, kForeignBudgetBytes}});
+      finish_recorder(stack, *state.recorder, {{config.region_bytes, config.budget_bytes},
+                                               {kForeignRegionBytes, kForeignBudgetBytes},
+                                               {kNativeThreadRegionBytes, kNativeThreadBudgetBytes}});
     }
     stack.scenario_state.reset();
   };

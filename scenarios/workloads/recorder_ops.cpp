@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 
 #include "core/flight_recorder.h"
+#include "core/leaf_page.h"
+#include "core/leaf_page_pool.h"
 #include "scenarios/crash_report.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -27,6 +29,11 @@ struct RecorderCheck {
   std::size_t ring_events = 0;  // as enabled, rounded up to a power of two
   bool report_refusals = false;
   std::size_t reports_before = 0;  // reports_written() before the refused call
+  // The final report by write_final_report(kEndReason, final_message)
+  // instead of write_report(kEndReason).
+  bool final_form = false;
+  std::string final_message;
+  std::uint64_t page_id = 0;  // recorder_page_ops' page; 0: none
 
   ~RecorderCheck() {  // also on a failed seed: the recorder off, the directory gone
     flight_recorder::disable();
@@ -109,6 +116,12 @@ std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
   if (!flight_recorder::on()) recorder_fail(stack, "enable() succeeded and the recorder is off");
   check->ring_events = std::bit_ceil(config.ring_events);
   check->report_refusals = config.report_refusals;
+  check->final_form = rng.chance(0.5);
+  if (check->final_form) {  // empty, short, exactly the limit, past it (cut)
+    const std::size_t length = draw_one<std::size_t>(rng, {0, 17, flight_recorder::kMaxMessageBytes,
+                                                           flight_recorder::kMaxMessageBytes + 9});
+    for (std::size_t i = 0; i < length; ++i) check->final_message.push_back(static_cast<char>('a' + i % 26));
+  }
   return check;
 }
 
@@ -138,10 +151,39 @@ void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& h
                                    handle.region_id(), handle.slice_index(), handle.generation(), errc_name(code), named));
 }
 
+void recorder_page_ops(Stack& stack, RecorderCheck& check) {
+  constexpr std::uint64_t kPageId = 0x5ec0de;
+  Result<LeafPage*> page = stack.pool.borrow(kPageId);
+  if (!page.ok()) {  // a fault plan may refuse the page's memory: nothing borrowed, nothing to check
+    if (page.error().code != Errc::OutOfMemory && page.error().code != Errc::OutOfBudget) {
+      recorder_fail(stack, "borrow of a page refused: " + page.error().describe());
+    }
+    return;
+  }
+  std::vector<std::byte> value(1 + stack.seed % 300);
+  for (std::size_t i = 0; i < value.size(); ++i) value[i] = static_cast<std::byte>(i * 7 + 1);
+  Status set = page.value()->set_slot(0, value);
+  if (set.ok()) {
+    const std::span<const std::byte> got = page.value()->get_slot(0);
+    if (!std::equal(got.begin(), got.end(), value.begin(), value.end())) {
+      recorder_fail(stack, fmt::format("slot 0 reads {} bytes, not the {} written", got.size(), value.size()));
+    }
+  } else if (set.error().code != Errc::OutOfMemory && set.error().code != Errc::OutOfBudget) {
+    recorder_fail(stack, "set_slot refused: " + set.error().describe());
+  }
+  if (Status back = stack.pool.give_back(page.value()); !back.ok()) {
+    recorder_fail(stack, "give_back of a borrowed page refused: " + back.error().describe());
+  }
+  check.page_id = kPageId;
+}
+
 void finish_recorder(Stack& stack, RecorderCheck& check,
                      const std::vector<std::pair<std::size_t, std::size_t>>& allocators) {
   const bool room = flight_recorder::reports_written() < flight_recorder::kMaxReportsPerProcess;
-  const std::string path = flight_recorder::write_report(kEndReason);
+  const std::string path = check.final_form ? flight_recorder::write_final_report(kEndReason, check.final_message)
+                                             : flight_recorder::write_report(kEndReason);
+  // write_final_report stops the recording (its report or not): the recorder is off.
+  if (check.final_form && flight_recorder::on()) recorder_fail(stack, "the recorder is on after write_final_report()");
   if (path.empty() == room) {
     recorder_fail(stack, fmt::format("write_report() {} with {} of {} reports written", room ? "failed" : "wrote one",
                                      flight_recorder::reports_written(), flight_recorder::kMaxReportsPerProcess));
@@ -153,6 +195,26 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
       recorder_fail(stack, fmt::format("the final report says kind '{}', region {} B, budget {} B: not '{}' with "
                                        "the region and budget of one of the run's {} allocators",
                                        report.kind, report.region_bytes, report.budget_bytes, kEndReason, allocators.size()));
+    }
+    const std::string due_message = check.final_message.substr(0, flight_recorder::kMaxMessageBytes);
+    if (check.final_form && report.message != due_message) {
+      recorder_fail(stack, fmt::format("the final report's message has {} bytes; the {} given, cut at {}, are {}",
+                                       report.message.size(), check.final_message.size(),
+                                       flight_recorder::kMaxMessageBytes, due_message.size()));
+    }
+    if (check.page_id != 0) {  // the page layer's last operations: borrow and give-back of that page
+      bool borrowed = false, given_back = false;
+      for (const CrashThread& thread : report.threads) {
+        for (const CrashEvent& event : thread.events) {
+          if (event.page != check.page_id || event.error) continue;
+          borrowed |= event.op == flight_recorder::Op::PoolBorrow;
+          given_back |= event.op == flight_recorder::Op::PoolGiveBack;
+        }
+      }
+      if (!borrowed || !given_back) {
+        recorder_fail(stack, fmt::format("the final report keeps {} of page {:#x}'s borrow and give-back",
+                                         borrowed || given_back ? "one" : "neither", check.page_id));
+      }
     }
     for (const CrashThread& thread : report.threads) {  // sequence order is checked by the reader
       const std::uint64_t kept = std::min<std::uint64_t>(thread.recorded, check.ring_events);

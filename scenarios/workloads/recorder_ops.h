@@ -33,6 +33,10 @@ std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng);
 void recorder_before_refusal(RecorderCheck& check);
 // After it: `release` false for a reset; `code` the refusal due.
 void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& handle, bool release, Errc code);
+// At quiescence, before finish_recorder: one page borrowed from the stack's
+// pool, a slot written and read back, the page given back — the page layer's
+// recorded operations, which the final report must keep.
+void recorder_page_ops(Stack& stack, RecorderCheck& check);
 // At quiescence: the final report, checked; the recorder off. `allocators`:
 // the (region_bytes, budget_bytes) of every SegmentAllocator the run used.
 void finish_recorder(Stack& stack, RecorderCheck& check,

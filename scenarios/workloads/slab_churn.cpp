@@ -14,6 +14,7 @@
 #include "core/platform/mutex.h"
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/slab_oracles.h"
+#include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -369,6 +370,9 @@ void finish(Stack& stack) {
   st.oracles->expect_unchanged(before, st.slab->stats(), "calls at quiescence");
   st.oracles->check_quiescent(*st.slab, st.model);
   st.slab.reset();
+  // A production thread's half of the caches (native_thread.h), on half
+  // of the seeds: its own allocators, so the checks above are unaffected.
+  if (rng.chance(0.5)) run_native_thread_episode(stack, rng, true);
   stack.scenario_state.reset();
 }
 

@@ -1,0 +1,426 @@
+// The native-thread episode: see native_thread.h.
+#include "scenarios/workloads/native_thread.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/asan.h"
+#include "core/fault_point.h"
+#include "core/flight_recorder.h"
+#include "core/segment_allocator.h"
+#include "core/size_class.h"
+#include "core/slab_allocator.h"
+#include "faults/sim_os.h"
+#include "scenarios/workloads/swarm.h"
+
+namespace segsim::scenarios {
+
+namespace {
+
+constexpr const char* kNativeOracle = "native-thread";
+
+// Keeps SegmentObserver's default was_reset / refused: a reset and a refused
+// call reach the defaults, which must change nothing the model sees.
+class NativeLiveSlices final : public SegmentObserver {
+ public:
+  void handing_out(const Segment& segment) override {
+    if (live.count(segment.data()) != 0) note("handing out a slice that is live");
+  }
+  void handed_out(const Segment& segment, bool zeroed) override {
+    (void)zeroed;
+    live[segment.data()] = segment.generation();
+    ++handed;
+  }
+  void released(const Segment& segment) override {
+    auto it = live.find(segment.data());
+    if (it == live.end() || it->second != segment.generation()) {
+      note("released a slice the observer never saw handed out (or of another generation)");
+    } else {
+      live.erase(it);
+    }
+    ++releases;
+  }
+  void note(const std::string& what) {
+    if (problem.empty()) problem = what;
+  }
+  std::map<const std::byte*, std::uint32_t> live;
+  std::uint64_t handed = 0, releases = 0;
+  std::string problem;
+};
+
+struct NativeHeldSegment {
+  Segment segment;
+  std::uint8_t fill = 0;
+};
+struct NativeHeldObject {
+  SlabObject object;
+  std::uint8_t fill = 0;
+};
+
+// What the thread does; failures are collected (an oracle's fail() throws,
+// and must not on a thread or in a thread_local destructor).
+struct NativeEpisode {
+  SegmentAllocator* segments = nullptr;
+  SlabAllocator* slab = nullptr;  // null: segments only
+  NativeLiveSlices* observer = nullptr;
+  std::vector<std::size_t> segment_sizes, object_sizes, late_segment_sizes, late_object_sizes;
+  bool zeroed_first = true;
+  std::vector<NativeHeldSegment> segments_live;
+  std::vector<NativeHeldObject> objects_live;
+  std::uint8_t next_fill = 0;
+  std::vector<std::string> failures;
+  std::uint64_t slab_allocations = 0, slab_frees = 0, slab_double_frees = 0;
+
+  void fail(std::string what) {
+    if (failures.size() < 8) failures.push_back(std::move(what));
+  }
+  std::uint8_t fill() { return static_cast<std::uint8_t>(1 + next_fill++ % 250); }
+
+  bool overlaps(const std::byte* data, std::size_t bytes) const {
+    auto hit = [&](const std::byte* other, std::size_t other_bytes) {
+      return data < other + other_bytes && other < data + bytes;
+    };
+    for (const NativeHeldSegment& held : segments_live) {
+      if (hit(held.segment.data(), held.segment.size())) return true;
+    }
+    for (const NativeHeldObject& held : objects_live) {
+      if (hit(held.object.data(), held.object.size())) return true;
+    }
+    return false;
+  }
+  void check_bytes(const std::byte* data, std::size_t bytes, std::uint8_t want, const char* what) {
+    for (std::size_t i = 0; i < bytes; ++i) {
+      if (data[i] != std::byte{want}) {
+        fail(fmt::format("{}: byte {} of {} reads {:#04x}, {:#04x} was due", what, i, bytes,
+                         static_cast<unsigned>(data[i]), want));
+        return;
+      }
+    }
+  }
+
+  // ---- segments
+  void allocate_segment(std::size_t bytes, bool zeroed, const char* phase) {
+    Result<Segment> got = zeroed ? segments->allocate(bytes) : segments->allocate_uninitialized(bytes);
+    if (class_of(bytes) < 0) {
+      if (got.ok() || got.error().code != Errc::InvalidSize) {
+        fail(fmt::format("{}: allocate({}) gave {}; InvalidSize was due", phase, bytes,
+                         got.ok() ? std::string("a segment") : got.error().describe()));
+        if (got.ok()) (void)segments->release(got.value());
+      }
+      return;
+    }
+    if (!got.ok()) {
+      fail(fmt::format("{}: allocate({}) refused under a 32 MiB budget on a fault-free Os: {}", phase, bytes,
+                       got.error().describe()));
+      return;
+    }
+    const Segment segment = got.value();
+    if (segment.size() != class_bytes(static_cast<std::size_t>(class_of(bytes)))) {
+      fail(fmt::format("{}: allocate({}) gave {} bytes", phase, bytes, segment.size()));
+    }
+    if (segment.bytes().data() != segment.data() || segment.bytes().size() != segment.size()) {
+      fail(fmt::format("{}: a segment's bytes() is not its data() and size()", phase));
+    }
+    if (zeroed) check_bytes(segment.data(), segment.size(), 0, "a zeroed allocation");
+    if (overlaps(segment.data(), segment.size())) fail(fmt::format("{}: a {}-byte segment overlaps a live one", phase, bytes));
+    if (asan::is_poisoned(segment.data())) fail(fmt::format("{}: a live segment is poisoned", phase));
+    const std::uint8_t f = fill();
+    std::fill(segment.data(), segment.data() + segment.size(), std::byte{f});
+    segments_live.push_back({segment, f});
+  }
+
+  void release_segment(std::size_t index, const char* phase) {
+    const NativeHeldSegment held = segments_live[index];
+    segments_live.erase(segments_live.begin() + static_cast<std::ptrdiff_t>(index));
+    check_bytes(held.segment.data(), held.segment.size(), held.fill, "a live segment");
+    if (Status released = segments->release(held.segment); !released.ok()) {
+      fail(fmt::format("{}: release of a live segment refused: {}", phase, released.error().describe()));
+      return;
+    }
+    // Refusals: a second release and a reset of the freed handle are
+    // DoubleFree, reach no observer hook but the default refused(), and
+    // change nothing.
+    const std::uint64_t handed = observer->handed, releases = observer->releases;
+    const AllocatorStats before = segments->stats();
+    Status again, reset;
+    {
+      // Refused on purpose: the flight recorder (on in alloc-api's half of
+      // the seeds) must write no report for them.
+      const std::size_t reports = flight_recorder::reports_written();
+      flight_recorder::RefusalsExpected expected;
+      again = segments->release(held.segment);
+      reset = segments->reset(held.segment);
+      if (flight_recorder::reports_written() != reports) {
+        fail(fmt::format("{}: the flight recorder wrote a report of a refusal made under RefusalsExpected", phase));
+      }
+    }
+    if (again.ok() || again.error().code != Errc::DoubleFree || reset.ok() || reset.error().code != Errc::DoubleFree) {
+      fail(fmt::format("{}: release / reset of a released segment answered {} / {}; DoubleFree was due", phase,
+                       again.ok() ? "ok" : again.error().describe(), reset.ok() ? "ok" : reset.error().describe()));
+    }
+    if (observer->handed != handed || observer->releases != releases) {
+      fail(fmt::format("{}: a refused release reached the observer's hand-out / release hooks", phase));
+    }
+    const AllocatorStats after = segments->stats();
+    if (after.live_slices() != before.live_slices() || after.free_slices() != before.free_slices()) {
+      fail(fmt::format("{}: a refused release changed the live / free slices", phase));
+    }
+  }
+
+  void reset_segment(NativeHeldSegment& held, const char* phase) {
+    if (Status reset = segments->reset(held.segment); !reset.ok()) {
+      fail(fmt::format("{}: reset of a live segment refused: {}", phase, reset.error().describe()));
+      return;
+    }
+    check_bytes(held.segment.data(), held.segment.size(), 0, "a reset segment");
+    held.fill = fill();
+    std::fill(held.segment.data(), held.segment.data() + held.segment.size(), std::byte{held.fill});
+  }
+
+  void lookup_segment(const NativeHeldSegment& held, const char* phase) {
+    Result<Segment> found = segments->lookup(held.segment.data());
+    if (!found.ok() || !(found.value() == held.segment)) {
+      fail(fmt::format("{}: lookup of a live segment answered {}", phase,
+                       found.ok() ? "another handle" : found.error().describe()));
+    }
+  }
+
+  // ---- slab objects
+  void allocate_object(std::size_t bytes, const char* phase) {
+    Result<SlabObject> got = slab->allocate(bytes);
+    if (slab_class_of(bytes) < 0) {
+      if (got.ok() || got.error().code != Errc::InvalidSize) {
+        fail(fmt::format("{}: slab allocate({}) gave {}; InvalidSize was due", phase, bytes,
+                         got.ok() ? std::string("an object") : got.error().describe()));
+        if (got.ok()) (void)slab->free(got.value());
+      }
+      return;
+    }
+    if (!got.ok()) {
+      fail(fmt::format("{}: slab allocate({}) refused on a fault-free Os: {}", phase, bytes, got.error().describe()));
+      return;
+    }
+    const SlabObject object = got.value();
+    ++slab_allocations;
+    if (object.size() != slab_class_bytes(static_cast<std::size_t>(slab_class_of(bytes))) ||
+        reinterpret_cast<std::uintptr_t>(object.data()) % 64 != 0) {
+      fail(fmt::format("{}: slab allocate({}) gave {} bytes at a {}-aligned address", phase, bytes, object.size(),
+                       reinterpret_cast<std::uintptr_t>(object.data()) % 64));
+    }
+    if (overlaps(object.data(), object.size())) fail(fmt::format("{}: a {}-byte object overlaps a live one", phase, bytes));
+    if (asan::is_poisoned(object.data())) fail(fmt::format("{}: a live slab object is poisoned", phase));
+    Result<SlabObject> found = slab->lookup(object.data());
+    if (!found.ok() || found->generation() != object.generation() || found->index() != object.index()) {
+      fail(fmt::format("{}: lookup of a new object answered {}", phase,
+                       found.ok() ? "another object" : found.error().describe()));
+    }
+    const std::uint8_t f = fill();
+    std::fill(object.data(), object.data() + object.size(), std::byte{f});
+    objects_live.push_back({object, f});
+  }
+
+  void free_object(std::size_t index, const char* phase) {
+    const NativeHeldObject held = objects_live[index];
+    objects_live.erase(objects_live.begin() + static_cast<std::ptrdiff_t>(index));
+    check_bytes(held.object.data(), held.object.size(), held.fill, "a live slab object");
+    if (Status freed = slab->free(held.object); !freed.ok()) {
+      fail(fmt::format("{}: free of a live object refused: {}", phase, freed.error().describe()));
+      return;
+    }
+    ++slab_frees;
+    // Freed and not handed out again yet: poisoned exactly under ASan.
+    if (asan::is_poisoned(held.object.data()) != asan::kEnabled) {
+      fail(fmt::format("{}: a freed slab object is {}poisoned (ASan {})", phase,
+                       asan::kEnabled ? "not " : "", asan::kEnabled ? "on" : "off"));
+    }
+    Status again = slab->free(held.object);
+    if (again.ok() || again.error().code != Errc::DoubleFree) {
+      fail(fmt::format("{}: a second free answered {}; DoubleFree was due", phase,
+                       again.ok() ? "ok" : again.error().describe()));
+    } else {
+      ++slab_double_frees;
+    }
+  }
+
+  // ---- the two phases
+  void cached_phase() {
+    const char* phase = "thread";
+    bool zeroed = zeroed_first;
+    for (std::size_t bytes : segment_sizes) {
+      allocate_segment(bytes, zeroed, phase);
+      zeroed = !zeroed;
+    }
+    // One class churned: after the first round trip the thread's cache serves
+    // it (with no observer and no fault points: the inline hit paths).
+    if (!segment_sizes.empty() && class_of(segment_sizes.front()) >= 0) {
+      for (int round = 0; round < 16; ++round) {
+        allocate_segment(segment_sizes.front(), round % 2 == 0, phase);
+        release_segment(segments_live.size() - 1, phase);
+      }
+    }
+    for (NativeHeldSegment& held : segments_live) lookup_segment(held, phase);
+    if (!segments_live.empty()) reset_segment(segments_live.front(), phase);
+    for (std::size_t i = segments_live.size() / 2; i-- > 0;) release_segment(i, phase);
+    segments->flush_thread_cache();
+    if (slab == nullptr) return;
+    for (std::size_t bytes : object_sizes) allocate_object(bytes, phase);
+    if (slab->stats().thread_caches != 1) {
+      fail(fmt::format("{}: the slab allocator counts {} thread caches while one thread uses it", phase,
+                       slab->stats().thread_caches));
+    }
+    // A second slab allocator this thread uses, destroyed while the thread
+    // lives: its cache is detached, and dropped from the thread's table the
+    // next time the thread looks for another allocator's cache.
+    SlabAllocatorConfig other_config;
+    other_config.slab_bytes = 4096;
+    auto other = SlabAllocator::create(*segments, other_config);
+    if (!other.ok()) {
+      fail("a second SlabAllocator refused: " + other.error().describe());
+    } else {
+      Result<SlabObject> o = other.value()->allocate(64);
+      if (!o.ok()) fail("the second SlabAllocator's allocate(64) refused: " + o.error().describe());
+      other.value().reset();  // its objects die with its slabs
+    }
+    for (std::size_t i = objects_live.size() / 2; i-- > 0;) free_object(i, phase);
+    slab->flush_thread_cache();
+    for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+      if (slab->stats().classes[c].cached_objects != 0) {
+        fail(fmt::format("{}: {} objects of class {} B in the thread's magazines after its flush", phase,
+                         slab->stats().classes[c].cached_objects, kSlabClassBytes[c]));
+        break;
+      }
+    }
+  }
+
+  // From a thread_local destructor that runs after the cache tables are gone.
+  void late_phase() {
+    const char* phase = "thread exit";
+    if (slab != nullptr) {
+      for (std::size_t bytes : late_object_sizes) allocate_object(bytes, phase);
+      slab->flush_thread_cache();  // no cache left: nothing to do
+      while (!objects_live.empty()) free_object(objects_live.size() - 1, phase);
+    }
+    for (std::size_t bytes : late_segment_sizes) allocate_segment(bytes, true, phase);
+    segments->flush_thread_cache();
+    while (!segments_live.empty()) release_segment(segments_live.size() - 1, phase);
+  }
+};
+
+// Constructed first on the thread, so destroyed after the cache tables.
+struct NativeLateWork {
+  NativeEpisode* episode = nullptr;
+  ~NativeLateWork() {
+    if (episode != nullptr) episode->late_phase();
+  }
+};
+thread_local NativeLateWork t_late_work;
+
+std::vector<std::size_t> native_draw_sizes(sim::Rng& rng, std::size_t count, std::size_t largest,
+                                    std::span<const std::size_t> edges) {
+  std::vector<std::size_t> sizes;
+  for (std::size_t i = 0; i < count; ++i) sizes.push_back(draw_size(rng, 0, largest + 1, edges));
+  return sizes;
+}
+
+}  // namespace
+
+void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
+  faults::SimOsConfig os_config;
+  os_config.reservation_bytes = kNativeThreadBudgetBytes + (std::size_t{8} << 20);
+  os_config.seed = rng.next();
+  auto os = faults::SimOs::create(os_config);
+  if (!os.ok()) stack.oracles.fail("exception", "native-thread SimOs: " + os.error().describe());
+  NativeLiveSlices observer;
+  SegmentAllocatorConfig config;
+  config.region_bytes = kNativeThreadRegionBytes;
+  config.budget_bytes = kNativeThreadBudgetBytes;
+  config.proactive_cleanup = false;  // no async cleanup thread outlives the episode
+  config.thread_cache_bytes = draw_one<std::size_t>(rng, {std::size_t{4} << 10, std::size_t{64} << 10,
+                                                          std::size_t{256} << 10});
+  // Half the episodes without an observer (the checks that need one hold
+  // trivially) and without the run's fault-point controller while the thread
+  // runs: the allocator's inline hit paths run only then (segment_fast_path.h).
+  const bool observed = rng.chance(0.5);
+  if (observed) config.observer = &observer;
+  auto segments = SegmentAllocator::create(*os.value(), config);
+  if (!segments.ok()) stack.oracles.fail("exception", "native-thread allocator: " + segments.error().describe());
+  std::unique_ptr<SlabAllocator> slab;
+  if (with_slab) {
+    SlabAllocatorConfig slab_config;
+    slab_config.slab_bytes = std::size_t{4096} << (2 * rng.below(3));
+    for (auto& capacity : slab_config.magazine_capacity) capacity = 1 + static_cast<std::uint32_t>(rng.below(8));
+    slab_config.empty_slabs_kept = rng.below(2);
+    auto made = SlabAllocator::create(*segments.value(), slab_config);
+    if (!made.ok()) stack.oracles.fail("exception", "native-thread slab: " + made.error().describe());
+    slab = std::move(made.value());
+  }
+
+  std::vector<std::size_t> segment_edges;
+  for (std::size_t c = 0; c < kSizeClassCount; ++c) segment_edges.push_back(class_bytes(c));
+  const std::vector<std::size_t> object_edges(kSlabClassBytes.begin(), kSlabClassBytes.end());
+  NativeEpisode episode;
+  episode.segments = segments.value().get();
+  episode.slab = slab.get();
+  episode.observer = &observer;
+  episode.zeroed_first = rng.chance(0.5);
+  episode.segment_sizes = native_draw_sizes(rng, 4 + rng.below(8), kLargestClassBytes, segment_edges);
+  episode.late_segment_sizes = native_draw_sizes(rng, 1 + rng.below(3), kLargestClassBytes, segment_edges);
+  if (with_slab) {
+    episode.object_sizes = native_draw_sizes(rng, 8 + rng.below(24), kSlabLargestObjectBytes, object_edges);
+    episode.late_object_sizes = native_draw_sizes(rng, 1 + rng.below(4), kSlabLargestObjectBytes, object_edges);
+  }
+
+  // The fiber blocks in join(): no scheduling point until the thread is gone.
+  {
+    std::optional<fault_points::ControllerScope> quiet;
+    if (!observed) quiet.emplace(nullptr);  // nothing else runs until join() returns
+    std::thread thread([&episode] {
+      t_late_work.episode = &episode;  // first thread_local touched: destroyed last
+      episode.cached_phase();
+    });
+    thread.join();
+  }
+
+  auto fail = [&](const std::string& what) { stack.oracles.fail(kNativeOracle, what); };
+  if (!episode.failures.empty()) fail(episode.failures.front());
+  if (!observer.problem.empty()) fail("observer: " + observer.problem);
+  // Before the slab goes: its destruction releases slabs from this fiber,
+  // which gives the fiber a cache of its own.
+  if (const std::size_t caches = segments.value()->stats().thread_caches; caches != 0) {
+    fail(fmt::format("{} segment thread cache(s) left after the thread exited", caches));
+  }
+  if (slab != nullptr) {
+    const SlabStats stats = slab->stats();
+    if (stats.thread_caches != 0) fail(fmt::format("{} slab thread cache(s) left after the thread exited", stats.thread_caches));
+    if (stats.live_objects() != 0) fail(fmt::format("{} slab object(s) live after every one was freed", stats.live_objects()));
+    if (stats.double_frees != episode.slab_double_frees) {
+      fail(fmt::format("the slab allocator counts {} double frees; the episode refused {}", stats.double_frees,
+                       episode.slab_double_frees));
+    }
+    std::uint64_t frees = 0;
+    for (const SlabClassStats& c : stats.classes) frees += c.frees;
+    if (frees > episode.slab_frees) {
+      fail(fmt::format("the slab allocator counts {} frees; the episode made {}", frees, episode.slab_frees));
+    }
+    if (std::vector<std::string> lines = slab->audit(); !lines.empty()) fail("slab audit: " + lines.front());
+    slab.reset();
+  }
+  const AllocatorStats stats = segments.value()->stats();
+  if (stats.live_slices() != 0 || !observer.live.empty()) {
+    fail(fmt::format("{} slice(s) live ({} by the observer) after every segment and slab went back",
+                     stats.live_slices(), observer.live.size()));
+  }
+  if (observer.handed != observer.releases) {
+    fail(fmt::format("the observer saw {} hand-outs and {} releases", observer.handed, observer.releases));
+  }
+  if (std::vector<std::string> lines = segments.value()->audit(); !lines.empty()) fail("allocator audit: " + lines.front());
+  segments.value().reset();
+}
+
+}  // namespace segsim::scenarios
