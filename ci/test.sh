@@ -7,7 +7,8 @@
 # deploy/slurm/ recipes on a private single-node Slurm cluster (ci/slurm.sh).
 #   ci/test.sh                  everything (what CI runs)
 #   SEGSIM_PRESETS="dev" ci/test.sh      only some presets
-#   SEGSIM_CAMPAIGN_SECONDS=600 ci/test.sh   campaign budget in dev (default 180; asan gets half: 90 s — at 60 s it missed rare required probes)
+#   SEGSIM_CAMPAIGN_SECONDS=600 ci/test.sh   campaign budget in dev (default 90)
+#   SEGSIM_ASAN_CAMPAIGN_SECONDS=300 ci/test.sh  campaign budget in asan (default 90: at 60 s it missed rare required probes)
 #   SEGSIM_CAMPAIGN=0 ci/test.sh         skip the campaign
 #   SEGSIM_FUZZ_SECONDS=60 ci/test.sh    longer fuzzing (0 skips it)
 #   SEGSIM_HUNT=0 ci/test.sh             skip the bug-catalogue hunt (ci/hunt.sh)
@@ -27,10 +28,18 @@ for preset in $presets; do
   echo "=== $preset: configure, build, test ($(($(date +%s) - start))s elapsed)"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
-  ctest --preset "$preset" -j "$jobs"
+  # CI has 30 minutes on 2 cores (the cold run of 143f098 took ~1750 s with
+  # the dev campaign at 180 s). Under TSan the CLI's end-to-end scripts
+  # (segsim_cli_*: sweeps of forked, single-threaded simulation processes,
+  # ~150 s of TSan's time) are left to dev and asan; every test with real
+  # threads — the stress tests, the scenarios' native-thread episode, the
+  # sweep workers' unit tests — still runs under TSan.
+  skip=()
+  [[ "$preset" == tsan ]] && skip=(-E '^segsim_cli_')
+  ctest --preset "$preset" -j "$jobs" "${skip[@]}"
   case "$preset" in
-    dev) campaign_seconds=${SEGSIM_CAMPAIGN_SECONDS:-180} ;;
-    asan) campaign_seconds=$(( ${SEGSIM_CAMPAIGN_SECONDS:-180} / 2 )) ;;
+    dev) campaign_seconds=${SEGSIM_CAMPAIGN_SECONDS:-90} ;;
+    asan) campaign_seconds=${SEGSIM_ASAN_CAMPAIGN_SECONDS:-90} ;;
     *) campaign_seconds=0 ;;
   esac
   if [[ "${SEGSIM_CAMPAIGN:-1}" != 0 && "$campaign_seconds" != 0 ]]; then
@@ -44,7 +53,7 @@ if [[ "${SEGSIM_HUNT:-1}" != 0 ]]; then
   ci/hunt.sh
 fi
 
-fuzz_seconds=${SEGSIM_FUZZ_SECONDS:-20}
+fuzz_seconds=${SEGSIM_FUZZ_SECONDS:-10}
 if [[ "$fuzz_seconds" != 0 ]]; then
   echo "=== fuzz: build, run each target ${fuzz_seconds}s ($(($(date +%s) - start))s elapsed)"
   cmake --preset fuzz >/dev/null
