@@ -39,12 +39,17 @@ for preset in $presets; do
   ctest --preset "$preset" -j "$jobs" "${skip[@]}"
   case "$preset" in
     dev) campaign_seconds=${SEGSIM_CAMPAIGN_SECONDS:-90} ;;
+    # asan's 90 s run ~2,500-3,200 seeds: too few to hit every rare required
+    # probe each time (arena.id.never_issued was missed once), so its probe
+    # list is advisory; the dev campaign's (~25,000 seeds) is the gate.
     asan) campaign_seconds=${SEGSIM_ASAN_CAMPAIGN_SECONDS:-90} ;;
     *) campaign_seconds=0 ;;
   esac
   if [[ "${SEGSIM_CAMPAIGN:-1}" != 0 && "$campaign_seconds" != 0 ]]; then
     echo "=== $preset: campaign, ${campaign_seconds}s ($(($(date +%s) - start))s elapsed)"
-    ci/campaign.sh "$preset" "$campaign_seconds"
+    gate=1
+    [[ "$preset" == asan ]] && gate=0
+    SEGSIM_CAMPAIGN_PROBE_GATE=$gate ci/campaign.sh "$preset" "$campaign_seconds"
   fi
 done
 
