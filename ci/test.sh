@@ -28,8 +28,8 @@ for preset in $presets; do
   echo "=== $preset: configure, build, test ($(($(date +%s) - start))s elapsed)"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
-  # CI has 30 minutes on 2 cores (the cold run of 143f098 took ~1750 s with
-  # the dev campaign at 180 s). Under TSan the CLI's end-to-end scripts
+  # CI has 30 minutes on 2 cores (the cold run of 143f098 took 1704 s with
+  # the dev campaign at 180 s; the official run of 415deba, 90 s, 1582 s). Under TSan the CLI's end-to-end scripts
   # (segsim_cli_*: sweeps of forked, single-threaded simulation processes,
   # ~150 s of TSan's time) are left to dev and asan; every test with real
   # threads — the stress tests, the scenarios' native-thread episode, the
