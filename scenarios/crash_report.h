@@ -36,12 +36,14 @@ struct CrashEvent {
                                // the object layers' (version 3): which slab / arena manager / large allocator
   std::uint64_t object = 0;    // the object layers: the fourth id (region, slice, generation, object: flight_recorder::Op)
   std::optional<Errc> error;  // nullopt: the call succeeded
+  friend bool operator==(const CrashEvent&, const CrashEvent&) = default;
 };
 
 struct CrashThread {
   std::uint32_t thread = 0;
   std::uint64_t recorded = 0;  // events ever recorded (the ring kept the last ones)
   std::vector<CrashEvent> events;
+  friend bool operator==(const CrashThread&, const CrashThread&) = default;
 };
 
 // The recorded slice a fatal signal's address fell in (stable ids only).

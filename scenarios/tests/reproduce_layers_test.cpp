@@ -76,18 +76,7 @@ TEST(CrashReportLayers, ObjectEventsAndConfigsParseAndWriteBackTheSame) {
   ASSERT_TRUE(again.ok()) << error;
   ASSERT_TRUE(again->slab);
   EXPECT_EQ(again->slab->magazine_capacity, report->slab->magazine_capacity);
-  ASSERT_EQ(again->threads.size(), report->threads.size());
-  for (std::size_t t = 0; t < again->threads.size(); ++t) {
-    ASSERT_EQ(again->threads[t].events.size(), report->threads[t].events.size());
-    for (std::size_t i = 0; i < again->threads[t].events.size(); ++i) {
-      const CrashEvent& a = again->threads[t].events[i];
-      const CrashEvent& b = report->threads[t].events[i];
-      EXPECT_EQ(std::tie(a.sequence, a.op, a.allocator, a.region, a.slice, a.generation, a.object, a.bytes,
-                         a.size_class, a.depth),
-                std::tie(b.sequence, b.op, b.allocator, b.region, b.slice, b.generation, b.object, b.bytes,
-                         b.size_class, b.depth));
-    }
-  }
+  EXPECT_TRUE(again->threads == report->threads);
 }
 
 TEST(CrashReportLayers, BadObjectEventsAndOlderVersionsAreOneLine) {

@@ -161,16 +161,7 @@ TEST(CrashReport, WrittenBackItReadsTheSame) {
   EXPECT_EQ(again->bug, "resize-alias");
   EXPECT_EQ(again->text, report->text);
   EXPECT_EQ(again->refused_thread, 1u);
-  ASSERT_EQ(again->threads.size(), report->threads.size());
-  for (std::size_t t = 0; t < again->threads.size(); ++t) {
-    ASSERT_EQ(again->threads[t].events.size(), report->threads[t].events.size());
-    for (std::size_t i = 0; i < again->threads[t].events.size(); ++i) {
-      const CrashEvent& a = again->threads[t].events[i];
-      const CrashEvent& b = report->threads[t].events[i];
-      EXPECT_EQ(std::tie(a.sequence, a.op, a.bytes, a.size_class, a.region, a.slice, a.generation, a.error),
-                std::tie(b.sequence, b.op, b.bytes, b.size_class, b.region, b.slice, b.generation, b.error));
-    }
-  }
+  EXPECT_TRUE(again->threads == report->threads);
 }
 
 // Thread 0 allocates slice 0 (and, with `released`, releases it); the

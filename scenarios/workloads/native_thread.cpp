@@ -81,6 +81,16 @@ struct NativeEpisode {
     if (failures.size() < 8) failures.push_back(std::move(what));
   }
   std::uint8_t fill() { return static_cast<std::uint8_t>(1 + next_fill++ % 250); }
+  // A block just handed out (segment or slab object): it overlaps no live
+  // block and is not poisoned. It is filled with a fresh byte, returned.
+  std::uint8_t take_new_block(std::byte* data, std::size_t size, std::size_t bytes, const char* what,
+                              const char* phase) {
+    if (overlaps(data, size)) fail(fmt::format("{}: a {}-byte {} overlaps a live one", phase, bytes, what));
+    if (asan::is_poisoned(data)) fail(fmt::format("{}: a live {} is poisoned", phase, what));
+    const std::uint8_t f = fill();
+    std::fill(data, data + size, std::byte{f});
+    return f;
+  }
 
   bool overlaps(const std::byte* data, std::size_t bytes) const {
     auto hit = [&](const std::byte* other, std::size_t other_bytes) {
@@ -128,11 +138,7 @@ struct NativeEpisode {
       fail(fmt::format("{}: a segment's bytes() is not its data() and size()", phase));
     }
     if (zeroed) check_bytes(segment.data(), segment.size(), 0, "a zeroed allocation");
-    if (overlaps(segment.data(), segment.size())) fail(fmt::format("{}: a {}-byte segment overlaps a live one", phase, bytes));
-    if (asan::is_poisoned(segment.data())) fail(fmt::format("{}: a live segment is poisoned", phase));
-    const std::uint8_t f = fill();
-    std::fill(segment.data(), segment.data() + segment.size(), std::byte{f});
-    segments_live.push_back({segment, f});
+    segments_live.push_back({segment, take_new_block(segment.data(), segment.size(), bytes, "segment", phase)});
   }
 
   void release_segment(std::size_t index, const char* phase) {
@@ -213,16 +219,12 @@ struct NativeEpisode {
       fail(fmt::format("{}: slab allocate({}) gave {} bytes at a {}-aligned address", phase, bytes, object.size(),
                        reinterpret_cast<std::uintptr_t>(object.data()) % 64));
     }
-    if (overlaps(object.data(), object.size())) fail(fmt::format("{}: a {}-byte object overlaps a live one", phase, bytes));
-    if (asan::is_poisoned(object.data())) fail(fmt::format("{}: a live slab object is poisoned", phase));
     Result<SlabObject> found = slab->lookup(object.data());
     if (!found.ok() || found->generation() != object.generation() || found->index() != object.index()) {
       fail(fmt::format("{}: lookup of a new object answered {}", phase,
                        found.ok() ? "another object" : found.error().describe()));
     }
-    const std::uint8_t f = fill();
-    std::fill(object.data(), object.data() + object.size(), std::byte{f});
-    objects_live.push_back({object, f});
+    objects_live.push_back({object, take_new_block(object.data(), object.size(), bytes, "slab object", phase)});
   }
 
   void free_object(std::size_t index, const char* phase) {
