@@ -3,7 +3,8 @@
 # tsan presets — in dev and asan followed by the CI campaign (ci/campaign.sh:
 # every scenario under random+swarm, fault-free and pct, on seeds derived from
 # the commit id) — hunt the bug catalogue in the mutants preset (ci/hunt.sh),
-# build the fuzz preset and run each fuzz target briefly, then run the
+# build the fuzz preset, run each fuzz target briefly and check that the
+# stack targets are deterministic per input (ci/fuzz_determinism.sh), then run the
 # deploy/slurm/ recipes on a private single-node Slurm cluster (ci/slurm.sh).
 #   ci/test.sh                  everything (what CI runs)
 #   SEGSIM_PRESETS="dev" ci/test.sh      only some presets
@@ -64,6 +65,10 @@ if [[ "$fuzz_seconds" != 0 ]]; then
   cmake --preset fuzz >/dev/null
   cmake --build --preset fuzz -j "$jobs"
   ci/fuzz.sh "$fuzz_seconds"
+  # The stack targets keep state across inputs (recycled mappings, a
+  # per-process SimOs): an input must still do the same first or after a
+  # thousand others (~20 s; it also replays what ci/fuzz.sh just found).
+  ci/fuzz_determinism.sh build/fuzz
 fi
 if [[ "${SEGSIM_SLURM:-1}" != 0 ]]; then
   # After the dev, mutants and fuzz builds: it runs all three (~40 s measured).

@@ -49,7 +49,6 @@ constexpr std::size_t kRegionBytes = 256 * KiB;
 // process never runs out of real memory.
 constexpr std::size_t kBudgetRegions = 32;
 constexpr std::size_t kMaxLive = 48;
-constexpr std::size_t kPageBytes = 4096;
 // The full model check (Harness::settle_and_check) runs every this many steps
 // and at the end; check_step() after every step.
 constexpr std::size_t kFullCheckEvery = 16;
@@ -186,18 +185,11 @@ class Harness {
   // After every operation, what an operation can break, at a cost that does
   // not grow with the allocator's tables: every live segment still reads its
   // contents (first and last byte, one per 4 KiB page — a lost write, a wrong
-  // zeroing or madvise shows there), and the segment the operation handed out
-  // or reset is what lookup() finds at its address and overlaps no other.
+  // zeroing or madvise shows there; the model's loop, outside the coverage
+  // instrumentation), and the segment the operation handed out or reset is
+  // what lookup() finds at its address and overlaps no other.
   void check_step() {
-    for (const model::LiveSegment& s : model_.live()) {
-      if (s.contents == model::Contents::Unknown) continue;
-      const std::byte expected = s.contents == model::Contents::Zero ? std::byte{0} : s.fill;
-      const std::span<const std::byte> bytes = s.segment.bytes();
-      for (std::size_t at = 0; at < bytes.size(); at += kPageBytes) {
-        if (bytes[at] != expected) content_mismatch(s, at, expected);
-      }
-      if (!bytes.empty() && bytes.back() != expected) content_mismatch(s, bytes.size() - 1, expected);
-    }
+    if (auto mismatch = model_.check_contents(model::Scan::EveryPage)) fail(*mismatch, step_);
     if (!own_) return;
     const Segment own = *own_;
     own_.reset();
@@ -223,15 +215,6 @@ class Harness {
   }
 
  private:
-  [[noreturn]] void content_mismatch(const model::LiveSegment& s, std::size_t at, std::byte expected) const {
-    fail("segment #" + std::to_string(s.id) + " (" + std::to_string(s.requested_bytes) + " B requested, class " +
-             std::to_string(s.segment.size() / KiB) + " KiB): byte " + std::to_string(at) + " reads " +
-             std::to_string(static_cast<unsigned>(s.segment.data()[at])) + ", expected " +
-             std::to_string(static_cast<unsigned>(expected)) +
-             (s.contents == model::Contents::Zero ? " (zeroed)" : " (written)"),
-         step_);
-  }
-
   void allocate(std::size_t bytes, bool zeroed) {
     if (model_.live().size() >= kMaxLive) return;
     const std::uint64_t map_failures_before = os_.failures(OsCall::Map);

@@ -75,20 +75,25 @@ std::size_t AllocatorModel::live_in_class(int size_class) const {
   }));
 }
 
+std::optional<std::string> AllocatorModel::check_contents(Scan scan) const {
+  for (const LiveSegment& s : live_) {
+    if (s.contents == Contents::Unknown) continue;
+    const std::byte expected = s.contents == Contents::Zero ? std::byte{0} : s.fill;
+    if (auto at = first_difference(s.segment.bytes(), expected, scan)) {
+      return fmt::format("{}: byte {} reads {:#04x}, expected {:#04x} ({})", name(s), *at,
+                         static_cast<unsigned>(s.segment.data()[*at]), static_cast<unsigned>(expected),
+                         s.contents == Contents::Zero ? "zeroed" : "written");
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> AllocatorModel::check(const SegmentAllocator& allocator, Scan scan) const {
+  if (auto mismatch = check_contents(scan)) return mismatch;
   for (const LiveSegment& s : live_) {
     if (s.segment.is_null() || s.segment.size_class() != class_of(s.requested_bytes)) {
       return fmt::format("{}: handle is null or not of the request's class {}", name(s),
                          class_of(s.requested_bytes));
-    }
-    if (s.contents != Contents::Unknown) {
-      const std::byte expected = s.contents == Contents::Zero ? std::byte{0} : s.fill;
-      if (auto at = first_difference(s.segment.bytes(), expected, scan)) {
-        return fmt::format("{}: byte {} reads {:#04x}, expected {:#04x} ({})", name(s), *at,
-                           static_cast<unsigned>(s.segment.data()[*at]),
-                           static_cast<unsigned>(expected),
-                           s.contents == Contents::Zero ? "zeroed" : "written");
-      }
     }
     Result<Segment> found = allocator.lookup(s.segment.data());
     if (!found.ok()) {
