@@ -21,7 +21,11 @@ inline std::optional<std::size_t> first_nonzero_word(const std::byte* data, std:
 // The index of the first byte that is not `fill`: a word at a time, then the
 // bytes of the first word that differs (a byte loop that may fail on every
 // byte does not vectorise; it was 44 % of a chicago run's instructions).
+// The common answer, every byte right, comes first from glibc's vectorised
+// memcmp of the range against itself shifted by one byte (every byte equals
+// the first): several times fewer instructions than the word loop.
 inline std::optional<std::size_t> first_byte_other_than(const std::byte* data, std::size_t bytes, std::byte fill) {
+  if (bytes == 0 || (data[0] == fill && std::memcmp(data, data + 1, bytes - 1) == 0)) return std::nullopt;
   const std::uint64_t pattern = 0x0101010101010101ULL * static_cast<std::uint8_t>(fill);
   std::size_t i = 0;
   for (; i + sizeof(std::uint64_t) <= bytes; i += sizeof(std::uint64_t)) {
