@@ -19,6 +19,7 @@
 #include "scenarios/workloads/invalid_configs.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/platform_ops.h"
+#include "scenarios/workloads/audit_episode.h"
 #include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/recorder_ops.h"
 #include "scenarios/workloads/swarm.h"
@@ -366,6 +367,11 @@ ScenarioDef alloc_api_scenario() {
       finish_recorder(stack, *state.recorder, {{config.region_bytes, config.budget_bytes},
                                                {kForeignRegionBytes, kForeignBudgetBytes},
                                                {kNativeThreadRegionBytes, kNativeThreadBudgetBytes}});
+    }
+    // A quarter of the seeds, from its own stream (the other draws stay):
+    // every audit's violation reports, each checked ("audit-detects").
+    if (sim::Rng audit_rng(sim::derive_seed(stack.seed, "audit-episode.alloc-api")); audit_rng.below(4) == 0) {
+      run_audit_episode(stack, audit_rng);
     }
     stack.scenario_state.reset();
   };
