@@ -356,22 +356,32 @@ ScenarioDef alloc_api_scenario() {
     }
     AllocApiState& state = state_of(stack);
     platform_finish(stack, *state.platform);
+    // An eighth of the seeds (~6 ms each), from its own stream (the other draws stay):
+    // every audit's violation reports, each checked ("audit-detects"). With
+    // the recorder on, its layers' operations and configs reach the final
+    // report.
+    sim::Rng audit_rng(sim::derive_seed(stack.seed, "audit-episode.alloc-api"));
+    const bool audit_episode = audit_rng.below(8) == 0;
+    if (audit_episode && state.recorder == nullptr) run_audit_episode(stack, audit_rng);
     if (state.recorder != nullptr) {
       // A production thread's operations while the recorder is on: its
       // native mutexes carry the recorder's clock (sync_clock), and the final
       // report keeps that thread's ring too.
       sim::Rng native_rng(sim::derive_seed(stack.seed, "native-thread.alloc-api"));
       run_native_thread_episode(stack, native_rng, false);
+      // An eighth of the recorder's seeds: its crash paths (a raised signal,
+      // a removed directory, more threads than rings).
+      if (sim::Rng crash_rng(sim::derive_seed(stack.seed, "recorder-crash.alloc-api")); crash_rng.below(8) == 0) {
+        recorder_crash_paths(stack, *state.recorder, crash_rng);
+      }
+      if (audit_episode) run_audit_episode(stack, audit_rng);
       recorder_page_ops(stack, *state.recorder);
       const auto& config = stack.allocator.config();
       finish_recorder(stack, *state.recorder, {{config.region_bytes, config.budget_bytes},
                                                {kForeignRegionBytes, kForeignBudgetBytes},
-                                               {kNativeThreadRegionBytes, kNativeThreadBudgetBytes}});
-    }
-    // A quarter of the seeds, from its own stream (the other draws stay):
-    // every audit's violation reports, each checked ("audit-detects").
-    if (sim::Rng audit_rng(sim::derive_seed(stack.seed, "audit-episode.alloc-api")); audit_rng.below(4) == 0) {
-      run_audit_episode(stack, audit_rng);
+                                               {kNativeThreadRegionBytes, kNativeThreadBudgetBytes},
+                                               {kAuditRegionBytes[0], kAuditBudgetBytes},
+                                               {kAuditRegionBytes[1], kAuditBudgetBytes}});
     }
     stack.scenario_state.reset();
   };

@@ -236,8 +236,8 @@ void run_audit_episode(Stack& stack, sim::Rng& rng) {
   Breaker setup{stack, "setup", {}};
   if (!os.ok()) return setup.setup_failed("SimOs: " + os.error().describe());
   SegmentAllocatorConfig config;
-  config.region_bytes = draw_one<std::size_t>(rng, {std::size_t{256} << 10, std::size_t{1} << 20});
-  config.budget_bytes = std::size_t{16} << 20;
+  config.region_bytes = draw_one<std::size_t>(rng, {kAuditRegionBytes[0], kAuditRegionBytes[1]});
+  config.budget_bytes = kAuditBudgetBytes;
   config.proactive_cleanup = false;  // no async task may touch the instance while it is broken
   auto segments = SegmentAllocator::create(*os.value(), config);
   if (!segments.ok()) return setup.setup_failed("allocator: " + segments.error().describe());

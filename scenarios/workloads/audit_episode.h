@@ -14,10 +14,16 @@
 // are untouched.
 #pragma once
 
+#include <cstddef>
+
 #include "scenarios/stack.h"
 #include "sim/random.h"
 
 namespace segsim::scenarios {
+
+// The episode's SegmentAllocator (the flight recorder's report may name it).
+inline constexpr std::size_t kAuditRegionBytes[] = {std::size_t{256} << 10, std::size_t{1} << 20};
+inline constexpr std::size_t kAuditBudgetBytes = std::size_t{16} << 20;
 
 // Runs the episode from the calling fiber; `rng` draws the instances' sizes.
 void run_audit_episode(Stack& stack, sim::Rng& rng);
