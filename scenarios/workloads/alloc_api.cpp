@@ -369,9 +369,9 @@ ScenarioDef alloc_api_scenario() {
       // report keeps that thread's ring too.
       sim::Rng native_rng(sim::derive_seed(stack.seed, "native-thread.alloc-api"));
       run_native_thread_episode(stack, native_rng, false);
-      // An eighth of the recorder's seeds: its crash paths (a raised signal,
-      // a removed directory, more threads than rings).
-      if (sim::Rng crash_rng(sim::derive_seed(stack.seed, "recorder-crash.alloc-api")); crash_rng.below(8) == 0) {
+      // Half the recorder's seeds that report no refusals: its crash paths
+      // (a fatal signal, a removed directory, more threads than rings).
+      if (sim::Rng crash_rng(sim::derive_seed(stack.seed, "recorder-crash.alloc-api")); crash_rng.below(2) == 0) {
         recorder_crash_paths(stack, *state.recorder, crash_rng);
       }
       if (audit_episode) run_audit_episode(stack, audit_rng);

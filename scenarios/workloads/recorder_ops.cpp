@@ -2,6 +2,7 @@
 #include "scenarios/workloads/recorder_ops.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "core/flight_recorder.h"
 #include "core/leaf_page.h"
 #include "core/leaf_page_pool.h"
+#include "core/size_class.h"
 #include "scenarios/crash_report.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -126,15 +128,30 @@ void enable_or_fail(Stack& stack, const flight_recorder::Config& config) {
 // The handler of a raised fatal signal writes one report naming it, turns
 // the recorder off and puts the previous handler back; a second fatal signal
 // in the process writes none (one report per dying process).
-void check_signal_handler(Stack& stack, RecorderCheck& check, int signal) {
+void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::Rng& rng) {
   struct sigaction before {};
   ::sigaction(signal, nullptr, &before);
   flight_recorder::Config config = check.config;
   config.catch_signals = true;
   enable_or_fail(stack, config);
+  // A live slice of the run's allocator, recorded since this enable(): the
+  // signal's fault address falls inside it (SIGABRT has none), so the
+  // report must name it.
+  Result<Segment> held = stack.allocator.allocate(class_bytes(rng.below(kSizeClassCount)));
+  if (!held.ok()) {  // a fault plan refused it: no slice to point at
+    flight_recorder::disable();
+    return;
+  }
+  const Segment segment = held.value();
+  const std::uint64_t offset = rng.below(segment.size());
   const std::size_t written = flight_recorder::reports_written();
   const bool room = written < flight_recorder::kMaxReportsPerProcess;
-  ::raise(signal);
+  // As the kernel sends a fault: to this thread, with the address.
+  siginfo_t info{};
+  info.si_signo = signal;
+  info.si_code = SI_QUEUE;
+  info.si_addr = segment.data() + offset;
+  ::syscall(SYS_rt_tgsigqueueinfo, ::getpid(), ::gettid(), signal, &info);
   const bool still_on = flight_recorder::on();
   flight_recorder::disable();  // the handlers out: the sweep's own are back
   if (still_on) recorder_fail(stack, fmt::format("the recorder is on after the report of a {}", raised_signal_name(signal)));
@@ -149,6 +166,17 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal) {
       recorder_fail(stack, fmt::format("the report of a raised {} says kind '{}', signal {} '{}'",
                                        raised_signal_name(signal), report.kind, report.signal, report.signal_name));
     }
+    const bool named = report.fault_slice && report.fault_slice->region == segment.region_id() &&
+                       report.fault_slice->slice == segment.slice_index() &&
+                       report.fault_slice->generation == segment.generation() && report.fault_slice->offset == offset;
+    if (named != (signal != SIGABRT)) {
+      recorder_fail(stack, fmt::format("the report of a {} at offset {} of region {} slice {} generation {} {} it", raised_signal_name(signal),
+                                       offset, segment.region_id(), segment.slice_index(), segment.generation(),
+                                       named ? "names (no fault address was due)" : "does not name"));
+    }
+  }
+  if (Status released = stack.allocator.release(segment); !released.ok()) {
+    recorder_fail(stack, "release of the signal's slice refused: " + released.error().describe());
   }
   struct sigaction after {};
   ::sigaction(signal, nullptr, &after);
@@ -217,15 +245,18 @@ void check_ring_taken_over(Stack& stack, const RecorderCheck& check, const Crash
 }  // namespace
 
 void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
-#if !defined(SEGSIM_RECORDER_TSAN)  // TSan defers signals: the handler would not run inside raise()
-  check_signal_handler(stack, check, draw_one<int>(rng, {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}));
+  // Only where refusals write no reports: the per-process cap of 8 is then
+  // this episode's alone, so each report it expects is due.
+  if (check.report_refusals) return;
+#if !defined(SEGSIM_RECORDER_TSAN)  // TSan defers signals: the handler would not run inside the send
+  check_signal_handler(stack, check, draw_one<int>(rng, {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}), rng);
 #else
   (void)rng;
 #endif
   check_directory_gone(stack, check);
   enable_or_fail(stack, check.config);
-  // A quarter of these: 257 thread starts cost ~35 ms, the seed's whole time again.
-  if (rng.below(4) == 0) take_over_rings(check);
+  // An eighth of these: 257 thread starts cost ~35 ms, the seed's whole time again.
+  if (rng.below(8) == 0) take_over_rings(check);
 }
 
 std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
