@@ -248,6 +248,11 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   // Only where refusals write no reports: the per-process cap of 8 is then
   // this episode's alone, so each report it expects is due.
   if (check.report_refusals) return;
+  // From a fresh report count and a process whose fatal signal is not yet
+  // reported: a run before this one in the process (a replay in a test, a
+  // worker's earlier seed) must not change what this seed sees.
+  flight_recorder::disable();
+  flight_recorder::reset_report_count();
 #if !defined(SEGSIM_RECORDER_TSAN)  // TSan defers signals: the handler would not run inside the send
   check_signal_handler(stack, check, draw_one<int>(rng, {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}), rng);
 #else
