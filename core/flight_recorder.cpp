@@ -331,6 +331,11 @@ std::size_t reports_written() noexcept {
 bool reset_report_count() noexcept {
   if (on()) return false;
   state().reports.store(0, std::memory_order_relaxed);
+  // A fatal report ends its process, unless the handler returned (a raised
+  // signal: the harness's test of the handler, workloads/recorder_crash.cpp):
+  // the next run in this process reports its own first fatal signal.
+  g_fatal_reported.store(false);
+  g_fatal_report_done.store(false);
   return true;
 }
 

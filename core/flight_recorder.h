@@ -314,7 +314,8 @@ std::string write_final_report(const char* reason, const std::string& message);
 std::size_t reports_written() noexcept;
 // For a process that starts over as if fresh (a sweep worker between seeds,
 // scenarios/worker_life.h): the report count back to 0, so the next report
-// is numbered 0 and kMaxReportsPerProcess counts from here. Refused (false)
+// is numbered 0 and kMaxReportsPerProcess counts from here, and a fatal signal
+// is reported again (one report per process otherwise). Refused (false)
 // while the recorder is on: its reports would reuse earlier files' names.
 bool reset_report_count() noexcept;
 

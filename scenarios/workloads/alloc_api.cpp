@@ -20,6 +20,7 @@
 #include "scenarios/workloads/invalid_configs.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/platform_ops.h"
+#include "scenarios/workloads/audit_episode.h"
 #include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/recorder_ops.h"
 #include "scenarios/workloads/swarm.h"
@@ -360,17 +361,32 @@ ScenarioDef alloc_api_scenario() {
     }
     AllocApiState& state = state_of(stack);
     platform_finish(stack, *state.platform);
+    // An eighth of the seeds (~6 ms each), from its own stream (the other draws stay):
+    // every audit's violation reports, each checked ("audit-detects"). With
+    // the recorder on, its layers' operations and configs reach the final
+    // report.
+    sim::Rng audit_rng(sim::derive_seed(stack.seed, "audit-episode.alloc-api"));
+    const bool audit_episode = audit_rng.below(8) == 0;
+    if (audit_episode && state.recorder == nullptr) run_audit_episode(stack, audit_rng);
     if (state.recorder != nullptr) {
       // A production thread's operations while the recorder is on: its
       // native mutexes carry the recorder's clock (sync_clock), and the final
       // report keeps that thread's ring too.
       sim::Rng native_rng(sim::derive_seed(stack.seed, "native-thread.alloc-api"));
       run_native_thread_episode(stack, native_rng, false);
+      // Half the recorder's seeds that report no refusals: its crash paths
+      // (a fatal signal, a removed directory, more threads than rings).
+      if (sim::Rng crash_rng(sim::derive_seed(stack.seed, "recorder-crash.alloc-api")); crash_rng.below(2) == 0) {
+        recorder_crash_paths(stack, *state.recorder, crash_rng);
+      }
+      if (audit_episode) run_audit_episode(stack, audit_rng);
       recorder_page_ops(stack, *state.recorder);
       const auto& config = stack.allocator.config();
       finish_recorder(stack, *state.recorder, {{config.region_bytes, config.budget_bytes},
                                                {kForeignRegionBytes, kForeignBudgetBytes},
-                                               {kNativeThreadRegionBytes, kNativeThreadBudgetBytes}});
+                                               {kNativeThreadRegionBytes, kNativeThreadBudgetBytes},
+                                               {kAuditRegionBytes[0], kAuditBudgetBytes},
+                                               {kAuditRegionBytes[1], kAuditBudgetBytes}});
     }
     stack.scenario_state.reset();
   };

@@ -18,6 +18,7 @@
 #include "core/slab_allocator.h"
 #include "faults/sim_os.h"
 #include "scenarios/oracles/zero_scan.h"
+#include "scenarios/workloads/forged_handles.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -196,6 +197,30 @@ struct NativeEpisode {
     }
   }
 
+  // Forged handles of a live segment (forged_handles.h): each is refused as
+  // InvalidPointer — the hit path's handle checks decline it first when it
+  // runs — and changes no slice count; the segment stays live.
+  void forged_releases(const Segment& live, const char* phase) {
+    const AllocatorStats before = segments->stats();
+    for (std::size_t f = 0; f < kForgeryCount; ++f) {
+      const std::optional<Segment> forged = forge(live, static_cast<Forgery>(f));
+      if (!forged) continue;
+      Status got;
+      {
+        flight_recorder::RefusalsExpected expected;  // refused on purpose: no report
+        got = segments->release(*forged);
+      }
+      if (got.ok() || got.error().code != Errc::InvalidPointer) {
+        fail(fmt::format("{}: release of a forged handle (forgery {}) answered {}; InvalidPointer was due", phase, f,
+                         got.ok() ? "ok" : got.error().describe()));
+      }
+    }
+    const AllocatorStats after = segments->stats();
+    if (after.live_slices() != before.live_slices() || after.free_slices() != before.free_slices()) {
+      fail(fmt::format("{}: refused releases of forged handles changed the live / free slices", phase));
+    }
+  }
+
   // ---- slab objects
   void allocate_object(std::size_t bytes, const char* phase) {
     Result<SlabObject> got = slab->allocate(bytes);
@@ -265,6 +290,15 @@ struct NativeEpisode {
         release_segment(segments_live.size() - 1, phase);
       }
     }
+    // A burst of one class past what a thread cache keeps (32 slices, and
+    // past its grant first): the hit path declines a release into a full
+    // cache or past its grant and the slow path takes it, each release
+    // checked as above.
+    const std::size_t burst_bytes = class_bytes(std::min<std::size_t>(3, kSizeClassCount - 1));
+    const std::size_t kept = segments_live.size();
+    for (int i = 0; i < 40; ++i) allocate_segment(burst_bytes, false, phase);
+    while (segments_live.size() > kept) release_segment(segments_live.size() - 1, phase);
+    if (!segments_live.empty()) forged_releases(segments_live.front().segment, phase);
     for (NativeHeldSegment& held : segments_live) lookup_segment(held, phase);
     if (!segments_live.empty()) reset_segment(segments_live.front(), phase);
     for (std::size_t i = segments_live.size() / 2; i-- > 0;) release_segment(i, phase);

@@ -1,6 +1,8 @@
 // recorder_ops.h: the flight recorder on in a sweep, its promises checked.
 #include "scenarios/workloads/recorder_ops.h"
 
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,12 +11,14 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "core/flight_recorder.h"
 #include "core/leaf_page.h"
 #include "core/leaf_page_pool.h"
+#include "core/size_class.h"
 #include "scenarios/crash_report.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -34,6 +38,8 @@ struct RecorderCheck {
   bool final_form = false;
   std::string final_message;
   std::uint64_t page_id = 0;  // recorder_page_ops' page; 0: none
+  flight_recorder::Config config;  // as enabled
+  std::uint64_t reuse_page = 0;    // recorder_crash_paths: the page of the thread that took over a ring; 0: none
 
   ~RecorderCheck() {  // also on a failed seed: the recorder off, the directory gone
     flight_recorder::disable();
@@ -90,6 +96,174 @@ std::string describe_refusal(const CrashReport& report) {
 
 }  // namespace
 
+// ---- recorder_crash_paths: what a crash or a broken disk makes the recorder do.
+
+namespace {
+
+#if defined(__SANITIZE_THREAD__)
+#define SEGSIM_RECORDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SEGSIM_RECORDER_TSAN 1
+#endif
+#endif
+
+constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
+
+const char* raised_signal_name(int signal) {
+  switch (signal) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    default: return "SIGABRT";
+  }
+}
+
+void enable_or_fail(Stack& stack, const flight_recorder::Config& config) {
+  std::string line;
+  if (!flight_recorder::enable(config, &line)) recorder_fail(stack, "enable() refused a valid config: " + line);
+}
+
+// The handler of a raised fatal signal writes one report naming it, turns
+// the recorder off and puts the previous handler back; a second fatal signal
+// in the process writes none (one report per dying process).
+void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::Rng& rng) {
+  struct sigaction before {};
+  ::sigaction(signal, nullptr, &before);
+  flight_recorder::Config config = check.config;
+  config.catch_signals = true;
+  enable_or_fail(stack, config);
+  // A live slice of the run's allocator, recorded since this enable(): the
+  // signal's fault address falls inside it (SIGABRT has none), so the
+  // report must name it.
+  Result<Segment> held = stack.allocator.allocate(class_bytes(rng.below(kSizeClassCount)));
+  if (!held.ok()) {  // a fault plan refused it: no slice to point at
+    flight_recorder::disable();
+    return;
+  }
+  const Segment segment = held.value();
+  const std::uint64_t offset = rng.below(segment.size());
+  const std::size_t written = flight_recorder::reports_written();
+  const bool room = written < flight_recorder::kMaxReportsPerProcess;
+  // As the kernel sends a fault: to this thread, with the address.
+  siginfo_t info{};
+  info.si_signo = signal;
+  info.si_code = SI_QUEUE;
+  info.si_addr = segment.data() + offset;
+  ::syscall(SYS_rt_tgsigqueueinfo, ::getpid(), ::gettid(), signal, &info);
+  const bool still_on = flight_recorder::on();
+  flight_recorder::disable();  // the handlers out: the sweep's own are back
+  if (still_on) recorder_fail(stack, fmt::format("the recorder is on after the report of a {}", raised_signal_name(signal)));
+  if (flight_recorder::reports_written() != written + (room ? 1 : 0)) {
+    recorder_fail(stack, fmt::format("a raised {} made {} report(s) with {} of {} written", raised_signal_name(signal),
+                                     flight_recorder::reports_written() - written, written,
+                                     flight_recorder::kMaxReportsPerProcess));
+  }
+  if (room) {
+    const CrashReport report = read_report(stack, report_path(check, written));
+    if (report.kind != "signal" || report.signal != signal || report.signal_name != raised_signal_name(signal)) {
+      recorder_fail(stack, fmt::format("the report of a raised {} says kind '{}', signal {} '{}'",
+                                       raised_signal_name(signal), report.kind, report.signal, report.signal_name));
+    }
+    const bool named = report.fault_slice && report.fault_slice->region == segment.region_id() &&
+                       report.fault_slice->slice == segment.slice_index() &&
+                       report.fault_slice->generation == segment.generation() && report.fault_slice->offset == offset;
+    if (named != (signal != SIGABRT)) {
+      recorder_fail(stack, fmt::format("the report of a {} at offset {} of region {} slice {} generation {} {} it", raised_signal_name(signal),
+                                       offset, segment.region_id(), segment.slice_index(), segment.generation(),
+                                       named ? "names (no fault address was due)" : "does not name"));
+    }
+  }
+  if (Status released = stack.allocator.release(segment); !released.ok()) {
+    recorder_fail(stack, "release of the signal's slice refused: " + released.error().describe());
+  }
+  struct sigaction after {};
+  ::sigaction(signal, nullptr, &after);
+  // The handler and its calling convention (libc may add its own flags when it sets an action).
+  if (after.sa_sigaction != before.sa_sigaction || (after.sa_flags & SA_SIGINFO) != (before.sa_flags & SA_SIGINFO)) {
+    recorder_fail(stack, fmt::format("the {} handler before enable() is not back after disable()", raised_signal_name(signal)));
+  }
+  // Again: the process has had its fatal report.
+  enable_or_fail(stack, config);
+  const std::size_t second = flight_recorder::reports_written();
+  ::raise(signal);
+  flight_recorder::disable();
+  if (flight_recorder::reports_written() != second) {
+    recorder_fail(stack, fmt::format("a second raised {} wrote another report", raised_signal_name(signal)));
+  }
+}
+
+// A directory removed after enable(): write_report() writes nothing and says so.
+void check_directory_gone(Stack& stack, RecorderCheck& check) {
+  flight_recorder::Config config = check.config;
+  config.dir = make_private_dir(stack);
+  enable_or_fail(stack, config);
+  std::error_code ignored;
+  std::filesystem::remove_all(config.dir, ignored);
+  const std::string path = flight_recorder::write_report("directory gone");
+  flight_recorder::disable();
+  if (!path.empty()) recorder_fail(stack, "write_report() into a removed directory returned " + path);
+}
+
+// More threads than rings: every ring taken by a thread that exited, the
+// next thread takes over the oldest's (numbered past kMaxThreads, its ring
+// emptied). One recorded call each.
+void take_over_rings(RecorderCheck& check) {
+  const auto threads = static_cast<std::uint32_t>(flight_recorder::kMaxThreads) + 1;
+  for (std::uint32_t t = 0; t < threads; ++t) {
+    std::thread thread([t] {
+      flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kReusePageBase + t, 0, 0, nullptr);
+    });
+    thread.join();  // exited (its ring marked so) before the next starts
+  }
+  check.reuse_page = kReusePageBase + threads - 1;
+}
+
+// The final report keeps at most kMaxThreads rings, one of them the last
+// thread's, taken over: numbered past kMaxThreads, holding only its call.
+void check_ring_taken_over(Stack& stack, const RecorderCheck& check, const CrashReport& report) {
+  if (report.threads.size() > flight_recorder::kMaxThreads) {
+    recorder_fail(stack, fmt::format("the final report has {} threads; the recorder keeps {} rings",
+                                     report.threads.size(), flight_recorder::kMaxThreads));
+  }
+  for (const CrashThread& thread : report.threads) {
+    for (const CrashEvent& event : thread.events) {
+      if (event.op != flight_recorder::Op::PageClear || event.page != check.reuse_page) continue;
+      if (thread.thread < flight_recorder::kMaxThreads || thread.recorded != 1 || thread.events.size() != 1) {
+        recorder_fail(stack, fmt::format("the thread that took over a ring is numbered {} with {} event(s) recorded, "
+                                         "{} kept: a number from {} and its one call were due", thread.thread,
+                                         thread.recorded, thread.events.size(), flight_recorder::kMaxThreads));
+      }
+      return;
+    }
+  }
+  recorder_fail(stack, fmt::format("the final report lost the call of the thread that took over a ring (page {:#x})",
+                                   check.reuse_page));
+}
+
+}  // namespace
+
+void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
+  // Only where refusals write no reports: the per-process cap of 8 is then
+  // this episode's alone, so each report it expects is due.
+  if (check.report_refusals) return;
+  // From a fresh report count and a process whose fatal signal is not yet
+  // reported: a run before this one in the process (a replay in a test, a
+  // worker's earlier seed) must not change what this seed sees.
+  flight_recorder::disable();
+  flight_recorder::reset_report_count();
+#if !defined(SEGSIM_RECORDER_TSAN)  // TSan defers signals: the handler would not run inside the send
+  check_signal_handler(stack, check, draw_one<int>(rng, {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}), rng);
+#else
+  (void)rng;
+#endif
+  check_directory_gone(stack, check);
+  enable_or_fail(stack, check.config);
+  // An eighth of these: 257 thread starts cost ~35 ms, the seed's whole time again.
+  if (rng.below(8) == 0) take_over_rings(check);
+}
+
 std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
   if (!rng.chance(0.5)) return nullptr;
   auto check = std::make_shared<RecorderCheck>();
@@ -114,6 +288,7 @@ std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
   std::string line;
   if (!flight_recorder::enable(config, &line)) recorder_fail(stack, "enable() refused a valid config: " + line);
   if (!flight_recorder::on()) recorder_fail(stack, "enable() succeeded and the recorder is off");
+  check->config = config;
   check->ring_events = std::bit_ceil(config.ring_events);
   check->report_refusals = config.report_refusals;
   check->final_form = rng.chance(0.5);
@@ -216,6 +391,7 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
                                          borrowed || given_back ? "one" : "neither", check.page_id));
       }
     }
+    if (check.reuse_page != 0) check_ring_taken_over(stack, check, report);
     for (const CrashThread& thread : report.threads) {  // sequence order is checked by the reader
       const std::uint64_t kept = std::min<std::uint64_t>(thread.recorded, check.ring_events);
       if (thread.events.size() != kept) {

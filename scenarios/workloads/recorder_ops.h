@@ -33,6 +33,13 @@ std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng);
 void recorder_before_refusal(RecorderCheck& check);
 // After it: `release` false for a reset; `code` the refusal due.
 void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& handle, bool release, Errc code);
+// At quiescence, before the other recorder calls, on a drawn share of the
+// recorder's seeds (recorder_crash.cpp): the fatal-signal handler (a raised
+// signal: one report naming it, none for a second one, the previous handlers
+// back), a report into a directory removed since enable() (none written), and
+// more threads than rings (the last one takes over an exited thread's ring:
+// the final report must show it). The recorder is on again afterwards.
+void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng);
 // At quiescence, before finish_recorder: one page borrowed from the stack's
 // pool, a slot written and read back, the page given back — the page layer's
 // recorded operations, which the final report must keep.
