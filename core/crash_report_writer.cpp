@@ -163,7 +163,7 @@ bool slice_holding(std::uintptr_t address, Event* found) {
   bool any = false;
   for_each_ring([&](const Ring& ring, std::uint64_t first, std::uint64_t head) {
     for (std::uint64_t i = first; i < head; ++i) {
-      const Event& e = ring.events[i & ring.mask];
+      const Event e = unpack_slot(ring, i);
       if (!is_allocator_op(e.op) || e.address == 0 || e.size_class < 0 || address < e.address ||
           address >= e.address + class_bytes(static_cast<std::size_t>(e.size_class))) {
         continue;
@@ -244,7 +244,7 @@ void put_rings(SafeWriter& out) {
     out.put(", \"recorded\": ").put_u64(head).put(", \"events\": [");
     for (std::uint64_t i = first; i < head; ++i) {
       out.put(i == first ? "\n      " : ",\n      ");
-      put_event(out, ring.events[i & ring.mask]);
+      put_event(out, unpack_slot(ring, i));
     }
     out.put("]}");
   });

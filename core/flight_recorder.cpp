@@ -19,7 +19,7 @@ namespace segsim::flight_recorder {
 
 namespace detail {
 
-std::atomic<bool> g_on{false};
+std::atomic<std::uint32_t> g_live{0};
 
 State& state() noexcept {
   static State instance;
@@ -58,7 +58,8 @@ bool g_exit_key_made = false;
 
 void thread_exited(void* ring_pointer) {
   auto* ring = static_cast<Ring*>(ring_pointer);
-  tls_ring.epoch = g_epoch.load(std::memory_order_acquire);
+  tls_ring.epoch = 0;  // never live: the hot path goes to ring_of_this_thread, which refuses
+  tls_ring.refused_epoch = g_epoch.load(std::memory_order_acquire);
   tls_ring.ring = nullptr;
   if (ring != nullptr) ring->exited.store(true, std::memory_order_release);
 }
@@ -86,10 +87,17 @@ Ring* reuse_exited_ring(detail::State& s) {
 
 namespace {
 
-Ring* adopt(Ring* ring) noexcept {
+// The ring first, then the epoch that makes the hot path use it (ThreadRing).
+Ring* adopt(Ring* ring, std::uint32_t epoch) noexcept {
   tls_ring.ring = ring;
+  tls_ring.epoch = epoch;
   if (g_exit_key_made) (void)pthread_setspecific(g_exit_key, ring);
   return ring;
+}
+
+Ring* refuse_ring(std::uint32_t epoch) noexcept {
+  tls_ring.refused_epoch = epoch;
+  return nullptr;
 }
 
 }  // namespace
@@ -98,35 +106,40 @@ Ring* detail::ring_of_this_thread() noexcept {
   detail::State& s = state();
   const std::uint32_t epoch = g_epoch.load(std::memory_order_acquire);
   if (tls_ring.epoch == epoch) return tls_ring.ring;
-  tls_ring.epoch = epoch;
+  if (tls_ring.refused_epoch == epoch) return nullptr;
   tls_ring.ring = nullptr;
   const std::uint32_t index = s.ring_count.load(std::memory_order_relaxed);
   if (index >= kMaxThreads) {
-    if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused);
+    if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused, epoch);
     s.rings_refused.fetch_add(1, std::memory_order_relaxed);
-    return nullptr;
+    return refuse_ring(epoch);
   }
   auto* ring = new (std::nothrow) Ring;
-  auto* events = new (std::nothrow) Event[s.ring_events];
-  if (ring == nullptr || events == nullptr) {
+  auto* slots = new (std::nothrow) detail::Slot[s.ring_events];
+  auto* wide = new (std::nothrow) Event[s.ring_events];
+  auto drop = [&] {
     delete ring;
-    delete[] events;
-    return nullptr;
+    delete[] slots;
+    delete[] wide;
+  };
+  if (ring == nullptr || slots == nullptr || wide == nullptr) {
+    drop();
+    return refuse_ring(epoch);
   }
   ring->mask = s.ring_events - 1;
-  ring->events = events;
+  ring->slots = slots;
+  ring->wide = wide;
   // Claim a slot; a thread that lost the race for it tries the next one.
   std::uint32_t slot = s.ring_count.fetch_add(1, std::memory_order_acq_rel);
   if (slot >= kMaxThreads) {
-    delete ring;
-    delete[] events;
-    if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused);
+    drop();
+    if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused, epoch);
     s.rings_refused.fetch_add(1, std::memory_order_relaxed);
-    return nullptr;
+    return refuse_ring(epoch);
   }
   ring->thread = s.next_thread.fetch_add(1, std::memory_order_relaxed);
   s.rings[slot] = ring;
-  return adopt(ring);
+  return adopt(ring, epoch);
 }
 
 namespace {
@@ -160,7 +173,7 @@ void fatal_signal_handler(int signal, siginfo_t* info, void*) {
     return;
   }
   // The tape stops here: other threads' events from now on are not the sketch.
-  detail::g_on.store(false, std::memory_order_relaxed);
+  detail::g_live.store(0, std::memory_order_relaxed);
   detail::FailureInfo failure;
   failure.kind = "signal";
   failure.signal = signal;
@@ -267,7 +280,7 @@ bool enable(const Config& config, std::string* error_line) {
   }
   std::size_t events = kMinRingEvents;
   while (events < config.ring_events) events <<= 1;
-  detail::g_on.store(false, std::memory_order_release);
+  detail::g_live.store(0, std::memory_order_release);
   detail::State& s = state();
   copy_text(s.dir, sizeof s.dir, config.dir);
   copy_text(s.build_id, sizeof s.build_id, config.build_id);
@@ -288,15 +301,16 @@ bool enable(const Config& config, std::string* error_line) {
     g_retired_rings = ring;
     ring = nullptr;
   }
-  g_epoch.store(s.epoch.fetch_add(1, std::memory_order_acq_rel) + 1, std::memory_order_release);
+  const std::uint32_t epoch = s.epoch.fetch_add(1, std::memory_order_acq_rel) + 1;  // never 0 (off)
+  g_epoch.store(epoch, std::memory_order_release);
   if (config.catch_signals) install_handlers();
   platform::sync_clock::g_on.store(true, std::memory_order_release);
-  detail::g_on.store(true, std::memory_order_release);
+  detail::g_live.store(epoch, std::memory_order_release);
   return true;
 }
 
 void disable() {
-  detail::g_on.store(false, std::memory_order_release);
+  detail::g_live.store(0, std::memory_order_release);
   platform::sync_clock::g_on.store(false, std::memory_order_release);
   remove_handlers();
 }
@@ -310,7 +324,7 @@ std::string write_report(const char* reason) {
 }
 
 std::string write_final_report(const char* reason, const std::string& message) {
-  if (!detail::g_on.exchange(false, std::memory_order_acq_rel)) return {};
+  if (detail::g_live.exchange(0, std::memory_order_acq_rel) == 0) return {};
   char text[kMaxMessageBytes + 1];
   copy_text(text, sizeof text, message);
   detail::FailureInfo failure;
@@ -341,6 +355,19 @@ bool reset_report_count() noexcept {
 
 namespace detail {
 
+// A wide event: its fields in the side array, its slot tagged (Slot).
+static void record_wide(Ring* ring, const Event& event) noexcept {
+  const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
+  const std::uint64_t index = head & ring->mask;
+  ring->wide[index] = event;
+  Slot& slot = ring->slots[index];
+  slot.sequence = event.sequence;
+  slot.where = 0;
+  slot.owner = 0;
+  slot.place = kWideTag << 56;
+  ring->head.store(head + 1, std::memory_order_release);
+}
+
 void record(const Event& event_in, bool scoped) noexcept {
   Ring* ring = ring_of_this_thread();
   if (ring == nullptr) return;
@@ -352,19 +379,34 @@ void record(const Event& event_in, bool scoped) noexcept {
   // the operation's own mutexes, so two operations on one slice (ordered by
   // its class lock) are stamped in their order — no shared counter.
   event.sequence = platform::sync_clock::tick();
-  const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
-  ring->events[head & ring->mask] = event;
-  ring->head.store(head + 1, std::memory_order_release);
+  record_wide(ring, event);
 }
 
-void enter() noexcept {
-  ++tls_ring.depth;
-  tls_ring.depth8 = static_cast<std::uint8_t>(tls_ring.depth < 255 ? tls_ring.depth : 255);
+void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
+  Ring* ring = ring_of_this_thread();
+  if (ring == nullptr) return;
+  Event event;
+  event.sequence = platform::sync_clock::tick();
+  event.address = reinterpret_cast<std::uintptr_t>(segment.data());
+  event.bytes = bytes;
+  event.page = segment.allocator_id();  // 0 for a failed allocate
+  event.region = segment.region_id();
+  event.slice = segment.slice_index();
+  event.generation = segment.generation();
+  event.op = op;
+  event.size_class = static_cast<std::int8_t>(segment.is_null() ? -1 : segment.size_class());
+  event.result = result;
+  event.depth = tls_ring.depth8;
+  record_wide(ring, event);
 }
-void leave() noexcept {
-  if (tls_ring.depth > 0) --tls_ring.depth;
-  tls_ring.depth8 = static_cast<std::uint8_t>(tls_ring.depth < 255 ? tls_ring.depth : 255);
+
+static void set_depth(std::uint32_t depth) noexcept {
+  tls_ring.depth = depth;
+  tls_ring.depth8 = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
+  tls_ring.depth_bits = std::uint64_t{tls_ring.depth8} << kDepthShift;
 }
+void enter() noexcept { set_depth(tls_ring.depth + 1); }
+void leave() noexcept { set_depth(tls_ring.depth > 0 ? tls_ring.depth - 1 : 0); }
 
 void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept {
   State& s = state();
@@ -407,7 +449,7 @@ void refused(Op op, const Segment& segment, const Error& error) noexcept {
   Ring* ring = ring_of_this_thread();
   failure.refused_thread = ring == nullptr ? UINT32_MAX : ring->thread;
   if (ring != nullptr && ring->head.load(std::memory_order_relaxed) > 0) {
-    failure.refused = ring->events[(ring->head.load(std::memory_order_relaxed) - 1) & ring->mask];
+    failure.refused = unpack_slot(*ring, ring->head.load(std::memory_order_relaxed) - 1);
   }
   failure.refused.op = op;
   failure.refused.region = segment.region_id();

@@ -99,7 +99,8 @@ struct Config {
   bool report_refusals = true;       // a refused release / reset writes a report
 };
 
-// One recorded operation.
+// One recorded operation, unpacked: what a report writes and what the
+// out-of-line paths build (a ring holds detail::Slot, 32 bytes).
 struct Event {
   std::uint64_t sequence = 0;  // the logical clock's stamp (order across threads); 0 = an empty slot
   std::uintptr_t address = 0;  // the slice's address (maps a fault address to the slice)
@@ -116,43 +117,77 @@ struct Event {
 };
 
 namespace detail {
-extern std::atomic<bool> g_on;  // read on every recorded operation
+// The current enable()'s epoch while on, 0 while off: read on every recorded
+// operation. One word is both the switch and the epoch a thread's ring must
+// be of, so the hot path's "on?" and "is my ring current?" are one load.
+extern std::atomic<std::uint32_t> g_live;
+
+// An event as it sits in a ring: 32 bytes. A successful allocator operation
+// (every hit, and the full path's successes) is packed into the slot itself
+// ("compact"): the slot's four words are made from the handle's fields with a
+// few shifts, no branch. Anything else — a page or object-layer operation, a
+// refused or failed allocator call — is "wide": the whole Event sits in the
+// ring's side array at the same index, and the slot holds its sequence and
+// kWideTag. The report writer unpacks both (unpack_slot); the JSON is the same.
+//
+//   sequence  the logical clock's stamp
+//   where     address << 16 | depth << 19 | bytes. A slice's address is
+//             4 KiB-aligned and below 2^48 (user space on x86-64 and aarch64
+//             Linux; the allocator's maps carry no hint above it), so its low
+//             12 and top 16 bits are free; bytes < 2^19 (a hit's request is at
+//             most 256 KiB; a larger one is wide)
+//   owner     allocator id | generation << 32
+//   place     region | slice << 32 | size class << 48 | op << 56 (kWideTag: wide)
+// Aligned to its size, so a slot never straddles two cache lines.
+struct alignas(32) Slot {
+  std::uint64_t sequence = 0;
+  std::uint64_t where = 0;
+  std::uint64_t owner = 0;
+  std::uint64_t place = 0;
+};
+static_assert(sizeof(Slot) == 32);
+inline constexpr std::uint64_t kWideTag = 0xff;
+inline constexpr std::uint64_t kCompactBytesLimit = std::uint64_t{1} << 19;
+inline constexpr unsigned kDepthShift = 19;
 
 // A thread's ring (flight_recorder.cpp): its thread is the only writer.
 struct Ring {
   std::atomic<std::uint64_t> head{0};  // events ever written; the slot is head & mask
+  std::uint64_t mask = 0;
+  Slot* slots = nullptr;
+  Event* wide = nullptr;               // a wide event's fields, at its slot's index
   std::uint32_t thread = 0;            // the thread's number (grows: an exited thread's ring is reused)
-  std::size_t mask = 0;
-  Event* events = nullptr;
   Ring* retired_next = nullptr;  // the retired list (flight_recorder.cpp: enable)
   // Its thread has exited: a new thread may take the ring over once all
   // kMaxThreads slots are taken (the oldest exited thread's first).
   std::atomic<bool> exited{false};
 };
 
-// The calling thread's ring for the current enable() (epoch); null when the
-// thread could not get one (kMaxThreads reached, out of memory, exited).
+// The calling thread's ring for the current enable() (epoch). `ring` is never
+// null while `epoch` is the live one: a thread that could not get a ring
+// (kMaxThreads reached, out of memory, exited) keeps `epoch` stale and notes
+// the epoch it was refused in, so the hot path needs no null check.
 struct ThreadRing {
   std::uint32_t epoch = 0;
-  std::uint32_t depth = 0;  // recorded operations this thread is inside (Scope): an event's depth
+  std::uint32_t refused_epoch = 0;
   Ring* ring = nullptr;
+  std::uint64_t depth_bits = 0;  // min(depth, 255) << kDepthShift: a compact slot's depth
+  std::uint32_t depth = 0;  // recorded operations this thread is inside (Scope): an event's depth
   std::uint8_t depth8 = 0;  // depth, at most 255 (what an event holds)
 };
 inline constinit thread_local ThreadRing tls_ring;
-// State::epoch's copy at namespace scope: the hot path reads it without a
-// function-local static's guard.
+// The epoch of the last enable() (g_live is 0 while off).
 inline constinit std::atomic<std::uint32_t> g_epoch{0};
-// The calling thread's ring when tls_ring is of an earlier epoch: made or
-// taken over (out of line).
+// The calling thread's ring when tls_ring is not of the live epoch: made or
+// taken over (out of line); null when the thread gets none.
 Ring* ring_of_this_thread() noexcept;
 // `scoped`: the event is of an operation that opened a Scope (its own scope
 // is not counted in its depth).
 void record(const Event& event, bool scoped = false) noexcept;
-// The allocator's hot path, inline: the event written straight into the
-// ring's slot (no Event built and copied); `result` 0 = ok, else 1 + the Errc.
-template <bool kHit>
-inline void record_slice_as(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
-inline void record_slice(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
+// A successful allocator operation, packed into the ring's slot (see Slot).
+inline void record_compact(Ring* ring, Op op, std::uint64_t bytes, const Segment& segment) noexcept;
+// Any other allocator operation (a refusal, a failed or oversized allocate): wide.
+void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
 void enter() noexcept;
 void leave() noexcept;
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept;
@@ -188,46 +223,45 @@ void refused(Op op, const Segment& segment, const Error& error) noexcept;
 // abandoned (not freed: a thread may still hold one).
 bool enable(const Config& config, std::string* error_line = nullptr);
 void disable();
-inline bool on() noexcept { return detail::g_on.load(std::memory_order_relaxed); }
+inline bool on() noexcept { return detail::g_live.load(std::memory_order_relaxed) != 0; }
+// The live epoch (0: off) — what the allocator's hit paths test and hand to record_hit.
+inline std::uint32_t live() noexcept { return detail::g_live.load(std::memory_order_relaxed); }
 
 namespace detail {
-template <bool kHit>
-inline void record_slice_as(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
-  Ring* ring = tls_ring.epoch == g_epoch.load(std::memory_order_acquire) ? tls_ring.ring : ring_of_this_thread();
-  if (ring == nullptr) [[unlikely]] return;
+inline void record_compact(Ring* ring, Op op, std::uint64_t bytes, const Segment& segment) noexcept {
   const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
-  Event& e = ring->events[head & ring->mask];
-  e.sequence = platform::sync_clock::tick();
-  e.address = reinterpret_cast<std::uintptr_t>(segment.data());
-  e.bytes = bytes;
-  e.page = segment.allocator_id();  // 0 for a failed allocate
-  e.region = segment.region_id();
-  e.slice = segment.slice_index();
-  e.generation = segment.generation();
-  e.op = op;
-  // A hit is never the null handle.
-  e.size_class = static_cast<std::int8_t>(kHit || !segment.is_null() ? segment.size_class() : -1);
-  e.result = result;
-  e.depth = tls_ring.depth8;
+  Slot& slot = ring->slots[head & ring->mask];
+  slot.sequence = platform::sync_clock::tick();
+  slot.where = (static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(segment.data())) << 16) |
+               tls_ring.depth_bits | bytes;
+  slot.owner = segment.owner_word();
+  slot.place = segment.place_word() | std::uint64_t{static_cast<std::uint8_t>(op)} << 56;
   ring->head.store(head + 1, std::memory_order_release);
-}
-inline void record_slice(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
-  record_slice_as<false>(op, bytes, segment, result);
 }
 }  // namespace detail
 
-// The allocator's hit paths (segment_allocator.cpp): a successful call, no
+// The allocator's hit paths (segment_allocator.cpp), given live() != 0: a
+// successful call (never the null handle, a request of at most 256 KiB), no
 // refusal to report, the stack already noted by an earlier full-path call.
-inline void record_hit(Op op, std::size_t bytes, const Segment& segment) noexcept {
-  detail::record_slice_as<true>(op, bytes, segment, 0);
+inline void record_hit(std::uint32_t live, Op op, std::size_t bytes, const Segment& segment) noexcept {
+  detail::Ring* ring = detail::tls_ring.ring;
+  if (detail::tls_ring.epoch != live) [[unlikely]] {
+    ring = detail::ring_of_this_thread();
+    if (ring == nullptr) return;
+  }
+  detail::record_compact(ring, op, bytes, segment);
 }
 
 // What the allocator's public operations call after the operation returned.
 inline void record_operation(Op op, std::size_t bytes, const Segment& segment, const Error* error) noexcept {
-  if (!on()) return;
-  if (error == nullptr) [[likely]] return detail::record_slice(op, bytes, segment, 0);
-  detail::record_slice(op, bytes, segment, static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code)));
-  if (op == Op::Release || op == Op::Reset) detail::refused(op, segment, *error);
+  const std::uint32_t live = flight_recorder::live();
+  if (live == 0) return;
+  if (error == nullptr && !segment.is_null() && bytes < detail::kCompactBytesLimit) [[likely]] {
+    return record_hit(live, op, bytes, segment);
+  }
+  const std::uint8_t result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));
+  detail::record_slice_wide(op, bytes, segment, result);
+  if (error != nullptr && (op == Op::Release || op == Op::Reset)) detail::refused(op, segment, *error);
 }
 
 // What the slab, arena and large-object layers' public operations call

@@ -10,7 +10,28 @@
 
 namespace segsim::flight_recorder::detail {
 
-// Ring: flight_recorder.h (the hot path writes it inline).
+// Ring and Slot: flight_recorder.h (the hot path writes it inline).
+
+// The event numbered `index` of `ring` (it must still be held: index within
+// the last mask + 1 events), unpacked from its slot (Slot says how). A copy
+// taken while the thread records may be torn; readers drop what is stale.
+inline Event unpack_slot(const Ring& ring, std::uint64_t index) noexcept {
+  const Slot& slot = ring.slots[index & ring.mask];
+  if (slot.place >> 56 == kWideTag) return ring.wide[index & ring.mask];
+  Event e;
+  e.sequence = slot.sequence;
+  e.address = static_cast<std::uintptr_t>((slot.where >> 16) & ~std::uint64_t{0xfff});
+  e.bytes = slot.where & (kCompactBytesLimit - 1);
+  e.depth = static_cast<std::uint8_t>(slot.where >> kDepthShift);
+  e.page = static_cast<std::uint32_t>(slot.owner);
+  e.generation = static_cast<std::uint32_t>(slot.owner >> 32);
+  e.region = static_cast<std::uint32_t>(slot.place);
+  e.slice = static_cast<std::uint16_t>(slot.place >> 32);
+  e.size_class = static_cast<std::int8_t>(slot.place >> 48);
+  e.op = static_cast<Op>(slot.place >> 56);
+  e.result = 0;  // a compact event is a successful call
+  return e;
+}
 
 // What failed: a fatal signal, an assertion, or a refused release / reset.
 struct FailureInfo {

@@ -8,8 +8,10 @@
 // allocator's handle as an invalid pointer.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "core/size_class.h"
@@ -33,6 +35,13 @@ class Segment {
 
   friend bool operator==(const Segment&, const Segment&) = default;
 
+  // The handle's ids as two whole words, for the flight recorder's compact
+  // slot (flight_recorder.h), which stores them without taking them apart:
+  // allocator | generation << 32, and region | slice << 32 | size class << 48
+  // (the top byte is spare_, always 0).
+  std::uint64_t owner_word() const noexcept { return word_at(8); }
+  std::uint64_t place_word() const noexcept { return word_at(16); }
+
  private:
   friend class SegmentAllocator;
   Segment(std::byte* data, std::uint32_t allocator, std::uint32_t generation, std::uint32_t region,
@@ -46,6 +55,19 @@ class Segment {
   std::uint32_t region_ = 0;
   std::uint16_t slice_ = 0;      // regions hold at most 32768 slices (128 MiB / 4 KiB)
   std::uint8_t size_class_ = 0;
+  std::uint8_t spare_ = 0;       // a defined last byte: place_word() copies it
+
+  std::uint64_t word_at(std::size_t offset) const noexcept {
+    static_assert(std::endian::native == std::endian::little, "the words' layout is little-endian");
+    static_assert(offsetof(Segment, allocator_) == 8 && offsetof(Segment, generation_) == 12 &&
+                      offsetof(Segment, region_) == 16 && offsetof(Segment, slice_) == 20 &&
+                      offsetof(Segment, size_class_) == 22 && offsetof(Segment, spare_) == 23 &&
+                      sizeof(Segment) == 24,
+                  "owner_word / place_word read the fields in this layout");
+    std::uint64_t word;
+    std::memcpy(&word, reinterpret_cast<const unsigned char*>(this) + offset, sizeof word);
+    return word;
+  }
 };
 
 }  // namespace segsim

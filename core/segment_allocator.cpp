@@ -95,13 +95,15 @@ SegmentAllocator::~SegmentAllocator() {
 // has something to do. The flight recorder hook is one predictable branch.
 // The full paths are out of line, so the hit path stays a short leaf.
 // On, a hit is recorded inline (flight_recorder::record_hit: the event
-// written into the thread's ring); the stack's config was noted by the full
-// path that filled the cache.
+// packed into a 32-byte slot of the thread's ring); the stack's config was
+// noted by the full path that filled the cache.
 Result<Segment> SegmentAllocator::allocate(std::size_t bytes) {
   if (const int c = class_of(bytes); c >= 0) [[likely]] {
     Impl::HitEnd end = Impl::HitEnd::Full;
     if (const Segment hit = impl_->allocate_hit(c, true, end); !hit.is_null()) [[likely]] {
-      if (flight_recorder::on()) [[unlikely]] flight_recorder::record_hit(flight_recorder::Op::Allocate, bytes, hit);
+      if (const std::uint32_t live = flight_recorder::live(); live != 0) [[unlikely]] {
+        flight_recorder::record_hit(live, flight_recorder::Op::Allocate, bytes, hit);
+      }
       return hit;
     }
     if (end == Impl::HitEnd::Pool) [[unlikely]] return allocate_from_pool_full(true, bytes, c);
@@ -112,8 +114,8 @@ Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
   if (const int c = class_of(bytes); c >= 0) [[likely]] {
     Impl::HitEnd end = Impl::HitEnd::Full;
     if (const Segment hit = impl_->allocate_hit(c, false, end); !hit.is_null()) [[likely]] {
-      if (flight_recorder::on()) [[unlikely]] {
-        flight_recorder::record_hit(flight_recorder::Op::AllocateUninitialized, bytes, hit);
+      if (const std::uint32_t live = flight_recorder::live(); live != 0) [[unlikely]] {
+        flight_recorder::record_hit(live, flight_recorder::Op::AllocateUninitialized, bytes, hit);
       }
       return hit;
     }
@@ -124,7 +126,9 @@ Result<Segment> SegmentAllocator::allocate_uninitialized(std::size_t bytes) {
 Status SegmentAllocator::release(const Segment& segment) {
   Impl::HitEnd end = Impl::HitEnd::Full;
   if (impl_->release_hit(segment, end)) [[likely]] {
-    if (flight_recorder::on()) [[unlikely]] flight_recorder::record_hit(flight_recorder::Op::Release, 0, segment);
+    if (const std::uint32_t live = flight_recorder::live(); live != 0) [[unlikely]] {
+      flight_recorder::record_hit(live, flight_recorder::Op::Release, 0, segment);
+    }
     return {};
   }
   if (end == Impl::HitEnd::Locked) [[unlikely]] return release_locked_full(segment);

@@ -20,12 +20,13 @@ struct SegmentMirror {
   std::uint32_t region;
   std::uint16_t slice;
   std::uint8_t size_class;
+  std::uint8_t spare;  // Segment's spare_: 0, and defined, in every handle
 };
 
 constexpr bool kSameSize = sizeof(SegmentMirror) == sizeof(Segment) && std::is_trivially_copyable_v<Segment>;
 
 bool mirrors(const Segment& segment, const SegmentMirror& m) {
-  return m.data == segment.data() && m.allocator == segment.allocator_id() && m.generation == segment.generation() &&
+  return m.spare == 0 && m.data == segment.data() && m.allocator == segment.allocator_id() && m.generation == segment.generation() &&
          m.region == segment.region_id() && m.slice == segment.slice_index() &&
          static_cast<int>(m.size_class) == segment.size_class();
 }
