@@ -1,7 +1,13 @@
 #include "scenarios/hunt.h"
 
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -50,7 +56,7 @@ RunSpec base_spec(const std::string& scenario, const std::string& strategy, cons
 }
 
 // Replays the detection and runs its seed without the bug.
-bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
+bool confirm_here(const SeedResult& seed, std::string& oracle, std::ostream& log) {
   std::string error;
   auto repro = read_repro(seed.repro_path, &error);
   if (!repro.ok() || !repro->failure) {
@@ -75,6 +81,70 @@ bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
     return false;
   }
   return true;
+}
+
+// confirm_here() in a child process. A replay runs the bug's code in the
+// process that runs it, and a bug that writes out of bounds can hit the
+// harness's own memory, wherever the heap layout of that process puts it
+// (seen: a slab-magazine-still-owned seed whose worker reported an assertion
+// cleanly, and whose replay crashed the hunt in the simulator's cancel).
+// A crashed confirmation costs that detection its confirmation, not the hunt.
+bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
+  std::string error;
+  if (auto repro = read_repro(seed.repro_path, &error); repro.ok() && repro->failure) {
+    oracle = repro->failure->oracle;  // what the detection said, whatever the child does
+  }
+  int fds[2];
+  if (::pipe(fds) != 0) return confirm_here(seed, oracle, log);  // no isolation to be had: as before
+  std::cout.flush();
+  std::cerr.flush();
+  log.flush();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return confirm_here(seed, oracle, log);
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::ostringstream child_log;
+    std::string child_oracle = oracle;
+    const bool confirmed = confirm_here(seed, child_oracle, child_log);
+    const std::string message = fmt::format("{}\n{}\n{}", confirmed ? 1 : 0, child_oracle, child_log.str());
+    for (std::size_t written = 0; written < message.size();) {
+      const ssize_t n = ::write(fds[1], message.data() + written, message.size() - written);
+      if (n <= 0 && errno != EINTR) ::_exit(3);
+      if (n > 0) written += static_cast<std::size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string message;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n > 0) {
+      if (message.size() < (1u << 20)) message.append(buffer, static_cast<std::size_t>(n));  // bounded
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const std::size_t first = message.find('\n');
+  const std::size_t second = first == std::string::npos ? first : message.find('\n', first + 1);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || second == std::string::npos) {
+    log << "  unconfirmed: the replay "
+        << (WIFSIGNALED(status) ? fmt::format("died of signal {}", WTERMSIG(status))
+                                : fmt::format("exited with {}", WIFEXITED(status) ? WEXITSTATUS(status) : -1))
+        << " (the bug may have written over the harness's memory)\n";
+    return false;
+  }
+  oracle = message.substr(first + 1, second - first - 1);
+  log << message.substr(second + 1);
+  return message[0] == '1';
 }
 
 void add_probes(const std::vector<ProbeCount>& hits, std::vector<ProbeCount>* totals) {
