@@ -189,7 +189,7 @@ class Harness {
   void get(std::uint8_t byte);
   void unpin(std::uint8_t byte);
   void erase(std::uint8_t byte);
-  std::uint64_t key_of(std::uint8_t byte) const;
+  std::uint64_t key_of(std::uint8_t byte);
   bool map_failed_since(std::uint64_t map_failures) const { return os_.failures(OsCall::Map) != map_failures; }
   void check_after_op();
   void digest_step(std::uint64_t op);
@@ -207,6 +207,7 @@ class Harness {
   std::vector<std::uint64_t> pin_ids_;
   std::vector<std::byte> value_;
   std::vector<LeafPage*> held_;  // pages_.held(), refilled per call without a fresh vector
+  std::vector<std::uint64_t> keys_;  // cache_model_.keys(), likewise
   fuzzing::InputDigest digest_;
   std::uint64_t next_id_ = 1;
   std::size_t step_ = 0;
@@ -346,10 +347,10 @@ void Harness::put(std::uint8_t byte) {
 }
 
 // A cached key, or (the last choice) a key never cached.
-std::uint64_t Harness::key_of(std::uint8_t byte) const {
-  const std::vector<std::uint64_t> keys = cache_model_.keys();
-  const std::size_t i = byte % (keys.size() + 1);
-  return i < keys.size() ? keys[i] : next_id_;
+std::uint64_t Harness::key_of(std::uint8_t byte) {
+  cache_model_.keys(keys_);
+  const std::size_t i = byte % (keys_.size() + 1);
+  return i < keys_.size() ? keys_[i] : next_id_;
 }
 
 void Harness::get(std::uint8_t byte) {

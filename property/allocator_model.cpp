@@ -107,6 +107,7 @@ std::optional<std::string> AllocatorModel::check(const SegmentAllocator& allocat
   }
 
   std::vector<const LiveSegment*> by_address;
+  by_address.reserve(live_.size());
   for (const LiveSegment& s : live_) by_address.push_back(&s);
   std::sort(by_address.begin(), by_address.end(), [](const LiveSegment* a, const LiveSegment* b) {
     return a->segment.data() < b->segment.data();

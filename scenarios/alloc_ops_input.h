@@ -12,6 +12,7 @@
 // needs no allocator.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -66,6 +67,9 @@ inline AllocOpsInput decode_alloc_ops(const std::uint8_t* data, std::size_t size
   const auto byte = [&]() -> std::uint8_t { return pos < size ? data[pos++] : 0; };
   AllocOpsInput input;
   input.config = byte();
+  // Every step reads at least two bytes: one allocation, not one per doubling
+  // (each is an ASan malloc in the fuzz target, which decodes per input).
+  input.steps.reserve(std::min(kAllocOpsMaxSteps, size / 2));
   while (input.steps.size() < kAllocOpsMaxSteps && pos < size) {
     AllocOpStep step;
     step.op = static_cast<AllocOp>(byte() % kAllocOpCount);

@@ -225,8 +225,13 @@ void PageModels::check_hand_overs(const char* call) {
 
 std::vector<std::uint64_t> CacheModel::keys() const {
   std::vector<std::uint64_t> out;
-  for (const Entry& e : lru_) out.push_back(e.key);
+  keys(out);
   return out;
+}
+
+void CacheModel::keys(std::vector<std::uint64_t>& out) const {
+  out.clear();
+  for (const Entry& e : lru_) out.push_back(e.key);
 }
 
 LeafPage* CacheModel::page_at(std::uint64_t key) const {

@@ -85,6 +85,8 @@ class CacheModel {
   explicit CacheModel(PageCacheConfig config) : config_(config) {}
 
   std::vector<std::uint64_t> keys() const;  // cached keys, most recently used first
+  // The same into `out` (cleared first), without a fresh vector per call.
+  void keys(std::vector<std::uint64_t>& out) const;
   LeafPage* page_at(std::uint64_t key) const;
   HandOvers put(std::uint64_t key, LeafPage* page, std::size_t bytes);
   // A hit pins the entry: returns its page and pin id (0 on a miss).
