@@ -395,11 +395,15 @@ void Harness::check_after_op() {
   if (observer_.double_frees() != 0) fail("the allocator refused a release as a double free", step_);
 }
 
-// Quiescence: every pin dropped, the cache emptied, every page given back,
-// the pool cleared — then nothing may be left live, and the audit is clean.
+// The full comparison, then quiescence: every page still borrowed (held,
+// cached or pinned) reads back what the model says — the per-op check
+// verified only the page each op named — then every pin is dropped, the
+// cache emptied, every page given back, the pool cleared: nothing may be
+// left live, and the audit is clean.
 void Harness::finish(std::size_t step_number) {
   step_ = step_number;
   try {
+    pages_.verify_all();
     while (!pins_.empty()) {
       pages_.expect_hand_overs(cache_model_.unpin(pin_ids_.back()));
       pins_.pop_back();

@@ -137,6 +137,10 @@ void PageModels::returned(LeafPage* page) {
 
 void PageModels::all_returned() {
   for (Page& p : pages_) p.returned = true;
+  verify_all();
+}
+
+void PageModels::verify_all() {
   for (Page& p : pages_) verify(p.page);
 }
 

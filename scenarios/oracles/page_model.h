@@ -51,6 +51,8 @@ class PageModels {
   void all_returned();  // LeafPagePool::clear_all
   // Every slot and DeweyID, the flags, the id and the memory of `page`.
   void verify(LeafPage* page);
+  // verify() of every page borrowed and not given back, cached ones too.
+  void verify_all();
 
   // Eviction hand-overs the cache model expects next, and the listener's.
   void expect_hand_overs(const HandOvers& expected);
