@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string>
+
+#include "core/fault_point.h"
 
 namespace segsim::scenarios {
 namespace {
@@ -18,6 +21,17 @@ class ByteCursor {
   std::size_t position_ = 0;
 };
 
+static_assert(std::size(kFuzzFaultRules) < 8, "the rules byte's bit 7 selects fault points one by one");
+static_assert(fault_points::kFaultPoints.size() <= 16, "the fault point mask is two bytes");
+
+// Appends "<rule>@p=<rate>", the rate from the cursor's next byte.
+void add_rule(std::string& spec, std::string_view rule, ByteCursor& cursor) {
+  if (!spec.empty()) spec += ',';
+  spec += rule;
+  spec += "@p=";
+  spec += kFuzzFaultRates[cursor.byte() % std::size(kFuzzFaultRates)];
+}
+
 std::string fault_spec(ByteCursor& cursor) {
   const std::uint8_t mode = cursor.byte() % 4;
   if (mode == 0) return "none";
@@ -25,11 +39,14 @@ std::string fault_spec(ByteCursor& cursor) {
   const std::uint8_t rules = cursor.byte();
   std::string spec;
   for (std::size_t i = 0; i < std::size(kFuzzFaultRules); ++i) {
-    if ((rules & (1u << i)) == 0) continue;
-    if (!spec.empty()) spec += ',';
-    spec += kFuzzFaultRules[i];
-    spec += "@p=";
-    spec += kFuzzFaultRates[cursor.byte() % std::size(kFuzzFaultRates)];
+    if ((rules & (1u << i)) != 0) add_rule(spec, kFuzzFaultRules[i], cursor);
+  }
+  if ((rules & kFuzzFaultPointsBit) != 0) {
+    const std::uint16_t low = cursor.byte();
+    const std::uint16_t points = static_cast<std::uint16_t>(low | (cursor.byte() << 8));
+    for (std::size_t i = 0; i < fault_points::kFaultPoints.size(); ++i) {
+      if ((points & (1u << i)) != 0) add_rule(spec, "point:" + std::string(fault_points::kFaultPoints[i].name), cursor);
+    }
   }
   return spec.empty() ? "none" : spec;
 }

@@ -7,7 +7,9 @@
 
 #include <string>
 
+#include "core/fault_point.h"
 #include "core/mutants.h"
+#include "faults/fault_plan.h"
 #include "scenarios/fuzz_input.h"
 #include "scenarios/repro.h"
 #include "sim/random.h"
@@ -44,6 +46,28 @@ TEST(FuzzInput, DecodesScenarioSeedThreadsFaultsAndSchedule) {
   EXPECT_EQ(fuzz_run_spec(input(0, 1, 0, std::string("\x00", 1))).faults, "none");
   EXPECT_EQ(fuzz_run_spec("").faults, "none");  // past the end: zeros
   EXPECT_EQ(fuzz_run_spec("").scenario, scenario_catalogue()[0].name);
+}
+
+// Rules byte bit 7: fault points chosen one by one — a subset, as swarm's
+// plans have, each at its own rate; with other rules before them.
+TEST(FuzzInput, DecodesFaultPointsOneByOne) {
+  const auto& points = fault_points::kFaultPoints;
+  // Rule 1 (madvise:EAGAIN) at rate 0, then points 0 and 9 (mask 0x0201) at rates 7 and 2.
+  const RunSpec spec = fuzz_run_spec(input(0, 1, 0, std::string("\x02\x82\x00\x01\x02\x07\x02", 7) + "sched"));
+  EXPECT_EQ(spec.faults, "madvise:EAGAIN@p=0.001,point:" + std::string(points[0].name) + "@p=0.25,point:" +
+                             std::string(points[9].name) + "@p=0.005");
+  EXPECT_EQ(spec.fuzz_bytes, "sched");
+  // No point selected, no other rule: no faults.
+  EXPECT_EQ(fuzz_run_spec(input(0, 1, 0, std::string("\x02\x80\x00\x00", 4))).faults, "none");
+  // Every point's name parses as a fault spec.
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const std::uint16_t mask = static_cast<std::uint16_t>(1u << i);
+    const RunSpec one = fuzz_run_spec(input(3, 1, 0, std::string("\x03\x80", 2) + static_cast<char>(mask & 0xff) +
+                                                        static_cast<char>(mask >> 8) + std::string("\x07", 1)));
+    EXPECT_EQ(one.faults, "point:" + std::string(points[i].name) + "@p=0.25");
+    std::string error;
+    EXPECT_TRUE(faults::make_fault_plan(one.faults, 1, &error).ok()) << one.faults << ": " << error;
+  }
 }
 
 // Every scenario, from seeded random bytes, runs and passes (the stack has

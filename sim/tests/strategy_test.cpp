@@ -1,7 +1,8 @@
 // The priority strategies on their own: POS (partial order sampling) picks
 // only runnable fibers, is deterministic per seed, re-draws exactly the
-// conflicting operations, and sees each fiber's pending operation; PCT lowers
-// a yielding fiber below the undemoted fibers but above change-point ones.
+// conflicting operations, runs a yielding fiber after every other event, and
+// sees each fiber's pending operation; PCT lowers a yielding fiber below the
+// undemoted fibers but above change-point ones.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -123,6 +124,32 @@ TEST(Pos, RunsUnderTheSimulatorDeterministically) {
     EXPECT_EQ(first.trace_hash, second.trace_hash);
     EXPECT_EQ(first.decisions, second.decisions);
   }
+}
+
+// POS: a yield is a window. The yielding fiber continues only when no other
+// runnable fiber has an event pending that is not a yield, whatever the seed;
+// yielders among themselves go in a seeded random order.
+TEST(Pos, AYieldingFiberRunsAfterEveryOtherEvent) {
+  const std::vector<std::uint32_t> runnable = {0, 1, 2};
+  const PendingOp yield{TraceOp::Yield, 0};
+  const PendingOp store{TraceOp::AtomicStore, 1}, other{TraceOp::AtomicStore, 2};
+  bool each_yielder_first[2] = {false, false};
+  for (std::uint64_t seed = 1; seed <= 64; ++seed) {
+    auto pos = make_pos_strategy(seed);
+    // Fiber 0 yields while 1 and 2 have independent events: those run first,
+    // each re-drawn after it runs, for as long as they stay runnable.
+    const std::vector<PendingOp> events = {yield, store, other};
+    for (std::uint64_t step = 1; step <= 20; ++step) {
+      EXPECT_NE(pos->pick(SchedulerView{runnable, kNoFiber, step, events}).value(), 0u) << "seed " << seed;
+    }
+    // Only yields pending: one of the yielders runs.
+    const std::vector<PendingOp> yields = {yield, store, yield};
+    const std::vector<std::uint32_t> yielders = {0, 2};
+    const std::uint32_t first = pos->pick(SchedulerView{yielders, kNoFiber, 21, yields}).value();
+    ASSERT_TRUE(first == 0 || first == 2);
+    each_yielder_first[first / 2] = true;
+  }
+  EXPECT_TRUE(each_yielder_first[0] && each_yielder_first[1]);  // the yielders' order is drawn
 }
 
 // PCT: a fiber that yields runs after every fiber that has not been demoted.
