@@ -86,8 +86,7 @@ class SerialRuntime final : public platform::Runtime {
   void sleep_for_ns(std::int64_t duration_ns) override { now_ns_ += duration_ns; }
   // Nothing else runs until the caller waits: a yield is a no-op.
   void yield() override {}
-  // The caller is thread 0; each task is a thread of its own, as a fiber is.
-  std::uint32_t thread_key() override { return current_key_; }
+  // The caller is thread 0 (thread_key_); each task is a thread of its own, as a fiber is.
 
   std::size_t tasks_run() const noexcept { return tasks_run_; }
 
@@ -114,11 +113,11 @@ class SerialRuntime final : public platform::Runtime {
   // wait releases it), and held again when the wait returns.
   void run_queued(platform::SimTag& mutex) {
     mutex_unlock(mutex);
-    const std::uint32_t caller_key = current_key_;
+    const std::uint32_t caller_key = thread_key_;
     while (!queue_.empty()) {
       platform::Task task = std::move(queue_.front());
       queue_.pop_front();
-      current_key_ = ++tasks_run_;
+      thread_key_ = ++tasks_run_;
       try {
         task();
       } catch (const std::exception& e) {
@@ -126,7 +125,7 @@ class SerialRuntime final : public platform::Runtime {
       }
       task = nullptr;  // the executor counts a task finished when its closure is destroyed
     }
-    current_key_ = caller_key;
+    thread_key_ = caller_key;
     mutex_lock(mutex);
   }
 
@@ -135,7 +134,6 @@ class SerialRuntime final : public platform::Runtime {
   std::vector<std::uint8_t> held_;  // by tag id: 1 while locked
   std::deque<platform::Task> queue_;
   std::int64_t now_ns_ = 0;
-  std::uint32_t current_key_ = 0;
   std::uint32_t tasks_run_ = 0;
 };
 

@@ -47,23 +47,15 @@ void simulation_assert_hook(const char* condition, const char* message, const ch
 // writes — commonly run in destructors (lock guards, unpins, guard resets,
 // reference counts), where a throw would terminate the process, so they never
 // throw; the fiber's next wait, sleep, yield or atomic read does.
-bool cancellable(TraceOp op) {
-  switch (op) {
-    case TraceOp::MutexLock:  // lock guards' owners unlock, and unpin-style cleanups lock, in destructors
-    case TraceOp::MutexTryLock:
-    case TraceOp::MutexUnlock:
-    case TraceOp::CondNotifyOne:
-    case TraceOp::CondNotifyAll:
-    case TraceOp::AtomicStore:
-    case TraceOp::AtomicExchange:
-    case TraceOp::AtomicCompareExchange:
-    case TraceOp::AtomicFetchAdd:
-    case TraceOp::AtomicFetchSub:
-      return false;
-    default:
-      return true;
-  }
-}
+constexpr std::uint64_t op_bit(TraceOp op) { return std::uint64_t{1} << static_cast<int>(op); }
+constexpr std::uint64_t kUncancellableOps =
+    op_bit(TraceOp::MutexLock) |  // lock guards' owners unlock, and unpin-style cleanups lock, in destructors
+    op_bit(TraceOp::MutexTryLock) | op_bit(TraceOp::MutexUnlock) | op_bit(TraceOp::CondNotifyOne) |
+    op_bit(TraceOp::CondNotifyAll) | op_bit(TraceOp::AtomicStore) | op_bit(TraceOp::AtomicExchange) |
+    op_bit(TraceOp::AtomicCompareExchange) | op_bit(TraceOp::AtomicFetchAdd) | op_bit(TraceOp::AtomicFetchSub);
+static_assert(static_cast<int>(TraceOp::Annotation) < 64, "TraceOp fits the mask");
+// A mask, not a switch: asked at every scheduling point.
+bool cancellable(TraceOp op) { return (kUncancellableOps & op_bit(op)) == 0; }
 
 std::string exception_text(std::exception_ptr error) {
   try {
@@ -102,6 +94,7 @@ Simulation::Simulation(SimulationConfig config)
       epoch_(g_next_epoch.fetch_add(1)),
       spurious_rng_(derive_seed(config_.seed, "scheduler.spurious")),
       trace_(config_.trace_ring_events, config_.keep_full_trace) {
+  thread_key_ = kNoFiber;  // no fiber runs yet: current_fiber()
   StrategyOptions options;
   options.seed = derive_seed(config_.seed, "scheduler");
   options.pct_depth = config_.pct_depth;
@@ -140,8 +133,9 @@ Simulation::~Simulation() {
 
 Simulation* Simulation::current() noexcept { return tls_simulation; }
 
-std::uint32_t Simulation::current_fiber() const noexcept {
-  return current_ == nullptr ? kNoFiber : current_->id;
+void Simulation::set_current(FiberRecord* record) noexcept {
+  current_ = record;
+  thread_key_ = record == nullptr ? kNoFiber : record->id;
 }
 
 std::uint32_t Simulation::spawn(std::string name, std::function<void()> body) {
@@ -206,12 +200,12 @@ RunResult Simulation::run() {
         next_ = decide();
         continue;
       }
-      current_ = &fiber(next_);
+      set_current(&fiber(next_));
       next_ = kNoFiber;
       current_->fiber->resume();
       // Fibers may have switched among themselves: the one that came back is current_.
       FiberRecord& record = *current_;
-      current_ = nullptr;
+      set_current(nullptr);
       if (float_control() != float_control_at_start) [[unlikely]] {
         // The fibers share it (sim/context_switch.h): put it back for the
         // unwinding and for this thread's later runs, and fail this one.
@@ -256,7 +250,7 @@ std::uint32_t Simulation::decide() {
   if (runnable_.empty()) return kNoFiber;
   std::uint32_t chosen = kNoFiber;
   if (random_ != nullptr) {
-    chosen = random_->choose(runnable_);
+    chosen = random_->choose(runnable_);  // both choose an element of runnable_: no check needed
   } else if (rr_ != nullptr) {
     chosen = rr_->choose(runnable_, current_fiber());
   } else {
@@ -264,10 +258,10 @@ std::uint32_t Simulation::decide() {
         strategy_->pick(SchedulerView{runnable_, current_fiber(), step_, pending_});
     if (!picked) [[unlikely]] return fail_divergence();
     chosen = *picked;
+    // runnable_ holds exactly the fibers in state Runnable: an O(1) check.
+    SEGSIM_ASSERT(chosen < fibers_.size() && fibers_[chosen]->state == FiberState::Runnable,
+                  "strategy chose a fiber that is not runnable");
   }
-  // runnable_ holds exactly the fibers in state Runnable: an O(1) check.
-  SEGSIM_ASSERT(chosen < fibers_.size() && fibers_[chosen]->state == FiberState::Runnable,
-                "strategy chose a fiber that is not runnable");
   decisions_.push_back(chosen);
   return chosen;
 }
@@ -294,7 +288,7 @@ void Simulation::reschedule(bool may_unwind) {
   if (!failed_ && next == current_->id) return;
   if (!failed_ && next != kNoFiber) {
     Fiber& from = *current_->fiber;
-    current_ = &fiber(next);
+    set_current(&fiber(next));
     from.switch_to(*current_->fiber);
   } else {
     next_ = next;
@@ -305,10 +299,13 @@ void Simulation::reschedule(bool may_unwind) {
 }
 
 void Simulation::record(TraceOp op, std::uint32_t object, std::uint64_t detail) {
-  trace_.record(TraceEvent{step_, current_fiber(), op, object, now_ns_, detail});
+  trace_.record(step_, current_fiber(), op, object, now_ns_, detail);
 }
 
-void Simulation::point(TraceOp op, std::uint32_t object, std::uint64_t detail) {
+// Flattened (the trace event, the decision, the switch inline) for the
+// points of simulation_runtime.cpp — mutexes, condvars, clock, yield —
+// as atomic_access below is for atomics.
+[[gnu::flatten]] void Simulation::point(TraceOp op, std::uint32_t object, std::uint64_t detail) {
   if (cancelling_) {
     if (cancellable(op)) cancel_mode_op();
     return;
@@ -368,7 +365,7 @@ void Simulation::wake(std::uint32_t id, bool notified) {
   }
   record.notified = notified;
   record.wake_at_ns = -1;
-  trace_.record(TraceEvent{step_, id, TraceOp::Wake, record.wait_object, now_ns_, notified ? 1u : 0u});
+  trace_.record(step_, id, TraceOp::Wake, record.wait_object, now_ns_, notified ? 1u : 0u);
   make_runnable(id);
 }
 
@@ -429,9 +426,9 @@ void Simulation::cancel_all() {
   cancelling_ = true;
   for (auto& record : fibers_) {
     if (record->state == FiberState::Finished) continue;
-    current_ = record.get();
+    set_current(record.get());
     record->fiber->resume();  // runs to its end: cancel mode never suspends
-    current_ = nullptr;
+    set_current(nullptr);
     SEGSIM_ASSERT(record->fiber->finished(), "a cancelled fiber suspended again");
     record->state = FiberState::Finished;
   }

@@ -18,7 +18,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <set>
@@ -100,7 +99,8 @@ class Simulation final : public platform::Runtime {
 
   // The simulation running on this thread, or null.
   static Simulation* current() noexcept;
-  std::uint32_t current_fiber() const noexcept;
+  // Inline: every trace event asks it. thread_key_ follows current_ (set_current).
+  std::uint32_t current_fiber() const noexcept { return thread_key_; }
   std::uint64_t step() const noexcept { return step_; }
   std::int64_t virtual_now_ns() const noexcept { return now_ns_; }
   const SimulationConfig& config() const noexcept { return config_; }
@@ -126,7 +126,6 @@ class Simulation final : public platform::Runtime {
   std::int64_t now_ns() override;
   void sleep_for_ns(std::int64_t duration_ns) override;
   void yield() override;
-  std::uint32_t thread_key() override { return current_fiber(); }
 
  private:
   struct FiberRecord;
@@ -155,12 +154,15 @@ class Simulation final : public platform::Runtime {
   void wake(std::uint32_t fiber, bool notified);
   void acquire_blocking(std::uint32_t mutex);
   void release_mutex(std::uint32_t mutex);
+  void wake_all(std::vector<std::uint32_t>& waiters);
   void wake_due_sleepers();
   void maybe_spurious_wakeup();
   void fail(Outcome outcome, std::uint32_t fiber, std::string message);
   void fail_deadlock();
   void cancel_all();
   bool in_fiber() const noexcept { return current_ != nullptr; }
+  // The fiber running now (null: the scheduler), and the thread key with it.
+  void set_current(FiberRecord* record) noexcept;
   FiberRecord& fiber(std::uint32_t id) { return *fibers_[id]; }
   void cancel_mode_op();
   std::string describe_wait(const FiberRecord& record) const;
@@ -180,7 +182,11 @@ class Simulation final : public platform::Runtime {
   std::vector<std::uint32_t> runnable_;  // ascending ids
   std::vector<PendingOp> pending_;       // by fiber id: its next operation (SchedulerView::pending)
   std::set<std::pair<std::int64_t, std::uint32_t>> sleepers_;  // (wake time, fiber)
-  std::deque<Object> objects_;           // id - 1 → object; stable references
+  // id - 1 → object. A vector (indexing a deque was a tenth of a mutex
+  // point): a reference to an Object is good only until the next new object
+  // (object_id), so none is held across a scheduling point.
+  std::vector<Object> objects_;
+  std::vector<std::uint32_t> waking_;  // wake_all's scratch list
   DecisionLog decisions_;
   FiberRecord* current_ = nullptr;
   std::uint32_t next_ = kNoFiber;

@@ -36,9 +36,19 @@ void Simulation::acquire_blocking(std::uint32_t mutex) {
 void Simulation::release_mutex(std::uint32_t mutex) {
   Object& m = object(mutex);
   m.owner = kNoFiber;
-  std::vector<std::uint32_t> waiters;
-  waiters.swap(m.waiters);
-  for (std::uint32_t id : waiters) wake(id, /*notified=*/true);  // all retry: more interleavings
+  if (m.waiters.empty()) return;
+  wake_all(m.waiters);  // all retry: more interleavings
+}
+
+// Wakes `waiters` in order and leaves it empty. They move to a scratch list
+// first (wake() erases each from its wait object's list) whose capacity stays
+// with the Simulation: swapping into a fresh local vector freed the list's
+// buffer at every contended unlock, and the next waiter allocated it again.
+void Simulation::wake_all(std::vector<std::uint32_t>& waiters) {
+  waking_.swap(waiters);
+  for (std::uint32_t id : waking_) wake(id, /*notified=*/true);
+  waking_.clear();
+  if (waiters.empty()) waiters.swap(waking_);  // give the buffer back: the next waiter reuses it
 }
 
 void Simulation::mutex_lock(platform::SimTag& tag) {
@@ -98,9 +108,7 @@ void Simulation::condvar_notify(platform::SimTag& condvar, bool all) {
   std::vector<std::uint32_t>& waiters = object(cv).waiters;
   if (waiters.empty()) return;
   if (all) {
-    std::vector<std::uint32_t> woken;
-    woken.swap(waiters);
-    for (std::uint32_t id : woken) wake(id, /*notified=*/true);
+    wake_all(waiters);
   } else {
     wake(waiters.front(), /*notified=*/true);  // FIFO
   }

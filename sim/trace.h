@@ -59,13 +59,25 @@ class Trace {
 
   // Inline: every scheduling point records one event, and the call, the
   // event's copy into an argument and the rarely-taken tails (full trace,
-  // followed events) were a third of a point's instructions.
-  void record(const TraceEvent& event) {
-    ring_[next_] = event;
+  // followed events) were a third of a point's instructions. The fields come
+  // by value and are stored one by one into the ring's slot: an event built
+  // in a temporary and then copied was written as narrow stores and read
+  // back as 16-byte loads, a failed store-to-load forward that stalled every
+  // point (most of a simulated allocator op's time, perf annotate).
+  void record(std::uint64_t step, std::uint32_t fiber, TraceOp op, std::uint32_t object,
+              std::int64_t time_ns, std::uint64_t detail) {
+    TraceEvent& slot = ring_[next_];
+    slot.step = step;
+    slot.fiber = fiber;
+    slot.op = op;
+    slot.object = object;
+    slot.time_ns = time_ns;
+    slot.detail = detail;
+    const std::size_t recorded = next_;
     if (++next_ == ring_size_) next_ = 0;  // not a modulo: a division per event is a tenth of a point
     ++count_;
-    hash_ = fold(hash_, event);
-    if (keep_aside_) [[unlikely]] record_aside(event);
+    hash_ = fold(hash_, step, fiber, op, object, time_ns, detail);
+    if (keep_aside_) [[unlikely]] record_aside(ring_[recorded]);
   }
   std::uint64_t hash() const noexcept { return hash_; }
   std::uint64_t events() const noexcept { return count_; }
@@ -81,14 +93,13 @@ class Trace {
   // Fold every field that identifies the event. Fields are spread by odd
   // multipliers into one word, then one splitmix64 round mixes it into the
   // hash: one round per event keeps a scheduling point cheap.
-  static std::uint64_t fold(std::uint64_t hash, const TraceEvent& event) noexcept {
+  static std::uint64_t fold(std::uint64_t hash, std::uint64_t step, std::uint32_t fiber, TraceOp op,
+                            std::uint32_t object, std::int64_t time_ns, std::uint64_t detail) noexcept {
     const std::uint64_t word =
-        event.step * 0x9e3779b97f4a7c15ULL ^
-        ((static_cast<std::uint64_t>(event.fiber) << 8 | static_cast<std::uint64_t>(event.op)) *
-         0xc2b2ae3d27d4eb4fULL) ^
-        (static_cast<std::uint64_t>(event.object) * 0x165667b19e3779f9ULL) ^
-        (static_cast<std::uint64_t>(event.time_ns) * 0xd6e8feb86659fd93ULL) ^
-        (event.detail * 0xff51afd7ed558ccdULL);
+        step * 0x9e3779b97f4a7c15ULL ^
+        ((static_cast<std::uint64_t>(fiber) << 8 | static_cast<std::uint64_t>(op)) * 0xc2b2ae3d27d4eb4fULL) ^
+        (static_cast<std::uint64_t>(object) * 0x165667b19e3779f9ULL) ^
+        (static_cast<std::uint64_t>(time_ns) * 0xd6e8feb86659fd93ULL) ^ (detail * 0xff51afd7ed558ccdULL);
     std::uint64_t state = hash ^ word;
     return splitmix64(state);
   }

@@ -53,8 +53,13 @@ class Runtime {
   virtual void yield() = 0;
   // The calling simulated thread's identity (its fiber id), stable while it
   // lives: per-thread caches key on it, since a simulation's fibers share one
-  // OS thread. Runtimes without threads of their own may keep the default.
-  virtual std::uint32_t thread_key() { return 0; }
+  // OS thread. Not virtual: every simulated allocator hit asks it, so the
+  // runtime keeps thread_key_ current as it switches threads (runtimes
+  // without threads of their own leave it 0).
+  std::uint32_t thread_key() const noexcept { return thread_key_; }
+
+ protected:
+  std::uint32_t thread_key_ = 0;
 };
 
 namespace detail {
