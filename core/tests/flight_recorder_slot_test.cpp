@@ -135,5 +135,53 @@ TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
   }
 }
 
+// A ring holds its last ring_events events: after it wrapped (several laps,
+// the writer's cursor back at its first slot and past it), the report still
+// counts every event the thread recorded and lists the newest ones, oldest
+// first, whole.
+TEST(FlightRecorderSlot, AWrappedRingCountsEveryEventAndKeepsTheNewest) {
+  std::string pattern = (fs::temp_directory_path() / "segsim-slot-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
+  flight_recorder::Config config;
+  config.dir = pattern;
+  config.ring_events = 16;
+  config.catch_signals = false;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config, &error)) << error;
+  SegmentAllocatorConfig allocator_config;
+  allocator_config.region_bytes = 1 << 20;
+  allocator_config.budget_bytes = 64 << 20;
+  auto allocator = std::move(SegmentAllocator::create(LinuxOs::instance(), allocator_config).value());
+
+  std::vector<Expected> want;
+  // 3 laps and 5 events (an odd count: the cursor mid-ring), hits and full paths mixed.
+  constexpr std::size_t kEvents = 3 * 16 + 5;
+  for (std::size_t i = 0; want.size() < kEvents; ++i) {
+    const std::size_t bytes = 1 + (i * 7919) % 262144;
+    auto got = allocator->allocate_uninitialized(bytes);
+    ASSERT_TRUE(got.ok());
+    want.push_back({"allocate_uninitialized", bytes, got.value(), 0});
+    if (want.size() == kEvents) break;
+    ASSERT_TRUE(allocator->release(got.value()).ok());
+    want.push_back({"release", 0, got.value(), 0});
+  }
+
+  ASSERT_NE(flight_recorder::write_report("test"), "");
+  flight_recorder::disable();
+  const json report = read_single_report(pattern);
+  fs::remove_all(pattern);
+  ASSERT_EQ(report["threads"].size(), 1u);
+  const json& thread = report["threads"][0];
+  EXPECT_EQ(thread["recorded"], kEvents);
+  const json& events = thread["events"];
+  ASSERT_EQ(events.size(), 16u);
+  std::uint64_t previous = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    expect_event(events[i], want[kEvents - 16 + i]);
+    EXPECT_GT(events[i]["seq"].get<std::uint64_t>(), previous);
+    previous = events[i]["seq"];
+  }
+}
+
 }  // namespace
 }  // namespace segsim
