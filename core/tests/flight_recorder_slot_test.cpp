@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -66,19 +67,30 @@ void expect_event(const json& e, const Expected& want) {
   EXPECT_EQ(e["address"], fmt::format("{:#x}", reinterpret_cast<std::uintptr_t>(want.segment.data())));
 }
 
-TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
-  std::string pattern = (fs::temp_directory_path() / "segsim-slot-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
+// A fresh directory (in `dir`) and the recorder on into it, with rings of
+// `ring_events`; no signal handlers (a test's own faults are not the subject).
+void start_recorder(std::size_t ring_events, std::string& dir) {
+  dir = (fs::temp_directory_path() / "segsim-slot-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr) << std::strerror(errno);
   flight_recorder::Config config;
-  config.dir = pattern;
-  config.ring_events = 256;
+  config.dir = dir;
+  config.ring_events = ring_events;
   config.catch_signals = false;
   std::string error;
   ASSERT_TRUE(flight_recorder::enable(config, &error)) << error;
-  SegmentAllocatorConfig allocator_config;
-  allocator_config.region_bytes = 1 << 20;
-  allocator_config.budget_bytes = 64 << 20;
-  auto allocator = std::move(SegmentAllocator::create(LinuxOs::instance(), allocator_config).value());
+}
+
+std::unique_ptr<SegmentAllocator> small_allocator() {
+  SegmentAllocatorConfig config;
+  config.region_bytes = 1 << 20;
+  config.budget_bytes = 64 << 20;
+  return std::move(SegmentAllocator::create(LinuxOs::instance(), config).value());
+}
+
+TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
+  std::string pattern;
+  ASSERT_NO_FATAL_FAILURE(start_recorder(256, pattern));
+  auto allocator = small_allocator();
 
   std::vector<Expected> want;
   // Every class, the smallest and largest request of each, twice (the first
@@ -140,18 +152,9 @@ TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
 // counts every event the thread recorded and lists the newest ones, oldest
 // first, whole.
 TEST(FlightRecorderSlot, AWrappedRingCountsEveryEventAndKeepsTheNewest) {
-  std::string pattern = (fs::temp_directory_path() / "segsim-slot-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
-  flight_recorder::Config config;
-  config.dir = pattern;
-  config.ring_events = 16;
-  config.catch_signals = false;
-  std::string error;
-  ASSERT_TRUE(flight_recorder::enable(config, &error)) << error;
-  SegmentAllocatorConfig allocator_config;
-  allocator_config.region_bytes = 1 << 20;
-  allocator_config.budget_bytes = 64 << 20;
-  auto allocator = std::move(SegmentAllocator::create(LinuxOs::instance(), allocator_config).value());
+  std::string pattern;
+  ASSERT_NO_FATAL_FAILURE(start_recorder(16, pattern));
+  auto allocator = small_allocator();
 
   std::vector<Expected> want;
   // 3 laps and 5 events (an odd count: the cursor mid-ring), hits and full paths mixed.
