@@ -152,7 +152,7 @@ void for_each_ring(Visit&& visit) {
   for (std::uint32_t r = 0; r < count && r < kMaxThreads; ++r) {
     const Ring* ring = s.rings[r];
     if (ring == nullptr) continue;
-    const std::uint64_t head = ring->head.load(std::memory_order_acquire);
+    const std::uint64_t head = ring_head(*ring);
     const std::uint64_t first = head > ring->mask + 1 ? head - ring->mask - 1 : 0;
     visit(*ring, first, head);
   }

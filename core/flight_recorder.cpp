@@ -59,6 +59,7 @@ bool g_exit_key_made = false;
 void thread_exited(void* ring_pointer) {
   auto* ring = static_cast<Ring*>(ring_pointer);
   tls_ring.epoch = 0;  // never live: the hot path goes to ring_of_this_thread, which refuses
+  tls_ring.compact_epoch = 0;
   tls_ring.refused_epoch = g_epoch.load(std::memory_order_acquire);
   tls_ring.ring = nullptr;
   if (ring != nullptr) ring->exited.store(true, std::memory_order_release);
@@ -77,7 +78,8 @@ Ring* reuse_exited_ring(detail::State& s) {
     if (oldest == nullptr) return nullptr;
     bool expected = true;
     if (!oldest->exited.compare_exchange_strong(expected, false, std::memory_order_acq_rel)) continue;
-    oldest->head.store(0, std::memory_order_release);
+    oldest->laps.store(0, std::memory_order_relaxed);
+    oldest->cursor.store(oldest->slots, std::memory_order_release);
     oldest->thread = s.next_thread.fetch_add(1, std::memory_order_relaxed);
     return oldest;
   }
@@ -91,6 +93,7 @@ namespace {
 Ring* adopt(Ring* ring, std::uint32_t epoch) noexcept {
   tls_ring.ring = ring;
   tls_ring.epoch = epoch;
+  tls_ring.compact_epoch = tls_ring.depth == 0 ? epoch : 0;
   if (g_exit_key_made) (void)pthread_setspecific(g_exit_key, ring);
   return ring;
 }
@@ -128,6 +131,8 @@ Ring* detail::ring_of_this_thread() noexcept {
   }
   ring->mask = s.ring_events - 1;
   ring->slots = slots;
+  ring->end = slots + s.ring_events;
+  ring->cursor.store(slots, std::memory_order_relaxed);
   ring->wide = wide;
   // Claim a slot; a thread that lost the race for it tries the next one.
   std::uint32_t slot = s.ring_count.fetch_add(1, std::memory_order_acq_rel);
@@ -355,17 +360,22 @@ bool reset_report_count() noexcept {
 
 namespace detail {
 
+void wrap(Ring* ring) noexcept {
+  const std::uint64_t laps = ring->laps.load(std::memory_order_relaxed);
+  ring->laps.store(laps + 1, std::memory_order_relaxed);
+  ring->cursor.store(ring->slots, std::memory_order_release);  // after laps is odd (ring_head)
+  ring->laps.store(laps + 2, std::memory_order_release);
+}
+
 // A wide event: its fields in the side array, its slot tagged (Slot).
 static void record_wide(Ring* ring, const Event& event) noexcept {
-  const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
-  const std::uint64_t index = head & ring->mask;
-  ring->wide[index] = event;
-  Slot& slot = ring->slots[index];
-  slot.sequence = event.sequence;
-  slot.where = 0;
-  slot.owner = 0;
-  slot.place = kWideTag << 56;
-  ring->head.store(head + 1, std::memory_order_release);
+  Slot* slot = ring->cursor.load(std::memory_order_relaxed);
+  ring->wide[slot - ring->slots] = event;
+  slot->sequence = event.sequence;
+  slot->where = 0;
+  slot->owner = 0;
+  slot->place = kWideTag << 56;
+  advance(ring, slot);
 }
 
 void record(const Event& event_in, bool scoped) noexcept {
@@ -400,10 +410,17 @@ void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::
   record_wide(ring, event);
 }
 
+void record_hit_slow(Op op, std::uint64_t bytes, const Segment& segment) noexcept {
+  if (tls_ring.depth > 0) return record_slice_wide(op, bytes, segment, 0);
+  Ring* ring = ring_of_this_thread();
+  if (ring != nullptr) record_compact(ring, op, bytes, segment);
+}
+
 static void set_depth(std::uint32_t depth) noexcept {
   tls_ring.depth = depth;
   tls_ring.depth8 = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
-  tls_ring.depth_bits = std::uint64_t{tls_ring.depth8} << kDepthShift;
+  // Nested calls go wide (ThreadRing); the ring of a stale epoch stays stale.
+  tls_ring.compact_epoch = depth == 0 ? tls_ring.epoch : 0;
 }
 void enter() noexcept { set_depth(tls_ring.depth + 1); }
 void leave() noexcept { set_depth(tls_ring.depth > 0 ? tls_ring.depth - 1 : 0); }
@@ -448,8 +465,8 @@ void refused(Op op, const Segment& segment, const Error& error) noexcept {
   failure.kind = "refused";
   Ring* ring = ring_of_this_thread();
   failure.refused_thread = ring == nullptr ? UINT32_MAX : ring->thread;
-  if (ring != nullptr && ring->head.load(std::memory_order_relaxed) > 0) {
-    failure.refused = unpack_slot(*ring, ring->head.load(std::memory_order_relaxed) - 1);
+  if (const std::uint64_t head = ring == nullptr ? 0 : ring_head(*ring); head > 0) {
+    failure.refused = unpack_slot(*ring, head - 1);
   }
   failure.refused.op = op;
   failure.refused.region = segment.region_id();

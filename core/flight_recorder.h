@@ -123,21 +123,25 @@ namespace detail {
 extern std::atomic<std::uint32_t> g_live;
 
 // An event as it sits in a ring: 32 bytes. A successful allocator operation
-// (every hit, and the full path's successes) is packed into the slot itself
-// ("compact"): the slot's four words are made from the handle's fields with a
-// few shifts, no branch. Anything else — a page or object-layer operation, a
-// refused or failed allocator call — is "wide": the whole Event sits in the
-// ring's side array at the same index, and the slot holds its sequence and
-// kWideTag. The report writer unpacks both (unpack_slot); the JSON is the same.
+// called by the program (every hit, and the full path's successes, at depth
+// 0) is packed into the slot itself ("compact"): a stamp, one word built with
+// a shift and an add, and the handle's two id words copied whole (one 16-byte
+// move). Anything else — a page or object-layer operation, a refused or
+// failed allocator call, a call nested in a layer's Scope — is "wide": the
+// whole Event sits in the ring's side array at the same index, and the slot
+// holds its sequence and kWideTag. The report writer unpacks both
+// (unpack_slot); the JSON is the same.
 //
 //   sequence  the logical clock's stamp
-//   where     address << 16 | depth << 19 | bytes. A slice's address is
+//   where     address << 16 | op << 19 | bytes. A slice's address is
 //             4 KiB-aligned and below 2^48 (user space on x86-64 and aarch64
 //             Linux; the allocator's maps carry no hint above it), so its low
 //             12 and top 16 bits are free; bytes < 2^19 (a hit's request is at
-//             most 256 KiB; a larger one is wide)
-//   owner     allocator id | generation << 32
-//   place     region | slice << 32 | size class << 48 | op << 56 (kWideTag: wide)
+//             most 256 KiB; a larger one is wide); op is an allocator op (< 4)
+//   owner     Segment::owner_word(): allocator id | generation << 32
+//   place     Segment::place_word(): region | slice << 32 | size class << 48;
+//             its top byte is the handle's spare byte, always 0 (kWideTag: wide)
+// The fields are disjoint, so `where` is written as a sum (one lea).
 // Aligned to its size, so a slot never straddles two cache lines.
 struct alignas(32) Slot {
   std::uint64_t sequence = 0;
@@ -148,11 +152,17 @@ struct alignas(32) Slot {
 static_assert(sizeof(Slot) == 32);
 inline constexpr std::uint64_t kWideTag = 0xff;
 inline constexpr std::uint64_t kCompactBytesLimit = std::uint64_t{1} << 19;
-inline constexpr unsigned kDepthShift = 19;
+inline constexpr unsigned kOpShift = 19;
 
-// A thread's ring (flight_recorder.cpp): its thread is the only writer.
+// A thread's ring (flight_recorder.cpp): its thread is the only writer. It
+// writes at `cursor` and moves it on; at the end it wraps (out of line), and
+// `laps` counts the wraps as a seqlock (odd while one is under way), so a
+// reader rebuilds the events ever written (ring_head) without the writer
+// keeping a count on every event.
 struct Ring {
-  std::atomic<std::uint64_t> head{0};  // events ever written; the slot is head & mask
+  std::atomic<Slot*> cursor{nullptr};   // the next slot to write
+  Slot* end = nullptr;                  // slots + mask + 1
+  std::atomic<std::uint64_t> laps{0};   // 2 x the wraps, +1 while one is under way
   std::uint64_t mask = 0;
   Slot* slots = nullptr;
   Event* wide = nullptr;               // a wide event's fields, at its slot's index
@@ -162,16 +172,28 @@ struct Ring {
   // kMaxThreads slots are taken (the oldest exited thread's first).
   std::atomic<bool> exited{false};
 };
+// The ring's writer at its end: back to the first slot, one more lap.
+void wrap(Ring* ring) noexcept;
+// After writing `slot`: the next event goes to the slot after it.
+inline void advance(Ring* ring, Slot* slot) noexcept {
+  Slot* next = slot + 1;
+  if (next == ring->end) [[unlikely]] return wrap(ring);
+  ring->cursor.store(next, std::memory_order_release);
+}
 
 // The calling thread's ring for the current enable() (epoch). `ring` is never
 // null while `epoch` is the live one: a thread that could not get a ring
 // (kMaxThreads reached, out of memory, exited) keeps `epoch` stale and notes
 // the epoch it was refused in, so the hot path needs no null check.
+// `compact_epoch` is what the hot path compares with the live epoch: `epoch`
+// while the thread is inside no Scope, 0 inside one — a nested call's event
+// carries its depth, which a compact slot has no room for, so it takes the
+// out-of-line path and goes wide.
 struct ThreadRing {
   std::uint32_t epoch = 0;
+  std::uint32_t compact_epoch = 0;
   std::uint32_t refused_epoch = 0;
   Ring* ring = nullptr;
-  std::uint64_t depth_bits = 0;  // min(depth, 255) << kDepthShift: a compact slot's depth
   std::uint32_t depth = 0;  // recorded operations this thread is inside (Scope): an event's depth
   std::uint8_t depth8 = 0;  // depth, at most 255 (what an event holds)
 };
@@ -184,8 +206,11 @@ Ring* ring_of_this_thread() noexcept;
 // `scoped`: the event is of an operation that opened a Scope (its own scope
 // is not counted in its depth).
 void record(const Event& event, bool scoped = false) noexcept;
-// A successful allocator operation, packed into the ring's slot (see Slot).
+// A successful allocator operation at depth 0, packed into the ring's slot (see Slot).
 inline void record_compact(Ring* ring, Op op, std::uint64_t bytes, const Segment& segment) noexcept;
+// record_hit's way when the thread's compact_epoch is not the live one: no
+// ring yet for this enable(), or inside a Scope (then wide, with its depth).
+void record_hit_slow(Op op, std::uint64_t bytes, const Segment& segment) noexcept;
 // Any other allocator operation (a refusal, a failed or oversized allocate): wide.
 void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
 void enter() noexcept;
@@ -229,27 +254,22 @@ inline std::uint32_t live() noexcept { return detail::g_live.load(std::memory_or
 
 namespace detail {
 inline void record_compact(Ring* ring, Op op, std::uint64_t bytes, const Segment& segment) noexcept {
-  const std::uint64_t head = ring->head.load(std::memory_order_relaxed);
-  Slot& slot = ring->slots[head & ring->mask];
-  slot.sequence = platform::sync_clock::tick();
-  slot.where = (static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(segment.data())) << 16) |
-               tls_ring.depth_bits | bytes;
-  slot.owner = segment.owner_word();
-  slot.place = segment.place_word() | std::uint64_t{static_cast<std::uint8_t>(op)} << 56;
-  ring->head.store(head + 1, std::memory_order_release);
+  Slot* slot = ring->cursor.load(std::memory_order_relaxed);
+  slot->sequence = platform::sync_clock::tick();
+  slot->where = (static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(segment.data())) << 16) +
+                (std::uint64_t{static_cast<std::uint8_t>(op)} << kOpShift) + bytes;
+  static_assert(offsetof(Slot, place) == offsetof(Slot, owner) + 8, "owner and place are copied as one");
+  segment.copy_id_words(reinterpret_cast<unsigned char*>(slot) + offsetof(Slot, owner));
+  advance(ring, slot);
 }
 }  // namespace detail
 
 // The allocator's hit paths (segment_allocator.cpp), given live() != 0: a
-// successful call (never the null handle, a request of at most 256 KiB), no
+// successful call (never the null handle, a request of 1 byte to 256 KiB), no
 // refusal to report, the stack already noted by an earlier full-path call.
 inline void record_hit(std::uint32_t live, Op op, std::size_t bytes, const Segment& segment) noexcept {
-  detail::Ring* ring = detail::tls_ring.ring;
-  if (detail::tls_ring.epoch != live) [[unlikely]] {
-    ring = detail::ring_of_this_thread();
-    if (ring == nullptr) return;
-  }
-  detail::record_compact(ring, op, bytes, segment);
+  if (detail::tls_ring.compact_epoch != live) [[unlikely]] return detail::record_hit_slow(op, bytes, segment);
+  detail::record_compact(detail::tls_ring.ring, op, bytes, segment);
 }
 
 // What the allocator's public operations call after the operation returned.
@@ -257,6 +277,7 @@ inline void record_operation(Op op, std::size_t bytes, const Segment& segment, c
   const std::uint32_t live = flight_recorder::live();
   if (live == 0) return;
   if (error == nullptr && !segment.is_null() && bytes < detail::kCompactBytesLimit) [[likely]] {
+    static_assert(static_cast<unsigned>(Op::Reset) < 4, "a compact slot's op field (Slot::where)");
     return record_hit(live, op, bytes, segment);
   }
   const std::uint8_t result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));

@@ -12,6 +12,21 @@ namespace segsim::flight_recorder::detail {
 
 // Ring and Slot: flight_recorder.h (the hot path writes it inline).
 
+// The events `ring` has ever held (its slots hold the last mask + 1 of them):
+// rebuilt from its laps and cursor, read as a seqlock. Async-signal-safe; a
+// handler that interrupted its own thread's wrap (laps odd, for good) takes
+// the cursor as it stands after a bounded wait.
+inline std::uint64_t ring_head(const Ring& ring) noexcept {
+  std::uint64_t laps = 0;
+  const Slot* cursor = nullptr;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    laps = ring.laps.load(std::memory_order_acquire);
+    cursor = ring.cursor.load(std::memory_order_acquire);
+    if (laps % 2 == 0 && ring.laps.load(std::memory_order_acquire) == laps) break;
+  }
+  return laps / 2 * (ring.mask + 1) + static_cast<std::uint64_t>(cursor - ring.slots);
+}
+
 // The event numbered `index` of `ring` (it must still be held: index within
 // the last mask + 1 events), unpacked from its slot (Slot says how). A copy
 // taken while the thread records may be torn; readers drop what is stale.
@@ -22,13 +37,13 @@ inline Event unpack_slot(const Ring& ring, std::uint64_t index) noexcept {
   e.sequence = slot.sequence;
   e.address = static_cast<std::uintptr_t>((slot.where >> 16) & ~std::uint64_t{0xfff});
   e.bytes = slot.where & (kCompactBytesLimit - 1);
-  e.depth = static_cast<std::uint8_t>(slot.where >> kDepthShift);
+  e.op = static_cast<Op>((slot.where >> kOpShift) & 0xff);
+  e.depth = 0;  // a nested call is wide
   e.page = static_cast<std::uint32_t>(slot.owner);
   e.generation = static_cast<std::uint32_t>(slot.owner >> 32);
   e.region = static_cast<std::uint32_t>(slot.place);
   e.slice = static_cast<std::uint16_t>(slot.place >> 32);
   e.size_class = static_cast<std::int8_t>(slot.place >> 48);
-  e.op = static_cast<Op>(slot.place >> 56);
   e.result = 0;  // a compact event is a successful call
   return e;
 }

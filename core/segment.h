@@ -41,6 +41,11 @@ class Segment {
   // (the top byte is spare_, always 0).
   std::uint64_t owner_word() const noexcept { return word_at(8); }
   std::uint64_t place_word() const noexcept { return word_at(16); }
+  // Both words at once, as they lie in memory (owner then place; word_at
+  // checks the layout): one 16-byte move where the slot takes them whole.
+  void copy_id_words(unsigned char* out) const noexcept {
+    std::memcpy(out, reinterpret_cast<const unsigned char*>(this) + 8, 16);
+  }
 
  private:
   friend class SegmentAllocator;

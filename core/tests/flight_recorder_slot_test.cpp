@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -66,19 +67,30 @@ void expect_event(const json& e, const Expected& want) {
   EXPECT_EQ(e["address"], fmt::format("{:#x}", reinterpret_cast<std::uintptr_t>(want.segment.data())));
 }
 
-TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
-  std::string pattern = (fs::temp_directory_path() / "segsim-slot-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
+// A fresh directory (in `dir`) and the recorder on into it, with rings of
+// `ring_events`; no signal handlers (a test's own faults are not the subject).
+void start_recorder(std::size_t ring_events, std::string& dir) {
+  dir = (fs::temp_directory_path() / "segsim-slot-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr) << std::strerror(errno);
   flight_recorder::Config config;
-  config.dir = pattern;
-  config.ring_events = 256;
+  config.dir = dir;
+  config.ring_events = ring_events;
   config.catch_signals = false;
   std::string error;
   ASSERT_TRUE(flight_recorder::enable(config, &error)) << error;
-  SegmentAllocatorConfig allocator_config;
-  allocator_config.region_bytes = 1 << 20;
-  allocator_config.budget_bytes = 64 << 20;
-  auto allocator = std::move(SegmentAllocator::create(LinuxOs::instance(), allocator_config).value());
+}
+
+std::unique_ptr<SegmentAllocator> small_allocator() {
+  SegmentAllocatorConfig config;
+  config.region_bytes = 1 << 20;
+  config.budget_bytes = 64 << 20;
+  return std::move(SegmentAllocator::create(LinuxOs::instance(), config).value());
+}
+
+TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
+  std::string pattern;
+  ASSERT_NO_FATAL_FAILURE(start_recorder(256, pattern));
+  auto allocator = small_allocator();
 
   std::vector<Expected> want;
   // Every class, the smallest and largest request of each, twice (the first
@@ -130,6 +142,45 @@ TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
   std::uint64_t previous = 0;
   for (std::size_t i = 0; i < want.size(); ++i) {
     expect_event(events[i], want[i]);
+    EXPECT_GT(events[i]["seq"].get<std::uint64_t>(), previous);
+    previous = events[i]["seq"];
+  }
+}
+
+// A ring holds its last ring_events events: after it wrapped (several laps,
+// the writer's cursor back at its first slot and past it), the report still
+// counts every event the thread recorded and lists the newest ones, oldest
+// first, whole.
+TEST(FlightRecorderSlot, AWrappedRingCountsEveryEventAndKeepsTheNewest) {
+  std::string pattern;
+  ASSERT_NO_FATAL_FAILURE(start_recorder(16, pattern));
+  auto allocator = small_allocator();
+
+  std::vector<Expected> want;
+  // 3 laps and 5 events (an odd count: the cursor mid-ring), hits and full paths mixed.
+  constexpr std::size_t kEvents = 3 * 16 + 5;
+  for (std::size_t i = 0; want.size() < kEvents; ++i) {
+    const std::size_t bytes = 1 + (i * 7919) % 262144;
+    auto got = allocator->allocate_uninitialized(bytes);
+    ASSERT_TRUE(got.ok());
+    want.push_back({"allocate_uninitialized", bytes, got.value(), 0});
+    if (want.size() == kEvents) break;
+    ASSERT_TRUE(allocator->release(got.value()).ok());
+    want.push_back({"release", 0, got.value(), 0});
+  }
+
+  ASSERT_NE(flight_recorder::write_report("test"), "");
+  flight_recorder::disable();
+  const json report = read_single_report(pattern);
+  fs::remove_all(pattern);
+  ASSERT_EQ(report["threads"].size(), 1u);
+  const json& thread = report["threads"][0];
+  EXPECT_EQ(thread["recorded"], kEvents);
+  const json& events = thread["events"];
+  ASSERT_EQ(events.size(), 16u);
+  std::uint64_t previous = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    expect_event(events[i], want[kEvents - 16 + i]);
     EXPECT_GT(events[i]["seq"].get<std::uint64_t>(), previous);
     previous = events[i]["seq"];
   }
