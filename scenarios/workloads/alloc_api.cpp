@@ -22,6 +22,7 @@
 #include "scenarios/workloads/platform_ops.h"
 #include "scenarios/workloads/audit_episode.h"
 #include "scenarios/workloads/native_thread.h"
+#include "scenarios/workloads/recorder_layer_ops.h"
 #include "scenarios/workloads/recorder_ops.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -374,6 +375,12 @@ ScenarioDef alloc_api_scenario() {
       // report keeps that thread's ring too.
       sim::Rng native_rng(sim::derive_seed(stack.seed, "native-thread.alloc-api"));
       run_native_thread_episode(stack, native_rng, false);
+      // Every operation of the slab, arena and large-object layers, with each
+      // result, recorded on purpose and checked in a report of its own
+      // ("recorder-events"); before the crash paths, whose rings the final
+      // report must keep.
+      sim::Rng layers_rng(sim::derive_seed(stack.seed, "recorder-layers.alloc-api"));
+      recorder_layer_ops(stack, *state.recorder, layers_rng);
       // Half the recorder's seeds that report no refusals: its crash paths
       // (a fatal signal, a removed directory, more threads than rings).
       if (sim::Rng crash_rng(sim::derive_seed(stack.seed, "recorder-crash.alloc-api")); crash_rng.below(2) == 0) {
@@ -385,6 +392,7 @@ ScenarioDef alloc_api_scenario() {
       finish_recorder(stack, *state.recorder, {{config.region_bytes, config.budget_bytes},
                                                {kForeignRegionBytes, kForeignBudgetBytes},
                                                {kNativeThreadRegionBytes, kNativeThreadBudgetBytes},
+                                               {kRecorderLayersRegionBytes, kRecorderLayersBudgetBytes},
                                                {kAuditRegionBytes[0], kAuditBudgetBytes},
                                                {kAuditRegionBytes[1], kAuditBudgetBytes}});
     }

@@ -73,6 +73,7 @@ struct NativeEpisode {
   NativeLiveSlices* observer = nullptr;
   std::vector<std::size_t> segment_sizes, object_sizes, late_segment_sizes, late_object_sizes;
   bool zeroed_first = true;
+  bool faults_lifted = false;  // the run's fault-point controller lifted while the thread runs
   std::vector<NativeHeldSegment> segments_live;
   std::vector<NativeHeldObject> objects_live;
   std::uint8_t next_fill = 0;
@@ -221,6 +222,48 @@ struct NativeEpisode {
     }
   }
 
+  // A reclaim on another thread (free_unused_regions) cannot reach this
+  // thread's cache: it leaves the cached slices where they are and bumps the
+  // flush epoch, and this thread empties its cache at its next call — the
+  // hit paths decline on the epoch and the slow path flushes. Checked for an
+  // allocation and for a release, each after a reclaim; the flush counts
+  // only with the run's fault points lifted (a fault may bypass the cache).
+  void reclaim_elsewhere() {
+    std::thread([this] { (void)segments->free_unused_regions(0); }).join();
+  }
+  void reclaim_while_cached(const char* phase) {
+    const std::size_t c = 0;  // the smallest class: every cache's grant holds its slices
+    for (int i = 0; i < 2; ++i) {
+      allocate_segment(class_bytes(c), false, phase);
+      release_segment(segments_live.size() - 1, phase);
+    }
+    for (int call = 0; call < 2; ++call) {
+      const AllocatorStats before = segments->stats();
+      reclaim_elsewhere();
+      const AllocatorStats reclaimed = segments->stats();
+      if (reclaimed.classes[c].cached_slices != before.classes[c].cached_slices ||
+          reclaimed.cache_flushes != before.cache_flushes) {
+        fail(fmt::format("{}: a reclaim on another thread changed this thread's cache ({} cached slices of {} B "
+                         "before, {} after; {} flushes before, {} after)", phase, before.classes[c].cached_slices,
+                         class_bytes(c), reclaimed.classes[c].cached_slices, before.cache_flushes,
+                         reclaimed.cache_flushes));
+      }
+      const std::size_t live = segments_live.size();
+      if (call == 0) {
+        allocate_segment(class_bytes(c), true, phase);
+      } else if (!segments_live.empty()) {
+        release_segment(segments_live.size() - 1, phase);
+      }
+      const bool made = call == 0 ? segments_live.size() > live : segments_live.size() < live;
+      const std::uint64_t flushes = segments->stats().cache_flushes;
+      if (faults_lifted && made && before.classes[c].cached_slices > 0 && flushes == reclaimed.cache_flushes) {
+        fail(fmt::format("{}: this thread's {} after another thread's reclaim left its cache unflushed ({} slices "
+                         "of {} B cached)", phase, call == 0 ? "allocation" : "release",
+                         before.classes[c].cached_slices, class_bytes(c)));
+      }
+    }
+  }
+
   // ---- slab objects
   void allocate_object(std::size_t bytes, const char* phase) {
     Result<SlabObject> got = slab->allocate(bytes);
@@ -298,6 +341,7 @@ struct NativeEpisode {
     const std::size_t kept = segments_live.size();
     for (int i = 0; i < 40; ++i) allocate_segment(burst_bytes, false, phase);
     while (segments_live.size() > kept) release_segment(segments_live.size() - 1, phase);
+    reclaim_while_cached(phase);
     if (!segments_live.empty()) forged_releases(segments_live.front().segment, phase);
     for (NativeHeldSegment& held : segments_live) lookup_segment(held, phase);
     if (!segments_live.empty()) reset_segment(segments_live.front(), phase);
@@ -404,6 +448,7 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
   episode.slab = slab.get();
   episode.observer = &observer;
   episode.zeroed_first = rng.chance(0.5);
+  episode.faults_lifted = !observed;
   episode.segment_sizes = native_draw_sizes(rng, 4 + rng.below(8), kLargestClassBytes, segment_edges);
   episode.late_segment_sizes = native_draw_sizes(rng, 1 + rng.below(3), kLargestClassBytes, segment_edges);
   if (with_slab) {

@@ -28,31 +28,31 @@ namespace {
 constexpr const char* kEndReason = "end of run";
 }  // namespace
 
-struct RecorderCheck {
-  std::string dir;
-  std::size_t ring_events = 0;  // as enabled, rounded up to a power of two
-  bool report_refusals = false;
-  std::size_t reports_before = 0;  // reports_written() before the refused call
-  // The final report by write_final_report(kEndReason, final_message)
-  // instead of write_report(kEndReason).
-  bool final_form = false;
-  std::string final_message;
-  std::uint64_t page_id = 0;  // recorder_page_ops' page; 0: none
-  flight_recorder::Config config;  // as enabled
-  std::uint64_t reuse_page = 0;    // recorder_crash_paths: the page of the thread that took over a ring; 0: none
+RecorderCheck::~RecorderCheck() {
+  flight_recorder::disable();
+  std::error_code ignored;
+  if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
+}
 
-  ~RecorderCheck() {  // also on a failed seed: the recorder off, the directory gone
-    flight_recorder::disable();
-    std::error_code ignored;
-    if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
-  }
-};
+void recorder_fail(Stack& stack, const std::string& message) { stack.oracles.fail("flight-recorder", message); }
+
+CrashReport read_recorder_report(Stack& stack, const std::string& path) {
+  std::string line;
+  auto report = read_crash_report(path, &line);
+  if (!report.ok()) recorder_fail(stack, fmt::format("the recorder's report does not read back: {}", line));
+  return std::move(report.value());
+}
+
+std::string recorder_report_path(const RecorderCheck& check, std::size_t n) {
+  return fmt::format("{}/segsim-crash-{}-{}.json", check.dir, ::getpid(), n);
+}
+
+void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config) {
+  std::string line;
+  if (!flight_recorder::enable(config, &line)) recorder_fail(stack, "enable() refused a valid config: " + line);
+}
 
 namespace {
-
-[[noreturn]] void recorder_fail(Stack& stack, const std::string& message) {
-  stack.oracles.fail("flight-recorder", message);
-}
 
 std::string make_private_dir(Stack& stack) {
   std::error_code error;
@@ -68,17 +68,6 @@ void check_refused_config(Stack& stack, const flight_recorder::Config& config, c
   if (flight_recorder::enable(config, &line)) recorder_fail(stack, fmt::format("enable() accepted {}", what));
   if (line.empty()) recorder_fail(stack, fmt::format("enable() refused {} without a line", what));
   if (flight_recorder::on()) recorder_fail(stack, fmt::format("the recorder is on after enable() refused {}", what));
-}
-
-CrashReport read_report(Stack& stack, const std::string& path) {
-  std::string line;
-  auto report = read_crash_report(path, &line);
-  if (!report.ok()) recorder_fail(stack, fmt::format("the recorder's report does not read back: {}", line));
-  return std::move(report.value());
-}
-
-std::string report_path(const RecorderCheck& check, std::size_t n) {
-  return fmt::format("{}/segsim-crash-{}-{}.json", check.dir, ::getpid(), n);
 }
 
 bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
@@ -120,11 +109,6 @@ const char* raised_signal_name(int signal) {
   }
 }
 
-void enable_or_fail(Stack& stack, const flight_recorder::Config& config) {
-  std::string line;
-  if (!flight_recorder::enable(config, &line)) recorder_fail(stack, "enable() refused a valid config: " + line);
-}
-
 // The handler of a raised fatal signal writes one report naming it, turns
 // the recorder off and puts the previous handler back; a second fatal signal
 // in the process writes none (one report per dying process).
@@ -133,7 +117,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   ::sigaction(signal, nullptr, &before);
   flight_recorder::Config config = check.config;
   config.catch_signals = true;
-  enable_or_fail(stack, config);
+  enable_recorder_or_fail(stack, config);
   // A live slice of the run's allocator, recorded since this enable(): the
   // signal's fault address falls inside it (SIGABRT has none), so the
   // report must name it.
@@ -161,7 +145,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
                                      flight_recorder::kMaxReportsPerProcess));
   }
   if (room) {
-    const CrashReport report = read_report(stack, report_path(check, written));
+    const CrashReport report = read_recorder_report(stack, recorder_report_path(check, written));
     if (report.kind != "signal" || report.signal != signal || report.signal_name != raised_signal_name(signal)) {
       recorder_fail(stack, fmt::format("the report of a raised {} says kind '{}', signal {} '{}'",
                                        raised_signal_name(signal), report.kind, report.signal, report.signal_name));
@@ -185,7 +169,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
     recorder_fail(stack, fmt::format("the {} handler before enable() is not back after disable()", raised_signal_name(signal)));
   }
   // Again: the process has had its fatal report.
-  enable_or_fail(stack, config);
+  enable_recorder_or_fail(stack, config);
   const std::size_t second = flight_recorder::reports_written();
   ::raise(signal);
   flight_recorder::disable();
@@ -198,7 +182,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
 void check_directory_gone(Stack& stack, RecorderCheck& check) {
   flight_recorder::Config config = check.config;
   config.dir = make_private_dir(stack);
-  enable_or_fail(stack, config);
+  enable_recorder_or_fail(stack, config);
   std::error_code ignored;
   std::filesystem::remove_all(config.dir, ignored);
   const std::string path = flight_recorder::write_report("directory gone");
@@ -259,7 +243,7 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   (void)rng;
 #endif
   check_directory_gone(stack, check);
-  enable_or_fail(stack, check.config);
+  enable_recorder_or_fail(stack, check.config);
   // An eighth of these: 257 thread starts cost ~35 ms, the seed's whole time again.
   if (rng.below(8) == 0) take_over_rings(check);
 }
@@ -295,7 +279,10 @@ std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
   if (check->final_form) {  // empty, short, exactly the limit, past it (cut)
     const std::size_t length = draw_one<std::size_t>(rng, {0, 17, flight_recorder::kMaxMessageBytes,
                                                            flight_recorder::kMaxMessageBytes + 9});
-    for (std::size_t i = 0; i < length; ++i) check->final_message.push_back(static_cast<char>('a' + i % 26));
+    // Characters the report must escape first (a quote, a backslash, control
+    // characters: \u00XX), then letters: the message must read back as given.
+    constexpr std::string_view kMessageChars = "\"\\\n\t\x01\x1f" "abcdefghijklmnopqrstuvwxyz";
+    for (std::size_t i = 0; i < length; ++i) check->final_message.push_back(kMessageChars[i % kMessageChars.size()]);
   }
   return check;
 }
@@ -315,7 +302,7 @@ void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& h
   // Other fibers may have been refused during the call: one of the new reports is this one.
   std::string named;
   for (std::size_t n = check.reports_before; n < after; ++n) {
-    const CrashReport report = read_report(stack, report_path(check, n));
+    const CrashReport report = read_recorder_report(stack, recorder_report_path(check, n));
     if (names_refusal(report, handle, op, code)) return;
     named = describe_refusal(report);
   }
@@ -364,7 +351,7 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
                                      flight_recorder::reports_written(), flight_recorder::kMaxReportsPerProcess));
   }
   if (room) {
-    const CrashReport report = read_report(stack, path);
+    const CrashReport report = read_recorder_report(stack, path);
     const std::pair<std::size_t, std::size_t> named{report.region_bytes, report.budget_bytes};
     if (report.kind != kEndReason || std::find(allocators.begin(), allocators.end(), named) == allocators.end()) {
       recorder_fail(stack, fmt::format("the final report says kind '{}', region {} B, budget {} B: not '{}' with "

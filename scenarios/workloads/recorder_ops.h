@@ -16,17 +16,48 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
+#include "core/flight_recorder.h"
 #include "core/segment.h"
+#include "scenarios/crash_report.h"
 #include "scenarios/stack.h"
 #include "sim/random.h"
 
 namespace segsim::scenarios {
 
-struct RecorderCheck;
+// What a recorder seed enabled and expects (start_recorder).
+struct RecorderCheck {
+  std::string dir;
+  std::size_t ring_events = 0;  // as enabled, rounded up to a power of two
+  bool report_refusals = false;
+  std::size_t reports_before = 0;  // reports_written() before the refused call
+  // The final report by write_final_report(kEndReason, final_message)
+  // instead of write_report(kEndReason).
+  bool final_form = false;
+  std::string final_message;
+  std::uint64_t page_id = 0;  // recorder_page_ops' page; 0: none
+  flight_recorder::Config config;  // as enabled
+  std::uint64_t reuse_page = 0;    // recorder_crash_paths: the page of the thread that took over a ring; 0: none
+
+  RecorderCheck() = default;
+  RecorderCheck(const RecorderCheck&) = delete;
+  RecorderCheck& operator=(const RecorderCheck&) = delete;
+  ~RecorderCheck();  // also on a failed seed: the recorder off, the directory gone
+};
+
+// The "flight-recorder" oracle's failure.
+[[noreturn]] void recorder_fail(Stack& stack, const std::string& message);
+// The report at `path`, read back (a report that does not: "flight-recorder").
+CrashReport read_recorder_report(Stack& stack, const std::string& path);
+// Where the recorder writes this process's report number `n` in check.dir.
+std::string recorder_report_path(const RecorderCheck& check, std::size_t n);
+// enable(config), which must accept it ("flight-recorder").
+void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config);
+
 // Draws from `rng` whether this seed records; null when it does not.
 std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng);
 // Before a call the allocator must refuse.

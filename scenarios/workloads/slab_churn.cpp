@@ -14,6 +14,7 @@
 #include "core/platform/mutex.h"
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/slab_oracles.h"
+#include "scenarios/workloads/forged_slab_handles.h"
 #include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
@@ -349,6 +350,42 @@ void prepare(Stack& stack) {
   stack.scenario_state = st;
 }
 
+// Forged handles of one live object (forged_slab_handles.h): each free is
+// refused with the code its rule is due and changes nothing; the object stays
+// live under its real handle and is then freed. From its own stream: the
+// finish's other draws stay as they were.
+void forged_frees(Stack& stack, SlabChurn& st) {
+  sim::Rng rng = stack.simulation.stream("workload.slab-churn.forged");
+  const std::size_t bytes = kSlabClassBytes[rng.below(kSlabClassCount)];
+  Result<SlabObject> got = st.slab->allocate(bytes);
+  if (!got.ok()) {
+    if (!tolerated(stack, got.error())) stack.oracles.fail("slab-refusal", "allocate refused: " + got.error().describe());
+    return;
+  }
+  const SlabObject live = got.value();
+  ++st.model.allocations;
+  const SlabStats before = st.slab->stats();
+  for (std::size_t f = 0; f < kSlabForgeryCount; ++f) {
+    const auto forgery = static_cast<SlabForgery>(f);
+    const Errc due = slab_forgery_refusal(forgery);
+    st.oracles->expect_refused(st.slab->free(forge_slab_object(live, forgery)), due, slab_forgery_name(forgery),
+                               live.data());
+    ++(due == Errc::DoubleFree ? st.model.double_frees : st.model.invalid_pointers);
+  }
+  st.oracles->expect_unchanged(before, st.slab->stats(), "frees of forged handles");
+  Result<SlabObject> still = st.slab->lookup(live.data());
+  // The same object and life (lookup's handle names no thread cache).
+  if (!still.ok() || still->data() != live.data() || still->slab_id() != live.slab_id() ||
+      still->slab_epoch() != live.slab_epoch() || still->index() != live.index() ||
+      still->generation() != live.generation() || still->size_class() != live.size_class()) {
+    stack.oracles.fail("slab-refusal", fmt::format("after refused frees of forged handles, lookup of the object answers {}",
+                                                   still.ok() ? "another handle" : still.error().describe()));
+  }
+  st.oracles->expect_ok(st.slab->free(live), "free of the object whose forged handles were refused", live.data());
+  ++st.model.frees;
+  st.slab->flush_thread_cache();
+}
+
 // Quiescent: the leftovers handed over are freed here (remote frees), the
 // refusals are tried once more against an idle allocator (nothing may
 // change), then the accounting and flushing oracles.
@@ -368,6 +405,7 @@ void finish(Stack& stack) {
     ++st.model.double_frees;
   }
   st.oracles->expect_unchanged(before, st.slab->stats(), "calls at quiescence");
+  forged_frees(stack, st);
   st.oracles->check_quiescent(*st.slab, st.model);
   st.slab.reset();
   // A production thread's half of the caches (native_thread.h), on half
