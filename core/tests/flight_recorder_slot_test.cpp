@@ -22,12 +22,13 @@
 #include "core/flight_recorder.h"
 #include "core/linux_os.h"
 #include "core/segment_allocator.h"
+#include "core/tests/recorder_dir.h"
 
 namespace segsim {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::RecorderDir;
 
 // What the report must say of one call (address as the report prints it).
 struct Expected {
@@ -38,15 +39,9 @@ struct Expected {
   std::string result = "ok";
 };
 
-json read_single_report(const std::string& dir) {
-  std::vector<json> out;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".json") continue;
-    std::ifstream in(entry.path());
-    std::stringstream text;
-    text << in.rdbuf();
-    out.push_back(json::parse(text.str()));
-  }
+// The directory's one report (a test writes exactly one).
+json single_report(const RecorderDir& dir) {
+  std::vector<json> out = dir.reports();
   EXPECT_EQ(out.size(), 1u);
   return out.empty() ? json() : out[0];
 }
@@ -67,13 +62,11 @@ void expect_event(const json& e, const Expected& want) {
   EXPECT_EQ(e["address"], fmt::format("{:#x}", reinterpret_cast<std::uintptr_t>(want.segment.data())));
 }
 
-// A fresh directory (in `dir`) and the recorder on into it, with rings of
-// `ring_events`; no signal handlers (a test's own faults are not the subject).
-void start_recorder(std::size_t ring_events, std::string& dir) {
-  dir = (fs::temp_directory_path() / "segsim-slot-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr) << std::strerror(errno);
+// The recorder on into `dir`, with rings of `ring_events`; no signal handlers
+// (a test's own faults are not the subject).
+void start_recorder(std::size_t ring_events, const RecorderDir& dir) {
   flight_recorder::Config config;
-  config.dir = dir;
+  config.dir = dir.path();
   config.ring_events = ring_events;
   config.catch_signals = false;
   std::string error;
@@ -88,8 +81,8 @@ std::unique_ptr<SegmentAllocator> small_allocator() {
 }
 
 TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
-  std::string pattern;
-  ASSERT_NO_FATAL_FAILURE(start_recorder(256, pattern));
+  RecorderDir dir;
+  ASSERT_NO_FATAL_FAILURE(start_recorder(256, dir));
   auto allocator = small_allocator();
 
   std::vector<Expected> want;
@@ -134,8 +127,7 @@ TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
 
   ASSERT_NE(flight_recorder::write_report("test"), "");
   flight_recorder::disable();
-  const json report = read_single_report(pattern);
-  fs::remove_all(pattern);
+  const json report = single_report(dir);
   ASSERT_EQ(report["threads"].size(), 1u);
   const json& events = report["threads"][0]["events"];
   ASSERT_EQ(events.size(), want.size());
@@ -152,8 +144,8 @@ TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
 // counts every event the thread recorded and lists the newest ones, oldest
 // first, whole.
 TEST(FlightRecorderSlot, AWrappedRingCountsEveryEventAndKeepsTheNewest) {
-  std::string pattern;
-  ASSERT_NO_FATAL_FAILURE(start_recorder(16, pattern));
+  RecorderDir dir;
+  ASSERT_NO_FATAL_FAILURE(start_recorder(16, dir));
   auto allocator = small_allocator();
 
   std::vector<Expected> want;
@@ -171,8 +163,7 @@ TEST(FlightRecorderSlot, AWrappedRingCountsEveryEventAndKeepsTheNewest) {
 
   ASSERT_NE(flight_recorder::write_report("test"), "");
   flight_recorder::disable();
-  const json report = read_single_report(pattern);
-  fs::remove_all(pattern);
+  const json report = single_report(dir);
   ASSERT_EQ(report["threads"].size(), 1u);
   const json& thread = report["threads"][0];
   EXPECT_EQ(thread["recorded"], kEvents);

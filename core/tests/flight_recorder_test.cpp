@@ -30,41 +30,14 @@
 #include "core/segment_allocator.h"
 #include "core/slab_allocator.h"
 #include "core/txn_arena.h"
+#include "core/tests/recorder_dir.h"
 
 namespace segsim {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
-class RecorderDir {
- public:
-  RecorderDir() {
-    std::string pattern = (fs::temp_directory_path() / "segsim-recorder-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
-    path_ = pattern;
-  }
-  ~RecorderDir() {
-    flight_recorder::disable();
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-  std::vector<json> reports() const {
-    std::vector<json> out;
-    for (const auto& entry : fs::directory_iterator(path_)) {
-      if (entry.path().extension() != ".json") continue;
-      std::ifstream in(entry.path());
-      std::stringstream text;
-      text << in.rdbuf();
-      out.push_back(json::parse(text.str()));
-    }
-    return out;
-  }
-
- private:
-  std::string path_;
-};
+using testing::RecorderDir;
 
 std::unique_ptr<SegmentAllocator> make_allocator() {
   SegmentAllocatorConfig config;
