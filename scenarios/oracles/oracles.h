@@ -116,6 +116,11 @@ class Oracles final : public SegmentObserver {
   void check_cheap();
   // Full checks at quiescence, after the workload gave everything back.
   void check_quiescent(std::size_t borrowed_pages);
+  // A scenario's own check, run by check_quiescent once the simulation has
+  // ended: it may read state behind the stack's locks (stats()) without adding
+  // a scheduling point, so a seed's trace stays what it was. It must not
+  // outlive what it reads: capture a weak_ptr to the scenario's state.
+  void at_quiescence(std::function<void()> check) { quiescent_checks_.push_back(std::move(check)); }
 
   // content.cpp: verifies a value against its shadow; `segment` names the memory.
   void check_content(std::uint64_t page_id, std::size_t slot, std::span<const std::byte> value,
@@ -213,6 +218,7 @@ class Oracles final : public SegmentObserver {
   OwnershipModel ownership_;
   RefusalLedger refusals_;  // double_free.cpp
   std::vector<std::function<std::uint64_t()>> mapped_sources_;
+  std::vector<std::function<void()>> quiescent_checks_;
 };
 
 }  // namespace segsim::scenarios
