@@ -6,6 +6,7 @@
 //                         says is not live accepted — whatever the allocator says
 //   double_free.cpp       the allocator refused no release but those the workload
 //                         made on purpose (stale, foreign, null handles)
+//   refusal_fields.cpp    a refused release / reset's Error names the handle refused
 //   allocation.cpp        each allocate/lookup/reset result is one the API allows;
 //                         a refusal (OutOfBudget) was necessary
 //   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;
@@ -162,6 +163,7 @@ class Oracles final : public SegmentObserver {
   void maybe_sample();
   // The per-invariant checkers (one file each).
   void check_double_free();
+  void check_refusal_fields(const char* call, const Segment& segment, const Error& error);  // refusal_fields.cpp
   void canary_fill(const Segment& segment);
   void canary_verify(const Segment& segment);
   void overlap_insert(const Segment& segment);
