@@ -293,7 +293,19 @@ def main() -> None:
     parser.add_argument("--configs", default="random:swarm pct:none", help="STRATEGY:FAULTS list")
     parser.add_argument("--seed-timeout", type=float, default=20.0, help="seconds per seed")
     parser.add_argument("--files", default="", help="regex on core/ paths to mutate (default: all)")
+    parser.add_argument("--only", action="append", default=[], metavar="FILE:LINE[:OPERATOR]",
+                        help="judge only the sites on that line (of that operator): re-check a mutant; repeatable")
+    parser.add_argument("--work", default="", metavar="DIR",
+                        help="work directory (default build/mutation): a second run beside a running one")
     args = parser.parse_args()
+    global WORK, COPY
+    if args.work:
+        WORK = (ROOT / args.work).resolve()
+        COPY = WORK / "src"
+    only = [o.split(":") for o in args.only]
+    for o, given in zip(only, args.only):
+        if len(o) not in (2, 3) or not o[1].isdigit():
+            fail(f"--only wants FILE:LINE[:OPERATOR], got '{given}'")
     if not 1 <= args.count <= 10000 or not 1 <= args.seeds <= 100000:
         fail("COUNT must be 1..10000 and --seeds 1..100000")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
@@ -306,6 +318,7 @@ def main() -> None:
     replay = f"ci/mutation.sh {args.count} --seed {seed} --seeds {args.seeds} --configs '{args.configs}'"
     if args.files:
         replay += f" --files '{args.files}'"
+    replay += "".join(f" --only '{o}'" for o in args.only)
     print(f"mutation: seed {seed} (replay: {replay})", flush=True)
     sync_copy()
     segsim = COPY / "build" / "dev" / "segsim"
@@ -322,6 +335,11 @@ def main() -> None:
     digests = {rel: object_digest(rel) for rel in files}
     sites = candidate_sites(files)
     sites = draw_order(sites, random.Random(seed))
+    if only:
+        sites = [m for m in sites if any(m.file == o[0] and m.line == int(o[1]) and (len(o) == 2 or m.operator == o[2])
+                                         for o in only)]
+        if not sites:
+            fail(f"no mutation site matches --only {' '.join(args.only)}")
     print(f"mutation: {len(sites)} candidate sites in {len(files)} files; scenarios {' '.join(scenarios)};"
           f" configs {' '.join(configs)}; seeds 1..{args.seeds}", flush=True)
 

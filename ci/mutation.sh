@@ -4,6 +4,7 @@
 # by the scenario sweeps. Not run by CI (each mutant costs a build and a
 # campaign). See docs/mutation.md.
 #   ci/mutation.sh [N] [--seed S] [--seeds SEEDS] [--configs "random:swarm pct:none"] [--files REGEX]
+#                  [--only FILE:LINE[:OPERATOR]]... [--work DIR]
 # SEGSIM_MUTATION_LOCK=FILE: flock FILE around each build+campaign (shared machines).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -20,6 +20,8 @@ bool parse_json(std::string_view text, Json& out, const std::string& where, std:
   }
 }
 
+std::string hex64(std::uint64_t value) { return fmt::format("{:#018x}", value); }
+
 bool JsonFields::only(std::initializer_list<const char*> keys, std::string& error) const {
   for (const auto& item : object_.items()) {
     bool known = false;

@@ -19,6 +19,10 @@ using Json = nlohmann::ordered_json;
 // One JSON value from `text`; false with "<where>: not valid JSON (...)".
 bool parse_json(std::string_view text, Json& out, const std::string& where, std::string& error);
 
+// A 64-bit hash as the harness's files write it: "0x" and 16 hex digits
+// (repro files' expected_trace_hash, sweep results' trace_hash).
+std::string hex64(std::uint64_t value);
+
 class JsonFields {
  public:
   // `object` must outlive this; `where` names it in every error line.

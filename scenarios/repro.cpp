@@ -27,8 +27,6 @@ constexpr std::size_t kMaxListedDecisions = 50'000'000;
 constexpr const char* kDecisionsEncoding = "varint-deflate-base64";
 constexpr int kOldestReadableVersion = 1;
 
-std::string hex64(std::uint64_t value) { return fmt::format("{:#018x}", value); }
-
 }  // namespace
 
 namespace {

@@ -27,8 +27,6 @@ namespace {
 constexpr std::uint64_t kSweepVersion = 2;
 constexpr std::size_t kMaxProbes = 100'000;
 
-std::string hex64(std::uint64_t value) { return fmt::format("0x{:016x}", value); }
-
 Result<std::uint64_t> parse_hex64(const std::string& text) {
   std::uint64_t value = 0;
   if (text.size() != 18 || text[0] != '0' || text[1] != 'x') return make_error(Errc::InvalidConfig);

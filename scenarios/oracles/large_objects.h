@@ -9,6 +9,9 @@
 //   large_content.cpp   every object reads back the pattern last written
 //   large_audit.cpp     adjacent-free (the allocator's audit), accounting and
 //                       leaks at quiescence
+//   large_stats.cpp     the allocator's counters (allocations, releases, each
+//                       refusal, spans mapped and unmapped) agree with the
+//                       calls the model saw
 // Failures go through the run's Oracles (named oracle, fiber, step); callers
 // hold the workload's model lock, so the model and the calls are in step.
 #pragma once
@@ -53,6 +56,11 @@ class LargeObjectChecks {
   void check_audit();
   void check_quiescent(std::size_t foreign_live_objects);
 
+  // large_stats.cpp: `stats`, a snapshot taken while no call of the model is
+  // in flight, counts what the model saw (callers pass the snapshot they
+  // already took: a second stats() call would add a scheduling point).
+  void check_counters(const LargeObjectStats& stats);
+
   const std::map<std::uint64_t, LargeModelEntry>& live() const noexcept { return live_; }
 
  private:
@@ -61,9 +69,21 @@ class LargeObjectChecks {
   void overlap_erase(const LargeObject& object);       // large_overlap.cpp
   void check_zeroed(const LargeObject& object);        // large_zero.cpp
 
+  // What the model saw of the calls: the counters large_stats.cpp compares.
+  struct CallCounts {
+    std::uint64_t allocations = 0;         // succeeded
+    std::uint64_t zeroed_allocations = 0;  // of which allocate() (not _uninitialized)
+    std::uint64_t releases = 0;            // succeeded
+    std::uint64_t double_frees = 0;        // refused: DoubleFree
+    std::uint64_t invalid_pointers = 0;    // refused: InvalidPointer
+    std::uint64_t out_of_budget = 0;       // allocations refused: OutOfBudget
+    std::uint64_t out_of_memory = 0;       // allocations refused: OutOfMemory
+  };
+
   Oracles& oracles_;
   faults::SimOs& os_;
   LargeObjectAllocator& large_;
+  CallCounts calls_;
   std::map<std::uint64_t, LargeModelEntry> live_;      // by SimOs offset: stable across runs
   std::map<std::uint64_t, std::uint64_t> ranges_;      // offset → end, live objects
 };

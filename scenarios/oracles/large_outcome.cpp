@@ -25,6 +25,8 @@ std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, st
       oracles_.fail("large-outcome", fmt::format("allocate({}) refused with '{}', the model allows {}", requested,
                                                  e.describe(), valid_size ? "success" : "InvalidSize"));
     }
+    calls_.out_of_budget += e.code == Errc::OutOfBudget ? 1 : 0;
+    calls_.out_of_memory += e.code == Errc::OutOfMemory ? 1 : 0;
     const LargeObjectStats after = large_.stats();
     if (after.live_objects != live_before) {
       oracles_.fail("large-outcome", fmt::format("a refused allocate({}) changed live objects {} -> {}", requested,
@@ -41,6 +43,8 @@ std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, st
   if (object.size() != need || object.bytes().data() != object.data() || object.bytes().size() != need) {
     oracles_.fail("large-outcome", fmt::format("allocate({}) gave {} bytes, not {}", requested, object.size(), need), object.data());
   }
+  ++calls_.allocations;
+  calls_.zeroed_allocations += zeroed ? 1 : 0;
   const std::uint64_t key = offset_of(object);
   overlap_insert(object);
   if (zeroed) check_zeroed(object);
@@ -55,6 +59,7 @@ void LargeObjectChecks::released(std::uint64_t key, const Status& status) {
     oracles_.fail("large-outcome", "release of a live object refused: " + status.error().describe(),
                   it->second.handle.data());
   }
+  ++calls_.releases;
   overlap_erase(it->second.handle);
   live_.erase(it);
 }
@@ -70,6 +75,7 @@ void LargeObjectChecks::refused_release(const LargeObject& handle, const Status&
     oracles_.fail("large-outcome", fmt::format("release refused with '{}', the model says {}",
                                                status.error().describe(), errc_name(expected)));
   }
+  (expected == Errc::DoubleFree ? calls_.double_frees : calls_.invalid_pointers) += 1;
   const std::size_t live_after = large_.stats().live_objects;
   if (live_after != live_before) {
     oracles_.fail("large-outcome", fmt::format("a refused release changed live objects {} -> {}", live_before, live_after));

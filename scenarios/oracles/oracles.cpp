@@ -42,6 +42,7 @@ void Oracles::check_quiescent(std::size_t borrowed_pages) {
     check_accounting();
     check_leaks(borrowed_pages);
     check_bounded_growth();
+    for (const auto& check : quiescent_checks_) check();
   } catch (const OracleTripped&) {
     // Recorded in failure_; at quiescence there is no fiber to unwind.
   }

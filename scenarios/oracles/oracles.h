@@ -6,6 +6,7 @@
 //                         says is not live accepted — whatever the allocator says
 //   double_free.cpp       the allocator refused no release but those the workload
 //                         made on purpose (stale, foreign, null handles)
+//   refusal_fields.cpp    a refused release / reset's Error names the handle refused
 //   allocation.cpp        each allocate/lookup/reset result is one the API allows;
 //                         a refusal (OutOfBudget) was necessary
 //   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;
@@ -116,6 +117,11 @@ class Oracles final : public SegmentObserver {
   void check_cheap();
   // Full checks at quiescence, after the workload gave everything back.
   void check_quiescent(std::size_t borrowed_pages);
+  // A scenario's own check, run by check_quiescent once the simulation has
+  // ended: it may read state behind the stack's locks (stats()) without adding
+  // a scheduling point, so a seed's trace stays what it was. It must not
+  // outlive what it reads: capture a weak_ptr to the scenario's state.
+  void at_quiescence(std::function<void()> check) { quiescent_checks_.push_back(std::move(check)); }
 
   // content.cpp: verifies a value against its shadow; `segment` names the memory.
   void check_content(std::uint64_t page_id, std::size_t slot, std::span<const std::byte> value,
@@ -157,6 +163,7 @@ class Oracles final : public SegmentObserver {
   void maybe_sample();
   // The per-invariant checkers (one file each).
   void check_double_free();
+  void check_refusal_fields(const char* call, const Segment& segment, const Error& error);  // refusal_fields.cpp
   void canary_fill(const Segment& segment);
   void canary_verify(const Segment& segment);
   void overlap_insert(const Segment& segment);
@@ -213,6 +220,7 @@ class Oracles final : public SegmentObserver {
   OwnershipModel ownership_;
   RefusalLedger refusals_;  // double_free.cpp
   std::vector<std::function<std::uint64_t()>> mapped_sources_;
+  std::vector<std::function<void()>> quiescent_checks_;
 };
 
 }  // namespace segsim::scenarios

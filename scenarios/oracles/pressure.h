@@ -7,6 +7,12 @@
 //                          action left: every refusal asked the loop to
 //                          reclaim, and a prediction made at least `lead`
 //                          before was followed by an eviction action
+//   pressure_stats.cpp     the loop's stats() count what it did: its ticks and
+//                          monitors are the ticks the workload saw, each action
+//                          count the calls an ActionLedger between the loop and
+//                          the real actions saw, its reclaims the allocator's
+//                          calls of the reclaim hook, its arena gate the last
+//                          one the actions were told
 // Pinned pages and live objects the loop's actions must never lose are
 // checked by the content / use-after-release oracles (readers verify pages
 // they pinned across ticks; large objects are verified before release).
@@ -20,6 +26,33 @@
 #include "scenarios/oracles/oracles.h"
 
 namespace segsim::scenarios {
+
+// The actions as the loop took them: forwards every call to the real actions
+// and counts it. No scheduling point of its own, so traces are unchanged.
+class ActionLedger final : public PressureActions {
+ public:
+  explicit ActionLedger(PressureActions& actions) : actions_(actions) {}
+  void gentle_eviction() override { ++gentle; actions_.gentle_eviction(); }
+  void aggressive_eviction() override { ++aggressive; actions_.aggressive_eviction(); }
+  void emergency_cleanup() override { ++emergency; actions_.emergency_cleanup(); }
+  void refuse_new_arenas(bool refuse) override {
+    refusing_arenas = refuse;
+    actions_.refuse_new_arenas(refuse);
+  }
+  std::size_t reclaimable_bytes() const override { return actions_.reclaimable_bytes(); }
+
+  std::uint64_t gentle = 0, aggressive = 0, emergency = 0;
+  bool refusing_arenas = false;  // the last word the loop gave
+
+ private:
+  PressureActions& actions_;
+};
+
+// The reclaim hook's calls as the allocator made them.
+struct ReclaimLedger {
+  std::uint64_t calls = 0;
+  std::uint64_t answered_true = 0;  // freed something (enough or not)
+};
 
 struct TickRecord {
   std::int64_t time_ns = 0;
@@ -40,6 +73,10 @@ class PressureChecks {
   void check_refusal(std::int64_t now_ns, std::uint64_t reclaims_before, std::uint64_t reclaims_after,
                      std::size_t requested_bytes);
 
+  // pressure_stats.cpp: once no tick or reclaim is in flight.
+  void check_loop_stats(const PressureLoopStats& stats, const ActionLedger& actions,
+                        const ReclaimLedger& reclaims) const;
+
   std::uint64_t refusals() const noexcept { return refusals_; }
 
  private:
@@ -48,6 +85,9 @@ class PressureChecks {
   const std::int64_t lead_ns_;
   std::deque<TickRecord> ticks_;  // the most recent ones
   std::uint64_t refusals_ = 0;
+  // Every tick recorded (ticks_ keeps only the recent ones), and by action taken.
+  std::uint64_t ticks_seen_ = 0;
+  std::uint64_t monitors_ = 0, gentle_ = 0, aggressive_ = 0, emergency_ = 0;
 };
 
 }  // namespace segsim::scenarios

@@ -14,6 +14,12 @@ void PressureChecks::record_tick(const PressureTick& tick) {
   ticks_.push_back(TickRecord{tick.forecast.time_ns, std::max(tick.forecast.level, tick.forecast.predicted_level),
                               tick.action, tick.skipped});
   if (ticks_.size() > kTicksKept) ticks_.pop_front();
+  ++ticks_seen_;
+  if (tick.skipped) return;
+  monitors_ += tick.action == PressureAction::Monitor ? 1 : 0;
+  gentle_ += tick.action == PressureAction::GentleEviction ? 1 : 0;
+  aggressive_ += tick.action == PressureAction::AggressiveEviction ? 1 : 0;
+  emergency_ += tick.action == PressureAction::EmergencyCleanup ? 1 : 0;
 }
 
 void PressureChecks::check_refusal(std::int64_t now_ns, std::uint64_t reclaims_before, std::uint64_t reclaims_after,

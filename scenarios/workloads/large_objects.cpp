@@ -125,6 +125,7 @@ void one_op(Stack& stack, LargeRun& run, sim::Rng& rng, Op op) {
     case UnmapSpans: (void)run.large->unmap_free_spans(rng.chance(0.5) ? 0 : run.large->mapped_bytes() / 2); return;
     case Audit: {
       const LargeObjectStats s = run.large->stats();
+      run.checks->check_counters(s);  // under the model lock: no call of the model in flight
       if (!(s.fragmentation_ratio >= 0 && s.fragmentation_ratio <= 1) || s.free_list_hit_rate() > 1) {
         stack.oracles.fail("accounting", fmt::format("large-object ratios out of range: fragmentation {}, hit rate {}",
                                                      s.fragmentation_ratio, s.free_list_hit_rate()));

@@ -36,6 +36,8 @@ struct PressureRun {
   std::unique_ptr<LargeObjectAllocator> large;
   std::unique_ptr<PressureForecaster> forecaster;
   std::unique_ptr<StackPressureActions> actions;
+  std::unique_ptr<ActionLedger> ledger;  // between the loop and `actions`: what the loop did
+  ReclaimLedger reclaims;
   std::unique_ptr<PressureLoop> loop;
   std::unique_ptr<LargeObjectChecks> large_checks;
   std::unique_ptr<PressureChecks> checks;
@@ -209,7 +211,12 @@ void prepare(Stack& stack) {
   config.budget_bytes = kLimitBytes;
   config.decommit_after_ns = 5 * kSecond;
   config.shared_used_bytes = [segments] { return segments->stats().virtual_bytes; };
-  config.on_budget_exhausted = [raw](std::size_t needed) { return raw->loop->reclaim(needed); };
+  config.on_budget_exhausted = [raw](std::size_t needed) {
+    const bool freed = raw->loop->reclaim(needed);
+    ++raw->reclaims.calls;
+    raw->reclaims.answered_true += freed ? 1 : 0;
+    return freed;
+  };
   auto large = LargeObjectAllocator::create(stack.os, std::move(config));
   PressureForecasterConfig forecaster_config;
   forecaster_config.window_samples = 10 + rng.below(30);
@@ -220,7 +227,8 @@ void prepare(Stack& stack) {
   StackPressureTargets targets{&stack.cache, segments, run->large.get(),
                                [raw](bool refuse) { raw->arena_refusals += refuse ? 1 : 0; }};
   run->actions = std::make_unique<StackPressureActions>(targets);
-  run->loop = std::make_unique<PressureLoop>(*run->forecaster, *run->actions, kLimitBytes);
+  run->ledger = std::make_unique<ActionLedger>(*run->actions);
+  run->loop = std::make_unique<PressureLoop>(*run->forecaster, *run->ledger, kLimitBytes);
   if (run->loop->limit_bytes() != kLimitBytes ||
       run->forecaster->config().window_samples != forecaster_config.window_samples) {
     stack.oracles.fail("forecast", "the loop's limit or the forecaster's window is not what they were made with");
@@ -234,6 +242,10 @@ void prepare(Stack& stack) {
   run->restarts = rng.chance(0.7);
   run->bursts = rng.chance(0.7);
   stack.oracles.add_mapped_source([lo] { return lo->mapped_bytes(); });
+  // After the run: stats() takes the loop's lock, which is no scheduling point then.
+  stack.oracles.at_quiescence([weak = std::weak_ptr<PressureRun>(run)] {
+    if (auto r = weak.lock()) r->checks->check_loop_stats(r->loop->stats(), *r->ledger, r->reclaims);
+  });
   stack.held.insert(stack.held.begin(), run);
 }
 

@@ -4,7 +4,8 @@
 //   * enable() refuses an invalid config (empty or missing directory, ring
 //     size out of 16..65536) with one line, and the recorder stays off;
 //   * a release or reset the allocator refuses writes one report (until the
-//     per-process cap) whose "refused" names the call, the handle and the Errc;
+//     per-process cap) whose "refused" names the call, the handle and the Errc,
+//     and whose refusing thread's events hold that call with the same ids;
 //   * write_report() at the end writes a report that parses, names the
 //     region and budget bytes of one of the run's allocators (the recorder is
 //     process-wide: it keeps the first allocator's), and keeps each thread's last events in

@@ -1,0 +1,48 @@
+// large objects, large-stats: the allocator's counters are a promise of its
+// API (LargeObjectStats: what a pressure loop and an operator read), so each
+// one the model can know is compared with the calls the model saw — a counter
+// that drifts is a wrong answer even when every object is right:
+//   allocations, releases, double frees, invalid pointers: exactly the model's;
+//   map failures: exactly the OutOfMemory refusals (one failed map each);
+//   budget refusals: exactly the OutOfBudget refusals without a reclaim hook
+//     (with one, a refused first attempt may be retried: at least as many);
+//   spans mapped − spans unmapped: the spans held now;
+//   free-list hits ≤ allocations, zeroings ≤ zeroed allocations,
+//   peak mapped bytes ≥ mapped bytes.
+#include <fmt/format.h>
+
+#include "scenarios/oracles/large_objects.h"
+
+namespace segsim::scenarios {
+
+void LargeObjectChecks::check_counters(const LargeObjectStats& stats) {
+  auto exact = [&](const char* counter, std::uint64_t reported, std::uint64_t model) {
+    if (reported != model) {
+      oracles_.fail("large-stats", fmt::format("stats().{} is {}; the model saw {}", counter, reported, model));
+    }
+  };
+  exact("allocations", stats.allocations, calls_.allocations);
+  exact("releases", stats.releases, calls_.releases);
+  exact("double_frees", stats.double_frees, calls_.double_frees);
+  exact("invalid_pointers", stats.invalid_pointers, calls_.invalid_pointers);
+  exact("map_failures", stats.map_failures, calls_.out_of_memory);
+  const bool retried = static_cast<bool>(large_.config().on_budget_exhausted);
+  if (retried ? stats.budget_refusals < calls_.out_of_budget : stats.budget_refusals != calls_.out_of_budget) {
+    oracles_.fail("large-stats", fmt::format("stats().budget_refusals is {}; the model saw {} OutOfBudget refusals{}",
+                                             stats.budget_refusals, calls_.out_of_budget,
+                                             retried ? " (retried ones count twice, never less)" : ""));
+  }
+  if (stats.spans_mapped < stats.spans_unmapped || stats.spans_mapped - stats.spans_unmapped != stats.spans) {
+    oracles_.fail("large-stats", fmt::format("{} spans mapped and {} unmapped, but {} held", stats.spans_mapped,
+                                             stats.spans_unmapped, stats.spans));
+  }
+  if (stats.free_list_hits > stats.allocations || stats.zeroings > calls_.zeroed_allocations ||
+      stats.peak_mapped_bytes < stats.mapped_bytes) {
+    oracles_.fail("large-stats", fmt::format("free-list hits {} of {} allocations, zeroings {} of {} zeroed ones, "
+                                             "peak mapped {} under mapped {}",
+                                             stats.free_list_hits, stats.allocations, stats.zeroings,
+                                             calls_.zeroed_allocations, stats.peak_mapped_bytes, stats.mapped_bytes));
+  }
+}
+
+}  // namespace segsim::scenarios

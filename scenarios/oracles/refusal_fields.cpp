@@ -1,0 +1,31 @@
+// refusal-fields: a refused release or reset of a handle names that handle.
+// The Error is what a caller logs and what the flight recorder and every
+// failure report read, so a refusal that carries another address, size class
+// or generation than the handle it refused sends a diagnosis to the wrong
+// slice. (Null handles and handles of no class are refused before any slice is
+// looked at: nothing to name.) Checked on every refusal the observer hears of.
+#include <fmt/format.h>
+
+#include "core/size_class.h"
+#include "scenarios/oracles/oracles.h"
+
+namespace segsim::scenarios {
+
+void Oracles::check_refusal_fields(const char* call, const Segment& segment, const Error& error) {
+  if (segment.is_null() || segment.size_class() < 0 || segment.size_class() >= static_cast<int>(kSizeClassCount)) {
+    return;
+  }
+  const auto address = reinterpret_cast<std::uintptr_t>(segment.data());
+  if (error.address == address && error.size_class == segment.size_class() &&
+      error.generation == segment.generation()) {
+    return;
+  }
+  auto name = [&](std::uintptr_t a) { return stable_address_name(a).value_or(fmt::format("{:#x}", a)); };
+  report("refusal-fields",
+         fmt::format("the refused {} of {} (class {}, generation {}) carries address {}, class {}, generation {}",
+                     call, name(address), segment.size_class(), segment.generation(), name(error.address),
+                     error.size_class, error.generation),
+         segment.data());
+}
+
+}  // namespace segsim::scenarios
