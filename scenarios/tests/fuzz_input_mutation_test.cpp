@@ -52,10 +52,10 @@ TEST(FuzzInputMutation, SplitThenJoinKeepsTheRun) {
 // the schedule, the faults, the client byte or the scenario byte — or is
 // libFuzzer's flat mutation — and every field reaches new values.
 TEST(FuzzInputMutation, AMutationChangesOneFieldAndKeepsTheOthers) {
-  // large-objects-like: rules with two points on, a 32-byte schedule.
+  // Scenario 8, 3 clients, a rule and two points on, a 32-byte schedule.
   sim::Rng rng(16);
-  const std::string parent = std::string("\x08", 1) + random_bytes(rng, 8) + std::string("\x02\x82\x05\x00\x03\x07\x08", 7) +
-                             random_bytes(rng, 32);
+  const std::string parent = std::string("\x08", 1) + random_bytes(rng, 8) + std::string("\x02", 1) +
+                             std::string("\x02\x82\x05\x00\x03\x07\x08", 7) + random_bytes(rng, 32);
   const RunSpec before = fuzz_run_spec(parent);
   ASSERT_EQ(split_fuzz_input(parent).faults.point_rates.size(), 2u);
   std::set<std::string> changed;
