@@ -12,12 +12,17 @@
 //   SEGSIM_FUZZ_TEST_HOOK=NAME   the run's test-only sabotage (corrupt-segment:
 //                                chicago fails), for testing the crash path
 //
+// Mutations are structure-aware (scenarios/fuzz_input_mutation.h): one field
+// at a time — a new seed, the schedule bytes alone, one fault choice — so a
+// mutation of an input that nearly fails keeps the rest of what it was.
+//
 // A crash artifact becomes a repro with `segsim fuzz-artifact CRASH -o R.json
 // [--bug NAME] [--test-hook NAME]` in a non-fuzz build (a sanitizer report ends the run here
 // before an oracle does); `segsim replay R.json` then runs it.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -25,6 +30,7 @@
 #include "core/mutants.h"
 #include "scenarios/failure_text.h"
 #include "scenarios/fuzz_input.h"
+#include "scenarios/fuzz_input_mutation.h"
 #include "scenarios/repro.h"
 
 namespace {
@@ -44,6 +50,16 @@ void write_repro_of(const segsim::scenarios::RunReport& report, const std::strin
 }
 
 }  // namespace
+
+extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
+                                               unsigned int seed) {
+  const std::string mutated = segsim::scenarios::mutate_fuzz_input(
+      std::string(reinterpret_cast<const char*>(data), size), max_size, seed, LLVMFuzzerMutate);
+  std::memcpy(data, mutated.data(), mutated.size());
+  return mutated.size();
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace segsim::scenarios;

@@ -13,6 +13,8 @@ count (at most 4):
                             swarm plans have such subsets, and one point's
                             window may need the others off (a slow decommit's
                             window is wasted while growth ignores free ranges)
+  NN-<scenario>-point-<p>-always  the same at p = 1 (a window opened at every
+                            chance), with a seed of its own
 An existing file is kept (the committed inputs stay what they were); --force
 rewrites every file. Deterministic: the same segsim gives the same files.
     fuzz/scenario_corpus.py SEGSIM [--force]
@@ -30,6 +32,7 @@ MAX_THREADS = 4           # kFuzzMaxThreads
 RULES = 7                 # len(kFuzzFaultRules)
 POINTS_BIT = 0x80         # kFuzzFaultPointsBit
 RATE_025 = 7              # kFuzzFaultRates[7] == "0.25"
+RATE_1 = 8                # kFuzzFaultRates[8] == "1"
 SCHEDULE_BYTES = 32
 REACH_SEEDS = (1, 2, 3)   # the runs that measure where a fault point fires
 SCENARIOS_PER_POINT = 2
@@ -94,7 +97,8 @@ def main():
         for count, negative_index in sorted(counts, reverse=True)[:SCENARIOS_PER_POINT]:
             if count > 0:
                 mask = 1 << bit
-                inputs[-negative_index][f"point-{point}"] = bytes([2, POINTS_BIT, mask & 0xFF, mask >> 8, RATE_025])
+                for suffix, rate in (("", RATE_025), ("-always", RATE_1)):
+                    inputs[-negative_index][f"point-{point}{suffix}"] = bytes([2, POINTS_BIT, mask & 0xFF, mask >> 8, rate])
     for index, (name, threads) in enumerate(scenarios):
         for kind, faults in inputs[index].items():
             data, rng = head(index, name, threads, kind)

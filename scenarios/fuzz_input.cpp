@@ -1,9 +1,10 @@
-// fuzz_run_spec: a fuzzer's bytes decoded into a run (fuzz_input.h).
+// fuzz_run_spec: a fuzzer's bytes decoded into a run (fuzz_input.h), through
+// the split into fields that the structure-aware mutation also uses.
 #include "scenarios/fuzz_input.h"
 
 #include <algorithm>
+#include <bit>
 #include <iterator>
-#include <string>
 
 #include "core/fault_point.h"
 
@@ -24,28 +25,52 @@ class ByteCursor {
 static_assert(std::size(kFuzzFaultRules) < 8, "the rules byte's bit 7 selects fault points one by one");
 static_assert(fault_points::kFaultPoints.size() <= 16, "the fault point mask is two bytes");
 
-// Appends "<rule>@p=<rate>", the rate from the cursor's next byte.
-void add_rule(std::string& spec, std::string_view rule, ByteCursor& cursor) {
+constexpr std::uint8_t kRuleMask = kFuzzFaultPointsBit - 1;
+constexpr std::uint16_t kPointMask = static_cast<std::uint16_t>((1u << fault_points::kFaultPoints.size()) - 1);
+
+bool rules_mode(const FuzzFaultBytes& faults) { return faults.mode % 4 >= 2; }
+bool points_on(const FuzzFaultBytes& faults) { return rules_mode(faults) && (faults.rules & kFuzzFaultPointsBit) != 0; }
+
+// A rate byte per bit of `mask` set, as the decoding reads them.
+std::vector<std::uint8_t> rates(ByteCursor& cursor, unsigned mask) {
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(std::popcount(mask)));
+  for (std::uint8_t& rate : out) rate = cursor.byte();
+  return out;
+}
+
+FuzzFaultBytes read_faults(ByteCursor& cursor) {
+  FuzzFaultBytes faults;
+  faults.mode = cursor.byte();
+  if (!rules_mode(faults)) return faults;
+  faults.rules = cursor.byte();
+  faults.rule_rates = rates(cursor, faults.rules & kRuleMask);
+  if (!points_on(faults)) return faults;
+  const std::uint16_t low = cursor.byte();
+  faults.points = static_cast<std::uint16_t>(low | (cursor.byte() << 8));
+  faults.point_rates = rates(cursor, faults.points & kPointMask);
+  return faults;
+}
+
+// Appends "<rule>@p=<rate>".
+void add_rule(std::string& spec, std::string_view rule, std::uint8_t rate) {
   if (!spec.empty()) spec += ',';
   spec += rule;
   spec += "@p=";
-  spec += kFuzzFaultRates[cursor.byte() % std::size(kFuzzFaultRates)];
+  spec += kFuzzFaultRates[rate % std::size(kFuzzFaultRates)];
 }
 
-std::string fault_spec(ByteCursor& cursor) {
-  const std::uint8_t mode = cursor.byte() % 4;
-  if (mode == 0) return "none";
-  if (mode == 1) return "swarm";
-  const std::uint8_t rules = cursor.byte();
+std::string fault_spec(const FuzzFaultBytes& faults) {
+  if (faults.mode % 4 == 0) return "none";
+  if (faults.mode % 4 == 1) return "swarm";
   std::string spec;
+  std::size_t next = 0;
   for (std::size_t i = 0; i < std::size(kFuzzFaultRules); ++i) {
-    if ((rules & (1u << i)) != 0) add_rule(spec, kFuzzFaultRules[i], cursor);
+    if ((faults.rules & (1u << i)) != 0) add_rule(spec, kFuzzFaultRules[i], faults.rule_rates[next++]);
   }
-  if ((rules & kFuzzFaultPointsBit) != 0) {
-    const std::uint16_t low = cursor.byte();
-    const std::uint16_t points = static_cast<std::uint16_t>(low | (cursor.byte() << 8));
-    for (std::size_t i = 0; i < fault_points::kFaultPoints.size(); ++i) {
-      if ((points & (1u << i)) != 0) add_rule(spec, "point:" + std::string(fault_points::kFaultPoints[i].name), cursor);
+  next = 0;
+  for (std::size_t i = 0; points_on(faults) && i < fault_points::kFaultPoints.size(); ++i) {
+    if ((faults.points & (1u << i)) != 0) {
+      add_rule(spec, "point:" + std::string(fault_points::kFaultPoints[i].name), faults.point_rates[next++]);
     }
   }
   return spec.empty() ? "none" : spec;
@@ -53,19 +78,50 @@ std::string fault_spec(ByteCursor& cursor) {
 
 }  // namespace
 
-RunSpec fuzz_run_spec(std::string_view bytes) {
+FuzzInputParts split_fuzz_input(std::string_view bytes) {
   ByteCursor cursor(bytes);
+  FuzzInputParts parts;
+  for (std::size_t i = 0; i < kFuzzHeadBytes; ++i) parts.head += static_cast<char>(cursor.byte());
+  parts.faults = read_faults(cursor);
+  parts.schedule = std::string(cursor.rest());
+  return parts;
+}
+
+std::string join_fuzz_input(const FuzzInputParts& parts) {
+  std::string out = parts.head;
+  out.resize(kFuzzHeadBytes, '\0');
+  const FuzzFaultBytes& faults = parts.faults;
+  const auto put = [&out](std::uint8_t byte) { out += static_cast<char>(byte); };
+  const auto put_rates = [&put](const std::vector<std::uint8_t>& rates, unsigned mask) {
+    for (std::size_t i = 0; i < static_cast<std::size_t>(std::popcount(mask)); ++i) put(i < rates.size() ? rates[i] : 0);
+  };
+  put(faults.mode);
+  if (rules_mode(faults)) {
+    put(faults.rules);
+    put_rates(faults.rule_rates, faults.rules & kRuleMask);
+    if (points_on(faults)) {
+      put(static_cast<std::uint8_t>(faults.points & 0xff));
+      put(static_cast<std::uint8_t>(faults.points >> 8));
+      put_rates(faults.point_rates, faults.points & kPointMask);
+    }
+  }
+  return out + parts.schedule;
+}
+
+RunSpec fuzz_run_spec(std::string_view bytes) {
+  const FuzzInputParts parts = split_fuzz_input(bytes);
+  ByteCursor head(parts.head);
   const std::vector<ScenarioInfo>& scenarios = scenario_catalogue();
-  const ScenarioInfo& scenario = scenarios[cursor.byte() % scenarios.size()];
+  const ScenarioInfo& scenario = scenarios[head.byte() % scenarios.size()];
   RunSpec spec;
   spec.scenario = scenario.name;
   spec.seed = 0;
-  for (int i = 0; i < 8; ++i) spec.seed |= std::uint64_t{cursor.byte()} << (8 * i);
-  spec.threads = 1 + cursor.byte() % std::min(kFuzzMaxThreads, scenario.default_threads);
+  for (int i = 0; i < 8; ++i) spec.seed |= std::uint64_t{head.byte()} << (8 * i);
+  spec.threads = 1 + head.byte() % std::min(kFuzzMaxThreads, scenario.default_threads);
   spec.size = 1;
-  spec.faults = fault_spec(cursor);
+  spec.faults = fault_spec(parts.faults);
   spec.strategy = sim::StrategyKind::Fuzz;
-  spec.fuzz_bytes = std::string(cursor.rest());
+  spec.fuzz_bytes = parts.schedule;
   return spec;
 }
 
