@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -242,9 +243,19 @@ void put_rings(SafeWriter& out) {
     out.put(first_ring ? "\n    {\"thread\": " : ",\n    {\"thread\": ").put_u64(ring.thread);
     first_ring = false;
     out.put(", \"recorded\": ").put_u64(head).put(", \"events\": [");
+    bool first_event = true;
     for (std::uint64_t i = first; i < head; ++i) {
-      out.put(i == first ? "\n      " : ",\n      ");
-      put_event(out, unpack_slot(ring, i));
+      const Event e = unpack_slot(ring, i);
+      // The thread recorded on meanwhile and wrote event i + N over this
+      // slot: the copy may be torn, and tied sequence numbers (version 4)
+      // would not show it to a reader, so it goes. (A write of event i + N
+      // still under way is not seen here; the reader's order check drops it
+      // when its number differs.) The head is read after the slot.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (ring_head(ring) > i + ring.mask + 1) continue;
+      out.put(first_event ? "\n      " : ",\n      ");
+      first_event = false;
+      put_event(out, e);
     }
     out.put("]}");
   });

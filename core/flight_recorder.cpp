@@ -79,7 +79,7 @@ Ring* reuse_exited_ring(detail::State& s) {
     bool expected = true;
     if (!oldest->exited.compare_exchange_strong(expected, false, std::memory_order_acq_rel)) continue;
     oldest->laps.store(0, std::memory_order_relaxed);
-    oldest->cursor.store(oldest->slots, std::memory_order_release);
+    oldest->cursor.store(oldest->first_cursor(), std::memory_order_release);
     oldest->thread = s.next_thread.fetch_add(1, std::memory_order_relaxed);
     return oldest;
   }
@@ -91,6 +91,8 @@ namespace {
 
 // The ring first, then the epoch that makes the hot path use it (ThreadRing).
 Ring* adopt(Ring* ring, std::uint32_t epoch) noexcept {
+  // A compact event takes the clock unstepped; 0 would read as an empty slot.
+  (void)platform::sync_clock::tick();
   tls_ring.ring = ring;
   tls_ring.epoch = epoch;
   tls_ring.compact_epoch = tls_ring.depth == 0 ? epoch : 0;
@@ -117,23 +119,27 @@ Ring* detail::ring_of_this_thread() noexcept {
     s.rings_refused.fetch_add(1, std::memory_order_relaxed);
     return refuse_ring(epoch);
   }
-  auto* ring = new (std::nothrow) Ring;
-  auto* slots = new (std::nothrow) detail::Slot[s.ring_events];
+  // The slots and, right after them, the ring's header (Ring): one block.
+  const std::size_t slot_bytes = s.ring_events * sizeof(detail::Slot);
+  void* block = ::operator new(slot_bytes + sizeof(Ring), std::align_val_t{alignof(Ring)}, std::nothrow);
   auto* wide = new (std::nothrow) Event[s.ring_events];
+  Ring* ring = nullptr;
+  if (block != nullptr) {
+    auto* slots = new (block) detail::Slot[s.ring_events];
+    ring = new (static_cast<unsigned char*>(block) + slot_bytes) Ring;
+    ring->mask = s.ring_events - 1;
+    ring->slots = slots;
+    ring->cursor.store(ring->first_cursor(), std::memory_order_relaxed);
+    ring->wide = wide;
+  }
   auto drop = [&] {
-    delete ring;
-    delete[] slots;
+    if (block != nullptr) ::operator delete(block, std::align_val_t{alignof(Ring)});
     delete[] wide;
   };
-  if (ring == nullptr || slots == nullptr || wide == nullptr) {
+  if (block == nullptr || wide == nullptr) {
     drop();
     return refuse_ring(epoch);
   }
-  ring->mask = s.ring_events - 1;
-  ring->slots = slots;
-  ring->end = slots + s.ring_events;
-  ring->cursor.store(slots, std::memory_order_relaxed);
-  ring->wide = wide;
   // Claim a slot; a thread that lost the race for it tries the next one.
   std::uint32_t slot = s.ring_count.fetch_add(1, std::memory_order_acq_rel);
   if (slot >= kMaxThreads) {
@@ -363,19 +369,20 @@ namespace detail {
 void wrap(Ring* ring) noexcept {
   const std::uint64_t laps = ring->laps.load(std::memory_order_relaxed);
   ring->laps.store(laps + 1, std::memory_order_relaxed);
-  ring->cursor.store(ring->slots, std::memory_order_release);  // after laps is odd (ring_head)
+  ring->cursor.store(ring->first_cursor(), std::memory_order_release);  // after laps is odd (ring_head)
   ring->laps.store(laps + 2, std::memory_order_release);
 }
 
 // A wide event: its fields in the side array, its slot tagged (Slot).
 static void record_wide(Ring* ring, const Event& event) noexcept {
-  Slot* slot = ring->cursor.load(std::memory_order_relaxed);
-  ring->wide[slot - ring->slots] = event;
+  const std::int64_t cursor = ring->cursor.load(std::memory_order_relaxed);
+  Slot* slot = ring->slot_at(cursor);
+  ring->wide[ring->index_of(cursor)] = event;
   slot->sequence = event.sequence;
   slot->where = 0;
   slot->owner = 0;
   slot->place = kWideTag << 56;
-  advance(ring, slot);
+  advance(ring, cursor);
 }
 
 void record(const Event& event_in, bool scoped) noexcept {

@@ -36,9 +36,11 @@ namespace segsim::flight_recorder {
 
 // Version 2 added the page layer's operations, an event's nesting depth, the
 // page cache's bounds and a failure's message; version 3 the slab, arena and
-// large-object layers' operations and the slab / large allocators' configs.
-// Readers still take versions 1 and 2.
-inline constexpr int kFormatVersion = 3;
+// large-object layers' operations and the slab / large allocators' configs;
+// version 4 lets a thread's events tie on their sequence number (a compact
+// event does not step the clock; their order is the ring's). Readers still
+// take versions 1 to 3.
+inline constexpr int kFormatVersion = 4;
 inline constexpr std::size_t kMaxThreads = 256;         // rings beyond are not recorded (counted)
 inline constexpr std::size_t kMaxReportsPerProcess = 8;  // a storm of refusals writes the first few
 
@@ -124,24 +126,26 @@ extern std::atomic<std::uint32_t> g_live;
 
 // An event as it sits in a ring: 32 bytes. A successful allocator operation
 // called by the program (every hit, and the full path's successes, at depth
-// 0) is packed into the slot itself ("compact"): a stamp, one word built with
-// a shift and an add, and the handle's two id words copied whole (one 16-byte
-// move). Anything else — a page or object-layer operation, a refused or
-// failed allocator call, a call nested in a layer's Scope — is "wide": the
-// whole Event sits in the ring's side array at the same index, and the slot
-// holds its sequence and kWideTag. The report writer unpacks both
-// (unpack_slot); the JSON is the same.
+// 0) is packed into the slot itself ("compact"): the thread's clock as it
+// stands, one word of constant and request, and the handle's two id words
+// copied whole (one 16-byte move) — no field taken apart, no address (the
+// report rebuilds it from the region's base, flight_recorder_regions.h).
+// Anything else — a page or object-layer operation, a refused or failed
+// allocator call, a call nested in a layer's Scope — is "wide": the whole
+// Event sits in the ring's side array at the same index, and the slot holds
+// its sequence and kWideTag. The report writer unpacks both (unpack_slot).
 //
-//   sequence  the logical clock's stamp
-//   where     address << 16 | op << 19 | bytes. A slice's address is
-//             4 KiB-aligned and below 2^48 (user space on x86-64 and aarch64
-//             Linux; the allocator's maps carry no hint above it), so its low
-//             12 and top 16 bits are free; bytes < 2^19 (a hit's request is at
-//             most 256 KiB; a larger one is wide); op is an allocator op (< 4)
+//   sequence  the logical clock's value, not stepped (version 4): events of
+//             one thread between two of its synchronisations tie, and keep
+//             their order in the ring
+//   where     code << 19 | bytes (bytes < 2^19: a hit's request is at most
+//             256 KiB; a larger one is wide), code = op ^ 1 (op is an
+//             allocator op, < 4): the cheapest call, allocate_uninitialized
+//             (no zeroing), has code 0, so its word is the request itself; a
+//             release's is a constant
 //   owner     Segment::owner_word(): allocator id | generation << 32
 //   place     Segment::place_word(): region | slice << 32 | size class << 48;
 //             its top byte is the handle's spare byte, always 0 (kWideTag: wide)
-// The fields are disjoint, so `where` is written as a sum (one lea).
 // Aligned to its size, so a slot never straddles two cache lines.
 struct alignas(32) Slot {
   std::uint64_t sequence = 0;
@@ -154,31 +158,46 @@ inline constexpr std::uint64_t kWideTag = 0xff;
 inline constexpr std::uint64_t kCompactBytesLimit = std::uint64_t{1} << 19;
 inline constexpr unsigned kOpShift = 19;
 
-// A thread's ring (flight_recorder.cpp): its thread is the only writer. It
-// writes at `cursor` and moves it on; at the end it wraps (out of line), and
-// `laps` counts the wraps as a seqlock (odd while one is under way), so a
-// reader rebuilds the events ever written (ring_head) without the writer
-// keeping a count on every event.
-struct Ring {
-  std::atomic<Slot*> cursor{nullptr};   // the next slot to write
-  Slot* end = nullptr;                  // slots + mask + 1
-  std::atomic<std::uint64_t> laps{0};   // 2 x the wraps, +1 while one is under way
+// The op's code in a compact slot's `where` (Slot); its own inverse.
+inline constexpr std::uint64_t compact_code(Op op) noexcept { return static_cast<std::uint64_t>(op) ^ 1; }
+
+// A thread's ring (flight_recorder.cpp): its thread is the only writer. The
+// slots sit right before this header, in one block, so the writer finds the
+// next slot as the header's address plus `cursor` (a negative byte offset)
+// and moves it on with one add, which reaches 0 exactly at the end; there it
+// wraps (out of line), and `laps` counts the wraps as a seqlock (odd while
+// one is under way), so a reader rebuilds the events ever written
+// (ring_head) without the writer keeping a count on every event.
+struct alignas(sizeof(Slot)) Ring {
+  // The next slot to write: its byte offset from this header, -(mask + 1) x
+  // sizeof(Slot) at a lap's start, up to -sizeof(Slot).
+  std::atomic<std::int64_t> cursor{0};
+  std::atomic<std::uint64_t> laps{0};  // 2 x the wraps, +1 while one is under way
   std::uint64_t mask = 0;
-  Slot* slots = nullptr;
+  Slot* slots = nullptr;               // the first slot: this header's address - (mask + 1) slots
   Event* wide = nullptr;               // a wide event's fields, at its slot's index
   std::uint32_t thread = 0;            // the thread's number (grows: an exited thread's ring is reused)
   Ring* retired_next = nullptr;  // the retired list (flight_recorder.cpp: enable)
   // Its thread has exited: a new thread may take the ring over once all
   // kMaxThreads slots are taken (the oldest exited thread's first).
   std::atomic<bool> exited{false};
+
+  std::int64_t first_cursor() const noexcept { return -static_cast<std::int64_t>((mask + 1) * sizeof(Slot)); }
+  Slot* slot_at(std::int64_t offset) noexcept {
+    return reinterpret_cast<Slot*>(reinterpret_cast<unsigned char*>(this) + offset);
+  }
+  // A cursor's slot index, 0..mask (mask + 1: the end, never stored).
+  std::uint64_t index_of(std::int64_t offset) const noexcept {
+    return static_cast<std::uint64_t>(offset - first_cursor()) / sizeof(Slot);
+  }
 };
 // The ring's writer at its end: back to the first slot, one more lap.
 void wrap(Ring* ring) noexcept;
-// After writing `slot`: the next event goes to the slot after it.
-inline void advance(Ring* ring, Slot* slot) noexcept {
-  Slot* next = slot + 1;
-  if (next == ring->end) [[unlikely]] return wrap(ring);
-  ring->cursor.store(next, std::memory_order_release);
+// After writing the slot at `cursor`: the next event goes to the slot after it.
+inline void advance(Ring* ring, std::int64_t cursor) noexcept {
+  cursor += static_cast<std::int64_t>(sizeof(Slot));
+  if (cursor == 0) [[unlikely]] return wrap(ring);
+  ring->cursor.store(cursor, std::memory_order_release);
 }
 
 // The calling thread's ring for the current enable() (epoch). `ring` is never
@@ -254,13 +273,16 @@ inline std::uint32_t live() noexcept { return detail::g_live.load(std::memory_or
 
 namespace detail {
 inline void record_compact(Ring* ring, Op op, std::uint64_t bytes, const Segment& segment) noexcept {
-  Slot* slot = ring->cursor.load(std::memory_order_relaxed);
-  slot->sequence = platform::sync_clock::tick();
-  slot->where = (static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(segment.data())) << 16) +
-                (std::uint64_t{static_cast<std::uint8_t>(op)} << kOpShift) + bytes;
+  const std::int64_t cursor = ring->cursor.load(std::memory_order_relaxed);
+  Slot* slot = ring->slot_at(cursor);
+  slot->sequence = platform::sync_clock::now();  // not stepped: ties within a thread (Slot)
+  // Two plain 8-byte stores: gcc would otherwise pair the words in a vector
+  // register first (three more instructions than it saves).
+  asm("" ::: "memory");
+  slot->where = (compact_code(op) << kOpShift) + bytes;
   static_assert(offsetof(Slot, place) == offsetof(Slot, owner) + 8, "owner and place are copied as one");
   segment.copy_id_words(reinterpret_cast<unsigned char*>(slot) + offsetof(Slot, owner));
-  advance(ring, slot);
+  advance(ring, cursor);
 }
 }  // namespace detail
 
@@ -277,7 +299,7 @@ inline void record_operation(Op op, std::size_t bytes, const Segment& segment, c
   const std::uint32_t live = flight_recorder::live();
   if (live == 0) return;
   if (error == nullptr && !segment.is_null() && bytes < detail::kCompactBytesLimit) [[likely]] {
-    static_assert(static_cast<unsigned>(Op::Reset) < 4, "a compact slot's op field (Slot::where)");
+    static_assert(static_cast<unsigned>(Op::Reset) < 4, "a compact slot's op code (Slot::where)");
     return record_hit(live, op, bytes, segment);
   }
   const std::uint8_t result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));

@@ -7,6 +7,8 @@
 #include <cstdint>
 
 #include "core/flight_recorder.h"
+#include "core/flight_recorder_regions.h"
+#include "core/size_class.h"
 
 namespace segsim::flight_recorder::detail {
 
@@ -18,13 +20,13 @@ namespace segsim::flight_recorder::detail {
 // the cursor as it stands after a bounded wait.
 inline std::uint64_t ring_head(const Ring& ring) noexcept {
   std::uint64_t laps = 0;
-  const Slot* cursor = nullptr;
+  std::int64_t cursor = 0;
   for (int attempt = 0; attempt < 1000; ++attempt) {
     laps = ring.laps.load(std::memory_order_acquire);
     cursor = ring.cursor.load(std::memory_order_acquire);
     if (laps % 2 == 0 && ring.laps.load(std::memory_order_acquire) == laps) break;
   }
-  return laps / 2 * (ring.mask + 1) + static_cast<std::uint64_t>(cursor - ring.slots);
+  return laps / 2 * (ring.mask + 1) + ring.index_of(cursor);
 }
 
 // The event numbered `index` of `ring` (it must still be held: index within
@@ -35,9 +37,8 @@ inline Event unpack_slot(const Ring& ring, std::uint64_t index) noexcept {
   if (slot.place >> 56 == kWideTag) return ring.wide[index & ring.mask];
   Event e;
   e.sequence = slot.sequence;
-  e.address = static_cast<std::uintptr_t>((slot.where >> 16) & ~std::uint64_t{0xfff});
   e.bytes = slot.where & (kCompactBytesLimit - 1);
-  e.op = static_cast<Op>((slot.where >> kOpShift) & 0xff);
+  e.op = static_cast<Op>(compact_code(static_cast<Op>((slot.where >> kOpShift) & 0x3)));
   e.depth = 0;  // a nested call is wide
   e.page = static_cast<std::uint32_t>(slot.owner);
   e.generation = static_cast<std::uint32_t>(slot.owner >> 32);
@@ -45,6 +46,10 @@ inline Event unpack_slot(const Ring& ring, std::uint64_t index) noexcept {
   e.slice = static_cast<std::uint16_t>(slot.place >> 32);
   e.size_class = static_cast<std::int8_t>(slot.place >> 48);
   e.result = 0;  // a compact event is a successful call
+  // Its address from the region's base as noted now (0 if none is noted).
+  if (const std::uintptr_t base = region_base(static_cast<std::uint32_t>(e.page), e.region); base != 0) {
+    e.address = base + std::uintptr_t{e.slice} * class_bytes(static_cast<std::size_t>(e.size_class));
+  }
   return e;
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/asan.h"
 #include "core/flight_recorder.h"
+#include "core/flight_recorder_regions.h"
 #include "core/segment_allocator_impl.h"
 #include "core/segment_fast_path.h"
 
@@ -83,6 +84,7 @@ SegmentAllocator::~SegmentAllocator() {
   });
   for (std::uint32_t id = 0; id < impl_->table.size(); ++id) {
     Region& region = impl_->table.at(id);
+    flight_recorder::detail::forget_region(impl_->id, id);  // its entry is free for another allocator's
     if (!region.mapped()) continue;
     asan::unpoison(region.base(), region.bytes());
     // Nothing to hand an error to in a destructor: the mapping is leaked, counted.

@@ -7,6 +7,7 @@
 #include "core/asan.h"
 #include "core/assert.h"
 #include "core/fault_point.h"
+#include "core/flight_recorder_regions.h"
 #include "core/mutants.h"
 #include "core/probe.h"
 #include "core/segment_allocator_impl.h"
@@ -166,6 +167,8 @@ void SegmentAllocator::Impl::install_region(int c, std::byte* base) {
   Region& region = table.at(region_id);
   SEGSIM_ASSERT(region.size_class == c, "a class reused another class's slot");
   region.install(base);
+  // Where a report finds the address of this region's slices (a compact event has none).
+  flight_recorder::detail::note_region_mapped(id, region_id, reinterpret_cast<std::uintptr_t>(base));
   asan::poison(base, region_bytes);  // every slice is free
   {
     platform::LockGuard guard(regions_mu);

@@ -193,8 +193,11 @@ std::string parse_threads(const json& threads, CrashReport& report, std::int64_t
         return fmt::format("operation '{}' in a version {} report (it came with version 3)",
                            flight_recorder::op_name(event.op), version);
       }
-      // Per thread strictly increasing; threads may tie (concurrent operations).
-      if (event.sequence == previous) return "a thread's events are not in sequence order";
+      // Per thread increasing, strictly before version 4 (whose compact
+      // events do not step the clock: a thread's events between two of its
+      // synchronisations tie, in their ring order); threads may tie
+      // (concurrent operations).
+      if (event.sequence == previous && version < 4) return "a thread's events are not in sequence order";
       // A ring copied while its thread kept recording: its oldest slots may
       // already hold newer events. Those (everything before the descent) go.
       if (event.sequence < previous) overwritten = thread.events.size();

@@ -26,5 +26,9 @@ inline void releasing(std::uint64_t& object_clock) noexcept { object_clock = ++t
 // A stamp for an event of this thread: after every earlier one of the thread
 // and after every release it has acquired since.
 inline std::uint64_t tick() noexcept { return ++tls_clock; }
+// The clock as it stands, not stepped: after every release this thread has
+// acquired and before its next release. Two such reads of one thread with
+// no synchronisation between them tie (the flight recorder's compact events).
+inline std::uint64_t now() noexcept { return tls_clock; }
 
 }  // namespace segsim::platform::sync_clock

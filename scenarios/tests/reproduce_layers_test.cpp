@@ -94,7 +94,7 @@ TEST(CrashReportLayers, BadObjectEventsAndOlderVersionsAreOneLine) {
       replaced(R"("allocator": 7, "ids")", R"("ids")"),
       replaced(R"("magazine_capacity": [8, 8, 8, 8, 8, 8, 8, 8, 8])", R"("magazine_capacity": [8])"),
       replaced(R"("adaptive_magazines": true)", R"("adaptive_magazines": 1)"),
-      replaced(R"("version": 3)", R"("version": 4)"),
+      replaced(R"("version": 3)", R"("version": 5)"),
   };
   for (const std::string& text : bad) {
     std::string error;

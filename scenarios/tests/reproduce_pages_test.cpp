@@ -111,7 +111,7 @@ TEST(CrashReportPages, BadPageFieldsAreOneLine) {
       mutate(R"("depth": 0, "page": 1, "slot": 0)", R"("depth": 0, "page": 1, "slot": -1)"),
       mutate(R"("max_entries": 2)", R"("max_entries": 0)"),            // a cache that holds nothing
       mutate(R"("message": "PageLayerStress)", R"("message": 7, "x": "PageLayerStress)"),
-      mutate(R"("version": 2)", R"("version": 4)"),  // a version this build does not read
+      mutate(R"("version": 2)", R"("version": 5)"),  // a version this build does not read
       mutate(R"("op": "cache_get")", R"("op": "cache_steal")"),
   };
   for (const std::string& text : bad) {

@@ -150,6 +150,35 @@ TEST(CrashReport, OverwrittenLeadingSlotsAreDropped) {
   EXPECT_EQ(report->threads[0].events[1].sequence, 2u);
 }
 
+// Version 4: a thread's events between two of its synchronisations tie on
+// their sequence number (a cache hit does not step the clock) and keep their
+// order in the ring. Ties are refused in earlier versions, where each event
+// stepped the clock. Thread 1's refusal comes after both of thread 0's
+// events: the recorded order allocates, releases, then refuses.
+std::string tied_report(int version) {
+  std::string text = double_free_report();
+  const std::string release = event(2, "release", 0, 0, 1, "ok");
+  text.replace(text.find(release), release.size(), event(1, "release", 0, 0, 1, "ok"));
+  text.replace(text.find(R"("version": 1)"), 12, fmt::format(R"("version": {})", version));
+  return text;
+}
+
+TEST(CrashReport, Version4EventsOfAThreadMayTieAndKeepTheirOrder) {
+  std::string error;
+  EXPECT_FALSE(crash_report_from_json(tied_report(3), &error).ok());
+  EXPECT_EQ(error, "bad crash report: a thread's events are not in sequence order");
+  auto report = crash_report_from_json(tied_report(4), &error);
+  ASSERT_TRUE(report.ok()) << error;
+  ASSERT_EQ(report->threads[0].events.size(), 2u);
+  EXPECT_EQ(report->threads[0].events[0].op, flight_recorder::Op::Allocate);
+  EXPECT_EQ(report->threads[0].events[1].op, flight_recorder::Op::Release);
+  auto outcome = reproduce_crash(report.value(), {}, &error);
+  ASSERT_TRUE(outcome.ok()) << error;
+  EXPECT_TRUE(outcome->reproduced);
+  EXPECT_EQ(outcome->attempts, 1u);
+  EXPECT_EQ(outcome->schedule, "recorded order");
+}
+
 TEST(CrashReport, WrittenBackItReadsTheSame) {
   std::string error;
   std::string text = double_free_report();

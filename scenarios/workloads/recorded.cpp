@@ -125,7 +125,12 @@ std::vector<const CrashEvent*> events_in_order(const Stack& stack, std::uint32_t
 
 // Each replayed event's place (RecordedState::place): the sequence numbers
 // with every free after its object's creation, each thread's places
-// strictly increasing. Passes until nothing moves (bounded).
+// strictly increasing. Passes until nothing moves (bounded). A sequence
+// number s starts at place s << kTiePlaceBits: a thread's events that tie on
+// s (version 4: no synchronisation between them) are spread over the places
+// up to the next number's, never past an event of another thread that the
+// recorded clock put after them.
+constexpr unsigned kTiePlaceBits = 20;  // more than a ring's events (65536)
 void place_events(Stack& stack, RecordedState& state) {
   std::vector<std::vector<const CrashEvent*>> threads;
   for (std::size_t t = 0; t < running_threads(stack); ++t) {
@@ -137,7 +142,7 @@ void place_events(Stack& stack, RecordedState& state) {
   std::map<ObjectKey, const CrashEvent*> creator;
   for (const auto& events : threads) {
     for (const CrashEvent* e : events) {
-      state.place[e] = e->sequence;
+      state.place[e] = e->sequence << kTiePlaceBits;
       if (auto key = creates_object(*e)) creator[*key] = e;
     }
   }

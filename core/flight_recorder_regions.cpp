@@ -1,0 +1,72 @@
+// The flight recorder's table of mapped regions (flight_recorder_regions.h).
+#include "core/flight_recorder_regions.h"
+
+#include <atomic>
+
+namespace segsim::flight_recorder::detail {
+
+namespace {
+
+// One noted region: key = allocator << 32 | region (0: empty, kGone: freed,
+// or being claimed); the base is written before the key is published.
+struct RegionEntry {
+  std::atomic<std::uint64_t> key{0};
+  std::atomic<std::uintptr_t> base{0};
+};
+constexpr std::uint64_t kRegionGone = ~std::uint64_t{0};
+
+RegionEntry g_regions[kRegionTableEntries];
+
+// Never 0 (empty) nor kRegionGone: an allocator id is never 0.
+std::uint64_t key_of(std::uint32_t allocator, std::uint32_t region) noexcept {
+  return std::uint64_t{allocator} << 32 | region;
+}
+
+std::size_t home_of(std::uint64_t key) noexcept {
+  return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ULL) >> 50) & (kRegionTableEntries - 1);
+}
+
+// The entry holding `key`, or null. Probes until an empty entry (freed ones
+// are passed over: a key may sit beyond them).
+RegionEntry* find(std::uint64_t key) noexcept {
+  for (std::size_t n = 0, i = home_of(key); n < kRegionTableEntries; ++n, i = (i + 1) & (kRegionTableEntries - 1)) {
+    const std::uint64_t k = g_regions[i].key.load(std::memory_order_acquire);
+    if (k == key) return &g_regions[i];
+    if (k == 0) return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uintptr_t base) noexcept {
+  const std::uint64_t key = key_of(allocator, region);
+  if (RegionEntry* entry = find(key); entry != nullptr) {  // mapped again: its new base
+    entry->base.store(base, std::memory_order_release);
+    return;
+  }
+  // A region id is mapped by one thread at a time (its class lock); other
+  // keys race for free entries through the compare-exchange.
+  for (std::size_t n = 0, i = home_of(key); n < kRegionTableEntries; ++n, i = (i + 1) & (kRegionTableEntries - 1)) {
+    std::uint64_t k = g_regions[i].key.load(std::memory_order_acquire);
+    if (k != 0 && k != kRegionGone) continue;
+    // The base is published with the key; until then the entry is free or gone (skipped by readers).
+    if (!g_regions[i].key.compare_exchange_strong(k, kRegionGone, std::memory_order_acq_rel)) continue;
+    g_regions[i].base.store(base, std::memory_order_relaxed);
+    g_regions[i].key.store(key, std::memory_order_release);
+    return;
+  }
+}
+
+void forget_region(std::uint32_t allocator, std::uint32_t region) noexcept {
+  if (RegionEntry* entry = find(key_of(allocator, region)); entry != nullptr) {
+    entry->key.store(kRegionGone, std::memory_order_release);
+  }
+}
+
+std::uintptr_t region_base(std::uint32_t allocator, std::uint32_t region) noexcept {
+  const RegionEntry* entry = find(key_of(allocator, region));
+  return entry == nullptr ? 0 : entry->base.load(std::memory_order_acquire);
+}
+
+}  // namespace segsim::flight_recorder::detail
