@@ -138,8 +138,8 @@ extern std::atomic<std::uint32_t> g_live;
 //             Linux; the allocator's maps carry no hint above it), so its low
 //             12 and top 16 bits are free; bytes < 2^19 (a hit's request is at
 //             most 256 KiB; a larger one is wide); op is an allocator op (< 4)
-//   owner     Segment::owner_word(): allocator id | generation << 32
-//   place     Segment::place_word(): region | slice << 32 | size class << 48;
+//   owner     the handle's owner word (Segment::copy_id_words): allocator id | generation << 32
+//   place     its place word: region | slice << 32 | size class << 48;
 //             its top byte is the handle's spare byte, always 0 (kWideTag: wide)
 // The fields are disjoint, so `where` is written as a sum (one lea).
 // Aligned to its size, so a slot never straddles two cache lines.
