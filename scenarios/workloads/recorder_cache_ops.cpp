@@ -28,7 +28,7 @@ constexpr std::size_t kEpisodeRingEvents = 1024;
 constexpr const char* kReason = "page cache";
 // Page ids and cache keys of the episode (distinct from recorder_page_ops').
 constexpr std::uint64_t kFirstKey = 0xcac4e01;
-constexpr std::size_t kPages = 5;
+constexpr std::size_t kPages = 6;
 constexpr std::uint64_t kMissingKey = kFirstKey + 100;
 // Two caches with one entry bound (the second noted bounds differ in bytes
 // only, the first in entries too); an entry bound of 2 makes the third
@@ -214,6 +214,23 @@ void first_cache(Episode& ep, LeafPagePool& pool, const std::array<LeafPage*, kP
   ep.expect(Op::CacheClear, 0);  // the destructor's
 }
 
+// A record-page cache over the pool (not recorded itself; the give-back of
+// its eviction is, nested in its erase): a put and an erase.
+void record_cache(Episode& ep, LeafPagePool& pool, LeafPage* page) {
+  const RecordPageKey key{kFirstKey, page->page_id()};
+  std::vector<std::pair<RecordPageKey, Status>> heard;
+  RecordPageCache cache(PageCacheConfig{kMaxEntries, kFirstMaxBytes}, pool,
+                        [&heard](const RecordPageKey& k, const Status& back) { heard.emplace_back(k, back); });
+  cache.put(key, page);
+  if (!cache.erase(key)) ep.stack.oracles.fail("cache", "erase of a cached record page answered false");
+  ep.given_back.push_back(page->page_id());
+  if (heard.size() != 1 || !(heard[0].first == key) || !heard[0].second.ok()) {
+    ep.stack.oracles.fail("cache", fmt::format("erase of a record page: the give-back listener heard {} give-backs; "
+                                               "due one of its key, accepted",
+                                               heard.size()));
+  }
+}
+
 // The second cache (bounds noted again): a put and a clear.
 void second_cache(Episode& ep, LeafPagePool& pool, LeafPage* page) {
   const std::uint64_t key = kFirstKey + kPages - 1;
@@ -259,6 +276,7 @@ void record_calls(Stack& stack) {
     ep.expect(Op::PoolBorrow, kFirstKey + i);
   }
   first_cache(ep, pool, pages);
+  record_cache(ep, pool, pages[kPages - 2]);
   second_cache(ep, pool, pages[kPages - 1]);
   if (const LeafPagePoolStats stats = pool.stats(); stats.borrowed != 0 || stats.given_back != kPages) {
     stack.oracles.fail("pool", fmt::format("after every cached page was evicted: {} borrowed, {} given back; due 0, {}",

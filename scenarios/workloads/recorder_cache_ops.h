@@ -4,12 +4,13 @@
 // operations, the report's "cache" bounds and the cache's give-back
 // listener were reached by no sweep.
 //
-// The episode records, on a private pool and two private caches over the
-// stack's allocator, a scripted sequence whose every result is known: five
+// The episode records, on a private pool and three private caches over the
+// stack's allocator, a scripted sequence whose every result is known: six
 // borrows; puts (new, the same page again, another page under a pinned key),
 // a hit and a miss, an eviction by the entry bound, an erase of a missing
 // and of a cached key, a pinned page's deferred eviction at its unpin, a
-// shrink, a clear, and a give-back the pool must refuse (DoubleFree). Each
+// shrink, a clear, a give-back the pool must refuse (DoubleFree), and a
+// RecordPageCache's put and erase over the same pool (its listener). Each
 // call's result is checked ("cache", "pool": the page the get pins, erase's
 // and shrink's answers, the order and status of the give-backs the listener
 // hears, the stats at the end), then a report is written and checked
