@@ -143,8 +143,8 @@ extern std::atomic<std::uint32_t> g_live;
 //             allocator op, < 4): the cheapest call, allocate_uninitialized
 //             (no zeroing), has code 0, so its word is the request itself; a
 //             release's is a constant
-//   owner     Segment::owner_word(): allocator id | generation << 32
-//   place     Segment::place_word(): region | slice << 32 | size class << 48;
+//   owner     the handle's owner word (Segment::copy_id_words): allocator id | generation << 32
+//   place     its place word: region | slice << 32 | size class << 48;
 //             its top byte is the handle's spare byte, always 0 (kWideTag: wide)
 // Aligned to its size, so a slot never straddles two cache lines.
 struct alignas(32) Slot {

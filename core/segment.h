@@ -37,13 +37,16 @@ class Segment {
 
   // The handle's ids as two whole words, for the flight recorder's compact
   // slot (flight_recorder.h), which stores them without taking them apart:
-  // allocator | generation << 32, and region | slice << 32 | size class << 48
-  // (the top byte is spare_, always 0).
-  std::uint64_t owner_word() const noexcept { return word_at(8); }
-  std::uint64_t place_word() const noexcept { return word_at(16); }
-  // Both words at once, as they lie in memory (owner then place; word_at
-  // checks the layout): one 16-byte move where the slot takes them whole.
+  // the owner word, allocator | generation << 32, then the place word,
+  // region | slice << 32 | size class << 48 (the top byte is spare_, always
+  // 0). Both at once, as they lie in memory: one 16-byte move.
   void copy_id_words(unsigned char* out) const noexcept {
+    static_assert(std::endian::native == std::endian::little, "the words' layout is little-endian");
+    static_assert(offsetof(Segment, allocator_) == 8 && offsetof(Segment, generation_) == 12 &&
+                      offsetof(Segment, region_) == 16 && offsetof(Segment, slice_) == 20 &&
+                      offsetof(Segment, size_class_) == 22 && offsetof(Segment, spare_) == 23 &&
+                      sizeof(Segment) == 24,
+                  "the id words are the fields in this layout");
     std::memcpy(out, reinterpret_cast<const unsigned char*>(this) + 8, 16);
   }
 
@@ -60,19 +63,7 @@ class Segment {
   std::uint32_t region_ = 0;
   std::uint16_t slice_ = 0;      // regions hold at most 32768 slices (128 MiB / 4 KiB)
   std::uint8_t size_class_ = 0;
-  std::uint8_t spare_ = 0;       // a defined last byte: place_word() copies it
-
-  std::uint64_t word_at(std::size_t offset) const noexcept {
-    static_assert(std::endian::native == std::endian::little, "the words' layout is little-endian");
-    static_assert(offsetof(Segment, allocator_) == 8 && offsetof(Segment, generation_) == 12 &&
-                      offsetof(Segment, region_) == 16 && offsetof(Segment, slice_) == 20 &&
-                      offsetof(Segment, size_class_) == 22 && offsetof(Segment, spare_) == 23 &&
-                      sizeof(Segment) == 24,
-                  "owner_word / place_word read the fields in this layout");
-    std::uint64_t word;
-    std::memcpy(&word, reinterpret_cast<const unsigned char*>(this) + offset, sizeof word);
-    return word;
-  }
+  std::uint8_t spare_ = 0;       // a defined last byte: copy_id_words() copies it
 };
 
 }  // namespace segsim

@@ -116,13 +116,9 @@ class ThreadCaches {
   }
 
   // The production caller's cache when this allocator is the one its thread
-  // used last (two thread-local loads and the runtime's); null otherwise —
-  // for_caller() then finds or makes it. Inline: every cached hit starts here.
-  Cache* last_used() const noexcept {
-    if (platform::current_runtime() != nullptr) [[unlikely]] return nullptr;
-    return last_used_by_thread();
-  }
-  // last_used() for a caller that knows it runs on no simulation.
+  // used last (two thread-local loads); null otherwise — for_caller() then
+  // finds or makes it. For a caller that knows it runs on no simulation (the
+  // hit paths ask current_runtime() first). Inline: every cached hit starts here.
   Cache* last_used_by_thread() const noexcept {
     if (Tls<Cache>::last_allocator != allocator_id_) [[unlikely]] return nullptr;
     return Tls<Cache>::last_cache;

@@ -10,7 +10,4 @@ namespace segsim {
 inline constexpr std::size_t KiB = 1024;
 inline constexpr std::size_t MiB = 1024 * KiB;
 
-// For plots and reports: bytes as (fractional) MiB.
-constexpr double to_mib(std::uint64_t bytes) { return static_cast<double>(bytes) / static_cast<double>(MiB); }
-
 }  // namespace segsim

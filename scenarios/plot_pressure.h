@@ -3,11 +3,16 @@
 // taken as coloured marks along the time axis. Internal to plot_svg.cpp.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
+#include "core/units.h"
 #include "scenarios/run.h"
 
 namespace segsim::scenarios {
+
+// The plot's memory axis: bytes as (fractional) MiB.
+constexpr double to_mib(std::uint64_t bytes) { return static_cast<double>(bytes) / static_cast<double>(MiB); }
 
 struct PlotAxes {
   double left, top, width, height;  // the plot area, pixels

@@ -22,6 +22,7 @@
 #include "scenarios/workloads/platform_ops.h"
 #include "scenarios/workloads/audit_episode.h"
 #include "scenarios/workloads/native_thread.h"
+#include "scenarios/workloads/recorder_cache_ops.h"
 #include "scenarios/workloads/recorder_layer_ops.h"
 #include "scenarios/workloads/recorder_ops.h"
 #include "scenarios/workloads/swarm.h"
@@ -381,6 +382,9 @@ ScenarioDef alloc_api_scenario() {
       // report must keep.
       sim::Rng layers_rng(sim::derive_seed(stack.seed, "recorder-layers.alloc-api"));
       recorder_layer_ops(stack, *state.recorder, layers_rng);
+      // The page cache's recorded operations, its bounds in the report and its
+      // give-back listener, each checked ("cache", "pool", "flight-recorder").
+      recorder_cache_ops(stack, *state.recorder);
       // Half the recorder's seeds that report no refusals: its crash paths
       // (a fatal signal, a removed directory, more threads than rings).
       if (sim::Rng crash_rng(sim::derive_seed(stack.seed, "recorder-crash.alloc-api")); crash_rng.below(2) == 0) {

@@ -291,14 +291,7 @@ void recorder_layer_ops(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   Episode ep{stack, {}};
   if (!os.ok()) ep.setup_failed("SimOs: " + os.error().describe());
 
-  // From a fresh report count, with a ring that keeps every call.
-  flight_recorder::disable();
-  flight_recorder::reset_report_count();
-  flight_recorder::Config config = check.config;
-  config.ring_events = kEpisodeRingEvents;
-  config.catch_signals = false;
-  config.report_refusals = false;
-  enable_recorder_or_fail(stack, config);
+  enable_episode_recorder(stack, check, kEpisodeRingEvents);
 
   SegmentAllocatorConfig segment_config;
   segment_config.region_bytes = kRecorderLayersRegionBytes;
@@ -355,9 +348,7 @@ void recorder_layer_ops(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
     stack.oracles.fail("leak", fmt::format("{} slice(s) live after the episode's arena manager (one arena open) and "
                                            "slab allocator were destroyed", live));
   }
-  // The seed's own recording goes on as enabled.
-  flight_recorder::disable();
-  enable_recorder_or_fail(stack, check.config);
+  restore_seed_recorder(stack, check);
 }
 
 }  // namespace segsim::scenarios

@@ -52,6 +52,21 @@ void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config
   if (!flight_recorder::enable(config, &line)) recorder_fail(stack, "enable() refused a valid config: " + line);
 }
 
+void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size_t ring_events) {
+  flight_recorder::disable();
+  flight_recorder::reset_report_count();
+  flight_recorder::Config config = check.config;
+  config.ring_events = ring_events;
+  config.catch_signals = false;
+  config.report_refusals = false;
+  enable_recorder_or_fail(stack, config);
+}
+
+void restore_seed_recorder(Stack& stack, const RecorderCheck& check) {
+  flight_recorder::disable();
+  enable_recorder_or_fail(stack, check.config);
+}
+
 namespace {
 
 std::string make_private_dir(Stack& stack) {

@@ -58,6 +58,12 @@ CrashReport read_recorder_report(Stack& stack, const std::string& path);
 std::string recorder_report_path(const RecorderCheck& check, std::size_t n);
 // enable(config), which must accept it ("flight-recorder").
 void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config);
+// An episode's own recording: from a fresh report count, the seed's config
+// with a ring of `ring_events` (one that keeps the episode's every call), no
+// signal handlers, no reports of refusals (the episode refuses on purpose).
+void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size_t ring_events);
+// After the episode: the seed's own recording goes on as enabled.
+void restore_seed_recorder(Stack& stack, const RecorderCheck& check);
 
 // Draws from `rng` whether this seed records; null when it does not.
 std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng);
