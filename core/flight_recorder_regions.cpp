@@ -16,6 +16,12 @@ struct RegionEntry {
 constexpr std::uint64_t kRegionGone = ~std::uint64_t{0};
 
 RegionEntry g_regions[kRegionTableEntries];
+// The farthest any key was placed from its home entry. Entries are freed as
+// "gone", never back to empty (a reader may be probing past them), so a
+// process that creates many allocators (a fuzzer: one per input) fills the
+// table with gone entries and a search that ran to an empty one would scan it
+// all; a key is never beyond this distance, so searches stop there.
+std::atomic<std::size_t> g_max_probe{0};
 
 // Never 0 (empty) nor kRegionGone: an allocator id is never 0.
 std::uint64_t key_of(std::uint32_t allocator, std::uint32_t region) noexcept {
@@ -26,10 +32,11 @@ std::size_t home_of(std::uint64_t key) noexcept {
   return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ULL) >> 50) & (kRegionTableEntries - 1);
 }
 
-// The entry holding `key`, or null. Probes until an empty entry (freed ones
-// are passed over: a key may sit beyond them).
+// The entry holding `key`, or null. Probes until an empty entry or the
+// farthest placement (freed ones are passed over: a key may sit beyond them).
 RegionEntry* find(std::uint64_t key) noexcept {
-  for (std::size_t n = 0, i = home_of(key); n < kRegionTableEntries; ++n, i = (i + 1) & (kRegionTableEntries - 1)) {
+  const std::size_t max_probe = g_max_probe.load(std::memory_order_acquire);
+  for (std::size_t n = 0, i = home_of(key); n <= max_probe; ++n, i = (i + 1) & (kRegionTableEntries - 1)) {
     const std::uint64_t k = g_regions[i].key.load(std::memory_order_acquire);
     if (k == key) return &g_regions[i];
     if (k == 0) return nullptr;
@@ -53,6 +60,9 @@ void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uint
     // The base is published with the key; until then the entry is free or gone (skipped by readers).
     if (!g_regions[i].key.compare_exchange_strong(k, kRegionGone, std::memory_order_acq_rel)) continue;
     g_regions[i].base.store(base, std::memory_order_relaxed);
+    std::size_t max_probe = g_max_probe.load(std::memory_order_relaxed);
+    while (n > max_probe && !g_max_probe.compare_exchange_weak(max_probe, n, std::memory_order_acq_rel)) {
+    }
     g_regions[i].key.store(key, std::memory_order_release);
     return;
   }
