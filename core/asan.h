@@ -4,13 +4,7 @@
 
 #include <cstddef>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SEGSIM_HAS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SEGSIM_HAS_ASAN 1
-#endif
-#endif
+#include "core/sanitizers.h"
 
 #if defined(SEGSIM_HAS_ASAN)
 #include <sanitizer/asan_interface.h>

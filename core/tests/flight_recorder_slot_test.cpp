@@ -142,21 +142,20 @@ TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
 // A ring holds its last ring_events events: after it wrapped (several laps,
 // the writer's cursor back at its first slot and past it), the report still
 // counts every event the thread recorded and lists the newest ones, oldest
-// first, whole.
-TEST(FlightRecorderSlot, AWrappedRingCountsEveryEventAndKeepsTheNewest) {
+// first, whole. `events` compact and wide events (hits and full paths mixed).
+void expect_wrapped_ring_keeps_the_newest(std::size_t events_recorded) {
+  constexpr std::size_t kRingEvents = 16;
   RecorderDir dir;
-  ASSERT_NO_FATAL_FAILURE(start_recorder(16, dir));
+  ASSERT_NO_FATAL_FAILURE(start_recorder(kRingEvents, dir));
   auto allocator = small_allocator();
 
   std::vector<Expected> want;
-  // 3 laps and 5 events (an odd count: the cursor mid-ring), hits and full paths mixed.
-  constexpr std::size_t kEvents = 3 * 16 + 5;
-  for (std::size_t i = 0; want.size() < kEvents; ++i) {
+  for (std::size_t i = 0; want.size() < events_recorded; ++i) {
     const std::size_t bytes = 1 + (i * 7919) % 262144;
     auto got = allocator->allocate_uninitialized(bytes);
     ASSERT_TRUE(got.ok());
     want.push_back({"allocate_uninitialized", bytes, got.value(), 0});
-    if (want.size() == kEvents) break;
+    if (want.size() == events_recorded) break;
     ASSERT_TRUE(allocator->release(got.value()).ok());
     want.push_back({"release", 0, got.value(), 0});
   }
@@ -166,16 +165,26 @@ TEST(FlightRecorderSlot, AWrappedRingCountsEveryEventAndKeepsTheNewest) {
   const json report = single_report(dir);
   ASSERT_EQ(report["threads"].size(), 1u);
   const json& thread = report["threads"][0];
-  EXPECT_EQ(thread["recorded"], kEvents);
+  EXPECT_EQ(thread["recorded"], events_recorded);
   const json& events = thread["events"];
-  ASSERT_EQ(events.size(), 16u);
+  ASSERT_EQ(events.size(), kRingEvents);
   std::uint64_t previous = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    expect_event(events[i], want[kEvents - 16 + i]);
+    expect_event(events[i], want[events_recorded - kRingEvents + i]);
     EXPECT_GE(events[i]["seq"].get<std::uint64_t>(), previous);  // version 4: ties within a thread
     previous = events[i]["seq"];
   }
 }
+
+// 3 laps and 5 events (an odd count: the cursor mid-ring).
+TEST(FlightRecorderSlot, AWrappedRingCountsEveryEventAndKeepsTheNewest) {
+  expect_wrapped_ring_keeps_the_newest(3 * 16 + 5);
+}
+
+// Exactly 2 laps: the last event's step ended the lap (the cursor reached
+// the ring's end and wrap() took it back to the first slot), and the ring's
+// every slot holds the second lap, oldest first from the first slot.
+TEST(FlightRecorderSlot, ARingWrappedAtItsLastSlotKeepsTheWholeLap) { expect_wrapped_ring_keeps_the_newest(2 * 16); }
 
 }  // namespace
 }  // namespace segsim

@@ -18,6 +18,7 @@
 #include "core/flight_recorder.h"
 #include "core/leaf_page.h"
 #include "core/leaf_page_pool.h"
+#include "core/sanitizers.h"
 #include "core/size_class.h"
 #include "scenarios/crash_report.h"
 #include "scenarios/workloads/swarm.h"
@@ -120,14 +121,6 @@ std::string describe_refusal(const CrashReport& report) {
 // ---- recorder_crash_paths: what a crash or a broken disk makes the recorder do.
 
 namespace {
-
-#if defined(__SANITIZE_THREAD__)
-#define SEGSIM_RECORDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SEGSIM_RECORDER_TSAN 1
-#endif
-#endif
 
 constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
 
@@ -269,7 +262,7 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   // worker's earlier seed) must not change what this seed sees.
   flight_recorder::disable();
   flight_recorder::reset_report_count();
-#if !defined(SEGSIM_RECORDER_TSAN)  // TSan defers signals: the handler would not run inside the send
+#if !defined(SEGSIM_HAS_TSAN)  // TSan defers signals: the handler would not run inside the send
   check_signal_handler(stack, check, draw_one<int>(rng, {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}), rng);
 #else
   (void)rng;
