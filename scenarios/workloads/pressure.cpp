@@ -37,6 +37,7 @@ struct PressureRun {
   std::unique_ptr<PressureForecaster> forecaster;
   std::unique_ptr<StackPressureActions> actions;
   std::unique_ptr<ActionLedger> ledger;  // between the loop and `actions`: what the loop did
+  std::unique_ptr<SourceLedger> sources;  // between the loop and its source readers: what they answered
   ReclaimLedger reclaims;
   std::unique_ptr<PressureLoop> loop;
   std::unique_ptr<LargeObjectChecks> large_checks;
@@ -97,7 +98,9 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
   bool burst_next = false;
   while (!finished(run, stack.threads - 1)) {
     platform::sleep_for_ns(kTickNs);
+    run.sources->tick_starts();
     PressureTick tick = run.loop->tick();
+    run.sources->check_tick(tick);
     platform::LockGuard guard(run.mu);
     run.checks->check_forecast(tick.forecast, "at a tick");
     run.checks->record_tick(tick);
@@ -233,9 +236,11 @@ void prepare(Stack& stack) {
       run->forecaster->config().window_samples != forecaster_config.window_samples) {
     stack.oracles.fail("forecast", "the loop's limit or the forecaster's window is not what they were made with");
   }
-  run->loop->add_source("segments", [segments] { return segments->stats().virtual_bytes; });
   LargeObjectAllocator* lo = run->large.get();
-  run->loop->add_source("large-objects", [lo] { return lo->mapped_bytes(); });
+  sim::Simulation* simulation = &stack.simulation;
+  run->sources = std::make_unique<SourceLedger>(stack.oracles, [simulation] { return simulation->current_fiber(); }, 2);
+  run->loop->add_source("segments", run->sources->wrap(0, [segments] { return segments->stats().virtual_bytes; }));
+  run->loop->add_source("large-objects", run->sources->wrap(1, [lo] { return lo->mapped_bytes(); }));
   run->large_checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large);
   run->checks = std::make_unique<PressureChecks>(stack.oracles, forecaster_config, 2 * kTickNs);
   run->phases = draw_phases(rng, kRunNsPerSize * stack.size);
