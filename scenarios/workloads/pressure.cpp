@@ -42,6 +42,7 @@ struct PressureRun {
   std::unique_ptr<PressureLoop> loop;
   std::unique_ptr<LargeObjectChecks> large_checks;
   std::unique_ptr<PressureChecks> checks;
+  std::unique_ptr<ForecastModel> model;  // the forecaster's window as the loop fiber fed it
   platform::Mutex mu;  // guards the models and clients_done
   std::vector<Phase> phases;
   std::size_t held_bytes = 0;
@@ -103,6 +104,8 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
     run.sources->check_tick(tick);
     platform::LockGuard guard(run.mu);
     run.checks->check_forecast(tick.forecast, "at a tick");
+    run.model->recorded(tick.forecast.time_ns, tick.used_before_bytes, kLimitBytes);
+    run.model->check(tick.forecast, "at a tick");
     run.checks->record_tick(tick);
     stack.pressure.push_back(PressurePoint{tick.forecast.time_ns, tick.used_before_bytes, kLimitBytes,
                                            tick.forecast.predicted_60s, tick.forecast.confidence,
@@ -110,10 +113,14 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
     if (burst_next || (run.bursts && rng.chance(0.1))) {
       // A second source reporting at the same instant as the tick.
       burst_next = false;
-      if (!run.forecaster->record_at(tick.forecast.time_ns, run.loop->used_bytes(), kLimitBytes).ok()) {
+      const std::size_t used = run.loop->used_bytes();
+      if (!run.forecaster->record_at(tick.forecast.time_ns, used, kLimitBytes).ok()) {
         stack.oracles.fail("forecast", "a sample at the last sample's instant was refused");
       }
-      run.checks->check_forecast(run.forecaster->forecast(), "after a reading at the same instant");
+      run.model->recorded(tick.forecast.time_ns, used, kLimitBytes);
+      const PressureForecast forecast = run.forecaster->forecast();
+      run.checks->check_forecast(forecast, "after a reading at the same instant");
+      run.model->check(forecast, "after a reading at the same instant");
     }
     if (run.bursts && rng.chance(0.05)) {
       // A late reading from before the last sample: refused, nothing kept.
@@ -125,6 +132,7 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
     }
     if (run.restarts && rng.chance(0.05)) {
       run.forecaster->reset();  // as after a limit change: the history no longer applies
+      run.model->reset();
       burst_next = run.bursts;
     }
     stack.oracles.check_cheap();
@@ -243,6 +251,7 @@ void prepare(Stack& stack) {
   run->loop->add_source("large-objects", run->sources->wrap(1, [lo] { return lo->mapped_bytes(); }));
   run->large_checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large);
   run->checks = std::make_unique<PressureChecks>(stack.oracles, forecaster_config, 2 * kTickNs);
+  run->model = std::make_unique<ForecastModel>(stack.oracles, forecaster_config);
   run->phases = draw_phases(rng, kRunNsPerSize * stack.size);
   run->restarts = rng.chance(0.7);
   run->bursts = rng.chance(0.7);
