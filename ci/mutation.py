@@ -258,7 +258,7 @@ def campaign(segsim: Path, scenarios, configs, seeds: int, seed_timeout: float):
                    "--stop-on-failure", "--timeout", str(seed_timeout), "--json", str(result),
                    "--failures-dir", str(WORK / "repros")]
             try:
-                subprocess.run(cmd, capture_output=True, timeout=MAX_SWEEP_SECONDS)
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=MAX_SWEEP_SECONDS)
             except subprocess.TimeoutExpired:
                 return "killed-crash", f"{scenario} {config}: the sweep itself hung"
             try:
@@ -271,6 +271,15 @@ def campaign(segsim: Path, scenarios, configs, seeds: int, seed_timeout: float):
                 kind = "killed-oracle" if seed["outcome"] == "failed" else "killed-crash"
                 return kind, f"{scenario} {config} seed {seed['seed']}: {seed['outcome']}: " \
                              f"{seed.get('detail', '')[:160]}"
+            if len(seeds_out) < seeds:
+                # Every seed run passed, but not every seed ran: the sweep stopped because the run
+                # could not be set up (the stack refused the scenario's configuration — which it
+                # accepted unmutated: the baseline ran), and says why. Not a pass.
+                said = [line for line in done.stderr.splitlines() if line.strip()]
+                why = said[-1] if said else f"exit status {done.returncode}"
+                stopped = "the sweep stopped:" in why
+                return ("killed-oracle" if stopped else "killed-crash"), \
+                    f"{scenario} {config}: {len(seeds_out)} of {seeds} seeds ran: {why[:160]}"
     return None
 
 

@@ -13,6 +13,14 @@
 //                          the real actions saw, its reclaims the allocator's
 //                          calls of the reclaim hook, its arena gate the last
 //                          one the actions were told
+//   pressure_model.cpp     every forecast is the least-squares fit of the
+//                          samples the loop recorded since the last reset (the
+//                          newest window_samples of them): sample count, ratio,
+//                          slope, confidence, allocation and release rates
+//   pressure_sources.cpp   the loop reads what its sources say: each tick's
+//                          used bytes before and after its action are the sum
+//                          of one reading of every source (a SourceLedger
+//                          between the loop and the source readers)
 // Pinned pages and live objects the loop's actions must never lose are
 // checked by the content / use-after-release oracles (readers verify pages
 // they pinned across ticks; large objects are verified before release).
@@ -20,6 +28,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "core/pressure_forecaster.h"
 #include "core/pressure_loop.h"
@@ -46,6 +58,48 @@ class ActionLedger final : public PressureActions {
 
  private:
   PressureActions& actions_;
+};
+
+// What the loop's sources answered: wraps each source reader, and completes a
+// reading once a fiber has read every source (in any order; per fiber, as a
+// source reader may hold a scheduling point and readings interleave). Records
+// only: no scheduling point, no random draw.
+class SourceLedger {
+ public:
+  SourceLedger(Oracles& oracles, std::function<std::uint32_t()> fiber, std::size_t sources)
+      : oracles_(oracles), fiber_(std::move(fiber)), sources_(sources) {}
+  // `read`, as source number `index` (< sources) of the loop.
+  std::function<std::size_t()> wrap(std::size_t index, std::function<std::size_t()> read);
+  // pressure_sources.cpp: called by the tick's fiber around PressureLoop::tick().
+  void tick_starts();
+  void check_tick(const PressureTick& tick);
+
+ private:
+  struct Partial {
+    std::vector<bool> read;
+    std::size_t sum = 0;
+    std::size_t count = 0;
+  };
+  Oracles& oracles_;
+  std::function<std::uint32_t()> fiber_;
+  const std::size_t sources_;
+  std::map<std::uint32_t, Partial> partial_;  // by fiber
+  std::vector<std::size_t> completed_;        // readings completed since the tick started
+};
+
+// The forecaster's window as the harness fed it (pressure_model.cpp).
+class ForecastModel {
+ public:
+  ForecastModel(Oracles& oracles, const PressureForecasterConfig& config) : oracles_(oracles), config_(config) {}
+  // A sample the forecaster accepted.
+  void recorded(std::int64_t time_ns, std::size_t used_bytes, std::size_t limit_bytes);
+  void reset() { window_.clear(); }
+  void check(const PressureForecast& forecast, const char* when) const;
+
+ private:
+  Oracles& oracles_;
+  const PressureForecasterConfig config_;
+  std::deque<PressureSample> window_;
 };
 
 // The reclaim hook's calls as the allocator made them.

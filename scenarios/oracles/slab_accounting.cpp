@@ -1,8 +1,8 @@
 // slab-flushed: once every fiber has flushed its cache (fiber exit), no object
 // is left in any thread's magazines. slab-accounting: no remote free is lost
-// or counted twice — the allocator's counts equal the reference model's, no
-// object is live, audit() is clean, and after flush_all every slab has gone
-// back to the segment allocator.
+// or counted twice — the allocator's counts (requested bytes per class
+// included) equal the reference model's, no object is live, audit() is clean,
+// and after flush_all every slab has gone back to the segment allocator.
 #include <cmath>
 
 #include <fmt/format.h>
@@ -35,6 +35,13 @@ void SlabOracles::check_quiescent(SlabAllocator& slab, const SlabModelCounts& mo
   expect("double frees refused", stats.double_frees, model.double_frees);
   expect("invalid pointers refused", stats.invalid_pointers, model.invalid_pointers);
   expect("live objects", stats.live_objects(), 0);
+  for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+    const SlabClassStats& s = stats.classes[c];
+    if (s.requested_bytes != model.requested_bytes[c]) {
+      hub_.fail("slab-accounting", fmt::format("class {} B: the allocator counts {} requested bytes, the model {}",
+                                               s.object_bytes, s.requested_bytes, model.requested_bytes[c]));
+    }
+  }
   check_fast_path_rates(stats);
   if (!live_.empty()) hub_.fail("slab-accounting", fmt::format("{} object(s) still live at quiescence", live_.size()));
   if (auto violations = slab.audit(); !violations.empty()) {

@@ -11,6 +11,8 @@
 // Failures go through the hub (Oracles::fail), so they are named and stop the run.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -23,7 +25,13 @@ namespace segsim::scenarios {
 
 // What the workload's reference model counted over the run.
 struct SlabModelCounts {
+  // An allocation of `bytes` the allocator granted.
+  void allocated(std::size_t bytes) {
+    ++allocations;
+    requested_bytes[static_cast<std::size_t>(slab_class_of(bytes))] += bytes;
+  }
   std::uint64_t allocations = 0;
+  std::array<std::uint64_t, kSlabClassCount> requested_bytes{};  // by class: the sum of the sizes asked for
   std::uint64_t frees = 0;
   std::uint64_t remote_frees = 0;  // freed by another fiber than the allocating one, or through lookup
   std::uint64_t double_frees = 0;  // refusals the model expected as DoubleFree

@@ -32,7 +32,7 @@ void SlabOracles::expect_unchanged(const SlabStats& before, const SlabStats& aft
     const SlabClassStats& b = before.classes[c];
     const SlabClassStats& a = after.classes[c];
     if (a.live_objects != b.live_objects || a.slabs != b.slabs || a.allocations != b.allocations ||
-        a.frees != b.frees || a.slab_free_objects + a.cached_objects + a.depot_objects !=
+        a.requested_bytes != b.requested_bytes || a.frees != b.frees || a.slab_free_objects + a.cached_objects + a.depot_objects !=
                                   b.slab_free_objects + b.cached_objects + b.depot_objects) {
       hub_.fail("slab-refusal",
                 fmt::format("refused {} changed class {} B: live {} -> {}, slabs {} -> {}, frees {} -> {}", doing,

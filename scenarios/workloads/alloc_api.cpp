@@ -260,7 +260,7 @@ void Client::release_forged() {
   Held* held = pick_held();
   if (held == nullptr) return;
   const auto forgery = static_cast<Forgery>(rng_.below(kForgeryCount));
-  const std::optional<Segment> forged = forge(held->segment, forgery);
+  const std::optional<Segment> forged = forge(held->segment, forgery, stack_.allocator.config().region_bytes);
   if (!forged) return;
   const bool reset = rng_.chance(0.5);
   refused(reset ? "reset of a forged handle" : "release of a forged handle", Errc::InvalidPointer, *forged,

@@ -33,7 +33,7 @@ bool mirrors(const Segment& segment, const SegmentMirror& m) {
 
 }  // namespace
 
-std::optional<Segment> forge(const Segment& live, Forgery forgery) {
+std::optional<Segment> forge(const Segment& live, Forgery forgery, std::size_t region_bytes) {
   if constexpr (!kSameSize) {
     return std::nullopt;
   } else {
@@ -43,7 +43,16 @@ std::optional<Segment> forge(const Segment& live, Forgery forgery) {
       case Forgery::NoGeneration: m.generation = 0; break;
       case Forgery::NoRegion: m.region = UINT32_MAX; break;
       case Forgery::WrongClass: m.size_class = static_cast<std::uint8_t>((m.size_class + 1) % kSizeClassCount); break;
-      case Forgery::SliceOutOfRange: m.slice = UINT16_MAX; break;
+      case Forgery::SliceOutOfRange: {
+        // Slices are laid out from the region's base, one per size(): the
+        // first index past the end, and the address it would have.
+        const std::size_t past_end = region_bytes / live.size();
+        if (past_end > UINT16_MAX) return std::nullopt;
+        const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(live.data()) - std::uintptr_t{live.slice_index()} * live.size();
+        m.slice = static_cast<std::uint16_t>(past_end);
+        m.data = reinterpret_cast<std::byte*>(base + past_end * live.size());
+        break;
+      }
     }
     return std::bit_cast<Segment>(m);
   }

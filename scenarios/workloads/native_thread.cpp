@@ -204,7 +204,7 @@ struct NativeEpisode {
   void forged_releases(const Segment& live, const char* phase) {
     const AllocatorStats before = segments->stats();
     for (std::size_t f = 0; f < kForgeryCount; ++f) {
-      const std::optional<Segment> forged = forge(live, static_cast<Forgery>(f));
+      const std::optional<Segment> forged = forge(live, static_cast<Forgery>(f), segments->config().region_bytes);
       if (!forged) continue;
       Status got;
       {

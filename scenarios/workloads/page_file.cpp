@@ -41,6 +41,8 @@ class Client {
   void open_good();
   void load_page();
   void check_open_refused(const std::string& path, const char* detail);
+  void check_refused_open_unmapped(const std::string& path, std::size_t file_bytes_before,
+                                   std::uint64_t unmap_failures_before);
   void refresh_removed();
   std::uint64_t touches() const { return stack_.counters["page-file.touches"]; }
 
@@ -52,8 +54,11 @@ class Client {
 };
 
 void Client::check_open_refused(const std::string& path, const char* detail) {
+  const std::size_t file_bytes_before = stack_.sim_os.stats().file_bytes;
+  const std::uint64_t unmap_failures_before = MappedPageFile::unmap_failures();
   auto opened = MappedPageFile::open(stack_.os, path);
   if (opened.ok()) stack_.oracles.fail("page-file", fmt::format("{} opened; the model says '{}'", path, detail));
+  check_refused_open_unmapped(path, file_bytes_before, unmap_failures_before);
   const Error& error = opened.error();
   check_error_text(stack_.oracles, error);
   if ((error.code == Errc::OsFailure || error.code == Errc::OutOfMemory) && stack_.faults_active) return;
@@ -62,6 +67,24 @@ void Client::check_open_refused(const std::string& path, const char* detail) {
     stack_.oracles.fail("page-file", fmt::format("opening {} refused with '{}'; the model says '{}'", path,
                                                  error.describe(), missing ? "os failure (ENOENT)" : detail));
   }
+}
+
+// A refused open gives back the mapping it validated: SimOs maps no more file
+// bytes than before, and no unmap failure is counted. Only an injected unmap
+// fault may leave the mapping behind, and then exactly one failure is counted.
+// Nothing between the two reads is a scheduling point (Os calls add none), so
+// no other fiber's open or close lands in between.
+void Client::check_refused_open_unmapped(const std::string& path, std::size_t file_bytes_before,
+                                         std::uint64_t unmap_failures_before) {
+  const std::size_t file_bytes = stack_.sim_os.stats().file_bytes;
+  const std::uint64_t unmap_failures = MappedPageFile::unmap_failures();
+  const bool unchanged = file_bytes == file_bytes_before && unmap_failures == unmap_failures_before;
+  const bool failed_unmap_counted = file_bytes > file_bytes_before && unmap_failures == unmap_failures_before + 1;
+  if (unchanged || (failed_unmap_counted && stack_.faults_active)) return;
+  stack_.oracles.fail("page-file", fmt::format("refused open of {} left {} B of files mapped (before: {} B) and "
+                                               "unmap_failures() {} (before: {})",
+                                               path, file_bytes, file_bytes_before, unmap_failures,
+                                               unmap_failures_before));
 }
 
 // A file removed after it was opened: the mapping stays, refresh() reports

@@ -37,10 +37,12 @@ struct PressureRun {
   std::unique_ptr<PressureForecaster> forecaster;
   std::unique_ptr<StackPressureActions> actions;
   std::unique_ptr<ActionLedger> ledger;  // between the loop and `actions`: what the loop did
+  std::unique_ptr<SourceLedger> sources;  // between the loop and its source readers: what they answered
   ReclaimLedger reclaims;
   std::unique_ptr<PressureLoop> loop;
   std::unique_ptr<LargeObjectChecks> large_checks;
   std::unique_ptr<PressureChecks> checks;
+  std::unique_ptr<ForecastModel> model;  // the forecaster's window as the loop fiber fed it
   platform::Mutex mu;  // guards the models and clients_done
   std::vector<Phase> phases;
   std::size_t held_bytes = 0;
@@ -97,9 +99,13 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
   bool burst_next = false;
   while (!finished(run, stack.threads - 1)) {
     platform::sleep_for_ns(kTickNs);
+    run.sources->tick_starts();
     PressureTick tick = run.loop->tick();
+    run.sources->check_tick(tick);
     platform::LockGuard guard(run.mu);
     run.checks->check_forecast(tick.forecast, "at a tick");
+    run.model->recorded(tick.forecast.time_ns, tick.used_before_bytes, kLimitBytes);
+    run.model->check(tick.forecast, "at a tick");
     run.checks->record_tick(tick);
     stack.pressure.push_back(PressurePoint{tick.forecast.time_ns, tick.used_before_bytes, kLimitBytes,
                                            tick.forecast.predicted_60s, tick.forecast.confidence,
@@ -107,10 +113,14 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
     if (burst_next || (run.bursts && rng.chance(0.1))) {
       // A second source reporting at the same instant as the tick.
       burst_next = false;
-      if (!run.forecaster->record_at(tick.forecast.time_ns, run.loop->used_bytes(), kLimitBytes).ok()) {
+      const std::size_t used = run.loop->used_bytes();
+      if (!run.forecaster->record_at(tick.forecast.time_ns, used, kLimitBytes).ok()) {
         stack.oracles.fail("forecast", "a sample at the last sample's instant was refused");
       }
-      run.checks->check_forecast(run.forecaster->forecast(), "after a reading at the same instant");
+      run.model->recorded(tick.forecast.time_ns, used, kLimitBytes);
+      const PressureForecast forecast = run.forecaster->forecast();
+      run.checks->check_forecast(forecast, "after a reading at the same instant");
+      run.model->check(forecast, "after a reading at the same instant");
     }
     if (run.bursts && rng.chance(0.05)) {
       // A late reading from before the last sample: refused, nothing kept.
@@ -122,6 +132,7 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
     }
     if (run.restarts && rng.chance(0.05)) {
       run.forecaster->reset();  // as after a limit change: the history no longer applies
+      run.model->reset();
       burst_next = run.bursts;
     }
     stack.oracles.check_cheap();
@@ -233,11 +244,14 @@ void prepare(Stack& stack) {
       run->forecaster->config().window_samples != forecaster_config.window_samples) {
     stack.oracles.fail("forecast", "the loop's limit or the forecaster's window is not what they were made with");
   }
-  run->loop->add_source("segments", [segments] { return segments->stats().virtual_bytes; });
   LargeObjectAllocator* lo = run->large.get();
-  run->loop->add_source("large-objects", [lo] { return lo->mapped_bytes(); });
+  sim::Simulation* simulation = &stack.simulation;
+  run->sources = std::make_unique<SourceLedger>(stack.oracles, [simulation] { return simulation->current_fiber(); }, 2);
+  run->loop->add_source("segments", run->sources->wrap(0, [segments] { return segments->stats().virtual_bytes; }));
+  run->loop->add_source("large-objects", run->sources->wrap(1, [lo] { return lo->mapped_bytes(); }));
   run->large_checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large);
   run->checks = std::make_unique<PressureChecks>(stack.oracles, forecaster_config, 2 * kTickNs);
+  run->model = std::make_unique<ForecastModel>(stack.oracles, forecaster_config);
   run->phases = draw_phases(rng, kRunNsPerSize * stack.size);
   run->restarts = rng.chance(0.7);
   run->bursts = rng.chance(0.7);

@@ -99,7 +99,7 @@ void Worker::allocate() {
   check_identity(object);
   const auto fill = static_cast<std::uint8_t>(1 + st.next_fill++ % 255);
   std::fill(object.data(), object.data() + object.size(), std::byte{fill});
-  ++st.model.allocations;
+  st.model.allocated(bytes);
   mine.push_back(Held{object, fill, fiber_now(stack)});
 }
 
@@ -363,7 +363,7 @@ void forged_frees(Stack& stack, SlabChurn& st) {
     return;
   }
   const SlabObject live = got.value();
-  ++st.model.allocations;
+  st.model.allocated(bytes);
   const SlabStats before = st.slab->stats();
   for (std::size_t f = 0; f < kSlabForgeryCount; ++f) {
     const auto forgery = static_cast<SlabForgery>(f);
