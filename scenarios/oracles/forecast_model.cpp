@@ -9,7 +9,7 @@ namespace {
 
 constexpr double kNsPerSecond = 1e9;
 
-double ratio(const PressureSample& s) {
+double sample_ratio(const PressureSample& s) {
   return s.limit_bytes == 0 ? 0.0 : static_cast<double>(s.used_bytes) / static_cast<double>(s.limit_bytes);
 }
 
@@ -43,7 +43,7 @@ PressureForecast ForecastModel::forecast() const {
   f.samples = window_.size();
   if (window_.empty()) return f;
   f.time_ns = window_.back().time_ns;
-  f.current_ratio = ratio(window_.back());
+  f.current_ratio = sample_ratio(window_.back());
   const std::size_t n = window_.size();
   if (n >= 2) {
     // Two passes (means, then centred sums): the textbook least squares.
@@ -51,13 +51,13 @@ PressureForecast ForecastModel::forecast() const {
     double sum_x = 0, sum_y = 0;
     for (const PressureSample& s : window_) {
       sum_x += static_cast<double>(s.time_ns - first_ns) / kNsPerSecond;
-      sum_y += ratio(s);
+      sum_y += sample_ratio(s);
     }
     const double mean_x = sum_x / static_cast<double>(n), mean_y = sum_y / static_cast<double>(n);
     double sxx = 0, sxy = 0, syy = 0;
     for (const PressureSample& s : window_) {
       const double dx = static_cast<double>(s.time_ns - first_ns) / kNsPerSecond - mean_x;
-      const double dy = ratio(s) - mean_y;
+      const double dy = sample_ratio(s) - mean_y;
       sxx += dx * dx;
       sxy += dx * dy;
       syy += dy * dy;

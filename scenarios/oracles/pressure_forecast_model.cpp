@@ -18,7 +18,7 @@ namespace {
 constexpr double kRelativeTolerance = 1e-9;   // the same sums in another order of rounding
 constexpr double kTimeTolerance = 1e-6;       // ns: a quotient scaled by 1e9 before truncation
 
-bool close(double got, double want, double tolerance) {
+bool within(double got, double want, double tolerance) {
   return std::abs(got - want) <= tolerance * std::max(1.0, std::abs(want));
 }
 
@@ -26,7 +26,7 @@ bool close(double got, double want, double tolerance) {
 // threshold lies within the tolerance of it.
 bool clear_of(double value, std::initializer_list<double> thresholds) {
   for (double t : thresholds) {
-    if (close(value, t, kRelativeTolerance)) return false;
+    if (within(value, t, kRelativeTolerance)) return false;
   }
   return true;
 }
@@ -37,7 +37,7 @@ void check_forecast_against_model(Oracles& oracles, const PressureForecasterConf
                                   const PressureForecast& got, const PressureForecast& want, const char* when) {
   std::string wrong;
   auto value = [&](const char* name, double g, double w, double tolerance = kRelativeTolerance) {
-    if (!close(g, w, tolerance)) wrong += fmt::format(" {} {} (model {});", name, g, w);
+    if (!within(g, w, tolerance)) wrong += fmt::format(" {} {} (model {});", name, g, w);
   };
   if (got.samples != want.samples || got.time_ns != want.time_ns) {
     wrong += fmt::format(" {} samples, newest at {} ns (model {}, {} ns);", got.samples, got.time_ns, want.samples,
@@ -58,7 +58,7 @@ void check_forecast_against_model(Oracles& oracles, const PressureForecasterConf
   const bool critical_certain = clear_of(want.current_ratio, {t.critical}) && clear_of(want.slope_per_s, {0.0});
   if (critical_certain && (want.time_to_critical_ns <= 0
                                ? got.time_to_critical_ns != want.time_to_critical_ns
-                               : !close(static_cast<double>(got.time_to_critical_ns),
+                               : !within(static_cast<double>(got.time_to_critical_ns),
                                         static_cast<double>(want.time_to_critical_ns), kTimeTolerance))) {
     wrong += fmt::format(" time to critical {} ns (model {});", got.time_to_critical_ns, want.time_to_critical_ns);
   }

@@ -16,9 +16,9 @@ namespace segsim::scenarios {
 
 namespace {
 
-constexpr int kDrillSteps = 64;
+constexpr int kForecastDrillSteps = 64;
 
-PressureForecasterConfig draw_config(sim::Rng& rng) {
+PressureForecasterConfig draw_forecaster_config(sim::Rng& rng) {
   PressureForecasterConfig config;
   config.window_samples = 2 + rng.below(14);
   config.full_confidence_samples = 1 + rng.below(16);
@@ -33,7 +33,7 @@ PressureForecasterConfig draw_config(sim::Rng& rng) {
 
 void forecast_drill(Stack& stack) {
   sim::Rng rng(sim::derive_seed(stack.seed, "workload.pressure.forecast-drill"));
-  const PressureForecasterConfig config = draw_config(rng);
+  const PressureForecasterConfig config = draw_forecaster_config(rng);
   auto created = PressureForecaster::create(config);
   if (!created.ok()) stack.oracles.fail("forecast-model", "a valid config was refused: " + created.error().describe());
   PressureForecaster& forecaster = *created.value();
@@ -41,7 +41,7 @@ void forecast_drill(Stack& stack) {
   const std::size_t limit_bytes = draw_one<std::size_t>(rng, {1000, 1 * MiB, 24 * MiB});
   std::int64_t now_ns = 0;
   std::size_t used_bytes = limit_bytes / 2;
-  for (int step = 0; step < kDrillSteps; ++step) {
+  for (int step = 0; step < kForecastDrillSteps; ++step) {
     const std::uint64_t op = rng.below(20);
     if (op == 0) {
       forecaster.reset();

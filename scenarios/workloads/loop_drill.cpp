@@ -21,8 +21,8 @@ namespace segsim::scenarios {
 
 namespace {
 
-constexpr int kDrillSteps = 24;
-constexpr std::size_t kLimitBytes = 1 * MiB;
+constexpr int kLoopDrillSteps = 24;
+constexpr std::size_t kLoopDrillLimitBytes = 1 * MiB;
 
 // A cache of `cache_bytes` the actions shrink (an eighth, a half, all of it).
 class CountingActions final : public PressureActions {
@@ -47,7 +47,7 @@ struct LoopModel {
   }
 };
 
-std::string counts(const PressureLoopStats& s) {
+std::string loop_counts(const PressureLoopStats& s) {
   return fmt::format("{} ticks, {} monitors, {} / {} / {} gentle / aggressive / emergency, {} reclaims ({} satisfied), "
                      "{} sample refusals, arenas {}",
                      s.ticks, s.monitors, s.gentle, s.aggressive, s.emergency, s.reclaims, s.reclaims_satisfied,
@@ -66,14 +66,14 @@ void loop_drill(Stack& stack) {
   const ForecastModel levels(config);
   CountingActions actions;
   std::size_t fixed_bytes = 0, other_bytes = 0;
-  PressureLoop loop(*created.value(), actions, kLimitBytes);
+  PressureLoop loop(*created.value(), actions, kLoopDrillLimitBytes);
   loop.add_source("fixed", [&] { return fixed_bytes; });
   loop.add_source("cache", [&] { return actions.cache_bytes; });
   loop.add_source("other", [&] { return other_bytes; });
   auto sum = [&] { return fixed_bytes + actions.cache_bytes + other_bytes; };
   LoopModel model;
   auto fail = [&](const std::string& what) { stack.oracles.fail("pressure-loop-model", what); };
-  for (int step = 0; step < kDrillSteps; ++step) {
+  for (int step = 0; step < kLoopDrillSteps; ++step) {
     if (rng.below(4) == 0) {  // reclaim: the escalation, step by step
       const std::size_t needed = draw_one<std::size_t>(rng, {1, actions.cache_bytes / 8, actions.cache_bytes, 2 * actions.cache_bytes + 1});
       const std::size_t before = sum();
@@ -110,11 +110,11 @@ void loop_drill(Stack& stack) {
       }
       continue;
     }
-    fixed_bytes = rng.below(kLimitBytes / 2);
-    other_bytes = rng.below(kLimitBytes / 2);
-    actions.cache_bytes = rng.below(kLimitBytes / 2);
+    fixed_bytes = rng.below(kLoopDrillLimitBytes / 2);
+    other_bytes = rng.below(kLoopDrillLimitBytes / 2);
+    actions.cache_bytes = rng.below(kLoopDrillLimitBytes / 2);
     const std::size_t used = sum();
-    const double ratio = static_cast<double>(used) / static_cast<double>(kLimitBytes);
+    const double ratio = static_cast<double>(used) / static_cast<double>(kLoopDrillLimitBytes);
     const PressureTick tick = loop.tick();
     ++model.stats.ticks;
     const PressureLevel level = levels.level_of(ratio);
@@ -141,8 +141,8 @@ void loop_drill(Stack& stack) {
       got.reclaims != model.stats.reclaims || got.reclaims_satisfied != model.stats.reclaims_satisfied ||
       got.sample_refusals != 0 || got.refusing_arenas != model.stats.refusing_arenas ||
       actions.calls.refusing_arenas != model.stats.refusing_arenas) {
-    fail(fmt::format("stats() says {}; the model {} (the actions were last told arenas {})", counts(got),
-                     counts(model.stats), actions.calls.refusing_arenas ? "refused" : "allowed"));
+    fail(fmt::format("stats() says {}; the model {} (the actions were last told arenas {})", loop_counts(got),
+                     loop_counts(model.stats), actions.calls.refusing_arenas ? "refused" : "allowed"));
   }
 }
 
