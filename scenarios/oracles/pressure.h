@@ -13,10 +13,6 @@
 //                          the real actions saw, its reclaims the allocator's
 //                          calls of the reclaim hook, its arena gate the last
 //                          one the actions were told
-//   pressure_model.cpp     every forecast is the least-squares fit of the
-//                          samples the loop recorded since the last reset (the
-//                          newest window_samples of them): sample count, ratio,
-//                          slope, confidence, allocation and release rates
 //   pressure_sources.cpp   the loop reads what its sources say: each tick's
 //                          used bytes before and after its action are the sum
 //                          of one reading of every source (a SourceLedger
@@ -85,21 +81,6 @@ class SourceLedger {
   const std::size_t sources_;
   std::map<std::uint32_t, Partial> partial_;  // by fiber
   std::vector<std::size_t> completed_;        // readings completed since the tick started
-};
-
-// The forecaster's window as the harness fed it (pressure_model.cpp).
-class ForecastModel {
- public:
-  ForecastModel(Oracles& oracles, const PressureForecasterConfig& config) : oracles_(oracles), config_(config) {}
-  // A sample the forecaster accepted.
-  void recorded(std::int64_t time_ns, std::size_t used_bytes, std::size_t limit_bytes);
-  void reset() { window_.clear(); }
-  void check(const PressureForecast& forecast, const char* when) const;
-
- private:
-  Oracles& oracles_;
-  const PressureForecasterConfig config_;
-  std::deque<PressureSample> window_;
 };
 
 // The reclaim hook's calls as the allocator made them.

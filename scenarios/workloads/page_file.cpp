@@ -290,7 +290,10 @@ ScenarioDef page_file_scenario() {
   def.configure = [](SegmentAllocatorConfig&, PageCacheConfig& cache, std::uint32_t, std::uint32_t) {
     cache.max_entries = 4;
   };
-  def.prepare = [](Stack& stack) { page_file::build_files(stack); };
+  def.prepare = [](Stack& stack) {
+    page_file::build_files(stack);
+    stack.oracles.at_quiescence([&stack] { page_file::open_spec_variants(stack); });
+  };
   def.client = [](Stack& stack, std::uint32_t index) {
     sim::Rng mix_rng(sim::derive_seed(stack.seed, "workload.page-file.mix"));
     OpMix mix(mix_rng, Client::kOpCount, {Client::kLoad});

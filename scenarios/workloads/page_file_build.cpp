@@ -136,6 +136,16 @@ void check_encoder_refusals(Stack& stack) {
   const PageRecordView full{0, exact, std::nullopt};
   auto encoded = encode_page_records(std::span(&full, 1), 4096);
   if (!encoded.ok() || encoded->size() != 4096) stack.oracles.fail("page-records", "an exactly full page was refused");
+  // The page-size bounds are sizes a page may have: a page of exactly the
+  // header holds no record (and decodes as empty), the largest page one.
+  auto header_only = encode_page_records({}, kPageRecordsHeaderBytes);
+  if (!header_only.ok() || header_only->size() != kPageRecordsHeaderBytes ||
+      !decode_page_records(*header_only).ok() || !decode_page_records(*header_only)->empty()) {
+    stack.oracles.fail("page-records", fmt::format("a page of exactly the {}-byte header: {}", kPageRecordsHeaderBytes,
+                                                   header_only.ok() ? "does not decode as empty" : header_only.error().describe()));
+  }
+  auto largest = encode_page_records(std::span(&one, 1), kMaxPageRecordsPageBytes);
+  if (!largest.ok()) stack.oracles.fail("page-records", "a record in the largest page: " + largest.error().describe());
 }
 
 // A successful write, into an anonymous in-memory file (memfd) opened by its

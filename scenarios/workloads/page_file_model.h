@@ -33,4 +33,9 @@ std::vector<std::pair<std::vector<std::byte>, const char*>> bad_record_pages(std
 // way): the valid one at kPath, and /segsim/bad-N.db with stack.page_file_rules[N].
 void build_files(Stack& stack);
 
+// Shows open() the reference's own small file and ~150 edits of it (every
+// header byte, each field's boundaries, lengths around each boundary), each
+// judged by the page-file-spec oracle. Called at quiescence.
+void open_spec_variants(Stack& stack);
+
 }  // namespace segsim::scenarios::page_file

@@ -6,17 +6,20 @@
 // time, forecasts, and acts through StackPressureActions; a large allocation
 // over budget asks the loop to reclaim before it is refused. Per seed the
 // loop's extra operations (restart after a limit change, a second reading at
-// the same instant) are drawn on or off. Oracles: oracles/pressure.h, plus
-// content (pinned pages, live objects) and accounting.
+// the same instant) are drawn on or off. Oracles: oracles/pressure.h, every
+// forecast against ForecastModel (forecast-model), plus content (pinned pages,
+// live objects) and accounting; at quiescence the drills of pressure_drills.h.
 #include <fmt/format.h>
 
 #include "core/platform/clock.h"
 #include "core/platform/mutex.h"
 #include "core/pressure_actions.h"
 #include "core/units.h"
+#include "scenarios/oracles/forecast_model.h"
 #include "scenarios/oracles/large_objects.h"
 #include "scenarios/oracles/pressure.h"
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/pressure_drills.h"
 
 namespace segsim::scenarios {
 
@@ -42,7 +45,7 @@ struct PressureRun {
   std::unique_ptr<PressureLoop> loop;
   std::unique_ptr<LargeObjectChecks> large_checks;
   std::unique_ptr<PressureChecks> checks;
-  std::unique_ptr<ForecastModel> model;  // the forecaster's window as the loop fiber fed it
+  std::unique_ptr<ForecastModel> model;  // fed every sample the forecaster is given (loop fiber only)
   platform::Mutex mu;  // guards the models and clients_done
   std::vector<Phase> phases;
   std::size_t held_bytes = 0;
@@ -104,8 +107,8 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
     run.sources->check_tick(tick);
     platform::LockGuard guard(run.mu);
     run.checks->check_forecast(tick.forecast, "at a tick");
-    run.model->recorded(tick.forecast.time_ns, tick.used_before_bytes, kLimitBytes);
-    run.model->check(tick.forecast, "at a tick");
+    run.model->record_at(tick.forecast.time_ns, tick.used_before_bytes, kLimitBytes);
+    check_forecast_against_model(stack.oracles, run.forecaster->config(), tick.forecast, run.model->forecast(), "at a tick");
     run.checks->record_tick(tick);
     stack.pressure.push_back(PressurePoint{tick.forecast.time_ns, tick.used_before_bytes, kLimitBytes,
                                            tick.forecast.predicted_60s, tick.forecast.confidence,
@@ -117,15 +120,17 @@ void loop_fiber(Stack& stack, PressureRun& run, sim::Rng& rng) {
       if (!run.forecaster->record_at(tick.forecast.time_ns, used, kLimitBytes).ok()) {
         stack.oracles.fail("forecast", "a sample at the last sample's instant was refused");
       }
-      run.model->recorded(tick.forecast.time_ns, used, kLimitBytes);
-      const PressureForecast forecast = run.forecaster->forecast();
-      run.checks->check_forecast(forecast, "after a reading at the same instant");
-      run.model->check(forecast, "after a reading at the same instant");
+      run.model->record_at(tick.forecast.time_ns, used, kLimitBytes);
+      const PressureForecast after = run.forecaster->forecast();
+      run.checks->check_forecast(after, "after a reading at the same instant");
+      check_forecast_against_model(stack.oracles, run.forecaster->config(), after, run.model->forecast(),
+                                   "after a reading at the same instant");
     }
     if (run.bursts && rng.chance(0.05)) {
       // A late reading from before the last sample: refused, nothing kept.
       const std::size_t samples = run.forecaster->sample_count();
       Status late = run.forecaster->record_at(tick.forecast.time_ns - 1, 0, kLimitBytes);
+      run.model->record_at(tick.forecast.time_ns - 1, 0, kLimitBytes);
       if (samples > 0 && (late.ok() || run.forecaster->sample_count() != samples)) {
         stack.oracles.fail("forecast", "a sample older than the last one was kept");
       }
@@ -251,7 +256,7 @@ void prepare(Stack& stack) {
   run->loop->add_source("large-objects", run->sources->wrap(1, [lo] { return lo->mapped_bytes(); }));
   run->large_checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large);
   run->checks = std::make_unique<PressureChecks>(stack.oracles, forecaster_config, 2 * kTickNs);
-  run->model = std::make_unique<ForecastModel>(stack.oracles, forecaster_config);
+  run->model = std::make_unique<ForecastModel>(forecaster_config);
   run->phases = draw_phases(rng, kRunNsPerSize * stack.size);
   run->restarts = rng.chance(0.7);
   run->bursts = rng.chance(0.7);
@@ -259,6 +264,10 @@ void prepare(Stack& stack) {
   // After the run: stats() takes the loop's lock, which is no scheduling point then.
   stack.oracles.at_quiescence([weak = std::weak_ptr<PressureRun>(run)] {
     if (auto r = weak.lock()) r->checks->check_loop_stats(r->loop->stats(), *r->ledger, r->reclaims);
+  });
+  stack.oracles.at_quiescence([&stack] {
+    forecast_drill(stack);
+    loop_drill(stack);
   });
   stack.held.insert(stack.held.begin(), run);
 }
