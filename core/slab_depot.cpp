@@ -276,9 +276,11 @@ Status SlabAllocator::Impl::acquire_slab(int c) {
 }
 
 void SlabAllocator::Impl::release_slab(int c, std::uint32_t slab) {
+  SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSlabClassCount), "releasing a slab of no slab class");
   ClassDepot& depot = depots[c];
   SlabRecord& rec = record_at(slab);
-  SEGSIM_ASSERT((rec.epoch.load(std::memory_order_relaxed) & 1) != 0, "releasing a slab slot that holds no slab");
+  SEGSIM_ASSERT((rec.epoch.load(std::memory_order_relaxed) & 1) != 0 && rec.size_class.load(std::memory_order_relaxed) == c,
+                "releasing a slab slot that holds no slab of this class");
   {  // first out of the address index: lookup never sees a record torn down
     platform::LockGuard guard(slots_mu);
     by_base.erase(rec.segment.data());
