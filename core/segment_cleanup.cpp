@@ -82,7 +82,6 @@ SegmentAllocator::Impl::ReleaseOutcome SegmentAllocator::Impl::release_regions(i
     }
   }
   ReleaseOutcome outcome;
-  SEGSIM_ASSERT(detached.size() <= pool.regions.size(), "more regions detached than the class owns");
   for (std::uint32_t region_id : detached) {
     Region& region = table.at(region_id);
     SEGSIM_ASSERT(region.size_class == c && !region.in_partial_list, "a detached region of another class or listed");
