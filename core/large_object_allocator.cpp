@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/large_object_state.h"
 #include "core/mutants.h"
@@ -38,17 +39,26 @@ std::string_view fit_policy_name(FitPolicy policy) noexcept {
 // ---- free-index maintenance ------------------------------------------------
 
 void LargeObjectAllocator::State::add_free(const Key& key, const FreeRange& range) {
-  free_by_address.emplace(key, range);
-  free_by_size.emplace(range.bytes, key.first, key.second);
+  SEGSIM_ASSERT(range.bytes > 0, "an empty free range");
+  const bool by_address = free_by_address.emplace(key, range).second;
+  const bool by_size = free_by_size.emplace(range.bytes, key.first, key.second).second;
+  SEGSIM_ASSERT(by_address && by_size, "a free range indexed twice");
+  SEGSIM_ASSERT(free_by_address.size() == free_by_size.size(), "the free indexes by address and by size disagree");
 }
 
 void LargeObjectAllocator::State::remove_free(std::map<Key, FreeRange>::iterator it) {
-  free_by_size.erase(SizeKey{it->second.bytes, it->first.first, it->first.second});
+  SEGSIM_ASSERT(it != free_by_address.end(), "removing a free range that is not indexed");
+  const std::size_t unindexed = free_by_size.erase(SizeKey{it->second.bytes, it->first.first, it->first.second});
+  SEGSIM_ASSERT(unindexed == 1, "a free range missing from the size index");
   free_by_address.erase(it);
 }
 
 void LargeObjectAllocator::State::insert_coalescing(Key key, FreeRange range) {
+  SEGSIM_ASSERT(range.bytes > 0 && free_by_address.count(key) == 0, "freeing a range that is already free");
   auto next = free_by_address.lower_bound(key);
+  SEGSIM_ASSERT(next == free_by_address.end() || next->first.first != key.first ||
+                    next->first.second >= key.second + range.bytes,
+                "a freed range overlaps the next free range");
   if (next != free_by_address.end() && next->first.first == key.first &&
       next->first.second == key.second + range.bytes) {
     SEGSIM_PROBE("large.coalesce.next");
@@ -62,6 +72,8 @@ void LargeObjectAllocator::State::insert_coalescing(Key key, FreeRange range) {
   if (next != free_by_address.begin()) {
     auto prev = std::prev(next);
     const std::size_t prev_end = prev->first.second + prev->second.bytes;
+    SEGSIM_ASSERT(prev->first.first != key.first || prev_end <= key.second,
+                  "a freed range overlaps the previous free range");
     const bool adjacent = prev_end == key.second || SEGSIM_MUTANT(CoalesceNonAdjacent);
     if (prev->first.first == key.first && adjacent) {
       SEGSIM_PROBE("large.coalesce.prev");
@@ -156,12 +168,16 @@ std::map<Key, FreeRange>::iterator find_fit(std::map<Key, FreeRange>& by_address
     case FitPolicy::BestFit: {
       auto it = by_size.lower_bound(SizeKey{need, 0, 0});
       if (it == by_size.end()) return by_address.end();
-      return by_address.find(Key{std::get<1>(*it), std::get<2>(*it)});
+      auto found = by_address.find(Key{std::get<1>(*it), std::get<2>(*it)});
+      SEGSIM_ASSERT(found != by_address.end(), "the size index names a range the address index lacks");
+      return found;
     }
     case FitPolicy::WorstFit: {
       if (by_size.empty() || std::get<0>(*by_size.rbegin()) < need) return by_address.end();
       const SizeKey& largest = *by_size.rbegin();
-      return by_address.find(Key{std::get<1>(largest), std::get<2>(largest)});
+      auto found = by_address.find(Key{std::get<1>(largest), std::get<2>(largest)});
+      SEGSIM_ASSERT(found != by_address.end(), "the size index names a range the address index lacks");
+      return found;
     }
     case FitPolicy::FirstFit:
       for (auto it = by_address.begin(); it != by_address.end(); ++it) {
@@ -214,6 +230,7 @@ Result<LargeObject> LargeObjectAllocator::allocate_locked(std::size_t need, bool
   }
   const Key key = fit->first;
   const FreeRange range = fit->second;
+  SEGSIM_ASSERT(range.bytes >= need, "the fit policy picked a range smaller than the object");
   s.remove_free(fit);
   if (range.bytes > need) {
     // The remainder keeps its neighbours: nothing to coalesce.
@@ -223,8 +240,11 @@ Result<LargeObject> LargeObjectAllocator::allocate_locked(std::size_t need, bool
   }
   const std::uint32_t generation = s.next_generation++;
   if (s.next_generation == 0) s.next_generation = 1;
-  s.live.emplace(key, large_objects::Live{need, generation});
+  const bool fresh = s.live.emplace(key, large_objects::Live{need, generation}).second;
+  SEGSIM_ASSERT(fresh, "handing out a range that is live");
   large_objects::Span& span = s.spans.at(key.first);
+  SEGSIM_ASSERT(span.base != nullptr && key.second + need <= span.bytes, "an object past its span's end");
+  SEGSIM_ASSERT(s.free_bytes >= need, "free bytes underflow");
   ++span.live_objects;
   s.free_bytes -= need;
   s.live_bytes += need;
@@ -265,8 +285,10 @@ Status LargeObjectAllocator::grow_locked(std::size_t need) {
       ++s.counters.huge_page_failures;  // the span works without the hint
     }
   }
+  SEGSIM_ASSERT(span_bytes >= need && mapped.value() != nullptr, "a span smaller than the object, or at null");
   const std::uint32_t id = s.next_span++;
-  s.spans.emplace(id, large_objects::Span{mapped.value(), span_bytes, 0, 0});
+  const bool fresh = s.spans.emplace(id, large_objects::Span{mapped.value(), span_bytes, 0, 0}).second;
+  SEGSIM_ASSERT(fresh, "a span id issued twice");
   s.add_free(Key{id, 0}, FreeRange{span_bytes, /*clean=*/true, platform::now_ns()});
   s.free_bytes += span_bytes;
   s.counters.mapped_bytes += span_bytes;
@@ -316,7 +338,9 @@ Status LargeObjectAllocator::release_unrecorded(const LargeObject& object) {
     }
     const std::size_t bytes = it->second.bytes;
     s.live.erase(it);
-    --s.spans.at(key.first).live_objects;
+    large_objects::Span& span = s.spans.at(key.first);
+    SEGSIM_ASSERT(span.live_objects > 0 && s.live_bytes >= bytes, "live object count or bytes underflow");
+    --span.live_objects;
     s.live_bytes -= bytes;
     s.free_bytes += bytes;
     ++s.counters.releases;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/large_object_allocator.h"
 #include "core/flight_recorder.h"
@@ -58,7 +59,8 @@ std::size_t LargeObjectAllocator::decommit_idle_unrecorded(std::int64_t min_idle
       candidates.push_back(Candidate{current->first, span.base + current->first.second, range.bytes, range.freed_at_ns});
       if (keep_indexed) continue;
       span.in_flight_bytes += range.bytes;
-      s.in_flight.emplace(current->first, large_objects::InFlight{range.bytes, range.freed_at_ns});
+      const bool fresh = s.in_flight.emplace(current->first, large_objects::InFlight{range.bytes, range.freed_at_ns}).second;
+      SEGSIM_ASSERT(fresh, "a range decommitted twice at once");
       s.remove_free(current);
     }
   }
@@ -67,6 +69,7 @@ std::size_t LargeObjectAllocator::decommit_idle_unrecorded(std::int64_t min_idle
   if (SEGSIM_FAULT_POINT("large.decommit.slow")) platform::sleep_for_ns(kSlowAdviseNs);
   std::vector<bool> ok(candidates.size());
   for (std::size_t i = 0; i < candidates.size(); ++i) {
+    SEGSIM_ASSERT(candidates[i].data != nullptr && candidates[i].bytes > 0, "an empty or unmapped decommit candidate");
     ok[i] = os_.advise(candidates[i].data, candidates[i].bytes, Advice::DontNeed).ok();
   }
   std::size_t decommitted = 0;
@@ -88,8 +91,10 @@ std::size_t LargeObjectAllocator::decommit_idle_unrecorded(std::int64_t min_idle
       if (it != s.free_by_address.end() && it->second.bytes == c.bytes) it->second.clean = clean;
       continue;
     }
-    s.in_flight.erase(c.key);
-    s.spans.at(c.key.first).in_flight_bytes -= c.bytes;
+    const std::size_t landed = s.in_flight.erase(c.key);
+    large_objects::Span& span = s.spans.at(c.key.first);
+    SEGSIM_ASSERT(landed == 1 && span.in_flight_bytes >= c.bytes, "a decommitted range that was not in flight");
+    span.in_flight_bytes -= c.bytes;
     s.insert_coalescing(c.key, FreeRange{c.bytes, clean, c.freed_at_ns});
   }
   return decommitted;
@@ -122,6 +127,7 @@ std::size_t LargeObjectAllocator::unmap_free_spans_locked(std::size_t target_map
       continue;
     }
     s.remove_free(range);
+    SEGSIM_ASSERT(s.free_bytes >= span.bytes && s.counters.mapped_bytes >= span.bytes, "free or mapped bytes underflow");
     s.free_bytes -= span.bytes;
     s.counters.mapped_bytes -= span.bytes;
     ++s.counters.spans_unmapped;

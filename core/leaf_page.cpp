@@ -23,9 +23,11 @@ void record(flight_recorder::Op op, std::uint64_t page_id, std::size_t slot, std
 }  // namespace
 
 void LeafPage::Table::reset(std::size_t slots) {
+  SEGSIM_ASSERT(slots > 0, "a slot table without slots");
   offset.assign(slots, -1);
   length.assign(slots, 0);
   used_bytes = 0;
+  SEGSIM_ASSERT(offset.size() == slots && length.size() == slots, "a slot table's columns not one entry per slot");
 }
 
 std::size_t LeafPage::Table::live_bytes() const {
@@ -70,6 +72,8 @@ Status LeafPage::allocate_segments() {
   auto slots = allocator_.allocate(config_.initial_bytes);
   if (!slots.ok()) return slots.error();
   slot_memory_ = slots.value();
+  SEGSIM_ASSERT(slot_memory_.data() != nullptr && slot_memory_.size() >= config_.initial_bytes,
+                "the slot segment is smaller than initial_bytes");
   dewey_memory_ = slot_memory_;  // shared until a DeweyID is written
   return {};
 }
@@ -138,6 +142,7 @@ Status LeafPage::write_dewey_id(std::size_t slot, std::span<const std::byte> dew
       return own.error();
     }
     dewey_memory_ = own.value();
+    SEGSIM_ASSERT(dewey_memory_.size() >= dewey_id.size(), "a DeweyID segment smaller than the DeweyID");
   }
   return write(Area::DeweyIds, slot, dewey_id);
 }
@@ -145,7 +150,8 @@ Status LeafPage::write_dewey_id(std::size_t slot, std::span<const std::byte> dew
 Status LeafPage::write(Area area, std::size_t slot, std::span<const std::byte> value) {
   if (Status refused = check_write(slot, value.size()); !refused.ok()) return refused;
   Table& table = table_of(area);
-  SEGSIM_ASSERT(slot < table.offset.size(), "a table shorter than the page's slot count");
+  SEGSIM_ASSERT(slot < table.offset.size() && table.length.size() == table.offset.size(),
+                "a table shorter than the page's slot count, or its columns of different lengths");
   if (value.empty()) SEGSIM_PROBE("page.write.empty_value");
   if (value.size() == config_.max_value_bytes) SEGSIM_PROBE("page.write.max_value");
   if (table.used_bytes + value.size() > memory_of(area).size()) {
@@ -181,6 +187,8 @@ Status LeafPage::grow(Area area, std::size_t needed_bytes, std::size_t overwritt
     return fresh.error();  // page unchanged
   }
   if (fresh->size_class() == static_cast<int>(kSizeClassCount) - 1) SEGSIM_PROBE("page.grow.largest_class");
+  SEGSIM_ASSERT(fresh->size() >= needed_bytes && overwritten_slot < table.offset.size(),
+                "a grown segment smaller than needed, or the overwritten slot out of range");
   // Copy live values compacted, in slot order.
   std::size_t used = 0;
   table.offset[overwritten_slot] = -1;  // after the allocation: a failure changes nothing
@@ -191,6 +199,7 @@ Status LeafPage::grow(Area area, std::size_t needed_bytes, std::size_t overwritt
     table.offset[i] = static_cast<std::int32_t>(used);
     used += table.length[i];
   }
+  SEGSIM_ASSERT(used <= needed_bytes, "compaction kept more bytes than the live values");
   table.used_bytes = used;
   // Both references move when they were one (seed 001: the other would dangle).
   const bool move_both = was_shared && !SEGSIM_MUTANT(ResizeAlias);

@@ -35,6 +35,7 @@ Result<LeafPage*> LeafPagePool::borrow_page(std::uint64_t page_id) {
     if (!idle_.empty()) {
       page = std::move(idle_.back());
       idle_.pop_back();
+      SEGSIM_ASSERT(page != nullptr, "the idle list holds a null page");
     } else if (borrowed_.size() >= config_.max_pages) {
       SEGSIM_PROBE("pool.borrow.max_pages");
       return make_error(Errc::OutOfBudget, "leaf page pool: max_pages borrowed");
@@ -93,6 +94,7 @@ Status LeafPagePool::give_back_page(LeafPage* page, std::uint64_t* page_id) {
       return make_error(Errc::DoubleFree, "leaf page not borrowed from this pool (given back twice?)");
     }
     owned = std::move(*it);
+    SEGSIM_ASSERT(owned != nullptr, "the borrowed list holds a null page");
     *page_id = owned->page_id();  // before the give-back: the page may be borrowed again after
     *it = std::move(borrowed_.back());
     borrowed_.pop_back();
@@ -109,6 +111,7 @@ Status LeafPagePool::give_back_page(LeafPage* page, std::uint64_t* page_id) {
   } else {
     SEGSIM_PROBE("pool.give_back.idle_full");
   }
+  SEGSIM_ASSERT(idle_.size() <= config_.max_idle_pages, "more idle pages than max_idle_pages");
   return returned;
 }
 

@@ -74,6 +74,7 @@ Result<Layout> validate(const std::byte* data, std::size_t bytes) {
     return invalid("reserved field not zero");
   }
   for (std::size_t i = 48; i < kPageFileHeaderBytes; ++i) {
+    SEGSIM_ASSERT(i < bytes, "a header byte read past the file");
     if (data[i] != std::byte{0}) {
       SEGSIM_PROBE("pagefile.invalid.padding");
       return invalid("header bytes 48..63 not zero");
@@ -189,6 +190,7 @@ void MappedPageFile::apply_options(const OpenOptions& options) {
     // Reads, not writes: the mapping is read-only. volatile so the loop survives -O2.
     std::uint8_t sink = 0;
     for (std::size_t offset = 0; offset < bytes_; offset += stride) {
+      SEGSIM_ASSERT(offset < bytes_, "populating past the file's mapping");
       sink ^= *reinterpret_cast<const volatile std::uint8_t*>(data_ + offset);
       ++populated_os_pages_;
     }
@@ -244,6 +246,7 @@ Status MappedPageFile::close() {
     SEGSIM_PROBE("pagefile.close.already_closed");
     return {};
   }
+  SEGSIM_ASSERT(os_ != nullptr && bytes_ > 0, "closing a mapping without an Os or a length");
   OsStatus unmapped = os_->unmap(const_cast<std::byte*>(data_), bytes_);
   reset();
   if (!unmapped.ok()) {
@@ -266,6 +269,7 @@ std::span<const std::byte> MappedPageFile::page(std::uint64_t i) const {
 
 std::uint64_t MappedPageFile::root_page_index() const {
   SEGSIM_ASSERT(data_ != nullptr, "root_page_index() on a closed MappedPageFile");
+  SEGSIM_ASSERT(page_size_ > 0 && root_offset_ >= page_size_, "a root offset inside the header page");
   return root_offset_ / page_size_ - 1;
 }
 

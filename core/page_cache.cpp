@@ -84,8 +84,11 @@ LruPageCache<Key, Hash>::~LruPageCache() {
 template <class Key, class Hash>
 void LruPageCache<Key, Hash>::unlink(typename LruList::iterator it,
                                      std::vector<std::shared_ptr<Entry>>& out) {
+  SEGSIM_ASSERT(it != lru_.end(), "unlinking past the LRU list's end");
   std::shared_ptr<Entry> entry = *it;
-  index_.erase(entry->key);
+  SEGSIM_ASSERT(entry != nullptr, "the LRU list holds a null entry");
+  const std::size_t unindexed = index_.erase(entry->key);
+  SEGSIM_ASSERT(unindexed == 1, "an LRU entry missing from the key index");
   lru_.erase(it);
   SEGSIM_ASSERT(bytes_ >= entry->bytes && !entry->evicted, "unlinking an entry twice");
   bytes_ -= entry->bytes;
@@ -97,6 +100,7 @@ void LruPageCache<Key, Hash>::unlink(typename LruList::iterator it,
     entry->handed_over = true;
     out.push_back(std::move(entry));
   }
+  SEGSIM_ASSERT(index_.size() == lru_.size(), "the key index and the LRU list disagree on the entry count");
 }
 
 template <class Key, class Hash>
@@ -109,11 +113,14 @@ void LruPageCache<Key, Hash>::evict_over_bounds(std::vector<std::shared_ptr<Entr
     }
     unlink(std::prev(lru_.end()), out);
   }
+  SEGSIM_ASSERT(lru_.size() <= config_.max_entries, "over the entry bound after eviction");
 }
 
 template <class Key, class Hash>
 void LruPageCache<Key, Hash>::hand_over(std::vector<std::shared_ptr<Entry>>& evicted) {
   for (const auto& entry : evicted) {
+    SEGSIM_ASSERT(entry != nullptr && entry->page != nullptr && entry->handed_over,
+                  "handing over an entry not unlinked for it");
     // A window between unlinking and returning, where a race with a reader
     // or the pool would show.
     if (SEGSIM_FAULT_POINT("cache.evict.yield")) platform::yield();
@@ -138,6 +145,7 @@ void LruPageCache<Key, Hash>::put(const Key& key, LeafPage* page) {
     platform::LockGuard guard(mu_);
     record(flight_recorder::Op::CachePut, key, 0, page->page_id());
     if (auto found = index_.find(key); found != index_.end()) {
+      SEGSIM_ASSERT(found->second != lru_.end() && *found->second != nullptr, "the key index names no LRU entry");
       if ((*found->second)->page == page) {  // already cached: just touch it
         SEGSIM_PROBE("cache.put.same_page_touched");
         lru_.splice(lru_.begin(), lru_, found->second);
@@ -148,7 +156,8 @@ void LruPageCache<Key, Hash>::put(const Key& key, LeafPage* page) {
     }
     auto entry = std::make_shared<Entry>(Entry{key, page, page->memory_bytes()});
     lru_.push_front(std::move(entry));
-    index_.emplace(key, lru_.begin());
+    const bool indexed = index_.emplace(key, lru_.begin()).second;
+    SEGSIM_ASSERT(indexed, "a key cached twice");
     bytes_ += lru_.front()->bytes;
     evict_over_bounds(evicted);
   }
@@ -166,10 +175,12 @@ typename LruPageCache<Key, Hash>::Handle LruPageCache<Key, Hash>::get(const Key&
     record(flight_recorder::Op::CacheGet, key, 0);
     return Handle{};
   }
+  SEGSIM_ASSERT(found != index_.end() && found->second != lru_.end(), "a cache hit without an indexed entry");
   ++stats_.hits;
   record(flight_recorder::Op::CacheGet, key, 1);
   lru_.splice(lru_.begin(), lru_, found->second);
   std::shared_ptr<Entry> entry = *found->second;
+  SEGSIM_ASSERT(entry != nullptr && !entry->evicted, "the key index names an evicted entry");
   ++entry->pins;
   return Handle(this, std::move(entry));
 }
@@ -207,6 +218,7 @@ bool LruPageCache<Key, Hash>::erase(const Key& key) {
       return false;
     }
     SEGSIM_PROBE("cache.erase.found");
+    SEGSIM_ASSERT(found != index_.end(), "erasing a key that is not indexed");
     unlink(found->second, evicted);
   }
   hand_over(evicted);
@@ -222,6 +234,7 @@ void LruPageCache<Key, Hash>::clear() {
     record<Key>(flight_recorder::Op::CacheClear);
     if (!lru_.empty()) SEGSIM_PROBE("cache.clear.nonempty");
     while (!lru_.empty()) unlink(std::prev(lru_.end()), evicted);  // LRU first
+    SEGSIM_ASSERT(index_.empty() && bytes_ == 0, "a cleared cache still indexes entries or counts bytes");
   }
   hand_over(evicted);
 }
@@ -242,8 +255,10 @@ std::size_t LruPageCache<Key, Hash>::shrink(std::size_t max_pages) {
       if (pinned && !SEGSIM_MUTANT(PressureEvictsPinned)) continue;
       ++it;  // unlink invalidates `current` only
       std::shared_ptr<Entry> entry = *current;
-      index_.erase(entry->key);
+      const std::size_t unindexed = index_.erase(entry->key);
+      SEGSIM_ASSERT(unindexed == 1, "an LRU entry missing from the key index");
       lru_.erase(current);
+      SEGSIM_ASSERT(bytes_ >= entry->bytes && !entry->evicted, "evicting an entry twice");
       bytes_ -= entry->bytes;
       entry->evicted = true;
       entry->handed_over = true;
@@ -251,6 +266,7 @@ std::size_t LruPageCache<Key, Hash>::shrink(std::size_t max_pages) {
     }
   }
   const std::size_t count = evicted.size();
+  SEGSIM_ASSERT(count <= max_pages, "shrink evicted more pages than asked");
   hand_over(evicted);
   return count;
 }

@@ -47,7 +47,9 @@ Result<std::uint64_t> PageFileWriter::add_page(std::span<const std::byte> conten
     SEGSIM_PROBE("writer.add_page.size_limit");
     return make_error(Errc::InvalidSize, "page file would pass the writer's size limit");
   }
+  SEGSIM_ASSERT(page_size_ > 0, "a writer without a page size");
   const std::size_t start = pages_.size();
+  SEGSIM_ASSERT(start == page_count_ * page_size_, "pages are whole before the next");
   pages_.resize(start + page_size_);  // zero padding comes from resize
   if (!contents.empty()) std::memcpy(pages_.data() + start, contents.data(), contents.size());
   SEGSIM_ASSERT(pages_.size() == (page_count_ + 1) * page_size_, "pages are whole");
@@ -92,6 +94,7 @@ Status PageFileWriter::write(const std::string& path) const {
       ::close(fd);
       return os_error("write failed", err);
     }
+    SEGSIM_ASSERT(static_cast<std::size_t>(n) <= bytes.size() - done, "write() reported more bytes than asked");
     done += static_cast<std::size_t>(n);
   }
   if (::close(fd) != 0) return os_error("close after write failed", errno);

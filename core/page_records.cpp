@@ -81,6 +81,7 @@ Result<std::vector<std::byte>> encode_page_records(std::span<const PageRecordVie
   };
   for (std::size_t i = 0; i < records.size(); ++i) {
     const PageRecordView& r = records[i];
+    SEGSIM_ASSERT(kPageRecordsHeaderBytes + (i + 1) * kPageRecordEntryBytes <= table_end, "a record entry past the table");
     std::byte* entry = out.data() + kPageRecordsHeaderBytes + i * kPageRecordEntryBytes;
     store_le32(entry, r.slot);
     store_le32(entry + 4, r.dewey_id.has_value() ? kFlagHasDewey : 0);
@@ -119,6 +120,8 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
   std::vector<std::uint32_t> slots;
   slots.reserve(count);
   for (std::uint64_t i = 0; i < count; ++i) {
+    SEGSIM_ASSERT(kPageRecordsHeaderBytes + (i + 1) * kPageRecordEntryBytes <= table_end && table_end <= page_bytes,
+                  "a record entry read past the table or the page");
     const std::byte* entry = page.data() + kPageRecordsHeaderBytes + i * kPageRecordEntryBytes;
     const std::uint32_t flags = load_le32(entry + 4);
     const std::uint64_t value_offset = load_le32(entry + 8);
@@ -135,6 +138,8 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
     }
     PageRecordView view;
     view.slot = load_le32(entry);
+    SEGSIM_ASSERT(value_offset + value_bytes <= payload_end && payload_end <= page_bytes,
+                  "a record value read past the payload (an outside value accepted)");
     view.value = page.subspan(value_offset, value_bytes);
     if ((flags & kFlagHasDewey) != 0) {
       if (!inside(dewey_offset, dewey_bytes, table_end, payload_end)) {
@@ -142,6 +147,7 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
         return invalid("record DeweyID outside the payload");
       }
       SEGSIM_PROBE("records.decode.with_dewey");
+      SEGSIM_ASSERT(dewey_offset + dewey_bytes <= payload_end, "a DeweyID read past the payload (an outside one accepted)");
       view.dewey_id = page.subspan(dewey_offset, dewey_bytes);
     } else if (dewey_offset != 0 || dewey_bytes != 0) {
       SEGSIM_PROBE("records.decode.dewey_fields_without_flag");

@@ -1,9 +1,14 @@
 #include "core/pressure_actions.h"
 
+#include "core/assert.h"
+
 namespace segsim {
 
 void StackPressureActions::shrink_cache(std::size_t pages) {
-  if (targets_.cache != nullptr) pages_evicted_ += targets_.cache->shrink(pages);
+  if (targets_.cache == nullptr) return;
+  const std::size_t evicted = targets_.cache->shrink(pages);
+  SEGSIM_ASSERT(evicted <= pages, "the cache evicted more pages than asked");
+  pages_evicted_ += evicted;
 }
 
 void StackPressureActions::release_regions_and_spans() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/assert.h"
 #include "core/mutants.h"
 #include "core/platform/clock.h"
 #include "core/probe.h"
@@ -69,6 +70,7 @@ Status PressureForecaster::record_at(std::int64_t time_ns, std::size_t used_byte
   }
   window_.push_back(PressureSample{time_ns, used_bytes, limit_bytes});
   while (window_.size() > config_.window_samples) window_.pop_front();
+  SEGSIM_ASSERT(!window_.empty() && window_.size() <= config_.window_samples, "the sample window past its bound");
   return {};
 }
 
@@ -120,6 +122,7 @@ struct Fit {
 
 // Least squares of ratio over time (seconds since the window's first sample).
 Fit fit_line(const std::deque<PressureSample>& window) {
+  SEGSIM_ASSERT(window.size() >= 2, "a line fitted to fewer than two samples");
   const double n = static_cast<double>(window.size());
   const std::int64_t t0 = window.front().time_ns;
   double mean_x = 0, mean_y = 0;
@@ -139,6 +142,7 @@ Fit fit_line(const std::deque<PressureSample>& window) {
   }
   Fit fit;
   fit.span_s = static_cast<double>(window.back().time_ns - t0) / 1e9;
+  SEGSIM_ASSERT(fit.span_s >= 0 && sxx >= 0 && syy >= 0, "samples out of time order or a negative sum of squares");
   if (!(sxx > 0) && !SEGSIM_MUTANT(ForecastZeroSpan)) {
     SEGSIM_PROBE("pressure.forecast.zero_time_span");
     return fit;  // no time span: no slope, no confidence
@@ -196,6 +200,7 @@ PressureForecast PressureForecaster::forecast() const {
   } else if (f.slope_per_s > 0) {
     f.time_to_critical_ns = static_cast<std::int64_t>(std::min((critical - f.current_ratio) / f.slope_per_s, 1e9) * 1e9);
   }
+  SEGSIM_ASSERT(f.time_to_critical_ns >= -1, "a time to critical below -1 (not rising)");
   f.level = level_of(f.current_ratio);
   f.predicted_level = f.confidence >= config_.min_confidence ? level_of(f.predicted_horizon) : f.level;
   f.action = action_for(std::max(f.level, f.predicted_level));

@@ -107,6 +107,7 @@ bool PressureLoop::reclaim(std::size_t needed_bytes) {
     take(action);
     if (freed_enough()) {
       platform::LockGuard guard(mu_);
+      SEGSIM_ASSERT(stats_.reclaims_satisfied < stats_.reclaims, "more reclaims satisfied than asked");
       ++stats_.reclaims_satisfied;
       return true;
     }

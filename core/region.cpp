@@ -6,7 +6,9 @@ namespace segsim::detail {
 
 void Region::assign_class(int cls, std::size_t slice_bytes, std::size_t region_bytes) {
   SEGSIM_ASSERT(size_class == -1, "a region slot never changes class");
-  SEGSIM_ASSERT(region_bytes % slice_bytes == 0, "region must hold whole slices");
+  SEGSIM_ASSERT(slice_bytes > 0 && region_bytes % slice_bytes == 0, "region must hold whole slices");
+  SEGSIM_ASSERT(region_bytes / slice_bytes <= UINT16_MAX + std::size_t{1},
+                "more slices than a 16-bit cached slice index can name");
   size_class = cls;
   slice_bytes_ = slice_bytes;
   region_bytes_ = region_bytes;
@@ -25,6 +27,7 @@ void Region::install(std::byte* base) {
   free_stack_.clear();
   // Pop order 0, 1, 2, ...: the stack holds the highest index at the bottom.
   for (std::uint32_t i = slice_count_; i > 0; --i) free_stack_.push_back(i - 1);
+  SEGSIM_ASSERT(free_stack_.size() == slice_count_, "a new mapping's free stack does not hold each slice once");
   state = RegionState::Active;
 }
 
@@ -55,6 +58,7 @@ std::int64_t Region::slice_of(const std::byte* data) const {
   if (base == nullptr || data < base || data >= base + region_bytes_) return -1;
   std::size_t offset = static_cast<std::size_t>(data - base);
   if (offset % slice_bytes_ != 0) return -1;
+  SEGSIM_ASSERT(offset / slice_bytes_ < slice_count_, "an address inside the mapping past its last slice");
   return static_cast<std::int64_t>(offset / slice_bytes_);
 }
 
@@ -67,6 +71,7 @@ std::uint32_t RegionTable::append(int size_class, std::size_t slice_bytes,
                                   std::size_t region_bytes) {
   std::uint32_t id = published_.load(std::memory_order_relaxed);
   if (id >= capacity_) return UINT32_MAX;
+  SEGSIM_ASSERT(id % kChunkSlots == 0 || chunks_[id / kChunkSlots] != nullptr, "appending into a chunk never made");
   if (id % kChunkSlots == 0) chunks_[id / kChunkSlots] = std::make_unique<Region[]>(kChunkSlots);
   chunks_[id / kChunkSlots][id % kChunkSlots].assign_class(size_class, slice_bytes, region_bytes);
   published_.store(id + 1, std::memory_order_release);

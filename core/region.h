@@ -81,12 +81,13 @@ class Region {
   std::uint32_t slice_count() const { return slice_count_; }
   std::uint32_t free_count() const { return free_count_; }
   std::uint32_t touched_count() const { return touched_count_; }
+  // Always checked: one compare with a field the callers have just read.
   SliceState& slice(std::uint32_t i) {
-    SEGSIM_DEBUG_ASSERT(i < slice_count_, "slice index out of range");
+    SEGSIM_ASSERT(i < slice_count_, "slice index out of range");
     return slices_[i];
   }
   const SliceState& slice(std::uint32_t i) const {
-    SEGSIM_DEBUG_ASSERT(i < slice_count_, "slice index out of range");
+    SEGSIM_ASSERT(i < slice_count_, "slice index out of range");
     return slices_[i];
   }
   const std::vector<std::uint32_t>& free_stack() const { return free_stack_; }

@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "core/asan.h"
+#include "core/assert.h"
 #include "core/flight_recorder.h"
 #include "core/flight_recorder_regions.h"
 #include "core/segment_allocator_impl.h"
@@ -63,6 +64,8 @@ SegmentAllocator::Impl::Impl(Os& os_in, const SegmentAllocatorConfig& cfg)
           std::clamp<std::size_t>(cfg.thread_cache_bytes / class_bytes(c), 1, detail::kMaxCachedSlices));
     }
   }
+  SEGSIM_ASSERT(table.capacity() >= kSizeClassCount, "a region table without a slot per class");
+  SEGSIM_ASSERT(caches_max_bytes >= kLargestClassBytes || !caches_enabled, "thread caches that cannot hold one slice");
 }
 
 Result<std::unique_ptr<SegmentAllocator>> SegmentAllocator::create(Os& os,

@@ -91,7 +91,10 @@ struct ClassSliceCache {
   std::atomic<std::uint32_t> published{0};  // `count` for stats() and audit() on other threads
   // Generations reserved from the class under its lock, handed out lock-free.
   std::uint32_t generation_next = 0, generation_end = 0;
-  void set_count(std::uint32_t n) noexcept {
+  // Debug-only here: the hit paths set the count on every hit; their callers
+  // off the hit path check the count they pass.
+  void set_count(std::uint32_t n) {
+    SEGSIM_DEBUG_ASSERT(n <= kMaxCachedSlices, "a class cache count past its slots (or below zero)");
     count = n;
     published.store(n, std::memory_order_relaxed);
   }

@@ -25,6 +25,7 @@ constexpr int kMaxCleanupDelayYields = 8;
 
 void SegmentAllocator::Impl::maybe_start_cleanup(int c) {
   if (SEGSIM_MUTANT(BudgetOnlyFreeing)) return;  // regions freed only under budget pressure
+  SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSizeClassCount), "bad size class");
   ClassPool& pool = classes[c];
   bool idle = false;
   if (!pool.cleanup_in_progress.compare_exchange_strong(idle, true)) {  // one per class
@@ -45,6 +46,7 @@ void SegmentAllocator::Impl::maybe_start_cleanup(int c) {
 }
 
 void SegmentAllocator::Impl::run_cleanup(int c) {
+  SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSizeClassCount), "bad size class");
   ClassPool& pool = classes[c];
   ReleaseOutcome outcome;
   try {
@@ -82,6 +84,7 @@ SegmentAllocator::Impl::ReleaseOutcome SegmentAllocator::Impl::release_regions(i
   ReleaseOutcome outcome;
   for (std::uint32_t region_id : detached) {
     Region& region = table.at(region_id);
+    SEGSIM_ASSERT(region.size_class == c && !region.in_partial_list, "a detached region of another class or listed");
     const bool dropped = region.release_physical(os).ok();
     platform::LockGuard guard(pool.mu);
     SEGSIM_ASSERT(region.state == RegionState::Releasing && region.all_free(),

@@ -2,12 +2,15 @@
 // of resets and refusals, and the flight recorder (flight_recorder.h) of
 // every operation, here — outside the allocator's locks, so its internals
 // need not know who listens.
+#include "core/assert.h"
 #include "core/flight_recorder.h"
 #include "core/segment_allocator.h"
 
 namespace segsim {
 
 Result<Segment> SegmentAllocator::after_allocate(bool zeroed, std::size_t bytes, Result<Segment> result) {
+  SEGSIM_ASSERT(!result.ok() || (!result.value().is_null() && result.value().size() >= bytes),
+                "an allocation that succeeded returned a null segment or one smaller than asked");
   if (flight_recorder::on()) {
     const auto op = zeroed ? flight_recorder::Op::Allocate : flight_recorder::Op::AllocateUninitialized;
     flight_recorder::detail::note_stack(config().region_bytes, config().budget_bytes);

@@ -51,6 +51,7 @@ SegmentAllocator::Impl::TakenSlice SegmentAllocator::Impl::take_slice(int c) {
   SEGSIM_ASSERT(region.state == RegionState::Active && region.size_class == c && region.in_partial_list,
                 "partial list holds a region that cannot serve");
   SEGSIM_ASSERT(pool.free_slices > 0, "a partial region but no free slice counted");
+  SEGSIM_ASSERT(region.mapped() && region.free_count() > 0, "a partial region without a mapping or a free slice");
   const std::uint32_t slice = region.pop_free();
   if (region.free_count() == 0) {
     SEGSIM_PROBE("alloc.region.filled");
@@ -68,6 +69,7 @@ SegmentAllocator::Impl::TakenSlice SegmentAllocator::Impl::take_slice(int c) {
   }
   ++pool.live_slices;
   --pool.free_slices;
+  SEGSIM_ASSERT(region.in_partial_list == (region.free_count() > 0), "partial flag disagrees with the free count");
   return taken;
 }
 
@@ -84,6 +86,7 @@ Result<Segment> SegmentAllocator::Impl::allocate_from_pool(int c, bool zero) {
     }
   }
   const TakenSlice taken = take_slice(c);
+  SEGSIM_ASSERT(pool.next_generation != 0, "generation 0 (free) about to be handed out");
   const std::uint32_t generation = pool.next_generation++;
   if (pool.next_generation == 0) pool.next_generation = 1;  // 0 means free
   detail::SliceState& state = table.at(taken.region).slice(taken.slice);
@@ -180,6 +183,7 @@ Error SegmentAllocator::Impl::diagnose(const Segment& segment) const {
 bool SegmentAllocator::Impl::return_slice(ClassPool& pool, std::uint32_t region_id, std::uint32_t slice) {
   Region& region = table.at(region_id);
   SEGSIM_ASSERT(region.state == RegionState::Active, "live slice in an inactive region");
+  SEGSIM_ASSERT(&classes[static_cast<std::size_t>(region.size_class)] == &pool, "a slice returned to another class's pool");
   SEGSIM_ASSERT(pool.live_slices > 0, "a live slice but none counted");
   SEGSIM_ASSERT(region.slice(slice).generation.load(std::memory_order_relaxed) == 0, "returning a live slice");
   region.push_free(slice);
@@ -192,6 +196,7 @@ bool SegmentAllocator::Impl::return_slice(ClassPool& pool, std::uint32_t region_
   }
   --pool.live_slices;
   ++pool.free_slices;
+  SEGSIM_ASSERT(config.cleanup_every_free_slices > 0, "a cleanup period of zero slices");
   const std::size_t start = config.cleanup_start_free_slices;
   return config.proactive_cleanup && pool.free_slices > start &&
          (pool.free_slices - start) % config.cleanup_every_free_slices == 0;
@@ -225,6 +230,7 @@ Status SegmentAllocator::Impl::release_locked(const Segment& segment) {
     if (config.observer != nullptr) config.observer->released(segment);
     // Poisoned before the slice can be handed out again (under the lock).
     asan::poison(segment.data(), pool.slice_bytes);
+    SEGSIM_ASSERT(located->size_class == c, "a live handle's region of another class");
     start_cleanup = return_slice(pool, segment.region_id(), segment.slice_index());
   }
   if (start_cleanup) {  // off the lock: never blocks the release path

@@ -35,6 +35,7 @@ bool SegmentAllocator::Impl::reuse_freed_region(ClassPool& pool) {
   pool.freed_queue.pop_front();
   Region& region = table.at(region_id);
   SEGSIM_ASSERT(region.state == RegionState::Freed && region.all_free(), "bad freed region");
+  SEGSIM_ASSERT(region.mapped() && !region.in_partial_list, "a freed region unmapped or still on the partial list");
   region.state = RegionState::Active;
   region.in_partial_list = true;
   pool.partial.push_back(region_id);
@@ -47,6 +48,7 @@ bool SegmentAllocator::Impl::reuse_freed_region(ClassPool& pool) {
 bool SegmentAllocator::Impl::reserve_virtual(std::size_t bytes) {
   SEGSIM_ASSERT(bytes == config.region_bytes, "virtual bytes are reserved a region at a time");
   platform::LockGuard guard(regions_mu);
+  SEGSIM_ASSERT(virtual_bytes <= config.budget_bytes, "virtual bytes over the budget");
   if (virtual_bytes + bytes > config.budget_bytes) return false;
   virtual_bytes += bytes;
   peak_virtual_bytes = std::max(peak_virtual_bytes, virtual_bytes);
@@ -102,7 +104,9 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
     error.size_class = static_cast<std::int16_t>(c);
     return error;
   }
+  SEGSIM_ASSERT(mapped.value() != nullptr, "the Os mapped a region at null");
   install_region(c, mapped.value());
+  SEGSIM_ASSERT(!pool.partial.empty(), "a new region not on the partial list");
   return {};
 }
 
@@ -118,6 +122,7 @@ Status SegmentAllocator::Impl::reserve_region_budget(int c, platform::UniqueLock
   ClassPool& pool = classes[c];
   const std::size_t region_bytes = config.region_bytes;
   for (int attempt = 0; !reserve_virtual(region_bytes); ++attempt) {
+    SEGSIM_ASSERT(attempt <= kMaxBudgetRetries, "budget retries past their limit");
     SEGSIM_PROBE("alloc.grow.over_budget");
     if (attempt > 0) SEGSIM_PROBE("alloc.grow.over_budget_retried");
     const std::size_t target = config.budget_bytes - region_bytes;
@@ -157,6 +162,7 @@ void SegmentAllocator::Impl::install_region(int c, std::byte* base) {
     region_id = pool.unused_slots.back();
     SEGSIM_PROBE("alloc.grow.reused_region_slot");
     pool.unused_slots.pop_back();
+    SEGSIM_ASSERT(table.at(region_id).state == RegionState::Unused, "an unused slot of the class is in use");
   } else {
     platform::LockGuard guard(regions_mu);
     region_id = table.append(c, pool.slice_bytes, region_bytes);
@@ -166,6 +172,7 @@ void SegmentAllocator::Impl::install_region(int c, std::byte* base) {
   }
   Region& region = table.at(region_id);
   SEGSIM_ASSERT(region.size_class == c, "a class reused another class's slot");
+  SEGSIM_ASSERT(region.bytes() == region_bytes && !region.in_partial_list, "a slot installed with another size or listed");
   region.install(base);
   // Where a report finds the address of this region's slices (a compact event has none).
   flight_recorder::detail::note_region_mapped(id, region_id, reinterpret_cast<std::uintptr_t>(base));
@@ -215,7 +222,10 @@ bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
   ClassPool& pool = classes[c];
   Region& region = table.at(region_id);
   SEGSIM_ASSERT(region.state == RegionState::Unmapping, "unmap of an attached region");
+  SEGSIM_ASSERT(region.size_class == c && !region.in_partial_list && region.all_free(),
+                "unmapping a region of another class, listed, or with live slices");
   std::byte* base = region.base();
+  SEGSIM_ASSERT(base != nullptr, "unmapping a region without a mapping");
   // Out of the address index before munmap: once the addresses are the Os's
   // again, another thread's mmap may return them and index a new region there.
   {
@@ -291,6 +301,7 @@ void SegmentAllocator::Impl::detach_for_unmapping(int c, int pass, std::size_t e
       SEGSIM_PROBE("free_unused.freed_region");
       Region& region = table.at(region_id);
       SEGSIM_ASSERT(region.state == RegionState::Freed && region.all_free(), "bad freed region");
+      SEGSIM_ASSERT(region.size_class == c, "a freed region queued on another class");
       region.state = RegionState::Unmapping;
       detached.push_back(region_id);
       excess_bytes -= std::min(excess_bytes, config.region_bytes);
@@ -325,7 +336,10 @@ Result<Segment> SegmentAllocator::Impl::lookup(const std::byte* address) const {
     base = it->first;
     region_id = it->second;
   }
+  SEGSIM_ASSERT(base != nullptr && address >= base, "the address index gave a region above the address");
   const Region& region = table.at(region_id);
+  SEGSIM_ASSERT(region.size_class >= 0 && region.size_class < static_cast<int>(kSizeClassCount),
+                "an indexed region without a size class");
   const ClassPool& pool = classes[region.size_class];
   platform::LockGuard guard(pool.mu);
   error.size_class = static_cast<std::int16_t>(region.size_class);
@@ -339,6 +353,8 @@ Result<Segment> SegmentAllocator::Impl::lookup(const std::byte* address) const {
     error.detail = "points inside a slice, not at its start";
     return refuse(error);
   }
+  SEGSIM_ASSERT(slice >= 0 && slice < static_cast<std::int64_t>(region.slice_count()),
+                "a looked-up slice outside its region (a refused slice_of used as an index)");
   const std::uint32_t generation =
       region.slice(static_cast<std::uint32_t>(slice)).generation.load(std::memory_order_relaxed);
   if (generation == 0) {

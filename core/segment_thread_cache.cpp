@@ -71,9 +71,15 @@ bool SegmentAllocator::Impl::allocate_cached(int c, bool zero, Result<Segment>& 
   if (cc.count == 0) [[unlikely]] return false;
   const CachedSlice entry = cc.slots[cc.count - 1];
   cc.set_count(cc.count - 1);
+  SEGSIM_ASSERT(cache->held_bytes >= pool.slice_bytes, "cache held bytes underflow");
   cache->held_bytes -= pool.slice_bytes;
+  SEGSIM_ASSERT(cc.generation_next != cc.generation_end && cc.generation_next != 0,
+                "handing out a generation the cache has not reserved");
   const std::uint32_t generation = cc.generation_next++;
   Region& region = table.at(entry.region);
+  SEGSIM_ASSERT(region.size_class == c && entry.state == &region.slice(entry.slice) &&
+                    entry.data == region.slice_data(entry.slice),
+                "a cached slice that is not the slice it names");
   detail::SliceState& state = region.slice(entry.slice);
   state.owner_cache = static_cast<std::uint16_t>(cache->id);
   state.generation.store(generation, std::memory_order_release);
@@ -151,6 +157,7 @@ bool SegmentAllocator::Impl::refill(SegmentCache& cache, int c, Status& status) 
     cc.generation_next = pool.next_generation;
     cc.generation_end = pool.next_generation + kGenerationBlock;
     pool.next_generation = cc.generation_end;
+    SEGSIM_ASSERT(cc.generation_next != 0 && cc.generation_next < cc.generation_end, "a generation block that wrapped");
   }
   if (cc.count > 0) return true;  // only the generations ran out
   if (pool.partial.empty()) {
@@ -161,6 +168,8 @@ bool SegmentAllocator::Impl::refill(SegmentCache& cache, int c, Status& status) 
   // fiber may flush this cache meanwhile). The batch within the limit on all
   // caches: half the capacity, else one slice, else none (the pool serves
   // this allocation directly, from what grow found).
+  SEGSIM_ASSERT(cc.count == 0 && pool.cache_capacity >= 1 && pool.cache_capacity <= detail::kMaxCachedSlices,
+                "refilling a class cache that holds slices or has no capacity");
   std::uint32_t want = std::max<std::uint32_t>(1, pool.cache_capacity / 2);
   if (!grant(cache, cache.held_bytes + want * pool.slice_bytes)) {
     want = 1;
@@ -174,6 +183,7 @@ bool SegmentAllocator::Impl::refill(SegmentCache& cache, int c, Status& status) 
   // counts a slice that only sits in a cache.
   std::uint32_t n = 0;
   while (n < want && !pool.partial.empty()) {
+    SEGSIM_ASSERT(n < cc.slots.size(), "a refill batch past the cache's slots");
     const TakenSlice slice = take_slice(c);
     Region& region = table.at(slice.region);
     cc.slots[n++] = CachedSlice{&region.slice(slice.slice), region.slice_data(slice.slice), slice.region,
@@ -227,6 +237,7 @@ bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
   // the release is done. Its grant must cover the slice (after the spill):
   // beyond the limit on all caches the slice goes to the pool, locked path.
   const std::uint32_t spill_count = overflow ? cc.count - cc.count / 2 : 0;
+  SEGSIM_ASSERT(spill_count <= cc.count, "spilling more slices than the cache holds");
   if (!grant(*cache, cache->held_bytes - spill_count * pool.slice_bytes + pool.slice_bytes)) {
     SEGSIM_PROBE("tcache.limit.release_refused");
     return false;
@@ -252,6 +263,7 @@ bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
     SEGSIM_PROBE("tcache.release.overflow");
     start_cleanup = spill(*cache, c, spill_count);
   }
+  SEGSIM_ASSERT(cc.count < pool.cache_capacity, "parking a slice in a full class cache");
   cc.slots[cc.count] = CachedSlice{&state, segment.data(), segment.region_id(),
                                    static_cast<std::uint16_t>(segment.slice_index()), false};
   cc.set_count(cc.count + 1);
@@ -270,6 +282,8 @@ bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
 bool SegmentAllocator::Impl::spill(SegmentCache& cache, int c, std::uint32_t n) {
   ClassPool& pool = classes[c];
   ClassSliceCache& cc = cache.classes[c];
+  SEGSIM_ASSERT(n <= cc.count, "spilling more slices than the cache holds");
+  SEGSIM_ASSERT(cache.held_bytes >= n * pool.slice_bytes, "cache held bytes underflow");
   bool start_cleanup = false;
   for (std::uint32_t i = 0; i < n; ++i) {
     const CachedSlice& entry = cc.slots[i];

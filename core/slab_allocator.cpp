@@ -101,6 +101,7 @@ SlabAllocator::~SlabAllocator() {
     SlabRecord* rec = impl_->record(s);
     if (rec == nullptr || (rec->epoch.load() & 1) == 0) continue;
     const int c = rec->size_class.load();
+    SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSlabClassCount), "a slab in use without a size class");
     platform::LockGuard guard(impl_->depots[static_cast<std::size_t>(c)].mu);
     impl_->release_slab(c, s);
   }
@@ -125,6 +126,9 @@ SlabObject SlabAllocator::Impl::hand_out(int c, ObjRef ref, std::uint32_t cache_
   SlabRecord* rec = record(ref.slab);
   SEGSIM_ASSERT(rec != nullptr && rec->size_class.load(std::memory_order_relaxed) == c,
                 "magazine held an object of another class");
+  // Debug-only: a load the fast path does not otherwise make.
+  SEGSIM_DEBUG_ASSERT(ref.index < rec->objects.load(std::memory_order_relaxed),
+                      "magazine held an index past its slab's objects");
   std::atomic<std::uint32_t>& word = rec->words[ref.index];
   const std::uint32_t generation = word.load(std::memory_order_relaxed) + 1;
   SlabObject object;
@@ -180,6 +184,7 @@ Result<SlabObject> SlabAllocator::allocate_unrecorded(std::size_t bytes) {
     return object;
   }
   ClassCache& cc = cache->classes[c];
+  SEGSIM_ASSERT(cc.loaded != nullptr, "a thread cache without a loaded magazine");
   ++cc.ops_since_exchange;
   if (cc.loaded->refs.empty() && cc.previous != nullptr && !cc.previous->refs.empty()) {
     std::swap(cc.loaded, cc.previous);
@@ -191,9 +196,12 @@ Result<SlabObject> SlabAllocator::allocate_unrecorded(std::size_t bytes) {
   }
   cc.allocations.add(1);
   cc.requested_bytes.add(bytes);
+  SEGSIM_ASSERT(!cc.loaded->refs.empty(), "allocating from an empty loaded magazine");
   const ObjRef ref = cc.loaded->refs.back();
   cc.loaded->refs.pop_back();
-  cc.cached.store(cc.cached.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  const std::size_t cached = cc.cached.load(std::memory_order_relaxed);
+  SEGSIM_ASSERT(cached > 0, "cached object count underflow");
+  cc.cached.store(cached - 1, std::memory_order_relaxed);
   return impl_->hand_out(c, ref, cache->id);
 }
 
@@ -279,6 +287,7 @@ Status SlabAllocator::free_unrecorded(const SlabObject& object) {
     return {};
   }
   ClassCache& cc = cache->classes[c];
+  SEGSIM_ASSERT(cc.loaded != nullptr, "a thread cache without a loaded magazine");
   cc.frees.add(1);
   ++cc.ops_since_exchange;
   if (object.cache_ != cache->id) {
@@ -297,6 +306,7 @@ Status SlabAllocator::free_unrecorded(const SlabObject& object) {
   } else {
     impl_->exchange_full(c, cc);
   }
+  SEGSIM_ASSERT(cc.loaded->refs.size() < cc.loaded->capacity, "freeing into a full loaded magazine");
   cc.loaded->refs.push_back(ref);
   cc.cached.store(cc.cached.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return {};
@@ -319,8 +329,9 @@ Result<SlabObject> SlabAllocator::lookup(const std::byte* data) const {
     }
     --it;
     slab = it->second;
-    rec = impl_->record(slab);
+    rec = &impl_->record_at(slab);
     c = rec->size_class.load(std::memory_order_relaxed);
+    SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSlabClassCount), "an indexed slab without a size class");
     const std::size_t offset = static_cast<std::size_t>(data - it->first);
     if (offset % kSlabClassBytes[c] != 0 || offset / kSlabClassBytes[c] >= rec->objects.load()) {
       SEGSIM_PROBE("slab.lookup.inside_object");

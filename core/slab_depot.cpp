@@ -29,10 +29,13 @@ constexpr std::uint64_t kAdaptWindow = 16;
 // loaded one becomes the previous, the previous goes back empty.
 void load_full(ClassDepot& depot, ClassCache& cc) {
   SEGSIM_ASSERT(!depot.full.empty(), "loading from a depot without full magazines");
+  SEGSIM_ASSERT(cc.previous == nullptr || cc.previous->refs.empty(),
+                "a magazine handed to the depot as empty holds objects");
   if (cc.previous != nullptr) depot.empty.push_back(std::move(cc.previous));
   cc.previous = std::move(cc.loaded);
   cc.loaded = std::move(depot.full.back());
   depot.full.pop_back();
+  SEGSIM_ASSERT(cc.loaded != nullptr && !cc.loaded->refs.empty(), "the depot kept an empty magazine among its full ones");
   SEGSIM_ASSERT(depot.depot_objects >= cc.loaded->refs.size(), "depot object count underflow");
   depot.depot_objects -= cc.loaded->refs.size();
 }
@@ -54,6 +57,9 @@ MagazinePtr SlabAllocator::Impl::take_empty_magazine(int c) {
     magazine = std::make_unique<Magazine>(depot.max_capacity);
   }
   magazine->capacity = depot.capacity.load(std::memory_order_relaxed);
+  SEGSIM_ASSERT(magazine->refs.empty(), "the depot kept a magazine with objects among its empty ones");
+  SEGSIM_ASSERT(magazine->capacity >= 1 && magazine->capacity <= depot.max_capacity,
+                "a magazine capacity outside the class's bounds");
   return magazine;
 }
 
@@ -102,6 +108,7 @@ platform::UniqueLock SlabAllocator::Impl::begin_exchange(int c, ClassCache& cc) 
 // depot, else one filled from the slabs.
 Status SlabAllocator::Impl::refill(int c, ClassCache& cc) {
   ClassDepot& depot = depots[c];
+  SEGSIM_ASSERT(cc.loaded != nullptr && cc.loaded->refs.empty(), "a refill while the loaded magazine holds objects");
   const platform::UniqueLock lock = begin_exchange(c, cc);
   if (!depot.full.empty()) {
     SEGSIM_PROBE("slab.depot.full_magazine");
@@ -112,6 +119,7 @@ Status SlabAllocator::Impl::refill(int c, ClassCache& cc) {
   }
   cc.loaded->capacity = depot.capacity.load(std::memory_order_relaxed);
   Status filled = fill_from_slabs(c, *cc.loaded);
+  SEGSIM_ASSERT(!filled.ok() || !cc.loaded->refs.empty(), "a refill that succeeded left the loaded magazine empty");
   set_cached(cc);
   return filled;
 }
@@ -120,6 +128,9 @@ Status SlabAllocator::Impl::refill(int c, ClassCache& cc) {
 // the loaded becomes the previous, an empty magazine is loaded.
 void SlabAllocator::Impl::exchange_full(int c, ClassCache& cc) {
   ClassDepot& depot = depots[c];
+  SEGSIM_ASSERT(cc.loaded != nullptr && cc.loaded->full(), "a magazine exchange while the loaded one has room");
+  SEGSIM_ASSERT(cc.previous == nullptr || !cc.previous->refs.empty(),
+                "an empty previous magazine offered to the depot as full");
   const platform::UniqueLock lock = begin_exchange(c, cc);
   if (cc.previous != nullptr) {
     depot.depot_objects += cc.previous->refs.size();
@@ -131,15 +142,19 @@ void SlabAllocator::Impl::exchange_full(int c, ClassCache& cc) {
     SEGSIM_PROBE("slab.depot.drain");
     MagazinePtr oldest = std::move(depot.full.front());
     depot.full.erase(depot.full.begin());
+    SEGSIM_ASSERT(depot.depot_objects >= oldest->refs.size(), "depot object count underflow");
     depot.depot_objects -= oldest->refs.size();
     drain_magazine(c, *oldest);
     depot.empty.push_back(std::move(oldest));
   }
+  SEGSIM_ASSERT(!cc.loaded->full(), "the magazine exchanged for a full one has no room");
   set_cached(cc);
 }
 
 Status SlabAllocator::Impl::fill_from_slabs(int c, Magazine& magazine) {
   ClassDepot& depot = depots[c];
+  SEGSIM_ASSERT(magazine.capacity >= 1 && magazine.capacity <= depot.max_capacity,
+                "filling a magazine of a capacity outside the class's bounds");
   while (!magazine.full()) {
     if (depot.partial.empty()) {
       Status grown = acquire_slab(c);
@@ -150,10 +165,18 @@ Status SlabAllocator::Impl::fill_from_slabs(int c, Magazine& magazine) {
         }
         return grown;
       }
+      SEGSIM_ASSERT(!depot.partial.empty(), "a slab acquired but not on the partial list");
     }
     const std::uint32_t slab = depot.partial.back();
-    SlabRecord& rec = *record(slab);
-    if (rec.free_stack.size() == rec.objects.load(std::memory_order_relaxed)) --depot.empty_slabs;
+    SlabRecord& rec = record_at(slab);
+    const std::uint32_t objects = rec.objects.load(std::memory_order_relaxed);
+    SEGSIM_ASSERT(rec.in_partial && !rec.free_stack.empty(), "a slab on the partial list without a free object");
+    SEGSIM_ASSERT(rec.free_stack.back() < objects, "a free stack holds an index past its slab's objects");
+    SEGSIM_ASSERT(depot.slab_free_objects > 0, "slab free object count underflow");
+    if (rec.free_stack.size() == objects) {
+      SEGSIM_ASSERT(depot.empty_slabs > 0, "empty slab count underflow");
+      --depot.empty_slabs;
+    }
     magazine.refs.push_back(ObjRef{slab, rec.free_stack.back()});
     rec.free_stack.pop_back();
     --depot.slab_free_objects;
@@ -167,8 +190,11 @@ Status SlabAllocator::Impl::fill_from_slabs(int c, Magazine& magazine) {
 
 void SlabAllocator::Impl::return_to_slab(int c, ObjRef ref) {
   ClassDepot& depot = depots[c];
-  SlabRecord& rec = *record(ref.slab);
+  SlabRecord& rec = record_at(ref.slab);
   SEGSIM_ASSERT(rec.size_class.load(std::memory_order_relaxed) == c, "object returned to a slab of another class");
+  SEGSIM_ASSERT(ref.index < rec.objects.load(std::memory_order_relaxed), "object index past its slab's objects");
+  SEGSIM_ASSERT(rec.free_stack.size() < rec.objects.load(std::memory_order_relaxed),
+                "more free objects than the slab holds (one returned twice)");
   rec.free_stack.push_back(ref.index);
   ++depot.slab_free_objects;
   if (!rec.in_partial) {
@@ -222,12 +248,18 @@ Status SlabAllocator::Impl::acquire_slab(int c) {
     return make_error(Errc::OutOfBudget, "every slab slot is in use (max_slabs)");
   }
   const std::uint32_t objects = depot.objects_per_slab;
+  SEGSIM_ASSERT(slab < config.max_slabs, "a slab slot past max_slabs");
+  SEGSIM_ASSERT(objects >= 1 && objects <= max_objects_per_slab, "objects per slab outside 1..the slot's words");
   rec->segment = segment.value();
   rec->base.store(segment->data(), std::memory_order_relaxed);
   rec->size_class.store(c, std::memory_order_relaxed);
   rec->objects.store(objects, std::memory_order_relaxed);
   rec->free_stack.clear();
-  for (std::uint32_t i = objects; i-- > 0;) rec->free_stack.push_back(static_cast<std::uint16_t>(i));
+  for (std::uint32_t i = objects; i-- > 0;) {
+    SEGSIM_ASSERT(i < objects, "the free-stack fill ran past object 0");
+    rec->free_stack.push_back(static_cast<std::uint16_t>(i));
+  }
+  SEGSIM_ASSERT(rec->free_stack.size() == objects, "a new slab's free stack does not hold each object once");
   rec->in_partial = true;
   rec->epoch.store(rec->epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);  // odd: in use
   asan::poison(segment->data(), config.slab_bytes);
@@ -244,17 +276,23 @@ Status SlabAllocator::Impl::acquire_slab(int c) {
 }
 
 void SlabAllocator::Impl::release_slab(int c, std::uint32_t slab) {
+  SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSlabClassCount), "releasing a slab of no slab class");
   ClassDepot& depot = depots[c];
-  SlabRecord& rec = *record(slab);
+  SlabRecord& rec = record_at(slab);
+  SEGSIM_ASSERT((rec.epoch.load(std::memory_order_relaxed) & 1) != 0 && rec.size_class.load(std::memory_order_relaxed) == c,
+                "releasing a slab slot that holds no slab of this class");
   {  // first out of the address index: lookup never sees a record torn down
     platform::LockGuard guard(slots_mu);
     by_base.erase(rec.segment.data());
   }
   const bool was_empty = rec.free_stack.size() == rec.objects.load(std::memory_order_relaxed);
   if (rec.in_partial) {
-    depot.partial.erase(std::find(depot.partial.begin(), depot.partial.end(), slab));
+    const auto listed = std::find(depot.partial.begin(), depot.partial.end(), slab);
+    SEGSIM_ASSERT(listed != depot.partial.end(), "a slab flagged partial is not on the partial list");
+    depot.partial.erase(listed);
     rec.in_partial = false;
   }
+  SEGSIM_ASSERT(depot.slab_free_objects >= rec.free_stack.size(), "slab free object count underflow");
   depot.slab_free_objects -= rec.free_stack.size();
   rec.free_stack.clear();
   rec.epoch.store(rec.epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);  // even: stale handles
@@ -268,6 +306,7 @@ void SlabAllocator::Impl::release_slab(int c, std::uint32_t slab) {
   }
   Status released = segments.release(segment);
   SEGSIM_ASSERT(released.ok(), "the segment allocator refused a slab it handed out");
+  SEGSIM_ASSERT(depot.slabs > 0 && (!was_empty || depot.empty_slabs > 0), "slab count underflow");
   --depot.slabs;
   if (was_empty) --depot.empty_slabs;
   slabs_released.bump();
@@ -278,8 +317,9 @@ std::size_t SlabAllocator::Impl::release_empty_slabs(int c) {
   platform::LockGuard guard(depot.mu);
   std::size_t released = 0;
   for (std::size_t i = depot.partial.size(); i-- > 0;) {
+    SEGSIM_ASSERT(i < depot.partial.size(), "partial list index past its end");
     const std::uint32_t slab = depot.partial[i];
-    SlabRecord& rec = *record(slab);
+    SlabRecord& rec = record_at(slab);
     if (rec.free_stack.size() == rec.objects.load(std::memory_order_relaxed)) {
       release_slab(c, slab);
       ++released;
@@ -294,6 +334,7 @@ Result<ObjRef> SlabAllocator::Impl::allocate_uncached(int c) {
   Magazine one(1);
   one.capacity = 1;
   if (Status filled = fill_from_slabs(c, one); !filled.ok()) return filled.error();
+  SEGSIM_ASSERT(one.refs.size() == 1, "an uncached allocation took other than one object");
   return one.refs.back();
 }
 

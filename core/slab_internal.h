@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/platform/mutex.h"
 #include "core/slab_allocator.h"
 #include "core/thread_cache.h"
@@ -135,6 +136,13 @@ struct SlabAllocator::Impl final : tcache::CacheOwner {
   Error refuse(Error error) const;
   slab_detail::SlabRecord* record(std::uint32_t slab) const noexcept {
     return slab < config.max_slabs ? records[slab].load(std::memory_order_acquire) : nullptr;
+  }
+  // The record of a slot the depot or an index names: one must exist (a slot
+  // number past those handed out is a bug, not a caller's bad handle).
+  slab_detail::SlabRecord& record_at(std::uint32_t slab) const {
+    slab_detail::SlabRecord* rec = record(slab);
+    SEGSIM_ASSERT(rec != nullptr, "a slab slot named by the depot or the address index has no record");
+    return *rec;
   }
 
   SegmentAllocator& segments;

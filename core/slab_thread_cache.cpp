@@ -3,6 +3,7 @@
 // caller (a thread_local table in production, the runtime's thread_key()
 // under a simulation) is the shared mechanism of core/thread_cache.h; a fiber
 // flushes with flush_thread_cache().
+#include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/flight_recorder.h"
 #include "core/mutants.h"
@@ -45,11 +46,13 @@ void SlabAllocator::Impl::flush_cache(ThreadCache& cache) {
     while (depot.full.size() > config.depot_full_magazines_max) {
       slab_detail::MagazinePtr oldest = std::move(depot.full.front());
       depot.full.erase(depot.full.begin());
+      SEGSIM_ASSERT(depot.depot_objects >= oldest->refs.size(), "depot object count underflow");
       depot.depot_objects -= oldest->refs.size();
       drain_magazine(c, *oldest);
       depot.empty.push_back(std::move(oldest));
     }
     if (cc.loaded == nullptr) cc.loaded = take_empty_magazine(c);
+    SEGSIM_ASSERT(cc.loaded != nullptr, "a flushed thread cache left without a loaded magazine");
     std::size_t left = cc.loaded->refs.size();
     if (cc.previous != nullptr) left += cc.previous->refs.size();
     cc.cached.store(left, std::memory_order_relaxed);

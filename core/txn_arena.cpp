@@ -111,6 +111,7 @@ Result<std::byte*> TxnArena::allocate_unrecorded(std::size_t bytes, std::size_t 
   if (!chunks_.empty()) {
     Chunk& chunk = chunks_.back();
     const std::size_t start = align_up(chunk.used, alignment);
+    SEGSIM_ASSERT(chunk.used <= chunk.segment.size() && start >= chunk.used, "a chunk used past its end");
     if (start + bytes <= chunk.segment.size()) {
       used_bytes_ += start + bytes - chunk.used;
       chunk.used = start + bytes;
@@ -124,7 +125,10 @@ Result<std::byte*> TxnArena::allocate_unrecorded(std::size_t bytes, std::size_t 
   } else if (Status grown = grow(bytes, alignment); !grown.ok()) {
     return grown.error();
   }
+  SEGSIM_ASSERT(!chunks_.empty(), "no chunk after growth");
   Chunk& chunk = chunks_.back();  // a fresh chunk starts 4 KiB-aligned
+  SEGSIM_ASSERT(chunk.used == 0 && chunk.segment.size() >= bytes, "a fresh chunk used or smaller than the request");
+  SEGSIM_ASSERT(reinterpret_cast<std::uintptr_t>(chunk.segment.data()) % alignment == 0, "a fresh chunk misaligned");
   chunk.used = bytes;
   used_bytes_ += bytes;
   return chunk.segment.data();
@@ -135,12 +139,14 @@ Result<std::byte*> TxnArena::allocate_unrecorded(std::size_t bytes, std::size_t 
 // changed) when even that passes the profile's limit, or by the segment allocator.
 Status TxnArena::grow(std::size_t bytes, std::size_t alignment) {
   (void)alignment;  // chunk starts are aligned to 4 KiB (the smallest segment class)
+  SEGSIM_ASSERT(bytes > 0 && class_of(std::max(next_chunk_bytes_, bytes)) >= 0, "a chunk larger than the largest class");
   std::size_t chunk_bytes = class_bytes(static_cast<std::size_t>(class_of(std::max(next_chunk_bytes_, bytes))));
   const std::size_t limit = profile_spec(root_->profile_).limit_bytes;
   if (root_->tree_reserved_ + chunk_bytes > limit) {
     SEGSIM_PROBE("arena.grow.smaller_chunk");  // near the limit: the least chunk that fits the request
     chunk_bytes = class_bytes(static_cast<std::size_t>(class_of(bytes)));
   }
+  SEGSIM_ASSERT(chunk_bytes >= bytes, "a chunk smaller than the request");
   const bool over = root_->tree_reserved_ + chunk_bytes > limit;
   if (over && !SEGSIM_MUTANT(ArenaLimitAfterGrowth)) {
     SEGSIM_PROBE("arena.grow.over_limit");
@@ -200,6 +206,8 @@ void TxnArenaManager::note_chunk(std::size_t bytes, bool taken) {
     state_->reserved_bytes += bytes;
     state_->peak_reserved_bytes = std::max(state_->peak_reserved_bytes, state_->reserved_bytes);
   } else {
+    SEGSIM_ASSERT(state_->reserved_bytes >= bytes && state_->chunks_returned < state_->chunks_taken,
+                  "a chunk returned that was never counted taken");
     ++state_->chunks_returned;
     state_->reserved_bytes -= bytes;
   }
@@ -227,8 +235,11 @@ Result<TxnArena*> TxnArenaManager::begin(std::uint64_t txn, ArenaProfile profile
 Result<TxnArena*> TxnArenaManager::begin_unrecorded(std::uint64_t txn, ArenaProfile profile) {
   const ArenaProfileSpec& spec = profile_spec(profile);
   const std::size_t chunk_bytes = std::min(spec.initial_bytes, kLargestClassBytes);
+  SEGSIM_ASSERT(chunk_bytes > 0 && class_of(chunk_bytes) >= 0, "a profile's initial chunk is not a segment size");
+  const std::size_t max_chunks = (spec.initial_bytes + chunk_bytes - 1) / chunk_bytes;
   std::vector<TxnArena::Chunk> chunks;
   for (std::size_t taken = 0; taken < spec.initial_bytes; taken += chunk_bytes) {
+    SEGSIM_ASSERT(chunks.size() < max_chunks, "more initial chunks than the profile's bytes need");
     Result<Segment> segment = segments_.allocate_uninitialized(chunk_bytes);
     if (!segment.ok()) {
       SEGSIM_PROBE("arena.begin.segment_refused");
@@ -245,6 +256,7 @@ Result<TxnArena*> TxnArenaManager::begin_unrecorded(std::uint64_t txn, ArenaProf
     for (const auto& chunk : chunks) (void)segments_.release(chunk.segment);
     return make_error(Errc::OutOfBudget, "max_live_arenas arenas are open");
   }
+  SEGSIM_ASSERT(!chunks.empty(), "an arena begun without a chunk");
   const std::uint64_t id = state_->next_id++;
   auto arena = std::unique_ptr<TxnArena>(new TxnArena(*this, id, txn, nullptr, profile));
   state_->chunks_taken += chunks.size();
@@ -257,7 +269,8 @@ Result<TxnArena*> TxnArenaManager::begin_unrecorded(std::uint64_t txn, ArenaProf
   ++state_->begun;
   ++state_->begun_by_profile[static_cast<std::size_t>(profile)];
   TxnArena* raw = arena.get();
-  state_->live.emplace(id, std::move(arena));
+  const bool fresh = state_->live.emplace(id, std::move(arena)).second;
+  SEGSIM_ASSERT(fresh, "an arena id issued twice");
   return raw;
 }
 
@@ -300,12 +313,14 @@ Result<TxnArena*> TxnArenaManager::begin_child_unrecorded(std::uint64_t parent_i
     return make_error(Errc::OutOfBudget, "max_live_arenas arenas are open");
   }
   TxnArena* parent = it->second.get();
+  SEGSIM_ASSERT(parent != nullptr && parent->id_ == parent_id, "the live map holds another arena under this id");
   const std::uint64_t id = state_->next_id++;
   auto child = std::unique_ptr<TxnArena>(new TxnArena(*this, id, parent->txn_, parent, parent->profile_));
   ++parent->live_children_;
   ++state_->children_begun;
   TxnArena* raw = child.get();
-  state_->live.emplace(id, std::move(child));
+  const bool fresh = state_->live.emplace(id, std::move(child)).second;
+  SEGSIM_ASSERT(fresh, "an arena id issued twice");
   return raw;
 }
 
@@ -339,6 +354,7 @@ Status TxnArenaManager::end(std::uint64_t arena_id, bool commit) {
       ++state_->refused_ends;
       return arena_error(arena_id);
     }
+    SEGSIM_ASSERT(it->second != nullptr && it->second->id_ == arena_id, "the live map holds another arena under this id");
     TxnArena& arena = *it->second;
     if (arena.live_children_ > 0) {
       SEGSIM_PROBE("arena.end.live_child");
@@ -356,6 +372,7 @@ Status TxnArenaManager::end(std::uint64_t arena_id, bool commit) {
     } else {
       if (parent != nullptr) {
         SEGSIM_PROBE("arena.rollback.child");
+        SEGSIM_ASSERT(arena.root_->tree_reserved_ >= arena.reserved_bytes(), "tree reserved bytes underflow");
         arena.root_->tree_reserved_ -= arena.reserved_bytes();
       } else {
         state_->history.push_back(arena.used_bytes_);
@@ -366,7 +383,10 @@ Status TxnArenaManager::end(std::uint64_t arena_id, bool commit) {
     }
     arena.chunks_.clear();
     arena.spare_.clear();
-    if (parent != nullptr) --parent->live_children_;
+    if (parent != nullptr) {
+      SEGSIM_ASSERT(parent->live_children_ > 0, "a child ended under a parent that counts none");
+      --parent->live_children_;
+    }
     ++(commit ? state_->commits : state_->rollbacks);
     state_->live.erase(it);
   }
@@ -383,6 +403,7 @@ ArenaProfile TxnArenaManager::suggest_profile() const {
   if (sizes.empty()) return ArenaProfile::Tiny;
   // The 90th percentile, nearest rank: the ceil(0.9 n)-th smallest.
   const std::size_t at = (sizes.size() * 9 + 9) / 10 - 1;
+  SEGSIM_ASSERT(at < sizes.size(), "the 90th percentile's rank past the history");
   std::nth_element(sizes.begin(), sizes.begin() + static_cast<std::ptrdiff_t>(at), sizes.end());
   return profile_for(sizes[at]);
 }
