@@ -176,8 +176,10 @@ std::string spec_refusal(const RunSpec& spec) {
   }
   if (spec.threads > kMaxThreads) return fmt::format("threads must be in 1..{}", kMaxThreads);
   if (spec.size > kMaxSize) return fmt::format("size must be in 1..{}", kMaxSize);
-  if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment" && spec.test_hook != kCrashHook) {
-    return fmt::format("unknown test hook {} (corrupt-segment, {})", quoted_text(spec.test_hook), kCrashHook);
+  if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment" && spec.test_hook != kCrashHook &&
+      spec.test_hook != kAssertInDestructorHook && spec.test_hook != kAssertInTeardownHook) {
+    return fmt::format("unknown test hook {} (corrupt-segment, {}, {}, {})", quoted_text(spec.test_hook), kCrashHook,
+                       kAssertInDestructorHook, kAssertInTeardownHook);
   }
   return {};
 }
@@ -272,6 +274,13 @@ void crash_if_hooked(Stack& stack) {
   SEGSIM_ASSERT(false, "a write to unmapped SimOs memory did not fault");
 }
 
+// Test hook kAssertInDestructorHook: an object whose (implicitly noexcept)
+// destructor asserts, as a page cache Handle's unpin may.
+struct AssertsWhenDestroyed {
+  bool armed = false;
+  ~AssertsWhenDestroyed() { SEGSIM_ASSERT(!armed, "test hook: an assertion in a noexcept destructor on a fiber"); }
+};
+
 // The conductor prepares, starts the clients, waits for them, and gives
 // everything back: quiescence is reached inside the simulation.
 struct Rendezvous {
@@ -285,6 +294,7 @@ void spawn_fibers(sim::Simulation& simulation, Stack& stack, const ScenarioDef& 
   simulation.spawn("conductor", [&] {
     if (def.prepare) def.prepare(stack);
     crash_if_hooked(stack);
+    { AssertsWhenDestroyed hooked{.armed = stack.test_hook == kAssertInDestructorHook}; }
     {
       platform::LockGuard guard(meet.done_mu);
       meet.prepared = true;
@@ -361,6 +371,7 @@ sim::RunResult simulate(const RunSpec& spec, const RunOptions& options, const Sc
   Rendezvous meet;
   spawn_fibers(simulation, stack, def, meet);
   sim::RunResult result = simulation.run();
+  SEGSIM_ASSERT(spec.test_hook != kAssertInTeardownHook, "test hook: an assertion in the run's teardown");
   explain_simulation_failure(result, oracles);
   if (result.passed()) {
     rig.allocator.wait_for_cleanups();

@@ -30,6 +30,12 @@ inline constexpr int kMinPctDepth = 1;
 inline constexpr int kMaxPctDepth = 16;
 // Test hook: seeds that are multiples of 4 die of SIGSEGV mid-run (sweep worker tests).
 inline constexpr const char* kCrashHook = "crash-every-4th-seed";
+// Test hooks: an assertion fails where the simulator cannot throw it to fail
+// the run — in a noexcept destructor on a fiber, in the run's teardown after
+// the simulation — so the process aborts; a sweep still names the seed's
+// failure "assertion" (sim/fatal_failure.h).
+inline constexpr const char* kAssertInDestructorHook = "assert-in-noexcept-destructor";
+inline constexpr const char* kAssertInTeardownHook = "assert-in-teardown";
 
 struct RunSpec {
   std::string scenario;
@@ -51,7 +57,7 @@ struct RunSpec {
   // For strategy fuzz: the schedule's bytes (sim/strategy.h,
   // make_fuzz_strategy). Not written to repros: their decisions replay the run.
   std::string fuzz_bytes;
-  std::string test_hook;               // test-only sabotage: "corrupt-segment", kCrashHook; "" = none
+  std::string test_hook;               // test-only sabotage: "corrupt-segment", k*Hook above; "" = none
   std::string bug;                     // a catalogued bug switched on (mutants builds only); "" = none
   // Scenario "recorded" only (and required by it): the crash report whose
   // operations are its workload (segsim reproduce makes these).

@@ -17,6 +17,7 @@
 #include "faults/fault_plan.h"
 #include "scenarios/repro.h"
 #include "scenarios/worker_life.h"
+#include "sim/fatal_failure.h"
 
 namespace segsim::scenarios::sweep_detail {
 
@@ -121,6 +122,27 @@ Json seed_line(const SweepSpec& spec, std::uint64_t seed) {
   return line;
 }
 
+// The worker's end of the socket: where a seed's last words go when an
+// assertion kills the process (sim/fatal_failure.h) instead of failing the run.
+int g_result_fd = -1;
+
+// The seed's answer when it dies of a failure the simulator named: "failed",
+// with the oracle and where it fired, "aborted" (the parent writes the repro
+// the worker no longer can) and "retiring" (the worker is about to die: the
+// parent must send it no other seed, whether it reads this line before or
+// after it reaps the worker).
+void report_fatal_failure(const sim::FatalFailure& failure) {
+  if (g_result_fd < 0) return;
+  Json line;
+  line["outcome"] = "failed";
+  line["oracle"] = failure.oracle;
+  line["detail"] = truncate_line(failure.describe(), kMaxDetailBytes);
+  if (failure.step > 0) line["steps"] = failure.step;
+  line["aborted"] = truncate_line(failure.where, kMaxDetailBytes);
+  line["retiring"] = true;
+  write_all(g_result_fd, line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+}
+
 // The next seed the parent sent, or nullopt at EOF (or a line that is not a
 // seed: the parent never sends one, so the worker just ends).
 std::optional<std::uint64_t> read_seed(int fd) {
@@ -143,6 +165,8 @@ std::optional<std::uint64_t> read_seed(int fd) {
 
 [[noreturn]] void run_worker(const SweepSpec& spec, std::uint32_t seeds_per_worker, int fd) {
   WorkerLife life(seeds_per_worker, spec.worker_rss_growth_bytes);
+  g_result_fd = fd;
+  sim::set_fatal_failure_reporter(&report_fatal_failure);
   while (const std::optional<std::uint64_t> seed = read_seed(fd)) {
     reset_between_seeds();
     Json line = seed_line(spec, *seed);
@@ -234,28 +258,31 @@ std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child
 
   const Json line = Json::parse(line_text, nullptr, false);
   const bool have_line = line.is_object() && line.contains("outcome") && line["outcome"].is_string();
+  const auto text = [&](const char* key) {
+    return line.contains(key) && line[key].is_string() ? line[key].get<std::string>() : std::string();
+  };
+  // A failure the simulator named as the worker died of it (its "aborted"
+  // line): the seed failed by that oracle; the worker's death is its consequence.
+  const bool named_death = have_line && text("outcome") == "failed" && !text("aborted").empty();
 
-  std::string crash_oracle;
+  // The oracle of the repro the parent writes for the seed ("" : the worker wrote one).
+  std::string parent_repro_oracle;
   if (child.killed) {
     result.outcome = SeedOutcome::TimedOut;
     result.detail = fmt::format("timed out after {} s", spec.seed_timeout_seconds);
-    crash_oracle = "hang";
-  } else if (WIFSIGNALED(status)) {
+    parent_repro_oracle = "hang";
+  } else if (WIFSIGNALED(status) && !named_death) {
     result.outcome = SeedOutcome::Crashed;
     result.detail = signal_text(WTERMSIG(status));
-    crash_oracle = "crash";
+    parent_repro_oracle = "crash";
   } else if (!have_line) {
     result.outcome = SeedOutcome::Crashed;
     result.detail = WIFEXITED(status) ? fmt::format("exited with status {} without a result",
                                                     WEXITSTATUS(status))
                                       : std::string("ended without a result");
-    crash_oracle = "crash";
+    parent_repro_oracle = "crash";
   } else {
     const std::string outcome = line["outcome"].get<std::string>();
-    const auto text = [&](const char* key) {
-      return line.contains(key) && line[key].is_string() ? line[key].get<std::string>()
-                                                         : std::string();
-    };
     const auto number = [&](const char* key) {
       return line.contains(key) && line[key].is_number_unsigned() ? line[key].get<std::uint64_t>()
                                                                   : std::uint64_t{0};
@@ -270,7 +297,9 @@ std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child
     } else if (outcome == "failed") {
       result.outcome = SeedOutcome::Failed;
       result.repro_path = text("repro");
-      if (result.repro_path.empty()) {
+      if (named_death) {
+        parent_repro_oracle = text("oracle").empty() ? std::string("assertion") : text("oracle");
+      } else if (result.repro_path.empty()) {
         result.detail += fmt::format(" (repro not written: {})", text("repro_error"));
       }
     } else if (outcome == "invalid" || outcome == "environment") {
@@ -280,12 +309,12 @@ std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child
     } else {
       result.outcome = SeedOutcome::Crashed;
       if (result.detail.empty()) result.detail = fmt::format("child reported '{}'", outcome);
-      crash_oracle = "crash";
+      parent_repro_oracle = "crash";
     }
   }
-  if (!crash_oracle.empty()) {
+  if (!parent_repro_oracle.empty()) {
     std::string note;
-    result.repro_path = write_parent_repro(spec, child.seed, crash_oracle, result.detail, note);
+    result.repro_path = write_parent_repro(spec, child.seed, parent_repro_oracle, result.detail, note);
     if (result.repro_path.empty()) result.detail += fmt::format(" (repro not written: {})", note);
   }
   return result;

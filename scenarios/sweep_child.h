@@ -3,6 +3,11 @@
 // worker runs it and answers one JSON line ({"outcome": "passed"|"failed"|
 // "invalid"|"environment"|"crashed", "detail", "trace_hash", "steps",
 // "probes", "repro" | "repro_error", "retiring"}), then waits for the next.
+// A seed that dies of a failure the simulator still named (an assertion in a
+// noexcept destructor or in teardown: sim/fatal_failure.h) answers
+// {"outcome": "failed", "oracle", "detail", "aborted", "retiring": true}
+// just before the worker aborts; the parent counts the seed as failed by
+// that oracle and writes its repro.
 // Only one seed is ever in flight per worker, so a worker's death or hang
 // costs exactly that seed: the parent turns the line — or the death, the
 // silence, the hang — into the seed's result, writing a repro from the spec

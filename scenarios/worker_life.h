@@ -38,7 +38,9 @@ std::optional<std::size_t> resident_bytes();
 //  * the flight recorder's per-process report count (a run that turns the
 //    recorder on — alloc-api — writes reports numbered from it, and stops
 //    at kMaxReportsPerProcess) — reset only while the recorder is off;
-//  * the logical clock of the recorder's order (platform/sync_clock.h).
+//  * the logical clock of the recorder's order (platform/sync_clock.h);
+//  * the simulator's note that this thread's last simulation ended, which
+//    names an assert in a run's teardown (sim/fatal_failure.h).
 void reset_between_seeds();
 
 }  // namespace segsim::scenarios::sweep_detail

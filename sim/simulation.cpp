@@ -11,6 +11,7 @@
 #include "core/assert.h"
 #include "core/platform/clock.h"
 #include "sim/context_switch.h"
+#include "sim/fatal_failure.h"
 #include "sim/fiber.h"
 #include "sim/random_strategy.h"
 #include "sim/rr_strategy.h"
@@ -26,21 +27,6 @@ constexpr std::uint64_t kMaxCancelModeOps = 1'000'000;
 
 constinit thread_local Simulation* tls_simulation = nullptr;
 std::atomic<std::uint32_t> g_next_epoch{1};
-
-// A SEGSIM_ASSERT on a fiber fails the run (with fiber and step) instead of
-// aborting the process: it is thrown as this and caught by the fiber wrapper.
-class SimAssertionFailed : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
-
-void simulation_assert_hook(const char* condition, const char* message, const char* file, int line) {
-  Simulation* simulation = tls_simulation;
-  if (simulation == nullptr || simulation->current_fiber() == kNoFiber) return;  // abort as usual
-  if (std::uncaught_exceptions() > 0) return;  // cannot throw while unwinding
-  throw SimAssertionFailed(
-      fmt::format("assertion failed: {} ({}) at {}:{}", condition, message, file, line));
-}
 
 // Whether a cancelled fiber may be unwound (FiberCancelled thrown) from this
 // operation. Mutex operations and releasing operations — notify, atomic
@@ -60,7 +46,7 @@ bool cancellable(TraceOp op) { return (kUncancellableOps & op_bit(op)) == 0; }
 std::string exception_text(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
-  } catch (const SimAssertionFailed& e) {
+  } catch (const detail::SimAssertionFailed& e) {
     return e.what();
   } catch (const std::exception& e) {
     return fmt::format("threw {}: {}", typeid(e).name(), e.what());
@@ -111,11 +97,10 @@ Simulation::Simulation(SimulationConfig config)
   rr_ = dynamic_cast<RoundRobinStrategy*>(strategy_.get());
   spurious_wakeups_ = config_.spurious_wakeup_probability > 0;
   SEGSIM_ASSERT(config_.max_fibers >= 1 && config_.ns_per_step >= 0, "bad simulation config");
-  static const bool hook_installed = [] {
-    detail::set_assert_hook(&simulation_assert_hook);
-    return true;
-  }();
-  (void)hook_installed;
+  // A SEGSIM_ASSERT on a fiber then fails the run instead of the process;
+  // where it cannot, it is still named (fatal_failure.h).
+  install_failure_hooks();
+  forget_ended_simulation();
 }
 
 Simulation::~Simulation() {
@@ -132,6 +117,10 @@ Simulation::~Simulation() {
 }
 
 Simulation* Simulation::current() noexcept { return tls_simulation; }
+
+std::string_view Simulation::fiber_name(std::uint32_t id) const noexcept {
+  return id < fibers_.size() ? std::string_view(fibers_[id]->name) : std::string_view("?");
+}
 
 void Simulation::set_current(FiberRecord* record) noexcept {
   current_ = record;
@@ -224,6 +213,7 @@ RunResult Simulation::run() {
     if (failed_) cancel_all();
   }
   tls_simulation = nullptr;
+  note_simulation_ended(step_);
 
   RunResult result = failed_ ? failure_ : RunResult{};
   result.steps = step_;

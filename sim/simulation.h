@@ -102,6 +102,8 @@ class Simulation final : public platform::Runtime {
   // Inline: every trace event asks it. thread_key_ follows current_ (set_current).
   std::uint32_t current_fiber() const noexcept { return thread_key_; }
   std::uint64_t step() const noexcept { return step_; }
+  // The name a fiber was spawned with ("?" for an id that is none).
+  std::string_view fiber_name(std::uint32_t id) const noexcept;
   std::int64_t virtual_now_ns() const noexcept { return now_ns_; }
   const SimulationConfig& config() const noexcept { return config_; }
   // An independent seeded stream of this run (e.g. "workload", "faults").
