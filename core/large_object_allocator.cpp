@@ -23,7 +23,11 @@ namespace {
 
 std::atomic<std::uint32_t> g_next_large_allocator_id{1};
 
-std::size_t round_up(std::size_t bytes, std::size_t unit) { return (bytes + unit - 1) / unit * unit; }
+// `unit` is the configured granule: create() refuses 0, which would divide by zero here.
+std::size_t round_up(std::size_t bytes, std::size_t unit) {
+  SEGSIM_ASSERT(unit > 0, "rounding up to a granule of 0 bytes (a granule create() should have refused)");
+  return (bytes + unit - 1) / unit * unit;
+}
 
 }  // namespace
 

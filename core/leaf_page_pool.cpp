@@ -62,6 +62,9 @@ Result<LeafPage*> LeafPagePool::borrow_page(std::uint64_t page_id) {
   }
   platform::LockGuard guard(mu_);
   SEGSIM_ASSERT(page != nullptr, "lending no page");
+  // Reused or new, the page must answer to the id it is lent for: the cache
+  // and the records index it by that id.
+  SEGSIM_ASSERT(page->page_id() == page_id, "a lent page does not carry the id it was borrowed for");
   LeafPage* raw = page.get();
   // Borrowed pages are kept in a vector, not a hash of addresses: give_back
   // swap-removes, so the order is not borrow order, but it follows from the

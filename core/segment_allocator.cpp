@@ -45,13 +45,23 @@ const char* invalid_field(const SegmentAllocatorConfig& config, std::size_t page
   return nullptr;
 }
 
+// The region table's slots. create() refuses the configs that would divide
+// by zero or overflow here (invalid_field); one that slipped through is a bug.
+std::uint32_t table_slots(const SegmentAllocatorConfig& cfg) {
+  SEGSIM_ASSERT(cfg.region_bytes >= kLargestClassBytes && cfg.budget_bytes >= cfg.region_bytes,
+                "an allocator built from a region or budget size create() refuses");
+  const std::size_t slots = kSizeClassCount * (cfg.budget_bytes / cfg.region_bytes);
+  SEGSIM_ASSERT(slots <= detail::kMaxRegionSlots, "more region slots than the table can index");
+  return static_cast<std::uint32_t>(slots);
+}
+
 }  // namespace
 
 SegmentAllocator::Impl::Impl(Os& os_in, const SegmentAllocatorConfig& cfg)
     : os(os_in),
       config(cfg),
       id(g_next_allocator_id.fetch_add(1, std::memory_order_relaxed)),
-      table(static_cast<std::uint32_t>(kSizeClassCount * (cfg.budget_bytes / cfg.region_bytes))),
+      table(table_slots(cfg)),
       caches_enabled(cfg.thread_cache_bytes != 0),
       fast_path_enabled(caches_enabled && cfg.observer == nullptr),
       caches(id),

@@ -189,6 +189,9 @@ Result<SlabObject> SlabAllocator::allocate_unrecorded(std::size_t bytes) {
   if (cc.loaded->refs.empty() && cc.previous != nullptr && !cc.previous->refs.empty()) {
     std::swap(cc.loaded, cc.previous);
   }
+  // The swap's condition must have seen a previous magazine: a swap with none
+  // would leave nothing loaded for the line below to read.
+  SEGSIM_ASSERT(cc.loaded != nullptr, "the allocate swap loaded no magazine (a missing previous swapped in)");
   if (!cc.loaded->refs.empty()) {
     cc.fast_allocations.add(1);
   } else if (Status refilled = impl_->refill(c, cc); !refilled.ok()) {
@@ -234,6 +237,9 @@ Status SlabAllocator::Impl::claim(const SlabObject& object) {
     SEGSIM_PROBE("slab.free.foreign");
     return refuse(claim_error(object, Errc::InvalidPointer, "no such slab"));
   }
+  // What the refusal above guarantees, for every use of rec and the class below.
+  SEGSIM_ASSERT(rec != nullptr && object.size_class_ < kSlabClassCount,
+                "claim went on with no slab record or no size class (a weakened refusal)");
   if (rec->epoch.load(std::memory_order_acquire) != object.epoch_) [[unlikely]] {
     SEGSIM_PROBE("slab.free.stale_slab");
     return refuse(claim_error(object, Errc::DoubleFree, "its slab was returned since"));
@@ -301,6 +307,7 @@ Status SlabAllocator::free_unrecorded(const SlabObject& object) {
   if (cc.loaded->full() && cc.previous != nullptr && cc.previous->refs.empty()) {
     std::swap(cc.loaded, cc.previous);
   }
+  SEGSIM_ASSERT(cc.loaded != nullptr, "the free swap loaded no magazine (a missing previous swapped in)");
   if (!cc.loaded->full()) {
     cc.fast_frees.add(1);
   } else {

@@ -49,6 +49,9 @@ SlabStats SlabAllocator::stats() const {
   {
     platform::LockGuard guard(impl_->caches.registry_mu);
     for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+      // stats() reads, it judges nothing (audit() does): a class past the
+      // last is this loop's own mistake, an index past every per-class array.
+      SEGSIM_ASSERT(c < kSlabClassCount, "stats() past the last slab class");
       const auto& r = impl_->retired[c];
       auto& s = stats.classes[c];
       s.allocations = r.allocations;
@@ -61,6 +64,7 @@ SlabStats SlabAllocator::stats() const {
   }
   for (const auto& cache : caches) {
     for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+      SEGSIM_ASSERT(c < kSlabClassCount, "stats() past the last slab class");
       const ClassCache& cc = cache->classes[c];
       auto& s = stats.classes[c];
       s.allocations += cc.allocations.get();
@@ -73,6 +77,7 @@ SlabStats SlabAllocator::stats() const {
     }
   }
   for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+    SEGSIM_ASSERT(c < kSlabClassCount, "stats() past the last slab class");
     const ClassDepot& depot = impl_->depots[c];
     auto& s = stats.classes[c];
     platform::LockGuard guard(depot.mu);
