@@ -18,6 +18,12 @@ namespace segsim::faults {
 
 namespace {
 
+// Who the unmap ledger charges: the running simulation's current fiber.
+std::uint32_t current_caller() {
+  const sim::Simulation* simulation = sim::Simulation::current();
+  return simulation == nullptr ? sim::kNoFiber : simulation->current_fiber();
+}
+
 // ---- guard mode: the SIGSEGV reporter -------------------------------------
 // Up to 64 live SimOs reservations are registered; the handler reports a fault
 // inside one of them with the running simulation's fiber and step, then lets
@@ -293,6 +299,7 @@ OsStatus SimOs::unmap(std::byte* addr, std::size_t bytes) {
     page = run_end;
   }
   stats_.virtual_bytes -= removed_bytes;
+  ++unmaps_by_caller_[current_caller()];
   return {};
 }
 
@@ -418,6 +425,12 @@ PageState SimOs::page_state_since(const void* address, std::uint32_t stamp) cons
     }
   }
   return page_state(address);
+}
+
+std::uint64_t SimOs::unmaps_by_current_caller() const {
+  std::lock_guard guard(mu_);
+  auto it = unmaps_by_caller_.find(current_caller());
+  return it == unmaps_by_caller_.end() ? 0 : it->second;
 }
 
 SimOsStats SimOs::stats() const {

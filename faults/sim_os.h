@@ -76,6 +76,12 @@ class SimOs final : public Os {
   bool remove_file(const std::string& path);
 
   SimOsStats stats() const;
+  // The ledger of successful unmaps by caller — the fiber of the simulation
+  // running on the calling thread (sim::kNoFiber outside one): an oracle
+  // takes the difference across one call to count the unmaps that call made,
+  // which no other fiber's unmap can enter. (Injected failures never reach
+  // SimOs, so only unmaps that really happened are counted.)
+  std::uint64_t unmaps_by_current_caller() const;
   PageState page_state(const void* address) const;
   // A stamp of the pages' contents: SimOs counts every operation that drops
   // pages (unmap, DONTNEED, a reclaimed FREE). page_state_since(address, stamp)
@@ -122,6 +128,7 @@ class SimOs final : public Os {
   std::map<std::string, File> files_;
   sim::Rng free_rng_;
   SimOsStats stats_;
+  std::map<std::uint32_t, std::uint64_t> unmaps_by_caller_;  // fiber → successful unmaps
 };
 
 }  // namespace segsim::faults

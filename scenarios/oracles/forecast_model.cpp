@@ -38,6 +38,39 @@ PressureAction action_for_level(PressureLevel level) noexcept {
   return kActionOf[static_cast<std::size_t>(level)];
 }
 
+PressureTrend ForecastModel::trend_of(double slope_per_sample) const noexcept {
+  // The header's bands as a table, read from the top: above increasing_max a
+  // critical rise, above stable_band a rise, at least -stable_band stable
+  // (the band is closed), below it a fall.
+  struct Band {
+    double floor;
+    bool floor_included;
+    PressureTrend trend;
+  };
+  const Band bands[] = {{config_.increasing_max, false, PressureTrend::Critical},
+                        {config_.stable_band, false, PressureTrend::Increasing},
+                        {-config_.stable_band, true, PressureTrend::Stable}};
+  for (const Band& band : bands) {
+    if (slope_per_sample > band.floor || (band.floor_included && slope_per_sample == band.floor)) return band.trend;
+  }
+  return PressureTrend::Decreasing;
+}
+
+std::int64_t ForecastModel::time_to_critical_ns(const PressureForecast& f) const noexcept {
+  // "0: at or above critical now; -1: not rising"; otherwise when the fitted
+  // line reaches the critical threshold, at most 10^9 s. Stated through the
+  // line itself: where it stands at that cap decides whether it gets there,
+  // and a straight line covers the headroom in proportion to the cap.
+  const double critical = config_.thresholds.critical;
+  if (f.current_ratio >= critical) return 0;
+  if (!(f.slope_per_s > 0)) return -1;
+  constexpr double kCapNs = 1e18;
+  const double rise_at_cap = f.slope_per_s * (kCapNs / kNsPerSecond);
+  const double headroom = critical - f.current_ratio;
+  if (rise_at_cap <= headroom) return static_cast<std::int64_t>(kCapNs);
+  return static_cast<std::int64_t>(kCapNs * (headroom / rise_at_cap));
+}
+
 PressureForecast ForecastModel::forecast() const {
   PressureForecast f;
   f.samples = window_.size();
@@ -84,21 +117,8 @@ PressureForecast ForecastModel::forecast() const {
   f.predicted_60s = f.predict(60 * 1'000'000'000LL);
   f.predicted_120s = f.predict(120 * 1'000'000'000LL);
   f.predicted_horizon = f.predict(config_.action_horizon_ns);
-  if (f.slope_per_sample < -config_.stable_band) {
-    f.trend = PressureTrend::Decreasing;
-  } else if (f.slope_per_sample <= config_.stable_band) {
-    f.trend = PressureTrend::Stable;
-  } else if (f.slope_per_sample <= config_.increasing_max) {
-    f.trend = PressureTrend::Increasing;
-  } else {
-    f.trend = PressureTrend::Critical;
-  }
-  const double critical = config_.thresholds.critical;
-  if (f.current_ratio >= critical) {
-    f.time_to_critical_ns = 0;
-  } else if (f.slope_per_s > 0) {  // capped at 10^9 s
-    f.time_to_critical_ns = static_cast<std::int64_t>(std::min((critical - f.current_ratio) / f.slope_per_s, 1e9) * kNsPerSecond);
-  }
+  f.trend = trend_of(f.slope_per_sample);
+  f.time_to_critical_ns = time_to_critical_ns(f);
   f.level = level_of(f.current_ratio);
   f.predicted_level = f.confidence >= config_.min_confidence ? level_of(f.predicted_horizon) : f.level;
   f.action = action_for_level(std::max(f.level, f.predicted_level));

@@ -31,6 +31,10 @@ class ForecastModel {
   PressureLevel level_of(double ratio) const noexcept;
 
  private:
+  PressureTrend trend_of(double slope_per_sample) const noexcept;
+  // Needs f's current ratio and slope per second.
+  std::int64_t time_to_critical_ns(const PressureForecast& f) const noexcept;
+
   PressureForecasterConfig config_;
   std::deque<PressureSample> window_;
 };

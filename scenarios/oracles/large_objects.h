@@ -11,7 +11,8 @@
 //                       leaks at quiescence
 //   large_stats.cpp     the allocator's counters (allocations, releases, each
 //                       refusal, spans mapped and unmapped) agree with the
-//                       calls the model saw
+//                       calls the model saw, decommits and advise failures
+//                       with the advises the allocator made (advise_ledger.h)
 // Failures go through the run's Oracles (named oracle, fiber, step); callers
 // hold the workload's model lock, so the model and the calls are in step.
 #pragma once
@@ -22,6 +23,7 @@
 
 #include "core/large_object_allocator.h"
 #include "faults/sim_os.h"
+#include "scenarios/oracles/advise_ledger.h"
 #include "scenarios/oracles/oracles.h"
 
 namespace segsim::scenarios {
@@ -34,8 +36,9 @@ struct LargeModelEntry {
 
 class LargeObjectChecks {
  public:
-  LargeObjectChecks(Oracles& oracles, faults::SimOs& os, LargeObjectAllocator& large)
-      : oracles_(oracles), os_(os), large_(large) {}
+  // `advises`: the ledger of the Os `large` was created over (outlives this).
+  LargeObjectChecks(Oracles& oracles, faults::SimOs& os, LargeObjectAllocator& large, const AdviseLedgerOs& advises)
+      : oracles_(oracles), os_(os), large_(large), advises_(advises) {}
 
   // large_outcome.cpp: the result of allocate / allocate_uninitialized of
   // `requested` bytes, `live_before` the allocator's live objects before the
@@ -59,7 +62,9 @@ class LargeObjectChecks {
   // large_stats.cpp: `stats`, a snapshot taken while no call of the model is
   // in flight, counts what the model saw (callers pass the snapshot they
   // already took: a second stats() call would add a scheduling point).
-  void check_counters(const LargeObjectStats& stats);
+  // `quiescent`: no decommit is in flight either (a concurrent one may have
+  // advised and not yet counted, so before that the ledger is only a bound).
+  void check_counters(const LargeObjectStats& stats, bool quiescent);
 
   const std::map<std::uint64_t, LargeModelEntry>& live() const noexcept { return live_; }
 
@@ -83,6 +88,7 @@ class LargeObjectChecks {
   Oracles& oracles_;
   faults::SimOs& os_;
   LargeObjectAllocator& large_;
+  const AdviseLedgerOs& advises_;
   CallCounts calls_;
   std::map<std::uint64_t, LargeModelEntry> live_;      // by SimOs offset: stable across runs
   std::map<std::uint64_t, std::uint64_t> ranges_;      // offset → end, live objects

@@ -8,14 +8,19 @@
 //     (with one, a refused first attempt may be retried: at least as many);
 //   spans mapped − spans unmapped: the spans held now;
 //   free-list hits ≤ allocations, zeroings ≤ zeroed allocations,
-//   peak mapped bytes ≥ mapped bytes.
+//   peak mapped bytes ≥ mapped bytes;
+//   decommits, their bytes and advise failures: exactly the DontNeed advises
+//     the allocator made that succeeded (their bytes) and that failed, by the
+//     ledger of its Os (a decommit is one advise of one free range; a failed
+//     one is an advise failure) — at most those while a decommit may be in
+//     flight. Without a fault plan no advise fails, so advise_failures is 0.
 #include <fmt/format.h>
 
 #include "scenarios/oracles/large_objects.h"
 
 namespace segsim::scenarios {
 
-void LargeObjectChecks::check_counters(const LargeObjectStats& stats) {
+void LargeObjectChecks::check_counters(const LargeObjectStats& stats, bool quiescent) {
   auto exact = [&](const char* counter, std::uint64_t reported, std::uint64_t model) {
     if (reported != model) {
       oracles_.fail("large-stats", fmt::format("stats().{} is {}; the model saw {}", counter, reported, model));
@@ -43,6 +48,17 @@ void LargeObjectChecks::check_counters(const LargeObjectStats& stats) {
                                              stats.free_list_hits, stats.allocations, stats.zeroings,
                                              calls_.zeroed_allocations, stats.peak_mapped_bytes, stats.mapped_bytes));
   }
+  const AdviseLedger& advised = advises_.ledger();
+  auto against_ledger = [&](const char* counter, std::uint64_t reported, std::uint64_t advises, const char* what) {
+    if (quiescent ? reported != advises : reported > advises) {
+      oracles_.fail("large-stats", fmt::format("stats().{} is {}; the allocator's {} DontNeed advises {}{}", counter,
+                                               reported, what, advises, quiescent ? "" : " (an upper bound mid-run)"));
+    }
+  };
+  against_ledger("decommits", stats.decommits, advised.dont_need_ok, "successful");
+  against_ledger("decommitted_bytes_total", stats.decommitted_bytes_total, advised.dont_need_ok_bytes,
+                 "successful ones' bytes: of");
+  against_ledger("advise_failures", stats.advise_failures, advised.dont_need_failed, "failed");
 }
 
 }  // namespace segsim::scenarios

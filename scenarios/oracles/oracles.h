@@ -18,6 +18,7 @@
 //   leaks.cpp             zero live slices and zero borrowed pages at quiescence
 //   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
 //   liveness.cpp          deadlock / step limit / assertion from the simulator
+//   regions_unmapped.cpp  free_unused_regions' count is the unmaps SimOs made for the call
 // Checkers with state of their own hold it in their own type (ownership.h,
 // overlap.h, refusal_ledger.h, growth_bound.h) and return a verdict; the hub turns a verdict
 // into the run's failure. A failure stops the run: the first one is kept,
@@ -112,6 +113,11 @@ class Oracles final : public SegmentObserver {
                         const CallWindow& window);
   // The allocator's refusal of a deliberate bad call carries `expected`.
   void check_refusal(const char* call, const Status& status, Errc expected, const std::byte* segment);
+
+  // regions_unmapped.cpp: free_unused_regions returned `reported`; SimOs's
+  // ledger says the calling fiber's unmaps that succeeded during the call
+  // were `unmapped_by_call`.
+  void check_regions_unmapped(std::size_t reported, std::uint64_t unmapped_by_call);
 
   // Cheap checks a workload runs after each operation (double-free counters).
   void check_cheap();

@@ -28,6 +28,8 @@ enum Op : std::size_t { Alloc, AllocUninit, Release, Rewrite, Verify, DoubleFree
                         Decommit, UnmapSpans, Audit, kOpCount };
 
 struct LargeRun {
+  explicit LargeRun(Os& os) : advises(os) {}
+  AdviseLedgerOs advises;  // what `large` asked of the Os (declared first: outlives it)
   std::unique_ptr<LargeObjectAllocator> large;
   std::unique_ptr<LargeObjectAllocator> foreign;
   std::unique_ptr<LargeObjectChecks> checks;
@@ -125,7 +127,7 @@ void one_op(Stack& stack, LargeRun& run, sim::Rng& rng, Op op) {
     case UnmapSpans: (void)run.large->unmap_free_spans(rng.chance(0.5) ? 0 : run.large->mapped_bytes() / 2); return;
     case Audit: {
       const LargeObjectStats s = run.large->stats();
-      run.checks->check_counters(s);  // under the model lock: no call of the model in flight
+      run.checks->check_counters(s, false);  // under the model lock: no call of the model in flight
       if (!(s.fragmentation_ratio >= 0 && s.fragmentation_ratio <= 1) || s.free_list_hit_rate() > 1) {
         stack.oracles.fail("accounting", fmt::format("large-object ratios out of range: fragmentation {}, hit rate {}",
                                                      s.fragmentation_ratio, s.free_list_hit_rate()));
@@ -153,13 +155,13 @@ void maintenance_loop(Stack& stack, LargeRun& run, sim::Rng& rng) {
 
 void prepare(Stack& stack) {
   sim::Rng rng = stack.simulation.stream("workload.large-objects.swarm");
-  auto run = std::make_shared<LargeRun>();
-  auto large = LargeObjectAllocator::create(stack.os, draw_config(rng));
+  auto run = std::make_shared<LargeRun>(stack.os);
+  auto large = LargeObjectAllocator::create(run->advises, draw_config(rng));
   auto foreign = LargeObjectAllocator::create(stack.os, LargeObjectAllocatorConfig{});
   if (!large.ok() || !foreign.ok()) stack.oracles.fail("exception", "large-object allocator config refused");
   run->large = std::move(large.value());
   run->foreign = std::move(foreign.value());
-  run->checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large);
+  run->checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large, run->advises);
   for (std::size_t op = 0; op < kOpCount; ++op) {
     const bool on = op == Alloc || op == Release || rng.chance(0.7);
     run->weights[op] = on ? 1 + rng.below(10) : 0;

@@ -59,7 +59,13 @@ std::size_t region_op(Stack& stack, F&& op) {
 }  // namespace
 
 std::size_t tracked_free_unused_regions(Stack& stack, std::size_t target_virtual_bytes) {
-  return region_op(stack, [&] { return stack.allocator.free_unused_regions(target_virtual_bytes); });
+  // SimOs's ledger of this fiber's unmaps, around the call: what the returned
+  // count must be (regions-unmapped).
+  const std::uint64_t unmaps_before = stack.sim_os.unmaps_by_current_caller();
+  const std::size_t regions =
+      region_op(stack, [&] { return stack.allocator.free_unused_regions(target_virtual_bytes); });
+  stack.oracles.check_regions_unmapped(regions, stack.sim_os.unmaps_by_current_caller() - unmaps_before);
+  return regions;
 }
 
 std::size_t tracked_release_unused_regions(Stack& stack, int size_class) {

@@ -27,7 +27,8 @@ Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero = tr
 // release of a live handle the workload holds: it must succeed.
 void checked_release(Stack& stack, const Segment& segment);
 // free_unused_regions / release_unused_regions, counted as region operations
-// in flight (they can hold budget while they run).
+// in flight (they can hold budget while they run); free_unused_regions's
+// count is checked against SimOs's unmaps (regions-unmapped).
 std::size_t tracked_free_unused_regions(Stack& stack, std::size_t target_virtual_bytes);
 std::size_t tracked_release_unused_regions(Stack& stack, int size_class);
 

@@ -36,6 +36,8 @@ struct Phase {
 };
 
 struct PressureRun {
+  explicit PressureRun(Os& os) : advises(os) {}
+  AdviseLedgerOs advises;  // what `large` asked of the Os (declared first: outlives it)
   std::unique_ptr<LargeObjectAllocator> large;
   std::unique_ptr<PressureForecaster> forecaster;
   std::unique_ptr<StackPressureActions> actions;
@@ -218,7 +220,7 @@ void check_actions_without_targets(Stack& stack) {
 void prepare(Stack& stack) {
   check_actions_without_targets(stack);
   sim::Rng rng = stack.simulation.stream("workload.pressure.swarm");
-  auto run = std::make_shared<PressureRun>();
+  auto run = std::make_shared<PressureRun>(stack.os);
   PressureRun* raw = run.get();
   SegmentAllocator* segments = &stack.allocator;
   LargeObjectAllocatorConfig config;
@@ -233,7 +235,7 @@ void prepare(Stack& stack) {
     raw->reclaims.answered_true += freed ? 1 : 0;
     return freed;
   };
-  auto large = LargeObjectAllocator::create(stack.os, std::move(config));
+  auto large = LargeObjectAllocator::create(run->advises, std::move(config));
   PressureForecasterConfig forecaster_config;
   forecaster_config.window_samples = 10 + rng.below(30);
   auto forecaster = PressureForecaster::create(forecaster_config);
@@ -254,7 +256,7 @@ void prepare(Stack& stack) {
   run->sources = std::make_unique<SourceLedger>(stack.oracles, [simulation] { return simulation->current_fiber(); }, 2);
   run->loop->add_source("segments", run->sources->wrap(0, [segments] { return segments->stats().virtual_bytes; }));
   run->loop->add_source("large-objects", run->sources->wrap(1, [lo] { return lo->mapped_bytes(); }));
-  run->large_checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large);
+  run->large_checks = std::make_unique<LargeObjectChecks>(stack.oracles, stack.sim_os, *run->large, run->advises);
   run->checks = std::make_unique<PressureChecks>(stack.oracles, forecaster_config, 2 * kTickNs);
   run->model = std::make_unique<ForecastModel>(forecaster_config);
   run->phases = draw_phases(rng, kRunNsPerSize * stack.size);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/arena_oracles.h"
+#include "scenarios/oracles/arena_profile.h"
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
@@ -29,6 +30,7 @@ struct TxnArenas {
   std::unique_ptr<ArenaOracles> oracles;
   std::unique_ptr<TxnArenaManager> manager;
   ArenaModelCounts model;
+  ArenaProfileModel profiles{TxnArenaConfig{}.history_size};  // the manager's config is the default
   std::uint64_t next_txn = 1;
   std::uint32_t next_fill = 0;  // fibers switch only at scheduling points: no lock needed
 };
@@ -68,7 +70,9 @@ void Txn::begin() {
   Result<TxnArena*> got = [&]() -> Result<TxnArena*> {
     if (rng.chance(0.3)) {
       const std::size_t estimate = kEstimateEdges[rng.below(kEstimateEdges.size())];
+      const ArenaProfileModel::Mark before = st.profiles.mark();
       Result<TxnArena*> arena = st.manager->begin_estimated(txn, estimate == 0 ? std::nullopt : std::optional(estimate));
+      if (arena.ok() && estimate == 0) st.profiles.check_suggested(stack.oracles, before, arena.value()->profile());
       if (arena.ok() && estimate != 0 && arena.value()->profile() != profile_for(estimate)) {
         stack.oracles.fail("arena-refusal", fmt::format("an estimate of {} B opened a {} arena", estimate,
                                                         profile_spec(arena.value()->profile()).name));
@@ -102,7 +106,7 @@ bool Txn::allocate(Open& where, std::size_t bytes, std::size_t alignment) {
     st.oracles->check_refused_allocate(*where.arena, before, bytes, alignment, got.error(), tolerated(stack, got.error()));
     return false;
   }
-  const ArenaObject object{got.value(), bytes, static_cast<std::uint8_t>(1 + st.next_fill++ % 255)};
+  const ArenaObject object{got.value(), bytes, static_cast<std::uint8_t>(1 + st.next_fill++ % 255), alignment};
   st.oracles->object_allocated(*where.arena, object, alignment);
   std::fill(object.data, object.data + bytes, std::byte{object.fill});
   where.objects.push_back(object);
@@ -139,7 +143,10 @@ void Txn::end_top(bool commit) {
   const bool into_parent = commit && !open.empty();
   // Out of the model first: once the chunks are back, another fiber may get them.
   if (!into_parent) st.oracles->objects_gone(top.objects);
+  const bool root = open.empty();
+  const std::uint64_t ticket = root ? st.profiles.root_end_started() : 0;
   Status ended = commit ? st.manager->commit(top.id) : st.manager->rollback(top.id);
+  if (root) st.profiles.root_end_done(ticket, ended.ok(), top.objects);
   if (!ended.ok()) stack.oracles.fail("arena-refusal", fmt::format("ending arena {}: {}", top.id, ended.error().describe()));
   st.oracles->check_ended(*st.manager, top.id);
   this->ended.push_back(top.id);
