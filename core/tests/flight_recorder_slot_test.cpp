@@ -165,7 +165,9 @@ TEST(FlightRecorderSlot, TheComposedIdWordsAreTheHandlesWords) {
     EXPECT_EQ(place >> 56, 0u) << "the top byte is the wide tag's";
   }
   for (const Segment& segment : handles) {
-    if (!segment.is_null()) ASSERT_TRUE(allocator->release(segment).ok());
+    if (!segment.is_null()) {
+      ASSERT_TRUE(allocator->release(segment).ok());
+    }
   }
 }
 
