@@ -5,13 +5,19 @@
 //    4 KiB class to 256 KiB (six resizes, each allocate + copy + release).
 //  * CacheHit: PageCache::get of a cached page and dropping the handle (pin +
 //    LRU touch + unpin); baseline: std::unordered_map lookup (BaselineMapFind).
+//  * PageSetSlotRecorderOn / CacheHitRecorderOn: the same with the flight
+//    recorder on (issue 13: its cost on the page hot path; the paired
+//    measurement is bench/recorder_cost.cpp's, docs/benchmarks.md).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "core/flight_recorder.h"
 #include "core/leaf_page.h"
 #include "core/leaf_page_pool.h"
 #include "core/page_cache.h"
@@ -101,6 +107,37 @@ void CacheHit(benchmark::State& state) {
   cache.clear();
 }
 BENCHMARK(CacheHit);
+
+// The flight recorder on for one benchmark run (as flight_recorder_bench.cpp's).
+class RecorderOn {
+ public:
+  explicit RecorderOn(benchmark::State& state) {
+    flight_recorder::Config config;
+    config.dir = std::filesystem::temp_directory_path().string();
+    config.catch_signals = false;
+    config.report_refusals = false;  // a benchmark writes no report
+    std::string error;
+    ok_ = flight_recorder::enable(config, &error);
+    if (!ok_) state.SkipWithError(error.c_str());
+  }
+  ~RecorderOn() { flight_recorder::disable(); }
+  RecorderOn(const RecorderOn&) = delete;
+  RecorderOn& operator=(const RecorderOn&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+};
+
+void PageSetSlotRecorderOn(benchmark::State& state) {
+  if (RecorderOn on(state); on.ok()) PageSetSlot(state);
+}
+BENCHMARK(PageSetSlotRecorderOn);
+
+void CacheHitRecorderOn(benchmark::State& state) {
+  if (RecorderOn on(state); on.ok()) CacheHit(state);
+}
+BENCHMARK(CacheHitRecorderOn);
 
 }  // namespace
 }  // namespace segsim::bench

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <new>
 
+#include "core/assert.h"
 #include "core/flight_recorder_state.h"
 #include "core/platform/sync_clock.h"
 
@@ -91,11 +92,15 @@ namespace {
 
 // The ring first, then the epoch that makes the hot path use it (ThreadRing).
 Ring* adopt(Ring* ring, std::uint32_t epoch) noexcept {
+  SEGSIM_ASSERT(ring != nullptr, "a thread adopts a null flight-recorder ring");
   // A compact event takes the clock unstepped; 0 would read as an empty slot.
   (void)platform::sync_clock::tick();
   tls_ring.ring = ring;
   tls_ring.epoch = epoch;
   tls_ring.compact_epoch = tls_ring.depth == 0 ? epoch : 0;
+  // The hot path writes through tls_ring.ring, unchecked, whenever the epoch
+  // is live (ThreadRing): a null one there would be a segfault, not a report.
+  SEGSIM_ASSERT(tls_ring.ring != nullptr, "a live epoch without the thread's flight-recorder ring");
   if (g_exit_key_made) (void)pthread_setspecific(g_exit_key, ring);
   return ring;
 }
@@ -108,10 +113,12 @@ Ring* refuse_ring(std::uint32_t epoch) noexcept {
 }  // namespace
 
 Ring* detail::ring_of_this_thread() noexcept {
-  detail::State& s = state();
   const std::uint32_t epoch = g_epoch.load(std::memory_order_acquire);
-  if (tls_ring.epoch == epoch) return tls_ring.ring;
+  // Every wide event asks: the answer for a thread that has its ring comes
+  // before state()'s guard check (a function-local static's).
+  if (tls_ring.epoch == epoch) [[likely]] return tls_ring.ring;
   if (tls_ring.refused_epoch == epoch) return nullptr;
+  detail::State& s = state();
   tls_ring.ring = nullptr;
   const std::uint32_t index = s.ring_count.load(std::memory_order_relaxed);
   if (index >= kMaxThreads) {
@@ -127,6 +134,7 @@ Ring* detail::ring_of_this_thread() noexcept {
   if (block != nullptr) {
     auto* slots = new (block) detail::Slot[s.ring_events];
     ring = new (static_cast<unsigned char*>(block) + slot_bytes) Ring;
+    SEGSIM_ASSERT(ring != nullptr, "a flight-recorder ring block without its header");
     ring->mask = s.ring_events - 1;
     ring->slots = slots;
     ring->cursor.store(ring->first_cursor(), std::memory_order_relaxed);
@@ -423,14 +431,6 @@ void record_hit_slow(Op op, std::uint64_t bytes, const Segment& segment) noexcep
   if (ring != nullptr) record_compact(ring, op, bytes, segment);
 }
 
-static void set_depth(std::uint32_t depth) noexcept {
-  tls_ring.depth = depth;
-  tls_ring.depth8 = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
-  // Nested calls go wide (ThreadRing); the ring of a stale epoch stays stale.
-  tls_ring.compact_epoch = depth == 0 ? tls_ring.epoch : 0;
-}
-void enter() noexcept { set_depth(tls_ring.depth + 1); }
-void leave() noexcept { set_depth(tls_ring.depth > 0 ? tls_ring.depth - 1 : 0); }
 
 void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept {
   State& s = state();

@@ -129,8 +129,9 @@ extern std::atomic<std::uint32_t> g_live;
 // called by the program (every hit, and the full path's successes, at depth
 // 0) is packed into the slot itself ("compact"): the thread's clock as it
 // stands, one word of constant and request, and the handle's two id words
-// copied whole (one 16-byte move) — no field taken apart, no address (the
-// report rebuilds it from the region's base, flight_recorder_regions.h).
+// (owner_word / place_word: the words as they lie in the handle) — no
+// address (the report rebuilds it from the region's base,
+// flight_recorder_regions.h).
 // Anything else — a page or object-layer operation, a refused or failed
 // allocator call, a call nested in a layer's Scope — is "wide": the whole
 // Event sits in the ring's side array at the same index, and the slot holds
@@ -144,7 +145,7 @@ extern std::atomic<std::uint32_t> g_live;
 //             allocator op, < 4): the cheapest call, allocate_uninitialized
 //             (no zeroing), has code 0, so its word is the request itself; a
 //             release's is a constant
-//   owner     the handle's owner word (Segment::copy_id_words): allocator id | generation << 32
+//   owner     the handle's owner word (as Segment::copy_id_words has it): allocator id | generation << 32
 //   place     its place word: region | slice << 32 | size class << 48;
 //             its top byte is the handle's spare byte, always 0 (kWideTag: wide)
 // Aligned to its size, so a slot never straddles two cache lines.
@@ -161,6 +162,21 @@ inline constexpr unsigned kOpShift = 19;
 
 // The op's code in a compact slot's `where` (Slot); its own inverse.
 inline constexpr std::uint64_t compact_code(Op op) noexcept { return static_cast<std::uint64_t>(op) ^ 1; }
+
+// A compact slot's id words, put together from the handle's fields rather
+// than loaded as the 16 bytes they are in memory: the handle an allocation
+// returns was just written field by field (4-, 2- and 1-byte stores), and a
+// load spanning several pending stores cannot be forwarded from them — it
+// waits until they reach the cache. Measured (docs/benchmarks.md, "Flight
+// recorder cost"), that wait cost more time than the few shifts here. Inlined
+// into the hit path, the fields are mostly in registers already.
+inline std::uint64_t owner_word(const Segment& segment) noexcept {
+  return segment.allocator_id() | std::uint64_t{segment.generation()} << 32;
+}
+inline std::uint64_t place_word(const Segment& segment) noexcept {
+  return segment.region_id() | std::uint64_t{segment.slice_index()} << 32 |
+         std::uint64_t{static_cast<std::uint8_t>(segment.size_class())} << 48;
+}
 
 // A thread's ring (flight_recorder.cpp): its thread is the only writer. The
 // slots sit right before this header, in one block, so the writer finds the
@@ -235,8 +251,15 @@ inline void record_compact(Ring* ring, Op op, std::uint64_t bytes, const Segment
 void record_hit_slow(Op op, std::uint64_t bytes, const Segment& segment) noexcept;
 // Any other allocator operation (a refusal, a failed or oversized allocate): wide.
 void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
-void enter() noexcept;
-void leave() noexcept;
+// A Scope's entry and exit (inline: every page-layer operation pays two while on).
+inline void set_depth(std::uint32_t depth) noexcept {
+  tls_ring.depth = depth;
+  tls_ring.depth8 = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
+  // Nested calls go wide (ThreadRing); the ring of a stale epoch stays stale.
+  tls_ring.compact_epoch = depth == 0 ? tls_ring.epoch : 0;
+}
+inline void enter() noexcept { set_depth(tls_ring.depth + 1); }
+inline void leave() noexcept { set_depth(tls_ring.depth > 0 ? tls_ring.depth - 1 : 0); }
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept;
 void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept;
 // The configs of the last SlabAllocator / LargeObjectAllocator made while on
@@ -295,23 +318,22 @@ inline void record_compact(Ring* ring, Op op, std::uint64_t bytes, const Segment
   const std::int64_t cursor = ring->cursor.load(std::memory_order_relaxed);
   const std::uint64_t stamp = platform::sync_clock::now();  // not stepped: ties within a thread (Slot)
   const std::uint64_t where = (compact_code(op) << kOpShift) + bytes;
-  static_assert(offsetof(Slot, place) == offsetof(Slot, owner) + 8, "owner and place are copied as one");
+  const std::uint64_t owner = owner_word(segment);
+  const std::uint64_t place = place_word(segment);
 #if defined(SEGSIM_RECORDER_SLOT_ASM)
   static_assert(offsetof(Slot, sequence) == 0 && offsetof(Slot, where) == 8 && offsetof(Slot, owner) == 16,
                 "the asm's displacements");
   static_assert(offsetof(Ring, cursor) == 0, "the asm adds to the ring's first word");
-  typedef long long IdWords __attribute__((vector_size(16)));
-  IdWords ids;
-  segment.copy_id_words(reinterpret_cast<unsigned char*>(&ids));
   asm goto(
       "movq %[stamp], (%[ring],%[cursor])\n\t"
       "movq %[where], 8(%[ring],%[cursor])\n\t"
-      "movups %[ids], 16(%[ring],%[cursor])\n\t"
+      "movq %[owner], 16(%[ring],%[cursor])\n\t"
+      "movq %[place], 24(%[ring],%[cursor])\n\t"
       "addq %[step], (%[ring])\n\t"
       "jne %l[recorded]"
       :
-      : [ring] "r"(ring), [cursor] "r"(cursor), [stamp] "r"(stamp), [where] "re"(where), [ids] "x"(ids),
-        [step] "i"(sizeof(Slot))
+      : [ring] "r"(ring), [cursor] "r"(cursor), [stamp] "r"(stamp), [where] "re"(where), [owner] "r"(owner),
+        [place] "r"(place), [step] "i"(sizeof(Slot))
       : "memory", "cc"
       : recorded);
   // The lap's end falls through to here; every other event jumps straight
@@ -326,7 +348,8 @@ recorded:
   // register first (three more instructions than it saves).
   asm("" ::: "memory");
   slot->where = where;
-  segment.copy_id_words(reinterpret_cast<unsigned char*>(slot) + offsetof(Slot, owner));
+  slot->owner = owner;
+  slot->place = place;
   advance(ring, cursor);
 #endif
 }

@@ -35,11 +35,11 @@ class Segment {
 
   friend bool operator==(const Segment&, const Segment&) = default;
 
-  // The handle's ids as two whole words, for the flight recorder's compact
-  // slot (flight_recorder.h), which stores them without taking them apart:
-  // the owner word, allocator | generation << 32, then the place word,
-  // region | slice << 32 | size class << 48 (the top byte is spare_, always
-  // 0). Both at once, as they lie in memory: one 16-byte move.
+  // The handle's ids as two whole words, as they lie in memory: the owner
+  // word, allocator | generation << 32, then the place word, region | slice
+  // << 32 | size class << 48 (the top byte is spare_, always 0) — the flight
+  // recorder's compact slot (flight_recorder.h, owner_word / place_word,
+  // which its tests check against this copy).
   void copy_id_words(unsigned char* out) const noexcept {
     static_assert(std::endian::native == std::endian::little, "the words' layout is little-endian");
     static_assert(offsetof(Segment, allocator_) == 8 && offsetof(Segment, generation_) == 12 &&
