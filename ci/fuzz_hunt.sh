@@ -23,6 +23,9 @@ for target in "${targets[@]}"; do
     { echo "fuzz_hunt.sh: no build/fuzz-mutants/fuzz/fuzz_$target (build the fuzz-mutants preset)" >&2; exit 2; }
 done
 
+# The campaign's sanitizer settings (ci/fuzz.sh): the column measures what a
+# campaign finds, and how fast.
+export ASAN_OPTIONS=${ASAN_OPTIONS-$(cat fuzz/campaign.asan_options)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 start_label=committed

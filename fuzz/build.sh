@@ -5,6 +5,7 @@
 #   $OUT/fuzz_<name>                    the target
 #   $OUT/fuzz_<name>_seed_corpus.zip    fuzz/corpus/<name>/
 #   $OUT/fuzz_<name>.dict               fuzz/<name>.dict, when there is one
+#   $OUT/fuzz_<name>.options            [asan] fuzz/campaign.asan_options
 # Every library is compiled with $CXXFLAGS plus -fsanitize=fuzzer-no-link
 # (SEGSIM_FUZZ=ON); only the targets link $LIB_FUZZING_ENGINE.
 # Needs: cmake, ninja, zip, libboost-context1.81-dev, libfmt-dev (ci/bootstrap.sh).
@@ -42,6 +43,11 @@ for target in "$build"/fuzz/fuzz_*; do
     (cd "$src/fuzz/corpus/$short" && zip -q -j "$OUT/${name}_seed_corpus.zip" ./*)
   fi
   [[ -f "$src/fuzz/$short.dict" ]] && cp "$src/fuzz/$short.dict" "$OUT/$name.dict"
+  # The campaign's ASan settings (fuzz/campaign.asan_options, docs/fuzzing.md
+  # Round 6) as ClusterFuzz reads them: an [asan] section of <target>.options.
+  # ClusterFuzz reproduces a crash with the same file; for the full report
+  # (allocation and free stacks) replay it without these settings.
+  { echo "[asan]"; tr ':' '\n' < "$src/fuzz/campaign.asan_options" | sed -E '/^$/d; s/=/ = /'; } > "$OUT/$name.options"
   installed=$((installed + 1))
 done
 ((installed > 0)) || { echo "build.sh: no fuzz target was built" >&2; exit 1; }

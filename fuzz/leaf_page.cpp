@@ -21,7 +21,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -116,10 +118,43 @@ std::size_t value_bytes(std::uint8_t byte, std::size_t max_value_bytes) {
   return kSizes[pick];
 }
 
+// The bytes a write stores: `bytes` of `fill`, from one buffer per process,
+// refilled only past what it already holds of that fill. A vector per input
+// was an ASan malloc of up to 256 KiB per write — blocks over 128 KiB are
+// mapped anew, so page faults too — plus its fill: ~12 % of this target's
+// samples (perf, docs/fuzzing.md Round 6). Earlier inputs cannot leak into a
+// write: the span handed out is exactly `bytes` of `fill` whatever was there.
+class ValueBuffer {
+ public:
+  static constexpr std::size_t kMaxBytes = 256 * KiB + 1;  // the largest max_value_bytes, plus one
+
+  std::span<const std::byte> fill(std::size_t bytes, std::uint8_t fill) {
+    if (bytes > kMaxBytes) {
+      std::fprintf(stderr, "fuzz_leaf_page: a value of %zu bytes passes the harness's buffer\n", bytes);
+      __builtin_trap();
+    }
+    if (std::byte{fill} != fill_) {
+      fill_ = std::byte{fill};
+      filled_ = 0;
+    }
+    if (bytes > filled_) {
+      std::memset(bytes_.get() + filled_, fill, bytes - filled_);
+      filled_ = bytes;
+    }
+    return {bytes_.get(), bytes};
+  }
+
+ private:
+  std::unique_ptr<std::byte[]> bytes_{new std::byte[kMaxBytes]};  // uninitialised: filled before read
+  std::byte fill_{0};
+  std::size_t filled_ = 0;  // bytes_[0, filled_) hold fill_
+};
+
 // One Os, one SimOs for the oracle hub, per process: their state is not the
 // fuzzer's subject, and mapping memory anew for every input would dominate.
 struct ProcessState {
   fuzzing::RecyclingOs memory;
+  ValueBuffer value;
   std::unique_ptr<faults::SimOs> oracle_os =
       std::move(faults::SimOs::create(faults::SimOsConfig{.reservation_bytes = std::size_t{1} << 20}).value());
 };
@@ -205,7 +240,6 @@ class Harness {
   PageCache cache_;
   std::vector<PageCache::Handle> pins_;  // with the model's pin ids, index for index
   std::vector<std::uint64_t> pin_ids_;
-  std::vector<std::byte> value_;
   std::vector<LeafPage*> held_;  // pages_.held(), refilled per call without a fresh vector
   std::vector<std::uint64_t> keys_;  // cache_model_.keys(), likewise
   fuzzing::InputDigest digest_;
@@ -329,9 +363,9 @@ void Harness::write(Reader& in, bool dewey) {
   const std::size_t bytes = value_bytes(in.byte(), config_.pool.page.max_value_bytes);
   const auto fill = static_cast<std::uint8_t>(in.byte() | 1);  // never 0: zeroed memory is not a value
   if (page == nullptr) return;
-  value_.assign(bytes, std::byte{fill});
+  const std::span<const std::byte> value = process().value.fill(bytes, fill);
   const std::uint64_t map_failures = os_.failures(OsCall::Map);
-  const Status written = dewey ? page->set_dewey_id(slot, value_) : page->set_slot(slot, value_);
+  const Status written = dewey ? page->set_dewey_id(slot, value) : page->set_slot(slot, value);
   pages_.check_write(page, dewey, slot, bytes, fill, written, map_failed_since(map_failures));
 }
 
