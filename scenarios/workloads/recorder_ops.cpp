@@ -12,7 +12,6 @@
 #include <string>
 #include <system_error>
 #include <thread>
-#include <vector>
 
 #include <fmt/format.h>
 
@@ -124,8 +123,6 @@ std::string describe_refusal(const CrashReport& report) {
 namespace {
 
 constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
-// Allocations tried for a slice above the signal's fault address.
-constexpr int kAboveAttempts = 4;
 
 const char* raised_signal_name(int signal) {
   switch (signal) {
@@ -156,17 +153,6 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   }
   const Segment segment = held.value();
   const std::uint64_t offset = rng.below(segment.size());
-  // A later recorded event of a slice above the fault address: the report
-  // must still name the slice that holds the address, not the latest event
-  // at or below it. Same class, so the next free slice is usually above;
-  // a few tries, and the check stands without one (a fault plan may refuse).
-  std::vector<Segment> later;
-  for (int attempt = 0; attempt < kAboveAttempts; ++attempt) {
-    Result<Segment> next = stack.allocator.allocate(segment.size());
-    if (!next.ok()) break;
-    later.push_back(next.value());
-    if (next.value().data() > segment.data()) break;
-  }
   const std::size_t written = flight_recorder::reports_written();
   const bool room = written < flight_recorder::kMaxReportsPerProcess;
   // As the kernel sends a fault: to this thread, with the address.
@@ -200,11 +186,6 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   }
   if (Status released = stack.allocator.release(segment); !released.ok()) {
     recorder_fail(stack, "release of the signal's slice refused: " + released.error().describe());
-  }
-  for (const Segment& other : later) {
-    if (Status released = stack.allocator.release(other); !released.ok()) {
-      recorder_fail(stack, "release of a slice recorded after the signal's refused: " + released.error().describe());
-    }
   }
   struct sigaction after {};
   ::sigaction(signal, nullptr, &after);
