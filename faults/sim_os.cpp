@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iterator>
 #include <vector>
@@ -109,6 +110,21 @@ void register_guard(std::byte* base, std::size_t bytes) {
   // PROT_NONE, only its faults are reported anonymously.
 }
 
+// Whether a page that is not resident may still hold data: swapped out. Read
+// once a process; unreadable counts as on.
+bool swap_on() {
+  static const bool on = [] {
+    std::FILE* swaps = std::fopen("/proc/swaps", "r");
+    if (swaps == nullptr) return true;
+    int lines = 0;  // a header line, then one per swap device
+    char line[512];
+    while (lines < 2 && std::fgets(line, sizeof line, swaps) != nullptr) ++lines;
+    std::fclose(swaps);
+    return lines > 1;
+  }();
+  return on;
+}
+
 void unregister_guard(std::byte* base) {
   for (GuardSlot& slot : g_guarded) {
     if (slot.begin.load() == reinterpret_cast<std::uintptr_t>(base)) slot.begin.store(0);
@@ -133,16 +149,30 @@ Result<std::unique_ptr<SimOs>> SimOs::create(SimOsConfig config) {
     error.os_errno = errno;
     return error;
   }
-  return std::unique_ptr<SimOs>(new SimOs(config, static_cast<std::byte*>(base), page));
+  // The page-state table in its own MAP_NORESERVE mapping, all Unmapped (0)
+  // without a write: a std::vector of its 4 Mi entries faulted in 4 MiB every
+  // seed — ~1,000 page faults, ~13 ms on a paravirtualised VM (docs/benchmarks.md).
+  static_assert(static_cast<int>(PageState::Unmapped) == 0);
+  const std::size_t page_count = config.reservation_bytes / page;
+  void* pages = ::mmap(nullptr, page_count * sizeof(PageState), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (pages == MAP_FAILED) {
+    Error error = make_error(Errc::OutOfMemory, "cannot map SimOs's page table");
+    error.os_errno = errno;
+    ::munmap(base, config.reservation_bytes);
+    return error;
+  }
+  return std::unique_ptr<SimOs>(new SimOs(config, static_cast<std::byte*>(base), page, static_cast<PageState*>(pages)));
 }
 
-SimOs::SimOs(SimOsConfig config, std::byte* base, std::size_t page_size)
+SimOs::SimOs(SimOsConfig config, std::byte* base, std::size_t page_size, PageState* pages)
     : config_(config),
       base_(base),
       page_size_(page_size),
-      pages_(config.reservation_bytes / page_size, PageState::Unmapped),
+      page_count_(config.reservation_bytes / page_size),
+      pages_(pages),
       free_rng_(sim::derive_seed(config.seed, "simos.madv_free")) {
-  void* table = ::mmap(nullptr, pages_.size() * sizeof(std::uint32_t), PROT_READ | PROT_WRITE,
+  void* table = ::mmap(nullptr, page_count_ * sizeof(std::uint32_t), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   // Without the table every question goes to the kernel, as before.
   if (table != MAP_FAILED) dropped_at_ = static_cast<std::uint32_t*>(table);
@@ -152,7 +182,8 @@ SimOs::SimOs(SimOsConfig config, std::byte* base, std::size_t page_size)
 SimOs::~SimOs() {
   if (config_.guard) unregister_guard(base_);
   ::munmap(base_, config_.reservation_bytes);
-  if (dropped_at_ != nullptr) ::munmap(dropped_at_, pages_.size() * sizeof(std::uint32_t));
+  ::munmap(pages_, page_count_ * sizeof(PageState));
+  if (dropped_at_ != nullptr) ::munmap(dropped_at_, page_count_ * sizeof(std::uint32_t));
 }
 
 // ---- address space ---------------------------------------------------------
@@ -192,8 +223,8 @@ void SimOs::release_range(std::size_t offset, std::size_t bytes) {
 }
 
 void SimOs::set_pages(std::size_t offset, std::size_t bytes, PageState state) {
-  std::fill(pages_.begin() + static_cast<std::ptrdiff_t>(offset / page_size_),
-            pages_.begin() + static_cast<std::ptrdiff_t>((offset + bytes) / page_size_), state);
+  SEGSIM_ASSERT((offset + bytes) / page_size_ <= page_count_, "pages inside the reservation");
+  std::fill(pages_ + offset / page_size_, pages_ + (offset + bytes) / page_size_, state);
 }
 
 void SimOs::stamp_dropped(std::size_t offset, std::size_t bytes) {
@@ -427,6 +458,24 @@ PageState SimOs::page_state_since(const void* address, std::uint32_t stamp) cons
   return page_state(address);
 }
 
+std::optional<SimOs::Residency> SimOs::residency(const std::byte* data, std::size_t bytes) const {
+  // A short range is cheaper to read than to ask about: a syscall (~1.5 us
+  // here) against faults only where pages are not resident — most of the
+  // small slices a workload releases were just written (chicago ran 27 %
+  // slower asking about every slice of two pages or more).
+  if (swap_on() || bytes < kMinResidencyQueryPages * page_size_ || !contains(data) || !contains(data + bytes - 1)) {
+    return std::nullopt;
+  }
+  const std::size_t first = static_cast<std::size_t>(data - base_) / page_size_;
+  const std::size_t last = static_cast<std::size_t>(data + bytes - 1 - base_) / page_size_;
+  Residency residency{base_ + first * page_size_, page_size_, std::vector<unsigned char>(last - first + 1)};
+  if (::mincore(base_ + first * page_size_, (last - first + 1) * page_size_, residency.may_hold_data.data()) != 0) {
+    return std::nullopt;
+  }
+  for (unsigned char& flag : residency.may_hold_data) flag &= 1;
+  return residency;
+}
+
 std::uint64_t SimOs::unmaps_by_current_caller() const {
   std::lock_guard guard(mu_);
   auto it = unmaps_by_caller_.find(current_caller());
@@ -437,33 +486,26 @@ SimOsStats SimOs::stats() const {
   std::lock_guard guard(mu_);
   SimOsStats stats = stats_;
   stats.mappings = mappings_.size();
-  for (const auto& [offset, mapping] : mappings_) stats.file_bytes += mapping.read_only ? mapping.bytes : 0;
-  if (mappings_.empty()) return stats;
-  // One mincore over the span of every mapping, not one per mapping: the
-  // oracles sample stats every few hundred steps and a run has hundreds of
-  // mappings — per-mapping calls were most of a cheap seed's system time.
-  // Only pages inside mappings are counted, as before.
-  const std::size_t span_begin = mappings_.begin()->first;
-  const std::size_t span_end = std::prev(mappings_.end())->first + std::prev(mappings_.end())->second.bytes;
-  std::vector<unsigned char> residency((span_end - span_begin) / page_size_);
-  if (::mincore(base_ + span_begin, span_end - span_begin, residency.data()) == 0) {
-    for (const auto& [offset, mapping] : mappings_) {
-      const std::size_t first = (offset - span_begin) / page_size_;
-      for (std::size_t page = first; page < first + mapping.bytes / page_size_; ++page) {
-        stats.resident_bytes += (residency[page] & 1) != 0 ? page_size_ : 0;
-      }
-    }
-    return stats;
-  }
-  // The span could not be queried whole (ENOMEM: a gap the kernel does not
-  // map, which the reservation never has): mapping by mapping, as before.
+  // One mincore per run of adjacent mappings: not one per mapping (per-mapping
+  // calls were most of a cheap seed's system time), nor one over the span of
+  // them all — with hundreds of fibers the span is gigabytes of holes, and
+  // walking them was a third of a 64-thread leak-soak run.
+  std::vector<unsigned char> residency;
+  auto count_run = [&](std::size_t begin, std::size_t end) {
+    residency.resize((end - begin) / page_size_);
+    if (::mincore(base_ + begin, end - begin, residency.data()) != 0) return;
+    for (unsigned char page : residency) stats.resident_bytes += (page & 1) != 0 ? page_size_ : 0;
+  };
+  std::size_t run_begin = 0, run_end = 0;
   for (const auto& [offset, mapping] : mappings_) {
-    residency.resize(mapping.bytes / page_size_);
-    if (::mincore(base_ + offset, mapping.bytes, residency.data()) != 0) continue;
-    for (std::size_t page = 0; page < mapping.bytes / page_size_; ++page) {
-      stats.resident_bytes += (residency[page] & 1) != 0 ? page_size_ : 0;
+    stats.file_bytes += mapping.read_only ? mapping.bytes : 0;
+    if (offset != run_end) {
+      if (run_end > run_begin) count_run(run_begin, run_end);
+      run_begin = offset;
     }
+    run_end = offset + mapping.bytes;
   }
+  if (run_end > run_begin) count_run(run_begin, run_end);
   return stats;
 }
 

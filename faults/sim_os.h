@@ -91,6 +91,20 @@ class SimOs final : public Os {
   // system time: the use-after-release oracle asks per slice handed out).
   std::uint32_t drop_epoch() const;
   PageState page_state_since(const void* address, std::uint32_t stamp) const;
+  // Which pages spanning [data, data + bytes) may hold data: a page of the
+  // reservation that is not resident reads zero (anonymous memory, dropped or
+  // never touched) when the machine has no swap, so a zero scan may skip it
+  // — reading it would fault a page in, ~13 us on a paravirtualised VM
+  // (docs/benchmarks.md), most of a leak-soak seed. nullopt when any page may
+  // (swap on, a range outside the reservation or shorter than
+  // kMinResidencyQueryPages, mincore refused).
+  static constexpr std::size_t kMinResidencyQueryPages = 8;
+  struct Residency {
+    const std::byte* first_page;              // page-aligned, <= data
+    std::size_t page_bytes;
+    std::vector<unsigned char> may_hold_data; // one flag a page from first_page
+  };
+  std::optional<Residency> residency(const std::byte* data, std::size_t bytes) const;
   // The stable name of an address for traces: its offset in the reservation.
   std::optional<std::uint64_t> offset_of(const void* address) const;
   bool contains(const void* address) const;
@@ -104,7 +118,7 @@ class SimOs final : public Os {
     std::vector<std::byte> contents;
     std::int64_t mtime_ns;
   };
-  SimOs(SimOsConfig config, std::byte* base, std::size_t page_size);
+  SimOs(SimOsConfig config, std::byte* base, std::size_t page_size, PageState* pages);
   OsResult<std::size_t> take_range(std::size_t bytes);
   void release_range(std::size_t offset, std::size_t bytes);
   bool range_mapped(std::size_t offset, std::size_t bytes) const;
@@ -119,11 +133,13 @@ class SimOs final : public Os {
   std::map<std::size_t, Mapping> mappings_;   // offset → mapping
   std::map<std::size_t, std::size_t> holes_;  // offset → bytes, unmapped and reusable
   std::size_t bump_ = 0;                      // never-used space starts here
-  std::vector<PageState> pages_;              // by page index in the reservation
+  const std::size_t page_count_;              // of the reservation
+  PageState* const pages_;                    // by page index: its own MAP_NORESERVE mapping
   // By page index: the drop_epoch_ of the last drop of its contents (0 = never).
   // Its own MAP_NORESERVE mapping: untouched pages read zero without a fault,
   // so a seed pays only for the pages it drops.
   std::uint32_t* dropped_at_ = nullptr;
+  bool swap_on_ = true;  // /proc/swaps lists a device: a page that is not resident may hold data
   std::uint32_t drop_epoch_ = 0;
   std::map<std::string, File> files_;
   sim::Rng free_rng_;

@@ -162,11 +162,12 @@ Detection hunt_once(const std::string& bug, const std::string& scenario, const s
   Detection detection;
   const auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
-  for (std::uint64_t first = base_seed; first < base_seed + kMaxSeedsPerHunt; first += kSeedsPerBatch) {
+  const std::uint64_t end = base_seed + std::min(spec.budget_seeds, kMaxSeedsPerHunt);  // past the last seed
+  for (std::uint64_t first = base_seed; first < end; first += kSeedsPerBatch) {
     if (elapsed() > spec.budget_seconds) break;
     SweepSpec sweep;
     sweep.base = base_spec(scenario, strategy, bug);
-    sweep.seeds = {first, first + kSeedsPerBatch - 1};
+    sweep.seeds = {first, std::min(first + kSeedsPerBatch, end) - 1};
     sweep.jobs = spec.jobs;
     sweep.stop_on_failure = true;
     sweep.seed_timeout_seconds = std::max(5.0, spec.budget_seconds);
@@ -174,6 +175,7 @@ Detection hunt_once(const std::string& bug, const std::string& scenario, const s
     std::ostringstream quiet;
     SweepResult result = run_sweep(sweep, quiet, /*terminal=*/false);
     add_probes(result.probes, probes);
+    detection.seeds = sweep.seeds.last - base_seed + 1;  // swept so far
     for (const SeedResult& seed : result.seeds) {
       if (seed.outcome == SeedOutcome::Passed) continue;
       detection.found = true;
@@ -210,7 +212,7 @@ std::vector<HuntRow> run_hunt(const HuntSpec& spec, std::ostream& log, std::vect
         const std::uint64_t base = 1 + static_cast<std::uint64_t>(r) * 1'000'003;
         Detection d = hunt_once(bug, row.scenario, strategy, base, spec, log, probes);
         log << fmt::format("{} / {} / hunt {}: {}\n", bug, strategy, r + 1,
-                           !d.found ? fmt::format("not found in {:.1f} s", d.seconds)
+                           !d.found ? fmt::format("not found in {} seeds, {:.1f} s", d.seeds, d.seconds)
                                     : fmt::format("{} after {} seeds, {:.2f} s ({}){}", d.oracle, d.seeds,
                                                   d.seconds, d.repro_path, d.confirmed ? "" : " UNCONFIRMED"));
         if (!d.found) continue;

@@ -2,7 +2,10 @@
 //
 // For each catalogued bug (core/mutants.h; mutants builds only) and strategy,
 // `repeats` independent hunts sweep seeds from different bases — the seeds in
-// forked sweep workers (run_sweep) — until an oracle fires or the time budget ends.
+// forked sweep workers (run_sweep) — until an oracle fires or a budget ends:
+// `budget_seeds` (deterministic: the same build finds or misses the same bug
+// on every machine, so a gate on it cannot be flaky) and `budget_seconds`
+// (a safety limit), whichever ends first.
 // A detection counts only if its repro replays to the same failure and trace
 // hash, and the same seed passes with the bug switched off.
 #pragma once
@@ -18,6 +21,7 @@ struct HuntSpec {
   std::vector<std::string> bugs;        // catalogue names
   std::vector<std::string> strategies;  // random, pct, pos (no faults); swarm (random + swarm faults)
   double budget_seconds = 10;           // per hunt
+  std::uint64_t budget_seeds = 100000;  // per hunt: seeds base..base+budget_seeds-1 at most
   std::uint32_t repeats = 5;
   std::uint32_t jobs = 1;
   std::string work_dir = "build/hunt";  // repro files of detections

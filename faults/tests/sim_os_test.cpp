@@ -205,6 +205,34 @@ TEST(SimOs, PageStateSinceAWriteAgreesWithTheKernel) {
   EXPECT_EQ(os->page_state_since(p, rewritten), PageState::Unmapped);
 }
 
+// residency: which pages a zero scan must read. Touched pages may hold data;
+// untouched and dropped ones read zero and are skipped. (With swap on the
+// machine it answers nullopt: any page may hold data.)
+TEST(SimOs, ResidencyFlagsOnlyPagesThatMayHoldData) {
+  auto os = make_sim_os();
+  const std::size_t page = os->page_size();
+  constexpr std::size_t kPages = SimOs::kMinResidencyQueryPages + 1;
+  auto mapped = os->map(kPages * page);
+  ASSERT_TRUE(mapped.ok());
+  std::byte* p = mapped.value();
+  EXPECT_FALSE(os->residency(p, (kPages - 2) * page).has_value()) << "a short range: read it, do not ask";
+  EXPECT_FALSE(os->residency(p, 0).has_value());
+  std::vector<std::byte> outside(kPages * page);
+  EXPECT_FALSE(os->residency(outside.data(), outside.size()).has_value());
+  p[page + 5] = std::byte{1};
+  p[3 * page] = std::byte{1};
+  auto residency = os->residency(p + 8, kPages * page - 8);  // unaligned start: first_page rounds down
+  if (!residency) GTEST_SKIP() << "swap is on: every page may hold data";
+  EXPECT_EQ(residency->first_page, p);
+  EXPECT_EQ(residency->page_bytes, page);
+  std::vector<unsigned char> want(kPages, 0);
+  want[1] = want[3] = 1;
+  EXPECT_EQ(residency->may_hold_data, want);
+  ASSERT_TRUE(os->advise(p + 3 * page, page, Advice::DontNeed).ok());
+  want[3] = 0;
+  EXPECT_EQ(os->residency(p, kPages * page)->may_hold_data, want);
+}
+
 TEST(SimOs, InMemoryFiles) {
   auto os = make_sim_os();
   std::vector<std::byte> contents(10000, std::byte{0x5a});

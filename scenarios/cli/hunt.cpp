@@ -95,6 +95,8 @@ Subcommand add_hunt_command(CLI::App& app) {
   hunt->add_option("--strategy", command->strategy, "random | pct | pos | swarm | all")
       ->check(CLI::IsMember({"random", "pct", "pos", "swarm", "all"}))->capture_default_str();
   add_seconds(hunt, "--budget-seconds", command->spec.budget_seconds, 0.1, 3600.0, "per hunt");
+  add_whole(hunt, "--budget-seeds", command->spec.budget_seeds, 1, 100000,
+            "per hunt: at most this many seeds (deterministic, unlike --budget-seconds)");
   add_whole(hunt, "--repeats", command->spec.repeats, 1, 100, "independent hunts per bug and strategy");
   add_whole(hunt, "--jobs", command->spec.jobs, 1, 64, "sweep workers at once");
   hunt->add_option("--md", command->md_out, "the table as Markdown");

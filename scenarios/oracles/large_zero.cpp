@@ -9,7 +9,7 @@
 namespace segsim::scenarios {
 
 void LargeObjectChecks::check_zeroed(const LargeObject& object) {
-  if (auto at = first_nonzero_word(object.data(), object.size())) {
+  if (auto at = first_nonzero_word(os_, object.data(), object.size())) {
     oracles_.fail("zero-on-allocate", fmt::format("fresh large object of {} bytes is not zero at byte {}", object.size(), *at),
                   object.data());
   }

@@ -172,6 +172,7 @@ class Oracles final : public SegmentObserver {
   void check_refusal_fields(const char* call, const Segment& segment, const Error& error);  // refusal_fields.cpp
   void canary_fill(const Segment& segment);
   void canary_verify(const Segment& segment);
+  [[noreturn]] void written_after_release(const Segment& segment, std::size_t offset);
   void overlap_insert(const Segment& segment);
   void overlap_erase(const Segment& segment);
   void check_zeroed(const Segment& segment);
@@ -187,8 +188,13 @@ class Oracles final : public SegmentObserver {
   MemorySampler sampler_;
   // use_after_release.cpp: SimOs offset of a canary-filled slice → the SimOs
   // drop epoch when it was filled (so the check asks the kernel only when
-  // something may have dropped its pages since).
-  std::unordered_map<std::uint64_t, std::uint32_t> canary_drop_epochs_;
+  // something may have dropped its pages since), and which of its pages got
+  // the canary (those that may hold data; empty: all).
+  struct CanaryFill {
+    std::uint32_t drop_epoch;
+    std::optional<faults::SimOs::Residency> filled;
+  };
+  std::unordered_map<std::uint64_t, CanaryFill> canary_fills_;
   GrowthBound growth_;  // bounded_growth.cpp
   // failure_context.cpp: where each region lies (for stable names), the last
   // slice operations, and those kept around the failure window.

@@ -9,7 +9,7 @@ namespace segsim::scenarios {
 
 void Oracles::check_zeroed(const Segment& segment) {
   // Word by word over the whole segment: at most 256 KiB, fine in simulation.
-  if (auto at = first_nonzero_word(segment.data(), segment.size())) {
+  if (auto at = first_nonzero_word(os_, segment.data(), segment.size())) {
     fail("zero-on-allocate", fmt::format("fresh segment of {} bytes is not zero at byte {}", segment.size(), *at),
          segment.data());
   }

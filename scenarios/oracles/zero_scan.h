@@ -5,7 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <optional>
+
+#include "faults/sim_os.h"
 
 namespace segsim::scenarios {
 
@@ -14,6 +17,26 @@ inline std::optional<std::size_t> first_nonzero_word(const std::byte* data, std:
     std::uint64_t word;
     std::memcpy(&word, data + i, sizeof word);
     if (word != 0) return i;
+  }
+  return std::nullopt;
+}
+
+// first_nonzero_word over the pages that may hold data only (SimOs::residency):
+// the same answer without faulting in pages that read zero anyway.
+inline std::optional<std::size_t> first_nonzero_word(const faults::SimOs& os, const std::byte* data, std::size_t bytes) {
+  const std::optional<faults::SimOs::Residency> residency = os.residency(data, bytes);
+  if (!residency) return first_nonzero_word(data, bytes);
+  const std::size_t page_bytes = os.page_size();
+  for (std::size_t page = 0; page < residency->may_hold_data.size(); ++page) {
+    if (residency->may_hold_data[page] == 0) continue;
+    const std::byte* page_begin = residency->first_page + page * page_bytes;
+    // Words on the grid of `data`, from the one holding the page's first byte.
+    const std::size_t from = page_begin <= data ? 0 : static_cast<std::size_t>(page_begin - data) / sizeof(std::uint64_t) * sizeof(std::uint64_t);
+    // ...to the one holding its last byte (an unaligned range: a word may
+    // straddle two pages; it is read in both turns).
+    const std::size_t page_end = static_cast<std::size_t>(page_begin + page_bytes - data);
+    const std::size_t to = std::min(bytes, (page_end + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t) * sizeof(std::uint64_t));
+    if (auto at = first_nonzero_word(data + from, to - from)) return from + *at;
   }
   return std::nullopt;
 }

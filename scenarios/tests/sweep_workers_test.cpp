@@ -113,7 +113,7 @@ TEST(SweepWorkers, RetiredWorkersAreReplacedWithoutChangingASeed) {
   SweepSpec spec = worker_sweep(dir, "f");
   spec.base.scenario = "alloc-api";  // the flight recorder on in half its seeds
   spec.base.faults = "swarm";
-  spec.seeds = {1, 16};
+  spec.seeds = {1, 10};  // 97 s under TSan at 16 seeds; 10 still retire three workers by quota
   spec.jobs = 2;
   spec.seeds_per_worker = 1;
   const SweepResult fresh = sweep(spec);
