@@ -144,6 +144,12 @@ struct ScenarioInfo {
   std::string description;
   std::uint32_t default_threads;
   std::uint32_t default_size;
+  // Some seeds run real threads beside the simulation's single one (the
+  // native-thread episode, scenarios/workloads/native_thread.h): the scenario
+  // tests under TSan run only these scenarios (the others are fiber switches
+  // on one thread, which TSan sees as synchronised). The scenario tests check
+  // the flag against the episodes each scenario ran.
+  bool native_threads = false;
 };
 
 // Every scenario, in listing order.

@@ -21,6 +21,16 @@ inline std::optional<std::size_t> first_nonzero_word(const std::byte* data, std:
   return std::nullopt;
 }
 
+// SimOs::residency of a range that starts on a page, so that flag i is the
+// range's own page i; none when SimOs cannot answer or the range is not
+// page-aligned (then every page must be read).
+inline std::optional<faults::SimOs::Residency> page_aligned_residency(const faults::SimOs& os, const std::byte* data,
+                                                                      std::size_t bytes) {
+  std::optional<faults::SimOs::Residency> residency = os.residency(data, bytes);
+  if (residency && residency->first_page != data) residency.reset();
+  return residency;
+}
+
 // first_nonzero_word over the pages that may hold data only (SimOs::residency):
 // the same answer without faulting in pages that read zero anyway.
 inline std::optional<std::size_t> first_nonzero_word(const faults::SimOs& os, const std::byte* data, std::size_t bytes) {

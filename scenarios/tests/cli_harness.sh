@@ -29,6 +29,13 @@ section_values() {
   done
   one_line_exit2 "shrink --max-seconds nan" "$segsim" shrink x.json -o y.json --max-seconds nan
   one_line_exit2 "sweep --jobs 0" "$segsim" sweep chicago --seeds 1..2 --jobs 0
+  # hunt's bounds are checked before it asks for the mutants build.
+  for bad in "--budget-seeds 0" "--budget-seeds 100001" "--budget-seeds -1" "--budget-seeds 1.5" \
+             "--repeats 0" "--repeats 101" "--jobs 65" "--budget-seconds nan"; do
+    one_line_exit2 "hunt $bad" "$segsim" hunt --bug all $bad
+  done
+  err=$("$segsim" hunt --bug all --budget-seeds 0 2>&1 >/dev/null)
+  grep -q -- "--budget-seeds 0 is out of range" <<<"$err" || fail "hunt --budget-seeds 0 said: $err"
 }
 
 # ---- reads: bounded while reading, one line

@@ -5,7 +5,9 @@
 
 #include <string>
 
+#include "core/sanitizers.h"
 #include "scenarios/run.h"
+#include "scenarios/workloads/native_thread.h"
 
 namespace segsim::scenarios {
 namespace {
@@ -13,6 +15,7 @@ namespace {
 struct Case {
   std::string scenario;
   std::string faults;
+  bool native_threads;  // ScenarioInfo::native_threads
 };
 
 class ScenarioSeeds : public ::testing::TestWithParam<Case> {};
@@ -20,6 +23,13 @@ class ScenarioSeeds : public ::testing::TestWithParam<Case> {};
 constexpr std::uint64_t kSeeds = 6;
 
 TEST_P(ScenarioSeeds, NoOracleFails) {
+#ifdef SEGSIM_HAS_TSAN
+  // TSan is here for the races between real threads (ci/test.sh runs these
+  // tests with label scenario_threads); a scenario that runs none is one
+  // thread switching fibers, and dev and asan run it.
+  if (!GetParam().native_threads) GTEST_SKIP() << GetParam().scenario << " runs no real thread";
+#endif
+  const std::uint64_t episodes_before = native_thread_episodes_run();
   for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
     RunSpec spec;
     spec.scenario = GetParam().scenario;
@@ -38,13 +48,21 @@ TEST_P(ScenarioSeeds, NoOracleFails) {
       EXPECT_EQ(again->trace_hash, report->trace_hash) << "not deterministic";
     }
   }
+  // What the catalogue says decides where TSan looks: it must be true.
+  const std::uint64_t episodes = native_thread_episodes_run() - episodes_before;
+  if (GetParam().native_threads) {
+    EXPECT_GT(episodes, 0u) << "ScenarioInfo::native_threads says " << GetParam().scenario
+                            << " runs real threads; seeds 1.." << kSeeds << " ran no native-thread episode";
+  } else {
+    EXPECT_EQ(episodes, 0u) << GetParam().scenario << " ran a native-thread episode: set ScenarioInfo::native_threads";
+  }
 }
 
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (const ScenarioInfo& info : scenario_catalogue()) {
-    cases.push_back({info.name, "none"});
-    cases.push_back({info.name, "swarm"});
+    cases.push_back({info.name, "none", info.native_threads});
+    cases.push_back({info.name, "swarm", info.native_threads});
   }
   return cases;
 }

@@ -332,6 +332,7 @@ ScenarioDef alloc_api_scenario() {
               "every SegmentAllocator operation from a per-seed swarm (boundary sizes, stale / foreign / null / "
               "interior handles, region freeing), each call checked against the harness's model",
               3, 1};
+  def.info.native_threads = true;  // the seeds with the flight recorder on (finish)
   def.configure = [](SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t, std::uint32_t) {};
   def.configure_seeded = [](SegmentAllocatorConfig& allocator, PageCacheConfig&, std::uint64_t seed) {
     sim::Rng rng(sim::derive_seed(seed, "config.alloc-api"));

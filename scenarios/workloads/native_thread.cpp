@@ -2,6 +2,7 @@
 #include "scenarios/workloads/native_thread.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <optional>
 #include <string>
@@ -409,7 +410,14 @@ std::vector<std::size_t> native_draw_sizes(sim::Rng& rng, std::size_t count, std
 
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> g_episodes_run{0};
+}  // namespace
+
+std::uint64_t native_thread_episodes_run() { return g_episodes_run.load(std::memory_order_relaxed); }
+
 void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
+  g_episodes_run.fetch_add(1, std::memory_order_relaxed);
   faults::SimOsConfig os_config;
   os_config.reservation_bytes = kNativeThreadBudgetBytes + (std::size_t{8} << 20);
   os_config.seed = rng.next();

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "scenarios/stack.h"
 #include "sim/random.h"
@@ -37,5 +38,9 @@ inline constexpr std::size_t kNativeThreadBudgetBytes = std::size_t{32} << 20;
 // Runs the episode from the calling fiber (at quiescence: the conductor's
 // finish). `with_slab`: a SlabAllocator on the episode's segments too.
 void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab);
+
+// Episodes this process has run: what ScenarioInfo::native_threads claims is
+// checked against it.
+std::uint64_t native_thread_episodes_run();
 
 }  // namespace segsim::scenarios

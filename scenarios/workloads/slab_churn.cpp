@@ -421,6 +421,7 @@ ScenarioDef slab_churn_scenario() {
   def.info = {"slab-churn",
               "fibers allocate / free the seed's object mix on a SlabAllocator: remote frees, fiber exit, every refusal",
               4, 1};
+  def.info.native_threads = true;  // half the seeds (finish)
   def.configure = [](SegmentAllocatorConfig&, PageCacheConfig&, std::uint32_t, std::uint32_t) {};
   def.prepare = prepare;
   def.client = [](Stack& stack, std::uint32_t index) {
