@@ -104,6 +104,9 @@ Result<std::unique_ptr<LargeObjectAllocator>> LargeObjectAllocator::create(Os& o
   if (config.granule_bytes == 0 || config.granule_bytes % page != 0) {
     return invalid("granule_bytes must be a positive multiple of the page size");
   }
+  // What the refusal above guarantees, for every division by the granule below.
+  SEGSIM_ASSERT(config.granule_bytes > 0 && config.granule_bytes % page == 0,
+                "create() went on with a granule of 0 or off the page size (a weakened refusal)");
   if (config.max_object_bytes < kMinObjectBytes) return invalid("max_object_bytes must be above 256 KiB");
   if (config.span_bytes == 0 || config.span_bytes % config.granule_bytes != 0) {
     return invalid("span_bytes must be a positive multiple of granule_bytes");

@@ -184,14 +184,17 @@ Result<SlabObject> SlabAllocator::allocate_unrecorded(std::size_t bytes) {
     return object;
   }
   ClassCache& cc = cache->classes[c];
-  SEGSIM_ASSERT(cc.loaded != nullptr, "a thread cache without a loaded magazine");
+  SEGSIM_ASSERT(cc.loaded != nullptr && cc.previous != nullptr, "a thread cache without a loaded or previous magazine");
   ++cc.ops_since_exchange;
-  if (cc.loaded->refs.empty() && cc.previous != nullptr && !cc.previous->refs.empty()) {
+  // previous is never null (a placeholder when there is none, empty), so this
+  // test reads no null pointer whatever it is.
+  if (cc.loaded->refs.empty() && !cc.previous->refs.empty()) {
     std::swap(cc.loaded, cc.previous);
+    // Postcondition: only an empty loaded magazine is swapped, only for one
+    // holding objects.
+    SEGSIM_ASSERT(!cc.loaded->refs.empty() && cc.previous->refs.empty() && !cc.loaded->placeholder,
+                  "the allocate swap exchanged other than an empty loaded magazine for a previous one with objects");
   }
-  // The swap's condition must have seen a previous magazine: a swap with none
-  // would leave nothing loaded for the line below to read.
-  SEGSIM_ASSERT(cc.loaded != nullptr, "the allocate swap loaded no magazine (a missing previous swapped in)");
   if (!cc.loaded->refs.empty()) {
     cc.fast_allocations.add(1);
   } else if (Status refilled = impl_->refill(c, cc); !refilled.ok()) {
@@ -293,7 +296,7 @@ Status SlabAllocator::free_unrecorded(const SlabObject& object) {
     return {};
   }
   ClassCache& cc = cache->classes[c];
-  SEGSIM_ASSERT(cc.loaded != nullptr, "a thread cache without a loaded magazine");
+  SEGSIM_ASSERT(cc.loaded != nullptr && cc.previous != nullptr, "a thread cache without a loaded or previous magazine");
   cc.frees.add(1);
   ++cc.ops_since_exchange;
   if (object.cache_ != cache->id) {
@@ -304,10 +307,13 @@ Status SlabAllocator::free_unrecorded(const SlabObject& object) {
     // magazine yet; a simulation may run others here.
     if (SEGSIM_FAULT_POINT("slab.remote_free.handover")) platform::yield();
   }
-  if (cc.loaded->full() && cc.previous != nullptr && cc.previous->refs.empty()) {
+  // A placeholder (no previous magazine) is empty but has no room: never swapped in.
+  if (cc.loaded->full() && !cc.previous->placeholder && cc.previous->refs.empty()) {
     std::swap(cc.loaded, cc.previous);
+    // Postcondition: only a full loaded magazine is swapped, only for an empty one.
+    SEGSIM_ASSERT(cc.loaded->refs.empty() && !cc.loaded->placeholder && cc.previous->full(),
+                  "the free swap exchanged other than a full loaded magazine for an empty previous one");
   }
-  SEGSIM_ASSERT(cc.loaded != nullptr, "the free swap loaded no magazine (a missing previous swapped in)");
   if (!cc.loaded->full()) {
     cc.fast_frees.add(1);
   } else {

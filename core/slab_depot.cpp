@@ -26,12 +26,13 @@ namespace {
 constexpr std::uint64_t kAdaptWindow = 16;
 
 // The depot's newest full magazine becomes the thread's loaded one; the
-// loaded one becomes the previous, the previous goes back empty.
+// loaded one becomes the previous, the previous goes back empty (a placeholder
+// is dropped: it is no magazine).
 void load_full(ClassDepot& depot, ClassCache& cc) {
   SEGSIM_ASSERT(!depot.full.empty(), "loading from a depot without full magazines");
-  SEGSIM_ASSERT(cc.previous == nullptr || cc.previous->refs.empty(),
-                "a magazine handed to the depot as empty holds objects");
-  if (cc.previous != nullptr) depot.empty.push_back(std::move(cc.previous));
+  SEGSIM_ASSERT(cc.previous != nullptr, "a thread cache without a previous magazine (not even a placeholder)");
+  SEGSIM_ASSERT(cc.previous->refs.empty(), "a magazine handed to the depot as empty holds objects");
+  if (!cc.previous->placeholder) depot.empty.push_back(std::move(cc.previous));
   cc.previous = std::move(cc.loaded);
   cc.loaded = std::move(depot.full.back());
   depot.full.pop_back();
@@ -41,9 +42,8 @@ void load_full(ClassDepot& depot, ClassCache& cc) {
 }
 
 void set_cached(ClassCache& cc) {
-  std::size_t n = cc.loaded == nullptr ? 0 : cc.loaded->refs.size();
-  if (cc.previous != nullptr) n += cc.previous->refs.size();
-  cc.cached.store(n, std::memory_order_relaxed);
+  SEGSIM_ASSERT(cc.loaded != nullptr && cc.previous != nullptr, "a thread cache without a loaded or previous magazine");
+  cc.cached.store(cc.loaded->refs.size() + cc.previous->refs.size(), std::memory_order_relaxed);
 }
 }  // namespace
 
@@ -57,7 +57,8 @@ MagazinePtr SlabAllocator::Impl::take_empty_magazine(int c) {
     magazine = std::make_unique<Magazine>(depot.max_capacity);
   }
   magazine->capacity = depot.capacity.load(std::memory_order_relaxed);
-  SEGSIM_ASSERT(magazine->refs.empty(), "the depot kept a magazine with objects among its empty ones");
+  SEGSIM_ASSERT(magazine->refs.empty() && !magazine->placeholder,
+                "the depot kept a magazine with objects (or a placeholder) among its empty ones");
   SEGSIM_ASSERT(magazine->capacity >= 1 && magazine->capacity <= depot.max_capacity,
                 "a magazine capacity outside the class's bounds");
   return magazine;
@@ -124,15 +125,16 @@ Status SlabAllocator::Impl::refill(int c, ClassCache& cc) {
   return filled;
 }
 
-// Free miss: loaded and previous are full. The previous goes to the depot,
-// the loaded becomes the previous, an empty magazine is loaded.
+// Free miss: loaded and previous are full. The previous goes to the depot (a
+// placeholder is dropped), the loaded becomes the previous, an empty magazine
+// is loaded.
 void SlabAllocator::Impl::exchange_full(int c, ClassCache& cc) {
   ClassDepot& depot = depots[c];
   SEGSIM_ASSERT(cc.loaded != nullptr && cc.loaded->full(), "a magazine exchange while the loaded one has room");
-  SEGSIM_ASSERT(cc.previous == nullptr || !cc.previous->refs.empty(),
+  SEGSIM_ASSERT(cc.previous != nullptr && (cc.previous->placeholder || !cc.previous->refs.empty()),
                 "an empty previous magazine offered to the depot as full");
   const platform::UniqueLock lock = begin_exchange(c, cc);
-  if (cc.previous != nullptr) {
+  if (!cc.previous->placeholder) {
     depot.depot_objects += cc.previous->refs.size();
     depot.full.push_back(std::move(cc.previous));
   }

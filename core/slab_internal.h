@@ -28,9 +28,21 @@ struct Magazine {
   explicit Magazine(std::uint32_t max_capacity) { refs.reserve(max_capacity); }
   std::vector<ObjRef> refs;
   std::uint32_t capacity = 0;  // the class's capacity when the magazine was last exchanged
+  // Stands for "no previous magazine": empty and without room (capacity 0),
+  // never swapped in, never handed to the depot; replaced (and deleted) when a
+  // real magazine becomes the previous one.
+  bool placeholder = false;
   bool full() const noexcept { return refs.size() >= capacity; }
 };
 using MagazinePtr = std::unique_ptr<Magazine>;
+
+// A thread cache's previous magazine is never null: a cache that has none holds
+// a placeholder, so every test of the previous magazine reads a real object.
+inline MagazinePtr placeholder_magazine() {
+  auto magazine = std::make_unique<Magazine>(0);
+  magazine->placeholder = true;
+  return magazine;
+}
 
 using tcache::OwnerCounter;
 
@@ -61,8 +73,8 @@ struct SlabRecord {
 // A thread's (fiber's) magazines for one class; touched only by the owner,
 // except by flush_all / allocator destruction when nothing runs.
 struct ClassCache {
-  MagazinePtr loaded;
-  MagazinePtr previous;
+  MagazinePtr loaded;    // never null, never a placeholder
+  MagazinePtr previous;  // never null: empty, full, or a placeholder (no previous magazine)
   std::uint64_t ops_since_exchange = 0;
   std::atomic<std::size_t> cached{0};  // loaded + previous sizes, for stats
   OwnerCounter allocations, fast_allocations, frees, fast_frees, remote_frees, requested_bytes;

@@ -23,6 +23,7 @@ std::shared_ptr<ThreadCache> SlabAllocator::Impl::new_cache(std::uint32_t cache_
   for (std::size_t c = 0; c < kSlabClassCount; ++c) {
     cache->classes[c].loaded = std::make_unique<Magazine>(depots[c].max_capacity);
     cache->classes[c].loaded->capacity = depots[c].capacity.load(std::memory_order_relaxed);
+    cache->classes[c].previous = slab_detail::placeholder_magazine();
   }
   return cache;
 }
@@ -37,7 +38,8 @@ void SlabAllocator::Impl::flush_cache(ThreadCache& cache) {
     ClassDepot& depot = depots[ci];
     platform::LockGuard guard(depot.mu);
     auto to_depot = [&](slab_detail::MagazinePtr& magazine) {
-      if (magazine == nullptr || magazine->refs.empty()) return;
+      SEGSIM_ASSERT(magazine != nullptr, "a thread cache without a loaded or previous magazine");
+      if (magazine->refs.empty()) return;
       depot.depot_objects += magazine->refs.size();
       depot.full.push_back(std::move(magazine));
     };
@@ -52,10 +54,10 @@ void SlabAllocator::Impl::flush_cache(ThreadCache& cache) {
       depot.empty.push_back(std::move(oldest));
     }
     if (cc.loaded == nullptr) cc.loaded = take_empty_magazine(c);
-    SEGSIM_ASSERT(cc.loaded != nullptr, "a flushed thread cache left without a loaded magazine");
-    std::size_t left = cc.loaded->refs.size();
-    if (cc.previous != nullptr) left += cc.previous->refs.size();
-    cc.cached.store(left, std::memory_order_relaxed);
+    if (cc.previous == nullptr) cc.previous = slab_detail::placeholder_magazine();
+    SEGSIM_ASSERT(cc.loaded != nullptr && cc.previous != nullptr,
+                  "a flushed thread cache left without a loaded or previous magazine");
+    cc.cached.store(cc.loaded->refs.size() + cc.previous->refs.size(), std::memory_order_relaxed);
   }
 }
 

@@ -166,6 +166,50 @@ TEST_F(SlabTest, DepotExchangesKeepAFastPath) {
   EXPECT_GT(stats.fast_path_hit_rate(), 0.9);
 }
 
+// A thread cache starts, and a flush leaves it, without a previous magazine: a
+// placeholder stands in that is never swapped in and never given to the depot.
+// So the first free past a full loaded magazine is a depot exchange that hands
+// the depot nothing, and the first refill after a flush drops the placeholder.
+TEST_F(SlabTest, NoPreviousMagazineIsNeverSwappedInNorGivenToTheDepot) {
+  SlabAllocatorConfig config;
+  config.magazine_capacity[0] = 8;
+  config.adaptive_magazines = false;
+  make_slab(config);
+  std::vector<SlabObject> objects;
+  for (int i = 0; i < 24; ++i) objects.push_back(must(64));
+  SlabClassStats s = slab->stats().classes[0];
+  EXPECT_EQ(s.depot_exchanges, 3u) << "three refills from the slabs, one per 8 allocations";
+  EXPECT_EQ(s.fast_allocations, 21u);
+  EXPECT_EQ(s.cached_objects, 0u);
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(slab->free(objects[i]).ok());
+  s = slab->stats().classes[0];
+  EXPECT_EQ(s.fast_frees, 8u);
+  EXPECT_EQ(s.depot_exchanges, 3u);
+  ASSERT_TRUE(slab->free(objects[8]).ok());  // loaded full, no previous: an exchange
+  s = slab->stats().classes[0];
+  EXPECT_EQ(s.fast_frees, 8u) << "the placeholder was swapped in as an empty magazine";
+  EXPECT_EQ(s.depot_exchanges, 4u);
+  EXPECT_EQ(s.depot_objects, 0u);
+  EXPECT_EQ(s.cached_objects, 9u);
+  for (int i = 9; i < 17; ++i) ASSERT_TRUE(slab->free(objects[i]).ok());  // the 17th: previous full
+  s = slab->stats().classes[0];
+  EXPECT_EQ(s.fast_frees, 15u);
+  EXPECT_EQ(s.depot_exchanges, 5u);
+  EXPECT_EQ(s.depot_objects, 8u) << "the full previous magazine went to the depot";
+  EXPECT_EQ(s.cached_objects, 9u);
+  slab->flush_thread_cache();
+  s = slab->stats().classes[0];
+  EXPECT_EQ(s.cached_objects, 0u);
+  EXPECT_EQ(s.depot_objects, 17u);
+  objects.push_back(must(64));  // no previous again: a refill loads a full magazine from the depot
+  s = slab->stats().classes[0];
+  EXPECT_EQ(s.depot_exchanges, 6u);
+  EXPECT_EQ(s.depot_objects, 9u);
+  EXPECT_EQ(s.cached_objects, 7u);
+  EXPECT_TRUE(slab->audit().empty());
+  for (std::size_t i = 17; i < objects.size(); ++i) ASSERT_TRUE(slab->free(objects[i]).ok());
+}
+
 TEST_F(SlabTest, MagazineCapacityAdaptsWithinBounds) {
   SlabAllocatorConfig config;
   config.magazine_capacity[0] = 8;
