@@ -19,6 +19,7 @@
 #include "scenarios/run.h"
 #include "scenarios/seed_range.h"
 #include "scenarios/sweep_result.h"
+#include "sim/fatal_failure.h"
 
 namespace segsim::scenarios {
 
@@ -63,5 +64,10 @@ struct SweepSpec {
 // Runs the sweep. Progress goes to `progress`: a one-line bar redrawn in place
 // (seeds done, seeds/s, failures) when `terminal`, plain lines otherwise.
 SweepResult run_sweep(const SweepSpec& spec, std::ostream& progress, bool terminal);
+
+// The failure a sweep records for a seed whose process died of a failure the
+// simulator still named (sim/fatal_failure.h) — what its repro holds, and
+// what `segsim replay` of that repro compares the replayed death with.
+Failure named_death_failure(const sim::FatalFailure& fatal);
 
 }  // namespace segsim::scenarios

@@ -133,10 +133,11 @@ int g_result_fd = -1;
 // after it reaps the worker).
 void report_fatal_failure(const sim::FatalFailure& failure) {
   if (g_result_fd < 0) return;
+  const Failure named = named_death_failure(failure);
   Json line;
   line["outcome"] = "failed";
-  line["oracle"] = failure.oracle;
-  line["detail"] = truncate_line(failure.describe(), kMaxDetailBytes);
+  line["oracle"] = named.oracle;
+  line["detail"] = named.message;
   if (failure.step > 0) line["steps"] = failure.step;
   line["aborted"] = truncate_line(failure.where, kMaxDetailBytes);
   line["retiring"] = true;
@@ -331,3 +332,14 @@ SeedResult start_failure(std::uint64_t seed, std::string why) {
 }
 
 }  // namespace segsim::scenarios::sweep_detail
+
+namespace segsim::scenarios {
+
+Failure named_death_failure(const sim::FatalFailure& fatal) {
+  Failure failure;
+  failure.oracle = fatal.oracle.empty() ? std::string("assertion") : fatal.oracle;
+  failure.message = sweep_detail::truncate_line(fatal.describe(), sweep_detail::kMaxDetailBytes);
+  return failure;
+}
+
+}  // namespace segsim::scenarios

@@ -1,4 +1,5 @@
 // segsim replay REPRO: re-run a repro and confirm its failure and trace hash.
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -11,6 +12,8 @@
 #include "scenarios/cli/run_outcome.h"
 #include "scenarios/repro.h"
 #include "scenarios/safe_file.h"
+#include "scenarios/sweep.h"
+#include "sim/fatal_failure.h"
 
 namespace segsim::scenarios::cli {
 
@@ -67,13 +70,33 @@ int judge_replay(const Repro& repro, std::uint64_t trace_hash, const std::option
   return code;
 }
 
+// The repro being replayed, for a run that dies of a failure the simulator
+// named (an assertion in a noexcept frame or in teardown: sim/fatal_failure.h).
+// A sweep recorded such a seed as failed by that oracle; its replay must say
+// whether the same failure recurred and exit 1, not end in SIGABRT.
+const Repro* g_replaying = nullptr;
+
+void judge_named_death(const sim::FatalFailure& fatal) {
+  if (g_replaying == nullptr) return;
+  std::cout << "replay: the run died of a failure the simulator named (on stderr above)\n";
+  // No trace hash to compare: the run never finished.
+  const int code =
+      judge_replay(*g_replaying, g_replaying->expected_trace_hash, named_death_failure(fatal), kExitFailure);
+  std::cout.flush();
+  std::_Exit(code);  // the process cannot go on: its state is what the assertion found
+}
+
 int command_replay(const ReplayCommand& command) {
   check_outputs({command.outputs.trace_out, command.outputs.plot, command.repro_out});
   std::string error;
   auto repro = read_repro(command.repro_path, &error);
   if (!repro.ok()) bad_input(error);
   check_bug_setting(repro.value(), command.repro_path);
+  g_replaying = &repro.value();
+  sim::set_fatal_failure_reporter(&judge_named_death);
   RunReport report = run_or_die(repro->spec, options_for(command.outputs));
+  sim::set_fatal_failure_reporter(nullptr);
+  g_replaying = nullptr;
   // After the run: a repro the run refuses is one line (exit 2), not two.
   if (repro->build_id != build_id()) {
     std::cerr << fmt::format("segsim: warning: repro was recorded by build {}, this is {}\n",

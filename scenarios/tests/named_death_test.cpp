@@ -2,6 +2,9 @@
 // in a noexcept destructor on a fiber, in the run's teardown — is a seed
 // failed by the oracle "assertion" (sim/fatal_failure.h), with its repro,
 // not a crash; the worker's other seeds are unchanged.
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -50,19 +53,43 @@ void expect_named(const SweepResult& result, const std::string& condition, const
   }
 }
 
+// `segsim replay` of the repro a sweep wrote for a named death: the run dies
+// again, and replay says whether it was the same failure and exits 1 — it
+// does not end in SIGABRT.
+void expect_replay_reproduces(const SweepResult& result) {
+  if (!std::filesystem::exists(SEGSIM_CLI_BINARY)) {
+    GTEST_SKIP() << "no " << SEGSIM_CLI_BINARY << " in this build: replay not checked";
+  }
+  ASSERT_FALSE(result.seeds.empty());
+  const std::string command = std::string(SEGSIM_CLI_BINARY) + " replay '" + result.seeds[0].repro_path + "' 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status)) << "replay did not exit (signal " << WTERMSIG(status) << "): " << out;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  EXPECT_NE(out.find("replay: reproduced exactly (same failure)"), std::string::npos) << out;
+}
+
 TEST(NamedDeath, AnAssertionInANoexceptDestructorOnAFiberFailsTheSeedByName) {
   TempDir dir;
-  expect_named(sweep_with_hook(dir, kAssertInDestructorHook),
+  const SweepResult result = sweep_with_hook(dir, kAssertInDestructorHook);
+  expect_named(result,
                "fiber #0 'conductor' assertion failed: !armed (test hook: an assertion in a noexcept destructor",
                "the process aborted: it was thrown through a frame that cannot throw");
+  expect_replay_reproduces(result);
 }
 
 TEST(NamedDeath, AnAssertionInTheRunsTeardownFailsTheSeedByName) {
   TempDir dir;
-  expect_named(sweep_with_hook(dir, kAssertInTeardownHook),
+  const SweepResult result = sweep_with_hook(dir, kAssertInTeardownHook);
+  expect_named(result,
                "assertion failed: spec.test_hook != kAssertInTeardownHook (test hook: an assertion in the run's "
                "teardown)",
                "the process aborted: it fired after the simulation ended");
+  expect_replay_reproduces(result);
 }
 
 }  // namespace
