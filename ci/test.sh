@@ -38,7 +38,8 @@ for preset in $presets; do
   # builds and runs only the test executables whose tests run them (CTest
   # labels matching "threads", target segsim_threads_tests in CMakeLists.txt): the
   # stress tests, the unit tests of concurrent parts, the scenarios'
-  # native-thread episode, the sweep workers. The other suites run
+  # native-thread episode (the scenario tests skip the scenarios whose
+  # ScenarioInfo::native_threads is false under TSan), the sweep workers. The other suites run
   # single-threaded simulations — fiber switches synchronise for TSan — and
   # dev and asan run them all (that was ~300 s of TSan's time).
   # Under ASan the CLI's end-to-end scripts (segsim_cli_*: ~200 s of ASan's
