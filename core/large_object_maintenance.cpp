@@ -188,8 +188,11 @@ std::vector<std::string> LargeObjectAllocator::audit() const {
     auto& list = pieces[id];
     std::sort(list.begin(), list.end(), [](const Piece& a, const Piece& b) { return a.offset < b.offset; });
     std::size_t cursor = 0;
+    std::size_t live_objects = 0, in_flight_bytes = 0;  // the span's own counts, recounted
     const Piece* previous = nullptr;
     for (const Piece& p : list) {
+      if (std::string_view(p.what) == "live") ++live_objects;
+      if (std::string_view(p.what) == "decommitting") in_flight_bytes += p.bytes;
       if (p.offset != cursor) {
         violation(fmt::format("span {}: {} range at {:#x} {} the previous range (ends {:#x})", id, p.what, p.offset,
                               p.offset < cursor ? "overlaps" : "leaves a gap after", cursor));
@@ -206,6 +209,14 @@ std::vector<std::string> LargeObjectAllocator::audit() const {
       previous = &p;
     }
     if (cursor != span.bytes) violation(fmt::format("span {}: ranges cover {:#x} of {:#x} bytes", id, cursor, span.bytes));
+    // A span with a wrong count is never unmapped (or unmapped under a live object).
+    if (live_objects != span.live_objects) {
+      violation(fmt::format("span {}: {} live objects, its count says {}", id, live_objects, span.live_objects));
+    }
+    if (in_flight_bytes != span.in_flight_bytes) {
+      violation(fmt::format("span {}: {} bytes being decommitted, its count says {}", id, in_flight_bytes,
+                            span.in_flight_bytes));
+    }
   }
   for (const auto& [key, live] : s.live) live_bytes += live.bytes;
   for (const auto& [key, range] : s.free_by_address) free_bytes += range.bytes;

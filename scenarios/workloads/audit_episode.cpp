@@ -207,6 +207,10 @@ struct AuditSeam {
     auto& span = s.spans.at(first.span_id());
     b.check("a span longer than its ranges", "ranges cover", [&] { span.bytes += granule; },
             [&] { span.bytes -= granule; });
+    b.check("a span's live count off by one", "live objects, its count says", [&] { ++span.live_objects; },
+            [&] { --span.live_objects; });
+    b.check("a span's decommit count off", "being decommitted, its count says", [&] { span.in_flight_bytes += granule; },
+            [&] { span.in_flight_bytes -= granule; });
     const auto by_size = s.free_by_size;
     b.check("the size index emptied", "missing from the size index", [&] { s.free_by_size.clear(); },
             [&] { s.free_by_size = by_size; });
