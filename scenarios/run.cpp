@@ -220,6 +220,7 @@ class BugSwitch {
 struct Rig {
   faults::SimOs& sim_os;
   faults::FaultyOs& faulty_os;
+  Os& allocator_os;
   faults::FaultInjector& injector;
   const faults::FaultPlan& plan;
   SegmentAllocator& allocator;
@@ -349,6 +350,7 @@ sim::RunResult simulate(const RunSpec& spec, const RunOptions& options, const Sc
   });
   Stack stack{.sim_os = rig.sim_os,
               .os = rig.faulty_os,
+              .allocator_os = rig.allocator_os,
               .allocator = rig.allocator,
               .pool = pool,
               .cache = cache,
@@ -447,13 +449,14 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
   Oracles oracles(*sim_os.value());
   if (options.sample_memory) oracles.sample_every(500);
   PageCacheConfig cache_config;
-  auto allocator = SegmentAllocator::create(faulty_os, allocator_config_for(spec, def, cache_config, oracles));
+  OsLedgerOs allocator_os(faulty_os);  // what the allocator asked of its Os (os-accounting)
+  auto allocator = SegmentAllocator::create(allocator_os, allocator_config_for(spec, def, cache_config, oracles));
   if (!allocator.ok()) return refuse("scenario allocator config: " + allocator.error().describe());
-  oracles.attach(*allocator.value());
+  oracles.attach(*allocator.value(), &allocator_os.ledger());
   LeafPagePoolConfig pool_config;
   pool_config.page.slot_count = 64;
   LeafPagePool pool(*allocator.value(), pool_config);
-  Rig rig{*sim_os.value(), faulty_os, injector, plan.value(), *allocator.value(), pool, oracles, cache_config};
+  Rig rig{*sim_os.value(), faulty_os, allocator_os, injector, plan.value(), *allocator.value(), pool, oracles, cache_config};
   RunReport report;
   probes::CountingScope probe_counting;
   sim::RunResult result = simulate(spec, options, def, rig, report);

@@ -26,6 +26,7 @@ namespace segsim::scenarios {
 struct Stack {
   faults::SimOs& sim_os;
   Os& os;  // the FaultyOs over sim_os: what the stack uses
+  Os& allocator_os;  // what `allocator` was created on: a ledger over `os` (os-accounting)
   SegmentAllocator& allocator;
   LeafPagePool& pool;
   PageCache& cache;

@@ -12,7 +12,7 @@
 //   large_stats.cpp     the allocator's counters (allocations, releases, each
 //                       refusal, spans mapped and unmapped) agree with the
 //                       calls the model saw, decommits and advise failures
-//                       with the advises the allocator made (advise_ledger.h)
+//                       with the advises the allocator made (os_ledger.h)
 // Failures go through the run's Oracles (named oracle, fiber, step); callers
 // hold the workload's model lock, so the model and the calls are in step.
 #pragma once
@@ -23,7 +23,7 @@
 
 #include "core/large_object_allocator.h"
 #include "faults/sim_os.h"
-#include "scenarios/oracles/advise_ledger.h"
+#include "scenarios/oracles/os_ledger.h"
 #include "scenarios/oracles/oracles.h"
 
 namespace segsim::scenarios {
@@ -37,7 +37,7 @@ struct LargeModelEntry {
 class LargeObjectChecks {
  public:
   // `advises`: the ledger of the Os `large` was created over (outlives this).
-  LargeObjectChecks(Oracles& oracles, faults::SimOs& os, LargeObjectAllocator& large, const AdviseLedgerOs& advises)
+  LargeObjectChecks(Oracles& oracles, faults::SimOs& os, LargeObjectAllocator& large, const OsLedgerOs& advises)
       : oracles_(oracles), os_(os), large_(large), advises_(advises) {}
 
   // large_outcome.cpp: the result of allocate / allocate_uninitialized of
@@ -88,7 +88,7 @@ class LargeObjectChecks {
   Oracles& oracles_;
   faults::SimOs& os_;
   LargeObjectAllocator& large_;
-  const AdviseLedgerOs& advises_;
+  const OsLedgerOs& advises_;
   CallCounts calls_;
   std::map<std::uint64_t, LargeModelEntry> live_;      // by SimOs offset: stable across runs
   std::map<std::uint64_t, std::uint64_t> ranges_;      // offset → end, live objects

@@ -48,7 +48,7 @@ void LargeObjectChecks::check_counters(const LargeObjectStats& stats, bool quies
                                              stats.free_list_hits, stats.allocations, stats.zeroings,
                                              calls_.zeroed_allocations, stats.peak_mapped_bytes, stats.mapped_bytes));
   }
-  const AdviseLedger& advised = advises_.ledger();
+  const OsLedger& advised = advises_.ledger();
   auto against_ledger = [&](const char* counter, std::uint64_t reported, std::uint64_t advises, const char* what) {
     if (quiescent ? reported != advises : reported > advises) {
       oracles_.fail("large-stats", fmt::format("stats().{} is {}; the allocator's {} DontNeed advises {}{}", counter,

@@ -40,6 +40,7 @@ void Oracles::check_quiescent(std::size_t borrowed_pages) {
   try {
     check_double_free();
     check_accounting();
+    check_os_accounting();
     check_leaks(borrowed_pages);
     check_bounded_growth();
     for (const auto& check : quiescent_checks_) check();

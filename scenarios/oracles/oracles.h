@@ -19,6 +19,8 @@
 //   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
 //   liveness.cpp          deadlock / step limit / assertion from the simulator
 //   regions_unmapped.cpp  free_unused_regions' count is the unmaps SimOs made for the call
+//   os_accounting.cpp     at quiescence, the allocator's counts of maps, unmaps and
+//                         advises (and of their failures) are what it asked of its Os
 // Checkers with state of their own hold it in their own type (ownership.h,
 // overlap.h, refusal_ledger.h, growth_bound.h) and return a verdict; the hub turns a verdict
 // into the run's failure. A failure stops the run: the first one is kept,
@@ -44,6 +46,7 @@
 #include "scenarios/oracles/growth_bound.h"
 #include "scenarios/oracles/memory_sampler.h"
 #include "scenarios/oracles/overlap.h"
+#include "scenarios/oracles/os_ledger.h"
 #include "scenarios/oracles/ownership.h"
 #include "scenarios/oracles/refusal_ledger.h"
 #include "scenarios/oracles/segment_history.h"
@@ -68,7 +71,11 @@ class Oracles final : public SegmentObserver {
  public:
   explicit Oracles(faults::SimOs& os);
 
-  void attach(SegmentAllocator& allocator) { allocator_ = &allocator; }
+  // `ledger`: what the allocator asked of its Os (os_ledger.h), or null.
+  void attach(SegmentAllocator& allocator, const OsLedger* ledger = nullptr) {
+    allocator_ = &allocator;
+    allocator_os_ = ledger;
+  }
   // Anonymous bytes other parts of the stack map through the same OS (large
   // objects: issue 15); the accounting oracle adds them to the allocator's.
   void add_mapped_source(std::function<std::uint64_t()> mapped_bytes) {
@@ -177,11 +184,13 @@ class Oracles final : public SegmentObserver {
   void overlap_erase(const Segment& segment);
   void check_zeroed(const Segment& segment);
   void check_accounting();
+  void check_os_accounting();  // os_accounting.cpp
   void check_leaks(std::size_t borrowed_pages);
   void check_bounded_growth();
 
   faults::SimOs& os_;
   SegmentAllocator* allocator_ = nullptr;
+  const OsLedger* allocator_os_ = nullptr;
   std::optional<Failure> failure_;
   SegmentHistory history_;
   OverlapChecker overlap_;                                     // overlap.cpp

@@ -224,7 +224,7 @@ void Client::stats() {
                                                   "hold {}",
                                                   stats.free_slices(), stats.live_slices(), slices_in_active_regions));
   }
-  if (&stack_.allocator.os() != &stack_.os) stack_.oracles.fail("accounting", "os() is not the Os it was created on");
+  if (&stack_.allocator.os() != &stack_.allocator_os) stack_.oracles.fail("accounting", "os() is not the Os it was created on");
   if (stats.virtual_bytes > stats.budget_bytes) {
     stack_.oracles.fail("accounting", fmt::format("stats() reports {} virtual bytes over the budget of {}",
                                                   stats.virtual_bytes, stats.budget_bytes));

@@ -29,7 +29,7 @@ enum Op : std::size_t { Alloc, AllocUninit, Release, Rewrite, Verify, DoubleFree
 
 struct LargeRun {
   explicit LargeRun(Os& os) : advises(os) {}
-  AdviseLedgerOs advises;  // what `large` asked of the Os (declared first: outlives it)
+  OsLedgerOs advises;  // what `large` asked of the Os (declared first: outlives it)
   std::unique_ptr<LargeObjectAllocator> large;
   std::unique_ptr<LargeObjectAllocator> foreign;
   std::unique_ptr<LargeObjectChecks> checks;

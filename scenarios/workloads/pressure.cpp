@@ -37,7 +37,7 @@ struct Phase {
 
 struct PressureRun {
   explicit PressureRun(Os& os) : advises(os) {}
-  AdviseLedgerOs advises;  // what `large` asked of the Os (declared first: outlives it)
+  OsLedgerOs advises;  // what `large` asked of the Os (declared first: outlives it)
   std::unique_ptr<LargeObjectAllocator> large;
   std::unique_ptr<PressureForecaster> forecaster;
   std::unique_ptr<StackPressureActions> actions;

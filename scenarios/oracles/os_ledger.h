@@ -1,0 +1,65 @@
+// OsLedgerOs: the harness's own account of what one component asked of the
+// Os — a decorator that forwards every call unchanged and counts the maps,
+// unmaps and DontNeed advises and how each ended. An oracle holds the
+// component's counters (LargeObjectStats::decommits, AllocatorStats::
+// regions_mapped, …) against this ledger instead of trusting the counters'
+// code. It adds no scheduling point, draws from no random stream and traces
+// nothing, so a run over it is the same run (same trace hash) as one without
+// it. Under the simulator fibers run one at a time, so plain counters suffice.
+#pragma once
+
+#include <cstdint>
+
+#include "core/os.h"
+
+namespace segsim::scenarios {
+
+struct OsLedger {
+  std::uint64_t maps_ok = 0;
+  std::uint64_t maps_failed = 0;
+  std::uint64_t unmaps_ok = 0;
+  std::uint64_t unmaps_failed = 0;
+  std::uint64_t dont_need_ok = 0;      // DontNeed advises that succeeded
+  std::uint64_t dont_need_failed = 0;  // DontNeed advises that failed (injected or refused)
+  std::uint64_t dont_need_ok_bytes = 0;
+  std::uint64_t other_advises = 0;     // any other advice
+};
+
+class OsLedgerOs final : public Os {
+ public:
+  explicit OsLedgerOs(Os& inner) : inner_(inner) {}  // inner must outlive it
+
+  OsResult<std::byte*> map(std::size_t bytes) override {
+    OsResult<std::byte*> mapped = inner_.map(bytes);
+    ++(mapped.ok() ? ledger_.maps_ok : ledger_.maps_failed);
+    return mapped;
+  }
+  OsStatus unmap(std::byte* addr, std::size_t bytes) override {
+    OsStatus status = inner_.unmap(addr, bytes);
+    ++(status.ok() ? ledger_.unmaps_ok : ledger_.unmaps_failed);
+    return status;
+  }
+  OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override {
+    OsStatus status = inner_.advise(addr, bytes, advice);
+    if (advice != Advice::DontNeed) {
+      ++ledger_.other_advises;
+    } else if (status.ok()) {
+      ++ledger_.dont_need_ok;
+      ledger_.dont_need_ok_bytes += bytes;
+    } else {
+      ++ledger_.dont_need_failed;
+    }
+    return status;
+  }
+  OsResult<MappedFile> map_file(const std::string& path) override { return inner_.map_file(path); }
+  OsResult<FileStatus> stat_file(const std::string& path) override { return inner_.stat_file(path); }
+  std::size_t page_size() const noexcept override { return inner_.page_size(); }
+
+  const OsLedger& ledger() const noexcept { return ledger_; }
+
+ private:
+  Os& inner_;
+  OsLedger ledger_;
+};
+
+}  // namespace segsim::scenarios
