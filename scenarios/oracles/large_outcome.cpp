@@ -75,6 +75,14 @@ void LargeObjectChecks::refused_release(const LargeObject& handle, const Status&
     oracles_.fail("large-outcome", fmt::format("release refused with '{}', the model says {}",
                                                status.error().describe(), errc_name(expected)));
   }
+  // refusal-fields, as for segments (refusal_fields.cpp): a stale handle's
+  // refusal names the generation it was refused under.
+  if (expected == Errc::DoubleFree && status.error().generation != handle.generation()) {
+    oracles_.fail("refusal-fields", fmt::format("the refused release of a stale large object of generation {} "
+                                                "carries generation {}",
+                                                handle.generation(), status.error().generation),
+                  handle.data());
+  }
   (expected == Errc::DoubleFree ? calls_.double_frees : calls_.invalid_pointers) += 1;
   const std::size_t live_after = large_.stats().live_objects;
   if (live_after != live_before) {
