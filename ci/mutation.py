@@ -197,18 +197,23 @@ class Lock:
 
 
 def sync_copy() -> None:
-    """Copy the tracked files as they are in the working tree; unchanged files keep
-    their time stamps so the copy's build stays incremental."""
+    """Copy the tracked files as they are in the working tree. A file whose bytes
+    are unchanged is left alone (its time stamp too: the copy's build stays
+    incremental); a changed one is written now, so it is newer than any object
+    the copy built before. (Keeping the source's time stamp could make it look
+    older than an object built from an earlier copy — a mutant's restore, say —
+    and the build would keep the stale object.)"""
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
     for rel in filter(None, listed.decode().split("\0")):
         src, dst = ROOT / rel, COPY / rel
         if not src.is_file():
             continue
-        if dst.exists() and dst.stat().st_mtime_ns == src.stat().st_mtime_ns and \
-                dst.stat().st_size == src.stat().st_size:
+        content = src.read_bytes()
+        if dst.is_file() and dst.read_bytes() == content:
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
+        dst.write_bytes(content)
+        shutil.copymode(src, dst)
 
 
 def build(log: Path) -> bool:
