@@ -221,8 +221,9 @@ fi
 # ---- pass 3: required probes still missing. How many seeds a cell runs in the
 # budget depends on the machine (a slow one ran a fifth of them, and a probe
 # that fires in 13 % of page-file's swarm seeds went unseen): instead of
-# failing on that, the cells run more seeds — the fault-injecting ones first,
-# about a second's worth a batch, round-robin — until every required probe has
+# failing on that, the cells run more seeds — in widening rounds, the cells
+# nearest the missing probes first (below), then the fault-injecting ones —
+# until every required probe has
 # fired or SEGSIM_CAMPAIGN_PROBE_EXTRA_SECONDS (default: half the budget) is
 # spent. A probe still missing then fails the gate below, as before.
 extra_s=${SEGSIM_CAMPAIGN_PROBE_EXTRA_SECONDS:-$((budget / 2))}
@@ -239,19 +240,52 @@ missing=$(missing_probes)
 if [[ -n "$missing" && "${SEGSIM_CAMPAIGN_PROBE_GATE:-1}" != 0 && "$extra_s" != 0 ]]; then
   echo "=== campaign pass 3: required probes not fired yet: $missing; more seeds for up to ${extra_s}s"
   extra_deadline_us=$(( $(now_us) + extra_s * 1000000 ))
-  order=()
-  for i in "${!cells[@]}"; do [[ "${cells[$i]##* }" != none ]] && order+=("$i"); done
-  for i in "${!cells[@]}"; do [[ "${cells[$i]##* }" == none ]] && order+=("$i"); done
+  # Order: first the cells that fired the most distinct siblings of the missing
+  # probes (same operation, then same component: ci/campaign_probes.py
+  # --rank-cells), then the fault-injecting cells, then the rest; ranked again
+  # whenever a missing probe fires.
+  declare -A index_of=()
+  for i in "${!cells[@]}"; do
+    read -r scenario strategy faults <<<"${cells[$i]}"
+    index_of["$scenario.${strategy}-${faults//[^A-Za-z0-9._-]/_}"]=$i
+  done
+  rank_order() {  # sets order=(cell indices) for the probes in $missing
+    local tag i
+    local -A in_order=()
+    order=()
+    while read -r tag; do
+      [[ -n "$tag" && -n "${index_of[$tag]:-}" && -z "${in_order[${index_of[$tag]}]:-}" ]] || continue
+      order+=("${index_of[$tag]}")
+      in_order[${index_of[$tag]}]=1
+    done < <(python3 ci/campaign_probes.py --rank-cells "$missing" "$out"/json/*.json 2>/dev/null || true)
+    echo "campaign: pass 3: for $missing: ${#order[@]} of ${#cells[@]} cells fired their siblings; those first"
+    for i in "${!cells[@]}"; do [[ -z "${in_order[$i]:-}" && "${cells[$i]##* }" != none ]] && order+=("$i"); done
+    for i in "${!cells[@]}"; do [[ -z "${in_order[$i]:-}" && "${cells[$i]##* }" == none ]] && order+=("$i"); done
+    return 0
+  }
+  # Rounds widen and lengthen: round r visits the first 4·2^r cells of the
+  # order, each for about 2^r seconds of seeds, so the nearest cells get most
+  # of the time and a far one still gets its turn.
+  ranked_for=""
   while [[ -n "$missing" ]] && (( $(now_us) < extra_deadline_us )); do
-    for i in "${order[@]}"; do
+    if [[ "$missing" != "$ranked_for" ]]; then
+      rank_order
+      ranked_for=$missing
+      visit=4
+      seconds=1
+    fi
+    for i in "${order[@]:0:visit}"; do
       (( $(now_us) < extra_deadline_us )) || break
       (( ${failed[$i]} == 0 )) || continue
-      n=$(( ${seeds_run[$i]} * 1000000 / (${wall_us[$i]} > 0 ? ${wall_us[$i]} : 1) ))
+      n=$(( seconds * ${seeds_run[$i]} * 1000000 / (${wall_us[$i]} > 0 ? ${wall_us[$i]} : 1) ))
       ((n >= jobs)) || n=$jobs
       run_batch "$i" "$n"
       missing=$(missing_probes)
-      [[ -n "$missing" ]] || break
+      [[ -n "$missing" && "$missing" == "$ranked_for" ]] || break
     done
+    [[ "$missing" == "$ranked_for" ]] || continue
+    visit=$((visit * 2))
+    seconds=$((seconds * 2))
   done
   echo "campaign: pass 3 ends: required probes still missing: ${missing:-none}"
 fi
