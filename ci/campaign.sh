@@ -25,7 +25,8 @@
 # the time left is spent. A required probe that has not fired by then gets
 # more seeds (pass 3, at most SEGSIM_CAMPAIGN_PROBE_EXTRA_SECONDS, default half
 # the budget) before the gate fails. Every sweep command is printed;
-# each cell's seeds are START..START+n-1, so any seed replays by itself.
+# the k-th config of a scenario runs seeds START+k·10^6 .. +n-1 (the summary
+# shows each cell's range), so any seed replays by itself.
 # Outputs under build/PRESET/campaign/: json/ and junit/ (one file a sweep),
 # logs/, repros/STRATEGY-FAULTS/ (failing seeds), probes.txt, summary.txt.
 set -euo pipefail
@@ -91,11 +92,19 @@ for config in "${configs[@]}"; do
     continue
   fi
 done
+# A scenario's cells start a million seeds apart: a scenario whose workload
+# does not depend on the schedule (one client, say) would otherwise run the
+# same few workloads in each of its cells.
+seed_stride=1000000
+declare -a first_seed=()
 for scenario in "${scenarios[@]}"; do
+  k=0
   for config in "${configs[@]}"; do
     strategy=${config%%:*}
     [[ " ${strategies[*]} " == *" $strategy "* ]] || continue
     cells+=("$scenario $strategy ${config#*:}")
+    first_seed+=($((base_seed + k * seed_stride)))
+    k=$((k + 1))
   done
 done
 ((${#cells[@]} > 0)) || { echo "campaign.sh: no (scenario, strategy) to run: strategies listed are ${strategies[*]}" >&2; exit 2; }
@@ -183,7 +192,7 @@ run_batch() {
 # ---- pass 1: one batch of `jobs` seeds a cell, which also measures its seeds/s
 echo "=== campaign pass 1: $jobs seeds a sweep, measuring seeds/s"
 for i in "${!cells[@]}"; do
-  next_seed[$i]=$base_seed
+  next_seed[$i]=${first_seed[$i]}
   run_batch "$i" "$jobs"
 done
 
@@ -301,7 +310,7 @@ for i in "${!cells[@]}"; do
   read -r scenario strategy faults <<<"${cells[$i]}"
   rate=$(awk -v n="${seeds_run[$i]}" -v us="${wall_us[$i]}" 'BEGIN { printf "%.1f", (us > 0 ? n * 1e6 / us : 0) }')
   summary+=$'\n'$(printf '  %-16s %-8s %-13s %8d %9d %9s  %s' "$scenario" "$strategy" "$faults" "${seeds_run[$i]}" \
-    "${failed[$i]}" "$rate" "$base_seed..$(( ${next_seed[$i]} - 1 ))")
+    "${failed[$i]}" "$rate" "${first_seed[$i]}..$(( ${next_seed[$i]} - 1 ))")
   total_seeds=$((total_seeds + ${seeds_run[$i]}))
   total_failed=$((total_failed + ${failed[$i]}))
 done

@@ -46,6 +46,13 @@ class LargeObjectChecks {
   // refusal must be necessary. Returns the model entry's key, or 0.
   std::uint64_t allocated(const Result<LargeObject>& result, std::size_t requested, bool zeroed,
                           std::size_t live_before, bool faults_active, bool strict_refusal);
+  // large_outcome.cpp: the allocator asked on_budget_exhausted to reclaim and
+  // the hook answered `answered` (hooks report each call; it happens inside
+  // the allocate call that allocated() hears of next). The model: at most one
+  // ask a call, only for a valid size refused over budget; a "nothing freed"
+  // answer leaves that refusal as the result; a refusal over budget with a
+  // hook set was asked first.
+  void reclaim_asked(bool answered);
   // large_outcome.cpp: a release the model says must succeed.
   void released(std::uint64_t key, const Status& status);
   // large_outcome.cpp: a release the model says must fail with `expected`.
@@ -70,6 +77,8 @@ class LargeObjectChecks {
 
  private:
   std::uint64_t offset_of(const LargeObject& object) const;
+  void check_reclaims(std::size_t requested, const Result<LargeObject>& result, bool valid_size,
+                      std::uint32_t reclaims);  // large_outcome.cpp
   void overlap_insert(const LargeObject& object);      // large_overlap.cpp
   void overlap_erase(const LargeObject& object);       // large_overlap.cpp
   void check_zeroed(const LargeObject& object);        // large_zero.cpp
@@ -83,6 +92,7 @@ class LargeObjectChecks {
     std::uint64_t invalid_pointers = 0;    // refused: InvalidPointer
     std::uint64_t out_of_budget = 0;       // allocations refused: OutOfBudget
     std::uint64_t out_of_memory = 0;       // allocations refused: OutOfMemory
+    std::uint64_t budget_refusals = 0;     // growths refused over budget: a retried call's two attempts count twice
   };
 
   Oracles& oracles_;
@@ -90,6 +100,8 @@ class LargeObjectChecks {
   LargeObjectAllocator& large_;
   const OsLedgerOs& advises_;
   CallCounts calls_;
+  std::uint32_t reclaims_in_call_ = 0;  // reclaim_asked() since the last allocated()
+  bool reclaim_answer_ = false;         // the last one's answer
   std::map<std::uint64_t, LargeModelEntry> live_;      // by SimOs offset: stable across runs
   std::map<std::uint64_t, std::uint64_t> ranges_;      // offset → end, live objects
 };

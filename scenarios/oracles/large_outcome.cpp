@@ -1,5 +1,7 @@
 // large objects, outcome: every completed call's result is one the model
 // allows; a failed call changed nothing; a refusal was necessary.
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "scenarios/oracles/large_objects.h"
@@ -17,6 +19,15 @@ std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, st
   const LargeObjectAllocatorConfig& config = large_.config();
   const bool valid_size = requested >= LargeObjectAllocator::kMinObjectBytes && requested <= config.max_object_bytes;
   const std::size_t need = (requested + config.granule_bytes - 1) / config.granule_bytes * config.granule_bytes;
+  const std::uint32_t reclaims = std::exchange(reclaims_in_call_, 0);
+  const bool refused_over_budget = !result.ok() && result.error().code == Errc::OutOfBudget;
+  check_reclaims(requested, result, valid_size, reclaims);
+  // One refused growth a refused-over-budget first attempt (it asks the hook,
+  // when set) and one more a retry that was refused too.
+  calls_.budget_refusals += reclaims + (refused_over_budget && (reclaims == 0 || reclaim_answer_) ? 1 : 0);
+  // A "nothing freed" answer means no retry: a free range the hook's releases
+  // made may go unused.
+  strict_refusal = strict_refusal && !(reclaims > 0 && !reclaim_answer_);
   if (!result.ok()) {
     const Error& e = result.error();
     const bool allowed = (e.code == Errc::InvalidSize && !valid_size) || (e.code == Errc::OutOfBudget && valid_size) ||
@@ -50,6 +61,30 @@ std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, st
   if (zeroed) check_zeroed(object);
   live_[key] = LargeModelEntry{object, requested, 0};
   return key;
+}
+
+void LargeObjectChecks::reclaim_asked(bool answered) {
+  ++reclaims_in_call_;
+  reclaim_answer_ = answered;
+}
+
+void LargeObjectChecks::check_reclaims(std::size_t requested, const Result<LargeObject>& result, bool valid_size,
+                                       std::uint32_t reclaims) {
+  const bool hooked = static_cast<bool>(large_.config().on_budget_exhausted);
+  const bool refused_over_budget = !result.ok() && result.error().code == Errc::OutOfBudget;
+  const std::string outcome = result.ok() ? std::string("success") : result.error().describe();
+  if (reclaims > (hooked && valid_size ? 1u : 0u)) {
+    oracles_.fail("large-outcome", fmt::format("allocate({}) asked on_budget_exhausted {} times ({}); the model allows "
+                                               "one ask, and only for a valid size when a hook is set",
+                                               requested, reclaims, outcome));
+  } else if (hooked && refused_over_budget && reclaims == 0) {
+    oracles_.fail("large-outcome", fmt::format("allocate({}) refused over budget without asking on_budget_exhausted",
+                                               requested));
+  } else if (reclaims == 1 && !reclaim_answer_ && !refused_over_budget) {
+    oracles_.fail("large-outcome", fmt::format("allocate({}) ended with '{}' after on_budget_exhausted answered that "
+                                               "nothing was freed: without a retry the refusal over budget stands",
+                                               requested, outcome));
+  }
 }
 
 void LargeObjectChecks::released(std::uint64_t key, const Status& status) {

@@ -3,7 +3,9 @@
 // (256 KiB ± 1, granule and span edges, the maximum, 0), rewrites and reads
 // checked against a pattern model, double / stale / foreign / null releases,
 // idle time for the lazy decommit, explicit decommits and span unmapping, and
-// (per seed) a maintenance fiber decommitting concurrently. Which operations
+// (per seed) a maintenance fiber decommitting concurrently and an
+// on_budget_exhausted hook that releases live objects (or answers wrongly, or
+// calls back into the allocator) while the allocation waits. Which operations
 // are on and their weights are drawn per seed (swarm over operations); every
 // completed call is checked by the oracles in oracles/large_objects.h.
 #include <array>
@@ -38,6 +40,8 @@ struct LargeRun {
   LargeObject foreign_object;
   std::array<std::uint64_t, kOpCount> weights{};
   bool maintenance = false;  // client 0 decommits / unmaps concurrently
+  sim::Rng reclaim_rng{0};   // the on_budget_exhausted hook's draws (when the seed sets one)
+  std::size_t reclaimed_in_call = 0;  // live objects the hook released during the allocate in flight
   std::uint32_t clients_done = 0;
 };
 
@@ -79,13 +83,16 @@ std::size_t pick(sim::Rng& rng, std::size_t count) { return static_cast<std::siz
 void do_alloc(Stack& stack, LargeRun& run, sim::Rng& rng, bool zeroed) {
   const std::size_t requested = draw_size(rng, run.large->config());
   const std::size_t live_before = run.large->stats().live_objects;
+  run.reclaimed_in_call = 0;
   auto result = zeroed ? run.large->allocate(requested) : run.large->allocate_uninitialized(requested);
   const bool strict = !stack.faults_active && !run.maintenance;
-  const std::uint64_t key = run.checks->allocated(result, requested, zeroed, live_before, stack.faults_active, strict);
+  const std::uint64_t key = run.checks->allocated(result, requested, zeroed, live_before - run.reclaimed_in_call,
+                                                  stack.faults_active, strict);
   if (result.ok()) run.checks->write(key, static_cast<std::uint8_t>(1 + rng.below(255)));
 }
 
-void do_release(LargeRun& run, sim::Rng& rng) {
+// Releases a live object the model picks; returns its bytes.
+std::size_t do_release(LargeRun& run, sim::Rng& rng) {
   const auto& live = run.checks->live();
   auto it = std::next(live.begin(), static_cast<long>(pick(rng, live.size())));
   const std::uint64_t key = it->first;
@@ -94,6 +101,29 @@ void do_release(LargeRun& run, sim::Rng& rng) {
   run.checks->released(key, run.large->release(handle));
   run.stale.push_back(handle);
   if (run.stale.size() > kMaxStale) run.stale.erase(run.stale.begin());
+  return handle.size();
+}
+
+// on_budget_exhausted: the allocator calls it without its lock, from the
+// allocating client, which holds the model lock — so the hook's releases are
+// steps of the model inside the allocate call. It frees up to three live
+// objects (until `needed_bytes` are free), sometimes calls back into the
+// allocator, and sometimes answers wrongly: the allocator must keep its
+// promises whatever a hook says.
+bool reclaim_hook(LargeRun& run, std::size_t needed_bytes) {
+  const std::uint64_t most = run.reclaim_rng.below(4);
+  std::size_t freed_bytes = 0;
+  std::size_t released = 0;
+  while (released < most && freed_bytes < needed_bytes && !run.checks->live().empty()) {
+    freed_bytes += do_release(run, run.reclaim_rng);
+    ++released;
+  }
+  if (run.reclaim_rng.chance(0.3)) (void)run.large->unmap_free_spans(0);
+  bool answer = released > 0;
+  if (run.reclaim_rng.chance(0.15)) answer = !answer;
+  run.reclaimed_in_call += released;
+  run.checks->reclaim_asked(answer);
+  return answer;
 }
 
 void refused(LargeRun& run, const LargeObject& handle, Errc expected) {
@@ -108,7 +138,7 @@ void one_op(Stack& stack, LargeRun& run, sim::Rng& rng, Op op) {
   switch (op) {
     case Alloc: return do_alloc(stack, run, rng, true);
     case AllocUninit: return do_alloc(stack, run, rng, false);
-    case Release: return do_release(run, rng);
+    case Release: (void)do_release(run, rng); return;
     case Rewrite: {
       const std::uint64_t key = std::next(live.begin(), static_cast<long>(pick(rng, live.size())))->first;
       run.checks->verify(key, "before a rewrite");
@@ -156,7 +186,14 @@ void maintenance_loop(Stack& stack, LargeRun& run, sim::Rng& rng) {
 void prepare(Stack& stack) {
   sim::Rng rng = stack.simulation.stream("workload.large-objects.swarm");
   auto run = std::make_shared<LargeRun>(stack.os);
-  auto large = LargeObjectAllocator::create(run->advises, draw_config(rng));
+  LargeObjectAllocatorConfig config = draw_config(rng);
+  // Its own stream: seeds without a hook run as before it existed.
+  run->reclaim_rng = stack.simulation.stream("workload.large-objects.reclaim");
+  if (run->reclaim_rng.chance(0.5)) {
+    LargeRun* raw = run.get();  // owns the allocator, so outlives the hook
+    config.on_budget_exhausted = [raw](std::size_t needed_bytes) { return reclaim_hook(*raw, needed_bytes); };
+  }
+  auto large = LargeObjectAllocator::create(run->advises, std::move(config));
   auto foreign = LargeObjectAllocator::create(stack.os, LargeObjectAllocatorConfig{});
   if (!large.ok() || !foreign.ok()) stack.oracles.fail("exception", "large-object allocator config refused");
   run->large = std::move(large.value());

@@ -233,6 +233,7 @@ void prepare(Stack& stack) {
     const bool freed = raw->loop->reclaim(needed);
     ++raw->reclaims.calls;
     raw->reclaims.answered_true += freed ? 1 : 0;
+    raw->large_checks->reclaim_asked(freed);
     return freed;
   };
   auto large = LargeObjectAllocator::create(run->advises, std::move(config));
