@@ -419,7 +419,11 @@ void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::
   event.slice = segment.slice_index();
   event.generation = segment.generation();
   event.op = op;
-  event.size_class = static_cast<std::int8_t>(segment.is_null() ? -1 : segment.size_class());
+  // -1: no class — a null handle, or one whose class the allocator does not
+  // have (a forged or corrupted handle, refused): the report's reader accepts
+  // only real classes.
+  const bool has_class = !segment.is_null() && segment.size_class() < static_cast<int>(kSizeClassCount);
+  event.size_class = static_cast<std::int8_t>(has_class ? segment.size_class() : -1);
   event.result = result;
   event.depth = tls_ring.depth8;
   record_wide(ring, event);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/assert.h"
+#include "sim/fatal_failure.h"
 #include "sim/simulation.h"
 
 namespace segsim::faults {
@@ -55,6 +56,24 @@ char* put_u64(char* out, std::uint64_t value, int base) {
   return out;
 }
 
+// The named failure of a fault inside a reservation: what a failed run would
+// say (fiber, step), through sim/fatal_failure.h. Offsets, not addresses: the
+// message is part of the failure's signature, compared across processes.
+void report_use_after_release(std::uintptr_t offset) {
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(offset));
+  sim::FatalFailure failure;
+  failure.oracle = "use-after-release";
+  failure.message = sim::current_fiber_prefix() + "accessed SimOs memory at offset " + hex +
+                    " after it was unmapped (a stale pointer into a released region, span or file mapping)";
+  if (const sim::Simulation* simulation = sim::Simulation::current()) {
+    failure.fiber = simulation->current_fiber();
+    failure.step = simulation->step();
+  }
+  failure.where = "a SIGSEGV, which the run cannot survive";
+  sim::report_fatal_failure(failure);
+}
+
 void guard_handler(int signal, siginfo_t* info, void* context) {
   const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
   for (const GuardSlot& slot : g_guarded) {
@@ -77,6 +96,9 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
     out = put_text(out, "\n");
     ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
     (void)ignored;
+    // A real fault (not a SIGSEGV sent by kill) is a diagnosis, not a crash:
+    // the sweep worker's reporter records it as the seed's failure by name.
+    if (info->si_code > 0) report_use_after_release(address - begin);
     break;
   }
   // Hand the fault to whoever handled SIGSEGV before us (ASan, or the default).

@@ -2,6 +2,8 @@
 // Simulation, the oracles as it goes and at quiescence.
 #include "scenarios/run.h"
 
+#include <sys/mman.h>
+
 #include <chrono>
 #include <deque>
 #include <map>
@@ -177,9 +179,10 @@ std::string spec_refusal(const RunSpec& spec) {
   if (spec.threads > kMaxThreads) return fmt::format("threads must be in 1..{}", kMaxThreads);
   if (spec.size > kMaxSize) return fmt::format("size must be in 1..{}", kMaxSize);
   if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment" && spec.test_hook != kCrashHook &&
-      spec.test_hook != kAssertInDestructorHook && spec.test_hook != kAssertInTeardownHook) {
-    return fmt::format("unknown test hook {} (corrupt-segment, {}, {}, {})", quoted_text(spec.test_hook), kCrashHook,
-                       kAssertInDestructorHook, kAssertInTeardownHook);
+      spec.test_hook != kUseAfterUnmapHook && spec.test_hook != kAssertInDestructorHook &&
+      spec.test_hook != kAssertInTeardownHook) {
+    return fmt::format("unknown test hook {} (corrupt-segment, {}, {}, {}, {})", quoted_text(spec.test_hook),
+                       kCrashHook, kUseAfterUnmapHook, kAssertInDestructorHook, kAssertInTeardownHook);
   }
   return {};
 }
@@ -262,15 +265,24 @@ sim::SimulationConfig simulation_config_for(const RunSpec& spec, const RunOption
 }
 
 // Test hook kCrashHook: a seed that is a multiple of 4 dies of a real
-// SIGSEGV — a write to SimOs memory it just unmapped — so sweep tests get a
-// crash in the middle of a worker's seeds (and the SimOs guard reports it).
+// SIGSEGV — a write to a page of its own that no one may touch, outside any
+// SimOs — so sweep tests get an anonymous crash in the middle of a worker's
+// seeds.
+// Test hook kUseAfterUnmapHook: every seed writes to SimOs memory it just
+// unmapped; the SimOs guard names the fault (use-after-release).
 void crash_if_hooked(Stack& stack) {
-  if (stack.test_hook != kCrashHook || stack.seed % 4 != 0) return;
+  if (stack.test_hook == kCrashHook && stack.seed % 4 == 0) {
+    void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    SEGSIM_ASSERT(page != MAP_FAILED, "the crash hook maps an inaccessible page");
+    *static_cast<volatile std::byte*>(page) = std::byte{1};  // SIGSEGV
+    SEGSIM_ASSERT(false, "a write to an inaccessible page did not fault");
+  }
+  if (stack.test_hook != kUseAfterUnmapHook) return;
   const std::size_t page_bytes = stack.sim_os.page_size();
   auto mapped = stack.sim_os.map(page_bytes);
-  SEGSIM_ASSERT(mapped.ok(), "the crash hook maps one page of a fresh SimOs");
+  SEGSIM_ASSERT(mapped.ok(), "the use-after-unmap hook maps one page of a fresh SimOs");
   std::byte* page = mapped.value();
-  SEGSIM_ASSERT(stack.sim_os.unmap(page, page_bytes).ok(), "the crash hook unmaps its page");
+  SEGSIM_ASSERT(stack.sim_os.unmap(page, page_bytes).ok(), "the use-after-unmap hook unmaps its page");
   *static_cast<volatile std::byte*>(page) = std::byte{1};  // SIGSEGV: the page is inaccessible now
   SEGSIM_ASSERT(false, "a write to unmapped SimOs memory did not fault");
 }

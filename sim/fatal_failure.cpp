@@ -110,6 +110,13 @@ std::string FatalFailure::describe() const {
   return text;
 }
 
+void report_fatal_failure(const FatalFailure& failure) { report(failure); }
+
+std::string current_fiber_prefix() {
+  const Simulation* simulation = Simulation::current();
+  return simulation == nullptr ? std::string() : fiber_prefix(*simulation);
+}
+
 void set_fatal_failure_reporter(FatalFailureReporter reporter) {
   install_failure_hooks();
   g_reporter.store(reporter);

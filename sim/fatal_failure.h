@@ -9,10 +9,13 @@
 //  * it fires where the simulator does not throw — in the scheduler outside
 //    any fiber, while a fiber already unwinds, in a run's teardown after the
 //    simulation ended — so core/assert.cpp aborts.
+//  * a layer that knows what a fatal signal means names it (SimOs's guard: a
+//    SIGSEGV inside its reservation is an access to simulated memory after
+//    it was unmapped — use-after-release) through report_fatal_failure().
 // Either way this says what fired, where (fiber, step when known) and why it
 // could not fail the run, first on stderr and then through the reporter a
 // harness installed (a sweep worker's result channel), so the death is
-// classified as that assertion and not as an anonymous SIGABRT.
+// classified as that failure and not as an anonymous SIGABRT or SIGSEGV.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +42,17 @@ struct FatalFailure {
 // (ordinary code, not a signal handler). nullptr: stderr only.
 using FatalFailureReporter = void (*)(const FatalFailure& failure);
 void set_fatal_failure_reporter(FatalFailureReporter reporter);
+
+// Reports `failure` as above, the first of the process only; the caller then
+// lets the process die. From a synchronous fault's signal handler too: the
+// fault is an access by the code under test, which holds no lock of ours or
+// of the C library, so allocation there is safe in practice (not under TSan,
+// which flags any allocation in a handler).
+void report_fatal_failure(const FatalFailure& failure);
+
+// "fiber #2 'client-1' ", or "" off any fiber or simulation: how a fiber's
+// failure message starts (the prefix the fiber wrapper gives it).
+std::string current_fiber_prefix();
 
 // Installs the simulator's assert hook and terminate handler (once per
 // process; the Simulation constructor and set_fatal_failure_reporter call it).

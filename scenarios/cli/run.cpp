@@ -44,8 +44,9 @@ Subcommand add_run_command(CLI::App& app) {
   run->add_option("scenario", command->spec.scenario, "scenario name (segsim list)")->required();
   add_whole(run, "--seed", command->spec.seed, 0, UINT64_MAX, "root seed");
   add_run_knobs(run, command->spec);
-  run->add_option("--test-hook", command->spec.test_hook, fmt::format("test-only sabotage (corrupt-segment, {}, {}, {})", kCrashHook,
-                                                                kAssertInDestructorHook, kAssertInTeardownHook));
+  run->add_option("--test-hook", command->spec.test_hook, fmt::format("test-only sabotage (corrupt-segment, {}, {}, {}, {})", kCrashHook,
+                                                                kUseAfterUnmapHook, kAssertInDestructorHook,
+                                                                kAssertInTeardownHook));
   add_run_outputs(run, command->outputs, /*with_report=*/true);
   run->add_flag("--check-determinism", command->check_determinism,
                 "run the seed twice and compare trace hashes (exit 1 if they differ)");

@@ -24,6 +24,7 @@ void ArenaOracles::check_ended(const TxnArenaManager& manager, std::uint64_t id)
   if (found.ok() || found.error().code != Errc::DoubleFree) {
     hub_.fail("arena-nesting", fmt::format("arena {} ended but is still found", id));
   }
+  last_chunk_bytes_.erase(id);  // arena_chunks.cpp's model of it
 }
 
 }  // namespace segsim::scenarios

@@ -11,6 +11,9 @@
 //   arena_nesting.cpp    no child outlives its parent: ending an arena with a
 //                        live child is refused (InUse) and changes nothing;
 //                        an ended arena is gone                 "arena-nesting"
+//   arena_chunks.cpp     a chunk grown by an allocation doubles the arena's
+//                        last (≤ 256 KiB, ≥ the request; near the limit the
+//                        least that holds it); no chunk, no bytes  "arena-chunks"
 //   arena_accounting.cpp at quiescence nothing is live, every chunk went
 //                        back, audit() is clean                 "arena-accounting"
 //   arena_profile.cpp    suggest_profile() covers 90 % of the recent
@@ -56,6 +59,10 @@ class ArenaOracles {
                               std::size_t alignment, const Error& error, bool fault_tolerated);
   void check_budget(const TxnArena& arena);
 
+  // arena_chunks.cpp: after a successful allocate of `bytes`, `before` its
+  // snapshot (check_ended forgets an ended arena's last chunk).
+  void check_growth(const TxnArena& arena, const Snapshot& before, std::size_t bytes);
+
   // arena_ownership.cpp
   void object_allocated(const TxnArena& arena, const ArenaObject& object, std::size_t alignment);
   void objects_gone(const std::vector<ArenaObject>& objects);
@@ -80,6 +87,7 @@ class ArenaOracles {
   Oracles& hub_;
   faults::SimOs& os_;
   std::map<std::uint64_t, std::uint64_t> live_;  // SimOs offset → end offset of each live object
+  std::map<std::uint64_t, std::size_t> last_chunk_bytes_;  // arena id → its last chunk's bytes (0: none yet)
 };
 
 }  // namespace segsim::scenarios

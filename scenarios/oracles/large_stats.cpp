@@ -7,6 +7,8 @@
 //   budget refusals: exactly the refused growths the model counts (a call
 //     retried after on_budget_exhausted, and refused again, counts twice);
 //   spans mapped − spans unmapped: the spans held now;
+//   spans held − wholly free spans: the spans the model's live objects are in
+//     (at least those while a decommit may hold a free span's range);
 //   free-list hits ≤ allocations, zeroings ≤ zeroed allocations,
 //   peak mapped bytes ≥ mapped bytes;
 //   decommits, their bytes and advise failures: exactly the DontNeed advises
@@ -14,6 +16,8 @@
 //     ledger of its Os (a decommit is one advise of one free range; a failed
 //     one is an advise failure) — at most those while a decommit may be in
 //     flight. Without a fault plan no advise fails, so advise_failures is 0.
+#include <set>
+
 #include <fmt/format.h>
 
 #include "scenarios/oracles/large_objects.h"
@@ -35,6 +39,15 @@ void LargeObjectChecks::check_counters(const LargeObjectStats& stats, bool quies
   if (stats.spans_mapped < stats.spans_unmapped || stats.spans_mapped - stats.spans_unmapped != stats.spans) {
     oracles_.fail("large-stats", fmt::format("{} spans mapped and {} unmapped, but {} held", stats.spans_mapped,
                                              stats.spans_unmapped, stats.spans));
+  }
+  std::set<std::uint32_t> live_spans;
+  for (const auto& [key, entry] : live_) live_spans.insert(entry.handle.span_id());
+  const std::size_t spans_in_use = stats.spans >= stats.wholly_free_spans ? stats.spans - stats.wholly_free_spans : 0;
+  if (stats.wholly_free_spans > stats.spans ||
+      (quiescent ? spans_in_use != live_spans.size() : spans_in_use < live_spans.size())) {
+    oracles_.fail("large-stats", fmt::format("{} spans, {} wholly free; the model's live objects are in {} spans{}",
+                                             stats.spans, stats.wholly_free_spans, live_spans.size(),
+                                             quiescent ? "" : " (at least that many not wholly free mid-run)"));
   }
   if (stats.free_list_hits > stats.allocations || stats.zeroings > calls_.zeroed_allocations ||
       stats.peak_mapped_bytes < stats.mapped_bytes) {

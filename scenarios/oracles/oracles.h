@@ -21,6 +21,8 @@
 //   regions_unmapped.cpp  free_unused_regions' count is the unmaps SimOs made for the call
 //   os_accounting.cpp     at quiescence, the allocator's counts of maps, unmaps and
 //                         advises (and of their failures) are what it asked of its Os
+//   resident_estimate.cpp a stats() snapshot's resident estimate covers every slice
+//                         out of the pool
 // Checkers with state of their own hold it in their own type (ownership.h,
 // overlap.h, refusal_ledger.h, growth_bound.h) and return a verdict; the hub turns a verdict
 // into the run's failure. A failure stops the run: the first one is kept,
@@ -125,6 +127,8 @@ class Oracles final : public SegmentObserver {
   // ledger says the calling fiber's unmaps that succeeded during the call
   // were `unmapped_by_call`.
   void check_regions_unmapped(std::size_t reported, std::uint64_t unmapped_by_call);
+  // resident_estimate.cpp: on a snapshot a workload took.
+  void check_resident_estimate(const AllocatorStats& stats);
 
   // Cheap checks a workload runs after each operation (double-free counters).
   void check_cheap();

@@ -1,7 +1,8 @@
 // A seed whose process dies of an assertion the simulator could not throw —
 // in a noexcept destructor on a fiber, in the run's teardown — is a seed
 // failed by the oracle "assertion" (sim/fatal_failure.h), with its repro,
-// not a crash; the worker's other seeds are unchanged.
+// not a crash; so is a SIGSEGV inside SimOs memory that was unmapped (oracle
+// use-after-release); the worker's other seeds are unchanged.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/sanitizers.h"
 #include "scenarios/repro.h"
 #include "scenarios/sweep.h"
 #include "scenarios/tests/test_files.h"
@@ -36,11 +38,12 @@ SweepResult sweep_with_hook(const TempDir& dir, const std::string& hook) {
   return result;
 }
 
-void expect_named(const SweepResult& result, const std::string& condition, const std::string& where) {
+void expect_named(const SweepResult& result, const std::string& condition, const std::string& where,
+                  const std::string& oracle = "assertion") {
   ASSERT_EQ(result.seeds.size(), 3u);
   for (const SeedResult& s : result.seeds) {
     EXPECT_EQ(s.outcome, SeedOutcome::Failed) << "seed " << s.seed << ": " << s.detail;
-    EXPECT_EQ(s.detail.rfind("assertion: ", 0), 0u) << s.detail;
+    EXPECT_EQ(s.detail.rfind(oracle + ": ", 0), 0u) << s.detail;
     EXPECT_NE(s.detail.find(condition), std::string::npos) << s.detail;
     EXPECT_NE(s.detail.find(where), std::string::npos) << s.detail;
     std::string error;
@@ -48,7 +51,7 @@ void expect_named(const SweepResult& result, const std::string& condition, const
     ASSERT_TRUE(repro.ok()) << s.repro_path << ": " << error;
     EXPECT_EQ(repro->spec.seed, s.seed);
     ASSERT_TRUE(repro->failure.has_value());
-    EXPECT_EQ(repro->failure->oracle, "assertion");
+    EXPECT_EQ(repro->failure->oracle, oracle);
     EXPECT_NE(repro->failure->message.find(condition), std::string::npos) << repro->failure->message;
   }
 }
@@ -89,6 +92,20 @@ TEST(NamedDeath, AnAssertionInTheRunsTeardownFailsTheSeedByName) {
                "assertion failed: spec.test_hook != kAssertInTeardownHook (test hook: an assertion in the run's "
                "teardown)",
                "the process aborted: it fired after the simulation ended");
+  expect_replay_reproduces(result);
+}
+
+// The SimOs guard's diagnosis goes through a signal handler, which allocates:
+// ThreadSanitizer reports any allocation in a handler, so not under TSan.
+TEST(NamedDeath, AWriteToUnmappedSimOsMemoryFailsTheSeedAsUseAfterRelease) {
+#if defined(SEGSIM_HAS_TSAN)
+  GTEST_SKIP() << "the guard's report allocates in a signal handler, which TSan reports";
+#endif
+  TempDir dir;
+  const SweepResult result = sweep_with_hook(dir, kUseAfterUnmapHook);
+  expect_named(result,
+               "fiber #0 'conductor' accessed SimOs memory at offset 0x",
+               "the process aborted: a SIGSEGV, which the run cannot survive", "use-after-release");
   expect_replay_reproduces(result);
 }
 

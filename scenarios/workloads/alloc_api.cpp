@@ -205,6 +205,7 @@ void Client::lookup_stale() {
 void Client::stats() {
   const std::uint64_t events = stack_.oracles.slice_events();
   const AllocatorStats stats = stack_.allocator.stats();
+  stack_.oracles.check_resident_estimate(stats);
   if (events != stack_.oracles.slice_events()) return;  // others changed it meanwhile
   if (stats.live_slices() != stack_.oracles.model_live_slices()) {
     stack_.oracles.fail("accounting", fmt::format("stats() reports {} live slices, the model holds {}",

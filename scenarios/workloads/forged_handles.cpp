@@ -43,6 +43,7 @@ std::optional<Segment> forge(const Segment& live, Forgery forgery, std::size_t r
       case Forgery::NoGeneration: m.generation = 0; break;
       case Forgery::NoRegion: m.region = UINT32_MAX; break;
       case Forgery::WrongClass: m.size_class = static_cast<std::uint8_t>((m.size_class + 1) % kSizeClassCount); break;
+      case Forgery::ClassOutOfRange: m.size_class = static_cast<std::uint8_t>(kSizeClassCount); break;
       case Forgery::SliceOutOfRange: {
         // Slices are laid out from the region's base, one per size(): the
         // first index past the end, and the address it would have.

@@ -1,7 +1,8 @@
 // Forged SegmentAllocator handles: a live handle with one field changed, as a
 // caller's memory corruption or a handle from another build would make them.
 // Each must be refused as an InvalidPointer, by its own rule (generation 0,
-// no such region, another size class, a slice past the region's end).
+// no such region, another size class, a class past the last — read before
+// any table is indexed by it — a slice past the region's end).
 // SliceOutOfRange names the first slice past the region's end *at the address
 // that slice would have* (a caller walking one handle past the last), so only
 // the index's range check refuses it: the address matches the index, and a
@@ -15,8 +16,8 @@
 
 namespace segsim::scenarios {
 
-enum class Forgery : std::uint8_t { NoGeneration, NoRegion, WrongClass, SliceOutOfRange };
-inline constexpr std::size_t kForgeryCount = 4;
+enum class Forgery : std::uint8_t { NoGeneration, NoRegion, WrongClass, SliceOutOfRange, ClassOutOfRange };
+inline constexpr std::size_t kForgeryCount = 5;
 
 // `live` with the field of `forgery` changed; `region_bytes` is the
 // allocator's (config().region_bytes), which says where `live`'s region ends.

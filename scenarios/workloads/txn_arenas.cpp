@@ -108,6 +108,7 @@ bool Txn::allocate(Open& where, std::size_t bytes, std::size_t alignment) {
   }
   const ArenaObject object{got.value(), bytes, static_cast<std::uint8_t>(1 + st.next_fill++ % 255), alignment};
   st.oracles->object_allocated(*where.arena, object, alignment);
+  st.oracles->check_growth(*where.arena, before, bytes);
   std::fill(object.data, object.data + bytes, std::byte{object.fill});
   where.objects.push_back(object);
   st.oracles->check_budget(*where.arena);
