@@ -1,7 +1,10 @@
 // A snapshot of the SegmentAllocator's accounting.
 //
 // Taken class by class: exact when the allocator is quiescent, and each class's
-// figures are consistent with themselves at any time.
+// figures are consistent with themselves at any time. The counts (the
+// uint64 fields) are cumulative: a thread's exit hands its cache's counts on,
+// and a snapshot counts each cache once, so no count is lower than in a
+// snapshot the same thread took earlier.
 #pragma once
 
 #include <array>

@@ -19,13 +19,20 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
   // a simulation its lock is a scheduling point, and the oracles call stats()
   // after every operation). Checked again under each class lock: a cache that
   // joined since may hold slices of the class by then. One retired meanwhile
-  // stays readable through the snapshot.
+  // stays readable through the snapshot. The retired caches' counts are read
+  // in the same look as the list (ThreadCaches::all): a cache retiring
+  // meanwhile is counted once, so no count goes down between snapshots.
   std::vector<std::shared_ptr<detail::SegmentCache>> all;
   std::uint64_t seen_changes = 0;
-  if (caches_enabled) {
+  std::uint64_t retired_hits = retired_cache_hits.get(), retired_remote = retired_remote_releases.get();
+  auto look = [&] {
     seen_changes = caches.changes();
-    all = caches.all();
-  }
+    all = caches.all([&] {
+      retired_hits = retired_cache_hits.get();
+      retired_remote = retired_remote_releases.get();
+    });
+  };
+  if (caches_enabled) look();
   s.budget_bytes = config.budget_bytes;
   s.region_bytes = config.region_bytes;
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
@@ -36,10 +43,7 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
     // The pool counts cached slices live (they left it); they are free. Read
     // under the class lock, which every refill and spill holds: the pair is
     // consistent but for hand-outs and releases in flight.
-    if (caches_enabled && caches.changes() != seen_changes) {  // lock order: class mu, then the registry's
-      seen_changes = caches.changes();
-      all = caches.all();
-    }
+    if (caches_enabled && caches.changes() != seen_changes) look();  // lock order: class mu, then the registry's
     std::size_t cached = 0;
     for (const auto& cache : all) cached += cache->classes[c].published.load(std::memory_order_relaxed);
     out.cached_slices = std::min(cached, pool.live_slices);
@@ -74,10 +78,9 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
   s.invalid_pointers = invalid_pointers.get();
   s.cache_refills = cache_refills.get();
   s.cache_flushes = cache_flushes.get();
-  // Retired caches' counts, then the live caches': a cache retiring meanwhile
-  // may be counted twice, none is lost; exact when quiescent.
-  s.cache_hits = retired_cache_hits.get();
-  s.remote_releases = retired_remote_releases.get();
+  // Retired caches' counts, then the live caches' (one look: each cache once).
+  s.cache_hits = retired_hits;
+  s.remote_releases = retired_remote;
   if (caches_enabled) {
     s.thread_caches = all.size();
     for (const auto& cache : all) {

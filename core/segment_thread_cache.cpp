@@ -396,9 +396,10 @@ void SegmentAllocator::Impl::retire_cache(tcache::CacheLink& link) {
   SEGSIM_PROBE("tcache.thread_exit.flush");
   auto& cache = static_cast<SegmentCache&>(link);
   flush_cache(cache);
-  retired_cache_hits.value.fetch_add(cache.hits.get(), std::memory_order_relaxed);
-  retired_remote_releases.value.fetch_add(cache.remote_releases.get(), std::memory_order_relaxed);
-  caches.forget(link);
+  caches.retire(link, [&] {
+    retired_cache_hits.value.fetch_add(cache.hits.get(), std::memory_order_relaxed);
+    retired_remote_releases.value.fetch_add(cache.remote_releases.get(), std::memory_order_relaxed);
+  });
 }
 
 void SegmentAllocator::flush_thread_cache() { impl_->flush_caller_cache(); }

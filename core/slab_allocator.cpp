@@ -263,6 +263,9 @@ Status SlabAllocator::Impl::claim(const SlabObject& object) {
       !rec->words[object.index_].compare_exchange_strong(expected, object.generation_ + 1, std::memory_order_acq_rel))
       [[unlikely]] {
     SEGSIM_PROBE("slab.free.double_free");
+    // A handle of even generation was never live: no compare-exchange read
+    // the object's word, and the refusal must say what the object is now.
+    if ((object.generation_ & 1) == 0) expected = rec->words[object.index_].load(std::memory_order_acquire);
     return refuse(claim_error(object, Errc::DoubleFree, "the object is not live under this handle",
                               (expected & 1) != 0 ? expected : 0));
   }

@@ -131,6 +131,9 @@ class SlabAllocator {
   // Returns every empty slab to the segment allocator. Returns slabs released.
   std::size_t release_empty_slabs();
 
+  // Cumulative counts (allocations, frees, exchanges, refusals, ...) never go
+  // down from one snapshot to a later one of the same thread: a thread's exit
+  // hands its counts on, and a snapshot counts each cache once.
   SlabStats stats() const;
   // Every accounting invariant (exact when quiescent): one line per violation.
   std::vector<std::string> audit() const;

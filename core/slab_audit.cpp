@@ -45,9 +45,10 @@ std::vector<std::shared_ptr<ThreadCache>> all_caches(const SlabAllocator::Impl& 
 
 SlabStats SlabAllocator::stats() const {
   SlabStats stats;
-  const auto caches = all_caches(*impl_);
-  {
-    platform::LockGuard guard(impl_->caches.registry_mu);
+  // The retired totals and the live caches in one look (ThreadCaches::all):
+  // a thread exiting meanwhile is counted once, so no count goes down from one
+  // snapshot to a later one.
+  const auto caches = impl_->caches.all([&] {
     for (std::size_t c = 0; c < kSlabClassCount; ++c) {
       // stats() reads, it judges nothing (audit() does): a class past the
       // last is this loop's own mistake, an index past every per-class array.
@@ -61,7 +62,7 @@ SlabStats SlabAllocator::stats() const {
       s.remote_frees = r.remote_frees;
       s.requested_bytes = r.requested_bytes;
     }
-  }
+  });
   for (const auto& cache : caches) {
     for (std::size_t c = 0; c < kSlabClassCount; ++c) {
       SEGSIM_ASSERT(c < kSlabClassCount, "stats() past the last slab class");

@@ -67,8 +67,7 @@ void SlabAllocator::Impl::retire_cache(tcache::CacheLink& link) {
   flight_recorder::record_object_operation(flight_recorder::Op::SlabFlush, id, 0, 0, 0, 0, 0, -1, nullptr);
   auto& cache = static_cast<ThreadCache&>(link);
   flush_cache(cache);
-  {
-    platform::LockGuard guard(caches.registry_mu);
+  caches.retire(cache, [&] {
     for (std::size_t c = 0; c < kSlabClassCount; ++c) {
       const ClassCache& cc = cache.classes[c];
       auto& r = retired[c];
@@ -79,8 +78,7 @@ void SlabAllocator::Impl::retire_cache(tcache::CacheLink& link) {
       r.remote_frees += cc.remote_frees.get();
       r.requested_bytes += cc.requested_bytes.get();
     }
-  }
-  caches.forget(cache);
+  });
 }
 
 // The allocator is dying: every cache is emptied and detached (a thread that

@@ -155,9 +155,18 @@ class ThreadCaches {
   // Every cache alive now (production threads' and fibers'). Fiber caches are
   // listed without a lock: a simulation's fibers share one OS thread.
   std::vector<Ptr> all() {
+    return all([] {});
+  }
+  // As all(), and `read_retired()` runs under the same hold of registry_mu as
+  // the listing: a cache retired (retire()) either before — its counts in
+  // what read_retired reads, not listed — or after — listed, not handed on.
+  // Summing both never counts a retiring thread twice nor loses it.
+  template <class ReadRetired>
+  std::vector<Ptr> all(ReadRetired&& read_retired) {
     std::vector<Ptr> caches;
     {
       platform::LockGuard guard(registry_mu);
+      read_retired();
       caches = thread_caches_;
     }
     // In ascending key order, as one ordered map listed them: the order in
@@ -173,10 +182,14 @@ class ThreadCaches {
   // that got slices after a snapshot was taken shows here.
   std::uint64_t changes() const noexcept { return changes_.load(std::memory_order_acquire); }
 
-  // A retired production cache leaves the registry (its thread table keeps it
-  // until the thread is gone).
-  void forget(const CacheLink& cache) {
+  // A retiring production cache leaves the registry (its thread table keeps
+  // it until the thread is gone): `hand_over()` moves its counts to the
+  // owner's retired totals under the same hold of registry_mu as the removal,
+  // so a reader of all(read_retired) sees the cache in one place only.
+  template <class HandOver>
+  void retire(const CacheLink& cache, HandOver&& hand_over) {
     platform::LockGuard guard(registry_mu);
+    hand_over();
     for (std::size_t i = 0; i < thread_caches_.size(); ++i) {
       if (thread_caches_[i].get() == &cache) {
         thread_caches_.erase(thread_caches_.begin() + static_cast<std::ptrdiff_t>(i));

@@ -15,6 +15,7 @@
 
 #include "core/segment_allocator.h"
 #include "core/flight_recorder.h"
+#include "core/tests/brief_threads.h"
 #include "core/tests/failure_log.h"
 #include "core/tests/scripted_os.h"
 #include "core/units.h"
@@ -33,6 +34,14 @@ std::size_t draw_bytes(sim::Rng& rng) {
     pick -= kWeights[c];
   }
   return kLargestClassBytes;
+}
+
+// An allocator with thread caches, in 256 KiB regions.
+Result<std::unique_ptr<SegmentAllocator>> create_cached_allocator(ScriptedOs& os) {
+  SegmentAllocatorConfig config;
+  config.region_bytes = 256 * KiB;
+  config.thread_cache_bytes = 256 * KiB;
+  return SegmentAllocator::create(os, config);
 }
 
 // Handles on their way from the allocating thread to another.
@@ -150,14 +159,47 @@ TEST(SegmentThreadCacheStress, RemoteReleasesReclaimsAndThreadExitsKeepAccountin
   }
 }
 
+// Threads that live briefly, while another thread reads stats() in a loop:
+// an exiting thread's cache hits move to the allocator's retired totals, and
+// no snapshot may count them twice (more hits than allocations started) or
+// lose them (fewer than an earlier snapshot of the same thread).
+TEST(SegmentThreadCacheStress, StatsCountEachExitingThreadOnce) {
+  ScriptedOs os;
+  auto created = create_cached_allocator(os);
+  ASSERT_TRUE(created.ok());
+  SegmentAllocator& allocator = *created.value();
+  std::atomic<std::uint64_t> started{0};
+  std::atomic<int> refused{0};
+  int regressions = 0, overcounts = 0;  // the reader's own
+  std::uint64_t last_hits = 0;
+  auto read = [&] {
+    const AllocatorStats stats = allocator.stats();
+    const std::uint64_t bound = started.load();  // every hit counted had started before this load
+    if (stats.cache_hits < last_hits) ++regressions;
+    if (stats.cache_hits > bound) ++overcounts;
+    last_hits = stats.cache_hits;
+  };
+  auto brief = [&] {
+    for (int n = 0; n < 24; ++n) {
+      started.fetch_add(1);
+      auto segment = allocator.allocate_uninitialized(4 * KiB);
+      if (!segment.ok() || !allocator.release(segment.value()).ok()) refused.fetch_add(1);
+    }
+  };  // exit: the thread's cache and its hit count go to the allocator
+  EXPECT_GT(run_brief_threads_while_reading(300, brief, read), 0u);
+  EXPECT_EQ(refused.load(), 0);
+  EXPECT_EQ(regressions, 0) << "cache_hits went down between two snapshots of one thread";
+  EXPECT_EQ(overcounts, 0) << "a snapshot counted more cache hits than allocations started";
+  const AllocatorStats stats = allocator.stats();
+  EXPECT_GT(stats.cache_hits, 0u);
+  EXPECT_LE(stats.cache_hits, started.load());
+}
+
 // Two threads release the same handle at once, many times: exactly one of
 // each pair succeeds, the other is refused as a DoubleFree.
 TEST(SegmentThreadCacheStress, RacingReleasesOfOneHandleFreeItOnce) {
   ScriptedOs os;
-  SegmentAllocatorConfig config;
-  config.region_bytes = 256 * KiB;
-  config.thread_cache_bytes = 256 * KiB;
-  auto created = SegmentAllocator::create(os, config);
+  auto created = create_cached_allocator(os);
   ASSERT_TRUE(created.ok());
   SegmentAllocator& allocator = *created.value();
   constexpr int kRounds = 2000;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/slab_allocator.h"
+#include "core/tests/brief_threads.h"
 #include "core/tests/scripted_os.h"
 #include "core/txn_arena.h"
 
@@ -141,6 +142,49 @@ TEST(SlabStress, RacingFreesOfOneHandleFreeItOnce) {
   }
   EXPECT_EQ(slab->stats().live_objects(), 0u);
   EXPECT_EQ(slab->stats().double_frees, 2000u);
+}
+
+// Threads that live briefly, while another thread reads stats() in a loop:
+// an exiting thread's counts move from its cache to the allocator's retired
+// totals, and no snapshot may see them in both places (a count above the
+// allocations started) or in neither (a count lower than an earlier one).
+TEST(SlabStress, StatsCountEachExitingThreadOnce) {
+  ScriptedOs os;
+  auto segments = make_segments(os);
+  SlabAllocatorConfig config;
+  config.magazine_capacity.fill(8);
+  auto slab = std::move(SlabAllocator::create(*segments, config).value());
+  std::atomic<std::uint64_t> started{0};
+  std::atomic<int> refused{0};
+  int regressions = 0, overcounts = 0;  // the reader's own
+  std::uint64_t last_allocations = 0, last_fast = 0;
+  auto read = [&] {
+    const SlabStats stats = slab->stats();
+    const std::uint64_t bound = started.load();  // every allocation counted had started before this load
+    std::uint64_t allocations = 0, fast = 0;
+    for (const SlabClassStats& c : stats.classes) {
+      allocations += c.allocations;
+      fast += c.fast_allocations;
+    }
+    if (allocations < last_allocations || fast < last_fast) ++regressions;
+    if (allocations > bound) ++overcounts;
+    last_allocations = allocations;
+    last_fast = fast;
+  };
+  auto brief = [&] {
+    for (int n = 0; n < 24; ++n) {
+      started.fetch_add(1);
+      auto object = slab->allocate(64 + static_cast<std::size_t>(n) * 100);
+      if (!object.ok() || !slab->free(object.value()).ok()) refused.fetch_add(1);
+    }
+  };  // exit: the thread's magazines and counts go to the allocator
+  EXPECT_GT(run_brief_threads_while_reading(300, brief, read), 0u);
+  EXPECT_EQ(refused.load(), 0);
+  EXPECT_EQ(regressions, 0) << "a count went down between two snapshots of one thread";
+  EXPECT_EQ(overcounts, 0) << "a snapshot counted more allocations than were started";
+  std::uint64_t allocations = 0;
+  for (const SlabClassStats& c : slab->stats().classes) allocations += c.allocations;
+  EXPECT_EQ(allocations, started.load());
 }
 
 TEST(ArenaStress, ConcurrentTransactionsWithSavepoints) {

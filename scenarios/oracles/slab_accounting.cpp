@@ -13,6 +13,7 @@ namespace segsim::scenarios {
 
 void SlabOracles::check_quiescent(SlabAllocator& slab, const SlabModelCounts& model) {
   SlabStats stats = slab.stats();
+  check_counters(stats, slab.config());
   std::uint64_t allocations = 0, frees = 0, remote = 0;
   for (std::size_t c = 0; c < kSlabClassCount; ++c) {
     const SlabClassStats& s = stats.classes[c];
@@ -49,6 +50,7 @@ void SlabOracles::check_quiescent(SlabAllocator& slab, const SlabModelCounts& mo
   }
   slab.flush_all();
   stats = slab.stats();
+  check_counters(stats, slab.config());
   for (const SlabClassStats& s : stats.classes) {
     if (s.slabs != 0 || s.cached_objects + s.depot_objects != 0) {
       hub_.fail("slab-accounting", fmt::format("after flush_all class {} B keeps {} slab(s), {} cached object(s)",

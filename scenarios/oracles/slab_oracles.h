@@ -8,6 +8,13 @@
 //   slab_accounting.cpp  no remote free lost: at quiescence the allocator's
 //                        counts equal the model's, every magazine is flushed,
 //                        audit() is clean, every slab goes back            "slab-accounting", "slab-flushed"
+//   slab_counters.cpp    no cumulative count of stats() goes down from one
+//                        snapshot to a later one (a thread's exit hands its
+//                        counts on); magazine capacity stays within the
+//                        documented [initial / 2, initial * 2]            "slab-counters"
+//   slab_refusal_fields.cpp  a refused free names the handle it refused and,
+//                        for DoubleFree, the generation the object has now
+//                        (0 when free) as the ownership model says         "refusal-fields"
 // Failures go through the hub (Oracles::fail), so they are named and stop the run.
 #pragma once
 
@@ -15,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/slab_allocator.h"
@@ -52,8 +60,15 @@ class SlabOracles final : public SlabObserver {
   // `expected_ok`); `doing` names the call for the report.
   void expect_ok(const Status& got, const char* doing, const std::byte* object);
   void expect_refused(const Status& got, Errc expected, const char* doing, const std::byte* object);
+  // As above, for a free of `handle`: the refusal must name it
+  // (slab_refusal_fields.cpp).
+  void expect_refused(const Status& got, Errc expected, const char* doing, const SlabObject& handle);
   // The call was refused: nothing the model sees may have changed.
   void expect_unchanged(const SlabStats& before, const SlabStats& after, const char* doing);
+
+  // slab_counters.cpp: `stats` against the last snapshot checked and the
+  // config's documented capacity bounds.
+  void check_counters(const SlabStats& stats, const SlabAllocatorConfig& config);
 
   // slab_accounting.cpp: at quiescence, after every fiber flushed.
   void check_quiescent(SlabAllocator& slab, const SlabModelCounts& model);
@@ -61,8 +76,11 @@ class SlabOracles final : public SlabObserver {
  private:
   std::string name(const std::byte* data) const;
   void check_fast_path_rates(const SlabStats& stats);
+  void check_refusal_fields(const SlabObject& handle, const Error& error);
   struct Live {
     std::uint32_t generation;
+    std::uint32_t slab;   // the slab incarnation it was handed out of
+    std::uint32_t epoch;
     std::uint32_t fiber;
     std::uint64_t step;
   };
@@ -75,6 +93,14 @@ class SlabOracles final : public SlabObserver {
   faults::SimOs& os_;
   std::map<std::uint64_t, Live> live_;    // SimOs offset → who holds it
   std::map<std::uint64_t, Freed> freed_;  // canary-filled free objects, by offset
+  // Per fiber, the last snapshot check_counters saw: two fibers' snapshots
+  // interleave (stats() takes locks), one fiber's follow each other.
+  std::map<std::uint32_t, SlabStats> last_stats_;
 };
+
+// slab_counters.cpp: the first cumulative count (per class or allocator-wide)
+// lower in `after` than in `before`, described; none: nullopt. For callers
+// that collect failures instead of failing at once (a native thread).
+std::optional<std::string> slab_counter_regression(const SlabStats& before, const SlabStats& after);
 
 }  // namespace segsim::scenarios

@@ -52,7 +52,7 @@ void SlabOracles::handing_out(const SlabObject& object) {
       }
     }
   }
-  live_.emplace(*offset, Live{object.generation(), fiber_now(), step_now()});
+  live_.emplace(*offset, Live{object.generation(), object.slab_id(), object.slab_epoch(), fiber_now(), step_now()});
 }
 
 void SlabOracles::released(const SlabObject& object) {

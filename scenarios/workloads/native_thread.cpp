@@ -18,6 +18,7 @@
 #include "core/size_class.h"
 #include "core/slab_allocator.h"
 #include "faults/sim_os.h"
+#include "scenarios/oracles/slab_oracles.h"
 #include "scenarios/oracles/zero_scan.h"
 #include "scenarios/workloads/forged_handles.h"
 #include "scenarios/workloads/swarm.h"
@@ -80,6 +81,7 @@ struct NativeEpisode {
   std::uint8_t next_fill = 0;
   std::vector<std::string> failures;
   std::uint64_t slab_allocations = 0, slab_frees = 0, slab_double_frees = 0;
+  std::optional<SlabStats> slab_stats_while_live;  // taken by the thread before it exits
 
   void fail(std::string what) {
     if (failures.size() < 8) failures.push_back(std::move(what));
@@ -376,6 +378,7 @@ struct NativeEpisode {
         break;
       }
     }
+    slab_stats_while_live = slab->stats();  // its counts, still in its cache: the exit must hand them on
   }
 
   // From a thread_local destructor that runs after the cache tables are gone.
@@ -485,6 +488,11 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
   }
   if (slab != nullptr) {
     const SlabStats stats = slab->stats();
+    if (episode.slab_stats_while_live) {
+      if (auto regressed = slab_counter_regression(*episode.slab_stats_while_live, stats)) {
+        stack.oracles.fail("slab-counters", "across a native thread's exit " + *regressed);
+      }
+    }
     if (stats.thread_caches != 0) fail(fmt::format("{} slab thread cache(s) left after the thread exited", stats.thread_caches));
     if (stats.live_objects() != 0) fail(fmt::format("{} slab object(s) live after every one was freed", stats.live_objects()));
     if (stats.double_frees != episode.slab_double_frees) {

@@ -201,14 +201,15 @@ void Worker::lookup() {
 void Worker::double_free() {
   if (stale.empty()) return;
   const SlabObject& old = stale[rng.below(stale.size())];
-  st.oracles->expect_refused(st.slab->free(old), Errc::DoubleFree, "free of a freed handle", old.data());
+  st.oracles->expect_refused(st.slab->free(old), Errc::DoubleFree, "free of a freed handle", old);
   ++st.model.double_frees;
 }
 
 void Worker::foreign_free() {
   switch (rng.below(3)) {
     case 0:
-      st.oracles->expect_refused(st.slab->free(SlabObject{}), Errc::InvalidPointer, "free of the null handle", nullptr);
+      st.oracles->expect_refused(st.slab->free(SlabObject{}), Errc::InvalidPointer, "free of the null handle",
+                                 SlabObject{});
       break;
     case 1: {  // a segment of the same segment allocator is no slab object
       Result<Segment> segment = stack.allocator.allocate(4096);
@@ -282,7 +283,10 @@ void run_ops(Worker& worker, const OpMix& mix, std::uint32_t ops, bool may_spawn
       case kForeignFree: worker.foreign_free(); break;
       case kWrongClass: worker.wrong_class(); break;
       case kVerify: worker.verify(); break;
-      case kFlush: worker.st.slab->flush_thread_cache(); break;
+      case kFlush:
+        worker.st.slab->flush_thread_cache();
+        worker.st.oracles->check_counters(worker.st.slab->stats(), worker.st.slab->config());
+        break;
       case kHelper:
         if (may_spawn) spawn_helper(worker, mix);
         break;
@@ -365,11 +369,12 @@ void forged_frees(Stack& stack, SlabChurn& st) {
   const SlabObject live = got.value();
   st.model.allocated(bytes);
   const SlabStats before = st.slab->stats();
+  st.oracles->check_counters(before, st.slab->config());
   for (std::size_t f = 0; f < kSlabForgeryCount; ++f) {
     const auto forgery = static_cast<SlabForgery>(f);
     const Errc due = slab_forgery_refusal(forgery);
-    st.oracles->expect_refused(st.slab->free(forge_slab_object(live, forgery)), due, slab_forgery_name(forgery),
-                               live.data());
+    const SlabObject forged = forge_slab_object(live, forgery);
+    st.oracles->expect_refused(st.slab->free(forged), due, slab_forgery_name(forgery), forged);
     ++(due == Errc::DoubleFree ? st.model.double_frees : st.model.invalid_pointers);
   }
   st.oracles->expect_unchanged(before, st.slab->stats(), "frees of forged handles");
@@ -396,12 +401,14 @@ void finish(Stack& stack) {
   while (!st.exchange.empty()) conductor.free_remote();
   st.slab->flush_thread_cache();
   const SlabStats before = st.slab->stats();
+  st.oracles->check_counters(before, st.slab->config());
   Result<SlabObject> zero = st.slab->allocate(0);
   st.oracles->expect_refused(zero.ok() ? Status{} : Status{zero.error()}, Errc::InvalidSize, "allocate(0)", nullptr);
-  st.oracles->expect_refused(st.slab->free(SlabObject{}), Errc::InvalidPointer, "free of the null handle", nullptr);
+  st.oracles->expect_refused(st.slab->free(SlabObject{}), Errc::InvalidPointer, "free of the null handle",
+                             SlabObject{});
   ++st.model.invalid_pointers;
   for (const SlabObject& old : conductor.stale) {
-    st.oracles->expect_refused(st.slab->free(old), Errc::DoubleFree, "free of a freed handle", old.data());
+    st.oracles->expect_refused(st.slab->free(old), Errc::DoubleFree, "free of a freed handle", old);
     ++st.model.double_frees;
   }
   st.oracles->expect_unchanged(before, st.slab->stats(), "calls at quiescence");

@@ -1,0 +1,82 @@
+// slab-counters: what stats() counts is cumulative — allocations, frees,
+// remote and fast-path calls, depot exchanges, requested bytes, slabs taken
+// and given back, refusals — so no snapshot may show less than one the same
+// fiber took earlier.
+// A thread's exit must hand its counts on to the allocator (a lost hand-over
+// shows here, and in nothing else: the model's totals are checked at
+// quiescence, where the fast-path counts have no model). Magazine capacity
+// adapts, but only within the documented bounds: [initial / 2, initial * 2]
+// (at least 1, at most 1024), exactly the initial one with adaptation off.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "scenarios/oracles/sim_now.h"
+#include "scenarios/oracles/slab_oracles.h"
+
+namespace segsim::scenarios {
+
+namespace {
+constexpr std::uint32_t kMaxMagazineCapacity = 1024;  // slab_allocator.h: the config's limit
+}  // namespace
+
+std::optional<std::string> slab_counter_regression(const SlabStats& before, const SlabStats& after) {
+  auto lower = [](const char* what, std::uint64_t was, std::uint64_t now) -> std::optional<std::string> {
+    if (now >= was) return std::nullopt;
+    return fmt::format("{} went down from {} to {}", what, was, now);
+  };
+  for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+    const SlabClassStats& b = before.classes[c];
+    const SlabClassStats& a = after.classes[c];
+    const std::pair<const char*, std::pair<std::uint64_t, std::uint64_t>> counts[] = {
+        {"allocations", {b.allocations, a.allocations}},
+        {"frees", {b.frees, a.frees}},
+        {"remote frees", {b.remote_frees, a.remote_frees}},
+        {"fast-path allocations", {b.fast_allocations, a.fast_allocations}},
+        {"fast-path frees", {b.fast_frees, a.fast_frees}},
+        {"depot exchanges", {b.depot_exchanges, a.depot_exchanges}},
+        {"requested bytes", {b.requested_bytes, a.requested_bytes}},
+    };
+    for (const auto& [what, values] : counts) {
+      if (auto regressed = lower(what, values.first, values.second)) {
+        return fmt::format("class {} B: {}", kSlabClassBytes[c], *regressed);
+      }
+    }
+  }
+  const std::pair<const char*, std::pair<std::uint64_t, std::uint64_t>> counts[] = {
+      {"slabs acquired", {before.slabs_acquired, after.slabs_acquired}},
+      {"slabs released", {before.slabs_released, after.slabs_released}},
+      {"slab failures", {before.slab_failures, after.slab_failures}},
+      {"double frees refused", {before.double_frees, after.double_frees}},
+      {"invalid pointers refused", {before.invalid_pointers, after.invalid_pointers}},
+  };
+  for (const auto& [what, values] : counts) {
+    if (auto regressed = lower(what, values.first, values.second)) return regressed;
+  }
+  return std::nullopt;
+}
+
+void SlabOracles::check_counters(const SlabStats& stats, const SlabAllocatorConfig& config) {
+  // Only one fiber's snapshots are ordered: another's may have begun earlier
+  // and ended later (stats() takes locks, so others run in between).
+  const std::uint32_t fiber = fiber_now();
+  if (auto last = last_stats_.find(fiber); last != last_stats_.end()) {
+    if (auto regressed = slab_counter_regression(last->second, stats)) {
+      hub_.fail("slab-counters", fmt::format("between two stats() snapshots of fiber {} {}", fiber, *regressed));
+    }
+  }
+  last_stats_.insert_or_assign(fiber, stats);
+  for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+    const std::uint32_t initial = config.magazine_capacity[c];
+    const std::uint32_t low = config.adaptive_magazines ? std::max<std::uint32_t>(1, initial / 2) : initial;
+    const std::uint32_t high = config.adaptive_magazines ? std::min(kMaxMagazineCapacity, initial * 2) : initial;
+    const std::uint32_t now = stats.classes[c].magazine_capacity;
+    if (now < low || now > high) {
+      hub_.fail("slab-counters", fmt::format("class {} B: magazine capacity {} outside [{}, {}] (initial {}, {})",
+                                             kSlabClassBytes[c], now, low, high, initial,
+                                             config.adaptive_magazines ? "adaptive" : "fixed"));
+    }
+  }
+}
+
+}  // namespace segsim::scenarios
