@@ -15,7 +15,8 @@
 //                        last (≤ 256 KiB, ≥ the request; near the limit the
 //                        least that holds it); no chunk, no bytes  "arena-chunks"
 //   arena_accounting.cpp at quiescence nothing is live, every chunk went
-//                        back, audit() is clean                 "arena-accounting"
+//                        back, the counts cover the model's (segment
+//                        refusals included), audit() is clean   "arena-accounting"
 //   arena_profile.cpp    suggest_profile() covers 90 % of the recent
 //                        transactions' sizes (arena_profile.h)   "arena-profile"
 #pragma once
@@ -88,6 +89,9 @@ class ArenaOracles {
   faults::SimOs& os_;
   std::map<std::uint64_t, std::uint64_t> live_;  // SimOs offset → end offset of each live object
   std::map<std::uint64_t, std::size_t> last_chunk_bytes_;  // arena id → its last chunk's bytes (0: none yet)
+  // Allocations the workload saw refused by the segment allocator (not the
+  // profile's limit): each one the manager must count in segment_refusals.
+  std::uint64_t segment_refusals_seen_ = 0;
 };
 
 }  // namespace segsim::scenarios

@@ -33,6 +33,9 @@ void ArenaOracles::check_refused_allocate(const TxnArena& arena, const Snapshot&
   // OutOfBudget is the profile's limit, or the segment allocator's budget
   // (shared with every other transaction): only the first is the arena's to judge.
   const bool profile_limit = std::string_view(error.detail) == kArenaLimitDetail;
+  if (!bad_args && !profile_limit && (error.code == Errc::OutOfBudget || error.code == Errc::OutOfMemory)) {
+    ++segment_refusals_seen_;  // the segment allocator's: the chunk it would have grown was refused
+  }
   if (error.code == Errc::OutOfBudget && profile_limit && !fault_tolerated) {
     const std::size_t least = class_bytes(static_cast<std::size_t>(class_of(bytes)));
     const std::size_t limit = profile_spec(arena.profile()).limit_bytes;

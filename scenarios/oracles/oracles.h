@@ -23,6 +23,8 @@
 //                         advises (and of their failures) are what it asked of its Os
 //   resident_estimate.cpp a stats() snapshot's resident estimate covers every slice
 //                         out of the pool
+//   zeroing_method.cpp    a reset zeroes by madvise(DONTNEED) exactly when the slice
+//                         is at least reset_madvise_min_bytes, by memset below
 // Checkers with state of their own hold it in their own type (ownership.h,
 // overlap.h, refusal_ledger.h, growth_bound.h) and return a verdict; the hub turns a verdict
 // into the run's failure. A failure stops the run: the first one is kept,
@@ -127,6 +129,10 @@ class Oracles final : public SegmentObserver {
   // ledger says the calling fiber's unmaps that succeeded during the call
   // were `unmapped_by_call`.
   void check_regions_unmapped(std::size_t reported, std::uint64_t unmapped_by_call);
+  // zeroing_method.cpp: around a reset() of a live segment of
+  // `slice_bytes` (Os ledger of the calling fiber's DontNeed advises).
+  std::uint64_t allocator_dont_needs_by_current_fiber() const;
+  void check_reset_zeroing(std::size_t slice_bytes, std::uint64_t dont_needs_during_reset);
   // resident_estimate.cpp: on a snapshot a workload took.
   void check_resident_estimate(const AllocatorStats& stats);
 

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 
 #include "core/os.h"
+#include "scenarios/oracles/sim_now.h"
 
 namespace segsim::scenarios {
 
@@ -23,6 +25,13 @@ struct OsLedger {
   std::uint64_t dont_need_failed = 0;  // DontNeed advises that failed (injected or refused)
   std::uint64_t dont_need_ok_bytes = 0;
   std::uint64_t other_advises = 0;     // any other advice
+  // DontNeed advises (either outcome) by the fiber that asked: what one call
+  // of one fiber asked, read around the call (zeroing-method).
+  std::map<std::uint32_t, std::uint64_t> dont_need_by_fiber;
+  std::uint64_t dont_need_by_current_fiber() const {
+    auto it = dont_need_by_fiber.find(fiber_now());
+    return it == dont_need_by_fiber.end() ? 0 : it->second;
+  }
 };
 
 class OsLedgerOs final : public Os {
@@ -43,7 +52,7 @@ class OsLedgerOs final : public Os {
     OsStatus status = inner_.advise(addr, bytes, advice);
     if (advice != Advice::DontNeed) {
       ++ledger_.other_advises;
-    } else if (status.ok()) {
+    } else if (++ledger_.dont_need_by_fiber[fiber_now()]; status.ok()) {
       ++ledger_.dont_need_ok;
       ledger_.dont_need_ok_bytes += bytes;
     } else {

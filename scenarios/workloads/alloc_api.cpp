@@ -283,8 +283,11 @@ void Client::step(Op op) {
       return;
     case kReset:
       if (Held* held = pick_held()) {
+        const std::uint64_t advises_before = stack_.oracles.allocator_dont_needs_by_current_fiber();
         Status reset = stack_.allocator.reset(held->segment);
         if (!reset.ok()) stack_.oracles.fail("refusal", "reset of a live segment refused: " + reset.error().describe());
+        stack_.oracles.check_reset_zeroing(held->segment.size(),
+                                           stack_.oracles.allocator_dont_needs_by_current_fiber() - advises_before);
         *held = Held{held->segment, held->bytes, 0, true};
         verify(stack_, *held);
       }
