@@ -52,7 +52,10 @@ class OsLedgerOs final : public Os {
     OsStatus status = inner_.advise(addr, bytes, advice);
     if (advice != Advice::DontNeed) {
       ++ledger_.other_advises;
-    } else if (++ledger_.dont_need_by_fiber[fiber_now()]; status.ok()) {
+      return status;
+    }
+    ++ledger_.dont_need_by_fiber[fiber_now()];
+    if (status.ok()) {
       ++ledger_.dont_need_ok;
       ledger_.dont_need_ok_bytes += bytes;
     } else {

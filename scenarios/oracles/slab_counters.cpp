@@ -8,6 +8,7 @@
 // adapts, but only within the documented bounds: [initial / 2, initial * 2]
 // (at least 1, at most 1024), exactly the initial one with adaptation off.
 #include <algorithm>
+#include <initializer_list>
 
 #include <fmt/format.h>
 
@@ -18,42 +19,41 @@ namespace segsim::scenarios {
 
 namespace {
 constexpr std::uint32_t kMaxMagazineCapacity = 1024;  // slab_allocator.h: the config's limit
+
+// One cumulative count in two snapshots.
+struct CountPair {
+  const char* what;
+  std::uint64_t was, now;
+};
+
+// The first of `counts` lower now than it was, described.
+std::optional<std::string> first_lower(std::initializer_list<CountPair> counts) {
+  for (const CountPair& c : counts) {
+    if (c.now < c.was) return fmt::format("{} went down from {} to {}", c.what, c.was, c.now);
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 std::optional<std::string> slab_counter_regression(const SlabStats& before, const SlabStats& after) {
-  auto lower = [](const char* what, std::uint64_t was, std::uint64_t now) -> std::optional<std::string> {
-    if (now >= was) return std::nullopt;
-    return fmt::format("{} went down from {} to {}", what, was, now);
-  };
   for (std::size_t c = 0; c < kSlabClassCount; ++c) {
     const SlabClassStats& b = before.classes[c];
     const SlabClassStats& a = after.classes[c];
-    const std::pair<const char*, std::pair<std::uint64_t, std::uint64_t>> counts[] = {
-        {"allocations", {b.allocations, a.allocations}},
-        {"frees", {b.frees, a.frees}},
-        {"remote frees", {b.remote_frees, a.remote_frees}},
-        {"fast-path allocations", {b.fast_allocations, a.fast_allocations}},
-        {"fast-path frees", {b.fast_frees, a.fast_frees}},
-        {"depot exchanges", {b.depot_exchanges, a.depot_exchanges}},
-        {"requested bytes", {b.requested_bytes, a.requested_bytes}},
-    };
-    for (const auto& [what, values] : counts) {
-      if (auto regressed = lower(what, values.first, values.second)) {
-        return fmt::format("class {} B: {}", kSlabClassBytes[c], *regressed);
-      }
+    if (auto regressed = first_lower({{"allocations", b.allocations, a.allocations},
+                                      {"frees", b.frees, a.frees},
+                                      {"remote frees", b.remote_frees, a.remote_frees},
+                                      {"fast-path allocations", b.fast_allocations, a.fast_allocations},
+                                      {"fast-path frees", b.fast_frees, a.fast_frees},
+                                      {"depot exchanges", b.depot_exchanges, a.depot_exchanges},
+                                      {"requested bytes", b.requested_bytes, a.requested_bytes}})) {
+      return fmt::format("class {} B: {}", kSlabClassBytes[c], *regressed);
     }
   }
-  const std::pair<const char*, std::pair<std::uint64_t, std::uint64_t>> counts[] = {
-      {"slabs acquired", {before.slabs_acquired, after.slabs_acquired}},
-      {"slabs released", {before.slabs_released, after.slabs_released}},
-      {"slab failures", {before.slab_failures, after.slab_failures}},
-      {"double frees refused", {before.double_frees, after.double_frees}},
-      {"invalid pointers refused", {before.invalid_pointers, after.invalid_pointers}},
-  };
-  for (const auto& [what, values] : counts) {
-    if (auto regressed = lower(what, values.first, values.second)) return regressed;
-  }
-  return std::nullopt;
+  return first_lower({{"slabs acquired", before.slabs_acquired, after.slabs_acquired},
+                      {"slabs released", before.slabs_released, after.slabs_released},
+                      {"slab failures", before.slab_failures, after.slab_failures},
+                      {"double frees refused", before.double_frees, after.double_frees},
+                      {"invalid pointers refused", before.invalid_pointers, after.invalid_pointers}});
 }
 
 void SlabOracles::check_counters(const SlabStats& stats, const SlabAllocatorConfig& config) {
