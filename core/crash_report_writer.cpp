@@ -13,6 +13,7 @@
 
 #include "core/flight_recorder_state.h"
 #include "core/mutants.h"
+#include "core/probe.h"
 #include "core/size_class.h"
 
 namespace segsim::flight_recorder::detail {
@@ -292,14 +293,21 @@ bool report_path(char* out, std::size_t capacity, std::uint32_t n, bool temporar
 bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t path_capacity) noexcept {
   State& s = state();
   const std::uint32_t n = s.reports.fetch_add(1);
-  if (n >= kMaxReportsPerProcess) return false;
+  if (n >= kMaxReportsPerProcess) {
+    SEGSIM_PROBE("recorder.report.cap_reached");
+    return false;
+  }
   char temporary[600];
   char final_path[600];
   if (!report_path(temporary, sizeof temporary, n, true) || !report_path(final_path, sizeof final_path, n, false)) {
+    SEGSIM_PROBE("recorder.report.path_too_long");
     return false;
   }
   const int fd = ::open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
+  if (fd < 0) {
+    SEGSIM_PROBE("recorder.report.open_failed");
+    return false;
+  }
   bool ok = false;
   {
     SafeWriter out(fd);
@@ -324,6 +332,7 @@ bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t 
   ok = ::fsync(fd) == 0 && ok;
   ok = ::close(fd) == 0 && ok;
   if (!ok || ::rename(temporary, final_path) != 0) {
+    SEGSIM_PROBE("recorder.report.write_failed");
     ::unlink(temporary);
     return false;
   }

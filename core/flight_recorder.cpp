@@ -14,6 +14,7 @@
 
 #include "core/assert.h"
 #include "core/flight_recorder_state.h"
+#include "core/probe.h"
 #include "core/platform/sync_clock.h"
 
 namespace segsim::flight_recorder {
@@ -82,6 +83,7 @@ Ring* reuse_exited_ring(detail::State& s) {
     oldest->laps.store(0, std::memory_order_relaxed);
     oldest->cursor.store(oldest->first_cursor(), std::memory_order_release);
     oldest->thread = s.next_thread.fetch_add(1, std::memory_order_relaxed);
+    SEGSIM_PROBE("recorder.ring.taken_over");
     return oldest;
   }
 }
@@ -123,6 +125,7 @@ Ring* detail::ring_of_this_thread() noexcept {
   const std::uint32_t index = s.ring_count.load(std::memory_order_relaxed);
   if (index >= kMaxThreads) {
     if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused, epoch);
+    SEGSIM_PROBE("recorder.ring.refused");
     s.rings_refused.fetch_add(1, std::memory_order_relaxed);
     return refuse_ring(epoch);
   }
@@ -145,6 +148,7 @@ Ring* detail::ring_of_this_thread() noexcept {
     delete[] wide;
   };
   if (block == nullptr || wide == nullptr) {
+    SEGSIM_PROBE("recorder.ring.alloc_failed");
     drop();
     return refuse_ring(epoch);
   }
@@ -153,6 +157,7 @@ Ring* detail::ring_of_this_thread() noexcept {
   if (slot >= kMaxThreads) {
     drop();
     if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused, epoch);
+    SEGSIM_PROBE("recorder.ring.refused");
     s.rings_refused.fetch_add(1, std::memory_order_relaxed);
     return refuse_ring(epoch);
   }
@@ -287,6 +292,7 @@ const char* op_name(Op op) noexcept {
 
 bool enable(const Config& config, std::string* error_line) {
   auto refuse = [&](std::string line) {
+    SEGSIM_PROBE("recorder.enable.refused");
     if (error_line != nullptr) *error_line = std::move(line);
     return false;
   };

@@ -202,6 +202,15 @@ inline constexpr std::array kProbes = {
     Probe{"arena.end.live_child", "commit / rollback of an arena with a live child refused", true},
     Probe{"arena.commit.into_parent", "a savepoint committed into its parent", true},
     Probe{"arena.rollback.child", "a savepoint rolled back, its chunks returned", true},
+    // ---- flight recorder (flight_recorder.cpp, crash_report_writer.cpp) ----
+    Probe{"recorder.enable.refused", "enable() refused a config: no directory, an unwritable one, a ring size", true},
+    Probe{"recorder.ring.taken_over", "a thread took over the ring of the oldest exited thread (all rings taken)", true},
+    Probe{"recorder.ring.refused", "a thread got no ring: every ring held by a live thread (counted)", true},
+    Probe{"recorder.ring.alloc_failed", "a thread's ring could not be allocated: its calls go unrecorded", false},
+    Probe{"recorder.report.cap_reached", "a report past kMaxReportsPerProcess not written", false},
+    Probe{"recorder.report.path_too_long", "a report's path did not fit its buffer: none written", false},
+    Probe{"recorder.report.open_failed", "a report's file could not be created (its directory gone): none written", true},
+    Probe{"recorder.report.write_failed", "a report's write, sync or rename failed: its temporary removed", true},
 };
 
 }  // namespace segsim::probes

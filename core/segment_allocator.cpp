@@ -181,5 +181,6 @@ std::vector<std::string> SegmentAllocator::audit() const { return impl_->audit()
 
 const SegmentAllocatorConfig& SegmentAllocator::config() const noexcept { return impl_->config; }
 Os& SegmentAllocator::os() const noexcept { return impl_->os; }
+std::uint32_t SegmentAllocator::id() const noexcept { return impl_->id; }
 
 }  // namespace segsim

@@ -70,6 +70,14 @@ class SegmentObserver {
   virtual void refused(const char* call, const Segment& segment, const Error& error) {
     (void)call, (void)segment, (void)error;
   }
+  // Region `region` of the allocator with id `allocator` (its handles'
+  // allocator_id) was mapped at `base` for `size_class`, under that class's
+  // lock: a new mapping, or a new one of an id unmapped before (a region id
+  // keeps its class). Where the flight recorder rebuilds its slices'
+  // addresses from. The default ignores it.
+  virtual void region_mapped(std::uint32_t allocator, std::uint32_t region, const std::byte* base, int size_class) {
+    (void)allocator, (void)region, (void)base, (void)size_class;
+  }
 };
 
 struct SegmentAllocatorConfig {
@@ -140,6 +148,9 @@ class SegmentAllocator {
 
   const SegmentAllocatorConfig& config() const noexcept;
   Os& os() const noexcept;
+  // The id every handle it hands out carries (Segment::allocator_id): not 0,
+  // and no other allocator of the process has it (a 32-bit count of them).
+  std::uint32_t id() const noexcept;
 
  private:
   // What every public allocate / release / reset does after the call: tell

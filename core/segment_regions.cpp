@@ -176,6 +176,7 @@ void SegmentAllocator::Impl::install_region(int c, std::byte* base) {
   region.install(base);
   // Where a report finds the address of this region's slices (a compact event has none).
   flight_recorder::detail::note_region_mapped(id, region_id, reinterpret_cast<std::uintptr_t>(base));
+  if (config.observer != nullptr) config.observer->region_mapped(id, region_id, base, c);
   asan::poison(base, region_bytes);  // every slice is free
   {
     platform::LockGuard guard(regions_mu);

@@ -1,5 +1,7 @@
 #include "scenarios/crash_report.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -31,6 +33,16 @@ bool string_field(const json& object, const char* name, std::string& out) {
   if (!object.contains(name) || !object[name].is_string()) return false;
   out = object[name].get<std::string>();
   return true;
+}
+
+// A "0x…" text of at most 16 hex digits (what the writer's put_hex writes).
+bool hex_field(const json& object, const char* name, std::uint64_t& out) {
+  if (!object[name].is_string()) return false;
+  const std::string& text = object[name].get_ref<const std::string&>();
+  if (text.size() < 3 || text.size() > 18 || text.compare(0, 2, "0x") != 0) return false;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data() + 2, end, out, 16);
+  return error == std::errc{} && stop == end;
 }
 
 std::string parse_result(const json& e, CrashEvent& out);
@@ -93,6 +105,7 @@ std::string parse_event(const json& e, CrashEvent& out) {
       !unsigned_field(e, "generation", out.generation, UINT32_MAX)) {
     return "an event's \"region\", \"slice\" or \"generation\"";
   }
+  if (e.contains("address") && !hex_field(e, "address", out.address.value)) return "an event's \"address\"";
   return parse_result(e, out);
 }
 
@@ -279,6 +292,10 @@ Result<CrashReport> parse(const std::string& text, std::string* error_line) {
       !unsigned_field(doc["stack"], "budget_bytes", report.budget_bytes, UINT64_MAX)) {
     return refuse("\"stack\" needs region_bytes and budget_bytes");
   }
+  if (doc["stack"].contains("threads_not_recorded") &&
+      !unsigned_field(doc["stack"], "threads_not_recorded", report.threads_not_recorded, UINT64_MAX)) {
+    return refuse("mistyped \"stack\": \"threads_not_recorded\"");
+  }
   if (doc["stack"].contains("page_cache")) {
     const json& cache = doc["stack"]["page_cache"];
     if (!cache.is_object() || !unsigned_field(cache, "max_entries", report.cache_max_entries, UINT32_MAX) ||
@@ -374,7 +391,10 @@ std::string crash_report_to_json(const CrashReport& report) {
   json doc = {{"format", "segsim-crash"},
               {"version", flight_recorder::kFormatVersion},
               {"build_id", report.build_id},
-              {"stack", {{"region_bytes", report.region_bytes}, {"budget_bytes", report.budget_bytes}}},
+              {"stack",
+               {{"region_bytes", report.region_bytes},
+                {"budget_bytes", report.budget_bytes},
+                {"threads_not_recorded", report.threads_not_recorded}}},
               {"failure", failure_to_json(report)},
               {"threads", std::move(threads)}};
   if (!report.bug.empty()) doc["bug"] = report.bug;

@@ -36,6 +36,13 @@ struct CrashEvent {
                                // the object layers' (version 3): which slab / arena manager / large allocator
   std::uint64_t object = 0;    // the object layers: the fourth id (region, slice, generation, object: flight_recorder::Op)
   std::optional<Errc> error;  // nullopt: the call succeeded
+  // An allocator event's "address" as the report gave it: a raw address, so
+  // never compared (DESIGN.md) nor written back (crash_report_to_json); read
+  // for people and for the recorder-addresses oracle. Absent: 0.
+  struct Address {
+    std::uint64_t value = 0;
+    friend bool operator==(const Address&, const Address&) { return true; }
+  } address;
   friend bool operator==(const CrashEvent&, const CrashEvent&) = default;
 };
 
@@ -88,6 +95,9 @@ struct CrashReport {
   std::string bug;  // the catalogued bug that was on (mutants builds); "" none
   std::uint64_t region_bytes = 0;
   std::uint64_t budget_bytes = 0;
+  // Threads that recorded while every ring was held by a live thread (their
+  // calls are not in the report); absent: 0.
+  std::uint64_t threads_not_recorded = 0;
   // The recorded PageCache's bounds (version 2; 0 when none was recorded).
   std::uint64_t cache_max_entries = 0;
   std::uint64_t cache_max_bytes = 0;

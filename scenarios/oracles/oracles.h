@@ -25,6 +25,8 @@
 //                         out of the pool
 //   zeroing_method.cpp    a reset zeroes by madvise(DONTNEED) exactly when the slice
 //                         is at least reset_madvise_min_bytes, by memset below
+//   recorder_addresses.cpp a crash report's address of each allocator event is its
+//                         slice's, from where the hub heard the region mapped
 // Checkers with state of their own hold it in their own type (ownership.h,
 // overlap.h, refusal_ledger.h, growth_bound.h) and return a verdict; the hub turns a verdict
 // into the run's failure. A failure stops the run: the first one is kept,
@@ -52,6 +54,7 @@
 #include "scenarios/oracles/overlap.h"
 #include "scenarios/oracles/os_ledger.h"
 #include "scenarios/oracles/ownership.h"
+#include "scenarios/oracles/recorder_addresses.h"
 #include "scenarios/oracles/refusal_ledger.h"
 #include "scenarios/oracles/segment_history.h"
 #include "sim/simulation.h"
@@ -167,6 +170,12 @@ class Oracles final : public SegmentObserver {
   void released(const Segment& segment) override;
   void was_reset(const Segment& segment) override;
   void refused(const char* call, const Segment& segment, const Error& error) override;
+  void region_mapped(std::uint32_t allocator, std::uint32_t region, const std::byte* base, int size_class) override {
+    region_record_.mapped(allocator, region, reinterpret_cast<std::uintptr_t>(base), size_class);
+  }
+  // recorder_addresses.cpp: a report's addresses of the stack allocator's
+  // events against where the hub heard its regions mapped.
+  void check_recorded_addresses(const CrashReport& report);
 
   // failure_context.cpp: fills the failure's trace and operations around its
   // step from the simulation's marks (or its last events), once it has ended.
@@ -250,6 +259,7 @@ class Oracles final : public SegmentObserver {
   void ownership_released(const Segment& segment);
   OwnershipModel ownership_;
   RefusalLedger refusals_;  // double_free.cpp
+  RegionRecord region_record_;  // recorder_addresses.cpp
   std::vector<std::function<std::uint64_t()>> mapped_sources_;
   std::vector<std::function<void()>> quiescent_checks_;
 };

@@ -52,6 +52,7 @@ TEST(CrashReport, ParsesTheRecordedOperations) {
   EXPECT_EQ(report->refused->error, Errc::DoubleFree);
   ASSERT_EQ(report->threads.size(), 2u);
   EXPECT_EQ(report->threads[0].events[1].op, flight_recorder::Op::Release);
+  EXPECT_EQ(report->threads[0].events[1].address.value, 0x7f0000001000u);  // read, for recorder-addresses
   EXPECT_EQ(report->region_bytes, 262144u);
 }
 
@@ -70,6 +71,9 @@ TEST(CrashReport, BadTruncatedOrForeignIsOneLine) {
   bad.push_back(replaced(R"("class": 0)", R"("class": 9)"));
   bad.push_back(replaced(R"("seq": 2)", R"("seq": 1)"));
   bad.push_back(replaced(R"("region_bytes": 262144)", R"("region_bytes": -1)"));
+  for (const char* address : {R"("0x7g")", R"("7f0000001000")", R"("0x")", R"("0x10000000000000000")", "4096"}) {
+    bad.push_back(replaced(R"("0x7f0000001000")", address));
+  }
   for (const std::string& text : bad) {
     std::string error;
     EXPECT_FALSE(crash_report_from_json(text, &error).ok()) << text;
@@ -191,6 +195,9 @@ TEST(CrashReport, WrittenBackItReadsTheSame) {
   EXPECT_EQ(again->text, report->text);
   EXPECT_EQ(again->refused_thread, 1u);
   EXPECT_TRUE(again->threads == report->threads);
+  // A raw address is neither written back nor compared (DESIGN.md).
+  EXPECT_EQ(again->threads[0].events[0].address.value, 0u);
+  EXPECT_NE(report->threads[0].events[0].address.value, 0u);
 }
 
 // Thread 0 allocates slice 0 (and, with `released`, releases it); the

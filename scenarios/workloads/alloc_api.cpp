@@ -24,6 +24,7 @@
 #include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/recorder_cache_ops.h"
 #include "scenarios/workloads/recorder_layer_ops.h"
+#include "scenarios/workloads/recorder_regions.h"
 #include "scenarios/workloads/recorder_ops.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -390,6 +391,10 @@ ScenarioDef alloc_api_scenario() {
       // The page cache's recorded operations, its bounds in the report and its
       // give-back listener, each checked ("cache", "pool", "flight-recorder").
       recorder_cache_ops(stack, *state.recorder);
+      // The recorder's region table: addresses of events of unmapped,
+      // remapped regions and destroyed allocators ("recorder-addresses").
+      sim::Rng regions_rng(sim::derive_seed(stack.seed, "recorder-regions.alloc-api"));
+      recorder_region_ops(stack, *state.recorder, regions_rng);
       // Half the recorder's seeds that report no refusals: its crash paths
       // (a fatal signal, a removed directory, more threads than rings).
       if (sim::Rng crash_rng(sim::derive_seed(stack.seed, "recorder-crash.alloc-api")); crash_rng.below(2) == 0) {
@@ -402,6 +407,7 @@ ScenarioDef alloc_api_scenario() {
                                                {kForeignRegionBytes, kForeignBudgetBytes},
                                                {kNativeThreadRegionBytes, kNativeThreadBudgetBytes},
                                                {kRecorderLayersRegionBytes, kRecorderLayersBudgetBytes},
+                                               {kRecorderRegionsRegionBytes, kRecorderRegionsBudgetBytes},
                                                {kAuditRegionBytes[0], kAuditBudgetBytes},
                                                {kAuditRegionBytes[1], kAuditBudgetBytes}});
     }

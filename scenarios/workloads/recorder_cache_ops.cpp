@@ -140,6 +140,53 @@ void check_stats(Stack& stack, const PageCacheStats& got, const PageCacheStats& 
   }
 }
 
+std::optional<Errc> error_of(const Status& status) {
+  return status.ok() ? std::nullopt : std::optional<Errc>(status.error().code);
+}
+
+// One LeafPage call of the episode, recorded as made: `due` the refusal it
+// must give, or nullopt when it must succeed unless the stack's budget
+// refuses its memory ("page" otherwise). False when it was so refused.
+bool page_call(Episode& ep, const char* call, const Status& status, std::optional<Errc> due, Op op,
+               std::uint64_t page, std::uint32_t slot, std::uint64_t bytes) {
+  const std::optional<Errc> got = error_of(status);
+  ep.expect(op, page, slot, bytes, got);
+  if (got == due) return true;
+  if (!due && (*got == Errc::OutOfBudget || *got == Errc::OutOfMemory)) return false;
+  ep.stack.oracles.fail("page", fmt::format("{} of page {:#x} answered {}; due {}", call, page,
+                                            got ? errc_name(*got) : std::string_view("ok"),
+                                            due ? errc_name(*due) : std::string_view("ok")));
+}
+
+// Every LeafPage call the recorder records, on the first page, succeeding
+// and refused with each refusal a write has but PageFull (four slots of at
+// most max_value_bytes cannot pass the largest class): a value, a slot out
+// of range, a value too large, a DeweyID, clear, a return and a second one
+// (which does nothing), a write after it, and the reset that makes the page
+// usable again for the caches. False when the stack's budget refused the reset.
+bool page_calls(Episode& ep, LeafPage& page, std::size_t slot_count, std::size_t max_value_bytes) {
+  const std::uint64_t id = page.page_id();
+  const std::vector<std::byte> value(24, std::byte{0x5a});
+  const std::vector<std::byte> too_large(max_value_bytes + 1, std::byte{0x5b});
+  const std::vector<std::byte> dewey_id(5, std::byte{0x5c});
+  const std::vector<std::byte> one(1, std::byte{0x5d});
+  (void)page_call(ep, "set_slot(0, 24 B)", page.set_slot(0, value), std::nullopt, Op::PageSetSlot, id, 0,
+                  value.size());
+  (void)page_call(ep, "set_slot past the last slot", page.set_slot(slot_count, one), Errc::SlotOutOfRange,
+                  Op::PageSetSlot, id, static_cast<std::uint32_t>(slot_count), one.size());
+  (void)page_call(ep, "set_slot of max_value_bytes + 1", page.set_slot(1, too_large), Errc::ValueTooLarge,
+                  Op::PageSetSlot, id, 1, too_large.size());
+  (void)page_call(ep, "set_dewey_id(1, 5 B)", page.set_dewey_id(1, dewey_id), std::nullopt, Op::PageSetDeweyId, id, 1,
+                  dewey_id.size());
+  page.clear();
+  ep.expect(Op::PageClear, id);
+  (void)page_call(ep, "return_segments()", page.return_segments(), std::nullopt, Op::PageReturn, id, 0, 0);
+  (void)page_call(ep, "a second return_segments()", page.return_segments(), std::nullopt, Op::PageReturn, id, 0, 0);
+  (void)page_call(ep, "set_slot after return_segments()", page.set_slot(0, one), Errc::PageReturned,
+                  Op::PageSetSlot, id, 0, one.size());
+  return page_call(ep, "reset_for_reuse", page.reset_for_reuse(id), std::nullopt, Op::PageReset, id, 0, id);
+}
+
 // The first cache: puts, a hit and a miss, an eviction by the entry bound, a
 // refused give-back, erases, a deferred eviction, a shrink.
 void first_cache(Episode& ep, LeafPagePool& pool, const std::array<LeafPage*, kPages>& pages) {
@@ -274,6 +321,10 @@ void record_calls(Stack& stack) {
     }
     pages[i] = page.value();
     ep.expect(Op::PoolBorrow, kFirstKey + i);
+  }
+  if (!page_calls(ep, *pages[0], pool_config.page.slot_count, pool_config.page.max_value_bytes)) {
+    for (LeafPage* page : pages) (void)pool.give_back(page);  // the stack's budget: nothing more to check
+    return;
   }
   first_cache(ep, pool, pages);
   record_cache(ep, pool, pages[kPages - 2]);

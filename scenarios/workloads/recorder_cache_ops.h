@@ -6,7 +6,9 @@
 //
 // The episode records, on a private pool and three private caches over the
 // stack's allocator, a scripted sequence whose every result is known: six
-// borrows; puts (new, the same page again, another page under a pinned key),
+// borrows; every LeafPage call the recorder records, on the first page (a
+// value; refusals past the last slot, past max_value_bytes and after a
+// return; a DeweyID; clear; two returns; the reset that re-arms it); puts (new, the same page again, another page under a pinned key),
 // a hit and a miss, an eviction by the entry bound, an erase of a missing
 // and of a cached key, a pinned page's deferred eviction at its unpin, a
 // shrink, a clear, a give-back the pool must refuse (DoubleFree), and a

@@ -9,9 +9,11 @@
 #include <bit>
 #include <cstdlib>
 #include <filesystem>
+#include <latch>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -123,6 +125,7 @@ std::string describe_refusal(const CrashReport& report) {
 namespace {
 
 constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
+constexpr std::uint64_t kFullRingsPageBase = 0x7f011000;
 
 const char* raised_signal_name(int signal) {
   switch (signal) {
@@ -229,6 +232,48 @@ void take_over_rings(RecorderCheck& check) {
   check.reuse_page = kReusePageBase + threads - 1;
 }
 
+// More live threads than rings: each of kMaxThreads + `extra` threads
+// records one call and waits until all have, so no ring is free for the last
+// `extra`: those are refused — counted in the report's threads_not_recorded,
+// their calls not kept — and every other thread's call is kept in a ring of
+// its own. Which threads are refused is the OS's schedule; how many is not.
+void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra) {
+  const auto threads = static_cast<std::uint32_t>(flight_recorder::kMaxThreads) + extra;
+  {
+    std::latch all_recorded(threads);
+    std::vector<std::thread> started;
+    started.reserve(threads);
+    for (std::uint32_t t = 0; t < threads; ++t) {
+      started.emplace_back([t, &all_recorded] {
+        flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kFullRingsPageBase + t, 0, 0, nullptr);
+        all_recorded.arrive_and_wait();
+      });
+    }
+    for (std::thread& thread : started) thread.join();
+  }
+  const std::string path = flight_recorder::write_report("every ring held");
+  if (path.empty()) recorder_fail(stack, "write_report() with every ring held wrote no report");
+  const CrashReport report = read_recorder_report(stack, path);
+  std::size_t kept = 0;
+  for (const CrashThread& thread : report.threads) {
+    std::size_t calls = 0;
+    for (const CrashEvent& event : thread.events) {
+      calls += event.op == flight_recorder::Op::PageClear && event.page >= kFullRingsPageBase &&
+               event.page < kFullRingsPageBase + threads;
+    }
+    if (calls > 1) recorder_fail(stack, fmt::format("thread {} keeps {} calls of {} threads that made one each",
+                                                    thread.thread, calls, threads));
+    kept += calls;
+  }
+  if (report.threads_not_recorded != extra || kept != flight_recorder::kMaxThreads) {
+    recorder_fail(stack, fmt::format("{} live threads recorded one call each into {} rings: the report keeps {} calls "
+                                     "and counts {} threads not recorded; due {} and {}",
+                                     threads, flight_recorder::kMaxThreads, kept, report.threads_not_recorded,
+                                     flight_recorder::kMaxThreads, extra));
+  }
+  check.rings_refused = extra;
+}
+
 // The final report keeps at most kMaxThreads rings, one of them the last
 // thread's, taken over: numbered past kMaxThreads, holding only its call.
 void check_ring_taken_over(Stack& stack, const RecorderCheck& check, const CrashReport& report) {
@@ -269,8 +314,13 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
 #endif
   check_directory_gone(stack, check);
   enable_recorder_or_fail(stack, check.config);
-  // An eighth of these: 257 thread starts cost ~35 ms, the seed's whole time again.
-  if (rng.below(8) == 0) take_over_rings(check);
+  // A quarter of these: 2 x 257 thread starts cost ~70 ms, the seed's whole time again.
+  if (rng.below(4) == 0) {
+    // First every ring held at once (this enable()'s rings are all new: no
+    // exited thread's to take over), then each taken over in turn.
+    refuse_rings(stack, check, 1 + static_cast<std::uint32_t>(rng.below(3)));
+    take_over_rings(check);
+  }
 }
 
 std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
@@ -404,6 +454,11 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
       }
     }
     if (check.reuse_page != 0) check_ring_taken_over(stack, check, report);
+    if (report.threads_not_recorded != check.rings_refused) {
+      recorder_fail(stack, fmt::format("the final report counts {} threads not recorded; {} were refused a ring",
+                                       report.threads_not_recorded, check.rings_refused));
+    }
+    stack.oracles.check_recorded_addresses(report);  // the stack allocator's events
     for (const CrashThread& thread : report.threads) {  // sequence order is checked by the reader
       const std::uint64_t kept = std::min<std::uint64_t>(thread.recorded, check.ring_events);
       if (thread.events.size() != kept) {

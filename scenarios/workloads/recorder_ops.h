@@ -43,6 +43,7 @@ struct RecorderCheck {
   std::uint64_t page_id = 0;  // recorder_page_ops' page; 0: none
   flight_recorder::Config config;  // as enabled
   std::uint64_t reuse_page = 0;    // recorder_crash_paths: the page of the thread that took over a ring; 0: none
+  std::uint64_t rings_refused = 0;  // recorder_crash_paths: threads refused a ring since the last enable()
 
   RecorderCheck() = default;
   RecorderCheck(const RecorderCheck&) = delete;
@@ -75,8 +76,9 @@ void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& h
 // recorder's seeds (recorder_crash.cpp): the fatal-signal handler (a raised
 // signal: one report naming it, none for a second one, the previous handlers
 // back), a report into a directory removed since enable() (none written), and
-// more threads than rings (the last one takes over an exited thread's ring:
-// the final report must show it). The recorder is on again afterwards.
+// more threads than rings: first all live at once (those past kMaxThreads get
+// none: counted, not kept), then one after another (the last one takes over
+// an exited thread's ring: the final report must show it). The recorder is on again afterwards.
 void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng);
 // At quiescence, before finish_recorder: one page borrowed from the stack's
 // pool, a slot written and read back, the page given back — the page layer's
