@@ -339,6 +339,8 @@ def main() -> None:
     with Lock():
         if not build(WORK / "build-baseline.log"):
             fail(f"the unmutated tree does not build: {WORK / 'build-baseline.log'}")
+        if not segsim.is_file():  # e.g. an earlier run of this --work copy killed mid-link
+            fail(f"the unmutated build made no {segsim}: remove {WORK} and run again")
         scenarios = scenarios_of(segsim)
         baseline = campaign(segsim, scenarios, configs, args.seeds, args.seed_timeout)
     if baseline:

@@ -3,6 +3,8 @@
 
 #include <atomic>
 
+#include "core/probe.h"
+
 namespace segsim::flight_recorder::detail {
 
 namespace {
@@ -60,6 +62,7 @@ void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uint
     // The base is published with the key; until then the entry is free or gone (skipped by readers).
     if (!g_regions[i].key.compare_exchange_strong(k, kRegionGone, std::memory_order_acq_rel)) continue;
     g_regions[i].base.store(base, std::memory_order_relaxed);
+    if (n > 0) SEGSIM_PROBE("recorder.regions.displaced");
     std::size_t max_probe = g_max_probe.load(std::memory_order_relaxed);
     while (n > max_probe && !g_max_probe.compare_exchange_weak(max_probe, n, std::memory_order_acq_rel)) {
     }

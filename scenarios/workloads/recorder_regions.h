@@ -3,14 +3,14 @@
 // the base its region was noted at (core/flight_recorder_regions.h) — but the
 // sweeps wrote reports only while every region was mapped where it was first
 // mapped and every allocator lived, and no oracle read a report's addresses.
-// The episode walks each promise of that table with private allocators (one
-// to three, 256 KiB regions, thread caches drawn on or off, some calls inside
+// The episode walks each promise of that table with private allocators (two
+// to eight, 256 KiB regions, thread caches drawn on or off, some calls inside
 // a recorder Scope so that they are recorded wide, with their own address),
 // writing a report after each step and checking every allocator event in it
 // with the "recorder-addresses" oracle (oracles/recorder_addresses.h) against
 // where the allocators said they mapped each region (SegmentObserver::
 // region_mapped):
-//   1. regions mapped (many keys in the table: some collide), calls of every
+//   1. regions mapped (up to some 400 keys in the table), calls of every
 //      kind and class boundary, one allocator run to OutOfBudget;
 //   2. the first allocator's regions unmapped (free_unused_regions): their
 //      events keep the old base while the allocator lives;
