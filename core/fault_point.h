@@ -50,6 +50,10 @@ class Controller {
  public:
   virtual ~Controller() = default;
   virtual bool should_fire(std::size_t site_id) = 0;
+  // False when no point can fire (a plan without point faults): code that
+  // skips its fault points while a controller is installed (the segment
+  // allocator's simulated hit paths) may then run as without one.
+  virtual bool may_fire() const { return true; }
 };
 
 namespace detail {

@@ -150,10 +150,23 @@ Status SegmentAllocator::release(const Segment& segment) {
   return release_full(segment);
 }
 
+// The inline hit paths decline for an observed allocator (or under a fault
+// controller); under a simulation its hits are tried here, out of line,
+// telling the observer (Impl::allocate_hit_observed).
 Result<Segment> SegmentAllocator::allocate_full(bool zeroed, std::size_t bytes) {
+  if (const int c = class_of(bytes); c >= 0) {
+    Impl::HitEnd end = Impl::HitEnd::Full;
+    if (const Segment hit = impl_->allocate_hit_observed(c, zeroed, end); !hit.is_null()) {
+      return after_allocate(zeroed, bytes, hit);
+    }
+    if (end == Impl::HitEnd::Pool) return allocate_from_pool_full(zeroed, bytes, c);
+  }
   return after_allocate(zeroed, bytes, impl_->allocate(bytes, zeroed));
 }
 Status SegmentAllocator::release_full(const Segment& segment) {
+  Impl::HitEnd end = Impl::HitEnd::Full;
+  if (impl_->release_hit_observed(segment, end)) return after_release(false, segment, Status{});
+  if (end == Impl::HitEnd::Locked) return release_locked_full(segment);
   return after_release(false, segment, impl_->release(segment));
 }
 Result<Segment> SegmentAllocator::allocate_from_pool_full(bool zeroed, std::size_t bytes, int size_class) {

@@ -156,12 +156,21 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   // finishes the release).
   enum class HitEnd : std::uint8_t { Full, Pool, Locked };
   bool quiet() const;
+  // The hit paths once the inline ones declined as not quiet() (an observer
+  // or a fault controller), from the full paths (segment_thread_cache.cpp):
+  // under a simulation they run all the same, telling the observer — so the
+  // sweeps' oracles watch them — unless a fault point may fire (the full path
+  // asks the controller); elsewhere they decline.
+  Segment allocate_hit_observed(int size_class, bool zero, HitEnd& end);
+  bool release_hit_observed(const Segment& segment, HitEnd& end);
   Segment allocate_hit(int size_class, bool zero, HitEnd& end);
   bool release_hit(const Segment& segment, HitEnd& end);
   // The hits' common steps (inline), and their simulated forms
   // (segment_thread_cache.cpp, out of line: the production hit path stays a
   // leaf): the fiber's cache by key, the same checks, then the point.
   bool can_hand_out(const detail::SegmentCache& cache, int size_class) const;
+  // kTellObserver: the observer hears of the hand-out as on the locked paths (the simulated hit).
+  template <bool kTellObserver>
   Segment hand_out_cached(detail::SegmentCache& cache, int size_class, bool zero);
   detail::SliceState* fits_cache(const detail::SegmentCache& cache, const Segment& segment) const;
   void park_released(detail::SegmentCache& cache, const Segment& segment, detail::SliceState& state);
@@ -268,7 +277,10 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   mutable detail::Counter retired_cache_hits, retired_remote_releases, cache_refills, cache_flushes;
 
   const bool caches_enabled;
-  // Caches on and no observer: the hit paths may run (segment_fast_path.h).
+  // Caches on and no observer: the production hit paths may run
+  // (segment_fast_path.h). Under a simulation they run with an observer too,
+  // out of line, telling it as the locked paths do — so the sweeps' oracles
+  // watch the hit paths.
   const bool fast_path_enabled;
   mutable tcache::ThreadCaches<detail::SegmentCache> caches;
   std::atomic<std::uint64_t> flush_epoch{0};  // bumped by flush_caches_for_reclaim (production)

@@ -57,6 +57,7 @@ SEGSIM_HIT_PATH bool SegmentAllocator::Impl::can_hand_out(const detail::SegmentC
 }
 
 // A hit's hand-out from a class cache that holds a slice and generations.
+template <bool kTellObserver>
 SEGSIM_HIT_PATH Segment SegmentAllocator::Impl::hand_out_cached(detail::SegmentCache& cache, int c,
                                                                              bool zero) {
   detail::ClassSliceCache& cc = cache.classes[static_cast<std::size_t>(c)];
@@ -68,6 +69,12 @@ SEGSIM_HIT_PATH Segment SegmentAllocator::Impl::hand_out_cached(detail::SegmentC
   entry.state->owner_cache = static_cast<std::uint16_t>(cache.id);
   entry.state->generation.store(generation, std::memory_order_release);
   cache.hits.add(1);
+  const auto handle = [&] {
+    return Segment(entry.data, id, generation, entry.region, entry.slice, static_cast<std::uint8_t>(c));
+  };
+  if constexpr (kTellObserver) {
+    if (config.observer != nullptr) config.observer->handing_out(handle());
+  }
   asan::unpoison(entry.data, slice_bytes);
   if (zero) {
     if (entry.zero) {
@@ -76,7 +83,10 @@ SEGSIM_HIT_PATH Segment SegmentAllocator::Impl::hand_out_cached(detail::SegmentC
       zero_memory(entry.data, slice_bytes);
     }
   }
-  return Segment(entry.data, id, generation, entry.region, entry.slice, static_cast<std::uint8_t>(c));
+  if constexpr (kTellObserver) {
+    if (config.observer != nullptr) config.observer->handed_out(handle(), zero);
+  }
+  return handle();
 }
 
 SEGSIM_HIT_PATH Segment SegmentAllocator::Impl::allocate_hit(int c, bool zero, HitEnd& end) {
@@ -87,7 +97,7 @@ SEGSIM_HIT_PATH Segment SegmentAllocator::Impl::allocate_hit(int c, bool zero, H
   detail::SegmentCache* cache = caches.last_used_by_thread();
   if (cache == nullptr || !can_hand_out(*cache, c)) [[unlikely]] return Segment();
   SEGSIM_PROBE("tcache.alloc.hit");
-  return hand_out_cached(*cache, c, zero);
+  return hand_out_cached<false>(*cache, c, zero);
 }
 
 // A hit's release into a class cache with room, once the slice is freed.

@@ -94,6 +94,26 @@ bool SegmentAllocator::Impl::allocate_cached(int c, bool zero, Result<Segment>& 
   return true;
 }
 
+namespace {
+// Only a controller that may fire a fault point sends a simulated hit to the full path, which asks it.
+bool simulated_hits_quiet() {
+  const fault_points::Controller* controller = fault_points::detail::g_controller.load(std::memory_order_relaxed);
+  return controller == nullptr || !controller->may_fire();
+}
+}  // namespace
+
+Segment SegmentAllocator::Impl::allocate_hit_observed(int c, bool zero, HitEnd& end) {
+  platform::Runtime* runtime = platform::current_runtime();
+  if (quiet() || runtime == nullptr || !caches_enabled || !simulated_hits_quiet()) return Segment();
+  return allocate_hit_simulated(*runtime, c, zero, end);
+}
+
+bool SegmentAllocator::Impl::release_hit_observed(const Segment& segment, HitEnd& end) {
+  platform::Runtime* runtime = platform::current_runtime();
+  if (quiet() || runtime == nullptr || !caches_enabled || !simulated_hits_quiet()) return false;
+  return release_hit_simulated(*runtime, segment, end);
+}
+
 // allocate_hit under a simulation (segment_fast_path.h): the fiber's cache
 // by key, allocate_cached's checks and its scheduling point, then its
 // hand-out.
@@ -109,7 +129,7 @@ Segment SegmentAllocator::Impl::allocate_hit_simulated(platform::Runtime& runtim
     end = HitEnd::Pool;
     return Segment();
   }
-  return hand_out_cached(*cache, c, zero);
+  return hand_out_cached<true>(*cache, c, zero);
 }
 
 // release_hit under a simulation: the fiber's cache by key, the checks, then
@@ -138,6 +158,8 @@ bool SegmentAllocator::Impl::release_hit_simulated(platform::Runtime& runtime, c
     end = HitEnd::Locked;
     return false;
   }
+  // The slice is ours alone from here, as on the locked path's.
+  if (config.observer != nullptr) config.observer->released(segment);
   park_released(*cache, segment, *state);
   return true;
 }

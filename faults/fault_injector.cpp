@@ -15,6 +15,7 @@ FaultInjector::FaultInjector(FaultPlan plan, std::uint64_t seed) : plan_(std::mo
     // Named by the rule and its position: editing one rule moves only its stream.
     const std::string name = "faults.rule." + std::to_string(i) + "." + plan_.rules[i].describe();
     rules_.push_back(RuleState{plan_.rules[i], sim::Rng(sim::derive_seed(seed, name)), 0});
+    may_fire_ |= plan_.rules[i].target == FaultTarget::FaultPoint;
   }
   for (const auto& site : fault_points::kFaultPoints) {
     point_rngs_.emplace_back(sim::derive_seed(seed, "faults.point." + std::string(site.name)));

@@ -34,6 +34,7 @@ class FaultInjector final : public fault_points::Controller {
   int os_call(OsCall call);
   // fault_points::Controller
   bool should_fire(std::size_t site_id) override;
+  bool may_fire() const override { return may_fire_; }
   // Yields a spawned async task makes before it starts (0 = none).
   std::uint32_t async_start_delay();
 
@@ -52,6 +53,7 @@ class FaultInjector final : public fault_points::Controller {
   mutable std::mutex mu_;  // not a platform mutex: injecting must add no scheduling point
   std::vector<RuleState> rules_;
   std::vector<sim::Rng> point_rngs_;  // one stream per fault site, by site name
+  bool may_fire_ = false;              // a rule targets fault points (fixed at construction)
   FaultCounts counts_;
 };
 
