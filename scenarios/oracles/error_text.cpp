@@ -52,6 +52,9 @@ std::optional<std::string> error_text_problem(const Error& error, std::string_vi
   if (has_class && !contains(line, fmt::format("class {} KiB", class_bytes(error.size_class) / 1024))) {
     return fmt::format("'{}' drops the size class {}", line, error.size_class);
   }
+  if (!has_class && contains(line, "(class ")) {
+    return fmt::format("'{}' names a size class; the error has none ({})", line, error.size_class);
+  }
   if (has_class && error.code == Errc::DoubleFree &&
       !contains(line, fmt::format("slice generation now {}", error.live_generation))) {
     return fmt::format("'{}' drops the slice's generation now ({})", line, error.live_generation);

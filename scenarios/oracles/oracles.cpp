@@ -41,6 +41,7 @@ void Oracles::check_quiescent(std::size_t borrowed_pages) {
     check_double_free();
     check_accounting();
     check_os_accounting();
+    check_memset_zeroings();
     check_leaks(borrowed_pages);
     check_bounded_growth();
     for (const auto& check : quiescent_checks_) check();
@@ -84,6 +85,9 @@ void Oracles::released(const Segment& segment) {
   note(segment, "released");
 }
 
-void Oracles::was_reset(const Segment& segment) { note(segment, "reset"); }
+void Oracles::was_reset(const Segment& segment) {
+  note(segment, "reset");
+  note_reset_zeroing(segment);  // zeroing_method.cpp
+}
 
 }  // namespace segsim::scenarios

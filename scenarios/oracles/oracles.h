@@ -136,6 +136,10 @@ class Oracles final : public SegmentObserver {
   // `slice_bytes` (Os ledger of the calling fiber's DontNeed advises).
   std::uint64_t allocator_dont_needs_by_current_fiber() const;
   void check_reset_zeroing(std::size_t slice_bytes, std::uint64_t dont_needs_during_reset);
+  // Every reset the observer hears of below reset_madvise_min_bytes is a
+  // memset zeroing: at quiescence stats().resets_memset counts at least those.
+  void note_reset_zeroing(const Segment& segment);
+  void check_memset_zeroings();
   // resident_estimate.cpp: on a snapshot a workload took.
   void check_resident_estimate(const AllocatorStats& stats);
 
@@ -260,6 +264,7 @@ class Oracles final : public SegmentObserver {
   OwnershipModel ownership_;
   RefusalLedger refusals_;  // double_free.cpp
   RegionRecord region_record_;  // recorder_addresses.cpp
+  std::uint64_t memset_resets_ = 0;  // zeroing_method.cpp: resets below reset_madvise_min_bytes heard of
   std::vector<std::function<std::uint64_t()>> mapped_sources_;
   std::vector<std::function<void()>> quiescent_checks_;
 };

@@ -1,4 +1,5 @@
-// refusal-fields: a refused release or reset of a handle names that handle.
+// refusal-fields: a refused release or reset of a handle names that handle
+// and the rule that refused it.
 // The Error is what a caller logs and what the flight recorder and every
 // failure report read, so a refusal that carries another address, size class
 // or generation than the handle it refused sends a diagnosis to the wrong
@@ -7,11 +8,19 @@
 #include <fmt/format.h>
 
 #include "core/size_class.h"
+#include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/oracles.h"
 
 namespace segsim::scenarios {
 
 void Oracles::check_refusal_fields(const char* call, const Segment& segment, const Error& error) {
+  // Every refusal says which rule refused it, and its line reads as error-text says.
+  if (error.detail == nullptr || error.detail[0] == '\0') {
+    report("refusal-fields", fmt::format("the refused {} of region #{} slice {} says no rule: '{}'", call,
+                                         segment.region_id(), segment.slice_index(), error.describe()),
+           segment.data());
+  }
+  if (auto problem = error_text_problem(error, error.describe())) report("error-text", *problem, segment.data());
   if (segment.is_null() || segment.size_class() < 0 || segment.size_class() >= static_cast<int>(kSizeClassCount)) {
     return;
   }

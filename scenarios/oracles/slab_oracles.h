@@ -63,6 +63,8 @@ class SlabOracles final : public SlabObserver {
   // As above, for a free of `handle`: the refusal must name it
   // (slab_refusal_fields.cpp).
   void expect_refused(const Status& got, Errc expected, const char* doing, const SlabObject& handle);
+  // As above, for a sized free of the pointer `given`: the refusal must name it (slab_refusal_fields.cpp).
+  void expect_refused_pointer(const Status& got, Errc expected, const char* doing, const std::byte* given);
   // The call was refused: nothing the model sees may have changed.
   void expect_unchanged(const SlabStats& before, const SlabStats& after, const char* doing);
 

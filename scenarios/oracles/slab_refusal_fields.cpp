@@ -18,6 +18,16 @@ void SlabOracles::expect_refused(const Status& got, Errc expected, const char* d
   check_refusal_fields(handle, got.error());
 }
 
+void SlabOracles::expect_refused_pointer(const Status& got, Errc expected, const char* doing,
+                                         const std::byte* given) {
+  expect_refused(got, expected, doing, given);
+  if (got.error().address != reinterpret_cast<std::uintptr_t>(given)) {
+    hub_.fail("refusal-fields", fmt::format("the refused {} of {} carries address {:#x}", doing, name(given),
+                                            got.error().address),
+              given);
+  }
+}
+
 void SlabOracles::check_refusal_fields(const SlabObject& handle, const Error& error) {
   const auto address = reinterpret_cast<std::uintptr_t>(handle.data());
   if (error.address != address || error.generation != handle.generation()) {

@@ -5,9 +5,12 @@
 // (whether the advise then succeeds or falls back to memset), and none when it
 // is smaller. Read from the harness's Os ledger (os_ledger.h), by the calling
 // fiber, around the call: another fiber's advises in between are not counted.
-// The counters' side (resets_madvise, madvise_failures) is os-accounting's.
+// The counters' side (resets_madvise, madvise_failures) is os-accounting's;
+// resets_memset must count at least the resets below the threshold that the
+// observer heard of (it also counts allocations' zeroings, not modelled).
 #include <fmt/format.h>
 
+#include "core/size_class.h"
 #include "scenarios/oracles/oracles.h"
 
 namespace segsim::scenarios {
@@ -26,6 +29,23 @@ void Oracles::check_reset_zeroing(std::size_t slice_bytes, std::uint64_t dont_ne
                      "{} due: madvise from that size on, memset below",
                      slice_bytes, madvise_min_bytes == SIZE_MAX ? std::string("none") : std::to_string(madvise_min_bytes),
                      dont_needs_during_reset, due));
+  }
+}
+
+void Oracles::note_reset_zeroing(const Segment& segment) {
+  if (allocator_ == nullptr || segment.size_class() < 0) return;
+  if (class_bytes(static_cast<std::size_t>(segment.size_class())) < allocator_->config().reset_madvise_min_bytes) {
+    ++memset_resets_;
+  }
+}
+
+void Oracles::check_memset_zeroings() {
+  if (allocator_ == nullptr) return;
+  const AllocatorStats stats = allocator_->stats();
+  if (stats.resets_memset < memset_resets_) {
+    fail("zeroing-method", fmt::format("stats().resets_memset is {}; the allocator reset {} segment(s) below "
+                                       "reset_madvise_min_bytes, each zeroed by memset",
+                                       stats.resets_memset, memset_resets_));
   }
 }
 

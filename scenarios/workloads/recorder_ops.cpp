@@ -56,8 +56,14 @@ void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config
 }
 
 void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size_t ring_events) {
+  // reset_report_count() is refused while the recorder is on, done while it is off.
+  if (flight_recorder::on() && flight_recorder::reset_report_count()) {
+    recorder_fail(stack, "reset_report_count() while the recorder is on answered true");
+  }
   flight_recorder::disable();
-  flight_recorder::reset_report_count();
+  if (!flight_recorder::reset_report_count()) {
+    recorder_fail(stack, "reset_report_count() after disable() answered false");
+  }
   flight_recorder::Config config = check.config;
   config.ring_events = ring_events;
   config.catch_signals = false;

@@ -214,16 +214,16 @@ void Worker::foreign_free() {
     case 1: {  // a segment of the same segment allocator is no slab object
       Result<Segment> segment = stack.allocator.allocate(4096);
       if (!segment.ok()) return;
-      st.oracles->expect_refused(st.slab->free(segment->data(), 64), Errc::InvalidPointer,
-                                 "sized free of a foreign pointer", segment->data());
+      st.oracles->expect_refused_pointer(st.slab->free(segment->data(), 64), Errc::InvalidPointer,
+                                         "sized free of a foreign pointer", segment->data());
       if (!stack.allocator.release(segment.value()).ok()) stack.oracles.fail("double-free", "release refused");
       break;
     }
     default: {
       if (mine.empty()) return;
       const Held& held = mine[rng.below(mine.size())];
-      st.oracles->expect_refused(st.slab->free(held.object.data() + 8, held.object.size()), Errc::InvalidPointer,
-                                 "sized free inside an object", held.object.data());
+      st.oracles->expect_refused_pointer(st.slab->free(held.object.data() + 8, held.object.size()),
+                                         Errc::InvalidPointer, "sized free inside an object", held.object.data() + 8);
     }
   }
   ++st.model.invalid_pointers;
@@ -234,8 +234,8 @@ void Worker::wrong_class() {
   const Held& held = mine[rng.below(mine.size())];
   std::size_t other = rng.below(kSlabClassCount);
   if (static_cast<int>(other) == held.object.size_class()) other = (other + 1) % kSlabClassCount;
-  st.oracles->expect_refused(st.slab->free(held.object.data(), kSlabClassBytes[other]), Errc::InvalidPointer,
-                             "sized free naming another class", held.object.data());
+  st.oracles->expect_refused_pointer(st.slab->free(held.object.data(), kSlabClassBytes[other]), Errc::InvalidPointer,
+                                     "sized free naming another class", held.object.data());
   ++st.model.invalid_pointers;
   Result<SlabObject> still = st.slab->lookup(held.object.data());  // the refusal changed nothing
   if (!still.ok() || still->generation() != held.object.generation()) {
