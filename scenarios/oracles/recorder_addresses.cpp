@@ -16,14 +16,14 @@ namespace {
 // The recorder writes a successful call of the program into a compact slot
 // (flight_recorder.h, detail::Slot): no address of its own, rebuilt from the
 // region's base when the report is written.
-bool compact(const CrashEvent& e) {
+bool recorded_compact(const CrashEvent& e) {
   return e.depth == 0 && !e.error && e.bytes < flight_recorder::detail::kCompactBytesLimit;
 }
 
-std::string describe(const CrashEvent& e) {
+std::string describe_allocator_event(const CrashEvent& e) {
   return fmt::format("{} of allocator {} region {} slice {} generation {} (class {}, depth {}, {} slot)",
                      flight_recorder::op_name(e.op), e.allocator, e.region, e.slice, e.generation, e.size_class,
-                     e.depth, compact(e) ? "compact" : "wide");
+                     e.depth, recorded_compact(e) ? "compact" : "wide");
 }
 
 }  // namespace
@@ -58,7 +58,8 @@ std::optional<std::string> RegionRecord::problem(const CrashReport& report, std:
       ++compared;
       const auto it = regions_.find({e.allocator, e.region});
       if (it == regions_.end() || it->second.size_class != e.size_class) {
-        return fmt::format("thread {}'s {} succeeded on a region its allocator {}", thread.thread, describe(e),
+        return fmt::format("thread {}'s {} succeeded on a region its allocator {}", thread.thread,
+                           describe_allocator_event(e),
                            it == regions_.end() ? std::string("never mapped")
                                                 : fmt::format("mapped for class {}", it->second.size_class));
       }
@@ -73,11 +74,12 @@ std::optional<std::string> RegionRecord::problem(const CrashReport& report, std:
         }
         return fmt::format("no slice {} of the region's {} mapping(s)", e.slice, bases.size());
       };
-      if (compact(e)) {
+      if (recorded_compact(e)) {
         const bool gone = destroyed_.count(e.allocator) != 0;
         const std::uint64_t due = gone ? 0 : bases.back() + offset;
         if (got != due) {
-          return fmt::format("thread {}'s {} gives {}; due {} ({})", thread.thread, describe(e), where(got), where(due),
+          return fmt::format("thread {}'s {} gives {}; due {} ({})", thread.thread, describe_allocator_event(e),
+                             where(got), where(due),
                              gone ? "its allocator was destroyed before the report"
                                   : fmt::format("the region's base noted now: mapping {} of {}", bases.size() - 1,
                                                 bases.size()));
@@ -85,7 +87,7 @@ std::optional<std::string> RegionRecord::problem(const CrashReport& report, std:
       } else if (std::none_of(bases.begin(), bases.end(), [&](std::uintptr_t b) { return got == b + offset; })) {
         return fmt::format("thread {}'s {} gives {}; due the slice's address at the call, in one of the region's {} "
                            "mapping(s)",
-                           thread.thread, describe(e), where(got), bases.size());
+                           thread.thread, describe_allocator_event(e), where(got), bases.size());
       }
     }
   }

@@ -21,7 +21,7 @@ constexpr std::uintptr_t kFirstBase = 0x7f0000000000;
 constexpr std::uintptr_t kSecondBase = 0x7f0000800000;
 constexpr int kClass = 2;  // 16 KiB slices
 
-CrashEvent event(Op op, std::uint32_t slice, std::uintptr_t address, std::uint32_t depth = 0) {
+CrashEvent allocator_event(Op op, std::uint32_t slice, std::uintptr_t address, std::uint32_t depth = 0) {
   CrashEvent e;
   e.op = op;
   e.allocator = kAllocator;
@@ -35,9 +35,9 @@ CrashEvent event(Op op, std::uint32_t slice, std::uintptr_t address, std::uint32
   return e;
 }
 
-std::uintptr_t slice_at(std::uintptr_t base, std::uint32_t slice) { return base + slice * class_bytes(kClass); }
+std::uintptr_t address_of_slice(std::uintptr_t base, std::uint32_t slice) { return base + slice * class_bytes(kClass); }
 
-CrashReport report_of(std::initializer_list<CrashEvent> events) {
+CrashReport report_with(std::initializer_list<CrashEvent> events) {
   CrashReport report;
   report.threads.push_back(CrashThread{0, events.size(), events});
   return report;
@@ -46,55 +46,56 @@ CrashReport report_of(std::initializer_list<CrashEvent> events) {
 TEST(RecorderAddresses, CompactEventsTakeTheBaseNotedNowWideOnesTheirOwn) {
   RegionRecord record;
   record.mapped(kAllocator, 3, kFirstBase, kClass);
-  const CrashEvent first = event(Op::Allocate, 1, slice_at(kFirstBase, 1));
+  const CrashEvent first = allocator_event(Op::Allocate, 1, address_of_slice(kFirstBase, 1));
   std::size_t checked = 0;
-  EXPECT_EQ(record.problem(report_of({first}), &checked), std::nullopt);
+  EXPECT_EQ(record.problem(report_with({first}), &checked), std::nullopt);
   EXPECT_EQ(checked, 1u);
 
   // Mapped again elsewhere: a compact event of the first mapping gives the new base; a wide one its own.
   record.mapped(kAllocator, 3, kSecondBase, kClass);
-  EXPECT_NE(record.problem(report_of({first})), std::nullopt);
-  const CrashEvent rebuilt = event(Op::Allocate, 1, slice_at(kSecondBase, 1));
-  const CrashEvent wide_old = event(Op::Release, 1, slice_at(kFirstBase, 1), /*depth=*/1);
-  EXPECT_EQ(record.problem(report_of({rebuilt, wide_old}), &checked), std::nullopt);
+  EXPECT_NE(record.problem(report_with({first})), std::nullopt);
+  const CrashEvent rebuilt = allocator_event(Op::Allocate, 1, address_of_slice(kSecondBase, 1));
+  const CrashEvent wide_old = allocator_event(Op::Release, 1, address_of_slice(kFirstBase, 1), /*depth=*/1);
+  EXPECT_EQ(record.problem(report_with({rebuilt, wide_old}), &checked), std::nullopt);
   EXPECT_EQ(checked, 2u);
-  EXPECT_NE(record.problem(report_of({event(Op::Release, 1, slice_at(kFirstBase, 2), 1)})), std::nullopt);
+  const CrashEvent wide_elsewhere = allocator_event(Op::Release, 1, address_of_slice(kFirstBase, 2), 1);
+  EXPECT_NE(record.problem(report_with({wide_elsewhere})), std::nullopt);
 
   // Destroyed: compact events give 0x0; wide ones keep theirs.
   record.destroyed(kAllocator);
-  EXPECT_NE(record.problem(report_of({rebuilt})), std::nullopt);
-  EXPECT_EQ(record.problem(report_of({event(Op::Allocate, 1, 0), wide_old})), std::nullopt);
+  EXPECT_NE(record.problem(report_with({rebuilt})), std::nullopt);
+  EXPECT_EQ(record.problem(report_with({allocator_event(Op::Allocate, 1, 0), wide_old})), std::nullopt);
 }
 
 TEST(RecorderAddresses, ANamedRegionMustBeMappedInItsClass) {
   RegionRecord record;
   record.mapped(kAllocator, 3, kFirstBase, kClass);
-  CrashEvent other_region = event(Op::Reset, 0, kFirstBase);
+  CrashEvent other_region = allocator_event(Op::Reset, 0, kFirstBase);
   other_region.region = 4;
-  const auto problem = record.problem(report_of({other_region}));
+  const auto problem = record.problem(report_with({other_region}));
   ASSERT_TRUE(problem);
   EXPECT_NE(problem->find("never mapped"), std::string::npos) << *problem;
-  CrashEvent other_class = event(Op::Reset, 0, kFirstBase);
+  CrashEvent other_class = allocator_event(Op::Reset, 0, kFirstBase);
   other_class.size_class = kClass + 1;
-  EXPECT_NE(record.problem(report_of({other_class})), std::nullopt);
+  EXPECT_NE(record.problem(report_with({other_class})), std::nullopt);
 }
 
 TEST(RecorderAddresses, RefusalsAndUnknownAllocatorsAreNotChecked) {
   RegionRecord record;
   record.mapped(kAllocator, 3, kFirstBase, kClass);
-  CrashEvent refused = event(Op::Release, 9, 0x1234);
+  CrashEvent refused = allocator_event(Op::Release, 9, 0x1234);
   refused.error = Errc::DoubleFree;
-  CrashEvent foreign = event(Op::Allocate, 1, 0x1000);
+  CrashEvent foreign = allocator_event(Op::Allocate, 1, 0x1000);
   foreign.allocator = kAllocator + 1;
   std::size_t checked = 1;
-  EXPECT_EQ(record.problem(report_of({refused, foreign}), &checked), std::nullopt);
+  EXPECT_EQ(record.problem(report_with({refused, foreign}), &checked), std::nullopt);
   EXPECT_EQ(checked, 0u);
 }
 
 TEST(RecorderAddresses, TheFailureTextHoldsNoRawAddress) {
   RegionRecord record;
   record.mapped(kAllocator, 3, kFirstBase, kClass);
-  const auto problem = record.problem(report_of({event(Op::Allocate, 1, slice_at(kFirstBase, 2))}));
+  const auto problem = record.problem(report_with({allocator_event(Op::Allocate, 1, address_of_slice(kFirstBase, 2))}));
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->find("0x7f"), std::string::npos) << *problem;
   EXPECT_NE(problem->find("no slice 1"), std::string::npos) << *problem;

@@ -74,7 +74,9 @@ struct Episode {
       return zeroed ? allocators[a]->allocate(bytes) : allocators[a]->allocate_uninitialized(bytes);
     }();
     if (!got.ok()) {
-      if (got.error().code != Errc::OutOfBudget) setup_failed(fmt::format("allocate({}): {}", bytes, got.error().describe()));
+      if (got.error().code != Errc::OutOfBudget) {
+        setup_failed(fmt::format("allocate({}): {}", bytes, got.error().describe()));
+      }
       return false;
     }
     live[a].push_back(got.value());
