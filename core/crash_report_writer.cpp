@@ -152,7 +152,7 @@ void for_each_ring(Visit&& visit) {
   State& s = state();
   const std::uint32_t count = s.ring_count.load(std::memory_order_acquire);
   for (std::uint32_t r = 0; r < count && r < kMaxThreads; ++r) {
-    const Ring* ring = s.rings[r];
+    const Ring* ring = s.rings[r].load(std::memory_order_acquire);
     if (ring == nullptr) continue;
     const std::uint64_t head = ring_head(*ring);
     const std::uint64_t first = head > ring->mask + 1 ? head - ring->mask - 1 : 0;

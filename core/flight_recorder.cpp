@@ -73,7 +73,7 @@ Ring* reuse_exited_ring(detail::State& s) {
   for (;;) {
     Ring* oldest = nullptr;
     for (std::size_t r = 0; r < kMaxThreads; ++r) {
-      Ring* ring = s.rings[r];
+      Ring* ring = s.rings[r].load(std::memory_order_acquire);
       if (ring == nullptr || !ring->exited.load(std::memory_order_acquire)) continue;
       if (oldest == nullptr || ring->thread < oldest->thread) oldest = ring;
     }
@@ -162,7 +162,7 @@ Ring* detail::ring_of_this_thread() noexcept {
     return refuse_ring(epoch);
   }
   ring->thread = s.next_thread.fetch_add(1, std::memory_order_relaxed);
-  s.rings[slot] = ring;
+  s.rings[slot].store(ring, std::memory_order_release);
   return adopt(ring, epoch);
 }
 
@@ -320,11 +320,11 @@ bool enable(const Config& config, std::string* error_line) {
   // An earlier enable()'s rings are abandoned, never freed (a thread may
   // still write to one), but kept reachable: a leak checker must not report
   // what is kept on purpose.
-  for (Ring*& ring : s.rings) {
+  for (std::atomic<Ring*>& slot : s.rings) {
+    Ring* ring = slot.exchange(nullptr, std::memory_order_acq_rel);
     if (ring == nullptr) continue;
     ring->retired_next = g_retired_rings;
     g_retired_rings = ring;
-    ring = nullptr;
   }
   const std::uint32_t epoch = s.epoch.fetch_add(1, std::memory_order_acq_rel) + 1;  // never 0 (off)
   g_epoch.store(epoch, std::memory_order_release);

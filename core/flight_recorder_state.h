@@ -71,7 +71,9 @@ struct State {
   std::atomic<std::uint32_t> ring_count{0};   // slots of rings[] taken
   std::atomic<std::uint32_t> next_thread{0};  // a ring's thread number (grows past kMaxThreads: rings are reused)
   std::atomic<std::uint64_t> rings_refused{0};  // threads past kMaxThreads
-  Ring* rings[kMaxThreads] = {};
+  // Registered by threads concurrently (ring_of_this_thread), read by others
+  // (a ring to take over, a report): atomic, lock-free (a signal handler reads them).
+  std::atomic<Ring*> rings[kMaxThreads] = {};
   std::atomic<std::uint32_t> reports{0};
   std::atomic<std::size_t> region_bytes{0};
   std::atomic<std::size_t> budget_bytes{0};
