@@ -85,6 +85,8 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
       return {};
     }
   }
+  // Only a forced slow path (alloc.pool.slow_path) grows a class that has free slices.
+  const bool had_free_slices = !pool.partial.empty();
   if (SEGSIM_FAULT_POINT("alloc.freed_queue.skip")) {
     SEGSIM_PROBE("alloc.grow.freed_queue_skipped");
   } else if (reuse_freed_region(pool)) {
@@ -94,6 +96,8 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
   Status reserved = reserve_region_budget(c, lock, served);
   if (!reserved.ok() || served) return reserved;
 
+  SEGSIM_ASSERT(had_free_slices || pool.partial.empty(),
+                "growth maps a new region though the class has free slices (a reused freed region not reported?)");
   OsResult<std::byte*> mapped = os.map(config.region_bytes);
   if (!mapped.ok()) {
     SEGSIM_PROBE("alloc.grow.map_failed");

@@ -46,6 +46,13 @@ struct CrashEvent {
   friend bool operator==(const CrashEvent&, const CrashEvent&) = default;
 };
 
+// The error an event records for a call that answered `result` (a Status or
+// a Result<T>): nullopt when it succeeded.
+template <class R>
+std::optional<Errc> recorded_error(const R& result) {
+  return result.ok() ? std::nullopt : std::optional<Errc>(result.error().code);
+}
+
 struct CrashThread {
   std::uint32_t thread = 0;
   std::uint64_t recorded = 0;  // events ever recorded (the ring kept the last ones)

@@ -43,6 +43,7 @@ void Oracles::check_quiescent(std::size_t borrowed_pages) {
     check_os_accounting();
     check_memset_zeroings();
     check_leaks(borrowed_pages);
+    check_descriptors();
     check_bounded_growth();
     for (const auto& check : quiescent_checks_) check();
   } catch (const OracleTripped&) {

@@ -27,6 +27,7 @@
 //                         is at least reset_madvise_min_bytes, by memset below
 //   recorder_addresses.cpp a crash report's address of each allocator event is its
 //                         slice's, from where the hub heard the region mapped
+//   descriptors.cpp       at quiescence, every file descriptor the run opened is closed
 // Checkers with state of their own hold it in their own type (ownership.h,
 // overlap.h, refusal_ledger.h, growth_bound.h) and return a verdict; the hub turns a verdict
 // into the run's failure. A failure stops the run: the first one is kept,
@@ -49,6 +50,7 @@
 
 #include "core/segment_allocator.h"
 #include "faults/sim_os.h"
+#include "scenarios/oracles/descriptors.h"
 #include "scenarios/oracles/growth_bound.h"
 #include "scenarios/oracles/memory_sampler.h"
 #include "scenarios/oracles/overlap.h"
@@ -210,6 +212,7 @@ class Oracles final : public SegmentObserver {
   void check_os_accounting();  // os_accounting.cpp
   void check_leaks(std::size_t borrowed_pages);
   void check_bounded_growth();
+  void check_descriptors();  // descriptors.cpp
 
   faults::SimOs& os_;
   SegmentAllocator* allocator_ = nullptr;
@@ -264,6 +267,7 @@ class Oracles final : public SegmentObserver {
   OwnershipModel ownership_;
   RefusalLedger refusals_;  // double_free.cpp
   RegionRecord region_record_;  // recorder_addresses.cpp
+  OpenDescriptors descriptors_at_start_ = OpenDescriptors::now();  // descriptors.cpp
   std::uint64_t memset_resets_ = 0;  // zeroing_method.cpp: resets below reset_madvise_min_bytes heard of
   std::vector<std::function<std::uint64_t()>> mapped_sources_;
   std::vector<std::function<void()>> quiescent_checks_;

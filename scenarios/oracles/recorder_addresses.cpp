@@ -26,6 +26,17 @@ std::string describe_allocator_event(const CrashEvent& e) {
                      e.depth, recorded_compact(e) ? "compact" : "wide");
 }
 
+// Stable words for a failure text: which of a region's mappings (`bases`)
+// `address` is the slice at `offset` of — never the raw address.
+std::string where_in(const std::vector<std::uintptr_t>& bases, std::uintptr_t offset, std::uint32_t slice,
+                     std::uint64_t address) {
+  if (address == 0) return "0x0";
+  for (std::size_t k = 0; k < bases.size(); ++k) {
+    if (address >= bases[k] && address - bases[k] == offset) return fmt::format("the slice in mapping {}", k);
+  }
+  return fmt::format("no slice {} of the region's {} mapping(s)", slice, bases.size());
+}
+
 }  // namespace
 
 void RegionRecord::mapped(std::uint32_t allocator, std::uint32_t region, std::uintptr_t base, int size_class) {
@@ -47,52 +58,49 @@ void RegionRecord::mapped(std::uint32_t allocator, std::uint32_t region, std::ui
   m.bases.push_back(base);
 }
 
+bool RegionRecord::checks(const CrashEvent& e) const {
+  return flight_recorder::is_allocator_op(e.op) && !e.error && allocators_.count(e.allocator) != 0 &&
+         incomplete_.count(e.allocator) == 0;
+}
+
 std::optional<std::string> RegionRecord::problem(const CrashReport& report, std::size_t* checked) const {
   std::size_t compared = 0;
   for (const CrashThread& thread : report.threads) {
     for (const CrashEvent& e : thread.events) {
-      if (!flight_recorder::is_allocator_op(e.op) || e.error || allocators_.count(e.allocator) == 0 ||
-          incomplete_.count(e.allocator) != 0) {
-        continue;
-      }
+      if (!checks(e)) continue;
       ++compared;
-      const auto it = regions_.find({e.allocator, e.region});
-      if (it == regions_.end() || it->second.size_class != e.size_class) {
-        return fmt::format("thread {}'s {} succeeded on a region its allocator {}", thread.thread,
-                           describe_allocator_event(e),
-                           it == regions_.end() ? std::string("never mapped")
-                                                : fmt::format("mapped for class {}", it->second.size_class));
-      }
-      const std::vector<std::uintptr_t>& bases = it->second.bases;
-      const std::uintptr_t offset = std::uintptr_t{e.slice} * class_bytes(static_cast<std::size_t>(e.size_class));
-      const std::uint64_t got = e.address.value;
-      // Stable words for the failure text: which mapping of the region an address is the slice of.
-      const auto where = [&](std::uint64_t address) -> std::string {
-        if (address == 0) return "0x0";
-        for (std::size_t k = 0; k < bases.size(); ++k) {
-          if (address >= bases[k] && address - bases[k] == offset) return fmt::format("the slice in mapping {}", k);
-        }
-        return fmt::format("no slice {} of the region's {} mapping(s)", e.slice, bases.size());
-      };
-      if (recorded_compact(e)) {
-        const bool gone = destroyed_.count(e.allocator) != 0;
-        const std::uint64_t due = gone ? 0 : bases.back() + offset;
-        if (got != due) {
-          return fmt::format("thread {}'s {} gives {}; due {} ({})", thread.thread, describe_allocator_event(e),
-                             where(got), where(due),
-                             gone ? "its allocator was destroyed before the report"
-                                  : fmt::format("the region's base noted now: mapping {} of {}", bases.size() - 1,
-                                                bases.size()));
-        }
-      } else if (std::none_of(bases.begin(), bases.end(), [&](std::uintptr_t b) { return got == b + offset; })) {
-        return fmt::format("thread {}'s {} gives {}; due the slice's address at the call, in one of the region's {} "
-                           "mapping(s)",
-                           thread.thread, describe_allocator_event(e), where(got), bases.size());
-      }
+      if (auto wrong = event_problem(e)) return fmt::format("thread {}'s {}", thread.thread, *wrong);
     }
   }
   if (checked != nullptr) *checked = compared;
   return std::nullopt;
+}
+
+std::optional<std::string> RegionRecord::event_problem(const CrashEvent& e) const {
+  const auto it = regions_.find({e.allocator, e.region});
+  if (it == regions_.end() || it->second.size_class != e.size_class) {
+    return fmt::format("{} succeeded on a region its allocator {}", describe_allocator_event(e),
+                       it == regions_.end() ? std::string("never mapped")
+                                            : fmt::format("mapped for class {}", it->second.size_class));
+  }
+  const std::vector<std::uintptr_t>& bases = it->second.bases;
+  const std::uintptr_t offset = std::uintptr_t{e.slice} * class_bytes(static_cast<std::size_t>(e.size_class));
+  const std::uint64_t got = e.address.value;
+  if (recorded_compact(e)) {
+    const bool gone = destroyed_.count(e.allocator) != 0;
+    const std::uint64_t due = gone ? 0 : bases.back() + offset;
+    if (got == due) return std::nullopt;
+    return fmt::format("{} gives {}; due {} ({})", describe_allocator_event(e), where_in(bases, offset, e.slice, got),
+                       where_in(bases, offset, e.slice, due),
+                       gone ? "its allocator was destroyed before the report"
+                            : fmt::format("the region's base noted now: mapping {} of {}", bases.size() - 1,
+                                          bases.size()));
+  }
+  if (std::any_of(bases.begin(), bases.end(), [&](std::uintptr_t b) { return got == b + offset; })) {
+    return std::nullopt;
+  }
+  return fmt::format("{} gives {}; due the slice's address at the call, in one of the region's {} mapping(s)",
+                     describe_allocator_event(e), where_in(bases, offset, e.slice, got), bases.size());
 }
 
 void check_recorded_addresses(Oracles& hub, const RegionRecord& record, const CrashReport& report) {

@@ -51,6 +51,10 @@ class RegionRecord {
     int size_class = -1;
     std::vector<std::uintptr_t> bases;  // in mapping order; back(): the base noted now
   };
+  // A successful event of an allocator recorded in full.
+  bool checks(const CrashEvent& e) const;
+  // What one checked event got wrong (after "thread N's "), or nullopt.
+  std::optional<std::string> event_problem(const CrashEvent& e) const;
   std::map<std::pair<std::uint32_t, std::uint32_t>, Mappings> regions_;  // (allocator, region)
   std::set<std::uint32_t> allocators_;
   std::set<std::uint32_t> destroyed_;

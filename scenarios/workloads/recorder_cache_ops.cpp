@@ -140,16 +140,12 @@ void check_stats(Stack& stack, const PageCacheStats& got, const PageCacheStats& 
   }
 }
 
-std::optional<Errc> error_of(const Status& status) {
-  return status.ok() ? std::nullopt : std::optional<Errc>(status.error().code);
-}
-
 // One LeafPage call of the episode, recorded as made: `due` the refusal it
 // must give, or nullopt when it must succeed unless the stack's budget
 // refuses its memory ("page" otherwise). False when it was so refused.
 bool page_call(Episode& ep, const char* call, const Status& status, std::optional<Errc> due, Op op,
                std::uint64_t page, std::uint32_t slot, std::uint64_t bytes) {
-  const std::optional<Errc> got = error_of(status);
+  const std::optional<Errc> got = recorded_error(status);
   ep.expect(op, page, slot, bytes, got);
   if (got == due) return true;
   if (!due && (*got == Errc::OutOfBudget || *got == Errc::OutOfMemory)) return false;

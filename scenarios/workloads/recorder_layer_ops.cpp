@@ -18,6 +18,7 @@
 #include "core/slab_allocator.h"
 #include "core/txn_arena.h"
 #include "faults/sim_os.h"
+#include "scenarios/crash_report.h"
 #include "scenarios/oracles/recorder_events.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -33,14 +34,6 @@ constexpr const char* kReason = "object layers";
 constexpr std::uint64_t kNeverIssuedArena = 999;
 // Well below one report (its header and configs alone are longer).
 constexpr rlim_t kCutReportBytes = 512;
-
-std::optional<Errc> error_of(const Status& status) {
-  return status.ok() ? std::nullopt : std::optional<Errc>(status.error().code);
-}
-template <class T>
-std::optional<Errc> error_of(const Result<T>& result) {
-  return result.ok() ? std::nullopt : std::optional<Errc>(result.error().code);
-}
 
 struct Episode {
   Stack& stack;
@@ -86,21 +79,21 @@ CrashSlabConfig slab_calls(Episode& ep, SlabAllocator& slab, sim::Rng& rng) {
   const std::size_t past = draw_one<std::size_t>(rng, {0, kSlabLargestObjectBytes + 1});
   const SlabObject null{};
   Result<SlabObject> refused = slab.allocate(past);
-  ep.refusal_due("slab-refusal", error_of(refused), fmt::format("slab allocate({})", past));
+  ep.refusal_due("slab-refusal", recorded_error(refused), fmt::format("slab allocate({})", past));
   ep.expect(kSlab, Op::SlabAllocate, id, null.slab_id(), null.index(), null.generation(), null.slab_epoch(), past,
-            slab_class_of(past), error_of(refused));
+            slab_class_of(past), recorded_error(refused));
   Status freed = slab.free(object);
   if (!freed.ok()) ep.setup_failed("slab free of a live object: " + freed.error().describe());
   ep.expect(kSlab, Op::SlabFree, id, object.slab_id(), object.index(), object.generation(), object.slab_epoch(), 0,
             object.size_class(), std::nullopt);
   Status again = slab.free(object);
-  ep.refusal_due("slab-refusal", error_of(again), "a second slab free of one object");
+  ep.refusal_due("slab-refusal", recorded_error(again), "a second slab free of one object");
   ep.expect(kSlab, Op::SlabFree, id, object.slab_id(), object.index(), object.generation(), object.slab_epoch(), 0,
-            object.size_class(), error_of(again));
+            object.size_class(), recorded_error(again));
   Status null_free = slab.free(null);
-  ep.refusal_due("slab-refusal", error_of(null_free), "slab free of the null handle");
+  ep.refusal_due("slab-refusal", recorded_error(null_free), "slab free of the null handle");
   ep.expect(kSlab, Op::SlabFree, id, null.slab_id(), null.index(), null.generation(), null.slab_epoch(), 0, -1,
-            error_of(null_free));
+            recorded_error(null_free));
   slab.flush_thread_cache();
   ep.expect(kSlab, Op::SlabFlush, id, 0, 0, 0, 0, 0, -1, std::nullopt);
 
@@ -135,12 +128,12 @@ void arena_calls(Episode& ep, TxnArenaManager& manager, sim::Rng& rng) {
   TxnArena& arena = *child.value();
   ep.expect(kArena, Op::ArenaBeginChild, 0, arena.id(), root_id, 0, 0, 0, -1, std::nullopt);
   Result<TxnArena*> third = manager.begin(txn + 1, ArenaProfile::Tiny);
-  ep.refusal_due("arena-refusal", error_of(third), "a third arena with max_live_arenas = 2");
+  ep.refusal_due("arena-refusal", recorded_error(third), "a third arena with max_live_arenas = 2");
   ep.expect(kArena, Op::ArenaBegin, 0, 0, txn + 1, static_cast<std::uint64_t>(ArenaProfile::Tiny), 0, 0, -1,
-            error_of(third));
+            recorded_error(third));
   Result<TxnArena*> orphan = manager.begin_child(kNeverIssuedArena);
-  ep.refusal_due("arena-refusal", error_of(orphan), "begin_child of an arena never issued");
-  ep.expect(kArena, Op::ArenaBeginChild, 0, 0, kNeverIssuedArena, 0, 0, 0, -1, error_of(orphan));
+  ep.refusal_due("arena-refusal", recorded_error(orphan), "begin_child of an arena never issued");
+  ep.expect(kArena, Op::ArenaBeginChild, 0, 0, kNeverIssuedArena, 0, 0, 0, -1, recorded_error(orphan));
 
   const std::size_t bytes = draw_one<std::size_t>(rng, {1, 4096, 1 + rng.below(4096)});
   const std::size_t alignment = draw_one<std::size_t>(rng, {1, 16, kArenaMaxAlignment});
@@ -152,25 +145,25 @@ void arena_calls(Episode& ep, TxnArenaManager& manager, sim::Rng& rng) {
   }
   ep.expect(kArena, Op::ArenaAllocate, 0, arena.id(), alignment, 0, 0, bytes, -1, std::nullopt);
   Result<std::byte*> zero = arena.allocate(0);
-  ep.refusal_due("arena-refusal", error_of(zero), "an arena allocation of 0 bytes");
-  ep.expect(kArena, Op::ArenaAllocate, 0, arena.id(), 16, 0, 0, 0, -1, error_of(zero));
+  ep.refusal_due("arena-refusal", recorded_error(zero), "an arena allocation of 0 bytes");
+  ep.expect(kArena, Op::ArenaAllocate, 0, arena.id(), 16, 0, 0, 0, -1, recorded_error(zero));
   Result<std::byte*> misaligned = arena.allocate(8, 3);
-  ep.refusal_due("arena-refusal", error_of(misaligned), "an arena allocation aligned to 3");
-  ep.expect(kArena, Op::ArenaAllocate, 0, arena.id(), 3, 0, 0, 8, -1, error_of(misaligned));
+  ep.refusal_due("arena-refusal", recorded_error(misaligned), "an arena allocation aligned to 3");
+  ep.expect(kArena, Op::ArenaAllocate, 0, arena.id(), 3, 0, 0, 8, -1, recorded_error(misaligned));
 
   Status early = manager.commit(root_id);
-  ep.refusal_due("arena-refusal", error_of(early), "commit of an arena with a live child");
-  ep.expect(kArena, Op::ArenaCommit, 0, root_id, 0, 0, 0, 0, -1, error_of(early));
+  ep.refusal_due("arena-refusal", recorded_error(early), "commit of an arena with a live child");
+  ep.expect(kArena, Op::ArenaCommit, 0, root_id, 0, 0, 0, 0, -1, recorded_error(early));
   const std::uint64_t child_id = arena.id();
   Status rolled = manager.rollback(child_id);
   if (!rolled.ok()) ep.setup_failed("rollback of a live child: " + rolled.error().describe());
   ep.expect(kArena, Op::ArenaRollback, 0, child_id, 0, 0, 0, 0, -1, std::nullopt);
   Status twice = manager.rollback(child_id);
-  ep.refusal_due("arena-refusal", error_of(twice), "a second rollback of one arena");
-  ep.expect(kArena, Op::ArenaRollback, 0, child_id, 0, 0, 0, 0, -1, error_of(twice));
+  ep.refusal_due("arena-refusal", recorded_error(twice), "a second rollback of one arena");
+  ep.expect(kArena, Op::ArenaRollback, 0, child_id, 0, 0, 0, 0, -1, recorded_error(twice));
   Status unknown = manager.commit(kNeverIssuedArena);
-  ep.refusal_due("arena-refusal", error_of(unknown), "commit of an arena never issued");
-  ep.expect(kArena, Op::ArenaCommit, 0, kNeverIssuedArena, 0, 0, 0, 0, -1, error_of(unknown));
+  ep.refusal_due("arena-refusal", recorded_error(unknown), "commit of an arena never issued");
+  ep.expect(kArena, Op::ArenaCommit, 0, kNeverIssuedArena, 0, 0, 0, 0, -1, recorded_error(unknown));
   Status committed = manager.commit(root_id);
   if (!committed.ok()) ep.setup_failed("commit: " + committed.error().describe());
   ep.expect(kArena, Op::ArenaCommit, 0, root_id, 0, 0, 0, 0, -1, std::nullopt);
@@ -207,23 +200,23 @@ CrashLargeConfig large_calls(Episode& ep, LargeObjectAllocator& large, sim::Rng&
   const LargeObject null{};
   const std::size_t small = LargeObjectAllocator::kMinObjectBytes - 1;
   Result<LargeObject> too_small = large.allocate(small);
-  ep.refusal_due("large-outcome", error_of(too_small), fmt::format("large allocate({})", small));
+  ep.refusal_due("large-outcome", recorded_error(too_small), fmt::format("large allocate({})", small));
   ep.expect(kLarge, Op::LargeAllocate, id, null.span_id(), null.generation(), 0, null.offset(), small, -1,
-            error_of(too_small));
+            recorded_error(too_small));
   const std::size_t raw_bytes = draw_one<std::size_t>(rng, {LargeObjectAllocator::kMinObjectBytes, config.max_object_bytes});
   Result<LargeObject> raw = large.allocate_uninitialized(raw_bytes);
   if (!raw.ok()) ep.setup_failed("large allocate_uninitialized: " + raw.error().describe());
   expect_object(Op::LargeAllocateUninitialized, raw.value(), raw_bytes, std::nullopt);
   Result<LargeObject> too_big = large.allocate_uninitialized(config.max_object_bytes + 1);
-  ep.refusal_due("large-outcome", error_of(too_big), "large allocate_uninitialized past max_object_bytes");
+  ep.refusal_due("large-outcome", recorded_error(too_big), "large allocate_uninitialized past max_object_bytes");
   ep.expect(kLarge, Op::LargeAllocateUninitialized, id, null.span_id(), null.generation(), 0, null.offset(),
-            config.max_object_bytes + 1, -1, error_of(too_big));
+            config.max_object_bytes + 1, -1, recorded_error(too_big));
   Status released = large.release(a);
   if (!released.ok()) ep.setup_failed("large release: " + released.error().describe());
   expect_object(Op::LargeRelease, a, 0, std::nullopt);
   Status again = large.release(a);
-  ep.refusal_due("large-outcome", error_of(again), "a second large release of one object");
-  expect_object(Op::LargeRelease, a, 0, error_of(again));
+  ep.refusal_due("large-outcome", recorded_error(again), "a second large release of one object");
+  expect_object(Op::LargeRelease, a, 0, recorded_error(again));
   (void)large.decommit_idle(0);
   ep.expect(kLarge, Op::LargeDecommitIdle, id, 0, 0, 0, 0, 0, -1, std::nullopt);
   Status released_raw = large.release(raw.value());
