@@ -170,7 +170,9 @@ bool slice_holding(std::uintptr_t address, Event* found) {
           address >= e.address + class_bytes(static_cast<std::size_t>(e.size_class))) {
         continue;
       }
-      if (!any || e.sequence > found->sequence) *found = e;
+      // Ties (version 4: one thread's events between two synchronisations)
+      // keep ring order, which this loop follows: the later one wins.
+      if (!any || e.sequence >= found->sequence) *found = e;
       any = true;
     }
   });

@@ -183,7 +183,7 @@ inline constexpr std::array kProbes = {
     Probe{"slab.depot.drain", "the depot held too many full magazines and drained one to the slabs", true},
     Probe{"slab.grow.partial_fill", "a slab could not be taken but the magazine got some objects", false},
     Probe{"slab.grow.segment_refused", "the segment allocator refused a new slab", false},
-    Probe{"slab.grow.slots_exhausted", "every slab slot is in use (max_slabs)", false},
+    Probe{"slab.grow.slots_exhausted", "every slab slot is in use (max_slabs)", true},
     Probe{"slab.release.empty", "an empty slab went back to the segment allocator", true},
     Probe{"slab.thread_exit.flush", "a thread's exit flushed its magazines", false},
     Probe{"slab.cache.new_fiber", "a simulated fiber got its own thread cache", false},

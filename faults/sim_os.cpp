@@ -446,6 +446,13 @@ bool SimOs::contains(const void* address) const {
   return p >= base_ && p < base_ + config_.reservation_bytes;
 }
 
+bool SimOs::mapped(const void* address) const {
+  const std::optional<std::uint64_t> offset = offset_of(address);
+  if (!offset) return false;
+  std::lock_guard<std::mutex> guard(mu_);
+  return pages_[*offset / page_size_] != PageState::Unmapped;
+}
+
 std::optional<std::uint64_t> SimOs::offset_of(const void* address) const {
   if (!contains(address)) return std::nullopt;
   return static_cast<std::uint64_t>(static_cast<const std::byte*>(address) - base_);

@@ -108,6 +108,8 @@ class SimOs final : public Os {
   // The stable name of an address for traces: its offset in the reservation.
   std::optional<std::uint64_t> offset_of(const void* address) const;
   bool contains(const void* address) const;
+  // Whether the page holding `address` is mapped now (false outside the reservation).
+  bool mapped(const void* address) const;
 
  private:
   struct Mapping {

@@ -64,6 +64,23 @@ flight_recorder::Config config_for(const RecorderDir& dir) {
   return config;
 }
 
+// In a child process, the recorder on: `fault(allocator)` makes memory of a
+// slice inaccessible and touches it (or exits 4 when it cannot set that up).
+// The reports the child's signal handler wrote.
+template <class Fault>
+std::vector<json> reports_after_a_fault(const RecorderDir& dir, Fault fault) {
+  EXPECT_EXIT(
+      {
+        std::string error;
+        if (!flight_recorder::enable(config_for(dir), &error)) std::_Exit(3);
+        auto allocator = make_allocator();
+        fault(*allocator);
+        std::_Exit(5);
+      },
+      died_of_the_fault, "crash report");
+  return dir.reports();
+}
+
 TEST(FlightRecorder, RefusedReleaseWritesAReportWithEveryThreadsRing) {
   RecorderDir dir;
   std::string error;
@@ -345,19 +362,12 @@ TEST(FlightRecorder, RefusalsExpectedWriteNoReport) {
 TEST(FlightRecorderDeathTest, FatalSignalInsideASliceNamesTheSlice) {
   GTEST_FLAG_SET(death_test_style, "fast");  // the child writes into the parent's directory
   RecorderDir dir;
-  EXPECT_EXIT(
-      {
-        std::string error;
-        if (!flight_recorder::enable(config_for(dir), &error)) std::_Exit(3);
-        auto allocator = make_allocator();
-        auto segment = allocator->allocate(16384);
-        if (!segment.ok()) std::_Exit(4);
-        ::mprotect(segment->data(), segment->size(), PROT_NONE);
-        *reinterpret_cast<volatile char*>(segment->data() + 4096 + 7) = 1;
-        std::_Exit(5);
-      },
-      died_of_the_fault, "crash report");
-  const auto reports = dir.reports();
+  const auto reports = reports_after_a_fault(dir, [](SegmentAllocator& allocator) {
+    auto segment = allocator.allocate(16384);
+    if (!segment.ok()) std::_Exit(4);
+    ::mprotect(segment->data(), segment->size(), PROT_NONE);
+    *reinterpret_cast<volatile char*>(segment->data() + 4096 + 7) = 1;
+  });
   ASSERT_EQ(reports.size(), 1u);
   const json& failure = reports[0]["failure"];
   EXPECT_EQ(failure["kind"], "signal");
@@ -365,6 +375,31 @@ TEST(FlightRecorderDeathTest, FatalSignalInsideASliceNamesTheSlice) {
   ASSERT_TRUE(failure.contains("fault_slice"));
   EXPECT_EQ(failure["fault_slice"]["offset"], 4096 + 7);
   EXPECT_EQ(reports[0]["threads"][0]["events"][0]["op"], "allocate");
+}
+
+// A slice released and handed out again with no synchronisation between:
+// the three events tie on their sequence (format version 4), and the fault
+// is in the slice's latest generation — the later event in ring order.
+TEST(FlightRecorderDeathTest, FatalSignalNamesTheLatestGenerationAmongTiedEvents) {
+  GTEST_FLAG_SET(death_test_style, "fast");  // the child writes into the parent's directory
+  RecorderDir dir;
+  const auto reports = reports_after_a_fault(dir, [](SegmentAllocator& allocator) {
+    auto first = allocator.allocate(16384);
+    if (!first.ok() || !allocator.release(first.value()).ok()) std::_Exit(4);
+    auto again = allocator.allocate(16384);
+    if (!again.ok() || again->data() != first->data()) std::_Exit(4);  // not the same slice, reused
+    ::mprotect(again->data(), again->size(), PROT_NONE);
+    *reinterpret_cast<volatile char*>(again->data() + 9) = 1;
+  });
+  ASSERT_EQ(reports.size(), 1u);
+  const json& failure = reports[0]["failure"];
+  ASSERT_TRUE(failure.contains("fault_slice"));
+  const json& events = reports[0]["threads"][0]["events"];
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0]["seq"], events[2]["seq"]) << "the events do not tie: this test no longer tests ties";
+  EXPECT_EQ(failure["fault_slice"]["generation"], events[2]["generation"]);
+  EXPECT_NE(failure["fault_slice"]["generation"], events[0]["generation"]);
+  EXPECT_EQ(failure["fault_slice"]["offset"], 9);
 }
 
 TEST(FlightRecorderDeathTest, AssertionWritesItsText) {

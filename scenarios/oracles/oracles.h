@@ -177,8 +177,12 @@ class Oracles final : public SegmentObserver {
   void was_reset(const Segment& segment) override;
   void refused(const char* call, const Segment& segment, const Error& error) override;
   void region_mapped(std::uint32_t allocator, std::uint32_t region, const std::byte* base, int size_class) override {
+    ++regions_mapped_;
     region_record_.mapped(allocator, region, reinterpret_cast<std::uintptr_t>(base), size_class);
   }
+  // Regions the observed allocators mapped so far: a call whose window saw
+  // none ran while no region appeared.
+  std::uint64_t regions_mapped() const noexcept { return regions_mapped_; }
   // recorder_addresses.cpp: a report's addresses of the stack allocator's
   // events against where the hub heard its regions mapped.
   void check_recorded_addresses(const CrashReport& report);
@@ -267,6 +271,7 @@ class Oracles final : public SegmentObserver {
   OwnershipModel ownership_;
   RefusalLedger refusals_;  // double_free.cpp
   RegionRecord region_record_;  // recorder_addresses.cpp
+  std::uint64_t regions_mapped_ = 0;
   OpenDescriptors descriptors_at_start_ = OpenDescriptors::now();  // descriptors.cpp
   std::uint64_t memset_resets_ = 0;  // zeroing_method.cpp: resets below reset_madvise_min_bytes heard of
   std::vector<std::function<std::uint64_t()>> mapped_sources_;

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "core/size_class.h"
+#include "scenarios/crash_report.h"
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/zero_scan.h"
 #include "scenarios/workloads/forged_handles.h"
@@ -128,6 +130,7 @@ class Client {
   void step(Op op);
   void lookup_live();
   void lookup_interior();
+  void lookup_past_region();
   void release_forged();
   void allocate(bool zero);
   void lookup_stale();
@@ -257,6 +260,35 @@ void Client::lookup_interior() {
   }
 }
 
+// The first byte past a live segment's region: when SimOs has nothing mapped
+// there and no region was mapped during the call, it is in no region of the
+// allocator — InvalidPointer naming no size class (the address index's
+// bound, not a slice's). Otherwise another region may start there: which
+// refusal comes, if any, is not known, so it is not judged.
+void Client::lookup_past_region() {
+  Held* held = pick_held();
+  if (held == nullptr) return;
+  const Segment& live = held->segment;
+  const std::byte* past = live.data() - std::size_t{live.slice_index()} * class_bytes(live.size_class()) +
+                          stack_.allocator.config().region_bytes;
+  const std::uint64_t mapped_before = stack_.oracles.regions_mapped();
+  const bool unmapped = !stack_.sim_os.mapped(past);
+  stack_.oracles.expect_refusal(Errc::DoubleFree);
+  stack_.oracles.expect_refusal(Errc::InvalidPointer);
+  Result<Segment> found = stack_.allocator.lookup(past);
+  const std::optional<Errc> came = recorded_error(found);
+  if (came != Errc::DoubleFree) stack_.oracles.unexpect_refusal(Errc::DoubleFree);
+  if (came != Errc::InvalidPointer) stack_.oracles.unexpect_refusal(Errc::InvalidPointer);
+  if (!found.ok()) check_error_text(stack_.oracles, found.error());
+  if (!unmapped || mapped_before != stack_.oracles.regions_mapped()) return;
+  if (found.ok() || came != Errc::InvalidPointer || found.error().size_class != -1) {
+    stack_.oracles.fail("lookup", fmt::format("lookup of the first byte past a live segment's region, where nothing is "
+                                              "mapped, answered {}; due InvalidPointer naming no class",
+                                              found.ok() ? std::string("a handle") : found.error().describe()),
+                        live.data());
+  }
+}
+
 // A live handle with one field forged: refused, and the slice stays live.
 void Client::release_forged() {
   Held* held = pick_held();
@@ -302,7 +334,7 @@ void Client::step(Op op) {
       }
       return;
     case kLookupLive: return lookup_live();
-    case kLookupInterior: return lookup_interior();
+    case kLookupInterior: return rng_.below(4) == 0 ? lookup_past_region() : lookup_interior();
     case kLookupStale: return lookup_stale();
     case kReleaseStale:
       if (!stale_.empty()) refused("release of a stale handle", Errc::DoubleFree, stale_[rng_.below(stale_.size())], &SegmentAllocator::release);

@@ -135,11 +135,11 @@ struct AuditSeam {
     if (rec == nullptr) return b.setup_failed("a live object's slab has no record");
     b.check("a slab's partial flag flipped", "partial-list flag", [&] { rec->in_partial = !rec->in_partial; },
             [&] { rec->in_partial = !rec->in_partial; });
-    b.check("a live object on its slab's free list", "live or not of this class",
+    b.check("a live object on its slab's free list", " 1 free-listed object(s) live or not of this class",
             [&] { rec->free_stack.push_back(static_cast<std::uint16_t>(live.index())); },
             [&] { rec->free_stack.pop_back(); });
     if (!rec->free_stack.empty()) {
-      b.check("a free object listed twice", "listed twice", [&] { rec->free_stack.push_back(rec->free_stack.back()); },
+      b.check("a free object listed twice", " 1 free object(s) listed twice", [&] { rec->free_stack.push_back(rec->free_stack.back()); },
               [&] { rec->free_stack.pop_back(); });
     }
     const Segment segment = rec->segment;

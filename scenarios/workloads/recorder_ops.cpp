@@ -9,6 +9,7 @@
 #include <bit>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <latch>
 #include <string>
 #include <system_error>
@@ -155,12 +156,31 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   // A live slice of the run's allocator, recorded since this enable(): the
   // signal's fault address falls inside it (SIGABRT has none), so the
   // report must name it.
-  Result<Segment> held = stack.allocator.allocate(class_bytes(rng.below(kSizeClassCount)));
+  const std::size_t bytes = class_bytes(rng.below(kSizeClassCount));
+  // First an earlier holder of (most likely) the same slice, released: its
+  // events tie with the later ones on their sequence (flight_recorder.h,
+  // version 4), and the report must name the slice's latest generation.
+  if (Result<Segment> earlier = stack.allocator.allocate(bytes); earlier.ok()) {
+    if (Status released = stack.allocator.release(earlier.value()); !released.ok()) {
+      recorder_fail(stack, "release of a live slice refused: " + released.error().describe());
+    }
+  }
+  Result<Segment> held = stack.allocator.allocate(bytes);
   if (!held.ok()) {  // a fault plan refused it: no slice to point at
     flight_recorder::disable();
     return;
   }
   const Segment segment = held.value();
+  // Then two more calls of other slices, recorded later and at other
+  // addresses (above or below): the report must still name the slice that
+  // holds the address, not the latest event.
+  for (int i = 0; i < 2; ++i) {
+    Result<Segment> later = stack.allocator.allocate(class_bytes(rng.below(kSizeClassCount)));
+    if (!later.ok()) continue;  // a fault plan refused it
+    if (Status released = stack.allocator.release(later.value()); !released.ok()) {
+      recorder_fail(stack, "release of a live slice refused: " + released.error().describe());
+    }
+  }
   const std::uint64_t offset = rng.below(segment.size());
   const std::size_t written = flight_recorder::reports_written();
   const bool room = written < flight_recorder::kMaxReportsPerProcess;
@@ -209,6 +229,33 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   flight_recorder::disable();
   if (flight_recorder::reports_written() != second) {
     recorder_fail(stack, fmt::format("a second raised {} wrote another report", raised_signal_name(signal)));
+  }
+}
+
+// enable() with catch_signals puts the recorder's handler on every fatal
+// signal flight_recorder.h names; disable() puts back each handler it found.
+void check_handlers_swapped(Stack& stack, const RecorderCheck& check) {
+  constexpr int kFatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+  struct sigaction before[std::size(kFatal)] {};
+  for (std::size_t i = 0; i < std::size(kFatal); ++i) ::sigaction(kFatal[i], nullptr, &before[i]);
+  flight_recorder::Config config = check.config;
+  config.catch_signals = true;
+  enable_recorder_or_fail(stack, config);
+  struct sigaction during[std::size(kFatal)] {};
+  for (std::size_t i = 0; i < std::size(kFatal); ++i) ::sigaction(kFatal[i], nullptr, &during[i]);
+  flight_recorder::disable();
+  for (std::size_t i = 0; i < std::size(kFatal); ++i) {
+    struct sigaction after {};
+    ::sigaction(kFatal[i], nullptr, &after);
+    if ((during[i].sa_flags & SA_SIGINFO) == 0 || during[i].sa_sigaction == before[i].sa_sigaction) {
+      recorder_fail(stack, fmt::format("enable() with catch_signals left the {} handler as it was",
+                                       raised_signal_name(kFatal[i])));
+    }
+    if (after.sa_sigaction != before[i].sa_sigaction ||
+        (after.sa_flags & SA_SIGINFO) != (before[i].sa_flags & SA_SIGINFO)) {
+      recorder_fail(stack, fmt::format("disable() did not put back the {} handler it found at enable()",
+                                       raised_signal_name(kFatal[i])));
+    }
   }
 }
 
@@ -313,6 +360,7 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   // worker's earlier seed) must not change what this seed sees.
   flight_recorder::disable();
   flight_recorder::reset_report_count();
+  check_handlers_swapped(stack, check);
 #if !defined(SEGSIM_HAS_TSAN)  // TSan defers signals: the handler would not run inside the send
   check_signal_handler(stack, check, draw_one<int>(rng, {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}), rng);
 #else

@@ -42,11 +42,29 @@ struct SlabChurn {
   std::vector<Held> exchange;   // objects handed to whichever fiber takes them
   std::uint32_t next_fill = 0;  // fibers switch only at scheduling points: no lock needed
   std::size_t slab_bytes = 0;
+  std::size_t max_slabs = 0;      // as configured: small on some seeds, so slots run out
   std::optional<std::uint32_t> allocator_id;     // what every object of this allocator carries
   std::map<std::uint32_t, std::uint32_t> cache_of_fiber;  // fiber → its thread cache's id
 };
 
 SlabChurn& state(Stack& stack) { return *static_cast<SlabChurn*>(stack.scenario_state.get()); }
+
+// A refused allocate of a valid size: one the run's faults or budget allow,
+// or, with every slab slot in use, an OutOfBudget — which is necessary only
+// once max_slabs slabs were ever acquired (slabs_acquired only grows, so
+// fibers running meanwhile cannot make a necessary refusal look unnecessary).
+void judge_allocate_refusal(Stack& stack, SlabChurn& st, std::size_t bytes, const Error& error) {
+  check_error_text(stack.oracles, error);
+  if (tolerated(stack, error)) return;
+  if (error.code == Errc::OutOfBudget) {
+    const std::uint64_t acquired = st.slab->stats().slabs_acquired;
+    if (acquired >= st.max_slabs) return;
+    stack.oracles.fail("slab-refusal", fmt::format("allocate({}) refused with OutOfBudget ({}) after {} slab(s) ever "
+                                                   "acquired; max_slabs is {} and the segment budget is not tight",
+                                                   bytes, error.describe(), acquired, st.max_slabs));
+  }
+  stack.oracles.fail("slab-refusal", fmt::format("allocate({}) refused: {}", bytes, error.describe()));
+}
 std::uint32_t fiber_now(Stack& stack) { return stack.simulation.current_fiber(); }
 
 // A fiber's work: its own objects and freed handles (for double frees).
@@ -85,9 +103,7 @@ void Worker::allocate() {
     return;
   }
   if (!got.ok()) {
-    if (!tolerated(stack, got.error())) {
-      stack.oracles.fail("slab-refusal", "allocate refused: " + got.error().describe());
-    }
+    judge_allocate_refusal(stack, st, bytes, got.error());
     return;
   }
   const SlabObject& object = got.value();
@@ -341,14 +357,19 @@ void prepare(Stack& stack) {
   config.empty_slabs_kept = rng.below(3);
   config.observer = st->oracles.get();
   check_invalid_configs(stack, config, rng);
+  // An eighth of the seeds: a few slab slots, so allocations are refused once
+  // every slot is in use (and slots are reused as slabs go back).
+  if (rng.below(8) == 0) config.max_slabs = 2 + rng.below(2 * kSlabClassCount);
   auto slab = SlabAllocator::create(stack.allocator, config);
   if (!slab.ok()) stack.oracles.fail("exception", "slab config: " + slab.error().describe());
   st->slab = std::move(slab.value());
   st->slab_bytes = config.slab_bytes;
+  st->max_slabs = config.max_slabs;
   const SlabAllocatorConfig& kept = st->slab->config();
   if (kept.slab_bytes != config.slab_bytes || kept.magazine_capacity != config.magazine_capacity ||
       kept.adaptive_magazines != config.adaptive_magazines || kept.empty_slabs_kept != config.empty_slabs_kept ||
-      kept.depot_full_magazines_max != config.depot_full_magazines_max || &st->slab->segments() != &stack.allocator) {
+      kept.depot_full_magazines_max != config.depot_full_magazines_max || kept.max_slabs != config.max_slabs ||
+      &st->slab->segments() != &stack.allocator) {
     stack.oracles.fail("slab-accounting", "config() or segments() is not what the allocator was created with");
   }
   stack.scenario_state = st;
@@ -363,7 +384,7 @@ void forged_frees(Stack& stack, SlabChurn& st) {
   const std::size_t bytes = kSlabClassBytes[rng.below(kSlabClassCount)];
   Result<SlabObject> got = st.slab->allocate(bytes);
   if (!got.ok()) {
-    if (!tolerated(stack, got.error())) stack.oracles.fail("slab-refusal", "allocate refused: " + got.error().describe());
+    judge_allocate_refusal(stack, st, bytes, got.error());
     return;
   }
   const SlabObject live = got.value();
