@@ -66,6 +66,16 @@ void SlabOracles::check_counters(const SlabStats& stats, const SlabAllocatorConf
     }
   }
   last_stats_.insert_or_assign(fiber, stats);
+  // The allocator-wide totals (slab_allocator.h): each the sum of its classes'.
+  std::size_t live = 0, cached = 0;
+  for (const SlabClassStats& s : stats.classes) {
+    live += s.live_objects;
+    cached += s.cached_objects + s.depot_objects;
+  }
+  if (stats.live_objects() != live || stats.cached_objects() != cached) {
+    hub_.fail("slab-counters", fmt::format("stats() totals {} live and {} cached object(s); its classes sum to {} and {}",
+                                           stats.live_objects(), stats.cached_objects(), live, cached));
+  }
   for (std::size_t c = 0; c < kSlabClassCount; ++c) {
     const std::uint32_t initial = config.magazine_capacity[c];
     const std::uint32_t low = config.adaptive_magazines ? std::max<std::uint32_t>(1, initial / 2) : initial;
