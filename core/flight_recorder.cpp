@@ -238,18 +238,15 @@ void copy_text(char* out, std::size_t capacity, const std::string& text) {
 
 // SEGSIM_FLIGHT_RECORDER=DIR turns the recorder on when the process starts.
 [[maybe_unused]] const bool g_from_environment = [] {
-  const char* dir = std::getenv("SEGSIM_FLIGHT_RECORDER");
-  if (dir == nullptr || dir[0] == '\0') return false;
-  Config config;
-  config.dir = dir;
-  if (const char* build = std::getenv("SEGSIM_BUILD_ID"); build != nullptr) config.build_id = build;
   std::string error;
-  if (!enable(config, &error)) {
+  if (enable_from_environment(std::getenv("SEGSIM_FLIGHT_RECORDER"), std::getenv("SEGSIM_BUILD_ID"), &error)) {
+    return true;
+  }
+  if (!error.empty()) {
     const std::string line = "segsim: flight recorder off: " + error + "\n";
     (void)!::write(STDERR_FILENO, line.data(), line.size());
-    return false;
   }
-  return true;
+  return false;
 }();
 
 }  // namespace
@@ -332,6 +329,14 @@ bool enable(const Config& config, std::string* error_line) {
   platform::sync_clock::g_on.store(true, std::memory_order_release);
   detail::g_live.store(epoch, std::memory_order_release);
   return true;
+}
+
+bool enable_from_environment(const char* dir, const char* build_id, std::string* error_line) {
+  if (dir == nullptr || dir[0] == '\0') return false;
+  Config config;
+  config.dir = dir;
+  if (build_id != nullptr) config.build_id = build_id;
+  return enable(config, error_line);
 }
 
 void disable() {

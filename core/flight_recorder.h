@@ -293,6 +293,11 @@ void refused(Op op, const Segment& segment, const Error& error) noexcept;
 // abandoned (not freed: a thread may still hold one).
 bool enable(const Config& config, std::string* error_line = nullptr);
 void disable();
+// SEGSIM_FLIGHT_RECORDER=DIR and SEGSIM_BUILD_ID as the process reads them
+// when it starts (either may be null: unset): off — false, no line — when DIR
+// is unset or empty; otherwise enable() with that directory and build id,
+// false with its line when refused.
+bool enable_from_environment(const char* dir, const char* build_id, std::string* error_line);
 inline bool on() noexcept { return detail::g_live.load(std::memory_order_relaxed) != 0; }
 // The live epoch (0: off) — what the allocator's hit paths test and hand to record_hit.
 inline std::uint32_t live() noexcept { return detail::g_live.load(std::memory_order_relaxed); }

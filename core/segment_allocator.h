@@ -30,6 +30,18 @@
 //    (each fiber is a thread, keyed by the runtime's thread_key()); in
 //    production the caller's, and every other thread empties its own at its
 //    next call. stats() counts cached slices as free (cached_slices), never live.
+//    The policy (speed only, but promised; the cache-policy oracle checks it
+//    per call): a class cache keeps thread_cache_bytes / slice bytes slices
+//    (at least 1, at most 32). A release parks the slice on top of the
+//    caller's class cache when the limit on all caches covers it — a full
+//    class cache first spills its older half to the pool — else the slice goes
+//    to the pool. An allocation takes the top slice of a non-empty class cache
+//    (a hit); an empty one is refilled from the pool with up to half its
+//    capacity (one slice if only that fits the limit; a fresh slice ends the
+//    batch) and hands the refill's top slice out (a hit and a refill); with no
+//    room for a slice the pool serves. A release is remote (remote_releases)
+//    exactly when another thread's cache handed the slice out. Every cache a
+//    flush or reclaim empties counts one cache flush.
 //
 // Thread-safe. Synchronisation, async work and timing go through the platform
 // seam, so the same code runs under the simulator.

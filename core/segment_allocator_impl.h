@@ -67,6 +67,10 @@ struct ClassPool {
 // The most slices a thread cache keeps of one class.
 inline constexpr std::uint32_t kMaxCachedSlices = 32;
 
+// Generations a thread cache reserves from its class at a time (under the
+// class lock): a cache with slices but no generation left refills only those.
+inline constexpr std::uint32_t kCacheGenerationBlock = 256;
+
 // Bytes of the all-caches limit a cache asks for at a time (one largest slice).
 inline constexpr std::size_t kCacheGrantBytes = kLargestClassBytes;
 

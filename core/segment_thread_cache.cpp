@@ -24,9 +24,6 @@ using detail::kCacheGrantBytes;
 
 namespace {
 
-// Generations a cache reserves from its class at a time.
-constexpr std::uint32_t kGenerationBlock = 256;
-
 // Under a simulation, a scheduling point before a cache operation touches a
 // slice's generation (shared with racing releases of stale handles).
 void cache_point(const ClassPool& pool, platform::AtomicOp op) {
@@ -175,9 +172,9 @@ bool SegmentAllocator::Impl::refill(SegmentCache& cache, int c, Status& status) 
   ClassSliceCache& cc = cache.classes[c];
   platform::UniqueLock lock(pool.mu);
   if (cc.generation_next == cc.generation_end) {
-    if (pool.next_generation > UINT32_MAX - kGenerationBlock) pool.next_generation = 1;  // 0 means free
+    if (pool.next_generation > UINT32_MAX - detail::kCacheGenerationBlock) pool.next_generation = 1;  // 0 means free
     cc.generation_next = pool.next_generation;
-    cc.generation_end = pool.next_generation + kGenerationBlock;
+    cc.generation_end = pool.next_generation + detail::kCacheGenerationBlock;
     pool.next_generation = cc.generation_end;
     SEGSIM_ASSERT(cc.generation_next != 0 && cc.generation_next < cc.generation_end, "a generation block that wrapped");
   }

@@ -59,13 +59,10 @@ char* put_u64(char* out, std::uint64_t value, int base) {
 // The named failure of a fault inside a reservation: what a failed run would
 // say (fiber, step), through sim/fatal_failure.h. Offsets, not addresses: the
 // message is part of the failure's signature, compared across processes.
-void report_use_after_release(std::uintptr_t offset) {
-  char hex[32];
-  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(offset));
+void report_fault(const char* oracle, const std::string& message) {
   sim::FatalFailure failure;
-  failure.oracle = "use-after-release";
-  failure.message = sim::current_fiber_prefix() + "accessed SimOs memory at offset " + hex +
-                    " after it was unmapped (a stale pointer into a released region, span or file mapping)";
+  failure.oracle = oracle;
+  failure.message = sim::current_fiber_prefix() + message;
   if (const sim::Simulation* simulation = sim::Simulation::current()) {
     failure.fiber = simulation->current_fiber();
     failure.step = simulation->step();
@@ -73,6 +70,17 @@ void report_use_after_release(std::uintptr_t offset) {
   failure.where = "a SIGSEGV, which the run cannot survive";
   sim::report_fatal_failure(failure);
 }
+
+std::string hex_text(std::uint64_t value) {
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(value));
+  return hex;
+}
+
+// Below Linux's lowest mappable address (vm.mmap_min_addr, 64 KiB by
+// default) nothing is ever mapped: a fault there is a null pointer followed
+// to a field or an element (the address is the offset from null).
+constexpr std::uintptr_t kNullPageBytes = std::uintptr_t{64} << 10;
 
 void guard_handler(int signal, siginfo_t* info, void* context) {
   const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
@@ -98,8 +106,22 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
     (void)ignored;
     // A real fault (not a SIGSEGV sent by kill) is a diagnosis, not a crash:
     // the sweep worker's reporter records it as the seed's failure by name.
-    if (info->si_code > 0) report_use_after_release(address - begin);
+    if (info->si_code > 0) {
+      report_fault("use-after-release", "accessed SimOs memory at offset " + hex_text(address - begin) +
+                                            " after it was unmapped (a stale pointer into a released region, span "
+                                            "or file mapping)");
+    }
     break;
+  }
+  // A real fault in the null page while a simulation runs: the system under
+  // test followed a null pointer. Named, with where the run was, like the above.
+  if (info->si_code > 0 && address < kNullPageBytes && sim::Simulation::current() != nullptr) {
+    static constexpr char kLine[] = "segsim: null dereference: a fault in the null page\n";
+    ssize_t ignored = ::write(STDERR_FILENO, kLine, sizeof kLine - 1);
+    (void)ignored;
+    report_fault("null-dereference", "accessed address " + hex_text(address) +
+                                         ", in the null page: a null pointer followed to a field or element at that "
+                                         "offset");
   }
   // Hand the fault to whoever handled SIGSEGV before us (ASan, or the default).
   ::sigaction(SIGSEGV, &g_previous_action, nullptr);

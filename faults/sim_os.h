@@ -16,7 +16,8 @@
 //   * map_file over in-memory files (add_file), read-only.
 // Guard mode (on by default): unmapped pages are PROT_NONE, and a touch of
 // one is reported with the simulation's fiber and step before the process
-// dies of the SIGSEGV — never an anonymous crash.
+// dies of the SIGSEGV — never an anonymous crash. So is, while a simulation
+// runs, a fault in the null page (below 64 KiB): a null pointer followed.
 #pragma once
 
 #include <array>

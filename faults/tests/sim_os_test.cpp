@@ -288,5 +288,25 @@ TEST(SimOsDeathTest, TouchAfterUnmapIsReportedWithFiberAndStep) {
       "\\(seed 77\\)");
 }
 
+// A fault in the null page while a simulation runs is named by the same
+// handler: a null pointer followed, at that offset from null.
+TEST(SimOsDeathTest, ANullPointerFollowedInAFiberIsReportedAsANullDereference) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto os = make_sim_os();  // installs the handler
+        sim::SimulationConfig config;
+        config.seed = 78;
+        sim::Simulation simulation(config);
+        simulation.spawn("follower", [&] {
+          platform::yield();
+          const volatile std::uintptr_t field = 0x18;  // a field of a null object
+          *reinterpret_cast<volatile std::byte*>(field) = std::byte{1};
+        });
+        (void)simulation.run();
+      },
+      "null-dereference: fiber #0 'follower' accessed address 0x18, in the null page");
+}
+
 }  // namespace
 }  // namespace segsim::faults

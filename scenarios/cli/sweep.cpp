@@ -3,11 +3,13 @@
 // keeps its --json current as seeds finish (rewritten atomically at most
 // every ~2 s), so SIGINT / SIGTERM / a kill loses at most that much;
 // --resume skips the seeds a results file has.
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -31,6 +33,52 @@ struct SweepCommand {
 };
 
 volatile std::sig_atomic_t g_stop_signal = 0;
+
+// PCT's k when the calibration run gives none (the fixed k before issue 10).
+constexpr std::uint64_t kPctFallbackSteps = 20'000;
+
+// PCT's k, calibrated once (pct_steps_for: a run at seed 1) in a child
+// process: a stack that dies in that run must cost the sweep its calibration,
+// not the sweep — its seeds still run in workers and are judged one by one.
+std::uint64_t calibrated_pct_steps(const RunSpec& base) {
+  int fds[2];
+  if (::pipe(fds) != 0) return pct_steps_for(base);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return pct_steps_for(base);
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    const std::uint64_t steps = pct_steps_for(base);
+    const bool written = ::write(fds[1], &steps, sizeof steps) == static_cast<ssize_t>(sizeof steps);
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::uint64_t steps = 0;
+  std::size_t got = 0;
+  while (got < sizeof steps) {
+    const ssize_t n = ::read(fds[0], reinterpret_cast<char*>(&steps) + got, sizeof steps - got);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (got == sizeof steps && WIFEXITED(status) && WEXITSTATUS(status) == 0) return steps;
+  std::cerr << fmt::format("segsim: warning: PCT's calibration run ({} seed 1, random strategy) {}; k = {} steps "
+                           "(--pct-steps N chooses it)\n",
+                           base.scenario,
+                           WIFSIGNALED(status) ? fmt::format("died of signal {}", WTERMSIG(status))
+                                               : std::string("gave no step count"),
+                           kPctFallbackSteps);
+  return kPctFallbackSteps;
+}
 
 void on_stop_signal(int signal_number) { g_stop_signal = signal_number; }
 
@@ -150,7 +198,7 @@ int command_sweep(SweepCommand& command) {
     };
   }
   // PCT's k is calibrated once here, not in every worker.
-  if (spec.base.strategy == sim::StrategyKind::Pct) spec.base.pct_steps = pct_steps_for(spec.base);
+  if (spec.base.strategy == sim::StrategyKind::Pct) spec.base.pct_steps = calibrated_pct_steps(spec.base);
   install_stop_handlers();
   spec.stop_signal = &g_stop_signal;
   const bool terminal = ::isatty(STDERR_FILENO) != 0;

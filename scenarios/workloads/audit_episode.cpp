@@ -205,6 +205,15 @@ struct AuditSeam {
     b.check("a range of an unmapped span", "not mapped", [&] { s.live.emplace(large_objects::Key{~0u, 0}, s.live.at(key)); },
             [&] { s.live.erase(large_objects::Key{~0u, 0}); });
     auto& span = s.spans.at(first.span_id());
+    // At the span's end: no overlap, no gap, aligned — only its length is wrong.
+    const large_objects::Key empty_key{first.span_id(), span.bytes};
+    b.check("an empty range", "granule-aligned",
+            [&] {
+              auto empty = s.live.at(key);
+              empty.bytes = 0;
+              s.live.emplace(empty_key, empty);
+            },
+            [&] { s.live.erase(empty_key); });
     b.check("a span longer than its ranges", "ranges cover", [&] { span.bytes += granule; },
             [&] { span.bytes -= granule; });
     b.check("a span's live count off by one", "live objects, its count says", [&] { ++span.live_objects; },

@@ -133,6 +133,9 @@ namespace {
 
 constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
 constexpr std::uint64_t kFullRingsPageBase = 0x7f011000;
+constexpr std::uint64_t kSecondThreadPage = 0x7e2d0000;
+// The fatal signals flight_recorder.h catches.
+constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 
 const char* raised_signal_name(int signal) {
   switch (signal) {
@@ -141,6 +144,16 @@ const char* raised_signal_name(int signal) {
     case SIGILL: return "SIGILL";
     case SIGFPE: return "SIGFPE";
     default: return "SIGABRT";
+  }
+}
+
+// A slice of `bytes` allocated and released (recorded twice); none when a
+// fault plan refuses the allocation.
+void allocate_and_release(Stack& stack, std::size_t bytes) {
+  Result<Segment> got = stack.allocator.allocate(bytes);
+  if (!got.ok()) return;
+  if (Status released = stack.allocator.release(got.value()); !released.ok()) {
+    recorder_fail(stack, "release of a live slice refused: " + released.error().describe());
   }
 }
 
@@ -160,11 +173,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   // First an earlier holder of (most likely) the same slice, released: its
   // events tie with the later ones on their sequence (flight_recorder.h,
   // version 4), and the report must name the slice's latest generation.
-  if (Result<Segment> earlier = stack.allocator.allocate(bytes); earlier.ok()) {
-    if (Status released = stack.allocator.release(earlier.value()); !released.ok()) {
-      recorder_fail(stack, "release of a live slice refused: " + released.error().describe());
-    }
-  }
+  allocate_and_release(stack, bytes);
   Result<Segment> held = stack.allocator.allocate(bytes);
   if (!held.ok()) {  // a fault plan refused it: no slice to point at
     flight_recorder::disable();
@@ -174,13 +183,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   // Then two more calls of other slices, recorded later and at other
   // addresses (above or below): the report must still name the slice that
   // holds the address, not the latest event.
-  for (int i = 0; i < 2; ++i) {
-    Result<Segment> later = stack.allocator.allocate(class_bytes(rng.below(kSizeClassCount)));
-    if (!later.ok()) continue;  // a fault plan refused it
-    if (Status released = stack.allocator.release(later.value()); !released.ok()) {
-      recorder_fail(stack, "release of a live slice refused: " + released.error().describe());
-    }
-  }
+  for (int i = 0; i < 2; ++i) allocate_and_release(stack, class_bytes(rng.below(kSizeClassCount)));
   const std::uint64_t offset = rng.below(segment.size());
   const std::size_t written = flight_recorder::reports_written();
   const bool room = written < flight_recorder::kMaxReportsPerProcess;
@@ -235,26 +238,25 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
 // enable() with catch_signals puts the recorder's handler on every fatal
 // signal flight_recorder.h names; disable() puts back each handler it found.
 void check_handlers_swapped(Stack& stack, const RecorderCheck& check) {
-  constexpr int kFatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-  struct sigaction before[std::size(kFatal)] {};
-  for (std::size_t i = 0; i < std::size(kFatal); ++i) ::sigaction(kFatal[i], nullptr, &before[i]);
+  struct sigaction before[std::size(kFatalSignals)] {};
+  for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], nullptr, &before[i]);
   flight_recorder::Config config = check.config;
   config.catch_signals = true;
   enable_recorder_or_fail(stack, config);
-  struct sigaction during[std::size(kFatal)] {};
-  for (std::size_t i = 0; i < std::size(kFatal); ++i) ::sigaction(kFatal[i], nullptr, &during[i]);
+  struct sigaction during[std::size(kFatalSignals)] {};
+  for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], nullptr, &during[i]);
   flight_recorder::disable();
-  for (std::size_t i = 0; i < std::size(kFatal); ++i) {
+  for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) {
     struct sigaction after {};
-    ::sigaction(kFatal[i], nullptr, &after);
+    ::sigaction(kFatalSignals[i], nullptr, &after);
     if ((during[i].sa_flags & SA_SIGINFO) == 0 || during[i].sa_sigaction == before[i].sa_sigaction) {
       recorder_fail(stack, fmt::format("enable() with catch_signals left the {} handler as it was",
-                                       raised_signal_name(kFatal[i])));
+                                       raised_signal_name(kFatalSignals[i])));
     }
     if (after.sa_sigaction != before[i].sa_sigaction ||
         (after.sa_flags & SA_SIGINFO) != (before[i].sa_flags & SA_SIGINFO)) {
       recorder_fail(stack, fmt::format("disable() did not put back the {} handler it found at enable()",
-                                       raised_signal_name(kFatal[i])));
+                                       raised_signal_name(kFatalSignals[i])));
     }
   }
 }
@@ -362,7 +364,7 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   flight_recorder::reset_report_count();
   check_handlers_swapped(stack, check);
 #if !defined(SEGSIM_HAS_TSAN)  // TSan defers signals: the handler would not run inside the send
-  check_signal_handler(stack, check, draw_one<int>(rng, {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}), rng);
+  check_signal_handler(stack, check, kFatalSignals[rng.below(std::size(kFatalSignals))], rng);
 #else
   (void)rng;
 #endif
@@ -377,10 +379,45 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   }
 }
 
+namespace {
+
+// The process-start switch (SEGSIM_FLIGHT_RECORDER, SEGSIM_BUILD_ID) with
+// values an environment may hold: unset or empty leaves the recorder off
+// without a word; any other directory turns it on, or is refused in a line
+// naming it. One character (the root: writable or not, by who runs the sweep)
+// and the seed's own directory (writable: on).
+void check_environment_switch(Stack& stack, const std::string& dir) {
+  flight_recorder::disable();
+  for (const char* value : {static_cast<const char*>(nullptr), ""}) {
+    std::string line;
+    if (flight_recorder::enable_from_environment(value, "segsim-sweep", &line) || flight_recorder::on() ||
+        !line.empty()) {
+      flight_recorder::disable();
+      recorder_fail(stack, fmt::format("SEGSIM_FLIGHT_RECORDER {} turned the recorder on or said '{}'",
+                                       value == nullptr ? "unset" : "empty", line));
+    }
+  }
+  for (const std::string& value : {std::string("/"), dir}) {
+    std::string line;
+    const bool enabled = flight_recorder::enable_from_environment(value.c_str(), nullptr, &line);
+    const bool on = flight_recorder::on();
+    flight_recorder::disable();
+    const bool explained = line.find("'" + value + "'") != std::string::npos;
+    if (enabled != on || (!enabled && !explained) || (value == dir && !enabled)) {
+      recorder_fail(stack, fmt::format("SEGSIM_FLIGHT_RECORDER={} (a directory {}writable) answered {} with the "
+                                       "recorder {} and the line '{}'",
+                                       value, value == dir ? "" : "maybe ", enabled, on ? "on" : "off", line));
+    }
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
   if (!rng.chance(0.5)) return nullptr;
   auto check = std::make_shared<RecorderCheck>();
   check->dir = make_private_dir(stack);
+  check_environment_switch(stack, check->dir);
   flight_recorder::Config config;
   config.dir = check->dir;
   config.catch_signals = false;
@@ -470,6 +507,15 @@ void recorder_page_ops(Stack& stack, RecorderCheck& check) {
 
 void finish_recorder(Stack& stack, RecorderCheck& check,
                      const std::vector<std::pair<std::size_t, std::size_t>>& allocators) {
+  // A second thread's call: a report keeps every thread's ring, not only the
+  // first one's (the conductor's). Not after a takeover of rings (the crash
+  // paths): this thread would take over the oldest exited one.
+  const bool second_thread = check.reuse_page == 0 && flight_recorder::on();
+  if (second_thread) {
+    std::thread([] {
+      flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kSecondThreadPage, 0, 0, nullptr);
+    }).join();
+  }
   const bool room = flight_recorder::reports_written() < flight_recorder::kMaxReportsPerProcess;
   const std::string path = check.final_form ? flight_recorder::write_final_report(kEndReason, check.final_message)
                                              : flight_recorder::write_report(kEndReason);
@@ -508,6 +554,17 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
       }
     }
     if (check.reuse_page != 0) check_ring_taken_over(stack, check, report);
+    if (second_thread) {
+      const auto second_call = [](const CrashThread& thread) {
+        return std::any_of(thread.events.begin(), thread.events.end(), [](const CrashEvent& event) {
+          return event.op == flight_recorder::Op::PageClear && event.page == kSecondThreadPage;
+        });
+      };
+      if (std::none_of(report.threads.begin(), report.threads.end(), second_call)) {
+        recorder_fail(stack, fmt::format("the final report's {} thread(s) lost the call of a second thread (page {:#x})",
+                                         report.threads.size(), kSecondThreadPage));
+      }
+    }
     if (report.threads_not_recorded != check.rings_refused) {
       recorder_fail(stack, fmt::format("the final report counts {} threads not recorded; {} were refused a ring",
                                        report.threads_not_recorded, check.rings_refused));

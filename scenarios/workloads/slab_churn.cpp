@@ -6,6 +6,7 @@
 // Per seed: which operations are on and their weights, the slab size and the
 // magazine capacities (small ones force depot traffic). Every completed call
 // is checked against a reference model (scenarios/oracles/slab_*.cpp).
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -42,7 +43,6 @@ struct SlabChurn {
   std::vector<Held> exchange;   // objects handed to whichever fiber takes them
   std::uint32_t next_fill = 0;  // fibers switch only at scheduling points: no lock needed
   std::size_t slab_bytes = 0;
-  std::size_t max_slabs = 0;      // as configured: small on some seeds, so slots run out
   std::optional<std::uint32_t> allocator_id;     // what every object of this allocator carries
   std::map<std::uint32_t, std::uint32_t> cache_of_fiber;  // fiber → its thread cache's id
 };
@@ -58,10 +58,11 @@ void judge_allocate_refusal(Stack& stack, SlabChurn& st, std::size_t bytes, cons
   if (tolerated(stack, error)) return;
   if (error.code == Errc::OutOfBudget) {
     const std::uint64_t acquired = st.slab->stats().slabs_acquired;
-    if (acquired >= st.max_slabs) return;
+    const std::size_t max_slabs = st.slab->config().max_slabs;  // small on some seeds, so slots run out
+    if (acquired >= max_slabs) return;
     stack.oracles.fail("slab-refusal", fmt::format("allocate({}) refused with OutOfBudget ({}) after {} slab(s) ever "
                                                    "acquired; max_slabs is {} and the segment budget is not tight",
-                                                   bytes, error.describe(), acquired, st.max_slabs));
+                                                   bytes, error.describe(), acquired, max_slabs));
   }
   stack.oracles.fail("slab-refusal", fmt::format("allocate({}) refused: {}", bytes, error.describe()));
 }
@@ -208,6 +209,16 @@ void Worker::lookup() {
   if (found.error().code == Errc::DoubleFree) {
     ++st.model.double_frees;
   } else if (found.error().code == Errc::InvalidPointer) {
+    // Only a slab that went back makes a freed handle foreign; one holding
+    // an object this fiber still owns cannot have gone back.
+    const auto same_slab = [&](const Held& held) {
+      return held.object.slab_id() == old.slab_id() && held.object.slab_epoch() == old.slab_epoch();
+    };
+    if (std::any_of(mine.begin(), mine.end(), same_slab)) {
+      stack.oracles.fail("slab-refusal", fmt::format("lookup of a freed object refused as InvalidPointer ({}) while its "
+                                                     "slab holds a live object of this fiber; DoubleFree was due",
+                                                     found.error().describe()));
+    }
     ++st.model.invalid_pointers;  // its slab went back
   } else {
     stack.oracles.fail("slab-refusal", "lookup of a freed object: " + found.error().describe());
@@ -364,7 +375,6 @@ void prepare(Stack& stack) {
   if (!slab.ok()) stack.oracles.fail("exception", "slab config: " + slab.error().describe());
   st->slab = std::move(slab.value());
   st->slab_bytes = config.slab_bytes;
-  st->max_slabs = config.max_slabs;
   const SlabAllocatorConfig& kept = st->slab->config();
   if (kept.slab_bytes != config.slab_bytes || kept.magazine_capacity != config.magazine_capacity ||
       kept.adaptive_magazines != config.adaptive_magazines || kept.empty_slabs_kept != config.empty_slabs_kept ||

@@ -5,13 +5,15 @@
 // handles whose slices sit in a cache (DoubleFree, exactly), and reclaim
 // regions (free_unused_regions / release_unused_regions must empty every
 // fiber's cache). The cache size and the cleanup thresholds are drawn per seed.
-// At quiescence a reclaim leaves no slice cached and the audit is exact.
+// At quiescence a reclaim leaves no slice cached and the audit is exact; then
+// the cache-policy episode checks when a cache must take and give slices.
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "core/platform/mutex.h"
 #include "scenarios/oracles/error_text.h"
+#include "scenarios/workloads/cache_policy_episode.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -201,6 +203,8 @@ void finish(Stack& stack) {
                                                  stats.cached_slices(), stats.thread_caches));
   }
   stack.scenario_state.reset();
+  sim::Rng episode_rng = stack.simulation.stream("workload.tcache-churn.cache-policy");
+  run_cache_policy_episode(stack, episode_rng);
 }
 
 }  // namespace
