@@ -19,6 +19,10 @@
 //                        refusals included), audit() is clean   "arena-accounting"
 //   arena_profile.cpp    suggest_profile() covers 90 % of the recent
 //                        transactions' sizes (arena_profile.h)   "arena-profile"
+//   arena_stats.cpp      a stats() snapshot mid-run counts at least the
+//                        calling fiber's live arenas and their bytes, its
+//                        peak is at least what is reserved now, and its
+//                        metadata estimate is within the header's bounds  "arena-stats"
 #pragma once
 
 #include <cstdint>
@@ -50,6 +54,8 @@ class ArenaOracles {
 
   // arena_refusals.cpp
   void expect_refused(const Status& got, Errc expected, const char* doing);
+  // arena_stats.cpp: `own` are the calling fiber's live arenas (others' may be live too).
+  void check_stats(const TxnArenaStats& stats, const std::vector<const TxnArena*>& own);
   // A refused allocate: necessary (bad arguments, the limit, a tolerated
   // fault) and nothing changed.
   struct Snapshot {

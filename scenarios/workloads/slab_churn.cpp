@@ -422,6 +422,55 @@ void forged_frees(Stack& stack, SlabChurn& st) {
   st.slab->flush_thread_cache();
 }
 
+// A class gone cold: many operations served by the magazines between depot
+// exchanges shrink its capacity (slab_depot.cpp: per 16 exchanges, when each
+// came after more than 16 magazines' worth of operations) — never below half
+// the initial one (slab-counters checks it after every cycle). The smallest
+// class capacity, when adaptive and at most 4 (cheap: a few thousand calls),
+// shrunk to its floor and then driven on for more than a window.
+void cold_class_drill(Stack& stack, SlabChurn& st) {
+  const SlabAllocatorConfig& config = st.slab->config();
+  std::size_t c = 0;
+  for (std::size_t k = 1; k < kSlabClassCount; ++k) {
+    if (config.magazine_capacity[k] < config.magazine_capacity[c]) c = k;
+  }
+  if (!config.adaptive_magazines || config.magazine_capacity[c] > 4) return;
+  const std::size_t bytes = kSlabClassBytes[c];
+  const std::uint32_t floor_capacity = std::max<std::uint32_t>(1, config.magazine_capacity[c] / 2);
+  constexpr int kMaxCycles = 80;
+  constexpr int kCyclesAtFloor = 20;  // more than one window of exchanges
+  int at_floor = 0;
+  const auto take = [&]() -> std::optional<SlabObject> {
+    Result<SlabObject> got = st.slab->allocate(bytes);
+    if (!got.ok()) {
+      judge_allocate_refusal(stack, st, bytes, got.error());
+      return std::nullopt;
+    }
+    st.model.allocated(bytes);
+    return got.value();
+  };
+  const auto give = [&](const SlabObject& object) {
+    st.oracles->expect_ok(st.slab->free(object), "free in a cold class", object.data());
+    ++st.model.frees;
+  };
+  for (int cycle = 0; cycle < kMaxCycles && at_floor < kCyclesAtFloor; ++cycle) {
+    const std::uint32_t capacity = st.slab->stats().classes[c].magazine_capacity;
+    if (capacity <= floor_capacity) ++at_floor;
+    // Forty magazines' worth of operations without an exchange...
+    for (std::uint32_t n = 0; n < 40 * capacity; ++n) {
+      if (const auto object = take()) give(*object);
+    }
+    // ...then a burst that empties the magazines and fills them again.
+    std::vector<SlabObject> burst;
+    for (std::uint32_t n = 0; n < 2 * capacity + 1; ++n) {
+      if (const auto object = take()) burst.push_back(*object);
+    }
+    for (const SlabObject& object : burst) give(object);
+    st.oracles->check_counters(st.slab->stats(), config);
+  }
+  st.slab->flush_thread_cache();
+}
+
 // Quiescent: the leftovers handed over are freed here (remote frees), the
 // refusals are tried once more against an idle allocator (nothing may
 // change), then the accounting and flushing oracles.
@@ -444,6 +493,7 @@ void finish(Stack& stack) {
   }
   st.oracles->expect_unchanged(before, st.slab->stats(), "calls at quiescence");
   forged_frees(stack, st);
+  cold_class_drill(stack, st);
   st.oracles->check_quiescent(*st.slab, st.model);
   st.slab.reset();
   // A production thread's half of the caches (native_thread.h), on half

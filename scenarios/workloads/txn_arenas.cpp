@@ -215,11 +215,15 @@ void run_txns(Txn& txn, const OpMix& mix, std::uint32_t ops) {
         break;
       }
       case kFillToLimit: txn.fill_to_limit(); break;
-      case kVerify:
+      case kVerify: {
+        std::vector<const TxnArena*> own;
         for (const Open& o : txn.open) {
           for (const ArenaObject& object : o.objects) txn.st.oracles->check_content(object);
+          own.push_back(o.arena);
         }
+        txn.st.oracles->check_stats(txn.st.manager->stats(), own);
         break;
+      }
       case kPageWork: txn.page_work(); break;
       default: break;
     }
