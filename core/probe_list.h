@@ -178,7 +178,7 @@ inline constexpr std::array kProbes = {
     Probe{"slab.lookup.inside_object", "lookup of an address inside an object refused", false},
     Probe{"slab.lookup.free_object", "lookup of a free object: double free", true},
     Probe{"slab.magazine.grow", "a class's magazine capacity grew (threads ping-pong at the depot)", false},
-    Probe{"slab.magazine.shrink", "a class's magazine capacity shrank (threads rarely reach the depot)", false},
+    Probe{"slab.magazine.shrink", "a class's magazine capacity shrank (threads rarely reach the depot)", true},
     Probe{"slab.depot.full_magazine", "an allocation miss loaded a full magazine from the depot", true},
     Probe{"slab.depot.drain", "the depot held too many full magazines and drained one to the slabs", true},
     Probe{"slab.grow.partial_fill", "a slab could not be taken but the magazine got some objects", false},
