@@ -69,6 +69,18 @@ struct AuditSeam {
       b.check("a free-stack slice marked live", "bad free-stack entry", [&] { free_slice.generation.store(7); },
               [&] { free_slice.generation.store(0); });
     }
+    // The setup's released slices sit in the episode's cache: one listed twice.
+    for (const auto& cache : impl.caches.all()) {
+      detail::ClassSliceCache& cached = cache->classes[static_cast<std::size_t>(c)];
+      if (cached.count == 0 || cached.count >= detail::kMaxCachedSlices) continue;
+      b.check("a cached slice listed twice", "bad cached slice",
+              [&] {
+                cached.slots[cached.count] = cached.slots[0];
+                cached.set_count(cached.count + 1);
+              },
+              [&] { cached.set_count(cached.count - 1); });
+      break;
+    }
     auto counter = [&](const char* what, std::string_view phrase, std::size_t& value) {
       b.check(what, phrase, [&] { ++value; }, [&] { --value; });
     };
