@@ -56,6 +56,21 @@ char* put_u64(char* out, std::uint64_t value, int base) {
   return out;
 }
 
+// " in fiber #F at step S (seed N)" of the running simulation, if any, and
+// the line's end.
+char* put_where(char* out) {
+  if (sim::Simulation* simulation = sim::Simulation::current()) {
+    out = put_text(out, " in fiber #");
+    out = put_u64(out, simulation->current_fiber(), 10);
+    out = put_text(out, " at step ");
+    out = put_u64(out, simulation->step(), 10);
+    out = put_text(out, " (seed ");
+    out = put_u64(out, simulation->config().seed, 10);
+    out = put_text(out, ")");
+  }
+  return put_text(out, "\n");
+}
+
 // The named failure of a fault inside a reservation: what a failed run would
 // say (fiber, step), through sim/fatal_failure.h. Offsets, not addresses: the
 // message is part of the failure's signature, compared across processes.
@@ -91,17 +106,7 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
     }
     char line[256];
     char* out = put_text(line, "segsim: use after release: access to unmapped SimOs memory at offset ");
-    out = put_u64(out, address - begin, 16);
-    if (sim::Simulation* simulation = sim::Simulation::current()) {
-      out = put_text(out, " in fiber #");
-      out = put_u64(out, simulation->current_fiber(), 10);
-      out = put_text(out, " at step ");
-      out = put_u64(out, simulation->step(), 10);
-      out = put_text(out, " (seed ");
-      out = put_u64(out, simulation->config().seed, 10);
-      out = put_text(out, ")");
-    }
-    out = put_text(out, "\n");
+    out = put_where(put_u64(out, address - begin, 16));
     ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
     (void)ignored;
     // A real fault (not a SIGSEGV sent by kill) is a diagnosis, not a crash:
@@ -116,8 +121,11 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
   // A real fault in the null page while a simulation runs: the system under
   // test followed a null pointer. Named, with where the run was, like the above.
   if (info->si_code > 0 && address < kNullPageBytes && sim::Simulation::current() != nullptr) {
-    static constexpr char kLine[] = "segsim: null dereference: a fault in the null page\n";
-    ssize_t ignored = ::write(STDERR_FILENO, kLine, sizeof kLine - 1);
+    char line[256];
+    char* out = put_text(line, "segsim: null dereference: access to address ");
+    out = put_u64(out, address, 16);
+    out = put_where(put_text(out, " in the null page"));
+    ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
     (void)ignored;
     report_fault("null-dereference", "accessed address " + hex_text(address) +
                                          ", in the null page: a null pointer followed to a field or element at that "
