@@ -1,11 +1,6 @@
 #include "scenarios/hunt.h"
 
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -16,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/mutants.h"
+#include "scenarios/in_child.h"
 #include "scenarios/repro.h"
 #include "scenarios/sweep.h"
 
@@ -25,6 +21,11 @@ namespace {
 
 constexpr std::uint64_t kSeedsPerBatch = 8;
 constexpr std::uint64_t kMaxSeedsPerHunt = 100000;
+// A replay confirmation's child (confirm): the most of its log that is kept,
+// and its time limit: three times the sweep's per-seed limit (it runs the
+// detected seed twice: the replay, then without the bug), at least this.
+constexpr std::size_t kConfirmMaxBytes = std::size_t{1} << 20;
+constexpr std::chrono::seconds kConfirmMinTimeLimit{120};
 
 double median(std::vector<double> values) {
   if (values.empty()) return 0;
@@ -53,6 +54,12 @@ RunSpec base_spec(const std::string& scenario, const std::string& strategy, cons
   // Calibrated once here, not in every sweep worker.
   if (spec.strategy == sim::StrategyKind::Pct) spec.pct_steps = pct_steps_for(spec);
   return spec;
+}
+
+std::chrono::milliseconds confirm_time_limit(double seed_timeout_seconds) {
+  const auto three_seeds = std::chrono::duration<double>(3 * seed_timeout_seconds);
+  return std::max<std::chrono::milliseconds>(kConfirmMinTimeLimit,
+                                             std::chrono::duration_cast<std::chrono::milliseconds>(three_seeds));
 }
 
 // Replays the detection and runs its seed without the bug.
@@ -88,62 +95,42 @@ bool confirm_here(const SeedResult& seed, std::string& oracle, std::ostream& log
 // harness's own memory, wherever the heap layout of that process puts it
 // (seen: a slab-magazine-still-owned seed whose worker reported an assertion
 // cleanly, and whose replay crashed the hunt in the simulator's cancel).
-// A crashed confirmation costs that detection its confirmation, not the hunt.
-bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log) {
+// A crashed confirmation costs that detection its confirmation, not the hunt;
+// so does one that hangs: it is killed at `time_limit`.
+bool confirm(const SeedResult& seed, std::string& oracle, std::ostream& log, std::chrono::milliseconds time_limit) {
   std::string error;
   if (auto repro = read_repro(seed.repro_path, &error); repro.ok() && repro->failure) {
     oracle = repro->failure->oracle;  // what the detection said, whatever the child does
   }
-  int fds[2];
-  if (::pipe(fds) != 0) return confirm_here(seed, oracle, log);  // no isolation to be had: as before
-  std::cout.flush();
-  std::cerr.flush();
   log.flush();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return confirm_here(seed, oracle, log);
+  const ChildOutcome child = run_in_child(
+      [&] {
+        std::ostringstream child_log;
+        std::string child_oracle = oracle;
+        const bool confirmed = confirm_here(seed, child_oracle, child_log);
+        return fmt::format("{}\n{}\n{}", confirmed ? 1 : 0, child_oracle, child_log.str());
+      },
+      kConfirmMaxBytes, time_limit);
+  if (child.end == ChildOutcome::End::NotStarted) return confirm_here(seed, oracle, log);  // no isolation: as before
+  if (child.end == ChildOutcome::End::TimedOut) {
+    log << fmt::format("  unconfirmed: the replay did not end within its time limit of {:g} s and was killed "
+                       "(a hang?)\n",
+                       std::chrono::duration<double>(time_limit).count());
+    return false;
   }
-  if (pid == 0) {
-    ::close(fds[0]);
-    std::ostringstream child_log;
-    std::string child_oracle = oracle;
-    const bool confirmed = confirm_here(seed, child_oracle, child_log);
-    const std::string message = fmt::format("{}\n{}\n{}", confirmed ? 1 : 0, child_oracle, child_log.str());
-    for (std::size_t written = 0; written < message.size();) {
-      const ssize_t n = ::write(fds[1], message.data() + written, message.size() - written);
-      if (n <= 0 && errno != EINTR) ::_exit(3);
-      if (n > 0) written += static_cast<std::size_t>(n);
-    }
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string message;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-    if (n > 0) {
-      if (message.size() < (1u << 20)) message.append(buffer, static_cast<std::size_t>(n));  // bounded
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const std::string& message = child.bytes;
   const std::size_t first = message.find('\n');
   const std::size_t second = first == std::string::npos ? first : message.find('\n', first + 1);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || second == std::string::npos) {
+  if (child.end != ChildOutcome::End::Exited || child.exit_code != 0 || second == std::string::npos) {
     log << "  unconfirmed: the replay "
-        << (WIFSIGNALED(status) ? fmt::format("died of signal {}", WTERMSIG(status))
-                                : fmt::format("exited with {}", WIFEXITED(status) ? WEXITSTATUS(status) : -1))
+        << (child.end == ChildOutcome::End::Signalled ? fmt::format("died of signal {}", child.signal)
+                                                      : fmt::format("exited with {}", child.exit_code))
         << " (the bug may have written over the harness's memory)\n";
     return false;
   }
   oracle = message.substr(first + 1, second - first - 1);
   log << message.substr(second + 1);
+  if (child.truncated) log << fmt::format("  (the replay's log is cut at {} bytes)\n", kConfirmMaxBytes);
   return message[0] == '1';
 }
 
@@ -182,7 +169,7 @@ Detection hunt_once(const std::string& bug, const std::string& scenario, const s
       detection.seeds = seed.seed - base_seed + 1;
       detection.seconds = elapsed();
       detection.repro_path = seed.repro_path;
-      detection.confirmed = confirm(seed, detection.oracle, log);
+      detection.confirmed = confirm(seed, detection.oracle, log, confirm_time_limit(sweep.seed_timeout_seconds));
       return detection;
     }
   }

@@ -28,6 +28,7 @@
 #include "core/assert.h"
 #include "core/flight_recorder.h"
 #include "core/probe.h"
+#include "scenarios/in_child.h"
 #include "scenarios/safe_file.h"
 #include "scenarios/sweep_child.h"
 #include "scenarios/sweep_progress.h"
@@ -215,9 +216,7 @@ class SweepRun {
   pid_t fork_worker(const int (&fds)[2]) {
     // The worker gets copies of these buffers: unflushed text would be printed twice.
     progress_.flush();
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
+    flush_standard_streams();
     const pid_t pid = ::fork();
     if (pid != 0) return pid;
     ::close(fds[0]);

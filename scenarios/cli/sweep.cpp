@@ -3,13 +3,13 @@
 // keeps its --json current as seeds finish (rewritten atomically at most
 // every ~2 s), so SIGINT / SIGTERM / a kill loses at most that much;
 // --resume skips the seeds a results file has.
-#include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -18,6 +18,7 @@
 #include "scenarios/cli/commands.h"
 #include "scenarios/cli/options.h"
 #include "scenarios/cli/sweep_outcome.h"
+#include "scenarios/in_child.h"
 #include "scenarios/safe_file.h"
 
 namespace segsim::scenarios::cli {
@@ -37,46 +38,31 @@ volatile std::sig_atomic_t g_stop_signal = 0;
 // PCT's k when the calibration run gives none (the fixed k before issue 10).
 constexpr std::uint64_t kPctFallbackSteps = 20'000;
 
+// PCT's calibration run in its child: the longest it may take (a stack that
+// hangs there costs the sweep its calibration too, not the sweep).
+constexpr std::chrono::seconds kCalibrationTimeLimit{60};
+
 // PCT's k, calibrated once (pct_steps_for: a run at seed 1) in a child
 // process: a stack that dies in that run must cost the sweep its calibration,
 // not the sweep — its seeds still run in workers and are judged one by one.
 std::uint64_t calibrated_pct_steps(const RunSpec& base) {
-  int fds[2];
-  if (::pipe(fds) != 0) return pct_steps_for(base);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return pct_steps_for(base);
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    const std::uint64_t steps = pct_steps_for(base);
-    const bool written = ::write(fds[1], &steps, sizeof steps) == static_cast<ssize_t>(sizeof steps);
-    ::_exit(written ? 0 : 1);
-  }
-  ::close(fds[1]);
+  constexpr std::size_t kStepsTextBytes = 20;  // digits of the largest std::uint64_t
+  const ChildOutcome child =
+      run_in_child([&] { return std::to_string(pct_steps_for(base)); }, kStepsTextBytes, kCalibrationTimeLimit);
+  if (child.end == ChildOutcome::End::NotStarted) return pct_steps_for(base);
   std::uint64_t steps = 0;
-  std::size_t got = 0;
-  while (got < sizeof steps) {
-    const ssize_t n = ::read(fds[0], reinterpret_cast<char*>(&steps) + got, sizeof steps - got);
-    if (n > 0) {
-      got += static_cast<std::size_t>(n);
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
+  const char* const end = child.bytes.data() + child.bytes.size();
+  if (child.complete() && !child.bytes.empty() && std::from_chars(child.bytes.data(), end, steps).ptr == end) {
+    return steps;
   }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  std::string what = "gave no step count";
+  if (child.end == ChildOutcome::End::Signalled) what = fmt::format("died of signal {}", child.signal);
+  if (child.end == ChildOutcome::End::TimedOut) {
+    what = fmt::format("did not end within its time limit of {} s and was killed", kCalibrationTimeLimit.count());
   }
-  if (got == sizeof steps && WIFEXITED(status) && WEXITSTATUS(status) == 0) return steps;
   std::cerr << fmt::format("segsim: warning: PCT's calibration run ({} seed 1, random strategy) {}; k = {} steps "
                            "(--pct-steps N chooses it)\n",
-                           base.scenario,
-                           WIFSIGNALED(status) ? fmt::format("died of signal {}", WTERMSIG(status))
-                                               : std::string("gave no step count"),
-                           kPctFallbackSteps);
+                           base.scenario, what, kPctFallbackSteps);
   return kPctFallbackSteps;
 }
 
