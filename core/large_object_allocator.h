@@ -17,6 +17,22 @@
 //    virtual time under the simulator) has its physical memory dropped with
 //    advise(DontNeed). A range being decommitted is out of the free index, so
 //    no allocation can reuse it meanwhile; a failed advise leaves it dirty.
+//    The policy, exactly (the harness's decommit-policy oracle checks it):
+//    - A released range is dirty and idle from the release's now (a range
+//      coalesced from several: from its latest part's, dirty if any part is);
+//      a fresh span's range and a decommitted one are clean (never advised
+//      again until reused or merged with a dirty one); allocate() zeroes
+//      exactly the dirty ranges it takes (counted in zeroings).
+//    - decommit_idle(min_idle_ns) decommits exactly the dirty free ranges
+//      with now - idle since >= min_idle_ns (0: every dirty range, one
+//      released in the same nanosecond too) and returns their bytes.
+//    - release() runs one such pass with decommit_after_ns after freeing the
+//      range — the lazy decommit — exactly when decommit_check_interval_ns
+//      > 0 and its now >= the next check, and then moves the next check to
+//      now + the interval. The next check of a new allocator is 0: its first
+//      release runs a pass. So release() decommits at most once per interval,
+//      at least at the first release at or after the check is due, and never
+//      with an interval of 0; decommit_idle() does not move the check.
 //  * Mapped bytes (plus shared_used_bytes(), when set) never exceed
 //    budget_bytes: growth first unmaps wholly free spans, then fails with
 //    OutOfBudget, live state unchanged. A failed map is OutOfMemory (errno

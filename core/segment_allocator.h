@@ -13,7 +13,12 @@
 //  * Proactive cleanup (seed 002): when a class's pool passes
 //    cleanup_start_free_slices, and every cleanup_every_free_slices after, one
 //    async task per class releases the physical memory of its fully-returned
-//    regions (madvise DONTNEED) and queues them for reuse.
+//    regions (madvise DONTNEED) and queues them for reuse. Exactly: a slice
+//    returned to the pool that leaves it f free slices, f > start and
+//    (f - start) a multiple of the period, starts the class's cleanup unless
+//    one is in flight (a full queue refuses it, counted); no other return
+//    starts one. The cleanup frees every region of the class with no live or
+//    cached slice (the cleanup-cadence oracle checks both, per call).
 //  * Every Os failure is handled: map → OutOfMemory; madvise in a reset →
 //    memset fallback; madvise of a freed region → region kept resident and not
 //    assumed zero; munmap → region kept. All of them are counted in stats().

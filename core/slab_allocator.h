@@ -18,6 +18,21 @@
 //  * Magazine capacity per class starts at config.magazine_capacity (seed:
 //    lock entries 128, small rows 96, large index nodes 16) and adapts to the
 //    class's depot traffic within [capacity / 2, capacity * 2].
+//    The policy (speed only, but promised; the magazine-policy oracle checks it
+//    per call): an allocation swaps in the previous magazine when the loaded
+//    one is empty and it is not, then takes the loaded one's top object (the
+//    one freed last); a free swaps a full loaded magazine for an empty previous
+//    one, then parks the object in the loaded one if it has room. Otherwise the
+//    call makes one depot exchange: an allocation loads the depot's newest full
+//    magazine (the loaded one becomes the previous, the previous goes back
+//    empty) or, with none, fills the loaded one from the slabs to the class's
+//    capacity; a free hands the previous to the depot as full (the depot's
+//    oldest drains to the slabs beyond depot_full_magazines_max), keeps the
+//    loaded as the previous and loads an empty one of the class's capacity.
+//    Every call counts toward the calling thread's next exchange; every 16
+//    exchanges of a class, the calls per exchange decide: at most twice the
+//    capacity grows it by max(1, capacity / 2), more than 16 times shrinks it
+//    by max(1, capacity / 4), within the bounds (adaptive_magazines only).
 //  * Slabs come from SegmentAllocator (no private mmap); a slab whose objects
 //    are all back goes back to it (beyond empty_slabs_kept per class), so the
 //    segment oracles (double free, overlap, leaks, accounting) cover slab memory.

@@ -3,7 +3,6 @@
 // that declined a release it had room for, or a hit that is not the slice
 // cached last. Under a simulation, as in the sweeps (in production a growth
 // also empties the caller's whole cache).
-#include <functional>
 #include <memory>
 #include <vector>
 
@@ -14,7 +13,7 @@
 #include "faults/sim_os.h"
 #include "scenarios/oracles/cache_policy.h"
 #include "scenarios/oracles/oracles.h"
-#include "sim/simulation.h"
+#include "scenarios/tests/on_a_fiber.h"
 
 namespace segsim::scenarios {
 namespace {
@@ -52,14 +51,6 @@ struct Rig {
   std::unique_ptr<Oracles> oracles;
   std::unique_ptr<CachePolicyModel> model;
 };
-
-// Runs `body` as the one fiber of a simulation; it must end without a failure.
-void on_a_fiber(const std::function<void()>& body) {
-  sim::Simulation simulation(sim::SimulationConfig{});
-  simulation.spawn("calls", body);
-  const sim::RunResult result = simulation.run();
-  EXPECT_TRUE(result.passed()) << result.message;
-}
 
 TEST(CachePolicyOracle, FollowsTheAllocatorsOwnCalls) {
   on_a_fiber([] {

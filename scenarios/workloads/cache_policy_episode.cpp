@@ -12,9 +12,9 @@
 #include "core/fault_point.h"
 #include "core/platform/mutex.h"
 #include "core/size_class.h"
-#include "faults/sim_os.h"
 #include "scenarios/oracles/cache_policy.h"
 #include "scenarios/oracles/zero_scan.h"
+#include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -246,11 +246,7 @@ class Episode {
 
 void run_cache_policy_episode(Stack& stack, sim::Rng& rng) {
   fault_points::ControllerScope quiet(nullptr);  // the model predicts a cache no fault point steers
-  faults::SimOsConfig os_config;
-  os_config.reservation_bytes = std::size_t{64} << 20;
-  os_config.seed = rng.next();
-  auto os = faults::SimOs::create(os_config);
-  if (!os.ok()) stack.oracles.fail("exception", "cache-policy episode: SimOs: " + os.error().describe());
+  auto os = make_episode_os(stack, rng, std::size_t{64} << 20, "cache-policy");
   SegmentAllocatorConfig config;
   config.region_bytes = draw_one<std::size_t>(rng, {std::size_t{256} << 10, std::size_t{1} << 20});
   config.budget_bytes = cache_policy_episode::kEpisodeBudgetBytes;
@@ -263,9 +259,8 @@ void run_cache_policy_episode(Stack& stack, sim::Rng& rng) {
   cache_policy_episode::CallCounter counter;
   const bool observed = rng.chance(0.5);
   if (observed) config.observer = &counter;
-  auto allocator = SegmentAllocator::create(*os.value(), config);
-  if (!allocator.ok()) stack.oracles.fail("exception", "cache-policy episode: allocator: " + allocator.error().describe());
-  cache_policy_episode::Episode episode(stack, rng, *allocator.value(), observed ? &counter : nullptr);
+  auto allocator = make_episode_allocator(stack, *os, config, "cache-policy");
+  cache_policy_episode::Episode episode(stack, rng, *allocator, observed ? &counter : nullptr);
   episode.run(120 + static_cast<std::uint32_t>(rng.below(120)));
 }
 

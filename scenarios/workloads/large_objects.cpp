@@ -7,7 +7,9 @@
 // on_budget_exhausted hook that releases live objects (or answers wrongly, or
 // calls back into the allocator) while the allocation waits. Which operations
 // are on and their weights are drawn per seed (swarm over operations); every
-// completed call is checked by the oracles in oracles/large_objects.h.
+// completed call is checked by the oracles in oracles/large_objects.h. At
+// quiescence the decommit-policy episode (workloads/decommit_policy_episode.h)
+// checks when and what a private allocator decommits.
 #include <array>
 
 #include <fmt/format.h>
@@ -17,6 +19,7 @@
 #include "core/units.h"
 #include "scenarios/oracles/large_objects.h"
 #include "scenarios/stack.h"
+#include "scenarios/workloads/decommit_policy_episode.h"
 
 namespace segsim::scenarios {
 
@@ -250,6 +253,8 @@ void finish(Stack& stack) {
     if (!back.ok()) stack.oracles.fail("large-outcome", "the foreign allocator refused its own object: " + back.error().describe());
   }
   run.checks->check_quiescent(run.foreign->stats().live_objects);
+  sim::Rng episode_rng = stack.simulation.stream("workload.large-objects.decommit-policy");
+  run_decommit_policy_episode(stack, episode_rng);
 }
 
 }  // namespace

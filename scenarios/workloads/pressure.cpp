@@ -8,7 +8,8 @@
 // loop's extra operations (restart after a limit change, a second reading at
 // the same instant) are drawn on or off. Oracles: oracles/pressure.h, every
 // forecast against ForecastModel (forecast-model), plus content (pinned pages,
-// live objects) and accounting; at quiescence the drills of pressure_drills.h.
+// live objects) and accounting; at quiescence the drills of pressure_drills.h
+// and the decommit-policy episode (the actions' decommits on a private allocator).
 #include <fmt/format.h>
 
 #include "core/platform/clock.h"
@@ -18,6 +19,7 @@
 #include "scenarios/oracles/forecast_model.h"
 #include "scenarios/oracles/large_objects.h"
 #include "scenarios/oracles/pressure.h"
+#include "scenarios/workloads/decommit_policy_episode.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/pressure_drills.h"
 
@@ -306,6 +308,8 @@ void finish(Stack& stack) {
     stack.oracles.fail("accounting", fmt::format("the actions report {} pages evicted; the cache counted {}",
                                                        run.actions->pages_evicted(), cache_evictions));
   }
+  sim::Rng episode_rng = stack.simulation.stream("workload.pressure.decommit-policy");
+  run_decommit_policy_episode(stack, episode_rng);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/slab_oracles.h"
 #include "scenarios/workloads/forged_slab_handles.h"
+#include "scenarios/workloads/magazine_policy_episode.h"
 #include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
@@ -496,6 +497,9 @@ void finish(Stack& stack) {
   cold_class_drill(stack, st);
   st.oracles->check_quiescent(*st.slab, st.model);
   st.slab.reset();
+  // The magazines' policy, per call, on a private instance (magazine_policy_episode.h).
+  sim::Rng episode_rng = stack.simulation.stream("workload.slab-churn.magazine-policy");
+  run_magazine_policy_episode(stack, episode_rng);
   // A production thread's half of the caches (native_thread.h), on half
   // of the seeds: its own allocators, so the checks above are unaffected.
   if (rng.chance(0.5)) run_native_thread_episode(stack, rng, true);

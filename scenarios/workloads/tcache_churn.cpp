@@ -14,6 +14,7 @@
 #include "core/platform/mutex.h"
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/cache_policy_episode.h"
+#include "scenarios/workloads/cleanup_cadence_episode.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -205,6 +206,9 @@ void finish(Stack& stack) {
   stack.scenario_state.reset();
   sim::Rng episode_rng = stack.simulation.stream("workload.tcache-churn.cache-policy");
   run_cache_policy_episode(stack, episode_rng);
+  // The pool's proactive cleanup: when it starts and what it frees (cleanup_cadence_episode.h).
+  sim::Rng cadence_rng = stack.simulation.stream("workload.tcache-churn.cleanup-cadence");
+  run_cleanup_cadence_episode(stack, cadence_rng);
 }
 
 }  // namespace

@@ -1,0 +1,198 @@
+// The decommit-policy episode: see decommit_policy_episode.h.
+#include "scenarios/workloads/decommit_policy_episode.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/fault_point.h"
+#include "core/large_object_allocator.h"
+#include "core/platform/clock.h"
+#include "core/platform/runtime.h"
+#include "core/pressure_actions.h"
+#include "core/units.h"
+#include "faults/sim_os.h"
+#include "scenarios/oracles/decommit_policy.h"
+#include "scenarios/workloads/episode_instance.h"
+#include "scenarios/workloads/manual_clock.h"
+#include "scenarios/workloads/swarm.h"
+
+namespace segsim::scenarios {
+
+// Named: a unity build puts this file beside large_objects.cpp's and pressure.cpp's own helpers.
+namespace decommit_policy_episode {
+namespace {
+
+constexpr std::size_t kGranuleBytes = 64 * KiB;
+constexpr std::size_t kMinGranules = 5;  // 320 KiB: the smallest large object rounded up
+constexpr std::size_t kMaxGranules = 8;
+constexpr std::size_t kEpisodeBudgetBytes = 64 * MiB;  // far above the two or three spans filled
+
+enum Op : std::size_t { kRelease, kReallocate, kSleep, kDecommit, kAction, kOpCount };
+
+class Episode {
+ public:
+  Episode(Stack& stack, sim::Rng& rng, LargeObjectAllocator& large)
+      : stack_(stack), rng_(rng), large_(large), actions_(StackPressureTargets{.large = &large, .refuse_arenas = {}}),
+        model_(stack.oracles, large.config()) {}
+
+  // Spans filled exactly by `slot_bytes` (an odd count): the even slots stay
+  // live for the whole episode, the odd ones are released and taken again.
+  void fill(std::size_t spans, const std::vector<std::size_t>& slot_bytes) {
+    for (std::size_t span = 0; span < spans; ++span) {
+      for (std::size_t i = 0; i < slot_bytes.size(); ++i) {
+        const LargeObject object = allocate(slot_bytes[i]);
+        (i % 2 == 0 ? pillars_ : held_).push_back(object);
+      }
+    }
+  }
+
+  void run(std::uint32_t calls) {
+    const OpMix mix(rng_, kOpCount, {kRelease, kReallocate, kSleep, kAction});
+    for (std::uint32_t n = 0; n < calls; ++n) {
+      switch (static_cast<Op>(mix.pick(rng_))) {
+        case kRelease:
+          if (rng_.chance(0.5)) sleep(draw_sleep());
+          release_one();
+          break;
+        case kReallocate: reallocate(); break;
+        case kSleep: sleep(draw_sleep()); break;
+        case kDecommit: decommit(); break;
+        case kAction: act(); break;
+        case kOpCount: break;
+      }
+    }
+    const std::vector<std::string> audit = large_.audit();
+    if (!audit.empty()) stack_.oracles.fail("accounting", "decommit-policy episode: the allocator audits: " + audit.front());
+  }
+
+ private:
+  static std::int64_t now() { return platform::now_ns(); }
+  static void sleep(std::int64_t ns) {
+    if (ns > 0) platform::sleep_for_ns(ns);
+  }
+  std::int64_t ns_around(std::int64_t at) { return at - 1 + static_cast<std::int64_t>(rng_.below(3)); }
+  std::int64_t random_dirty_idle_since() {
+    const std::vector<std::int64_t> since = model_.dirty_idle_since();
+    return since.empty() ? now() : since[rng_.below(since.size())];
+  }
+
+  // Sleeps biased to the policy's edges: the next check and a range's decommit time, ±1 ns.
+  std::int64_t draw_sleep() {
+    const LargeObjectAllocatorConfig& c = large_.config();
+    const std::int64_t scale = std::max({c.decommit_after_ns, c.decommit_check_interval_ns, std::int64_t{1000}});
+    switch (rng_.below(6)) {
+      case 0: return 0;
+      case 1: return 1;
+      case 2: return ns_around(model_.next_check_ns() - now());
+      case 3: return ns_around(random_dirty_idle_since() + c.decommit_after_ns - now());
+      case 4: return rng_.chance(0.5) ? c.decommit_after_ns : c.decommit_check_interval_ns;
+      default: return static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(2 * scale) + 1));
+    }
+  }
+
+  LargeObject allocate(std::size_t bytes) {
+    const bool zeroed = rng_.chance(0.5);
+    Result<LargeObject> got = zeroed ? large_.allocate(bytes) : large_.allocate_uninitialized(bytes);
+    if (!got.ok()) {
+      stack_.oracles.fail("decommit-policy", fmt::format("decommit-policy episode: allocate({}) refused: {}", bytes,
+                                                         got.error().describe()));
+    }
+    model_.allocated(got.value(), zeroed, now(), large_.stats());
+    return got.value();
+  }
+
+  void release_one() {
+    if (held_.empty()) return;
+    const std::size_t i = rng_.below(held_.size());
+    const LargeObject object = held_[i];
+    held_[i] = held_.back();
+    held_.pop_back();
+    const Status status = large_.release(object);
+    if (!status.ok()) {
+      stack_.oracles.fail("decommit-policy", "decommit-policy episode: release of a live object refused: " +
+                                                 status.error().describe());
+    }
+    model_.released(object, now(), large_.stats());
+  }
+
+  // The smallest free range, taken whole (best fit): a released slot between two live ones.
+  void reallocate() {
+    if (const std::optional<std::size_t> bytes = model_.smallest_free_bytes()) held_.push_back(allocate(*bytes));
+  }
+
+  void decommit() {
+    const std::int64_t after = large_.config().decommit_after_ns;
+    std::int64_t min_idle = 0;
+    switch (rng_.below(5)) {
+      case 0: min_idle = static_cast<std::int64_t>(rng_.below(2)); break;  // 0 (every dirty range) or 1
+      case 1: min_idle = after; break;
+      case 2:
+      case 3: min_idle = ns_around(now() - random_dirty_idle_since()); break;  // a range's idle time ±1
+      default: min_idle = 2 * after + 1 + static_cast<std::int64_t>(rng_.below(1000)); break;
+    }
+    min_idle = std::max<std::int64_t>(min_idle, 0);
+    const std::size_t returned = large_.decommit_idle(min_idle);
+    model_.decommitted(min_idle, returned, now(), large_.stats());
+  }
+
+  // An action, often in the nanosecond of a release: no range may stay dirty because it is new.
+  void act() {
+    if (rng_.chance(0.7)) release_one();
+    const auto action = static_cast<DecommitPolicyModel::Action>(rng_.below(3));
+    switch (action) {
+      case DecommitPolicyModel::Action::Gentle: actions_.gentle_eviction(); break;
+      case DecommitPolicyModel::Action::Aggressive: actions_.aggressive_eviction(); break;
+      case DecommitPolicyModel::Action::Emergency: actions_.emergency_cleanup(); break;
+    }
+    model_.acted(action, now(), large_.stats());
+  }
+
+  Stack& stack_;
+  sim::Rng& rng_;
+  LargeObjectAllocator& large_;
+  StackPressureActions actions_;
+  DecommitPolicyModel model_;
+  std::vector<LargeObject> pillars_;  // live all along: no two free ranges are ever adjacent
+  std::vector<LargeObject> held_;     // live, between two pillars (or a pillar and the span's end)
+};
+
+}  // namespace
+}  // namespace decommit_policy_episode
+
+void run_decommit_policy_episode(Stack& stack, sim::Rng& rng) {
+  using namespace decommit_policy_episode;
+  fault_points::ControllerScope quiet(nullptr);  // the model predicts a decommit no fault point delays
+  // One span's slots: an odd count of objects of 5–8 granules; spans are exactly that long.
+  std::vector<std::size_t> slot_bytes(3 + 2 * rng.below(3));
+  for (std::size_t& bytes : slot_bytes) bytes = kGranuleBytes * (kMinGranules + rng.below(kMaxGranules - kMinGranules + 1));
+  LargeObjectAllocatorConfig config;
+  config.granule_bytes = kGranuleBytes;
+  config.max_object_bytes = kGranuleBytes * kMaxGranules;
+  config.span_bytes = 0;
+  for (std::size_t bytes : slot_bytes) config.span_bytes += bytes;
+  config.budget_bytes = kEpisodeBudgetBytes;
+  config.fit = FitPolicy::BestFit;  // a request of the smallest free range's size takes it whole
+  config.huge_pages = false;
+  config.decommit_after_ns = draw_one<std::int64_t>(rng, {0, 1, 1'000, 20'000, 1'000'000, 1'000'000'000});
+  // 0: release() never decommits by itself.
+  config.decommit_check_interval_ns = draw_one<std::int64_t>(rng, {0, 0, 1, 1'000, 20'000, 1'000'000});
+  const std::size_t spans = 2 + rng.below(2);
+  const auto calls = 60 + static_cast<std::uint32_t>(rng.below(90));
+
+  ManualClock clock(0, [&stack](const std::string& what) {
+    stack.oracles.fail("decommit-policy", "decommit-policy episode: " + what);
+  });
+  platform::RuntimeScope on_the_clock(&clock);  // everything private lives and dies inside it
+  const std::unique_ptr<faults::SimOs> os = make_episode_os(stack, rng, 32 * MiB, "decommit-policy");
+  auto large = LargeObjectAllocator::create(*os, config);
+  if (!large.ok()) stack.oracles.fail("exception", "decommit-policy episode: allocator: " + large.error().describe());
+  Episode episode(stack, rng, *large.value());
+  episode.fill(spans, slot_bytes);
+  episode.run(calls);
+}
+
+}  // namespace segsim::scenarios
