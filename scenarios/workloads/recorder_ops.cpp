@@ -376,6 +376,10 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
     // exited thread's to take over), then each taken over in turn.
     refuse_rings(stack, check, 1 + static_cast<std::uint32_t>(rng.below(3)));
     take_over_rings(check);
+  } else if (rng.below(3) == 0) {
+    // Another quarter: the takeover alone (~35 ms), whose rings the threads'
+    // exits must have marked — the slots fill up as the threads come and go.
+    take_over_rings(check);
   }
 }
 
