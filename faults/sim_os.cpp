@@ -94,8 +94,12 @@ std::string hex_text(std::uint64_t value) {
 
 // Below Linux's lowest mappable address (vm.mmap_min_addr, 64 KiB by
 // default) nothing is ever mapped: a fault there is a null pointer followed
-// to a field or an element (the address is the offset from null).
+// to a field or an element (the address is the offset from null). Nor is
+// anything a user process can touch in the top 64 KiB of the address space:
+// a fault there is a null pointer indexed backwards (the last element of an
+// empty array: `back()` of an empty vector), the address null minus a few.
 constexpr std::uintptr_t kNullPageBytes = std::uintptr_t{64} << 10;
+constexpr std::uintptr_t kBelowNullFirst = ~std::uintptr_t{0} - kNullPageBytes + 1;
 
 void guard_handler(int signal, siginfo_t* info, void* context) {
   const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
@@ -120,16 +124,19 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
   }
   // A real fault in the null page while a simulation runs: the system under
   // test followed a null pointer. Named, with where the run was, like the above.
-  if (info->si_code > 0 && address < kNullPageBytes && sim::Simulation::current() != nullptr) {
+  const bool below_null = address >= kBelowNullFirst;
+  if (info->si_code > 0 && (address < kNullPageBytes || below_null) && sim::Simulation::current() != nullptr) {
     char line[256];
     char* out = put_text(line, "segsim: null dereference: access to address ");
     out = put_u64(out, address, 16);
-    out = put_where(put_text(out, " in the null page"));
+    out = put_where(put_text(out, below_null ? " just below null" : " in the null page"));
     ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
     (void)ignored;
-    report_fault("null-dereference", "accessed address " + hex_text(address) +
-                                         ", in the null page: a null pointer followed to a field or element at that "
-                                         "offset");
+    report_fault("null-dereference",
+                 below_null ? "accessed address " + hex_text(address) + ", null minus " + hex_text(~address + 1) +
+                                  ": a null pointer indexed backwards (the last element of an empty array)"
+                            : "accessed address " + hex_text(address) +
+                                  ", in the null page: a null pointer followed to a field or element at that offset");
   }
   // Hand the fault to whoever handled SIGSEGV before us (ASan, or the default).
   ::sigaction(SIGSEGV, &g_previous_action, nullptr);

@@ -308,5 +308,25 @@ TEST(SimOsDeathTest, ANullPointerFollowedInAFiberIsReportedAsANullDereference) {
       "null dereference: access to address 0x18 in the null page in fiber #0 at step [0-9]+ \\(seed 78\\)");
 }
 
+// The last element of an empty array: null minus the element's size.
+TEST(SimOsDeathTest, ANullPointerIndexedBackwardsInAFiberIsReportedAsANullDereference) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto os = make_sim_os();  // installs the handler
+        sim::SimulationConfig config;
+        config.seed = 79;
+        sim::Simulation simulation(config);
+        simulation.spawn("follower", [&] {
+          platform::yield();
+          const volatile std::uintptr_t element = ~std::uintptr_t{0} - 0x17;  // null minus 0x18
+          *reinterpret_cast<volatile std::byte*>(element) = std::byte{1};
+        });
+        (void)simulation.run();
+      },
+      "null dereference: access to address 0xffffffffffffffe8 just below null in fiber #0 at step [0-9]+ "
+      "\\(seed 79\\)");
+}
+
 }  // namespace
 }  // namespace segsim::faults

@@ -21,7 +21,7 @@ namespace magazine_policy_episode {
 namespace {
 
 constexpr std::size_t kMaxHeld = 400;         // objects held between calls (bursts of a few magazines)
-constexpr std::uint32_t kMaxCalls = 30'000;   // allocations and frees in all
+constexpr std::uint32_t kMaxCalls = 40'000;   // allocations and frees in all
 constexpr std::size_t kMaxStale = 4;
 constexpr std::size_t kEpisodeBudgetBytes = std::size_t{64} << 20;  // far above what the held objects need
 
@@ -43,12 +43,13 @@ class Episode {
     const std::uint32_t phases = 12 + static_cast<std::uint32_t>(rng_.below(24));
     for (std::uint32_t p = 0; p < phases && calls_ < kMaxCalls; ++p) {
       const int c = classes[rng_.below(classes.size())];
-      switch (rng_.below(6)) {
+      switch (rng_.below(7)) {
         case 0:
         case 1: hot(c); break;
-        case 2: cold(c); break;
-        case 3: walk(c); break;
-        case 4: refusals(); break;
+        case 2:
+        case 3: cold(c); break;
+        case 4: walk(c); break;
+        case 5: refusals(); break;
         default: flush(); break;
       }
     }
@@ -130,16 +131,23 @@ class Episode {
       while (held_of(c) > 0) release_newest_of(c);
     }
   }
-  // Many operations the magazines serve, then a burst that needs the depot.
+  // Rounds of many operations the magazines serve, each ended by a burst
+  // that needs the depot (about four exchanges). More than a window of
+  // exchanges, each after more than 16 magazines' worth of calls: the
+  // capacity shrinks (a burst's own exchanges come fast, so the rounds run
+  // 48 to 80 magazines' worth of allocate-free pairs).
   void cold(int c) {
-    const std::size_t pairs = std::size_t{capacity(c)} * (17 + rng_.below(24));
-    for (std::size_t k = 0; k < pairs && calls_ < kMaxCalls; ++k) {
-      allocate(c);
-      release_newest_of(c);
+    const std::uint32_t rounds = 5 + static_cast<std::uint32_t>(rng_.below(4));
+    for (std::uint32_t r = 0; r < rounds && calls_ < kMaxCalls; ++r) {
+      const std::size_t pairs = std::size_t{capacity(c)} * (48 + rng_.below(33));
+      for (std::size_t k = 0; k < pairs && calls_ < kMaxCalls; ++k) {
+        allocate(c);
+        release_newest_of(c);
+      }
+      const std::size_t n = 2 * std::size_t{capacity(c)} + 1;
+      for (std::size_t k = 0; k < n; ++k) allocate(c);
+      while (held_of(c) > 0) release(held_.size() - 1 - rng_.below(std::min<std::size_t>(held_.size(), 3)));
     }
-    const std::size_t n = 2 * std::size_t{capacity(c)} + 1;
-    for (std::size_t k = 0; k < n; ++k) allocate(c);
-    while (held_of(c) > 0) release(held_.size() - 1 - rng_.below(std::min<std::size_t>(held_.size(), 3)));
   }
   // Random allocations and frees of one class, any held object freed.
   void walk(int c) {

@@ -81,6 +81,7 @@ struct NativeEpisode {
   std::uint8_t next_fill = 0;
   std::vector<std::string> failures;
   std::uint64_t slab_allocations = 0, slab_frees = 0, slab_double_frees = 0;
+  std::uint64_t slab_requested_bytes = 0;  // of the allocations made
   std::optional<SlabStats> slab_stats_while_live;  // taken by the thread before it exits
 
   void fail(std::string what) {
@@ -284,6 +285,7 @@ struct NativeEpisode {
     }
     const SlabObject object = got.value();
     ++slab_allocations;
+    slab_requested_bytes += bytes;
     if (object.size() != slab_class_bytes(static_cast<std::size_t>(slab_class_of(bytes))) ||
         reinterpret_cast<std::uintptr_t>(object.data()) % 64 != 0) {
       fail(fmt::format("{}: slab allocate({}) gave {} bytes at a {}-aligned address", phase, bytes, object.size(),
@@ -499,8 +501,20 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
       fail(fmt::format("the slab allocator counts {} double frees; the episode refused {}", stats.double_frees,
                        episode.slab_double_frees));
     }
-    std::uint64_t frees = 0;
-    for (const SlabClassStats& c : stats.classes) frees += c.frees;
+    std::uint64_t frees = 0, allocations = 0, requested_bytes = 0;
+    for (const SlabClassStats& c : stats.classes) {
+      frees += c.frees;
+      allocations += c.allocations;
+      requested_bytes += c.requested_bytes;
+    }
+    // Every allocation counted, the uncached ones (a thread past its
+    // thread-locals) too: allocations and requested bytes exactly.
+    if (allocations != episode.slab_allocations || requested_bytes != episode.slab_requested_bytes) {
+      stack.oracles.fail("slab-counters", fmt::format("after a native thread's exit the slab allocator counts {} "
+                                                      "allocations of {} requested bytes; the episode made {} of {}",
+                                                      allocations, requested_bytes, episode.slab_allocations,
+                                                      episode.slab_requested_bytes));
+    }
     if (frees > episode.slab_frees) {
       fail(fmt::format("the slab allocator counts {} frees; the episode made {}", frees, episode.slab_frees));
     }
