@@ -58,7 +58,7 @@ inline constexpr std::array kProbes = {
     Probe{"tcache.limit.refill_refused", "the limit on all threads' segment caches left no room for a refill: the pool served", false},
     Probe{"tcache.limit.release_refused", "the limit on all threads' segment caches left no room for a release: the locked path took it", false},
     Probe{"lookup.refused.outside", "lookup of an address outside every region", true},
-    Probe{"lookup.refused.unmapped_meanwhile", "lookup raced an unmap of the region", false},
+    Probe{"lookup.refused.unmapped_meanwhile", "lookup raced an unmap of the region", true},
     Probe{"lookup.refused.inside_slice", "lookup of an address inside a slice, not at its start", true},
     Probe{"lookup.refused.free_slice", "lookup of a free slice's start: DoubleFree", true},
     Probe{"lookup.found", "lookup found a live segment", true},

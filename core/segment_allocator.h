@@ -142,7 +142,10 @@ class SegmentAllocator {
   // Zeroes a live segment by the reset policy (DoubleFree / InvalidPointer as release).
   Status reset(const Segment& segment);
   // The live segment whose slice starts at `address`: InvalidPointer for a
-  // foreign pointer or one inside a slice, DoubleFree for a free slice.
+  // foreign pointer or one inside a slice, DoubleFree for a free slice. A
+  // region unmapped while the lookup runs (free_unused_regions on another
+  // thread) is InvalidPointer, "its region was unmapped while the lookup ran",
+  // never a slice of whatever is mapped there since.
   Result<Segment> lookup(const std::byte* address) const;
 
   // Unmaps fully-returned regions (freed queue first) until virtual bytes are

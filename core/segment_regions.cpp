@@ -9,6 +9,7 @@
 #include "core/fault_point.h"
 #include "core/flight_recorder_regions.h"
 #include "core/mutants.h"
+#include "core/platform/clock.h"
 #include "core/probe.h"
 #include "core/segment_allocator_impl.h"
 
@@ -342,6 +343,8 @@ Result<Segment> SegmentAllocator::Impl::lookup(const std::byte* address) const {
     region_id = it->second;
   }
   SEGSIM_ASSERT(base != nullptr && address >= base, "the address index gave a region above the address");
+  // Off every lock: a free_unused_regions() may unmap the region now.
+  if (SEGSIM_FAULT_POINT("lookup.index.yield")) platform::yield();
   const Region& region = table.at(region_id);
   SEGSIM_ASSERT(region.size_class >= 0 && region.size_class < static_cast<int>(kSizeClassCount),
                 "an indexed region without a size class");
@@ -350,6 +353,7 @@ Result<Segment> SegmentAllocator::Impl::lookup(const std::byte* address) const {
   error.size_class = static_cast<std::int16_t>(region.size_class);
   if (region.base() != base) {  // unmapped meanwhile
     SEGSIM_PROBE("lookup.refused.unmapped_meanwhile");
+    error.detail = "its region was unmapped while the lookup ran";
     return refuse(error);
   }
   const std::int64_t slice = region.slice_of(address);

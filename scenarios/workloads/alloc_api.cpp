@@ -23,6 +23,7 @@
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/platform_ops.h"
 #include "scenarios/workloads/audit_episode.h"
+#include "scenarios/workloads/lookup_race_drill.h"
 #include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/recorder_cache_ops.h"
 #include "scenarios/workloads/recorder_layer_ops.h"
@@ -408,6 +409,10 @@ ScenarioDef alloc_api_scenario() {
     sim::Rng audit_rng(sim::derive_seed(stack.seed, "audit-episode.alloc-api"));
     const bool audit_episode = audit_rng.below(8) == 0;
     if (audit_episode && state.recorder == nullptr) run_audit_episode(stack, audit_rng);
+    if (state.recorder == nullptr) {  // a private allocator the recorder's address checks do not list
+      sim::Rng race_rng(sim::derive_seed(stack.seed, "lookup-race.alloc-api"));
+      run_lookup_race_drill(stack, race_rng);
+    }
     if (state.recorder != nullptr) {
       // A production thread's operations while the recorder is on: its
       // native mutexes carry the recorder's clock (sync_clock), and the final

@@ -1,0 +1,138 @@
+// The lookup-race drill: see lookup_race_drill.h.
+#include "scenarios/workloads/lookup_race_drill.h"
+
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/fault_point.h"
+#include "core/size_class.h"
+#include "scenarios/workloads/episode_instance.h"
+
+namespace segsim::scenarios {
+
+namespace lookup_race_drill {
+namespace {
+
+constexpr std::size_t kLookupSite = fault_points::id_of("lookup.index.yield");
+constexpr std::size_t kDrillRegionBytes = std::size_t{256} << 10;
+constexpr std::size_t kDrillBudgetBytes = std::size_t{8} << 20;
+constexpr int kRounds = 4;
+
+// Runs `action` once, inside the lookup, when it reaches its fault point;
+// fires nothing (no other point runs while it is installed).
+class ActAtLookup final : public fault_points::Controller {
+ public:
+  explicit ActAtLookup(std::function<void()> action) : action_(std::move(action)) {}
+  bool should_fire(std::size_t site_id) override {
+    if (site_id == kLookupSite && action_) std::exchange(action_, nullptr)();
+    return false;
+  }
+  bool acted() const { return !action_; }
+
+ private:
+  std::function<void()> action_;
+};
+
+[[noreturn]] void fail(Stack& stack, const std::string& what) {
+  stack.oracles.fail("lookup-race", "lookup-race drill: " + what);
+}
+
+Segment take(Stack& stack, SegmentAllocator& allocator, int c) {
+  Result<Segment> got = allocator.allocate(class_bytes(static_cast<std::size_t>(c)));
+  if (!got.ok()) fail(stack, fmt::format("allocate of class {} refused: {}", c, got.error().describe()));
+  return got.value();
+}
+
+std::string answer_text(const Result<Segment>& found) {
+  if (!found.ok()) return found.error().describe();
+  return fmt::format("region {} slice {} generation {}", found->region_id(), found->slice_index(), found->generation());
+}
+
+void round(Stack& stack, SegmentAllocator& allocator, sim::Rng& rng) {
+  const int c = static_cast<int>(rng.below(kSizeClassCount));
+  const Segment stale = take(stack, allocator, c);
+  const std::byte* address = stale.data();
+  if (Status released = allocator.release(stale); !released.ok()) {
+    fail(stack, "release of a live slice refused: " + released.error().describe());
+  }
+  // After the unmapping: nothing, or a region of the same class or another
+  // (SimOs may map it at the freed base), one slice of it held.
+  const std::uint64_t remap = rng.below(3);
+  const int c2 = remap == 1 ? c : static_cast<int>(rng.below(kSizeClassCount));
+  std::optional<Segment> other;
+  std::size_t unmapped = 0;
+  ActAtLookup controller([&] {
+    unmapped = allocator.free_unused_regions(0);
+    if (remap != 0) other = take(stack, allocator, c2);
+  });
+  Result<Segment> found = make_error(Errc::InvalidPointer, "not asked");
+  {
+    fault_points::ControllerScope scope(&controller);
+    found = allocator.lookup(address);
+  }
+  if (!controller.acted()) fail(stack, "the lookup never reached its fault point (lookup.index.yield)");
+  if (unmapped == 0) fail(stack, "free_unused_regions(0) unmapped nothing with every slice free");
+  // What is mapped at the address now: the new region's slice, if it is there.
+  std::string due;
+  bool ok = false;
+  if (other) {
+    const std::size_t c2_bytes = class_bytes(static_cast<std::size_t>(c2));
+    const std::byte* base = other->data() - std::size_t{other->slice_index()} * c2_bytes;
+    if (address >= base && address < base + kDrillRegionBytes) {
+      const auto offset = static_cast<std::size_t>(address - base);
+      if (offset % c2_bytes != 0) {
+        due = "InvalidPointer (inside a slice of the region mapped there since)";
+        ok = !found.ok() && found.error().code == Errc::InvalidPointer &&
+             std::strcmp(found.error().detail, "points inside a slice, not at its start") == 0;
+      } else if (address == other->data()) {
+        due = fmt::format("the live slice mapped there since (region {} slice {} generation {})", other->region_id(),
+                          other->slice_index(), other->generation());
+        ok = found.ok() && *found == *other;
+      } else {
+        due = "DoubleFree (a free slice of the region mapped there since)";
+        ok = !found.ok() && found.error().code == Errc::DoubleFree;
+      }
+    }
+  }
+  if (due.empty()) {
+    due = "InvalidPointer, its region was unmapped while the lookup ran";
+    ok = !found.ok() && found.error().code == Errc::InvalidPointer &&
+         std::strcmp(found.error().detail, "its region was unmapped while the lookup ran") == 0;
+  }
+  if (!ok) {
+    fail(stack, fmt::format("a lookup of a class-{} slice's start whose region was unmapped during the call{} "
+                            "answered {}; due: {}",
+                            c, other ? fmt::format(" (and a class-{} region mapped)", c2) : std::string(),
+                            answer_text(found), due));
+  }
+  if (other) {
+    if (Status released = allocator.release(*other); !released.ok()) {
+      fail(stack, "release of the new region's slice refused: " + released.error().describe());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lookup_race_drill
+
+void run_lookup_race_drill(Stack& stack, sim::Rng& rng) {
+  fault_points::ControllerScope quiet(nullptr);  // only the drill's own controller acts
+  auto os = make_episode_os(stack, rng, std::size_t{16} << 20, "lookup-race");
+  SegmentAllocatorConfig config;
+  config.region_bytes = lookup_race_drill::kDrillRegionBytes;
+  config.budget_bytes = lookup_race_drill::kDrillBudgetBytes;
+  config.thread_cache_bytes = 0;     // a released slice is free in the pool: its region can go
+  config.proactive_cleanup = false;  // no task frees regions behind the drill
+  auto allocator = make_episode_allocator(stack, *os, config, "lookup-race");
+  for (int r = 0; r < lookup_race_drill::kRounds; ++r) lookup_race_drill::round(stack, *allocator, rng);
+  if (const std::vector<std::string> audit = allocator->audit(); !audit.empty()) {
+    stack.oracles.fail("accounting", "lookup-race drill: the allocator audits: " + audit.front());
+  }
+}
+
+}  // namespace segsim::scenarios
