@@ -6,6 +6,7 @@
 
 #include "core/linux_os.h"
 #include "core/units.h"
+#include "core/sanitizers.h"
 #include "faults/sim_os.h"
 #include "faults/tests/sim_os_fixture.h"
 #include "core/platform/clock.h"
@@ -308,7 +309,18 @@ TEST(SimOsDeathTest, ANullPointerFollowedInAFiberIsReportedAsANullDereference) {
       "null dereference: access to address 0x18 in the null page in fiber #0 at step [0-9]+ \\(seed 78\\)");
 }
 
-// The last element of an empty array: null minus the element's size.
+// The last element of an empty array: null minus the element's size. Under
+// ASan or TSan the instrumentation reads the address's shadow first, which for
+// an address this high is non-canonical: the kernel's report of that fault
+// carries address 0, so it is named as a fault in the null page.
+#if defined(SEGSIM_HAS_ASAN) || defined(SEGSIM_HAS_TSAN)
+constexpr const char* kBelowNullLine = "null dereference: access to address 0x0 in the null page in fiber #0 at step "
+                                       "[0-9]+ \\(seed 79\\)";
+#else
+constexpr const char* kBelowNullLine = "null dereference: access to address 0xffffffffffffffe8 just below null in "
+                                       "fiber #0 at step [0-9]+ \\(seed 79\\)";
+#endif
+
 TEST(SimOsDeathTest, ANullPointerIndexedBackwardsInAFiberIsReportedAsANullDereference) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
@@ -324,8 +336,7 @@ TEST(SimOsDeathTest, ANullPointerIndexedBackwardsInAFiberIsReportedAsANullDerefe
         });
         (void)simulation.run();
       },
-      "null dereference: access to address 0xffffffffffffffe8 just below null in fiber #0 at step [0-9]+ "
-      "\\(seed 79\\)");
+      kBelowNullLine);
 }
 
 }  // namespace
