@@ -107,6 +107,14 @@ Ring* adopt(Ring* ring, std::uint32_t epoch) noexcept {
   return ring;
 }
 
+// One of fail_ring_allocations()'s failures, if any is left.
+bool take_ring_allocation_failure(detail::State& s) noexcept {
+  std::uint32_t left = s.ring_allocations_to_fail.load(std::memory_order_relaxed);
+  while (left > 0 && !s.ring_allocations_to_fail.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
+  }
+  return left > 0;
+}
+
 Ring* refuse_ring(std::uint32_t epoch) noexcept {
   tls_ring.refused_epoch = epoch;
   return nullptr;
@@ -131,7 +139,9 @@ Ring* detail::ring_of_this_thread() noexcept {
   }
   // The slots and, right after them, the ring's header (Ring): one block.
   const std::size_t slot_bytes = s.ring_events * sizeof(detail::Slot);
-  void* block = ::operator new(slot_bytes + sizeof(Ring), std::align_val_t{alignof(Ring)}, std::nothrow);
+  void* block = take_ring_allocation_failure(s)
+                    ? nullptr
+                    : ::operator new(slot_bytes + sizeof(Ring), std::align_val_t{alignof(Ring)}, std::nothrow);
   auto* wide = new (std::nothrow) Event[s.ring_events];
   Ring* ring = nullptr;
   if (block != nullptr) {
@@ -150,6 +160,7 @@ Ring* detail::ring_of_this_thread() noexcept {
   if (block == nullptr || wide == nullptr) {
     SEGSIM_PROBE("recorder.ring.alloc_failed");
     drop();
+    s.rings_refused.fetch_add(1, std::memory_order_relaxed);  // its calls are missing: the report says so
     return refuse_ring(epoch);
   }
   // Claim a slot; a thread that lost the race for it tries the next one.
@@ -370,6 +381,10 @@ RefusalsExpected::~RefusalsExpected() { state().refusals_expected.fetch_sub(1, s
 std::size_t reports_written() noexcept {
   const std::uint32_t n = state().reports.load(std::memory_order_relaxed);
   return n < kMaxReportsPerProcess ? n : kMaxReportsPerProcess;
+}
+
+void fail_ring_allocations(std::uint32_t count) noexcept {
+  state().ring_allocations_to_fail.store(count, std::memory_order_relaxed);
 }
 
 bool reset_report_count() noexcept {

@@ -91,6 +91,8 @@ inline constexpr bool is_allocator_op(Op op) noexcept { return op <= Op::Reset; 
 // The slab, arena and large-object layers' (an instance and object ids; version 3).
 inline constexpr bool is_object_op(Op op) noexcept { return op >= Op::SlabAllocate; }
 inline constexpr bool is_slab_op(Op op) noexcept { return op >= Op::SlabAllocate && op <= Op::SlabFlush; }
+// The slab operations of one object, whose event carries its slab class.
+inline constexpr bool has_slab_class(Op op) noexcept { return op == Op::SlabAllocate || op == Op::SlabFree; }
 inline constexpr bool is_arena_op(Op op) noexcept { return op >= Op::ArenaBegin && op <= Op::ArenaRollback; }
 inline constexpr bool is_large_op(Op op) noexcept { return op >= Op::LargeAllocate; }
 
@@ -469,5 +471,10 @@ std::size_t reports_written() noexcept;
 // is reported again (one report per process otherwise). Refused (false)
 // while the recorder is on: its reports would reuse earlier files' names.
 bool reset_report_count() noexcept;
+// The next `count` ring allocations fail as if memory ran out (0: none
+// does): a thread refused so records nothing until the next enable() and is
+// counted in a report's threads_not_recorded. For the harness's drill of
+// that path (workloads/recorder_ops.cpp), which nothing else reaches.
+void fail_ring_allocations(std::uint32_t count) noexcept;
 
 }  // namespace segsim::flight_recorder

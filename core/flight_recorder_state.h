@@ -70,7 +70,10 @@ struct State {
   std::atomic<std::uint32_t> epoch{0};
   std::atomic<std::uint32_t> ring_count{0};   // slots of rings[] taken
   std::atomic<std::uint32_t> next_thread{0};  // a ring's thread number (grows past kMaxThreads: rings are reused)
-  std::atomic<std::uint64_t> rings_refused{0};  // threads past kMaxThreads
+  // Threads not recorded (a report's threads_not_recorded): past kMaxThreads
+  // with no exited ring to take over, or their ring's allocation failed.
+  std::atomic<std::uint64_t> rings_refused{0};
+  std::atomic<std::uint32_t> ring_allocations_to_fail{0};  // fail_ring_allocations()
   // Registered by threads concurrently (ring_of_this_thread), read by others
   // (a ring to take over, a report): atomic, lock-free (a signal handler reads them).
   std::atomic<Ring*> rings[kMaxThreads] = {};

@@ -254,7 +254,7 @@ Result<TxnArena*> TxnArenaManager::begin_unrecorded(std::uint64_t txn, ArenaProf
     SEGSIM_PROBE("arena.begin.too_many");
     lock.unlock();
     for (const auto& chunk : chunks) (void)segments_.release(chunk.segment);
-    return make_error(Errc::OutOfBudget, "max_live_arenas arenas are open");
+    return make_error(Errc::OutOfBudget, kArenaTooManyDetail);
   }
   SEGSIM_ASSERT(!chunks.empty(), "an arena begun without a chunk");
   const std::uint64_t id = state_->next_id++;
@@ -310,7 +310,7 @@ Result<TxnArena*> TxnArenaManager::begin_child_unrecorded(std::uint64_t parent_i
   if (it == state_->live.end()) return arena_error(parent_id);
   if (state_->live.size() >= config_.max_live_arenas) {
     SEGSIM_PROBE("arena.begin.too_many");
-    return make_error(Errc::OutOfBudget, "max_live_arenas arenas are open");
+    return make_error(Errc::OutOfBudget, kArenaTooManyDetail);
   }
   TxnArena* parent = it->second.get();
   SEGSIM_ASSERT(parent != nullptr && parent->id_ == parent_id, "the live map holds another arena under this id");

@@ -47,6 +47,8 @@ namespace segsim {
 // The detail of an OutOfBudget refused by a transaction's profile limit (the
 // segment allocator's own OutOfBudget carries another).
 inline constexpr const char* kArenaLimitDetail = "the transaction's profile limit";
+// The detail of an OutOfBudget refused because max_live_arenas are open.
+inline constexpr const char* kArenaTooManyDetail = "max_live_arenas arenas are open";
 
 enum class ArenaProfile : std::uint8_t { Tiny, Small, Medium, Large, Huge };
 inline constexpr std::size_t kArenaProfileCount = 5;

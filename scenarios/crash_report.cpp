@@ -83,8 +83,11 @@ std::string parse_event(const json& e, CrashEvent& out) {
     out.generation = static_cast<std::uint32_t>(ids[2].get<std::uint64_t>());
     out.object = ids[3].get<std::uint64_t>();
     if (!e.contains("class") || !e["class"].is_number_integer()) return "an event's \"class\"";
+    // What the recorder writes: a slab object's class (its allocation or
+    // free; -1 refused), -1 for every other object-layer operation.
     const auto object_class = e["class"].get<std::int64_t>();
-    if (object_class < -1 || object_class >= 64) return "an event's \"class\"";
+    const std::int64_t class_limit = flight_recorder::has_slab_class(out.op) ? std::int64_t{kSlabClassCount} : 0;
+    if (object_class < -1 || object_class >= class_limit) return "an object-layer event's \"class\"";
     out.size_class = static_cast<int>(object_class);
     return parse_result(e, out);
   }
@@ -285,6 +288,7 @@ Result<CrashReport> parse(const std::string& text, std::string* error_line) {
                               doc["version"].dump(), flight_recorder::kFormatVersion));
   }
   CrashReport report;
+  report.version = version;
   if (!string_field(doc, "build_id", report.build_id)) return refuse("missing or mistyped \"build_id\"");
   if (doc.contains("bug") && !string_field(doc, "bug", report.bug)) return refuse("mistyped \"bug\"");
   if (!doc.contains("stack") || !doc["stack"].is_object() ||

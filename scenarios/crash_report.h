@@ -98,6 +98,10 @@ struct CrashLargeConfig {
 };
 
 struct CrashReport {
+  // The format version it was written in: from version 4 a thread's events
+  // may tie on their sequence number (compact events do not step the clock);
+  // before, each thread's are strictly increasing.
+  std::int64_t version = 0;
   std::string build_id;
   std::string bug;  // the catalogued bug that was on (mutants builds); "" none
   std::uint64_t region_bytes = 0;

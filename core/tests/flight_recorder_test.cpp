@@ -318,6 +318,41 @@ TEST(FlightRecorder, AnExitedThreadsRingIsReused) {
   EXPECT_LE(reports[0]["threads"].size(), flight_recorder::kMaxThreads);
 }
 
+// A thread whose ring cannot be allocated records nothing until the next
+// enable() (its later calls do not try again), and the report says a thread
+// is missing; the next enable() starts the count over.
+TEST(FlightRecorder, AThreadWhoseRingCannotBeAllocatedIsCountedNotRecorded) {
+  RecorderDir dir;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config_for(dir), &error)) << error;
+  auto allocator = make_allocator();
+  std::thread([&] {
+    flight_recorder::fail_ring_allocations(1);
+    for (int i = 0; i < 2; ++i) {
+      auto segment = allocator->allocate(4096);
+      ASSERT_TRUE(segment.ok());
+      ASSERT_TRUE(allocator->release(segment.value()).ok());
+    }
+  }).join();
+  auto segment = allocator->allocate(4096);  // this thread's ring: allocated (one failure only)
+  ASSERT_TRUE(segment.ok());
+  ASSERT_NE(flight_recorder::write_report("test"), "");
+  flight_recorder::disable();
+  RecorderDir next_dir;
+  ASSERT_TRUE(flight_recorder::enable(config_for(next_dir), &error)) << error;
+  ASSERT_NE(flight_recorder::write_report("test"), "");
+  flight_recorder::disable();
+  ASSERT_TRUE(allocator->release(segment.value()).ok());
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0]["stack"]["threads_not_recorded"], 1);
+  ASSERT_EQ(reports[0]["threads"].size(), 1u);
+  EXPECT_EQ(reports[0]["threads"][0]["recorded"], 1) << "only this thread's allocate";
+  const auto next = next_dir.reports();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0]["stack"]["threads_not_recorded"], 0);
+}
+
 // A program's verdict stops the tape: events after it are not recorded.
 TEST(FlightRecorder, AFinalReportStopsTheRecordingAndCarriesItsMessage) {
   RecorderDir dir;

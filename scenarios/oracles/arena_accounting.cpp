@@ -1,7 +1,7 @@
 // arena-accounting: at quiescence no arena is live, every chunk taken went
 // back, commits and rollbacks account for every arena begun, refusals equal
-// the model's (segment refusals at least the allocations the workload saw
-// refused by the segment allocator), and audit() is clean.
+// the model's (segment refusals exactly the allocations and begins the
+// workload saw refused by the segment allocator), and audit() is clean.
 #include <fmt/format.h>
 
 #include "scenarios/oracles/arena_oracles.h"
@@ -21,10 +21,9 @@ void ArenaOracles::check_quiescent(const TxnArenaManager& manager, const ArenaMo
   expect("ended arenas", stats.commits + stats.rollbacks, stats.begun + stats.children_begun);
   expect("roots begun", stats.begun, model.begun);
   expect("refused ends", stats.refused_ends, model.refused_ends);
-  // At least those the workload saw (a refused begin counts too, unmodelled).
-  if (stats.segment_refusals < segment_refusals_seen_) {
-    hub_.fail("arena-accounting", fmt::format("the manager counts {} chunk growths refused by the segment allocator; the "
-                                              "workload saw {} allocations refused so",
+  if (stats.segment_refusals != segment_refusals_seen_) {
+    hub_.fail("arena-accounting", fmt::format("the manager counts {} chunks refused by the segment allocator; the "
+                                              "workload saw {} allocations and begins refused so",
                                               stats.segment_refusals, segment_refusals_seen_));
   }
   if (!live_.empty()) hub_.fail("arena-accounting", fmt::format("{} arena object(s) still live", live_.size()));

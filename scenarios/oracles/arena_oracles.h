@@ -64,6 +64,9 @@ class ArenaOracles {
   static Snapshot snapshot(const TxnArena& arena);
   void check_refused_allocate(const TxnArena& arena, const Snapshot& before, std::size_t bytes,
                               std::size_t alignment, const Error& error, bool fault_tolerated);
+  // A refused begin / begin_estimated: max_live_arenas open, or the segment
+  // allocator refused an initial chunk (counted: arena-accounting).
+  void check_refused_begin(const Error& error, bool fault_tolerated);
   void check_budget(const TxnArena& arena);
 
   // arena_chunks.cpp: after a successful allocate of `bytes`, `before` its
@@ -96,7 +99,8 @@ class ArenaOracles {
   std::map<std::uint64_t, std::uint64_t> live_;  // SimOs offset → end offset of each live object
   std::map<std::uint64_t, std::size_t> last_chunk_bytes_;  // arena id → its last chunk's bytes (0: none yet)
   // Allocations the workload saw refused by the segment allocator (not the
-  // profile's limit): each one the manager must count in segment_refusals.
+  // profile's limit) and begins refused an initial chunk: the manager's
+  // segment_refusals must count exactly these.
   std::uint64_t segment_refusals_seen_ = 0;
 };
 

@@ -33,7 +33,7 @@ void ArenaOracles::check_refused_allocate(const TxnArena& arena, const Snapshot&
   // OutOfBudget is the profile's limit, or the segment allocator's budget
   // (shared with every other transaction): only the first is the arena's to judge.
   const bool profile_limit = std::string_view(error.detail) == kArenaLimitDetail;
-  if (!bad_args && !profile_limit && (error.code == Errc::OutOfBudget || error.code == Errc::OutOfMemory)) {
+  if (!bad_args && !profile_limit) {
     ++segment_refusals_seen_;  // the segment allocator's: the chunk it would have grown was refused
   }
   if (error.code == Errc::OutOfBudget && profile_limit && !fault_tolerated) {
@@ -52,6 +52,13 @@ void ArenaOracles::check_refused_allocate(const TxnArena& arena, const Snapshot&
     hub_.fail("arena-refusal", fmt::format("a refused allocate({}) changed the arena: reserved {} -> {}, chunks {} -> {}",
                                            bytes, before.tree_reserved, after.tree_reserved, before.chunks, after.chunks));
   }
+}
+
+void ArenaOracles::check_refused_begin(const Error& error, bool fault_tolerated) {
+  check_error_text(hub_, error);
+  const bool too_many = error.code == Errc::OutOfBudget && std::string_view(error.detail) == kArenaTooManyDetail;
+  if (!too_many) ++segment_refusals_seen_;  // the segment allocator refused an initial chunk
+  if (!fault_tolerated) hub_.fail("arena-refusal", "begin refused: " + error.describe());
 }
 
 void ArenaOracles::check_budget(const TxnArena& arena) {

@@ -95,6 +95,11 @@ TEST(CrashReportLayers, BadObjectEventsAndOlderVersionsAreOneLine) {
       replaced(R"("magazine_capacity": [8, 8, 8, 8, 8, 8, 8, 8, 8])", R"("magazine_capacity": [8])"),
       replaced(R"("adaptive_magazines": true)", R"("adaptive_magazines": 1)"),
       replaced(R"("version": 3)", R"("version": 5)"),
+      // A class the recorder never writes: past the slab classes, or on a
+      // flush (which has none).
+      replaced(R"("bytes": 64, "class": 0)", R"("bytes": 64, "class": 9)"),
+      replaced(R"("op": "slab_flush", "depth": 0, "allocator": 7, "ids": [0, 0, 0, 0], "bytes": 0, "class": -1)",
+               R"("op": "slab_flush", "depth": 0, "allocator": 7, "ids": [0, 0, 0, 0], "bytes": 0, "class": 0)"),
   };
   for (const std::string& text : bad) {
     std::string error;
@@ -102,6 +107,20 @@ TEST(CrashReportLayers, BadObjectEventsAndOlderVersionsAreOneLine) {
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
     EXPECT_EQ(error.rfind("bad crash report: ", 0), 0u) << error;
   }
+}
+
+TEST(CrashReportLayers, TheLastSlabClassParsesAndTheFormatVersionIsKept) {
+  std::string error;
+  std::string text = slab_report("");
+  const std::string first = R"("bytes": 64, "class": 0)";
+  text.replace(text.find(first), first.size(), R"("bytes": 64, "class": 8)");
+  auto report = crash_report_from_json(text, &error);
+  ASSERT_TRUE(report.ok()) << error;
+  EXPECT_EQ(report->threads[0].events[0].size_class, 8);
+  EXPECT_EQ(report->version, 3);
+  auto again = crash_report_from_json(crash_report_to_json(report.value()), &error);
+  ASSERT_TRUE(again.ok()) << error;
+  EXPECT_EQ(again->version, flight_recorder::kFormatVersion);
 }
 
 TEST(CrashReportLayers, TheProgramsLastLayerIsRebuilt) {

@@ -133,6 +133,7 @@ namespace {
 
 constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
 constexpr std::uint64_t kFullRingsPageBase = 0x7f011000;
+constexpr std::uint64_t kRingAllocFailedPage = 0x7fa11000;
 constexpr std::uint64_t kSecondThreadPage = 0x7e2d0000;
 // The fatal signals flight_recorder.h catches.
 constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
@@ -287,6 +288,22 @@ void take_over_rings(RecorderCheck& check) {
   check.reuse_page = kReusePageBase + threads - 1;
 }
 
+// A thread whose ring cannot be allocated (memory ran out) records nothing
+// until the next enable() — its second call does not try again — and the
+// final report counts it among the threads not recorded
+// (check_final_report: neither page, and threads_not_recorded).
+void fail_a_ring_allocation(RecorderCheck& check) {
+  std::thread thread([] {
+    flight_recorder::fail_ring_allocations(1);
+    flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kRingAllocFailedPage, 0, 0, nullptr);
+    flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kRingAllocFailedPage + 1, 0, 0, nullptr);
+    flight_recorder::fail_ring_allocations(0);
+  });
+  thread.join();
+  ++check.rings_refused;
+  check.ring_alloc_failed_page = kRingAllocFailedPage;
+}
+
 // More live threads than rings: each of kMaxThreads + `extra` threads
 // records one call and waits until all have, so no ring is free for the last
 // `extra`: those are refused — counted in the report's threads_not_recorded,
@@ -320,13 +337,13 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra) {
                                                     thread.thread, calls, threads));
     kept += calls;
   }
-  if (report.threads_not_recorded != extra || kept != flight_recorder::kMaxThreads) {
+  if (report.threads_not_recorded != check.rings_refused + extra || kept != flight_recorder::kMaxThreads) {
     recorder_fail(stack, fmt::format("{} live threads recorded one call each into {} rings: the report keeps {} calls "
                                      "and counts {} threads not recorded; due {} and {}",
                                      threads, flight_recorder::kMaxThreads, kept, report.threads_not_recorded,
-                                     flight_recorder::kMaxThreads, extra));
+                                     flight_recorder::kMaxThreads, check.rings_refused + extra));
   }
-  check.rings_refused = extra;
+  check.rings_refused += extra;
 }
 
 // The final report keeps at most kMaxThreads rings, one of them the last
@@ -370,6 +387,8 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
 #endif
   check_directory_gone(stack, check);
   enable_recorder_or_fail(stack, check.config);
+  check.rings_refused = 0;  // counted from this enable()
+  fail_a_ring_allocation(check);
   // A quarter of these: 2 x 257 thread starts cost ~70 ms, the seed's whole time again.
   if (rng.below(4) == 0) {
     // First every ring held at once (this enable()'s rings are all new: no
@@ -567,6 +586,16 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
       if (std::none_of(report.threads.begin(), report.threads.end(), second_call)) {
         recorder_fail(stack, fmt::format("the final report's {} thread(s) lost the call of a second thread (page {:#x})",
                                          report.threads.size(), kSecondThreadPage));
+      }
+    }
+    for (const CrashThread& thread : report.threads) {
+      for (const CrashEvent& event : thread.events) {
+        if (check.ring_alloc_failed_page == 0 || event.op != flight_recorder::Op::PageClear ||
+            (event.page != check.ring_alloc_failed_page && event.page != check.ring_alloc_failed_page + 1)) {
+          continue;
+        }
+        recorder_fail(stack, fmt::format("the final report keeps a call (page {:#x}) of a thread whose ring could not "
+                                         "be allocated", event.page));
       }
     }
     if (report.threads_not_recorded != check.rings_refused) {

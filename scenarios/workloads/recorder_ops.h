@@ -44,6 +44,9 @@ struct RecorderCheck {
   flight_recorder::Config config;  // as enabled
   std::uint64_t reuse_page = 0;    // recorder_crash_paths: the page of the thread that took over a ring; 0: none
   std::uint64_t rings_refused = 0;  // recorder_crash_paths: threads refused a ring since the last enable()
+  // recorder_crash_paths: the first of two pages a thread whose ring
+  // allocation failed cleared (neither may be in a report); 0: none.
+  std::uint64_t ring_alloc_failed_page = 0;
 
   RecorderCheck() = default;
   RecorderCheck(const RecorderCheck&) = delete;

@@ -86,7 +86,7 @@ void Txn::begin() {
     return st.manager->begin(txn, profile);
   }();
   if (!got.ok()) {
-    if (!tolerated(stack, got.error())) stack.oracles.fail("arena-refusal", "begin refused: " + got.error().describe());
+    st.oracles->check_refused_begin(got.error(), tolerated(stack, got.error()));
     return;
   }
   ++st.model.begun;
