@@ -25,6 +25,34 @@ std::vector<std::int64_t> DecommitPolicyModel::dirty_idle_since() const {
   return since;
 }
 
+std::vector<DecommitPolicyModel::FreeRange> DecommitPolicyModel::free_ranges() const {
+  std::vector<FreeRange> out;
+  for (const auto& [key, range] : free_) out.push_back(FreeRange{key.first, key.second, range.bytes, range.idle_since, range.clean});
+  return out;
+}
+
+void DecommitPolicyModel::insert_coalescing(Key key, Range range) {
+  auto next = free_.lower_bound(key);
+  if (next != free_.end() && next->first.first == key.first && next->first.second == key.second + range.bytes) {
+    range.bytes += next->second.bytes;
+    range.clean = range.clean && next->second.clean;
+    range.idle_since = std::max(range.idle_since, next->second.idle_since);
+    next = free_.erase(next);
+    ++coalesces_;
+  }
+  if (next != free_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first.first == key.first && prev->first.second + prev->second.bytes == key.second) {
+      prev->second.bytes += range.bytes;
+      prev->second.clean = prev->second.clean && range.clean;
+      prev->second.idle_since = std::max(prev->second.idle_since, range.idle_since);
+      ++coalesces_;
+      return;
+    }
+  }
+  free_.emplace(key, range);
+}
+
 std::optional<std::size_t> DecommitPolicyModel::smallest_free_bytes() const {
   std::optional<std::size_t> smallest;
   for (const auto& [key, range] : free_) {
@@ -76,6 +104,7 @@ void DecommitPolicyModel::check(const std::string& call, const LargeObjectStats&
   exact("decommitted_bytes", after.decommitted_bytes, clean_bytes);
   exact("decommits", after.decommits, decommits_);
   exact("decommitted_bytes_total", after.decommitted_bytes_total, decommitted_bytes_total_);
+  exact("coalesces", after.coalesces, coalesces_);
   exact("advise_failures", after.advise_failures, 0);  // no fault point, no failing Os
 }
 
@@ -110,25 +139,22 @@ void DecommitPolicyModel::allocated(const LargeObject& got, bool zeroed, std::in
   check(call, after);
 }
 
-void DecommitPolicyModel::released(const LargeObject& object, std::int64_t now_ns, const LargeObjectStats& after) {
-  ++calls_;
-  const Key key{object.span_id(), object.offset()};
-  const auto next = free_.lower_bound(key);
-  const bool free_after = next != free_.end() && next->first.first == key.first &&
-                          next->first.second == key.second + object.size();
-  const bool free_before = next != free_.begin() && std::prev(next)->first.first == key.first &&
-                           std::prev(next)->first.second + std::prev(next)->second.bytes == key.second;
-  SEGSIM_ASSERT(!free_after && !free_before,
-                "decommit-policy model: a release beside a free range (its caller must keep released ranges apart)");
-  free_.emplace(key, Range{object.size(), false, now_ns});
-  const std::int64_t interval = config_.decommit_check_interval_ns;
-  const std::int64_t check_was = next_check_ns_;
-  const bool due = interval > 0 && now_ns >= next_check_ns_;
-  Pass pass;
+bool DecommitPolicyModel::release(const LargeObject& object, std::int64_t now_ns, Pass& pass) {
+  insert_coalescing(Key{object.span_id(), object.offset()}, Range{object.size(), false, now_ns});
+  const bool due = config_.decommit_check_interval_ns > 0 && now_ns >= next_check_ns_;
   if (due) {
-    next_check_ns_ = now_ns + interval;
+    next_check_ns_ = now_ns + config_.decommit_check_interval_ns;
     pass = decommit(config_.decommit_after_ns, now_ns);
   }
+  return due;
+}
+
+void DecommitPolicyModel::released(const LargeObject& object, std::int64_t now_ns, const LargeObjectStats& after) {
+  ++calls_;
+  const std::int64_t interval = config_.decommit_check_interval_ns;
+  const std::int64_t check_was = next_check_ns_;
+  Pass pass;
+  const bool due = release(object, now_ns, pass);
   const std::string call = fmt::format("release at t={} ns", now_ns);
   if (due) {
     check_pass(call,
@@ -154,6 +180,40 @@ void DecommitPolicyModel::decommitted(std::int64_t min_idle_ns, std::size_t retu
   const std::string call = fmt::format("decommit_idle({}) at t={} ns", min_idle_ns, now_ns);
   check_pass(call, fmt::format("decommit_idle decommits exactly the dirty ranges idle >= {} ns", min_idle_ns), pass,
              returned, after);
+  check(call, after);
+}
+
+void DecommitPolicyModel::decommitted_around(std::int64_t min_idle_ns, std::size_t returned, std::int64_t now_ns,
+                                            const LargeObject& during, std::int64_t during_ns,
+                                            const LargeObjectStats& after) {
+  ++calls_;
+  // The pass takes its candidates out of the free ranges and drops the lock...
+  std::vector<std::pair<Key, Range>> in_flight;
+  Pass pass;
+  for (auto it = free_.begin(); it != free_.end();) {
+    if (it->second.clean || now_ns - it->second.idle_since < min_idle_ns) {
+      ++it;
+      continue;
+    }
+    in_flight.emplace_back(*it);
+    ++pass.ranges;
+    pass.bytes += it->second.bytes;
+    it = free_.erase(it);
+  }
+  // ...the release coalesces with what is left (and may run its own lazy pass)...
+  Pass lazy;
+  (void)release(during, during_ns, lazy);
+  // ...and each candidate comes back decommitted, coalescing with its neighbours.
+  for (const auto& [key, range] : in_flight) insert_coalescing(key, Range{range.bytes, true, range.idle_since});
+  decommits_ += pass.ranges;
+  decommitted_bytes_total_ += pass.bytes;
+  const std::string call = fmt::format("decommit_idle({}) at t={} ns, with a release at t={} ns during its advise",
+                                       min_idle_ns, now_ns, during_ns);
+  check_pass(call,
+             fmt::format("decommit_idle decommits exactly the dirty ranges idle >= {} ns when it starts (and the "
+                         "release's lazy pass, if due, {} range(s))",
+                         min_idle_ns, lazy.ranges),
+             pass, returned, after);
   check(call, after);
 }
 

@@ -23,13 +23,13 @@
 //    and emergency_cleanup() leave no free range of a span that keeps a live
 //    object dirty — a range released in the same nanosecond included;
 //  * an allocation has to zero (zeroings) exactly when it is zeroed and the
-//    range it takes is dirty.
+//    range it takes is dirty;
+//  * a range that comes back free beside free ones (a release, or a
+//    decommitted range whose neighbour was released while the advise ran)
+//    coalesces with them: dirty if any part is, idle since its newest part's
+//    time — so a later pass leaves it until that part is idle long enough.
 // Checked after every call against stats(): decommits, decommitted bytes
-// (cumulative and now), zeroings, free bytes and ranges, spans.
-//
-// The caller keeps released ranges apart (a live object between any two):
-// the header leaves the idle time of a coalesced range to the allocator, and
-// the model asserts no release of its caller coalesces.
+// (cumulative and now), zeroings, coalesces, free bytes and ranges, spans.
 #pragma once
 
 #include <cstddef>
@@ -59,6 +59,11 @@ class DecommitPolicyModel {
   // decommit_idle(min_idle_ns) returned `returned` at `now_ns`.
   void decommitted(std::int64_t min_idle_ns, std::size_t returned, std::int64_t now_ns,
                    const LargeObjectStats& after);
+  // decommit_idle(min_idle_ns) began at `now_ns` and returned `returned`;
+  // while its advise ran with the lock dropped (the fault point
+  // large.decommit.slow), `during` (live) was released at `during_ns`.
+  void decommitted_around(std::int64_t min_idle_ns, std::size_t returned, std::int64_t now_ns,
+                          const LargeObject& during, std::int64_t during_ns, const LargeObjectStats& after);
   // The StackPressureActions action ran at `now_ns` with only this allocator as a target.
   void acted(Action action, std::int64_t now_ns, const LargeObjectStats& after);
 
@@ -66,6 +71,13 @@ class DecommitPolicyModel {
   // each dirty free range became idle.
   std::int64_t next_check_ns() const noexcept { return next_check_ns_; }
   std::vector<std::int64_t> dirty_idle_since() const;
+  struct FreeRange {
+    std::uint32_t span = 0;
+    std::size_t offset = 0, bytes = 0;
+    std::int64_t idle_since = 0;
+    bool clean = false;
+  };
+  std::vector<FreeRange> free_ranges() const;
   // The smallest free range's bytes (an exact fit for best fit), if any.
   std::optional<std::size_t> smallest_free_bytes() const;
 
@@ -83,6 +95,10 @@ class DecommitPolicyModel {
 
   // Decommits the model's dirty ranges idle for at least `min_idle_ns`.
   Pass decommit(std::int64_t min_idle_ns, std::int64_t now_ns);
+  // `range` at `key` back in the free ranges, merged with free neighbours.
+  void insert_coalescing(Key key, Range range);
+  // A release at `now_ns` and the lazy pass it runs when due; whether it ran one.
+  bool release(const LargeObject& object, std::int64_t now_ns, Pass& pass);
   // The call's decommits (and `returned` bytes, when it returns them) against the prediction.
   void check_pass(const std::string& call, const std::string& promise, const Pass& predicted,
                   std::optional<std::size_t> returned, const LargeObjectStats& after);
@@ -94,7 +110,7 @@ class DecommitPolicyModel {
   std::map<Key, Range> free_;
   std::map<std::uint32_t, std::size_t> spans_;  // span id → bytes
   std::int64_t next_check_ns_ = 0;              // State::next_decommit_check_ns starts at 0
-  std::uint64_t decommits_ = 0, decommitted_bytes_total_ = 0, zeroings_ = 0;
+  std::uint64_t decommits_ = 0, decommitted_bytes_total_ = 0, zeroings_ = 0, coalesces_ = 0;
   std::uint64_t calls_ = 0;
 };
 

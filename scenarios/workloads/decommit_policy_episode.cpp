@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -33,10 +34,21 @@ constexpr std::size_t kEpisodeBudgetBytes = 64 * MiB;  // far above the two or t
 
 enum Op : std::size_t { kRelease, kReallocate, kSleep, kDecommit, kAction, kOpCount };
 
+// Fires one fault point, once.
+class FireOnce final : public fault_points::Controller {
+ public:
+  explicit FireOnce(std::size_t site_id) : site_id_(site_id) {}
+  bool should_fire(std::size_t site_id) override { return site_id == site_id_ && std::exchange(armed_, false); }
+
+ private:
+  std::size_t site_id_;
+  bool armed_ = true;
+};
+
 class Episode {
  public:
-  Episode(Stack& stack, sim::Rng& rng, LargeObjectAllocator& large)
-      : stack_(stack), rng_(rng), large_(large), actions_(StackPressureTargets{.large = &large, .refuse_arenas = {}}),
+  Episode(Stack& stack, sim::Rng& rng, ManualClock& clock, LargeObjectAllocator& large)
+      : stack_(stack), rng_(rng), clock_(clock), large_(large), actions_(StackPressureTargets{.large = &large, .refuse_arenas = {}}),
         model_(stack.oracles, large.config()) {}
 
   // Spans filled exactly by `slot_bytes` (an odd count): the even slots stay
@@ -65,6 +77,7 @@ class Episode {
         case kOpCount: break;
       }
     }
+    coalesce_drill();
     const std::vector<std::string> audit = large_.audit();
     if (!audit.empty()) stack_.oracles.fail("accounting", "decommit-policy episode: the allocator audits: " + audit.front());
   }
@@ -121,7 +134,9 @@ class Episode {
 
   // The smallest free range, taken whole (best fit): a released slot between two live ones.
   void reallocate() {
-    if (const std::optional<std::size_t> bytes = model_.smallest_free_bytes()) held_.push_back(allocate(*bytes));
+    if (const std::optional<std::size_t> bytes = model_.smallest_free_bytes()) {
+      held_.push_back(allocate(std::min(*bytes, large_.config().max_object_bytes)));  // a coalesced range: its start
+    }
   }
 
   void decommit() {
@@ -139,6 +154,108 @@ class Episode {
     model_.decommitted(min_idle, returned, now(), large_.stats());
   }
 
+  // A pillar beside a dirty range released while a pass decommits that range
+  // with its lock dropped (the fault point large.decommit.slow, fired once):
+  // the two come back as one range, dirty, idle since the release — its
+  // newer part's time. Then a held object beside the merged range released:
+  // it merges with the older range before or after it. A pass that asks for
+  // just more idle time than the last release's must leave the range. Once
+  // per episode: every span keeps a live pillar.
+  void coalesce_drill() {
+    release_one();
+    std::vector<DecommitPolicyModel::FreeRange> dirty;
+    for (const auto& range : model_.free_ranges()) {
+      if (!range.clean) dirty.push_back(range);
+    }
+    if (dirty.empty()) return;
+    // (dirty range, pillar beside it) pairs; those with a held object beyond
+    // the pillar first, so that the later release merges with the range from
+    // either side.
+    struct Pair {
+      DecommitPolicyModel::FreeRange target;
+      std::size_t pillar;
+    };
+    std::vector<Pair> pairs, with_held_beyond;
+    for (const auto& target : dirty) {
+      for (std::size_t i = 0; i < pillars_.size(); ++i) {
+        const LargeObject& p = pillars_[i];
+        if (p.span_id() != target.span) continue;
+        const bool after = target.offset + target.bytes == p.offset();
+        if (!after && p.offset() + p.size() != target.offset) continue;
+        pairs.push_back(Pair{target, i});
+        const bool held_beyond = std::any_of(held_.begin(), held_.end(), [&](const LargeObject& h) {
+          return h.span_id() == p.span_id() &&
+                 (after ? h.offset() == p.offset() + p.size() : h.offset() + h.size() == p.offset());
+        });
+        if (held_beyond) with_held_beyond.push_back(pairs.back());
+      }
+    }
+    const std::vector<Pair>& from = with_held_beyond.empty() ? pairs : with_held_beyond;
+    if (from.empty()) return;
+    const Pair pick = from[rng_.below(from.size())];
+    const DecommitPolicyModel::FreeRange target = pick.target;
+    const LargeObject pillar = pillars_[pick.pillar];
+    pillars_.erase(pillars_.begin() + static_cast<std::ptrdiff_t>(pick.pillar));
+    sleep(1 + static_cast<std::int64_t>(rng_.below(3)));
+    const std::int64_t min_idle = now() - target.idle_since;  // the target, and every range idle longer
+    const std::int64_t started = now();
+    std::int64_t released_at = -1;
+    std::size_t returned = 0;
+    {
+      FireOnce slow(fault_points::id_of("large.decommit.slow"));
+      fault_points::ControllerScope only_this(&slow);
+      clock_.after_next_sleep([&] {
+        released_at = now();
+        const Status status = large_.release(pillar);
+        if (!status.ok()) {
+          stack_.oracles.fail("decommit-policy", "decommit-policy episode: a release during a decommit's advise was "
+                                                 "refused: " + status.error().describe());
+        }
+      });
+      returned = large_.decommit_idle(min_idle);
+      clock_.after_next_sleep(nullptr);
+    }
+    if (released_at < 0) {
+      stack_.oracles.fail("decommit-policy", fmt::format("decommit-policy episode: decommit_idle({}) with a dirty range "
+                                                         "idle that long never reached its slow advise", min_idle));
+    }
+    model_.decommitted_around(min_idle, returned, started, pillar, released_at, large_.stats());
+    sleep(1 + static_cast<std::int64_t>(rng_.below(1000)));
+    std::int64_t newest = released_at;
+    if (release_beside_a_free_range()) newest = now();
+    sleep(static_cast<std::int64_t>(rng_.below(3)) * (1 + static_cast<std::int64_t>(rng_.below(1000))));
+    const std::int64_t min_left = now() - newest + 1;
+    const std::size_t left = large_.decommit_idle(min_left);
+    model_.decommitted(min_left, left, now(), large_.stats());
+  }
+
+  // Releases a held object with a free range just before or after it; whether one was.
+  bool release_beside_a_free_range() {
+    const std::vector<DecommitPolicyModel::FreeRange> free = model_.free_ranges();
+    std::vector<std::size_t> beside;
+    for (std::size_t i = 0; i < held_.size(); ++i) {
+      const LargeObject& h = held_[i];
+      for (const auto& range : free) {
+        if (range.span == h.span_id() &&
+            (range.offset + range.bytes == h.offset() || h.offset() + h.size() == range.offset)) {
+          beside.push_back(i);
+          break;
+        }
+      }
+    }
+    if (beside.empty()) return false;
+    const std::size_t i = beside[rng_.below(beside.size())];
+    const LargeObject object = held_[i];
+    held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
+    const Status status = large_.release(object);
+    if (!status.ok()) {
+      stack_.oracles.fail("decommit-policy", "decommit-policy episode: release of a live object refused: " +
+                                                 status.error().describe());
+    }
+    model_.released(object, now(), large_.stats());
+    return true;
+  }
+
   // An action, often in the nanosecond of a release: no range may stay dirty because it is new.
   void act() {
     if (rng_.chance(0.7)) release_one();
@@ -153,10 +270,11 @@ class Episode {
 
   Stack& stack_;
   sim::Rng& rng_;
+  ManualClock& clock_;
   LargeObjectAllocator& large_;
   StackPressureActions actions_;
   DecommitPolicyModel model_;
-  std::vector<LargeObject> pillars_;  // live all along: no two free ranges are ever adjacent
+  std::vector<LargeObject> pillars_;  // live all along but one (coalesce_drill): free ranges stay apart till then
   std::vector<LargeObject> held_;     // live, between two pillars (or a pillar and the span's end)
 };
 
@@ -190,7 +308,7 @@ void run_decommit_policy_episode(Stack& stack, sim::Rng& rng) {
   const std::unique_ptr<faults::SimOs> os = make_episode_os(stack, rng, 32 * MiB, "decommit-policy");
   auto large = LargeObjectAllocator::create(*os, config);
   if (!large.ok()) stack.oracles.fail("exception", "decommit-policy episode: allocator: " + large.error().describe());
-  Episode episode(stack, rng, *large.value());
+  Episode episode(stack, rng, clock, *large.value());
   episode.fill(spans, slot_bytes);
   episode.run(calls);
 }

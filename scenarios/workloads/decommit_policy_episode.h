@@ -4,7 +4,8 @@
 // oracles cannot judge it: a release that decommits on every call, or an
 // emergency that leaves a range released in the same nanosecond resident,
 // passed every sweep. The episode drives a private LargeObjectAllocator
-// (private SimOs, no fault point able to fire, best fit; decommit_after_ns and
+// (private SimOs, no fault point able to fire but the one the last step
+// fires, best fit; decommit_after_ns and
 // decommit_check_interval_ns drawn: 0, 1 ns, microseconds, a millisecond, a
 // second) from the calling fiber alone, on a clock that moves only when it
 // sleeps (workloads/manual_clock.h), and checks every call against the
@@ -18,7 +19,12 @@
 //    time ±1 ns and past every range's;
 //  * StackPressureActions with only this allocator as a target: gentle,
 //    aggressive and emergency, often right after a release in the same
-//    nanosecond.
+//    nanosecond;
+//  * last, a coalescing drill: a live neighbour of a dirty range released
+//    while decommit_idle advises that range with its lock dropped (the fault
+//    point large.decommit.slow, fired once; the release runs at the end of
+//    its sleep): the range comes back merged, dirty, idle since the release
+//    — then a pass asking 1 ns more than that must leave it.
 //
 // Run at quiescence (the large-objects and pressure scenarios' finish): the
 // instance is the episode's alone, so the run's own state, oracles and trace

@@ -12,7 +12,7 @@
 // else does. Nothing else runs meanwhile: the simulation sees no scheduling
 // point, so a seed's trace is the same with or without the episode.
 //
-// One caller: a lock never contends (a lock of a held mutex, an unlock of a
+// One caller: a lock never contends (after_next_sleep's action runs on it too) (a lock of a held mutex, an unlock of a
 // free one is a broken discipline), a wait can never be woken (a deadlock),
 // and a spawn is refused. `fail` reports those and must not return.
 #pragma once
@@ -55,14 +55,23 @@ class ManualClock final : public platform::Runtime {
   void atomic_access(platform::SimTag&, platform::AtomicOp) override {}
   bool spawn(platform::Task) override { return false; }
   std::int64_t now_ns() override { return now_ns_; }
-  void sleep_for_ns(std::int64_t duration_ns) override { now_ns_ += duration_ns; }
+  void sleep_for_ns(std::int64_t duration_ns) override {
+    now_ns_ += duration_ns;
+    if (after_next_sleep_) std::exchange(after_next_sleep_, nullptr)();
+  }
   void yield() override {}
+
+  // Runs `then` at the end of the next sleep, once: what another thread did
+  // meanwhile, where the code under test sleeps with its lock dropped (a slow
+  // fault point's window).
+  void after_next_sleep(std::function<void()> then) { after_next_sleep_ = std::move(then); }
 
  private:
   static constexpr std::uint32_t kHeld = ~std::uint32_t{0};
 
   std::int64_t now_ns_;
   FailFn fail_;
+  std::function<void()> after_next_sleep_;
 };
 
 }  // namespace segsim::scenarios
