@@ -168,7 +168,7 @@ Ring* detail::ring_of_this_thread() noexcept {
   if (slot >= kMaxThreads) {
     drop();
     if (Ring* reused = reuse_exited_ring(s); reused != nullptr) return adopt(reused, epoch);
-    SEGSIM_PROBE("recorder.ring.refused");
+    SEGSIM_PROBE("recorder.ring.lost_race");
     s.rings_refused.fetch_add(1, std::memory_order_relaxed);
     return refuse_ring(epoch);
   }

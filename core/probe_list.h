@@ -207,6 +207,7 @@ inline constexpr std::array kProbes = {
     Probe{"recorder.ring.taken_over", "a thread took over the ring of the oldest exited thread (all rings taken)", true},
     Probe{"recorder.ring.refused", "a thread got no ring: every ring held by a live thread (counted)", true},
     Probe{"recorder.regions.displaced", "a region's key placed past its home entry of the region table (a collision)", false},
+    Probe{"recorder.ring.lost_race", "a thread that passed the ring count lost the last slot to others: refused", false},
     Probe{"recorder.ring.alloc_failed", "a thread's ring could not be allocated: its calls go unrecorded", true},
     Probe{"recorder.report.cap_reached", "a report past kMaxReportsPerProcess not written", false},
     Probe{"recorder.report.path_too_long", "a report's path did not fit its buffer: none written", false},

@@ -23,7 +23,9 @@
 //  * An arena with a live child cannot end: InUse, nothing changes. Ending an
 //    arena twice is DoubleFree; an id never issued is InvalidPointer.
 //  * suggest_profile() picks the profile that covers 90 % of the recent
-//    transactions' sizes; profile_for(bytes) maps an estimate (seed bands).
+//    transactions' sizes; profile_for(bytes) maps an estimate by the seed's
+//    bands: below 10,000 bytes tiny, below 100,000 small, below 1,000,000
+//    medium, below 10,000,000 large, else huge.
 //
 // Thread-safety: the manager is thread-safe. One arena tree (a transaction
 // and its savepoints) is used by one thread at a time; allocate() takes no

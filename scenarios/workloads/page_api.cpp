@@ -278,6 +278,8 @@ void Client::create_directly() {
       case 2: config.initial_bytes = 0; break;
       default: config.max_value_bytes = kLargestClassBytes + 1; break;
     }
+  } else if (rng_.chance(0.5)) {
+    config.slot_count = rng_.chance(0.5) ? 1 : 65536;  // the bounds, both valid
   }
   auto page = LeafPage::create(stack_.allocator, config, 0);
   if (invalid) {

@@ -306,17 +306,22 @@ void fail_a_ring_allocation(RecorderCheck& check) {
 
 // More live threads than rings: each of kMaxThreads + `extra` threads
 // records one call and waits until all have, so no ring is free for the last
-// `extra`: those are refused — counted in the report's threads_not_recorded,
+// `extra`. Each records as it starts (`together` false: the late ones find
+// every slot claimed), or all start recording together, so that several race
+// for the last free slots (the losers take the path of a slot claimed past
+// the end). The last `extra` are refused — counted in the report's threads_not_recorded,
 // their calls not kept — and every other thread's call is kept in a ring of
 // its own. Which threads are refused is the OS's schedule; how many is not.
-void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra) {
+void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, bool together) {
   const auto threads = static_cast<std::uint32_t>(flight_recorder::kMaxThreads) + extra;
   {
+    std::latch all_started(together ? threads : 1);
     std::latch all_recorded(threads);
     std::vector<std::thread> started;
     started.reserve(threads);
     for (std::uint32_t t = 0; t < threads; ++t) {
-      started.emplace_back([t, &all_recorded] {
+      started.emplace_back([t, together, &all_started, &all_recorded] {
+        if (together) all_started.arrive_and_wait();
         flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kFullRingsPageBase + t, 0, 0, nullptr);
         all_recorded.arrive_and_wait();
       });
@@ -393,7 +398,8 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   if (rng.below(4) == 0) {
     // First every ring held at once (this enable()'s rings are all new: no
     // exited thread's to take over), then each taken over in turn.
-    refuse_rings(stack, check, 1 + static_cast<std::uint32_t>(rng.below(3)));
+    const auto extra = 1 + static_cast<std::uint32_t>(rng.below(3));
+    refuse_rings(stack, check, extra, /*together=*/rng.chance(0.5));
     take_over_rings(check);
   } else if (rng.below(3) == 0) {
     // Another quarter: the takeover alone (~35 ms), whose rings the threads'

@@ -26,6 +26,16 @@ constexpr std::array<std::size_t, 7> kSizeEdges = {16, 4096, 8192, 16384, 65536,
 constexpr std::array<std::size_t, 9> kEstimateEdges = {9'999, 10'000, 99'999, 100'000, 999'999, 1'000'000,
                                                        9'999'999, 10'000'000, 0};
 
+// The header's bands for an estimate (core/txn_arena.h), not profile_for's
+// code: the workload judges the manager against the promise.
+ArenaProfile banded_profile(std::size_t estimated_bytes) {
+  if (estimated_bytes < 10'000) return ArenaProfile::Tiny;
+  if (estimated_bytes < 100'000) return ArenaProfile::Small;
+  if (estimated_bytes < 1'000'000) return ArenaProfile::Medium;
+  if (estimated_bytes < 10'000'000) return ArenaProfile::Large;
+  return ArenaProfile::Huge;
+}
+
 struct TxnArenas {
   std::unique_ptr<ArenaOracles> oracles;
   std::unique_ptr<TxnArenaManager> manager;
@@ -73,7 +83,7 @@ void Txn::begin() {
       const ArenaProfileModel::Mark before = st.profiles.mark();
       Result<TxnArena*> arena = st.manager->begin_estimated(txn, estimate == 0 ? std::nullopt : std::optional(estimate));
       if (arena.ok() && estimate == 0) st.profiles.check_suggested(stack.oracles, before, arena.value()->profile());
-      if (arena.ok() && estimate != 0 && arena.value()->profile() != profile_for(estimate)) {
+      if (arena.ok() && estimate != 0 && arena.value()->profile() != banded_profile(estimate)) {
         stack.oracles.fail("arena-refusal", fmt::format("an estimate of {} B opened a {} arena", estimate,
                                                         profile_spec(arena.value()->profile()).name));
       }
