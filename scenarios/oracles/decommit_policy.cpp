@@ -17,14 +17,6 @@ void DecommitPolicyModel::fail(const std::string& call, const std::string& what)
   oracles_.fail("decommit-policy", fmt::format("call {} ({}): {}", calls_, call, what));
 }
 
-std::vector<std::int64_t> DecommitPolicyModel::dirty_idle_since() const {
-  std::vector<std::int64_t> since;
-  for (const auto& [key, range] : free_) {
-    if (!range.clean) since.push_back(range.idle_since);
-  }
-  return since;
-}
-
 std::vector<DecommitPolicyModel::FreeRange> DecommitPolicyModel::free_ranges() const {
   std::vector<FreeRange> out;
   for (const auto& [key, range] : free_) out.push_back(FreeRange{key.first, key.second, range.bytes, range.idle_since, range.clean});
@@ -64,7 +56,7 @@ std::optional<std::size_t> DecommitPolicyModel::smallest_free_bytes() const {
 DecommitPolicyModel::Pass DecommitPolicyModel::decommit(std::int64_t min_idle_ns, std::int64_t now_ns) {
   Pass pass;
   for (auto& [key, range] : free_) {
-    if (range.clean || now_ns - range.idle_since < min_idle_ns) continue;
+    if (!due(range, min_idle_ns, now_ns)) continue;
     range.clean = true;
     ++pass.ranges;
     pass.bytes += range.bytes;
@@ -191,7 +183,7 @@ void DecommitPolicyModel::decommitted_around(std::int64_t min_idle_ns, std::size
   std::vector<std::pair<Key, Range>> in_flight;
   Pass pass;
   for (auto it = free_.begin(); it != free_.end();) {
-    if (it->second.clean || now_ns - it->second.idle_since < min_idle_ns) {
+    if (!due(it->second, min_idle_ns, now_ns)) {
       ++it;
       continue;
     }

@@ -67,10 +67,9 @@ class DecommitPolicyModel {
   // The StackPressureActions action ran at `now_ns` with only this allocator as a target.
   void acted(Action action, std::int64_t now_ns, const LargeObjectStats& after);
 
-  // For the caller's draws: the next check release() must honour, and when
-  // each dirty free range became idle.
+  // For the caller's draws: the next check release() must honour, and the
+  // free ranges (when each became idle, whether decommitted).
   std::int64_t next_check_ns() const noexcept { return next_check_ns_; }
-  std::vector<std::int64_t> dirty_idle_since() const;
   struct FreeRange {
     std::uint32_t span = 0;
     std::size_t offset = 0, bytes = 0;
@@ -93,6 +92,10 @@ class DecommitPolicyModel {
     std::size_t bytes = 0;
   };
 
+  // Whether a pass at `now_ns` for `min_idle_ns` decommits `range`: dirty, idle that long.
+  static bool due(const Range& range, std::int64_t min_idle_ns, std::int64_t now_ns) {
+    return !range.clean && now_ns - range.idle_since >= min_idle_ns;
+  }
   // Decommits the model's dirty ranges idle for at least `min_idle_ns`.
   Pass decommit(std::int64_t min_idle_ns, std::int64_t now_ns);
   // `range` at `key` back in the free ranges, merged with free neighbours.

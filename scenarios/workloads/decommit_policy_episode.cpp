@@ -88,9 +88,16 @@ class Episode {
     if (ns > 0) platform::sleep_for_ns(ns);
   }
   std::int64_t ns_around(std::int64_t at) { return at - 1 + static_cast<std::int64_t>(rng_.below(3)); }
+  std::vector<DecommitPolicyModel::FreeRange> dirty_ranges() const {
+    std::vector<DecommitPolicyModel::FreeRange> dirty;
+    for (const auto& range : model_.free_ranges()) {
+      if (!range.clean) dirty.push_back(range);
+    }
+    return dirty;
+  }
   std::int64_t random_dirty_idle_since() {
-    const std::vector<std::int64_t> since = model_.dirty_idle_since();
-    return since.empty() ? now() : since[rng_.below(since.size())];
+    const std::vector<DecommitPolicyModel::FreeRange> dirty = dirty_ranges();
+    return dirty.empty() ? now() : dirty[rng_.below(dirty.size())].idle_since;
   }
 
   // Sleeps biased to the policy's edges: the next check and a range's decommit time, ±1 ns.
@@ -163,10 +170,7 @@ class Episode {
   // per episode: every span keeps a live pillar.
   void coalesce_drill() {
     release_one();
-    std::vector<DecommitPolicyModel::FreeRange> dirty;
-    for (const auto& range : model_.free_ranges()) {
-      if (!range.clean) dirty.push_back(range);
-    }
+    const std::vector<DecommitPolicyModel::FreeRange> dirty = dirty_ranges();
     if (dirty.empty()) return;
     // (dirty range, pillar beside it) pairs; those with a held object beyond
     // the pillar first, so that the later release merges with the range from
