@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "core/assert.h"
 #include "core/flight_recorder_state.h"
@@ -107,6 +108,18 @@ Ring* adopt(Ring* ring, std::uint32_t epoch) noexcept {
   return ring;
 }
 
+// hold_next_ring_claim()'s hook for this thread, run once.
+struct RingClaimHold {
+  void (*hold)(void*) = nullptr;
+  void* arg = nullptr;
+};
+constinit thread_local RingClaimHold tls_ring_claim_hold;
+
+void run_ring_claim_hold() {
+  const RingClaimHold hold = std::exchange(tls_ring_claim_hold, RingClaimHold{});
+  if (hold.hold != nullptr) hold.hold(hold.arg);
+}
+
 // One of fail_ring_allocations()'s failures, if any is left.
 bool take_ring_allocation_failure(detail::State& s) noexcept {
   std::uint32_t left = s.ring_allocations_to_fail.load(std::memory_order_relaxed);
@@ -164,6 +177,7 @@ Ring* detail::ring_of_this_thread() noexcept {
     return refuse_ring(epoch);
   }
   // Claim a slot; a thread that lost the race for it tries the next one.
+  run_ring_claim_hold();
   std::uint32_t slot = s.ring_count.fetch_add(1, std::memory_order_acq_rel);
   if (slot >= kMaxThreads) {
     drop();
@@ -386,6 +400,8 @@ std::size_t reports_written() noexcept {
 void fail_ring_allocations(std::uint32_t count) noexcept {
   state().ring_allocations_to_fail.store(count, std::memory_order_relaxed);
 }
+
+void hold_next_ring_claim(void (*hold)(void*), void* arg) noexcept { tls_ring_claim_hold = {hold, arg}; }
 
 bool reset_report_count() noexcept {
   if (on()) return false;

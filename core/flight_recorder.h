@@ -476,5 +476,12 @@ bool reset_report_count() noexcept;
 // counted in a report's threads_not_recorded. For the harness's drill of
 // that path (workloads/recorder_ops.cpp), which nothing else reaches.
 void fail_ring_allocations(std::uint32_t count) noexcept;
+// The calling thread's next ring claim — its ring allocated, a slot seen
+// free, the slot not yet taken — first runs `hold(arg)`, once: a hold during
+// which other threads take the last slots makes it lose the race, which is
+// then refused and counted like a thread past kMaxThreads. For the harness's
+// drill of that path (workloads/recorder_ops.cpp), which only a rare schedule
+// reaches otherwise.
+void hold_next_ring_claim(void (*hold)(void*), void* arg) noexcept;
 
 }  // namespace segsim::flight_recorder

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <map>
 #include <sstream>
 #include <string>
@@ -351,6 +352,55 @@ TEST(FlightRecorder, AThreadWhoseRingCannotBeAllocatedIsCountedNotRecorded) {
   const auto next = next_dir.reports();
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0]["stack"]["threads_not_recorded"], 0);
+}
+
+// A thread that saw a free ring slot but lost it to others before claiming
+// it is refused and counted, like a thread past kMaxThreads: its ring is not
+// kept half-made, and every slot holds one other thread's call.
+TEST(FlightRecorder, AThreadThatLosesTheLastSlotIsCountedNotRecorded) {
+  RecorderDir dir;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config_for(dir), &error)) << error;
+  auto allocator = make_allocator();
+  struct Hold {
+    std::latch held{1};
+    std::latch others_done{flight_recorder::kMaxThreads};
+  } hold;
+  std::latch all_done(flight_recorder::kMaxThreads + 1);
+  auto one_call = [&] {
+    auto segment = allocator->allocate(4096);
+    ASSERT_TRUE(segment.ok());
+    ASSERT_TRUE(allocator->release(segment.value()).ok());
+  };
+  std::thread loser([&] {
+    flight_recorder::hold_next_ring_claim(
+        [](void* arg) {
+          auto* h = static_cast<Hold*>(arg);
+          h->held.count_down();
+          h->others_done.wait();
+        },
+        &hold);
+    one_call();
+    all_done.arrive_and_wait();
+  });
+  hold.held.wait();
+  std::vector<std::thread> others;
+  for (std::size_t t = 0; t < flight_recorder::kMaxThreads; ++t) {
+    others.emplace_back([&] {
+      one_call();
+      hold.others_done.count_down();
+      all_done.arrive_and_wait();
+    });
+  }
+  loser.join();
+  for (std::thread& thread : others) thread.join();
+  ASSERT_NE(flight_recorder::write_report("test"), "");
+  flight_recorder::disable();
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0]["stack"]["threads_not_recorded"], 1);
+  ASSERT_EQ(reports[0]["threads"].size(), flight_recorder::kMaxThreads);
+  for (const json& t : reports[0]["threads"]) EXPECT_EQ(t["recorded"], 2) << "one allocate and release each";
 }
 
 // A program's verdict stops the tape: events after it are not recorded.

@@ -19,6 +19,8 @@
 //   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
 //   liveness.cpp          deadlock / step limit / assertion from the simulator
 //   regions_unmapped.cpp  free_unused_regions' count is the unmaps SimOs made for the call
+//   teardown_unmapped.cpp the allocator's destructor unmaps each region it still maps, once,
+//                         whole; only a failed unmap leaves a mapping behind
 //   os_accounting.cpp     at quiescence, the allocator's counts of maps, unmaps and
 //                         advises (and of their failures) are what it asked of its Os
 //   resident_estimate.cpp a stats() snapshot's resident estimate covers every slice
@@ -134,6 +136,11 @@ class Oracles final : public SegmentObserver {
   // ledger says the calling fiber's unmaps that succeeded during the call
   // were `unmapped_by_call`.
   void check_regions_unmapped(std::size_t reported, std::uint64_t unmapped_by_call);
+  // teardown_unmapped.cpp: the attached allocator has been destroyed;
+  // `before` is its Os ledger as it was right before the destructor ran.
+  // Detaches the allocator. Only with no cleanup task left to run (the
+  // destructor's shutdown would run it: its unmaps are not the destructor's).
+  void check_teardown_unmapped(const OsLedger& before);
   // zeroing_method.cpp: around a reset() of a live segment of
   // `slice_bytes` (Os ledger of the calling fiber's DontNeed advises).
   std::uint64_t allocator_dont_needs_by_current_fiber() const;

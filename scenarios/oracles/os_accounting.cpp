@@ -34,6 +34,7 @@ void Oracles::check_os_accounting() {
        os.dont_need_ok},
       {"madvise_failures vs failed DontNeed advises", stats.madvise_failures, os.dont_need_failed},
       {"advises other than DontNeed", 0, os.other_advises},
+      {"unmaps of a range that is not one of its live mappings", 0, os.unmaps_not_mapped},
   };
   for (const Expectation& e : expectations) {
     if (e.counted != e.asked) {

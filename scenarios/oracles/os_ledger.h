@@ -8,6 +8,7 @@
 // it. Under the simulator fibers run one at a time, so plain counters suffice.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 
@@ -21,6 +22,10 @@ struct OsLedger {
   std::uint64_t maps_failed = 0;
   std::uint64_t unmaps_ok = 0;
   std::uint64_t unmaps_failed = 0;
+  // Unmaps (either outcome) of a range that is not one live mapping of the
+  // component's, whole: its own mappings are all it may give back.
+  std::uint64_t unmaps_not_mapped = 0;
+  std::map<const std::byte*, std::size_t> live_mappings;  // address → bytes, mapped and not yet unmapped
   std::uint64_t dont_need_ok = 0;      // DontNeed advises that succeeded
   std::uint64_t dont_need_failed = 0;  // DontNeed advises that failed (injected or refused)
   std::uint64_t dont_need_ok_bytes = 0;
@@ -41,11 +46,16 @@ class OsLedgerOs final : public Os {
   OsResult<std::byte*> map(std::size_t bytes) override {
     OsResult<std::byte*> mapped = inner_.map(bytes);
     ++(mapped.ok() ? ledger_.maps_ok : ledger_.maps_failed);
+    if (mapped.ok()) ledger_.live_mappings[mapped.value()] = bytes;
     return mapped;
   }
   OsStatus unmap(std::byte* addr, std::size_t bytes) override {
+    const auto live = ledger_.live_mappings.find(addr);
+    const bool whole_mapping = live != ledger_.live_mappings.end() && live->second == bytes;
+    if (!whole_mapping) ++ledger_.unmaps_not_mapped;
     OsStatus status = inner_.unmap(addr, bytes);
     ++(status.ok() ? ledger_.unmaps_ok : ledger_.unmaps_failed);
+    if (status.ok() && whole_mapping) ledger_.live_mappings.erase(live);
     return status;
   }
   OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override {

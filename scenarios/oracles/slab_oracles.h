@@ -12,6 +12,9 @@
 //                        snapshot to a later one (a thread's exit hands its
 //                        counts on); magazine capacity stays within the
 //                        documented [initial / 2, initial * 2]            "slab-counters"
+//   slab_empty_release.cpp  release_empty_slabs() gives back the empty slabs
+//                        stats() counts, and says how many; any snapshot's
+//                        empty slabs are among its slabs, all objects free  "slab-empty-release"
 //   slab_refusal_fields.cpp  a refused free names the handle it refused and,
 //                        for DoubleFree, the generation the object has now
 //                        (0 when free) as the ownership model says         "refusal-fields"
@@ -71,6 +74,11 @@ class SlabOracles final : public SlabObserver {
   // slab_counters.cpp: `stats` against the last snapshot checked and the
   // config's documented capacity bounds.
   void check_counters(const SlabStats& stats, const SlabAllocatorConfig& config);
+
+  // slab_empty_release.cpp: release_empty_slabs() returned `released`
+  // between the snapshots `before` and `after`; `quiescent`: nothing else
+  // ran meanwhile, so the count is exact.
+  void check_empty_release(const SlabStats& before, std::size_t released, const SlabStats& after, bool quiescent);
 
   // slab_accounting.cpp: at quiescence, after every fiber flushed.
   void check_quiescent(SlabAllocator& slab, const SlabModelCounts& model);

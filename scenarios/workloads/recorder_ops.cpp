@@ -185,7 +185,9 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   // addresses (above or below): the report must still name the slice that
   // holds the address, not the latest event.
   for (int i = 0; i < 2; ++i) allocate_and_release(stack, class_bytes(rng.below(kSizeClassCount)));
-  const std::uint64_t offset = rng.below(segment.size());
+  // The slice's first and last bytes (the edges of "holds") or any between.
+  const std::uint64_t anywhere = rng.below(segment.size());
+  const std::uint64_t offset = draw_one<std::uint64_t>(rng, {0, segment.size() - 1, anywhere});
   const std::size_t written = flight_recorder::reports_written();
   const bool room = written < flight_recorder::kMaxReportsPerProcess;
   // As the kernel sends a fault: to this thread, with the address.
@@ -304,29 +306,68 @@ void fail_a_ring_allocation(RecorderCheck& check) {
   check.ring_alloc_failed_page = kRingAllocFailedPage;
 }
 
+// How the threads of refuse_rings() come to the rings.
+enum class RingRace {
+  InTurn,     // each records as it starts: the late ones find every slot claimed
+  Together,   // all start recording together: several race for the last free slots
+  HeldClaim,  // the first is held between seeing a free slot and claiming it until
+              // every other thread has recorded: it loses the race, every time
+};
+
+// The first thread's hold at its ring claim (RingRace::HeldClaim).
+struct ClaimHold {
+  std::latch* held;             // counted down when the hold begins
+  const std::latch* others_done;  // the hold ends when every other thread has recorded
+  bool ran = false;
+};
+
 // More live threads than rings: each of kMaxThreads + `extra` threads
 // records one call and waits until all have, so no ring is free for the last
-// `extra`. Each records as it starts (`together` false: the late ones find
-// every slot claimed), or all start recording together, so that several race
-// for the last free slots (the losers take the path of a slot claimed past
-// the end). The last `extra` are refused — counted in the report's threads_not_recorded,
-// their calls not kept — and every other thread's call is kept in a ring of
-// its own. Which threads are refused is the OS's schedule; how many is not.
-void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, bool together) {
+// `extra` (RingRace: how they come to the rings; the losers of a race take
+// the path of a slot claimed past the end). The last `extra` are refused —
+// counted in the report's threads_not_recorded, their calls not kept — and
+// every other thread's call is kept in a ring of its own. Which threads are
+// refused is the OS's schedule, except the held one's; how many is not.
+void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingRace race) {
   const auto threads = static_cast<std::uint32_t>(flight_recorder::kMaxThreads) + extra;
+  const bool held = race == RingRace::HeldClaim;
+  bool hold_ran = false;
   {
-    std::latch all_started(together ? threads : 1);
+    std::latch all_started(race == RingRace::Together ? threads : 1);
     std::latch all_recorded(threads);
+    std::latch claim_held(held ? 1 : 0);
+    std::latch others_recorded(held ? threads - 1 : 0);
+    ClaimHold hold{&claim_held, &others_recorded};
     std::vector<std::thread> started;
     started.reserve(threads);
     for (std::uint32_t t = 0; t < threads; ++t) {
-      started.emplace_back([t, together, &all_started, &all_recorded] {
-        if (together) all_started.arrive_and_wait();
+      started.emplace_back([t, race, held, &hold, &all_started, &all_recorded, &claim_held, &others_recorded] {
+        if (race == RingRace::Together) all_started.arrive_and_wait();
+        if (held && t == 0) {
+          flight_recorder::hold_next_ring_claim(
+              [](void* arg) {
+                auto* h = static_cast<ClaimHold*>(arg);
+                h->ran = true;
+                h->held->count_down();
+                h->others_done->wait();
+              },
+              &hold);
+        }
         flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kFullRingsPageBase + t, 0, 0, nullptr);
+        if (held && t == 0 && !hold.ran) {
+          flight_recorder::hold_next_ring_claim(nullptr, nullptr);
+          claim_held.count_down();  // never held: the others go on, the check below says so
+        }
+        if (held && t != 0) others_recorded.count_down();
         all_recorded.arrive_and_wait();
       });
+      if (held && t == 0) claim_held.wait();  // the others start once the first is held
     }
     for (std::thread& thread : started) thread.join();
+    hold_ran = hold.ran;
+  }
+  if (held && !hold_ran) {
+    recorder_fail(stack, "a thread held at its ring claim never reached the claim: its first call found no free slot");
   }
   const std::string path = flight_recorder::write_report("every ring held");
   if (path.empty()) recorder_fail(stack, "write_report() with every ring held wrote no report");
@@ -335,8 +376,15 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, bool 
   for (const CrashThread& thread : report.threads) {
     std::size_t calls = 0;
     for (const CrashEvent& event : thread.events) {
-      calls += event.op == flight_recorder::Op::PageClear && event.page >= kFullRingsPageBase &&
-               event.page < kFullRingsPageBase + threads;
+      if (event.op != flight_recorder::Op::PageClear || event.page < kFullRingsPageBase ||
+          event.page >= kFullRingsPageBase + threads) {
+        continue;
+      }
+      ++calls;
+      if (held && event.page == kFullRingsPageBase) {
+        recorder_fail(stack, fmt::format("a thread that lost the last ring slot while held at its claim has its call "
+                                         "kept (as thread {})", thread.thread));
+      }
     }
     if (calls > 1) recorder_fail(stack, fmt::format("thread {} keeps {} calls of {} threads that made one each",
                                                     thread.thread, calls, threads));
@@ -375,6 +423,9 @@ void check_ring_taken_over(Stack& stack, const RecorderCheck& check, const Crash
 
 }  // namespace
 
+// The largest ring (events) the thread drills run with (recorder_crash_paths).
+constexpr std::size_t kMaxThreadDrillRingEvents = 128;
+
 void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   // Only where refusals write no reports: the per-process cap of 8 is then
   // this episode's alone, so each report it expects is due.
@@ -394,15 +445,24 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   enable_recorder_or_fail(stack, check.config);
   check.rings_refused = 0;  // counted from this enable()
   fail_a_ring_allocation(check);
-  // A quarter of these: 2 x 257 thread starts cost ~70 ms, the seed's whole time again.
-  if (rng.below(4) == 0) {
+  // The thread drills start 257 threads and more, each with a ring of its
+  // own: at 65,536 events a ring is ~5 MiB of first touches (1.3 GB, 4.6 s
+  // for one seed, measured with perf), so they run only with the small rings.
+  if (check.ring_events > kMaxThreadDrillRingEvents) return;
+  // Half of these: 2 x 257 thread starts cost ~70 ms, the seed's whole time
+  // again (a sixteenth of alloc-api's seeds: ~4 % more time for the sweep).
+  if (rng.below(2) == 0) {
     // First every ring held at once (this enable()'s rings are all new: no
-    // exited thread's to take over), then each taken over in turn.
+    // exited thread's to take over), then each taken over in turn. Half of
+    // them with one thread held at its claim until the others took every
+    // slot: the race for the last slot, lost for certain — the one path no
+    // schedule of free-running threads reaches reliably.
     const auto extra = 1 + static_cast<std::uint32_t>(rng.below(3));
-    refuse_rings(stack, check, extra, /*together=*/rng.chance(0.5));
+    const RingRace race = rng.chance(0.5) ? RingRace::HeldClaim : rng.chance(0.5) ? RingRace::Together : RingRace::InTurn;
+    refuse_rings(stack, check, extra, race);
     take_over_rings(check);
-  } else if (rng.below(3) == 0) {
-    // Another quarter: the takeover alone (~35 ms), whose rings the threads'
+  } else if (rng.below(2) == 0) {
+    // A quarter: the takeover alone (~35 ms), whose rings the threads'
     // exits must have marked — the slots fill up as the threads come and go.
     take_over_rings(check);
   }
@@ -619,7 +679,13 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
   }
   flight_recorder::disable();
   if (flight_recorder::on()) recorder_fail(stack, "the recorder is on after disable()");
+  // Off, neither form writes: an empty path and the count unchanged.
+  const std::size_t written_before_off = flight_recorder::reports_written();
   if (!flight_recorder::write_report(kEndReason).empty()) recorder_fail(stack, "write_report() wrote a report while off");
+  if (!flight_recorder::write_final_report(kEndReason, check.final_message).empty() ||
+      flight_recorder::reports_written() != written_before_off || flight_recorder::on()) {
+    recorder_fail(stack, "write_final_report() while off wrote a report or turned the recorder on");
+  }
 }
 
 }  // namespace segsim::scenarios

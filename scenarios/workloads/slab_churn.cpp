@@ -27,7 +27,7 @@ namespace {
 
 enum Op : std::size_t {
   kAllocate, kFreeOwn, kGiveAway, kFreeRemote, kFreeSized, kLookup, kDoubleFree, kForeignFree,
-  kWrongClass, kVerify, kFlush, kHelper, kOpCount
+  kWrongClass, kVerify, kFlush, kHelper, kReleaseEmpty, kOpCount
 };
 
 struct Held {
@@ -89,6 +89,14 @@ struct Worker {
   void wrong_class();
   void verify() {
     for (const Held& held : mine) st.oracles->check_content(held.object, held.fill);
+  }
+  // `quiescent`: no other fiber can run during the call (slab-empty-release).
+  void release_empty(bool quiescent) {
+    const SlabStats before = st.slab->stats();
+    const std::size_t released = st.slab->release_empty_slabs();
+    const SlabStats after = st.slab->stats();
+    st.oracles->check_empty_release(before, released, after, quiescent);
+    st.oracles->check_counters(after, st.slab->config());
   }
   void drain() {
     while (!mine.empty()) free_own(false);
@@ -318,6 +326,7 @@ void run_ops(Worker& worker, const OpMix& mix, std::uint32_t ops, bool may_spawn
       case kHelper:
         if (may_spawn) spawn_helper(worker, mix);
         break;
+      case kReleaseEmpty: worker.release_empty(false); break;
       default: break;
     }
     worker.stack.oracles.check_cheap();
@@ -495,6 +504,8 @@ void finish(Stack& stack) {
   st.oracles->expect_unchanged(before, st.slab->stats(), "calls at quiescence");
   forged_frees(stack, st);
   cold_class_drill(stack, st);
+  // Whatever slabs the run left empty (up to empty_slabs_kept a class) go back.
+  conductor.release_empty(true);
   st.oracles->check_quiescent(*st.slab, st.model);
   st.slab.reset();
   // The magazines' policy, per call, on a private instance (magazine_policy_episode.h).
