@@ -25,6 +25,7 @@
 //                        metadata estimate is within the header's bounds  "arena-stats"
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -46,6 +47,9 @@ struct ArenaObject {
 
 struct ArenaModelCounts {
   std::uint64_t begun = 0, refused_ends = 0;
+  std::uint64_t children_begun = 0, commits = 0, rollbacks = 0;
+  std::uint64_t over_limit = 0;  // allocations refused with kArenaLimitDetail
+  std::array<std::uint64_t, kArenaProfileCount> begun_by_profile{};
 };
 
 class ArenaOracles {

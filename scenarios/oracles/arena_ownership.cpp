@@ -1,6 +1,7 @@
-// arena-ownership: an arena object lies inside one of its arena's chunks, is
-// aligned as asked, and shares no byte with any other live arena object (of
-// any transaction). arena-content: it reads back what its owner wrote.
+// arena-ownership: an arena object lies inside one of its arena's chunks (and
+// in no other open arena's of its transaction, by contains()), is aligned as
+// asked, and shares no byte with any other live arena object (of any
+// transaction). arena-content: it reads back what its owner wrote.
 #include <fmt/format.h>
 
 #include "scenarios/oracles/arena_oracles.h"
@@ -16,6 +17,14 @@ void ArenaOracles::object_allocated(const TxnArena& arena, const ArenaObject& ob
   if (reinterpret_cast<std::uintptr_t>(object.data) % alignment != 0 || !arena.contains(object.data, object.bytes)) {
     hub_.fail("arena-ownership", fmt::format("{} ({} B, align {}) is misaligned or outside arena {}'s chunks",
                                              name(object.data), object.bytes, alignment, arena.id()));
+  }
+  // contains() judges the whole range: one longer than all the arena's
+  // chunks together lies in none of them.
+  if (arena.contains(object.data, arena.tree_reserved_bytes() + 1)) {
+    hub_.fail("arena-ownership", fmt::format("arena {} says it contains {} bytes from {}, more than its transaction's "
+                                             "{} reserved",
+                                             arena.id(), arena.tree_reserved_bytes() + 1, name(object.data),
+                                             arena.tree_reserved_bytes()));
   }
   const auto offset = os_.offset_of(object.data);
   if (!offset) hub_.fail("arena-ownership", "an arena object outside the simulated address space");

@@ -43,8 +43,12 @@ std::size_t CleanupCadenceModel::releases_to_next_due(int size_class) const {
 
 void CleanupCadenceModel::allocated(const Segment& got, const AllocatorStats& after) {
   ++calls_;
+  const bool known = regions_.count(got.region_id()) != 0;
   RegionModel& region = regions_[got.region_id()];
-  if (!region.active) region = RegionModel{got.size_class(), 0, true};  // mapped, or reused from the freed queue
+  if (!region.active) {  // mapped, or reused from the freed queue
+    if (known) ++regions_reused_;
+    region = RegionModel{got.size_class(), 0, true};
+  }
   if (region.size_class != got.size_class()) {
     fail("allocate", fmt::format("a class-{} slice handed out of region {}, which holds class {}", got.size_class(),
                                  got.region_id(), region.size_class));
@@ -104,12 +108,12 @@ void CleanupCadenceModel::check(const char* call, const AllocatorStats& after) {
   }
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
     const SizeClassStats& s = after.classes[c];
-    std::size_t active = 0;
+    std::size_t active = 0, freed = 0;
     std::size_t live = 0;
     for (const auto& [id, region] : regions_) {
       if (region.size_class != static_cast<int>(c)) continue;
       live += region.live;
-      if (region.active) ++active;
+      ++(region.active ? active : freed);
     }
     const auto mismatch = [&](const char* what, std::uint64_t seen, std::uint64_t due_value) {
       if (seen != due_value) {
@@ -119,8 +123,13 @@ void CleanupCadenceModel::check(const char* call, const AllocatorStats& after) {
     };
     mismatch("live slices", s.live_slices, live);
     mismatch("active regions", s.active_regions, active);
+    mismatch("freed regions (released, queued for reuse)", s.freed_regions, freed);
     mismatch("free slices", s.free_slices, free_slices(static_cast<int>(c)));
     mismatch("cleanups started or refused", s.cleanups_started + s.cleanups_refused, attempts_[c]);
+  }
+  if (after.regions_reused != regions_reused_) {
+    fail(call, fmt::format("regions_reused is {}, the model saw {} freed region(s) handed out of again",
+                           after.regions_reused, regions_reused_));
   }
 }
 

@@ -17,7 +17,8 @@
 //    one finished meanwhile) or not; a release not due starts none;
 //  * a cleanup that ran with nothing in between releases exactly the class's
 //    regions with no live slice: they leave the active regions for the freed
-//    ones, their slices leave the free count.
+//    ones, their slices leave the free count (freed_regions counts them, and
+//    regions_reused each one a slice is handed out of again).
 // Checked after every call against stats(), class by class (the episode stays
 // so far under its budget that no growth unmaps a region).
 #pragma once
@@ -56,6 +57,7 @@ class CleanupCadenceModel {
     std::size_t live = 0;
     bool active = false;
   };
+  std::uint64_t regions_reused_ = 0;  // freed regions a slice was handed out of again
   bool due(std::size_t free) const;
   void check(const char* call, const AllocatorStats& after);
   [[noreturn]] void fail(const char* call, const std::string& what);

@@ -13,6 +13,8 @@
 //                       refusal, spans mapped and unmapped) agree with the
 //                       calls the model saw, decommits and advise failures
 //                       with the advises the allocator made (os_ledger.h)
+//   large_unmap.cpp     unmap_free_spans unmaps down to its target or until no
+//                       wholly free span is left, and returns what it unmapped
 // Failures go through the run's Oracles (named oracle, fiber, step); callers
 // hold the workload's model lock, so the model and the calls are in step.
 #pragma once
@@ -72,6 +74,12 @@ class LargeObjectChecks {
   // `quiescent`: no decommit is in flight either (a concurrent one may have
   // advised and not yet counted, so before that the ledger is only a bound).
   void check_counters(const LargeObjectStats& stats, bool quiescent);
+
+  // large_unmap.cpp: unmap_free_spans(target_mapped_bytes) returned
+  // `unmapped` between the snapshots `before` and `after`. `exact`: nothing
+  // else unmapped, mapped or decommitted meanwhile.
+  void check_unmap_free_spans(std::size_t target_mapped_bytes, const LargeObjectStats& before, std::size_t unmapped,
+                              const LargeObjectStats& after, bool exact);
 
   const std::map<std::uint64_t, LargeModelEntry>& live() const noexcept { return live_; }
 

@@ -15,7 +15,11 @@
 //     the allocator made that succeeded (their bytes) and that failed, by the
 //     ledger of its Os (a decommit is one advise of one free range; a failed
 //     one is an advise failure) — at most those while a decommit may be in
-//     flight. Without a fault plan no advise fails, so advise_failures is 0.
+//     flight. Without a fault plan no advise fails, so advise_failures is 0;
+//   spans mapped and unmapped, map and unmap failures, huge-page hints and
+//     their failures: exactly the maps, unmaps and other advises of that
+//     ledger (at most those mid-run), and no unmap of a range not a span.
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -56,6 +60,17 @@ void LargeObjectChecks::check_counters(const LargeObjectStats& stats, bool quies
                                              stats.free_list_hits, stats.allocations, stats.zeroings,
                                              calls_.zeroed_allocations, stats.peak_mapped_bytes, stats.mapped_bytes));
   }
+  // The derived figures, from the same snapshot's own counts.
+  const double due_ratio = stats.free_bytes == 0 ? 0.0
+                                                 : 1.0 - static_cast<double>(stats.largest_free_bytes) /
+                                                             static_cast<double>(stats.free_bytes);
+  if (stats.largest_free_bytes > stats.free_bytes || (stats.free_ranges == 0) != (stats.free_bytes == 0) ||
+      std::abs(stats.fragmentation_ratio - due_ratio) > 1e-9) {
+    oracles_.fail("large-stats", fmt::format("{} free bytes in {} ranges, the largest {} bytes: fragmentation_ratio {}, "
+                                             "due {}",
+                                             stats.free_bytes, stats.free_ranges, stats.largest_free_bytes,
+                                             stats.fragmentation_ratio, due_ratio));
+  }
   const OsLedger& advised = advises_.ledger();
   auto against_ledger = [&](const char* counter, std::uint64_t reported, std::uint64_t advises, const char* what) {
     if (quiescent ? reported != advises : reported > advises) {
@@ -67,6 +82,22 @@ void LargeObjectChecks::check_counters(const LargeObjectStats& stats, bool quies
   against_ledger("decommitted_bytes_total", stats.decommitted_bytes_total, advised.dont_need_ok_bytes,
                  "successful ones' bytes: of");
   against_ledger("advise_failures", stats.advise_failures, advised.dont_need_failed, "failed");
+  // Its spans, by the same ledger: a map per span mapped or failed, an unmap
+  // per span unmapped or failed (the allocator counts each under its lock,
+  // right after the call), and a huge-page hint per span mapped while hinting.
+  auto against_os = [&](const char* counter, std::uint64_t reported, std::uint64_t asked, const char* what) {
+    if (quiescent ? reported != asked : reported > asked) {
+      oracles_.fail("large-stats", fmt::format("stats().{} is {}; its Os saw {} {}{}", counter, reported, asked, what,
+                                               quiescent ? "" : " (an upper bound mid-run)"));
+    }
+  };
+  against_os("spans_mapped", stats.spans_mapped, advised.maps_ok, "successful maps");
+  against_os("map_failures", stats.map_failures, advised.maps_failed, "failed maps");
+  against_os("spans_unmapped", stats.spans_unmapped, advised.unmaps_ok, "successful unmaps");
+  against_os("unmap_failures", stats.unmap_failures, advised.unmaps_failed, "failed unmaps");
+  against_os("huge_page_hints + huge_page_failures", stats.huge_page_hints + stats.huge_page_failures,
+             advised.other_advises, "advises other than DontNeed");
+  against_os("unmaps of a range not one of its spans", 0, advised.unmaps_not_mapped, "");
 }
 
 }  // namespace segsim::scenarios

@@ -19,6 +19,8 @@
 //   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
 //   liveness.cpp          deadlock / step limit / assertion from the simulator
 //   regions_unmapped.cpp  free_unused_regions' count is the unmaps SimOs made for the call
+//   regions_released.cpp  release_unused_regions' count is the DontNeed advises that
+//                         succeeded for the call (one per region released)
 //   teardown_unmapped.cpp the allocator's destructor unmaps each region it still maps, once,
 //                         whole; only a failed unmap leaves a mapping behind
 //   os_accounting.cpp     at quiescence, the allocator's counts of maps, unmaps and
@@ -136,6 +138,11 @@ class Oracles final : public SegmentObserver {
   // ledger says the calling fiber's unmaps that succeeded during the call
   // were `unmapped_by_call`.
   void check_regions_unmapped(std::size_t reported, std::uint64_t unmapped_by_call);
+  // regions_released.cpp: release_unused_regions returned `reported`; the
+  // allocator's Os ledger says the calling fiber's DontNeed advises that
+  // succeeded during the call were `dropped_by_call`.
+  std::uint64_t allocator_dont_needs_ok_by_current_fiber() const;
+  void check_regions_released(std::size_t reported, std::uint64_t dropped_by_call);
   // teardown_unmapped.cpp: the attached allocator has been destroyed;
   // `before` is its Os ledger as it was right before the destructor ran.
   // Detaches the allocator. Only with no cleanup task left to run (the

@@ -33,9 +33,12 @@ struct OsLedger {
   // DontNeed advises (either outcome) by the fiber that asked: what one call
   // of one fiber asked, read around the call (zeroing-method).
   std::map<std::uint32_t, std::uint64_t> dont_need_by_fiber;
-  std::uint64_t dont_need_by_current_fiber() const {
-    auto it = dont_need_by_fiber.find(fiber_now());
-    return it == dont_need_by_fiber.end() ? 0 : it->second;
+  std::map<std::uint32_t, std::uint64_t> dont_need_ok_by_fiber;  // of those, the ones that succeeded
+  std::uint64_t dont_need_by_current_fiber() const { return of_current_fiber(dont_need_by_fiber); }
+  std::uint64_t dont_need_ok_by_current_fiber() const { return of_current_fiber(dont_need_ok_by_fiber); }
+  static std::uint64_t of_current_fiber(const std::map<std::uint32_t, std::uint64_t>& by_fiber) {
+    auto it = by_fiber.find(fiber_now());
+    return it == by_fiber.end() ? 0 : it->second;
   }
 };
 
@@ -66,6 +69,7 @@ class OsLedgerOs final : public Os {
     }
     ++ledger_.dont_need_by_fiber[fiber_now()];
     if (status.ok()) {
+      ++ledger_.dont_need_ok_by_fiber[fiber_now()];
       ++ledger_.dont_need_ok;
       ledger_.dont_need_ok_bytes += bytes;
     } else {

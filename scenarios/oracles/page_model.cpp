@@ -327,6 +327,22 @@ HandOvers CacheModel::clear() {
   return out;
 }
 
+HandOvers CacheModel::shrink(std::size_t max_pages, std::size_t& evicted) {
+  HandOvers out;
+  evicted = 0;
+  auto it = lru_.end();  // from the least recently used; unlink() leaves `it` valid
+  while (it != lru_.begin() && evicted < max_pages) {
+    const auto victim = std::prev(it);
+    if (victim->pins > 0) {
+      it = victim;
+      continue;
+    }
+    unlink(victim, out);
+    ++evicted;
+  }
+  return out;
+}
+
 void CacheModel::check_stats(const PageCacheStats& stats, Oracles& oracles) const {
   const PageCacheStats want{hits_, misses_, evictions_, deferred_evictions_, lru_.size(), bytes_, deferred_.size()};
   if (stats.hits != want.hits || stats.misses != want.misses || stats.evictions != want.evictions ||

@@ -96,6 +96,9 @@ class CacheModel {
   HandOvers unpin(std::uint64_t pin_id);
   HandOvers erase(std::uint64_t key, bool& found);
   HandOvers clear();
+  // LruPageCache::shrink: up to `max_pages` least-recently-used unpinned
+  // entries evicted (pinned ones stay cached); `evicted` is their count.
+  HandOvers shrink(std::size_t max_pages, std::size_t& evicted);
   void check_stats(const PageCacheStats& stats, Oracles& oracles) const;
 
  private:

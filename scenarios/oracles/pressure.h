@@ -45,12 +45,14 @@ class ActionLedger final : public PressureActions {
   void emergency_cleanup() override { ++emergency; actions_.emergency_cleanup(); }
   void refuse_new_arenas(bool refuse) override {
     refusing_arenas = refuse;
+    ++arena_words;
     actions_.refuse_new_arenas(refuse);
   }
   std::size_t reclaimable_bytes() const override { return actions_.reclaimable_bytes(); }
 
   std::uint64_t gentle = 0, aggressive = 0, emergency = 0;
   bool refusing_arenas = false;  // the last word the loop gave
+  std::uint64_t arena_words = 0;  // refuse_new_arenas calls
 
  private:
   PressureActions& actions_;

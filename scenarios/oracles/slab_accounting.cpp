@@ -1,7 +1,8 @@
 // slab-flushed: once every fiber has flushed its cache (fiber exit), no object
 // is left in any thread's magazines. slab-accounting: no remote free is lost
 // or counted twice — the allocator's counts (requested bytes per class
-// included) equal the reference model's, no object is live, audit() is clean,
+// included) equal the reference model's, no object is live, every object of
+// every slab is on a free list, in a magazine or in the depot, audit() is clean,
 // and after flush_all every slab has gone back to the segment allocator.
 #include <cmath>
 
@@ -44,6 +45,16 @@ void SlabOracles::check_quiescent(SlabAllocator& slab, const SlabModelCounts& mo
     }
   }
   check_fast_path_rates(stats);
+  // Every object of every slab is somewhere: on its slab's free list, in a
+  // thread's magazine or the depot (none is live).
+  for (const SlabClassStats& s : stats.classes) {
+    if (s.slabs * s.objects_per_slab != s.slab_free_objects + s.cached_objects + s.depot_objects + s.live_objects) {
+      hub_.fail("slab-accounting", fmt::format("class {} B: {} slab(s) of {} objects, yet {} on slab free lists, {} in "
+                                               "magazines, {} in the depot and {} live",
+                                               s.object_bytes, s.slabs, s.objects_per_slab, s.slab_free_objects,
+                                               s.cached_objects, s.depot_objects, s.live_objects));
+    }
+  }
   if (!live_.empty()) hub_.fail("slab-accounting", fmt::format("{} object(s) still live at quiescence", live_.size()));
   if (auto violations = slab.audit(); !violations.empty()) {
     hub_.fail("slab-accounting", fmt::format("audit: {} (and {} more)", violations.front(), violations.size() - 1));

@@ -7,6 +7,8 @@
 // quiescence, where the fast-path counts have no model). Magazine capacity
 // adapts, but only within the documented bounds: [initial / 2, initial * 2]
 // (at least 1, at most 1024), exactly the initial one with adaptation off.
+// Every snapshot: each class's object size and objects per slab are the
+// class's size and the slab's bytes over it.
 #include <algorithm>
 #include <initializer_list>
 
@@ -77,6 +79,13 @@ void SlabOracles::check_counters(const SlabStats& stats, const SlabAllocatorConf
                                            stats.live_objects(), stats.cached_objects(), live, cached));
   }
   for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+    // A class's shape: its object size, and as many objects as fit a slab.
+    const SlabClassStats& shape = stats.classes[c];
+    if (shape.object_bytes != kSlabClassBytes[c] || shape.objects_per_slab != config.slab_bytes / kSlabClassBytes[c]) {
+      hub_.fail("slab-counters", fmt::format("class {}: stats() says {} B objects, {} a slab; slabs of {} B hold {} of "
+                                             "{} B", c, shape.object_bytes, shape.objects_per_slab, config.slab_bytes,
+                                             config.slab_bytes / kSlabClassBytes[c], kSlabClassBytes[c]));
+    }
     const std::uint32_t initial = config.magazine_capacity[c];
     const std::uint32_t low = config.adaptive_magazines ? std::max<std::uint32_t>(1, initial / 2) : initial;
     const std::uint32_t high = config.adaptive_magazines ? std::min(kMaxMagazineCapacity, initial * 2) : initial;

@@ -220,6 +220,20 @@ void Client::stats() {
     stack_.oracles.fail("accounting", fmt::format("stats() reports {} live bytes, the model holds {}",
                                                   stats.live_bytes(), stack_.oracles.model_live_bytes()));
   }
+  // The allocator's shape, as configured: its budget, its regions' size, each class's slice size.
+  const SegmentAllocatorConfig& config = stack_.allocator.config();
+  if (stats.budget_bytes != config.budget_bytes || stats.region_bytes != config.region_bytes) {
+    stack_.oracles.fail("accounting", fmt::format("stats() reports a budget of {} B and regions of {} B; the config "
+                                                  "says {} and {}",
+                                                  stats.budget_bytes, stats.region_bytes, config.budget_bytes,
+                                                  config.region_bytes));
+  }
+  for (std::size_t c = 0; c < kSizeClassCount; ++c) {
+    if (stats.classes[c].slice_bytes != class_bytes(c)) {
+      stack_.oracles.fail("accounting", fmt::format("stats() reports class {}'s slices as {} B; the class is {} B", c,
+                                                    stats.classes[c].slice_bytes, class_bytes(c)));
+    }
+  }
   // Free slices are the active regions' slices that are not live.
   std::size_t slices_in_active_regions = 0;
   for (const SizeClassStats& c : stats.classes) {

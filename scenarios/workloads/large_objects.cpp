@@ -157,7 +157,13 @@ void one_op(Stack& stack, LargeRun& run, sim::Rng& rng, Op op) {
       return;
     case NullRelease: return refused(run, LargeObject{}, Errc::InvalidPointer);
     case Decommit: (void)run.large->decommit_idle(rng.chance(0.5) ? 0 : run.large->config().decommit_after_ns); return;
-    case UnmapSpans: (void)run.large->unmap_free_spans(rng.chance(0.5) ? 0 : run.large->mapped_bytes() / 2); return;
+    case UnmapSpans: {
+      const LargeObjectStats before = run.large->stats();
+      const std::size_t target = rng.chance(0.5) ? 0 : before.mapped_bytes / 2;
+      const std::size_t unmapped = run.large->unmap_free_spans(target);
+      run.checks->check_unmap_free_spans(target, before, unmapped, run.large->stats(), !run.maintenance);
+      return;
+    }
     case Audit: {
       const LargeObjectStats s = run.large->stats();
       run.checks->check_counters(s, false);  // under the model lock: no call of the model in flight

@@ -28,7 +28,7 @@ constexpr std::size_t kMaxHeldPages = 6;
 enum Op : std::size_t {
   kBorrow, kGiveBack, kGiveBackTwice, kGiveBackForeign, kSetSlot, kSetDewey, kVerify, kClear, kReturn,
   kResetForReuse, kPoolStats, kClearAll, kPut, kGet, kUnpin, kMoveHandle, kErase, kCacheClear, kCacheStats,
-  kCreate, kOpCount
+  kCreate, kCacheShrink, kOpCount
 };
 
 struct Config {
@@ -83,6 +83,7 @@ class Client {
   void unpin_or_move(bool move);
   void erase_cached();
   void clear_cache();
+  void shrink_cache();
   void give_back(LeafPage* page);
   void write(bool dewey);
   void put();
@@ -395,6 +396,23 @@ void Client::clear_cache() {
   pages_.check_hand_overs("clear");
 }
 
+// Memory pressure on a cache: up to n least-recently-used unpinned entries
+// evicted, the pinned ones kept — n at the edges (0, 1, every entry) or past.
+void Client::shrink_cache() {
+  const bool record = record_side();
+  CacheModel& model = record ? record_model_ : cache_model_;
+  const std::size_t entries = model.keys().size();
+  const std::size_t max_pages = draw_one<std::size_t>(rng_, {0, 1, entries, entries + 1});
+  std::size_t model_evicted = 0;
+  pages_.expect_hand_overs(model.shrink(max_pages, model_evicted));
+  const std::size_t evicted = record ? record_cache_.shrink(max_pages) : cache_.shrink(max_pages);
+  if (evicted != model_evicted) {
+    stack_.oracles.fail("cache", fmt::format("shrink({}) of {} entries evicted {}; the model says {}", max_pages,
+                                             entries, evicted, model_evicted));
+  }
+  pages_.check_hand_overs("shrink");
+}
+
 void Client::step(Op op) {
   switch (op) {
     case kBorrow: return borrow();
@@ -429,6 +447,7 @@ void Client::step(Op op) {
     case kMoveHandle: return unpin_or_move(true);
     case kErase: return erase_cached();
     case kCacheClear: return clear_cache();
+    case kCacheShrink: return shrink_cache();
     case kCacheStats: return check_cache_stats();
     case kCreate: return create_directly();
     case kOpCount: break;

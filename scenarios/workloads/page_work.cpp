@@ -69,7 +69,12 @@ std::size_t tracked_free_unused_regions(Stack& stack, std::size_t target_virtual
 }
 
 std::size_t tracked_release_unused_regions(Stack& stack, int size_class) {
-  return region_op(stack, [&] { return stack.allocator.release_unused_regions(size_class); });
+  // The ledger of this fiber's successful DontNeed advises, around the call:
+  // one per region released (regions-released).
+  const std::uint64_t dropped_before = stack.oracles.allocator_dont_needs_ok_by_current_fiber();
+  const std::size_t regions = region_op(stack, [&] { return stack.allocator.release_unused_regions(size_class); });
+  stack.oracles.check_regions_released(regions, stack.oracles.allocator_dont_needs_ok_by_current_fiber() - dropped_before);
+  return regions;
 }
 
 LeafPage* build_page(Stack& stack, sim::Rng& rng, std::uint64_t id, const PageShape& shape) {

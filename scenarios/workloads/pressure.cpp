@@ -55,7 +55,10 @@ struct PressureRun {
   std::size_t held_bytes = 0;
   std::uint32_t clients_done = 0;
   bool restarts = false, bursts = false;
-  std::uint64_t arena_refusals = 0;
+  // What the arena target heard from StackPressureActions::refuse_new_arenas:
+  // every word the loop gave (ActionLedger), as it gave it.
+  std::uint64_t arena_words = 0;
+  bool arena_refusing = false;
 };
 
 PressureRun& run_of(Stack& stack) { return *std::static_pointer_cast<PressureRun>(stack.held.front()); }
@@ -245,8 +248,10 @@ void prepare(Stack& stack) {
   if (!large.ok() || !forecaster.ok()) stack.oracles.fail("exception", "pressure scenario config refused");
   run->large = std::move(large.value());
   run->forecaster = std::move(forecaster.value());
-  StackPressureTargets targets{&stack.cache, segments, run->large.get(),
-                               [raw](bool refuse) { raw->arena_refusals += refuse ? 1 : 0; }};
+  StackPressureTargets targets{&stack.cache, segments, run->large.get(), [raw](bool refuse) {
+                                 ++raw->arena_words;
+                                 raw->arena_refusing = refuse;
+                               }};
   run->actions = std::make_unique<StackPressureActions>(targets);
   run->ledger = std::make_unique<ActionLedger>(*run->actions);
   run->loop = std::make_unique<PressureLoop>(*run->forecaster, *run->ledger, kLimitBytes);
@@ -307,6 +312,14 @@ void finish(Stack& stack) {
   if (run.actions->pages_evicted() != cache_evictions) {
     stack.oracles.fail("accounting", fmt::format("the actions report {} pages evicted; the cache counted {}",
                                                        run.actions->pages_evicted(), cache_evictions));
+  }
+  // The arena gate heard each word the loop gave the actions, the last one last.
+  if (run.arena_words != run.ledger->arena_words || run.arena_refusing != run.ledger->refusing_arenas) {
+    stack.oracles.fail("pressure-stats", fmt::format("the arena target heard {} word(s), the last '{}'; the loop gave "
+                                                     "{}, the last '{}'",
+                                                     run.arena_words, run.arena_refusing ? "refuse" : "admit",
+                                                     run.ledger->arena_words,
+                                                     run.ledger->refusing_arenas ? "refuse" : "admit"));
   }
   sim::Rng episode_rng = stack.simulation.stream("workload.pressure.decommit-policy");
   run_decommit_policy_episode(stack, episode_rng);

@@ -5,6 +5,8 @@
 // the limit, ending a parent with a live child, ending twice, unknown ids).
 // Per seed: which operations are on and their weights. Every completed call is
 // checked against a reference model (scenarios/oracles/arena_*.cpp).
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "scenarios/oracles/arena_oracles.h"
@@ -100,6 +102,7 @@ void Txn::begin() {
     return;
   }
   ++st.model.begun;
+  ++st.model.begun_by_profile[static_cast<std::size_t>(got.value()->profile())];
   if (got.value()->txn() != txn) {
     stack.oracles.fail("arena-ownership", fmt::format("transaction {} opened an arena of transaction {}", txn, got.value()->txn()));
   }
@@ -114,10 +117,17 @@ bool Txn::allocate(Open& where, std::size_t bytes, std::size_t alignment) {
   Result<std::byte*> got = where.arena->allocate(bytes, alignment);
   if (!got.ok()) {
     st.oracles->check_refused_allocate(*where.arena, before, bytes, alignment, got.error(), tolerated(stack, got.error()));
+    if (std::string_view(got.error().detail) == kArenaLimitDetail) ++st.model.over_limit;
     return false;
   }
   const ArenaObject object{got.value(), bytes, static_cast<std::uint8_t>(1 + st.next_fill++ % 255), alignment};
   st.oracles->object_allocated(*where.arena, object, alignment);
+  for (const Open& other : open) {  // a savepoint has chunks of its own
+    if (other.arena != where.arena && other.arena->contains(object.data, object.bytes)) {
+      stack.oracles.fail("arena-ownership", fmt::format("arena {} of the same transaction says it contains an object "
+                                                        "of arena {}", other.id, where.id));
+    }
+  }
   st.oracles->check_growth(*where.arena, before, bytes);
   std::fill(object.data, object.data + bytes, std::byte{object.fill});
   where.objects.push_back(object);
@@ -144,6 +154,7 @@ void Txn::begin_child() {
       child.value()->txn() != open.back().arena->txn()) {
     stack.oracles.fail("arena-nesting", "a savepoint names the wrong parent, depth or transaction");
   }
+  ++st.model.children_begun;
   open.push_back(Open{child.value(), child.value()->id(), {}});
 }
 
@@ -159,6 +170,7 @@ void Txn::end_top(bool commit) {
   Status ended = commit ? st.manager->commit(top.id) : st.manager->rollback(top.id);
   if (root) st.profiles.root_end_done(ticket, ended.ok(), top.objects);
   if (!ended.ok()) stack.oracles.fail("arena-refusal", fmt::format("ending arena {}: {}", top.id, ended.error().describe()));
+  ++(commit ? st.model.commits : st.model.rollbacks);
   st.oracles->check_ended(*st.manager, top.id);
   this->ended.push_back(top.id);
   if (into_parent) {
