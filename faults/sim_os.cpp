@@ -122,10 +122,17 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
     }
     break;
   }
-  // A real fault in the null page while a simulation runs: the system under
-  // test followed a null pointer. Named, with where the run was, like the above.
+  // A real fault in the null page while a simulation runs — on its thread, or
+  // on a native thread of the run (a SimOs is alive: a run is in progress in
+  // this process) — the system under test followed a null pointer. Named,
+  // with where the run was, like the above.
   const bool below_null = address >= kBelowNullFirst;
-  if (info->si_code > 0 && (address < kNullPageBytes || below_null) && sim::Simulation::current() != nullptr) {
+  const bool on_simulation = sim::Simulation::current() != nullptr;
+  const bool run_in_progress =
+      on_simulation || std::any_of(std::begin(g_guarded), std::end(g_guarded), [](const GuardSlot& slot) {
+        return slot.begin.load(std::memory_order_acquire) != 0;
+      });
+  if (info->si_code > 0 && (address < kNullPageBytes || below_null) && run_in_progress) {
     char line[256];
     char* out = put_text(line, "segsim: null dereference: access to address ");
     out = put_u64(out, address, 16);
@@ -133,10 +140,11 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
     ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
     (void)ignored;
     report_fault("null-dereference",
-                 below_null ? "accessed address " + hex_text(address) + ", null minus " + hex_text(~address + 1) +
+                 std::string(on_simulation ? "" : "a native thread of the run ") +
+                     (below_null ? "accessed address " + hex_text(address) + ", null minus " + hex_text(~address + 1) +
                                   ": a null pointer indexed backwards (the last element of an empty array)"
                             : "accessed address " + hex_text(address) +
-                                  ", in the null page: a null pointer followed to a field or element at that offset");
+                                  ", in the null page: a null pointer followed to a field or element at that offset"));
   }
   // Hand the fault to whoever handled SIGSEGV before us (ASan, or the default).
   ::sigaction(SIGSEGV, &g_previous_action, nullptr);

@@ -132,6 +132,16 @@ struct CrashReport {
 Result<CrashReport> crash_report_from_json(const std::string& text, std::string* error_line);
 Result<CrashReport> read_crash_report(const std::string& path, std::string* error_line);
 
+// The first promise a parsed report breaks, described, or "" (crash_report_promises.cpp):
+// each thread's events in increasing sequence order (strictly before version
+// 4, ties allowed from it), each event's class one the recorder writes for
+// its operation, depths within a byte, at most kMaxCrashEvents events, a
+// "refused" failure with its refused call (an allocator call) and error, a
+// recorded cache bound to at least one entry. The crash-report fuzz target
+// checks it on every report crash_report_from_json accepts; the recorder's
+// episodes on every report the recorder writes.
+std::string crash_report_broken_promise(const CrashReport& report);
+
 // The report as a current-version document that crash_report_from_json reads back
 // to an equal report (addresses and pids, never compared, are left out):
 // what a repro of the "recorded" scenario embeds.

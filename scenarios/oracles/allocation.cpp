@@ -1,7 +1,8 @@
 // allocation: each completed allocate / allocate_uninitialized is one the API
 // allows (segment_allocator.h): a success has the request's class and at
 // least its bytes and is live in the ownership model; InvalidSize exactly for
-// 0 and > 256 KiB; OutOfMemory only when a fault plan can fail mmap; and
+// 0 and > 256 KiB; OutOfMemory only when a fault plan can fail mmap, with
+// the errno of the calling fiber's failed map (refusal-fields); and
 // OutOfBudget only when it was necessary — every region that could have been
 // unmapped held a live slice.
 //
@@ -55,6 +56,13 @@ void Oracles::check_allocation(std::size_t requested_bytes, bool zeroed, const R
       if (!window.faults_active) {
         fail("allocation", fmt::format("{}({}): OutOfMemory with no fault plan: {}", call, requested_bytes,
                                        error.describe()));
+      }
+      // A map refused it (error.h): the refusal carries that map's errno.
+      if (allocator_os_ != nullptr && (error.os_errno == 0 || error.os_errno != allocator_os_->last_map_errno_of_current_fiber())) {
+        fail("refusal-fields", fmt::format("{}({}) refused with OutOfMemory carrying errno {}; the calling fiber's "
+                                           "last failed map gave errno {}",
+                                           call, requested_bytes, error.os_errno,
+                                           allocator_os_->last_map_errno_of_current_fiber()));
       }
       return;
     case Errc::OutOfBudget: {

@@ -38,6 +38,12 @@ std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, st
     }
     calls_.out_of_budget += e.code == Errc::OutOfBudget ? 1 : 0;
     calls_.out_of_memory += e.code == Errc::OutOfMemory ? 1 : 0;
+    const int map_errno = advises_.ledger().last_map_errno_of_current_fiber();
+    if (e.code == Errc::OutOfMemory && (e.os_errno == 0 || e.os_errno != map_errno)) {
+      oracles_.fail("large-outcome", fmt::format("allocate({}) refused with OutOfMemory carrying errno {}; the calling "
+                                                 "fiber's last failed map gave errno {}",
+                                                 requested, e.os_errno, map_errno));
+    }
     const LargeObjectStats after = large_.stats();
     if (after.live_objects != live_before) {
       oracles_.fail("large-outcome", fmt::format("a refused allocate({}) changed live objects {} -> {}", requested,

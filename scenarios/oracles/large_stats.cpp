@@ -98,6 +98,7 @@ void LargeObjectChecks::check_counters(const LargeObjectStats& stats, bool quies
   against_os("huge_page_hints + huge_page_failures", stats.huge_page_hints + stats.huge_page_failures,
              advised.other_advises, "advises other than DontNeed");
   against_os("unmaps of a range not one of its spans", 0, advised.unmaps_not_mapped, "");
+  against_os("peak_mapped_bytes", stats.peak_mapped_bytes, advised.peak_mapped_bytes, "bytes mapped at most");
 }
 
 }  // namespace segsim::scenarios

@@ -36,6 +36,12 @@ void Oracles::check_os_accounting() {
       {"advises other than DontNeed", 0, os.other_advises},
       {"unmaps of a range that is not one of its live mappings", 0, os.unmaps_not_mapped},
   };
+  // Its peak counts reservations too (made before the map; a failed map gives
+  // one back): at least the most its Os ever had mapped for it.
+  if (stats.peak_virtual_bytes < os.peak_mapped_bytes) {
+    fail("os-accounting", fmt::format("allocator stats: peak_virtual_bytes is {}; its Os had {} bytes mapped for it",
+                                      stats.peak_virtual_bytes, os.peak_mapped_bytes));
+  }
   for (const Expectation& e : expectations) {
     if (e.counted != e.asked) {
       fail("os-accounting", fmt::format("allocator stats: {}: the allocator counts {}, it asked its Os {}", e.what,

@@ -8,6 +8,7 @@
 // it. Under the simulator fibers run one at a time, so plain counters suffice.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -26,6 +27,15 @@ struct OsLedger {
   // component's, whole: its own mappings are all it may give back.
   std::uint64_t unmaps_not_mapped = 0;
   std::map<const std::byte*, std::size_t> live_mappings;  // address → bytes, mapped and not yet unmapped
+  // The errno of each fiber's last failed map: what an OutOfMemory refusal
+  // caused by it must carry (Error::os_errno).
+  std::map<std::uint32_t, int> last_map_errno_by_fiber;
+  int last_map_errno_of_current_fiber() const {
+    auto it = last_map_errno_by_fiber.find(fiber_now());
+    return it == last_map_errno_by_fiber.end() ? 0 : it->second;
+  }
+  std::uint64_t mapped_bytes = 0;       // of live_mappings
+  std::uint64_t peak_mapped_bytes = 0;  // the most mapped_bytes has been
   std::uint64_t dont_need_ok = 0;      // DontNeed advises that succeeded
   std::uint64_t dont_need_failed = 0;  // DontNeed advises that failed (injected or refused)
   std::uint64_t dont_need_ok_bytes = 0;
@@ -49,7 +59,12 @@ class OsLedgerOs final : public Os {
   OsResult<std::byte*> map(std::size_t bytes) override {
     OsResult<std::byte*> mapped = inner_.map(bytes);
     ++(mapped.ok() ? ledger_.maps_ok : ledger_.maps_failed);
-    if (mapped.ok()) ledger_.live_mappings[mapped.value()] = bytes;
+    if (!mapped.ok()) ledger_.last_map_errno_by_fiber[fiber_now()] = mapped.error().errno_value;
+    if (mapped.ok()) {
+      ledger_.live_mappings[mapped.value()] = bytes;
+      ledger_.mapped_bytes += bytes;
+      ledger_.peak_mapped_bytes = std::max(ledger_.peak_mapped_bytes, ledger_.mapped_bytes);
+    }
     return mapped;
   }
   OsStatus unmap(std::byte* addr, std::size_t bytes) override {
@@ -58,7 +73,10 @@ class OsLedgerOs final : public Os {
     if (!whole_mapping) ++ledger_.unmaps_not_mapped;
     OsStatus status = inner_.unmap(addr, bytes);
     ++(status.ok() ? ledger_.unmaps_ok : ledger_.unmaps_failed);
-    if (status.ok() && whole_mapping) ledger_.live_mappings.erase(live);
+    if (status.ok() && whole_mapping) {
+      ledger_.mapped_bytes -= bytes;
+      ledger_.live_mappings.erase(live);
+    }
     return status;
   }
   OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override {

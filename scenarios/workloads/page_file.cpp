@@ -133,14 +133,25 @@ void Client::open_good() {
   const std::uint64_t root = stack_.counters["page-file.root"];
   if (file_->page_count() != pages || file_->page_size() != page_bytes || file_->root_page_index() != root ||
       file_->root_offset() != (root + 1) * page_bytes || file_->file_bytes() != (pages + 1) * page_bytes ||
-      file_->path() != kPath || file_->status_at_open().bytes != file_->file_bytes() || !file_->is_open() ||
+      file_->path() != kPath || file_->status_at_open().bytes != file_->file_bytes() ||
+      file_->status_at_open().mtime_ns != static_cast<std::int64_t>(touches_at_open_) + 1 || !file_->is_open() ||
       file_->root_page().data() != file_->page(root).data()) {
-    stack_.oracles.fail("page-file", fmt::format("opened file reports {} pages of {} B, root {}; the writer made {} "
-                                                 "of {} B, root {}",
+    stack_.oracles.fail("page-file", fmt::format("opened file reports {} pages of {} B, root {}, mtime {}; the writer "
+                                                 "made {} of {} B, root {}, its mtime {}",
                                                  file_->page_count(), file_->page_size(), file_->root_page_index(),
-                                                 pages, page_bytes, root));
+                                                 file_->status_at_open().mtime_ns, pages, page_bytes, root,
+                                                 touches_at_open_ + 1));
   }
-  if (options.populate_on_open && file_->populated_os_pages() == 0) stack_.oracles.fail("page-file", "populate touched nothing");
+  // Populating touches each OS page of the mapping once; without it, none.
+  const std::size_t os_page_bytes = stack_.os.page_size();
+  const std::uint64_t due_populated =
+      options.populate_on_open ? (file_->file_bytes() + os_page_bytes - 1) / os_page_bytes : 0;
+  if (file_->populated_os_pages() != due_populated) {
+    stack_.oracles.fail("page-file", fmt::format("open of a {} B file {} populate_on_open touched {} OS page(s) of {} "
+                                                 "B; {} due",
+                                                 file_->file_bytes(), options.populate_on_open ? "with" : "without",
+                                                 file_->populated_os_pages(), os_page_bytes, due_populated));
+  }
   // A refused hint is counted with its errno; no hint, or no fault, refuses nothing.
   const bool hinted = options.access != AccessHint::None;
   if ((file_->advise_failures() == 0) != (file_->last_advise_errno() == 0) ||

@@ -44,6 +44,9 @@ CrashReport read_recorder_report(Stack& stack, const std::string& path) {
   std::string line;
   auto report = read_crash_report(path, &line);
   if (!report.ok()) recorder_fail(stack, fmt::format("the recorder's report does not read back: {}", line));
+  if (const std::string broken = crash_report_broken_promise(report.value()); !broken.empty()) {
+    recorder_fail(stack, "the recorder's report breaks a promise of its reader: " + broken);
+  }
   return std::move(report.value());
 }
 
