@@ -64,13 +64,18 @@ std::int64_t Region::slice_of(const std::byte* data) const {
 
 RegionTable::RegionTable(std::uint32_t capacity)
     : capacity_(capacity),
-      chunks_(std::make_unique<std::unique_ptr<Region[]>[]>((capacity + kChunkSlots - 1) /
-                                                             kChunkSlots)) {}
+      chunk_count_((capacity + kChunkSlots - 1) / kChunkSlots),
+      chunks_(std::make_unique<std::unique_ptr<Region[]>[]>(chunk_count_)) {
+  SEGSIM_ASSERT(std::uint64_t{chunk_count_} * kChunkSlots >= capacity_ &&
+                    (chunk_count_ == 0 || std::uint64_t{chunk_count_ - 1} * kChunkSlots < capacity_),
+                "the table's chunks do not hold exactly its capacity");
+}
 
 std::uint32_t RegionTable::append(int size_class, std::size_t slice_bytes,
                                   std::size_t region_bytes) {
   std::uint32_t id = published_.load(std::memory_order_relaxed);
   if (id >= capacity_) return UINT32_MAX;
+  SEGSIM_ASSERT(id / kChunkSlots < chunk_count_, "appending past the table's last chunk");
   SEGSIM_ASSERT(id % kChunkSlots == 0 || chunks_[id / kChunkSlots] != nullptr, "appending into a chunk never made");
   if (id % kChunkSlots == 0) chunks_[id / kChunkSlots] = std::make_unique<Region[]>(kChunkSlots);
   chunks_[id / kChunkSlots][id % kChunkSlots].assign_class(size_class, slice_bytes, region_bytes);

@@ -121,6 +121,7 @@ class RegionTable {
  private:
   static constexpr std::uint32_t kChunkSlots = 64;
   std::uint32_t capacity_;
+  std::uint32_t chunk_count_;  // of kChunkSlots slots each: the fewest that hold capacity_
   std::unique_ptr<std::unique_ptr<Region[]>[]> chunks_;
   // A publication counter, not program logic: ids reach readers through
   // handles made after publication, so interleavings around it are not worth

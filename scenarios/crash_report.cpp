@@ -169,6 +169,11 @@ std::string parse_assertion(const json& a, CrashReport& report) {
       !unsigned_field(a, "line", assertion.line, UINT32_MAX)) {
     return "failure: \"assertion\" needs condition, message, file and line";
   }
+  // A failed SEGSIM_ASSERT always has all three (an empty one was written
+  // for no assertion at all).
+  if (assertion.condition.empty() || assertion.file.empty() || assertion.line == 0) {
+    return "failure: \"assertion\" with an empty condition or file, or line 0";
+  }
   report.assertion = std::move(assertion);
   return "";
 }

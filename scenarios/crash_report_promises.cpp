@@ -45,6 +45,10 @@ std::string crash_report_broken_promise(const CrashReport& report) {
   if (report.refused && !recorder::is_allocator_op(report.refused->op)) {
     return fmt::format("the refused call is a {}, not an allocator call", recorder::op_name(report.refused->op));
   }
+  if (report.assertion &&
+      (report.assertion->condition.empty() || report.assertion->file.empty() || report.assertion->line == 0)) {
+    return "an assertion without its condition, file or line";
+  }
   if (report.cache_max_bytes != 0 && report.cache_max_entries == 0) return "a recorded cache bounded to no entry";
   return "";
 }

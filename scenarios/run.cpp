@@ -403,11 +403,10 @@ sim::RunResult simulate(const RunSpec& spec, const RunOptions& options, const Sc
   return result;
 }
 
-void fill_report(RunReport& report, const RunSpec& spec, const Rig& rig, sim::RunResult&& result) {
+// What the run measured; its verdict is set once every check has run.
+void fill_report_measures(RunReport& report, const RunSpec& spec, const Rig& rig, sim::RunResult&& result) {
   report.spec = spec;
   report.concrete_faults = rig.plan.describe();
-  report.failure = rig.oracles.failure();
-  report.passed = !report.failure.has_value();
   report.steps = result.steps;
   report.virtual_time_ns = result.virtual_time_ns;
   report.trace_hash = result.trace_hash;
@@ -475,20 +474,18 @@ Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions&
   probes::CountingScope probe_counting;
   sim::RunResult result = simulate(spec, options, def, rig, report);
   pool->clear_all();
-  fill_report(report, spec, rig, std::move(result));
-  // The allocator's teardown, judged (teardown-unmapped) on a run that has
-  // passed, with no cleanup task left for the destructor to run. Its fault
-  // draws come after everything the report counts, as they always did.
+  fill_report_measures(report, spec, rig, std::move(result));
+  // The allocator's teardown, judged (teardown-unmapped) on a run whose
+  // checks found nothing, with no cleanup task left for the destructor to
+  // run. Its fault draws come after everything the report counts.
   const AllocatorStats last = allocator.value()->stats();
-  const bool judge_teardown = report.passed && last.cleanups_started() == last.cleanups_finished();
+  const bool judge_teardown = !oracles.failure() && last.cleanups_started() == last.cleanups_finished();
   pool.reset();
   const OsLedger before_teardown = allocator_os.ledger();
   allocator.value().reset();
-  if (judge_teardown) {
-    oracles.check_teardown_unmapped(before_teardown);
-    report.failure = oracles.failure();
-    report.passed = !report.failure.has_value();
-  }
+  if (judge_teardown) oracles.check_teardown_unmapped(before_teardown);
+  report.failure = oracles.failure();
+  report.passed = !report.failure.has_value();
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
 }

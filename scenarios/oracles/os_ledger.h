@@ -30,10 +30,7 @@ struct OsLedger {
   // The errno of each fiber's last failed map: what an OutOfMemory refusal
   // caused by it must carry (Error::os_errno).
   std::map<std::uint32_t, int> last_map_errno_by_fiber;
-  int last_map_errno_of_current_fiber() const {
-    auto it = last_map_errno_by_fiber.find(fiber_now());
-    return it == last_map_errno_by_fiber.end() ? 0 : it->second;
-  }
+  int last_map_errno_of_current_fiber() const { return of_current_fiber(last_map_errno_by_fiber); }
   std::uint64_t mapped_bytes = 0;       // of live_mappings
   std::uint64_t peak_mapped_bytes = 0;  // the most mapped_bytes has been
   std::uint64_t dont_need_ok = 0;      // DontNeed advises that succeeded
@@ -46,9 +43,11 @@ struct OsLedger {
   std::map<std::uint32_t, std::uint64_t> dont_need_ok_by_fiber;  // of those, the ones that succeeded
   std::uint64_t dont_need_by_current_fiber() const { return of_current_fiber(dont_need_by_fiber); }
   std::uint64_t dont_need_ok_by_current_fiber() const { return of_current_fiber(dont_need_ok_by_fiber); }
-  static std::uint64_t of_current_fiber(const std::map<std::uint32_t, std::uint64_t>& by_fiber) {
+  // The calling fiber's entry of a per-fiber map, or zero.
+  template <typename Value>
+  static Value of_current_fiber(const std::map<std::uint32_t, Value>& by_fiber) {
     auto it = by_fiber.find(fiber_now());
-    return it == by_fiber.end() ? 0 : it->second;
+    return it == by_fiber.end() ? Value{} : it->second;
   }
 };
 

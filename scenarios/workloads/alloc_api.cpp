@@ -267,10 +267,22 @@ void Client::lookup_interior() {
   if (held == nullptr) return;
   stack_.oracles.expect_refusal(Errc::InvalidPointer);
   const std::size_t offset = 1 + rng_.below(held->segment.size() - 1);
-  Result<Segment> found = stack_.allocator.lookup(held->segment.data() + offset);
+  const std::byte* inside = held->segment.data() + offset;
+  Result<Segment> found = stack_.allocator.lookup(inside);
   if (found.ok() || found.error().code != Errc::InvalidPointer) {
     stack_.oracles.fail("lookup",
                         fmt::format("lookup {} bytes inside a live segment was not refused as an invalid pointer", offset),
+                        held->segment.data());
+  }
+  // The refusal names the address asked about and the class of the region holding it.
+  const Error& error = found.error();
+  if (error.address != reinterpret_cast<std::uintptr_t>(inside) || error.size_class != held->segment.size_class()) {
+    stack_.oracles.fail("lookup",
+                        fmt::format("lookup {} bytes inside a live class-{} segment was refused naming {} and class {}",
+                                    offset, held->segment.size_class(),
+                                    error.address == reinterpret_cast<std::uintptr_t>(inside) ? "that address"
+                                                                                              : "another address",
+                                    error.size_class),
                         held->segment.data());
   }
 }

@@ -53,6 +53,40 @@ std::string answer_text(const Result<Segment>& found) {
   return fmt::format("region {} slice {} generation {}", found->region_id(), found->slice_index(), found->generation());
 }
 
+// The stale handle released (or reset) again after its region was unmapped:
+// DoubleFree, and the diagnosis names what became of its slice — the region
+// gone, its slot mapped anew elsewhere, or mapped at the same base with the
+// slice free or reallocated (then with the generation it has now).
+void check_stale_release(Stack& stack, SegmentAllocator& allocator, const Segment& stale,
+                         const std::optional<Segment>& other) {
+  const auto region_base = [](const Segment& s) {
+    return s.data() - std::size_t{s.slice_index()} * class_bytes(static_cast<std::size_t>(s.size_class()));
+  };
+  const char* due = "its region has since been unmapped";
+  std::uint32_t due_live = 0;
+  if (other && other->region_id() == stale.region_id()) {  // its class reused the slot
+    if (region_base(*other) != region_base(stale)) {
+      due = "its region has since been unmapped and mapped anew";
+    } else if (other->data() == stale.data()) {
+      due = "slice was reallocated since";
+      due_live = other->generation();
+    } else {
+      due = "slice is free";
+    }
+  }
+  const bool reset = (stale.slice_index() + stale.generation()) % 2 == 0;  // no draw: later rounds stay
+  const Status status = reset ? allocator.reset(stale) : allocator.release(stale);
+  if (!status.ok() && status.error().code == Errc::DoubleFree && std::strcmp(status.error().detail, due) == 0 &&
+      status.error().live_generation == due_live) {
+    return;
+  }
+  fail(stack, fmt::format("{} of a stale handle (region {} slice {} generation {}) whose region was unmapped{} "
+                          "answered {}; due: DoubleFree, '{}' (slice generation now {})",
+                          reset ? "reset" : "release", stale.region_id(), stale.slice_index(), stale.generation(),
+                          other ? fmt::format(" (and region {} mapped)", other->region_id()) : std::string(),
+                          status.ok() ? std::string("ok") : status.error().describe(), due, due_live));
+}
+
 void round(Stack& stack, SegmentAllocator& allocator, sim::Rng& rng) {
   const int c = static_cast<int>(rng.below(kSizeClassCount));
   const Segment stale = take(stack, allocator, c);
@@ -100,9 +134,10 @@ void round(Stack& stack, SegmentAllocator& allocator, sim::Rng& rng) {
     }
   }
   if (due.empty()) {
-    due = "InvalidPointer, its region was unmapped while the lookup ran";
+    due = fmt::format("InvalidPointer, its region was unmapped while the lookup ran, naming class {}", c);
     ok = !found.ok() && found.error().code == Errc::InvalidPointer &&
-         std::strcmp(found.error().detail, "its region was unmapped while the lookup ran") == 0;
+         std::strcmp(found.error().detail, "its region was unmapped while the lookup ran") == 0 &&
+         found.error().size_class == c;
   }
   if (!ok) {
     fail(stack, fmt::format("a lookup of a class-{} slice's start whose region was unmapped during the call{} "
@@ -110,6 +145,7 @@ void round(Stack& stack, SegmentAllocator& allocator, sim::Rng& rng) {
                             c, other ? fmt::format(" (and a class-{} region mapped)", c2) : std::string(),
                             answer_text(found), due));
   }
+  check_stale_release(stack, allocator, stale, other);
   if (other) {
     if (Status released = allocator.release(*other); !released.ok()) {
       fail(stack, "release of the new region's slice refused: " + released.error().describe());

@@ -11,6 +11,10 @@
 // while the lookup ran"; a region mapped again there answers as it holds the
 // address (its live slice, DoubleFree for a free slice start, InvalidPointer
 // inside a slice) — never a slice of the unmapped region (lookup-race).
+// Then the stale handle is released (or reset) once more: DoubleFree, with the
+// diagnosis of what became of its slice (region unmapped, its slot mapped
+// anew elsewhere, or at the same base with the slice free or reallocated —
+// then naming the generation it has now).
 //
 // Run at quiescence (alloc-api's finish, seeds without the recorder): the
 // instance is the drill's alone.

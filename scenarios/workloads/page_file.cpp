@@ -10,8 +10,12 @@
 
 #include <fmt/format.h>
 
+#include "core/assert.h"
 #include "core/mapped_page_file.h"
 #include "core/page_records.h"
+#include "faults/fault_injector.h"
+#include "faults/fault_plan.h"
+#include "faults/faulty_os.h"
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/page_file_model.h"
 #include "scenarios/workloads/page_work.h"
@@ -35,7 +39,8 @@ class Client {
   void run();
 
   enum Op : std::size_t {
-    kLoad, kOpenBad, kOpenMissing, kDecodeBad, kRefresh, kTouch, kMove, kReopen, kRefreshRemoved, kOpCount
+    kLoad, kOpenBad, kOpenMissing, kDecodeBad, kRefresh, kTouch, kMove, kReopen, kRefreshRemoved, kCloseUnmapFails,
+    kOpCount
   };
  private:
   void open_good();
@@ -44,6 +49,7 @@ class Client {
   void check_refused_open_unmapped(const std::string& path, std::size_t file_bytes_before,
                                    std::uint64_t unmap_failures_before);
   void refresh_removed();
+  void close_unmap_fails();
   std::uint64_t touches() const { return stack_.counters["page-file.touches"]; }
 
   Stack& stack_;
@@ -114,6 +120,45 @@ void Client::refresh_removed() {
   if (opened->page(0).size() != opened->page_size()) stack_.oracles.fail("page-file", "a removed file's mapping shrank");
   const Status closed = opened->close();
   if (!closed && !stack_.faults_active) stack_.oracles.fail("page-file", "close of a removed file: " + closed.error().describe());
+}
+
+// close() whose unmap the Os refuses (a plan of its own: the first munmap
+// fails with EINVAL): OsFailure carrying that errno, the file closed all the
+// same, exactly one unmap failure counted, and the mapping left whole (the
+// workload then unmaps it itself). No scheduling point between the counter's
+// reads: no other fiber's close lands in between.
+void Client::close_unmap_fails() {
+  auto plan = faults::parse_fault_plan("munmap:EINVAL@nth=1");
+  SEGSIM_ASSERT(plan.ok(), "the close drill's fault plan does not parse");
+  faults::FaultInjector injector(std::move(plan.value()), stack_.seed);
+  faults::FaultyOs unmap_fails(stack_.os, injector);
+  auto opened = MappedPageFile::open(unmap_fails, kPath);
+  if (!opened.ok()) {
+    if ((opened.error().code == Errc::OsFailure || opened.error().code == Errc::OutOfMemory) && stack_.faults_active) return;
+    stack_.oracles.fail("page-file", "opening the valid page file: " + opened.error().describe());
+  }
+  const std::byte* mapping = opened->page(0).data() - opened->page_size();  // the header page first
+  const std::size_t bytes = opened->file_bytes();
+  const std::size_t file_bytes_before = stack_.sim_os.stats().file_bytes;
+  const std::uint64_t unmap_failures_before = MappedPageFile::unmap_failures();
+  const Status closed = opened->close();
+  const std::uint64_t unmap_failures = MappedPageFile::unmap_failures();
+  if (closed.ok() || closed.error().code != Errc::OsFailure || closed.error().os_errno != EINVAL ||
+      opened->is_open() || unmap_failures != unmap_failures_before + 1 ||
+      stack_.sim_os.stats().file_bytes != file_bytes_before) {
+    stack_.oracles.fail("page-file", fmt::format("close with its unmap refused (EINVAL) answered {}, left the file {}, "
+                                                 "unmap_failures() {} (before: {}) and {} B of files mapped (before: "
+                                                 "{} B); due: OsFailure with EINVAL, closed, one more failure, the "
+                                                 "mapping left",
+                                                 closed.ok() ? std::string("ok") : closed.error().describe(),
+                                                 opened->is_open() ? "open" : "closed", unmap_failures,
+                                                 unmap_failures_before, stack_.sim_os.stats().file_bytes,
+                                                 file_bytes_before));
+  }
+  check_error_text(stack_.oracles, closed.error());
+  if (!stack_.sim_os.unmap(const_cast<std::byte*>(mapping), bytes).ok()) {
+    stack_.oracles.fail("page-file", "the mapping a refused close left behind is not whole");
+  }
 }
 
 void Client::open_good() {
@@ -283,6 +328,7 @@ void Client::run() {
         open_good();
         break;
       case kRefreshRemoved: refresh_removed(); break;
+      case kCloseUnmapFails: close_unmap_fails(); break;
       case kOpCount: break;
     }
     stack_.oracles.check_cheap();

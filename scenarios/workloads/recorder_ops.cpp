@@ -167,6 +167,8 @@ void allocate_and_release(Stack& stack, std::size_t bytes) {
 void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::Rng& rng) {
   struct sigaction before {};
   ::sigaction(signal, nullptr, &before);
+  struct sigaction before_all[std::size(kFatalSignals)] {};
+  for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], nullptr, &before_all[i]);
   flight_recorder::Config config = check.config;
   config.catch_signals = true;
   enable_recorder_or_fail(stack, config);
@@ -200,7 +202,19 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   info.si_addr = segment.data() + offset;
   ::syscall(SYS_rt_tgsigqueueinfo, ::getpid(), ::gettid(), signal, &info);
   const bool still_on = flight_recorder::on();
+  // The handler itself put back every fatal signal's previous handler (a
+  // returning SIGSEGV re-runs its instruction under it), before disable().
+  const char* not_back = nullptr;
+  for (std::size_t i = 0; i < std::size(kFatalSignals) && not_back == nullptr; ++i) {
+    struct sigaction now {};
+    ::sigaction(kFatalSignals[i], nullptr, &now);
+    if (now.sa_sigaction != before_all[i].sa_sigaction) not_back = raised_signal_name(kFatalSignals[i]);
+  }
   flight_recorder::disable();  // the handlers out: the sweep's own are back
+  if (not_back != nullptr) {
+    recorder_fail(stack, fmt::format("after the report of a raised {}, the {} handler is not the one before enable()",
+                                     raised_signal_name(signal), not_back));
+  }
   if (still_on) recorder_fail(stack, fmt::format("the recorder is on after the report of a {}", raised_signal_name(signal)));
   if (flight_recorder::reports_written() != written + (room ? 1 : 0)) {
     recorder_fail(stack, fmt::format("a raised {} made {} report(s) with {} of {} written", raised_signal_name(signal),
