@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "core/os.h"
 #include "scenarios/oracles/sim_now.h"
@@ -50,6 +51,14 @@ struct OsLedger {
     return it == by_fiber.end() ? Value{} : it->second;
   }
 };
+
+// teardown-unmapped (teardown_unmapped.cpp): what a component's destructor
+// did to the Os between `before` (its ledger just before it ran) and `after`:
+// empty when it unmapped each of its live mappings exactly once, whole, mapped
+// nothing, and left a mapping behind only where that unmap failed; otherwise
+// one line naming `destructor` and its `mappings` ("region(s)", "span(s)").
+std::string teardown_unmapped_problem(const char* destructor, const char* mappings, const OsLedger& before,
+                                      const OsLedger& after);
 
 class OsLedgerOs final : public Os {
  public:

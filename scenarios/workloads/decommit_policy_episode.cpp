@@ -17,6 +17,7 @@
 #include "core/units.h"
 #include "faults/sim_os.h"
 #include "scenarios/oracles/decommit_policy.h"
+#include "scenarios/oracles/os_ledger.h"
 #include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/manual_clock.h"
 #include "scenarios/workloads/swarm.h"
@@ -310,11 +311,21 @@ void run_decommit_policy_episode(Stack& stack, sim::Rng& rng) {
   });
   platform::RuntimeScope on_the_clock(&clock);  // everything private lives and dies inside it
   const std::unique_ptr<faults::SimOs> os = make_episode_os(stack, rng, 32 * MiB, "decommit-policy");
-  auto large = LargeObjectAllocator::create(*os, config);
+  OsLedgerOs ledger_os(*os);  // the destructor's unmaps, judged below
+  auto large = LargeObjectAllocator::create(ledger_os, config);
   if (!large.ok()) stack.oracles.fail("exception", "decommit-policy episode: allocator: " + large.error().describe());
-  Episode episode(stack, rng, clock, *large.value());
-  episode.fill(spans, slot_bytes);
-  episode.run(calls);
+  {
+    Episode episode(stack, rng, clock, *large.value());
+    episode.fill(spans, slot_bytes);
+    episode.run(calls);
+  }
+  // Its spans still mapped (free, some decommitted) go back with the allocator.
+  const OsLedger before = ledger_os.ledger();
+  large.value().reset();
+  if (std::string problem = teardown_unmapped_problem("~LargeObjectAllocator", "span(s)", before, ledger_os.ledger());
+      !problem.empty()) {
+    stack.oracles.fail("teardown-unmapped", "decommit-policy episode: " + problem);
+  }
 }
 
 }  // namespace segsim::scenarios

@@ -1,14 +1,17 @@
 // pressure_drills.h: forecast_drill — the forecaster against its model on
 // samples the loop's page-sized accounting never produces (steps of one byte,
 // where an off-by-one between growth and shrinkage shows; repeated instants;
-// zero limits; windows of 2).
+// zero limits; windows of 2), and record() on a manual clock (its stamp).
 #include <algorithm>
+#include <string>
 
 #include <fmt/format.h>
 
+#include "core/platform/runtime.h"
 #include "core/pressure_forecaster.h"
 #include "core/units.h"
 #include "scenarios/oracles/forecast_model.h"
+#include "scenarios/workloads/manual_clock.h"
 #include "scenarios/workloads/pressure_drills.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -17,6 +20,7 @@ namespace segsim::scenarios {
 namespace {
 
 constexpr int kForecastDrillSteps = 64;
+constexpr int kClockDrillSteps = 16;
 
 PressureForecasterConfig draw_forecaster_config(sim::Rng& rng) {
   PressureForecasterConfig config;
@@ -27,6 +31,33 @@ PressureForecasterConfig draw_forecaster_config(sim::Rng& rng) {
   config.min_confidence = draw_one<double>(rng, {0.0, 0.5, 1.0});
   config.action_horizon_ns = draw_one<std::int64_t>(rng, {1, 1'000'000'000, 60'000'000'000});
   return config;
+}
+
+// record() stamps each sample with the platform clock's time. Under a manual
+// clock that time is known exactly, so the model is fed the clock's time, not
+// the stamp the forecaster chose (which the loop's own model must trust).
+void record_on_the_clock(Stack& stack, const PressureForecasterConfig& config, std::size_t limit_bytes) {
+  sim::Rng rng(sim::derive_seed(stack.seed, "workload.pressure.forecast-drill.clock"));
+  ManualClock clock(static_cast<std::int64_t>(rng.below(1'000'000'000)), [&stack](const std::string& what) {
+    stack.oracles.fail("forecast-model", "the forecast drill's clock: " + what);
+  });
+  platform::RuntimeScope on_the_clock(&clock);  // the forecaster lives and dies inside it
+  auto created = PressureForecaster::create(config);
+  if (!created.ok()) stack.oracles.fail("forecast-model", "a valid config was refused: " + created.error().describe());
+  PressureForecaster& forecaster = *created.value();
+  ForecastModel model(config);
+  std::size_t used_bytes = limit_bytes / 2;
+  for (int step = 0; step < kClockDrillSteps; ++step) {
+    clock.sleep_for_ns(draw_one<std::int64_t>(rng, {0, 1, 1'000, 1'000'000'000}));
+    used_bytes = static_cast<std::size_t>(rng.below(limit_bytes + 1));
+    if (Status recorded = forecaster.record(used_bytes, limit_bytes); !recorded.ok()) {
+      stack.oracles.fail("forecast-model", "record() on a clock that never goes back was refused: " +
+                                               recorded.error().describe());
+    }
+    model.record_at(clock.now_ns(), used_bytes, limit_bytes);
+    check_forecast_against_model(stack.oracles, config, forecaster.forecast(), model.forecast(),
+                                 "after record() on the platform clock");
+  }
 }
 
 }  // namespace
@@ -68,6 +99,7 @@ void forecast_drill(Stack& stack) {
     }
     check_forecast_against_model(stack.oracles, config, forecaster.forecast(), model.forecast(), "in the forecast drill");
   }
+  record_on_the_clock(stack, config, limit_bytes);
 }
 
 }  // namespace segsim::scenarios

@@ -4,8 +4,9 @@
 //   forecast_drill.cpp  a PressureForecaster of a drawn config fed drawn
 //                       samples — byte-sized and large steps of used bytes,
 //                       repeated instants, late samples, zero limits, resets —
-//                       every forecast compared with ForecastModel
-//                       (forecast-model)
+//                       every forecast compared with ForecastModel; then
+//                       record() on a manual clock, the model fed the clock's
+//                       time (forecast-model)
 //   loop_drill.cpp      a PressureLoop over drawn sources and counting actions:
 //                       each tick's used bytes are the sum of the sources, its
 //                       level and action the model's, reclaim() escalates as
