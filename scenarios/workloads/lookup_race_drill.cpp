@@ -53,15 +53,17 @@ std::string answer_text(const Result<Segment>& found) {
   return fmt::format("region {} slice {} generation {}", found->region_id(), found->slice_index(), found->generation());
 }
 
+// Where the region holding a handle's slice starts.
+const std::byte* region_base(const Segment& s) {
+  return s.data() - std::size_t{s.slice_index()} * class_bytes(static_cast<std::size_t>(s.size_class()));
+}
+
 // The stale handle released (or reset) again after its region was unmapped:
 // DoubleFree, and the diagnosis names what became of its slice — the region
 // gone, its slot mapped anew elsewhere, or mapped at the same base with the
 // slice free or reallocated (then with the generation it has now).
 void check_stale_release(Stack& stack, SegmentAllocator& allocator, const Segment& stale,
                          const std::optional<Segment>& other) {
-  const auto region_base = [](const Segment& s) {
-    return s.data() - std::size_t{s.slice_index()} * class_bytes(static_cast<std::size_t>(s.size_class()));
-  };
   const char* due = "its region has since been unmapped";
   std::uint32_t due_live = 0;
   if (other && other->region_id() == stale.region_id()) {  // its class reused the slot
@@ -116,7 +118,7 @@ void round(Stack& stack, SegmentAllocator& allocator, sim::Rng& rng) {
   bool ok = false;
   if (other) {
     const std::size_t c2_bytes = class_bytes(static_cast<std::size_t>(c2));
-    const std::byte* base = other->data() - std::size_t{other->slice_index()} * c2_bytes;
+    const std::byte* base = region_base(*other);
     if (address >= base && address < base + kDrillRegionBytes) {
       const auto offset = static_cast<std::size_t>(address - base);
       if (offset % c2_bytes != 0) {

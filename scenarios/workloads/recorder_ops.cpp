@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "core/assert.h"
 #include "core/flight_recorder.h"
 #include "core/leaf_page.h"
 #include "core/leaf_page_pool.h"
@@ -165,10 +166,11 @@ void allocate_and_release(Stack& stack, std::size_t bytes) {
 // the recorder off and puts the previous handler back; a second fatal signal
 // in the process writes none (one report per dying process).
 void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::Rng& rng) {
-  struct sigaction before {};
-  ::sigaction(signal, nullptr, &before);
   struct sigaction before_all[std::size(kFatalSignals)] {};
   for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], nullptr, &before_all[i]);
+  const auto raised = std::find(std::begin(kFatalSignals), std::end(kFatalSignals), signal);
+  SEGSIM_ASSERT(raised != std::end(kFatalSignals), "the signal drill raises a signal the recorder does not catch");
+  const struct sigaction& before = before_all[raised - std::begin(kFatalSignals)];
   flight_recorder::Config config = check.config;
   config.catch_signals = true;
   enable_recorder_or_fail(stack, config);
