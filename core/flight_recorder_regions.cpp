@@ -82,4 +82,8 @@ std::uintptr_t region_base(std::uint32_t allocator, std::uint32_t region) noexce
   return entry == nullptr ? 0 : entry->base.load(std::memory_order_acquire);
 }
 
+std::size_t region_home_entry(std::uint32_t allocator, std::uint32_t region) noexcept {
+  return home_of(key_of(allocator, region));
+}
+
 }  // namespace segsim::flight_recorder::detail

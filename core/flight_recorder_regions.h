@@ -32,4 +32,9 @@ void forget_region(std::uint32_t allocator, std::uint32_t region) noexcept;
 // none is noted.
 std::uintptr_t region_base(std::uint32_t allocator, std::uint32_t region) noexcept;
 
+// The entry where the search for (allocator, region) starts. Keys sharing it
+// are placed past it, in the next free entry: a drill that makes keys collide
+// on purpose picks them by this (scenarios/workloads/region_table_drill.h).
+std::size_t region_home_entry(std::uint32_t allocator, std::uint32_t region) noexcept;
+
 }  // namespace segsim::flight_recorder::detail

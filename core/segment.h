@@ -32,6 +32,9 @@ class Segment {
   std::uint32_t region_id() const noexcept { return region_; }
   std::uint32_t slice_index() const noexcept { return slice_; }
   std::uint32_t allocator_id() const noexcept { return allocator_; }
+  // Bytes from its region's base to the slice: a region holds slices of one
+  // class, one after another from its base.
+  std::size_t offset_in_region() const noexcept { return std::size_t{slice_} * size(); }
 
   friend bool operator==(const Segment&, const Segment&) = default;
 

@@ -144,8 +144,10 @@ bool SegmentAllocator::Impl::release_hit_simulated(platform::Runtime& runtime, c
   if (state->generation.load(std::memory_order_acquire) != expected) [[unlikely]] return false;
   const ClassPool& pool = classes[segment.size_class()];
   runtime.atomic_access(pool.cache_tag, platform::AtomicOp::CompareExchange);
+  // fits_cache saw the grant cover the slice; another fiber's reclaim may
+  // have trimmed it since, and others taken the limit's room.
   if (!grant(*cache, cache->held_bytes + pool.slice_bytes)) [[unlikely]] {
-    SEGSIM_PROBE("tcache.limit.release_refused");
+    SEGSIM_PROBE("tcache.limit.release_hit_refused");
     end = HitEnd::Locked;
     return false;
   }

@@ -16,6 +16,7 @@ using flight_recorder::detail::forget_region;
 using flight_recorder::detail::kRegionTableEntries;
 using flight_recorder::detail::note_region_mapped;
 using flight_recorder::detail::region_base;
+using flight_recorder::detail::region_home_entry;
 
 // Allocator ids far above any a SegmentAllocator of this process takes.
 constexpr std::uint32_t kAllocator = 0x7fff0000;
@@ -49,6 +50,30 @@ TEST(FlightRecorderRegions, ForgottenEntriesAreReusedAndDoNotHideOthers) {
   }
 }
 
+// Keys picked by region_home_entry to share a home: the second is placed past
+// the first, and found there, also once the first is forgotten and noted anew.
+TEST(FlightRecorderRegions, KeysSharingAHomeEntryAreEachFound) {
+  constexpr std::uint32_t allocator = kAllocator + 20;
+  const std::size_t home = region_home_entry(allocator, 0);
+  std::uint32_t second = 1;
+  while (region_home_entry(allocator, second) != home) {
+    ASSERT_LT(second, 64 * kRegionTableEntries) << "no region id shares region 0's home entry";
+    ++second;
+  }
+  note_region_mapped(allocator, 0, 0x10000);
+  note_region_mapped(allocator, second, 0x20000);
+  EXPECT_EQ(region_base(allocator, 0), 0x10000u);
+  EXPECT_EQ(region_base(allocator, second), 0x20000u);
+  forget_region(allocator, 0);
+  EXPECT_EQ(region_base(allocator, 0), 0u);
+  EXPECT_EQ(region_base(allocator, second), 0x20000u);
+  note_region_mapped(allocator, 0, 0x30000);
+  EXPECT_EQ(region_base(allocator, 0), 0x30000u);
+  EXPECT_EQ(region_base(allocator, second), 0x20000u);
+  forget_region(allocator, 0);
+  forget_region(allocator, second);
+}
+
 // A SegmentAllocator notes each region it maps, at the base its slices are
 // in, and forgets them when it is destroyed.
 TEST(FlightRecorderRegions, AnAllocatorNotesItsRegionsAndForgetsThemWhenDestroyed) {
@@ -60,7 +85,7 @@ TEST(FlightRecorderRegions, AnAllocatorNotesItsRegionsAndForgetsThemWhenDestroye
   const Segment s = segment.value();
   const std::uintptr_t base = region_base(s.allocator_id(), s.region_id());
   ASSERT_NE(base, 0u);
-  EXPECT_EQ(base + std::uintptr_t{s.slice_index()} * s.size(), reinterpret_cast<std::uintptr_t>(s.data()));
+  EXPECT_EQ(base + s.offset_in_region(), reinterpret_cast<std::uintptr_t>(s.data()));
   ASSERT_TRUE(allocator->release(s).ok());
   allocator.reset();
   EXPECT_EQ(region_base(s.allocator_id(), s.region_id()), 0u);

@@ -70,7 +70,7 @@ void Oracles::note(const Segment& segment, const char* what) {
   const std::uint32_t fiber = fiber_now();
   const std::uint64_t step = step_now();
   if (what[0] == 'a') {  // "allocated": where this region lies, for stable names
-    const std::uint64_t base = *offset - std::uint64_t{segment.slice_index()} * class_bytes(segment.size_class());
+    const std::uint64_t base = *offset - segment.offset_in_region();
     regions_at_[base] = RegionAt{segment.region_id(), segment.size_class()};
   }
   history_.note(*offset, what, fiber, step, segment.generation());

@@ -29,6 +29,7 @@
 #include "scenarios/workloads/recorder_layer_ops.h"
 #include "scenarios/workloads/recorder_regions.h"
 #include "scenarios/workloads/recorder_ops.h"
+#include "scenarios/workloads/region_table_drill.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -296,8 +297,7 @@ void Client::lookup_past_region() {
   Held* held = pick_held();
   if (held == nullptr) return;
   const Segment& live = held->segment;
-  const std::byte* past = live.data() - std::size_t{live.slice_index()} * class_bytes(live.size_class()) +
-                          stack_.allocator.config().region_bytes;
+  const std::byte* past = live.data() - live.offset_in_region() + stack_.allocator.config().region_bytes;
   const std::uint64_t mapped_before = stack_.oracles.regions_mapped();
   const bool unmapped = !stack_.sim_os.mapped(past);
   stack_.oracles.expect_refusal(Errc::DoubleFree);
@@ -439,6 +439,9 @@ ScenarioDef alloc_api_scenario() {
       sim::Rng race_rng(sim::derive_seed(stack.seed, "lookup-race.alloc-api"));
       run_lookup_race_drill(stack, race_rng);
     }
+    // Keys of the recorder's region table made to collide (~1 ms), every seed.
+    sim::Rng table_rng(sim::derive_seed(stack.seed, "region-table.alloc-api"));
+    run_region_table_drill(stack, table_rng);
     if (state.recorder != nullptr) {
       // A production thread's operations while the recorder is on: its
       // native mutexes carry the recorder's clock (sync_clock), and the final

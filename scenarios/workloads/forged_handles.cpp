@@ -49,7 +49,7 @@ std::optional<Segment> forge(const Segment& live, Forgery forgery, std::size_t r
         // first index past the end, and the address it would have.
         const std::size_t past_end = region_bytes / live.size();
         if (past_end > UINT16_MAX) return std::nullopt;
-        const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(live.data()) - std::uintptr_t{live.slice_index()} * live.size();
+        const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(live.data()) - live.offset_in_region();
         m.slice = static_cast<std::uint16_t>(past_end);
         m.data = reinterpret_cast<std::byte*>(base + past_end * live.size());
         break;

@@ -55,7 +55,7 @@ std::string answer_text(const Result<Segment>& found) {
 
 // Where the region holding a handle's slice starts.
 const std::byte* region_base(const Segment& s) {
-  return s.data() - std::size_t{s.slice_index()} * class_bytes(static_cast<std::size_t>(s.size_class()));
+  return s.data() - s.offset_in_region();
 }
 
 // The stale handle released (or reset) again after its region was unmapped:

@@ -46,6 +46,11 @@ class Client {
   void open_good();
   void load_page();
   void check_open_refused(const std::string& path, const char* detail);
+  // An open refused as only an injected fault may refuse a file (the OS's
+  // failure or its memory's): the model says nothing more then.
+  bool refused_by_fault(const Error& error) const {
+    return (error.code == Errc::OsFailure || error.code == Errc::OutOfMemory) && stack_.faults_active;
+  }
   void check_refused_open_unmapped(const std::string& path, std::size_t file_bytes_before,
                                    std::uint64_t unmap_failures_before);
   void refresh_removed();
@@ -67,7 +72,7 @@ void Client::check_open_refused(const std::string& path, const char* detail) {
   check_refused_open_unmapped(path, file_bytes_before, unmap_failures_before);
   const Error& error = opened.error();
   check_error_text(stack_.oracles, error);
-  if ((error.code == Errc::OsFailure || error.code == Errc::OutOfMemory) && stack_.faults_active) return;
+  if (refused_by_fault(error)) return;
   const bool missing = detail == nullptr;
   if (missing ? error.code != Errc::OsFailure : (error.code != Errc::InvalidPageFile || std::string(error.detail) != detail)) {
     stack_.oracles.fail("page-file", fmt::format("opening {} refused with '{}'; the model says '{}'", path,
@@ -105,7 +110,7 @@ void Client::refresh_removed() {
   auto opened = MappedPageFile::open(stack_.os, path);
   if (!opened) {
     stack_.sim_os.remove_file(path);
-    if ((opened.error().code == Errc::OsFailure || opened.error().code == Errc::OutOfMemory) && stack_.faults_active) return;
+    if (refused_by_fault(opened.error())) return;
     stack_.oracles.fail("page-file", "opening a copy of the valid page file: " + opened.error().describe());
   }
   if (!stack_.sim_os.remove_file(path)) stack_.oracles.fail("exception", "removing " + path);
@@ -134,7 +139,7 @@ void Client::close_unmap_fails() {
   faults::FaultyOs unmap_fails(stack_.os, injector);
   auto opened = MappedPageFile::open(unmap_fails, kPath);
   if (!opened.ok()) {
-    if ((opened.error().code == Errc::OsFailure || opened.error().code == Errc::OutOfMemory) && stack_.faults_active) return;
+    if (refused_by_fault(opened.error())) return;
     stack_.oracles.fail("page-file", "opening the valid page file: " + opened.error().describe());
   }
   const std::byte* mapping = opened->page(0).data() - opened->page_size();  // the header page first
@@ -167,8 +172,7 @@ void Client::open_good() {
   options.populate_on_open = rng_.chance(0.3);
   auto opened = MappedPageFile::open(stack_.os, kPath, options);
   if (!opened.ok()) {
-    // Only injected faults may stop a valid file from opening.
-    if ((opened.error().code == Errc::OsFailure || opened.error().code == Errc::OutOfMemory) && stack_.faults_active) return;
+    if (refused_by_fault(opened.error())) return;
     stack_.oracles.fail("page-file", "opening the valid page file: " + opened.error().describe());
   }
   file_.emplace(std::move(opened.value()));

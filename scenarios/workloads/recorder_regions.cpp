@@ -26,7 +26,7 @@ constexpr const char* kReason = "regions";
 // Two to eight allocators. Their keys almost never share a home entry of the
 // recorder's 16,384-entry table (probe recorder.regions.displaced: 0 in 300
 // seeds): the table's Fibonacci hash spreads the keys of allocators with
-// close ids; core/tests/flight_recorder_regions_test.cpp drills collisions.
+// close ids; region_table_drill.h makes keys collide on purpose.
 constexpr std::size_t kMinAllocators = 2;
 constexpr std::size_t kMaxAllocators = 8;
 // Every allocator's budget, and room for the second mapping of the first one's regions.
