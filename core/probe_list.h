@@ -57,7 +57,7 @@ inline constexpr std::array kProbes = {
     Probe{"tcache.thread_exit.flush", "a production thread's exit flushed its segment cache", false},
     Probe{"tcache.limit.refill_refused", "the limit on all threads' segment caches left no room for a refill: the pool served", false},
     Probe{"tcache.limit.release_refused", "the limit on all threads' segment caches left no room for a release: the locked path took it", false},
-    Probe{"tcache.limit.release_hit_refused", "a simulated hit release found its cache's grant taken meanwhile and the limit full: the locked path took it", false},
+    Probe{"tcache.limit.release_hit_refused", "a simulated hit release found its cache's grant taken meanwhile and the limit full: the locked path took it", true},
     Probe{"lookup.refused.outside", "lookup of an address outside every region", true},
     Probe{"lookup.refused.unmapped_meanwhile", "lookup raced an unmap of the region", true},
     Probe{"lookup.refused.inside_slice", "lookup of an address inside a slice, not at its start", true},

@@ -12,9 +12,11 @@
 // else does. Nothing else runs meanwhile: the simulation sees no scheduling
 // point, so a seed's trace is the same with or without the episode.
 //
-// One caller: a lock never contends (after_next_sleep's action runs on it too) (a lock of a held mutex, an unlock of a
+// One caller: a lock never contends (a lock of a held mutex, an unlock of a
 // free one is a broken discipline), a wait can never be woken (a deadlock),
-// and a spawn is refused. `fail` reports those and must not return.
+// and a spawn is refused. `fail` reports those and must not return. The
+// after_next_sleep and at_next_atomic actions run on that caller too, as
+// another thread when they switch act_as_thread.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +54,9 @@ class ManualClock final : public platform::Runtime {
     return false;
   }
   void condvar_notify(platform::SimTag&, bool) override {}
-  void atomic_access(platform::SimTag&, platform::AtomicOp) override {}
+  void atomic_access(platform::SimTag&, platform::AtomicOp op) override {
+    if (at_next_atomic_) std::exchange(at_next_atomic_, nullptr)(op);
+  }
   bool spawn(platform::Task) override { return false; }
   std::int64_t now_ns() override { return now_ns_; }
   void sleep_for_ns(std::int64_t duration_ns) override {
@@ -65,6 +69,12 @@ class ManualClock final : public platform::Runtime {
   // meanwhile, where the code under test sleeps with its lock dropped (a slow
   // fault point's window).
   void after_next_sleep(std::function<void()> then) { after_next_sleep_ = std::move(then); }
+  // Runs `then` at the next atomic access, once, given its operation: what
+  // another thread did at that scheduling point (a simulated hit path's).
+  void at_next_atomic(std::function<void(platform::AtomicOp)> then) { at_next_atomic_ = std::move(then); }
+  // The simulated thread the caller's calls now belong to (thread_key(): the
+  // per-thread caches' key), so one caller can act as several threads.
+  void act_as_thread(std::uint32_t key) { thread_key_ = key; }
 
  private:
   static constexpr std::uint32_t kHeld = ~std::uint32_t{0};
@@ -72,6 +82,7 @@ class ManualClock final : public platform::Runtime {
   std::int64_t now_ns_;
   FailFn fail_;
   std::function<void()> after_next_sleep_;
+  std::function<void(platform::AtomicOp)> at_next_atomic_;
 };
 
 }  // namespace segsim::scenarios

@@ -15,6 +15,7 @@
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/cache_policy_episode.h"
 #include "scenarios/workloads/cleanup_cadence_episode.h"
+#include "scenarios/workloads/grant_race_drill.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -209,6 +210,9 @@ void finish(Stack& stack) {
   // The pool's proactive cleanup: when it starts and what it frees (cleanup_cadence_episode.h).
   sim::Rng cadence_rng = stack.simulation.stream("workload.tcache-churn.cleanup-cadence");
   run_cleanup_cadence_episode(stack, cadence_rng);
+  // A hit release whose cache's grant another thread took meanwhile (grant_race_drill.h).
+  sim::Rng grant_rng = stack.simulation.stream("workload.tcache-churn.grant-race");
+  run_grant_race_drill(stack, grant_rng);
 }
 
 }  // namespace
