@@ -1,7 +1,8 @@
 // large-objects — mixed large allocations and releases through the whole
 // LargeObjectAllocator API (issue 15): sizes biased to the boundaries
 // (256 KiB ± 1, granule and span edges, the maximum, 0), rewrites and reads
-// checked against a pattern model, double / stale / foreign / null releases,
+// checked against a pattern model, double / stale / foreign / null releases
+// and releases of forged handles (forged_large_handles.h),
 // idle time for the lazy decommit, explicit decommits and span unmapping, and
 // (per seed) a maintenance fiber decommitting concurrently and an
 // on_budget_exhausted hook that releases live objects (or answers wrongly, or
@@ -20,6 +21,7 @@
 #include "scenarios/oracles/large_objects.h"
 #include "scenarios/stack.h"
 #include "scenarios/workloads/decommit_policy_episode.h"
+#include "scenarios/workloads/forged_large_handles.h"
 
 namespace segsim::scenarios {
 
@@ -30,7 +32,7 @@ constexpr std::size_t kMaxLive = 20;
 constexpr std::size_t kMaxStale = 8;
 
 enum Op : std::size_t { Alloc, AllocUninit, Release, Rewrite, Verify, DoubleFree, Foreign, NullRelease, Sleep,
-                        Decommit, UnmapSpans, Audit, kOpCount };
+                        Decommit, UnmapSpans, Audit, Forged, kOpCount };
 
 struct LargeRun {
   explicit LargeRun(Os& os) : advises(os) {}
@@ -134,6 +136,27 @@ void refused(LargeRun& run, const LargeObject& handle, Errc expected) {
   run.checks->refused_release(handle, run.large->release(handle), expected, live_before);
 }
 
+// A live object's handle with one field forged: refused by its own rule,
+// the object still live. A DoubleFree names the forged generation (checked by
+// refused_release) and the one live at that place.
+void forged_release(Stack& stack, LargeRun& run, sim::Rng& rng) {
+  const auto& live = run.checks->live();
+  const LargeObject handle = std::next(live.begin(), static_cast<long>(pick(rng, live.size())))->second.handle;
+  const auto forgery = static_cast<LargeForgery>(rng.below(kLargeForgeryCount));
+  const std::optional<LargeObject> forged = forge(handle, forgery, run.large->config().granule_bytes);
+  if (!forged) stack.oracles.fail("exception", "this build's LargeObject layout is not the one the forger knows");
+  const std::size_t live_before = run.large->stats().live_objects;
+  const Status status = run.large->release(*forged);
+  run.checks->refused_release(*forged, status, refusal_of(forgery), live_before);
+  if (refusal_of(forgery) == Errc::DoubleFree && status.error().live_generation != handle.generation()) {
+    stack.oracles.fail("refusal-fields", fmt::format("the refused release of a large handle forged with {} names live "
+                                                     "generation {}; generation {} is live at its place",
+                                                     forgery_name(forgery), status.error().live_generation,
+                                                     handle.generation()),
+                       handle.data());
+  }
+}
+
 void one_op(Stack& stack, LargeRun& run, sim::Rng& rng, Op op) {
   const auto& live = run.checks->live();
   if ((op == Release || op == Rewrite || op == Verify) && live.empty()) op = Alloc;
@@ -156,6 +179,9 @@ void one_op(Stack& stack, LargeRun& run, sim::Rng& rng, Op op) {
       if (!run.foreign_object.is_null()) refused(run, run.foreign_object, Errc::InvalidPointer);
       return;
     case NullRelease: return refused(run, LargeObject{}, Errc::InvalidPointer);
+    case Forged:
+      if (!live.empty()) forged_release(stack, run, rng);
+      return;
     case Decommit: (void)run.large->decommit_idle(rng.chance(0.5) ? 0 : run.large->config().decommit_after_ns); return;
     case UnmapSpans: {
       const LargeObjectStats before = run.large->stats();

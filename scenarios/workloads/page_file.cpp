@@ -201,9 +201,10 @@ void Client::open_good() {
                                                  file_->file_bytes(), options.populate_on_open ? "with" : "without",
                                                  file_->populated_os_pages(), os_page_bytes, due_populated));
   }
-  // A refused hint is counted with its errno; no hint, or no fault, refuses nothing.
+  // An open gives one hint at most: a refused one is counted once, with its
+  // errno; no hint, or no fault, refuses nothing.
   const bool hinted = options.access != AccessHint::None;
-  if ((file_->advise_failures() == 0) != (file_->last_advise_errno() == 0) ||
+  if (file_->advise_failures() != (file_->last_advise_errno() != 0 ? 1u : 0u) ||
       (file_->advise_failures() != 0 && (!hinted || !stack_.faults_active))) {
     stack_.oracles.fail("page-file", fmt::format("open with hint {} reports {} refused hints, last errno {}",
                                                  static_cast<int>(options.access), file_->advise_failures(),
