@@ -46,7 +46,11 @@
 //    batch) and hands the refill's top slice out (a hit and a refill); with no
 //    room for a slice the pool serves. A release is remote (remote_releases)
 //    exactly when another thread's cache handed the slice out. Every cache a
-//    flush or reclaim empties counts one cache flush.
+//    flush or reclaim empties counts one cache flush. A class grows (maps a
+//    region, or reuses a freed one) only after the caches gave their free
+//    slices of it back — under a simulation every fiber's, in production the
+//    caller's now and every other thread's at its next call — and does not
+//    when those slices can serve (no thread hoards while its class grows).
 //
 // Thread-safe. Synchronisation, async work and timing go through the platform
 // seam, so the same code runs under the simulator.

@@ -1,6 +1,8 @@
 // Private instances for the policy episodes: see episode_instance.h.
 #include "scenarios/workloads/episode_instance.h"
 
+#include <string>
+
 #include <fmt/format.h>
 
 namespace segsim::scenarios {
@@ -23,6 +25,29 @@ std::unique_ptr<SegmentAllocator> make_episode_allocator(Stack& stack, faults::S
     stack.oracles.fail("exception", fmt::format("{} episode: allocator: {}", episode, allocator.error().describe()));
   }
   return std::move(allocator.value());
+}
+
+ClockedInstance::ClockedInstance(Stack& stack, sim::Rng& rng, std::size_t reservation_bytes,
+                                 const SegmentAllocatorConfig& config, std::string_view episode)
+    : clock(0, [&stack, name = std::string(episode)](const std::string& what) {
+        stack.oracles.fail("exception", fmt::format("{}: its clock: {}", name, what));
+      }),
+      on_the_clock(&clock),
+      os(make_episode_os(stack, rng, reservation_bytes, episode)),
+      allocator(make_episode_allocator(stack, *os, config, episode)) {}
+
+Segment episode_allocate(Stack& stack, SegmentAllocator& allocator, std::size_t bytes, std::string_view episode,
+                         std::string_view what) {
+  Result<Segment> got = allocator.allocate(bytes);
+  if (!got.ok()) stack.oracles.fail("exception", fmt::format("{}: {}: {}", episode, what, got.error().describe()));
+  return got.value();
+}
+
+void episode_release(Stack& stack, SegmentAllocator& allocator, const Segment& segment, std::string_view episode,
+                     std::string_view what) {
+  if (Status status = allocator.release(segment); !status.ok()) {
+    stack.oracles.fail("exception", fmt::format("{}: {}: {}", episode, what, status.error().describe()));
+  }
 }
 
 }  // namespace segsim::scenarios

@@ -11,8 +11,10 @@
 #include <string_view>
 
 #include "core/segment_allocator.h"
+#include "core/platform/runtime.h"
 #include "faults/sim_os.h"
 #include "scenarios/stack.h"
+#include "scenarios/workloads/manual_clock.h"
 #include "sim/random.h"
 
 namespace segsim::scenarios {
@@ -25,5 +27,28 @@ std::unique_ptr<faults::SimOs> make_episode_os(Stack& stack, sim::Rng& rng, std:
 std::unique_ptr<SegmentAllocator> make_episode_allocator(Stack& stack, faults::SimOs& os,
                                                          const SegmentAllocatorConfig& config,
                                                          std::string_view episode);
+
+// A private SegmentAllocator over its own SimOs, both living inside a
+// ManualClock installed on the caller: for drills that act as several
+// threads (ManualClock::act_as_thread) and run another thread's calls at a
+// scheduling point (at_next_atomic). The clock's broken disciplines fail the
+// run as "exception". Members are destroyed allocator first, clock last.
+struct ClockedInstance {
+  ClockedInstance(Stack& stack, sim::Rng& rng, std::size_t reservation_bytes, const SegmentAllocatorConfig& config,
+                  std::string_view episode);
+
+  ManualClock clock;
+  platform::RuntimeScope on_the_clock;
+  std::unique_ptr<faults::SimOs> os;
+  std::unique_ptr<SegmentAllocator> allocator;
+};
+
+// A call on the episode's allocator that must not be refused (the episode
+// set it up so): a refusal fails the run as the harness's fault, naming the
+// episode and `what`.
+Segment episode_allocate(Stack& stack, SegmentAllocator& allocator, std::size_t bytes, std::string_view episode,
+                         std::string_view what);
+void episode_release(Stack& stack, SegmentAllocator& allocator, const Segment& segment, std::string_view episode,
+                     std::string_view what);
 
 }  // namespace segsim::scenarios

@@ -7,10 +7,8 @@
 #include <fmt/format.h>
 
 #include "core/fault_point.h"
-#include "core/platform/runtime.h"
 #include "core/size_class.h"
 #include "scenarios/workloads/episode_instance.h"
-#include "scenarios/workloads/manual_clock.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -89,14 +87,10 @@ class Drill {
 
  private:
   Segment allocate(std::size_t bytes, const char* what) {
-    Result<Segment> got = allocator_.allocate(bytes);
-    if (!got.ok()) stack_.oracles.fail("exception", fmt::format("grant race drill: {}: {}", what, got.error().describe()));
-    return got.value();
+    return episode_allocate(stack_, allocator_, bytes, "grant race drill", what);
   }
   void release(const Segment& segment, const char* what) {
-    if (Status status = allocator_.release(segment); !status.ok()) {
-      stack_.oracles.fail("exception", fmt::format("grant race drill: {}: {}", what, status.error().describe()));
-    }
+    episode_release(stack_, allocator_, segment, "grant race drill", what);
   }
 
   Stack& stack_;
@@ -111,19 +105,14 @@ class Drill {
 void run_grant_race_drill(Stack& stack, sim::Rng& rng) {
   using namespace grant_race_drill;
   fault_points::ControllerScope quiet(nullptr);  // the hit paths run only when no fault point may fire
-  ManualClock clock(0, [&stack](const std::string& what) {
-    stack.oracles.fail("exception", "the grant race drill's clock: " + what);
-  });
-  platform::RuntimeScope on_the_clock(&clock);  // the allocator lives and dies inside it
-  auto os = make_episode_os(stack, rng, 2 * kBudgetBytes, "grant-race");
   SegmentAllocatorConfig config;
   config.region_bytes = kRegionBytes;
   config.budget_bytes = kBudgetBytes;
   config.thread_cache_bytes = draw_one<std::size_t>(rng, {4096, 64 * 1024, 256 * 1024, 1024 * 1024});
   config.thread_caches_max_bytes = kCachesMaxBytes;
   config.proactive_cleanup = false;  // no task (a spawn, refused by the clock)
-  auto allocator = make_episode_allocator(stack, *os, config, "grant-race");
-  Drill drill(stack, rng, clock, *allocator);
+  ClockedInstance instance(stack, rng, 2 * kBudgetBytes, config, "grant race drill");
+  Drill drill(stack, rng, instance.clock, *instance.allocator);
   for (int r = 0; r < kRounds; ++r) drill.round(r);
 }
 

@@ -16,6 +16,7 @@
 #include "scenarios/workloads/cache_policy_episode.h"
 #include "scenarios/workloads/cleanup_cadence_episode.h"
 #include "scenarios/workloads/grant_race_drill.h"
+#include "scenarios/workloads/growth_flush_drill.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -213,6 +214,9 @@ void finish(Stack& stack) {
   // A hit release whose cache's grant another thread took meanwhile (grant_race_drill.h).
   sim::Rng grant_rng = stack.simulation.stream("workload.tcache-churn.grant-race");
   run_grant_race_drill(stack, grant_rng);
+  // A class grows only after the caches gave their free slices of it back (growth_flush_drill.h).
+  sim::Rng growth_rng = stack.simulation.stream("workload.tcache-churn.growth-flush");
+  run_growth_flush_drill(stack, growth_rng);
 }
 
 }  // namespace
