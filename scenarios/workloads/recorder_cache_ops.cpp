@@ -30,12 +30,16 @@ constexpr const char* kReason = "page cache";
 constexpr std::uint64_t kFirstKey = 0xcac4e01;
 constexpr std::size_t kPages = 6;
 constexpr std::uint64_t kMissingKey = kFirstKey + 100;
-// Two caches with one entry bound (the second noted bounds differ in bytes
-// only, the first in entries too); an entry bound of 2 makes the third
+// Caches whose noted bounds change one at a time: the second's differ from
+// the first's in bytes only, the third's from the second's in entries only
+// (the report must keep the last). An entry bound of 2 makes the third
 // page's put evict.
 constexpr std::size_t kMaxEntries = 2;
+constexpr std::size_t kThirdMaxEntries = 3;
 constexpr std::size_t kFirstMaxBytes = std::size_t{64} << 20;
 constexpr std::size_t kSecondMaxBytes = std::size_t{32} << 20;
+// The third cache's page: one of the given-back pages, borrowed again.
+constexpr std::uint64_t kThirdCacheKey = kFirstKey + kPages;
 
 // One call of the page layer as the report must keep it.
 struct Due {
@@ -120,9 +124,9 @@ void check_report(Stack& stack, const Episode& ep, const CrashReport& report) {
                                      "evictions' give-backs",
                                      next, ep.due.size(), next_given_back, ep.given_back.size()));
   }
-  if (report.cache_max_entries != kMaxEntries || report.cache_max_bytes != kSecondMaxBytes) {
+  if (report.cache_max_entries != kThirdMaxEntries || report.cache_max_bytes != kSecondMaxBytes) {
     recorder_fail(stack, fmt::format("the report's cache bounds are {} entries, {} B; the last cache made has {}, {} B",
-                                     report.cache_max_entries, report.cache_max_bytes, kMaxEntries,
+                                     report.cache_max_entries, report.cache_max_bytes, kThirdMaxEntries,
                                      kSecondMaxBytes));
   }
 }
@@ -294,6 +298,26 @@ void second_cache(Episode& ep, LeafPagePool& pool, LeafPage* page) {
   ep.expect(Op::CacheClear, 0);  // the destructor's
 }
 
+// The third cache (bounds noted again, the entry bound changed alone): a
+// given-back page borrowed again, put and cleared.
+void third_cache(Episode& ep, LeafPagePool& pool) {
+  Result<LeafPage*> page = pool.borrow(kThirdCacheKey);
+  if (!page.ok()) ep.stack.oracles.fail("pool", "borrow of an idle page refused: " + page.error().describe());
+  ep.expect(Op::PoolBorrow, kThirdCacheKey);
+  ep.heard.clear();
+  {
+    PageCache cache(PageCacheConfig{kThirdMaxEntries, kSecondMaxBytes}, pool,
+                    [&ep](const std::uint64_t& k, const Status& back) { ep.heard.emplace_back(k, back); });
+    cache.put(kThirdCacheKey, page.value());
+    ep.expect(Op::CachePut, kThirdCacheKey, 0, kThirdCacheKey);
+    cache.clear();
+    ep.expect(Op::CacheClear, 0);
+    ep.given_back.push_back(kThirdCacheKey);
+    ep.check_heard("clear() of the third cache", {kThirdCacheKey});
+  }
+  ep.expect(Op::CacheClear, 0);  // the destructor's
+}
+
 // The episode's calls and their checks (none past a borrow the stack's
 // budget refused). The pool dies with the call: its idle pages' returns are
 // recorded after the report.
@@ -325,9 +349,10 @@ void record_calls(Stack& stack) {
   first_cache(ep, pool, pages);
   record_cache(ep, pool, pages[kPages - 2]);
   second_cache(ep, pool, pages[kPages - 1]);
-  if (const LeafPagePoolStats stats = pool.stats(); stats.borrowed != 0 || stats.given_back != kPages) {
+  third_cache(ep, pool);
+  if (const LeafPagePoolStats stats = pool.stats(); stats.borrowed != 0 || stats.given_back != kPages + 1) {
     stack.oracles.fail("pool", fmt::format("after every cached page was evicted: {} borrowed, {} given back; due 0, {}",
-                                           stats.borrowed, stats.given_back, kPages));
+                                           stats.borrowed, stats.given_back, kPages + 1));
   }
 
   const std::string path = flight_recorder::write_report(kReason);
