@@ -37,6 +37,8 @@ inline constexpr std::array kFaultPoints = {
     Site{"slab.remote_free.handover", "a remote free yields after the object is free and before it is in a magazine"},
     Site{"arena.chunk.grow", "an arena yields between deciding to grow and taking its new chunk"},
     Site{"lookup.index.yield", "a lookup yields between finding the region in the address index and locking its class"},
+    Site{"recorder.regions.claim.yield",
+         "noting a mapped region yields between claiming its recorder table entry and publishing it"},
 };
 
 consteval std::size_t id_of(std::string_view name) {

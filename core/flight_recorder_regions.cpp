@@ -3,19 +3,25 @@
 
 #include <atomic>
 
+#include "core/fault_point.h"
+#include "core/platform/clock.h"
 #include "core/probe.h"
 
 namespace segsim::flight_recorder::detail {
 
 namespace {
 
-// One noted region: key = allocator << 32 | region (0: empty, kGone: freed,
-// or being claimed); the base is written before the key is published.
+// One noted region: key = allocator << 32 | region (0: empty, kRegionGone:
+// freed, kRegionClaimed: being placed); the base is written before the key
+// is published.
 struct RegionEntry {
   std::atomic<std::uint64_t> key{0};
   std::atomic<std::uintptr_t> base{0};
 };
 constexpr std::uint64_t kRegionGone = ~std::uint64_t{0};
+// Not kRegionGone: a placement claims only an empty or gone entry, so two
+// threads placing keys at once never claim the same one.
+constexpr std::uint64_t kRegionClaimed = ~std::uint64_t{0} - 1;
 
 RegionEntry g_regions[kRegionTableEntries];
 // The farthest any key was placed from its home entry. Entries are freed as
@@ -25,7 +31,8 @@ RegionEntry g_regions[kRegionTableEntries];
 // all; a key is never beyond this distance, so searches stop there.
 std::atomic<std::size_t> g_max_probe{0};
 
-// Never 0 (empty) nor kRegionGone: an allocator id is never 0.
+// Never 0 (empty): an allocator id is never 0; nor a marker: no allocator
+// maps region ids near 2^32 (a region table holds budget / region entries).
 std::uint64_t key_of(std::uint32_t allocator, std::uint32_t region) noexcept {
   return std::uint64_t{allocator} << 32 | region;
 }
@@ -58,12 +65,19 @@ void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uint
   // keys race for free entries through the compare-exchange.
   for (std::size_t n = 0, i = home_of(key); n < kRegionTableEntries; ++n, i = (i + 1) & (kRegionTableEntries - 1)) {
     std::uint64_t k = g_regions[i].key.load(std::memory_order_acquire);
+    if (k == kRegionClaimed) {
+      SEGSIM_PROBE("recorder.regions.passed_claimed");
+      continue;
+    }
     if (k != 0 && k != kRegionGone) continue;
-    // The base is published with the key; until then the entry is free or gone (skipped by readers).
-    if (!g_regions[i].key.compare_exchange_strong(k, kRegionGone, std::memory_order_acq_rel)) continue;
+    // The base is published with the key; until then the entry is claimed (skipped by readers).
+    if (!g_regions[i].key.compare_exchange_strong(k, kRegionClaimed, std::memory_order_acq_rel)) continue;
     g_regions[i].base.store(base, std::memory_order_relaxed);
     if (n > 0) SEGSIM_PROBE("recorder.regions.displaced");
     std::size_t max_probe = g_max_probe.load(std::memory_order_relaxed);
+    // Others place keys meanwhile, nearer or farther from their homes: the
+    // farthest placement only grows, whatever the order of the updates.
+    if (SEGSIM_FAULT_POINT("recorder.regions.claim.yield")) platform::yield();
     while (n > max_probe && !g_max_probe.compare_exchange_weak(max_probe, n, std::memory_order_acq_rel)) {
     }
     g_regions[i].key.store(key, std::memory_order_release);

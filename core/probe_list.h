@@ -10,7 +10,7 @@ inline constexpr std::array kProbes = {
     // ---- SegmentAllocator (segment_*.cpp) ----
     Probe{"alloc.invalid_size.zero", "allocate of zero bytes refused", true},
     Probe{"alloc.invalid_size.too_large", "allocate above the largest class refused", true},
-    Probe{"alloc.grow.forced_slow_path_served", "a forced slow path that cannot grow still serves from the pool", false},
+    Probe{"alloc.grow.forced_slow_path_served", "a forced slow path that cannot grow still serves from the pool", true},
     Probe{"alloc.region.filled", "an allocation took a region's last free slice", true},
     Probe{"alloc.zero.fresh_slice_skipped", "a zeroed allocation of a never-dirtied slice skips the memset", true},
     Probe{"alloc.grow.reused_freed_region", "growth reused a region from the class's freed queue", true},
@@ -53,6 +53,9 @@ inline constexpr std::array kProbes = {
     Probe{"tcache.release.remote", "a slice was released into another thread's cache than the one that handed it out", true},
     Probe{"tcache.release.overflow", "a full segment cache sent its older half back to the pool", true},
     Probe{"tcache.flush.class", "a cache flush returned a class's cached slices to the pool", true},
+    Probe{"tcache.flush.class_emptied_meanwhile",
+          "a flush that saw a class cache hold slices found it emptied by another thread's reclaim once it held the "
+          "class lock", true},
     Probe{"tcache.flush.requested", "a thread flushed its cache at a reclaim's request (production threads)", false},
     Probe{"tcache.thread_exit.flush", "a production thread's exit flushed its segment cache", false},
     Probe{"tcache.limit.refill_refused", "the limit on all threads' segment caches left no room for a refill: the pool served", false},
@@ -208,6 +211,8 @@ inline constexpr std::array kProbes = {
     Probe{"recorder.ring.taken_over", "a thread took over the ring of the oldest exited thread (all rings taken)", true},
     Probe{"recorder.ring.refused", "a thread got no ring: every ring held by a live thread (counted)", true},
     Probe{"recorder.regions.displaced", "a region's key placed past its home entry of the region table (a collision)", true},
+    Probe{"recorder.regions.passed_claimed",
+          "a placement in the region table passed an entry another placement had claimed but not yet published", true},
     Probe{"recorder.ring.lost_race", "a thread that passed the ring count lost the last slot to others: refused", false},
     Probe{"recorder.ring.alloc_failed", "a thread's ring could not be allocated: its calls go unrecorded", true},
     Probe{"recorder.report.cap_reached", "a report past kMaxReportsPerProcess not written", false},

@@ -219,7 +219,7 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
 
   // --- regions: growth, reuse, unmapping, address index (segment_regions.cpp)
   Status grow(int size_class, platform::UniqueLock& lock);
-  Status reserve_region_budget(int size_class, platform::UniqueLock& lock, bool& served);
+  Status reserve_region_budget(int size_class, platform::UniqueLock& lock, bool forced, bool& served);
   void install_region(int size_class, std::byte* base);
   bool reuse_freed_region(detail::ClassPool& pool);
   bool reserve_virtual(std::size_t bytes);

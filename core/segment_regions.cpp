@@ -94,7 +94,7 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
     return {};
   }
   bool served = false;
-  Status reserved = reserve_region_budget(c, lock, served);
+  Status reserved = reserve_region_budget(c, lock, had_free_slices, served);
   if (!reserved.ok() || served) return reserved;
 
   SEGSIM_ASSERT(had_free_slices || pool.partial.empty(),
@@ -121,8 +121,11 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
 // take the budget just freed (or already free), or grow this class: then
 // `served` is set and nothing is reserved. Tries again while there was room
 // or something was freed: OutOfBudget means no region could be freed and no
-// room was left.
-Status SegmentAllocator::Impl::reserve_region_budget(int c, platform::UniqueLock& lock,
+// room was left. `forced`: the class had free slices before (a forced slow
+// path), so free slices found after the unlock are no sign that another
+// thread grew it; the forced growth goes on, and over budget its caller
+// serves from the pool.
+Status SegmentAllocator::Impl::reserve_region_budget(int c, platform::UniqueLock& lock, bool forced,
                                                      bool& served) {
   ClassPool& pool = classes[c];
   const std::size_t region_bytes = config.region_bytes;
@@ -135,7 +138,7 @@ Status SegmentAllocator::Impl::reserve_region_budget(int c, platform::UniqueLock
     lock.unlock();
     const std::size_t unmapped = free_unused_regions(target, &room);
     lock.lock();
-    if (!pool.partial.empty()) {  // another thread grew this class meanwhile
+    if (!forced && !pool.partial.empty()) {  // another thread grew this class meanwhile
       SEGSIM_PROBE("alloc.grow.grown_meanwhile");
       served = true;
       return {};

@@ -320,7 +320,10 @@ bool SegmentAllocator::Impl::spill(SegmentCache& cache, int c, std::uint32_t n) 
 
 bool SegmentAllocator::Impl::flush_cache_class(SegmentCache& cache, int c) {
   ClassSliceCache& cc = cache.classes[c];
-  if (cc.count == 0) return false;  // another fiber's reclaim got here first
+  if (cc.count == 0) {  // another thread's reclaim got here first: nothing returned, no cleanup due
+    SEGSIM_PROBE("tcache.flush.class_emptied_meanwhile");
+    return false;
+  }
   SEGSIM_PROBE("tcache.flush.class");
   const bool start_cleanup = spill(cache, c, cc.count);
   trim_grant(cache);

@@ -1,10 +1,17 @@
 // The flight recorder's table of mapped regions (flight_recorder_regions.h):
 // what a report rebuilds a compact event's address from.
+#include <atomic>
+#include <barrier>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "core/fault_point.h"
 #include "core/flight_recorder_regions.h"
 #include "core/linux_os.h"
 #include "core/segment_allocator.h"
@@ -89,6 +96,125 @@ TEST(FlightRecorderRegions, AnAllocatorNotesItsRegionsAndForgetsThemWhenDestroye
   ASSERT_TRUE(allocator->release(s).ok());
   allocator.reset();
   EXPECT_EQ(region_base(s.allocator_id(), s.region_id()), 0u);
+}
+
+// The first region id of `allocator` from `from` on whose key's home entry is `home`.
+std::uint32_t region_homed_at(std::uint32_t allocator, std::size_t home, std::uint32_t from) {
+  for (std::uint32_t region = from;; ++region) {
+    if (region_home_entry(allocator, region) == home) return region;
+  }
+}
+
+// Runs `action` once, at the first placement that reaches its fault point
+// (claimed, not yet published): another thread's placement in that window.
+class ActAtClaim final : public fault_points::Controller {
+ public:
+  explicit ActAtClaim(std::function<void()> action) : action_(std::move(action)) {}
+  bool should_fire(std::size_t site_id) override {
+    if (site_id == fault_points::id_of("recorder.regions.claim.yield") && action_) std::exchange(action_, nullptr)();
+    return false;
+  }
+  bool acted() const { return !action_; }
+
+ private:
+  std::function<void()> action_;
+};
+
+// A key of the same home placed while another's claim is in flight takes
+// another entry: before stop 41 it could claim the same one, and the first
+// placement's publication then overwrote it.
+TEST(FlightRecorderRegions, APlacementInFlightKeepsItsEntryFromAnotherOfItsHome) {
+  constexpr std::uint32_t allocator = kAllocator + 30;
+  const std::size_t home = region_home_entry(allocator, 0);
+  const std::uint32_t second = region_homed_at(allocator, home, 1);
+  ActAtClaim meanwhile([&] { note_region_mapped(allocator, second, 0x20000); });
+  {
+    fault_points::ControllerScope scope(&meanwhile);
+    note_region_mapped(allocator, 0, 0x10000);
+  }
+  ASSERT_TRUE(meanwhile.acted());
+  EXPECT_EQ(region_base(allocator, 0), 0x10000u);
+  EXPECT_EQ(region_base(allocator, second), 0x20000u);
+  forget_region(allocator, 0);
+  forget_region(allocator, second);
+}
+
+// The farthest placement only grows: a key placed 3 entries from its home,
+// while a key 1 from its own is placed meanwhile, is still found (seed 22's
+// mutant flight_recorder_regions.cpp:67 kept 1). Each test runs in a process
+// of its own (gtest_discover_tests), where no key was displaced before.
+TEST(FlightRecorderRegions, AFartherPlacementInFlightIsFoundAfterANearerOneCompletes) {
+  constexpr std::uint32_t allocator = kAllocator + 40;
+  const std::size_t x_home = region_home_entry(allocator, 0);
+  std::uint32_t next = 1;
+  std::vector<std::uint32_t> pillars{0};
+  for (std::size_t d = 1; d < 3; ++d) {
+    pillars.push_back(region_homed_at(allocator, (x_home + d) % kRegionTableEntries, next));
+    next = pillars.back() + 1;
+  }
+  const std::uint32_t x = region_homed_at(allocator, x_home, next);
+  const std::uint32_t y_home_key = x + 1;
+  const std::uint32_t y = region_homed_at(allocator, region_home_entry(allocator, y_home_key), y_home_key + 1);
+  pillars.push_back(y_home_key);
+  for (const std::uint32_t region : pillars) note_region_mapped(allocator, region, 0x1000 * (region + 1));
+  ActAtClaim meanwhile([&] { note_region_mapped(allocator, y, 0x50000); });
+  {
+    fault_points::ControllerScope scope(&meanwhile);
+    note_region_mapped(allocator, x, 0x40000);
+  }
+  ASSERT_TRUE(meanwhile.acted());
+  EXPECT_EQ(region_base(allocator, x), 0x40000u);
+  EXPECT_EQ(region_base(allocator, y), 0x50000u);
+  for (const std::uint32_t region : pillars) {
+    EXPECT_EQ(region_base(allocator, region), 0x1000u * (region + 1));
+    forget_region(allocator, region);
+  }
+  forget_region(allocator, x);
+  forget_region(allocator, y);
+}
+
+// Real threads place keys of one home at once, round after round, over the
+// entries the rounds before freed: every key is found at its base (and TSan,
+// which runs this suite, sees no race).
+TEST(FlightRecorderRegions, ThreadsPlacingKeysOfOneHomeAtOnceEachFindTheirs) {
+  constexpr std::uint32_t allocator = kAllocator + 50;
+  constexpr int kThreads = 4;
+  constexpr int kKeysPerThread = 4;
+  constexpr int kRounds = 200;
+  const std::size_t home = region_home_entry(allocator, 0);
+  std::vector<std::uint32_t> regions;  // [round][thread][key]
+  for (std::uint32_t next = 0; regions.size() < std::size_t{kRounds} * kThreads * kKeysPerThread;) {
+    regions.push_back(region_homed_at(allocator, home, next));
+    next = regions.back() + 1;
+  }
+  const auto region_of = [&](int round, int thread, int key) {
+    return regions[(static_cast<std::size_t>(round) * kThreads + static_cast<std::size_t>(thread)) * kKeysPerThread +
+                   static_cast<std::size_t>(key)];
+  };
+  const auto base_of = [](std::uint32_t region) { return std::uintptr_t{0x10000} * (region + 1); };
+  std::barrier sync(kThreads);
+  std::atomic<int> misplaced{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        sync.arrive_and_wait();
+        for (int k = 0; k < kKeysPerThread; ++k) note_region_mapped(allocator, region_of(round, t, k), base_of(region_of(round, t, k)));
+        sync.arrive_and_wait();
+        for (int other = 0; other < kThreads; ++other) {
+          for (int k = 0; k < kKeysPerThread; ++k) {
+            const std::uint32_t region = region_of(round, other, k);
+            if (region_base(allocator, region) != base_of(region)) misplaced.fetch_add(1);
+          }
+        }
+        sync.arrive_and_wait();
+        for (int k = 0; k < kKeysPerThread; ++k) forget_region(allocator, region_of(round, t, k));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(misplaced.load(), 0) << "key readings that missed their base, over " << kRounds << " rounds of "
+                                 << kThreads << " threads x " << kKeysPerThread << " keys (each read by every thread)";
 }
 
 }  // namespace

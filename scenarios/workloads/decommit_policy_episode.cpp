@@ -19,6 +19,7 @@
 #include "scenarios/oracles/decommit_policy.h"
 #include "scenarios/oracles/os_ledger.h"
 #include "scenarios/workloads/episode_instance.h"
+#include "scenarios/workloads/drill_controllers.h"
 #include "scenarios/workloads/manual_clock.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -34,17 +35,6 @@ constexpr std::size_t kMaxGranules = 8;
 constexpr std::size_t kEpisodeBudgetBytes = 64 * MiB;  // far above the two or three spans filled
 
 enum Op : std::size_t { kRelease, kReallocate, kSleep, kDecommit, kAction, kOpCount };
-
-// Fires one fault point, once.
-class FireOnce final : public fault_points::Controller {
- public:
-  explicit FireOnce(std::size_t site_id) : site_id_(site_id) {}
-  bool should_fire(std::size_t site_id) override { return site_id == site_id_ && std::exchange(armed_, false); }
-
- private:
-  std::size_t site_id_;
-  bool armed_ = true;
-};
 
 class Episode {
  public:
@@ -207,7 +197,7 @@ class Episode {
     std::int64_t released_at = -1;
     std::size_t returned = 0;
     {
-      FireOnce slow(fault_points::id_of("large.decommit.slow"));
+      FireOnce slow({fault_points::id_of("large.decommit.slow")});
       fault_points::ControllerScope only_this(&slow);
       clock_.after_next_sleep([&] {
         released_at = now();

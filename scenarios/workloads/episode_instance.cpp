@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "scenarios/workloads/swarm.h"
+
 namespace segsim::scenarios {
 
 std::unique_ptr<faults::SimOs> make_episode_os(Stack& stack, sim::Rng& rng, std::size_t reservation_bytes,
@@ -36,15 +38,22 @@ ClockedInstance::ClockedInstance(Stack& stack, sim::Rng& rng, std::size_t reserv
       os(make_episode_os(stack, rng, reservation_bytes, episode)),
       allocator(make_episode_allocator(stack, *os, config, episode)) {}
 
-Segment episode_allocate(Stack& stack, SegmentAllocator& allocator, std::size_t bytes, std::string_view episode,
-                         std::string_view what) {
+SegmentAllocatorConfig clocked_drill_config(sim::Rng& rng, std::size_t region_bytes, std::size_t budget_bytes) {
+  SegmentAllocatorConfig config;
+  config.region_bytes = region_bytes;
+  config.budget_bytes = budget_bytes;
+  config.thread_cache_bytes = draw_one<std::size_t>(rng, {4096, 64 * 1024, 256 * 1024, 1024 * 1024});
+  config.proactive_cleanup = false;
+  return config;
+}
+
+Segment EpisodeCalls::allocate(std::size_t bytes, std::string_view what) const {
   Result<Segment> got = allocator.allocate(bytes);
   if (!got.ok()) stack.oracles.fail("exception", fmt::format("{}: {}: {}", episode, what, got.error().describe()));
   return got.value();
 }
 
-void episode_release(Stack& stack, SegmentAllocator& allocator, const Segment& segment, std::string_view episode,
-                     std::string_view what) {
+void EpisodeCalls::release(const Segment& segment, std::string_view what) const {
   if (Status status = allocator.release(segment); !status.ok()) {
     stack.oracles.fail("exception", fmt::format("{}: {}: {}", episode, what, status.error().describe()));
   }

@@ -43,12 +43,22 @@ struct ClockedInstance {
   std::unique_ptr<SegmentAllocator> allocator;
 };
 
-// A call on the episode's allocator that must not be refused (the episode
-// set it up so): a refusal fails the run as the harness's fault, naming the
+// A ClockedInstance's config for a drill: regions of `region_bytes`, a
+// budget of `budget_bytes`, a thread cache of a size drawn from `rng` (4 KiB
+// to 1 MiB), and no proactive cleanup (its task would be a spawn, which the
+// clock refuses). The caches' limit is the drill's to set.
+SegmentAllocatorConfig clocked_drill_config(sim::Rng& rng, std::size_t region_bytes, std::size_t budget_bytes);
+
+// Calls on an episode's allocator that must not be refused (the episode set
+// it up so): a refusal fails the run as the harness's fault, naming the
 // episode and `what`.
-Segment episode_allocate(Stack& stack, SegmentAllocator& allocator, std::size_t bytes, std::string_view episode,
-                         std::string_view what);
-void episode_release(Stack& stack, SegmentAllocator& allocator, const Segment& segment, std::string_view episode,
-                     std::string_view what);
+struct EpisodeCalls {
+  Stack& stack;
+  SegmentAllocator& allocator;
+  std::string_view episode;
+
+  Segment allocate(std::size_t bytes, std::string_view what) const;
+  void release(const Segment& segment, std::string_view what) const;
+};
 
 }  // namespace segsim::scenarios

@@ -9,7 +9,6 @@
 #include "core/fault_point.h"
 #include "core/size_class.h"
 #include "scenarios/workloads/episode_instance.h"
-#include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
 
@@ -35,7 +34,7 @@ class Drill {
     const bool by_class = rng_.chance(0.5);    // release_unused_regions(c), else free_unused_regions(0)
     const bool take_room = rng_.below(4) != 0;  // B parks a slice: its cache's grant is the whole limit
     clock_.act_as_thread(kThreadA);
-    const Segment x = allocate(class_bytes(c), "A's slice");
+    const Segment x = calls_.allocate(class_bytes(c), "A's slice");
 
     bool acted = false;
     std::size_t cached_after_b = 0;
@@ -47,7 +46,7 @@ class Drill {
       } else {
         (void)allocator_.free_unused_regions(0);
       }
-      if (take_room) release(allocate(class_bytes(c_b), "B's slice"), "B's release of its slice");
+      if (take_room) calls_.release(calls_.allocate(class_bytes(c_b), "B's slice"), "B's release of its slice");
       cached_after_b = allocator_.stats().cached_slices();
       clock_.act_as_thread(kThreadA);
     });
@@ -86,17 +85,11 @@ class Drill {
   }
 
  private:
-  Segment allocate(std::size_t bytes, const char* what) {
-    return episode_allocate(stack_, allocator_, bytes, "grant race drill", what);
-  }
-  void release(const Segment& segment, const char* what) {
-    episode_release(stack_, allocator_, segment, "grant race drill", what);
-  }
-
   Stack& stack_;
   sim::Rng& rng_;
   ManualClock& clock_;
   SegmentAllocator& allocator_;
+  const EpisodeCalls calls_{stack_, allocator_, "grant race drill"};
 };
 
 }  // namespace
@@ -105,12 +98,8 @@ class Drill {
 void run_grant_race_drill(Stack& stack, sim::Rng& rng) {
   using namespace grant_race_drill;
   fault_points::ControllerScope quiet(nullptr);  // the hit paths run only when no fault point may fire
-  SegmentAllocatorConfig config;
-  config.region_bytes = kRegionBytes;
-  config.budget_bytes = kBudgetBytes;
-  config.thread_cache_bytes = draw_one<std::size_t>(rng, {4096, 64 * 1024, 256 * 1024, 1024 * 1024});
+  SegmentAllocatorConfig config = clocked_drill_config(rng, kRegionBytes, kBudgetBytes);
   config.thread_caches_max_bytes = kCachesMaxBytes;
-  config.proactive_cleanup = false;  // no task (a spawn, refused by the clock)
   ClockedInstance instance(stack, rng, 2 * kBudgetBytes, config, "grant race drill");
   Drill drill(stack, rng, instance.clock, *instance.allocator);
   for (int r = 0; r < kRounds; ++r) drill.round(r);

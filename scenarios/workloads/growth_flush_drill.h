@@ -10,7 +10,14 @@
 // twice; around each of B's calls, a stats() before and after: a call that
 // mapped or reused a region while a cache held free slices of the class
 // (B's own is empty when it grows: it would have hit) broke the promise
-// (cache-policy). Each round ends with everything released, both caches
+// (cache-policy). In odd rounds (when A's cache holds slices of the class) A
+// reclaims its whole cache at the moment B's growth flush, having seen A's
+// class cache hold slices, waits for the class lock (ManualClock::at_lock:
+// the second lock of one mutex in one call): the flush then finds the cache
+// empty and must give back nothing and ask for no cleanup (seed 22's mutant
+// segment_thread_cache.cpp:323 reported "cleanup due" there). Proactive
+// cleanup is off, so no call of B may start or ask for a cleanup
+// (cleanup-cadence). Each round ends with everything released, both caches
 // flushed and free_unused_regions(0).
 //
 // Run at quiescence (tcache-churn's finish, every seed); nothing of the run's

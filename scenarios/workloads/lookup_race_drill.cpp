@@ -11,6 +11,7 @@
 
 #include "core/fault_point.h"
 #include "core/size_class.h"
+#include "scenarios/workloads/drill_controllers.h"
 #include "scenarios/workloads/episode_instance.h"
 
 namespace segsim::scenarios {
@@ -22,21 +23,6 @@ constexpr std::size_t kLookupSite = fault_points::id_of("lookup.index.yield");
 constexpr std::size_t kDrillRegionBytes = std::size_t{256} << 10;
 constexpr std::size_t kDrillBudgetBytes = std::size_t{8} << 20;
 constexpr int kRounds = 4;
-
-// Runs `action` once, inside the lookup, when it reaches its fault point;
-// fires nothing (no other point runs while it is installed).
-class ActAtLookup final : public fault_points::Controller {
- public:
-  explicit ActAtLookup(std::function<void()> action) : action_(std::move(action)) {}
-  bool should_fire(std::size_t site_id) override {
-    if (site_id == kLookupSite && action_) std::exchange(action_, nullptr)();
-    return false;
-  }
-  bool acted() const { return !action_; }
-
- private:
-  std::function<void()> action_;
-};
 
 [[noreturn]] void fail(Stack& stack, const std::string& what) {
   stack.oracles.fail("lookup-race", "lookup-race drill: " + what);
@@ -102,7 +88,7 @@ void round(Stack& stack, SegmentAllocator& allocator, sim::Rng& rng) {
   const int c2 = remap == 1 ? c : static_cast<int>(rng.below(kSizeClassCount));
   std::optional<Segment> other;
   std::size_t unmapped = 0;
-  ActAtLookup controller([&] {
+  ActOnce controller(kLookupSite, [&] {
     unmapped = allocator.free_unused_regions(0);
     if (remap != 0) other = take(stack, allocator, c2);
   });

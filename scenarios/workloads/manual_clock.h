@@ -15,8 +15,8 @@
 // One caller: a lock never contends (a lock of a held mutex, an unlock of a
 // free one is a broken discipline), a wait can never be woken (a deadlock),
 // and a spawn is refused. `fail` reports those and must not return. The
-// after_next_sleep and at_next_atomic actions run on that caller too, as
-// another thread when they switch act_as_thread.
+// after_next_sleep, at_next_atomic and at_lock actions run on that caller
+// too, as another thread when they switch act_as_thread.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +35,11 @@ class ManualClock final : public platform::Runtime {
   ManualClock(std::int64_t start_ns, FailFn fail) : now_ns_(start_ns), fail_(std::move(fail)) {}
 
   void mutex_lock(platform::SimTag& mutex) override {
+    if (at_lock_) {
+      // Out of the member while it runs: its own calls lock mutexes too.
+      std::function<bool(const platform::SimTag&)> then = std::exchange(at_lock_, nullptr);
+      if (!then(mutex) && !at_lock_) at_lock_ = std::move(then);
+    }
     if (!mutex_try_lock(mutex)) fail_("manual clock: a mutex locked by its one caller while held (a self-deadlock)");
   }
   bool mutex_try_lock(platform::SimTag& mutex) override {
@@ -72,6 +77,11 @@ class ManualClock final : public platform::Runtime {
   // Runs `then` at the next atomic access, once, given its operation: what
   // another thread did at that scheduling point (a simulated hit path's).
   void at_next_atomic(std::function<void(platform::AtomicOp)> then) { at_next_atomic_ = std::move(then); }
+  // Runs `then` at each mutex_lock, before the mutex is taken, given it,
+  // until `then` returns true: what another thread did while the caller
+  // waited for that lock (the window between a check made without the lock
+  // and the locked work that relies on it). Null disarms it.
+  void at_lock(std::function<bool(const platform::SimTag&)> then) { at_lock_ = std::move(then); }
   // The simulated thread the caller's calls now belong to (thread_key(): the
   // per-thread caches' key), so one caller can act as several threads.
   void act_as_thread(std::uint32_t key) { thread_key_ = key; }
@@ -83,6 +93,7 @@ class ManualClock final : public platform::Runtime {
   FailFn fail_;
   std::function<void()> after_next_sleep_;
   std::function<void(platform::AtomicOp)> at_next_atomic_;
+  std::function<bool(const platform::SimTag&)> at_lock_;
 };
 
 }  // namespace segsim::scenarios

@@ -2,7 +2,9 @@
 #include "scenarios/workloads/region_table_drill.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -11,6 +13,7 @@
 #include "core/fault_point.h"
 #include "core/flight_recorder_regions.h"
 #include "core/size_class.h"
+#include "scenarios/workloads/drill_controllers.h"
 #include "scenarios/workloads/episode_instance.h"
 
 namespace segsim::scenarios {
@@ -39,8 +42,13 @@ constexpr std::uint32_t kSearchLimit = 64 * kRegionTableEntries;
 constexpr std::uintptr_t kFirstBase = 0x5e9000000000;
 constexpr std::uintptr_t kBaseStep = 0x40000;
 
+constexpr std::size_t kClaimSite = fault_points::id_of("recorder.regions.claim.yield");
+// The racing X's home run: its home and the entries after it, each taken by a
+// key homed there (displacement 0), so X is placed this far from its home.
+constexpr std::size_t kRacingDisplacement = 3;
+
 // Where a key's search starts, relative to its cluster's home entry.
-enum class Placement { Home, NextEntry, HomeNeverNoted };
+enum class Placement { Home, NextEntry, HomeNeverNoted, LaterEntry, Racing };
 
 struct Key {
   std::uint32_t region = 0;
@@ -56,6 +64,8 @@ const char* placement_text(Placement placement) {
     case Placement::Home: return "homed at its cluster's entry";
     case Placement::NextEntry: return "homed at the entry after its cluster's";
     case Placement::HomeNeverNoted: return "homed at its cluster's entry, never noted";
+    case Placement::LaterEntry: return "homed at a later entry of its cluster's run";
+    case Placement::Racing: return "homed at its cluster's entry, placed while another placement was in flight";
   }
   return "?";
 }
@@ -66,6 +76,7 @@ class Drill {
       : stack_(stack), rng_(rng), allocator_(allocator), next_region_(first_region) {}
 
   void run() {
+    race();
     const std::size_t clusters = kMinClusters + rng_.below(kMaxClusters - kMinClusters + 1);
     for (std::size_t n = 0; n < clusters; ++n) add_cluster();
     // Every notable key noted, in a shuffled order: each cluster's second key
@@ -93,6 +104,68 @@ class Drill {
   }
 
  private:
+  // Placements in flight at once: at the fault point where a key has claimed
+  // its entry and read the farthest placement but published neither, "another
+  // thread" (ActOnce) places its own key. Each key must then be found.
+  //  * Farther first: X, homed where three entries in a row are taken by
+  //    keys homed at each (displacement 0: the farthest placement stays 0 in
+  //    a process where no key was displaced yet, as at a worker's first
+  //    seed), is placed 3 from its home; meanwhile Y, behind one key of its
+  //    own home, is placed 1 from it. The farthest placement must end at 3,
+  //    or a search for X stops short.
+  //  * Same home: W claims its home entry; meanwhile Z of the same home is
+  //    placed. Z must not take W's claimed entry (W's publication would then
+  //    overwrite Z's base and key).
+  // All six keys are forgotten at the end (the run's steps may note them again).
+  void race() {
+    const std::size_t x_cluster = clusters_++;
+    const std::uint32_t x_home_key = next_region_++;
+    const std::size_t x_home = region_home_entry(allocator_, x_home_key);
+    std::vector<std::size_t> racing{keys_.size()};
+    keys_.push_back(Key{x_home_key, x_cluster, Placement::Home, 0});
+    for (std::size_t d = 1; d < kRacingDisplacement; ++d) {
+      racing.push_back(keys_.size());
+      keys_.push_back(Key{region_homed_at((x_home + d) % kRegionTableEntries), x_cluster, Placement::LaterEntry, 0});
+    }
+    const std::size_t x = keys_.size();
+    keys_.push_back(Key{region_homed_at(x_home), x_cluster, Placement::Racing, 0});
+    const std::size_t y_cluster = clusters_++;
+    const std::uint32_t y_home_key = next_region_++;
+    racing.push_back(keys_.size());
+    keys_.push_back(Key{y_home_key, y_cluster, Placement::Home, 0});
+    const std::size_t y = keys_.size();
+    keys_.push_back(Key{region_homed_at(region_home_entry(allocator_, y_home_key)), y_cluster, Placement::Racing, 0});
+    for (std::size_t i : racing) note(i, "noted");
+    note_racing(x, [&] { note(y, "placed while key " + std::to_string(x) + "'s placement was in flight"); });
+
+    const std::size_t w_cluster = clusters_++;
+    const std::size_t w = keys_.size();
+    const std::uint32_t w_key = next_region_++;
+    keys_.push_back(Key{w_key, w_cluster, Placement::Racing, 0});
+    const std::size_t z = keys_.size();
+    keys_.push_back(Key{region_homed_at(region_home_entry(allocator_, w_key)), w_cluster, Placement::Racing, 0});
+    note_racing(w, [&] { note(z, "placed while key " + std::to_string(w) + "'s placement was in flight"); });
+    racing.insert(racing.end(), {x, y, w, z});
+    for (std::size_t i : racing) forget(i);
+  }
+  // Notes key `i` while `meanwhile` runs at its placement's fault point.
+  void note_racing(std::size_t i, std::function<void()> meanwhile) {
+    const std::uintptr_t base = next_base_;
+    next_base_ += kBaseStep;
+    ActOnce in_flight(kClaimSite, std::move(meanwhile));
+    {
+      fault_points::ControllerScope scope(&in_flight);
+      note_region_mapped(allocator_, keys_[i].region, base);
+    }
+    if (!in_flight.acted()) {
+      stack_.oracles.fail("exception", fmt::format("region table drill: key {}'s placement never reached its fault "
+                                                   "point (recorder.regions.claim.yield)",
+                                                   i));
+    }
+    keys_[i].due = base;  // only now: while in flight it is not yet published
+    check(i, "placed while another was placed");
+  }
+
   // The next region id whose key's home entry is `entry`.
   std::uint32_t region_homed_at(std::size_t entry) {
     for (std::uint32_t tries = 0; tries < kSearchLimit; ++tries) {
@@ -120,7 +193,7 @@ class Drill {
     add_key(cluster, home, Placement::HomeNeverNoted);
   }
 
-  void note(std::size_t i, const char* what) {
+  void note(std::size_t i, const std::string& what) {
     keys_[i].due = next_base_;
     next_base_ += kBaseStep;
     note_region_mapped(allocator_, keys_[i].region, keys_[i].due);
@@ -135,7 +208,7 @@ class Drill {
   // Every key reads as the model says, after step `what` on key `changed`.
   // The text names keys and bases by the drill's own numbering: the region
   // ids and entries depend on the allocator id the process hands out.
-  void check(std::size_t changed, const char* what) {
+  void check(std::size_t changed, const std::string& what) {
     ++steps_;
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       const Key& key = keys_[i];

@@ -18,6 +18,14 @@
 // keys of the same home never noted (recorder-addresses). At the end every
 // key is forgotten and reads 0.
 //
+// First, two placements in flight at once (fault point
+// recorder.regions.claim.yield, where a key has claimed its entry but not
+// published it): a farther key's placement while a nearer one completes
+// (the farthest placement must still end at the farther: seed 22's mutant
+// flight_recorder_regions.cpp:67 lost that update), and a key of the same
+// home while another's claim is in flight (it must take another entry: the
+// table let two placements claim one entry until stop 41).
+//
 // Run at quiescence (alloc-api's finish, every seed; no recorder needed: the
 // allocators write the table whether or not it is on). No platform call.
 #pragma once

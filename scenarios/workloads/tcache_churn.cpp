@@ -15,6 +15,7 @@
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/cache_policy_episode.h"
 #include "scenarios/workloads/cleanup_cadence_episode.h"
+#include "scenarios/workloads/forced_growth_drill.h"
 #include "scenarios/workloads/grant_race_drill.h"
 #include "scenarios/workloads/growth_flush_drill.h"
 #include "scenarios/workloads/page_work.h"
@@ -217,6 +218,9 @@ void finish(Stack& stack) {
   // A class grows only after the caches gave their free slices of it back (growth_flush_drill.h).
   sim::Rng growth_rng = stack.simulation.stream("workload.tcache-churn.growth-flush");
   run_growth_flush_drill(stack, growth_rng);
+  // A forced slow path grows a class that has free slices, or the pool serves (forced_growth_drill.h).
+  sim::Rng forced_rng = stack.simulation.stream("workload.tcache-churn.forced-growth");
+  run_forced_growth_drill(stack, forced_rng);
 }
 
 }  // namespace
