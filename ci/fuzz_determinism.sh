@@ -6,7 +6,7 @@
 # SEGSIM_FUZZ_DIGEST=1 a target prints `digest <hex>` per input
 # (fuzz/input_digest.h: the stats after every step, no address). For each
 # target this runs
-#   * every input of a set (the committed corpus, build/fuzz/corpus/<target>
+#   * every input of a set (the committed corpus, <BUILD_DIR>/corpus/<target>
 #     from ci/fuzz.sh runs, and what a short fuzzing run adds) in one process,
 #     the set repeated until each input's last run comes after >= 1000 others,
 #     and checks every run of an input printed the same digest;
@@ -43,7 +43,7 @@ for target in "${targets[@]}"; do
   "$bin" -max_total_time=5 -rss_limit_mb=4096 "${dict[@]}" "$work/$target/new" fuzz/corpus/"$target" \
     >"$work/$target/fuzz.log" 2>&1 || true
   dirs=(fuzz/corpus/"$target" "$work/$target/new")
-  [[ -d build/fuzz/corpus/$target ]] && dirs+=(build/fuzz/corpus/"$target")
+  [[ -d $build/corpus/$target ]] && dirs+=("$build/corpus/$target")
   find "${dirs[@]}" -type f | sort -u >"$work/$target/set"
   n=$(wc -l <"$work/$target/set")
   ((n > 0)) || { echo "fuzz_determinism.sh: $target: no inputs" >&2; exit 2; }

@@ -11,7 +11,7 @@
 #  3. the campaign with a catalogued bug on (build/mutants): equal to a local
 #     sweep, failures grouped by signature like the local ones, and every group's
 #     representative repro replays to its failure (`segsim replay` exits 1);
-#  4. when build/fuzz has the target: a 2-task fuzzing array and its merge job.
+#  4. when build/fuzz (or $SEGSIM_FUZZ_BUILD) has the target: a 2-task fuzzing array and its merge job.
 # The daemons it started are stopped on any exit (trap); it fails if a Slurm
 # process it started is still there afterwards.
 #   ci/slurm.sh                   everything (ci/test.sh runs this)

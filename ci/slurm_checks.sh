@@ -166,9 +166,10 @@ EOF
 }
 
 # A short fuzzing array on one target with its merge job (skipped, saying so,
-# when the fuzz preset is not built).
+# when the fuzz preset is not built). SEGSIM_FUZZ_BUILD: the tree that has it
+# (default build/fuzz; ci/test.sh: build/asan, built with its fuzz targets).
 campaign_fuzz() {
-  local target=build/fuzz/fuzz/fuzz_alloc_ops results=$work/fuzz array merge rc before after
+  local target=${SEGSIM_FUZZ_BUILD:-build/fuzz}/fuzz/fuzz_alloc_ops results=$work/fuzz array merge rc before after
   if [[ ! -x "$target" ]]; then
     echo "slurm.sh: fuzz: no $target (build the fuzz preset); the fuzzing array was not run"
     return 0
