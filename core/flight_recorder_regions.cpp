@@ -55,7 +55,7 @@ RegionEntry* find(std::uint64_t key) noexcept {
 
 }  // namespace
 
-void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uintptr_t base) noexcept {
+void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uintptr_t base) {
   const std::uint64_t key = key_of(allocator, region);
   if (RegionEntry* entry = find(key); entry != nullptr) {  // mapped again: its new base
     entry->base.store(base, std::memory_order_release);
@@ -77,7 +77,14 @@ void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uint
     std::size_t max_probe = g_max_probe.load(std::memory_order_relaxed);
     // Others place keys meanwhile, nearer or farther from their homes: the
     // farthest placement only grows, whatever the order of the updates.
-    if (SEGSIM_FAULT_POINT("recorder.regions.claim.yield")) platform::yield();
+    if (SEGSIM_FAULT_POINT("recorder.regions.claim.yield")) {
+      try {
+        platform::yield();
+      } catch (...) {  // a simulation ending its run cancels the fiber here: the entry is free again
+        g_regions[i].key.store(kRegionGone, std::memory_order_release);
+        throw;
+      }
+    }
     while (n > max_probe && !g_max_probe.compare_exchange_weak(max_probe, n, std::memory_order_acq_rel)) {
     }
     g_regions[i].key.store(key, std::memory_order_release);

@@ -22,8 +22,11 @@ namespace segsim::flight_recorder::detail {
 inline constexpr std::size_t kRegionTableEntries = 16384;  // a power of two
 
 // Called by a SegmentAllocator when region `region` of allocator
-// `allocator` is mapped at `base`.
-void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uintptr_t base) noexcept;
+// `allocator` is mapped at `base`. Not noexcept: its fault point
+// (recorder.regions.claim.yield) yields, and under a simulation a yield is a
+// scheduling point where a run that ends cancels the fiber (an exception);
+// the entry it had claimed is then left free, nothing noted.
+void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uintptr_t base);
 // Called when allocator `allocator` unmaps region `region` for good (its
 // destructor): the entry is freed for another region.
 void forget_region(std::uint32_t allocator, std::uint32_t region) noexcept;

@@ -14,6 +14,7 @@
 #include "core/fault_point.h"
 #include "core/flight_recorder_regions.h"
 #include "core/linux_os.h"
+#include "core/platform/runtime.h"
 #include "core/segment_allocator.h"
 
 namespace segsim {
@@ -171,6 +172,54 @@ TEST(FlightRecorderRegions, AFartherPlacementInFlightIsFoundAfterANearerOneCompl
   }
   forget_region(allocator, x);
   forget_region(allocator, y);
+}
+
+// A runtime whose yield throws, as a simulation's does when it cancels a
+// fiber whose run is over; nothing else is called.
+class CancellingRuntime final : public platform::Runtime {
+ public:
+  struct Cancelled {};
+  void mutex_lock(platform::SimTag&) override {}
+  bool mutex_try_lock(platform::SimTag&) override { return true; }
+  void mutex_unlock(platform::SimTag&) override {}
+  void condvar_wait(platform::SimTag&, platform::SimTag&) override {}
+  bool condvar_wait_for(platform::SimTag&, platform::SimTag&, std::int64_t) override { return false; }
+  void condvar_notify(platform::SimTag&, bool) override {}
+  void atomic_access(platform::SimTag&, platform::AtomicOp) override {}
+  bool spawn(platform::Task) override { return false; }
+  std::int64_t now_ns() override { return 0; }
+  void sleep_for_ns(std::int64_t) override {}
+  void yield() override { throw Cancelled{}; }
+};
+
+class FireClaimYield final : public fault_points::Controller {
+ public:
+  bool should_fire(std::size_t site_id) override {
+    return site_id == fault_points::id_of("recorder.regions.claim.yield");
+  }
+};
+
+// A placement cancelled at its fault point's yield (a simulated run that
+// ended; stop 41's hunt: the exception left a noexcept function and the
+// process terminated) unwinds, leaving its entry free and nothing noted.
+TEST(FlightRecorderRegions, APlacementCancelledAtItsYieldLeavesItsEntryFree) {
+  constexpr std::uint32_t allocator = kAllocator + 60;
+  const std::size_t home = region_home_entry(allocator, 0);
+  const std::uint32_t second = region_homed_at(allocator, home, 1);
+  CancellingRuntime runtime;
+  FireClaimYield fire;
+  {
+    platform::RuntimeScope on_runtime(&runtime);
+    fault_points::ControllerScope scope(&fire);
+    EXPECT_THROW(note_region_mapped(allocator, 0, 0x10000), CancellingRuntime::Cancelled);
+  }
+  EXPECT_EQ(region_base(allocator, 0), 0u);
+  note_region_mapped(allocator, second, 0x20000);  // takes the home entry the cancelled one had claimed
+  note_region_mapped(allocator, 0, 0x30000);
+  EXPECT_EQ(region_base(allocator, second), 0x20000u);
+  EXPECT_EQ(region_base(allocator, 0), 0x30000u);
+  forget_region(allocator, 0);
+  forget_region(allocator, second);
 }
 
 // Real threads place keys of one home at once, round after round, over the
