@@ -45,6 +45,7 @@ inline constexpr std::array kProbes = {
     Probe{"release.refused.wrong_class", "a handle whose class differs from its region's refused", true},
     Probe{"release.refused.slice_out_of_range", "a handle whose slice index is past its region refused", true},
     Probe{"release.refused.null", "a null handle refused", true},
+    Probe{"release.refused.no_such_class", "a handle of a size class past the largest refused (forged)", true},
     Probe{"alloc.grow.served_by_caches", "a class about to grow was served by slices the thread caches gave back", true},
     Probe{"tcache.new_fiber", "a simulated thread (fiber) got its own segment cache", true},
     Probe{"tcache.alloc.hit", "an allocation was served by the thread's segment cache", true},

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,9 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   void zero_memory(std::byte* data, std::size_t bytes);
   detail::Region* live_region(const Segment& segment) const;
   Error diagnose(const Segment& segment) const;
+  // Before any lock: the refusal of a handle no class pool can check (null,
+  // or of a class past the largest), or nothing.
+  std::optional<Error> refuse_classless(const Segment& segment) const;
   Error refuse(Error error) const;
 
   // --- per-thread caches (segment_thread_cache.cpp)

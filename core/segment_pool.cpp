@@ -130,6 +130,22 @@ Region* SegmentAllocator::Impl::live_region(const Segment& segment) const {
   return region;
 }
 
+std::optional<Error> SegmentAllocator::Impl::refuse_classless(const Segment& segment) const {
+  if (segment.is_null()) {
+    SEGSIM_PROBE("release.refused.null");
+    return refuse(make_error(Errc::InvalidPointer, "null segment"));
+  }
+  if (segment.size_class() < static_cast<int>(kSizeClassCount)) return std::nullopt;
+  // A forged or corrupted handle: named as it came (describe() prints no
+  // class past the last), so the caller's log points at the bad handle.
+  SEGSIM_PROBE("release.refused.no_such_class");
+  Error error = make_error(Errc::InvalidPointer, "handle of a size class past the largest");
+  error.address = reinterpret_cast<std::uintptr_t>(segment.data());
+  error.size_class = static_cast<std::int16_t>(segment.size_class());
+  error.generation = segment.generation();
+  return refuse(error);
+}
+
 // With the handle's class locked: why live_region() refused `segment`.
 Error SegmentAllocator::Impl::diagnose(const Segment& segment) const {
   Error error;
@@ -203,10 +219,7 @@ bool SegmentAllocator::Impl::return_slice(ClassPool& pool, std::uint32_t region_
 }
 
 Status SegmentAllocator::Impl::release(const Segment& segment) {
-  if (segment.is_null() || segment.size_class() >= static_cast<int>(kSizeClassCount)) {
-    SEGSIM_PROBE("release.refused.null");
-    return refuse(make_error(Errc::InvalidPointer, "null segment"));
-  }
+  if (std::optional<Error> refused = refuse_classless(segment)) return *refused;
   const int c = segment.size_class();
   ClassPool& pool = classes[c];
   if (pool.cache_capacity != 0 && release_cached(segment)) return {};
@@ -241,10 +254,7 @@ Status SegmentAllocator::Impl::release_locked(const Segment& segment) {
 }
 
 Status SegmentAllocator::Impl::reset(const Segment& segment) {
-  if (segment.is_null() || segment.size_class() >= static_cast<int>(kSizeClassCount)) {
-    SEGSIM_PROBE("release.refused.null");
-    return refuse(make_error(Errc::InvalidPointer, "null segment"));
-  }
+  if (std::optional<Error> refused = refuse_classless(segment)) return *refused;
   const ClassPool& pool = classes[segment.size_class()];
   {
     platform::LockGuard guard(pool.mu);

@@ -3,11 +3,11 @@
 // The Error is what a caller logs and what the flight recorder and every
 // failure report read, so a refusal that carries another address, size class
 // or generation than the handle it refused sends a diagnosis to the wrong
-// slice. (Null handles and handles of no class are refused before any slice is
-// looked at: nothing to name.) Checked on every refusal the observer hears of.
+// slice. A handle of a class past the largest (forged, corrupted) is named
+// as it came too; only a null handle has nothing to name. Checked on every
+// refusal the observer hears of.
 #include <fmt/format.h>
 
-#include "core/size_class.h"
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/oracles.h"
 
@@ -21,9 +21,7 @@ void Oracles::check_refusal_fields(const char* call, const Segment& segment, con
            segment.data());
   }
   if (auto problem = error_text_problem(error, error.describe())) report("error-text", *problem, segment.data());
-  if (segment.is_null() || segment.size_class() < 0 || segment.size_class() >= static_cast<int>(kSizeClassCount)) {
-    return;
-  }
+  if (segment.is_null()) return;
   const auto address = reinterpret_cast<std::uintptr_t>(segment.data());
   if (error.address == address && error.size_class == segment.size_class() &&
       error.generation == segment.generation()) {

@@ -60,7 +60,7 @@ void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config
   if (!flight_recorder::enable(config, &line)) recorder_fail(stack, "enable() refused a valid config: " + line);
 }
 
-void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size_t ring_events) {
+void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size_t ring_events, bool catch_signals) {
   // reset_report_count() is refused while the recorder is on, done while it is off.
   if (flight_recorder::on() && flight_recorder::reset_report_count()) {
     recorder_fail(stack, "reset_report_count() while the recorder is on answered true");
@@ -71,9 +71,17 @@ void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size
   }
   flight_recorder::Config config = check.config;
   config.ring_events = ring_events;
-  config.catch_signals = false;
+  config.catch_signals = catch_signals;
   config.report_refusals = false;
   enable_recorder_or_fail(stack, config);
+}
+
+void send_fault_signal(int signal, const void* address) {
+  siginfo_t info{};
+  info.si_signo = signal;
+  info.si_code = SI_QUEUE;
+  info.si_addr = const_cast<void*>(address);
+  ::syscall(SYS_rt_tgsigqueueinfo, ::getpid(), ::gettid(), signal, &info);
 }
 
 void restore_seed_recorder(Stack& stack, const RecorderCheck& check) {
@@ -197,12 +205,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   const std::uint64_t offset = draw_one<std::uint64_t>(rng, {0, segment.size() - 1, anywhere});
   const std::size_t written = flight_recorder::reports_written();
   const bool room = written < flight_recorder::kMaxReportsPerProcess;
-  // As the kernel sends a fault: to this thread, with the address.
-  siginfo_t info{};
-  info.si_signo = signal;
-  info.si_code = SI_QUEUE;
-  info.si_addr = segment.data() + offset;
-  ::syscall(SYS_rt_tgsigqueueinfo, ::getpid(), ::gettid(), signal, &info);
+  send_fault_signal(signal, segment.data() + offset);
   const bool still_on = flight_recorder::on();
   // The handler itself put back every fatal signal's previous handler (a
   // returning SIGSEGV re-runs its instruction under it), before disable().
@@ -347,6 +350,9 @@ struct ClaimHold {
 // counted in the report's threads_not_recorded, their calls not kept — and
 // every other thread's call is kept in a ring of its own. Which threads are
 // refused is the OS's schedule, except the held one's; how many is not.
+// Then one late thread records while all of them live: every slot is
+// claimed and no ring exited, so it is refused at the ring count, before any
+// claim — counted once, like every refused thread.
 void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingRace race) {
   const auto threads = static_cast<std::uint32_t>(flight_recorder::kMaxThreads) + extra;
   const bool held = race == RingRace::HeldClaim;
@@ -356,11 +362,13 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
     std::latch all_recorded(threads);
     std::latch claim_held(held ? 1 : 0);
     std::latch others_recorded(held ? threads - 1 : 0);
+    std::latch late_recorded(1);
     ClaimHold hold{&claim_held, &others_recorded};
     std::vector<std::thread> started;
     started.reserve(threads);
     for (std::uint32_t t = 0; t < threads; ++t) {
-      started.emplace_back([t, race, held, &hold, &all_started, &all_recorded, &claim_held, &others_recorded] {
+      started.emplace_back([t, race, held, &hold, &all_started, &all_recorded, &claim_held, &others_recorded,
+                            &late_recorded] {
         if (race == RingRace::Together) all_started.arrive_and_wait();
         if (held && t == 0) {
           flight_recorder::hold_next_ring_claim(
@@ -378,10 +386,17 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
           claim_held.count_down();  // never held: the others go on, the check below says so
         }
         if (held && t != 0) others_recorded.count_down();
-        all_recorded.arrive_and_wait();
+        all_recorded.count_down();
+        late_recorded.wait();  // alive (its ring held) until the late thread has recorded
       });
       if (held && t == 0) claim_held.wait();  // the others start once the first is held
     }
+    all_recorded.wait();
+    std::thread late([threads] {
+      flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kFullRingsPageBase + threads, 0, 0, nullptr);
+    });
+    late.join();
+    late_recorded.count_down();
     for (std::thread& thread : started) thread.join();
     hold_ran = hold.ran;
   }
@@ -396,10 +411,14 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
     std::size_t calls = 0;
     for (const CrashEvent& event : thread.events) {
       if (event.op != flight_recorder::Op::PageClear || event.page < kFullRingsPageBase ||
-          event.page >= kFullRingsPageBase + threads) {
+          event.page > kFullRingsPageBase + threads) {
         continue;
       }
       ++calls;
+      if (event.page == kFullRingsPageBase + threads) {
+        recorder_fail(stack, fmt::format("a thread that came when every ring was held by a live thread has its call "
+                                         "kept (as thread {})", thread.thread));
+      }
       if (held && event.page == kFullRingsPageBase) {
         recorder_fail(stack, fmt::format("a thread that lost the last ring slot while held at its claim has its call "
                                          "kept (as thread {})", thread.thread));
@@ -409,13 +428,14 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
                                                     thread.thread, calls, threads));
     kept += calls;
   }
-  if (report.threads_not_recorded != check.rings_refused + extra || kept != flight_recorder::kMaxThreads) {
-    recorder_fail(stack, fmt::format("{} live threads recorded one call each into {} rings: the report keeps {} calls "
-                                     "and counts {} threads not recorded; due {} and {}",
+  const std::uint64_t refused = extra + 1;  // the late thread too
+  if (report.threads_not_recorded != check.rings_refused + refused || kept != flight_recorder::kMaxThreads) {
+    recorder_fail(stack, fmt::format("{} live threads, then one more, recorded one call each into {} rings: the "
+                                     "report keeps {} calls and counts {} threads not recorded; due {} and {}",
                                      threads, flight_recorder::kMaxThreads, kept, report.threads_not_recorded,
-                                     flight_recorder::kMaxThreads, check.rings_refused + extra));
+                                     flight_recorder::kMaxThreads, check.rings_refused + refused));
   }
-  check.rings_refused += extra;
+  check.rings_refused += refused;
 }
 
 // The final report keeps at most kMaxThreads rings, one of them the last

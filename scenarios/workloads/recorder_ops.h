@@ -64,8 +64,13 @@ std::string recorder_report_path(const RecorderCheck& check, std::size_t n);
 void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config);
 // An episode's own recording: from a fresh report count, the seed's config
 // with a ring of `ring_events` (one that keeps the episode's every call), no
-// signal handlers, no reports of refusals (the episode refuses on purpose).
-void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size_t ring_events);
+// reports of refusals (the episode refuses on purpose), and the signal
+// handlers only if `catch_signals` (the episode raises one).
+void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size_t ring_events,
+                             bool catch_signals = false);
+// `signal` sent to this thread as the kernel sends a fault, with `address`
+// as the fault's (si_addr): what the recorder's handler reads.
+void send_fault_signal(int signal, const void* address);
 // After the episode: the seed's own recording goes on as enabled.
 void restore_seed_recorder(Stack& stack, const RecorderCheck& check);
 

@@ -1,6 +1,9 @@
 // The flight recorder's region table on purpose: see recorder_regions.h.
 #include "scenarios/workloads/recorder_regions.h"
 
+#include <signal.h>
+
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,9 +13,11 @@
 
 #include "core/fault_point.h"
 #include "core/flight_recorder.h"
+#include "core/sanitizers.h"
 #include "core/segment_allocator.h"
 #include "core/size_class.h"
 #include "faults/sim_os.h"
+#include "scenarios/crash_report.h"
 #include "scenarios/oracles/recorder_addresses.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -29,6 +34,13 @@ constexpr const char* kReason = "regions";
 // close ids; region_table_drill.h makes keys collide on purpose.
 constexpr std::size_t kMinAllocators = 2;
 constexpr std::size_t kMaxAllocators = 8;
+// Step 5 raises a fault signal; TSan defers signals, so its handler would not
+// run inside the send.
+#if defined(SEGSIM_HAS_TSAN)
+constexpr bool kRaisesSignal = false;
+#else
+constexpr bool kRaisesSignal = true;
+#endif
 // Every allocator's budget, and room for the second mapping of the first one's regions.
 constexpr std::size_t kReservationBytes = (kMaxAllocators + 1) * kRecorderRegionsBudgetBytes;
 
@@ -48,9 +60,10 @@ class RegionsObserver final : public SegmentObserver {
 };
 
 struct Episode {
-  Episode(Stack& s, sim::Rng& r) : stack(s), rng(r) {}
+  Episode(Stack& s, const RecorderCheck& c, sim::Rng& r) : stack(s), recorder(c), rng(r) {}
 
   Stack& stack;
+  const RecorderCheck& recorder;
   sim::Rng& rng;
   RegionRecord record;
   RegionsObserver observer{record};
@@ -111,6 +124,34 @@ struct Episode {
     }();
     if (!status.ok()) setup_failed("reset of a live segment: " + status.error().describe());
     ++calls_ok;
+  }
+
+  // A fault at a near-null address (a field read through a null pointer),
+  // the destroyed allocator's compact events in the ring with address 0 and
+  // a class: no recorded slice holds the address, and the report of the
+  // fault must name none. The handler turns the recorder off.
+  void near_null_fault(std::uint32_t gone_id) {
+    const std::size_t written = flight_recorder::reports_written();
+    const int signal = rng.chance(0.5) ? SIGSEGV : SIGBUS;
+    const auto address = draw_one<std::uintptr_t>(rng, {1, 64, kSmallestClassBytes - 1});
+    send_fault_signal(signal, reinterpret_cast<const void*>(address));
+    if (flight_recorder::on()) recorder_fail(stack, "the recorder is on after the report of a near-null fault");
+    if (flight_recorder::reports_written() != written + 1) {
+      recorder_fail(stack, fmt::format("a fault at {:#x} made {} report(s)", address,
+                                       flight_recorder::reports_written() - written));
+    }
+    const CrashReport report = read_recorder_report(stack, recorder_report_path(recorder, written));
+    if (report.kind != "signal" || report.signal != signal) {
+      recorder_fail(stack, fmt::format("the report of a fault at {:#x} says kind '{}', signal {}", address,
+                                       report.kind, report.signal));
+    }
+    if (report.fault_slice) {
+      stack.oracles.fail("recorder-addresses",
+                         fmt::format("a fault at {:#x} (near null; destroyed allocator {}'s events give address 0) "
+                                     "is blamed on region {} slice {} generation {} at offset {}",
+                                     address, gone_id, report.fault_slice->region, report.fault_slice->slice,
+                                     report.fault_slice->generation, report.fault_slice->offset));
+    }
   }
 
   // A report now: every allocator event's address as the record says, and every successful call kept.
@@ -181,6 +222,8 @@ void run(Episode& ep, faults::SimOs& os) {
   ep.allocators[gone].reset();
   ep.record.destroyed(gone_id);
   ep.check("destroyed");
+  // 5. A fault near null: its report blames no slice.
+  if (kRaisesSignal) ep.near_null_fault(gone_id);
 
   for (std::size_t a = 0; a < gone; ++a) ep.release_all(a);
   ep.allocators.clear();
@@ -194,9 +237,9 @@ void recorder_region_ops(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   os_config.reservation_bytes = kReservationBytes;
   os_config.seed = rng.next();
   auto os = faults::SimOs::create(os_config);
-  Episode ep(stack, rng);
+  Episode ep(stack, check, rng);
   if (!os.ok()) ep.setup_failed("SimOs: " + os.error().describe());
-  enable_episode_recorder(stack, check, kEpisodeRingEvents);
+  enable_episode_recorder(stack, check, kEpisodeRingEvents, /*catch_signals=*/kRaisesSignal);
   run(ep, *os.value());
   restore_seed_recorder(stack, check);
 }

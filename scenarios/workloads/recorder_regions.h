@@ -16,7 +16,9 @@
 //      events keep the old base while the allocator lives;
 //   3. those ids mapped again, at other bases (another allocator may take the
 //      freed room first): old events give the new base;
-//   4. one allocator destroyed: its compact events give 0x0.
+//   4. one allocator destroyed: its compact events give 0x0;
+//   5. a fault signal at a near-null address (not under TSan, which defers
+//      signals): those address-0 events must not be blamed for it.
 // Every successful call of the episode must be in each report (the ring
 // holds them all): none may be dropped or put under another allocator.
 //
