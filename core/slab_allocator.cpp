@@ -227,6 +227,22 @@ namespace {
   error.live_generation = live_generation;
   return error;
 }
+
+// Which rule refuses a handle whose slab record cannot be trusted: claim()
+// tests the three at once, one branch on its hot path, and names the rule
+// only when it refuses.
+[[gnu::cold, gnu::noinline]] const char* unknown_slab_rule(const void* record, const SlabObject& object) {
+  if (record == nullptr) {
+    SEGSIM_PROBE("slab.free.no_slab");
+    return "no such slab";
+  }
+  if (object.size_class() >= static_cast<int>(kSlabClassCount)) {
+    SEGSIM_PROBE("slab.free.no_such_class");
+    return "a size class past the largest";
+  }
+  SEGSIM_PROBE("slab.free.even_epoch");
+  return "an even slab epoch, which no slab in use has";
+}
 }  // namespace
 
 Status SlabAllocator::Impl::claim(const SlabObject& object) {
@@ -237,8 +253,7 @@ Status SlabAllocator::Impl::claim(const SlabObject& object) {
   }
   SlabRecord* rec = record(object.slab_);
   if (rec == nullptr || object.size_class_ >= kSlabClassCount || (object.epoch_ & 1) == 0) [[unlikely]] {
-    SEGSIM_PROBE("slab.free.foreign");
-    return refuse(claim_error(object, Errc::InvalidPointer, "no such slab"));
+    return refuse(claim_error(object, Errc::InvalidPointer, unknown_slab_rule(rec, object)));
   }
   // What the refusal above guarantees, for every use of rec and the class below.
   SEGSIM_ASSERT(rec != nullptr && object.size_class_ < kSlabClassCount,
@@ -252,11 +267,14 @@ Status SlabAllocator::Impl::claim(const SlabObject& object) {
     SEGSIM_PROBE("slab.free.wrong_class");
     return refuse(claim_error(object, Errc::InvalidPointer, "the object belongs to another class"));
   }
-  if (object.index_ >= rec->objects.load(std::memory_order_relaxed) ||
-      rec->base.load(std::memory_order_relaxed) + std::size_t{object.index_} * kSlabClassBytes[c] != object.data_)
+  if (object.index_ >= rec->objects.load(std::memory_order_relaxed)) [[unlikely]] {
+    SEGSIM_PROBE("slab.free.index_out_of_range");
+    return refuse(claim_error(object, Errc::InvalidPointer, "a slot past its slab's objects"));
+  }
+  if (rec->base.load(std::memory_order_relaxed) + std::size_t{object.index_} * kSlabClassBytes[c] != object.data_)
       [[unlikely]] {
     SEGSIM_PROBE("slab.free.not_object_start");
-    return refuse(claim_error(object, Errc::InvalidPointer, "not the start of an object of its slab"));
+    return refuse(claim_error(object, Errc::InvalidPointer, "not the start of the object its slot names"));
   }
   std::uint32_t expected = object.generation_;
   if ((expected & 1) == 0 ||

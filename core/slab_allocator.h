@@ -10,7 +10,10 @@
 //    free when the freeing thread is not the allocating one): it is never lost.
 //    A stale handle (freed before, perhaps reused since) is DoubleFree; a
 //    handle of another allocator, a forged one or one naming the wrong class is
-//    InvalidPointer. Refusals change nothing and are counted.
+//    InvalidPointer. Refusals change nothing and are counted, and each names
+//    its rule (Error::detail: no such slab, a class past the largest, an even
+//    slab epoch, another class, a slot past the slab, not an object's start,
+//    ...), one text per rule.
 //  * Fast path: each thread owns a loaded and a previous magazine per class;
 //    allocate and free touch only them (no lock, one atomic on the object's
 //    generation word). A thread whose magazines are empty (allocate) or full

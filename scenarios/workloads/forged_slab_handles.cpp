@@ -39,6 +39,11 @@ Errc slab_forgery_refusal(SlabForgery forgery) {
   }
 }
 
+int slab_forgery_rule(SlabForgery forgery) {
+  if (forgery == SlabForgery::OtherGeneration) return static_cast<int>(SlabForgery::EvenGeneration);
+  return static_cast<int>(forgery);
+}
+
 const char* slab_forgery_name(SlabForgery forgery) {
   switch (forgery) {
     case SlabForgery::OtherAllocator: return "free of another allocator's handle";
