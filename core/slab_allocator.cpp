@@ -409,11 +409,8 @@ Status SlabAllocator::free(const std::byte* data, std::size_t bytes) {
 void SlabAllocator::flush_thread_cache() {
   flight_recorder::Scope scope;
   flight_recorder::record_object_operation(flight_recorder::Op::SlabFlush, impl_->id, 0, 0, 0, 0, 0, -1, nullptr);
-  if (platform::current_runtime() != nullptr) {
-    if (ThreadCache* cache = impl_->caches.existing_for_caller(); cache != nullptr) impl_->flush_cache(*cache);
-    return;
-  }
-  if (ThreadCache* cache = impl_->cache_for_caller(); cache != nullptr) impl_->flush_cache(*cache);
+  // Never makes a cache: a thread (fiber) without one has nothing to flush.
+  if (ThreadCache* cache = impl_->caches.existing_for_caller(); cache != nullptr) impl_->flush_cache(*cache);
 }
 
 }  // namespace segsim

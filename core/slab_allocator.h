@@ -141,7 +141,8 @@ class SlabAllocator {
   // The live object starting at `data`: InvalidPointer / DoubleFree as above.
   Result<SlabObject> lookup(const std::byte* data) const;
 
-  // Returns the calling thread's (fiber's) magazines to the depot.
+  // Returns the calling thread's (fiber's) magazines to the depot. A thread
+  // without a cache of this allocator is given none (thread_caches unchanged).
   void flush_thread_cache();
   // Every thread's magazines and the depot's back to the slabs, then empty
   // slabs to the segment allocator. Only when no thread uses the allocator.

@@ -556,6 +556,11 @@ std::uint64_t SimOs::unmaps_by_current_caller() const {
   return it == unmaps_by_caller_.end() ? 0 : it->second;
 }
 
+std::uint64_t SimOs::unmap_calls() const {
+  std::lock_guard guard(mu_);
+  return stats_.calls[static_cast<std::size_t>(OsCall::Unmap)];
+}
+
 SimOsStats SimOs::stats() const {
   std::lock_guard guard(mu_);
   SimOsStats stats = stats_;

@@ -83,6 +83,9 @@ class SimOs final : public Os {
   // which no other fiber's unmap can enter. (Injected failures never reach
   // SimOs, so only unmaps that really happened are counted.)
   std::uint64_t unmaps_by_current_caller() const;
+  // Unmap calls so far, by every caller (stats().calls without its residency
+  // walk): unchanged between two reads, no mapping went or moved meanwhile.
+  std::uint64_t unmap_calls() const;
   PageState page_state(const void* address) const;
   // A stamp of the pages' contents: SimOs counts every operation that drops
   // pages (unmap, DONTNEED, a reclaimed FREE). page_state_since(address, stamp)

@@ -154,6 +154,17 @@ TEST_F(SlabTest, SlabsAreSegmentsAndEmptySlabsGoBack) {
   EXPECT_EQ(slab->stats().slabs_released, 3u);
 }
 
+TEST_F(SlabTest, AFlushGivesAThreadWithoutACacheNone) {
+  std::thread fresh([&] { slab->flush_thread_cache(); });
+  fresh.join();
+  slab->flush_thread_cache();  // this thread has made no call either
+  EXPECT_EQ(slab->stats().thread_caches, 0u);
+  const SlabObject object = must(64);  // now it has one, and a flush keeps it
+  slab->flush_thread_cache();
+  EXPECT_EQ(slab->stats().thread_caches, 1u);
+  ASSERT_TRUE(slab->free(object).ok());
+}
+
 TEST_F(SlabTest, DepotExchangesKeepAFastPath) {
   std::vector<SlabObject> objects;
   for (int round = 0; round < 20; ++round) {

@@ -7,6 +7,8 @@
 //   double_free.cpp       the allocator refused no release but those the workload
 //                         made on purpose (stale, foreign, null handles)
 //   refusal_fields.cpp    a refused release / reset's Error names the handle refused
+//   rule_texts.cpp        one detail text per refusal rule the model says was due
+//                         (lookups, forged segment and slab handles; rule_texts.h)
 //   allocation.cpp        each allocate/lookup/reset result is one the API allows;
 //                         a refusal (OutOfBudget) was necessary
 //   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;

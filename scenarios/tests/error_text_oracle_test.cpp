@@ -11,6 +11,7 @@
 #include "faults/sim_os.h"
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/oracles.h"
+#include "scenarios/oracles/rule_texts.h"
 
 namespace segsim::scenarios {
 namespace {
@@ -71,6 +72,30 @@ TEST(ErrorTextOracle, CheckFailsTheRunWithItsName) {
   EXPECT_THROW(check_error_text(oracles, unnamed), OracleTripped);
   ASSERT_TRUE(oracles.failure().has_value());
   EXPECT_EQ(oracles.failure()->oracle, "error-text");
+}
+
+TEST(RuleTextsOracle, OneTextPerRule) {
+  RuleTexts rules;
+  EXPECT_EQ(rules.problem("inside a slice", "points inside a slice"), std::nullopt);
+  EXPECT_EQ(rules.problem("free slice", "slice is free"), std::nullopt);
+  EXPECT_EQ(rules.problem("inside a slice", "points inside a slice"), std::nullopt);  // again: the same text
+  const auto two_texts = rules.problem("free slice", "not inside any region");
+  ASSERT_TRUE(two_texts.has_value());
+  EXPECT_NE(two_texts->find("two texts for one rule"), std::string::npos) << *two_texts;
+  const auto one_text = rules.problem("outside", "slice is free");
+  ASSERT_TRUE(one_text.has_value());
+  EXPECT_NE(one_text->find("one text for two rules"), std::string::npos) << *one_text;
+}
+
+TEST(RuleTextsOracle, CheckFailsTheRunWithItsName) {
+  auto os = faults::SimOs::create(faults::SimOsConfig{});
+  ASSERT_TRUE(os.ok());
+  Oracles oracles(*os.value());
+  RuleTexts rules;
+  rules.check(oracles, "a", "text");
+  EXPECT_THROW(rules.check(oracles, "b", "text"), OracleTripped);
+  ASSERT_TRUE(oracles.failure().has_value());
+  EXPECT_EQ(oracles.failure()->oracle, "rule-texts");
 }
 
 }  // namespace

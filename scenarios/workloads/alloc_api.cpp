@@ -17,6 +17,7 @@
 #include "core/size_class.h"
 #include "scenarios/crash_report.h"
 #include "scenarios/oracles/error_text.h"
+#include "scenarios/oracles/rule_texts.h"
 #include "scenarios/oracles/zero_scan.h"
 #include "scenarios/workloads/forged_handles.h"
 #include "scenarios/workloads/invalid_configs.h"
@@ -56,6 +57,7 @@ const std::vector<std::string> kOpNames = {
 struct AllocApiState {
   std::shared_ptr<PlatformOps> platform;
   std::shared_ptr<RecorderCheck> recorder;  // null: the flight recorder is off this seed
+  RuleTexts rules;  // lookup's and forged releases' refusal rules, each with its one text
 };
 AllocApiState& state_of(Stack& stack) { return *static_cast<AllocApiState*>(stack.scenario_state.get()); }
 
@@ -139,12 +141,14 @@ class Client {
   void stats();
   Held* pick_held() { return held_.empty() ? nullptr : &held_[rng_.below(held_.size())]; }
   void forget(std::size_t index) {
-    stale_.push_back(held_[index].segment);
+    stale_.push_back(Stale{held_[index].segment, stack_.sim_os.unmap_calls()});
     if (stale_.size() > kMaxStale) stale_.erase(stale_.begin());
     held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(index));
   }
   // A call that must be refused with `code`: counted as deliberate first.
-  void refused(const char* call, Errc code, const Segment& segment, Status (SegmentAllocator::*fn)(const Segment&)) {
+  // `rule`: the one rule the model says refuses it, when it knows (rule-texts).
+  void refused(const char* call, Errc code, const Segment& segment, Status (SegmentAllocator::*fn)(const Segment&),
+               const char* rule = nullptr) {
     RecorderCheck* recorder = state_of(stack_).recorder.get();
     if (recorder != nullptr) recorder_before_refusal(*recorder);
     stack_.oracles.expect_refusal(code);
@@ -152,13 +156,19 @@ class Client {
     if (!status) check_error_text(stack_.oracles, status.error());
     stack_.oracles.check_refusal(call, status, code, segment.data());
     if (recorder != nullptr) recorder_after_refusal(stack_, *recorder, segment, fn == &SegmentAllocator::release, code);
+    if (rule != nullptr) state_of(stack_).rules.check(stack_.oracles, rule, status.error().detail, segment.data());
   }
 
   Stack& stack_;
   const OpMix& mix_;
   sim::Rng rng_;
   std::vector<Held> held_;
-  std::vector<Segment> stale_;
+  // A released handle, and SimOs's unmap calls when it was released.
+  struct Stale {
+    Segment segment;
+    std::uint64_t unmap_calls = 0;
+  };
+  std::vector<Stale> stale_;
   Foreign foreign_;
 };
 
@@ -183,14 +193,25 @@ void Client::allocate(bool zero) {
 
 void Client::lookup_stale() {
   if (stale_.empty()) return;
-  const Segment& stale = stale_[rng_.below(stale_.size())];
+  const Stale& picked = stale_[rng_.below(stale_.size())];
+  const Segment& stale = picked.segment;
   // Free (DoubleFree), reallocated to anyone (a live handle), or unmapped
-  // (InvalidPointer): which refusal comes is not known before the call.
+  // (InvalidPointer): which refusal comes is not known before the call —
+  // unless nothing was unmapped since the release (below).
   stack_.oracles.expect_refusal(Errc::DoubleFree);
   stack_.oracles.expect_refusal(Errc::InvalidPointer);
   const std::uint64_t events = stack_.oracles.slice_events();
   Result<Segment> found = stack_.allocator.lookup(stale.data());
   const bool alone = events == stack_.oracles.slice_events();
+  // No unmap since the release, through the call: the slice's region is
+  // where it was, so a refusal can only say the slice is free.
+  const bool region_kept = picked.unmap_calls == stack_.sim_os.unmap_calls();
+  if (!found.ok() && alone && region_kept && found.error().code != Errc::DoubleFree) {
+    stack_.oracles.fail("lookup", fmt::format("lookup of a released slice's start, its region mapped since the "
+                                              "release, was refused as {}; due double free (the slice is free)",
+                                              found.error().describe()),
+                        stale.data());
+  }
   // Undo the expectation of the refusal that did not come.
   if (found.ok()) {
     stack_.oracles.unexpect_refusal(Errc::DoubleFree);
@@ -201,6 +222,8 @@ void Client::lookup_stale() {
     }
   } else if (check_error_text(stack_.oracles, found.error()); found.error().code == Errc::DoubleFree) {
     stack_.oracles.unexpect_refusal(Errc::InvalidPointer);
+    // Lookup's one DoubleFree: the address is a free slice's start.
+    state_of(stack_).rules.check(stack_.oracles, "lookup of a free slice's start", found.error().detail, stale.data());
   } else if (found.error().code == Errc::InvalidPointer) {
     stack_.oracles.unexpect_refusal(Errc::DoubleFree);
   } else {
@@ -286,6 +309,7 @@ void Client::lookup_interior() {
                                     error.size_class),
                         held->segment.data());
   }
+  state_of(stack_).rules.check(stack_.oracles, "lookup inside a live slice", error.detail, held->segment.data());
 }
 
 // The first byte past a live segment's region: when SimOs has nothing mapped
@@ -314,6 +338,7 @@ void Client::lookup_past_region() {
                                               found.ok() ? std::string("a handle") : found.error().describe()),
                         live.data());
   }
+  state_of(stack_).rules.check(stack_.oracles, "lookup outside every region", found.error().detail, live.data());
 }
 
 // A live handle with one field forged: refused, and the slice stays live.
@@ -325,7 +350,7 @@ void Client::release_forged() {
   if (!forged) return;
   const bool reset = rng_.chance(0.5);
   refused(reset ? "reset of a forged handle" : "release of a forged handle", Errc::InvalidPointer, *forged,
-          reset ? &SegmentAllocator::reset : &SegmentAllocator::release);
+          reset ? &SegmentAllocator::reset : &SegmentAllocator::release, forgery_name(forgery));
   verify(stack_, *held);
 }
 
@@ -364,15 +389,17 @@ void Client::step(Op op) {
     case kLookupInterior: return rng_.below(4) == 0 ? lookup_past_region() : lookup_interior();
     case kLookupStale: return lookup_stale();
     case kReleaseStale:
-      if (!stale_.empty()) refused("release of a stale handle", Errc::DoubleFree, stale_[rng_.below(stale_.size())], &SegmentAllocator::release);
+      if (!stale_.empty()) refused("release of a stale handle", Errc::DoubleFree, stale_[rng_.below(stale_.size())].segment, &SegmentAllocator::release);
       return;
     case kResetStale:
-      if (!stale_.empty()) refused("reset of a stale handle", Errc::DoubleFree, stale_[rng_.below(stale_.size())], &SegmentAllocator::reset);
+      if (!stale_.empty()) refused("reset of a stale handle", Errc::DoubleFree, stale_[rng_.below(stale_.size())].segment, &SegmentAllocator::reset);
       return;
     case kReleaseForeign:
-      return refused("release of another allocator's handle", Errc::InvalidPointer, foreign_.segment, &SegmentAllocator::release);
+      return refused("release of another allocator's handle", Errc::InvalidPointer, foreign_.segment,
+                     &SegmentAllocator::release, "a handle of another allocator");
     case kReleaseNull:
-      return refused("release of a null handle", Errc::InvalidPointer, Segment{}, &SegmentAllocator::release);
+      return refused("release of a null handle", Errc::InvalidPointer, Segment{}, &SegmentAllocator::release,
+                     "a null handle");
     case kFreeUnused: {
       const std::size_t budget = stack_.allocator.config().budget_bytes;
       tracked_free_unused_regions(stack_, draw_one<std::size_t>(rng_, {0, budget / 2, budget}));

@@ -59,4 +59,15 @@ std::optional<Segment> forge(const Segment& live, Forgery forgery, std::size_t r
   }
 }
 
+const char* forgery_name(Forgery forgery) {
+  switch (forgery) {
+    case Forgery::NoGeneration: return "a forged handle of generation 0";
+    case Forgery::NoRegion: return "a forged handle naming no region";
+    case Forgery::WrongClass: return "a forged handle naming another class than its region's";
+    case Forgery::SliceOutOfRange: return "a forged handle naming a slice past its region";
+    case Forgery::ClassOutOfRange: return "a forged handle of a class past the largest";
+  }
+  return "a forged handle";
+}
+
 }  // namespace segsim::scenarios

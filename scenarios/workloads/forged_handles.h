@@ -24,5 +24,7 @@ inline constexpr std::size_t kForgeryCount = 5;
 // Nullopt when this build's Segment layout is not the one the forger knows
 // (checked on `live` itself).
 std::optional<Segment> forge(const Segment& live, Forgery forgery, std::size_t region_bytes);
+// What the forgery is, as a refusal rule ("a handle of generation 0", ...).
+const char* forgery_name(Forgery forgery);
 
 }  // namespace segsim::scenarios

@@ -39,9 +39,12 @@ Errc slab_forgery_refusal(SlabForgery forgery) {
   }
 }
 
-int slab_forgery_rule(SlabForgery forgery) {
-  if (forgery == SlabForgery::OtherGeneration) return static_cast<int>(SlabForgery::EvenGeneration);
-  return static_cast<int>(forgery);
+const char* slab_forgery_rule(SlabForgery forgery) {
+  switch (forgery) {
+    case SlabForgery::EvenGeneration:
+    case SlabForgery::OtherGeneration: return "slab free of an object not live under the handle";
+    default: return slab_forgery_name(forgery);
+  }
 }
 
 const char* slab_forgery_name(SlabForgery forgery) {

@@ -30,10 +30,10 @@ inline constexpr std::size_t kSlabForgeryCount = 10;
 SlabObject forge_slab_object(const SlabObject& live, SlabForgery forgery);
 // The refusal a free of that forgery is due (slab_allocator.h's rules).
 Errc slab_forgery_refusal(SlabForgery forgery);
-// Which of those rules refuses it: two forgeries are refused with one detail
-// text exactly when they share a rule (an even and an earlier generation
-// both say "not live under this handle").
-int slab_forgery_rule(SlabForgery forgery);
+// Which of those rules refuses it (rule-texts): two forgeries are refused
+// with one detail text exactly when they share a rule (an even and an
+// earlier generation: the object is not live under the handle).
+const char* slab_forgery_rule(SlabForgery forgery);
 const char* slab_forgery_name(SlabForgery forgery);
 
 }  // namespace segsim::scenarios

@@ -36,6 +36,12 @@ class Episode {
       : stack_(stack), rng_(rng), slab_(slab), model_(stack.oracles, slab.config()) {}
 
   void run() {
+    // A flush before any call: the episode's one caller has no cache of this
+    // new allocator, and a flush gives it none.
+    slab_.flush_thread_cache();
+    if (const std::size_t caches = slab_.stats().thread_caches; caches != 0) {
+      fail(fmt::format("a flush by a caller with no cache of a new allocator left {} thread cache(s)", caches));
+    }
     // Two or three classes take the phases, so each sees windows of exchanges.
     std::vector<int> classes;
     const std::size_t n_classes = 2 + rng_.below(2);

@@ -362,6 +362,13 @@ struct NativeEpisode {
     for (std::size_t i = segments_live.size() / 2; i-- > 0;) release_segment(i, phase);
     segments->flush_thread_cache();
     if (slab == nullptr) return;
+    // A flush makes no cache: unchanged whether this thread has one yet or not.
+    const std::size_t caches_before = slab->stats().thread_caches;
+    slab->flush_thread_cache();
+    if (slab->stats().thread_caches != caches_before) {
+      fail(fmt::format("{}: a flush of this thread's slab cache changed the thread caches {} -> {}", phase,
+                       caches_before, slab->stats().thread_caches));
+    }
     for (std::size_t bytes : object_sizes) allocate_object(bytes, phase);
     if (slab->stats().thread_caches != 1) {
       fail(fmt::format("{}: the slab allocator counts {} thread caches while one thread uses it", phase,

@@ -7,15 +7,14 @@
 // magazine capacities (small ones force depot traffic). Every completed call
 // is checked against a reference model (scenarios/oracles/slab_*.cpp).
 #include <algorithm>
-#include <array>
 #include <map>
 #include <optional>
-#include <string>
 
 #include <fmt/format.h>
 
 #include "core/platform/mutex.h"
 #include "scenarios/oracles/error_text.h"
+#include "scenarios/oracles/rule_texts.h"
 #include "scenarios/oracles/slab_oracles.h"
 #include "scenarios/workloads/forged_slab_handles.h"
 #include "scenarios/workloads/magazine_policy_episode.h"
@@ -413,7 +412,7 @@ void forged_frees(Stack& stack, SlabChurn& st) {
   st.model.allocated(bytes);
   const SlabStats before = st.slab->stats();
   st.oracles->check_counters(before, st.slab->config());
-  std::array<std::string, kSlabForgeryCount> rules;  // each refusal's detail: the rule it names
+  RuleTexts rules;  // each forgery's refusal names the rule the model says (rule-texts)
   for (std::size_t f = 0; f < kSlabForgeryCount; ++f) {
     const auto forgery = static_cast<SlabForgery>(f);
     const Errc due = slab_forgery_refusal(forgery);
@@ -421,18 +420,7 @@ void forged_frees(Stack& stack, SlabChurn& st) {
     const Status refused = st.slab->free(forged);
     st.oracles->expect_refused(refused, due, slab_forgery_name(forgery), forged);
     ++(due == Errc::DoubleFree ? st.model.double_frees : st.model.invalid_pointers);
-    rules[f] = refused.error().detail;
-    for (std::size_t g = 0; g < f; ++g) {
-      const auto other = static_cast<SlabForgery>(g);
-      if ((rules[g] == rules[f]) != (slab_forgery_rule(other) == slab_forgery_rule(forgery))) {
-        stack.oracles.fail("refusal-fields", fmt::format("the {} was refused as '{}' and the {} as '{}': {}",
-                                                         slab_forgery_name(other), rules[g], slab_forgery_name(forgery),
-                                                         rules[f], rules[g] == rules[f]
-                                                                       ? "one text for two rules"
-                                                                       : "two texts for one rule"),
-                           live.data());
-      }
-    }
+    rules.check(stack.oracles, slab_forgery_rule(forgery), refused.error().detail, live.data());
   }
   st.oracles->expect_unchanged(before, st.slab->stats(), "frees of forged handles");
   Result<SlabObject> still = st.slab->lookup(live.data());

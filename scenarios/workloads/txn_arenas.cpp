@@ -264,6 +264,15 @@ void prepare(Stack& stack) {
     }
     check_error_text(stack.oracles, refused.error());
   }
+  // The documented bounds themselves are accepted: one arena with one
+  // history entry, and 2^20 live arenas (nothing is reserved up front).
+  for (const TxnArenaConfig& edge : {TxnArenaConfig{1, 1}, TxnArenaConfig{16, std::size_t{1} << 20}}) {
+    if (auto made = TxnArenaManager::create(stack.allocator, edge); !made.ok()) {
+      stack.oracles.fail("arena-refusal", fmt::format("TxnArenaManager::create with history_size {} and "
+                                                      "max_live_arenas {}, within the documented bounds, was refused: {}",
+                                                      edge.history_size, edge.max_live_arenas, made.error().describe()));
+    }
+  }
   auto manager = TxnArenaManager::create(stack.allocator);
   if (!manager.ok()) stack.oracles.fail("exception", "arena config: " + manager.error().describe());
   st->manager = std::move(manager.value());
@@ -288,6 +297,18 @@ void check_open_arenas(Stack& stack) {
     auto child = manager.begin_child(root.value()->id());
     if (!child.ok()) stack.oracles.fail("arena-refusal", "a savepoint under the only root was refused: " + child.error().describe());
     (void)child.value()->allocate(3000);  // the savepoint's own chunk, unless a fault refuses it
+    // Each arena's one chunk used to its last byte (alignment 1): the bound
+    // of the audit's "used past its end", and no chunk more for it.
+    for (TxnArena* arena : {root.value(), child.value()}) {
+      if (arena->chunk_count() != 1 || arena->used_bytes() >= arena->reserved_bytes()) continue;
+      const std::size_t rest = arena->reserved_bytes() - arena->used_bytes();
+      if (!arena->allocate(rest, 1).ok() || arena->chunk_count() != 1 || arena->used_bytes() != arena->reserved_bytes()) {
+        stack.oracles.fail("arena-chunks", fmt::format("arena {}: an allocation of the {} bytes left in its one chunk "
+                                                       "left it {} chunk(s), {} of {} bytes used",
+                                                       arena->id(), rest, arena->chunk_count(), arena->used_bytes(),
+                                                       arena->reserved_bytes()));
+      }
+    }
     const auto too_many = manager.begin_child(root.value()->id());
     if (too_many.ok() || too_many.error().code != Errc::OutOfBudget) {
       stack.oracles.fail("arena-refusal", "a third arena under max_live_arenas = 2 was not refused as OutOfBudget");
