@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -147,8 +146,8 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   detail::Region* live_region(const Segment& segment) const;
   Error diagnose(const Segment& segment) const;
   // Before any lock: the refusal of a handle no class pool can check (null,
-  // or of a class past the largest), or nothing.
-  std::optional<Error> refuse_classless(const Segment& segment) const;
+  // or of a class past the largest). Cold: release and reset test for it inline.
+  [[gnu::cold, gnu::noinline]] Error refuse_classless(const Segment& segment) const;
   Error refuse(Error error) const;
 
   // --- per-thread caches (segment_thread_cache.cpp)

@@ -130,12 +130,12 @@ Region* SegmentAllocator::Impl::live_region(const Segment& segment) const {
   return region;
 }
 
-std::optional<Error> SegmentAllocator::Impl::refuse_classless(const Segment& segment) const {
+Error SegmentAllocator::Impl::refuse_classless(const Segment& segment) const {
   if (segment.is_null()) {
     SEGSIM_PROBE("release.refused.null");
     return refuse(make_error(Errc::InvalidPointer, "null segment"));
   }
-  if (segment.size_class() < static_cast<int>(kSizeClassCount)) return std::nullopt;
+  SEGSIM_ASSERT(segment.size_class() >= static_cast<int>(kSizeClassCount), "refuse_classless of a handle with a class");
   // A forged or corrupted handle: named as it came (describe() prints no
   // class past the last), so the caller's log points at the bad handle.
   SEGSIM_PROBE("release.refused.no_such_class");
@@ -219,7 +219,9 @@ bool SegmentAllocator::Impl::return_slice(ClassPool& pool, std::uint32_t region_
 }
 
 Status SegmentAllocator::Impl::release(const Segment& segment) {
-  if (std::optional<Error> refused = refuse_classless(segment)) return *refused;
+  if (segment.is_null() || segment.size_class() >= static_cast<int>(kSizeClassCount)) [[unlikely]] {
+    return refuse_classless(segment);
+  }
   const int c = segment.size_class();
   ClassPool& pool = classes[c];
   if (pool.cache_capacity != 0 && release_cached(segment)) return {};
@@ -254,7 +256,9 @@ Status SegmentAllocator::Impl::release_locked(const Segment& segment) {
 }
 
 Status SegmentAllocator::Impl::reset(const Segment& segment) {
-  if (std::optional<Error> refused = refuse_classless(segment)) return *refused;
+  if (segment.is_null() || segment.size_class() >= static_cast<int>(kSizeClassCount)) [[unlikely]] {
+    return refuse_classless(segment);
+  }
   const ClassPool& pool = classes[segment.size_class()];
   {
     platform::LockGuard guard(pool.mu);
