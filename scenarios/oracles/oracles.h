@@ -6,7 +6,7 @@
 //                         says is not live accepted — whatever the allocator says
 //   double_free.cpp       the allocator refused no release but those the workload
 //                         made on purpose (stale, foreign, null handles)
-//   refusal_fields.cpp    a refused release / reset's Error names the handle refused
+//   refusal_fields.cpp    a refused release / reset's Error names the handle refused, and a DoubleFree the slice now
 //   rule_texts.cpp        one detail text per refusal rule the model says was due
 //                         (lookups, forged segment and slab handles; rule_texts.h)
 //   allocation.cpp        each allocate/lookup/reset result is one the API allows;
@@ -136,6 +136,10 @@ class Oracles final : public SegmentObserver {
                         const CallWindow& window);
   // The allocator's refusal of a deliberate bad call carries `expected`.
   void check_refusal(const char* call, const Status& status, Errc expected, const std::byte* segment);
+  // refusal_fields.cpp: a DoubleFree refusal of `segment` by a call during
+  // which no slice was handed out or released (`window` is slice_events()
+  // before it) names the generation the model holds at that slice now.
+  void check_live_generation(const char* call, const Segment& segment, const Error& error, std::uint64_t window);
 
   // regions_unmapped.cpp: free_unused_regions returned `reported`; SimOs's
   // ledger says the calling fiber's unmaps that succeeded during the call

@@ -20,6 +20,11 @@ bool OwnershipModel::live(const Segment& segment) const {
   return it != live_slices_.end() && it->second.generation == segment.generation();
 }
 
+std::uint32_t OwnershipModel::generation_now(const Segment& segment) const {
+  auto it = live_slices_.find({segment.region_id(), segment.slice_index()});
+  return it != live_slices_.end() && it->second.data == segment.data() ? it->second.generation : 0;
+}
+
 std::string OwnershipModel::handing_out(const Segment& segment, std::uint32_t fiber, std::uint64_t step) {
   ++slice_events_;
   const auto key = std::make_pair(segment.region_id(), segment.slice_index());
@@ -29,7 +34,7 @@ std::string OwnershipModel::handing_out(const Segment& segment, std::uint32_t fi
                        key.first, key.second, segment.generation(), it->second.step, it->second.fiber,
                        it->second.generation);
   }
-  live_slices_.emplace(key, LiveSlice{segment.generation(), fiber, step, segment.size()});
+  live_slices_.emplace(key, LiveSlice{segment.generation(), fiber, step, segment.size(), segment.data()});
   live_bytes_ += segment.size();
   ++live_per_region_[segment.region_id()];
   return {};

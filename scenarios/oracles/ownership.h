@@ -4,6 +4,7 @@
 // and turns a non-empty verdict into a failure.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -23,6 +24,10 @@ class OwnershipModel {
   std::string released(const Segment& segment);
 
   bool live(const Segment& segment) const;
+  // The generation the model holds live at `segment`'s slice of the same
+  // mapping (the same address), or 0: free, or its region unmapped since
+  // (mapped anew elsewhere, the slice at that index is another address).
+  std::uint32_t generation_now(const Segment& segment) const;
   std::size_t live_slices() const noexcept { return live_slices_.size(); }
   // Bytes of the live slices' classes (what AllocatorStats::live_bytes counts).
   std::size_t live_bytes() const noexcept { return live_bytes_; }
@@ -37,6 +42,7 @@ class OwnershipModel {
     std::uint32_t fiber = 0;
     std::uint64_t step = 0;
     std::size_t bytes = 0;  // the slice's class bytes
+    const std::byte* data = nullptr;
   };
   std::map<std::pair<std::uint32_t, std::uint32_t>, LiveSlice> live_slices_;
   std::map<std::uint32_t, std::size_t> live_per_region_;  // region id -> live slices

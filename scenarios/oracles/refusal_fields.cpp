@@ -6,6 +6,11 @@
 // slice. A handle of a class past the largest (forged, corrupted) is named
 // as it came too; only a null handle has nothing to name. Checked on every
 // refusal the observer hears of.
+// A DoubleFree also says what the slice is now: its live generation, or 0
+// when free or its region was unmapped since. The ownership model changes in
+// step with the slice's generation word (both under the class lock, or with no
+// scheduling point between them on a thread cache's path), so when no slice
+// changed during the call, the model now is what the allocator read.
 #include <fmt/format.h>
 
 #include "scenarios/oracles/error_text.h"
@@ -33,6 +38,19 @@ void Oracles::check_refusal_fields(const char* call, const Segment& segment, con
                      call, name(address), segment.size_class(), segment.generation(), name(error.address),
                      error.size_class, error.generation),
          segment.data());
+}
+
+void Oracles::check_live_generation(const char* call, const Segment& segment, const Error& error,
+                                    std::uint64_t window) {
+  if (error.code != Errc::DoubleFree || window != ownership_.slice_events()) return;
+  const std::uint32_t due = ownership_.generation_now(segment);
+  if (error.live_generation == due) return;
+  fail("refusal-fields",
+       fmt::format("the refused {} of region #{} slice {} (generation {}) as a double free says the slice's "
+                   "generation now is {}; the model says {} ({})",
+                   call, segment.region_id(), segment.slice_index(), segment.generation(), error.live_generation,
+                   due, due == 0 ? "free, or its region unmapped since" : "live"),
+       segment.data());
 }
 
 }  // namespace segsim::scenarios

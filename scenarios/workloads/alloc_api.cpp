@@ -152,8 +152,12 @@ class Client {
     RecorderCheck* recorder = state_of(stack_).recorder.get();
     if (recorder != nullptr) recorder_before_refusal(*recorder);
     stack_.oracles.expect_refusal(code);
+    const std::uint64_t window = stack_.oracles.slice_events();
     const Status status = (stack_.allocator.*fn)(segment);
-    if (!status) check_error_text(stack_.oracles, status.error());
+    if (!status) {
+      check_error_text(stack_.oracles, status.error());
+      stack_.oracles.check_live_generation(call, segment, status.error(), window);
+    }
     stack_.oracles.check_refusal(call, status, code, segment.data());
     if (recorder != nullptr) recorder_after_refusal(stack_, *recorder, segment, fn == &SegmentAllocator::release, code);
     if (rule != nullptr) state_of(stack_).rules.check(stack_.oracles, rule, status.error().detail, segment.data());

@@ -184,8 +184,10 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   enable_recorder_or_fail(stack, config);
   // A live slice of the run's allocator, recorded since this enable(): the
   // signal's fault address falls inside it (SIGABRT has none), so the
-  // report must name it.
-  const std::size_t bytes = class_bytes(rng.below(kSizeClassCount));
+  // report must name it. Its class leans to the edges: the smallest and
+  // the largest are the bounds of the report's lookup by class.
+  const std::size_t any_class = rng.below(kSizeClassCount);
+  const std::size_t bytes = class_bytes(draw_one<std::size_t>(rng, {0, kSizeClassCount - 1, any_class}));
   // First an earlier holder of (most likely) the same slice, released: its
   // events tie with the later ones on their sequence (flight_recorder.h,
   // version 4), and the report must name the slice's latest generation.
