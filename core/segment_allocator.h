@@ -141,7 +141,11 @@ class SegmentAllocator {
   // As allocate(), contents unspecified.
   Result<Segment> allocate_uninitialized(std::size_t bytes);
   // Returns a live segment to its class's pool. DoubleFree / InvalidPointer
-  // leave every piece of state as it was.
+  // leave every piece of state as it was. A DoubleFree names the slice's
+  // generation now (Error::live_generation): its holder's, or 0 when it is
+  // free or its region was unmapped since (every slice of it released). A
+  // lookup() of that handle's address answers for the address, not the
+  // handle: InvalidPointer when no region holds it now.
   Status release(const Segment& segment);
   // Zeroes a live segment by the reset policy (DoubleFree / InvalidPointer as release).
   Status reset(const Segment& segment);

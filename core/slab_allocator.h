@@ -114,7 +114,7 @@ struct SlabStats {
   std::array<SlabClassStats, kSlabClassCount> classes{};
   std::uint64_t slabs_acquired = 0;
   std::uint64_t slabs_released = 0;
-  std::uint64_t slab_failures = 0;  // segment allocations refused
+  std::uint64_t slab_failures = 0;  // slabs not acquired: a segment refused, or every slab slot in use
   std::uint64_t double_frees = 0;
   std::uint64_t invalid_pointers = 0;
   std::size_t thread_caches = 0;

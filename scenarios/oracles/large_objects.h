@@ -14,7 +14,8 @@
 //                       calls the model saw, decommits and advise failures
 //                       with the advises the allocator made (os_ledger.h)
 //   large_unmap.cpp     unmap_free_spans unmaps down to its target or until no
-//                       wholly free span is left, and returns what it unmapped
+//                       wholly free span is left, and returns what it unmapped;
+//                       a growth unmaps only down to the room its span needs
 // Failures go through the run's Oracles (named oracle, fiber, step); callers
 // hold the workload's model lock, so the model and the calls are in step.
 #pragma once
@@ -80,6 +81,13 @@ class LargeObjectChecks {
   // else unmapped, mapped or decommitted meanwhile.
   void check_unmap_free_spans(std::size_t target_mapped_bytes, const LargeObjectStats& before, std::size_t unmapped,
                               const LargeObjectStats& after, bool exact);
+  // large_unmap.cpp: allocate(requested) ended; `mapped_before` is the
+  // allocator's Os ledger's live mappings before the call, and nothing but
+  // its growth mapped or unmapped spans meanwhile (no maintenance client, no
+  // unmap by the budget hook). A growth unmaps free spans only down to the
+  // room its new span needs.
+  void check_growth_unmaps(std::size_t requested, const Result<LargeObject>& result,
+                           const std::map<const std::byte*, std::size_t>& mapped_before);
 
   const std::map<std::uint64_t, LargeModelEntry>& live() const noexcept { return live_; }
 

@@ -8,6 +8,17 @@
 //   no wholly free span is left but those whose unmap failed (injected);
 //   with a maintenance client (which also decommits and unmaps), only that
 //   the call returned no more than was mapped.
+// A growth's unmapping ("growth first unmaps wholly free spans", then
+// refuses) has the target the new span needs: budget_bytes minus its bytes.
+// So the span it unmapped last was needed — before it, mapped bytes were
+// over that target. The order of the unmaps is not seen; the largest span
+// unmapped bounds the last one, so the check is: without the largest of
+// them, the mapped bytes would still have been over the target. Judged on an
+// allocate that mapped one span after unmapping, under the same exactness as
+// above, with no shared budget (whose other users change it meanwhile).
+#include <algorithm>
+#include <map>
+
 #include <fmt/format.h>
 
 #include "scenarios/oracles/large_objects.h"
@@ -33,6 +44,38 @@ void LargeObjectChecks::check_unmap_free_spans(std::size_t target_mapped_bytes, 
                               target_mapped_bytes, before.mapped_bytes, before.spans, before.wholly_free_spans,
                               unmapped, after.mapped_bytes, after.spans, after.wholly_free_spans, failed));
   }
+}
+
+void LargeObjectChecks::check_growth_unmaps(std::size_t requested, const Result<LargeObject>& result,
+                                            const std::map<const std::byte*, std::size_t>& mapped_before) {
+  const LargeObjectAllocatorConfig& config = large_.config();
+  if (!result.ok() || config.shared_used_bytes) return;
+  const std::map<const std::byte*, std::size_t>& mapped_after = advises_.ledger().live_mappings;
+  std::size_t before_bytes = 0, unmapped_bytes = 0, largest_unmapped = 0, unmapped_spans = 0;
+  for (const auto& [base, bytes] : mapped_before) {
+    before_bytes += bytes;
+    if (mapped_after.count(base) != 0) continue;
+    ++unmapped_spans;
+    unmapped_bytes += bytes;
+    largest_unmapped = std::max(largest_unmapped, bytes);
+  }
+  std::size_t new_spans = 0, new_span_bytes = 0;
+  for (const auto& [base, bytes] : mapped_after) {
+    if (mapped_before.count(base) != 0) continue;
+    ++new_spans;
+    new_span_bytes = bytes;
+  }
+  if (unmapped_spans == 0 || new_spans != 1 || new_span_bytes > config.budget_bytes) return;
+  const std::size_t target = config.budget_bytes - new_span_bytes;
+  const std::size_t without_largest = before_bytes - unmapped_bytes + largest_unmapped;
+  if (without_largest > target) return;
+  oracles_.fail("large-unmap",
+                fmt::format("allocate({}) unmapped {} free span(s) of {} bytes with {} bytes mapped, then mapped a "
+                            "{}-byte span under a budget of {}: without the largest of them ({} bytes) {} bytes "
+                            "would have been mapped, room enough — a growth unmaps only down to the room it needs",
+                            requested, unmapped_spans, unmapped_bytes, before_bytes, new_span_bytes,
+                            config.budget_bytes, largest_unmapped, without_largest),
+                result.value().data());
 }
 
 }  // namespace segsim::scenarios

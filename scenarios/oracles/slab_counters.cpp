@@ -9,6 +9,10 @@
 // (at least 1, at most 1024), exactly the initial one with adaptation off.
 // Every snapshot: each class's object size and objects per slab are the
 // class's size and the slab's bytes over it.
+// A refused allocate of a valid size is a slab its call failed to acquire
+// (a segment refused, or every slab slot in use), counted in slab_failures
+// before the call returned: a snapshot taken after a refusal was counted
+// here counts at least as many.
 #include <algorithm>
 #include <initializer_list>
 
@@ -56,6 +60,17 @@ std::optional<std::string> slab_counter_regression(const SlabStats& before, cons
                       {"slab failures", before.slab_failures, after.slab_failures},
                       {"double frees refused", before.double_frees, after.double_frees},
                       {"invalid pointers refused", before.invalid_pointers, after.invalid_pointers}});
+}
+
+void SlabOracles::allocation_refused(const Error& error) {
+  if (error.code == Errc::OutOfBudget || error.code == Errc::OutOfMemory) ++allocations_refused_;
+}
+
+void SlabOracles::check_failures_counted(std::size_t bytes, const Error& error, const SlabStats& stats) {
+  if (stats.slab_failures >= allocations_refused_) return;
+  hub_.fail("slab-counters", fmt::format("allocate({}) refused ({}): {} allocation(s) refused so far, each a slab not "
+                                         "acquired, but stats() counts {} slab failure(s)",
+                                         bytes, error.describe(), allocations_refused_, stats.slab_failures));
 }
 
 void SlabOracles::check_counters(const SlabStats& stats, const SlabAllocatorConfig& config) {

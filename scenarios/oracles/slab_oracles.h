@@ -11,7 +11,8 @@
 //   slab_counters.cpp    no cumulative count of stats() goes down from one
 //                        snapshot to a later one (a thread's exit hands its
 //                        counts on); magazine capacity stays within the
-//                        documented [initial / 2, initial * 2]            "slab-counters"
+//                        documented [initial / 2, initial * 2]; slab_failures
+//                        counts at least the refused allocations           "slab-counters"
 //   slab_empty_release.cpp  release_empty_slabs() gives back the empty slabs
 //                        stats() counts, and says how many; any snapshot's
 //                        empty slabs are among its slabs, all objects free  "slab-empty-release"
@@ -74,6 +75,12 @@ class SlabOracles final : public SlabObserver {
   // slab_counters.cpp: `stats` against the last snapshot checked and the
   // config's documented capacity bounds.
   void check_counters(const SlabStats& stats, const SlabAllocatorConfig& config);
+  // slab_counters.cpp: an allocate of a valid size was refused (over budget
+  // or out of memory): a slab the call failed to acquire, counted in
+  // slab_failures before it returned. Call it with `stats` taken after this
+  // refusal: it holds every refusal counted so far.
+  void allocation_refused(const Error& error);
+  void check_failures_counted(std::size_t bytes, const Error& error, const SlabStats& stats);
 
   // slab_empty_release.cpp: release_empty_slabs() returned `released`
   // between the snapshots `before` and `after`; `quiescent`: nothing else
@@ -87,6 +94,7 @@ class SlabOracles final : public SlabObserver {
   std::string name(const std::byte* data) const;
   void check_fast_path_rates(const SlabStats& stats);
   void check_refusal_fields(const SlabObject& handle, const Error& error);
+  std::uint64_t allocations_refused_ = 0;  // of valid sizes, over budget or out of memory
   struct Live {
     std::uint32_t generation;
     std::uint32_t slab;   // the slab incarnation it was handed out of

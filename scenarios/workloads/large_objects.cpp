@@ -12,6 +12,8 @@
 // quiescence the decommit-policy episode (workloads/decommit_policy_episode.h)
 // checks when and what a private allocator decommits.
 #include <array>
+#include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -47,6 +49,7 @@ struct LargeRun {
   bool maintenance = false;  // client 0 decommits / unmaps concurrently
   sim::Rng reclaim_rng{0};   // the on_budget_exhausted hook's draws (when the seed sets one)
   std::size_t reclaimed_in_call = 0;  // live objects the hook released during the allocate in flight
+  bool hook_unmapped_in_call = false;  // the hook called unmap_free_spans during the allocate in flight
   std::uint32_t clients_done = 0;
 };
 
@@ -89,7 +92,13 @@ void do_alloc(Stack& stack, LargeRun& run, sim::Rng& rng, bool zeroed) {
   const std::size_t requested = draw_size(rng, run.large->config());
   const std::size_t live_before = run.large->stats().live_objects;
   run.reclaimed_in_call = 0;
+  run.hook_unmapped_in_call = false;
+  // Only when nothing else maps or unmaps spans during the call (the model
+  // lock keeps other clients out): the spans before it, for large-unmap.
+  std::optional<std::map<const std::byte*, std::size_t>> mapped_before;
+  if (!run.maintenance) mapped_before = run.advises.ledger().live_mappings;
   auto result = zeroed ? run.large->allocate(requested) : run.large->allocate_uninitialized(requested);
+  if (mapped_before && !run.hook_unmapped_in_call) run.checks->check_growth_unmaps(requested, result, *mapped_before);
   const bool strict = !stack.faults_active && !run.maintenance;
   const std::uint64_t key = run.checks->allocated(result, requested, zeroed, live_before - run.reclaimed_in_call,
                                                   stack.faults_active, strict);
@@ -123,7 +132,10 @@ bool reclaim_hook(LargeRun& run, std::size_t needed_bytes) {
     freed_bytes += do_release(run, run.reclaim_rng);
     ++released;
   }
-  if (run.reclaim_rng.chance(0.3)) (void)run.large->unmap_free_spans(0);
+  if (run.reclaim_rng.chance(0.3)) {
+    (void)run.large->unmap_free_spans(0);
+    run.hook_unmapped_in_call = true;
+  }
   bool answer = released > 0;
   if (run.reclaim_rng.chance(0.15)) answer = !answer;
   run.reclaimed_in_call += released;

@@ -55,11 +55,18 @@ SlabChurn& state(Stack& stack) { return *static_cast<SlabChurn*>(stack.scenario_
 // or, with every slab slot in use, an OutOfBudget — which is necessary only
 // once max_slabs slabs were ever acquired (slabs_acquired only grows, so
 // fibers running meanwhile cannot make a necessary refusal look unnecessary).
+// Counted for slab-counters first, then the snapshot it is checked against.
 void judge_allocate_refusal(Stack& stack, SlabChurn& st, std::size_t bytes, const Error& error) {
   check_error_text(stack.oracles, error);
+  if (error.code != Errc::OutOfBudget && error.code != Errc::OutOfMemory) {
+    stack.oracles.fail("slab-refusal", fmt::format("allocate({}) refused: {}", bytes, error.describe()));
+  }
+  st.oracles->allocation_refused(error);
+  const SlabStats stats = st.slab->stats();
+  st.oracles->check_failures_counted(bytes, error, stats);
   if (tolerated(stack, error)) return;
   if (error.code == Errc::OutOfBudget) {
-    const std::uint64_t acquired = st.slab->stats().slabs_acquired;
+    const std::uint64_t acquired = stats.slabs_acquired;
     const std::size_t max_slabs = st.slab->config().max_slabs;  // small on some seeds, so slots run out
     if (acquired >= max_slabs) return;
     stack.oracles.fail("slab-refusal", fmt::format("allocate({}) refused with OutOfBudget ({}) after {} slab(s) ever "
