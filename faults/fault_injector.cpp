@@ -20,6 +20,7 @@ FaultInjector::FaultInjector(FaultPlan plan, std::uint64_t seed) : plan_(std::mo
   for (const auto& site : fault_points::kFaultPoints) {
     point_rngs_.emplace_back(sim::derive_seed(seed, "faults.point." + std::string(site.name)));
   }
+  point_asks_.assign(point_rngs_.size(), 0);
 }
 
 void FaultInjector::trace_fault(std::uint64_t category, std::uint64_t value) {
@@ -59,6 +60,7 @@ bool FaultInjector::should_fire(std::size_t site_id) {
   bool fires = false;
   {
     std::lock_guard guard(mu_);
+    ++point_asks_[site_id];
     const std::string_view name = fault_points::kFaultPoints[site_id].name;
     for (const RuleState& state : rules_) {
       const FaultRule& rule = state.rule;
@@ -92,6 +94,11 @@ std::uint32_t FaultInjector::async_start_delay() {
 FaultCounts FaultInjector::counts() const {
   std::lock_guard guard(mu_);
   return counts_;
+}
+
+std::uint64_t FaultInjector::asks(std::size_t site_id) const {
+  std::lock_guard guard(mu_);
+  return point_asks_.at(site_id);
 }
 
 }  // namespace segsim::faults

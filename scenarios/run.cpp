@@ -375,7 +375,8 @@ sim::RunResult simulate(const RunSpec& spec, const RunOptions& options, const Sc
               .test_hook = spec.test_hook,
               .faults_active = !rig.plan.empty(),
               .strategy = spec.strategy,
-              .plan = &rig.plan};
+              .plan = &rig.plan,
+              .injector = &rig.injector};
   stack.seed = spec.seed;
   stack.recording = spec.recording.get();
   stack.fuzz_artifact = spec.fuzz_artifact.get();

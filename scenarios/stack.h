@@ -12,6 +12,7 @@
 #include "core/leaf_page_pool.h"
 #include "core/page_cache.h"
 #include "core/segment_allocator.h"
+#include "faults/fault_injector.h"
 #include "faults/fault_plan.h"
 #include "faults/faulty_os.h"
 #include "faults/sim_os.h"
@@ -38,6 +39,7 @@ struct Stack {
   bool faults_active;  // a fault plan may make allocations fail
   sim::StrategyKind strategy;       // the run's scheduling strategy (as recorded, for replays)
   const faults::FaultPlan* plan;    // the run's concrete fault plan
+  const faults::FaultInjector* injector = nullptr;  // the plan in action: which fault points were asked
   std::uint64_t next_page_id = 1;
   // Published pages' contents: page id → slot → what it must read.
   std::map<std::uint64_t, std::map<std::size_t, SlotShadow>> shadow{};

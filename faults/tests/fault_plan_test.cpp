@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <set>
 
+#include "core/fault_point.h"
+#include "faults/fault_injector.h"
 #include "faults/fault_plan.h"
 
 namespace segsim::faults {
@@ -84,6 +86,24 @@ TEST(FaultPlan, SwarmIsDeterministicPerSeedVariesAndDescribesConcretely) {
   auto via_spec = make_fault_plan("swarm", 7);
   ASSERT_TRUE(via_spec.ok());
   EXPECT_EQ(via_spec->describe(), swarm_plan(7).describe());
+}
+
+// asks(): every ask of a fault point is counted, fired or not, per site.
+TEST(FaultInjectorAsks, EachAskOfAPointIsCountedFiredOrNot) {
+  auto plan = parse_fault_plan("point:alloc.tcache.bypass@p=0.5");
+  ASSERT_TRUE(plan.ok());
+  FaultInjector injector(plan.value(), 7);
+  ASSERT_TRUE(injector.may_fire());
+  constexpr std::size_t kBypass = fault_points::id_of("alloc.tcache.bypass");
+  constexpr std::size_t kOther = fault_points::id_of("release.tcache.bypass");
+  int fired = 0;
+  for (int i = 0; i < 64; ++i) fired += injector.should_fire(kBypass) ? 1 : 0;
+  (void)injector.should_fire(kOther);
+  EXPECT_EQ(injector.asks(kBypass), 64u);
+  EXPECT_EQ(injector.asks(kOther), 1u);
+  EXPECT_GT(fired, 0);
+  EXPECT_LT(fired, 64);
+  EXPECT_EQ(injector.counts().points_fired, static_cast<std::uint64_t>(fired));
 }
 
 }  // namespace

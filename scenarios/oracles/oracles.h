@@ -9,6 +9,8 @@
 //   refusal_fields.cpp    a refused release / reset's Error names the handle refused, and a DoubleFree the slice now
 //   rule_texts.cpp        one detail text per refusal rule the model says was due
 //                         (lookups, forged segment and slab handles; rule_texts.h)
+//   fault_reach.cpp       a call that must offer a fault point to the plan asked it
+//                         (allocations through thread caches: alloc.tcache.bypass)
 //   allocation.cpp        each allocate/lookup/reset result is one the API allows;
 //                         a refusal (OutOfBudget) was necessary
 //   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;
@@ -136,6 +138,9 @@ class Oracles final : public SegmentObserver {
                         const CallWindow& window);
   // The allocator's refusal of a deliberate bad call carries `expected`.
   void check_refusal(const char* call, const Status& status, Errc expected, const std::byte* segment);
+  // fault_reach.cpp: `call`, made under a plan that targets fault points on
+  // a path that must offer `point` to it, asked it `asks` times (all fibers).
+  void check_fault_point_asked(const std::string& call, const char* point, std::uint64_t asks);
   // refusal_fields.cpp: a DoubleFree refusal of `segment` by a call during
   // which no slice was handed out or released (`window` is slice_events()
   // before it) names the generation the model holds at that slice now.

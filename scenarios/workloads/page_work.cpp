@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "core/fault_point.h"
 #include "core/platform/clock.h"
+#include "core/size_class.h"
 
 namespace segsim::scenarios {
 
@@ -21,6 +23,12 @@ void unexpected(Stack& stack, const Error& error, const char* doing) {
 }  // namespace
 
 Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero) {
+  // fault-reach: with a plan that targets fault points, an allocation
+  // through thread caches offers the cache's bypass to it.
+  constexpr std::size_t kBypass = fault_points::id_of("alloc.tcache.bypass");
+  const bool offers_bypass = stack.injector != nullptr && stack.injector->may_fire() &&
+                             stack.allocator.config().thread_cache_bytes != 0 && class_of(bytes) >= 0;
+  const std::uint64_t bypass_asks = offers_bypass ? stack.injector->asks(kBypass) : 0;
   Oracles::CallWindow window;
   window.slice_events = stack.oracles.slice_events();
   window.faults_active = stack.faults_active;
@@ -39,6 +47,10 @@ Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero) {
   window.budget_judgeable = region_ops_idle && region_ops_before == stack.region_ops_started &&
                             !stack.allocator.config().proactive_cleanup && !stack.faults_active;
   stack.oracles.check_allocation(bytes, zero, result, window);
+  if (offers_bypass) {
+    stack.oracles.check_fault_point_asked(fmt::format("allocate({})", bytes), "alloc.tcache.bypass",
+                                          stack.injector->asks(kBypass) - bypass_asks);
+  }
   return result;
 }
 
