@@ -1,8 +1,9 @@
 // fault-reach: a path that must offer a fault point to the plan asks it.
 // Under a controller that may fire a fault point, a thread-cache hit under
-// the simulation goes the full path, which asks alloc.tcache.bypass
-// (segment_thread_cache.cpp): so every allocation of a valid size through
-// thread caches asks it. A path that skips the point gives right results and
+// the simulation goes the full path, which asks alloc.tcache.bypass, or on a
+// release release.tcache.bypass (segment_thread_cache.cpp): so every
+// allocation of a valid size, and every release of a live handle, through
+// thread caches asks its point. A path that skips the point gives right results and
 // hides the faults the plan asked for — no other oracle sees it. Other
 // fibers' calls meanwhile may ask the point too, so only "at least once".
 #include <fmt/format.h>

@@ -10,7 +10,7 @@
 //   rule_texts.cpp        one detail text per refusal rule the model says was due
 //                         (lookups, forged segment and slab handles; rule_texts.h)
 //   fault_reach.cpp       a call that must offer a fault point to the plan asked it
-//                         (allocations through thread caches: alloc.tcache.bypass)
+//                         (allocations and releases through thread caches: the bypasses)
 //   allocation.cpp        each allocate/lookup/reset result is one the API allows;
 //                         a refusal (OutOfBudget) was necessary
 //   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;

@@ -1,6 +1,7 @@
 #include "scenarios/workloads/page_work.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -20,15 +21,22 @@ namespace {
 void unexpected(Stack& stack, const Error& error, const char* doing) {
   stack.oracles.fail("exception", fmt::format("{}: unexpected {}", doing, error.describe()));
 }
+
+// fault-reach: with a plan that targets fault points, a call through thread
+// caches offers the cache's bypass to it (a hit included). Its asks so far;
+// nullopt when the call offers none.
+std::optional<std::uint64_t> cache_bypass_asks(const Stack& stack, std::size_t site_id) {
+  if (stack.injector == nullptr || !stack.injector->may_fire() || stack.allocator.config().thread_cache_bytes == 0) {
+    return std::nullopt;
+  }
+  return stack.injector->asks(site_id);
+}
 }  // namespace
 
 Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero) {
-  // fault-reach: with a plan that targets fault points, an allocation
-  // through thread caches offers the cache's bypass to it.
   constexpr std::size_t kBypass = fault_points::id_of("alloc.tcache.bypass");
-  const bool offers_bypass = stack.injector != nullptr && stack.injector->may_fire() &&
-                             stack.allocator.config().thread_cache_bytes != 0 && class_of(bytes) >= 0;
-  const std::uint64_t bypass_asks = offers_bypass ? stack.injector->asks(kBypass) : 0;
+  const std::optional<std::uint64_t> bypass_asks =
+      class_of(bytes) >= 0 ? cache_bypass_asks(stack, kBypass) : std::nullopt;
   Oracles::CallWindow window;
   window.slice_events = stack.oracles.slice_events();
   window.faults_active = stack.faults_active;
@@ -47,16 +55,23 @@ Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero) {
   window.budget_judgeable = region_ops_idle && region_ops_before == stack.region_ops_started &&
                             !stack.allocator.config().proactive_cleanup && !stack.faults_active;
   stack.oracles.check_allocation(bytes, zero, result, window);
-  if (offers_bypass) {
+  if (bypass_asks) {
     stack.oracles.check_fault_point_asked(fmt::format("allocate({})", bytes), "alloc.tcache.bypass",
-                                          stack.injector->asks(kBypass) - bypass_asks);
+                                          stack.injector->asks(kBypass) - *bypass_asks);
   }
   return result;
 }
 
 void checked_release(Stack& stack, const Segment& segment) {
+  constexpr std::size_t kBypass = fault_points::id_of("release.tcache.bypass");
+  const std::optional<std::uint64_t> bypass_asks = cache_bypass_asks(stack, kBypass);
   Status released = stack.allocator.release(segment);
   if (!released.ok()) stack.oracles.fail("double-free", "release of a live segment refused: " + released.error().describe(), segment.data());
+  if (bypass_asks) {  // a live handle of this allocator: the cache's release path asks the bypass
+    stack.oracles.check_fault_point_asked(
+        fmt::format("release of region #{} slice {}", segment.region_id(), segment.slice_index()),
+        "release.tcache.bypass", stack.injector->asks(kBypass) - *bypass_asks);
+  }
 }
 
 namespace {
