@@ -264,8 +264,9 @@ inline void enter() noexcept { set_depth(tls_ring.depth + 1); }
 inline void leave() noexcept { set_depth(tls_ring.depth > 0 ? tls_ring.depth - 1 : 0); }
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept;
 void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept;
-// The configs of the last SlabAllocator / LargeObjectAllocator made while on
-// (what the rebuilt run makes its own with).
+// The configs of the last SlabAllocator / LargeObjectAllocator made since the
+// last enable() (what the rebuilt run makes its own with); enable() forgets
+// an earlier one's.
 struct SlabNote {
   std::uint32_t allocator = 0;
   std::uint64_t slab_bytes = 0;

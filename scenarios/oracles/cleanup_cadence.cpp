@@ -58,6 +58,21 @@ void CleanupCadenceModel::allocated(const Segment& got, const AllocatorStats& af
 }
 
 void CleanupCadenceModel::released(const Segment& segment, const AllocatorStats& before, const AllocatorStats& after) {
+  note_release(segment, before, after);
+  check("release", after);
+}
+
+void CleanupCadenceModel::released_together(const Segment& first, const AllocatorStats& before_first,
+                                            const Segment& second, const AllocatorStats& before_second,
+                                            const AllocatorStats& after) {
+  SEGSIM_ASSERT(first.size_class() != second.size_class(), "two releases together of one class");
+  note_release(first, before_first, after);
+  note_release(second, before_second, after);
+  check("two releases together", after);
+}
+
+void CleanupCadenceModel::note_release(const Segment& segment, const AllocatorStats& before,
+                                       const AllocatorStats& after) {
   ++calls_;
   const auto c = static_cast<std::size_t>(segment.size_class());
   auto it = regions_.find(segment.region_id());
@@ -97,7 +112,6 @@ void CleanupCadenceModel::released(const Segment& segment, const AllocatorStats&
       if (region.active && region.size_class == segment.size_class() && region.live == 0) region.active = false;
     }
   }
-  check("release", after);
 }
 
 void CleanupCadenceModel::check(const char* call, const AllocatorStats& after) {

@@ -45,6 +45,12 @@ class CleanupCadenceModel {
   // it, `after` one taken once wait_for_cleanups() returned: a cleanup it
   // started has run, with no call in between.
   void released(const Segment& segment, const AllocatorStats& before, const AllocatorStats& after);
+  // Two releases of different classes back to back, with no wait between:
+  // the second may find the first's cleanup still queued, and a full queue
+  // refuses its own (one attempt all the same). `after` is taken once
+  // wait_for_cleanups() returned after both.
+  void released_together(const Segment& first, const AllocatorStats& before_first, const Segment& second,
+                         const AllocatorStats& before_second, const AllocatorStats& after);
 
   std::size_t free_slices(int size_class) const;
   // The smallest number of further releases of `size_class` after which a
@@ -59,6 +65,8 @@ class CleanupCadenceModel {
   };
   std::uint64_t regions_reused_ = 0;  // freed regions a slice was handed out of again
   bool due(std::size_t free) const;
+  // The model's side of a release, unchecked (released() checks after it).
+  void note_release(const Segment& segment, const AllocatorStats& before, const AllocatorStats& after);
   void check(const char* call, const AllocatorStats& after);
   [[noreturn]] void fail(const char* call, const std::string& what);
 

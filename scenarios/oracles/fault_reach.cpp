@@ -12,11 +12,12 @@
 
 namespace segsim::scenarios {
 
-void Oracles::check_fault_point_asked(const std::string& call, const char* point, std::uint64_t asks) {
+void Oracles::check_fault_point_asked(const char* point, std::uint64_t asks,
+                                      const std::function<std::string()>& describe_call) {
   if (asks > 0) return;
   fail("fault-reach", fmt::format("{} under a fault plan that targets fault points never asked '{}'; every such "
                                   "call must offer it to the plan",
-                                  call, point));
+                                  describe_call(), point));
 }
 
 }  // namespace segsim::scenarios

@@ -138,9 +138,12 @@ class Oracles final : public SegmentObserver {
                         const CallWindow& window);
   // The allocator's refusal of a deliberate bad call carries `expected`.
   void check_refusal(const char* call, const Status& status, Errc expected, const std::byte* segment);
-  // fault_reach.cpp: `call`, made under a plan that targets fault points on
-  // a path that must offer `point` to it, asked it `asks` times (all fibers).
-  void check_fault_point_asked(const std::string& call, const char* point, std::uint64_t asks);
+  // fault_reach.cpp: a call made under a plan that targets fault points on
+  // a path that must offer `point` to it asked it `asks` times (all fibers).
+  // `describe_call` names the call; it runs only on a failure, so the check
+  // costs no formatting on the hot path of every allocation.
+  void check_fault_point_asked(const char* point, std::uint64_t asks,
+                               const std::function<std::string()>& describe_call);
   // refusal_fields.cpp: a DoubleFree refusal of `segment` by a call during
   // which no slice was handed out or released (`window` is slice_events()
   // before it) names the generation the model holds at that slice now.

@@ -36,9 +36,10 @@ class Episode {
     const std::uint32_t phases = 6 + static_cast<std::uint32_t>(rng_.below(kMaxPhases - 6));
     for (std::uint32_t p = 0; p < phases; ++p) {
       const int c = draw_class();
-      switch (rng_.below(3)) {
+      switch (rng_.below(4)) {
         case 0: batch(c); break;
         case 1: to_the_due_point(c); break;
+        case 2: two_due_at_once(c); break;
         default: walk(c); break;
       }
     }
@@ -73,16 +74,23 @@ class Episode {
     model_.allocated(got.value(), allocator_.stats());
     held_.push_back(got.value());
   }
-  void release(std::size_t i) {
+  Segment take(std::size_t i) {
     const Segment segment = held_[i];
     held_[i] = held_.back();
     held_.pop_back();
-    const AllocatorStats before = allocator_.stats();
+    return segment;
+  }
+  void release_unwaited(const Segment& segment) {
     const Status status = allocator_.release(segment);
     if (!status.ok()) {
       stack_.oracles.fail("cleanup-cadence", fmt::format("cleanup-cadence episode: release of a live handle refused: {}",
                                                          status.error().describe()));
     }
+  }
+  void release(std::size_t i) {
+    const Segment segment = take(i);
+    const AllocatorStats before = allocator_.stats();
+    release_unwaited(segment);
     allocator_.wait_for_cleanups();  // a cleanup the release started runs now, alone
     model_.released(segment, before, allocator_.stats());
   }
@@ -110,6 +118,49 @@ class Episode {
     for (std::size_t k = 0; k < n + 1; ++k) allocate(c);  // room to release n
     std::vector<std::size_t> at = held_of(c);
     for (std::size_t k = 0; k < n && !at.empty(); ++k, at = held_of(c)) release(at[rng_.below(at.size())]);
+  }
+  // Brings class c to one release short of a due cleanup (false: none will
+  // be due, or no room to hold the slices it takes).
+  bool one_short_of_due(int c) {
+    for (int tries = 0; tries < 4; ++tries) {  // an allocation may map a region: the due point moves
+      const std::size_t n = model_.releases_to_next_due(c);
+      if (n == 0) return false;
+      std::vector<std::size_t> at = held_of(c);
+      if (at.size() >= n) {
+        for (std::size_t k = 0; k + 1 < n; ++k, at = held_of(c)) release(at[rng_.below(at.size())]);
+        return true;
+      }
+      for (std::size_t k = at.size(); k < n; ++k) allocate(c);
+    }
+    return false;
+  }
+  // Two classes' due releases back to back, with no wait between: with
+  // cleanup_queue_capacity 1 the second finds the first's cleanup still
+  // queued or running, unless it ran meanwhile, and the full queue refuses
+  // it. Then each class's next due release must start a cleanup again — a
+  // refusal that left its class's guard set would start none.
+  void two_due_at_once(int first_class) {
+    const int second_class =
+        static_cast<int>((static_cast<std::size_t>(first_class) + 1 + rng_.below(kSizeClassCount - 1)) %
+                         kSizeClassCount);
+    if (!one_short_of_due(first_class) || !one_short_of_due(second_class)) return;
+    std::vector<std::size_t> at = held_of(first_class);
+    const Segment first = take(at[rng_.below(at.size())]);
+    at = held_of(second_class);
+    const Segment second = take(at[rng_.below(at.size())]);
+    // One snapshot for both: the first release changes no field of the
+    // second's class, and a stats() between would give its cleanup a
+    // scheduling point to finish in.
+    const AllocatorStats before = allocator_.stats();
+    release_unwaited(first);
+    release_unwaited(second);
+    allocator_.wait_for_cleanups();
+    model_.released_together(first, before, second, before, allocator_.stats());
+    for (const int c : {first_class, second_class}) {
+      if (!one_short_of_due(c)) continue;
+      at = held_of(c);
+      release(at[rng_.below(at.size())]);
+    }
   }
   void walk(int c) {
     const std::uint32_t steps = 10 + static_cast<std::uint32_t>(rng_.below(120));
@@ -143,6 +194,7 @@ void run_cleanup_cadence_episode(Stack& stack, sim::Rng& rng) {
   config.proactive_cleanup = rng.below(8) != 0;
   config.cleanup_start_free_slices = draw_one<std::size_t>(rng, {0, 1, 2, 5, 17, 64});
   config.cleanup_every_free_slices = draw_one<std::size_t>(rng, {1, 2, 3, 8, 31});
+  config.cleanup_queue_capacity = draw_one<std::size_t>(rng, {1, 16});  // 1: one cleanup at a time
   auto allocator = make_episode_allocator(stack, *os, config, "cleanup-cadence");
   cleanup_cadence_episode::Episode episode(stack, rng, *allocator);
   episode.run();

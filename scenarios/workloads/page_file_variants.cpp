@@ -1,6 +1,7 @@
 // page_file_model.h: open_spec_variants — every header byte and boundary of
 // the format, each shown to MappedPageFile::open and judged by the
-// page-file-spec oracle against the reference (page_file_spec.h).
+// page-file-spec oracle against the reference (page_file_spec.h), and the
+// header page's reserved padding, which a reader must ignore.
 //
 // The variants are edits of a small file the reference writes itself (pages
 // of 4-64 KiB, 1-3 of them). Each seed shows a drawn kVariantsPerSeed of the
@@ -99,6 +100,23 @@ void field_values(std::vector<Variant>& out, const SpecHeader& header, std::uint
   for (int byte = 0; byte < 8; ++byte) with("root_offset", 24, 8, p ^ (std::uint64_t{1} << (8 * byte + 7)));
 }
 
+// The header page past the 64-byte header is reserved: writers zero it,
+// readers ignore it (mapped_page_file.h), so a file whose padding holds other
+// bytes (a later writer's) stays valid — its first byte, its last, all of it.
+void header_page_padding(std::vector<Variant>& out, sim::Rng& rng, const SpecHeader& header) {
+  const std::size_t p = header.page_size;
+  const auto mask = static_cast<std::byte>(1 + rng.below(255));
+  for (std::size_t at : {kSpecHeaderBytes, p - 1}) {
+    out.push_back({fmt::format("header-page padding byte {} = {:#x}", at, std::to_integer<int>(mask)),
+                   [at, mask](auto& file) { file[at] = mask; }});
+  }
+  const std::uint64_t fill_seed = rng.next();
+  out.push_back({"header-page padding filled", [p, fill_seed](auto& file) {
+                   sim::Rng fill(fill_seed);
+                   for (std::size_t at = kSpecHeaderBytes; at < p; ++at) file[at] = static_cast<std::byte>(fill.below(256));
+                 }});
+}
+
 // The file cut or grown around each length that matters.
 void lengths(std::vector<Variant>& out, const SpecHeader& header, std::uint64_t pages) {
   const std::size_t p = header.page_size;
@@ -136,6 +154,7 @@ void open_spec_variants(Stack& stack) {
   const std::vector<std::byte> good = spec_file(header, pages);
   std::vector<Variant> variants{{"valid", [](auto&) {}}};
   byte_flips(variants, rng);
+  header_page_padding(variants, rng, header);
   field_values(variants, header, pages);
   lengths(variants, header, pages);
   for (std::size_t i = 0; i < kVariantsPerSeed && i < variants.size(); ++i) {  // a drawn sample, no repeats

@@ -56,8 +56,8 @@ Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero) {
                             !stack.allocator.config().proactive_cleanup && !stack.faults_active;
   stack.oracles.check_allocation(bytes, zero, result, window);
   if (bypass_asks) {
-    stack.oracles.check_fault_point_asked(fmt::format("allocate({})", bytes), "alloc.tcache.bypass",
-                                          stack.injector->asks(kBypass) - *bypass_asks);
+    stack.oracles.check_fault_point_asked("alloc.tcache.bypass", stack.injector->asks(kBypass) - *bypass_asks,
+                                          [bytes] { return fmt::format("allocate({})", bytes); });
   }
   return result;
 }
@@ -68,9 +68,9 @@ void checked_release(Stack& stack, const Segment& segment) {
   Status released = stack.allocator.release(segment);
   if (!released.ok()) stack.oracles.fail("double-free", "release of a live segment refused: " + released.error().describe(), segment.data());
   if (bypass_asks) {  // a live handle of this allocator: the cache's release path asks the bypass
-    stack.oracles.check_fault_point_asked(
-        fmt::format("release of region #{} slice {}", segment.region_id(), segment.slice_index()),
-        "release.tcache.bypass", stack.injector->asks(kBypass) - *bypass_asks);
+    stack.oracles.check_fault_point_asked("release.tcache.bypass", stack.injector->asks(kBypass) - *bypass_asks, [&segment] {
+      return fmt::format("release of region #{} slice {}", segment.region_id(), segment.slice_index());
+    });
   }
 }
 

@@ -273,6 +273,23 @@ void check_report_cut_short(Stack& stack, const RecorderCheck& check) {
   }
 }
 
+// A report carries the configs of the slab and large-object allocators made
+// since the last enable() (flight_recorder.h): after a fresh enable() with
+// none made, the episode's configs are forgotten — a rebuilt run must not
+// make its allocators with an earlier recording's configs.
+void check_fresh_enable_forgets_layers(Stack& stack, const RecorderCheck& check) {
+  enable_episode_recorder(stack, check, kEpisodeRingEvents);
+  const std::string path = flight_recorder::write_report("fresh enable");
+  if (path.empty()) recorder_fail(stack, "write_report() after a fresh enable() wrote no report");
+  const CrashReport report = read_recorder_report(stack, path);
+  if (report.slab || report.large) {
+    recorder_fail(stack, fmt::format("a report after a fresh enable(), with no allocator made since, carries {}{}{} "
+                                     "config of an allocator made under the earlier enable()",
+                                     report.slab ? "a slab" : "", report.slab && report.large ? " and " : "",
+                                     report.large ? "a large-object" : ""));
+  }
+}
+
 }  // namespace
 
 void recorder_layer_ops(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
@@ -341,6 +358,7 @@ void recorder_layer_ops(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
     stack.oracles.fail("leak", fmt::format("{} slice(s) live after the episode's arena manager (one arena open) and "
                                            "slab allocator were destroyed", live));
   }
+  check_fresh_enable_forgets_layers(stack, check);
   restore_seed_recorder(stack, check);
 }
 
