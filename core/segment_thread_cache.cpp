@@ -211,6 +211,9 @@ bool SegmentAllocator::Impl::refill(SegmentCache& cache, int c, Status& status) 
                                 static_cast<std::uint16_t>(slice.slice), slice.zero};
     if (slice.zero) break;
   }
+  // set_count checks its bound in debug builds only (it is on the hit path);
+  // the refill is a slow path, under the class lock: always checked here.
+  SEGSIM_ASSERT(n <= want, "a refill batch past what it asked for");
   cc.set_count(n);
   cache.held_bytes += n * pool.slice_bytes;
   trim_grant(cache);  // a batch cut short by a fresh slice

@@ -21,6 +21,7 @@ FaultInjector::FaultInjector(FaultPlan plan, std::uint64_t seed) : plan_(std::mo
     point_rngs_.emplace_back(sim::derive_seed(seed, "faults.point." + std::string(site.name)));
   }
   point_asks_.assign(point_rngs_.size(), 0);
+  point_fires_.assign(point_rngs_.size(), 0);
 }
 
 void FaultInjector::trace_fault(std::uint64_t category, std::uint64_t value) {
@@ -67,7 +68,10 @@ bool FaultInjector::should_fire(std::size_t site_id) {
       if (rule.target != FaultTarget::FaultPoint || (rule.point != "*" && rule.point != name)) continue;
       if (point_rngs_[site_id].chance(rule.probability)) fires = true;
     }
-    if (fires) ++counts_.points_fired;
+    if (fires) {
+      ++counts_.points_fired;
+      ++point_fires_[site_id];
+    }
   }
   if (fires) trace_fault(kTracePointFired, site_id);
   return fires;
@@ -99,6 +103,11 @@ FaultCounts FaultInjector::counts() const {
 std::uint64_t FaultInjector::asks(std::size_t site_id) const {
   std::lock_guard guard(mu_);
   return point_asks_.at(site_id);
+}
+
+std::uint64_t FaultInjector::fires(std::size_t site_id) const {
+  std::lock_guard guard(mu_);
+  return point_fires_.at(site_id);
 }
 
 }  // namespace segsim::faults

@@ -43,6 +43,8 @@ class FaultInjector final : public fault_points::Controller {
   // How often core has asked fault point `site_id` (fired or not): a path
   // that must offer a point to the plan can be checked to have asked it.
   std::uint64_t asks(std::size_t site_id) const;
+  // How often fault point `site_id` fired.
+  std::uint64_t fires(std::size_t site_id) const;
 
  private:
   struct RuleState {
@@ -56,7 +58,8 @@ class FaultInjector final : public fault_points::Controller {
   mutable std::mutex mu_;  // not a platform mutex: injecting must add no scheduling point
   std::vector<RuleState> rules_;
   std::vector<sim::Rng> point_rngs_;  // one stream per fault site, by site name
-  std::vector<std::uint64_t> point_asks_;  // per fault site
+  std::vector<std::uint64_t> point_asks_;   // per fault site
+  std::vector<std::uint64_t> point_fires_;  // per fault site
   bool may_fire_ = false;              // a rule targets fault points (fixed at construction)
   FaultCounts counts_;
 };

@@ -23,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   auto again = sweep_from_json(sweep_to_json(result.value()), &error);
   if (!again.ok() || again->seeds.size() != result->seeds.size() || again->probes != result->probes ||
+      again->fault_point_asks != result->fault_point_asks || again->fault_point_fires != result->fault_point_fires ||
       !settings_difference(again.value(), result.value()).empty()) {
     std::abort();  // what we write, we read
   }
@@ -30,5 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!merged.ok() || merged->seeds.size() != result->seeds.size()) std::abort();
   (void)sweep_to_junit(merged.value());
   (void)probe_summary(merged->probes);
+  (void)fault_point_summary(merged->fault_point_asks, merged->fault_point_fires);
   return 0;
 }

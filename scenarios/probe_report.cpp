@@ -59,20 +59,36 @@ Result<std::vector<std::string>> read_probe_list(const std::string& path, std::s
   return names;
 }
 
-std::string probe_summary(const std::vector<ProbeCount>& probes) {
+namespace {
+// `line`, then "; <what>: a, b, c (and K more)" of the names counted 0.
+std::string with_uncounted(std::string line, const char* what, const std::vector<ProbeCount>& counts) {
   std::vector<std::string_view> never;
-  for (const ProbeCount& p : probes) {
+  for (const ProbeCount& p : counts) {
     if (p.hits == 0) never.push_back(p.name);
   }
-  std::string line = fmt::format("probes: {} of {} fired", probes.size() - never.size(), probes.size());
   if (never.empty()) return line;
-  line += "; never fired: ";
+  line += fmt::format("; {}: ", what);
   for (std::size_t i = 0; i < never.size() && i < kNamesShown; ++i) {
     if (i > 0) line += ", ";
     line += never[i];
   }
   if (never.size() > kNamesShown) line += fmt::format(" (and {} more)", never.size() - kNamesShown);
   return line;
+}
+
+std::size_t names_counted(const std::vector<ProbeCount>& counts) {
+  return static_cast<std::size_t>(std::count_if(counts.begin(), counts.end(), [](const ProbeCount& p) { return p.hits > 0; }));
+}
+}  // namespace
+
+std::string probe_summary(const std::vector<ProbeCount>& probes) {
+  return with_uncounted(fmt::format("probes: {} of {} fired", names_counted(probes), probes.size()), "never fired", probes);
+}
+
+std::string fault_point_summary(const std::vector<ProbeCount>& asks, const std::vector<ProbeCount>& fires) {
+  return with_uncounted(
+      fmt::format("fault points: {} of {} asked, {} fired", names_counted(asks), asks.size(), names_counted(fires)),
+      "never asked", asks);
 }
 
 std::vector<std::string> missing_probes(const std::vector<ProbeCount>& probes,

@@ -20,6 +20,9 @@ Result<std::vector<std::string>> read_probe_list(const std::string& path, std::s
 // "probes: N of M fired; never fired: a, b, c (and K more)".
 std::string probe_summary(const std::vector<ProbeCount>& probes);
 
+// "fault points: N of M asked, K fired; never asked: a, b (and J more)".
+std::string fault_point_summary(const std::vector<ProbeCount>& asks, const std::vector<ProbeCount>& fires);
+
 // Those of `required` with no hits in `probes` (a probe absent counts as none).
 std::vector<std::string> missing_probes(const std::vector<ProbeCount>& probes,
                                         const std::vector<std::string>& required);

@@ -420,6 +420,10 @@ void fill_report_measures(RunReport& report, const RunSpec& spec, const Rig& rig
   report.peak_resident_bytes = rig.oracles.peak_resident_bytes();
   report.faults_injected = rig.injector.counts().injected();
   report.probe_hits = probes::hits();
+  for (std::size_t site = 0; site < fault_points::kFaultPoints.size(); ++site) {
+    report.fault_point_asks.push_back(rig.injector.asks(site));
+    report.fault_point_fires.push_back(rig.injector.fires(site));
+  }
 }
 
 Result<RunReport> run_checked_scenario(const RunSpec& spec_in, const RunOptions& options, std::string* error_line) {

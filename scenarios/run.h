@@ -133,6 +133,11 @@ struct RunReport {
   // How often each probe of core/ fired in this run, indexed like
   // probes::kProbes (core/probe_list.h). Not part of a run's identity.
   std::vector<std::uint64_t> probe_hits;
+  // How often each fault point of core/ was asked and fired, indexed like
+  // fault_points::kFaultPoints: which points a plan reached. Not part of a
+  // run's identity.
+  std::vector<std::uint64_t> fault_point_asks;
+  std::vector<std::uint64_t> fault_point_fires;
   std::vector<PressurePoint> pressure;      // the pressure loop's ticks (scenario pressure)
   double wall_seconds = 0;
 };

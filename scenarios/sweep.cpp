@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "core/assert.h"
+#include "core/fault_point.h"
 #include "core/flight_recorder.h"
 #include "core/probe.h"
 #include "scenarios/in_child.h"
@@ -51,26 +52,25 @@ Clock::duration to_clock(double seconds) {
 }
 
 // The results so far, in seed order: the done seeds of a resumed sweep and
-// this run's. Probe totals by name, zeros included.
+// this run's. Probe and fault point totals by name, zeros included.
 SweepResult collect(const SweepSpec& spec, const std::vector<std::optional<SeedResult>>& results,
-                    const std::vector<std::uint64_t>& probe_totals, Clock::time_point started) {
+                    const sweep_detail::CountTotals& totals, Clock::time_point started) {
   SweepResult result = sweep_settings(spec.base);
-  for (std::size_t i = 0; i < probe_totals.size(); ++i) {
-    result.probes.push_back(ProbeCount{std::string(probes::kProbes[i].name), probe_totals[i]});
+  for (std::size_t i = 0; i < totals.probes.size(); ++i) {
+    result.probes.push_back(ProbeCount{std::string(probes::kProbes[i].name), totals.probes[i]});
+  }
+  for (std::size_t i = 0; i < totals.fault_asks.size(); ++i) {
+    const std::string name(fault_points::kFaultPoints[i].name);
+    result.fault_point_asks.push_back(ProbeCount{name, totals.fault_asks[i]});
+    result.fault_point_fires.push_back(ProbeCount{name, totals.fault_fires[i]});
   }
   double earlier_seconds = 0;
   if (spec.done != nullptr) {
     result.seeds = spec.done->seeds;
     earlier_seconds = spec.done->wall_seconds;
-    for (const ProbeCount& earlier : spec.done->probes) {
-      auto it = std::find_if(result.probes.begin(), result.probes.end(),
-                             [&](const ProbeCount& p) { return p.name == earlier.name; });
-      if (it == result.probes.end()) {
-        result.probes.push_back(earlier);
-      } else {
-        it->hits = it->hits > UINT64_MAX - earlier.hits ? UINT64_MAX : it->hits + earlier.hits;
-      }
-    }
+    add_counts_by_name(result.probes, spec.done->probes);
+    add_counts_by_name(result.fault_point_asks, spec.done->fault_point_asks);
+    add_counts_by_name(result.fault_point_fires, spec.done->fault_point_fires);
   }
   for (const std::optional<SeedResult>& seed_result : results) {
     if (seed_result) result.seeds.push_back(*seed_result);
@@ -106,7 +106,9 @@ class SweepRun {
         checkpoint_every_now_(checkpoint_every_),
         bar_(progress, terminal, spec.base.scenario, seeds_.size()),
         results_(seeds_.size()),
-        probe_totals_(probes::kProbes.size(), 0) {
+        totals_{std::vector<std::uint64_t>(probes::kProbes.size(), 0),
+                std::vector<std::uint64_t>(fault_points::kFaultPoints.size(), 0),
+                std::vector<std::uint64_t>(fault_points::kFaultPoints.size(), 0)} {
     running_.reserve(jobs_ + 1);
   }
 
@@ -132,7 +134,7 @@ class SweepRun {
       reap_children();
     }
     bar_.finish();
-    SweepResult result = collect(spec_, results_, probe_totals_, started_);
+    SweepResult result = collect(spec_, results_, totals_, started_);
     result.interrupted = stop_requested() ? static_cast<int>(*spec_.stop_signal) : 0;
     result.environment_error = setup_error_;
     return result;
@@ -147,7 +149,7 @@ class SweepRun {
     results_[index] = std::move(seed_result);
     if (spec_.checkpoint && Clock::now() - last_checkpoint_ >= checkpoint_every_now_) {
       const auto before = Clock::now();
-      spec_.checkpoint(collect(spec_, results_, probe_totals_, started_));
+      spec_.checkpoint(collect(spec_, results_, totals_, started_));
       last_checkpoint_ = Clock::now();
       // A huge sweep's file takes long to write: spend at most ~10 % on it.
       checkpoint_every_now_ = std::max(checkpoint_every_, 10 * (last_checkpoint_ - before));
@@ -276,7 +278,7 @@ class SweepRun {
     child.busy = false;
     if (sweep_detail::line_says_retiring(*line)) retire(child);
     std::optional<SeedResult> seed_result =
-        sweep_detail::finish_child(spec_, child, *line, /*status: alive*/ 0, {probe_totals_, setup_error_});
+        sweep_detail::finish_child(spec_, child, *line, /*status: alive*/ 0, {totals_, setup_error_});
     if (seed_result) record(child.index, std::move(*seed_result));
   }
 
@@ -328,7 +330,7 @@ class SweepRun {
         std::optional<SeedResult> seed_result;
         if (child.busy) {
           const std::string line = sweep_detail::take_line(child).value_or(std::string());
-          seed_result = sweep_detail::finish_child(spec_, child, line, status, {probe_totals_, setup_error_});
+          seed_result = sweep_detail::finish_child(spec_, child, line, status, {totals_, setup_error_});
         }
         const std::size_t index = child.index;
         running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -354,7 +356,7 @@ class SweepRun {
   Clock::duration checkpoint_every_now_;
   Progress bar_;
   std::vector<std::optional<SeedResult>> results_;
-  std::vector<std::uint64_t> probe_totals_;
+  sweep_detail::CountTotals totals_;
   std::string setup_error_;
   std::vector<Child> running_;  // worker processes, busy or idle
   std::size_t next_ = 0;

@@ -97,6 +97,8 @@ Json seed_line(const SweepSpec& spec, std::uint64_t seed) {
       line["trace_hash"] = report->trace_hash;
       line["steps"] = report->steps;
       line["probes"] = report->probe_hits;
+      line["fault_asks"] = report->fault_point_asks;
+      line["fault_fires"] = report->fault_point_fires;
       if (!report->passed) {
         line["detail"] = truncate_line(
             report->failure ? report->failure->signature() : std::string("failed (no failure recorded)"),
@@ -239,10 +241,11 @@ std::string write_parent_repro(const SweepSpec& spec, std::uint64_t seed, const 
   return path;
 }
 
-void add_probe_hits(const Json& line, std::vector<std::uint64_t>& totals) {
-  if (!line.contains("probes") || !line["probes"].is_array() || line["probes"].size() != totals.size()) return;
+// The counts under `key` (an array indexed like `totals`) added to `totals`.
+void add_line_counts(const Json& line, const char* key, std::vector<std::uint64_t>& totals) {
+  if (!line.contains(key) || !line[key].is_array() || line[key].size() != totals.size()) return;
   for (std::size_t i = 0; i < totals.size(); ++i) {
-    const Json& hits = line["probes"][i];
+    const Json& hits = line[key][i];
     if (!hits.is_number_unsigned()) continue;
     const std::uint64_t n = hits.get<std::uint64_t>();
     totals[i] = totals[i] > UINT64_MAX - n ? UINT64_MAX : totals[i] + n;
@@ -288,7 +291,9 @@ std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child
       return line.contains(key) && line[key].is_number_unsigned() ? line[key].get<std::uint64_t>()
                                                                   : std::uint64_t{0};
     };
-    add_probe_hits(line, extras.probe_totals);
+    add_line_counts(line, "probes", extras.totals.probes);
+    add_line_counts(line, "fault_asks", extras.totals.fault_asks);
+    add_line_counts(line, "fault_fires", extras.totals.fault_fires);
     result.trace_hash = number("trace_hash");
     result.steps = number("steps");
     result.detail = text("detail");

@@ -64,9 +64,14 @@ std::optional<std::string> take_line(Child& child);
 bool line_says_retiring(const std::string& line);
 
 // What a child's line adds to the sweep besides its seed's result.
+struct CountTotals {
+  std::vector<std::uint64_t> probes;       // indexed like probes::kProbes
+  std::vector<std::uint64_t> fault_asks;   // indexed like fault_points::kFaultPoints
+  std::vector<std::uint64_t> fault_fires;  // likewise
+};
 struct ChildExtras {
-  std::vector<std::uint64_t>& probe_totals;  // indexed like probes::kProbes
-  std::string& setup_error;                  // the child could not set its run up
+  CountTotals& totals;
+  std::string& setup_error;  // the child could not set its run up
 };
 
 // The result of the child's seed: from its `line` (a living worker answered;

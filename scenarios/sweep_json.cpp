@@ -6,6 +6,7 @@
 //                "test_hook": "", "bug": "", "build_id": "segsim 0.1 ..."},
 //   "wall_seconds": 1.5, "failures": 0, "interrupted": 0,
 //   "probes": {"alloc.invalid_size.zero": 12, ...},     // every probe, zeros included
+//   "fault_points": {"alloc.cleanup.delay": {"asks": 40, "fires": 3}, ...},  // optional
 //   "seeds": [{"seed": 1, "outcome": "passed", "detail": "", "repro": "",
 //              "trace_hash": "0x...", "steps": 1234, "seconds": 0.01}, ...]
 // }
@@ -73,6 +74,29 @@ bool parse_probes(const JsonFields& top, SweepResult& result, std::string& error
   return true;
 }
 
+// Optional (results of builds before they were counted have none).
+bool parse_fault_points(const JsonFields& top, SweepResult& result, std::string& error) {
+  if (!top.has("fault_points")) return true;
+  const Json* points = nullptr;
+  if (!top.object("fault_points", points, error)) return false;
+  if (points->size() > kMaxProbes) return top.fail(fmt::format("more than {} fault points", kMaxProbes), error);
+  for (const auto& item : points->items()) {
+    if (!item.value().is_object()) {
+      return top.fail(fmt::format("fault point {} must be an object", quoted_text(item.key())), error);
+    }
+    const JsonFields fields(item.value(), fmt::format("{}: fault point {}", top.where(), quoted_text(item.key())));
+    std::uint64_t asks = 0, fires = 0;
+    if (!fields.only({"asks", "fires"}, error) || !fields.whole("asks", asks, error) ||
+        !fields.whole("fires", fires, error)) {
+      return false;
+    }
+    if (fires > asks) return fields.fail(fmt::format("fired {} times but was asked {}", fires, asks), error);
+    result.fault_point_asks.push_back(ProbeCount{item.key(), asks});
+    result.fault_point_fires.push_back(ProbeCount{item.key(), fires});
+  }
+  return true;
+}
+
 bool parse_seed(const Json& item, const std::string& where, SeedResult& s, std::string& error) {
   if (!item.is_object()) {
     error = where + ": expected an object";
@@ -122,7 +146,7 @@ bool parse_header(const JsonFields& top, std::string& error) {
   std::string format;
   std::uint64_t version = 0;
   if (!top.only({"format", "version", "scenario", "strategy", "faults", "settings", "wall_seconds", "failures",
-                 "interrupted", "probes", "seeds"},
+                 "interrupted", "probes", "fault_points", "seeds"},
                 error) ||
       !top.string("format", format, error)) {
     return false;
@@ -147,7 +171,8 @@ Result<SweepResult> parse_sweep(const Json& root, std::string* error_line) {
       !top.string("strategy", result.strategy, error) || !top.string("faults", result.faults, error) ||
       !parse_settings(top, result, error) || !top.seconds("wall_seconds", result.wall_seconds, error) ||
       !top.whole("failures", failures, error) || !top.whole("interrupted", interrupted, error, 0, 64) ||
-      !parse_probes(top, result, error) || !parse_seeds(top, result, error)) {
+      !parse_probes(top, result, error) || !parse_fault_points(top, result, error) ||
+      !parse_seeds(top, result, error)) {
     return invalid_sweep(error_line, error);
   }
   result.interrupted = static_cast<int>(interrupted);
@@ -183,6 +208,14 @@ std::string sweep_to_json(const SweepResult& result) {
   Json probes = Json::object();
   for (const ProbeCount& p : result.probes) probes[p.name] = p.hits;
   root["probes"] = std::move(probes);
+  if (!result.fault_point_asks.empty()) {
+    Json points = Json::object();
+    for (const ProbeCount& asked : result.fault_point_asks) points[asked.name] = {{"asks", asked.hits}, {"fires", 0}};
+    for (const ProbeCount& fired : result.fault_point_fires) {
+      if (points.contains(fired.name)) points[fired.name]["fires"] = fired.hits;
+    }
+    root["fault_points"] = std::move(points);
+  }
   Json seeds = Json::array();
   for (const SeedResult& s : result.seeds) {
     Json item;

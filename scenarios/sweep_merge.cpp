@@ -1,5 +1,6 @@
 // Merging the shard results of one sweep (same settings): seeds joined,
-// probe hits summed, a seed that disagrees with itself refused.
+// probe hits and fault point counts summed, a seed that disagrees with itself
+// refused.
 #include <algorithm>
 #include <map>
 
@@ -9,14 +10,23 @@
 
 namespace segsim::scenarios {
 
+void add_counts_by_name(std::vector<ProbeCount>& into, const std::vector<ProbeCount>& from) {
+  for (const ProbeCount& p : from) {
+    auto it = std::find_if(into.begin(), into.end(), [&](const ProbeCount& q) { return q.name == p.name; });
+    if (it == into.end()) it = into.insert(into.end(), ProbeCount{p.name, 0});
+    it->hits = it->hits > UINT64_MAX - p.hits ? UINT64_MAX : it->hits + p.hits;
+  }
+}
+
 Result<SweepResult> merge_sweeps(const std::vector<SweepResult>& shards, std::string* error_line) {
   if (shards.empty()) return invalid_sweep(error_line, "merge: no sweep results to merge");
   SweepResult merged = shards.front();
   merged.seeds.clear();
   merged.probes.clear();
+  merged.fault_point_asks.clear();
+  merged.fault_point_fires.clear();
   merged.wall_seconds = 0;
   std::map<std::uint64_t, SeedResult> by_seed;
-  std::map<std::string, std::size_t> probe_index;
   for (std::size_t i = 0; i < shards.size(); ++i) {
     const SweepResult& shard = shards[i];
     if (const std::string difference = settings_difference(shards.front(), shard); !difference.empty()) {
@@ -27,12 +37,9 @@ Result<SweepResult> merge_sweeps(const std::vector<SweepResult>& shards, std::st
     // Shards run side by side: the merged sweep took as long as the slowest.
     merged.wall_seconds = std::max(merged.wall_seconds, shard.wall_seconds);
     merged.interrupted = merged.interrupted != 0 ? merged.interrupted : shard.interrupted;
-    for (const ProbeCount& p : shard.probes) {
-      auto [it, inserted] = probe_index.emplace(p.name, merged.probes.size());
-      if (inserted) merged.probes.push_back(ProbeCount{p.name, 0});
-      std::uint64_t& hits = merged.probes[it->second].hits;
-      hits = hits > UINT64_MAX - p.hits ? UINT64_MAX : hits + p.hits;
-    }
+    add_counts_by_name(merged.probes, shard.probes);
+    add_counts_by_name(merged.fault_point_asks, shard.fault_point_asks);
+    add_counts_by_name(merged.fault_point_fires, shard.fault_point_fires);
     for (const SeedResult& s : shard.seeds) {
       auto [it, inserted] = by_seed.emplace(s.seed, s);
       if (inserted) continue;

@@ -52,6 +52,11 @@ struct SweepResult {
   // Hits of every probe of core/ summed over the seeds (in probes::kProbes
   // order, zeros included); seeds that crashed or hung report none.
   std::vector<ProbeCount> probes;
+  // Asks and fires of every fault point of core/, summed likewise (in
+  // fault_points::kFaultPoints order, zeros included): which points the
+  // plan reached. Empty in results written before they were counted.
+  std::vector<ProbeCount> fault_point_asks;
+  std::vector<ProbeCount> fault_point_fires;
   double wall_seconds = 0;
   int interrupted = 0;            // the signal that stopped the sweep, 0 if none
   std::string environment_error;  // the harness could not set a run up: the sweep stopped
@@ -73,7 +78,11 @@ std::string sweep_to_junit(const SweepResult& result);
 // The refusal of sweep_from_json and merge_sweeps: `line` into *error_line
 // (when given), Errc::InvalidConfig to return.
 Result<SweepResult> invalid_sweep(std::string* error_line, std::string line);
-// Combines shard results of one sweep (same settings); probe hits are summed.
+// Adds each count of `from` to its name's count in `into` (appended when
+// absent), saturating: probe hits and fault point counts of several sweeps.
+void add_counts_by_name(std::vector<ProbeCount>& into, const std::vector<ProbeCount>& from);
+// Combines shard results of one sweep (same settings); probe hits and fault
+// point counts are summed.
 Result<SweepResult> merge_sweeps(const std::vector<SweepResult>& shards, std::string* error_line);
 // Sweep results are read whole: at most this many bytes.
 inline constexpr std::size_t kMaxSweepResultsBytes = std::size_t{256} << 20;

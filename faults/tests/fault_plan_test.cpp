@@ -104,6 +104,8 @@ TEST(FaultInjectorAsks, EachAskOfAPointIsCountedFiredOrNot) {
   EXPECT_GT(fired, 0);
   EXPECT_LT(fired, 64);
   EXPECT_EQ(injector.counts().points_fired, static_cast<std::uint64_t>(fired));
+  EXPECT_EQ(injector.fires(kBypass), static_cast<std::uint64_t>(fired));
+  EXPECT_EQ(injector.fires(kOther), 0u);  // asked, but no rule targets it
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/fault_point.h"
 #include "core/probe.h"
 #include "scenarios/cli/commands.h"
 #include "scenarios/failure_text.h"
@@ -62,6 +63,14 @@ nlohmann::json report_json(const RunReport& r) {
     probe_hits[std::string(probes::kProbes[i].name)] = r.probe_hits[i];
   }
   j["probes"] = std::move(probe_hits);
+  nlohmann::json point_counts = nlohmann::json::object();
+  for (std::size_t i = 0; i < r.fault_point_asks.size() && i < r.fault_point_fires.size() &&
+                          i < fault_points::kFaultPoints.size();
+       ++i) {
+    point_counts[std::string(fault_points::kFaultPoints[i].name)] = {{"asks", r.fault_point_asks[i]},
+                                                                      {"fires", r.fault_point_fires[i]}};
+  }
+  j["fault_points"] = std::move(point_counts);
   if (r.failure) {
     j["failure"] = failure_json(*r.failure);
   }

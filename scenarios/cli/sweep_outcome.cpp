@@ -30,6 +30,9 @@ std::vector<std::string> read_required_or_die(const std::string& path) {
 
 bool report_probes(const SweepResult& result, const std::vector<std::string>& required) {
   std::cout << probe_summary(result.probes) << "\n";
+  if (!result.fault_point_asks.empty()) {
+    std::cout << fault_point_summary(result.fault_point_asks, result.fault_point_fires) << "\n";
+  }
   const std::vector<std::string> missing = missing_probes(result.probes, required);
   if (missing.empty()) return true;
   std::string names;

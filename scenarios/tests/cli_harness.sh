@@ -127,8 +127,16 @@ import json, sys
 probes = json.load(open(sys.argv[1]))["probes"]
 assert isinstance(probes, dict) and len(probes) > 0 and all(isinstance(v, int) for v in probes.values())
 PY
-  "$segsim" sweep evict-race --seeds 1..3 --json p.json 2>/dev/null | grep -q "^probes: [0-9]* of [0-9]* fired" \
-    || fail "no probe summary"
+  "$segsim" sweep evict-race --seeds 1..3 --json p.json > psum.txt 2>/dev/null
+  grep -q "^probes: [0-9]* of [0-9]* fired" psum.txt || fail "no probe summary"
+  # Fault points: asked on the paths the run took, fired only where a plan targets them.
+  grep -q "^fault points: [1-9][0-9]* of [0-9]* asked, 0 fired" psum.txt || fail "no fault point summary"
+  python3 - p.json <<'PY' || fail "fault points missing from sweep results"
+import json, sys
+points = json.load(open(sys.argv[1]))["fault_points"]
+assert points and all(set(v) == {"asks", "fires"} and v["fires"] == 0 for v in points.values())
+assert any(v["asks"] > 0 for v in points.values())
+PY
   printf 'no.such.probe\n' > unknown.txt
   one_line_exit2 "unknown required probe" "$segsim" sweep evict-race --seeds 1..2 --require-probes unknown.txt
   never=$(python3 -c "import json;print(next((k for k,v in json.load(open('p.json'))['probes'].items() if v==0),''))")

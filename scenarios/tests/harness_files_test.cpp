@@ -332,5 +332,12 @@ TEST(ProbeList, SummaryAndMissingProbes) {
   EXPECT_NE(probe_summary(many).find("(and 28 more)"), std::string::npos);
 }
 
+TEST(ProbeList, FaultPointSummaryNamesThePointsNeverAsked) {
+  const std::vector<ProbeCount> asks = {{"p.a", 9}, {"p.b", 0}, {"p.c", 4}};
+  const std::vector<ProbeCount> fires = {{"p.a", 2}, {"p.b", 0}, {"p.c", 0}};
+  EXPECT_EQ(fault_point_summary(asks, fires), "fault points: 2 of 3 asked, 1 fired; never asked: p.b");
+  EXPECT_EQ(fault_point_summary({{"p.a", 1}}, {{"p.a", 0}}), "fault points: 1 of 1 asked, 0 fired");
+}
+
 }  // namespace
 }  // namespace segsim::scenarios

@@ -59,6 +59,8 @@ SweepResult sample_sweep() {
   spec.faults = "mmap:ENOMEM@p=0.01";
   SweepResult r = sweep_settings(spec);
   r.probes = {{"alloc.invalid_size.zero", 3}, {"alloc.invalid_size.too_large", 0}};
+  r.fault_point_asks = {{"alloc.cleanup.delay", 40}, {"cache.evict.yield", 0}};
+  r.fault_point_fires = {{"alloc.cleanup.delay", 3}, {"cache.evict.yield", 0}};
   r.wall_seconds = 12.5;
   r.seeds = {seed_result(1, SeedOutcome::Passed, "", 0x0123456789abcdefULL),
              seed_result(2, SeedOutcome::Failed, "content: slot 3 reads \"x\" <not> 'y' & z\tü", 7),
@@ -79,6 +81,8 @@ TEST(SweepJson, RoundTripsEveryField) {
   EXPECT_EQ(settings_difference(*parsed, original), "");
   EXPECT_EQ(parsed->threads, 4u);  // resolved: the scenario's default
   EXPECT_EQ(parsed->probes, original.probes);
+  EXPECT_EQ(parsed->fault_point_asks, original.fault_point_asks);
+  EXPECT_EQ(parsed->fault_point_fires, original.fault_point_fires);
   EXPECT_EQ(parsed->wall_seconds, original.wall_seconds);
   ASSERT_EQ(parsed->seeds.size(), original.seeds.size());
   for (std::size_t i = 0; i < original.seeds.size(); ++i) {
@@ -127,6 +131,10 @@ TEST(SweepJson, RefusesAnythingButItsOwnFormat) {
       {edited([](auto& d) { d.erase("settings"); }), "missing field 'settings'"},
       {edited([](auto& d) { d["settings"]["threads"] = 4294967297ULL; }), "settings: field 'threads'"},
       {edited([](auto& d) { d["probes"]["x"] = -1; }), "probe 'x'"},
+      {edited([](auto& d) { d["fault_points"]["x"] = 1; }), "fault point 'x' must be an object"},
+      {edited([](auto& d) { d["fault_points"]["alloc.cleanup.delay"]["fires"] = 41; }), "fired 41 times but was asked 40"},
+      {edited([](auto& d) { d["fault_points"]["alloc.cleanup.delay"].erase("asks"); }), "missing field 'asks'"},
+      {edited([](auto& d) { d["fault_points"]["alloc.cleanup.delay"]["when"] = 1; }), "unknown field 'when'"},
       // Numbers beyond a double: nlohmann's out_of_range, once an abort (exit 134).
       {std::string(good).replace(good.find("\"wall_seconds\": ") + 16, 4, "1e999"), "not valid JSON"},
   };
@@ -138,6 +146,18 @@ TEST(SweepJson, RefusesAnythingButItsOwnFormat) {
     EXPECT_NE(error.find(c.says), std::string::npos) << "wanted '" << c.says << "', got: " << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << "one line: " << error;
   }
+}
+
+// Results written before fault points were counted read back with none.
+TEST(SweepJson, ReadsResultsWithoutFaultPoints) {
+  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(sweep_to_json(sample_sweep()));
+  doc.erase("fault_points");
+  std::string error;
+  const auto parsed = sweep_from_json(doc.dump(), &error);
+  ASSERT_TRUE(parsed.ok()) << error;
+  EXPECT_TRUE(parsed->fault_point_asks.empty());
+  EXPECT_TRUE(parsed->fault_point_fires.empty());
+  EXPECT_EQ(sweep_to_json(*parsed).find("fault_points"), std::string::npos);
 }
 
 TEST(SweepJunit, OneTestcasePerSeedWithEscapedFailures) {
@@ -180,6 +200,10 @@ TEST(SweepMerge, CombinesShardsInSeedOrder) {
   EXPECT_EQ(merged->failures(), 2u);
   EXPECT_EQ(merged->scenario, "chicago");
   EXPECT_EQ(merged->wall_seconds, 5);
+  // Probe and fault point counts are summed by name.
+  EXPECT_EQ(merged->probes.front(), (ProbeCount{"alloc.invalid_size.zero", 6}));
+  EXPECT_EQ(merged->fault_point_asks.front(), (ProbeCount{"alloc.cleanup.delay", 80}));
+  EXPECT_EQ(merged->fault_point_fires.front(), (ProbeCount{"alloc.cleanup.delay", 6}));
   // Merging is idempotent and survives a JSON round trip of its output.
   const auto again = merge_sweeps({*merged, *merged}, &error);
   ASSERT_TRUE(again.ok()) << error;
