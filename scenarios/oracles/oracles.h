@@ -9,6 +9,7 @@
 //   refusal_fields.cpp    a refused release / reset's Error names the handle refused, and a DoubleFree the slice now
 //   rule_texts.cpp        one detail text per refusal rule the model says was due
 //                         (lookups, forged segment and slab handles; rule_texts.h)
+//   counters_grow.cpp     an allocator's event counters never go back
 //   fault_reach.cpp       a call that must offer a fault point to the plan asked it
 //                         (allocations and releases through thread caches: the bypasses)
 //   allocation.cpp        each allocate/lookup/reset result is one the API allows;
@@ -138,6 +139,9 @@ class Oracles final : public SegmentObserver {
                         const CallWindow& window);
   // The allocator's refusal of a deliberate bad call carries `expected`.
   void check_refusal(const char* call, const Status& status, Errc expected, const std::byte* segment);
+  // counters_grow.cpp: no event counter of `now` is below `earlier`'s (two
+  // stats() snapshots of one allocator, `earlier` taken first).
+  void check_counters_grow(const AllocatorStats& earlier, const AllocatorStats& now);
   // fault_reach.cpp: a call made under a plan that targets fault points on
   // a path that must offer `point` to it asked it `asks` times (all fibers).
   // `describe_call` names the call; it runs only on a failure, so the check

@@ -83,6 +83,7 @@ struct NativeEpisode {
   std::uint64_t slab_allocations = 0, slab_frees = 0, slab_double_frees = 0;
   std::uint64_t slab_requested_bytes = 0;  // of the allocations made
   std::optional<SlabStats> slab_stats_while_live;  // taken by the thread before it exits
+  std::optional<AllocatorStats> segment_stats_while_live;  // likewise
 
   void fail(std::string what) {
     if (failures.size() < 8) failures.push_back(std::move(what));
@@ -361,6 +362,7 @@ struct NativeEpisode {
     if (!segments_live.empty()) reset_segment(segments_live.front(), phase);
     for (std::size_t i = segments_live.size() / 2; i-- > 0;) release_segment(i, phase);
     segments->flush_thread_cache();
+    segment_stats_while_live = segments->stats();  // its cache's hits, still its own: the exit must hand them on
     if (slab == nullptr) return;
     // A flush makes no cache: unchanged whether this thread has one yet or not.
     const std::size_t caches_before = slab->stats().thread_caches;
@@ -501,6 +503,9 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
   if (!observer.problem.empty()) fail("observer: " + observer.problem);
   // Before the slab goes: its destruction releases slabs from this fiber,
   // which gives the fiber a cache of its own.
+  if (episode.segment_stats_while_live) {  // the retired cache's counts stay counted
+    stack.oracles.check_counters_grow(*episode.segment_stats_while_live, segments.value()->stats());
+  }
   if (const std::size_t caches = segments.value()->stats().thread_caches; caches != 0) {
     fail(fmt::format("{} segment thread cache(s) left after the thread exited", caches));
   }

@@ -110,6 +110,8 @@ void StackOps::allocator_stats() {
     stack_.oracles.fail("accounting", fmt::format("stats() reports a peak of {} virtual bytes below the {} mapped now",
                                                   stats.peak_virtual_bytes, stats.virtual_bytes));
   }
+  stack_.oracles.check_counters_grow(last_allocator_, stats);
+  last_allocator_ = stats;
 }
 
 // A pinned page's segments are live: lookup of their start returns them. A

@@ -42,6 +42,7 @@ class StackOps {
   OpMix mix_;
   PageCacheStats last_cache_{};
   LeafPagePoolStats last_pool_{};
+  AllocatorStats last_allocator_{};  // this fiber's last stats() snapshot (all zero before)
 };
 
 }  // namespace segsim::scenarios

@@ -118,6 +118,8 @@ class Worker {
     const std::uint64_t events = stack_.oracles.slice_events();
     const AllocatorStats stats = stack_.allocator.stats();
     stack_.oracles.check_resident_estimate(stats);
+    stack_.oracles.check_counters_grow(last_stats_, stats);
+    last_stats_ = stats;
     if (events != stack_.oracles.slice_events()) return;  // others changed it meanwhile
     if (stats.live_slices() != stack_.oracles.model_live_slices()) {
       stack_.oracles.fail("accounting", fmt::format("stats() reports {} live slices ({} cached), the model holds {}",
@@ -138,6 +140,7 @@ class Worker {
   std::uint32_t box_;
   std::vector<Held> held_;
   std::vector<Segment> stale_;
+  AllocatorStats last_stats_{};  // this worker's last stats() snapshot
 };
 
 // A helper fiber: works a little, hands its segments over, exits — with a
