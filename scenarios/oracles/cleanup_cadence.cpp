@@ -62,12 +62,11 @@ void CleanupCadenceModel::released(const Segment& segment, const AllocatorStats&
   check("release", after);
 }
 
-void CleanupCadenceModel::released_together(const Segment& first, const AllocatorStats& before_first,
-                                            const Segment& second, const AllocatorStats& before_second,
-                                            const AllocatorStats& after) {
+void CleanupCadenceModel::released_together(const Segment& first, const Segment& second,
+                                            const AllocatorStats& before, const AllocatorStats& after) {
   SEGSIM_ASSERT(first.size_class() != second.size_class(), "two releases together of one class");
-  note_release(first, before_first, after);
-  note_release(second, before_second, after);
+  note_release(first, before, after);
+  note_release(second, before, after);
   check("two releases together", after);
 }
 

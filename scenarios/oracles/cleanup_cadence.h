@@ -47,10 +47,11 @@ class CleanupCadenceModel {
   void released(const Segment& segment, const AllocatorStats& before, const AllocatorStats& after);
   // Two releases of different classes back to back, with no wait between:
   // the second may find the first's cleanup still queued, and a full queue
-  // refuses its own (one attempt all the same). `after` is taken once
-  // wait_for_cleanups() returned after both.
-  void released_together(const Segment& first, const AllocatorStats& before_first, const Segment& second,
-                         const AllocatorStats& before_second, const AllocatorStats& after);
+  // refuses its own (one attempt all the same). `before` is one snapshot
+  // taken before both (the first changes no field of the second's class),
+  // `after` one taken once wait_for_cleanups() returned after both.
+  void released_together(const Segment& first, const Segment& second, const AllocatorStats& before,
+                         const AllocatorStats& after);
 
   std::size_t free_slices(int size_class) const;
   // The smallest number of further releases of `size_class` after which a

@@ -148,14 +148,13 @@ class Episode {
     const Segment first = take(at[rng_.below(at.size())]);
     at = held_of(second_class);
     const Segment second = take(at[rng_.below(at.size())]);
-    // One snapshot for both: the first release changes no field of the
-    // second's class, and a stats() between would give its cleanup a
-    // scheduling point to finish in.
+    // One snapshot for both: a stats() between would give the first's
+    // cleanup a scheduling point to finish in.
     const AllocatorStats before = allocator_.stats();
     release_unwaited(first);
     release_unwaited(second);
     allocator_.wait_for_cleanups();
-    model_.released_together(first, before, second, before, allocator_.stats());
+    model_.released_together(first, second, before, allocator_.stats());
     for (const int c : {first_class, second_class}) {
       if (!one_short_of_due(c)) continue;
       at = held_of(c);
