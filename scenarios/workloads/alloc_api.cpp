@@ -445,8 +445,7 @@ ScenarioDef alloc_api_scenario() {
     state->platform = make_platform_ops();
     sim::Rng recorder_rng(sim::derive_seed(stack.seed, "recorder.alloc-api"));
     state->recorder = start_recorder(stack, recorder_rng);
-    sim::Rng config_rng(sim::derive_seed(stack.seed, "invalid-configs.alloc-api"));
-    check_invalid_configs(stack, config_rng);
+    check_invalid_configs(stack);
     stack.scenario_state = std::move(state);
   };
   def.finish = [](Stack& stack) {
