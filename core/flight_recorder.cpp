@@ -186,6 +186,7 @@ Ring* detail::ring_of_this_thread() noexcept {
     s.rings_refused.fetch_add(1, std::memory_order_relaxed);
     return refuse_ring(epoch);
   }
+  SEGSIM_ASSERT(slot < kMaxThreads, "a flight-recorder ring claimed a slot past the table");
   ring->thread = s.next_thread.fetch_add(1, std::memory_order_relaxed);
   s.rings[slot].store(ring, std::memory_order_release);
   return adopt(ring, epoch);

@@ -127,6 +127,11 @@ struct AuditSeam {
               [&] { slot.region = other_region; }, [&] { slot.region = region; });
       b.check("a cached slice marked live", "bad cached slice", [&] { slot.state->generation.store(5); },
               [&] { slot.state->generation.store(0); });
+      // The first index out of range: the audit's bound is exact.
+      const std::uint16_t slice = slot.slice;
+      const auto past_last = static_cast<std::uint16_t>(impl.table.at(region).slice_count());
+      b.check("a cached slice one past its region's last", "bad cached slice", [&] { slot.slice = past_last; },
+              [&] { slot.slice = slice; });
       return;
     }
   }
