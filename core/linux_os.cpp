@@ -27,6 +27,9 @@ std::string_view os_call_name(OsCall call) noexcept {
     case OsCall::Advise: return "madvise";
     case OsCall::MapFile: return "map_file";
     case OsCall::StatFile: return "stat";
+    case OsCall::CreateFile: return "create";
+    case OsCall::WriteFile: return "write";
+    case OsCall::CloseFile: return "close";
   }
   return "unknown";
 }
@@ -83,6 +86,23 @@ OsResult<FileStatus> LinuxOs::stat_file(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return OsFailure{OsCall::StatFile, errno};
   if (!S_ISREG(st.st_mode)) return OsFailure{OsCall::StatFile, EINVAL};
   return to_file_status(st);
+}
+
+OsResult<int> LinuxOs::create_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return OsFailure{OsCall::CreateFile, errno};
+  return fd;
+}
+
+OsResult<std::size_t> LinuxOs::write_file(int fd, const std::byte* data, std::size_t bytes) {
+  const ssize_t n = ::write(fd, data, bytes);
+  if (n < 0) return OsFailure{OsCall::WriteFile, errno};
+  return static_cast<std::size_t>(n);
+}
+
+OsStatus LinuxOs::close_file(int fd) {
+  if (::close(fd) != 0) return OsFailure{OsCall::CloseFile, errno};
+  return {};
 }
 
 OsResult<MappedFile> LinuxOs::map_file(const std::string& path) {

@@ -1,4 +1,5 @@
-// LinuxOs: the Os seam over real Linux syscalls (mmap, munmap, madvise).
+// LinuxOs: the Os seam over real Linux syscalls (mmap, munmap, madvise,
+// open, write, close).
 #pragma once
 
 #include "core/os.h"
@@ -14,6 +15,9 @@ class LinuxOs final : public Os {
   OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override;
   OsResult<MappedFile> map_file(const std::string& path) override;
   OsResult<FileStatus> stat_file(const std::string& path) override;
+  OsResult<int> create_file(const std::string& path) override;
+  OsResult<std::size_t> write_file(int fd, const std::byte* data, std::size_t bytes) override;
+  OsStatus close_file(int fd) override;
   std::size_t page_size() const noexcept override { return page_size_; }
 
   // The process-wide instance (stateless apart from the page size).

@@ -1,4 +1,6 @@
-// The Os seam: every call core makes to the operating system's memory manager.
+// The Os seam: every call core makes to the operating system's memory manager,
+// and the file writes of PageFileWriter (so a simulation writes files in
+// memory, with short writes and faults, and no sweep touches a file system).
 //
 // Implementations: LinuxOs (real syscalls, here), SimOs (a deterministic
 // simulated address space) and FaultyOs (a decorator that injects failures),
@@ -24,8 +26,8 @@ enum class Advice : std::uint8_t {
 };
 std::string_view advice_name(Advice advice) noexcept;
 
-enum class OsCall : std::uint8_t { Map, Unmap, Advise, MapFile, StatFile };
-inline constexpr std::size_t kOsCallCount = 5;
+enum class OsCall : std::uint8_t { Map, Unmap, Advise, MapFile, StatFile, CreateFile, WriteFile, CloseFile };
+inline constexpr std::size_t kOsCallCount = 8;
 std::string_view os_call_name(OsCall call) noexcept;
 
 struct OsFailure {
@@ -61,6 +63,14 @@ class Os {
   // Maps a whole file read-only. Unmap it with unmap(data, bytes).
   virtual OsResult<MappedFile> map_file(const std::string& path) = 0;
   virtual OsResult<FileStatus> stat_file(const std::string& path) = 0;
+  // Creates `path` (or truncates it) for writing, mode 0644: its descriptor.
+  virtual OsResult<int> create_file(const std::string& path) = 0;
+  // Appends up to `bytes` from `data` to the file of `fd`; how many it wrote,
+  // which may be fewer than asked (as write(2)). EINTR: nothing written, ask
+  // again.
+  virtual OsResult<std::size_t> write_file(int fd, const std::byte* data, std::size_t bytes) = 0;
+  // Closes `fd`, whatever it answers (a failure may mean the data never arrived).
+  virtual OsStatus close_file(int fd) = 0;
   virtual std::size_t page_size() const noexcept = 0;
 };
 

@@ -1,8 +1,6 @@
 #include "core/page_file_writer.h"
+#include "core/assert.h"
 #include "core/probe.h"
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -80,24 +78,38 @@ std::vector<std::byte> PageFileWriter::to_bytes() const {
   return out;
 }
 
-Status PageFileWriter::write(const std::string& path) const {
+Status PageFileWriter::write(Os& os, const std::string& path) const {
   if (page_count_ == 0) return make_error(Errc::InvalidConfig, "page file has no pages");
   const std::vector<std::byte> bytes = to_bytes();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return os_error("open for writing failed", errno);
+  const OsResult<int> created = os.create_file(path);
+  if (!created.ok()) {
+    SEGSIM_PROBE("writer.write.create_failed");
+    return os_error("open for writing failed", created.error().errno_value);
+  }
+  const int fd = created.value();
   std::size_t done = 0;
+  std::uint32_t interruptions = 0;  // in a row
   while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      ::close(fd);
+    const OsResult<std::size_t> wrote = os.write_file(fd, bytes.data() + done, bytes.size() - done);
+    if (!wrote.ok() && wrote.error().errno_value == EINTR && ++interruptions <= kMaxWriteInterruptions) {
+      SEGSIM_PROBE("writer.write.interrupted");
+      continue;
+    }
+    if (!wrote.ok() || wrote.value() == 0) {
+      SEGSIM_PROBE("writer.write.failed");
+      const int err = wrote.ok() ? EIO : wrote.error().errno_value;
+      (void)os.close_file(fd);  // the write's failure is the one to report
       return os_error("write failed", err);
     }
-    SEGSIM_ASSERT(static_cast<std::size_t>(n) <= bytes.size() - done, "write() reported more bytes than asked");
-    done += static_cast<std::size_t>(n);
+    SEGSIM_ASSERT(wrote.value() <= bytes.size() - done, "write_file reported more bytes than asked");
+    if (wrote.value() < bytes.size() - done) SEGSIM_PROBE("writer.write.short");
+    interruptions = 0;
+    done += wrote.value();
   }
-  if (::close(fd) != 0) return os_error("close after write failed", errno);
+  if (const OsStatus closed = os.close_file(fd); !closed.ok()) {
+    SEGSIM_PROBE("writer.write.close_failed");
+    return os_error("close after write failed", closed.error().errno_value);
+  }
   return {};
 }
 

@@ -1,6 +1,6 @@
 // PageFileWriter: builds a valid page file (format: core/mapped_page_file.h)
-// in memory, then writes it to a real file or hands out its bytes (for
-// SimOs's in-memory files).
+// in memory, then writes it through the Os seam (a real file with LinuxOs, an
+// in-memory one with SimOs) or hands out its bytes.
 #pragma once
 
 #include <cstddef>
@@ -10,12 +10,15 @@
 #include <vector>
 
 #include "core/mapped_page_file.h"
+#include "core/os.h"
 #include "core/result.h"
 
 namespace segsim {
 
 // The writer holds every page in memory; past this it refuses more pages.
 inline constexpr std::uint64_t kMaxPageFileWriterBytes = std::uint64_t{1} << 30;
+// write() gives up after this many interrupted writes in a row.
+inline constexpr std::uint32_t kMaxWriteInterruptions = 16;
 
 class PageFileWriter {
  public:
@@ -38,10 +41,13 @@ class PageFileWriter {
 
   // The whole file. Precondition: at least one page was added.
   std::vector<std::byte> to_bytes() const;
-  // Writes the file to `path` (create or truncate) with POSIX write(2): the
-  // Os seam only maps files, it never writes them. Errc::InvalidConfig if no
-  // page was added; Errc::OsFailure with errno if the file cannot be written.
-  Status write(const std::string& path) const;
+  // Writes the file to `path` (create or truncate) through `os`, however few
+  // bytes each write takes; an interrupted write (EINTR) is asked again, up
+  // to kMaxWriteInterruptions in a row. Errc::InvalidConfig if no page was
+  // added; Errc::OsFailure with the errno of the call that failed (EIO for a
+  // write that took nothing), the descriptor closed. A failed write may leave
+  // part of the file at `path`.
+  Status write(Os& os, const std::string& path) const;
 
  private:
   std::uint64_t max_file_bytes_;

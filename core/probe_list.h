@@ -142,6 +142,11 @@ inline constexpr std::array kProbes = {
     Probe{"writer.add_page.too_long", "page contents longer than a page refused", true},
     Probe{"writer.add_page.size_limit", "a page past the writer's size limit refused", true},
     Probe{"writer.root.past_last_page", "a root index past the last page refused", true},
+    Probe{"writer.write.create_failed", "creating the file to write failed", true},
+    Probe{"writer.write.interrupted", "a file write was interrupted (EINTR) and asked again", true},
+    Probe{"writer.write.short", "a file write took fewer bytes than asked", true},
+    Probe{"writer.write.failed", "a file write failed or took nothing: the descriptor closed", true},
+    Probe{"writer.write.close_failed", "closing the written file failed", true},
     // ---- LargeObjectAllocator (large_object_allocator.cpp, large_object_maintenance.cpp) ----
     Probe{"large.invalid_size.small", "large allocate of 256 KiB or less (or 0) refused", true},
     Probe{"large.invalid_size.too_large", "large allocate above max_object_bytes refused", true},

@@ -19,7 +19,8 @@ struct ErrnoName {
 };
 constexpr ErrnoName kErrnos[] = {{"ENOMEM", ENOMEM}, {"EAGAIN", EAGAIN}, {"EINVAL", EINVAL},
                                  {"EFAULT", EFAULT}, {"EPERM", EPERM},   {"EBUSY", EBUSY},
-                                 {"EIO", EIO},       {"ENOENT", ENOENT}, {"EACCES", EACCES}};
+                                 {"EIO", EIO},       {"ENOENT", ENOENT}, {"EACCES", EACCES},
+                                 {"EINTR", EINTR},   {"ENOSPC", ENOSPC}, {"EFBIG", EFBIG}};
 
 struct CallName {
   std::string_view name;
@@ -29,7 +30,10 @@ constexpr CallName kCalls[] = {{"mmap", OsCall::Map},
                                {"munmap", OsCall::Unmap},
                                {"madvise", OsCall::Advise},
                                {"map_file", OsCall::MapFile},
-                               {"stat", OsCall::StatFile}};
+                               {"stat", OsCall::StatFile},
+                               {"create", OsCall::CreateFile},
+                               {"write", OsCall::WriteFile},
+                               {"close", OsCall::CloseFile}};
 
 constexpr std::size_t kMaxRules = 64;
 constexpr std::size_t kMaxSpecBytes = 4096;
@@ -165,7 +169,7 @@ bool parse_rule(std::string_view text, FaultRule& rule, std::string& why) {
     }
   }
   if (!found) {
-    why = fmt::format("unknown target '{}' (mmap, munmap, madvise, map_file, stat, async, point)",
+    why = fmt::format("unknown target '{}' (mmap, munmap, madvise, map_file, stat, create, write, close, async, point)",
                       target);
     return false;
   }
@@ -173,7 +177,7 @@ bool parse_rule(std::string_view text, FaultRule& rule, std::string& why) {
   const std::optional<int> err = errno_from_name(rest);
   if (!err) {
     why = fmt::format("unknown errno '{}' (ENOMEM, EAGAIN, EINVAL, EFAULT, EPERM, EBUSY, EIO, "
-                      "ENOENT, EACCES)",
+                      "ENOENT, EACCES, EINTR, ENOSPC, EFBIG)",
                       rest);
     return false;
   }

@@ -6,6 +6,7 @@
 //   madvise:EAGAIN@p=0.05                  each madvise fails with probability 0.05
 //   munmap:ENOMEM@after=100                every munmap after the 100th fails
 //   map_file:EIO@p=0.5                     (also: stat)
+//   write:EINTR@p=0.3                      a file write is interrupted (also: create, close)
 //   madvise:EINVAL@p=0.01,mmap:ENOMEM@p=0.001
 //   async:delay@p=0.2                      a spawned task first yields 1..16 times
 //   async:reorder                          every spawned task first yields 0..32 times

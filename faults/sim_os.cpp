@@ -484,6 +484,70 @@ bool SimOs::remove_file(const std::string& path) {
   return files_.erase(path) > 0;
 }
 
+std::optional<std::vector<std::byte>> SimOs::file_contents(const std::string& path) const {
+  std::lock_guard guard(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return std::nullopt;
+  return it->second.contents;
+}
+
+std::size_t SimOs::open_file_count() const {
+  std::lock_guard guard(mu_);
+  return open_files_.size();
+}
+
+OsResult<int> SimOs::create_file(const std::string& path) {
+  std::lock_guard guard(mu_);
+  ++stats_.calls[static_cast<std::size_t>(OsCall::CreateFile)];
+  auto refuse = [&](int err) {
+    ++stats_.failures[static_cast<std::size_t>(OsCall::CreateFile)];
+    return OsResult<int>(OsFailure{OsCall::CreateFile, err});
+  };
+  if (path.empty()) return refuse(ENOENT);
+  if (path.back() == '/') return refuse(EISDIR);
+  // A path under a file: the file is no directory.
+  for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    if (files_.contains(path.substr(0, slash))) return refuse(ENOTDIR);
+  }
+  if (open_files_.size() >= kMaxOpenFiles) return refuse(EMFILE);
+  files_[path] = File{{}, ++file_clock_ns_};
+  const int fd = next_fd_++;
+  open_files_.emplace(fd, path);
+  return fd;
+}
+
+OsResult<std::size_t> SimOs::write_file(int fd, const std::byte* data, std::size_t bytes) {
+  std::lock_guard guard(mu_);
+  ++stats_.calls[static_cast<std::size_t>(OsCall::WriteFile)];
+  auto refuse = [&](int err) {
+    ++stats_.failures[static_cast<std::size_t>(OsCall::WriteFile)];
+    return OsResult<std::size_t>(OsFailure{OsCall::WriteFile, err});
+  };
+  auto open = open_files_.find(fd);
+  if (open == open_files_.end()) return refuse(EBADF);
+  if (bytes == 0) return std::size_t{0};
+  if (data == nullptr) return refuse(EFAULT);
+  auto file = files_.find(open->second);
+  const std::size_t length = file == files_.end() ? 0 : file->second.contents.size();
+  if (length >= kMaxFileBytes) return refuse(EFBIG);
+  const std::size_t n = std::min({bytes, page_size_, kMaxFileBytes - length});
+  if (file != files_.end()) {
+    file->second.contents.insert(file->second.contents.end(), data, data + n);
+    file->second.mtime_ns = ++file_clock_ns_;
+  }
+  return n;
+}
+
+OsStatus SimOs::close_file(int fd) {
+  std::lock_guard guard(mu_);
+  ++stats_.calls[static_cast<std::size_t>(OsCall::CloseFile)];
+  if (open_files_.erase(fd) == 0) {
+    ++stats_.failures[static_cast<std::size_t>(OsCall::CloseFile)];
+    return OsFailure{OsCall::CloseFile, EBADF};
+  }
+  return {};
+}
+
 // ---- queries ---------------------------------------------------------------
 
 bool SimOs::contains(const void* address) const {

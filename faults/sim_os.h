@@ -13,7 +13,12 @@
 //   * madvise(DONTNEED): physical pages dropped, zero on next touch;
 //     madvise(FREE): old bytes survive or not, decided by the seeded stream;
 //     WILLNEED / SEQUENTIAL / HUGEPAGE: recorded no-ops;
-//   * map_file over in-memory files (add_file), read-only.
+//   * map_file over in-memory files (add_file), read-only;
+//   * create_file / write_file / close_file into those files: a write
+//     appends at most one page a call (a short write, as write(2) may give),
+//     a path under an existing file is ENOTDIR, past kMaxOpenFiles
+//     descriptors EMFILE, past kMaxFileBytes EFBIG; a file removed while open
+//     takes the rest of its writes nowhere (as an unlinked inode).
 // Guard mode (on by default): unmapped pages are PROT_NONE, and a touch of
 // one is reported with the simulation's fiber and step before the process
 // dies of the SIGSEGV — never an anonymous crash. So is, while a simulation
@@ -70,11 +75,22 @@ class SimOs final : public Os {
   OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override;
   OsResult<MappedFile> map_file(const std::string& path) override;
   OsResult<FileStatus> stat_file(const std::string& path) override;
+  OsResult<int> create_file(const std::string& path) override;
+  OsResult<std::size_t> write_file(int fd, const std::byte* data, std::size_t bytes) override;
+  OsStatus close_file(int fd) override;
   std::size_t page_size() const noexcept override { return page_size_; }
 
-  // The in-memory file system map_file and stat_file read.
+  static constexpr std::size_t kMaxOpenFiles = 64;
+  static constexpr std::size_t kMaxFileBytes = std::size_t{64} << 20;  // a writer that never stops is refused soon
+
+  // The in-memory file system map_file and stat_file read (and create_file
+  // and write_file write).
   void add_file(const std::string& path, std::vector<std::byte> contents, std::int64_t mtime_ns);
   bool remove_file(const std::string& path);
+  // A file's contents (nullopt if there is none at `path`).
+  std::optional<std::vector<std::byte>> file_contents(const std::string& path) const;
+  // Descriptors create_file gave that are not closed yet.
+  std::size_t open_file_count() const;
 
   SimOsStats stats() const;
   // The ledger of successful unmaps by caller — the fiber of the simulation
@@ -148,6 +164,9 @@ class SimOs final : public Os {
   bool swap_on_ = true;  // /proc/swaps lists a device: a page that is not resident may hold data
   std::uint32_t drop_epoch_ = 0;
   std::map<std::string, File> files_;
+  std::map<int, std::string> open_files_;  // descriptor → path
+  int next_fd_ = 3;                        // descriptors are never reused
+  std::int64_t file_clock_ns_ = 0;         // mtime of written files: one tick a write
   sim::Rng free_rng_;
   SimOsStats stats_;
   std::map<std::uint32_t, std::uint64_t> unmaps_by_caller_;  // fiber → successful unmaps

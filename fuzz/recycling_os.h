@@ -148,6 +148,11 @@ class RecyclingOs final : public Os {
   }
   OsResult<MappedFile> map_file(const std::string& path) override { return inner_.map_file(path); }
   OsResult<FileStatus> stat_file(const std::string& path) override { return inner_.stat_file(path); }
+  OsResult<int> create_file(const std::string& path) override { return inner_.create_file(path); }
+  OsResult<std::size_t> write_file(int fd, const std::byte* data, std::size_t bytes) override {
+    return inner_.write_file(fd, data, bytes);
+  }
+  OsStatus close_file(int fd) override { return inner_.close_file(fd); }
   std::size_t page_size() const noexcept override { return inner_.page_size(); }
 
   // How many maps were served from kept mappings (tests).

@@ -73,7 +73,7 @@ class PageFileTest : public ::testing::Test {
 TEST_F(PageFileTest, RoundTripThroughARealFile) {
   const PageFileWriter writer = sample_.writer();
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(writer.write(p).ok());
+  ASSERT_TRUE(writer.write(LinuxOs::instance(), p).ok());
   auto opened = MappedPageFile::open(os_, p);
   ASSERT_TRUE(opened.ok()) << opened.error().describe();
   MappedPageFile& file = opened.value();
@@ -103,7 +103,7 @@ TEST_F(PageFileTest, LargerPagesAndASinglePageFile) {
   ASSERT_TRUE(w.set_page_size(64 * 1024).ok());
   ASSERT_TRUE(w.add_page(bytes_of("only")).ok());
   const std::string p = path("one.pf");
-  ASSERT_TRUE(w.write(p).ok());
+  ASSERT_TRUE(w.write(LinuxOs::instance(), p).ok());
   auto opened = MappedPageFile::open(os_, p);
   ASSERT_TRUE(opened.ok()) << opened.error().describe();
   EXPECT_EQ(opened->page_count(), 1u);
@@ -232,7 +232,7 @@ TEST_F(PageFileTest, ChecksumIsFnv1a64OverTheFirst40Bytes) {
 
 TEST_F(PageFileTest, MapFileFailureIsOsFailureWithErrno) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   os_.fail_nth(OsCall::MapFile, 1, EACCES);
   auto refused = MappedPageFile::open(os_, p);
   ASSERT_FALSE(refused.ok());
@@ -248,7 +248,7 @@ TEST_F(PageFileTest, MapFileFailureIsOsFailureWithErrno) {
 
 TEST_F(PageFileTest, AccessHintsIssueTheMatchingAdvice) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   struct Want {
     AccessHint hint;
     std::uint64_t sequential, willneed;
@@ -269,7 +269,7 @@ TEST_F(PageFileTest, AccessHintsIssueTheMatchingAdvice) {
 
 TEST_F(PageFileTest, AFailedHintIsCountedNotAnError) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   os_.fail_nth(OsCall::Advise, 1, EINVAL);
   auto opened = MappedPageFile::open(os_, p, OpenOptions{AccessHint::WillNeed, false});
   ASSERT_TRUE(opened.ok()) << opened.error().describe();
@@ -280,7 +280,7 @@ TEST_F(PageFileTest, AFailedHintIsCountedNotAnError) {
 
 TEST_F(PageFileTest, PopulateTouchesEveryOsPageAndDefaultTouchesNone) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   auto lazy = MappedPageFile::open(os_, p);
   ASSERT_TRUE(lazy.ok());
   EXPECT_EQ(lazy->populated_os_pages(), 0u);
@@ -291,7 +291,7 @@ TEST_F(PageFileTest, PopulateTouchesEveryOsPageAndDefaultTouchesNone) {
 
 TEST_F(PageFileTest, RefreshDetectsASizeChange) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   auto opened = MappedPageFile::open(os_, p);
   ASSERT_TRUE(opened.ok());
   auto same = opened->refresh();
@@ -300,7 +300,7 @@ TEST_F(PageFileTest, RefreshDetectsASizeChange) {
   // Rewritten with a fourth page: a new file under the same name (the old
   // mapping keeps the old inode, so reading it stays safe).
   const std::string tmp = path("next.pf");
-  ASSERT_TRUE(sample_.writer(4).write(tmp).ok());
+  ASSERT_TRUE(sample_.writer(4).write(LinuxOs::instance(), tmp).ok());
   ASSERT_EQ(::rename(tmp.c_str(), p.c_str()), 0);
   auto changed = opened->refresh();
   ASSERT_TRUE(changed.ok());
@@ -313,7 +313,7 @@ TEST_F(PageFileTest, RefreshDetectsASizeChange) {
 
 TEST_F(PageFileTest, RefreshDetectsAnMtimeChangeAtTheSameSize) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   // mtime set explicitly: two writes within one timer tick can share an mtime.
   const timespec old_times[2] = {{1'000'000, 0}, {1'000'000, 0}};
   ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), old_times, 0), 0);
@@ -328,7 +328,7 @@ TEST_F(PageFileTest, RefreshDetectsAnMtimeChangeAtTheSameSize) {
 
 TEST_F(PageFileTest, RefreshReportsStatFailures) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   auto opened = MappedPageFile::open(os_, p);
   ASSERT_TRUE(opened.ok());
   os_.fail_nth(OsCall::StatFile, 1, EIO);
@@ -346,7 +346,7 @@ TEST_F(PageFileTest, RefreshReportsStatFailures) {
 
 TEST_F(PageFileTest, FailedUnmapIsReportedByCloseAndCountedByTheDestructor) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   std::vector<std::pair<std::byte*, std::size_t>> leaked;
   {
     auto opened = MappedPageFile::open(os_, p);
@@ -375,7 +375,7 @@ TEST_F(PageFileTest, FailedUnmapIsReportedByCloseAndCountedByTheDestructor) {
 
 TEST_F(PageFileTest, MovesTransferTheMappingAndAssignmentClosesTheOldOne) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   auto a = MappedPageFile::open(os_, p);
   auto b = MappedPageFile::open(os_, p);
   ASSERT_TRUE(a.ok() && b.ok());
@@ -392,7 +392,7 @@ TEST_F(PageFileTest, MovesTransferTheMappingAndAssignmentClosesTheOldOne) {
 
 TEST_F(PageFileTest, PageIndexPastTheEndIsAnAssertion) {
   const std::string p = path("valid.pf");
-  ASSERT_TRUE(sample_.writer().write(p).ok());
+  ASSERT_TRUE(sample_.writer().write(LinuxOs::instance(), p).ok());
   auto opened = MappedPageFile::open(os_, p);
   ASSERT_TRUE(opened.ok());
   EXPECT_DEATH((void)opened->page(3), "page index out of range");
@@ -408,7 +408,7 @@ TEST_F(PageFileTest, WriterRefusesInvalidInput) {
     EXPECT_EQ(s.error().code, Errc::InvalidConfig);
   }
   EXPECT_EQ(w.page_size(), kPage);
-  Status no_pages = w.write(path("empty.pf"));
+  Status no_pages = w.write(LinuxOs::instance(), path("empty.pf"));
   ASSERT_FALSE(no_pages.ok());
   EXPECT_EQ(no_pages.error().code, Errc::InvalidConfig);
   EXPECT_FALSE(w.set_root_page(0).ok());
@@ -421,10 +421,53 @@ TEST_F(PageFileTest, WriterRefusesInvalidInput) {
   EXPECT_FALSE(w.set_page_size(8192).ok());      // too late: a page exists
   EXPECT_FALSE(w.set_root_page(1).ok());
   EXPECT_TRUE(w.set_root_page(0).ok());
-  Status unwritable = w.write(path("no/such/dir/file.pf"));
+  Status unwritable = w.write(LinuxOs::instance(), path("no/such/dir/file.pf"));
   ASSERT_FALSE(unwritable.ok());
   EXPECT_EQ(unwritable.error().code, Errc::OsFailure);
   EXPECT_EQ(unwritable.error().os_errno, ENOENT);
+}
+
+// The writer's Os errors: an interrupted write asked again (up to the limit
+// in a row), a failed write or close reported with its errno, the descriptor
+// closed either way.
+TEST_F(PageFileTest, WriterRetriesInterruptedWritesAndReportsOsFailures) {
+  PageFileWriter w;
+  ASSERT_TRUE(w.add_page({}).ok());
+  testing::ScriptedOs os;
+  os.fail_nth(OsCall::WriteFile, 1, EINTR);
+  ASSERT_TRUE(w.write(os, path("interrupted.pf")).ok());
+  EXPECT_EQ(std::filesystem::file_size(path("interrupted.pf")), 2 * kPage);
+  EXPECT_EQ(os.calls(OsCall::CloseFile), 1u);
+
+  os.clear_failures();
+  os.fail_from(OsCall::WriteFile, 1, EINTR);
+  const std::uint64_t writes_before = os.calls(OsCall::WriteFile);
+  Status interrupted = w.write(os, path("always-interrupted.pf"));
+  ASSERT_FALSE(interrupted.ok());
+  EXPECT_EQ(interrupted.error().os_errno, EINTR);
+  EXPECT_EQ(os.calls(OsCall::WriteFile) - writes_before, kMaxWriteInterruptions + 1);
+  EXPECT_EQ(os.calls(OsCall::CloseFile), 2u);
+
+  os.clear_failures();
+  os.fail_nth(OsCall::WriteFile, 1, ENOSPC);
+  Status full = w.write(os, path("full.pf"));
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().os_errno, ENOSPC);
+  EXPECT_EQ(os.calls(OsCall::CloseFile), 3u);
+
+  os.clear_failures();
+  os.fail_nth(OsCall::CloseFile, 1, EIO);
+  Status closed = w.write(os, path("close-failed.pf"));
+  ASSERT_FALSE(closed.ok());
+  EXPECT_EQ(closed.error().os_errno, EIO);
+  EXPECT_EQ(std::filesystem::file_size(path("close-failed.pf")), 2 * kPage);
+
+  os.clear_failures();
+  os.fail_nth(OsCall::CreateFile, 1, EACCES);
+  Status denied = w.write(os, path("denied.pf"));
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().os_errno, EACCES);
+  EXPECT_FALSE(std::filesystem::exists(path("denied.pf")));
 }
 
 TEST_F(PageFileTest, WriterStopsAtItsMemoryLimit) {

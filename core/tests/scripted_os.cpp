@@ -85,4 +85,23 @@ OsResult<FileStatus> ScriptedOs::stat_file(const std::string& path) {
   return inner_.stat_file(path);
 }
 
+OsResult<int> ScriptedOs::create_file(const std::string& path) {
+  if (int err = next(OsCall::CreateFile)) return OsFailure{OsCall::CreateFile, err};
+  return inner_.create_file(path);
+}
+
+OsResult<std::size_t> ScriptedOs::write_file(int fd, const std::byte* data, std::size_t bytes) {
+  if (int err = next(OsCall::WriteFile)) return OsFailure{OsCall::WriteFile, err};
+  return inner_.write_file(fd, data, bytes);
+}
+
+// An injected close failure still closes: the descriptor must not leak.
+OsStatus ScriptedOs::close_file(int fd) {
+  if (int err = next(OsCall::CloseFile)) {
+    (void)inner_.close_file(fd);
+    return OsFailure{OsCall::CloseFile, err};
+  }
+  return inner_.close_file(fd);
+}
+
 }  // namespace segsim::testing

@@ -36,6 +36,9 @@ class ScriptedOs final : public Os {
   OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override;
   OsResult<MappedFile> map_file(const std::string& path) override;
   OsResult<FileStatus> stat_file(const std::string& path) override;
+  OsResult<int> create_file(const std::string& path) override;
+  OsResult<std::size_t> write_file(int fd, const std::byte* data, std::size_t bytes) override;
+  OsStatus close_file(int fd) override;
   std::size_t page_size() const noexcept override { return inner_.page_size(); }
 
  private:

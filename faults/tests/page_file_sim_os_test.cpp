@@ -75,6 +75,50 @@ TEST_F(PageFileOnSimOs, RoundTripThroughAnInMemoryFile) {
   EXPECT_EQ(sim_->stats().mappings, 0u);
 }
 
+// PageFileWriter::write through SimOs: a page a write_file call (short
+// writes), the file then opened like any other.
+TEST_F(PageFileOnSimOs, TheWriterWritesThroughSimOsInShortWrites) {
+  PageFileWriter writer;
+  ASSERT_TRUE(writer.add_page({}).ok());
+  ASSERT_TRUE(writer.add_page(bytes_of("second")).ok());
+  ASSERT_TRUE(writer.write(*sim_, "/pf/written").ok());
+  EXPECT_EQ(calls(OsCall::CreateFile), 1u);
+  EXPECT_EQ(calls(OsCall::WriteFile), 3u);  // the header page and two pages, one a call
+  EXPECT_EQ(calls(OsCall::CloseFile), 1u);
+  EXPECT_EQ(sim_->open_file_count(), 0u);
+  EXPECT_EQ(sim_->file_contents("/pf/written"), writer.to_bytes());
+  auto opened = MappedPageFile::open(*sim_, "/pf/written");
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  EXPECT_EQ(opened->page_count(), 2u);
+  ASSERT_TRUE(opened->close().ok());
+}
+
+TEST_F(PageFileOnSimOs, FileCallsRefuseWhatLinuxRefuses) {
+  sim_->add_file("/pf/a", make_file(1), 1);
+  auto under_a_file = sim_->create_file("/pf/a/b");
+  ASSERT_FALSE(under_a_file.ok());
+  EXPECT_EQ(under_a_file.error().errno_value, ENOTDIR);
+  EXPECT_EQ(sim_->create_file("").error().errno_value, ENOENT);
+  EXPECT_EQ(sim_->create_file("/pf/").error().errno_value, EISDIR);
+  const std::byte one{1};
+  EXPECT_EQ(sim_->write_file(12345, &one, 1).error().errno_value, EBADF);
+  EXPECT_EQ(sim_->close_file(12345).error().errno_value, EBADF);
+  std::vector<int> open;
+  for (std::size_t i = 0; i < SimOs::kMaxOpenFiles; ++i) {
+    auto fd = sim_->create_file("/pf/f" + std::to_string(i));
+    ASSERT_TRUE(fd.ok()) << i;
+    open.push_back(fd.value());
+  }
+  EXPECT_EQ(sim_->create_file("/pf/one-too-many").error().errno_value, EMFILE);
+  // A file removed while open takes the rest of its writes nowhere.
+  ASSERT_TRUE(sim_->remove_file("/pf/f0"));
+  EXPECT_EQ(sim_->write_file(open[0], &one, 1).value(), 1u);
+  EXPECT_FALSE(sim_->file_contents("/pf/f0").has_value());
+  for (int fd : open) EXPECT_TRUE(sim_->close_file(fd).ok());
+  EXPECT_EQ(sim_->open_file_count(), 0u);
+  EXPECT_EQ(sim_->close_file(open[0]).error().errno_value, EBADF);  // never closed twice
+}
+
 TEST_F(PageFileOnSimOs, ARejectedFileLeavesNothingMapped) {
   std::vector<std::byte> bad = make_file(2);
   bad[3] = std::byte{'X'};

@@ -29,7 +29,7 @@ void list_scenarios_and_strategies() {
 
 void list_faults_and_probes() {
   std::cout << "fault kinds (--faults SPEC, docs/faults.md):\n"
-               "  mmap|munmap|madvise|map_file|stat:ERRNO@nth=N|after=N|p=P\n"
+               "  mmap|munmap|madvise|map_file|stat|create|write|close:ERRNO@nth=N|after=N|p=P\n"
                "  async:delay[@p=P]  async:reorder[@p=P]  point:SITE@p=P  none  swarm\n";
   std::cout << "fault points:\n";
   for (const auto& site : fault_points::kFaultPoints) {

@@ -82,7 +82,8 @@ void check_names(Oracles& oracles) {
   for (std::size_t i = 0; i < kErrcs.size(); ++i) errcs[i] = errc_name(kErrcs[i]);
   std::optional<std::string> problem = names_problem("Errc", errcs, "unknown error");
   constexpr std::array kAdvice = {Advice::DontNeed, Advice::Free, Advice::WillNeed, Advice::Sequential, Advice::HugePage};
-  constexpr std::array kCalls = {OsCall::Map, OsCall::Unmap, OsCall::Advise, OsCall::MapFile, OsCall::StatFile};
+  constexpr std::array kCalls = {OsCall::Map,      OsCall::Unmap,      OsCall::Advise,    OsCall::MapFile,
+                                 OsCall::StatFile, OsCall::CreateFile, OsCall::WriteFile, OsCall::CloseFile};
   static_assert(kCalls.size() == kOsCallCount);
   constexpr std::array kPolicies = {FitPolicy::BestFit, FitPolicy::FirstFit, FitPolicy::WorstFit};
   constexpr std::array kTrends = {PressureTrend::Decreasing, PressureTrend::Stable, PressureTrend::Increasing,

@@ -2,10 +2,6 @@
 // of the writer and the record encoder met on the way.
 #include "scenarios/workloads/page_file_model.h"
 
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -16,6 +12,7 @@
 #include "core/page_file_writer.h"
 #include "core/page_records.h"
 #include "scenarios/oracles/error_text.h"
+#include "scenarios/workloads/page_file_write.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios::page_file {
@@ -148,55 +145,6 @@ void check_encoder_refusals(Stack& stack) {
   if (!largest.ok()) stack.oracles.fail("page-records", "a record in the largest page: " + largest.error().describe());
 }
 
-// A successful write, into an anonymous in-memory file (memfd) opened by its
-// /proc/self/fd path: the bytes written are to_bytes(), and no sweep touches
-// a real file system or shares a path with another process.
-void check_writer_write(Stack& stack, const PageFileWriter& writer) {
-  const int fd = ::memfd_create("segsim-page-file", MFD_CLOEXEC);
-  if (fd < 0) return;  // no memfd here: the refusals above still ran
-  const Status written = writer.write(fmt::format("/proc/self/fd/{}", fd));
-  const std::vector<std::byte> want = writer.to_bytes();
-  std::vector<std::byte> got(want.size() + 1);
-  const ssize_t n = written ? ::pread(fd, got.data(), got.size(), 0) : -1;
-  ::close(fd);
-  if (!written) stack.oracles.fail("page-file-writer", "writing to a memfd: " + written.error().describe());
-  if (n != static_cast<ssize_t>(want.size()) || !std::equal(want.begin(), want.end(), got.begin())) {
-    stack.oracles.fail("page-file-writer", fmt::format("write() put {} bytes in the file; to_bytes() has {}", n, want.size()));
-  }
-}
-
-// A device that is always full (/dev/full, where the system has one): open
-// succeeds and the first write fails with ENOSPC — the writer's failed-write
-// path, no file system touched.
-void check_writer_write_full_device(Stack& stack, const PageFileWriter& writer) {
-  struct stat device {};
-  if (::stat("/dev/full", &device) != 0 || !S_ISCHR(device.st_mode)) return;
-  const Status full = writer.write("/dev/full");
-  if (full || full.error().code != Errc::OsFailure || full.error().os_errno != ENOSPC) {
-    stack.oracles.fail("page-file-writer", fmt::format("writing to /dev/full: {}; the model says an OS failure with ENOSPC",
-                                                       full ? std::string("accepted") : full.error().describe()));
-  }
-  check_error_text(stack.oracles, full.error());
-}
-
-// write(2) outside the Os seam: only its refusals run under the simulator
-// (no page yet; a path under a regular file, which no file system accepts),
-// so no sweep touches the real file system.
-void check_writer_write_refusals(Stack& stack, const PageFileWriter& writer) {
-  const Status empty = PageFileWriter{}.write("/dev/null/segsim-empty.db");
-  if (empty || empty.error().code != Errc::InvalidConfig) {
-    stack.oracles.fail("page-file-writer", "writing a file without pages was not refused as an invalid config");
-  }
-  check_error_text(stack.oracles, empty.error());
-  const Status unwritable = writer.write("/dev/null/segsim-pages.db");
-  if (unwritable || unwritable.error().code != Errc::OsFailure || unwritable.error().os_errno != ENOTDIR) {
-    stack.oracles.fail("page-file-writer", "writing under /dev/null was not refused with ENOTDIR");
-  }
-  check_error_text(stack.oracles, unwritable.error());
-  check_writer_write_full_device(stack, writer);
-  check_writer_write(stack, writer);
-}
-
 }  // namespace
 
 // Corrupted copies of a records page, each with the rule decode must name.
@@ -261,7 +209,7 @@ void build_files(Stack& stack) {
     stack.oracles.fail("page-file-writer", fmt::format("the writer reports {} pages of {} B; {} of {} B were added",
                                                        writer.page_count(), writer.page_size(), pages, page_bytes));
   }
-  check_writer_write_refusals(stack, writer);
+  check_writer_writes(stack, writer, rng);
   std::vector<std::byte> good = writer.to_bytes();
   stack.counters["page-file.pages"] = pages;
   stack.counters["page-file.page_bytes"] = page_bytes;
