@@ -165,6 +165,18 @@ std::vector<std::pair<std::vector<std::byte>, const char*>> bad_record_pages(std
   variant(8 + 4, 4, "unknown record flags");
   variant(8 + 8, 0x7ffffff0, "record value outside the payload");
   variant(8 + 16, 1, "DeweyID fields set on a record without one");
+  auto get32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint32_t>(base[at + i]);
+    return v;
+  };
+  if (base.size() >= 8 + kPageRecordEntryBytes && get32(0) >= 1) {  // the first value a byte past the payload
+    const std::uint64_t payload_end = 8 + std::uint64_t{kPageRecordEntryBytes} * get32(0) + get32(4);
+    const std::uint64_t value_offset = get32(8 + 8);
+    if (value_offset <= payload_end) {
+      variant(8 + 12, static_cast<std::uint32_t>(payload_end - value_offset + 1), "record value outside the payload");
+    }
+  }
   {  // the first record claims a DeweyID far outside the payload
     std::vector<std::byte> p = base;
     put32(p, 8 + 4, 1);

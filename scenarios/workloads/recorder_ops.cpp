@@ -317,15 +317,21 @@ void take_over_rings(RecorderCheck& check) {
 // A thread whose ring cannot be allocated (memory ran out) records nothing
 // until the next enable() — its second call does not try again — and the
 // final report counts it among the threads not recorded
-// (check_final_report: neither page, and threads_not_recorded).
+// (check_final_report: neither page, and threads_not_recorded). One failure
+// armed is one taken: the next thread gets its ring (threads_not_recorded
+// counts one).
 void fail_a_ring_allocation(RecorderCheck& check) {
+  flight_recorder::fail_ring_allocations(1);
   std::thread thread([] {
-    flight_recorder::fail_ring_allocations(1);
     flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kRingAllocFailedPage, 0, 0, nullptr);
     flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kRingAllocFailedPage + 1, 0, 0, nullptr);
-    flight_recorder::fail_ring_allocations(0);
   });
   thread.join();
+  std::thread next([] {
+    flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kRingAllocFailedPage + 2, 0, 0, nullptr);
+  });
+  next.join();
+  flight_recorder::fail_ring_allocations(0);
   ++check.rings_refused;
   check.ring_alloc_failed_page = kRingAllocFailedPage;
 }
@@ -637,13 +643,19 @@ void recorder_page_ops(Stack& stack, RecorderCheck& check) {
 
 void finish_recorder(Stack& stack, RecorderCheck& check,
                      const std::vector<std::pair<std::size_t, std::size_t>>& allocators) {
-  // A second thread's call: a report keeps every thread's ring, not only the
+  // A second thread's calls: a report keeps every thread's ring, not only the
   // first one's (the conductor's). Not after a takeover of rings (the crash
-  // paths): this thread would take over the oldest exited one.
+  // paths): this thread would take over the oldest exited one. Three calls
+  // more than its ring holds, so the ring wraps: the report keeps exactly
+  // the ring's worth (the kept-events check below), the last call among them
+  // (one call for the largest ring: 65,539 would make every such seed's
+  // report megabytes long).
   const bool second_thread = check.reuse_page == 0 && flight_recorder::on();
   if (second_thread) {
-    std::thread([] {
-      flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kSecondThreadPage, 0, 0, nullptr);
+    std::thread([calls = check.ring_events <= 4096 ? check.ring_events + 3 : 1] {
+      for (std::size_t i = 0; i < calls; ++i) {
+        flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kSecondThreadPage, 0, 0, nullptr);
+      }
     }).join();
   }
   const bool room = flight_recorder::reports_written() < flight_recorder::kMaxReportsPerProcess;
