@@ -39,6 +39,10 @@ inline constexpr std::array kFaultPoints = {
     Site{"lookup.index.yield", "a lookup yields between finding the region in the address index and locking its class"},
     Site{"recorder.regions.claim.yield",
          "noting a mapped region yields between claiming its recorder table entry and publishing it"},
+    // Appended: a fuzz input names fault points by their index here.
+    Site{"generation.near_wrap",
+         "a size class's (or the large objects') first generation is drawn just below the wrap past 0, which "
+         "2^32 allocations reach otherwise"},
 };
 
 consteval std::size_t id_of(std::string_view name) {

@@ -165,9 +165,13 @@ Ring* detail::ring_of_this_thread() noexcept {
     ring->slots = slots;
     ring->cursor.store(ring->first_cursor(), std::memory_order_relaxed);
     ring->wide = wide;
+    s.rings_held.fetch_add(1, std::memory_order_relaxed);
   }
   auto drop = [&] {
-    if (block != nullptr) ::operator delete(block, std::align_val_t{alignof(Ring)});
+    if (block != nullptr) {
+      ::operator delete(block, std::align_val_t{alignof(Ring)});
+      s.rings_held.fetch_sub(1, std::memory_order_relaxed);
+    }
     delete[] wide;
   };
   if (block == nullptr || wide == nullptr) {
@@ -338,6 +342,7 @@ bool enable(const Config& config, std::string* error_line) {
   s.next_thread.store(0, std::memory_order_relaxed);
   if (!g_exit_key_made) g_exit_key_made = pthread_key_create(&g_exit_key, &thread_exited) == 0;
   s.rings_refused.store(0, std::memory_order_relaxed);
+  s.rings_held.store(0, std::memory_order_relaxed);
   s.slab_noted.store(false, std::memory_order_relaxed);
   s.large_noted.store(false, std::memory_order_relaxed);
   // An earlier enable()'s rings are abandoned, never freed (a thread may
@@ -403,6 +408,8 @@ void fail_ring_allocations(std::uint32_t count) noexcept {
 }
 
 void hold_next_ring_claim(void (*hold)(void*), void* arg) noexcept { tls_ring_claim_hold = {hold, arg}; }
+
+std::uint32_t rings_held() noexcept { return state().rings_held.load(std::memory_order_relaxed); }
 
 bool reset_report_count() noexcept {
   if (on()) return false;

@@ -484,5 +484,10 @@ void fail_ring_allocations(std::uint32_t count) noexcept;
 // drill of that path (workloads/recorder_ops.cpp), which only a rare schedule
 // reaches otherwise.
 void hold_next_ring_claim(void (*hold)(void*), void* arg) noexcept;
+// Ring blocks made since the last enable() and not freed: one a ring in the
+// table, never more than kMaxThreads. A thread that made a ring and then
+// found no slot for it (lost the race) frees its ring; an earlier enable()'s
+// rings are abandoned, not counted here.
+std::uint32_t rings_held() noexcept;
 
 }  // namespace segsim::flight_recorder

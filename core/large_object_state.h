@@ -54,6 +54,7 @@ struct LargeObjectAllocator::State {
   std::map<large_objects::Key, large_objects::InFlight> in_flight;
   std::uint32_t next_span = 1;
   std::uint32_t next_generation = 1;
+  bool generations_drawn = false;  // generation.near_wrap was asked
   std::size_t live_bytes = 0;
   std::size_t free_bytes = 0;  // free index plus in flight
   std::int64_t next_decommit_check_ns = 0;

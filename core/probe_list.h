@@ -10,6 +10,8 @@ inline constexpr std::array kProbes = {
     // ---- SegmentAllocator (segment_*.cpp) ----
     Probe{"alloc.invalid_size.zero", "allocate of zero bytes refused", true},
     Probe{"alloc.invalid_size.too_large", "allocate above the largest class refused", true},
+    Probe{"alloc.generation.wrapped", "a class's generations wrapped past 0 back to 1 (generation.near_wrap)",
+          true},
     Probe{"alloc.grow.forced_slow_path_served", "a forced slow path that cannot grow still serves from the pool", true},
     Probe{"alloc.region.filled", "an allocation took a region's last free slice", true},
     Probe{"alloc.zero.fresh_slice_skipped", "a zeroed allocation of a never-dirtied slice skips the memset", true},
@@ -50,6 +52,8 @@ inline constexpr std::array kProbes = {
     Probe{"tcache.new_fiber", "a simulated thread (fiber) got its own segment cache", true},
     Probe{"tcache.alloc.hit", "an allocation was served by the thread's segment cache", true},
     Probe{"tcache.alloc.refill", "a thread's segment cache was refilled from its class's pool", true},
+    Probe{"tcache.generation.wrapped",
+          "a thread cache's block of generations would have passed 0: the class's counter went back to 1", true},
     Probe{"tcache.release.not_live", "a release's generation swap failed: a cached, free or reused slice (locked path diagnoses)", true},
     Probe{"tcache.release.remote", "a slice was released into another thread's cache than the one that handed it out", true},
     Probe{"tcache.release.overflow", "a full segment cache sent its older half back to the pool", true},
@@ -150,6 +154,9 @@ inline constexpr std::array kProbes = {
     // ---- LargeObjectAllocator (large_object_allocator.cpp, large_object_maintenance.cpp) ----
     Probe{"large.invalid_size.small", "large allocate of 256 KiB or less (or 0) refused", true},
     Probe{"large.invalid_size.too_large", "large allocate above max_object_bytes refused", true},
+    Probe{"large.generation.wrapped",
+          "the large objects' generations wrapped past 0 back to 1 (generation.near_wrap: ~2 swarm seeds in 100)",
+          false},
     Probe{"large.alloc.exact_fit", "a free range fits the object exactly (no remainder)", true},
     Probe{"large.coalesce.next", "a released range merged with the free range after it", true},
     Probe{"large.coalesce.prev", "a released range merged with the free range before it", true},

@@ -174,7 +174,11 @@ bool SegmentAllocator::Impl::refill(SegmentCache& cache, int c, Status& status) 
   ClassSliceCache& cc = cache.classes[c];
   platform::UniqueLock lock(pool.mu);
   if (cc.generation_next == cc.generation_end) {
-    if (pool.next_generation > UINT32_MAX - detail::kCacheGenerationBlock) pool.next_generation = 1;  // 0 means free
+    start_generations(pool, UINT32_MAX - detail::kCacheGenerationBlock);  // one block before the wrap
+    if (pool.next_generation > UINT32_MAX - detail::kCacheGenerationBlock) {
+      SEGSIM_PROBE("tcache.generation.wrapped");
+      pool.next_generation = 1;  // 0 means free: a block never wraps past it
+    }
     cc.generation_next = pool.next_generation;
     cc.generation_end = pool.next_generation + detail::kCacheGenerationBlock;
     pool.next_generation = cc.generation_end;

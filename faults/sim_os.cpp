@@ -304,6 +304,11 @@ void SimOs::stamp_dropped(std::size_t offset, std::size_t bytes) {
   std::fill(dropped_at_ + offset / page_size_, dropped_at_ + (offset + bytes) / page_size_, drop_epoch_);
 }
 
+OsFailure SimOs::refuse_locked(OsCall call, int errno_value) {
+  ++stats_.failures[static_cast<std::size_t>(call)];
+  return OsFailure{call, errno_value};
+}
+
 bool SimOs::range_mapped(std::size_t offset, std::size_t bytes) const {
   for (std::size_t page = offset / page_size_; page < (offset + bytes) / page_size_; ++page) {
     if (pages_[page] == PageState::Unmapped) return false;
@@ -343,13 +348,9 @@ OsResult<std::byte*> SimOs::map(std::size_t bytes) {
 OsStatus SimOs::unmap(std::byte* addr, std::size_t bytes) {
   std::lock_guard guard(mu_);
   ++stats_.calls[static_cast<std::size_t>(OsCall::Unmap)];
-  auto refuse = [&](int err) {
-    ++stats_.failures[static_cast<std::size_t>(OsCall::Unmap)];
-    return OsStatus(OsFailure{OsCall::Unmap, err});
-  };
   if (!contains(addr) || bytes == 0 || (addr - base_) % static_cast<std::ptrdiff_t>(page_size_) != 0 ||
       static_cast<std::size_t>(addr - base_) + bytes > config_.reservation_bytes) {
-    return refuse(EINVAL);
+    return refuse_locked(OsCall::Unmap, EINVAL);
   }
   const std::size_t begin = static_cast<std::size_t>(addr - base_);
   const std::size_t end = begin + (bytes + page_size_ - 1) / page_size_ * page_size_;
@@ -366,7 +367,9 @@ OsStatus SimOs::unmap(std::byte* addr, std::size_t bytes) {
     if (m_begin < begin) kept.emplace_back(m_begin, Mapping{begin - m_begin, it->second.read_only});
     if (m_end > end) kept.emplace_back(end, Mapping{m_end - end, it->second.read_only});
   }
-  if (mappings_.size() - touched.size() + kept.size() > config_.max_mappings) return refuse(ENOMEM);
+  if (mappings_.size() - touched.size() + kept.size() > config_.max_mappings) {
+    return refuse_locked(OsCall::Unmap, ENOMEM);
+  }
   std::size_t removed_bytes = 0;
   for (std::size_t offset : touched) {
     removed_bytes += mappings_[offset].bytes;
@@ -404,17 +407,17 @@ OsStatus SimOs::unmap(std::byte* addr, std::size_t bytes) {
 OsStatus SimOs::advise(std::byte* addr, std::size_t bytes, Advice advice) {
   std::lock_guard guard(mu_);
   ++stats_.calls[static_cast<std::size_t>(OsCall::Advise)];
-  auto refuse = [&](int err) {
-    ++stats_.failures[static_cast<std::size_t>(OsCall::Advise)];
-    return OsStatus(OsFailure{OsCall::Advise, err});
-  };
-  if (!contains(addr) || (addr - base_) % static_cast<std::ptrdiff_t>(page_size_) != 0) return refuse(EINVAL);
+  if (!contains(addr) || (addr - base_) % static_cast<std::ptrdiff_t>(page_size_) != 0) {
+    return refuse_locked(OsCall::Advise, EINVAL);
+  }
   const std::size_t begin = static_cast<std::size_t>(addr - base_);
   const std::size_t length = (bytes + page_size_ - 1) / page_size_ * page_size_;
-  if (begin + length > config_.reservation_bytes || !range_mapped(begin, length)) return refuse(ENOMEM);
+  if (begin + length > config_.reservation_bytes || !range_mapped(begin, length)) {
+    return refuse_locked(OsCall::Advise, ENOMEM);
+  }
   switch (advice) {
     case Advice::DontNeed:
-      if (::madvise(addr, length, MADV_DONTNEED) != 0) return refuse(errno);
+      if (::madvise(addr, length, MADV_DONTNEED) != 0) return refuse_locked(OsCall::Advise, errno);
       set_pages(begin, length, PageState::Mapped);
       stamp_dropped(begin, length);
       break;
@@ -425,7 +428,7 @@ OsStatus SimOs::advise(std::byte* addr, std::size_t bytes, Advice advice) {
         set_pages(begin, length, PageState::LazyFree);
         ++stats_.free_survived;
       } else {
-        if (::madvise(addr, length, MADV_DONTNEED) != 0) return refuse(errno);
+        if (::madvise(addr, length, MADV_DONTNEED) != 0) return refuse_locked(OsCall::Advise, errno);
         set_pages(begin, length, PageState::Mapped);
         stamp_dropped(begin, length);
         ++stats_.free_reclaimed;
@@ -442,12 +445,8 @@ OsStatus SimOs::advise(std::byte* addr, std::size_t bytes, Advice advice) {
 OsResult<MappedFile> SimOs::map_file(const std::string& path) {
   std::lock_guard guard(mu_);
   ++stats_.calls[static_cast<std::size_t>(OsCall::MapFile)];
-  auto refuse = [&](int err) {
-    ++stats_.failures[static_cast<std::size_t>(OsCall::MapFile)];
-    return OsResult<MappedFile>(OsFailure{OsCall::MapFile, err});
-  };
   auto it = files_.find(path);
-  if (it == files_.end()) return refuse(ENOENT);
+  if (it == files_.end()) return refuse_locked(OsCall::MapFile, ENOENT);
   const File& file = it->second;
   MappedFile mapped;
   mapped.bytes = file.contents.size();
@@ -455,7 +454,7 @@ OsResult<MappedFile> SimOs::map_file(const std::string& path) {
   if (mapped.bytes == 0) return mapped;
   const std::size_t length = (mapped.bytes + page_size_ - 1) / page_size_ * page_size_;
   OsResult<std::byte*> region = map_locked(length, /*read_only=*/false);
-  if (!region.ok()) return refuse(region.error().errno_value);
+  if (!region.ok()) return refuse_locked(OsCall::MapFile, region.error().errno_value);
   std::memcpy(region.value(), file.contents.data(), file.contents.size());
   ::mprotect(region.value(), length, PROT_READ);
   mappings_[static_cast<std::size_t>(region.value() - base_)].read_only = true;
@@ -467,10 +466,7 @@ OsResult<FileStatus> SimOs::stat_file(const std::string& path) {
   std::lock_guard guard(mu_);
   ++stats_.calls[static_cast<std::size_t>(OsCall::StatFile)];
   auto it = files_.find(path);
-  if (it == files_.end()) {
-    ++stats_.failures[static_cast<std::size_t>(OsCall::StatFile)];
-    return OsFailure{OsCall::StatFile, ENOENT};
-  }
+  if (it == files_.end()) return refuse_locked(OsCall::StatFile, ENOENT);
   return FileStatus{it->second.contents.size(), it->second.mtime_ns};
 }
 
@@ -499,17 +495,13 @@ std::size_t SimOs::open_file_count() const {
 OsResult<int> SimOs::create_file(const std::string& path) {
   std::lock_guard guard(mu_);
   ++stats_.calls[static_cast<std::size_t>(OsCall::CreateFile)];
-  auto refuse = [&](int err) {
-    ++stats_.failures[static_cast<std::size_t>(OsCall::CreateFile)];
-    return OsResult<int>(OsFailure{OsCall::CreateFile, err});
-  };
-  if (path.empty()) return refuse(ENOENT);
-  if (path.back() == '/') return refuse(EISDIR);
+  if (path.empty()) return refuse_locked(OsCall::CreateFile, ENOENT);
+  if (path.back() == '/') return refuse_locked(OsCall::CreateFile, EISDIR);
   // A path under a file: the file is no directory.
   for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-    if (files_.contains(path.substr(0, slash))) return refuse(ENOTDIR);
+    if (files_.contains(path.substr(0, slash))) return refuse_locked(OsCall::CreateFile, ENOTDIR);
   }
-  if (open_files_.size() >= kMaxOpenFiles) return refuse(EMFILE);
+  if (open_files_.size() >= kMaxOpenFiles) return refuse_locked(OsCall::CreateFile, EMFILE);
   files_[path] = File{{}, ++file_clock_ns_};
   const int fd = next_fd_++;
   open_files_.emplace(fd, path);
@@ -519,17 +511,13 @@ OsResult<int> SimOs::create_file(const std::string& path) {
 OsResult<std::size_t> SimOs::write_file(int fd, const std::byte* data, std::size_t bytes) {
   std::lock_guard guard(mu_);
   ++stats_.calls[static_cast<std::size_t>(OsCall::WriteFile)];
-  auto refuse = [&](int err) {
-    ++stats_.failures[static_cast<std::size_t>(OsCall::WriteFile)];
-    return OsResult<std::size_t>(OsFailure{OsCall::WriteFile, err});
-  };
   auto open = open_files_.find(fd);
-  if (open == open_files_.end()) return refuse(EBADF);
+  if (open == open_files_.end()) return refuse_locked(OsCall::WriteFile, EBADF);
   if (bytes == 0) return std::size_t{0};
-  if (data == nullptr) return refuse(EFAULT);
+  if (data == nullptr) return refuse_locked(OsCall::WriteFile, EFAULT);
   auto file = files_.find(open->second);
   const std::size_t length = file == files_.end() ? 0 : file->second.contents.size();
-  if (length >= kMaxFileBytes) return refuse(EFBIG);
+  if (length >= kMaxFileBytes) return refuse_locked(OsCall::WriteFile, EFBIG);
   const std::size_t n = std::min({bytes, page_size_, kMaxFileBytes - length});
   if (file != files_.end()) {
     file->second.contents.insert(file->second.contents.end(), data, data + n);
@@ -541,10 +529,7 @@ OsResult<std::size_t> SimOs::write_file(int fd, const std::byte* data, std::size
 OsStatus SimOs::close_file(int fd) {
   std::lock_guard guard(mu_);
   ++stats_.calls[static_cast<std::size_t>(OsCall::CloseFile)];
-  if (open_files_.erase(fd) == 0) {
-    ++stats_.failures[static_cast<std::size_t>(OsCall::CloseFile)];
-    return OsFailure{OsCall::CloseFile, EBADF};
-  }
+  if (open_files_.erase(fd) == 0) return refuse_locked(OsCall::CloseFile, EBADF);
   return {};
 }
 

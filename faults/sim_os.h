@@ -147,6 +147,8 @@ class SimOs final : public Os {
   void set_pages(std::size_t offset, std::size_t bytes, PageState state);
   void stamp_dropped(std::size_t offset, std::size_t bytes);
   OsResult<std::byte*> map_locked(std::size_t bytes, bool read_only);
+  // Counts a refusal of `call` by SimOs itself and returns it.
+  OsFailure refuse_locked(OsCall call, int errno_value);
 
   const SimOsConfig config_;
   std::byte* const base_;

@@ -337,6 +337,7 @@ TEST(FlightRecorder, AThreadWhoseRingCannotBeAllocatedIsCountedNotRecorded) {
   }).join();
   auto segment = allocator->allocate(4096);  // this thread's ring: allocated (one failure only)
   ASSERT_TRUE(segment.ok());
+  EXPECT_EQ(flight_recorder::rings_held(), 1u) << "the refused thread holds no ring";
   ASSERT_NE(flight_recorder::write_report("test"), "");
   flight_recorder::disable();
   RecorderDir next_dir;
@@ -356,7 +357,7 @@ TEST(FlightRecorder, AThreadWhoseRingCannotBeAllocatedIsCountedNotRecorded) {
 
 // A thread that saw a free ring slot but lost it to others before claiming
 // it is refused and counted, like a thread past kMaxThreads: its ring is not
-// kept half-made, and every slot holds one other thread's call.
+// kept half-made (nor leaked), and every slot holds one other thread's call.
 TEST(FlightRecorder, AThreadThatLosesTheLastSlotIsCountedNotRecorded) {
   RecorderDir dir;
   std::string error;
@@ -394,6 +395,7 @@ TEST(FlightRecorder, AThreadThatLosesTheLastSlotIsCountedNotRecorded) {
   }
   loser.join();
   for (std::thread& thread : others) thread.join();
+  EXPECT_EQ(flight_recorder::rings_held(), flight_recorder::kMaxThreads) << "the loser freed the ring it made";
   ASSERT_NE(flight_recorder::write_report("test"), "");
   flight_recorder::disable();
   const auto reports = dir.reports();

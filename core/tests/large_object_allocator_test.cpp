@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/tests/fire_points.h"
 #include "core/tests/scripted_os.h"
 #include "core/units.h"
 
@@ -175,6 +176,30 @@ TEST_F(LargeObjects, DoubleStaleAndForeignReleasesChangeNothing) {
   EXPECT_EQ(large->stats().invalid_pointers, 2u);
   ASSERT_TRUE(other.value()->release(foreign.value()).ok());
   ASSERT_TRUE(large->release(b).ok());
+  expect_consistent();
+}
+
+// Generations wrap from 2^32 - 1 to 1, never to 0 (free); generation.near_wrap
+// starts them three before the wrap, and a handle from before it stays stale.
+TEST_F(LargeObjects, GenerationsWrapPastZeroToOne) {
+  FirePoints near_wrap{fault_points::id_of("generation.near_wrap")};
+  fault_points::ControllerScope scope(&near_wrap);
+  make();
+  std::vector<std::uint32_t> generations;
+  LargeObject first;
+  for (int i = 0; i < 4; ++i) {
+    const LargeObject o = must(1 * MiB);
+    if (i == 0) first = o;
+    generations.push_back(o.generation());
+    ASSERT_TRUE(large->release(o).ok());
+  }
+  EXPECT_EQ(generations, (std::vector<std::uint32_t>{UINT32_MAX - 2, UINT32_MAX - 1, UINT32_MAX, 1}));
+  const LargeObject live = must(1 * MiB);
+  ASSERT_EQ(live.offset(), first.offset());
+  Status stale = large->release(first);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, Errc::DoubleFree);
+  ASSERT_TRUE(large->release(live).ok());
   expect_consistent();
 }
 

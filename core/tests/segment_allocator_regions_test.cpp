@@ -3,7 +3,9 @@
 #include <cerrno>
 
 #include "core/fault_point.h"
+#include "core/segment_allocator_impl.h"  // kCacheGenerationBlock
 #include "core/tests/allocator_fixture.h"
+#include "core/tests/fire_points.h"
 
 namespace segsim::testing {
 namespace {
@@ -166,6 +168,45 @@ TEST_F(SegmentAllocatorRegions, FaultPointsPerturbButNeverCorrupt) {
   EXPECT_EQ(st.classes[4].live_slices, 40u);
   EXPECT_GT(st.regions_mapped, 10u);
   for (const Segment& s : live) ASSERT_TRUE(allocator->release(s).ok());
+  EXPECT_TRUE(allocator->audit().empty());
+}
+
+// A class's generations wrap from 2^32 - 1 to 1, never to 0 (the mark of a
+// free slice); generation.near_wrap starts them just below the wrap — three
+// before it on the pool's path, a cache block before it on a cache's — and
+// a handle from before the wrap stays stale after it.
+TEST_F(SegmentAllocatorRegions, GenerationsWrapPastZeroToOne) {
+  FirePoints near_wrap{fault_points::id_of("generation.near_wrap")};
+  fault_points::ControllerScope scope(&near_wrap);
+  SegmentAllocatorConfig config = small_config();
+  config.thread_cache_bytes = 0;  // the pool's path
+  make(config);
+  std::vector<std::uint32_t> generations;
+  Segment first;
+  for (int i = 0; i < 4; ++i) {
+    const Segment s = must_allocate(4 * KiB);
+    if (i == 0) first = s;
+    generations.push_back(s.generation());
+    ASSERT_TRUE(allocator->release(s).ok());
+  }
+  EXPECT_EQ(generations, (std::vector<std::uint32_t>{UINT32_MAX - 2, UINT32_MAX - 1, UINT32_MAX, 1}));
+  const Segment live = must_allocate(4 * KiB);  // the first one's slice again
+  ASSERT_EQ(live.data(), first.data());
+  Status stale = allocator->release(first);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, Errc::DoubleFree);
+  ASSERT_TRUE(allocator->release(live).ok());
+
+  make();  // a thread cache takes blocks of kCacheGenerationBlock
+  generations.clear();
+  for (std::uint32_t i = 0; i <= detail::kCacheGenerationBlock; ++i) {
+    const Segment s = must_allocate(4 * KiB);
+    generations.push_back(s.generation());
+    ASSERT_TRUE(allocator->release(s).ok());
+  }
+  EXPECT_EQ(generations.front(), UINT32_MAX - detail::kCacheGenerationBlock);
+  EXPECT_EQ(generations[detail::kCacheGenerationBlock - 1], UINT32_MAX - 1);
+  EXPECT_EQ(generations.back(), 1u);
   EXPECT_TRUE(allocator->audit().empty());
 }
 

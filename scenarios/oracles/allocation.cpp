@@ -1,6 +1,7 @@
 // allocation: each completed allocate / allocate_uninitialized is one the API
-// allows (segment_allocator.h): a success has the request's class and at
-// least its bytes and is live in the ownership model; InvalidSize exactly for
+// allows (segment_allocator.h): a success has the request's class, at
+// least its bytes and a generation other than 0 (free), and is live in the
+// ownership model; InvalidSize exactly for
 // 0 and > 256 KiB; OutOfMemory only when a fault plan can fail mmap, with
 // the errno of the calling fiber's failed map (refusal-fields); and
 // OutOfBudget only when it was necessary — every region that could have been
@@ -32,6 +33,10 @@ void Oracles::check_allocation(std::size_t requested_bytes, bool zeroed, const R
     if (segment.size_class() != expected_class || segment.size() < requested_bytes) {
       fail("allocation", fmt::format("{}({}) returned a {}-byte segment of class {}; class {} was due", call,
                                      requested_bytes, segment.size(), segment.size_class(), expected_class),
+           segment.data());
+    }
+    if (segment.generation() == 0) {
+      fail("allocation", fmt::format("{}({}) returned generation 0, which marks a free slice", call, requested_bytes),
            segment.data());
     }
     if (!model_live(segment)) {

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/result.h"
 
 namespace segsim::scenarios {
 
@@ -26,6 +27,13 @@ class Oracles;
 std::optional<std::string> error_text_problem(const Error& error, std::string_view line);
 // Fails "error-text" when error.describe() has a problem.
 void check_error_text(Oracles& oracles, const Error& error);
+
+// What a call ended with, for a failure line: `success_text` when it
+// succeeded, else its error's own describe().
+template <class Outcome>
+std::string outcome_text(const Outcome& outcome, std::string_view success_text = "success") {
+  return outcome.ok() ? std::string(success_text) : outcome.error().describe();
+}
 
 // The problem with `names` (one per enum value, in order), if any: empty,
 // `fallback`, or a name given to two values.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/large_objects.h"
+#include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
@@ -60,6 +61,10 @@ std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, st
   if (object.size() != need || object.bytes().data() != object.data() || object.bytes().size() != need) {
     oracles_.fail("large-outcome", fmt::format("allocate({}) gave {} bytes, not {}", requested, object.size(), need), object.data());
   }
+  if (object.generation() == 0) {
+    oracles_.fail("large-outcome", fmt::format("allocate({}) gave generation 0, which marks a free range", requested),
+                  object.data());
+  }
   ++calls_.allocations;
   calls_.zeroed_allocations += zeroed ? 1 : 0;
   const std::uint64_t key = offset_of(object);
@@ -78,7 +83,7 @@ void LargeObjectChecks::check_reclaims(std::size_t requested, const Result<Large
                                        std::uint32_t reclaims) {
   const bool hooked = static_cast<bool>(large_.config().on_budget_exhausted);
   const bool refused_over_budget = !result.ok() && result.error().code == Errc::OutOfBudget;
-  const std::string outcome = result.ok() ? std::string("success") : result.error().describe();
+  const std::string outcome = outcome_text(result);
   if (reclaims > (hooked && valid_size ? 1u : 0u)) {
     oracles_.fail("large-outcome", fmt::format("allocate({}) asked on_budget_exhausted {} times ({}); the model allows "
                                                "one ask, and only for a valid size when a hook is set",

@@ -12,8 +12,9 @@
 //   counters_grow.cpp     an allocator's event counters never go back
 //   fault_reach.cpp       a call that must offer a fault point to the plan asked it
 //                         (allocations and releases through thread caches: the bypasses)
-//   allocation.cpp        each allocate/lookup/reset result is one the API allows;
-//                         a refusal (OutOfBudget) was necessary
+//   allocation.cpp        each allocate/lookup/reset result is one the API allows
+//                         (a handle's generation is never 0, the mark of a free
+//                         slice); a refusal (OutOfBudget) was necessary
 //   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;
 //                         ASan poisoning does it in sanitizer builds)
 //   overlap.cpp           no two live segments share bytes

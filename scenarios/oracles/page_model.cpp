@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/zero_scan.h"
+#include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
@@ -77,7 +78,7 @@ void PageModels::check_write(LeafPage* page, bool dewey, std::size_t slot, std::
   if (due != Errc::OsFailure) {
     if (status.ok() || status.error().code != due) {
       oracles_.fail("page-write", fmt::format("{}(slot {}, {} bytes) on page {}: {}; the model says '{}'", call, slot,
-                                              bytes, model.id, status.ok() ? "succeeded" : status.error().describe(),
+                                              bytes, model.id, outcome_text(status, "succeeded"),
                                               errc_name(due)),
                     page->slot_segment().data());
     }

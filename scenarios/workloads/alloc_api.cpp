@@ -285,7 +285,7 @@ void Client::lookup_live() {
   Result<Segment> found = stack_.allocator.lookup(held->segment.data());
   if (!found || !(*found == held->segment)) {
     stack_.oracles.fail("lookup", "lookup of a live segment's start did not return its handle: " +
-                                      (found.ok() ? std::string("another handle") : found.error().describe()),
+                                      outcome_text(found, "another handle"),
                         held->segment.data());
   }
 }
@@ -339,7 +339,7 @@ void Client::lookup_past_region() {
   if (found.ok() || came != Errc::InvalidPointer || found.error().size_class != -1) {
     stack_.oracles.fail("lookup", fmt::format("lookup of the first byte past a live segment's region, where nothing is "
                                               "mapped, answered {}; due InvalidPointer naming no class",
-                                              found.ok() ? std::string("a handle") : found.error().describe()),
+                                              outcome_text(found, "a handle")),
                         live.data());
   }
   state_of(stack_).rules.check(stack_.oracles, "lookup outside every region", found.error().detail, live.data());

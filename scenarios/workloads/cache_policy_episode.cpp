@@ -16,6 +16,7 @@
 #include "scenarios/oracles/zero_scan.h"
 #include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/swarm.h"
+#include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
@@ -185,7 +186,7 @@ class Episode {
     const Status status = allocator_.release(stale);
     if (status.ok() || status.error().code != Errc::DoubleFree) {
       fail("cache-policy", fmt::format("a stale release answered {}; DoubleFree was due",
-                                       status.ok() ? std::string("ok") : status.error().describe()));
+                                       outcome_text(status, "ok")));
     }
     model_.refused(stats());
   }

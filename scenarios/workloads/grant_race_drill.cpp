@@ -9,6 +9,7 @@
 #include "core/fault_point.h"
 #include "core/size_class.h"
 #include "scenarios/workloads/episode_instance.h"
+#include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
@@ -73,7 +74,7 @@ class Drill {
     const Status again = allocator_.release(x);
     if (again.ok() || again.error().code != Errc::DoubleFree) {
       stack_.oracles.fail("cache-policy", fmt::format("{}: a second release of the handle answered {}; due DoubleFree",
-                                                      what, again.ok() ? "ok" : again.error().describe()));
+                                                      what, outcome_text(again, "ok")));
     }
     if (const std::vector<std::string> audit = allocator_.audit(); !audit.empty()) {
       stack_.oracles.fail("accounting", what + ": the allocator audits: " + audit.front());

@@ -13,6 +13,7 @@
 #include "core/size_class.h"
 #include "scenarios/workloads/drill_controllers.h"
 #include "scenarios/workloads/episode_instance.h"
+#include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
@@ -72,7 +73,7 @@ void check_stale_release(Stack& stack, SegmentAllocator& allocator, const Segmen
                           "answered {}; due: DoubleFree, '{}' (slice generation now {})",
                           reset ? "reset" : "release", stale.region_id(), stale.slice_index(), stale.generation(),
                           other ? fmt::format(" (and region {} mapped)", other->region_id()) : std::string(),
-                          status.ok() ? std::string("ok") : status.error().describe(), due, due_live));
+                          outcome_text(status, "ok"), due, due_live));
 }
 
 void round(Stack& stack, SegmentAllocator& allocator, sim::Rng& rng) {

@@ -13,6 +13,7 @@
 #include "scenarios/oracles/magazine_policy.h"
 #include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/swarm.h"
+#include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
@@ -174,14 +175,14 @@ class Episode {
       const Status status = slab_.free(stale);
       if (status.ok() || status.error().code != Errc::DoubleFree) {
         fail(fmt::format("a stale free answered {}; DoubleFree was due",
-                         status.ok() ? std::string("ok") : status.error().describe()));
+                         outcome_text(status, "ok")));
       }
       model_.refused("stale free", slab_.stats());
     }
     const Status null_free = slab_.free(SlabObject{});
     if (null_free.ok() || null_free.error().code != Errc::InvalidPointer) {
       fail(fmt::format("a free of the null handle answered {}; InvalidPointer was due",
-                       null_free.ok() ? std::string("ok") : null_free.error().describe()));
+                       outcome_text(null_free, "ok")));
     }
     model_.refused("null free", slab_.stats());
   }

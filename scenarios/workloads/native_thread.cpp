@@ -22,6 +22,7 @@
 #include "scenarios/oracles/zero_scan.h"
 #include "scenarios/workloads/forged_handles.h"
 #include "scenarios/workloads/swarm.h"
+#include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
@@ -126,7 +127,7 @@ struct NativeEpisode {
     if (class_of(bytes) < 0) {
       if (got.ok() || got.error().code != Errc::InvalidSize) {
         fail(fmt::format("{}: allocate({}) gave {}; InvalidSize was due", phase, bytes,
-                         got.ok() ? std::string("a segment") : got.error().describe()));
+                         outcome_text(got, "a segment")));
         if (got.ok()) (void)segments->release(got.value());
       }
       return;
@@ -174,7 +175,7 @@ struct NativeEpisode {
     }
     if (again.ok() || again.error().code != Errc::DoubleFree || reset.ok() || reset.error().code != Errc::DoubleFree) {
       fail(fmt::format("{}: release / reset of a released segment answered {} / {}; DoubleFree was due", phase,
-                       again.ok() ? "ok" : again.error().describe(), reset.ok() ? "ok" : reset.error().describe()));
+                       outcome_text(again, "ok"), outcome_text(reset, "ok")));
     }
     if (observer->handed != handed || observer->releases != releases) {
       fail(fmt::format("{}: a refused release reached the observer's hand-out / release hooks", phase));
@@ -199,7 +200,7 @@ struct NativeEpisode {
     Result<Segment> found = segments->lookup(held.segment.data());
     if (!found.ok() || !(found.value() == held.segment)) {
       fail(fmt::format("{}: lookup of a live segment answered {}", phase,
-                       found.ok() ? "another handle" : found.error().describe()));
+                       outcome_text(found, "another handle")));
     }
   }
 
@@ -218,7 +219,7 @@ struct NativeEpisode {
       }
       if (got.ok() || got.error().code != Errc::InvalidPointer) {
         fail(fmt::format("{}: release of a forged handle (forgery {}) answered {}; InvalidPointer was due", phase, f,
-                         got.ok() ? "ok" : got.error().describe()));
+                         outcome_text(got, "ok")));
       }
     }
     const AllocatorStats after = segments->stats();
@@ -284,7 +285,7 @@ struct NativeEpisode {
     if (slab_class_of(bytes) < 0) {
       if (got.ok() || got.error().code != Errc::InvalidSize) {
         fail(fmt::format("{}: slab allocate({}) gave {}; InvalidSize was due", phase, bytes,
-                         got.ok() ? std::string("an object") : got.error().describe()));
+                         outcome_text(got, "an object")));
         if (got.ok()) (void)slab->free(got.value());
       }
       return;
@@ -304,7 +305,7 @@ struct NativeEpisode {
     Result<SlabObject> found = slab->lookup(object.data());
     if (!found.ok() || found->generation() != object.generation() || found->index() != object.index()) {
       fail(fmt::format("{}: lookup of a new object answered {}", phase,
-                       found.ok() ? "another object" : found.error().describe()));
+                       outcome_text(found, "another object")));
     }
     objects_live.push_back({object, take_new_block(object.data(), object.size(), bytes, "slab object", phase)});
   }
@@ -326,7 +327,7 @@ struct NativeEpisode {
     Status again = slab->free(held.object);
     if (again.ok() || again.error().code != Errc::DoubleFree) {
       fail(fmt::format("{}: a second free answered {}; DoubleFree was due", phase,
-                       again.ok() ? "ok" : again.error().describe()));
+                       outcome_text(again, "ok")));
     } else {
       ++slab_double_frees;
     }

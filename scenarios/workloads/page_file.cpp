@@ -155,7 +155,7 @@ void Client::close_unmap_fails() {
                                                  "unmap_failures() {} (before: {}) and {} B of files mapped (before: "
                                                  "{} B); due: OsFailure with EINVAL, closed, one more failure, the "
                                                  "mapping left",
-                                                 closed.ok() ? std::string("ok") : closed.error().describe(),
+                                                 outcome_text(closed, "ok"),
                                                  opened->is_open() ? "open" : "closed", unmap_failures,
                                                  unmap_failures_before, stack_.sim_os.stats().file_bytes,
                                                  file_bytes_before));

@@ -107,39 +107,60 @@ std::vector<std::pair<std::string, std::vector<std::byte>>> bad_variants(const s
   return out;
 }
 
-// The record encoder's refusals, each with its code.
+// The record encoder's refusals, each with its code and the text of the rule
+// that refused (a later rule refusing instead hides a wrong earlier one).
 void check_encoder_refusals(Stack& stack) {
   const std::vector<std::byte> value(64, std::byte{1});
-  auto expect = [&](Result<std::vector<std::byte>> encoded, Errc code, const char* what) {
-    if (encoded.ok() || encoded.error().code != code) {
-      stack.oracles.fail("page-records", fmt::format("encoding {}: {}; the model says '{}'", what,
-                                                     encoded.ok() ? "accepted" : encoded.error().describe(),
-                                                     errc_name(code)));
+  auto expect = [&](Result<std::vector<std::byte>> encoded, Errc code, std::string_view rule, const char* what) {
+    if (encoded.ok() || encoded.error().code != code || encoded.error().detail != rule) {
+      stack.oracles.fail("page-records", fmt::format("encoding {}: {}; the model says '{}: {}'", what,
+                                                     outcome_text(encoded, "accepted"), errc_name(code), rule));
     }
   };
+  constexpr std::string_view kBadPageBytes = "page_bytes outside 8 B..1 MiB";
+  constexpr std::string_view kTableTooBig = "record table does not fit the page";
+  constexpr std::string_view kPayloadTooBig = "records do not fit the page";
   const PageRecordView one{0, value, std::nullopt};
-  expect(encode_page_records(std::span(&one, 1), kPageRecordsHeaderBytes - 1), Errc::InvalidSize, "into a 7-byte page");
-  expect(encode_page_records(std::span(&one, 1), kMaxPageRecordsPageBytes + 1), Errc::InvalidSize, "into a page over 1 MiB");
+  expect(encode_page_records(std::span(&one, 1), kPageRecordsHeaderBytes - 1), Errc::InvalidSize, kBadPageBytes,
+         "into a 7-byte page");
+  expect(encode_page_records(std::span(&one, 1), kMaxPageRecordsPageBytes + 1), Errc::InvalidSize, kBadPageBytes,
+         "into a page over 1 MiB");
+  // The table's bound: as many empty records as entries fit, then one more.
+  constexpr std::size_t kPage = 4096;
+  const std::size_t table_fits = (kPage - kPageRecordsHeaderBytes) / kPageRecordEntryBytes;
   std::vector<PageRecordView> many;
-  for (std::uint32_t slot = 0; slot < 200; ++slot) many.push_back(PageRecordView{slot, {}, std::nullopt});
-  expect(encode_page_records(many, 4096), Errc::InvalidSize, "more records than the table holds");
-  const std::vector<std::byte> big(4096, std::byte{2});
+  for (std::uint32_t slot = 0; slot < table_fits; ++slot) many.push_back(PageRecordView{slot, {}, std::nullopt});
+  auto table_full = encode_page_records(many, kPage);
+  if (!table_full.ok() || table_full->size() != kPageRecordsHeaderBytes + table_fits * kPageRecordEntryBytes) {
+    stack.oracles.fail("page-records", fmt::format("encoding {} empty records, as many as the table of a {}-byte page "
+                                                   "holds: {}",
+                                                   table_fits, kPage, outcome_text(table_full, "a wrong size")));
+  }
+  many.push_back(PageRecordView{static_cast<std::uint32_t>(table_fits), {}, std::nullopt});
+  expect(encode_page_records(many, kPage), Errc::InvalidSize, kTableTooBig, "one record more than the table holds");
+  const std::vector<std::byte> big(kPage, std::byte{2});
   const PageRecordView too_big{0, big, std::nullopt};
-  expect(encode_page_records(std::span(&too_big, 1), 4096), Errc::InvalidSize, "a value longer than the page");
+  expect(encode_page_records(std::span(&too_big, 1), kPage), Errc::InvalidSize, kPayloadTooBig,
+         "a value longer than the page");
   const PageRecordView twice[] = {{3, value, std::nullopt}, {3, value, std::nullopt}};
-  expect(encode_page_records(twice, 4096), Errc::InvalidPageFile, "two records of one slot");
-  // Exactly full: header, one entry and a value up to the last byte.
-  const std::vector<std::byte> exact(4096 - kPageRecordsHeaderBytes - kPageRecordEntryBytes, std::byte{3});
+  expect(encode_page_records(twice, kPage), Errc::InvalidPageFile, "duplicate slot", "two records of one slot");
+  // Exactly full: header, one entry and a value up to the last byte; a byte
+  // more is refused.
+  std::vector<std::byte> exact(kPage - kPageRecordsHeaderBytes - kPageRecordEntryBytes, std::byte{3});
   const PageRecordView full{0, exact, std::nullopt};
-  auto encoded = encode_page_records(std::span(&full, 1), 4096);
-  if (!encoded.ok() || encoded->size() != 4096) stack.oracles.fail("page-records", "an exactly full page was refused");
+  auto encoded = encode_page_records(std::span(&full, 1), kPage);
+  if (!encoded.ok() || encoded->size() != kPage) stack.oracles.fail("page-records", "an exactly full page was refused");
+  exact.push_back(std::byte{3});
+  const PageRecordView over{0, exact, std::nullopt};
+  expect(encode_page_records(std::span(&over, 1), kPage), Errc::InvalidSize, kPayloadTooBig,
+         "a value one byte longer than a full page holds");
   // The page-size bounds are sizes a page may have: a page of exactly the
   // header holds no record (and decodes as empty), the largest page one.
   auto header_only = encode_page_records({}, kPageRecordsHeaderBytes);
   if (!header_only.ok() || header_only->size() != kPageRecordsHeaderBytes ||
       !decode_page_records(*header_only).ok() || !decode_page_records(*header_only)->empty()) {
     stack.oracles.fail("page-records", fmt::format("a page of exactly the {}-byte header: {}", kPageRecordsHeaderBytes,
-                                                   header_only.ok() ? "does not decode as empty" : header_only.error().describe()));
+                                                   outcome_text(header_only, "does not decode as empty")));
   }
   auto largest = encode_page_records(std::span(&one, 1), kMaxPageRecordsPageBytes);
   if (!largest.ok()) stack.oracles.fail("page-records", "a record in the largest page: " + largest.error().describe());

@@ -28,13 +28,13 @@ constexpr const char* kOracle = "page-file-writer";
 
 // What one write under a small fault plan must give.
 struct WriteCase {
+  std::string name;             // for a failure line: the spec can run to 32 rules
   std::string spec;             // the fault plan (faults/fault_plan.h)
   int expected_errno = 0;       // 0: the write succeeds
   bool file_complete = false;   // a failure that still leaves every byte (close)
   std::uint64_t write_calls = 0;  // exactly this many write_file calls
 };
 
-std::string describe(const Status& status) { return status ? std::string("success") : status.error().describe(); }
 
 // One write of `writer` to a fresh SimOs path through a FaultyOs with the
 // case's plan. SimOs takes at most a page a call, so every write of a file of
@@ -50,13 +50,15 @@ void check_case(Stack& stack, const PageFileWriter& writer, const WriteCase& c, 
   const Status written = writer.write(os, path);
   const std::vector<std::byte> want = writer.to_bytes();
   const std::optional<std::vector<std::byte>> got = stack.sim_os.file_contents(path);
-  const std::string where = fmt::format("write() under '{}'", c.spec);
+  const std::string where = fmt::format("write() under {}", c.name);
   if (c.expected_errno == 0) {
-    if (!written) return stack.oracles.fail(kOracle, fmt::format("{}: {}; the model says success", where, describe(written)));
+    if (!written) {
+      return stack.oracles.fail(kOracle, fmt::format("{}: {}; the model says success", where, outcome_text(written)));
+    }
   } else {
     if (written || written.error().code != Errc::OsFailure || written.error().os_errno != c.expected_errno) {
       return stack.oracles.fail(kOracle, fmt::format("{}: {}; the model says an OS failure with errno {}", where,
-                                                     describe(written), c.expected_errno));
+                                                     outcome_text(written), c.expected_errno));
     }
     check_error_text(stack.oracles, written.error());
   }
@@ -90,14 +92,14 @@ void check_linux(Stack& stack, const PageFileWriter& writer) {
   Os& os = LinuxOs::instance();
   const Status unwritable = writer.write(os, "/dev/null/segsim-pages.db");
   if (unwritable || unwritable.error().code != Errc::OsFailure || unwritable.error().os_errno != ENOTDIR) {
-    stack.oracles.fail(kOracle, "writing under /dev/null: " + describe(unwritable) + "; the model says ENOTDIR");
+    stack.oracles.fail(kOracle, "writing under /dev/null: " + outcome_text(unwritable) + "; the model says ENOTDIR");
   }
   check_error_text(stack.oracles, unwritable.error());
   struct stat device {};
   if (::stat("/dev/full", &device) == 0 && S_ISCHR(device.st_mode)) {
     const Status full = writer.write(os, "/dev/full");
     if (full || full.error().code != Errc::OsFailure || full.error().os_errno != ENOSPC) {
-      stack.oracles.fail(kOracle, "writing to /dev/full: " + describe(full) + "; the model says ENOSPC");
+      stack.oracles.fail(kOracle, "writing to /dev/full: " + outcome_text(full) + "; the model says ENOSPC");
     }
     check_error_text(stack.oracles, full.error());
   }
@@ -119,7 +121,7 @@ void check_linux(Stack& stack, const PageFileWriter& writer) {
 void check_writer_writes(Stack& stack, const PageFileWriter& writer, sim::Rng& rng) {
   const Status empty = PageFileWriter{}.write(stack.sim_os, "/segsim/written/empty.db");
   if (empty || empty.error().code != Errc::InvalidConfig || stack.sim_os.file_contents("/segsim/written/empty.db")) {
-    stack.oracles.fail(kOracle, "writing a file without pages: " + describe(empty) +
+    stack.oracles.fail(kOracle, "writing a file without pages: " + outcome_text(empty) +
                                     "; the model says InvalidConfig and no file");
   }
   check_error_text(stack.oracles, empty.error());
@@ -134,13 +136,13 @@ void check_writer_writes(Stack& stack, const PageFileWriter& writer, sim::Rng& r
     two_runs += fmt::format("{}write:EINTR@nth={}", two_runs.empty() ? "" : ",", call);
   }
   const std::vector<WriteCase> cases = {
-      {"none", 0, false, writes},
-      {fmt::format("write:EINTR@nth={}", nth), 0, false, writes + 1},
-      {"write:EINTR@after=0", EINTR, false, kMaxWriteInterruptions + 1},  // every write interrupted: bounded
-      {two_runs, 0, false, writes + 2 * kMaxWriteInterruptions},
-      {fmt::format("write:ENOSPC@nth={}", nth), ENOSPC, false, nth},
-      {"create:EACCES@nth=1", EACCES, false, 0},
-      {"close:EIO@nth=1", EIO, true, writes},
+      {"no faults", "none", 0, false, writes},
+      {"one interrupted write", fmt::format("write:EINTR@nth={}", nth), 0, false, writes + 1},
+      {"every write interrupted", "write:EINTR@after=0", EINTR, false, kMaxWriteInterruptions + 1},  // bounded
+      {"two runs of the most interruptions in a row", two_runs, 0, false, writes + 2 * kMaxWriteInterruptions},
+      {fmt::format("ENOSPC on write {}", nth), fmt::format("write:ENOSPC@nth={}", nth), ENOSPC, false, nth},
+      {"create refused", "create:EACCES@nth=1", EACCES, false, 0},
+      {"close failing", "close:EIO@nth=1", EIO, true, writes},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     check_case(stack, writer, cases[i], fmt::format("/segsim/written/{}.db", i), stack.seed);
@@ -149,7 +151,7 @@ void check_writer_writes(Stack& stack, const PageFileWriter& writer, sim::Rng& r
   const std::string under = "/segsim/written/0.db/pages.db";
   const Status refused = writer.write(stack.sim_os, under);
   if (refused || refused.error().code != Errc::OsFailure || refused.error().os_errno != ENOTDIR) {
-    stack.oracles.fail(kOracle, "writing under a file: " + describe(refused) + "; the model says ENOTDIR");
+    stack.oracles.fail(kOracle, "writing under a file: " + outcome_text(refused) + "; the model says ENOTDIR");
   }
   check_linux(stack, writer);
 }

@@ -16,6 +16,7 @@
 #include "core/leaf_page_pool.h"
 #include "core/page_cache.h"
 #include "scenarios/crash_report.h"
+#include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
@@ -75,7 +76,7 @@ struct Episode {
     if (same) return;
     std::string got;
     for (const auto& [key, status] : heard) {
-      got += fmt::format(" {:#x}:{}", key, status.ok() ? "ok" : status.error().describe());
+      got += fmt::format(" {:#x}:{}", key, outcome_text(status, "ok"));
     }
     std::string want;
     for (std::uint64_t key : keys) want += fmt::format(" {:#x}:ok", key);
@@ -224,7 +225,7 @@ void first_cache(Episode& ep, LeafPagePool& pool, const std::array<LeafPage*, kP
     ep.expect(Op::PoolGiveBack, 0, 0, 0, Errc::DoubleFree);
     if (again.ok() || again.error().code != Errc::DoubleFree) {
       stack.oracles.fail("pool", fmt::format("give_back of a page its cache's eviction gave back: {}; due DoubleFree",
-                                             again.ok() ? "accepted" : again.error().describe()));
+                                             outcome_text(again, "accepted")));
     }
 
     if (cache.erase(kMissingKey)) stack.oracles.fail("cache", "erase of a key never put answered true");

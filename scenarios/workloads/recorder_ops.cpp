@@ -360,7 +360,8 @@ struct ClaimHold {
 // refused is the OS's schedule, except the held one's; how many is not.
 // Then one late thread records while all of them live: every slot is
 // claimed and no ring exited, so it is refused at the ring count, before any
-// claim — counted once, like every refused thread.
+// claim — counted once, like every refused thread. The recorder then holds
+// one ring block a slot (rings_held()), none of a refused thread.
 void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingRace race) {
   const auto threads = static_cast<std::uint32_t>(flight_recorder::kMaxThreads) + extra;
   const bool held = race == RingRace::HeldClaim;
@@ -444,6 +445,14 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
                                      flight_recorder::kMaxThreads, check.rings_refused + refused));
   }
   check.rings_refused += refused;
+  // Every slot holds a ring; a thread refused after making its ring (a lost
+  // race) freed it.
+  if (flight_recorder::rings_held() != flight_recorder::kMaxThreads) {
+    recorder_fail(stack, fmt::format("{} threads came for {} rings: the recorder holds {} ring blocks; due {} (one a "
+                                     "slot; a thread that lost the race frees the ring it made)",
+                                     threads + 1, flight_recorder::kMaxThreads, flight_recorder::rings_held(),
+                                     flight_recorder::kMaxThreads));
+  }
 }
 
 // The final report keeps at most kMaxThreads rings, one of them the last

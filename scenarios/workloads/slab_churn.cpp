@@ -451,7 +451,7 @@ void forged_frees(Stack& stack, SlabChurn& st) {
       still->slab_epoch() != live.slab_epoch() || still->index() != live.index() ||
       still->generation() != live.generation() || still->size_class() != live.size_class()) {
     stack.oracles.fail("slab-refusal", fmt::format("after refused frees of forged handles, lookup of the object answers {}",
-                                                   still.ok() ? "another handle" : still.error().describe()));
+                                                   outcome_text(still, "another handle")));
   }
   st.oracles->expect_ok(st.slab->free(live), "free of the object whose forged handles were refused", live.data());
   ++st.model.frees;
