@@ -610,6 +610,11 @@ std::uint64_t SimOs::unmap_calls() const {
   return stats_.calls[static_cast<std::size_t>(OsCall::Unmap)];
 }
 
+std::uint64_t SimOs::map_calls() const {
+  std::lock_guard guard(mu_);
+  return stats_.calls[static_cast<std::size_t>(OsCall::Map)];
+}
+
 SimOsStats SimOs::stats() const {
   std::lock_guard guard(mu_);
   SimOsStats stats = stats_;

@@ -102,6 +102,8 @@ class SimOs final : public Os {
   // Unmap calls so far, by every caller (stats().calls without its residency
   // walk): unchanged between two reads, no mapping went or moved meanwhile.
   std::uint64_t unmap_calls() const;
+  // Map calls so far, by every caller, refused ones too (as unmap_calls()).
+  std::uint64_t map_calls() const;
   PageState page_state(const void* address) const;
   // A stamp of the pages' contents: SimOs counts every operation that drops
   // pages (unmap, DONTNEED, a reclaimed FREE). page_state_since(address, stamp)

@@ -24,7 +24,8 @@
 //   leaks.cpp             zero live slices and zero borrowed pages at quiescence
 //   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
 //   liveness.cpp          deadlock / step limit / assertion from the simulator
-//   regions_unmapped.cpp  free_unused_regions' count is the unmaps SimOs made for the call
+//   regions_unmapped.cpp  free_unused_regions' count is the unmaps SimOs made for the call,
+//                         and no more than its target asks
 //   regions_released.cpp  release_unused_regions' count is the DontNeed advises that
 //                         succeeded for the call (one per region released)
 //   teardown_unmapped.cpp the allocator's destructor unmaps each region it still maps, once,
@@ -85,6 +86,16 @@ class OracleTripped : public std::runtime_error {
 struct SlotShadow {
   std::size_t bytes = 0;
   std::uint8_t fill = 0;
+};
+
+// One free_unused_regions(target_bytes) call, for regions-unmapped.
+struct RegionsUnmappedCall {
+  std::size_t reported = 0;            // what it returned
+  std::uint64_t unmapped_by_call = 0;  // SimOs's unmaps for the calling fiber during it
+  std::size_t target_bytes = 0;
+  std::size_t virtual_before = 0;      // the allocator's virtual bytes before it
+  std::uint64_t maps_meanwhile = 0;    // SimOs map calls, by anyone, from before that reading to after the call
+  std::size_t region_bytes = 0;
 };
 
 class Oracles final : public SegmentObserver {
@@ -154,10 +165,10 @@ class Oracles final : public SegmentObserver {
   // before it) names the generation the model holds at that slice now.
   void check_live_generation(const char* call, const Segment& segment, const Error& error, std::uint64_t window);
 
-  // regions_unmapped.cpp: free_unused_regions returned `reported`; SimOs's
-  // ledger says the calling fiber's unmaps that succeeded during the call
-  // were `unmapped_by_call`.
-  void check_regions_unmapped(std::size_t reported, std::uint64_t unmapped_by_call);
+  // regions_unmapped.cpp: free_unused_regions returned what SimOs's ledger
+  // says the calling fiber unmapped during the call, and unmapped no more
+  // regions than the target asks.
+  void check_regions_unmapped(const RegionsUnmappedCall& call);
   // regions_released.cpp: release_unused_regions returned `reported`; the
   // allocator's Os ledger says the calling fiber's DontNeed advises that
   // succeeded during the call were `dropped_by_call`.

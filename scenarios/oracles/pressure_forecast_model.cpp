@@ -58,8 +58,14 @@ void check_forecast_against_model(Oracles& oracles, const PressureForecasterConf
   value("allocation B/s", got.allocation_rate_bytes_per_s, want.allocation_rate_bytes_per_s);
   value("release B/s", got.release_rate_bytes_per_s, want.release_rate_bytes_per_s);
   const PressureThresholds& t = config.thresholds;
-  // Whether it is rising at all, or already critical, must be certain first.
-  const bool critical_certain = clear_of(want.current_ratio, {t.critical}) && clear_of(want.slope_per_s, {0.0});
+  // Decisions on the current ratio are certain when it is clear of their
+  // thresholds, or when both hold the very same ratio (one division of the
+  // same sample): then a ratio exactly on a threshold is at it for both.
+  const bool same_ratio = got.current_ratio == want.current_ratio;
+  // Whether it is already critical, or else rising at all, must be certain first.
+  const bool at_critical_certain = same_ratio || clear_of(want.current_ratio, {t.critical});
+  const bool critical_certain =
+      at_critical_certain && (want.current_ratio >= t.critical || clear_of(want.slope_per_s, {0.0}));
   if (critical_certain && (want.time_to_critical_ns <= 0
                                ? got.time_to_critical_ns != want.time_to_critical_ns
                                : !within(static_cast<double>(got.time_to_critical_ns),
@@ -71,7 +77,7 @@ void check_forecast_against_model(Oracles& oracles, const PressureForecasterConf
   if (trend_certain && got.trend != want.trend) {
     wrong += fmt::format(" trend {} (model {});", pressure_trend_name(got.trend), pressure_trend_name(want.trend));
   }
-  const bool level_certain = clear_of(want.current_ratio, {t.warning, t.high, t.critical, t.emergency});
+  const bool level_certain = same_ratio || clear_of(want.current_ratio, {t.warning, t.high, t.critical, t.emergency});
   const bool predicted_certain = level_certain && clear_of(want.confidence, {config.min_confidence}) &&
                                  clear_of(want.predicted_horizon, {t.warning, t.high, t.critical, t.emergency});
   if (level_certain && got.level != want.level) {

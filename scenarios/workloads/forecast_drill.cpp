@@ -1,8 +1,10 @@
 // pressure_drills.h: forecast_drill — the forecaster against its model on
 // samples the loop's page-sized accounting never produces (steps of one byte,
 // where an off-by-one between growth and shrinkage shows; repeated instants;
-// zero limits; windows of 2), and record() on a manual clock (its stamp).
+// zero limits; windows of 2; a ratio on a threshold exactly), and record() on
+// a manual clock (its stamp).
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include <fmt/format.h>
@@ -85,9 +87,18 @@ void forecast_drill(Stack& stack) {
       }
     } else {
       now_ns += draw_one<std::int64_t>(rng, {0, 1, 1'000'000, 1'000'000'000, 1'000'000'000});
-      const auto step_bytes = draw_one<std::int64_t>(rng, {0, 1, -1, 2, -2, 4096, -4096, 1 + static_cast<std::int64_t>(limit_bytes / 10)});
-      used_bytes = static_cast<std::size_t>(std::clamp<std::int64_t>(static_cast<std::int64_t>(used_bytes) + step_bytes, 0,
-                                                                    static_cast<std::int64_t>(limit_bytes * 13 / 10)));
+      if (op == 2) {
+        // On a threshold (exactly, for a limit of 1000 B): the level's and
+        // the time to critical's ">=" boundaries; the zero steps that follow
+        // some draws hold it there with a flat slope.
+        const PressureThresholds& t = config.thresholds;
+        const double ratio = draw_one<double>(rng, {t.warning, t.high, t.critical, t.emergency});
+        used_bytes = static_cast<std::size_t>(std::llround(ratio * static_cast<double>(limit_bytes)));
+      } else {
+        const auto step_bytes = draw_one<std::int64_t>(rng, {0, 1, -1, 2, -2, 4096, -4096, 1 + static_cast<std::int64_t>(limit_bytes / 10)});
+        used_bytes = static_cast<std::size_t>(std::clamp<std::int64_t>(static_cast<std::int64_t>(used_bytes) + step_bytes, 0,
+                                                                      static_cast<std::int64_t>(limit_bytes * 13 / 10)));
+      }
       const std::size_t sample_limit_bytes = rng.below(16) == 0 ? 0 : limit_bytes;
       const Status recorded = forecaster.record_at(now_ns, used_bytes, sample_limit_bytes);
       model.record_at(now_ns, used_bytes, sample_limit_bytes);

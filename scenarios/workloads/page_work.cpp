@@ -87,12 +87,18 @@ std::size_t region_op(Stack& stack, F&& op) {
 
 std::size_t tracked_free_unused_regions(Stack& stack, std::size_t target_virtual_bytes) {
   // SimOs's ledger of this fiber's unmaps, around the call: what the returned
-  // count must be (regions-unmapped).
+  // count must be, and at most what the target asks (regions-unmapped).
   const std::uint64_t unmaps_before = stack.sim_os.unmaps_by_current_caller();
-  const std::size_t regions =
-      region_op(stack, [&] { return stack.allocator.free_unused_regions(target_virtual_bytes); });
-  stack.oracles.check_regions_unmapped(regions, stack.sim_os.unmaps_by_current_caller() - unmaps_before);
-  return regions;
+  const std::uint64_t maps_before = stack.sim_os.map_calls();
+  RegionsUnmappedCall call;
+  call.target_bytes = target_virtual_bytes;
+  call.virtual_before = stack.allocator.stats().virtual_bytes;
+  call.region_bytes = stack.allocator.config().region_bytes;
+  call.reported = region_op(stack, [&] { return stack.allocator.free_unused_regions(target_virtual_bytes); });
+  call.unmapped_by_call = stack.sim_os.unmaps_by_current_caller() - unmaps_before;
+  call.maps_meanwhile = stack.sim_os.map_calls() - maps_before;
+  stack.oracles.check_regions_unmapped(call);
+  return call.reported;
 }
 
 std::size_t tracked_release_unused_regions(Stack& stack, int size_class) {
