@@ -92,13 +92,15 @@ def main():
     written = 0
     inputs = [{"none": bytes([0]), "swarm": bytes([1]),
                "all-faults": bytes([2, (1 << RULES) - 1]) + bytes([4, 4, 4, 4, 6, 6, 7])} for _ in scenarios]
+    mask_bytes = (len(points) + 7) // 8  # kFuzzPointMaskBytes
     for bit, point in enumerate(points):
         counts = [(injected(segsim, name, point, scratch), -index) for index, (name, _) in enumerate(scenarios)]
         for count, negative_index in sorted(counts, reverse=True)[:SCENARIOS_PER_POINT]:
             if count > 0:
                 mask = 1 << bit
                 for suffix, rate in (("", RATE_025), ("-always", RATE_1)):
-                    inputs[-negative_index][f"point-{point}{suffix}"] = bytes([2, POINTS_BIT, mask & 0xFF, mask >> 8, rate])
+                    inputs[-negative_index][f"point-{point}{suffix}"] = (
+                        bytes([2, POINTS_BIT]) + mask.to_bytes(mask_bytes, "little") + bytes([rate]))
     for index, (name, threads) in enumerate(scenarios):
         for kind, faults in inputs[index].items():
             data, rng = head(index, name, threads, kind)

@@ -23,16 +23,14 @@ class ByteCursor {
 };
 
 static_assert(std::size(kFuzzFaultRules) < 8, "the rules byte's bit 7 selects fault points one by one");
-static_assert(fault_points::kFaultPoints.size() <= 16, "the fault point mask is two bytes");
-
 constexpr std::uint8_t kRuleMask = kFuzzFaultPointsBit - 1;
-constexpr std::uint16_t kPointMask = static_cast<std::uint16_t>((1u << fault_points::kFaultPoints.size()) - 1);
+constexpr FuzzPointMask kPointMask = kFuzzPointMaskAll;
 
 bool rules_mode(const FuzzFaultBytes& faults) { return faults.mode % 4 >= 2; }
 bool points_on(const FuzzFaultBytes& faults) { return rules_mode(faults) && (faults.rules & kFuzzFaultPointsBit) != 0; }
 
 // A rate byte per bit of `mask` set, as the decoding reads them.
-std::vector<std::uint8_t> rates(ByteCursor& cursor, unsigned mask) {
+std::vector<std::uint8_t> rates(ByteCursor& cursor, FuzzPointMask mask) {
   std::vector<std::uint8_t> out(static_cast<std::size_t>(std::popcount(mask)));
   for (std::uint8_t& rate : out) rate = cursor.byte();
   return out;
@@ -45,8 +43,7 @@ FuzzFaultBytes read_faults(ByteCursor& cursor) {
   faults.rules = cursor.byte();
   faults.rule_rates = rates(cursor, faults.rules & kRuleMask);
   if (!points_on(faults)) return faults;
-  const std::uint16_t low = cursor.byte();
-  faults.points = static_cast<std::uint16_t>(low | (cursor.byte() << 8));
+  for (std::size_t i = 0; i < kFuzzPointMaskBytes; ++i) faults.points |= FuzzPointMask{cursor.byte()} << (8 * i);
   faults.point_rates = rates(cursor, faults.points & kPointMask);
   return faults;
 }
@@ -69,7 +66,7 @@ std::string fault_spec(const FuzzFaultBytes& faults) {
   }
   next = 0;
   for (std::size_t i = 0; points_on(faults) && i < fault_points::kFaultPoints.size(); ++i) {
-    if ((faults.points & (1u << i)) != 0) {
+    if ((faults.points & (FuzzPointMask{1} << i)) != 0) {
       add_rule(spec, "point:" + std::string(fault_points::kFaultPoints[i].name), faults.point_rates[next++]);
     }
   }
@@ -92,7 +89,7 @@ std::string join_fuzz_input(const FuzzInputParts& parts) {
   out.resize(kFuzzHeadBytes, '\0');
   const FuzzFaultBytes& faults = parts.faults;
   const auto put = [&out](std::uint8_t byte) { out += static_cast<char>(byte); };
-  const auto put_rates = [&put](const std::vector<std::uint8_t>& rates, unsigned mask) {
+  const auto put_rates = [&put](const std::vector<std::uint8_t>& rates, FuzzPointMask mask) {
     for (std::size_t i = 0; i < static_cast<std::size_t>(std::popcount(mask)); ++i) put(i < rates.size() ? rates[i] : 0);
   };
   put(faults.mode);
@@ -100,12 +97,17 @@ std::string join_fuzz_input(const FuzzInputParts& parts) {
     put(faults.rules);
     put_rates(faults.rule_rates, faults.rules & kRuleMask);
     if (points_on(faults)) {
-      put(static_cast<std::uint8_t>(faults.points & 0xff));
-      put(static_cast<std::uint8_t>(faults.points >> 8));
+      out += fuzz_point_mask_bytes(faults.points);
       put_rates(faults.point_rates, faults.points & kPointMask);
     }
   }
   return out + parts.schedule;
+}
+
+std::string fuzz_point_mask_bytes(FuzzPointMask mask) {
+  std::string bytes;
+  for (std::size_t i = 0; i < kFuzzPointMaskBytes; ++i) bytes += static_cast<char>(static_cast<std::uint8_t>(mask >> (8 * i)));
+  return bytes;
 }
 
 RunSpec fuzz_run_spec(std::string_view bytes) {

@@ -12,7 +12,8 @@
 //   [byte 11     which rules, a bit each (kFuzzFaultRules, in order; bit 7:
 //                fault points one by one, as swarm draws them)
 //    a byte per  rule on: its probability, kFuzzFaultRates[byte % 9]
-//    if bit 7:   two bytes, little endian: which fault points, a bit each
+//    if bit 7:   kFuzzPointMaskBytes (a byte per 8 fault points; 2 for 16),
+//                little endian: which fault points, a bit each
 //                (fault_points::kFaultPoints, in order), then a byte per
 //                point on: its probability, kFuzzFaultRates[byte % 9]]
 //   the rest     the schedule: strategy fuzz's bytes (sim/fuzz_strategy.cpp)
@@ -25,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/fault_point.h"
 #include "scenarios/run.h"
 
 namespace segsim::scenarios {
@@ -39,6 +41,14 @@ inline constexpr std::string_view kFuzzFaultRules[] = {
 // Rules byte bit 7: the fault points are chosen one by one (a subset, as
 // swarm's plans have: one point's window may need another point off).
 inline constexpr std::uint8_t kFuzzFaultPointsBit = 1u << 7;
+// The fault points' mask: a bit per point, as many bytes as the list needs,
+// so a point appended to kFaultPoints is reachable by the fuzzer at once.
+using FuzzPointMask = std::uint64_t;
+static_assert(fault_points::kFaultPoints.size() <= 64, "a fuzz input's fault point mask holds 64 points");
+inline constexpr std::size_t kFuzzPointMaskBytes = (fault_points::kFaultPoints.size() + 7) / 8;
+inline constexpr FuzzPointMask kFuzzPointMaskAll =
+    fault_points::kFaultPoints.size() == 64 ? ~FuzzPointMask{0}
+                                            : (FuzzPointMask{1} << fault_points::kFaultPoints.size()) - 1;
 // The last, 1, makes a point fire every time it is reached: a timing window
 // opened at every chance (a slow advise at every decommit) is twice as likely
 // to meet the operation it needs as at 0.25. It was added after the first
@@ -57,7 +67,7 @@ struct FuzzFaultBytes {
   std::uint8_t mode = 0;                   // % 4: 0 none, 1 swarm, 2 and 3 the rules below
   std::uint8_t rules = 0;                  // a bit per kFuzzFaultRules entry; kFuzzFaultPointsBit
   std::vector<std::uint8_t> rule_rates;    // one per rule bit set, in order
-  std::uint16_t points = 0;                // a bit per fault point (if kFuzzFaultPointsBit)
+  FuzzPointMask points = 0;                // a bit per fault point (if kFuzzFaultPointsBit)
   std::vector<std::uint8_t> point_rates;   // one per point bit set, in order
 };
 
@@ -71,6 +81,8 @@ struct FuzzInputParts {
 };
 FuzzInputParts split_fuzz_input(std::string_view bytes);
 std::string join_fuzz_input(const FuzzInputParts& parts);
+// The fault points' mask as an input holds it: kFuzzPointMaskBytes, little endian.
+std::string fuzz_point_mask_bytes(FuzzPointMask mask);
 
 // The run `bytes` stand for: strategy fuzz, fuzz_bytes = the schedule part.
 RunSpec fuzz_run_spec(std::string_view bytes);

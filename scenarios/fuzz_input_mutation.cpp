@@ -36,15 +36,16 @@ std::uint8_t draw_rate(sim::Rng& rng) { return static_cast<std::uint8_t>(rng.bel
 // Switches bit `bit` of `mask` and inserts or removes its rate in `rates`
 // (one per set bit of `counted`, in bit order).
 template <typename Mask>
-void toggle(Mask& mask, unsigned counted, unsigned bit, std::vector<std::uint8_t>& rates, sim::Rng& rng) {
-  const auto index = static_cast<std::size_t>(std::popcount(static_cast<unsigned>(mask) & counted & ((1u << bit) - 1)));
+void toggle(Mask& mask, FuzzPointMask counted, unsigned bit, std::vector<std::uint8_t>& rates, sim::Rng& rng) {
+  const FuzzPointMask one = FuzzPointMask{1} << bit;
+  const auto index = static_cast<std::size_t>(std::popcount(FuzzPointMask{mask} & counted & (one - 1)));
   const auto at = rates.begin() + static_cast<long>(std::min(index, rates.size()));
-  if ((mask & (1u << bit)) != 0) {
+  if ((mask & one) != 0) {
     if (at != rates.end()) rates.erase(at);
   } else {
     rates.insert(at, draw_rate(rng));
   }
-  mask = static_cast<Mask>(mask ^ (1u << bit));
+  mask = static_cast<Mask>(mask ^ one);
 }
 
 void mutate_faults(FuzzFaultBytes& faults, sim::Rng& rng) {
@@ -66,7 +67,7 @@ void mutate_faults(FuzzFaultBytes& faults, sim::Rng& rng) {
     case 2: {  // one fault point (the points' bit on with it)
       const auto bit = static_cast<unsigned>(rng.below(fault_points::kFaultPoints.size()));
       faults.rules |= kFuzzFaultPointsBit;
-      toggle(faults.points, (1u << fault_points::kFaultPoints.size()) - 1, bit, faults.point_rates, rng);
+      toggle(faults.points, kFuzzPointMaskAll, bit, faults.point_rates, rng);
       return;
     }
     default: {  // one rate

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "core/fault_point.h"
+#include "core/fault_point_controllers.h"
 #include "core/flight_recorder_regions.h"
 #include "core/linux_os.h"
 #include "core/platform/runtime.h"
@@ -26,6 +27,8 @@ using flight_recorder::detail::note_region_mapped;
 using flight_recorder::detail::region_base;
 using flight_recorder::detail::region_home_entry;
 
+// A placement's window between claiming its entry and publishing it.
+constexpr std::size_t kClaimSite = fault_points::id_of("recorder.regions.claim.yield");
 // Allocator ids far above any a SegmentAllocator of this process takes.
 constexpr std::uint32_t kAllocator = 0x7fff0000;
 
@@ -106,21 +109,6 @@ std::uint32_t region_homed_at(std::uint32_t allocator, std::size_t home, std::ui
   }
 }
 
-// Runs `action` once, at the first placement that reaches its fault point
-// (claimed, not yet published): another thread's placement in that window.
-class ActAtClaim final : public fault_points::Controller {
- public:
-  explicit ActAtClaim(std::function<void()> action) : action_(std::move(action)) {}
-  bool should_fire(std::size_t site_id) override {
-    if (site_id == fault_points::id_of("recorder.regions.claim.yield") && action_) std::exchange(action_, nullptr)();
-    return false;
-  }
-  bool acted() const { return !action_; }
-
- private:
-  std::function<void()> action_;
-};
-
 // A key of the same home placed while another's claim is in flight takes
 // another entry: before stop 41 it could claim the same one, and the first
 // placement's publication then overwrote it.
@@ -128,7 +116,7 @@ TEST(FlightRecorderRegions, APlacementInFlightKeepsItsEntryFromAnotherOfItsHome)
   constexpr std::uint32_t allocator = kAllocator + 30;
   const std::size_t home = region_home_entry(allocator, 0);
   const std::uint32_t second = region_homed_at(allocator, home, 1);
-  ActAtClaim meanwhile([&] { note_region_mapped(allocator, second, 0x20000); });
+  fault_points::ActOnce meanwhile(kClaimSite, [&] { note_region_mapped(allocator, second, 0x20000); });
   {
     fault_points::ControllerScope scope(&meanwhile);
     note_region_mapped(allocator, 0, 0x10000);
@@ -158,7 +146,7 @@ TEST(FlightRecorderRegions, AFartherPlacementInFlightIsFoundAfterANearerOneCompl
   const std::uint32_t y = region_homed_at(allocator, region_home_entry(allocator, y_home_key), y_home_key + 1);
   pillars.push_back(y_home_key);
   for (const std::uint32_t region : pillars) note_region_mapped(allocator, region, 0x1000 * (region + 1));
-  ActAtClaim meanwhile([&] { note_region_mapped(allocator, y, 0x50000); });
+  fault_points::ActOnce meanwhile(kClaimSite, [&] { note_region_mapped(allocator, y, 0x50000); });
   {
     fault_points::ControllerScope scope(&meanwhile);
     note_region_mapped(allocator, x, 0x40000);
@@ -192,13 +180,6 @@ class CancellingRuntime final : public platform::Runtime {
   void yield() override { throw Cancelled{}; }
 };
 
-class FireClaimYield final : public fault_points::Controller {
- public:
-  bool should_fire(std::size_t site_id) override {
-    return site_id == fault_points::id_of("recorder.regions.claim.yield");
-  }
-};
-
 // A placement cancelled at its fault point's yield (a simulated run that
 // ended; stop 41's hunt: the exception left a noexcept function and the
 // process terminated) unwinds, leaving its entry free and nothing noted.
@@ -207,7 +188,7 @@ TEST(FlightRecorderRegions, APlacementCancelledAtItsYieldLeavesItsEntryFree) {
   const std::size_t home = region_home_entry(allocator, 0);
   const std::uint32_t second = region_homed_at(allocator, home, 1);
   CancellingRuntime runtime;
-  FireClaimYield fire;
+  fault_points::FireSites fire(fault_points::FireSites::Times::EveryAsk, {kClaimSite});
   {
     platform::RuntimeScope on_runtime(&runtime);
     fault_points::ControllerScope scope(&fire);

@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/tests/fire_points.h"
+#include "core/fault_point_controllers.h"
 #include "core/tests/scripted_os.h"
 #include "core/units.h"
 
@@ -182,7 +182,8 @@ TEST_F(LargeObjects, DoubleStaleAndForeignReleasesChangeNothing) {
 // Generations wrap from 2^32 - 1 to 1, never to 0 (free); generation.near_wrap
 // starts them three before the wrap, and a handle from before it stays stale.
 TEST_F(LargeObjects, GenerationsWrapPastZeroToOne) {
-  FirePoints near_wrap{fault_points::id_of("generation.near_wrap")};
+  fault_points::FireSites near_wrap(fault_points::FireSites::Times::EveryAsk,
+                                    {fault_points::id_of("generation.near_wrap")});
   fault_points::ControllerScope scope(&near_wrap);
   make();
   std::vector<std::uint32_t> generations;

@@ -5,7 +5,7 @@
 #include "core/fault_point.h"
 #include "core/segment_allocator_impl.h"  // kCacheGenerationBlock
 #include "core/tests/allocator_fixture.h"
-#include "core/tests/fire_points.h"
+#include "core/fault_point_controllers.h"
 
 namespace segsim::testing {
 namespace {
@@ -176,7 +176,8 @@ TEST_F(SegmentAllocatorRegions, FaultPointsPerturbButNeverCorrupt) {
 // before it on the pool's path, a cache block before it on a cache's — and
 // a handle from before the wrap stays stale after it.
 TEST_F(SegmentAllocatorRegions, GenerationsWrapPastZeroToOne) {
-  FirePoints near_wrap{fault_points::id_of("generation.near_wrap")};
+  fault_points::FireSites near_wrap(fault_points::FireSites::Times::EveryAsk,
+                                    {fault_points::id_of("generation.near_wrap")});
   fault_points::ControllerScope scope(&near_wrap);
   SegmentAllocatorConfig config = small_config();
   config.thread_cache_bytes = 0;  // the pool's path

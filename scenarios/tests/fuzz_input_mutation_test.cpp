@@ -55,7 +55,8 @@ TEST(FuzzInputMutation, AMutationChangesOneFieldAndKeepsTheOthers) {
   // Scenario 8, 3 clients, a rule and two points on, a 32-byte schedule.
   sim::Rng rng(16);
   const std::string parent = std::string("\x08", 1) + random_bytes(rng, 8) + std::string("\x02", 1) +
-                             std::string("\x02\x82\x05\x00\x03\x07\x08", 7) + random_bytes(rng, 32);
+                             std::string("\x02\x82\x05", 3) + fuzz_point_mask_bytes(0x0300) + "\x07\x08" +
+                             random_bytes(rng, 32);
   const RunSpec before = fuzz_run_spec(parent);
   ASSERT_EQ(split_fuzz_input(parent).faults.point_rates.size(), 2u);
   std::set<std::string> changed;
@@ -92,7 +93,8 @@ std::set<std::string> rules_of(const std::string& spec) {
 // other rules keep their rates (no rate shifts onto the next rule).
 TEST(FuzzInputMutation, AFaultSwitchedKeepsTheOtherRates) {
   // Rule madvise:EAGAIN at 0.05, points 8 and 9 at 0.25 and 1.
-  const std::string parent = std::string(10, '\0') + std::string("\x02\x82\x05\x00\x03\x07\x08", 7) + "sched";
+  const std::string parent =
+      std::string(10, '\0') + std::string("\x02\x82\x05", 3) + fuzz_point_mask_bytes(0x0300) + "\x07\x08" + "sched";
   const std::set<std::string> base = rules_of(fuzz_run_spec(parent).faults);
   ASSERT_EQ(base.size(), 3u);
   int added = 0;

@@ -53,17 +53,17 @@ TEST(FuzzInput, DecodesScenarioSeedThreadsFaultsAndSchedule) {
 TEST(FuzzInput, DecodesFaultPointsOneByOne) {
   const auto& points = fault_points::kFaultPoints;
   // Rule 1 (madvise:EAGAIN) at rate 0, then points 0 and 9 (mask 0x0201) at rates 7 and 2.
-  const RunSpec spec = fuzz_run_spec(input(0, 1, 0, std::string("\x02\x82\x00\x01\x02\x07\x02", 7) + "sched"));
+  const RunSpec spec =
+      fuzz_run_spec(input(0, 1, 0, std::string("\x02\x82\x00", 3) + fuzz_point_mask_bytes(0x0201) + "\x07\x02" + "sched"));
   EXPECT_EQ(spec.faults, "madvise:EAGAIN@p=0.001,point:" + std::string(points[0].name) + "@p=0.25,point:" +
                              std::string(points[9].name) + "@p=0.005");
   EXPECT_EQ(spec.fuzz_bytes, "sched");
   // No point selected, no other rule: no faults.
-  EXPECT_EQ(fuzz_run_spec(input(0, 1, 0, std::string("\x02\x80\x00\x00", 4))).faults, "none");
+  EXPECT_EQ(fuzz_run_spec(input(0, 1, 0, std::string("\x02\x80", 2) + fuzz_point_mask_bytes(0))).faults, "none");
   // Every point's name parses as a fault spec.
   for (std::size_t i = 0; i < points.size(); ++i) {
-    const std::uint16_t mask = static_cast<std::uint16_t>(1u << i);
-    const RunSpec one = fuzz_run_spec(input(3, 1, 0, std::string("\x03\x80", 2) + static_cast<char>(mask & 0xff) +
-                                                        static_cast<char>(mask >> 8) + std::string("\x07", 1)));
+    const RunSpec one =
+        fuzz_run_spec(input(3, 1, 0, std::string("\x03\x80", 2) + fuzz_point_mask_bytes(FuzzPointMask{1} << i) + "\x07"));
     EXPECT_EQ(one.faults, "point:" + std::string(points[i].name) + "@p=0.25");
     std::string error;
     EXPECT_TRUE(faults::make_fault_plan(one.faults, 1, &error).ok()) << one.faults << ": " << error;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/fault_point.h"
+#include "core/fault_point_controllers.h"
 #include "core/large_object_allocator.h"
 #include "core/platform/clock.h"
 #include "core/platform/runtime.h"
@@ -19,7 +20,6 @@
 #include "scenarios/oracles/decommit_policy.h"
 #include "scenarios/oracles/os_ledger.h"
 #include "scenarios/workloads/episode_instance.h"
-#include "scenarios/workloads/drill_controllers.h"
 #include "scenarios/workloads/manual_clock.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -197,7 +197,8 @@ class Episode {
     std::int64_t released_at = -1;
     std::size_t returned = 0;
     {
-      FireOnce slow({fault_points::id_of("large.decommit.slow")});
+      fault_points::FireSites slow(fault_points::FireSites::Times::FirstAskOnly,
+                                    {fault_points::id_of("large.decommit.slow")});
       fault_points::ControllerScope only_this(&slow);
       clock_.after_next_sleep([&] {
         released_at = now();

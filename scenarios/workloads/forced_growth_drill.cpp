@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 
 #include "core/fault_point.h"
+#include "core/fault_point_controllers.h"
 #include "core/size_class.h"
 #include "scenarios/workloads/episode_instance.h"
-#include "scenarios/workloads/drill_controllers.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -43,7 +43,8 @@ void run_forced_growth_drill(Stack& stack, sim::Rng& rng) {
   for (std::size_t call = 0; call < most_calls && full_budget_calls < kFullBudgetCalls; ++call) {
     const AllocatorStats before = allocator.stats();
     const bool room = before.virtual_bytes + kRegionBytes <= config.budget_bytes;
-    FireOnce forced({fault_points::id_of("alloc.tcache.bypass"), fault_points::id_of("alloc.pool.slow_path")});
+    fault_points::FireSites forced(fault_points::FireSites::Times::FirstAskOnly,
+                                   {fault_points::id_of("alloc.tcache.bypass"), fault_points::id_of("alloc.pool.slow_path")});
     Result<Segment> got = Segment();
     {
       fault_points::ControllerScope scope(&forced);

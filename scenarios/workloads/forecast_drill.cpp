@@ -1,8 +1,8 @@
 // pressure_drills.h: forecast_drill — the forecaster against its model on
 // samples the loop's page-sized accounting never produces (steps of one byte,
 // where an off-by-one between growth and shrinkage shows; repeated instants;
-// zero limits; windows of 2; a ratio on a threshold exactly), and record() on
-// a manual clock (its stamp).
+// zero limits; windows of 2; a ratio on a threshold exactly; an emergency
+// threshold of exactly 1), and record() on a manual clock (its stamp).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -32,6 +32,9 @@ PressureForecasterConfig draw_forecaster_config(sim::Rng& rng) {
   config.increasing_max = config.stable_band + draw_one<double>(rng, {0.001, 0.02});
   config.min_confidence = draw_one<double>(rng, {0.0, 0.5, 1.0});
   config.action_horizon_ns = draw_one<std::int64_t>(rng, {1, 1'000'000'000, 60'000'000'000});
+  // The top of the thresholds' range is inclusive: an emergency level of exactly
+  // 1 (only a full pool is an emergency) is valid and must be accepted.
+  config.thresholds.emergency = draw_one<double>(rng, {config.thresholds.emergency, 1.0});
   return config;
 }
 

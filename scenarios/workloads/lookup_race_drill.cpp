@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "core/fault_point.h"
+#include "core/fault_point_controllers.h"
 #include "core/size_class.h"
-#include "scenarios/workloads/drill_controllers.h"
 #include "scenarios/workloads/episode_instance.h"
 #include "scenarios/oracles/error_text.h"
 
@@ -89,7 +89,7 @@ void round(Stack& stack, SegmentAllocator& allocator, sim::Rng& rng) {
   const int c2 = remap == 1 ? c : static_cast<int>(rng.below(kSizeClassCount));
   std::optional<Segment> other;
   std::size_t unmapped = 0;
-  ActOnce controller(kLookupSite, [&] {
+  fault_points::ActOnce controller(kLookupSite, [&] {
     unmapped = allocator.free_unused_regions(0);
     if (remap != 0) other = take(stack, allocator, c2);
   });

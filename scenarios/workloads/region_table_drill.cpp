@@ -11,9 +11,9 @@
 
 #include "core/assert.h"
 #include "core/fault_point.h"
+#include "core/fault_point_controllers.h"
 #include "core/flight_recorder_regions.h"
 #include "core/size_class.h"
-#include "scenarios/workloads/drill_controllers.h"
 #include "scenarios/workloads/episode_instance.h"
 
 namespace segsim::scenarios {
@@ -152,7 +152,7 @@ class Drill {
   void note_racing(std::size_t i, std::function<void()> meanwhile) {
     const std::uintptr_t base = next_base_;
     next_base_ += kBaseStep;
-    ActOnce in_flight(kClaimSite, std::move(meanwhile));
+    fault_points::ActOnce in_flight(kClaimSite, std::move(meanwhile));
     {
       fault_points::ControllerScope scope(&in_flight);
       note_region_mapped(allocator_, keys_[i].region, base);
