@@ -263,7 +263,10 @@ def campaign(segsim: Path, scenarios, configs, seeds: int, seed_timeout: float):
                    "--stop-on-failure", "--timeout", str(seed_timeout), "--json", str(result),
                    "--failures-dir", str(WORK / "repros")]
             try:
-                done = subprocess.run(cmd, capture_output=True, text=True, timeout=MAX_SWEEP_SECONDS)
+                # A mutant may print any bytes (a torn string, a page's content): decode what is
+                # not UTF-8 as U+FFFD instead of failing the sample.
+                done = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                                      timeout=MAX_SWEEP_SECONDS)
             except subprocess.TimeoutExpired:
                 return "killed-crash", f"{scenario} {config}: the sweep itself hung"
             try:

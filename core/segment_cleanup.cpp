@@ -56,7 +56,10 @@ void SegmentAllocator::Impl::run_cleanup(int c) {
     }
     outcome = release_regions(c);
   } catch (...) {
-    // The executor survives a throwing task: the guard must not stay set.
+    // The executor survives a throwing task: the guard must not stay set, and
+    // a cleanup that ended by a throw has finished (stats() must not show it
+    // in flight for good).
+    pool.cleanups_finished.bump();
     pool.cleanup_in_progress.store(false);
     throw;
   }
@@ -82,10 +85,25 @@ SegmentAllocator::Impl::ReleaseOutcome SegmentAllocator::Impl::release_regions(i
     }
   }
   ReleaseOutcome outcome;
-  for (std::uint32_t region_id : detached) {
+  for (std::size_t i = 0; i < detached.size(); ++i) {
+    const std::uint32_t region_id = detached[i];
     Region& region = table.at(region_id);
     SEGSIM_ASSERT(region.size_class == c && !region.in_partial_list, "a detached region of another class or listed");
-    const bool dropped = region.release_physical(os).ok();
+    bool dropped = false;
+    try {
+      dropped = region.release_physical(os).ok();
+    } catch (...) {
+      // An Os that throws (or a simulation cancelled at the advise's
+      // scheduling point): the regions not yet released go to the freed queue
+      // as they are, resident, so none is lost to a Releasing state for good.
+      SEGSIM_PROBE("cleanup.advise_threw");
+      platform::LockGuard guard(pool.mu);
+      for (std::size_t j = i; j < detached.size(); ++j) {
+        table.at(detached[j]).state = RegionState::Freed;
+        pool.freed_queue.push_back(detached[j]);
+      }
+      throw;
+    }
     platform::LockGuard guard(pool.mu);
     SEGSIM_ASSERT(region.state == RegionState::Releasing && region.all_free(),
                   "a detached region changed while released");

@@ -25,6 +25,7 @@
 #pragma once
 
 #include "core/asan.h"
+#include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/probe.h"
 #include "core/segment_allocator_impl.h"
@@ -61,6 +62,7 @@ template <bool kTellObserver>
 SEGSIM_HIT_PATH Segment SegmentAllocator::Impl::hand_out_cached(detail::SegmentCache& cache, int c,
                                                                              bool zero) {
   detail::ClassSliceCache& cc = cache.classes[static_cast<std::size_t>(c)];
+  SEGSIM_ASSERT(cc.count != 0, "a cache hit's hand-out from an empty class cache");
   const std::size_t slice_bytes = class_bytes(static_cast<std::size_t>(c));
   const detail::CachedSlice entry = cc.slots[cc.count - 1];
   cc.set_count(cc.count - 1);

@@ -117,6 +117,31 @@ void note_free(const SlabAllocator::Impl& impl, int c, ObjRef ref, ClassAudit& a
   if (!audit.free_refs.emplace(ref.slab, ref.index).second) ++audit.duplicates;
 }
 
+// Every slot made holds a slab or is on the free slot list, once: a slot lost
+// from both is never reused, and the table fills up for good.
+void audit_slots(const SlabAllocator::Impl& impl, std::vector<std::string>& violations) {
+  platform::LockGuard guard(impl.slots_mu);
+  std::vector<bool> listed(impl.next_slot, false);
+  for (const std::uint32_t slab : impl.free_slots) {
+    if (slab >= impl.next_slot || listed[slab]) {
+      violations.push_back(fmt::format("slab slot {} is on the free slot list twice or was never made", slab));
+      continue;
+    }
+    listed[slab] = true;
+    const SlabRecord* rec = impl.record(slab);
+    if (rec != nullptr && (rec->epoch.load() & 1) != 0) {
+      violations.push_back(fmt::format("slab slot {} is on the free slot list and holds a slab", slab));
+    }
+  }
+  for (std::uint32_t slab = 0; slab < impl.next_slot; ++slab) {
+    const SlabRecord* rec = impl.record(slab);
+    const bool holds_slab = rec != nullptr && (rec->epoch.load() & 1) != 0;
+    if (!holds_slab && !listed[slab]) {
+      violations.push_back(fmt::format("slab slot {} holds no slab and is not on the free slot list", slab));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> SlabAllocator::audit() const {
@@ -190,6 +215,7 @@ std::vector<std::string> SlabAllocator::audit() const {
       violations.push_back(fmt::format("slab class {} B: {} free-listed object(s) live or not of this class", s.object_bytes, audit.foreign));
     }
   }
+  audit_slots(*impl_, violations);
   return violations;
 }
 

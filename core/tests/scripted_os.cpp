@@ -16,6 +16,11 @@ void ScriptedOs::fail_from(OsCall call, std::uint64_t n, int errno_value) {
   rules_.push_back(Rule{call, calls_[index(call)] + n, true, errno_value});
 }
 
+void ScriptedOs::throw_nth(OsCall call, std::uint64_t n) {
+  std::lock_guard guard(mu_);
+  rules_.push_back(Rule{call, calls_[index(call)] + n, false, kThrows});
+}
+
 void ScriptedOs::only_advice(Advice advice) {
   std::lock_guard guard(mu_);
   advice_filter_ = true;
@@ -54,6 +59,7 @@ int ScriptedOs::next(OsCall call, const Advice* advice) {
     if (rule.call != call) continue;
     if (n == rule.first || (rule.repeat && n > rule.first)) {
       ++failures_[index(call)];
+      if (rule.errno_value == kThrows) throw Thrown{call};
       return rule.errno_value;
     }
   }

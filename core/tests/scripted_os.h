@@ -23,6 +23,12 @@ class ScriptedOs final : public Os {
   void fail_nth(OsCall call, std::uint64_t n, int errno_value);
   // Every call of `call` from the n-th (1-based, counted from now on) fails.
   void fail_from(OsCall call, std::uint64_t n, int errno_value);
+  // The n-th call (1-based, counted from now on) of `call` throws Thrown: an
+  // Os that throws, or a simulated run cancelled inside the call.
+  struct Thrown {
+    OsCall call;
+  };
+  void throw_nth(OsCall call, std::uint64_t n);
   // Only `advice` is affected by madvise rules when set (default: every advice).
   void only_advice(Advice advice);
   void clear_failures();
@@ -46,9 +52,11 @@ class ScriptedOs final : public Os {
     OsCall call;
     std::uint64_t first;  // absolute call number (1-based) the rule starts at
     bool repeat;          // every call from `first` on, or just `first`
-    int errno_value;
+    int errno_value;  // kThrows: the call throws Thrown
   };
-  // Counts the call and returns the errno it must fail with, or 0.
+  static constexpr int kThrows = -1;
+  // Counts the call and returns the errno it must fail with, or 0; throws
+  // Thrown where a throw_nth rule says so.
   int next(OsCall call, const Advice* advice = nullptr);
 
   Os& inner_;

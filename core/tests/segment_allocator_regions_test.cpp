@@ -152,6 +152,58 @@ TEST_F(SegmentAllocatorRegions, AtMostOneCleanupPerClassAndGuardAlwaysCleared) {
   os.clear_failures();
 }
 
+// A release of regions whose advise throws (an Os that throws; a simulated
+// run cancelled at the advise's scheduling point) loses none: the regions it
+// had detached go to the freed queue, resident, and are reused; a proactive
+// cleanup that throws so clears its guard and counts as finished.
+TEST_F(SegmentAllocatorRegions, AReleaseWhoseAdviseThrowsLosesNoRegion) {
+  SegmentAllocatorConfig config = small_config();
+  config.thread_cache_bytes = 0;
+  config.proactive_cleanup = false;
+  make(config);
+  std::vector<Segment> live = fill_regions(2);
+  for (const Segment& s : live) fill(s, 0xaa);
+  for (const Segment& s : live) ASSERT_TRUE(allocator->release(s).ok());
+  os.throw_nth(OsCall::Advise, 1);
+  EXPECT_THROW(allocator->release_unused_regions(0), ScriptedOs::Thrown);
+  AllocatorStats st = allocator->stats();
+  EXPECT_EQ(st.classes[0].freed_regions, 2u);
+  EXPECT_EQ(st.regions_released, 0u);
+  EXPECT_TRUE(allocator->audit().empty()) << allocator->audit().front();
+  // Reused without a map, and not assumed zero: the advise never ran, so the
+  // allocation zeroes the slice itself.
+  const std::uint64_t maps_before = os.calls(OsCall::Map);
+  const std::uint64_t memsets_before = allocator->stats().resets_memset;
+  Segment reused = must_allocate(4 * KiB);
+  EXPECT_EQ(os.calls(OsCall::Map), maps_before);
+  EXPECT_EQ(allocator->stats().regions_reused, 1u);
+  EXPECT_TRUE(all_equal(reused, 0));
+  EXPECT_EQ(allocator->stats().resets_memset, memsets_before + 1);
+  ASSERT_TRUE(allocator->release(reused).ok());
+}
+
+TEST_F(SegmentAllocatorRegions, ACleanupWhoseAdviseThrowsFinishesAndClearsItsGuard) {
+  SegmentAllocatorConfig config = small_config();
+  config.thread_cache_bytes = 0;
+  config.cleanup_start_free_slices = 0;
+  config.cleanup_every_free_slices = 64;  // at 64 free slices: a region's worth
+  make(config);
+  std::vector<Segment> live = fill_regions(2);
+  os.throw_nth(OsCall::Advise, 1);
+  for (std::size_t i = 0; i < 64; ++i) ASSERT_TRUE(allocator->release(live[i]).ok());
+  allocator->wait_for_cleanups();  // the first cleanup: its advise threw
+  for (std::size_t i = 64; i < live.size(); ++i) ASSERT_TRUE(allocator->release(live[i]).ok());
+  allocator->wait_for_cleanups();  // the second: the guard was cleared
+  const AllocatorStats st = allocator->stats();
+  EXPECT_EQ(st.classes[0].cleanups_started, 2u);
+  EXPECT_EQ(st.classes[0].cleanups_finished, 2u);
+  EXPECT_EQ(os.failures(OsCall::Advise), 1u);
+  // The region the first cleanup detached was queued resident; the second
+  // released the other.
+  EXPECT_EQ(st.classes[0].freed_regions, 2u);
+  EXPECT_EQ(st.regions_released, 1u);
+}
+
 // The slow-path fault point forces growth even with free slices in the pool:
 // legal, and every invariant must still hold.
 class FireAlways final : public fault_points::Controller {

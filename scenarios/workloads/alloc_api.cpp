@@ -406,7 +406,13 @@ void Client::step(Op op) {
                      "a null handle");
     case kFreeUnused: {
       const std::size_t budget = stack_.allocator.config().budget_bytes;
-      tracked_free_unused_regions(stack_, draw_one<std::size_t>(rng_, {0, budget / 2, budget}));
+      const std::size_t region_bytes = stack_.allocator.config().region_bytes;
+      const std::size_t virtual_bytes = stack_.allocator.stats().virtual_bytes;
+      // Also one byte and one region over the target: exactly one region is
+      // due, whatever else is free.
+      tracked_free_unused_regions(stack_, draw_one<std::size_t>(rng_, {0, budget / 2, budget,
+                                                                       virtual_bytes - std::min<std::size_t>(virtual_bytes, 1),
+                                                                       virtual_bytes - std::min(virtual_bytes, region_bytes)}));
       return;
     }
     case kReleaseUnused:

@@ -162,6 +162,14 @@ struct AuditSeam {
     const Segment segment = rec->segment;
     b.check("a slab whose segment is not live", "not a live segment", [&] { rec->segment = Segment(); },
             [&] { rec->segment = segment; });
+    b.check("a live slab's slot on the free slot list", "is on the free slot list and holds a slab",
+            [&] { impl.free_slots.push_back(live.slab_id()); }, [&] { impl.free_slots.pop_back(); });
+    b.check("a slot never made on the free slot list", "twice or was never made",
+            [&] { impl.free_slots.push_back(impl.next_slot); }, [&] { impl.free_slots.pop_back(); });
+    if (impl.next_slot < impl.config.max_slabs) {  // a slot made (no record yet) and lost
+      b.check("a slab slot lost from the free slot list", "holds no slab and is not on the free slot list",
+              [&] { ++impl.next_slot; }, [&] { --impl.next_slot; });
+    }
     auto& retired = impl.retired[static_cast<std::size_t>(c)];
     b.check("more frees than allocations", "exceed", [&] { retired.frees += 1u << 20; },
             [&] { retired.frees -= 1u << 20; });
