@@ -250,23 +250,35 @@ std::map<std::string, std::uintmax_t> directory_files(const std::string& dir) {
 // A report the file-size limit cuts short is not written: no path, and the
 // directory as it was (no report, no temporary file, no earlier report
 // replaced). SIGXFSZ is ignored meanwhile (the write fails with EFBIG
-// instead); both are put back.
-void check_report_cut_short(Stack& stack, const RecorderCheck& check) {
+// instead); both are put back. Cut at `cut_bytes`: well inside the report
+// (a later buffer's write fails), or one byte before the end of a report as
+// long as the last (where only the last write's short count tells). A report
+// that came out shorter than the cut is whole and may be returned.
+void check_report_cut_short(Stack& stack, const RecorderCheck& check, rlim_t cut_bytes) {
   rlimit before{};
-  if (::getrlimit(RLIMIT_FSIZE, &before) != 0 || before.rlim_cur < kCutReportBytes) return;
+  if (::getrlimit(RLIMIT_FSIZE, &before) != 0 || before.rlim_cur < cut_bytes) return;
   if (flight_recorder::reports_written() >= flight_recorder::kMaxReportsPerProcess) return;
   const std::map<std::string, std::uintmax_t> files = directory_files(check.dir);
   struct sigaction ignore {}, previous{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGXFSZ, &ignore, &previous);
   rlimit cut = before;
-  cut.rlim_cur = kCutReportBytes;
+  cut.rlim_cur = cut_bytes;
   const bool limited = ::setrlimit(RLIMIT_FSIZE, &cut) == 0;
-  const std::string path = limited ? flight_recorder::write_report("cut short") : std::string();
+  const std::string path = limited ? flight_recorder::write_report(kReason) : std::string();
   ::setrlimit(RLIMIT_FSIZE, &before);
   ::sigaction(SIGXFSZ, &previous, nullptr);
   if (!limited) return;
-  if (!path.empty()) recorder_fail(stack, "write_report() past the file-size limit returned " + path);
+  if (!path.empty()) {
+    std::error_code error;
+    const std::uintmax_t bytes = std::filesystem::file_size(path, error);
+    if (error || bytes >= cut_bytes) {
+      recorder_fail(stack, fmt::format("write_report() returned {}, a report the file-size limit cut at {} bytes",
+                                       path, cut_bytes));
+    }
+    (void)read_recorder_report(stack, path);  // shorter than the cut: whole, and it must read back
+    return;
+  }
   if (const auto after = directory_files(check.dir); after != files) {
     recorder_fail(stack, fmt::format("a report cut short by the file-size limit changed the report directory ({} "
                                      "file(s) before, {} after)", files.size(), after.size()));
@@ -348,7 +360,13 @@ void recorder_layer_ops(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
                                      kRecorderLayersRegionBytes, kRecorderLayersBudgetBytes));
   }
   check_recorded_layers(stack.oracles, ep.expected, report, /*nested_segment_calls_due=*/true, slab_due, large_due);
-  check_report_cut_short(stack, check);
+  check_report_cut_short(stack, check, kCutReportBytes);
+  // The same report again (nothing recorded since), cut one byte before its end.
+  std::error_code size_error;
+  const std::uintmax_t report_bytes = std::filesystem::file_size(path, size_error);
+  if (!size_error && report_bytes > kCutReportBytes) {
+    check_report_cut_short(stack, check, static_cast<rlim_t>(report_bytes - 1));
+  }
 
   // The manager's destructor gives back the chunks of the arena still open;
   // with the slab allocator's slabs, nothing of the episode's is live after.
