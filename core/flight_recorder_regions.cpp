@@ -3,6 +3,7 @@
 
 #include <atomic>
 
+#include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/platform/clock.h"
 #include "core/probe.h"
@@ -22,6 +23,9 @@ constexpr std::uint64_t kRegionGone = ~std::uint64_t{0};
 // Not kRegionGone: a placement claims only an empty or gone entry, so two
 // threads placing keys at once never claim the same one.
 constexpr std::uint64_t kRegionClaimed = ~std::uint64_t{0} - 1;
+// Rounds of the farthest placement's compare-exchange: far more than the
+// threads that can race it (each failure means another raised it, or spurious).
+constexpr std::size_t kMaxProbeUpdateRounds = std::size_t{1} << 20;
 
 RegionEntry g_regions[kRegionTableEntries];
 // The farthest any key was placed from its home entry. Entries are freed as
@@ -85,7 +89,12 @@ void note_region_mapped(std::uint32_t allocator, std::uint32_t region, std::uint
         throw;
       }
     }
-    while (n > max_probe && !g_max_probe.compare_exchange_weak(max_probe, n, std::memory_order_acq_rel)) {
+    // Each failed exchange reloads the farthest placement, which only grows:
+    // the loop settles within a few rounds per racing placement. Bounded, so
+    // a fault here fails loudly instead of spinning.
+    for (std::size_t rounds = 0;
+         n > max_probe && !g_max_probe.compare_exchange_weak(max_probe, n, std::memory_order_acq_rel); ++rounds) {
+      SEGSIM_ASSERT(rounds < kMaxProbeUpdateRounds, "the farthest placement's update never settled");
     }
     g_regions[i].key.store(key, std::memory_order_release);
     return;
