@@ -29,8 +29,10 @@
 //   regions_released.cpp  release_unused_regions' count is the DontNeed advises that
 //                         succeeded for the call (one per region released)
 //   teardown_unmapped.cpp the allocator's destructor unmaps each region it still maps, once,
-//                         whole; only a failed unmap leaves a mapping behind (also
-//                         teardown_unmapped_problem, os_ledger.h: the large allocator's spans)
+//                         whole; only a failed unmap leaves a mapping behind; a cleanup in
+//                         flight releases before the first unmap (also
+//                         teardown_unmapped_problem, os_ledger.h: the large allocator's spans,
+//                         the teardown drill)
 //   os_accounting.cpp     at quiescence, the allocator's counts of maps, unmaps and
 //                         advises (and of their failures) are what it asked of its Os
 //   resident_estimate.cpp a stats() snapshot's resident estimate covers every slice

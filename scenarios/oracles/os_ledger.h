@@ -38,6 +38,10 @@ struct OsLedger {
   std::uint64_t dont_need_failed = 0;  // DontNeed advises that failed (injected or refused)
   std::uint64_t dont_need_ok_bytes = 0;
   std::uint64_t other_advises = 0;     // any other advice
+  // Unmaps (either outcome) asked before the latest DontNeed advise: whether
+  // an advise came after an unmap (teardown-unmapped: a destructor lets the
+  // cleanups in flight finish before it unmaps).
+  std::uint64_t unmaps_before_last_dont_need = 0;
   // DontNeed advises (either outcome) by the fiber that asked: what one call
   // of one fiber asked, read around the call (zeroing-method).
   std::map<std::uint32_t, std::uint64_t> dont_need_by_fiber;
@@ -55,7 +59,8 @@ struct OsLedger {
 // teardown-unmapped (teardown_unmapped.cpp): what a component's destructor
 // did to the Os between `before` (its ledger just before it ran) and `after`:
 // empty when it unmapped each of its live mappings exactly once, whole, mapped
-// nothing, and left a mapping behind only where that unmap failed; otherwise
+// nothing, left a mapping behind only where that unmap failed, and no DontNeed
+// advise (a cleanup's) came after its first unmap; otherwise
 // one line naming `destructor` and its `mappings` ("region(s)", "span(s)").
 std::string teardown_unmapped_problem(const char* destructor, const char* mappings, const OsLedger& before,
                                       const OsLedger& after);
@@ -94,6 +99,7 @@ class OsLedgerOs final : public Os {
       return status;
     }
     ++ledger_.dont_need_by_fiber[fiber_now()];
+    ledger_.unmaps_before_last_dont_need = ledger_.unmaps_ok + ledger_.unmaps_failed;
     if (status.ok()) {
       ++ledger_.dont_need_ok_by_fiber[fiber_now()];
       ++ledger_.dont_need_ok;

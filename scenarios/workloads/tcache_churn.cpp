@@ -20,6 +20,7 @@
 #include "scenarios/workloads/growth_flush_drill.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
+#include "scenarios/workloads/teardown_drill.h"
 
 namespace segsim::scenarios {
 
@@ -224,6 +225,9 @@ void finish(Stack& stack) {
   // A forced slow path grows a class that has free slices, or the pool serves (forced_growth_drill.h).
   sim::Rng forced_rng = stack.simulation.stream("workload.tcache-churn.forced-growth");
   run_forced_growth_drill(stack, forced_rng);
+  // The allocator's destructor lets a cleanup in flight finish first (teardown_drill.h).
+  sim::Rng teardown_rng = stack.simulation.stream("workload.tcache-churn.teardown");
+  run_teardown_drill(stack, teardown_rng);
 }
 
 }  // namespace
