@@ -108,15 +108,17 @@ Ring* adopt(Ring* ring, std::uint32_t epoch) noexcept {
   return ring;
 }
 
-// hold_next_ring_claim()'s hook for this thread, run once.
-struct RingClaimHold {
+// hold_next_ring_claim()'s and hold_next_wrap()'s hooks for this thread,
+// each run once.
+struct Hold {
   void (*hold)(void*) = nullptr;
   void* arg = nullptr;
 };
-constinit thread_local RingClaimHold tls_ring_claim_hold;
+constinit thread_local Hold tls_ring_claim_hold;
+constinit thread_local Hold tls_wrap_hold;
 
-void run_ring_claim_hold() {
-  const RingClaimHold hold = std::exchange(tls_ring_claim_hold, RingClaimHold{});
+void run_hold(Hold& slot) noexcept {
+  const Hold hold = std::exchange(slot, Hold{});
   if (hold.hold != nullptr) hold.hold(hold.arg);
 }
 
@@ -181,7 +183,7 @@ Ring* detail::ring_of_this_thread() noexcept {
     return refuse_ring(epoch);
   }
   // Claim a slot; a thread that lost the race for it tries the next one.
-  run_ring_claim_hold();
+  run_hold(tls_ring_claim_hold);
   std::uint32_t slot = s.ring_count.fetch_add(1, std::memory_order_acq_rel);
   if (slot >= kMaxThreads) {
     drop();
@@ -409,6 +411,8 @@ void fail_ring_allocations(std::uint32_t count) noexcept {
 
 void hold_next_ring_claim(void (*hold)(void*), void* arg) noexcept { tls_ring_claim_hold = {hold, arg}; }
 
+void hold_next_wrap(void (*hold)(void*), void* arg) noexcept { tls_wrap_hold = {hold, arg}; }
+
 std::uint32_t rings_held() noexcept { return state().rings_held.load(std::memory_order_relaxed); }
 
 bool reset_report_count() noexcept {
@@ -428,6 +432,7 @@ void wrap(Ring* ring) noexcept {
   const std::uint64_t laps = ring->laps.load(std::memory_order_relaxed);
   ring->laps.store(laps + 1, std::memory_order_relaxed);
   ring->cursor.store(ring->first_cursor(), std::memory_order_release);  // after laps is odd (ring_head)
+  run_hold(tls_wrap_hold);
   ring->laps.store(laps + 2, std::memory_order_release);
 }
 

@@ -484,6 +484,14 @@ void fail_ring_allocations(std::uint32_t count) noexcept;
 // drill of that path (workloads/recorder_ops.cpp), which only a rare schedule
 // reaches otherwise.
 void hold_next_ring_claim(void (*hold)(void*), void* arg) noexcept;
+// The calling thread's next wrap of its ring — the lap counted as under way,
+// the cursor back at the first slot, the new lap not yet published — first
+// runs `hold(arg)`, once: a report written meanwhile by another thread (or by
+// `hold` itself, as a signal handler would) must still count every event the
+// thread recorded. For the harness's drill of that window
+// (workloads/recorder_ops.cpp), which no fiber schedule reaches: wrap() has
+// no scheduling point. `hold` must not throw.
+void hold_next_wrap(void (*hold)(void*), void* arg) noexcept;
 // Ring blocks made since the last enable() and not freed: one a ring in the
 // table, never more than kMaxThreads. A thread that made a ring and then
 // found no slot for it (lost the race) frees its ring; an earlier enable()'s

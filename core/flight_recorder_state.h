@@ -15,18 +15,25 @@ namespace segsim::flight_recorder::detail {
 // Ring and Slot: flight_recorder.h (the hot path writes it inline).
 
 // The events `ring` has ever held (its slots hold the last mask + 1 of them):
-// rebuilt from its laps and cursor, read as a seqlock. Async-signal-safe; a
-// handler that interrupted its own thread's wrap (laps odd, for good) takes
-// the cursor as it stands after a bounded wait.
+// rebuilt from its laps and cursor, read as a seqlock. While a wrap is under
+// way (laps odd) the lap before it is complete and nothing of the next is
+// written yet, so the count is exact without the cursor — for a reader on
+// another thread and for a signal handler that interrupted its own thread's
+// wrap alike. Only a lap counted between the two reads of laps sends the
+// reader round again (bounded: a writer wrapping on every attempt would have
+// to record a lap each time). Async-signal-safe.
 inline std::uint64_t ring_head(const Ring& ring) noexcept {
-  std::uint64_t laps = 0;
-  std::int64_t cursor = 0;
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    laps = ring.laps.load(std::memory_order_acquire);
-    cursor = ring.cursor.load(std::memory_order_acquire);
-    if (laps % 2 == 0 && ring.laps.load(std::memory_order_acquire) == laps) break;
+  constexpr int kMaxAttempts = 1000;
+  const std::uint64_t lap_events = ring.mask + 1;
+  std::uint64_t head = 0;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    const std::uint64_t laps = ring.laps.load(std::memory_order_acquire);
+    if (laps % 2 != 0) return (laps + 1) / 2 * lap_events;
+    const std::int64_t cursor = ring.cursor.load(std::memory_order_acquire);
+    head = laps / 2 * lap_events + ring.index_of(cursor);
+    if (ring.laps.load(std::memory_order_acquire) == laps) return head;
   }
-  return laps / 2 * (ring.mask + 1) + ring.index_of(cursor);
+  return head;
 }
 
 // The event numbered `index` of `ring` (it must still be held: index within

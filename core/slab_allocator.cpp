@@ -99,7 +99,7 @@ SlabAllocator::~SlabAllocator() {
   }
   for (std::uint32_t s = 0; s < impl_->next_slot; ++s) {
     SlabRecord* rec = impl_->record(s);
-    if (rec == nullptr || (rec->epoch.load() & 1) == 0) continue;
+    if (!holds_slab(rec)) continue;
     const int c = rec->size_class.load();
     SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSlabClassCount), "a slab in use without a size class");
     platform::LockGuard guard(impl_->depots[static_cast<std::size_t>(c)].mu);

@@ -110,7 +110,7 @@ struct ClassAudit {
 
 void note_free(const SlabAllocator::Impl& impl, int c, ObjRef ref, ClassAudit& audit) {
   SlabRecord* rec = impl.record(ref.slab);
-  if (rec == nullptr || (rec->epoch.load() & 1) == 0 || rec->size_class.load() != c ||
+  if (!holds_slab(rec) || rec->size_class.load() != c ||
       (rec->words[ref.index].load() & 1) != 0) {
     ++audit.foreign;
   }
@@ -129,14 +129,12 @@ void audit_slots(const SlabAllocator::Impl& impl, std::vector<std::string>& viol
     }
     listed[slab] = true;
     const SlabRecord* rec = impl.record(slab);
-    if (rec != nullptr && (rec->epoch.load() & 1) != 0) {
+    if (holds_slab(rec)) {
       violations.push_back(fmt::format("slab slot {} is on the free slot list and holds a slab", slab));
     }
   }
   for (std::uint32_t slab = 0; slab < impl.next_slot; ++slab) {
-    const SlabRecord* rec = impl.record(slab);
-    const bool holds_slab = rec != nullptr && (rec->epoch.load() & 1) != 0;
-    if (!holds_slab && !listed[slab]) {
+    if (!holds_slab(impl.record(slab)) && !listed[slab]) {
       violations.push_back(fmt::format("slab slot {} holds no slab and is not on the free slot list", slab));
     }
   }
@@ -162,7 +160,7 @@ std::vector<std::string> SlabAllocator::audit() const {
     std::size_t slabs = 0, empty_slabs = 0, slab_free = 0, partial = 0;
     for (std::uint32_t slab = 0; slab < slots; ++slab) {
       SlabRecord* rec = impl_->record(slab);
-      if (rec == nullptr || (rec->epoch.load() & 1) == 0 || rec->size_class.load() != c) continue;
+      if (!holds_slab(rec) || rec->size_class.load() != c) continue;
       ++slabs;
       const std::uint32_t objects = rec->objects.load();
       for (std::uint32_t i = 0; i < objects; ++i) audit.live_words += rec->words[i].load() & 1;

@@ -70,6 +70,11 @@ struct SlabRecord {
   bool in_partial = false;
 };
 
+// Whether a slot holds a slab now; rec is null for a slot never made.
+inline bool holds_slab(const SlabRecord* rec) noexcept {
+  return rec != nullptr && (rec->epoch.load() & 1) != 0;
+}
+
 // A thread's (fiber's) magazines for one class; touched only by the owner,
 // except by flush_all / allocator destruction when nothing runs.
 struct ClassCache {

@@ -147,6 +147,7 @@ constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
 constexpr std::uint64_t kFullRingsPageBase = 0x7f011000;
 constexpr std::uint64_t kRingAllocFailedPage = 0x7fa11000;
 constexpr std::uint64_t kSecondThreadPage = 0x7e2d0000;
+constexpr std::uint64_t kWrapPageBase = 0x7a4a0000;  // up to 65,536 pages: a whole lap of the largest ring
 // The fatal signals flight_recorder.h catches.
 constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 
@@ -336,6 +337,82 @@ void fail_a_ring_allocation(RecorderCheck& check) {
   check.ring_alloc_failed_page = kRingAllocFailedPage;
 }
 
+// The thread of reports_inside_a_wrap(), held inside its wrap.
+struct WrapHold {
+  std::latch held{1};   // counted down when the hold begins (or when it never will)
+  std::latch go_on{1};  // the hold ends
+  std::string own_path;  // the report the held thread wrote itself
+  bool ran = false;
+};
+
+// A report of a thread held inside the wrap that ends its ring's first lap
+// (`who` wrote it) counts and keeps every one of the thread's calls, in order.
+void check_lap_kept(Stack& stack, const std::string& path, std::size_t lap, const char* who) {
+  if (path.empty()) {
+    recorder_fail(stack, fmt::format("write_report() by {} while a thread was held inside its ring's wrap wrote no "
+                                     "report", who));
+    return;
+  }
+  const CrashReport report = read_recorder_report(stack, path);
+  for (const CrashThread& thread : report.threads) {
+    const bool has_calls = std::any_of(thread.events.begin(), thread.events.end(), [lap](const CrashEvent& e) {
+      return e.op == flight_recorder::Op::PageClear && e.page >= kWrapPageBase && e.page < kWrapPageBase + lap;
+    });
+    if (!has_calls) continue;
+    bool in_order = thread.events.size() == lap;
+    for (std::size_t i = 0; in_order && i < lap; ++i) in_order = thread.events[i].page == kWrapPageBase + i;
+    if (thread.recorded != lap || !in_order) {
+      recorder_fail(stack, fmt::format("a report written by {} while thread {} was held inside the wrap that ends its "
+                                       "ring's first lap of {} calls counts {} recorded and keeps {} events{}",
+                                       who, thread.thread, lap, thread.recorded, thread.events.size(),
+                                       in_order ? "" : ", not its calls in order"));
+    }
+    return;
+  }
+  recorder_fail(stack, fmt::format("a report written by {} while a thread was held inside the wrap that ends its "
+                                   "ring's first lap of {} calls keeps none of them", who, lap));
+}
+
+// Reports written while a thread is held inside the wrap that ends its
+// ring's first lap (hold_next_wrap) — by another thread, and by the held
+// thread itself, as a signal handler interrupting the wrap would: the lap is
+// complete and nothing of the next is written, so each must count and keep
+// every call of the lap. The one window of a ring no fiber schedule reaches
+// (wrap() has no scheduling point); a reader that took it for the lap before
+// would lose a lap.
+void reports_inside_a_wrap(Stack& stack, const RecorderCheck& check) {
+  const std::size_t lap = check.ring_events;
+  WrapHold hold;
+  std::thread thread([&hold, lap] {
+    flight_recorder::hold_next_wrap(
+        [](void* arg) {
+          auto* h = static_cast<WrapHold*>(arg);
+          h->ran = true;
+          h->own_path = flight_recorder::write_report("inside its own ring's wrap");
+          h->held.count_down();
+          h->go_on.wait();
+        },
+        &hold);
+    for (std::size_t i = 0; i < lap; ++i) {
+      flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kWrapPageBase + i, 0, 0, nullptr);
+    }
+    if (!hold.ran) {
+      flight_recorder::hold_next_wrap(nullptr, nullptr);
+      hold.held.count_down();  // never held: said below
+    }
+  });
+  hold.held.wait();
+  const std::string path = flight_recorder::write_report("a ring held inside its wrap");
+  hold.go_on.count_down();
+  thread.join();
+  if (!hold.ran) {
+    recorder_fail(stack, fmt::format("a thread that recorded a whole lap of {} calls never wrapped its ring", lap));
+    return;
+  }
+  check_lap_kept(stack, hold.own_path, lap, "the held thread");
+  check_lap_kept(stack, path, lap, "another thread");
+}
+
 // How the threads of refuse_rings() come to the rings.
 enum class RingRace {
   InTurn,     // each records as it starts: the late ones find every slot claimed
@@ -505,6 +582,7 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   // own: at 65,536 events a ring is ~5 MiB of first touches (1.3 GB, 4.6 s
   // for one seed, measured with perf), so they run only with the small rings.
   if (check.ring_events > kMaxThreadDrillRingEvents) return;
+  reports_inside_a_wrap(stack, check);
   // Half of these: 2 x 257 thread starts cost ~70 ms, the seed's whole time
   // again (a sixteenth of alloc-api's seeds: ~4 % more time for the sweep).
   if (rng.below(2) == 0) {
