@@ -10,10 +10,6 @@
 
 namespace segsim::scenarios {
 
-namespace {
-constexpr std::uint64_t kMagazineAdaptWindow = 16;  // exchanges per capacity decision (the header's)
-}  // namespace
-
 MagazinePolicyModel::MagazinePolicyModel(Oracles& oracles, const SlabAllocatorConfig& config)
     : oracles_(oracles), adaptive_(config.adaptive_magazines), depot_full_max_(config.depot_full_magazines_max) {
   for (std::size_t c = 0; c < kSlabClassCount; ++c) {

@@ -44,6 +44,9 @@
 
 namespace segsim::scenarios {
 
+// Exchanges of a class per capacity decision (core/slab_allocator.h's).
+inline constexpr std::uint64_t kMagazineAdaptWindow = 16;
+
 class MagazinePolicyModel {
  public:
   MagazinePolicyModel(Oracles& oracles, const SlabAllocatorConfig& config);
@@ -58,6 +61,18 @@ class MagazinePolicyModel {
 
   std::uint32_t capacity(int size_class) const noexcept {
     return classes_[static_cast<std::size_t>(size_class)].capacity;
+  }
+  // The class's adaptation window as it stands, for a workload that steers
+  // a window's end onto the policy's edges: its exchanges so far, and the
+  // operations its next exchange would judge with (those of the window's
+  // exchanges so far plus those since the last).
+  bool adaptive() const noexcept { return adaptive_; }
+  std::uint64_t window_exchanges(int size_class) const noexcept {
+    return classes_[static_cast<std::size_t>(size_class)].window_exchanges;
+  }
+  std::uint64_t window_ops(int size_class) const noexcept {
+    const Class& k = classes_[static_cast<std::size_t>(size_class)];
+    return k.window_ops + k.ops_since_exchange;
   }
 
  private:

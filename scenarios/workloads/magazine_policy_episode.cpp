@@ -50,15 +50,21 @@ class Episode {
     const std::uint32_t phases = 12 + static_cast<std::uint32_t>(rng_.below(24));
     for (std::uint32_t p = 0; p < phases && calls_ < kMaxCalls; ++p) {
       const int c = classes[rng_.below(classes.size())];
-      switch (rng_.below(7)) {
+      switch (rng_.below(8)) {
         case 0:
         case 1: hot(c); break;
         case 2:
         case 3: cold(c); break;
         case 4: walk(c); break;
         case 5: refusals(); break;
+        case 6: edge(c); break;
         default: flush(); break;
       }
+    }
+    // With objects live too: the audit's recount of live generation words is
+    // only tested while some are (at quiescence every count is 0).
+    if (const std::vector<std::string> audit = slab_.audit(); !audit.empty()) {
+      fail(fmt::format("the episode's allocator audits, {} object(s) held: {}", held_.size(), audit.front()));
     }
     while (!held_.empty()) release(held_.size() - 1);
     flush();
@@ -155,6 +161,42 @@ class Episode {
       for (std::size_t k = 0; k < n; ++k) allocate(c);
       while (held_of(c) > 0) release(held_.size() - 1 - rng_.below(std::min<std::size_t>(held_.size(), 3)));
     }
+  }
+  // One exchange of class `c` that costs one operation: after a flush both
+  // magazines are empty, so the next allocation goes to the depot; its
+  // object goes back at once (a fast free: the magazine just loaded has room).
+  void exchange_once(int c) {
+    flush();
+    allocate(c);
+    release_newest_of(c);
+  }
+  // A window of exchanges that ends exactly on one of the capacity policy's
+  // edges (slab_allocator.h, "Magazine capacity"): the operations per
+  // exchange at twice the capacity (grows) or one more (does not), at
+  // sixteen times it (does not shrink) or one more (shrinks). The model
+  // says which, and the next check holds the allocator to it. Steered with
+  // the model's window: exchanges of one operation up to the window's last,
+  // allocate-free pairs (fast, two operations, no magazine changed) to the
+  // count due, and the last exchange.
+  void edge(int c) {
+    if (!model_.adaptive() || held_.size() + 2 >= kMaxHeld) return;
+    for (std::uint32_t e = 0; e <= kMagazineAdaptWindow && model_.window_exchanges(c) != kMagazineAdaptWindow - 1; ++e) {
+      exchange_once(c);
+    }
+    const std::uint64_t cap = capacity(c);
+    const bool shrink_edge = cap <= 16 && rng_.chance(0.5);  // 16 x a larger capacity costs too many calls
+    const std::uint64_t per_exchange = (shrink_edge ? 16 * cap : 2 * cap) + rng_.below(2);
+    // The last exchange's own allocation counts too (the flush before it does not).
+    const std::uint64_t so_far = model_.window_ops(c) + 1;
+    // Any count of the 16 that divide to per_exchange, of the parity pairs can reach.
+    std::uint64_t due = per_exchange * kMagazineAdaptWindow + rng_.below(kMagazineAdaptWindow);
+    if ((due - so_far) % 2 != 0) due += due % kMagazineAdaptWindow == kMagazineAdaptWindow - 1 ? -1 : 1;
+    if (due < so_far || calls_ + (due - so_far) + 4 >= kMaxCalls) return;  // past the edge already, or no calls left
+    for (std::uint64_t pad = so_far; pad < due; pad += 2) {
+      allocate(c);
+      release_newest_of(c);
+    }
+    exchange_once(c);
   }
   // Random allocations and frees of one class, any held object freed.
   void walk(int c) {
