@@ -105,6 +105,11 @@ class Episode {
   }
 
  private:
+  // Zeroings the allocator counts (a failed madvise falls back to a counted memset).
+  std::uint64_t zeroings() const {
+    const AllocatorStats s = allocator_.stats();
+    return s.resets_memset + s.resets_madvise;
+  }
   AllocatorStats stats() const {
     AllocatorStats stats = allocator_.stats();
     check_observer();
@@ -142,8 +147,17 @@ class Episode {
   Held take(int c, bool by_helper) {
     const bool zero = rng_.chance(0.5);
     const std::size_t bytes = draw_bytes(c);
+    const std::uint64_t zeroings_before = zeroings();
     Result<Segment> got = zero ? allocator_.allocate(bytes) : allocator_.allocate_uninitialized(bytes);
     if (!got.ok()) fail("cache-policy", fmt::format("allocate({}) refused: {}", bytes, got.error().describe()));
+    // Only this fiber runs (a helper runs while the episode waits for it):
+    // allocate_uninitialized zeroes nothing — its caller overwrites every
+    // byte, so a zeroing there is only time lost — and allocate at most once.
+    if (const std::uint64_t zeroed = zeroings() - zeroings_before; zeroed > (zero ? 1u : 0u)) {
+      fail("zero-on-allocate", fmt::format("{}({}) zeroed {} time(s) by stats(): {}",
+                                           zero ? "allocate" : "allocate_uninitialized", bytes, zeroed,
+                                           zero ? "once at most" : "it zeroes nothing"));
+    }
     ++handed_out_;
     const Segment segment = got.value();
     if (segment.size_class() != c) {

@@ -107,17 +107,13 @@ void check_refused_config(Stack& stack, const flight_recorder::Config& config, c
   if (flight_recorder::on()) recorder_fail(stack, fmt::format("the recorder is on after enable() refused {}", what));
 }
 
-// The refused call is also one of its thread's recorded events, with the same
-// ids and result: the ring is what a reader follows back from the refusal.
+// The refused call is also one of its thread's recorded events, the same in
+// every field (its sequence number, class, bytes, allocator and depth too):
+// the ring is what a reader follows back from the refusal.
 bool in_refusing_thread(const CrashReport& report, const CrashEvent& call) {
   for (const CrashThread& thread : report.threads) {
     if (thread.thread != report.refused_thread) continue;
-    for (const CrashEvent& e : thread.events) {
-      if (e.op == call.op && e.region == call.region && e.slice == call.slice && e.generation == call.generation &&
-          e.error == call.error) {
-        return true;
-      }
-    }
+    if (std::find(thread.events.begin(), thread.events.end(), call) != thread.events.end()) return true;
   }
   return false;
 }
