@@ -430,7 +430,9 @@ namespace detail {
 
 void wrap(Ring* ring) noexcept {
   const std::uint64_t laps = ring->laps.load(std::memory_order_relaxed);
-  ring->laps.store(laps + 1, std::memory_order_relaxed);
+  // Release: a reader that sees the lap count odd counts the whole lap
+  // (ring_head) and may read every slot of it.
+  ring->laps.store(laps + 1, std::memory_order_release);
   ring->cursor.store(ring->first_cursor(), std::memory_order_release);  // after laps is odd (ring_head)
   run_hold(tls_wrap_hold);
   ring->laps.store(laps + 2, std::memory_order_release);
@@ -462,9 +464,9 @@ void record(const Event& event_in, bool scoped) noexcept {
   record_wide(ring, event);
 }
 
-void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
-  Ring* ring = ring_of_this_thread();
-  if (ring == nullptr) return;
+// An allocator call on `segment` as a wide event: numbered now, at this
+// thread's depth.
+static Event slice_event(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
   Event event;
   event.sequence = platform::sync_clock::tick();
   event.address = reinterpret_cast<std::uintptr_t>(segment.data());
@@ -481,7 +483,13 @@ void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::
   event.size_class = static_cast<std::int8_t>(has_class ? segment.size_class() : -1);
   event.result = result;
   event.depth = tls_ring.depth8;
-  record_wide(ring, event);
+  return event;
+}
+
+void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept {
+  Ring* ring = ring_of_this_thread();
+  if (ring == nullptr) return;
+  record_wide(ring, slice_event(op, bytes, segment, result));
 }
 
 void record_hit_slow(Op op, std::uint64_t bytes, const Segment& segment) noexcept {
@@ -531,8 +539,13 @@ void refused(Op op, const Segment& segment, const Error& error) noexcept {
   failure.kind = "refused";
   Ring* ring = ring_of_this_thread();
   failure.refused_thread = ring == nullptr ? UINT32_MAX : ring->thread;
+  // The refused call is its thread's last recorded event; a thread without
+  // a ring recorded none, so its call is made up from the handle here — with
+  // a number of its own: a report's events are numbered from 1.
   if (const std::uint64_t head = ring == nullptr ? 0 : ring_head(*ring); head > 0) {
     failure.refused = unpack_slot(*ring, head - 1);
+  } else {
+    failure.refused = slice_event(op, 0, segment, 0);
   }
   failure.refused.op = op;
   failure.refused.region = segment.region_id();

@@ -18,7 +18,9 @@
 //   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;
 //                         ASan poisoning does it in sanitizer builds)
 //   overlap.cpp           no two live segments share bytes
-//   zero_on_allocate.cpp  a zeroed allocation reads all zero
+//   zero_on_allocate.cpp  a zeroed allocation reads all zero (and, in tcache-churn's
+//                         cache-policy episode, by stats() around each call:
+//                         allocate_uninitialized zeroes nothing, allocate once at most)
 //   content.cpp           every slot reads back what was last written (a shadow model)
 //   accounting.cpp        allocator audit, SimOs and allocator agree on virtual bytes
 //   leaks.cpp             zero live slices and zero borrowed pages at quiescence

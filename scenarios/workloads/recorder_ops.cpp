@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iterator>
-#include <latch>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -25,6 +24,7 @@
 #include "core/sanitizers.h"
 #include "core/size_class.h"
 #include "scenarios/crash_report.h"
+#include "scenarios/workloads/recorder_ring_drills.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -139,11 +139,7 @@ std::string describe_refusal(const CrashReport& report) {
 
 namespace {
 
-constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
-constexpr std::uint64_t kFullRingsPageBase = 0x7f011000;
-constexpr std::uint64_t kRingAllocFailedPage = 0x7fa11000;
 constexpr std::uint64_t kSecondThreadPage = 0x7e2d0000;
-constexpr std::uint64_t kWrapPageBase = 0x7a4a0000;  // up to 65,536 pages: a whole lap of the largest ring
 // The fatal signals flight_recorder.h catches.
 constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 
@@ -297,263 +293,8 @@ void check_directory_gone(Stack& stack, RecorderCheck& check) {
   if (!path.empty()) recorder_fail(stack, "write_report() into a removed directory returned " + path);
 }
 
-// More threads than rings: every ring taken by a thread that exited, the
-// next thread takes over the oldest's (numbered past kMaxThreads, its ring
-// emptied). One recorded call each.
-void take_over_rings(RecorderCheck& check) {
-  const auto threads = static_cast<std::uint32_t>(flight_recorder::kMaxThreads) + 1;
-  for (std::uint32_t t = 0; t < threads; ++t) {
-    std::thread thread([t] {
-      flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kReusePageBase + t, 0, 0, nullptr);
-    });
-    thread.join();  // exited (its ring marked so) before the next starts
-  }
-  check.reuse_page = kReusePageBase + threads - 1;
-}
-
-// A thread whose ring cannot be allocated (memory ran out) records nothing
-// until the next enable() — its second call does not try again — and the
-// final report counts it among the threads not recorded
-// (check_final_report: neither page, and threads_not_recorded). One failure
-// armed is one taken: the next thread gets its ring (threads_not_recorded
-// counts one).
-void fail_a_ring_allocation(RecorderCheck& check) {
-  flight_recorder::fail_ring_allocations(1);
-  std::thread thread([] {
-    flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kRingAllocFailedPage, 0, 0, nullptr);
-    flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kRingAllocFailedPage + 1, 0, 0, nullptr);
-  });
-  thread.join();
-  std::thread next([] {
-    flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kRingAllocFailedPage + 2, 0, 0, nullptr);
-  });
-  next.join();
-  flight_recorder::fail_ring_allocations(0);
-  ++check.rings_refused;
-  check.ring_alloc_failed_page = kRingAllocFailedPage;
-}
-
-// The thread of reports_inside_a_wrap(), held inside its wrap.
-struct WrapHold {
-  std::latch held{1};   // counted down when the hold begins (or when it never will)
-  std::latch go_on{1};  // the hold ends
-  std::string own_path;  // the report the held thread wrote itself
-  bool ran = false;
-};
-
-// A report of a thread held inside the wrap that ends its ring's first lap
-// (`who` wrote it) counts and keeps every one of the thread's calls, in order.
-void check_lap_kept(Stack& stack, const std::string& path, std::size_t lap, const char* who) {
-  if (path.empty()) {
-    recorder_fail(stack, fmt::format("write_report() by {} while a thread was held inside its ring's wrap wrote no "
-                                     "report", who));
-    return;
-  }
-  const CrashReport report = read_recorder_report(stack, path);
-  for (const CrashThread& thread : report.threads) {
-    const bool has_calls = std::any_of(thread.events.begin(), thread.events.end(), [lap](const CrashEvent& e) {
-      return e.op == flight_recorder::Op::PageClear && e.page >= kWrapPageBase && e.page < kWrapPageBase + lap;
-    });
-    if (!has_calls) continue;
-    bool in_order = thread.events.size() == lap;
-    for (std::size_t i = 0; in_order && i < lap; ++i) in_order = thread.events[i].page == kWrapPageBase + i;
-    if (thread.recorded != lap || !in_order) {
-      recorder_fail(stack, fmt::format("a report written by {} while thread {} was held inside the wrap that ends its "
-                                       "ring's first lap of {} calls counts {} recorded and keeps {} events{}",
-                                       who, thread.thread, lap, thread.recorded, thread.events.size(),
-                                       in_order ? "" : ", not its calls in order"));
-    }
-    return;
-  }
-  recorder_fail(stack, fmt::format("a report written by {} while a thread was held inside the wrap that ends its "
-                                   "ring's first lap of {} calls keeps none of them", who, lap));
-}
-
-// Reports written while a thread is held inside the wrap that ends its
-// ring's first lap (hold_next_wrap) — by another thread, and by the held
-// thread itself, as a signal handler interrupting the wrap would: the lap is
-// complete and nothing of the next is written, so each must count and keep
-// every call of the lap. The one window of a ring no fiber schedule reaches
-// (wrap() has no scheduling point); a reader that took it for the lap before
-// would lose a lap.
-void reports_inside_a_wrap(Stack& stack, const RecorderCheck& check) {
-  const std::size_t lap = check.ring_events;
-  WrapHold hold;
-  std::thread thread([&hold, lap] {
-    flight_recorder::hold_next_wrap(
-        [](void* arg) {
-          auto* h = static_cast<WrapHold*>(arg);
-          h->ran = true;
-          h->own_path = flight_recorder::write_report("inside its own ring's wrap");
-          h->held.count_down();
-          h->go_on.wait();
-        },
-        &hold);
-    for (std::size_t i = 0; i < lap; ++i) {
-      flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kWrapPageBase + i, 0, 0, nullptr);
-    }
-    if (!hold.ran) {
-      flight_recorder::hold_next_wrap(nullptr, nullptr);
-      hold.held.count_down();  // never held: said below
-    }
-  });
-  hold.held.wait();
-  const std::string path = flight_recorder::write_report("a ring held inside its wrap");
-  hold.go_on.count_down();
-  thread.join();
-  if (!hold.ran) {
-    recorder_fail(stack, fmt::format("a thread that recorded a whole lap of {} calls never wrapped its ring", lap));
-    return;
-  }
-  check_lap_kept(stack, hold.own_path, lap, "the held thread");
-  check_lap_kept(stack, path, lap, "another thread");
-}
-
-// How the threads of refuse_rings() come to the rings.
-enum class RingRace {
-  InTurn,     // each records as it starts: the late ones find every slot claimed
-  Together,   // all start recording together: several race for the last free slots
-  HeldClaim,  // the first is held between seeing a free slot and claiming it until
-              // every other thread has recorded: it loses the race, every time
-};
-
-// The first thread's hold at its ring claim (RingRace::HeldClaim).
-struct ClaimHold {
-  std::latch* held;             // counted down when the hold begins
-  const std::latch* others_done;  // the hold ends when every other thread has recorded
-  bool ran = false;
-};
-
-// More live threads than rings: each of kMaxThreads + `extra` threads
-// records one call and waits until all have, so no ring is free for the last
-// `extra` (RingRace: how they come to the rings; the losers of a race take
-// the path of a slot claimed past the end). The last `extra` are refused —
-// counted in the report's threads_not_recorded, their calls not kept — and
-// every other thread's call is kept in a ring of its own. Which threads are
-// refused is the OS's schedule, except the held one's; how many is not.
-// Then one late thread records while all of them live: every slot is
-// claimed and no ring exited, so it is refused at the ring count, before any
-// claim — counted once, like every refused thread. The recorder then holds
-// one ring block a slot (rings_held()), none of a refused thread.
-void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingRace race) {
-  const auto threads = static_cast<std::uint32_t>(flight_recorder::kMaxThreads) + extra;
-  const bool held = race == RingRace::HeldClaim;
-  bool hold_ran = false;
-  {
-    std::latch all_started(race == RingRace::Together ? threads : 1);
-    std::latch all_recorded(threads);
-    std::latch claim_held(held ? 1 : 0);
-    std::latch others_recorded(held ? threads - 1 : 0);
-    std::latch late_recorded(1);
-    ClaimHold hold{&claim_held, &others_recorded};
-    std::vector<std::thread> started;
-    started.reserve(threads);
-    for (std::uint32_t t = 0; t < threads; ++t) {
-      started.emplace_back([t, race, held, &hold, &all_started, &all_recorded, &claim_held, &others_recorded,
-                            &late_recorded] {
-        if (race == RingRace::Together) all_started.arrive_and_wait();
-        if (held && t == 0) {
-          flight_recorder::hold_next_ring_claim(
-              [](void* arg) {
-                auto* h = static_cast<ClaimHold*>(arg);
-                h->ran = true;
-                h->held->count_down();
-                h->others_done->wait();
-              },
-              &hold);
-        }
-        flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kFullRingsPageBase + t, 0, 0, nullptr);
-        if (held && t == 0 && !hold.ran) {
-          flight_recorder::hold_next_ring_claim(nullptr, nullptr);
-          claim_held.count_down();  // never held: the others go on, the check below says so
-        }
-        if (held && t != 0) others_recorded.count_down();
-        all_recorded.count_down();
-        late_recorded.wait();  // alive (its ring held) until the late thread has recorded
-      });
-      if (held && t == 0) claim_held.wait();  // the others start once the first is held
-    }
-    all_recorded.wait();
-    std::thread late([threads] {
-      flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kFullRingsPageBase + threads, 0, 0, nullptr);
-    });
-    late.join();
-    late_recorded.count_down();
-    for (std::thread& thread : started) thread.join();
-    hold_ran = hold.ran;
-  }
-  if (held && !hold_ran) {
-    recorder_fail(stack, "a thread held at its ring claim never reached the claim: its first call found no free slot");
-  }
-  const std::string path = flight_recorder::write_report("every ring held");
-  if (path.empty()) recorder_fail(stack, "write_report() with every ring held wrote no report");
-  const CrashReport report = read_recorder_report(stack, path);
-  std::size_t kept = 0;
-  for (const CrashThread& thread : report.threads) {
-    std::size_t calls = 0;
-    for (const CrashEvent& event : thread.events) {
-      if (event.op != flight_recorder::Op::PageClear || event.page < kFullRingsPageBase ||
-          event.page > kFullRingsPageBase + threads) {
-        continue;
-      }
-      ++calls;
-      if (event.page == kFullRingsPageBase + threads) {
-        recorder_fail(stack, fmt::format("a thread that came when every ring was held by a live thread has its call "
-                                         "kept (as thread {})", thread.thread));
-      }
-      if (held && event.page == kFullRingsPageBase) {
-        recorder_fail(stack, fmt::format("a thread that lost the last ring slot while held at its claim has its call "
-                                         "kept (as thread {})", thread.thread));
-      }
-    }
-    if (calls > 1) recorder_fail(stack, fmt::format("thread {} keeps {} calls of {} threads that made one each",
-                                                    thread.thread, calls, threads));
-    kept += calls;
-  }
-  const std::uint64_t refused = extra + 1;  // the late thread too
-  if (report.threads_not_recorded != check.rings_refused + refused || kept != flight_recorder::kMaxThreads) {
-    recorder_fail(stack, fmt::format("{} live threads, then one more, recorded one call each into {} rings: the "
-                                     "report keeps {} calls and counts {} threads not recorded; due {} and {}",
-                                     threads, flight_recorder::kMaxThreads, kept, report.threads_not_recorded,
-                                     flight_recorder::kMaxThreads, check.rings_refused + refused));
-  }
-  check.rings_refused += refused;
-  // Every slot holds a ring; a thread refused after making its ring (a lost
-  // race) freed it.
-  if (flight_recorder::rings_held() != flight_recorder::kMaxThreads) {
-    recorder_fail(stack, fmt::format("{} threads came for {} rings: the recorder holds {} ring blocks; due {} (one a "
-                                     "slot; a thread that lost the race frees the ring it made)",
-                                     threads + 1, flight_recorder::kMaxThreads, flight_recorder::rings_held(),
-                                     flight_recorder::kMaxThreads));
-  }
-}
-
-// The final report keeps at most kMaxThreads rings, one of them the last
-// thread's, taken over: numbered past kMaxThreads, holding only its call.
-void check_ring_taken_over(Stack& stack, const RecorderCheck& check, const CrashReport& report) {
-  if (report.threads.size() > flight_recorder::kMaxThreads) {
-    recorder_fail(stack, fmt::format("the final report has {} threads; the recorder keeps {} rings",
-                                     report.threads.size(), flight_recorder::kMaxThreads));
-  }
-  for (const CrashThread& thread : report.threads) {
-    for (const CrashEvent& event : thread.events) {
-      if (event.op != flight_recorder::Op::PageClear || event.page != check.reuse_page) continue;
-      if (thread.thread < flight_recorder::kMaxThreads || thread.recorded != 1 || thread.events.size() != 1) {
-        recorder_fail(stack, fmt::format("the thread that took over a ring is numbered {} with {} event(s) recorded, "
-                                         "{} kept: a number from {} and its one call were due", thread.thread,
-                                         thread.recorded, thread.events.size(), flight_recorder::kMaxThreads));
-      }
-      return;
-    }
-  }
-  recorder_fail(stack, fmt::format("the final report lost the call of the thread that took over a ring (page {:#x})",
-                                   check.reuse_page));
-}
-
 }  // namespace
 
-// The largest ring (events) the thread drills run with (recorder_crash_paths).
-constexpr std::size_t kMaxThreadDrillRingEvents = 128;
 
 void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   // Only where refusals write no reports: the per-process cap of 8 is then
@@ -571,31 +312,8 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   (void)rng;
 #endif
   check_directory_gone(stack, check);
-  enable_recorder_or_fail(stack, check.config);
-  check.rings_refused = 0;  // counted from this enable()
-  fail_a_ring_allocation(check);
-  // The thread drills start 257 threads and more, each with a ring of its
-  // own: at 65,536 events a ring is ~5 MiB of first touches (1.3 GB, 4.6 s
-  // for one seed, measured with perf), so they run only with the small rings.
-  if (check.ring_events > kMaxThreadDrillRingEvents) return;
-  reports_inside_a_wrap(stack, check);
-  // Half of these: 2 x 257 thread starts cost ~70 ms, the seed's whole time
-  // again (a sixteenth of alloc-api's seeds: ~4 % more time for the sweep).
-  if (rng.below(2) == 0) {
-    // First every ring held at once (this enable()'s rings are all new: no
-    // exited thread's to take over), then each taken over in turn. Half of
-    // them with one thread held at its claim until the others took every
-    // slot: the race for the last slot, lost for certain — the one path no
-    // schedule of free-running threads reaches reliably.
-    const auto extra = 1 + static_cast<std::uint32_t>(rng.below(3));
-    const RingRace race = rng.chance(0.5) ? RingRace::HeldClaim : rng.chance(0.5) ? RingRace::Together : RingRace::InTurn;
-    refuse_rings(stack, check, extra, race);
-    take_over_rings(check);
-  } else if (rng.below(2) == 0) {
-    // A quarter: the takeover alone (~35 ms), whose rings the threads'
-    // exits must have marked — the slots fill up as the threads come and go.
-    take_over_rings(check);
-  }
+  refused_without_a_ring(stack, check, rng);
+  recorder_ring_drills(stack, check, rng);
 }
 
 namespace {

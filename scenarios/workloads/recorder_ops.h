@@ -81,12 +81,12 @@ void recorder_before_refusal(RecorderCheck& check);
 // After it: `release` false for a reset; `code` the refusal due.
 void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& handle, bool release, Errc code);
 // At quiescence, before the other recorder calls, on a drawn share of the
-// recorder's seeds (recorder_crash.cpp): the fatal-signal handler (a raised
-// signal: one report naming it, none for a second one, the previous handlers
-// back), a report into a directory removed since enable() (none written), and
-// more threads than rings: first all live at once (those past kMaxThreads get
-// none: counted, not kept), then one after another (the last one takes over
-// an exited thread's ring: the final report must show it). The recorder is on again afterwards.
+// recorder's seeds: the fatal-signal handler (a raised signal: one report
+// naming it, none for a second one, the previous handlers back), a report
+// into a directory removed since enable() (none written), then the thread
+// drills (recorder_ring_drills.h: a refusal on a thread without a ring, a
+// thread held inside its ring's wrap, more threads than rings, exited
+// threads' rings taken over). The recorder is on again afterwards.
 void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng);
 // At quiescence, before finish_recorder: one page borrowed from the stack's
 // pool, a slot written and read back, the page given back — the page layer's
