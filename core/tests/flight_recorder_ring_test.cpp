@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -182,6 +183,51 @@ TEST(FlightRecorderRing, AThreadHeldInsideItsWrapHasEveryEventOfTheLapCounted) {
     for (std::size_t i = 0; i < kRingEvents; ++i) EXPECT_EQ(thread["events"][i]["page"], 1000 + i);
   }
   EXPECT_EQ(threads_with_events, 1u);
+}
+
+// More live threads than rings, all starting at once: several race for the
+// last free slots (some see the table full, some claim a slot past its end
+// and free the ring they made — which is the schedule's). Whatever the
+// schedule, the report keeps one call a ring, kMaxThreads of them, counts
+// the rest as not recorded, and the recorder holds one ring block a slot.
+TEST(FlightRecorderRing, ThreadsRacingForTheLastSlotsAreCountedNotRecorded) {
+  RecorderDir dir;
+  ASSERT_NO_FATAL_FAILURE(start_recorder(dir));
+  constexpr std::size_t kExtra = 3;
+  const std::size_t threads = flight_recorder::kMaxThreads + kExtra;
+  std::latch all_started(static_cast<std::ptrdiff_t>(threads));
+  std::latch all_recorded(static_cast<std::ptrdiff_t>(threads));
+  std::latch report_written(1);
+  std::vector<std::thread> started;
+  started.reserve(threads);
+  for (std::size_t t = 0; t < threads; ++t) {
+    started.emplace_back([t, &all_started, &all_recorded, &report_written] {
+      all_started.arrive_and_wait();
+      flight_recorder::record_page_operation(flight_recorder::Op::PageClear, 5000 + t, 0, 0, nullptr);
+      all_recorded.count_down();
+      report_written.wait();  // alive, its ring held, until the report is written
+    });
+  }
+  all_recorded.wait();
+  const std::uint32_t rings_held = flight_recorder::rings_held();
+  const std::string path = flight_recorder::write_report("every ring held");
+  report_written.count_down();
+  for (std::thread& thread : started) thread.join();
+  flight_recorder::disable();
+
+  EXPECT_EQ(rings_held, flight_recorder::kMaxThreads) << "one ring block a slot; a loser frees the ring it made";
+  ASSERT_NE(path, "");
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0]["stack"]["threads_not_recorded"], kExtra);
+  std::size_t kept = 0;
+  for (const nlohmann::json& thread : reports[0]["threads"]) {
+    std::size_t calls = 0;
+    for (const nlohmann::json& e : thread["events"]) calls += e["page"].is_number() && e["page"] >= 5000 ? 1 : 0;
+    EXPECT_LE(calls, 1u) << "thread " << thread["thread"] << " keeps calls of several threads";
+    kept += calls;
+  }
+  EXPECT_EQ(kept, flight_recorder::kMaxThreads);
 }
 
 }  // namespace

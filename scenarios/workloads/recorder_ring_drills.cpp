@@ -2,6 +2,7 @@
 #include "scenarios/workloads/recorder_ring_drills.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <latch>
 #include <optional>
@@ -141,10 +142,13 @@ void reports_inside_a_wrap(Stack& stack, const RecorderCheck& check) {
   check_lap_kept(stack, path, lap, "another thread");
 }
 
-// How the threads of refuse_rings() come to the rings.
+// How the threads of refuse_rings() come to the rings. Always one after
+// another — each starts once the one before has recorded — so which path
+// refuses each (the ring count, or a claim past the end) and so every probe's
+// count replays; threads racing together for the last slots are the unit
+// tests' (core/tests/flight_recorder_ring_test.cpp, under TSan too).
 enum class RingRace {
-  InTurn,     // each records as it starts: the late ones find every slot claimed
-  Together,   // all start recording together: several race for the last free slots
+  InTurn,     // the late ones find every slot claimed
   HeldClaim,  // the first is held between seeing a free slot and claiming it until
               // every other thread has recorded: it loses the race, every time
 };
@@ -161,8 +165,7 @@ struct ClaimHold {
 // `extra` (RingRace: how they come to the rings; the losers of a race take
 // the path of a slot claimed past the end). The last `extra` are refused —
 // counted in the report's threads_not_recorded, their calls not kept — and
-// every other thread's call is kept in a ring of its own. Which threads are
-// refused is the OS's schedule, except the held one's; how many is not.
+// every other thread's call is kept in a ring of its own.
 // Then one late thread records while all of them live: every slot is
 // claimed and no ring exited, so it is refused at the ring count, before any
 // claim — counted once, like every refused thread. The recorder then holds
@@ -172,7 +175,7 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
   const bool held = race == RingRace::HeldClaim;
   bool hold_ran = false;
   {
-    std::latch all_started(race == RingRace::Together ? threads : 1);
+    std::atomic<std::uint32_t> recorded{0};  // threads past their call, the held one's claim aside
     std::latch all_recorded(threads);
     std::latch claim_held(held ? 1 : 0);
     std::latch others_recorded(held ? threads - 1 : 0);
@@ -181,9 +184,8 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
     std::vector<std::thread> started;
     started.reserve(threads);
     for (std::uint32_t t = 0; t < threads; ++t) {
-      started.emplace_back([t, race, held, &hold, &all_started, &all_recorded, &claim_held, &others_recorded,
+      started.emplace_back([t, held, &hold, &recorded, &all_recorded, &claim_held, &others_recorded,
                             &late_recorded] {
-        if (race == RingRace::Together) all_started.arrive_and_wait();
         if (held && t == 0) {
           flight_recorder::hold_next_ring_claim(
               [](void* arg) {
@@ -200,10 +202,19 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
           claim_held.count_down();  // never held: the others go on, the check below says so
         }
         if (held && t != 0) others_recorded.count_down();
+        if (!held || t != 0) {
+          recorded.fetch_add(1);
+          recorded.notify_all();
+        }
         all_recorded.count_down();
         late_recorded.wait();  // alive (its ring held) until the late thread has recorded
       });
-      if (held && t == 0) claim_held.wait();  // the others start once the first is held
+      if (held && t == 0) {
+        claim_held.wait();  // the others start once the first is held
+        continue;
+      }
+      const std::uint32_t due = held ? t : t + 1;
+      for (std::uint32_t seen = recorded.load(); seen < due; seen = recorded.load()) recorded.wait(seen);
     }
     all_recorded.wait();
     std::thread late([threads] {
@@ -350,7 +361,7 @@ void recorder_ring_drills(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
     // slot: the race for the last slot, lost for certain — the one path no
     // schedule of free-running threads reaches reliably.
     const auto extra = 1 + static_cast<std::uint32_t>(rng.below(3));
-    const RingRace race = rng.chance(0.5) ? RingRace::HeldClaim : rng.chance(0.5) ? RingRace::Together : RingRace::InTurn;
+    const RingRace race = rng.chance(0.5) ? RingRace::HeldClaim : RingRace::InTurn;
     refuse_rings(stack, check, extra, race);
     take_over_rings(check);
   } else if (rng.below(2) == 0) {
