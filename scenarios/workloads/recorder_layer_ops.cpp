@@ -1,8 +1,10 @@
 // The flight recorder's object layers on purpose: see recorder_layer_ops.h.
 #include "scenarios/workloads/recorder_layer_ops.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -285,6 +287,29 @@ void check_report_cut_short(Stack& stack, const RecorderCheck& check, rlim_t cut
   }
 }
 
+// A report written while descriptor 0 is free — a daemon's stdin closed, so
+// the report file's open gets descriptor 0 — is written and whole all the
+// same, and its descriptor closed after. The caller's stdin is set aside for
+// the call (a descriptor of its own) and put back.
+void check_report_on_descriptor_0(Stack& stack) {
+  if (flight_recorder::reports_written() >= flight_recorder::kMaxReportsPerProcess) return;
+  const bool had_stdin = ::fcntl(0, F_GETFD) != -1;
+  const int saved = had_stdin ? ::fcntl(0, F_DUPFD_CLOEXEC, 3) : -1;
+  if (had_stdin && (saved < 0 || ::close(0) != 0)) {
+    if (saved >= 0) ::close(saved);
+    return;  // stdin cannot be set aside: nothing to check
+  }
+  const std::string path = flight_recorder::write_report(kReason);
+  const bool left_open = ::fcntl(0, F_GETFD) != -1;
+  if (had_stdin) {
+    ::dup2(saved, 0);
+    ::close(saved);
+  }
+  if (path.empty()) recorder_fail(stack, "write_report() with descriptor 0 free (stdin closed) wrote no report");
+  if (left_open) recorder_fail(stack, "write_report() with descriptor 0 free left descriptor 0 open");
+  (void)read_recorder_report(stack, path);
+}
+
 // A report carries the configs of the slab and large-object allocators made
 // since the last enable() (flight_recorder.h): after a fresh enable() with
 // none made, the episode's configs are forgotten — a rebuilt run must not
@@ -367,6 +392,7 @@ void recorder_layer_ops(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   if (!size_error && report_bytes > kCutReportBytes) {
     check_report_cut_short(stack, check, static_cast<rlim_t>(report_bytes - 1));
   }
+  check_report_on_descriptor_0(stack);
 
   // The manager's destructor gives back the chunks of the arena still open;
   // with the slab allocator's slabs, nothing of the episode's is live after.
