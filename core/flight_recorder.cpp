@@ -456,7 +456,7 @@ void record(const Event& event_in, bool scoped) noexcept {
   Event event = event_in;
   const std::uint32_t tls_depth = tls_ring.depth;
   const std::uint32_t depth = scoped && tls_depth > 0 ? tls_depth - 1 : tls_depth;
-  event.depth = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
+  event.depth = depth_byte(depth);
   // The order: the seam's logical clock (platform/sync_clock.h), stepped by
   // the operation's own mutexes, so two operations on one slice (ordered by
   // its class lock) are stamped in their order — no shared counter.

@@ -253,10 +253,14 @@ inline void record_compact(Ring* ring, Op op, std::uint64_t bytes, const Segment
 void record_hit_slow(Op op, std::uint64_t bytes, const Segment& segment) noexcept;
 // Any other allocator operation (a refusal, a failed or oversized allocate): wide.
 void record_slice_wide(Op op, std::uint64_t bytes, const Segment& segment, std::uint8_t result) noexcept;
+// An event's nesting depth as it holds it: 255 stands for 255 or more.
+inline std::uint8_t depth_byte(std::uint32_t depth) noexcept {
+  return static_cast<std::uint8_t>(depth < 255 ? depth : 255);
+}
 // A Scope's entry and exit (inline: every page-layer operation pays two while on).
 inline void set_depth(std::uint32_t depth) noexcept {
   tls_ring.depth = depth;
-  tls_ring.depth8 = static_cast<std::uint8_t>(depth < 255 ? depth : 255);
+  tls_ring.depth8 = depth_byte(depth);
   // Nested calls go wide (ThreadRing); the ring of a stale epoch stays stale.
   tls_ring.compact_epoch = depth == 0 ? tls_ring.epoch : 0;
 }

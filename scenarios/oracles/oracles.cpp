@@ -42,6 +42,7 @@ void Oracles::check_quiescent(std::size_t borrowed_pages) {
     check_accounting();
     check_os_accounting();
     check_memset_zeroings();
+    check_resident_estimate_at_quiescence();
     check_leaks(borrowed_pages);
     check_descriptors();
     check_bounded_growth();

@@ -38,7 +38,7 @@
 //   os_accounting.cpp     at quiescence, the allocator's counts of maps, unmaps and
 //                         advises (and of their failures) are what it asked of its Os
 //   resident_estimate.cpp a stats() snapshot's resident estimate covers every slice
-//                         out of the pool
+//                         out of the pool, and at quiescence is at most the bytes mapped
 //   zeroing_method.cpp    a reset zeroes by madvise(DONTNEED) exactly when the slice
 //                         is at least reset_madvise_min_bytes, by memset below
 //   recorder_addresses.cpp a crash report's address of each allocator event is its
@@ -191,8 +191,10 @@ class Oracles final : public SegmentObserver {
   // memset zeroing: at quiescence stats().resets_memset counts at least those.
   void note_reset_zeroing(const Segment& segment);
   void check_memset_zeroings();
-  // resident_estimate.cpp: on a snapshot a workload took.
+  // resident_estimate.cpp: on a snapshot a workload took; and at quiescence,
+  // also bounded by the bytes mapped.
   void check_resident_estimate(const AllocatorStats& stats);
+  void check_resident_estimate_at_quiescence();
 
   // Cheap checks a workload runs after each operation (double-free counters).
   void check_cheap();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <latch>
 #include <optional>
 #include <string>
@@ -66,6 +67,15 @@ void fail_a_ring_allocation(RecorderCheck& check) {
   check.ring_alloc_failed_page = kRingAllocFailedPage;
 }
 
+// The nesting depth of the lap's event `i` in reports_inside_a_wrap(): the
+// first four around the most an event holds (255 stands for 255 or more),
+// the rest at depth 0.
+constexpr std::uint32_t kFirstDeepDepth = 253;
+constexpr std::size_t kDeepEvents = 4;
+std::uint32_t lap_event_depth(std::size_t i) {
+  return i < kDeepEvents ? kFirstDeepDepth + static_cast<std::uint32_t>(i) : 0;
+}
+
 // The thread of reports_inside_a_wrap(), held inside its wrap.
 struct WrapHold {
   std::latch held{1};   // counted down when the hold begins (or when it never will)
@@ -96,6 +106,14 @@ void check_lap_kept(Stack& stack, const std::string& path, std::size_t lap, cons
                                        who, thread.thread, lap, thread.recorded, thread.events.size(),
                                        in_order ? "" : ", not its calls in order"));
     }
+    for (std::size_t i = 0; i < lap; ++i) {
+      const std::uint32_t due = std::min<std::uint32_t>(lap_event_depth(i), 255);
+      if (thread.events[i].depth != due) {
+        recorder_fail(stack, fmt::format("a report written by {}: call {} of the held thread, nested {} deep, has depth "
+                                         "{}; {} was due (an event holds at most 255)",
+                                         who, i, lap_event_depth(i), thread.events[i].depth, due));
+      }
+    }
     return;
   }
   recorder_fail(stack, fmt::format("a report written by {} while a thread was held inside the wrap that ends its "
@@ -123,6 +141,9 @@ void reports_inside_a_wrap(Stack& stack, const RecorderCheck& check) {
         },
         &hold);
     for (std::size_t i = 0; i < lap; ++i) {
+      // Inside depth + 1 Scopes, as a page operation nested that deep records.
+      std::deque<flight_recorder::Scope> scopes;
+      for (std::uint32_t d = 0; d < lap_event_depth(i) + 1; ++d) scopes.emplace_back();
       flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kWrapPageBase + i, 0, 0, nullptr);
     }
     if (!hold.ran) {
