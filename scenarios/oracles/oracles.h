@@ -27,7 +27,8 @@
 //   bounded_growth.cpp    virtual bytes stop growing after warm-up (seed 002)
 //   liveness.cpp          deadlock / step limit / assertion from the simulator
 //   regions_unmapped.cpp  free_unused_regions' count is the unmaps SimOs made for the call,
-//                         and no more than its target asks
+//                         and no more than its target asks (and, in tcache-churn's
+//                         unmap-order drill, the freed queue goes first)
 //   regions_released.cpp  release_unused_regions' count is the DontNeed advises that
 //                         succeeded for the call (one per region released)
 //   teardown_unmapped.cpp the allocator's destructor unmaps each region it still maps, once,

@@ -21,6 +21,7 @@
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 #include "scenarios/workloads/teardown_drill.h"
+#include "scenarios/workloads/unmap_order_drill.h"
 
 namespace segsim::scenarios {
 
@@ -228,6 +229,9 @@ void finish(Stack& stack) {
   // The allocator's destructor lets a cleanup in flight finish first (teardown_drill.h).
   sim::Rng teardown_rng = stack.simulation.stream("workload.tcache-churn.teardown");
   run_teardown_drill(stack, teardown_rng);
+  // free_unused_regions unmaps the freed queue first (unmap_order_drill.h).
+  sim::Rng unmap_rng = stack.simulation.stream("workload.tcache-churn.unmap-order");
+  run_unmap_order_drill(stack, unmap_rng);
 }
 
 }  // namespace
