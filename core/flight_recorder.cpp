@@ -544,13 +544,13 @@ void refused(Op op, const Segment& segment, const Error& error) noexcept {
   // a number of its own: a report's events are numbered from 1.
   if (const std::uint64_t head = ring == nullptr ? 0 : ring_head(*ring); head > 0) {
     failure.refused = unpack_slot(*ring, head - 1);
+    failure.refused.op = op;
+    failure.refused.region = segment.region_id();
+    failure.refused.slice = segment.slice_index();
+    failure.refused.generation = segment.generation();
   } else {
     failure.refused = slice_event(op, 0, segment, 0);
   }
-  failure.refused.op = op;
-  failure.refused.region = segment.region_id();
-  failure.refused.slice = segment.slice_index();
-  failure.refused.generation = segment.generation();
   failure.refused.result = static_cast<std::uint8_t>(1 + static_cast<unsigned>(error.code));
   char path[600];
   if (write_crash_report(failure, path, sizeof path)) {

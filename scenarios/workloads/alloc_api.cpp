@@ -27,6 +27,7 @@
 #include "scenarios/workloads/lookup_race_drill.h"
 #include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/recorder_cache_ops.h"
+#include "scenarios/workloads/recorder_crash_paths.h"
 #include "scenarios/workloads/recorder_layer_ops.h"
 #include "scenarios/workloads/recorder_regions.h"
 #include "scenarios/workloads/recorder_ops.h"

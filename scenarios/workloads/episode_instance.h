@@ -19,6 +19,12 @@
 
 namespace segsim::scenarios {
 
+// A drill's instance: small regions, so one call's effect on the region count
+// is plain to see, and a budget of a few of them (a drill may choose another).
+inline constexpr std::size_t kDrillRegionBytes = std::size_t{256} << 10;
+inline constexpr std::size_t kDrillBudgetBytes = 16 * kDrillRegionBytes;
+inline constexpr std::size_t kDrillReservationBytes = std::size_t{16} << 20;
+
 // A SimOs reserving `reservation_bytes`, seeded from `rng`.
 std::unique_ptr<faults::SimOs> make_episode_os(Stack& stack, sim::Rng& rng, std::size_t reservation_bytes,
                                                std::string_view episode);

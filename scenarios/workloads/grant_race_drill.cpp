@@ -19,8 +19,6 @@ namespace {
 constexpr std::uint32_t kThreadA = 1;  // allocates and releases the slice
 constexpr std::uint32_t kThreadB = 2;  // reclaims, and takes the limit's room
 constexpr int kRounds = 4;
-constexpr std::size_t kRegionBytes = std::size_t{256} << 10;
-constexpr std::size_t kBudgetBytes = 16 * kRegionBytes;
 // One grant unit (kCacheGrantBytes, the largest slice) for all caches together.
 constexpr std::size_t kCachesMaxBytes = kLargestClassBytes;
 
@@ -99,9 +97,9 @@ class Drill {
 void run_grant_race_drill(Stack& stack, sim::Rng& rng) {
   using namespace grant_race_drill;
   fault_points::ControllerScope quiet(nullptr);  // the hit paths run only when no fault point may fire
-  SegmentAllocatorConfig config = clocked_drill_config(rng, kRegionBytes, kBudgetBytes);
+  SegmentAllocatorConfig config = clocked_drill_config(rng, kDrillRegionBytes, kDrillBudgetBytes);
   config.thread_caches_max_bytes = kCachesMaxBytes;
-  ClockedInstance instance(stack, rng, 2 * kBudgetBytes, config, "grant race drill");
+  ClockedInstance instance(stack, rng, 2 * kDrillBudgetBytes, config, "grant race drill");
   Drill drill(stack, rng, instance.clock, *instance.allocator);
   for (int r = 0; r < kRounds; ++r) drill.round(r);
 }

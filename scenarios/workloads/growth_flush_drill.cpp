@@ -22,8 +22,7 @@ constexpr std::uint32_t kThreadA = 1;  // leaves free slices in its cache
 constexpr std::uint32_t kThreadB = 2;  // drains the pool until the class grows
 constexpr int kRounds = 3;
 constexpr int kGrowthsPerRound = 2;
-constexpr std::size_t kRegionBytes = std::size_t{256} << 10;
-constexpr std::size_t kBudgetBytes = 32 * kRegionBytes;
+constexpr std::size_t kBudgetBytes = 32 * kDrillRegionBytes;
 constexpr std::size_t kMaxSlicesOfA = 64;
 
 std::uint64_t growths(const AllocatorStats& stats) { return stats.regions_mapped + stats.regions_reused; }
@@ -41,7 +40,7 @@ class Drill {
 
   void round(int r) {
     const auto c = static_cast<std::size_t>(rng_.below(kSizeClassCount));
-    const std::size_t per_region = kRegionBytes / class_bytes(c);
+    const std::size_t per_region = kDrillRegionBytes / class_bytes(c);
     // A: some slices of the class, all released; its cache keeps some (to
     // its capacity, within the limit), the rest spill to the pool.
     clock_.act_as_thread(kThreadA);
@@ -144,7 +143,7 @@ class Drill {
 void run_growth_flush_drill(Stack& stack, sim::Rng& rng) {
   using namespace growth_flush_drill;
   fault_points::ControllerScope quiet(nullptr);  // no forced slow path grows a class with free slices
-  SegmentAllocatorConfig config = clocked_drill_config(rng, kRegionBytes, kBudgetBytes);
+  SegmentAllocatorConfig config = clocked_drill_config(rng, kDrillRegionBytes, kBudgetBytes);
   config.thread_caches_max_bytes = draw_one<std::size_t>(rng, {256 * 1024, 1024 * 1024, 8 * 1024 * 1024});
   ClockedInstance instance(stack, rng, 2 * kBudgetBytes, config, "growth flush drill");
   Drill drill(stack, rng, instance.clock, *instance.allocator);

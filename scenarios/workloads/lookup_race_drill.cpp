@@ -21,8 +21,7 @@ namespace lookup_race_drill {
 namespace {
 
 constexpr std::size_t kLookupSite = fault_points::id_of("lookup.index.yield");
-constexpr std::size_t kDrillRegionBytes = std::size_t{256} << 10;
-constexpr std::size_t kDrillBudgetBytes = std::size_t{8} << 20;
+constexpr std::size_t kLookupBudgetBytes = 32 * kDrillRegionBytes;
 constexpr int kRounds = 4;
 
 [[noreturn]] void fail(Stack& stack, const std::string& what) {
@@ -147,10 +146,10 @@ void round(Stack& stack, SegmentAllocator& allocator, sim::Rng& rng) {
 
 void run_lookup_race_drill(Stack& stack, sim::Rng& rng) {
   fault_points::ControllerScope quiet(nullptr);  // only the drill's own controller acts
-  auto os = make_episode_os(stack, rng, std::size_t{16} << 20, "lookup-race");
+  auto os = make_episode_os(stack, rng, kDrillReservationBytes, "lookup-race");
   SegmentAllocatorConfig config;
-  config.region_bytes = lookup_race_drill::kDrillRegionBytes;
-  config.budget_bytes = lookup_race_drill::kDrillBudgetBytes;
+  config.region_bytes = kDrillRegionBytes;
+  config.budget_bytes = lookup_race_drill::kLookupBudgetBytes;
   config.thread_cache_bytes = 0;     // a released slice is free in the pool: its region can go
   config.proactive_cleanup = false;  // no task frees regions behind the drill
   auto allocator = make_episode_allocator(stack, *os, config, "lookup-race");

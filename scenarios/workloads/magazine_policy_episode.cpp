@@ -190,7 +190,7 @@ class Episode {
     const std::uint64_t so_far = model_.window_ops(c) + 1;
     // Any count of the 16 that divide to per_exchange, of the parity pairs can reach.
     std::uint64_t due = per_exchange * kMagazineAdaptWindow + rng_.below(kMagazineAdaptWindow);
-    if ((due - so_far) % 2 != 0) due += due % kMagazineAdaptWindow == kMagazineAdaptWindow - 1 ? -1 : 1;
+    if ((due - so_far) % 2 != 0) due = due % kMagazineAdaptWindow == kMagazineAdaptWindow - 1 ? due - 1 : due + 1;
     if (due < so_far || calls_ + (due - so_far) + 4 >= kMaxCalls) return;  // past the edge already, or no calls left
     for (std::uint64_t pad = so_far; pad < due; pad += 2) {
       allocate(c);

@@ -9,7 +9,6 @@
 #include <bit>
 #include <cstdlib>
 #include <filesystem>
-#include <iterator>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -17,12 +16,9 @@
 
 #include <fmt/format.h>
 
-#include "core/assert.h"
 #include "core/flight_recorder.h"
 #include "core/leaf_page.h"
 #include "core/leaf_page_pool.h"
-#include "core/sanitizers.h"
-#include "core/size_class.h"
 #include "scenarios/crash_report.h"
 #include "scenarios/workloads/recorder_ring_drills.h"
 #include "scenarios/workloads/swarm.h"
@@ -89,15 +85,15 @@ void restore_seed_recorder(Stack& stack, const RecorderCheck& check) {
   enable_recorder_or_fail(stack, check.config);
 }
 
-namespace {
-
-std::string make_private_dir(Stack& stack) {
+std::string make_recorder_dir(Stack& stack) {
   std::error_code error;
   const std::filesystem::path base = std::filesystem::temp_directory_path(error);
   std::string pattern = ((error ? std::filesystem::path("/tmp") : base) / "segsim-recorder-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) recorder_fail(stack, "cannot make a temporary directory: " + pattern);
   return pattern;
 }
+
+namespace {
 
 // An invalid config is refused with one line, and the recorder stays off.
 void check_refused_config(Stack& stack, const flight_recorder::Config& config, const char* what) {
@@ -133,190 +129,8 @@ std::string describe_refusal(const CrashReport& report) {
                      in_refusing_thread(report, e) ? "" : ", not among its thread's recorded events");
 }
 
-}  // namespace
-
-// ---- recorder_crash_paths: what a crash or a broken disk makes the recorder do.
-
-namespace {
-
+// A second thread's page clear in the final report (finish_recorder).
 constexpr std::uint64_t kSecondThreadPage = 0x7e2d0000;
-// The fatal signals flight_recorder.h catches.
-constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-
-const char* raised_signal_name(int signal) {
-  switch (signal) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGILL: return "SIGILL";
-    case SIGFPE: return "SIGFPE";
-    default: return "SIGABRT";
-  }
-}
-
-// A slice of `bytes` allocated and released (recorded twice); none when a
-// fault plan refuses the allocation.
-void allocate_and_release(Stack& stack, std::size_t bytes) {
-  Result<Segment> got = stack.allocator.allocate(bytes);
-  if (!got.ok()) return;
-  if (Status released = stack.allocator.release(got.value()); !released.ok()) {
-    recorder_fail(stack, "release of a live slice refused: " + released.error().describe());
-  }
-}
-
-// The handler of a raised fatal signal writes one report naming it, turns
-// the recorder off and puts the previous handler back; a second fatal signal
-// in the process writes none (one report per dying process).
-void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::Rng& rng) {
-  struct sigaction before_all[std::size(kFatalSignals)] {};
-  for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], nullptr, &before_all[i]);
-  const auto raised = std::find(std::begin(kFatalSignals), std::end(kFatalSignals), signal);
-  SEGSIM_ASSERT(raised != std::end(kFatalSignals), "the signal drill raises a signal the recorder does not catch");
-  const struct sigaction& before = before_all[raised - std::begin(kFatalSignals)];
-  flight_recorder::Config config = check.config;
-  config.catch_signals = true;
-  enable_recorder_or_fail(stack, config);
-  // A live slice of the run's allocator, recorded since this enable(): the
-  // signal's fault address falls inside it (SIGABRT has none), so the
-  // report must name it. Its class leans to the edges: the smallest and
-  // the largest are the bounds of the report's lookup by class.
-  const std::size_t any_class = rng.below(kSizeClassCount);
-  const std::size_t bytes = class_bytes(draw_one<std::size_t>(rng, {0, kSizeClassCount - 1, any_class}));
-  // First an earlier holder of (most likely) the same slice, released: its
-  // events tie with the later ones on their sequence (flight_recorder.h,
-  // version 4), and the report must name the slice's latest generation.
-  allocate_and_release(stack, bytes);
-  Result<Segment> held = stack.allocator.allocate(bytes);
-  if (!held.ok()) {  // a fault plan refused it: no slice to point at
-    flight_recorder::disable();
-    return;
-  }
-  const Segment segment = held.value();
-  // Then two more calls of other slices, recorded later and at other
-  // addresses (above or below): the report must still name the slice that
-  // holds the address, not the latest event.
-  for (int i = 0; i < 2; ++i) allocate_and_release(stack, class_bytes(rng.below(kSizeClassCount)));
-  // The slice's first and last bytes (the edges of "holds") or any between.
-  const std::uint64_t anywhere = rng.below(segment.size());
-  const std::uint64_t offset = draw_one<std::uint64_t>(rng, {0, segment.size() - 1, anywhere});
-  const std::size_t written = flight_recorder::reports_written();
-  const bool room = written < flight_recorder::kMaxReportsPerProcess;
-  send_fault_signal(signal, segment.data() + offset);
-  const bool still_on = flight_recorder::on();
-  // The handler itself put back every fatal signal's previous handler (a
-  // returning SIGSEGV re-runs its instruction under it), before disable().
-  const char* not_back = nullptr;
-  for (std::size_t i = 0; i < std::size(kFatalSignals) && not_back == nullptr; ++i) {
-    struct sigaction now {};
-    ::sigaction(kFatalSignals[i], nullptr, &now);
-    if (now.sa_sigaction != before_all[i].sa_sigaction) not_back = raised_signal_name(kFatalSignals[i]);
-  }
-  flight_recorder::disable();  // the handlers out: the sweep's own are back
-  if (not_back != nullptr) {
-    recorder_fail(stack, fmt::format("after the report of a raised {}, the {} handler is not the one before enable()",
-                                     raised_signal_name(signal), not_back));
-  }
-  if (still_on) recorder_fail(stack, fmt::format("the recorder is on after the report of a {}", raised_signal_name(signal)));
-  if (flight_recorder::reports_written() != written + (room ? 1 : 0)) {
-    recorder_fail(stack, fmt::format("a raised {} made {} report(s) with {} of {} written", raised_signal_name(signal),
-                                     flight_recorder::reports_written() - written, written,
-                                     flight_recorder::kMaxReportsPerProcess));
-  }
-  if (room) {
-    const CrashReport report = read_recorder_report(stack, recorder_report_path(check, written));
-    if (report.kind != "signal" || report.signal != signal || report.signal_name != raised_signal_name(signal)) {
-      recorder_fail(stack, fmt::format("the report of a raised {} says kind '{}', signal {} '{}'",
-                                       raised_signal_name(signal), report.kind, report.signal, report.signal_name));
-    }
-    const bool named = report.fault_slice && report.fault_slice->region == segment.region_id() &&
-                       report.fault_slice->slice == segment.slice_index() &&
-                       report.fault_slice->generation == segment.generation() && report.fault_slice->offset == offset;
-    if (named != (signal != SIGABRT)) {
-      recorder_fail(stack, fmt::format("the report of a {} at offset {} of region {} slice {} generation {} {} it", raised_signal_name(signal),
-                                       offset, segment.region_id(), segment.slice_index(), segment.generation(),
-                                       named ? "names (no fault address was due)" : "does not name"));
-    }
-  }
-  if (Status released = stack.allocator.release(segment); !released.ok()) {
-    recorder_fail(stack, "release of the signal's slice refused: " + released.error().describe());
-  }
-  struct sigaction after {};
-  ::sigaction(signal, nullptr, &after);
-  // The handler and its calling convention (libc may add its own flags when it sets an action).
-  if (after.sa_sigaction != before.sa_sigaction || (after.sa_flags & SA_SIGINFO) != (before.sa_flags & SA_SIGINFO)) {
-    recorder_fail(stack, fmt::format("the {} handler before enable() is not back after disable()", raised_signal_name(signal)));
-  }
-  // Again: the process has had its fatal report.
-  enable_recorder_or_fail(stack, config);
-  const std::size_t second = flight_recorder::reports_written();
-  ::raise(signal);
-  flight_recorder::disable();
-  if (flight_recorder::reports_written() != second) {
-    recorder_fail(stack, fmt::format("a second raised {} wrote another report", raised_signal_name(signal)));
-  }
-}
-
-// enable() with catch_signals puts the recorder's handler on every fatal
-// signal flight_recorder.h names; disable() puts back each handler it found.
-void check_handlers_swapped(Stack& stack, const RecorderCheck& check) {
-  struct sigaction before[std::size(kFatalSignals)] {};
-  for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], nullptr, &before[i]);
-  flight_recorder::Config config = check.config;
-  config.catch_signals = true;
-  enable_recorder_or_fail(stack, config);
-  struct sigaction during[std::size(kFatalSignals)] {};
-  for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) ::sigaction(kFatalSignals[i], nullptr, &during[i]);
-  flight_recorder::disable();
-  for (std::size_t i = 0; i < std::size(kFatalSignals); ++i) {
-    struct sigaction after {};
-    ::sigaction(kFatalSignals[i], nullptr, &after);
-    if ((during[i].sa_flags & SA_SIGINFO) == 0 || during[i].sa_sigaction == before[i].sa_sigaction) {
-      recorder_fail(stack, fmt::format("enable() with catch_signals left the {} handler as it was",
-                                       raised_signal_name(kFatalSignals[i])));
-    }
-    if (after.sa_sigaction != before[i].sa_sigaction ||
-        (after.sa_flags & SA_SIGINFO) != (before[i].sa_flags & SA_SIGINFO)) {
-      recorder_fail(stack, fmt::format("disable() did not put back the {} handler it found at enable()",
-                                       raised_signal_name(kFatalSignals[i])));
-    }
-  }
-}
-
-// A directory removed after enable(): write_report() writes nothing and says so.
-void check_directory_gone(Stack& stack, RecorderCheck& check) {
-  flight_recorder::Config config = check.config;
-  config.dir = make_private_dir(stack);
-  enable_recorder_or_fail(stack, config);
-  std::error_code ignored;
-  std::filesystem::remove_all(config.dir, ignored);
-  const std::string path = flight_recorder::write_report("directory gone");
-  flight_recorder::disable();
-  if (!path.empty()) recorder_fail(stack, "write_report() into a removed directory returned " + path);
-}
-
-}  // namespace
-
-
-void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
-  // Only where refusals write no reports: the per-process cap of 8 is then
-  // this episode's alone, so each report it expects is due.
-  if (check.report_refusals) return;
-  // From a fresh report count and a process whose fatal signal is not yet
-  // reported: a run before this one in the process (a replay in a test, a
-  // worker's earlier seed) must not change what this seed sees.
-  flight_recorder::disable();
-  flight_recorder::reset_report_count();
-  check_handlers_swapped(stack, check);
-#if !defined(SEGSIM_HAS_TSAN)  // TSan defers signals: the handler would not run inside the send
-  check_signal_handler(stack, check, kFatalSignals[rng.below(std::size(kFatalSignals))], rng);
-#else
-  (void)rng;
-#endif
-  check_directory_gone(stack, check);
-  refused_without_a_ring(stack, check, rng);
-  recorder_ring_drills(stack, check, rng);
-}
-
-namespace {
 
 // The process-start switch (SEGSIM_FLIGHT_RECORDER, SEGSIM_BUILD_ID) with
 // values an environment may hold: unset or empty leaves the recorder off
@@ -353,7 +167,7 @@ void check_environment_switch(Stack& stack, const std::string& dir) {
 std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
   if (!rng.chance(0.5)) return nullptr;
   auto check = std::make_shared<RecorderCheck>();
-  check->dir = make_private_dir(stack);
+  check->dir = make_recorder_dir(stack);
   check_environment_switch(stack, check->dir);
   flight_recorder::Config config;
   config.dir = check->dir;

@@ -56,6 +56,8 @@ struct RecorderCheck {
 
 // The "flight-recorder" oracle's failure.
 [[noreturn]] void recorder_fail(Stack& stack, const std::string& message);
+// A fresh private directory for reports, under the temporary directory.
+std::string make_recorder_dir(Stack& stack);
 // The report at `path`, read back (a report that does not: "flight-recorder").
 CrashReport read_recorder_report(Stack& stack, const std::string& path);
 // Where the recorder writes this process's report number `n` in check.dir.
@@ -80,14 +82,6 @@ std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng);
 void recorder_before_refusal(RecorderCheck& check);
 // After it: `release` false for a reset; `code` the refusal due.
 void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& handle, bool release, Errc code);
-// At quiescence, before the other recorder calls, on a drawn share of the
-// recorder's seeds: the fatal-signal handler (a raised signal: one report
-// naming it, none for a second one, the previous handlers back), a report
-// into a directory removed since enable() (none written), then the thread
-// drills (recorder_ring_drills.h: a refusal on a thread without a ring, a
-// thread held inside its ring's wrap, more threads than rings, exited
-// threads' rings taken over). The recorder is on again afterwards.
-void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng);
 // At quiescence, before finish_recorder: one page borrowed from the stack's
 // pool, a slot written and read back, the page given back — the page layer's
 // recorded operations, which the final report must keep.

@@ -13,11 +13,11 @@
 
 #include <fmt/format.h>
 
+#include "core/error.h"
 #include "core/flight_recorder.h"
 #include "core/segment_allocator.h"
 #include "core/size_class.h"
 #include "faults/sim_os.h"
-#include "core/error.h"
 #include "scenarios/workloads/episode_instance.h"
 
 namespace segsim::scenarios {

@@ -18,9 +18,6 @@ namespace segsim::scenarios {
 namespace {
 
 constexpr const char* kDrill = "teardown drill";
-constexpr std::size_t kRegionBytes = std::size_t{256} << 10;
-constexpr std::size_t kBudgetBytes = std::size_t{4} << 20;
-constexpr std::size_t kReservationBytes = std::size_t{16} << 20;
 
 }  // namespace
 
@@ -30,22 +27,22 @@ void run_teardown_drill(Stack& stack, sim::Rng& rng) {
   fault_points::FireSites delayed(fault_points::FireSites::Times::EveryAsk,
                                   {fault_points::id_of("alloc.cleanup.delay")});
   fault_points::ControllerScope only_the_delay(&delayed);
-  auto sim_os = make_episode_os(stack, rng, kReservationBytes, kDrill);
+  auto sim_os = make_episode_os(stack, rng, kDrillReservationBytes, kDrill);
   OsLedgerOs os(*sim_os);
   const int c = static_cast<int>(rng.below(3));  // classes with many slices a region
   const std::size_t slice_bytes = class_bytes(static_cast<std::size_t>(c));
   SegmentAllocatorConfig config;
-  config.region_bytes = kRegionBytes;
-  config.budget_bytes = kBudgetBytes;
+  config.region_bytes = kDrillRegionBytes;
+  config.budget_bytes = kDrillBudgetBytes;
   config.thread_cache_bytes = 0;  // every release reaches the pool
   config.cleanup_start_free_slices = 0;
-  config.cleanup_every_free_slices = kRegionBytes / slice_bytes;  // due once the region is all free
+  config.cleanup_every_free_slices = kDrillRegionBytes / slice_bytes;  // due once the region is all free
   auto created = SegmentAllocator::create(os, config);
   if (!created.ok()) stack.oracles.fail("exception", fmt::format("{}: allocator: {}", kDrill, created.error().describe()));
   std::unique_ptr<SegmentAllocator> allocator = std::move(created.value());
   const EpisodeCalls calls{stack, *allocator, kDrill};
   std::vector<Segment> region;
-  for (std::size_t i = 0; i < kRegionBytes / slice_bytes; ++i) region.push_back(calls.allocate(slice_bytes, "a slice"));
+  for (std::size_t i = 0; i < kDrillRegionBytes / slice_bytes; ++i) region.push_back(calls.allocate(slice_bytes, "a slice"));
   const OsLedger filled = os.ledger();
   for (const Segment& s : region) calls.release(s, "a slice of the region");
   if (const std::uint64_t started = allocator->stats().cleanups_started(); started != 1) {

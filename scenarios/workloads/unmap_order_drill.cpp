@@ -15,18 +15,15 @@ namespace segsim::scenarios {
 namespace {
 
 constexpr const char* kDrill = "unmap-order drill";
-constexpr std::size_t kRegionBytes = std::size_t{256} << 10;
-constexpr std::size_t kBudgetBytes = std::size_t{4} << 20;
-constexpr std::size_t kReservationBytes = std::size_t{16} << 20;
 
 }  // namespace
 
 void run_unmap_order_drill(Stack& stack, sim::Rng& rng) {
   fault_points::ControllerScope quiet(nullptr);  // no fault point steers the private allocator
-  auto os = make_episode_os(stack, rng, kReservationBytes, kDrill);
+  auto os = make_episode_os(stack, rng, kDrillReservationBytes, kDrill);
   SegmentAllocatorConfig config;
-  config.region_bytes = kRegionBytes;
-  config.budget_bytes = kBudgetBytes;
+  config.region_bytes = kDrillRegionBytes;
+  config.budget_bytes = kDrillBudgetBytes;
   config.thread_cache_bytes = 0;     // every release reaches the pool
   config.proactive_cleanup = false;  // only the drill releases a region
   auto allocator = make_episode_allocator(stack, *os, config, kDrill);
@@ -44,7 +41,7 @@ void run_unmap_order_drill(Stack& stack, sim::Rng& rng) {
                                                        "the class released {}", kDrill, freed_class, released));
   }
   const AllocatorStats before = allocator->stats();
-  const std::size_t unmapped = allocator->free_unused_regions(before.virtual_bytes - kRegionBytes);
+  const std::size_t unmapped = allocator->free_unused_regions(before.virtual_bytes - kDrillRegionBytes);
   const AllocatorStats after = allocator->stats();
   const SizeClassStats& freed = after.classes[static_cast<std::size_t>(freed_class)];
   const SizeClassStats& active = after.classes[static_cast<std::size_t>(active_class)];

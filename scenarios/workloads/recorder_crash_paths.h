@@ -1,0 +1,22 @@
+// What a crash or a broken disk makes the flight recorder do, checked by the
+// "flight-recorder" oracle inside a sweep (alloc-api, on a drawn share of the
+// recorder's seeds): recorder_ops.h's recording, driven down its error paths.
+#pragma once
+
+#include "scenarios/stack.h"
+#include "scenarios/workloads/recorder_ops.h"
+#include "sim/random.h"
+
+namespace segsim::scenarios {
+
+// At quiescence, before the other recorder calls: the fatal-signal handler (a
+// raised signal: one report naming it, none for a second one, the previous
+// handlers back), a report into a directory removed since enable() (none
+// written), then the thread drills (recorder_ring_drills.h: a refusal on a
+// thread without a ring, a thread held inside its ring's wrap, more threads
+// than rings, exited threads' rings taken over). Only on seeds whose refusals
+// write no reports (the per-process report cap is then the drills' alone).
+// The recorder is on again afterwards.
+void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng);
+
+}  // namespace segsim::scenarios
