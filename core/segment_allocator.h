@@ -19,9 +19,11 @@
 //    one is in flight (a full queue refuses it, counted); no other return
 //    starts one. The cleanup frees every region of the class with no live or
 //    cached slice (the cleanup-cadence oracle checks both, per call).
-//  * Every Os failure is handled: map → OutOfMemory; madvise in a reset →
-//    memset fallback; madvise of a freed region → region kept resident and not
-//    assumed zero; munmap → region kept. All of them are counted in stats().
+//  * Every Os failure is handled: map → OutOfMemory (the call maps no more:
+//    it refuses, or serves from free slices the pool has by then); madvise in
+//    a reset → memset fallback; madvise of a freed region → region kept
+//    resident and not assumed zero; munmap → region kept. All of them are
+//    counted in stats().
 //
 //  * Per-thread caches (thread_cache_bytes > 0, the default): each thread
 //    keeps a few free slices per class in front of the class lock, all

@@ -24,6 +24,7 @@ void Oracles::check_allocation(std::size_t requested_bytes, bool zeroed, const R
                                const CallWindow& window) {
   const char* call = zeroed ? "allocate" : "allocate_uninitialized";
   const int expected_class = class_of(requested_bytes);
+  check_map_retry(call, requested_bytes, window.maps_before, result);
   if (result.ok()) {
     const Segment& segment = result.value();
     if (expected_class < 0) {

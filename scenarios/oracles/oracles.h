@@ -15,6 +15,7 @@
 //   allocation.cpp        each allocate/lookup/reset result is one the API allows
 //                         (a handle's generation is never 0, the mark of a free
 //                         slice); a refusal (OutOfBudget) was necessary
+//   map_retry.cpp         an allocation retries no failed map of its own
 //   use_after_release.cpp canary fill on release, verified before hand-out (plain builds;
 //                         ASan poisoning does it in sanitizer builds)
 //   overlap.cpp           no two live segments share bytes
@@ -151,9 +152,16 @@ class Oracles final : public SegmentObserver {
     std::uint32_t allocations_in_flight = 0;  // other allocations that overlapped the call
     bool budget_judgeable = false;
     bool faults_active = false;
+    OsLedger::FiberMaps maps_before;  // allocator_maps_of_current_fiber() before the call
   };
+  // The calling fiber's maps through the allocator's Os so far (none without a ledger).
+  OsLedger::FiberMaps allocator_maps_of_current_fiber() const;
   void check_allocation(std::size_t requested_bytes, bool zeroed, const Result<Segment>& result,
                         const CallWindow& window);
+  // map_retry.cpp: the calling fiber's maps during one allocation (`before`
+  // is allocator_maps_of_current_fiber() before it) retried no failed map.
+  void check_map_retry(const char* call, std::size_t requested_bytes, const OsLedger::FiberMaps& before,
+                       const Result<Segment>& result);
   // The allocator's refusal of a deliberate bad call carries `expected`.
   void check_refusal(const char* call, const Status& status, Errc expected, const std::byte* segment);
   // counters_grow.cpp: no event counter of `now` is below `earlier`'s (two

@@ -32,6 +32,15 @@ struct OsLedger {
   // caused by it must carry (Error::os_errno).
   std::map<std::uint32_t, int> last_map_errno_by_fiber;
   int last_map_errno_of_current_fiber() const { return of_current_fiber(last_map_errno_by_fiber); }
+  // Maps (either outcome) by the fiber that asked: what one call of one fiber
+  // asked, read around the call (map-retry).
+  struct FiberMaps {
+    std::uint64_t maps = 0;
+    std::uint64_t failed = 0;
+    bool last_failed = false;  // the fiber's latest map failed
+  };
+  std::map<std::uint32_t, FiberMaps> maps_by_fiber;
+  FiberMaps maps_of_current_fiber() const { return of_current_fiber(maps_by_fiber); }
   std::uint64_t mapped_bytes = 0;       // of live_mappings
   std::uint64_t peak_mapped_bytes = 0;  // the most mapped_bytes has been
   std::uint64_t dont_need_ok = 0;      // DontNeed advises that succeeded
@@ -72,6 +81,10 @@ class OsLedgerOs final : public Os {
   OsResult<std::byte*> map(std::size_t bytes) override {
     OsResult<std::byte*> mapped = inner_.map(bytes);
     ++(mapped.ok() ? ledger_.maps_ok : ledger_.maps_failed);
+    OsLedger::FiberMaps& by_fiber = ledger_.maps_by_fiber[fiber_now()];
+    ++by_fiber.maps;
+    if (!mapped.ok()) ++by_fiber.failed;
+    by_fiber.last_failed = !mapped.ok();
     if (!mapped.ok()) ledger_.last_map_errno_by_fiber[fiber_now()] = mapped.error().errno_value;
     if (mapped.ok()) {
       ledger_.live_mappings[mapped.value()] = bytes;

@@ -40,6 +40,7 @@ Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero) {
   Oracles::CallWindow window;
   window.slice_events = stack.oracles.slice_events();
   window.faults_active = stack.faults_active;
+  window.maps_before = stack.oracles.allocator_maps_of_current_fiber();
   const std::uint64_t region_ops_before = stack.region_ops_started;
   const bool region_ops_idle = stack.region_ops_in_flight == 0;
   // Every other allocation that overlapped this one may have held a region's
