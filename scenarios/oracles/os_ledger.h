@@ -74,6 +74,14 @@ struct OsLedger {
 std::string teardown_unmapped_problem(const char* destructor, const char* mappings, const OsLedger& before,
                                       const OsLedger& after);
 
+// map-retry (map_retry.cpp): what one call of a component asked of the Os
+// after a map of its own failed, between `before` and `after` (the calling
+// fiber's maps around the call): empty when it asked no other map — the
+// failed map was the call's only failed one and its last; otherwise one line
+// saying what it mapped, naming `call`.
+std::string map_retry_problem(const std::string& call, const OsLedger::FiberMaps& before,
+                              const OsLedger::FiberMaps& after);
+
 class OsLedgerOs final : public Os {
  public:
   explicit OsLedgerOs(Os& inner) : inner_(inner) {}  // inner must outlive it

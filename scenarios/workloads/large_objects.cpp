@@ -14,6 +14,7 @@
 #include <array>
 #include <map>
 #include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -97,7 +98,13 @@ void do_alloc(Stack& stack, LargeRun& run, sim::Rng& rng, bool zeroed) {
   // lock keeps other clients out): the spans before it, for large-unmap.
   std::optional<std::map<const std::byte*, std::size_t>> mapped_before;
   if (!run.maintenance) mapped_before = run.advises.ledger().live_mappings;
+  const OsLedger::FiberMaps maps_before = run.advises.ledger().maps_of_current_fiber();
   auto result = zeroed ? run.large->allocate(requested) : run.large->allocate_uninitialized(requested);
+  if (std::string problem = map_retry_problem(fmt::format("large allocate({})", requested), maps_before,
+                                              run.advises.ledger().maps_of_current_fiber());
+      !problem.empty()) {
+    stack.oracles.fail("map-retry", problem);
+  }
   if (mapped_before && !run.hook_unmapped_in_call) run.checks->check_growth_unmaps(requested, result, *mapped_before);
   const bool strict = !stack.faults_active && !run.maintenance;
   const std::uint64_t key = run.checks->allocated(result, requested, zeroed, live_before - run.reclaimed_in_call,
