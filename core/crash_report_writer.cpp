@@ -181,8 +181,7 @@ bool slice_holding(std::uintptr_t address, Event* found) {
 
 // Version 3: the configs of the last slab and large-object allocators made.
 void put_layer_configs(SafeWriter& out, const State& s) {
-  if (s.slab_noted.load(std::memory_order_acquire)) {
-    const SlabNote& n = s.slab;
+  if (SlabNote n; s.slab.load(n)) {
     out.put(", \"slab\": {\"allocator\": ").put_u64(n.allocator).put(", \"slab_bytes\": ").put_u64(n.slab_bytes);
     out.put(", \"magazine_capacity\": [");
     for (std::size_t c = 0; c < sizeof n.magazine_capacity / sizeof n.magazine_capacity[0]; ++c) {
@@ -194,8 +193,7 @@ void put_layer_configs(SafeWriter& out, const State& s) {
     out.put(", \"empty_slabs_kept\": ").put_u64(n.empty_slabs_kept).put(", \"max_slabs\": ").put_u64(n.max_slabs);
     out.put("}");
   }
-  if (s.large_noted.load(std::memory_order_acquire)) {
-    const LargeNote& n = s.large;
+  if (LargeNote n; s.large.load(n)) {
     out.put(", \"large\": {\"allocator\": ").put_u64(n.allocator);
     out.put(", \"max_object_bytes\": ").put_u64(n.max_object_bytes).put(", \"granule_bytes\": ").put_u64(n.granule_bytes);
     out.put(", \"span_bytes\": ").put_u64(n.span_bytes).put(", \"budget_bytes\": ").put_u64(n.budget_bytes);

@@ -345,8 +345,8 @@ bool enable(const Config& config, std::string* error_line) {
   if (!g_exit_key_made) g_exit_key_made = pthread_key_create(&g_exit_key, &thread_exited) == 0;
   s.rings_refused.store(0, std::memory_order_relaxed);
   s.rings_held.store(0, std::memory_order_relaxed);
-  s.slab_noted.store(false, std::memory_order_relaxed);
-  s.large_noted.store(false, std::memory_order_relaxed);
+  s.slab.clear();
+  s.large.clear();
   // An earlier enable()'s rings are abandoned, never freed (a thread may
   // still write to one), but kept reachable: a leak checker must not report
   // what is kept on purpose.
@@ -511,18 +511,12 @@ void note_page_cache(std::size_t max_entries, std::size_t max_bytes) noexcept {
 
 void note_slab(const SlabNote& note) noexcept {
   if (!on()) return;
-  State& s = state();
-  s.slab_noted.store(false, std::memory_order_release);
-  s.slab = note;
-  s.slab_noted.store(true, std::memory_order_release);
+  state().slab.store(note);
 }
 
 void note_large(const LargeNote& note) noexcept {
   if (!on()) return;
-  State& s = state();
-  s.large_noted.store(false, std::memory_order_release);
-  s.large = note;
-  s.large_noted.store(true, std::memory_order_release);
+  state().large.store(note);
 }
 
 void note_stack(std::size_t region_bytes, std::size_t budget_bytes) noexcept {

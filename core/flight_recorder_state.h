@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/flight_recorder.h"
+#include "core/flight_recorder_note.h"
 #include "core/flight_recorder_regions.h"
 #include "core/size_class.h"
 
@@ -91,10 +92,8 @@ struct State {
   std::atomic<std::size_t> cache_max_entries{0};  // 0: no PageCache recorded
   std::atomic<std::size_t> cache_max_bytes{0};
   // The last slab / large-object allocator made while on (note_slab, note_large).
-  SlabNote slab{};
-  std::atomic<bool> slab_noted{false};
-  LargeNote large{};
-  std::atomic<bool> large_noted{false};
+  NoteCell<SlabNote> slab;
+  NoteCell<LargeNote> large;
   bool report_refusals = true;
   std::atomic<std::uint32_t> refusals_expected{0};  // RefusalsExpected scopes alive
 };
