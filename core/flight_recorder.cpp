@@ -533,19 +533,16 @@ void refused(Op op, const Segment& segment, const Error& error) noexcept {
   failure.kind = "refused";
   Ring* ring = ring_of_this_thread();
   failure.refused_thread = ring == nullptr ? UINT32_MAX : ring->thread;
-  // The refused call is its thread's last recorded event; a thread without
-  // a ring recorded none, so its call is made up from the handle here — with
-  // a number of its own: a report's events are numbered from 1.
+  // The refused call is its thread's last recorded event (record_operation
+  // recorded it wide, every id and its result, just before), so a reader
+  // finds it among the thread's events; a thread without a ring recorded
+  // none, so its call is made up from the handle here — with a number of its
+  // own: a report's events are numbered from 1.
   if (const std::uint64_t head = ring == nullptr ? 0 : ring_head(*ring); head > 0) {
     failure.refused = unpack_slot(*ring, head - 1);
-    failure.refused.op = op;
-    failure.refused.region = segment.region_id();
-    failure.refused.slice = segment.slice_index();
-    failure.refused.generation = segment.generation();
   } else {
-    failure.refused = slice_event(op, 0, segment, 0);
+    failure.refused = slice_event(op, 0, segment, static_cast<std::uint8_t>(1 + static_cast<unsigned>(error.code)));
   }
-  failure.refused.result = static_cast<std::uint8_t>(1 + static_cast<unsigned>(error.code));
   char path[600];
   if (write_crash_report(failure, path, sizeof path)) {
     const std::string line = std::string("segsim: flight recorder: crash report ") + path + "\n";

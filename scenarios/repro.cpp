@@ -99,7 +99,9 @@ std::string repro_to_json(const Repro& repro) {
     copy = spec.decisions.encoded();
     encoded = copy;
   }
-  std::string text = doc.dump(2);
+  // A failure message may quote bytes that are not UTF-8 (what a process
+  // wrote, a corrupted file): replaced, never an exception.
+  std::string text = doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   SEGSIM_ASSERT(text.size() >= 2 && text.back() == '}', "a JSON object");
   text.pop_back();
   while (!text.empty() && text.back() == '\n') text.pop_back();

@@ -97,7 +97,7 @@ std::string write_outputs(const RunReport& report, const RunOutputs& outputs) {
   };
   write(outputs.trace_out, [&] { return chrome_trace_json(report); });
   write(outputs.plot, [&] { return memory_plot_svg(report); });
-  write(outputs.report, [&] { return report_json(report).dump(2) + "\n"; });
+  write(outputs.report, [&] { return report_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; });
   return first_error;
 }
 

@@ -167,3 +167,31 @@ TEST(FailureReport, MutantFailureReplaysWithTheSameSignature) {
 
 }  // namespace
 }  // namespace segsim::scenarios
+
+namespace segsim::scenarios {
+namespace {
+
+// A failure message may quote bytes that are not UTF-8 (what a process wrote
+// on stderr, a corrupted file's bytes): the repro is written all the same,
+// each such byte replaced, and reads back.
+TEST(FailureReport, ReproWithAMessageThatIsNotUtf8IsWrittenAndReadsBack) {
+  Repro repro;
+  RunSpec spec;
+  spec.scenario = "alloc-api";
+  spec.seed = 1;
+  repro.spec = resolved_spec(spec);
+  Failure failure;
+  failure.oracle = "flight-recorder";
+  failure.message = std::string("stderr said 'crash report \xA2\xFF'");
+  repro.failure = failure;
+  std::string text;
+  ASSERT_NO_THROW(text = repro_to_json(repro));
+  std::string error;
+  const Result<Repro> back = repro_from_json(text, &error);
+  ASSERT_TRUE(back.ok()) << error;
+  ASSERT_TRUE(back.value().failure);
+  EXPECT_EQ(back.value().failure->message, "stderr said 'crash report \xEF\xBF\xBD\xEF\xBF\xBD'");
+}
+
+}  // namespace
+}  // namespace segsim::scenarios

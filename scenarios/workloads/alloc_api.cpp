@@ -26,6 +26,7 @@
 #include "scenarios/workloads/audit_episode.h"
 #include "scenarios/workloads/lookup_race_drill.h"
 #include "scenarios/workloads/native_thread.h"
+#include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/recorder_cache_ops.h"
 #include "scenarios/workloads/recorder_crash_paths.h"
 #include "scenarios/workloads/recorder_layer_ops.h"
@@ -512,7 +513,8 @@ ScenarioDef alloc_api_scenario() {
                                                {kRecorderLayersRegionBytes, kRecorderLayersBudgetBytes},
                                                {kRecorderRegionsRegionBytes, kRecorderRegionsBudgetBytes},
                                                {kAuditRegionBytes[0], kAuditBudgetBytes},
-                                               {kAuditRegionBytes[1], kAuditBudgetBytes}});
+                                               {kAuditRegionBytes[1], kAuditBudgetBytes},
+                                               {kDrillRegionBytes, kDrillBudgetBytes}});  // the report-cap drill's
     }
     stack.scenario_state.reset();
   };

@@ -1,11 +1,14 @@
 // The flight recorder's crash paths: see recorder_crash_paths.h.
 #include "scenarios/workloads/recorder_crash_paths.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -16,6 +19,7 @@
 #include "core/sanitizers.h"
 #include "core/size_class.h"
 #include "scenarios/crash_report.h"
+#include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/recorder_ring_drills.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -176,6 +180,94 @@ void check_directory_gone(Stack& stack, RecorderCheck& check) {
   if (!path.empty()) recorder_fail(stack, "write_report() into a removed directory returned " + path);
 }
 
+// What this process writes on stderr while `body` runs: descriptor 2 set
+// aside for a pipe and put back. Nullopt when it cannot be set aside.
+template <typename Body>
+std::optional<std::string> stderr_of(Body&& body) {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return std::nullopt;
+  const int saved = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (saved < 0 || ::dup2(ends[1], STDERR_FILENO) < 0) {
+    for (const int fd : {ends[0], ends[1], saved}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return std::nullopt;
+  }
+  body();
+  ::dup2(saved, STDERR_FILENO);
+  for (const int fd : {ends[1], saved}) ::close(fd);
+  std::string text;
+  char buffer[1024];
+  for (ssize_t got; (got = ::read(ends[0], buffer, sizeof buffer)) > 0 && text.size() < 65536;) {
+    text.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(ends[0]);
+  return text;
+}
+
+// The per-process cap: until it, each report is written at its number's
+// path — a refusal's announced in one stderr line naming it, write_report()'s
+// returned; past it, none: a refusal announces nothing, write_report()
+// returns an empty path, no file, the count stays at the cap. Its own
+// enable() with refusal reports on; afterwards the recorder is off and the
+// count fresh.
+void check_report_cap(Stack& stack, const RecorderCheck& check, sim::Rng& rng) {
+  flight_recorder::Config config = check.config;
+  config.report_refusals = true;
+  enable_recorder_or_fail(stack, config);
+  auto os = make_episode_os(stack, rng, kDrillReservationBytes, "recorder-cap");
+  SegmentAllocatorConfig allocator_config;
+  allocator_config.region_bytes = kDrillRegionBytes;
+  allocator_config.budget_bytes = kDrillBudgetBytes;
+  allocator_config.proactive_cleanup = false;  // no worker thread outlives the drill
+  auto allocator = make_episode_allocator(stack, *os, allocator_config, "recorder-cap");
+  const EpisodeCalls calls{stack, *allocator, "recorder-cap"};
+  const Segment released = calls.allocate(1 + rng.below(kLargestClassBytes), "a slice");
+  calls.release(released, "a live slice");
+  // A refused release of the released handle, with what it wrote on stderr.
+  auto refuse = [&](const char* when) {
+    const std::size_t before = flight_recorder::reports_written();
+    Status status;
+    const std::optional<std::string> said = stderr_of([&] { status = allocator->release(released); });
+    if (status.ok()) recorder_fail(stack, fmt::format("{}: a second release of a slice was accepted", when));
+    if (!said) return;  // stderr could not be set aside: the count alone
+    const bool room = before < flight_recorder::kMaxReportsPerProcess;
+    const std::string due = room ? fmt::format("segsim: flight recorder: crash report {}\n",
+                                               recorder_report_path(check, before))
+                                 : std::string();
+    if (*said != due || flight_recorder::reports_written() != before + (room ? 1 : 0)) {
+      recorder_fail(stack, fmt::format("{}: a refused release with {} of {} reports written said {:?} on stderr and "
+                                       "left the count at {}; {:?} was due",
+                                       when, before, flight_recorder::kMaxReportsPerProcess, said->substr(0, 200),
+                                       flight_recorder::reports_written(), due));
+    }
+  };
+  refuse("within the cap");
+  for (std::size_t n = flight_recorder::reports_written(); n < flight_recorder::kMaxReportsPerProcess; ++n) {
+    const std::string path = flight_recorder::write_report("up to the cap");
+    if (path != recorder_report_path(check, n) || !std::filesystem::exists(path)) {
+      recorder_fail(stack, fmt::format("write_report() number {} of {} returned '{}' ({}); {} was due", n + 1,
+                                       flight_recorder::kMaxReportsPerProcess, path,
+                                       std::filesystem::exists(path) ? "a file" : "no file",
+                                       recorder_report_path(check, n)));
+    }
+  }
+  refuse("past the cap");
+  const std::string past = flight_recorder::write_report("past the cap");
+  const std::string next = recorder_report_path(check, flight_recorder::kMaxReportsPerProcess);
+  if (!past.empty() || std::filesystem::exists(next) ||
+      flight_recorder::reports_written() != flight_recorder::kMaxReportsPerProcess) {
+    recorder_fail(stack, fmt::format("write_report() past the cap of {} reports returned '{}', {} {}, and "
+                                     "reports_written() says {}",
+                                     flight_recorder::kMaxReportsPerProcess, past,
+                                     std::filesystem::exists(next) ? "wrote" : "did not write", next,
+                                     flight_recorder::reports_written()));
+  }
+  allocator.reset();
+  flight_recorder::disable();
+  flight_recorder::reset_report_count();
+}
+
 }  // namespace
 
 void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
@@ -195,6 +287,7 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
 #endif
   check_directory_gone(stack, check);
   refused_without_a_ring(stack, check, rng);
+  check_report_cap(stack, check, rng);
   recorder_ring_drills(stack, check, rng);
 }
 

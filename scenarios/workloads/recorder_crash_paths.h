@@ -12,7 +12,9 @@ namespace segsim::scenarios {
 // At quiescence, before the other recorder calls: the fatal-signal handler (a
 // raised signal: one report naming it, none for a second one, the previous
 // handlers back), a report into a directory removed since enable() (none
-// written), then the thread drills (recorder_ring_drills.h: a refusal on a
+// written), reports up to the per-process cap and past it (a refusal's
+// report announced in one stderr line naming it until the cap, nothing
+// past it; write_report() an empty path past it), then the thread drills (recorder_ring_drills.h: a refusal on a
 // thread without a ring, a thread held inside its ring's wrap, more threads
 // than rings, exited threads' rings taken over). Only on seeds whose refusals
 // write no reports (the per-process report cap is then the drills' alone).
