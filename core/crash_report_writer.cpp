@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 
 #include "core/flight_recorder_state.h"
+#include "core/os.h"
 #include "core/mutants.h"
 #include "core/probe.h"
 #include "core/size_class.h"
@@ -32,6 +34,18 @@ int decimal_digits(std::uint64_t value, char (&text)[24]) {
   for (int i = 0; i < n; ++i) text[i] = reversed[n - 1 - i];
   text[n] = '\0';
   return n;
+}
+
+// interrupt_report_writes(): this write fails with EINTR, as a signal
+// arriving before the write wrote anything would make it.
+bool interrupted_by_drill() noexcept {
+  std::atomic<std::uint32_t>& left = state().writes_to_interrupt;
+  std::uint32_t count = left.load(std::memory_order_relaxed);
+  while (count > 0 && !left.compare_exchange_weak(count, count - 1, std::memory_order_relaxed)) {
+  }
+  if (count == 0) return false;
+  errno = EINTR;
+  return true;
 }
 
 class SafeWriter {
@@ -86,12 +100,18 @@ class SafeWriter {
   }
   void flush() {
     std::size_t done = 0;
+    std::uint32_t interruptions = 0;  // in a row
     while (ok_ && done < len_) {
-      const ssize_t n = ::write(fd_, buffer_ + done, len_ - done);
+      const ssize_t n = interrupted_by_drill() ? -1 : ::write(fd_, buffer_ + done, len_ - done);
+      if (n < 0 && errno == EINTR && ++interruptions <= kMaxWriteInterruptions) {
+        SEGSIM_PROBE("recorder.report.write_interrupted");
+        continue;
+      }
       if (n <= 0) {
         ok_ = false;
         break;
       }
+      interruptions = 0;
       done += static_cast<std::size_t>(n);
     }
     len_ = 0;

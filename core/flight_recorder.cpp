@@ -220,6 +220,12 @@ void restore_previous_handlers() {
 }
 
 void fatal_signal_handler(int signal, siginfo_t* info, void*) {
+  // The interrupted code's errno back when the handler returns (its report's
+  // writes may set it).
+  struct ErrnoKept {
+    int saved = errno;
+    ~ErrnoKept() { errno = saved; }
+  } errno_kept;
   // Afterwards, back to what was there before, for every fatal signal:
   // returning re-runs the faulting instruction (or abort() raises again)
   // under it, and what it raises next is not reported twice.
@@ -407,6 +413,10 @@ std::size_t reports_written() noexcept {
 
 void fail_ring_allocations(std::uint32_t count) noexcept {
   state().ring_allocations_to_fail.store(count, std::memory_order_relaxed);
+}
+
+void interrupt_report_writes(std::uint32_t count) noexcept {
+  state().writes_to_interrupt.store(count, std::memory_order_relaxed);
 }
 
 void hold_next_ring_claim(void (*hold)(void*), void* arg) noexcept { tls_ring_claim_hold = {hold, arg}; }

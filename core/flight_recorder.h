@@ -483,6 +483,12 @@ bool reset_report_count() noexcept;
 // counted in a report's threads_not_recorded. For the harness's drill of
 // that path (workloads/recorder_ops.cpp), which nothing else reaches.
 void fail_ring_allocations(std::uint32_t count) noexcept;
+// The next `count` writes of a report's bytes (any thread's) fail with EINTR
+// before writing anything, as a signal arriving mid-report would make them
+// (0: none does). A report asks again after each, and gives up — no report,
+// its temporary file removed — after kMaxWriteInterruptions (core/os.h) in
+// a row. For the harness's drill of that path, which nothing else reaches.
+void interrupt_report_writes(std::uint32_t count) noexcept;
 // The calling thread's next ring claim — its ring allocated, a slot seen
 // free, the slot not yet taken — first runs `hold(arg)`, once: a hold during
 // which other threads take the last slots makes it lose the race, which is

@@ -17,6 +17,11 @@
 
 namespace segsim {
 
+// A file's writer (a page file, a crash report) asks again after a write
+// interrupted before it wrote anything (EINTR), and gives up after this many
+// in a row: a signal storm must not hold it forever.
+inline constexpr std::uint32_t kMaxWriteInterruptions = 16;
+
 enum class Advice : std::uint8_t {
   DontNeed,    // drop physical pages now; the next touch reads zero (private anonymous)
   Free,        // lazily free; old bytes MAY survive a later touch — never a zeroing reset
@@ -67,7 +72,7 @@ class Os {
   virtual OsResult<int> create_file(const std::string& path) = 0;
   // Appends up to `bytes` from `data` to the file of `fd`; how many it wrote,
   // which may be fewer than asked (as write(2)). EINTR: nothing written, ask
-  // again.
+  // again (a writer gives up after kMaxWriteInterruptions in a row).
   virtual OsResult<std::size_t> write_file(int fd, const std::byte* data, std::size_t bytes) = 0;
   // Closes `fd`, whatever it answers (a failure may mean the data never arrived).
   virtual OsStatus close_file(int fd) = 0;

@@ -17,8 +17,6 @@ namespace segsim {
 
 // The writer holds every page in memory; past this it refuses more pages.
 inline constexpr std::uint64_t kMaxPageFileWriterBytes = std::uint64_t{1} << 30;
-// write() gives up after this many interrupted writes in a row.
-inline constexpr std::uint32_t kMaxWriteInterruptions = 16;
 
 class PageFileWriter {
  public:

@@ -239,6 +239,7 @@ inline constexpr std::array kProbes = {
     Probe{"recorder.report.cap_reached", "a report past kMaxReportsPerProcess not written", false},
     Probe{"recorder.report.path_too_long", "a report's path did not fit its buffer: none written", false},
     Probe{"recorder.report.open_failed", "a report's file could not be created (its directory gone): none written", true},
+    Probe{"recorder.report.write_interrupted", "a report's write interrupted (EINTR) before it wrote: asked again", true},
     Probe{"recorder.report.write_failed", "a report's write, sync or rename failed: its temporary removed", true},
 };
 

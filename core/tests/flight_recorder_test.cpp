@@ -27,6 +27,7 @@
 #include "core/large_object_allocator.h"
 #include "core/leaf_page_pool.h"
 #include "core/linux_os.h"
+#include "core/os.h"
 #include "core/page_cache.h"
 #include "core/segment_allocator.h"
 #include "core/slab_allocator.h"
@@ -353,6 +354,31 @@ TEST(FlightRecorder, AThreadWhoseRingCannotBeAllocatedIsCountedNotRecorded) {
   const auto next = next_dir.reports();
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0]["stack"]["threads_not_recorded"], 0);
+}
+
+// A report's write interrupted before it wrote anything (EINTR) is asked
+// again, up to kMaxWriteInterruptions in a row; one more and the report is
+// given up: no report, and no temporary file left behind.
+TEST(FlightRecorder, InterruptedReportWritesAreAskedAgainUpToTheLimit) {
+  flight_recorder::disable();
+  ASSERT_TRUE(flight_recorder::reset_report_count());
+  RecorderDir dir;
+  std::string error;
+  ASSERT_TRUE(flight_recorder::enable(config_for(dir), &error)) << error;
+  flight_recorder::interrupt_report_writes(kMaxWriteInterruptions);
+  const std::string path = flight_recorder::write_report("interrupted");
+  EXPECT_NE(path, "");
+  flight_recorder::interrupt_report_writes(kMaxWriteInterruptions + 1);
+  EXPECT_EQ(flight_recorder::write_report("interrupted too often"), "");
+  flight_recorder::interrupt_report_writes(0);
+  flight_recorder::disable();
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
+  EXPECT_EQ(files, 1u) << "the given-up report's temporary file is removed";
+  const auto reports = dir.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0]["failure"]["kind"], "interrupted");
+  EXPECT_TRUE(flight_recorder::reset_report_count());
 }
 
 // A thread that saw a free ring slot but lost it to others before claiming

@@ -8,14 +8,18 @@
 #include <algorithm>
 #include <filesystem>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/assert.h"
 #include "core/flight_recorder.h"
+#include "core/os.h"
 #include "core/sanitizers.h"
 #include "core/size_class.h"
 #include "scenarios/crash_report.h"
@@ -180,6 +184,56 @@ void check_directory_gone(Stack& stack, RecorderCheck& check) {
   if (!path.empty()) recorder_fail(stack, "write_report() into a removed directory returned " + path);
 }
 
+// A report whose writes are interrupted before they write (EINTR) asks
+// again: up to kMaxWriteInterruptions in a row (drawn: one, some, or exactly
+// the limit) it is written whole; one more in a row and none is written, its
+// temporary file removed. From the seed's config, its own enable(); the
+// recorder is off afterwards.
+void check_interrupted_writes(Stack& stack, const RecorderCheck& check, sim::Rng& rng) {
+  if (flight_recorder::reports_written() + 2 > flight_recorder::kMaxReportsPerProcess) return;
+  enable_recorder_or_fail(stack, check.config);
+  const auto some = static_cast<std::uint32_t>(1 + rng.below(kMaxWriteInterruptions));
+  const std::uint32_t asked_again = draw_one<std::uint32_t>(rng, {1, some, kMaxWriteInterruptions});
+  flight_recorder::interrupt_report_writes(asked_again);
+  const std::string path = flight_recorder::write_report("writes interrupted");
+  if (path.empty()) {
+    recorder_fail(stack, fmt::format("write_report() with {} write(s) interrupted in a row (the limit {}) wrote "
+                                     "no report", asked_again, kMaxWriteInterruptions));
+  }
+  if (const CrashReport report = read_recorder_report(stack, path); report.kind != "writes interrupted") {
+    recorder_fail(stack, fmt::format("the report written through {} interrupted write(s) says kind '{}'",
+                                     asked_again, report.kind));
+  }
+  // Report number n's files, with their size and time: a run's earlier
+  // reports (before the count was reset) may have used the number.
+  const std::size_t n = flight_recorder::reports_written();
+  auto files_of_n = [&] {
+    std::map<std::string, std::pair<std::uintmax_t, std::filesystem::file_time_type>> files;
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(check.dir, ignored)) {
+      const std::string name = entry.path().filename().string();
+      if (name.find(fmt::format("-{}-{}.", ::getpid(), n)) == std::string::npos) continue;
+      files[name] = {entry.file_size(ignored), entry.last_write_time(ignored)};
+    }
+    return files;
+  };
+  const auto before = files_of_n();
+  flight_recorder::interrupt_report_writes(kMaxWriteInterruptions + 1);
+  const std::string given_up = flight_recorder::write_report("writes interrupted too often");
+  flight_recorder::interrupt_report_writes(0);
+  flight_recorder::disable();
+  std::vector<std::string> written;
+  for (const auto& [name, stamp] : files_of_n()) {
+    if (auto was = before.find(name); was == before.end() || was->second != stamp) written.push_back(name);
+  }
+  if (!given_up.empty() || !written.empty()) {
+    recorder_fail(stack, fmt::format("write_report() with {} writes interrupted in a row (the limit {}) returned "
+                                     "'{}' and wrote report number {}'s file(s) [{}]; none was due",
+                                     kMaxWriteInterruptions + 1, kMaxWriteInterruptions, given_up, n,
+                                     fmt::join(written, ", ")));
+  }
+}
+
 // What this process writes on stderr while `body` runs: descriptor 2 set
 // aside for a pipe and put back. Nullopt when it cannot be set aside.
 template <typename Body>
@@ -286,6 +340,7 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   (void)rng;
 #endif
   check_directory_gone(stack, check);
+  check_interrupted_writes(stack, check, rng);
   refused_without_a_ring(stack, check, rng);
   check_report_cap(stack, check, rng);
   recorder_ring_drills(stack, check, rng);

@@ -12,7 +12,9 @@ namespace segsim::scenarios {
 // At quiescence, before the other recorder calls: the fatal-signal handler (a
 // raised signal: one report naming it, none for a second one, the previous
 // handlers back), a report into a directory removed since enable() (none
-// written), reports up to the per-process cap and past it (a refusal's
+// written), a report's writes interrupted (EINTR: asked again up to
+// kMaxWriteInterruptions in a row, the report whole; one more: none, no file
+// left), reports up to the per-process cap and past it (a refusal's
 // report announced in one stderr line naming it until the cap, nothing
 // past it; write_report() an empty path past it), then the thread drills (recorder_ring_drills.h: a refusal on a
 // thread without a ring, a thread held inside its ring's wrap, more threads
