@@ -44,7 +44,7 @@ inline constexpr std::array kProbes = {
     Probe{"cleanup.advise_threw",
           "dropping a region's physical memory threw (an Os that throws, a cancelled run): the regions left go to the "
           "freed queue resident",
-          false},
+          true},
     Probe{"free_unused.freed_region", "free_unused_regions took a region from a freed queue", true},
     Probe{"free_unused.active_region", "free_unused_regions took a fully-returned active region", true},
     Probe{"unmap.failed", "munmap of a region failed: kept as a freed region", true},

@@ -40,13 +40,14 @@
 #include <sys/mman.h>
 
 #include "core/asan.h"
+#include "core/forwarding_os.h"
 #include "core/linux_os.h"
 #include "core/os.h"
 #include "core/segment_allocator.h"
 
 namespace segsim::fuzzing {
 
-class RecyclingOs final : public Os {
+class RecyclingOs final : public ForwardingOs {
  public:
   // Every this many reuses, the whole reused mapping is checked to read zero.
   static constexpr std::size_t kVerifyEvery = 64;
@@ -65,10 +66,11 @@ class RecyclingOs final : public Os {
   };
 
   // Keeps at most `max_kept_bytes` of unmapped memory for reuse.
-  explicit RecyclingOs(std::size_t max_kept_bytes = std::size_t{64} << 20) : max_kept_bytes_(max_kept_bytes) {}
+  explicit RecyclingOs(std::size_t max_kept_bytes = std::size_t{64} << 20)
+      : ForwardingOs(LinuxOs::instance()), max_kept_bytes_(max_kept_bytes) {}
   ~RecyclingOs() override {
     for (auto& [bytes, kept] : kept_) {
-      for (const Mapping& mapping : kept) (void)inner_.unmap(mapping.addr, bytes);
+      for (const Mapping& mapping : kept) (void)inner().unmap(mapping.addr, bytes);
     }
   }
   RecyclingOs(const RecyclingOs&) = delete;
@@ -94,7 +96,7 @@ class RecyclingOs final : public Os {
   OsResult<std::byte*> map(std::size_t bytes) override {
     auto kept = kept_.find(bytes);
     if (kept == kept_.end() || kept->second.empty()) {
-      OsResult<std::byte*> mapped = inner_.map(bytes);
+      OsResult<std::byte*> mapped = inner().map(bytes);
       if (mapped.ok()) live_[mapped.value()] = Live{bytes, 0, 0};
       return mapped;
     }
@@ -111,7 +113,7 @@ class RecyclingOs final : public Os {
     auto live = live_.find(addr);
     if (live == live_.end() || live->second.bytes != bytes || kept_bytes_ + bytes > max_kept_bytes_) {
       if (live != live_.end()) live_.erase(live);  // whole or partly gone: not ours to reuse
-      return inner_.unmap(addr, bytes);
+      return inner().unmap(addr, bytes);
     }
     const Live was = live->second;
     live_.erase(live);
@@ -131,10 +133,10 @@ class RecyclingOs final : public Os {
   // unchanged (EINVAL stays EINVAL).
   OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override {
     if (advice == Advice::DontNeed && bytes != 0 &&
-        reinterpret_cast<std::uintptr_t>(addr) % inner_.page_size() == 0) {
+        reinterpret_cast<std::uintptr_t>(addr) % inner().page_size() == 0) {
       Live* live = nullptr;
       std::size_t offset = 0;
-      const std::size_t page = inner_.page_size();
+      const std::size_t page = inner().page_size();
       const std::size_t rounded = (bytes + page - 1) / page * page;
       if (locate(addr, live, offset) && rounded <= live->bytes - offset) {
         // Only what was handed out since the mapping read zero can be non-zero.
@@ -144,16 +146,8 @@ class RecyclingOs final : public Os {
         return {};
       }
     }
-    return inner_.advise(addr, bytes, advice);
+    return inner().advise(addr, bytes, advice);
   }
-  OsResult<MappedFile> map_file(const std::string& path) override { return inner_.map_file(path); }
-  OsResult<FileStatus> stat_file(const std::string& path) override { return inner_.stat_file(path); }
-  OsResult<int> create_file(const std::string& path) override { return inner_.create_file(path); }
-  OsResult<std::size_t> write_file(int fd, const std::byte* data, std::size_t bytes) override {
-    return inner_.write_file(fd, data, bytes);
-  }
-  OsStatus close_file(int fd) override { return inner_.close_file(fd); }
-  std::size_t page_size() const noexcept override { return inner_.page_size(); }
 
   // How many maps were served from kept mappings (tests).
   std::size_t reuses() const noexcept { return reuses_; }
@@ -212,7 +206,6 @@ class RecyclingOs final : public Os {
     std::abort();
   }
 
-  Os& inner_ = LinuxOs::instance();
   const std::size_t max_kept_bytes_;
   std::map<std::byte*, Live> live_;                     // handed out, by address (lookups only)
   std::map<std::size_t, std::vector<Mapping>> kept_;   // unmapped, by size; last in, first out

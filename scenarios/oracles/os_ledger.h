@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 
+#include "core/forwarding_os.h"
 #include "core/os.h"
 #include "scenarios/oracles/sim_now.h"
 
@@ -82,12 +83,12 @@ std::string teardown_unmapped_problem(const char* destructor, const char* mappin
 std::string map_retry_problem(const std::string& call, const OsLedger::FiberMaps& before,
                               const OsLedger::FiberMaps& after);
 
-class OsLedgerOs final : public Os {
+class OsLedgerOs final : public ForwardingOs {
  public:
-  explicit OsLedgerOs(Os& inner) : inner_(inner) {}  // inner must outlive it
+  using ForwardingOs::ForwardingOs;  // inner must outlive it
 
   OsResult<std::byte*> map(std::size_t bytes) override {
-    OsResult<std::byte*> mapped = inner_.map(bytes);
+    OsResult<std::byte*> mapped = inner().map(bytes);
     ++(mapped.ok() ? ledger_.maps_ok : ledger_.maps_failed);
     OsLedger::FiberMaps& by_fiber = ledger_.maps_by_fiber[fiber_now()];
     ++by_fiber.maps;
@@ -105,7 +106,7 @@ class OsLedgerOs final : public Os {
     const auto live = ledger_.live_mappings.find(addr);
     const bool whole_mapping = live != ledger_.live_mappings.end() && live->second == bytes;
     if (!whole_mapping) ++ledger_.unmaps_not_mapped;
-    OsStatus status = inner_.unmap(addr, bytes);
+    OsStatus status = inner().unmap(addr, bytes);
     ++(status.ok() ? ledger_.unmaps_ok : ledger_.unmaps_failed);
     if (status.ok() && whole_mapping) {
       ledger_.mapped_bytes -= bytes;
@@ -114,7 +115,7 @@ class OsLedgerOs final : public Os {
     return status;
   }
   OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override {
-    OsStatus status = inner_.advise(addr, bytes, advice);
+    OsStatus status = inner().advise(addr, bytes, advice);
     if (advice != Advice::DontNeed) {
       ++ledger_.other_advises;
       return status;
@@ -130,19 +131,10 @@ class OsLedgerOs final : public Os {
     }
     return status;
   }
-  OsResult<MappedFile> map_file(const std::string& path) override { return inner_.map_file(path); }
-  OsResult<FileStatus> stat_file(const std::string& path) override { return inner_.stat_file(path); }
-  OsResult<int> create_file(const std::string& path) override { return inner_.create_file(path); }
-  OsResult<std::size_t> write_file(int fd, const std::byte* data, std::size_t bytes) override {
-    return inner_.write_file(fd, data, bytes);
-  }
-  OsStatus close_file(int fd) override { return inner_.close_file(fd); }
-  std::size_t page_size() const noexcept override { return inner_.page_size(); }
 
   const OsLedger& ledger() const noexcept { return ledger_; }
 
  private:
-  Os& inner_;
   OsLedger ledger_;
 };
 

@@ -15,6 +15,7 @@
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/workloads/cache_policy_episode.h"
 #include "scenarios/workloads/cleanup_cadence_episode.h"
+#include "scenarios/workloads/cleanup_throw_drill.h"
 #include "scenarios/workloads/forced_growth_drill.h"
 #include "scenarios/workloads/grant_race_drill.h"
 #include "scenarios/workloads/growth_flush_drill.h"
@@ -232,6 +233,9 @@ void finish(Stack& stack) {
   // free_unused_regions unmaps the freed queue first (unmap_order_drill.h).
   sim::Rng unmap_rng = stack.simulation.stream("workload.tcache-churn.unmap-order");
   run_unmap_order_drill(stack, unmap_rng);
+  // A cleanup that ended by a throw finished, and the next one starts (cleanup_throw_drill.h).
+  sim::Rng throw_rng = stack.simulation.stream("workload.tcache-churn.cleanup-throw");
+  run_cleanup_throw_drill(stack, throw_rng);
 }
 
 }  // namespace
