@@ -7,9 +7,10 @@
 // races a write (by the standard and under TSan), and the version, odd while
 // a write is under way, tells a reader to read again. Writers take turns (the
 // odd version is claimed by compare-exchange); a write is rare, so a waiting
-// writer spins. A reader reads at most kMaxReadAttempts times, then gives up
-// (load() false, the report leaves the note out): a signal handler that
-// interrupted its own thread's write would otherwise wait forever.
+// writer spins — at most kMaxWriteSpins times, then drops its note. A reader
+// reads at most kMaxReadAttempts times, then gives up (load() false, the
+// report leaves the note out): a signal handler that interrupted its own
+// thread's write would otherwise wait forever.
 // Async-signal-safe to read. Internal to the flight recorder.
 #pragma once
 
@@ -27,6 +28,7 @@ class NoteCell {
 
  public:
   static constexpr int kMaxReadAttempts = 64;
+  static constexpr std::uint32_t kMaxWriteSpins = std::uint32_t{1} << 24;
 
   // The note kept until the next store() or clear().
   void store(const Note& note) noexcept {
@@ -63,7 +65,7 @@ class NoteCell {
 
   // A write begun and not finished (a test's stand-in for a writer a signal
   // interrupted): load() gives up until end_write_for_test().
-  void begin_write_for_test() noexcept { begin_write(); }
+  void begin_write_for_test() noexcept { (void)begin_write(); }
   void end_write_for_test() noexcept { end_write(); }
 
  private:
@@ -71,18 +73,25 @@ class NoteCell {
 
   template <typename Write>
   void write(Write&& body) noexcept {
-    begin_write();
+    if (!begin_write()) return;
     body();
     end_write();
   }
-  void begin_write() noexcept {
+  // Claims the odd version from an even one (another writer holds it while
+  // odd); false when it stayed odd through kMaxWriteSpins tries — a writer
+  // that never finished (its thread interrupted for good): the store is
+  // dropped rather than the caller held forever.
+  bool begin_write() noexcept {
     std::uint32_t version = version_.load(std::memory_order_relaxed);
-    // Claim the odd version from an even one; another writer holds it while odd.
-    while (version % 2 != 0 ||
-           !version_.compare_exchange_weak(version, version + 1, std::memory_order_relaxed, std::memory_order_relaxed)) {
+    for (std::uint32_t spins = 0; version % 2 != 0 || !version_.compare_exchange_weak(version, version + 1,
+                                                                                        std::memory_order_relaxed,
+                                                                                        std::memory_order_relaxed);
+         ++spins) {
+      if (spins == kMaxWriteSpins) return false;
       if (version % 2 != 0) version = version_.load(std::memory_order_relaxed);
     }
     std::atomic_thread_fence(std::memory_order_release);  // the odd version before any word
+    return true;
   }
   void end_write() noexcept { version_.fetch_add(1, std::memory_order_release); }
 

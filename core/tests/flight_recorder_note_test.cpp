@@ -69,6 +69,22 @@ TEST(NoteCell, AReaderGivesUpOnAWriteUnderWay) {
   EXPECT_EQ(out.allocator, 1u);
 }
 
+// A writer that finds a write under way through every spin drops its note
+// (a writer never holds its caller forever); the note before stays.
+TEST(NoteCell, AWriterGivesUpOnAWriteThatNeverEnds) {
+  NoteCell<StampedNote> cell;
+  cell.store(stamped(1));
+  cell.begin_write_for_test();
+  cell.store(stamped(2));  // spins kMaxWriteSpins times, then drops it
+  cell.end_write_for_test();
+  StampedNote out;
+  ASSERT_TRUE(cell.load(out));
+  EXPECT_EQ(out.allocator, 1u);
+  cell.store(stamped(3));
+  ASSERT_TRUE(cell.load(out));
+  EXPECT_EQ(out.allocator, 3u);
+}
+
 // Two writers storing in turn-less races and two readers: every note read is
 // one whole store, and each reader's stamps of one writer never go back.
 TEST(NoteCell, ReadersOnOtherThreadsSeeWholeNotes) {
