@@ -10,6 +10,8 @@
 // forecast against ForecastModel (forecast-model), plus content (pinned pages,
 // live objects) and accounting; at quiescence the drills of pressure_drills.h
 // and the decommit-policy episode (the actions' decommits on a private allocator).
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "core/platform/clock.h"
@@ -222,8 +224,50 @@ void check_actions_without_targets(Stack& stack) {
   }
 }
 
+// StackPressureActions with a page cache (pressure_actions.h): gentle evicts
+// gentle_pages, aggressive aggressive_pages, emergency every unpinned page —
+// least recently used first, pinned pages never — and pages_evicted() counts
+// them. On a private PageCache over the stack's pool (its evicted pages go
+// back there), with drawn bounds and a few pages pinned; skipped when the
+// run's faults refuse a page.
+void check_actions_on_a_cache(Stack& stack, sim::Rng& rng) {
+  StackPressureActionsConfig config;
+  config.gentle_pages = 1 + rng.below(6);
+  config.aggressive_pages = config.gentle_pages + 1 + rng.below(8);
+  const std::size_t pinned = rng.below(4);
+  const std::size_t pages = config.gentle_pages + config.aggressive_pages + pinned + 1 + rng.below(4);
+  PageCache cache(PageCacheConfig{}, stack.pool);
+  std::vector<PageCache::Handle> pins;
+  for (std::uint64_t key = 1; key <= pages; ++key) {
+    auto borrowed = stack.pool.borrow(stack.next_page_id++);
+    if (!borrowed.ok()) return;  // a fault refused it: the cache's destructor gives back the rest
+    cache.put(key, borrowed.value());
+  }
+  // The most recently used pages pinned: every action's first victims are unpinned.
+  for (std::uint64_t key = pages; key > pages - pinned; --key) pins.push_back(cache.get(key));
+  StackPressureActions actions(StackPressureTargets{&cache, nullptr, nullptr, {}}, config);
+  auto expect = [&](const char* action, std::uint64_t evicted, std::size_t entries) {
+    if (actions.pages_evicted() != evicted || cache.stats().entries != entries) {
+      stack.oracles.fail("pressure-stats",
+                         fmt::format("{} on a cache of {} pages ({} pinned; gentle {}, aggressive {} pages): "
+                                     "pages_evicted() {} with {} cached; {} and {} were due",
+                                     action, pages, pinned, config.gentle_pages, config.aggressive_pages,
+                                     actions.pages_evicted(), cache.stats().entries, evicted, entries));
+    }
+  };
+  actions.gentle_eviction();
+  expect("gentle_eviction", config.gentle_pages, pages - config.gentle_pages);
+  actions.aggressive_eviction();
+  expect("aggressive_eviction", config.gentle_pages + config.aggressive_pages,
+         pages - config.gentle_pages - config.aggressive_pages);
+  actions.emergency_cleanup();
+  expect("emergency_cleanup", pages - pinned, pinned);
+}
+
 void prepare(Stack& stack) {
   check_actions_without_targets(stack);
+  sim::Rng actions_rng = stack.simulation.stream("workload.pressure.actions");
+  check_actions_on_a_cache(stack, actions_rng);
   sim::Rng rng = stack.simulation.stream("workload.pressure.swarm");
   auto run = std::make_shared<PressureRun>(stack.os);
   PressureRun* raw = run.get();
