@@ -136,7 +136,7 @@ struct AuditSeam {
     }
   }
 
-  static void slab(Breaker& b, SlabAllocator& allocator, int c, const SlabObject& live) {
+  static void slab(Breaker& b, SlabAllocator& allocator, int c, const SlabObject& live, const SlabObject& other_class) {
     SlabAllocator::Impl& impl = *allocator.impl_;
     slab_detail::ClassDepot& depot = impl.depots[static_cast<std::size_t>(c)];
     auto counter = [&](const char* what, std::string_view phrase, std::size_t& value) {
@@ -155,6 +155,21 @@ struct AuditSeam {
     b.check("a live object on its slab's free list", " 1 free-listed object(s) live or not of this class",
             [&] { rec->free_stack.push_back(static_cast<std::uint16_t>(live.index())); },
             [&] { rec->free_stack.pop_back(); });
+    // A free object of a slab of another class, held by a magazine of this class's depot.
+    if (slab_detail::SlabRecord* other = impl.record(other_class.slab_id()); other != nullptr && !other->free_stack.empty()) {
+      const slab_detail::ObjRef foreign{other_class.slab_id(), other->free_stack.back()};
+      b.check("another class's free object in the depot", " 1 free-listed object(s) live or not of this class",
+              [&] {
+                auto magazine = std::make_unique<slab_detail::Magazine>(1);
+                magazine->refs.push_back(foreign);
+                depot.full.push_back(std::move(magazine));
+                ++depot.depot_objects;
+              },
+              [&] {
+                depot.full.pop_back();
+                --depot.depot_objects;
+              });
+    }
     if (!rec->free_stack.empty()) {
       b.check("a free object listed twice", " 1 free object(s) listed twice", [&] { rec->free_stack.push_back(rec->free_stack.back()); },
               [&] { rec->free_stack.pop_back(); });
@@ -309,8 +324,14 @@ void run_audit_episode(Stack& stack, sim::Rng& rng) {
       objects.push_back(got.value());
     }
     (void)slab.value()->free(objects.back());  // one cached in the fiber's magazine
+    // One live object of another class: its slab's free objects are not this class's.
+    const std::size_t other_bytes = kSlabClassBytes[(static_cast<std::size_t>(slab_class_of(bytes)) + 1 +
+                                                     rng.below(kSlabClassCount - 1)) % kSlabClassCount];
+    Result<SlabObject> other = slab.value()->allocate(other_bytes);
+    if (!other.ok()) return setup.setup_failed("slab allocate: " + other.error().describe());
     Breaker slab_breaker{stack, "SlabAllocator", [&] { return slab.value()->audit(); }};
-    AuditSeam::slab(slab_breaker, *slab.value(), slab_class_of(bytes), objects.front());
+    AuditSeam::slab(slab_breaker, *slab.value(), slab_class_of(bytes), objects.front(), other.value());
+    (void)slab.value()->free(other.value());
   }
   {
     auto manager = TxnArenaManager::create(allocator);
