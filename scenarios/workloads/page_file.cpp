@@ -7,10 +7,12 @@
 // through the pool, verified and published; files are moved, refreshed after
 // being touched, and closed twice.
 #include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "core/assert.h"
+#include "core/forwarding_os.h"
 #include "core/mapped_page_file.h"
 #include "core/page_records.h"
 #include "faults/fault_injector.h"
@@ -31,6 +33,32 @@ using page_file::bad_record_pages;
 using page_file::RecordModel;
 constexpr const char* kMissingPath = "/segsim/missing.db";
 constexpr std::uint32_t kOpsPerSize = 40;
+
+// The stack's Os, with a log of the advises asked through it: which hint an
+// open gave, over which range (each one asked, refused or not).
+class AdviceLog final : public ForwardingOs {
+ public:
+  struct Asked {
+    const std::byte* addr;
+    std::size_t bytes;
+    Advice advice;
+  };
+  using ForwardingOs::ForwardingOs;
+  OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override {
+    if (asked_.size() < kMaxLogged) asked_.push_back(Asked{addr, bytes, advice});
+    ++count_;
+    return ForwardingOs::advise(addr, bytes, advice);
+  }
+  std::uint64_t count() const noexcept { return count_; }
+  // The latest advise, when the log holds it.
+  const Asked* latest() const noexcept { return count_ == asked_.size() && count_ > 0 ? &asked_.back() : nullptr; }
+  void clear() noexcept { asked_.clear(); count_ = 0; }
+
+ private:
+  static constexpr std::size_t kMaxLogged = 64;
+  std::vector<Asked> asked_;
+  std::uint64_t count_ = 0;
+};
 
 class Client {
  public:
@@ -60,6 +88,7 @@ class Client {
   Stack& stack_;
   const OpMix& mix_;
   sim::Rng rng_;
+  AdviceLog advice_os_{stack_.os};  // open_good's Os (declared before file_: outlives it)
   std::optional<MappedPageFile> file_;
   std::uint64_t touches_at_open_ = 0;
 };
@@ -170,7 +199,8 @@ void Client::open_good() {
   OpenOptions options;
   options.access = draw_one(rng_, {AccessHint::None, AccessHint::Sequential, AccessHint::WillNeed});
   options.populate_on_open = rng_.chance(0.3);
-  auto opened = MappedPageFile::open(stack_.os, kPath, options);
+  advice_os_.clear();
+  auto opened = MappedPageFile::open(advice_os_, kPath, options);
   if (!opened.ok()) {
     if (refused_by_fault(opened.error())) return;
     stack_.oracles.fail("page-file", "opening the valid page file: " + opened.error().describe());
@@ -201,9 +231,25 @@ void Client::open_good() {
                                                  file_->file_bytes(), options.populate_on_open ? "with" : "without",
                                                  file_->populated_os_pages(), os_page_bytes, due_populated));
   }
-  // An open gives one hint at most: a refused one is counted once, with its
-  // errno; no hint, or no fault, refuses nothing.
+  // An open gives one hint at most, of its kind, over the whole mapping (as
+  // asked of the Os); a refused one is counted once, with its errno; no hint,
+  // or no fault, refuses nothing.
   const bool hinted = options.access != AccessHint::None;
+  const Advice due_advice = options.access == AccessHint::Sequential ? Advice::Sequential : Advice::WillNeed;
+  const AdviceLog::Asked* asked = advice_os_.latest();
+  if (advice_os_.count() != (hinted ? 1u : 0u) ||
+      (hinted && (asked == nullptr || asked->advice != due_advice || asked->addr != file_->root_page().data() -
+                                                                                      file_->root_offset() ||
+                  asked->bytes != file_->file_bytes()))) {
+    stack_.oracles.fail("page-file", fmt::format("open with hint {} asked its Os {} advise(s){}; {} due", static_cast<int>(options.access),
+                                                 advice_os_.count(),
+                                                 asked == nullptr ? std::string()
+                                                                  : fmt::format(", the last {} over {} B",
+                                                                                advice_name(asked->advice), asked->bytes),
+                                                 hinted ? fmt::format("one {} over the file's {} B",
+                                                                      advice_name(due_advice), file_->file_bytes())
+                                                        : std::string("none")));
+  }
   if (file_->advise_failures() != (file_->last_advise_errno() != 0 ? 1u : 0u) ||
       (file_->advise_failures() != 0 && (!hinted || !stack_.faults_active))) {
     stack_.oracles.fail("page-file", fmt::format("open with hint {} reports {} refused hints, last errno {}",
