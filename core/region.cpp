@@ -35,7 +35,8 @@ void Region::uninstall() {
   SEGSIM_ASSERT(mapped(), "uninstall without a mapping");
   SEGSIM_ASSERT(all_free(), "unmapping a region with live slices");
   base_.store(nullptr, std::memory_order_relaxed);
-  touched_count_ = 0;
+  // The counts stay as they were: nothing reads an unused slot's, and
+  // install() starts them afresh.
   state = RegionState::Unused;
 }
 

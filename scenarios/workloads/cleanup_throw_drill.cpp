@@ -15,6 +15,7 @@
 #include "core/forwarding_os.h"
 #include "core/size_class.h"
 #include "scenarios/workloads/episode_instance.h"
+#include "scenarios/workloads/native_thread.h"
 
 namespace segsim::scenarios {
 
@@ -75,6 +76,7 @@ std::string fill_release_and_wait(SegmentAllocator& allocator, int c, std::uint6
 }  // namespace
 
 void run_cleanup_throw_drill(Stack& stack, sim::Rng& rng) {
+  count_native_thread_episode();
   fault_points::ControllerScope quiet(nullptr);  // no fault point steers the private allocator
   auto sim_os = make_episode_os(stack, rng, kDrillReservationBytes, kDrill);
   ThrowingAdviseOs os(*sim_os);

@@ -445,8 +445,10 @@ std::atomic<std::uint64_t> g_episodes_run{0};
 
 std::uint64_t native_thread_episodes_run() { return g_episodes_run.load(std::memory_order_relaxed); }
 
+void count_native_thread_episode() { g_episodes_run.fetch_add(1, std::memory_order_relaxed); }
+
 void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
-  g_episodes_run.fetch_add(1, std::memory_order_relaxed);
+  count_native_thread_episode();
   faults::SimOsConfig os_config;
   os_config.reservation_bytes = kNativeThreadBudgetBytes + (std::size_t{8} << 20);
   os_config.seed = rng.next();

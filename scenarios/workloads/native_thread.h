@@ -39,8 +39,12 @@ inline constexpr std::size_t kNativeThreadBudgetBytes = std::size_t{32} << 20;
 // finish). `with_slab`: a SlabAllocator on the episode's segments too.
 void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab);
 
-// Episodes this process has run: what ScenarioInfo::native_threads claims is
-// checked against it.
+// Episodes this process has run on real threads, this one's and other
+// drills' (count_native_thread_episode): what ScenarioInfo::native_threads
+// claims is checked against it.
 std::uint64_t native_thread_episodes_run();
+// Counts one episode or drill that runs a real thread beside the simulation's
+// (run_native_thread_episode counts itself).
+void count_native_thread_episode();
 
 }  // namespace segsim::scenarios

@@ -34,8 +34,9 @@ using page_file::RecordModel;
 constexpr const char* kMissingPath = "/segsim/missing.db";
 constexpr std::uint32_t kOpsPerSize = 40;
 
-// The stack's Os, with a log of the advises asked through it: which hint an
-// open gave, over which range (each one asked, refused or not).
+// The stack's Os, counting the advises asked through it and keeping the
+// latest: which hint an open gave, over which range (each one asked, refused
+// or not). The check needs no more than the count and the last one.
 class AdviceLog final : public ForwardingOs {
  public:
   struct Asked {
@@ -45,18 +46,17 @@ class AdviceLog final : public ForwardingOs {
   };
   using ForwardingOs::ForwardingOs;
   OsStatus advise(std::byte* addr, std::size_t bytes, Advice advice) override {
-    if (asked_.size() < kMaxLogged) asked_.push_back(Asked{addr, bytes, advice});
+    latest_ = Asked{addr, bytes, advice};
     ++count_;
     return ForwardingOs::advise(addr, bytes, advice);
   }
   std::uint64_t count() const noexcept { return count_; }
-  // The latest advise, when the log holds it.
-  const Asked* latest() const noexcept { return count_ == asked_.size() && count_ > 0 ? &asked_.back() : nullptr; }
-  void clear() noexcept { asked_.clear(); count_ = 0; }
+  // The latest advise, if any was asked since clear().
+  const Asked* latest() const noexcept { return count_ > 0 ? &latest_ : nullptr; }
+  void clear() noexcept { count_ = 0; }
 
  private:
-  static constexpr std::size_t kMaxLogged = 64;
-  std::vector<Asked> asked_;
+  Asked latest_{};
   std::uint64_t count_ = 0;
 };
 

@@ -236,6 +236,9 @@ void check_interrupted_writes(Stack& stack, const RecorderCheck& check, sim::Rng
 
 // What this process writes on stderr while `body` runs: descriptor 2 set
 // aside for a pipe and put back. Nullopt when it cannot be set aside.
+// Both ends are non-blocking: nothing reads while `body` runs, so a blocking
+// write end would hang the drill on output past the pipe's buffer (64 KiB);
+// non-blocking, the excess is dropped and the comparison fails instead.
 template <typename Body>
 std::optional<std::string> stderr_of(Body&& body) {
   int ends[2];

@@ -20,6 +20,7 @@
 #include "scenarios/workloads/grant_race_drill.h"
 #include "scenarios/workloads/growth_flush_drill.h"
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/retire_stats_drill.h"
 #include "scenarios/workloads/swarm.h"
 #include "scenarios/workloads/teardown_drill.h"
 #include "scenarios/workloads/unmap_order_drill.h"
@@ -236,6 +237,9 @@ void finish(Stack& stack) {
   // A cleanup that ended by a throw finished, and the next one starts (cleanup_throw_drill.h).
   sim::Rng throw_rng = stack.simulation.stream("workload.tcache-churn.cleanup-throw");
   run_cleanup_throw_drill(stack, throw_rng);
+  // A thread's cache that retires during stats() is counted once (retire_stats_drill.h).
+  sim::Rng retire_rng = stack.simulation.stream("workload.tcache-churn.retire-stats");
+  run_retire_stats_drill(stack, retire_rng);
 }
 
 }  // namespace
@@ -273,6 +277,7 @@ ScenarioDef tcache_churn_scenario() {
     worker.run(mix, kOpsPerSize * stack.size, true);
     worker.exit(true);
   };
+  def.info.native_threads = true;  // the cleanup-throw and retire-stats drills (finish, every seed)
   def.finish = finish;
   return def;
 }
