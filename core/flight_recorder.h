@@ -19,10 +19,10 @@
 // and its text is included) from the signal handler, which does only
 // async-signal-safe work (no allocation, no locks, no stdio: open, write,
 // rename), and on a release or reset the allocator refuses (the Errc), from
-// the refusing thread; each such report is announced in one line on stderr,
-// "segsim: flight recorder: crash report PATH" (none past the per-process
-// cap, kMaxReportsPerProcess). Off, a recorded operation costs one relaxed
-// load and a predictable branch.
+// the refusing thread. Each report, of either kind, is announced in one line
+// on stderr, "segsim: flight recorder: crash report PATH" (none past the
+// per-process cap, kMaxReportsPerProcess). Off, a recorded operation costs
+// one relaxed load and a predictable branch.
 #pragma once
 
 #include <atomic>

@@ -5,7 +5,7 @@
 namespace segsim {
 
 struct SlabAccess {
-  static SlabObject forge(const SlabObject& live, scenarios::SlabForgery forgery) {
+  static SlabObject forge(const SlabObject& live, scenarios::SlabForgery forgery, std::size_t objects_per_slab) {
     using scenarios::SlabForgery;
     SlabObject f = live;
     switch (forgery) {
@@ -18,6 +18,10 @@ struct SlabAccess {
         f.size_class_ = static_cast<std::uint8_t>((live.size_class_ + 1) % kSlabClassCount);
         break;
       case SlabForgery::IndexOutOfRange: f.index_ = UINT16_MAX; break;
+      case SlabForgery::FirstSlotPast:
+        f.index_ = static_cast<std::uint16_t>(objects_per_slab);
+        f.data_ = live.data_ + (objects_per_slab - live.index_) * kSlabClassBytes[live.size_class_];
+        break;
       case SlabForgery::NotObjectStart: f.data_ = live.data_ + 8; break;
       case SlabForgery::EvenGeneration: f.generation_ = live.generation_ + 1; break;
       case SlabForgery::OtherGeneration: f.generation_ = live.generation_ + 2; break;
@@ -28,7 +32,9 @@ struct SlabAccess {
 
 namespace scenarios {
 
-SlabObject forge_slab_object(const SlabObject& live, SlabForgery forgery) { return SlabAccess::forge(live, forgery); }
+SlabObject forge_slab_object(const SlabObject& live, SlabForgery forgery, std::size_t objects_per_slab) {
+  return SlabAccess::forge(live, forgery, objects_per_slab);
+}
 
 Errc slab_forgery_refusal(SlabForgery forgery) {
   switch (forgery) {
@@ -41,6 +47,8 @@ Errc slab_forgery_refusal(SlabForgery forgery) {
 
 const char* slab_forgery_rule(SlabForgery forgery) {
   switch (forgery) {
+    case SlabForgery::IndexOutOfRange:
+    case SlabForgery::FirstSlotPast: return "slab free of a slot past its slab's objects";
     case SlabForgery::EvenGeneration:
     case SlabForgery::OtherGeneration: return "slab free of an object not live under the handle";
     default: return slab_forgery_name(forgery);
@@ -56,6 +64,7 @@ const char* slab_forgery_name(SlabForgery forgery) {
     case SlabForgery::StaleEpoch: return "free of a handle of an earlier slab epoch";
     case SlabForgery::WrongClass: return "free of a handle naming another class";
     case SlabForgery::IndexOutOfRange: return "free of a handle with a slot past the slab";
+    case SlabForgery::FirstSlotPast: return "free of a handle naming the first slot past the slab";
     case SlabForgery::NotObjectStart: return "free of a handle pointing inside the object";
     case SlabForgery::EvenGeneration: return "free of a handle with an even generation";
     case SlabForgery::OtherGeneration: return "free of a handle of an earlier generation";

@@ -44,6 +44,34 @@ const char* raised_signal_name(int signal) {
   }
 }
 
+// What this process writes on stderr while `body` runs: descriptor 2 set
+// aside for a pipe and put back. Nullopt when it cannot be set aside.
+// Both ends are non-blocking: nothing reads while `body` runs, so a blocking
+// write end would hang the drill on output past the pipe's buffer (64 KiB);
+// non-blocking, the excess is dropped and the comparison fails instead.
+template <typename Body>
+std::optional<std::string> stderr_of(Body&& body) {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return std::nullopt;
+  const int saved = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (saved < 0 || ::dup2(ends[1], STDERR_FILENO) < 0) {
+    for (const int fd : {ends[0], ends[1], saved}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return std::nullopt;
+  }
+  body();
+  ::dup2(saved, STDERR_FILENO);
+  for (const int fd : {ends[1], saved}) ::close(fd);
+  std::string text;
+  char buffer[1024];
+  for (ssize_t got; (got = ::read(ends[0], buffer, sizeof buffer)) > 0 && text.size() < 65536;) {
+    text.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(ends[0]);
+  return text;
+}
+
 // A slice of `bytes` allocated and released (recorded twice); none when a
 // fault plan refuses the allocation.
 void allocate_and_release(Stack& stack, std::size_t bytes) {
@@ -91,7 +119,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   const std::uint64_t offset = draw_one<std::uint64_t>(rng, {0, segment.size() - 1, anywhere});
   const std::size_t written = flight_recorder::reports_written();
   const bool room = written < flight_recorder::kMaxReportsPerProcess;
-  send_fault_signal(signal, segment.data() + offset);
+  const std::optional<std::string> said = stderr_of([&] { send_fault_signal(stack, signal, segment.data() + offset); });
   const bool still_on = flight_recorder::on();
   // The handler itself put back every fatal signal's previous handler (a
   // returning SIGSEGV re-runs its instruction under it), before disable().
@@ -111,6 +139,15 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
     recorder_fail(stack, fmt::format("a raised {} made {} report(s) with {} of {} written", raised_signal_name(signal),
                                      flight_recorder::reports_written() - written, written,
                                      flight_recorder::kMaxReportsPerProcess));
+  }
+  // Announced on stderr in one line naming the report; past the cap, nothing.
+  const std::string path = recorder_report_path(check, written);
+  const std::string due_line = room ? fmt::format("segsim: flight recorder: crash report {}\n", path) : std::string();
+  if (said && *said != due_line) {
+    recorder_fail(stack, fmt::format("the handler of a raised {} with {} of {} reports written said {:?} on stderr; "
+                                     "{:?} was due",
+                                     raised_signal_name(signal), written, flight_recorder::kMaxReportsPerProcess,
+                                     said->substr(0, 200), due_line));
   }
   if (room) {
     const CrashReport report = read_recorder_report(stack, recorder_report_path(check, written));
@@ -234,34 +271,6 @@ void check_interrupted_writes(Stack& stack, const RecorderCheck& check, sim::Rng
   }
 }
 
-// What this process writes on stderr while `body` runs: descriptor 2 set
-// aside for a pipe and put back. Nullopt when it cannot be set aside.
-// Both ends are non-blocking: nothing reads while `body` runs, so a blocking
-// write end would hang the drill on output past the pipe's buffer (64 KiB);
-// non-blocking, the excess is dropped and the comparison fails instead.
-template <typename Body>
-std::optional<std::string> stderr_of(Body&& body) {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return std::nullopt;
-  const int saved = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-  if (saved < 0 || ::dup2(ends[1], STDERR_FILENO) < 0) {
-    for (const int fd : {ends[0], ends[1], saved}) {
-      if (fd >= 0) ::close(fd);
-    }
-    return std::nullopt;
-  }
-  body();
-  ::dup2(saved, STDERR_FILENO);
-  for (const int fd : {ends[1], saved}) ::close(fd);
-  std::string text;
-  char buffer[1024];
-  for (ssize_t got; (got = ::read(ends[0], buffer, sizeof buffer)) > 0 && text.size() < 65536;) {
-    text.append(buffer, static_cast<std::size_t>(got));
-  }
-  ::close(ends[0]);
-  return text;
-}
-
 // The per-process cap: until it, each report is written at its number's
 // path — a refusal's announced in one stderr line naming it, write_report()'s
 // returned; past it, none: a refusal announces nothing, write_report()
@@ -289,14 +298,13 @@ void check_report_cap(Stack& stack, const RecorderCheck& check, sim::Rng& rng) {
     if (status.ok()) recorder_fail(stack, fmt::format("{}: a second release of a slice was accepted", when));
     if (!said) return;  // stderr could not be set aside: the count alone
     const bool room = before < flight_recorder::kMaxReportsPerProcess;
-    const std::string due = room ? fmt::format("segsim: flight recorder: crash report {}\n",
-                                               recorder_report_path(check, before))
-                                 : std::string();
+    const std::string path = recorder_report_path(check, before);
+    const std::string due = room ? fmt::format("segsim: flight recorder: crash report {}\n", path) : std::string();
     if (*said != due || flight_recorder::reports_written() != before + (room ? 1 : 0)) {
       recorder_fail(stack, fmt::format("{}: a refused release with {} of {} reports written said {:?} on stderr and "
                                        "left the count at {}; {:?} was due",
-                                       when, before, flight_recorder::kMaxReportsPerProcess, said->substr(0, 200),
-                                       flight_recorder::reports_written(), due));
+                                       when, before, flight_recorder::kMaxReportsPerProcess,
+                                       said->substr(0, 200), flight_recorder::reports_written(), due));
     }
   };
   refuse("within the cap");

@@ -9,6 +9,7 @@
 #include <bit>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -35,7 +36,16 @@ RecorderCheck::~RecorderCheck() {
   if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
 }
 
-void recorder_fail(Stack& stack, const std::string& message) { stack.oracles.fail("flight-recorder", message); }
+// A report's path names the process (its id) and a temporary directory of
+// random name: written as PID and RECORDER_DIR, the message reads the same
+// in every process and on every machine that replays the failure.
+void recorder_fail(Stack& stack, const std::string& message) {
+  static const std::regex dir(R"([^\s'"]*segsim-recorder-[A-Za-z0-9]{6})");
+  static const std::regex pid(R"(segsim-crash-[0-9]+-)");
+  const std::string stable = std::regex_replace(std::regex_replace(message, dir, "RECORDER_DIR"), pid,
+                                                "segsim-crash-PID-");
+  stack.oracles.fail("flight-recorder", stable);
+}
 
 CrashReport read_recorder_report(Stack& stack, const std::string& path) {
   std::string line;
@@ -72,7 +82,15 @@ void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size
   enable_recorder_or_fail(stack, config);
 }
 
-void send_fault_signal(int signal, const void* address) {
+void send_fault_signal(Stack& stack, int signal, const void* address) {
+  // With no handler the raise would end the sweep, not fail an oracle: a
+  // disable() that did not put back the handler it found leaves the default.
+  struct sigaction now {};
+  ::sigaction(signal, nullptr, &now);
+  if ((now.sa_flags & SA_SIGINFO) == 0 && (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN)) {
+    recorder_fail(stack, fmt::format("signal {} is about to be raised with no handler on it (the default or "
+                                     "ignored): the recorder's, or the one it found at enable(), was due", signal));
+  }
   siginfo_t info{};
   info.si_signo = signal;
   info.si_code = SI_QUEUE;

@@ -54,7 +54,8 @@ struct RecorderCheck {
   ~RecorderCheck();  // also on a failed seed: the recorder off, the directory gone
 };
 
-// The "flight-recorder" oracle's failure.
+// The "flight-recorder" oracle's failure; report paths in `message` are
+// written with RECORDER_DIR and PID (the same in every replaying process).
 [[noreturn]] void recorder_fail(Stack& stack, const std::string& message);
 // A fresh private directory for reports, under the temporary directory.
 std::string make_recorder_dir(Stack& stack);
@@ -71,8 +72,9 @@ void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config
 void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size_t ring_events,
                              bool catch_signals = false);
 // `signal` sent to this thread as the kernel sends a fault, with `address`
-// as the fault's (si_addr): what the recorder's handler reads.
-void send_fault_signal(int signal, const void* address);
+// as the fault's (si_addr): what the recorder's handler reads. A signal with
+// no handler on it (the default, or ignored) fails the run instead.
+void send_fault_signal(Stack& stack, int signal, const void* address);
 // After the episode: the seed's own recording goes on as enabled.
 void restore_seed_recorder(Stack& stack, const RecorderCheck& check);
 

@@ -134,7 +134,7 @@ struct Episode {
     const std::size_t written = flight_recorder::reports_written();
     const int signal = rng.chance(0.5) ? SIGSEGV : SIGBUS;
     const auto address = draw_one<std::uintptr_t>(rng, {1, 64, kSmallestClassBytes - 1});
-    send_fault_signal(signal, reinterpret_cast<const void*>(address));
+    send_fault_signal(stack, signal, reinterpret_cast<const void*>(address));
     if (flight_recorder::on()) recorder_fail(stack, "the recorder is on after the report of a near-null fault");
     if (flight_recorder::reports_written() != written + 1) {
       recorder_fail(stack, fmt::format("a fault at {:#x} made {} report(s)", address,

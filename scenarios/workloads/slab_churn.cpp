@@ -438,7 +438,7 @@ void forged_frees(Stack& stack, SlabChurn& st) {
   for (std::size_t f = 0; f < kSlabForgeryCount; ++f) {
     const auto forgery = static_cast<SlabForgery>(f);
     const Errc due = slab_forgery_refusal(forgery);
-    const SlabObject forged = forge_slab_object(live, forgery);
+    const SlabObject forged = forge_slab_object(live, forgery, before.classes[static_cast<std::size_t>(live.size_class())].objects_per_slab);
     const Status refused = st.slab->free(forged);
     st.oracles->expect_refused(refused, due, slab_forgery_name(forgery), forged);
     ++(due == Errc::DoubleFree ? st.model.double_frees : st.model.invalid_pointers);
