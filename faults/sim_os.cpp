@@ -447,7 +447,7 @@ OsResult<MappedFile> SimOs::map_file(const std::string& path) {
   ++stats_.calls[static_cast<std::size_t>(OsCall::MapFile)];
   auto it = files_.find(path);
   if (it == files_.end()) return refuse_locked(OsCall::MapFile, ENOENT);
-  const File& file = it->second;
+  const File& file = *it->second;
   MappedFile mapped;
   mapped.bytes = file.contents.size();
   mapped.status = FileStatus{file.contents.size(), file.mtime_ns};
@@ -467,12 +467,12 @@ OsResult<FileStatus> SimOs::stat_file(const std::string& path) {
   ++stats_.calls[static_cast<std::size_t>(OsCall::StatFile)];
   auto it = files_.find(path);
   if (it == files_.end()) return refuse_locked(OsCall::StatFile, ENOENT);
-  return FileStatus{it->second.contents.size(), it->second.mtime_ns};
+  return FileStatus{it->second->contents.size(), it->second->mtime_ns};
 }
 
 void SimOs::add_file(const std::string& path, std::vector<std::byte> contents, std::int64_t mtime_ns) {
   std::lock_guard guard(mu_);
-  files_[path] = File{std::move(contents), mtime_ns};
+  files_[path] = std::make_shared<File>(File{std::move(contents), mtime_ns});
 }
 
 bool SimOs::remove_file(const std::string& path) {
@@ -484,7 +484,7 @@ std::optional<std::vector<std::byte>> SimOs::file_contents(const std::string& pa
   std::lock_guard guard(mu_);
   auto it = files_.find(path);
   if (it == files_.end()) return std::nullopt;
-  return it->second.contents;
+  return it->second->contents;
 }
 
 std::size_t SimOs::open_file_count() const {
@@ -502,9 +502,15 @@ OsResult<int> SimOs::create_file(const std::string& path) {
     if (files_.contains(path.substr(0, slash))) return refuse_locked(OsCall::CreateFile, ENOTDIR);
   }
   if (open_files_.size() >= kMaxOpenFiles) return refuse_locked(OsCall::CreateFile, EMFILE);
-  files_[path] = File{{}, ++file_clock_ns_};
+  std::shared_ptr<File>& file = files_[path];
+  if (file == nullptr) {
+    file = std::make_shared<File>(File{{}, ++file_clock_ns_});
+  } else {  // O_TRUNC: the same file, emptied
+    file->contents.clear();
+    file->mtime_ns = ++file_clock_ns_;
+  }
   const int fd = next_fd_++;
-  open_files_.emplace(fd, path);
+  open_files_.emplace(fd, file);
   return fd;
 }
 
@@ -515,14 +521,12 @@ OsResult<std::size_t> SimOs::write_file(int fd, const std::byte* data, std::size
   if (open == open_files_.end()) return refuse_locked(OsCall::WriteFile, EBADF);
   if (bytes == 0) return std::size_t{0};
   if (data == nullptr) return refuse_locked(OsCall::WriteFile, EFAULT);
-  auto file = files_.find(open->second);
-  const std::size_t length = file == files_.end() ? 0 : file->second.contents.size();
+  File& file = *open->second;
+  const std::size_t length = file.contents.size();
   if (length >= kMaxFileBytes) return refuse_locked(OsCall::WriteFile, EFBIG);
   const std::size_t n = std::min({bytes, page_size_, kMaxFileBytes - length});
-  if (file != files_.end()) {
-    file->second.contents.insert(file->second.contents.end(), data, data + n);
-    file->second.mtime_ns = ++file_clock_ns_;
-  }
+  file.contents.insert(file.contents.end(), data, data + n);
+  file.mtime_ns = ++file_clock_ns_;
   return n;
 }
 

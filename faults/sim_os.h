@@ -84,7 +84,11 @@ class SimOs final : public Os {
   static constexpr std::size_t kMaxFileBytes = std::size_t{64} << 20;  // a writer that never stops is refused soon
 
   // The in-memory file system map_file and stat_file read (and create_file
-  // and write_file write).
+  // and write_file write). A descriptor names its file, not its path, as a
+  // POSIX one names an inode: remove_file unlinks the path (the descriptor
+  // writes on to a file nobody can open), add_file puts a new file at it (a
+  // rename over it), and create_file of an existing path truncates that file
+  // (every descriptor of it sees the truncation).
   void add_file(const std::string& path, std::vector<std::byte> contents, std::int64_t mtime_ns);
   bool remove_file(const std::string& path);
   // A file's contents (nullopt if there is none at `path`).
@@ -167,8 +171,8 @@ class SimOs final : public Os {
   std::uint32_t* dropped_at_ = nullptr;
   bool swap_on_ = true;  // /proc/swaps lists a device: a page that is not resident may hold data
   std::uint32_t drop_epoch_ = 0;
-  std::map<std::string, File> files_;
-  std::map<int, std::string> open_files_;  // descriptor → path
+  std::map<std::string, std::shared_ptr<File>> files_;  // path → file
+  std::map<int, std::shared_ptr<File>> open_files_;     // descriptor → file (perhaps unlinked since)
   int next_fd_ = 3;                        // descriptors are never reused
   std::int64_t file_clock_ns_ = 0;         // mtime of written files: one tick a write
   sim::Rng free_rng_;

@@ -254,6 +254,43 @@ TEST(SimOs, InMemoryFiles) {
   EXPECT_FALSE(os->stat_file("/pages.db").ok());
 }
 
+// A descriptor names its file, not its path (as a POSIX one names an inode).
+TEST(SimOs, ADescriptorWritesToItsFileNotToWhateverIsAtItsPathNow) {
+  auto os = make_sim_os();
+  const auto bytes_of = [](const char* text) {
+    std::vector<std::byte> out;
+    for (const char* c = text; *c != '\0'; ++c) out.push_back(static_cast<std::byte>(*c));
+    return out;
+  };
+  const auto write = [&](int fd, const char* text) {
+    const std::vector<std::byte> data = bytes_of(text);
+    ASSERT_EQ(os->write_file(fd, data.data(), data.size()).value(), data.size());
+  };
+  // Removed and created anew: the old descriptor writes to the unlinked file.
+  const int unlinked = os->create_file("/f").value();
+  write(unlinked, "a");
+  ASSERT_TRUE(os->remove_file("/f"));
+  const int recreated = os->create_file("/f").value();
+  write(unlinked, "bb");
+  write(recreated, "c");
+  EXPECT_EQ(os->file_contents("/f"), bytes_of("c"));
+  // Created again while open: the same file, truncated for both descriptors.
+  const int first = os->create_file("/t").value();
+  write(first, "abc");
+  const int second = os->create_file("/t").value();
+  EXPECT_EQ(os->file_contents("/t"), bytes_of(""));
+  write(first, "d");
+  write(second, "e");
+  EXPECT_EQ(os->file_contents("/t"), bytes_of("de"));
+  // Replaced by another file (a rename over it): the descriptor keeps the old one.
+  const int replaced = os->create_file("/r").value();
+  os->add_file("/r", bytes_of("new"), 7);
+  write(replaced, "x");
+  EXPECT_EQ(os->file_contents("/r"), bytes_of("new"));
+  for (const int fd : {unlinked, recreated, first, second, replaced}) EXPECT_TRUE(os->close_file(fd).ok());
+  EXPECT_EQ(os->open_file_count(), 0u);
+}
+
 TEST(SimOs, BadArgumentsAreErrorsNotCrashes) {
   auto os = make_sim_os();
   int outside = 0;
