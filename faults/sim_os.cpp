@@ -38,6 +38,7 @@ struct GuardSlot {
 GuardSlot g_guarded[kMaxGuarded];
 std::atomic<bool> g_handler_installed{false};
 struct sigaction g_previous_action;
+struct sigaction g_previous_fpe_action;
 
 // Async-signal-safe formatting: no allocation, no stdio.
 char* put_text(char* out, const char* text) {
@@ -74,7 +75,7 @@ char* put_where(char* out) {
 // The named failure of a fault inside a reservation: what a failed run would
 // say (fiber, step), through sim/fatal_failure.h. Offsets, not addresses: the
 // message is part of the failure's signature, compared across processes.
-void report_fault(const char* oracle, const std::string& message) {
+void report_fault(const char* oracle, const std::string& message, const char* where = "a SIGSEGV") {
   sim::FatalFailure failure;
   failure.oracle = oracle;
   failure.message = sim::current_fiber_prefix() + message;
@@ -82,7 +83,7 @@ void report_fault(const char* oracle, const std::string& message) {
     failure.fiber = simulation->current_fiber();
     failure.step = simulation->step();
   }
-  failure.where = "a SIGSEGV, which the run cannot survive";
+  failure.where = std::string(where) + ", which the run cannot survive";
   sim::report_fatal_failure(failure);
 }
 
@@ -100,6 +101,21 @@ std::string hex_text(std::uint64_t value) {
 // empty array: `back()` of an empty vector), the address null minus a few.
 constexpr std::uintptr_t kNullPageBytes = std::uintptr_t{64} << 10;
 constexpr std::uintptr_t kBelowNullFirst = ~std::uintptr_t{0} - kNullPageBytes + 1;
+
+// Hands the fault to whoever handled `signal` before us (ASan, or the
+// default), which is put back first.
+void pass_on(int signal, siginfo_t* info, void* context, const struct sigaction& previous) {
+  ::sigaction(signal, &previous, nullptr);
+  if (previous.sa_flags & SA_SIGINFO) {
+    if (previous.sa_sigaction != nullptr) previous.sa_sigaction(signal, info, context);
+  } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+    previous.sa_handler(signal);
+  }
+  // A real fault re-executes the instruction under the previous (default)
+  // action when we return; a signal sent by kill() would not come back, so
+  // raise it.
+  if (info->si_code <= 0) ::raise(signal);
+}
 
 void guard_handler(int signal, siginfo_t* info, void* context) {
   const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
@@ -146,16 +162,34 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
                             : "accessed address " + hex_text(address) +
                                   ", in the null page: a null pointer followed to a field or element at that offset"));
   }
-  // Hand the fault to whoever handled SIGSEGV before us (ASan, or the default).
-  ::sigaction(SIGSEGV, &g_previous_action, nullptr);
-  if (g_previous_action.sa_flags & SA_SIGINFO) {
-    if (g_previous_action.sa_sigaction != nullptr) g_previous_action.sa_sigaction(signal, info, context);
-  } else if (g_previous_action.sa_handler != SIG_DFL && g_previous_action.sa_handler != SIG_IGN) {
-    g_previous_action.sa_handler(signal);
+  pass_on(signal, info, context, g_previous_action);
+}
+
+// A real integer division by zero (or overflow: INT_MIN / -1) while a run is
+// in progress: the system under test computed with a zero it did not expect
+// (a count of nothing, a size of zero). Named like a null dereference, with
+// where the run was; no address (the instruction's would differ by build).
+void arithmetic_handler(int signal, siginfo_t* info, void* context) {
+  const bool integer_fault = info->si_code == FPE_INTDIV || info->si_code == FPE_INTOVF;
+  const bool run_in_progress =
+      sim::Simulation::current() != nullptr ||
+      std::any_of(std::begin(g_guarded), std::end(g_guarded),
+                  [](const GuardSlot& slot) { return slot.begin.load(std::memory_order_acquire) != 0; });
+  if (integer_fault && run_in_progress) {
+    const bool by_zero = info->si_code == FPE_INTDIV;
+    char line[256];
+    char* out = put_text(line, by_zero ? "segsim: arithmetic fault: integer division by zero"
+                                       : "segsim: arithmetic fault: integer division overflow");
+    out = put_where(out);
+    ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
+    (void)ignored;
+    report_fault("arithmetic-fault",
+                 std::string(sim::Simulation::current() != nullptr ? "" : "a native thread of the run ") +
+                     (by_zero ? "divided an integer by zero (SIGFPE: a count or size of zero it did not expect)"
+                              : "overflowed an integer division (SIGFPE: the most negative value divided by -1)"),
+                 "a SIGFPE");
   }
-  // A real fault re-executes the access under the previous (default) action
-  // when we return; a SIGSEGV sent by kill() would not come back, so raise it.
-  if (info->si_code <= 0) ::raise(signal);
+  pass_on(signal, info, context, g_previous_fpe_action);
 }
 
 void register_guard(std::byte* base, std::size_t bytes) {
@@ -165,6 +199,8 @@ void register_guard(std::byte* base, std::size_t bytes) {
     action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
     ::sigaction(SIGSEGV, &action, &g_previous_action);
+    action.sa_sigaction = arithmetic_handler;
+    ::sigaction(SIGFPE, &action, &g_previous_fpe_action);
   }
   for (GuardSlot& slot : g_guarded) {
     std::uintptr_t expected = 0;

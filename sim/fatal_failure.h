@@ -12,8 +12,9 @@
 //  * a layer that knows what a fatal signal means names it (SimOs's guard: a
 //    SIGSEGV inside its reservation is an access to simulated memory after
 //    it was unmapped — use-after-release; one in the null page while a
-//    simulation runs is a null pointer followed — null-dereference) through
-//    report_fatal_failure().
+//    simulation runs is a null pointer followed — null-dereference; a SIGFPE
+//    of an integer division while a run is in progress — arithmetic-fault)
+//    through report_fatal_failure().
 // Either way this says what fired, where (fiber, step when known) and why it
 // could not fail the run, first on stderr and then through the reporter a
 // harness installed (a sweep worker's result channel), so the death is
