@@ -7,6 +7,7 @@
 // magazine capacities (small ones force depot traffic). Every completed call
 // is checked against a reference model (scenarios/oracles/slab_*.cpp).
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
@@ -452,6 +453,18 @@ void forged_frees(Stack& stack, SlabChurn& st) {
       still->generation() != live.generation() || still->size_class() != live.size_class()) {
     stack.oracles.fail("slab-refusal", fmt::format("after refused frees of forged handles, lookup of the object answers {}",
                                                    outcome_text(still, "another handle")));
+  }
+  // One past its slab's end: the start of another slab (its object 0, live or
+  // free) or of no slab at all — never inside an object of this one.
+  const std::byte* slab_end =
+      live.data() - std::size_t{live.index()} * live.size() + st.slab->config().slab_bytes;
+  const Result<SlabObject> past = st.slab->lookup(slab_end);
+  if (!past.ok()) ++(past.error().code == Errc::DoubleFree ? st.model.double_frees : st.model.invalid_pointers);
+  if (!past.ok() && past.error().code != Errc::DoubleFree &&
+      (past.error().code != Errc::InvalidPointer || std::strcmp(past.error().detail, "not inside a slab") != 0)) {
+    stack.oracles.fail("slab-refusal", fmt::format("lookup of the address one past a slab's end answered {}; the "
+                                                   "start of another slab or 'not inside a slab' was due",
+                                                   outcome_text(past, "a live object")));
   }
   st.oracles->expect_ok(st.slab->free(live), "free of the object whose forged handles were refused", live.data());
   ++st.model.frees;
