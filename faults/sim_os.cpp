@@ -102,6 +102,14 @@ std::string hex_text(std::uint64_t value) {
 constexpr std::uintptr_t kNullPageBytes = std::uintptr_t{64} << 10;
 constexpr std::uintptr_t kBelowNullFirst = ~std::uintptr_t{0} - kNullPageBytes + 1;
 
+// A run is in progress in this process: on this thread's simulation, or on a
+// native thread of one (a SimOs is alive).
+bool run_in_progress() {
+  return sim::Simulation::current() != nullptr ||
+         std::any_of(std::begin(g_guarded), std::end(g_guarded),
+                     [](const GuardSlot& slot) { return slot.begin.load(std::memory_order_acquire) != 0; });
+}
+
 // Hands the fault to whoever handled `signal` before us (ASan, or the
 // default), which is put back first.
 void pass_on(int signal, siginfo_t* info, void* context, const struct sigaction& previous) {
@@ -144,11 +152,7 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
   // with where the run was, like the above.
   const bool below_null = address >= kBelowNullFirst;
   const bool on_simulation = sim::Simulation::current() != nullptr;
-  const bool run_in_progress =
-      on_simulation || std::any_of(std::begin(g_guarded), std::end(g_guarded), [](const GuardSlot& slot) {
-        return slot.begin.load(std::memory_order_acquire) != 0;
-      });
-  if (info->si_code > 0 && (address < kNullPageBytes || below_null) && run_in_progress) {
+  if (info->si_code > 0 && (address < kNullPageBytes || below_null) && run_in_progress()) {
     char line[256];
     char* out = put_text(line, "segsim: null dereference: access to address ");
     out = put_u64(out, address, 16);
@@ -171,11 +175,7 @@ void guard_handler(int signal, siginfo_t* info, void* context) {
 // where the run was; no address (the instruction's would differ by build).
 void arithmetic_handler(int signal, siginfo_t* info, void* context) {
   const bool integer_fault = info->si_code == FPE_INTDIV || info->si_code == FPE_INTOVF;
-  const bool run_in_progress =
-      sim::Simulation::current() != nullptr ||
-      std::any_of(std::begin(g_guarded), std::end(g_guarded),
-                  [](const GuardSlot& slot) { return slot.begin.load(std::memory_order_acquire) != 0; });
-  if (integer_fault && run_in_progress) {
+  if (integer_fault && run_in_progress()) {
     const bool by_zero = info->si_code == FPE_INTDIV;
     char line[256];
     char* out = put_text(line, by_zero ? "segsim: arithmetic fault: integer division by zero"

@@ -72,6 +72,13 @@ std::optional<std::string> stderr_of(Body&& body) {
   return text;
 }
 
+// What stderr is due to say when report number `n` is written: one line
+// naming it, or nothing past the per-process cap (flight_recorder.h).
+std::string announced(const RecorderCheck& check, std::size_t n) {
+  if (n >= flight_recorder::kMaxReportsPerProcess) return {};
+  return fmt::format("segsim: flight recorder: crash report {}\n", recorder_report_path(check, n));
+}
+
 // A slice of `bytes` allocated and released (recorded twice); none when a
 // fault plan refuses the allocation.
 void allocate_and_release(Stack& stack, std::size_t bytes) {
@@ -141,8 +148,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
                                      flight_recorder::kMaxReportsPerProcess));
   }
   // Announced on stderr in one line naming the report; past the cap, nothing.
-  const std::string path = recorder_report_path(check, written);
-  const std::string due_line = room ? fmt::format("segsim: flight recorder: crash report {}\n", path) : std::string();
+  const std::string due_line = announced(check, written);
   if (said && *said != due_line) {
     recorder_fail(stack, fmt::format("the handler of a raised {} with {} of {} reports written said {:?} on stderr; "
                                      "{:?} was due",
@@ -298,8 +304,7 @@ void check_report_cap(Stack& stack, const RecorderCheck& check, sim::Rng& rng) {
     if (status.ok()) recorder_fail(stack, fmt::format("{}: a second release of a slice was accepted", when));
     if (!said) return;  // stderr could not be set aside: the count alone
     const bool room = before < flight_recorder::kMaxReportsPerProcess;
-    const std::string path = recorder_report_path(check, before);
-    const std::string due = room ? fmt::format("segsim: flight recorder: crash report {}\n", path) : std::string();
+    const std::string due = announced(check, before);
     if (*said != due || flight_recorder::reports_written() != before + (room ? 1 : 0)) {
       recorder_fail(stack, fmt::format("{}: a refused release with {} of {} reports written said {:?} on stderr and "
                                        "left the count at {}; {:?} was due",
