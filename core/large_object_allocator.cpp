@@ -246,17 +246,9 @@ Result<LargeObject> LargeObjectAllocator::allocate_locked(std::size_t need, bool
   } else {
     SEGSIM_PROBE("large.alloc.exact_fit");
   }
-  if (!s.generations_drawn) {
-    // As the segment allocator's (start_generations): the wrap within three
-    // allocations, with nothing handed out under the generations skipped.
-    s.generations_drawn = true;
-    if (SEGSIM_FAULT_POINT("generation.near_wrap")) s.next_generation = UINT32_MAX - 2;
-  }
-  const std::uint32_t generation = s.next_generation++;
-  if (s.next_generation == 0) {
-    SEGSIM_PROBE("large.generation.wrapped");
-    s.next_generation = 1;  // 0 means free
-  }
+  bool wrapped = false;
+  const std::uint32_t generation = s.generations.take(wrapped);
+  if (wrapped) SEGSIM_PROBE("large.generation.wrapped");
   const bool fresh = s.live.emplace(key, large_objects::Live{need, generation}).second;
   SEGSIM_ASSERT(fresh, "handing out a range that is live");
   large_objects::Span& span = s.spans.at(key.first);

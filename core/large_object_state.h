@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/generation.h"
 #include "core/large_object_allocator.h"
 #include "core/platform/mutex.h"
 
@@ -53,8 +54,7 @@ struct LargeObjectAllocator::State {
   std::map<large_objects::Key, large_objects::Live> live;
   std::map<large_objects::Key, large_objects::InFlight> in_flight;
   std::uint32_t next_span = 1;
-  std::uint32_t next_generation = 1;
-  bool generations_drawn = false;  // generation.near_wrap was asked
+  detail::GenerationCounter generations;
   std::size_t live_bytes = 0;
   std::size_t free_bytes = 0;  // free index plus in flight
   std::int64_t next_decommit_check_ns = 0;

@@ -92,9 +92,7 @@ SegmentAllocator::SegmentAllocator(std::unique_ptr<Impl> impl) : impl_(std::move
 SegmentAllocator::~SegmentAllocator() {
   impl_->executor.shutdown();
   // Cached slices die with their regions: nothing is returned.
-  impl_->caches.detach_all([](detail::SegmentCache& cache) {
-    for (auto& cc : cache.classes) cc.set_count(0);
-  });
+  impl_->caches.detach_all();
   for (std::uint32_t id = 0; id < impl_->table.size(); ++id) {
     Region& region = impl_->table.at(id);
     flight_recorder::detail::forget_region(impl_->id, id);  // its entry is free for another allocator's

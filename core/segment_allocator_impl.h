@@ -20,6 +20,7 @@
 #include "core/platform/async_executor.h"
 #include "core/platform/atomic.h"
 #include "core/platform/mutex.h"
+#include "core/generation.h"
 #include "core/platform/runtime.h"
 #include "core/region.h"
 #include "core/segment_allocator.h"
@@ -55,8 +56,7 @@ struct ClassPool {
   std::size_t live_slices = 0;
   std::size_t free_slices = 0;              // free slices of Active regions (the pool)
   std::size_t touched_slices = 0;           // for the resident estimate
-  std::uint32_t next_generation = 1;
-  bool generations_drawn = false;           // start_generations() ran
+  GenerationCounter generations;
   std::uint32_t cache_capacity = 0;         // slices a thread cache keeps of this class (0: off)
   platform::Atomic<bool> cleanup_in_progress{false};
   // Names this class's thread-cache operations to a simulation: each one
@@ -64,14 +64,6 @@ struct ClassPool {
   mutable platform::SimTag cache_tag;
   Counter cleanups_started, cleanups_finished, cleanups_refused;
 };
-
-// Generations (segment.h): 0 marks a free slice, so a class's counter wraps
-// from 2^32 - 1 to 1. Called under the class lock before each draw: at the
-// class's first, the fault point generation.near_wrap moves the counter
-// to `near_wrap`, just below the wrap, so the wrap — 2^32 allocations away
-// otherwise — comes within a few. Nothing was handed out under the
-// generations skipped, so no stale handle can match one handed out again.
-void start_generations(ClassPool& pool, std::uint32_t near_wrap);
 
 // The most slices a thread cache keeps of one class.
 inline constexpr std::uint32_t kMaxCachedSlices = 32;

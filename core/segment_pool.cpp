@@ -17,13 +17,6 @@ using detail::ClassPool;
 using detail::Region;
 using detail::RegionState;
 
-void detail::start_generations(ClassPool& pool, std::uint32_t near_wrap) {
-  if (pool.generations_drawn) return;
-  pool.generations_drawn = true;
-  SEGSIM_ASSERT(pool.next_generation == 1, "a class's generations drawn before its first draw");
-  if (SEGSIM_FAULT_POINT("generation.near_wrap")) pool.next_generation = near_wrap;
-}
-
 Result<Segment> SegmentAllocator::Impl::allocate(std::size_t bytes, bool zero) {
   const int c = class_of(bytes);
   if (c < 0) {
@@ -93,13 +86,9 @@ Result<Segment> SegmentAllocator::Impl::allocate_from_pool(int c, bool zero) {
     }
   }
   const TakenSlice taken = take_slice(c);
-  start_generations(pool, UINT32_MAX - 2);  // three before the wrap
-  SEGSIM_ASSERT(pool.next_generation != 0, "generation 0 (free) about to be handed out");
-  const std::uint32_t generation = pool.next_generation++;
-  if (pool.next_generation == 0) {
-    SEGSIM_PROBE("alloc.generation.wrapped");
-    pool.next_generation = 1;  // 0 means free
-  }
+  bool wrapped = false;
+  const std::uint32_t generation = pool.generations.take(wrapped);
+  if (wrapped) SEGSIM_PROBE("alloc.generation.wrapped");
   detail::SliceState& state = table.at(taken.region).slice(taken.slice);
   state.owner_cache = 0;
   state.generation.store(generation, std::memory_order_release);

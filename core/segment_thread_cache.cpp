@@ -174,14 +174,10 @@ bool SegmentAllocator::Impl::refill(SegmentCache& cache, int c, Status& status) 
   ClassSliceCache& cc = cache.classes[c];
   platform::UniqueLock lock(pool.mu);
   if (cc.generation_next == cc.generation_end) {
-    start_generations(pool, UINT32_MAX - detail::kCacheGenerationBlock);  // one block before the wrap
-    if (pool.next_generation > UINT32_MAX - detail::kCacheGenerationBlock) {
-      SEGSIM_PROBE("tcache.generation.wrapped");
-      pool.next_generation = 1;  // 0 means free: a block never wraps past it
-    }
-    cc.generation_next = pool.next_generation;
-    cc.generation_end = pool.next_generation + detail::kCacheGenerationBlock;
-    pool.next_generation = cc.generation_end;
+    bool wrapped = false;
+    cc.generation_next = pool.generations.take_block(detail::kCacheGenerationBlock, wrapped);
+    if (wrapped) SEGSIM_PROBE("tcache.generation.wrapped");
+    cc.generation_end = cc.generation_next + detail::kCacheGenerationBlock;
     SEGSIM_ASSERT(cc.generation_next != 0 && cc.generation_next < cc.generation_end, "a generation block that wrapped");
   }
   if (cc.count > 0) return true;  // only the generations ran out

@@ -90,7 +90,7 @@ SlabAllocator::SlabAllocator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 // memory dies with us); no free list is walked, so this works whatever state
 // a failed run left behind.
 SlabAllocator::~SlabAllocator() {
-  impl_->detach_all_caches();
+  impl_->caches.detach_all();  // cached objects die with their slabs
   for (std::size_t c = 0; c < kSlabClassCount; ++c) {
     auto& depot = impl_->depots[c];
     platform::LockGuard guard(depot.mu);

@@ -130,7 +130,6 @@ struct SlabAllocator::Impl final : tcache::CacheOwner {
   std::shared_ptr<slab_detail::ThreadCache> new_cache(std::uint32_t cache_id);
   void flush_cache(slab_detail::ThreadCache& cache);
   void retire_cache(tcache::CacheLink& cache) override;
-  void detach_all_caches();
 
   // ---- slab_depot.cpp (callers hold depot.mu unless noted) ----
   platform::UniqueLock begin_exchange(int c, slab_detail::ClassCache& cc);  // takes depot.mu

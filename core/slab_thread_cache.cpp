@@ -81,18 +81,6 @@ void SlabAllocator::Impl::retire_cache(tcache::CacheLink& link) {
   });
 }
 
-// The allocator is dying: every cache is emptied and detached (a thread that
-// exits later finds no owner); their objects die with the slabs.
-void SlabAllocator::Impl::detach_all_caches() {
-  caches.detach_all([](ThreadCache& cache) {
-    for (ClassCache& cc : cache.classes) {
-      if (cc.loaded != nullptr) cc.loaded->refs.clear();
-      if (cc.previous != nullptr) cc.previous->refs.clear();
-      cc.cached.store(0, std::memory_order_relaxed);
-    }
-  });
-}
-
 void SlabAllocator::flush_all() {
   for (auto& cache : impl_->caches.all()) impl_->flush_cache(*cache);
   for (std::size_t ci = 0; ci < kSlabClassCount; ++ci) {

@@ -199,13 +199,12 @@ class ThreadCaches {
     }
   }
 
-  // The allocator is dying: every cache is unlinked; `clear(cache)` runs
-  // with its exit_mu held, to drop what the cache holds without returning it.
-  template <class Clear>
-  void detach_all(Clear&& clear) {
+  // The allocator is dying: every cache is unlinked. What a cache holds is
+  // not returned (it dies with the owner's memory); a thread that keeps its
+  // cache past this finds no owner at exit and touches none of it.
+  void detach_all() {
     for (Ptr& cache : all()) {
       platform::LockGuard guard(cache->exit_mu);
-      clear(*cache);
       cache->owner = nullptr;
     }
     platform::LockGuard guard(registry_mu);
