@@ -116,4 +116,11 @@ std::size_t region_home_entry(std::uint32_t allocator, std::uint32_t region) noe
   return home_of(key_of(allocator, region));
 }
 
+std::size_t region_entry(std::uint32_t allocator, std::uint32_t region) noexcept {
+  const RegionEntry* entry = find(key_of(allocator, region));
+  return entry == nullptr ? kRegionTableEntries : static_cast<std::size_t>(entry - g_regions);
+}
+
+std::size_t region_max_displacement() noexcept { return g_max_probe.load(std::memory_order_acquire); }
+
 }  // namespace segsim::flight_recorder::detail

@@ -39,5 +39,10 @@ std::uintptr_t region_base(std::uint32_t allocator, std::uint32_t region) noexce
 // are placed past it, in the next free entry: a drill that makes keys collide
 // on purpose picks them by this (scenarios/workloads/region_table_drill.h).
 std::size_t region_home_entry(std::uint32_t allocator, std::uint32_t region) noexcept;
+// Where (allocator, region) is noted: its entry, kRegionTableEntries when
+// none. Every key sits within region_max_displacement() entries past its
+// home entry, so that a search from the home finds it.
+std::size_t region_entry(std::uint32_t allocator, std::uint32_t region) noexcept;
+std::size_t region_max_displacement() noexcept;
 
 }  // namespace segsim::flight_recorder::detail

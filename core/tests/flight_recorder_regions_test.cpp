@@ -25,7 +25,9 @@ using flight_recorder::detail::forget_region;
 using flight_recorder::detail::kRegionTableEntries;
 using flight_recorder::detail::note_region_mapped;
 using flight_recorder::detail::region_base;
+using flight_recorder::detail::region_entry;
 using flight_recorder::detail::region_home_entry;
+using flight_recorder::detail::region_max_displacement;
 
 // A placement's window between claiming its entry and publishing it.
 constexpr std::size_t kClaimSite = fault_points::id_of("recorder.regions.claim.yield");
@@ -75,6 +77,17 @@ TEST(FlightRecorderRegions, KeysSharingAHomeEntryAreEachFound) {
   note_region_mapped(allocator, second, 0x20000);
   EXPECT_EQ(region_base(allocator, 0), 0x10000u);
   EXPECT_EQ(region_base(allocator, second), 0x20000u);
+  // Where they sit (the drill's premise check reads these): the first at the
+  // home when it was free, the second past it, and the farthest placement
+  // reaches it.
+  const std::size_t first_at = region_entry(allocator, 0);
+  const std::size_t second_at = region_entry(allocator, second);
+  ASSERT_LT(first_at, kRegionTableEntries);
+  ASSERT_LT(second_at, kRegionTableEntries);
+  const std::size_t second_past_home = (second_at - home) & (kRegionTableEntries - 1);
+  EXPECT_GE(second_past_home, 1u);
+  EXPECT_LE(second_past_home, region_max_displacement());
+  EXPECT_EQ(region_entry(allocator, second + kRegionTableEntries), kRegionTableEntries) << "a key never noted";
   forget_region(allocator, 0);
   EXPECT_EQ(region_base(allocator, 0), 0u);
   EXPECT_EQ(region_base(allocator, second), 0x20000u);

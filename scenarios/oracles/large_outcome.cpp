@@ -54,6 +54,14 @@ std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, st
       oracles_.fail("large-outcome", fmt::format("allocate({}) refused over budget with a {}-byte free range",
                                                  requested, after.largest_free_bytes));
     }
+    // A growth unmaps wholly free spans until the new span fits, so a refusal
+    // over budget (no unmap failing: strict runs have no faults) keeps none.
+    if (strict_refusal && e.code == Errc::OutOfBudget && after.wholly_free_spans > 0) {
+      oracles_.fail("large-outcome", fmt::format("allocate({}) refused over budget keeping {} wholly free span(s) "
+                                                 "mapped ({} B mapped of a {} B budget): a growth unmaps them first",
+                                                 requested, after.wholly_free_spans, after.mapped_bytes,
+                                                 config.budget_bytes));
+    }
     return 0;
   }
   const LargeObject& object = result.value();

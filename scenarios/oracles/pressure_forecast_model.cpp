@@ -73,7 +73,10 @@ void check_forecast_against_model(Oracles& oracles, const PressureForecasterConf
                                      std::abs(got.time_to_critical_ns - want.time_to_critical_ns) > kTruncationNs)) {
     wrong += fmt::format(" time to critical {} ns (model {});", got.time_to_critical_ns, want.time_to_critical_ns);
   }
-  const bool trend_certain = clear_of(want.slope_per_sample, {-config.stable_band, config.stable_band, config.increasing_max});
+  // The trend, likewise: certain when the slope is clear of the bands, or when
+  // both computed the very same slope (a flat window's 0 on a band of 0).
+  const bool trend_certain = got.slope_per_sample == want.slope_per_sample ||
+                             clear_of(want.slope_per_sample, {-config.stable_band, config.stable_band, config.increasing_max});
   if (trend_certain && got.trend != want.trend) {
     wrong += fmt::format(" trend {} (model {});", pressure_trend_name(got.trend), pressure_trend_name(want.trend));
   }

@@ -83,6 +83,7 @@ class Client {
                                    std::uint64_t unmap_failures_before);
   void refresh_removed();
   void close_unmap_fails();
+  void move_file();
   std::uint64_t touches() const { return stack_.counters["page-file.touches"]; }
 
   Stack& stack_;
@@ -258,6 +259,72 @@ void Client::open_good() {
   }
 }
 
+// Everything a MappedPageFile tells its caller. A move carries all of it:
+// construction, assignment over another open file (which it closes), and
+// assignment onto itself, which changes nothing.
+struct FileView {
+  bool open = false;
+  const std::byte* root = nullptr;  // compared, never printed
+  std::uint64_t page_count = 0, root_offset = 0, populated_os_pages = 0;
+  std::uint32_t page_size = 0, advise_failures = 0;
+  std::size_t file_bytes = 0;
+  int last_advise_errno = 0;
+  std::string path;
+  std::uint64_t status_bytes = 0;
+  std::int64_t status_mtime_ns = 0;
+  bool operator==(const FileView&) const = default;
+
+  explicit FileView(const MappedPageFile& file)
+      : open(file.is_open()),
+        root(file.is_open() ? file.root_page().data() : nullptr),
+        page_count(file.page_count()),
+        root_offset(file.root_offset()),
+        populated_os_pages(file.populated_os_pages()),
+        page_size(file.page_size()),
+        advise_failures(file.advise_failures()),
+        file_bytes(file.file_bytes()),
+        last_advise_errno(file.last_advise_errno()),
+        path(file.path()),
+        status_bytes(file.status_at_open().bytes),
+        status_mtime_ns(file.status_at_open().mtime_ns) {}
+
+  std::string describe() const {
+    return fmt::format("open {}, {} pages of {} B, root at {}, {} B, path '{}', status {} B at {} ns, {} refused hints "
+                       "(last errno {}), {} populated OS pages",
+                       open, page_count, page_size, root_offset, file_bytes, path, status_bytes, status_mtime_ns,
+                       advise_failures, last_advise_errno, populated_os_pages);
+  }
+};
+
+void Client::move_file() {
+  const FileView before(*file_);
+  const auto check = [&](const MappedPageFile& file, const char* how) {
+    const FileView now(file);
+    if (now == before) return;
+    stack_.oracles.fail("page-file", fmt::format("a page file {}: {}; before the move: {}{}", how, now.describe(),
+                                                 before.describe(),
+                                                 now.root != before.root ? " (and its root page moved)" : ""));
+  };
+  MappedPageFile moved(std::move(*file_));
+  check(moved, "move-constructed");
+  if (file_->is_open()) stack_.oracles.fail("page-file", "a moved-from file is still open");
+  // Over another open file (no hint, nothing refused): that one is closed, its
+  // mapping given back (the Os ledger sees a leak), and all of ours taken.
+  auto other = MappedPageFile::open(stack_.os, kPath);
+  if (other.ok()) {
+    other.value() = std::move(moved);
+    check(other.value(), "move-assigned over an open file");
+    *file_ = std::move(other.value());
+  } else {
+    if (!refused_by_fault(other.error())) stack_.oracles.fail("page-file", "opening the valid page file again: " + other.error().describe());
+    *file_ = std::move(moved);
+  }
+  check(*file_, "move-assigned over a moved-from file");
+  MappedPageFile& same = *file_;
+  *file_ = std::move(same);
+  check(*file_, "move-assigned onto itself");
+}
+
 void Client::load_page() {
   if (!file_) return;
   const std::uint64_t file_page = rng_.below(file_->page_count());
@@ -351,16 +418,7 @@ void Client::run() {
         break;
       }
       case kMove:
-        if (file_) {
-          MappedPageFile moved(std::move(*file_));
-          if (file_->is_open() || !moved.is_open()) stack_.oracles.fail("page-file", "a moved-from file is still open");
-          *file_ = std::move(moved);
-          MappedPageFile& same = *file_;  // self-assignment keeps the mapping
-          *file_ = std::move(same);
-          if (!file_->is_open() || file_->page_count() != stack_.counters["page-file.pages"]) {
-            stack_.oracles.fail("page-file", "a page file moved onto itself lost its mapping");
-          }
-        }
+        if (file_) move_file();
         break;
       case kReopen:
         if (file_) {

@@ -25,7 +25,9 @@ using flight_recorder::detail::forget_region;
 using flight_recorder::detail::kRegionTableEntries;
 using flight_recorder::detail::note_region_mapped;
 using flight_recorder::detail::region_base;
+using flight_recorder::detail::region_entry;
 using flight_recorder::detail::region_home_entry;
+using flight_recorder::detail::region_max_displacement;
 
 constexpr std::size_t kMinClusters = 1;
 constexpr std::size_t kMaxClusters = 3;
@@ -213,7 +215,10 @@ class Drill {
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       const Key& key = keys_[i];
       const std::uintptr_t read = region_base(allocator_, key.region);
-      if (read == key.due) continue;
+      if (read == key.due) {
+        if (read != 0) check_home(i, changed, what);
+        continue;
+      }
       stack_.oracles.fail("recorder-addresses",
                           fmt::format("region table drill, step {} (key {} {}): key {} ({}, cluster {}) reads {}; due {} — "
                                       "{} keys in {} cluster(s)",
@@ -221,6 +226,21 @@ class Drill {
                                       base_text(read), key.due == 0 ? "0 (none noted)" : base_text(key.due),
                                       keys_.size(), clusters_));
     }
+  }
+  // The drill's collisions are only as good as region_home_entry: a noted
+  // key must sit within the farthest placement past the home entry it names
+  // (else the drill's keys of "one home" need not collide at all). Entries
+  // and distances are not printed: they hang on the process's allocator ids.
+  void check_home(std::size_t i, std::size_t changed, const std::string& what) {
+    const Key& key = keys_[i];
+    const std::size_t entry = region_entry(allocator_, key.region);
+    const std::size_t past_home = (entry - region_home_entry(allocator_, key.region)) & (kRegionTableEntries - 1);
+    if (entry < kRegionTableEntries && past_home <= region_max_displacement()) return;
+    stack_.oracles.fail("recorder-addresses",
+                        fmt::format("region table drill, step {} (key {} {}): key {} ({}, cluster {}) is found, but "
+                                    "not within the farthest placement past the home entry region_home_entry names "
+                                    "for it",
+                                    steps_, changed, what, i, placement_text(key.placement), key.cluster));
   }
   // The drill's bases by their number; anything else as "not a base the drill noted".
   static std::string base_text(std::uintptr_t base) {

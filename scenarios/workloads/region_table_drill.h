@@ -16,7 +16,10 @@
 // notes them anew; after every step each key's region_base() must be what a
 // model says (its last base; 0 when forgotten or never noted) — also for
 // keys of the same home never noted (recorder-addresses). At the end every
-// key is forgotten and reads 0.
+// key is forgotten and reads 0. The premise is checked too: each noted key
+// sits within the table's farthest placement past the home entry
+// region_home_entry names (else the "colliding" keys need not collide, and
+// the drill would pass having tested nothing: seed 46's mutant).
 //
 // First, two placements in flight at once (fault point
 // recorder.regions.claim.yield, where a key has claimed its entry but not
