@@ -252,6 +252,11 @@ Result<std::unique_ptr<SimOs>> SimOs::create(SimOsConfig config) {
     error.os_errno = errno;
     return error;
   }
+  // Residency page by page on any machine: under a transparent-huge-page
+  // policy of "always" one write would fault in the 2 MiB around it, and a
+  // range nobody wrote would read as resident (resident_pages). Refused only
+  // by a kernel without huge pages, where it is so anyway.
+  (void)::madvise(base, config.reservation_bytes, MADV_NOHUGEPAGE);
   // The page-state table in its own MAP_NORESERVE mapping, all Unmapped (0)
   // without a write: a std::vector of its 4 Mi entries faulted in 4 MiB every
   // seed — ~1,000 page faults, ~13 ms on a paravirtualised VM (docs/benchmarks.md).
@@ -621,14 +626,8 @@ PageState SimOs::page_state_since(const void* address, std::uint32_t stamp) cons
   return page_state(address);
 }
 
-std::optional<SimOs::Residency> SimOs::residency(const std::byte* data, std::size_t bytes) const {
-  // A short range is cheaper to read than to ask about: a syscall (~1.5 us
-  // here) against faults only where pages are not resident — most of the
-  // small slices a workload releases were just written (chicago ran 27 %
-  // slower asking about every slice of two pages or more).
-  if (swap_on() || bytes < kMinResidencyQueryPages * page_size_ || !contains(data) || !contains(data + bytes - 1)) {
-    return std::nullopt;
-  }
+std::optional<SimOs::Residency> SimOs::resident_flags(const std::byte* data, std::size_t bytes) const {
+  if (bytes == 0 || !contains(data) || !contains(data + bytes - 1)) return std::nullopt;
   const std::size_t first = static_cast<std::size_t>(data - base_) / page_size_;
   const std::size_t last = static_cast<std::size_t>(data + bytes - 1 - base_) / page_size_;
   Residency residency{base_ + first * page_size_, page_size_, std::vector<unsigned char>(last - first + 1)};
@@ -637,6 +636,21 @@ std::optional<SimOs::Residency> SimOs::residency(const std::byte* data, std::siz
   }
   for (unsigned char& flag : residency.may_hold_data) flag &= 1;
   return residency;
+}
+
+std::optional<SimOs::Residency> SimOs::residency(const std::byte* data, std::size_t bytes) const {
+  // A short range is cheaper to read than to ask about: a syscall (~1.5 us
+  // here) against faults only where pages are not resident — most of the
+  // small slices a workload releases were just written (chicago ran 27 %
+  // slower asking about every slice of two pages or more).
+  if (swap_on() || bytes < kMinResidencyQueryPages * page_size_) return std::nullopt;
+  return resident_flags(data, bytes);
+}
+
+std::optional<std::size_t> SimOs::resident_pages(const std::byte* data, std::size_t bytes) const {
+  const std::optional<Residency> flags = resident_flags(data, bytes);
+  if (!flags) return std::nullopt;
+  return static_cast<std::size_t>(std::count(flags->may_hold_data.begin(), flags->may_hold_data.end(), 1));
 }
 
 std::uint64_t SimOs::unmaps_by_current_caller() const {

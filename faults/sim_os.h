@@ -131,6 +131,11 @@ class SimOs final : public Os {
     std::vector<unsigned char> may_hold_data; // one flag a page from first_page
   };
   std::optional<Residency> residency(const std::byte* data, std::size_t bytes) const;
+  // How many pages spanning [data, data + bytes) are resident (mincore; swap
+  // or not): a range nobody wrote since it was mapped or dropped has none.
+  // The reservation never takes transparent huge pages, so this holds page by
+  // page. nullopt outside the reservation or when mincore refuses.
+  std::optional<std::size_t> resident_pages(const std::byte* data, std::size_t bytes) const;
   // The stable name of an address for traces: its offset in the reservation.
   std::optional<std::uint64_t> offset_of(const void* address) const;
   bool contains(const void* address) const;
@@ -138,6 +143,7 @@ class SimOs final : public Os {
   bool mapped(const void* address) const;
 
  private:
+  std::optional<Residency> resident_flags(const std::byte* data, std::size_t bytes) const;
   struct Mapping {
     std::size_t bytes;
     bool read_only;  // a map_file mapping

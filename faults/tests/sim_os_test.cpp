@@ -207,6 +207,30 @@ TEST(SimOs, PageStateSinceAWriteAgreesWithTheKernel) {
   EXPECT_EQ(os->page_state_since(p, rewritten), PageState::Unmapped);
 }
 
+// resident_pages: a range nobody wrote has none, a write makes its page
+// resident and no other (the reservation takes no transparent huge pages,
+// so a write does not fault in the 2 MiB around it on a THP "always"
+// machine), a DONTNEED drops them. Swap or not.
+TEST(SimOs, ResidentPagesCountsTheWrittenPagesAlone) {
+  auto os = make_sim_os();
+  const std::size_t page = os->page_size();
+  const std::size_t bytes = std::size_t{8} << 20;  // a 2 MiB-aligned stretch lies inside
+  auto mapped = os->map(bytes);
+  ASSERT_TRUE(mapped.ok());
+  std::byte* p = mapped.value();
+  EXPECT_EQ(os->resident_pages(p, bytes), 0u);
+  p[5 * page] = std::byte{1};
+  p[(bytes / 2) + 7] = std::byte{1};
+  EXPECT_EQ(os->resident_pages(p, bytes), 2u);
+  EXPECT_EQ(os->resident_pages(p + 5 * page, 1), 1u);
+  EXPECT_EQ(os->resident_pages(p + 6 * page, page), 0u) << "a neighbour of a written page";
+  ASSERT_TRUE(os->advise(p, bytes, Advice::DontNeed).ok());
+  EXPECT_EQ(os->resident_pages(p, bytes), 0u);
+  std::vector<std::byte> outside(page);
+  EXPECT_FALSE(os->resident_pages(outside.data(), outside.size()).has_value());
+  EXPECT_FALSE(os->resident_pages(p, 0).has_value());
+}
+
 // residency: which pages a zero scan must read. Touched pages may hold data;
 // untouched and dropped ones read zero and are skipped. (With swap on the
 // machine it answers nullopt: any page may hold data.)

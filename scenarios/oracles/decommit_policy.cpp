@@ -100,7 +100,7 @@ void DecommitPolicyModel::check(const std::string& call, const LargeObjectStats&
   exact("advise_failures", after.advise_failures, 0);  // no fault point, no failing Os
 }
 
-void DecommitPolicyModel::allocated(const LargeObject& got, bool zeroed, std::int64_t now_ns,
+bool DecommitPolicyModel::allocated(const LargeObject& got, bool zeroed, std::int64_t now_ns,
                                     const LargeObjectStats& after) {
   ++calls_;
   const std::string call = fmt::format("{}({}) at t={} ns", zeroed ? "allocate" : "allocate_uninitialized",
@@ -129,6 +129,7 @@ void DecommitPolicyModel::allocated(const LargeObject& got, bool zeroed, std::in
                            after.zeroings, zeroings_, range.clean ? "clean" : "dirty"));
   }
   check(call, after);
+  return range.clean;
 }
 
 bool DecommitPolicyModel::release(const LargeObject& object, std::int64_t now_ns, Pass& pass) {

@@ -53,7 +53,8 @@ class DecommitPolicyModel {
   enum class Action : std::uint8_t { Gentle, Aggressive, Emergency };
 
   // allocate() (`zeroed`) or allocate_uninitialized() returned `got` at `now_ns`.
-  void allocated(const LargeObject& got, bool zeroed, std::int64_t now_ns, const LargeObjectStats& after);
+  // Whether the range it took was clean (known zero: a fresh span or decommitted).
+  bool allocated(const LargeObject& got, bool zeroed, std::int64_t now_ns, const LargeObjectStats& after);
   // release() of a live object succeeded at `now_ns`.
   void released(const LargeObject& object, std::int64_t now_ns, const LargeObjectStats& after);
   // decommit_idle(min_idle_ns) returned `returned` at `now_ns`.

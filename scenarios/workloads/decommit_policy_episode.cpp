@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,8 +39,8 @@ enum Op : std::size_t { kRelease, kReallocate, kSleep, kDecommit, kAction, kOpCo
 
 class Episode {
  public:
-  Episode(Stack& stack, sim::Rng& rng, ManualClock& clock, LargeObjectAllocator& large)
-      : stack_(stack), rng_(rng), clock_(clock), large_(large), actions_(StackPressureTargets{.large = &large, .refuse_arenas = {}}),
+  Episode(Stack& stack, sim::Rng& rng, ManualClock& clock, const faults::SimOs& os, LargeObjectAllocator& large)
+      : stack_(stack), rng_(rng), clock_(clock), os_(os), large_(large), actions_(StackPressureTargets{.large = &large, .refuse_arenas = {}}),
         model_(stack.oracles, large.config()) {}
 
   // Spans filled exactly by `slot_bytes` (an odd count): the even slots stay
@@ -112,7 +113,18 @@ class Episode {
       stack_.oracles.fail("decommit-policy", fmt::format("decommit-policy episode: allocate({}) refused: {}", bytes,
                                                          got.error().describe()));
     }
-    model_.allocated(got.value(), zeroed, now(), large_.stats());
+    // Zeroed exactly when dirty: a clean range (known zero) is not written at
+    // all — nothing else touches the episode's memory, so its pages stay
+    // dropped. A memset of one costs its every page faulted in.
+    if (model_.allocated(got.value(), zeroed, now(), large_.stats())) {
+      const std::optional<std::size_t> resident = os_.resident_pages(got.value().data(), got.value().size());
+      if (resident.value_or(0) != 0) {
+        stack_.oracles.fail("decommit-policy",
+                            fmt::format("decommit-policy episode: {}({}) took a clean range (a fresh span's or a "
+                                        "decommitted one) and wrote it: {} of its pages resident after the call",
+                                        zeroed ? "allocate" : "allocate_uninitialized", bytes, *resident));
+      }
+    }
     return got.value();
   }
 
@@ -267,6 +279,7 @@ class Episode {
   Stack& stack_;
   sim::Rng& rng_;
   ManualClock& clock_;
+  const faults::SimOs& os_;
   LargeObjectAllocator& large_;
   StackPressureActions actions_;
   DecommitPolicyModel model_;
@@ -306,7 +319,7 @@ void run_decommit_policy_episode(Stack& stack, sim::Rng& rng) {
   auto large = LargeObjectAllocator::create(ledger_os, config);
   if (!large.ok()) stack.oracles.fail("exception", "decommit-policy episode: allocator: " + large.error().describe());
   {
-    Episode episode(stack, rng, clock, *large.value());
+    Episode episode(stack, rng, clock, *os, *large.value());
     episode.fill(spans, slot_bytes);
     episode.run(calls);
   }

@@ -357,7 +357,7 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
 #endif
   check_directory_gone(stack, check);
   check_interrupted_writes(stack, check, rng);
-  refused_without_a_ring(stack, check, rng);
+  refused_on_fresh_threads(stack, check, rng);
   check_report_cap(stack, check, rng);
   recorder_ring_drills(stack, check, rng);
 }

@@ -121,32 +121,6 @@ void check_refused_config(Stack& stack, const flight_recorder::Config& config, c
   if (flight_recorder::on()) recorder_fail(stack, fmt::format("the recorder is on after enable() refused {}", what));
 }
 
-// The refused call is also one of its thread's recorded events, the same in
-// every field (its sequence number, class, bytes, allocator and depth too):
-// the ring is what a reader follows back from the refusal.
-bool in_refusing_thread(const CrashReport& report, const CrashEvent& call) {
-  for (const CrashThread& thread : report.threads) {
-    if (thread.thread != report.refused_thread) continue;
-    if (std::find(thread.events.begin(), thread.events.end(), call) != thread.events.end()) return true;
-  }
-  return false;
-}
-
-bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
-  return report.kind == "refused" && report.refused && report.refused->op == op &&
-         report.refused->region == handle.region_id() && report.refused->slice == handle.slice_index() &&
-         report.refused->generation == handle.generation() && report.refused->error == code &&
-         in_refusing_thread(report, *report.refused);
-}
-
-std::string describe_refusal(const CrashReport& report) {
-  if (!report.refused) return fmt::format("no refused call (kind '{}')", report.kind);
-  const CrashEvent& e = *report.refused;
-  return fmt::format("the {} of region {} slice {} generation {} ({}){}", flight_recorder::op_name(e.op), e.region,
-                     e.slice, e.generation, e.error ? errc_name(*e.error) : std::string_view("no error"),
-                     in_refusing_thread(report, e) ? "" : ", not among its thread's recorded events");
-}
-
 // A second thread's page clear in the final report (finish_recorder).
 constexpr std::uint64_t kSecondThreadPage = 0x7e2d0000;
 
@@ -180,7 +154,33 @@ void check_environment_switch(Stack& stack, const std::string& dir) {
   }
 }
 
+// The refused call is also one of its thread's recorded events, the same in
+// every field (its sequence number, class, bytes, allocator and depth too):
+// the ring is what a reader follows back from the refusal.
+bool in_refusing_thread(const CrashReport& report, const CrashEvent& call) {
+  for (const CrashThread& thread : report.threads) {
+    if (thread.thread != report.refused_thread) continue;
+    if (std::find(thread.events.begin(), thread.events.end(), call) != thread.events.end()) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
+  return report.kind == "refused" && report.refused && report.refused->op == op &&
+         report.refused->region == handle.region_id() && report.refused->slice == handle.slice_index() &&
+         report.refused->generation == handle.generation() && report.refused->error == code &&
+         in_refusing_thread(report, *report.refused);
+}
+
+std::string describe_refusal(const CrashReport& report) {
+  if (!report.refused) return fmt::format("no refused call (kind '{}')", report.kind);
+  const CrashEvent& e = *report.refused;
+  return fmt::format("the {} of region {} slice {} generation {} ({}){}", flight_recorder::op_name(e.op), e.region,
+                     e.slice, e.generation, e.error ? errc_name(*e.error) : std::string_view("no error"),
+                     in_refusing_thread(report, e) ? "" : ", not among its thread's recorded events");
+}
 
 std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
   if (!rng.chance(0.5)) return nullptr;

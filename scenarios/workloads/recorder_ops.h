@@ -65,6 +65,12 @@ CrashReport read_recorder_report(Stack& stack, const std::string& path);
 std::string recorder_report_path(const RecorderCheck& check, std::size_t n);
 // enable(config), which must accept it ("flight-recorder").
 void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config);
+// Whether `report` names the refused `op` of `handle` with `code`, and holds
+// the call among its refusing thread's recorded events, the same in every
+// field (the ring is what a reader follows back from the refusal).
+bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code);
+// The refused call `report` names, for a failure message.
+std::string describe_refusal(const CrashReport& report);
 // An episode's own recording: from a fresh report count, the seed's config
 // with a ring of `ring_events` (one that keeps the episode's every call), no
 // reports of refusals (the episode refuses on purpose), and the signal

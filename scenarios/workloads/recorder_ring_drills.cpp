@@ -294,7 +294,14 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
 
 }  // namespace
 
-void refused_without_a_ring(Stack& stack, const RecorderCheck& check, sim::Rng& rng) {
+namespace {
+
+// One release or reset of a released handle, refused on a fresh real thread:
+// `ringless`, its ring allocation fails (and it makes the handle itself);
+// else the handle is made and released by another thread first, so the
+// refusal is the one event the refusing thread's ring holds.
+void refused_on_a_fresh_thread(Stack& stack, const RecorderCheck& check, sim::Rng& rng, bool ringless) {
+  const char* const what = ringless ? "a thread without a ring" : "a thread whose first recorded call it is";
   flight_recorder::Config config = check.config;
   config.report_refusals = true;
   enable_recorder_or_fail(stack, config);
@@ -307,61 +314,78 @@ void refused_without_a_ring(Stack& stack, const RecorderCheck& check, sim::Rng& 
   auto allocator = make_episode_allocator(stack, *os, allocator_config, "recorder-ringless");
   const bool by_reset = rng.chance(0.5);
   const std::size_t bytes = 1 + rng.below(kLargestClassBytes);
-  flight_recorder::fail_ring_allocations(1);
   Segment handle;
   std::string problem;
   std::optional<Errc> refused;
-  std::thread thread([&] {
+  const auto make_and_release = [&] {
     Result<Segment> got = allocator->allocate(bytes);
     if (!got.ok()) {
       problem = fmt::format("allocate({}) refused: {}", bytes, got.error().describe());
-      return;
+      return false;
     }
     handle = got.value();
     if (const Status first = allocator->release(handle); !first.ok()) {
       problem = "the release of a live segment refused: " + first.error().describe();
-      return;
+      return false;
     }
+    return true;
+  };
+  const auto refuse = [&] {
     const Status second = by_reset ? allocator->reset(handle) : allocator->release(handle);
     if (second.ok()) {
       problem = fmt::format("a {} of a released segment was accepted", by_reset ? "reset" : "release");
     } else {
       refused = second.error().code;
     }
-  });
-  thread.join();
-  flight_recorder::fail_ring_allocations(0);
+  };
+  if (ringless) {
+    flight_recorder::fail_ring_allocations(1);
+    std::thread([&] {
+      if (make_and_release()) refuse();
+    }).join();
+    flight_recorder::fail_ring_allocations(0);
+  } else {
+    bool made = false;
+    std::thread([&] { made = make_and_release(); }).join();
+    if (made) std::thread(refuse).join();
+  }
   allocator.reset();
   const std::size_t after = flight_recorder::reports_written();
   flight_recorder::disable();
-  if (!problem.empty()) recorder_fail(stack, "a thread without a ring: " + problem);
+  if (!problem.empty()) recorder_fail(stack, fmt::format("{}: {}", what, problem));
   if (refused != Errc::DoubleFree) {
-    recorder_fail(stack, fmt::format("a thread without a ring: a second {} answered {}; DoubleFree was due",
+    recorder_fail(stack, fmt::format("{}: a second {} answered {}; DoubleFree was due", what,
                                      by_reset ? "reset" : "release", errc_name(*refused)));
   }
   if (after != before + 1) {
-    recorder_fail(stack, fmt::format("a refusal on a thread without a ring wrote {} report(s); one was due",
-                                     after - before));
+    recorder_fail(stack, fmt::format("a refusal on {} wrote {} report(s); one was due", what, after - before));
   }
   const CrashReport report = read_recorder_report(stack, recorder_report_path(check, before));
   const auto op = by_reset ? flight_recorder::Op::Reset : flight_recorder::Op::Release;
-  const bool named = report.kind == "refused" && report.refused && report.refused->op == op &&
-                     report.refused->region == handle.region_id() && report.refused->slice == handle.slice_index() &&
-                     report.refused->generation == handle.generation() && report.refused->error == Errc::DoubleFree;
-  if (!named || report.refused_thread != UINT32_MAX) {
-    recorder_fail(stack, fmt::format("the report of a {} refused on a thread without a ring (region {} slice {} "
-                                     "generation {}, DoubleFree) names {} by thread {}; the call by no thread ({}) was due",
-                                     flight_recorder::op_name(op), handle.region_id(), handle.slice_index(),
-                                     handle.generation(),
-                                     report.refused ? fmt::format("the {} of region {} slice {} generation {} ({})",
-                                                                  flight_recorder::op_name(report.refused->op),
-                                                                  report.refused->region, report.refused->slice,
-                                                                  report.refused->generation,
-                                                                  report.refused->error ? errc_name(*report.refused->error)
-                                                                                        : std::string_view("no error"))
-                                                    : std::string("no call"),
-                                     report.refused_thread, UINT32_MAX));
+  // Ringless: the call, made up from the handle, by no thread. Else: by its
+  // thread, and among that thread's recorded events (its only one).
+  const bool named = ringless ? report.kind == "refused" && report.refused && report.refused->op == op &&
+                                    report.refused->region == handle.region_id() &&
+                                    report.refused->slice == handle.slice_index() &&
+                                    report.refused->generation == handle.generation() &&
+                                    report.refused->error == Errc::DoubleFree && report.refused_thread == UINT32_MAX
+                              : names_refusal(report, handle, op, Errc::DoubleFree) &&
+                                    report.refused_thread != UINT32_MAX;
+  if (!named) {
+    recorder_fail(stack, fmt::format("the report of a {} refused on {} (region {} slice {} generation {}, DoubleFree) "
+                                     "names {} by thread {}; {} was due",
+                                     flight_recorder::op_name(op), what, handle.region_id(), handle.slice_index(),
+                                     handle.generation(), describe_refusal(report), report.refused_thread,
+                                     ringless ? "the call by no thread (4294967295)"
+                                              : "the call by its thread, among that thread's recorded events"));
   }
+}
+
+}  // namespace
+
+void refused_on_fresh_threads(Stack& stack, const RecorderCheck& check, sim::Rng& rng) {
+  refused_on_a_fresh_thread(stack, check, rng, /*ringless=*/true);
+  refused_on_a_fresh_thread(stack, check, rng, /*ringless=*/false);
 }
 
 void recorder_ring_drills(Stack& stack, RecorderCheck& check, sim::Rng& rng) {

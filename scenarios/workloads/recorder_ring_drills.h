@@ -16,11 +16,14 @@
 
 namespace segsim::scenarios {
 
-// A release or reset refused on a thread whose ring could not be allocated:
-// its report names the call (op, the handle's ids, DoubleFree) with no thread
-// (UINT32_MAX), though no recorded event holds it. Its own enable(), with
-// refusal reports on; the recorder is off afterwards.
-void refused_without_a_ring(Stack& stack, const RecorderCheck& check, sim::Rng& rng);
+// A release or reset refused on a fresh thread, twice. On a thread whose ring
+// could not be allocated, its report names the call (op, the handle's ids,
+// DoubleFree) with no thread (UINT32_MAX), though no recorded event holds it.
+// On a thread whose first recorded call the refusal is (another thread made
+// and released the handle), the report names it by that thread, as the one
+// event its ring holds. Each with its own enable(), refusal reports on; the
+// recorder is off afterwards.
+void refused_on_fresh_threads(Stack& stack, const RecorderCheck& check, sim::Rng& rng);
 
 // From the seed's own enable(): a thread whose ring allocation fails (every
 // seed), and with rings of at most 128 events a thread held inside its
