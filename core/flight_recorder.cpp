@@ -454,9 +454,7 @@ static void record_wide(Ring* ring, const Event& event) noexcept {
   Slot* slot = ring->slot_at(cursor);
   ring->wide[ring->index_of(cursor)] = event;
   slot->sequence = event.sequence;
-  slot->where = 0;
-  slot->owner = 0;
-  slot->place = kWideTag << 56;
+  slot->place = kWideTag << 56;  // where and owner of a wide slot are read by nobody: left as they were
   advance(ring, cursor);
 }
 

@@ -308,15 +308,17 @@ void Client::move_file() {
   MappedPageFile moved(std::move(*file_));
   check(moved, "move-constructed");
   if (file_->is_open()) stack_.oracles.fail("page-file", "a moved-from file is still open");
-  // Over another open file (no hint, nothing refused): that one is closed, its
-  // mapping given back (the Os ledger sees a leak), and all of ours taken.
+  // Over another open file (no hint, nothing refused): that one is closed (its
+  // mapping given back, or the Os ledger finds a leak) and all of ours taken.
   auto other = MappedPageFile::open(stack_.os, kPath);
   if (other.ok()) {
     other.value() = std::move(moved);
     check(other.value(), "move-assigned over an open file");
     *file_ = std::move(other.value());
   } else {
-    if (!refused_by_fault(other.error())) stack_.oracles.fail("page-file", "opening the valid page file again: " + other.error().describe());
+    if (!refused_by_fault(other.error())) {
+      stack_.oracles.fail("page-file", "opening the valid page file again: " + other.error().describe());
+    }
     *file_ = std::move(moved);
   }
   check(*file_, "move-assigned over a moved-from file");
