@@ -297,7 +297,8 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
 namespace {
 
 // One release or reset of a released handle, refused on a fresh real thread:
-// `ringless`, its ring allocation fails (and it makes the handle itself);
+// `ringless`, its ring allocation fails (and it makes the handle itself, and
+// makes the refusal once before under RefusalsExpected, which reports none);
 // else the handle is made and released by another thread first, so the
 // refusal is the one event the refusing thread's ring holds.
 void refused_on_a_fresh_thread(Stack& stack, const RecorderCheck& check, sim::Rng& rng, bool ringless) {
@@ -341,7 +342,12 @@ void refused_on_a_fresh_thread(Stack& stack, const RecorderCheck& check, sim::Rn
   if (ringless) {
     flight_recorder::fail_ring_allocations(1);
     std::thread([&] {
-      if (make_and_release()) refuse();
+      if (!make_and_release()) return;
+      {
+        const flight_recorder::RefusalsExpected on_purpose;  // the same refusal, said to be on purpose: no report
+        refuse();
+      }
+      refuse();
     }).join();
     flight_recorder::fail_ring_allocations(0);
   } else {
@@ -358,7 +364,9 @@ void refused_on_a_fresh_thread(Stack& stack, const RecorderCheck& check, sim::Rn
                                      by_reset ? "reset" : "release", errc_name(*refused)));
   }
   if (after != before + 1) {
-    recorder_fail(stack, fmt::format("a refusal on {} wrote {} report(s); one was due", what, after - before));
+    recorder_fail(stack, fmt::format("a refusal on {} wrote {} report(s); one was due{}", what, after - before,
+                                     ringless ? " (the same refusal before it, under RefusalsExpected, writes none)"
+                                              : ""));
   }
   const CrashReport report = read_recorder_report(stack, recorder_report_path(check, before));
   const auto op = by_reset ? flight_recorder::Op::Reset : flight_recorder::Op::Release;
@@ -401,12 +409,14 @@ void recorder_ring_drills(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   // again (a sixteenth of alloc-api's seeds: ~4 % more time for the sweep).
   if (rng.below(2) == 0) {
     // First every ring held at once (this enable()'s rings are all new: no
-    // exited thread's to take over), then each taken over in turn. Half of
-    // them with one thread held at its claim until the others took every
+    // exited thread's to take over), then each taken over in turn. Three
+    // in four with one thread held at its claim until the others took every
     // slot: the race for the last slot, lost for certain — the one path no
-    // schedule of free-running threads reaches reliably.
+    // schedule of free-running threads reaches reliably (at one in two, 40
+    // seeds of alloc-api never drew it: seed 49's survivor
+    // flight_recorder.cpp:193). It checks all the in-turn variant does.
     const auto extra = 1 + static_cast<std::uint32_t>(rng.below(3));
-    const RingRace race = rng.chance(0.5) ? RingRace::HeldClaim : RingRace::InTurn;
+    const RingRace race = rng.below(4) != 0 ? RingRace::HeldClaim : RingRace::InTurn;
     refuse_rings(stack, check, extra, race);
     take_over_rings(check);
   } else if (rng.below(2) == 0) {
