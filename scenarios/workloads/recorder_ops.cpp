@@ -167,11 +167,14 @@ bool in_refusing_thread(const CrashReport& report, const CrashEvent& call) {
 
 }  // namespace
 
-bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
+bool names_refused_call(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
   return report.kind == "refused" && report.refused && report.refused->op == op &&
          report.refused->region == handle.region_id() && report.refused->slice == handle.slice_index() &&
-         report.refused->generation == handle.generation() && report.refused->error == code &&
-         in_refusing_thread(report, *report.refused);
+         report.refused->generation == handle.generation() && report.refused->error == code;
+}
+
+bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
+  return names_refused_call(report, handle, op, code) && in_refusing_thread(report, *report.refused);
 }
 
 std::string describe_refusal(const CrashReport& report) {

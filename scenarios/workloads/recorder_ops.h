@@ -65,9 +65,11 @@ CrashReport read_recorder_report(Stack& stack, const std::string& path);
 std::string recorder_report_path(const RecorderCheck& check, std::size_t n);
 // enable(config), which must accept it ("flight-recorder").
 void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config);
-// Whether `report` names the refused `op` of `handle` with `code`, and holds
-// the call among its refusing thread's recorded events, the same in every
-// field (the ring is what a reader follows back from the refusal).
+// Whether `report` names the refused `op` of `handle` with `code`
+// (names_refused_call), and also holds the call among its refusing thread's
+// recorded events, the same in every field (names_refusal: the ring is what
+// a reader follows back from the refusal).
+bool names_refused_call(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code);
 bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code);
 // The refused call `report` names, for a failure message.
 std::string describe_refusal(const CrashReport& report);

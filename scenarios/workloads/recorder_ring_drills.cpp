@@ -292,10 +292,6 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
   }
 }
 
-}  // namespace
-
-namespace {
-
 // One release or reset of a released handle, refused on a fresh real thread:
 // `ringless`, its ring allocation fails (and it makes the handle itself, and
 // makes the refusal once before under RefusalsExpected, which reports none);
@@ -372,11 +368,8 @@ void refused_on_a_fresh_thread(Stack& stack, const RecorderCheck& check, sim::Rn
   const auto op = by_reset ? flight_recorder::Op::Reset : flight_recorder::Op::Release;
   // Ringless: the call, made up from the handle, by no thread. Else: by its
   // thread, and among that thread's recorded events (its only one).
-  const bool named = ringless ? report.kind == "refused" && report.refused && report.refused->op == op &&
-                                    report.refused->region == handle.region_id() &&
-                                    report.refused->slice == handle.slice_index() &&
-                                    report.refused->generation == handle.generation() &&
-                                    report.refused->error == Errc::DoubleFree && report.refused_thread == UINT32_MAX
+  const bool named = ringless ? names_refused_call(report, handle, op, Errc::DoubleFree) &&
+                                    report.refused_thread == UINT32_MAX
                               : names_refusal(report, handle, op, Errc::DoubleFree) &&
                                     report.refused_thread != UINT32_MAX;
   if (!named) {
