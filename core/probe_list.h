@@ -58,7 +58,13 @@ inline constexpr std::array kProbes = {
     Probe{"tcache.alloc.refill", "a thread's segment cache was refilled from its class's pool", true},
     Probe{"tcache.generation.wrapped",
           "a thread cache's block of generations would have passed 0: the class's counter went back to 1", true},
-    Probe{"tcache.release.not_live", "a release's generation swap failed: a cached, free or reused slice (locked path diagnoses)", true},
+    Probe{"tcache.release.not_live", "a release found its slice's generation changed: a cached, free or reused slice (locked path diagnoses)", true},
+    Probe{"tcache.release.lost_exchange",
+          "a release lost its generation's compare-exchange to another thread's release of the handle after its "
+          "check: refused on the locked path", true},
+    Probe{"tcache.release.hit_lost_exchange",
+          "a simulated hit release lost its generation's compare-exchange to another release of the handle: refused "
+          "on the locked path", true},
     Probe{"tcache.release.remote", "a slice was released into another thread's cache than the one that handed it out", true},
     Probe{"tcache.release.overflow", "a full segment cache sent its older half back to the pool", true},
     Probe{"tcache.flush.class", "a cache flush returned a class's cached slices to the pool", true},

@@ -152,7 +152,7 @@ bool SegmentAllocator::Impl::release_hit_simulated(platform::Runtime& runtime, c
     return false;
   }
   if (!state->generation.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) [[unlikely]] {
-    SEGSIM_PROBE("tcache.release.not_live");
+    SEGSIM_PROBE("tcache.release.hit_lost_exchange");
     trim_grant(*cache);
     end = HitEnd::Locked;
     return false;
@@ -269,7 +269,7 @@ bool SegmentAllocator::Impl::release_cached(const Segment& segment) {
   detail::SliceState& state = region->slice(segment.slice_index());
   std::uint32_t expected = segment.generation();
   if (!state.generation.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) [[unlikely]] {
-    SEGSIM_PROBE("tcache.release.not_live");
+    SEGSIM_PROBE("tcache.release.lost_exchange");
     trim_grant(*cache);
     return false;  // free, cached or reallocated: refused exactly on the locked path
   }

@@ -4,6 +4,8 @@
 //   ownership.cpp         the harness's own model of every live slice: nothing
 //                         handed out twice, no release of a handle the model
 //                         says is not live accepted — whatever the allocator says
+//                         (and two releases of one handle at once: the release
+//                         race drill's, on its private allocator)
 //   double_free.cpp       the allocator refused no release but those the workload
 //                         made on purpose (stale, foreign, null handles)
 //   refusal_fields.cpp    a refused release / reset's Error names the handle refused, and a DoubleFree the slice now

@@ -47,6 +47,13 @@ SegmentAllocatorConfig clocked_drill_config(sim::Rng& rng, std::size_t region_by
   return config;
 }
 
+void flush_caches_as(ManualClock& clock, SegmentAllocator& allocator, std::initializer_list<std::uint32_t> threads) {
+  for (const std::uint32_t thread : threads) {
+    clock.act_as_thread(thread);
+    allocator.flush_thread_cache();
+  }
+}
+
 Segment EpisodeCalls::allocate(std::size_t bytes, std::string_view what) const {
   Result<Segment> got = allocator.allocate(bytes);
   if (!got.ok()) stack.oracles.fail("exception", fmt::format("{}: {}: {}", episode, what, got.error().describe()));

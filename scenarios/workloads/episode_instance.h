@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string_view>
 
@@ -54,6 +56,10 @@ struct ClockedInstance {
 // to 1 MiB), and no proactive cleanup (its task would be a spawn, which the
 // clock refuses). The caches' limit is the drill's to set.
 SegmentAllocatorConfig clocked_drill_config(sim::Rng& rng, std::size_t region_bytes, std::size_t budget_bytes);
+
+// Flushes the caches of `threads` (ManualClock thread keys), each as that
+// thread, in order: the clock is left acting as the last.
+void flush_caches_as(ManualClock& clock, SegmentAllocator& allocator, std::initializer_list<std::uint32_t> threads);
 
 // Calls on an episode's allocator that must not be refused (the episode set
 // it up so): a refusal fails the run as the harness's fault, naming the

@@ -77,10 +77,7 @@ class Drill {
     if (const std::vector<std::string> audit = allocator_.audit(); !audit.empty()) {
       stack_.oracles.fail("accounting", what + ": the allocator audits: " + audit.front());
     }
-    for (const std::uint32_t thread : {kThreadB, kThreadA}) {
-      clock_.act_as_thread(thread);
-      allocator_.flush_thread_cache();
-    }
+    flush_caches_as(clock_, allocator_, {kThreadB, kThreadA});
   }
 
  private:

@@ -99,10 +99,7 @@ class Drill {
                                                    r, c, grown, most_calls));
     }
     for (const Segment& segment : held) calls_.release(segment, "B's release");
-    for (const std::uint32_t thread : {kThreadB, kThreadA}) {
-      clock_.act_as_thread(thread);
-      allocator_.flush_thread_cache();
-    }
+    flush_caches_as(clock_, allocator_, {kThreadB, kThreadA});
     (void)allocator_.free_unused_regions(0);
     if (const std::vector<std::string> audit = allocator_.audit(); !audit.empty()) {
       stack_.oracles.fail("accounting", fmt::format("growth flush drill, round {}: the allocator audits: {}", r,

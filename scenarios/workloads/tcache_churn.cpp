@@ -20,6 +20,7 @@
 #include "scenarios/workloads/grant_race_drill.h"
 #include "scenarios/workloads/growth_flush_drill.h"
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/release_race_drill.h"
 #include "scenarios/workloads/retire_stats_drill.h"
 #include "scenarios/workloads/swarm.h"
 #include "scenarios/workloads/teardown_drill.h"
@@ -240,6 +241,9 @@ void finish(Stack& stack) {
   // A thread's cache that retires during stats() is counted once (retire_stats_drill.h).
   sim::Rng retire_rng = stack.simulation.stream("workload.tcache-churn.retire-stats");
   run_retire_stats_drill(stack, retire_rng);
+  // Two threads release one handle at once: one is refused (release_race_drill.h).
+  sim::Rng release_rng = stack.simulation.stream("workload.tcache-churn.release-race");
+  run_release_race_drill(stack, release_rng);
 }
 
 }  // namespace
