@@ -43,10 +43,13 @@ using detail::state;
 
 constexpr std::size_t kMinRingEvents = 16;
 constexpr std::size_t kMaxRingEvents = 65536;
-constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-constexpr std::size_t kSignalCount = sizeof kFatalSignals / sizeof kFatalSignals[0];
-
-struct sigaction g_previous[kSignalCount];
+// The signals whose handler writes a report, each with the action it
+// replaced (restored before the signal is raised again).
+struct FatalSignal {
+  int number;
+  struct sigaction previous;
+};
+FatalSignal g_fatal_signals[] = {{SIGSEGV, {}}, {SIGBUS, {}}, {SIGILL, {}}, {SIGFPE, {}}, {SIGABRT, {}}};
 bool g_handlers_installed = false;
 
 using detail::g_epoch;
@@ -216,7 +219,7 @@ void wait_for_fatal_report() {
 }
 
 void restore_previous_handlers() {
-  for (std::size_t i = 0; i < kSignalCount; ++i) ::sigaction(kFatalSignals[i], &g_previous[i], nullptr);
+  for (const FatalSignal& signal : g_fatal_signals) ::sigaction(signal.number, &signal.previous, nullptr);
 }
 
 void fatal_signal_handler(int signal, siginfo_t* info, void*) {
@@ -258,13 +261,13 @@ void install_handlers() {
   action.sa_sigaction = &fatal_signal_handler;
   action.sa_flags = SA_SIGINFO;
   sigemptyset(&action.sa_mask);
-  for (std::size_t i = 0; i < kSignalCount; ++i) ::sigaction(kFatalSignals[i], &action, &g_previous[i]);
+  for (FatalSignal& signal : g_fatal_signals) ::sigaction(signal.number, &action, &signal.previous);
   g_handlers_installed = true;
 }
 
 void remove_handlers() {
   if (!g_handlers_installed) return;
-  for (std::size_t i = 0; i < kSignalCount; ++i) ::sigaction(kFatalSignals[i], &g_previous[i], nullptr);
+  restore_previous_handlers();
   g_handlers_installed = false;
 }
 

@@ -104,7 +104,7 @@ SlabStats SlabAllocator::stats() const {
 namespace {
 
 struct ClassAudit {
-  std::set<std::pair<std::uint32_t, std::uint16_t>> free_refs;  // (slab, index), seen once each
+  std::set<ObjRef> free_refs;  // seen once each
   std::size_t duplicates = 0, foreign = 0, live_words = 0;
 };
 
@@ -114,7 +114,7 @@ void note_free(const SlabAllocator::Impl& impl, int c, ObjRef ref, ClassAudit& a
       (rec->words[ref.index].load() & 1) != 0) {
     ++audit.foreign;
   }
-  if (!audit.free_refs.emplace(ref.slab, ref.index).second) ++audit.duplicates;
+  if (!audit.free_refs.insert(ref).second) ++audit.duplicates;
 }
 
 // Every slot made holds a slab or is on the free slot list, once: a slot lost

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -22,6 +23,7 @@ namespace segsim::slab_detail {
 struct ObjRef {
   std::uint32_t slab = 0;
   std::uint16_t index = 0;
+  friend auto operator<=>(const ObjRef&, const ObjRef&) = default;
 };
 
 struct Magazine {

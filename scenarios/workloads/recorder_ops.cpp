@@ -345,12 +345,16 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
     }
     for (const CrashThread& thread : report.threads) {
       for (const CrashEvent& event : thread.events) {
-        if (check.ring_alloc_failed_page == 0 || event.op != flight_recorder::Op::PageClear ||
-            (event.page != check.ring_alloc_failed_page && event.page != check.ring_alloc_failed_page + 1)) {
-          continue;
+        if (event.op != flight_recorder::Op::PageClear) continue;
+        if (check.ring_alloc_failed_page != 0 &&
+            (event.page == check.ring_alloc_failed_page || event.page == check.ring_alloc_failed_page + 1)) {
+          recorder_fail(stack, fmt::format("the final report keeps a call (page {:#x}) of a thread whose ring could "
+                                           "not be allocated", event.page));
         }
-        recorder_fail(stack, fmt::format("the final report keeps a call (page {:#x}) of a thread whose ring could not "
-                                         "be allocated", event.page));
+        if (check.after_exit_page != 0 && event.page == check.after_exit_page) {
+          recorder_fail(stack, fmt::format("the final report keeps a call (page {:#x}) a thread made after its exit "
+                                           "marked its ring", event.page));
+        }
       }
     }
     if (report.threads_not_recorded != check.rings_refused) {

@@ -47,6 +47,9 @@ struct RecorderCheck {
   // recorder_crash_paths: the first of two pages a thread whose ring
   // allocation failed cleared (neither may be in a report); 0: none.
   std::uint64_t ring_alloc_failed_page = 0;
+  // recorder_crash_paths: the page a thread cleared after its exit marked its
+  // ring (no report may hold it); 0: none.
+  std::uint64_t after_exit_page = 0;
 
   RecorderCheck() = default;
   RecorderCheck(const RecorderCheck&) = delete;

@@ -1,6 +1,8 @@
 // The flight recorder's thread drills: see recorder_ring_drills.h.
 #include "scenarios/workloads/recorder_ring_drills.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -27,6 +29,7 @@ namespace {
 constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
 constexpr std::uint64_t kFullRingsPageBase = 0x7f011000;
 constexpr std::uint64_t kRingAllocFailedPage = 0x7fa11000;
+constexpr std::uint64_t kAfterExitPage = 0x7fe71000;
 constexpr std::uint64_t kWrapPageBase = 0x7a4a0000;  // up to 65,536 pages: a whole lap of the largest ring
 // The largest ring (events) the thread drills run with.
 constexpr std::size_t kMaxThreadDrillRingEvents = 128;
@@ -65,6 +68,55 @@ void fail_a_ring_allocation(RecorderCheck& check) {
   flight_recorder::fail_ring_allocations(0);
   ++check.rings_refused;
   check.ring_alloc_failed_page = kRingAllocFailedPage;
+}
+
+// A thread's calls after its exit marked its ring are dropped (flight_recorder.h,
+// ThreadRing: an exited thread notes the epoch it was refused in): made from a pthread key
+// destructor, they must neither make a ring for the thread nor take one over
+// — rings_held() counts the thread's one ring — and no report holds them
+// (check_final_report). The call is made in the destructors' second pass,
+// after every first-pass destructor, the recorder's included, whatever order
+// the C library runs keys in.
+struct AfterExit {
+  int passes = 0;
+};
+pthread_key_t after_exit_key();
+void call_after_exit(void* value) {
+  auto* after = static_cast<AfterExit*>(value);
+  if (++after->passes == 1) {
+    (void)pthread_setspecific(after_exit_key(), after);  // once more: a second pass
+    return;
+  }
+  flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kAfterExitPage + 1, 0, 0, nullptr);
+}
+pthread_key_t after_exit_key() {
+  static const pthread_key_t key = [] {
+    pthread_key_t made{};
+    const int created = pthread_key_create(&made, &call_after_exit);
+    SEGSIM_ASSERT(created == 0, "no pthread key for the after-exit drill");
+    return made;
+  }();
+  return key;
+}
+
+void record_after_exit(Stack& stack, RecorderCheck& check) {
+  const std::uint32_t rings_before = flight_recorder::rings_held();
+  AfterExit after;
+  std::thread thread([&after] {
+    flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kAfterExitPage, 0, 0, nullptr);
+    (void)pthread_setspecific(after_exit_key(), &after);
+  });
+  thread.join();
+  if (after.passes != 2) {
+    stack.oracles.fail("exception", fmt::format("after-exit drill: the key destructor ran {} time(s), 2 were due",
+                                                after.passes));
+  }
+  if (flight_recorder::rings_held() != rings_before + 1) {
+    recorder_fail(stack, fmt::format("a thread with one ring that made a call after its exit left {} ring(s) held, "
+                                     "{} before it: its later call must be dropped, not given a ring",
+                                     flight_recorder::rings_held(), rings_before));
+  }
+  check.after_exit_page = kAfterExitPage + 1;
 }
 
 // The nesting depth of the lap's event `i` in reports_inside_a_wrap(): the
@@ -393,6 +445,7 @@ void recorder_ring_drills(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   enable_recorder_or_fail(stack, check.config);
   check.rings_refused = 0;  // counted from this enable()
   fail_a_ring_allocation(check);
+  record_after_exit(stack, check);
   // The thread drills start 257 threads and more, each with a ring of its
   // own: at 65,536 events a ring is ~5 MiB of first touches (1.3 GB, 4.6 s
   // for one seed, measured with perf), so they run only with the small rings.
