@@ -356,13 +356,15 @@ bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t 
     ::unlink(temporary);
     return false;
   }
-  if (path_out != nullptr && path_capacity > 0) {
-    const std::size_t len = std::strlen(final_path);
-    const std::size_t copy = len < path_capacity - 1 ? len : path_capacity - 1;
-    std::memcpy(path_out, final_path, copy);
-    path_out[copy] = '\0';
-  }
+  copy_text(path_out, path_capacity, final_path);
   return true;
+}
+
+void copy_text(char* out, std::size_t capacity, std::string_view text) noexcept {
+  if (out == nullptr || capacity == 0) return;
+  const std::size_t n = text.size() < capacity - 1 ? text.size() : capacity - 1;
+  std::memcpy(out, text.data(), n);
+  out[n] = '\0';
 }
 
 }  // namespace segsim::flight_recorder::detail

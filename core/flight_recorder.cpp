@@ -54,6 +54,7 @@ bool g_handlers_installed = false;
 
 using detail::g_epoch;
 using detail::tls_ring;
+using detail::copy_text;
 Ring* g_retired_rings = nullptr;  // enable() only: the rings of earlier enables
 
 // A thread's exit marks its ring exited (a pthread key's destructor: it runs
@@ -269,12 +270,6 @@ void remove_handlers() {
   if (!g_handlers_installed) return;
   restore_previous_handlers();
   g_handlers_installed = false;
-}
-
-void copy_text(char* out, std::size_t capacity, const std::string& text) {
-  const std::size_t n = text.size() < capacity - 1 ? text.size() : capacity - 1;
-  std::memcpy(out, text.data(), n);
-  out[n] = '\0';
 }
 
 // SEGSIM_FLIGHT_RECORDER=DIR turns the recorder on when the process starts.

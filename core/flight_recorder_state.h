@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "core/flight_recorder.h"
 #include "core/flight_recorder_note.h"
@@ -114,5 +115,9 @@ AssertionInfo& last_assertion() noexcept;
 // temporary and a rename. False when no report could be written. `path_out`
 // (capacity `path_capacity`) receives the path.
 bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t path_capacity) noexcept;
+
+// Async-signal-safe: `text` into `out` (capacity bytes, NUL included), cut to
+// fit; nothing when there is no room at all.
+void copy_text(char* out, std::size_t capacity, std::string_view text) noexcept;
 
 }  // namespace segsim::flight_recorder::detail

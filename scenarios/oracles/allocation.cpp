@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/oracles/oracles.h"
+#include "scenarios/oracles/rule_texts.h"
 
 namespace segsim::scenarios {
 
@@ -54,6 +55,9 @@ void Oracles::check_allocation(std::size_t requested_bytes, bool zeroed, const R
     if (error.code != Errc::InvalidSize) {
       fail("allocation", fmt::format("{}({}) refused with '{}'; InvalidSize was due", call, requested_bytes,
                                      errc_name(error.code)));
+    }
+    if (auto problem = size_rule_problem(requested_bytes, error.detail, kPastSegmentClassRuleText)) {
+      fail("rule-texts", fmt::format("{}: {}", call, *problem));
     }
     return;
   }

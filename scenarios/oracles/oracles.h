@@ -10,7 +10,8 @@
 //                         made on purpose (stale, foreign, null handles)
 //   refusal_fields.cpp    a refused release / reset's Error names the handle refused, and a DoubleFree the slice now
 //   rule_texts.cpp        one detail text per refusal rule the model says was due
-//                         (lookups, forged segment and slab handles; rule_texts.h)
+//                         (lookups, forged segment and slab handles; rule_texts.h),
+//                         and a size refusal's text naming its rule (zero / too large)
 //   counters_grow.cpp     an allocator's event counters never go back
 //   fault_reach.cpp       a call that must offer a fault point to the plan asked it
 //                         (allocations and releases through thread caches: the bypasses)

@@ -31,4 +31,11 @@ void RuleTexts::check(Oracles& oracles, std::string_view rule, std::string_view 
   if (auto found = problem(rule, detail)) oracles.fail("rule-texts", *found, where);
 }
 
+std::optional<std::string> size_rule_problem(std::size_t bytes, std::string_view detail,
+                                             std::string_view past_largest_text) {
+  const std::string_view due = bytes == 0 ? kZeroBytesRuleText : past_largest_text;
+  if (detail == due) return std::nullopt;
+  return fmt::format("a request of {} bytes was refused as '{}'; its rule's text is '{}'", bytes, detail, due);
+}
+
 }  // namespace segsim::scenarios

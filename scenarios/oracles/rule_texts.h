@@ -8,6 +8,7 @@
 // text to two rules, or two texts to one.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
@@ -17,6 +18,19 @@
 namespace segsim::scenarios {
 
 class Oracles;
+
+// The size rules' texts (an InvalidSize refusal's detail): a request of
+// zero bytes, and one past the largest class (each allocator names its
+// class). Both rules give the same code, so the detail alone tells a caller
+// which rule refused — and a refusal by the other rule (the tests swapped).
+inline constexpr std::string_view kZeroBytesRuleText = "zero bytes requested";
+inline constexpr std::string_view kPastSegmentClassRuleText = "larger than the 256 KiB class";
+inline constexpr std::string_view kPastSlabClassRuleText = "larger than the 4 KiB slab class";
+// The problem with an InvalidSize refusal of `bytes` whose detail is
+// `detail`, when `past_largest_text` is the component's text for a request
+// past its largest class; nothing when the detail names the due rule.
+std::optional<std::string> size_rule_problem(std::size_t bytes, std::string_view detail,
+                                             std::string_view past_largest_text);
 
 class RuleTexts {
  public:

@@ -87,6 +87,17 @@ TEST(RuleTextsOracle, OneTextPerRule) {
   EXPECT_NE(one_text->find("one text for two rules"), std::string::npos) << *one_text;
 }
 
+TEST(RuleTextsOracle, ASizeRefusalNamesItsRule) {
+  EXPECT_EQ(size_rule_problem(0, kZeroBytesRuleText, kPastSlabClassRuleText), std::nullopt);
+  EXPECT_EQ(size_rule_problem(4097, kPastSlabClassRuleText, kPastSlabClassRuleText), std::nullopt);
+  const auto swapped = size_rule_problem(0, kPastSlabClassRuleText, kPastSlabClassRuleText);
+  ASSERT_TRUE(swapped.has_value());
+  EXPECT_NE(swapped->find("its rule's text is 'zero bytes requested'"), std::string::npos) << *swapped;
+  const auto other_class = size_rule_problem(262145, kPastSlabClassRuleText, kPastSegmentClassRuleText);
+  ASSERT_TRUE(other_class.has_value());
+  EXPECT_NE(other_class->find("256 KiB"), std::string::npos) << *other_class;
+}
+
 TEST(RuleTextsOracle, CheckFailsTheRunWithItsName) {
   auto os = faults::SimOs::create(faults::SimOsConfig{});
   ASSERT_TRUE(os.ok());

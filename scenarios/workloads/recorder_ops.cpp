@@ -216,6 +216,7 @@ std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
   check->final_form = rng.chance(0.5);
   if (check->final_form) {  // empty, short, exactly the limit, past it (cut)
     const std::size_t length = draw_one<std::size_t>(rng, {0, 17, flight_recorder::kMaxMessageBytes,
+                                                           flight_recorder::kMaxMessageBytes + 1,
                                                            flight_recorder::kMaxMessageBytes + 9});
     // Characters the report must escape first (a quote, a backslash, control
     // characters: \u00XX), then letters: the message must read back as given.
