@@ -21,6 +21,7 @@
 #include "scenarios/workloads/growth_flush_drill.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/release_race_drill.h"
+#include "scenarios/workloads/budget_refusal_drill.h"
 #include "scenarios/workloads/retire_stats_drill.h"
 #include "scenarios/workloads/swarm.h"
 #include "scenarios/workloads/teardown_drill.h"
@@ -244,6 +245,9 @@ void finish(Stack& stack) {
   // Two threads release one handle at once: one is refused (release_race_drill.h).
   sim::Rng release_rng = stack.simulation.stream("workload.tcache-churn.release-race");
   run_release_race_drill(stack, release_rng);
+  // A lone refusal over budget makes one pass (budget_refusal_drill.h).
+  sim::Rng budget_rng = stack.simulation.stream("workload.tcache-churn.budget-refusal");
+  run_budget_refusal_drill(stack, budget_rng);
 }
 
 }  // namespace
