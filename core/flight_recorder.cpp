@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -405,8 +406,7 @@ RefusalsExpected::RefusalsExpected() noexcept { state().refusals_expected.fetch_
 RefusalsExpected::~RefusalsExpected() { state().refusals_expected.fetch_sub(1, std::memory_order_acq_rel); }
 
 std::size_t reports_written() noexcept {
-  const std::uint32_t n = state().reports.load(std::memory_order_relaxed);
-  return n < kMaxReportsPerProcess ? n : kMaxReportsPerProcess;
+  return std::min<std::size_t>(state().reports.load(std::memory_order_relaxed), kMaxReportsPerProcess);
 }
 
 void fail_ring_allocations(std::uint32_t count) noexcept {

@@ -43,7 +43,8 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
     // The pool counts cached slices live (they left it); they are free. Read
     // under the class lock, which every refill and spill holds: the pair is
     // consistent but for hand-outs and releases in flight.
-    if (caches_enabled && caches.changes() != seen_changes) look();  // lock order: class mu, then the registry's
+    // With the caches off none registers: the count never changes.
+    if (caches.changes() != seen_changes) look();  // lock order: class mu, then the registry's
     std::size_t cached = 0;
     for (const auto& cache : all) cached += cache->classes[c].published.load(std::memory_order_relaxed);
     out.cached_slices = std::min(cached, pool.live_slices);

@@ -388,6 +388,26 @@ void check_invalid_configs(Stack& stack, const SlabAllocatorConfig& valid, sim::
                                                      refused.error().describe()));
     }
   }
+  // Each documented limit itself is accepted: a rule off by one refuses it.
+  // The largest max_slabs makes a 128 MiB slot table: one seed in eight.
+  std::vector<std::pair<const char*, Breaker>> limits = {
+      {"slab_bytes 4 KiB", [](auto& c) { c.slab_bytes = 4096; }},
+      {"slab_bytes of the largest class", [](auto& c) { c.slab_bytes = kLargestClassBytes; }},
+      {"magazine_capacity 1", [=](auto& c) { c.magazine_capacity[magazine_class] = 1; }},
+      {"magazine_capacity 1024", [=](auto& c) { c.magazine_capacity[magazine_class] = kDocumentedMaxMagazine; }},
+      {"max_slabs 1", [](auto& c) { c.max_slabs = 1; }},
+  };
+  if (rng.below(8) == 0) limits.emplace_back("max_slabs 2^24", [](auto& c) { c.max_slabs = kDocumentedMaxSlabs; });
+  for (const auto& [limit, setter] : limits) {
+    SlabAllocatorConfig edge = valid;
+    edge.observer = nullptr;
+    setter(edge);
+    auto made = SlabAllocator::create(stack.allocator, edge);
+    if (!made) {
+      stack.oracles.fail("slab-refusal", fmt::format("SlabAllocator::create refused {}, a documented limit: {}", limit,
+                                                     made.error().describe()));
+    }
+  }
 }
 
 void prepare(Stack& stack) {
