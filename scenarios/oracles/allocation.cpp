@@ -56,9 +56,7 @@ void Oracles::check_allocation(std::size_t requested_bytes, bool zeroed, const R
       fail("allocation", fmt::format("{}({}) refused with '{}'; InvalidSize was due", call, requested_bytes,
                                      errc_name(error.code)));
     }
-    if (auto problem = size_rule_problem(requested_bytes, error.detail, kPastSegmentClassRuleText)) {
-      fail("rule-texts", fmt::format("{}: {}", call, *problem));
-    }
+    check_size_rule(*this, call, requested_bytes, error.detail, kPastSegmentClassRuleText);
     return;
   }
   switch (error.code) {

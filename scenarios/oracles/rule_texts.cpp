@@ -38,4 +38,11 @@ std::optional<std::string> size_rule_problem(std::size_t bytes, std::string_view
   return fmt::format("a request of {} bytes was refused as '{}'; its rule's text is '{}'", bytes, detail, due);
 }
 
+void check_size_rule(Oracles& oracles, std::string_view call, std::size_t bytes, std::string_view detail,
+                     std::string_view past_largest_text) {
+  if (auto problem = size_rule_problem(bytes, detail, past_largest_text)) {
+    oracles.fail("rule-texts", fmt::format("{}: {}", call, *problem));
+  }
+}
+
 }  // namespace segsim::scenarios

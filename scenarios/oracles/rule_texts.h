@@ -31,6 +31,9 @@ inline constexpr std::string_view kPastSlabClassRuleText = "larger than the 4 Ki
 // past its largest class; nothing when the detail names the due rule.
 std::optional<std::string> size_rule_problem(std::size_t bytes, std::string_view detail,
                                              std::string_view past_largest_text);
+// Fails "rule-texts", naming `call`, when size_rule_problem() has one.
+void check_size_rule(Oracles& oracles, std::string_view call, std::size_t bytes, std::string_view detail,
+                     std::string_view past_largest_text);
 
 class RuleTexts {
  public:

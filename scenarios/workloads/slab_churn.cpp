@@ -123,9 +123,7 @@ void Worker::allocate() {
   if (bytes == 0 || bytes > kSlabLargestObjectBytes) {
     st.oracles->expect_refused(got.ok() ? Status{} : Status{got.error()}, Errc::InvalidSize, "allocate of a bad size",
                                nullptr);
-    if (auto problem = size_rule_problem(bytes, got.error().detail, kPastSlabClassRuleText)) {
-      stack.oracles.fail("rule-texts", "slab allocate: " + *problem);
-    }
+    check_size_rule(stack.oracles, "slab allocate", bytes, got.error().detail, kPastSlabClassRuleText);
     return;
   }
   if (!got.ok()) {
@@ -556,9 +554,7 @@ void finish(Stack& stack) {
   st.oracles->check_counters(before, st.slab->config());
   Result<SlabObject> zero = st.slab->allocate(0);
   st.oracles->expect_refused(zero.ok() ? Status{} : Status{zero.error()}, Errc::InvalidSize, "allocate(0)", nullptr);
-  if (auto problem = size_rule_problem(0, zero.error().detail, kPastSlabClassRuleText)) {
-    stack.oracles.fail("rule-texts", "slab allocate: " + *problem);
-  }
+  check_size_rule(stack.oracles, "slab allocate", 0, zero.error().detail, kPastSlabClassRuleText);
   st.oracles->expect_refused(st.slab->free(SlabObject{}), Errc::InvalidPointer, "free of the null handle",
                              SlabObject{});
   ++st.model.invalid_pointers;
