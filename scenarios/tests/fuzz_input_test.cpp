@@ -85,7 +85,13 @@ TEST(FuzzInput, AnyBytesRunEveryScenarioAndTheReproReplaysIt) {
     auto repro = repro_from_json(repro_to_json(repro_from_report(report)), &error);
     ASSERT_TRUE(repro.ok()) << error;
     EXPECT_EQ(repro->spec.strategy, sim::StrategyKind::Fuzz);
-    EXPECT_EQ(run_ok(repro->spec).trace_hash, report.trace_hash) << spec.scenario;
+    // A replay follows the run's recorded decisions: one that diverges says
+    // where (its failure), which a bare hash mismatch would not.
+    const RunReport replayed = run_ok(repro->spec);
+    EXPECT_EQ(replayed.trace_hash, report.trace_hash)
+        << spec.scenario << " seed " << spec.seed << " threads " << spec.threads << " faults " << spec.faults
+        << ": run " << report.steps << " steps, replay " << replayed.steps << " steps"
+        << (replayed.failure ? ", replay failed: " + replayed.failure->signature() : std::string());
   }
 }
 
