@@ -18,6 +18,7 @@
 #                             default budget/2; 0: none)
 #   SEGSIM_CAMPAIGN_SEED_TIMEOUT  seconds per seed before it counts as a hang
 #                             (default 60; 180 in sanitizer presets)
+#   SEGSIM_CAMPAIGN_HEAP_SECONDS  of the budget, for pass 4 (default budget/5; 0: no pass 4)
 #
 # How the budget is spent: each (scenario, config) cell first runs one batch
 # of JOBS seeds from the start seed (which measures its seeds/s), then up to
@@ -27,6 +28,12 @@
 # the budget) before the gate fails. Every sweep command is printed;
 # the k-th config of a scenario runs seeds START+k·10^6 .. +n-1 (the summary
 # shows each cell's range), so any seed replays by itself.
+# Pass 4 (the last SEGSIM_CAMPAIGN_HEAP_SECONDS of the budget) runs each
+# cell's first seeds again under another heap — glibc's malloc (and ASan's)
+# reusing freed memory in another order — and fails a seed whose trace hash
+# changed: a run must depend on its seed alone, not on where the heap put
+# things (a model keyed on a freed object's address made one CI run in five
+# fail a replay: docs/coverage.md, "Pass 4").
 # Outputs under build/PRESET/campaign/: json/ and junit/ (one file a sweep),
 # logs/, repros/STRATEGY-FAULTS/ (failing seeds), probes.txt, summary.txt.
 set -euo pipefail
@@ -118,9 +125,17 @@ echo "campaign: start seed $base_seed ($seed_origin)"
 echo "campaign: ${#scenarios[@]} scenarios (${scenarios[*]}) x configs (${configs[*]}) = ${#cells[@]} sweeps"
 ((${#skipped[@]} == 0)) || echo "campaign: skipped (strategy not in this build's 'segsim list'): ${skipped[*]}"
 
+heap_s=${SEGSIM_CAMPAIGN_HEAP_SECONDS:-$((budget / 5))}
+[[ "$heap_s" =~ ^[0-9]+$ ]] && ((heap_s <= budget)) ||
+  { echo "campaign.sh: SEGSIM_CAMPAIGN_HEAP_SECONDS must be a whole number up to the budget ($budget), got '$heap_s'" >&2; exit 2; }
+# Another heap: tcache bins of 100 chunks instead of 7 and no fastbins (glibc),
+# no quarantine (ASan: freed memory comes back at once instead of after 256 MiB).
+other_heap=(GLIBC_TUNABLES=glibc.malloc.tcache_count=100:glibc.malloc.mxfast=0
+            "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0")
+
 now_us() { local t=${EPOCHREALTIME/./}; echo "$((10#$t))"; }
 start_us=$(now_us)
-deadline_us=$((start_us + budget * 1000000))
+deadline_us=$((start_us + (budget - heap_s) * 1000000))
 
 declare -a next_seed=() seeds_run=() failed=() wall_us=()
 failure_lines=()
@@ -298,6 +313,84 @@ if [[ -n "$missing" && "${SEGSIM_CAMPAIGN_PROBE_GATE:-1}" != 0 && "$extra_s" != 
   done
   echo "campaign: pass 3 ends: required probes still missing: ${missing:-none}"
 fi
+# ---- pass 4: each cell's first seeds again under another heap (see the header)
+heap_seeds=0
+if ((heap_s > 0)); then
+  heap_deadline_us=$(( $(now_us) + heap_s * 1000000 ))
+  echo "=== campaign pass 4: ${heap_s}s: each cell's first seeds again under another heap (${other_heap[*]})"
+  mkdir -p "$out/heap"
+  # Config by config (each scenario's first config, then each one's second...):
+  # should the time run out, every scenario was checked under the first.
+  heap_order=()
+  for config in "${configs[@]}"; do
+    for i in "${!cells[@]}"; do
+      read -r _ strategy faults <<<"${cells[$i]}"
+      [[ "$strategy:$faults" == "$config" ]] && heap_order+=("$i")
+    done
+  done
+  for ((k = 0; k < ${#heap_order[@]}; k++)); do
+    i=${heap_order[$k]}
+    remaining_cells=$(( ${#heap_order[@]} - k ))
+    t=$(now_us)
+    left_us=$((heap_deadline_us - t))
+    ((left_us > 0)) || { echo "campaign: pass 4: its time is spent; ${remaining_cells} cell(s) not checked"; break; }
+    (( ${failed[$i]} == 0 )) || continue  # its failure is reported already
+    read -r scenario strategy faults <<<"${cells[$i]}"
+    # seeds the cell's share holds at its rate so far, with 10 % to spare; at least one
+    n=$(( ${seeds_run[$i]} * (left_us / remaining_cells) / (${wall_us[$i]} > 0 ? ${wall_us[$i]} : 1) * 9 / 10 ))
+    ((n <= ${seeds_run[$i]})) || n=${seeds_run[$i]}
+    ((n >= 1)) || n=1
+    first=${first_seed[$i]}
+    last=$((first + n - 1))
+    config_dir=${strategy}-${faults//[^A-Za-z0-9._-]/_}
+    json="$out/heap/$scenario.$config_dir.json"
+    log="$out/logs/$scenario.$config_dir.heap.log"
+    cmd=(env "${other_heap[@]}" "$segsim" sweep "$scenario" --seeds "$first..$last" --jobs "$jobs"
+         --strategy "$strategy" --faults "$faults" --timeout "$seed_timeout" --json "$json"
+         --failures-dir "$out/repros/heap-$config_dir")
+    echo "+ ${cmd[*]}"
+    rc=0
+    timeout -k 10 $(( (n + jobs - 1) / jobs * seed_timeout + 120 )) "${cmd[@]}" >"$log" 2>&1 || rc=$?
+    if [[ $rc != 0 && $rc != 1 ]] || [[ ! -s "$json" ]]; then
+      harness_errors+=("$scenario [$strategy, faults $faults]: pass 4's sweep $first..$last exited $rc (log $log)")
+      failed[$i]=$(( ${failed[$i]} + 1 ))
+      continue
+    fi
+    # Each seed's trace hash and outcome against its first run's (the cell's sweeps of passes 1-3).
+    verdict=$(python3 - "$json" "$out/json/$scenario.$config_dir."[0-9]*.json <<'PY'
+import json, sys
+other = json.load(open(sys.argv[1]))["seeds"]
+usual = {}
+for path in sys.argv[2:]:
+    for seed in json.load(open(path))["seeds"]:
+        usual[seed["seed"]] = seed
+differ = 0
+for seed in sorted(other, key=lambda s: s["seed"]):
+    first = usual.get(seed["seed"])
+    if first is not None and (first["trace_hash"], first["outcome"]) == (seed["trace_hash"], seed["outcome"]):
+        continue
+    differ += 1
+    if differ <= 5:
+        was = "not run" if first is None else f"trace hash {first['trace_hash']} ({first['outcome']})"
+        print(f"seed {seed['seed']}: {was}, under the other heap {seed['trace_hash']} ({seed['outcome']})")
+print(f"checked {len(other)} differ {differ}")
+PY
+) || { harness_errors+=("$scenario [$strategy, faults $faults]: pass 4 could not compare $json"); continue; }
+    read -r _ checked _ differ <<<"$(tail -1 <<<"$verdict")"
+    heap_seeds=$((heap_seeds + checked))
+    if ((differ == 0)); then
+      echo "  $checked seeds, the same trace hashes"
+      continue
+    fi
+    echo "  FAILED: $differ of $checked seeds of $scenario ($strategy, faults $faults) depend on the heap's state:"
+    failed[$i]=$(( ${failed[$i]} + differ ))
+    while IFS= read -r line; do
+      echo "    $line"
+      failure_lines+=("$scenario [$strategy, faults $faults] $line")
+    done < <(head -n -1 <<<"$verdict")
+    failure_lines+=("  reproduce: compare '$segsim run $scenario --strategy $strategy --faults $faults --seed SEED' with and without 'env ${other_heap[*]}'")
+  done
+fi
 elapsed_s=$(( ($(now_us) - start_us) / 1000000 ))
 
 # ---- summary: scenario x strategy
@@ -350,4 +443,5 @@ if ((total_failed > 0 || gate_failed || ${#harness_errors[@]} > 0)); then
   ((gate_failed == 0)) || echo "  required probes not fired: see 'probes:' above"
   exit 1
 fi
-echo "=== campaign: passed: $total_seeds seeds, 0 failures, ${elapsed_s}s (preset $preset, start seed $base_seed)"
+echo "=== campaign: passed: $total_seeds seeds, 0 failures, ${elapsed_s}s (preset $preset, start seed $base_seed;" \
+     "$heap_seeds seeds again under another heap, the same trace hashes)"

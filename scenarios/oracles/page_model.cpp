@@ -37,6 +37,8 @@ PageModels::Page& PageModels::find(LeafPage* page) {
 }
 
 void PageModels::borrowed(LeafPage* page, std::uint64_t id) {
+  // A page reused from the idle list leaves it (the same object: its address
+  // is its identity while it lives).
   given_back_.erase(std::remove(given_back_.begin(), given_back_.end(), page), given_back_.end());
   pages_.push_back(Page{page, id, {}, {}, true, false, false});
   if (pool_.idle > 0) {
@@ -53,7 +55,18 @@ void PageModels::given_back(LeafPage* page) {
   // Not read after the call: the pool may have dropped the page object.
   pages_.erase(pages_.begin() + (&model - pages_.data()));
   ++pool_.given_back;
-  if (pool_.idle < max_idle_pages_) ++pool_.idle;
+  kept_or_dropped(page);
+}
+
+// The pool keeps a page given back while it has idle room, else destroys it.
+// Only a kept page joins given_back_: a destroyed page's address may come back
+// for the next page the pool creates, or not, as the heap's history has it (a
+// model holding it would then forget it at that borrow, or not, and draw its
+// next operation from a list of another length: the run would depend on the
+// process's past, not on its seed).
+void PageModels::kept_or_dropped(LeafPage* page) {
+  if (pool_.idle >= max_idle_pages_) return;
+  ++pool_.idle;
   given_back_.push_back(page);
 }
 
@@ -198,9 +211,8 @@ void PageModels::handed_over(std::uint64_t key, LeafPage* page, LeafPagePool& po
   Status back = pool.give_back(page);
   if (!back.ok()) oracles_.report("double-free", "evicted page: " + back.error().describe());
   pages_.erase(it);
-  given_back_.push_back(page);
   ++pool_.given_back;
-  if (pool_.idle < max_idle_pages_) ++pool_.idle;
+  kept_or_dropped(page);
 }
 
 void PageModels::check_pool_stats(const LeafPagePoolStats& stats, std::size_t max_idle_pages) const {

@@ -36,6 +36,8 @@ class PageModels {
   void held(std::vector<LeafPage*>& out) const;
   std::size_t held_count() const noexcept;
   std::size_t borrowed_count() const noexcept { return pages_.size(); }
+  // Pages given back that the pool keeps idle (alive): a second give-back of
+  // one must be refused. Destroyed ones are not listed (kept_or_dropped).
   const std::vector<LeafPage*>& given_back() const noexcept { return given_back_; }
 
   void borrowed(LeafPage* page, std::uint64_t id);  // checks it is fresh
@@ -70,6 +72,7 @@ class PageModels {
     bool cached = false;
   };
   Page& find(LeafPage* page);
+  void kept_or_dropped(LeafPage* page);  // a page given back: idle in the pool, or destroyed
   Errc expected_refusal(const Page& model, bool dewey, std::size_t slot, std::size_t bytes) const;
 
   Oracles& oracles_;
