@@ -128,10 +128,7 @@ echo "campaign: ${#scenarios[@]} scenarios (${scenarios[*]}) x configs (${config
 heap_s=${SEGSIM_CAMPAIGN_HEAP_SECONDS:-$((budget / 5))}
 [[ "$heap_s" =~ ^[0-9]+$ ]] && ((heap_s <= budget)) ||
   { echo "campaign.sh: SEGSIM_CAMPAIGN_HEAP_SECONDS must be a whole number up to the budget ($budget), got '$heap_s'" >&2; exit 2; }
-# Another heap: tcache bins of 100 chunks instead of 7 and no fastbins (glibc),
-# no quarantine (ASan: freed memory comes back at once instead of after 256 MiB).
-other_heap=(GLIBC_TUNABLES=glibc.malloc.tcache_count=100:glibc.malloc.mxfast=0
-            "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0")
+source ci/other_heap.sh  # other_heap: pass 4's environment
 
 now_us() { local t=${EPOCHREALTIME/./}; echo "$((10#$t))"; }
 start_us=$(now_us)

@@ -11,7 +11,8 @@
 #     the set repeated until each input's last run comes after >= 1000 others,
 #     and checks every run of an input printed the same digest;
 #   * the set in reverse order in another process;
-#   * SAMPLE inputs each alone in a fresh process,
+#   * SAMPLE inputs each alone in a fresh process, every other one under
+#     another heap (ci/other_heap.sh: freed memory reused in another order),
 # and fails on any digest that differs (naming the input).
 #   ci/fuzz_determinism.sh [BUILD_DIR] [TARGET...]   default build/fuzz, alloc_ops leaf_page
 #   SEGSIM_DETERMINISM_SAMPLE=N                      inputs run alone (default 20)
@@ -26,9 +27,12 @@ sample=${SEGSIM_DETERMINISM_SAMPLE:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Runs $1 over the files listed in $2 (one per line); prints "file digest" per run.
+source ci/other_heap.sh
+
+# Runs $1 over the files listed in $2 (one per line), with the environment
+# assignments $3...; prints "file digest" per run.
 digests() {
-  xargs -d '\n' env SEGSIM_FUZZ_DIGEST=1 "$1" < "$2" 2>&1 |
+  xargs -d '\n' env SEGSIM_FUZZ_DIGEST=1 "${@:3}" "$1" < "$2" 2>&1 |
     awk '/^Running: /{file=$2} / digest [0-9a-f]+$/{print file, $NF}'
 }
 
@@ -55,8 +59,11 @@ for target in "${targets[@]}"; do
   {
     digests "$bin" "$work/$target/forward"
     digests "$bin" "$work/$target/backward"
-    while read -r file; do printf '%s\n' "$file" >"$work/$target/one"; digests "$bin" "$work/$target/one"; done \
-      <"$work/$target/alone"
+    k=0
+    while read -r file; do
+      printf '%s\n' "$file" >"$work/$target/one"
+      if ((k++ % 2)); then digests "$bin" "$work/$target/one" "${other_heap[@]}"; else digests "$bin" "$work/$target/one"; fi
+    done <"$work/$target/alone"
   } >"$work/$target/runs"
   runs=$(wc -l <"$work/$target/runs")
   expected=$(( n * repeats + n + $(wc -l <"$work/$target/alone") ))
@@ -71,7 +78,7 @@ for target in "${targets[@]}"; do
     echo "fuzz_determinism: $target FAILED: $runs digests of $expected runs, $distinct of $n inputs; inputs whose digests differ:"
     printf '  %s\n' $differing | head -20
   else
-    echo "fuzz_determinism: $target: $n inputs, $runs runs ($repeats passes in one process, one reversed, $(wc -l <"$work/$target/alone") alone): every input's digest the same"
+    echo "fuzz_determinism: $target: $n inputs, $runs runs ($repeats passes in one process, one reversed, $(wc -l <"$work/$target/alone") alone, half of those under another heap): every input's digest the same"
   fi
 done
 ((failed == 0))
