@@ -423,6 +423,12 @@ void hold_next_wrap(void (*hold)(void*), void* arg) noexcept { tls_wrap_hold = {
 
 std::uint32_t rings_held() noexcept { return state().rings_held.load(std::memory_order_relaxed); }
 
+std::size_t rings_retired() noexcept {
+  std::size_t n = 0;
+  for (const Ring* ring = g_retired_rings; ring != nullptr; ring = ring->retired_next) ++n;
+  return n;
+}
+
 bool reset_report_count() noexcept {
   if (on()) return false;
   state().reports.store(0, std::memory_order_relaxed);

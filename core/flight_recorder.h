@@ -509,5 +509,10 @@ void hold_next_wrap(void (*hold)(void*), void* arg) noexcept;
 // found no slot for it (lost the race) frees its ring; an earlier enable()'s
 // rings are abandoned, not counted here.
 std::uint32_t rings_held() noexcept;
+// Ring blocks of earlier enable()s: abandoned (a thread may still write to
+// one) but kept reachable, so a leak checker does not report what is kept on
+// purpose — every ring each enable() found in the table. Walks the list that
+// enable() writes: call it where enable() may not run meanwhile.
+std::size_t rings_retired() noexcept;
 
 }  // namespace segsim::flight_recorder

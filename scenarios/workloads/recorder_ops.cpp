@@ -62,8 +62,17 @@ std::string recorder_report_path(const RecorderCheck& check, std::size_t n) {
 }
 
 void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config) {
+  // The earlier enable()'s rings stay reachable: each one in the table joins
+  // the retired list (no fiber enables meanwhile: enable() is no scheduling point).
+  const std::size_t retired_before = flight_recorder::rings_retired();
+  const std::uint32_t held = flight_recorder::rings_held();
   std::string line;
   if (!flight_recorder::enable(config, &line)) recorder_fail(stack, "enable() refused a valid config: " + line);
+  if (const std::size_t retired = flight_recorder::rings_retired(); retired != retired_before + held) {
+    recorder_fail(stack, fmt::format("enable() left {} rings of earlier enables reachable; {} were, and the "
+                                     "table held {} more",
+                                     retired, retired_before, held));
+  }
 }
 
 void enable_episode_recorder(Stack& stack, const RecorderCheck& check, std::size_t ring_events, bool catch_signals) {
@@ -207,8 +216,7 @@ std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
   // Boundaries: the smallest ring, one past a power of two (rounded up), the largest.
   config.ring_events = draw_one<std::size_t>(rng, {16, 17, 100, 65536});
   config.report_refusals = rng.chance(0.5);
-  std::string line;
-  if (!flight_recorder::enable(config, &line)) recorder_fail(stack, "enable() refused a valid config: " + line);
+  enable_recorder_or_fail(stack, config);
   if (!flight_recorder::on()) recorder_fail(stack, "enable() succeeded and the recorder is off");
   check->config = config;
   check->ring_events = std::bit_ceil(config.ring_events);
