@@ -116,6 +116,7 @@ std::size_t LargeObjectAllocator::unmap_free_spans_locked(std::size_t target_map
   State& s = *state_;
   std::size_t unmapped = 0;
   for (auto it = s.spans.begin(); it != s.spans.end() && s.counters.mapped_bytes > target_mapped_bytes;) {
+    SEGSIM_ASSERT(it != s.spans.end(), "unmapping free spans past the last span");
     auto current = it++;
     large_objects::Span& span = current->second;
     if (span.live_objects != 0 || span.in_flight_bytes != 0) continue;
