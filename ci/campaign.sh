@@ -139,25 +139,43 @@ failure_lines=()
 harness_errors=()
 sweep_count=0
 
+# config_dir_of STRATEGY FAULTS: one config's name, safe in file names.
+config_dir_of() { echo "$1-${2//[^A-Za-z0-9._-]/_}"; }
+
+# sweep_seeds CELL FIRST LAST JSON JUNIT LOG REPRO_DIR [VAR=VALUE...]: sweeps
+# the cell's seeds FIRST..LAST (in the environment given), its output in LOG;
+# sets sweep_rc and sweep_bound.
+sweep_seeds() {
+  local i=$1 first=$2 last=$3 json=$4 junit=$5 log=$6 repros=$7
+  shift 7
+  local scenario strategy faults
+  read -r scenario strategy faults <<<"${cells[$i]}"
+  local cmd=("$segsim" sweep "$scenario" --seeds "$first..$last" --jobs "$jobs" --strategy "$strategy"
+             --faults "$faults" --timeout "$seed_timeout" --json "$json" --junit "$junit"
+             --failures-dir "$repros")
+  (($# == 0)) || cmd=(env "$@" "${cmd[@]}")
+  echo "+ ${cmd[*]}"
+  # The sweep kills a seed after --timeout; the outer bound only catches a hung harness.
+  sweep_bound=$(( (last - first + jobs) / jobs * seed_timeout + 120 ))
+  sweep_rc=0
+  timeout -k 10 "$sweep_bound" "${cmd[@]}" >"$log" 2>&1 || sweep_rc=$?
+}
+
 # run_batch CELL_INDEX N: sweeps the cell's next N seeds.
 run_batch() {
   local i=$1 n=$2
   local scenario strategy faults
   read -r scenario strategy faults <<<"${cells[$i]}"
   local first=${next_seed[$i]} last=$(( ${next_seed[$i]} + n - 1 ))
-  local config_dir=${strategy}-${faults//[^A-Za-z0-9._-]/_}
+  local config_dir
+  config_dir=$(config_dir_of "$strategy" "$faults")
   local tag="$scenario.$config_dir.$first"
   local json="$out/json/$tag.json" log="$out/logs/$tag.log"
-  local cmd=("$segsim" sweep "$scenario" --seeds "$first..$last" --jobs "$jobs" --strategy "$strategy"
-             --faults "$faults" --timeout "$seed_timeout" --json "$json" --junit "$out/junit/$tag.xml"
-             --failures-dir "$out/repros/$config_dir")
-  echo "+ ${cmd[*]}"
-  # The sweep kills a seed after --timeout; the outer bound only catches a hung harness.
-  local bound=$(( (n + jobs - 1) / jobs * seed_timeout + 120 ))
-  local t0 t1 rc=0
+  local t0 t1
   t0=$(now_us)
-  timeout -k 10 "$bound" "${cmd[@]}" >"$log" 2>&1 || rc=$?
+  sweep_seeds "$i" "$first" "$last" "$json" "$out/junit/$tag.xml" "$log" "$out/repros/$config_dir"
   t1=$(now_us)
+  local rc=$sweep_rc bound=$sweep_bound
   sweep_count=$((sweep_count + 1))
   next_seed[$i]=$((last + 1))
   seeds_run[$i]=$(( ${seeds_run[$i]:-0} + n ))
@@ -268,7 +286,7 @@ if [[ -n "$missing" && "${SEGSIM_CAMPAIGN_PROBE_GATE:-1}" != 0 && "$extra_s" != 
   declare -A index_of=()
   for i in "${!cells[@]}"; do
     read -r scenario strategy faults <<<"${cells[$i]}"
-    index_of["$scenario.${strategy}-${faults//[^A-Za-z0-9._-]/_}"]=$i
+    index_of["$scenario.$(config_dir_of "$strategy" "$faults")"]=$i
   done
   rank_order() {  # sets order=(cell indices) for the probes in $missing
     local tag i
@@ -339,15 +357,12 @@ if ((heap_s > 0)); then
     ((n >= 1)) || n=1
     first=${first_seed[$i]}
     last=$((first + n - 1))
-    config_dir=${strategy}-${faults//[^A-Za-z0-9._-]/_}
+    config_dir=$(config_dir_of "$strategy" "$faults")
     json="$out/heap/$scenario.$config_dir.json"
     log="$out/logs/$scenario.$config_dir.heap.log"
-    cmd=(env "${other_heap[@]}" "$segsim" sweep "$scenario" --seeds "$first..$last" --jobs "$jobs"
-         --strategy "$strategy" --faults "$faults" --timeout "$seed_timeout" --json "$json"
-         --failures-dir "$out/repros/heap-$config_dir")
-    echo "+ ${cmd[*]}"
-    rc=0
-    timeout -k 10 $(( (n + jobs - 1) / jobs * seed_timeout + 120 )) "${cmd[@]}" >"$log" 2>&1 || rc=$?
+    sweep_seeds "$i" "$first" "$last" "$json" "$out/heap/$scenario.$config_dir.xml" "$log" \
+      "$out/repros/heap-$config_dir" "${other_heap[@]}"
+    rc=$sweep_rc
     if [[ $rc != 0 && $rc != 1 ]] || [[ ! -s "$json" ]]; then
       harness_errors+=("$scenario [$strategy, faults $faults]: pass 4's sweep $first..$last exited $rc (log $log)")
       failed[$i]=$(( ${failed[$i]} + 1 ))
