@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "core/assert.h"
 #include "core/flight_recorder.h"
 #include "core/os.h"
+#include "core/platform/sync_clock.h"
 #include "core/sanitizers.h"
 #include "core/size_class.h"
 #include "scenarios/crash_report.h"
@@ -81,12 +83,28 @@ std::string announced(const RecorderCheck& check, std::size_t n) {
 
 // A slice of `bytes` allocated and released (recorded twice); none when a
 // fault plan refuses the allocation.
-void allocate_and_release(Stack& stack, std::size_t bytes) {
+// The handle released (null when the allocation was refused).
+Segment allocate_and_release(Stack& stack, std::size_t bytes) {
   Result<Segment> got = stack.allocator.allocate(bytes);
-  if (!got.ok()) return;
+  if (!got.ok()) return Segment();
   if (Status released = stack.allocator.release(got.value()); !released.ok()) {
     recorder_fail(stack, "release of a live slice refused: " + released.error().describe());
   }
+  return got.value();
+}
+
+// The release of `stale` recorded again, by a second thread: its ring comes
+// after this thread's in the table (this one recorded first since enable()),
+// so the report writer scans it last. Its clock is handed back here as a seam
+// mutex hands it between two real threads (under the simulator this thread's
+// mutexes carry none): what this thread records next is stamped after it.
+void record_release_on_second_thread(const Segment& stale) {
+  std::uint64_t handed_over = 0;
+  std::thread([&] {
+    flight_recorder::record_operation(flight_recorder::Op::Release, stale.size(), stale, nullptr);
+    platform::sync_clock::releasing(handed_over);
+  }).join();
+  platform::sync_clock::acquired(handed_over);
 }
 
 // The handler of a raised fatal signal writes one report naming it, turns
@@ -110,7 +128,11 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   // First an earlier holder of (most likely) the same slice, released: its
   // events tie with the later ones on their sequence (flight_recorder.h,
   // version 4), and the report must name the slice's latest generation.
-  allocate_and_release(stack, bytes);
+  const Segment earlier = allocate_and_release(stack, bytes);
+  // Its release once more, in a ring the writer scans after this one and
+  // stamped before the allocation below: the latest by sequence, not the last
+  // one scanned, is the slice's holder.
+  if (!earlier.is_null()) record_release_on_second_thread(earlier);
   Result<Segment> held = stack.allocator.allocate(bytes);
   if (!held.ok()) {  // a fault plan refused it: no slice to point at
     flight_recorder::disable();
@@ -161,6 +183,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
       recorder_fail(stack, fmt::format("the report of a raised {} says kind '{}', signal {} '{}'",
                                        raised_signal_name(signal), report.kind, report.signal, report.signal_name));
     }
+    check_thread_numbers(stack, report, "the report of a raised signal");  // this thread's ring and the second's
     const bool named = report.fault_slice && report.fault_slice->region == segment.region_id() &&
                        report.fault_slice->slice == segment.slice_index() &&
                        report.fault_slice->generation == segment.generation() && report.fault_slice->offset == offset;

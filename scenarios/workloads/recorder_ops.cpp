@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -176,6 +177,23 @@ bool in_refusing_thread(const CrashReport& report, const CrashEvent& call) {
 
 }  // namespace
 
+void check_thread_numbers(Stack& stack, const CrashReport& report, std::string_view which) {
+  std::vector<std::uint64_t> numbers;
+  numbers.reserve(report.threads.size());
+  for (const CrashThread& thread : report.threads) numbers.push_back(thread.thread);
+  std::sort(numbers.begin(), numbers.end());
+  // The message names no number the report holds: a wrong one may come from
+  // the process's earlier enables, which a replay in a fresh process lacks.
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    if (numbers[i] == i) continue;
+    recorder_fail(stack, fmt::format("{} does not number its {} threads 0..{}, each once ({}): with no ring taken "
+                                     "over since enable(), the numbers start again at 0",
+                                     which, numbers.size(), numbers.size() - 1,
+                                     i > 0 && numbers[i] == numbers[i - 1] ? "two alike"
+                                                                           : fmt::format("none is {}", i)));
+  }
+}
+
 bool names_refused_call(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
   return report.kind == "refused" && report.refused && report.refused->op == op &&
          report.refused->region == handle.region_id() && report.refused->slice == handle.slice_index() &&
@@ -340,7 +358,11 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
                                          borrowed || given_back ? "one" : "neither", check.page_id));
       }
     }
-    if (check.reuse_page != 0) check_ring_taken_over(stack, check, report);
+    if (check.reuse_page != 0) {
+      check_ring_taken_over(stack, check, report);
+    } else {
+      check_thread_numbers(stack, report, "the final report");
+    }
     if (second_thread) {
       const auto second_call = [](const CrashThread& thread) {
         return std::any_of(thread.events.begin(), thread.events.end(), [](const CrashEvent& event) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -74,6 +75,10 @@ void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config
 // a reader follows back from the refusal).
 bool names_refused_call(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code);
 bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code);
+// enable() numbers rings afresh, in the order they are made: with no ring
+// taken over since, `report`'s threads must be numbered 0..n-1, each once
+// ("flight-recorder"; `which` names the report in the message).
+void check_thread_numbers(Stack& stack, const CrashReport& report, std::string_view which);
 // The refused call `report` names, for a failure message.
 std::string describe_refusal(const CrashReport& report);
 // An episode's own recording: from a fresh report count, the seed's config
