@@ -4,6 +4,8 @@
 # of 7 and no fastbins, ASan's allocator with no quarantine (freed memory comes
 # back at once instead of after 256 MiB). A run or input must do the same under
 # it: one that does not depends on where the heap put things — on its process's
-# past, not on its seed (docs/coverage.md, "Pass 4").
+# past, not on its seed (docs/coverage.md, "Pass 4"). `segsim run
+# --check-determinism` sets the same two (scenarios/cli/fresh_run.cpp,
+# other_heap_environment; cli_acceptance.sh checks they agree).
 other_heap=(GLIBC_TUNABLES=glibc.malloc.tcache_count=100:glibc.malloc.mxfast=0
             "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0")

@@ -4,19 +4,26 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/assert.h"
 #include "core/fault_point.h"
 #include "core/mutants.h"
 #include "core/probe.h"
+#include "core/platform/clock.h"
 #include "core/platform/mutex.h"
 #include "faults/fault_injector.h"
 #include "faults/fault_plan.h"
@@ -180,11 +187,12 @@ std::string spec_refusal(const RunSpec& spec) {
   }
   if (spec.threads > kMaxThreads) return fmt::format("threads must be in 1..{}", kMaxThreads);
   if (spec.size > kMaxSize) return fmt::format("size must be in 1..{}", kMaxSize);
-  if (!spec.test_hook.empty() && spec.test_hook != "corrupt-segment" && spec.test_hook != kCrashHook &&
-      spec.test_hook != kUseAfterUnmapHook && spec.test_hook != kAssertInDestructorHook &&
-      spec.test_hook != kAssertInTeardownHook) {
-    return fmt::format("unknown test hook {} (corrupt-segment, {}, {}, {}, {})", quoted_text(spec.test_hook),
-                       kCrashHook, kUseAfterUnmapHook, kAssertInDestructorHook, kAssertInTeardownHook);
+  if (!spec.test_hook.empty()) {
+    constexpr std::string_view kHooks[] = {"corrupt-segment",       kCrashHook,            kUseAfterUnmapHook,
+                                           kAssertInDestructorHook, kAssertInTeardownHook, kHeapReuseHook};
+    if (std::find(std::begin(kHooks), std::end(kHooks), spec.test_hook) == std::end(kHooks)) {
+      return fmt::format("unknown test hook {} ({})", quoted_text(spec.test_hook), fmt::join(kHooks, ", "));
+    }
   }
   return {};
 }
@@ -289,6 +297,25 @@ void crash_if_hooked(Stack& stack) {
   SEGSIM_ASSERT(false, "a write to unmapped SimOs memory did not fault");
 }
 
+// Test hook kHeapReuseHook: eight blocks of one size freed, one more asked
+// for. glibc's default tcache bin keeps 7 chunks, so the eighth freed went to
+// a fastbin and the bin's last (the seventh) comes back; a bin of 100 keeps
+// all eight and hands back the eighth. Blocks already in the bin only make
+// the default's answer another early block.
+void step_if_heap_reused(Stack& stack) {
+  if (stack.test_hook != kHeapReuseHook) return;
+  constexpr std::size_t kBlocks = 8;
+  constexpr std::size_t kBlockBytes = 24;
+  void* blocks[kBlocks];
+  for (void*& block : blocks) block = std::malloc(kBlockBytes);
+  const auto last_freed = reinterpret_cast<std::uintptr_t>(blocks[kBlocks - 1]);
+  for (void* block : blocks) std::free(block);
+  void* again = std::malloc(kBlockBytes);
+  const bool reused_last = reinterpret_cast<std::uintptr_t>(again) == last_freed;
+  std::free(again);
+  if (reused_last) platform::sleep_for_ns(1000);
+}
+
 // Test hook kAssertInDestructorHook: an object whose (implicitly noexcept)
 // destructor asserts, as a page cache Handle's unpin may.
 struct AssertsWhenDestroyed {
@@ -309,6 +336,7 @@ void spawn_fibers(sim::Simulation& simulation, Stack& stack, const ScenarioDef& 
   simulation.spawn("conductor", [&] {
     if (def.prepare) def.prepare(stack);
     crash_if_hooked(stack);
+    step_if_heap_reused(stack);
     { AssertsWhenDestroyed hooked{.armed = stack.test_hook == kAssertInDestructorHook}; }
     {
       platform::LockGuard guard(meet.done_mu);

@@ -39,6 +39,12 @@ inline constexpr const char* kUseAfterUnmapHook = "use-after-unmap";
 // failure "assertion" (sim/fatal_failure.h).
 inline constexpr const char* kAssertInDestructorHook = "assert-in-noexcept-destructor";
 inline constexpr const char* kAssertInTeardownHook = "assert-in-teardown";
+// Test hook: the run takes one more step when malloc hands back the block
+// freed last — a decision that depends on the heap's state, not on the seed
+// (the class of bug `segsim run --check-determinism` and the campaign's
+// pass 4 look for). glibc's default malloc does not hand it back here; with
+// tcache bins of 100 chunks (their other heap) it does.
+inline constexpr const char* kHeapReuseHook = "heap-reuse-decides";
 
 struct RunSpec {
   std::string scenario;

@@ -9,18 +9,29 @@ hash1=$(grep 'trace hash' <<<"$out")
 hash2=$("$segsim" run chicago --seed 42 | grep 'trace hash')
 [[ "$hash1" == "$hash2" ]] || fail "same seed, different hashes: $hash1 / $hash2"
 
-"$segsim" run chicago --seed 3 --check-determinism | grep -q "two runs, same trace hash" || fail "--check-determinism"
+"$segsim" run chicago --seed 3 --check-determinism | grep -q "three runs, same trace hash" || fail "--check-determinism"
 
-# A run depends on its seed alone, not on where the heap put things: the same
-# run with glibc's malloc reusing freed memory in another order. page-api seed 4
-# did not (a model kept a destroyed page's address: docs/coverage.md, "Pass 4",
-# where the campaign checks many more seeds this way).
-other_heap=GLIBC_TUNABLES=glibc.malloc.tcache_count=100:glibc.malloc.mxfast=0
+# A run depends on its seed alone, not on its process: --check-determinism
+# runs it once more in a fresh process under another heap (glibc's malloc
+# reusing freed memory in another order). page-api seed 4 did not pass (a
+# model kept a destroyed page's address: docs/coverage.md, "Pass 4", where
+# the campaign checks many more seeds this way).
 for run in "page-api --seed 4 --faults swarm" "chicago --seed 42 --faults swarm"; do
-  usual=$("$segsim" run $run | grep 'trace hash')
-  other=$(env "$other_heap" "$segsim" run $run | grep 'trace hash')
-  [[ -n "$usual" && "$usual" == "$other" ]] || fail "run $run: '$usual', under $other_heap '$other'"
+  out=$("$segsim" run $run --check-determinism); code=$?
+  [[ $code == 0 ]] && grep -q "three runs, same trace hash" <<<"$out" || fail "run $run --check-determinism: $code, $out"
 done
+# A run that does depend on the heap (the heap-reuse-decides hook: a step more
+# when malloc hands back the block freed last) is caught by the fresh run alone,
+# named with both hashes; exit 1. Under the other heap its hash differs.
+source "$(dirname "$0")/../../ci/other_heap.sh"  # other_heap: the campaign's; the fresh run must name the same
+grep -qF "${other_heap[*]})" <<<"$out" || fail "--check-determinism's other heap is not ci/other_heap.sh's (${other_heap[*]}): $out"
+usual=$("$segsim" run chicago --seed 5 --test-hook heap-reuse-decides | grep 'trace hash')
+other=$(env "${other_heap[@]}" "$segsim" run chicago --seed 5 --test-hook heap-reuse-decides | grep 'trace hash')
+[[ -n "$usual" && -n "$other" && "$usual" != "$other" ]] || fail "heap-reuse-decides: '$usual' and under the other heap '$other'"
+out=$("$segsim" run chicago --seed 5 --test-hook heap-reuse-decides --check-determinism); code=$?
+[[ $code == 1 ]] || fail "--check-determinism of a heap-dependent run exited $code: $out"
+grep -q "^determinism: NOT deterministic — trace hash 0x[0-9a-f]* (passed) twice in this process; in a fresh process under another heap (GLIBC_TUNABLES=.*): trace hash 0x[0-9a-f]* (passed)$" <<<"$out" ||
+  fail "--check-determinism of a heap-dependent run said: $out"
 
 for bad in "run nope" "replay /dev/null" "run chicago --seed x" "run chicago --faults mmap:ENOPE@p=1" \
            "sweep chicago --seeds 5..1" "bogus"; do
