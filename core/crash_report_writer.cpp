@@ -38,14 +38,19 @@ int decimal_digits(std::uint64_t value, char (&text)[24]) {
 
 // interrupt_report_writes(): this write fails with EINTR, as a signal
 // arriving before the write wrote anything would make it.
+// Bounded like every loop here (a signal handler may run it): the claim is
+// retried only while other writers take interruptions at the same moment.
 bool interrupted_by_drill() noexcept {
+  constexpr int kMaxClaimTries = 64;
   std::atomic<std::uint32_t>& left = state().writes_to_interrupt;
   std::uint32_t count = left.load(std::memory_order_relaxed);
-  while (count > 0 && !left.compare_exchange_weak(count, count - 1, std::memory_order_relaxed)) {
+  for (int tries = 0; tries < kMaxClaimTries && count > 0; ++tries) {
+    if (left.compare_exchange_weak(count, count - 1, std::memory_order_relaxed)) {
+      errno = EINTR;
+      return true;
+    }
   }
-  if (count == 0) return false;
-  errno = EINTR;
-  return true;
+  return false;
 }
 
 class SafeWriter {

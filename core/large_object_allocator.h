@@ -33,6 +33,9 @@
 //      release runs a pass. So release() decommits at most once per interval,
 //      at least at the first release at or after the check is due, and never
 //      with an interval of 0; decommit_idle() does not move the check.
+//  * A growth maps a span of span_bytes, or of the object's size when that is
+//    larger; a span of just the object's size only when the full one would
+//    take the mapped bytes (as the growth begins) past the budget.
 //  * Mapped bytes (plus shared_used_bytes(), when set) never exceed
 //    budget_bytes: growth first unmaps wholly free spans, then fails with
 //    OutOfBudget, live state unchanged. A failed map is OutOfMemory (errno

@@ -16,6 +16,9 @@
 //   large_unmap.cpp     unmap_free_spans unmaps down to its target or until no
 //                       wholly free span is left, and returns what it unmapped;
 //                       a growth unmaps only down to the room its span needs
+//   large_grow.cpp      a growth maps a span of span_bytes (or the object's
+//                       size, when larger), and a span of just the object only
+//                       when that one would pass the budget
 // Failures go through the run's Oracles (named oracle, fiber, step); callers
 // hold the workload's model lock, so the model and the calls are in step.
 #pragma once
@@ -88,6 +91,11 @@ class LargeObjectChecks {
   // room its new span needs.
   void check_growth_unmaps(std::size_t requested, const Result<LargeObject>& result,
                            const std::map<const std::byte*, std::size_t>& mapped_before);
+
+  // large_grow.cpp: the same allocate, the same conditions: the span it
+  // mapped (if it mapped one) has the size the budget allowed.
+  void check_growth_span(std::size_t requested, const Result<LargeObject>& result,
+                         const std::map<const std::byte*, std::size_t>& mapped_before);
 
   const std::map<std::uint64_t, LargeModelEntry>& live() const noexcept { return live_; }
 

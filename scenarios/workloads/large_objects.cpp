@@ -105,7 +105,10 @@ void do_alloc(Stack& stack, LargeRun& run, sim::Rng& rng, bool zeroed) {
       !problem.empty()) {
     stack.oracles.fail("map-retry", problem);
   }
-  if (mapped_before && !run.hook_unmapped_in_call) run.checks->check_growth_unmaps(requested, result, *mapped_before);
+  if (mapped_before && !run.hook_unmapped_in_call) {
+    run.checks->check_growth_unmaps(requested, result, *mapped_before);
+    run.checks->check_growth_span(requested, result, *mapped_before);
+  }
   const bool strict = !stack.faults_active && !run.maintenance;
   const std::uint64_t key = run.checks->allocated(result, requested, zeroed, live_before - run.reclaimed_in_call,
                                                   stack.faults_active, strict);

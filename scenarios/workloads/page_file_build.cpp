@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -22,8 +23,12 @@ std::vector<RecordModel> records_of(std::uint64_t page, std::uint32_t page_bytes
   const auto count = static_cast<std::uint32_t>(page % 7);
   std::size_t used = kPageRecordsHeaderBytes + kPageRecordEntryBytes * count;
   for (std::uint32_t i = 0; i < count; ++i) {
-    RecordModel r{(i * 5 + static_cast<std::uint32_t>(page)) % 61, i == 0 ? 0 : 20 + i * 100,
-                  static_cast<std::uint8_t>(1 + (page * 7 + i * 13) % 250), std::nullopt};
+    // Slots below 61, but the third record's near the top of the u32 range:
+    // every byte of a stored slot counts (a page refuses it when loading it).
+    const std::uint32_t slot = i == 2 ? UINT32_MAX - static_cast<std::uint32_t>(page % 61)
+                                      : (i * 5 + static_cast<std::uint32_t>(page)) % 61;
+    RecordModel r{slot, i == 0 ? 0 : 20 + i * 100, static_cast<std::uint8_t>(1 + (page * 7 + i * 13) % 250),
+                  std::nullopt};
     if (i % 2 == 1) r.dewey_bytes = 1 + i;
     used += r.bytes + r.dewey_bytes.value_or(0);
     out.push_back(r);

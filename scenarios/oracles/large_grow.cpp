@@ -1,0 +1,47 @@
+// large-grow: the size of the span a growth maps. A span is span_bytes, or
+// the object's own size when that is larger ("spans are mapped at least this
+// large; a larger object gets a span of its own size"); only when that span
+// would take the mapped bytes past the budget does the growth map a span just
+// for the object (LargeObjectAllocator's header, "Mapped bytes"). The choice
+// is made against the bytes mapped when the growth begins, before it unmaps
+// free spans to make room. Judged where large-unmap judges a growth's
+// unmapping (nothing else maps or unmaps meanwhile, no shared budget), on an
+// allocate that mapped exactly one span, and only when the budget hook did
+// not reclaim in the call (a retried growth begins from other mapped bytes).
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "scenarios/oracles/large_objects.h"
+
+namespace segsim::scenarios {
+
+void LargeObjectChecks::check_growth_span(std::size_t requested, const Result<LargeObject>& result,
+                                          const std::map<const std::byte*, std::size_t>& mapped_before) {
+  const LargeObjectAllocatorConfig& config = large_.config();
+  if (!result.ok() || config.shared_used_bytes || reclaims_in_call_ != 0) return;
+  const std::map<const std::byte*, std::size_t>& mapped_after = advises_.ledger().live_mappings;
+  std::size_t before_bytes = 0;
+  for (const auto& [base, bytes] : mapped_before) before_bytes += bytes;
+  std::size_t new_spans = 0, new_span_bytes = 0;
+  for (const auto& [base, bytes] : mapped_after) {
+    if (mapped_before.count(base) != 0) continue;
+    ++new_spans;
+    new_span_bytes = bytes;
+  }
+  if (new_spans != 1) return;
+  const std::size_t need = result.value().size();  // the request rounded up to granules
+  const std::size_t full = std::max(config.span_bytes, need);
+  const bool fits = before_bytes + full <= config.budget_bytes;
+  const std::size_t due = fits ? full : need;
+  if (new_span_bytes == due) return;
+  oracles_.fail("large-grow",
+                fmt::format("allocate({}) ({} bytes in granules) mapped a {}-byte span with {} bytes mapped before, "
+                            "budget {}, span_bytes {}: a {}-byte span was due ({})",
+                            requested, need, new_span_bytes, before_bytes, config.budget_bytes, config.span_bytes,
+                            due, fits ? "the full span fits the budget" : "the full span would pass the budget"),
+                result.value().data());
+}
+
+}  // namespace segsim::scenarios
