@@ -83,18 +83,22 @@ class TempFolder {
   std::string path_;
 };
 
-// Waits for `pid` until `deadline`, then kills it; its wait status, or
-// nothing when it had to be killed.
-std::optional<int> wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline) {
+// Waits for `pid` until `deadline`, then kills it. Its wait status, or
+// nothing with `*why` saying what happened instead.
+std::optional<int> wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline, std::string* why) {
   for (;;) {
     int status = 0;
     const pid_t done = ::waitpid(pid, &status, WNOHANG);
     if (done == pid) return status;
-    if (done < 0 && errno != EINTR) return std::nullopt;  // not ours to wait for any more
+    if (done < 0 && errno != EINTR) {
+      *why = fmt::format("waiting for it failed: {}", std::strerror(errno));
+      return std::nullopt;
+    }
     if (std::chrono::steady_clock::now() >= deadline) {
       ::kill(pid, SIGKILL);
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
+      *why = "it did not end in time (killed)";
       return std::nullopt;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -166,9 +170,9 @@ FreshRun run_in_fresh_process(const RunSpec& spec, double time_limit_s) {
   result.started = true;
   const auto limit = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(time_limit_s));
-  const std::optional<int> status = wait_until(pid, std::chrono::steady_clock::now() + limit);
+  const std::optional<int> status = wait_until(pid, std::chrono::steady_clock::now() + limit, &result.error);
   if (!status) {
-    result.error = fmt::format("it did not end within {:.0f} s (killed)", time_limit_s);
+    result.error += fmt::format(" (its time limit: {:.0f} s)", time_limit_s);
     return result;
   }
   if (WIFSIGNALED(*status)) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CLI's contract end to end (issue "Scenarios, oracles and the segsim CLI"):
 # exit codes, repro files, replay and shrink. Usage: cli_acceptance.sh SEGSIM
-source "$(dirname "$0")/cli_test_lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)  # before cli_test_lib.sh moves to its temporary folder
+source "$here/cli_test_lib.sh"
 
 out=$("$segsim" run chicago --seed 42); code=$?
 [[ $code == 0 ]] || fail "run chicago --seed 42 exited $code"
@@ -20,10 +21,14 @@ for run in "page-api --seed 4 --faults swarm" "chicago --seed 42 --faults swarm"
   out=$("$segsim" run $run --check-determinism); code=$?
   [[ $code == 0 ]] && grep -q "three runs, same trace hash" <<<"$out" || fail "run $run --check-determinism: $code, $out"
 done
+# Every knob reaches the fresh process (one it dropped would change the hash there).
+out=$("$segsim" run chicago --seed 9 --strategy pct --pct-depth 2 --pct-steps 500 --threads 3 --size 2 \
+      --steps 5000000 --faults swarm --check-determinism); code=$?
+[[ $code == 0 ]] && grep -q "three runs, same trace hash" <<<"$out" || fail "every knob through --check-determinism: $code, $out"
 # A run that does depend on the heap (the heap-reuse-decides hook: a step more
 # when malloc hands back the block freed last) is caught by the fresh run alone,
 # named with both hashes; exit 1. Under the other heap its hash differs.
-source "$(dirname "$0")/../../ci/other_heap.sh"  # other_heap: the campaign's; the fresh run must name the same
+source "$here/../../ci/other_heap.sh"  # other_heap: the campaign's; the fresh run must name the same
 grep -qF "${other_heap[*]})" <<<"$out" || fail "--check-determinism's other heap is not ci/other_heap.sh's (${other_heap[*]}): $out"
 usual=$("$segsim" run chicago --seed 5 --test-hook heap-reuse-decides | grep 'trace hash')
 other=$(env "${other_heap[@]}" "$segsim" run chicago --seed 5 --test-hook heap-reuse-decides | grep 'trace hash')
