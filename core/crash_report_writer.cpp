@@ -37,9 +37,9 @@ int decimal_digits(std::uint64_t value, char (&text)[24]) {
 }
 
 // interrupt_report_writes(): this write fails with EINTR, as a signal
-// arriving before the write wrote anything would make it.
-// Bounded like every loop here (a signal handler may run it): the claim is
-// retried only while other writers take interruptions at the same moment.
+// arriving before the write wrote anything would make it. Bounded like every
+// loop here (a signal handler may run it): the claim is retried only while
+// other writers take interruptions at the same moment.
 bool interrupted_by_drill() noexcept {
   constexpr int kMaxClaimTries = 64;
   std::atomic<std::uint32_t>& left = state().writes_to_interrupt;

@@ -81,9 +81,8 @@ std::string announced(const RecorderCheck& check, std::size_t n) {
   return fmt::format("segsim: flight recorder: crash report {}\n", recorder_report_path(check, n));
 }
 
-// A slice of `bytes` allocated and released (recorded twice); none when a
-// fault plan refuses the allocation.
-// The handle released (null when the allocation was refused).
+// A slice of `bytes` allocated and released (recorded twice): its handle, or
+// a null one when a fault plan refuses the allocation.
 Segment allocate_and_release(Stack& stack, std::size_t bytes) {
   Result<Segment> got = stack.allocator.allocate(bytes);
   if (!got.ok()) return Segment();
