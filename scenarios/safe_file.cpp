@@ -187,6 +187,21 @@ Status prepare_output_folder(const std::string& folder, std::string* error_line)
   return check_output_path((std::filesystem::path(folder) / "probe").string(), error_line);
 }
 
+Result<std::string> make_temp_folder(std::string_view prefix, std::string* error_line) {
+  std::error_code error;
+  const std::filesystem::path base = std::filesystem::temp_directory_path(error);
+  const std::string pattern =
+      ((error ? std::filesystem::path("/tmp") : base) / fmt::format("{}-XXXXXX", prefix)).string();
+  std::string path = pattern;  // mkdtemp fills in the Xs, also when it fails
+  if (::mkdtemp(path.data()) == nullptr) {
+    if (error_line != nullptr) {
+      *error_line = fmt::format("cannot make a temporary folder {}: {}", quoted_text(pattern, 200), std::strerror(errno));
+    }
+    return make_error(Errc::InvalidConfig, "no temporary folder");
+  }
+  return path;
+}
+
 Result<std::string> read_text_file(const std::string& path, std::size_t max_bytes, std::string_view what,
                                    std::string* error_line) {
   const auto refuse = [&](std::string line) -> Result<std::string> {

@@ -33,6 +33,11 @@ Status check_output_path(const std::string& path, std::string* error_line);
 // new files. For the folders repros go to.
 Status prepare_output_folder(const std::string& folder, std::string* error_line);
 
+// Makes a private folder (mode 0700, mkdtemp: a new name, never a planted
+// one) named `prefix`-XXXXXX in the system's temporary folder ($TMPDIR, else
+// /tmp). Its path; on failure `error_line` says why.
+Result<std::string> make_temp_folder(std::string_view prefix, std::string* error_line);
+
 // Reads at most `max_bytes` of `path` ("-" is not special). Refuses a folder,
 // a missing file and anything longer than `max_bytes`, with one line naming
 // `what` ("repro file", "sweep results", ...).

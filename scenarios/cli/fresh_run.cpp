@@ -66,10 +66,8 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 class TempFolder {
  public:
   TempFolder() {
-    std::error_code error;
-    const std::filesystem::path base = std::filesystem::temp_directory_path(error);
-    std::string pattern = ((error ? std::filesystem::path("/tmp") : base) / "segsim-fresh-run-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+    Result<std::string> made = make_temp_folder("segsim-fresh-run", &error_);
+    if (made.ok()) path_ = made.value();
   }
   ~TempFolder() {
     std::error_code ignored;
@@ -77,10 +75,12 @@ class TempFolder {
   }
   TempFolder(const TempFolder&) = delete;
   TempFolder& operator=(const TempFolder&) = delete;
-  const std::string& path() const { return path_; }  // empty: none could be made
+  const std::string& path() const { return path_; }    // empty: none could be made
+  const std::string& error() const { return error_; }  // why not
 
  private:
   std::string path_;
+  std::string error_;
 };
 
 // Waits for `pid` until `deadline`, then kills it. Its wait status, or
@@ -144,7 +144,7 @@ FreshRun run_in_fresh_process(const RunSpec& spec, double time_limit_s) {
   FreshRun result;
   const TempFolder folder;
   if (folder.path().empty()) {
-    result.error = fmt::format("no temporary folder for its summary: {}", std::strerror(errno));
+    result.error = fmt::format("no temporary folder for its summary: {}", folder.error());
     return result;
   }
   const std::string summary = folder.path() + "/report.json";

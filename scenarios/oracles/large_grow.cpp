@@ -8,6 +8,8 @@
 // unmapping (nothing else maps or unmaps meanwhile, no shared budget), on an
 // allocate that mapped exactly one span, and only when the budget hook did
 // not reclaim in the call (a retried growth begins from other mapped bytes).
+// check_growth reads, once per call, what the growth mapped and unmapped, for
+// this judgment and large-unmap's.
 #include <algorithm>
 #include <map>
 
@@ -17,29 +19,39 @@
 
 namespace segsim::scenarios {
 
-void LargeObjectChecks::check_growth_span(std::size_t requested, const Result<LargeObject>& result,
-                                          const std::map<const std::byte*, std::size_t>& mapped_before) {
-  const LargeObjectAllocatorConfig& config = large_.config();
-  if (!result.ok() || config.shared_used_bytes || reclaims_in_call_ != 0) return;
+void LargeObjectChecks::check_growth(std::size_t requested, const Result<LargeObject>& result,
+                                     const std::map<const std::byte*, std::size_t>& mapped_before) {
   const std::map<const std::byte*, std::size_t>& mapped_after = advises_.ledger().live_mappings;
-  std::size_t before_bytes = 0;
-  for (const auto& [base, bytes] : mapped_before) before_bytes += bytes;
-  std::size_t new_spans = 0, new_span_bytes = 0;
+  GrowthMaps growth;
+  for (const auto& [base, bytes] : mapped_before) {
+    growth.before_bytes += bytes;
+    if (mapped_after.count(base) != 0) continue;
+    ++growth.unmapped_spans;
+    growth.unmapped_bytes += bytes;
+    growth.largest_unmapped_bytes = std::max(growth.largest_unmapped_bytes, bytes);
+  }
   for (const auto& [base, bytes] : mapped_after) {
     if (mapped_before.count(base) != 0) continue;
-    ++new_spans;
-    new_span_bytes = bytes;
+    ++growth.new_spans;
+    growth.new_span_bytes = bytes;
   }
-  if (new_spans != 1) return;
+  check_growth_unmaps(requested, result, growth);
+  check_growth_span(requested, result, growth);
+}
+
+void LargeObjectChecks::check_growth_span(std::size_t requested, const Result<LargeObject>& result,
+                                          const GrowthMaps& growth) {
+  const LargeObjectAllocatorConfig& config = large_.config();
+  if (!result.ok() || config.shared_used_bytes || reclaims_in_call_ != 0 || growth.new_spans != 1) return;
   const std::size_t need = result.value().size();  // the request rounded up to granules
   const std::size_t full = std::max(config.span_bytes, need);
-  const bool fits = before_bytes + full <= config.budget_bytes;
+  const bool fits = growth.before_bytes + full <= config.budget_bytes;
   const std::size_t due = fits ? full : need;
-  if (new_span_bytes == due) return;
+  if (growth.new_span_bytes == due) return;
   oracles_.fail("large-grow",
                 fmt::format("allocate({}) ({} bytes in granules) mapped a {}-byte span with {} bytes mapped before, "
                             "budget {}, span_bytes {}: a {}-byte span was due ({})",
-                            requested, need, new_span_bytes, before_bytes, config.budget_bytes, config.span_bytes,
+                            requested, need, growth.new_span_bytes, growth.before_bytes, config.budget_bytes, config.span_bytes,
                             due, fits ? "the full span fits the budget" : "the full span would pass the budget"),
                 result.value().data());
 }

@@ -84,18 +84,15 @@ class LargeObjectChecks {
   // else unmapped, mapped or decommitted meanwhile.
   void check_unmap_free_spans(std::size_t target_mapped_bytes, const LargeObjectStats& before, std::size_t unmapped,
                               const LargeObjectStats& after, bool exact);
-  // large_unmap.cpp: allocate(requested) ended; `mapped_before` is the
+  // large_grow.cpp: allocate(requested) ended; `mapped_before` is the
   // allocator's Os ledger's live mappings before the call, and nothing but
   // its growth mapped or unmapped spans meanwhile (no maintenance client, no
-  // unmap by the budget hook). A growth unmaps free spans only down to the
-  // room its new span needs.
-  void check_growth_unmaps(std::size_t requested, const Result<LargeObject>& result,
-                           const std::map<const std::byte*, std::size_t>& mapped_before);
-
-  // large_grow.cpp: the same allocate, the same conditions: the span it
-  // mapped (if it mapped one) has the size the budget allowed.
-  void check_growth_span(std::size_t requested, const Result<LargeObject>& result,
-                         const std::map<const std::byte*, std::size_t>& mapped_before);
+  // unmap by the budget hook). Judges, from what the call mapped and
+  // unmapped: the span it mapped has the size the budget allowed
+  // (large-grow), and it unmapped free spans only down to the room that span
+  // needs (large-unmap).
+  void check_growth(std::size_t requested, const Result<LargeObject>& result,
+                    const std::map<const std::byte*, std::size_t>& mapped_before);
 
   const std::map<std::uint64_t, LargeModelEntry>& live() const noexcept { return live_; }
 
@@ -106,6 +103,18 @@ class LargeObjectChecks {
   void overlap_insert(const LargeObject& object);      // large_overlap.cpp
   void overlap_erase(const LargeObject& object);       // large_overlap.cpp
   void check_zeroed(const LargeObject& object);        // large_zero.cpp
+
+  // What one allocate call did to the spans: the Os ledger's live mappings
+  // before it against those after it (large_grow.cpp).
+  struct GrowthMaps {
+    std::size_t before_bytes = 0;  // mapped before the call
+    std::size_t unmapped_spans = 0, unmapped_bytes = 0, largest_unmapped_bytes = 0;
+    std::size_t new_spans = 0, new_span_bytes = 0;  // new_span_bytes: the last new span's
+  };
+  void check_growth_span(std::size_t requested, const Result<LargeObject>& result,
+                         const GrowthMaps& growth);  // large_grow.cpp
+  void check_growth_unmaps(std::size_t requested, const Result<LargeObject>& result,
+                           const GrowthMaps& growth);  // large_unmap.cpp
 
   // What the model saw of the calls: the counters large_stats.cpp compares.
   struct CallCounts {

@@ -47,34 +47,21 @@ void LargeObjectChecks::check_unmap_free_spans(std::size_t target_mapped_bytes, 
 }
 
 void LargeObjectChecks::check_growth_unmaps(std::size_t requested, const Result<LargeObject>& result,
-                                            const std::map<const std::byte*, std::size_t>& mapped_before) {
+                                            const GrowthMaps& growth) {
   const LargeObjectAllocatorConfig& config = large_.config();
   if (!result.ok() || config.shared_used_bytes) return;
-  const std::map<const std::byte*, std::size_t>& mapped_after = advises_.ledger().live_mappings;
-  std::size_t before_bytes = 0, unmapped_bytes = 0, largest_unmapped = 0, unmapped_spans = 0;
-  for (const auto& [base, bytes] : mapped_before) {
-    before_bytes += bytes;
-    if (mapped_after.count(base) != 0) continue;
-    ++unmapped_spans;
-    unmapped_bytes += bytes;
-    largest_unmapped = std::max(largest_unmapped, bytes);
-  }
-  std::size_t new_spans = 0, new_span_bytes = 0;
-  for (const auto& [base, bytes] : mapped_after) {
-    if (mapped_before.count(base) != 0) continue;
-    ++new_spans;
-    new_span_bytes = bytes;
-  }
-  if (unmapped_spans == 0 || new_spans != 1 || new_span_bytes > config.budget_bytes) return;
-  const std::size_t target = config.budget_bytes - new_span_bytes;
-  const std::size_t without_largest = before_bytes - unmapped_bytes + largest_unmapped;
+  if (growth.unmapped_spans == 0 || growth.new_spans != 1 || growth.new_span_bytes > config.budget_bytes) return;
+  const std::size_t target = config.budget_bytes - growth.new_span_bytes;
+  const std::size_t without_largest =
+      growth.before_bytes - growth.unmapped_bytes + growth.largest_unmapped_bytes;
   if (without_largest > target) return;
   oracles_.fail("large-unmap",
                 fmt::format("allocate({}) unmapped {} free span(s) of {} bytes with {} bytes mapped, then mapped a "
                             "{}-byte span under a budget of {}: without the largest of them ({} bytes) {} bytes "
                             "would have been mapped, room enough — a growth unmaps only down to the room it needs",
-                            requested, unmapped_spans, unmapped_bytes, before_bytes, new_span_bytes,
-                            config.budget_bytes, largest_unmapped, without_largest),
+                            requested, growth.unmapped_spans, growth.unmapped_bytes, growth.before_bytes,
+                            growth.new_span_bytes, config.budget_bytes, growth.largest_unmapped_bytes,
+                            without_largest),
                 result.value().data());
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -94,6 +95,30 @@ TEST(SafeWrite, UnwritablePathsAreFoundBeforeAnyWorkWithOneLine) {
   EXPECT_TRUE(prepare_output_folder((dir.path() / "a/b").string(), &error).ok()) << error;
   std::ofstream(dir.path() / "file") << "x";
   EXPECT_FALSE(prepare_output_folder((dir.path() / "file").string(), &error).ok());
+}
+
+TEST(TempFolder, PrivateAndNewUnderTmpdirOrOneLine) {
+  TempDir dir;
+  const char* saved = std::getenv("TMPDIR");
+  const std::string saved_tmpdir = saved != nullptr ? saved : "";
+  ::setenv("TMPDIR", dir.path().c_str(), 1);
+  std::string error;
+  auto first = make_temp_folder("segsim-made", &error);
+  auto second = make_temp_folder("segsim-made", &error);
+  auto missing = make_temp_folder("no-such-folder/segsim-made", &error);
+  if (saved != nullptr) ::setenv("TMPDIR", saved_tmpdir.c_str(), 1); else ::unsetenv("TMPDIR");
+  ASSERT_TRUE(first.ok() && second.ok()) << error;
+  EXPECT_NE(first.value(), second.value());
+  EXPECT_EQ(fs::path(first.value()).parent_path(), dir.path());
+  EXPECT_EQ(fs::path(first.value()).filename().string().rfind("segsim-made-", 0), 0u) << first.value();
+  struct stat info {};
+  ASSERT_EQ(::stat(first.value().c_str(), &info), 0);
+  EXPECT_TRUE(S_ISDIR(info.st_mode));
+  EXPECT_EQ(info.st_mode & 0777, 0700u);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(error.find("cannot make a temporary folder"), std::string::npos) << error;
+  EXPECT_NE(error.find("no-such-folder/segsim-made-XXXXXX"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos);
 }
 
 // ---------------------------------------------------------------------------

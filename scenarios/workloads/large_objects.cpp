@@ -95,7 +95,8 @@ void do_alloc(Stack& stack, LargeRun& run, sim::Rng& rng, bool zeroed) {
   run.reclaimed_in_call = 0;
   run.hook_unmapped_in_call = false;
   // Only when nothing else maps or unmaps spans during the call (the model
-  // lock keeps other clients out): the spans before it, for large-unmap.
+  // lock keeps other clients out): the spans before it, for large-unmap and
+  // large-grow.
   std::optional<std::map<const std::byte*, std::size_t>> mapped_before;
   if (!run.maintenance) mapped_before = run.advises.ledger().live_mappings;
   const OsLedger::FiberMaps maps_before = run.advises.ledger().maps_of_current_fiber();
@@ -106,8 +107,7 @@ void do_alloc(Stack& stack, LargeRun& run, sim::Rng& rng, bool zeroed) {
     stack.oracles.fail("map-retry", problem);
   }
   if (mapped_before && !run.hook_unmapped_in_call) {
-    run.checks->check_growth_unmaps(requested, result, *mapped_before);
-    run.checks->check_growth_span(requested, result, *mapped_before);
+    run.checks->check_growth(requested, result, *mapped_before);
   }
   const bool strict = !stack.faults_active && !run.maintenance;
   const std::uint64_t key = run.checks->allocated(result, requested, zeroed, live_before - run.reclaimed_in_call,

@@ -22,6 +22,7 @@
 #include "core/leaf_page.h"
 #include "core/leaf_page_pool.h"
 #include "scenarios/crash_report.h"
+#include "scenarios/safe_file.h"
 #include "scenarios/workloads/recorder_ring_drills.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -114,11 +115,10 @@ void restore_seed_recorder(Stack& stack, const RecorderCheck& check) {
 }
 
 std::string make_recorder_dir(Stack& stack) {
-  std::error_code error;
-  const std::filesystem::path base = std::filesystem::temp_directory_path(error);
-  std::string pattern = ((error ? std::filesystem::path("/tmp") : base) / "segsim-recorder-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) recorder_fail(stack, "cannot make a temporary directory: " + pattern);
-  return pattern;
+  std::string why;
+  Result<std::string> folder = make_temp_folder("segsim-recorder", &why);
+  if (!folder.ok()) recorder_fail(stack, why);
+  return folder.value();
 }
 
 namespace {
