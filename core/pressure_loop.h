@@ -12,6 +12,9 @@
 //  * Each tick takes exactly the forecast's action (monitor: none taken);
 //    emergency cleanup also asks to refuse new arenas, and the refusal is
 //    lifted at the first tick below the high level.
+//  * A sample the forecaster refuses (dated before its last one: a clock
+//    that went back, another user recording ahead) is counted in
+//    sample_refusals, and the tick forecasts from the samples it has.
 //  * Actions only run from tick() and reclaim(), never under a lock of the loop.
 //
 // PressureActions is an interface so the loop is testable without a stack;

@@ -10,6 +10,9 @@
 //  * Virtual bytes never exceed the budget: growth first reuses the class's
 //    freed regions, then maps; over budget it first unmaps fully-returned
 //    regions of any class, then fails with OutOfBudget, state unchanged.
+//    Between threads a refusal is one that a moment of the call justifies:
+//    a growth that finds no region to unmap, and loses the room it saw to
+//    another thread's growth, may refuse without another round.
 //  * Proactive cleanup (seed 002): when a class's pool passes
 //    cleanup_start_free_slices, and every cleanup_every_free_slices after, one
 //    async task per class releases the physical memory of its fully-returned

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/platform/async_executor.h"
 #include "core/platform/atomic.h"
 #include "core/platform/mutex.h"
@@ -266,6 +267,14 @@ struct SegmentAllocator::Impl final : tcache::CacheOwner {
   const SegmentAllocatorConfig config;
   const std::uint32_t id;
   std::array<detail::ClassPool, kSizeClassCount> classes;
+  // A class's pool off the hot paths: a class past the table is this
+  // allocator's own mistake, named before it reads past the array.
+  static std::size_t class_index(int c) {
+    SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSizeClassCount), "a size class past the table");
+    return static_cast<std::size_t>(c);
+  }
+  detail::ClassPool& pool_of(int c) { return classes[class_index(c)]; }
+  const detail::ClassPool& pool_of(int c) const { return classes[class_index(c)]; }
 
   // Guards the fields below it and serialises RegionTable::append. Lock order:
   // a class's mu may be held when taking regions_mu, never the reverse, and

@@ -172,7 +172,7 @@ void audit_region(std::uint32_t region_id, const Region& region, int c,
 void SegmentAllocator::Impl::audit_class(int c, const std::vector<detail::CachedSlice>& cached,
                                          std::vector<std::string>& violations,
                                          std::size_t& mapped_regions) const {
-  const ClassPool& pool = classes[c];
+  const ClassPool& pool = pool_of(c);
   platform::LockGuard guard(pool.mu);
   auto violation = [&](std::string text) {
     violations.push_back(fmt::format("class {} KiB: {}", pool.slice_bytes / 1024, text));

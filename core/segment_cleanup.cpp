@@ -25,8 +25,7 @@ constexpr int kMaxCleanupDelayYields = 8;
 
 void SegmentAllocator::Impl::maybe_start_cleanup(int c) {
   if (SEGSIM_MUTANT(BudgetOnlyFreeing)) return;  // regions freed only under budget pressure
-  SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSizeClassCount), "bad size class");
-  ClassPool& pool = classes[c];
+  ClassPool& pool = pool_of(c);
   bool idle = false;
   if (!pool.cleanup_in_progress.compare_exchange_strong(idle, true)) {  // one per class
     SEGSIM_PROBE("cleanup.already_running");
@@ -46,8 +45,7 @@ void SegmentAllocator::Impl::maybe_start_cleanup(int c) {
 }
 
 void SegmentAllocator::Impl::run_cleanup(int c) {
-  SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSizeClassCount), "bad size class");
-  ClassPool& pool = classes[c];
+  ClassPool& pool = pool_of(c);
   ReleaseOutcome outcome;
   try {
     for (int i = 0; i < kMaxCleanupDelayYields && SEGSIM_FAULT_POINT("alloc.cleanup.delay"); ++i) {
@@ -73,10 +71,9 @@ std::size_t SegmentAllocator::Impl::release_unused_regions(int c) {
 }
 
 SegmentAllocator::Impl::ReleaseOutcome SegmentAllocator::Impl::release_regions(int c) {
-  SEGSIM_ASSERT(c >= 0 && c < static_cast<int>(kSizeClassCount), "bad size class");
   flush_caches_for_reclaim();  // a cached slice keeps its region from being fully returned
   if (SEGSIM_MUTANT(CleanupRace)) return mutants::release_regions_racy(*this, c);
-  ClassPool& pool = classes[c];
+  ClassPool& pool = pool_of(c);
   std::vector<std::uint32_t> detached;
   {
     platform::LockGuard guard(pool.mu);

@@ -70,7 +70,7 @@ std::size_t SegmentAllocator::Impl::current_virtual_bytes() const {
 // Called with `lock` holding the class's mutex; returns holding it. On
 // success the class has a free slice in an Active region.
 Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
-  ClassPool& pool = classes[c];
+  ClassPool& pool = pool_of(c);
   SEGSIM_ASSERT(lock.owns_lock(), "grow without the class lock");
   if (caches_enabled && pool.partial.empty()) {
     // A class grows only after the thread caches gave their free slices of
@@ -127,7 +127,7 @@ Status SegmentAllocator::Impl::grow(int c, platform::UniqueLock& lock) {
 // serves from the pool.
 Status SegmentAllocator::Impl::reserve_region_budget(int c, platform::UniqueLock& lock, bool forced,
                                                      bool& served) {
-  ClassPool& pool = classes[c];
+  ClassPool& pool = pool_of(c);
   const std::size_t region_bytes = config.region_bytes;
   for (int attempt = 0; !reserve_virtual(region_bytes); ++attempt) {
     SEGSIM_ASSERT(attempt <= kMaxBudgetRetries, "budget retries past their limit");
@@ -163,7 +163,7 @@ Status SegmentAllocator::Impl::reserve_region_budget(int c, platform::UniqueLock
 // With the class locked: a fresh mapping at `base` joins the class's pool,
 // in a reused slot of the class when it has one.
 void SegmentAllocator::Impl::install_region(int c, std::byte* base) {
-  ClassPool& pool = classes[c];
+  ClassPool& pool = pool_of(c);
   const std::size_t region_bytes = config.region_bytes;
   std::uint32_t region_id;
   if (!pool.unused_slots.empty()) {
@@ -228,7 +228,7 @@ void SegmentAllocator::Impl::detach_from_partial(ClassPool& pool, Region& region
 // budget: unmapping fully-returned regions
 
 bool SegmentAllocator::Impl::unmap_region(int c, std::uint32_t region_id) {
-  ClassPool& pool = classes[c];
+  ClassPool& pool = pool_of(c);
   Region& region = table.at(region_id);
   SEGSIM_ASSERT(region.state == RegionState::Unmapping, "unmap of an attached region");
   SEGSIM_ASSERT(region.size_class == c && !region.in_partial_list && region.all_free(),
@@ -301,7 +301,7 @@ std::size_t SegmentAllocator::Impl::free_unused_regions(std::size_t target_virtu
 // free Active ones.
 void SegmentAllocator::Impl::detach_for_unmapping(int c, int pass, std::size_t excess_bytes,
                                                   std::vector<std::uint32_t>& detached) {
-  ClassPool& pool = classes[c];
+  ClassPool& pool = pool_of(c);
   platform::LockGuard guard(pool.mu);
   if (pass == 0) {
     while (!pool.freed_queue.empty() && excess_bytes > 0) {

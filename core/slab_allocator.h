@@ -99,7 +99,10 @@ struct SlabClassStats {
   std::uint32_t magazine_capacity = 0;
   std::uint64_t allocations = 0;
   std::uint64_t frees = 0;
-  std::uint64_t remote_frees = 0;     // freed by another thread cache than the allocating one
+  // Freed by another thread cache than the allocating one, or through a
+  // handle that names no cache (lookup(), a sized free): counted by the
+  // freeing thread's cache, kept in the totals when that thread exits.
+  std::uint64_t remote_frees = 0;
   std::uint64_t fast_allocations = 0; // served by the thread's own magazines
   std::uint64_t fast_frees = 0;
   std::uint64_t depot_exchanges = 0;

@@ -3,7 +3,10 @@
 // the loop's documented promises (pressure_loop.h): used bytes are exactly
 // the sum of the sources; each tick takes exactly its level's action and
 // gates arenas as documented; reclaim() escalates gentle → aggressive →
-// emergency until enough was freed or nothing is left; stats() counts it all.
+// emergency until enough was freed or nothing is left; a sample the
+// forecaster refuses is counted, and the tick forecasts from the samples it
+// has (the last tick's sample is dated behind one planted an hour ahead);
+// stats() counts it all.
 //
 // The drill runs after the simulation, on the wall clock, so its forecaster
 // can never be confident (full confidence at 10^6 samples, min_confidence 1):
@@ -11,6 +14,7 @@
 // identically whatever the clock says.
 #include <fmt/format.h>
 
+#include "core/platform/clock.h"
 #include "core/pressure_loop.h"
 #include "core/units.h"
 #include "scenarios/oracles/forecast_model.h"
@@ -73,6 +77,43 @@ void loop_drill(Stack& stack) {
   auto sum = [&] { return fixed_bytes + actions.cache_bytes + other_bytes; };
   LoopModel model;
   auto fail = [&](const std::string& what) { stack.oracles.fail("pressure-loop-model", what); };
+  // One tick over sources the rng sets. `sample_refused`: a sample dated an
+  // hour ahead (another user of the forecaster, a clock that went back) is
+  // recorded first, so the tick's own sample is older and refused; it holds
+  // the same bytes, so the forecast from what the window has is the same.
+  const auto tick_once = [&](bool sample_refused) {
+    fixed_bytes = rng.below(kLoopDrillLimitBytes / 2);
+    other_bytes = rng.below(kLoopDrillLimitBytes / 2);
+    actions.cache_bytes = rng.below(kLoopDrillLimitBytes / 2);
+    const std::size_t used = sum();
+    const double ratio = static_cast<double>(used) / static_cast<double>(kLoopDrillLimitBytes);
+    if (sample_refused) {
+      const std::int64_t hour_ahead_ns = platform::now_ns() + std::int64_t{3600} * 1'000'000'000;
+      if (!created.value()->record_at(hour_ahead_ns, used, kLoopDrillLimitBytes).ok()) {
+        fail("the forecaster refused a sample dated after all of its own");
+      }
+      ++model.stats.sample_refusals;
+    }
+    const PressureTick tick = loop.tick();
+    ++model.stats.ticks;
+    const PressureLevel level = levels.level_of(ratio);
+    const PressureAction want = tick.skipped ? PressureAction::None : action_for_level(level);
+    if (tick.used_before_bytes != used || tick.forecast.current_ratio != ratio || tick.forecast.level != level ||
+        tick.action != want) {
+      fail(fmt::format("a tick over sources of {} B read {} B (ratio {}), level {}, took {}; the model says ratio {}, "
+                       "level {}, {}",
+                       used, tick.used_before_bytes, tick.forecast.current_ratio, pressure_level_name(tick.forecast.level),
+                       pressure_action_name(tick.action), ratio, pressure_level_name(level), pressure_action_name(want)));
+    }
+    if (!tick.skipped) {
+      model.took(want);
+      if (want == PressureAction::EmergencyCleanup) model.stats.refusing_arenas = true;
+      if (level < PressureLevel::High) model.stats.refusing_arenas = false;
+    }
+    if (tick.used_after_bytes != sum()) {
+      fail(fmt::format("a tick read {} B after its action; the sources hold {} B", tick.used_after_bytes, sum()));
+    }
+  };
   for (int step = 0; step < kLoopDrillSteps; ++step) {
     if (rng.below(4) == 0) {  // reclaim: the escalation, step by step
       const std::size_t needed = draw_one<std::size_t>(rng, {1, actions.cache_bytes / 8, actions.cache_bytes, 2 * actions.cache_bytes + 1});
@@ -110,36 +151,14 @@ void loop_drill(Stack& stack) {
       }
       continue;
     }
-    fixed_bytes = rng.below(kLoopDrillLimitBytes / 2);
-    other_bytes = rng.below(kLoopDrillLimitBytes / 2);
-    actions.cache_bytes = rng.below(kLoopDrillLimitBytes / 2);
-    const std::size_t used = sum();
-    const double ratio = static_cast<double>(used) / static_cast<double>(kLoopDrillLimitBytes);
-    const PressureTick tick = loop.tick();
-    ++model.stats.ticks;
-    const PressureLevel level = levels.level_of(ratio);
-    const PressureAction want = tick.skipped ? PressureAction::None : action_for_level(level);
-    if (tick.used_before_bytes != used || tick.forecast.current_ratio != ratio || tick.forecast.level != level ||
-        tick.action != want) {
-      fail(fmt::format("a tick over sources of {} B read {} B (ratio {}), level {}, took {}; the model says ratio {}, "
-                       "level {}, {}",
-                       used, tick.used_before_bytes, tick.forecast.current_ratio, pressure_level_name(tick.forecast.level),
-                       pressure_action_name(tick.action), ratio, pressure_level_name(level), pressure_action_name(want)));
-    }
-    if (!tick.skipped) {
-      model.took(want);
-      if (want == PressureAction::EmergencyCleanup) model.stats.refusing_arenas = true;
-      if (level < PressureLevel::High) model.stats.refusing_arenas = false;
-    }
-    if (tick.used_after_bytes != sum()) {
-      fail(fmt::format("a tick read {} B after its action; the sources hold {} B", tick.used_after_bytes, sum()));
-    }
+    tick_once(/*sample_refused=*/false);
   }
+  tick_once(/*sample_refused=*/true);
   const PressureLoopStats got = loop.stats();
   if (got.ticks != model.stats.ticks || got.monitors != model.stats.monitors || got.gentle != model.stats.gentle ||
       got.aggressive != model.stats.aggressive || got.emergency != model.stats.emergency ||
       got.reclaims != model.stats.reclaims || got.reclaims_satisfied != model.stats.reclaims_satisfied ||
-      got.sample_refusals != 0 || got.refusing_arenas != model.stats.refusing_arenas ||
+      got.sample_refusals != model.stats.sample_refusals || got.refusing_arenas != model.stats.refusing_arenas ||
       actions.calls.refusing_arenas != model.stats.refusing_arenas) {
     fail(fmt::format("stats() says {}; the model {} (the actions were last told arenas {})", loop_counts(got),
                      loop_counts(model.stats), actions.calls.refusing_arenas ? "refused" : "allowed"));

@@ -85,6 +85,7 @@ struct NativeEpisode {
   std::uint8_t next_fill = 0;
   std::vector<std::string> failures;
   std::uint64_t slab_allocations = 0, slab_frees = 0, slab_double_frees = 0;
+  std::uint64_t slab_remote_frees = 0;  // through a lookup's handle, from the thread's cache
   std::uint64_t slab_requested_bytes = 0;  // of the allocations made
   std::optional<SlabStats> slab_stats_while_live;  // taken by the thread before it exits
   std::optional<AllocatorStats> segment_stats_while_live;  // likewise
@@ -313,15 +314,27 @@ struct NativeEpisode {
     objects_live.push_back({object, take_new_block(object.data(), object.size(), bytes, "slab object", phase)});
   }
 
-  void free_object(std::size_t index, const char* phase) {
+  // `through_lookup`: freed through the handle lookup() gives, which names no
+  // cache, so a cached free of it counts as remote (slab_allocator.h).
+  void free_object(std::size_t index, const char* phase, bool through_lookup = false) {
     const NativeHeldObject held = objects_live[index];
     objects_live.erase(objects_live.begin() + static_cast<std::ptrdiff_t>(index));
     check_bytes(held.object.data(), held.object.size(), held.fill, "a live slab object");
-    if (Status freed = slab->free(held.object); !freed.ok()) {
+    SlabObject handle = held.object;
+    if (through_lookup) {
+      Result<SlabObject> found = slab->lookup(held.object.data());
+      if (!found.ok()) {
+        fail(fmt::format("{}: lookup of a live object refused: {}", phase, found.error().describe()));
+        return;
+      }
+      handle = found.value();
+    }
+    if (Status freed = slab->free(handle); !freed.ok()) {
       fail(fmt::format("{}: free of a live object refused: {}", phase, freed.error().describe()));
       return;
     }
     ++slab_frees;
+    if (through_lookup) ++slab_remote_frees;
     // Freed and not handed out again yet: poisoned exactly under ASan.
     if (asan::is_poisoned(held.object.data()) != asan::kEnabled) {
       fail(fmt::format("{}: a freed slab object is {}poisoned (ASan {})", phase,
@@ -393,7 +406,7 @@ struct NativeEpisode {
       if (!o.ok()) fail("the second SlabAllocator's allocate(64) refused: " + o.error().describe());
       other.value().reset();  // its objects die with its slabs
     }
-    for (std::size_t i = objects_live.size() / 2; i-- > 0;) free_object(i, phase);
+    for (std::size_t i = objects_live.size() / 2; i-- > 0;) free_object(i, phase, /*through_lookup=*/i % 2 == 1);
     if (!exits_with_cached_objects) {
       slab->flush_thread_cache();
       for (std::size_t c = 0; c < kSlabClassCount; ++c) {
@@ -537,11 +550,19 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
       fail(fmt::format("the slab allocator counts {} double frees; the episode refused {}", stats.double_frees,
                        episode.slab_double_frees));
     }
-    std::uint64_t frees = 0, allocations = 0, requested_bytes = 0;
+    std::uint64_t frees = 0, allocations = 0, requested_bytes = 0, remote_frees = 0;
     for (const SlabClassStats& c : stats.classes) {
       frees += c.frees;
       allocations += c.allocations;
       requested_bytes += c.requested_bytes;
+      remote_frees += c.remote_frees;
+    }
+    // The thread's remote frees, counted in its cache, moved to the retired
+    // totals when it exited: exactly those it made.
+    if (remote_frees != episode.slab_remote_frees) {
+      stack.oracles.fail("slab-counters", fmt::format("after a native thread's exit the slab allocator counts {} "
+                                                      "remote frees; the thread made {} (through lookup handles)",
+                                                      remote_frees, episode.slab_remote_frees));
     }
     // Every allocation counted, the uncached ones (a thread past its
     // thread-locals) too: allocations and requested bytes exactly.

@@ -18,8 +18,10 @@
 // freed; a freed slab object is poisoned exactly when ASan is on; a second
 // free / release / reset is DoubleFree and changes nothing; the observer saw
 // exactly the successful hand-outs and releases; after the thread is gone its
-// caches are retired (no thread cache left, no object in a magazine), every
-// audit is clean and nothing is live. Failures on the thread are collected
+// caches are retired (no thread cache left, no object in a magazine), the
+// slab counts exactly the remote frees it made (frees through lookup()'s
+// handles, which its cache counted until it exited), every audit is clean
+// and nothing is live. Failures on the thread are collected
 // and reported by the fiber after join().
 #pragma once
 
