@@ -564,6 +564,23 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
                                                       "remote frees; the thread made {} (through lookup handles)",
                                                       remote_frees, episode.slab_remote_frees));
     }
+    // The fast-path counts are the cache's alone (the uncached calls after
+    // it count none): its exit moved them whole into the totals, no more and
+    // no less than it held at the thread's last snapshot.
+    if (episode.slab_stats_while_live) {
+      for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+        const SlabClassStats& live = episode.slab_stats_while_live->classes[c];
+        const SlabClassStats& after = stats.classes[c];
+        if (after.fast_allocations != live.fast_allocations || after.fast_frees != live.fast_frees) {
+          stack.oracles.fail("slab-counters",
+                             fmt::format("class {} B: the thread's cache counted {} fast-path allocations and {} "
+                                         "fast-path frees before it exited; after its exit the totals hold {} and {}",
+                                         kSlabClassBytes[c], live.fast_allocations, live.fast_frees,
+                                         after.fast_allocations, after.fast_frees));
+          break;
+        }
+      }
+    }
     // Every allocation counted, the uncached ones (a thread past its
     // thread-locals) too: allocations and requested bytes exactly.
     if (allocations != episode.slab_allocations || requested_bytes != episode.slab_requested_bytes) {
