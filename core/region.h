@@ -14,6 +14,10 @@
 #include "core/assert.h"
 #include "core/os.h"
 
+namespace segsim {
+struct AuditSeam;  // the audit episode's test-only seam (scenarios/workloads/audit_episode.cpp)
+}  // namespace segsim
+
 namespace segsim::detail {
 
 enum class RegionState : std::uint8_t {
@@ -94,6 +98,7 @@ class Region {
   void note_touched() { ++touched_count_; }
 
  private:
+  friend struct ::segsim::AuditSeam;  // breaks the free stack to prove audit() names it
   std::atomic<std::byte*> base_{nullptr};
   std::size_t region_bytes_ = 0;
   std::size_t slice_bytes_ = 0;

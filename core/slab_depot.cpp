@@ -236,8 +236,7 @@ Status SlabAllocator::Impl::acquire_slab(int c) {
     } else if (next_slot < config.max_slabs) {
       slab = next_slot++;
       auto owned = std::make_unique<SlabRecord>();
-      owned->words.reset(new std::atomic<std::uint32_t>[max_objects_per_slab]);
-      for (std::uint32_t i = 0; i < max_objects_per_slab; ++i) owned->words[i].store(0, std::memory_order_relaxed);
+      owned->words.reset(new std::atomic<std::uint32_t>[max_objects_per_slab]());  // all 0: even, none live
       rec = owned.get();
       owned_records.push_back(std::move(owned));
       records[slab].store(rec, std::memory_order_release);

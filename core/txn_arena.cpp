@@ -381,8 +381,7 @@ Status TxnArenaManager::end(std::uint64_t arena_id, bool commit) {
       to_return = std::move(arena.chunks_);
       to_return.insert(to_return.end(), arena.spare_.begin(), arena.spare_.end());
     }
-    arena.chunks_.clear();
-    arena.spare_.clear();
+    // The arena's chunk lists die with it (the erase below).
     if (parent != nullptr) {
       SEGSIM_ASSERT(parent->live_children_ > 0, "a child ended under a parent that counts none");
       --parent->live_children_;

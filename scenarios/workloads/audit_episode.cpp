@@ -68,6 +68,16 @@ struct AuditSeam {
       detail::SliceState& free_slice = region.slice(region.free_stack().back());
       b.check("a free-stack slice marked live", "bad free-stack entry", [&] { free_slice.generation.store(7); },
               [&] { free_slice.generation.store(0); });
+      // Entries rewritten in place, the stack's size and the counts kept: only
+      // the entries' own check can see them.
+      std::uint32_t& first = region.free_stack_.front();
+      const std::uint32_t was = first;
+      if (region.free_stack_.size() >= 2) {
+        b.check("a free-stack entry listed twice", "bad free-stack entry", [&] { first = region.free_stack_.back(); },
+                [&] { first = was; });
+      }
+      b.check("a free-stack entry past the last slice", "bad free-stack entry",
+              [&] { first = region.slice_count(); }, [&] { first = was; });
     }
     // The setup's released slices sit in the episode's cache: one listed twice.
     for (const auto& cache : impl.caches.all()) {

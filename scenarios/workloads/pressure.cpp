@@ -254,7 +254,13 @@ void check_actions_on_a_cache(Stack& stack, sim::Rng& rng) {
                                      action, pages, pinned, config.gentle_pages, config.aggressive_pages,
                                      actions.pages_evicted(), cache.stats().entries, evicted, entries));
     }
+    // With a cache as the only target, what is reclaimable is its bytes.
+    if (actions.reclaimable_bytes() != cache.stats().bytes) {
+      stack.oracles.fail("pressure-stats", fmt::format("after {}: reclaimable_bytes() {} with {} bytes cached",
+                                                       action, actions.reclaimable_bytes(), cache.stats().bytes));
+    }
   };
+  expect("no action yet", 0, pages);
   actions.gentle_eviction();
   expect("gentle_eviction", config.gentle_pages, pages - config.gentle_pages);
   actions.aggressive_eviction();
@@ -318,6 +324,18 @@ void prepare(Stack& stack) {
   // After the run: stats() takes the loop's lock, which is no scheduling point then.
   stack.oracles.at_quiescence([weak = std::weak_ptr<PressureRun>(run)] {
     if (auto r = weak.lock()) r->checks->check_loop_stats(r->loop->stats(), *r->ledger, r->reclaims);
+  });
+  // reclaimable_bytes() is "cached page bytes plus free large-object bytes"
+  // (pressure_actions.h): at quiescence nothing changes either meanwhile.
+  stack.oracles.at_quiescence([&stack, weak = std::weak_ptr<PressureRun>(run)] {
+    auto r = weak.lock();
+    if (!r) return;
+    const std::size_t cached = stack.cache.stats().bytes, free_large = r->large->stats().free_bytes;
+    if (r->actions->reclaimable_bytes() != cached + free_large) {
+      stack.oracles.fail("pressure-stats", fmt::format("at quiescence reclaimable_bytes() is {}; the cache holds {} "
+                                                       "bytes and the large objects {} free bytes",
+                                                       r->actions->reclaimable_bytes(), cached, free_large));
+    }
   });
   stack.oracles.at_quiescence([&stack] {
     forecast_drill(stack);
