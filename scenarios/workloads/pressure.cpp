@@ -321,15 +321,13 @@ void prepare(Stack& stack) {
   run->restarts = rng.chance(0.7);
   run->bursts = rng.chance(0.7);
   stack.oracles.add_mapped_source([lo] { return lo->mapped_bytes(); });
-  // After the run: stats() takes the loop's lock, which is no scheduling point then.
-  stack.oracles.at_quiescence([weak = std::weak_ptr<PressureRun>(run)] {
-    if (auto r = weak.lock()) r->checks->check_loop_stats(r->loop->stats(), *r->ledger, r->reclaims);
-  });
-  // reclaimable_bytes() is "cached page bytes plus free large-object bytes"
-  // (pressure_actions.h): at quiescence nothing changes either meanwhile.
+  // After the run: stats() takes the loop's lock, which is no scheduling
+  // point then. reclaimable_bytes() is "cached page bytes plus free
+  // large-object bytes" (pressure_actions.h), and nothing changes either now.
   stack.oracles.at_quiescence([&stack, weak = std::weak_ptr<PressureRun>(run)] {
     auto r = weak.lock();
     if (!r) return;
+    r->checks->check_loop_stats(r->loop->stats(), *r->ledger, r->reclaims);
     const std::size_t cached = stack.cache.stats().bytes, free_large = r->large->stats().free_bytes;
     if (r->actions->reclaimable_bytes() != cached + free_large) {
       stack.oracles.fail("pressure-stats", fmt::format("at quiescence reclaimable_bytes() is {}; the cache holds {} "
