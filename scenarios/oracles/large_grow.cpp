@@ -21,6 +21,8 @@ namespace segsim::scenarios {
 
 void LargeObjectChecks::check_growth(std::size_t requested, const Result<LargeObject>& result,
                                      const std::map<const std::byte*, std::size_t>& mapped_before) {
+  // Both judgments need a call that succeeded with the budget its own.
+  if (!result.ok() || large_.config().shared_used_bytes) return;
   const std::map<const std::byte*, std::size_t>& mapped_after = advises_.ledger().live_mappings;
   GrowthMaps growth;
   for (const auto& [base, bytes] : mapped_before) {
@@ -42,7 +44,7 @@ void LargeObjectChecks::check_growth(std::size_t requested, const Result<LargeOb
 void LargeObjectChecks::check_growth_span(std::size_t requested, const Result<LargeObject>& result,
                                           const GrowthMaps& growth) {
   const LargeObjectAllocatorConfig& config = large_.config();
-  if (!result.ok() || config.shared_used_bytes || reclaims_in_call_ != 0 || growth.new_spans != 1) return;
+  if (reclaims_in_call_ != 0 || growth.new_spans != 1) return;
   const std::size_t need = result.value().size();  // the request rounded up to granules
   const std::size_t full = std::max(config.span_bytes, need);
   const bool fits = growth.before_bytes + full <= config.budget_bytes;
@@ -51,8 +53,9 @@ void LargeObjectChecks::check_growth_span(std::size_t requested, const Result<La
   oracles_.fail("large-grow",
                 fmt::format("allocate({}) ({} bytes in granules) mapped a {}-byte span with {} bytes mapped before, "
                             "budget {}, span_bytes {}: a {}-byte span was due ({})",
-                            requested, need, growth.new_span_bytes, growth.before_bytes, config.budget_bytes, config.span_bytes,
-                            due, fits ? "the full span fits the budget" : "the full span would pass the budget"),
+                            requested, need, growth.new_span_bytes, growth.before_bytes, config.budget_bytes,
+                            config.span_bytes, due,
+                            fits ? "the full span fits the budget" : "the full span would pass the budget"),
                 result.value().data());
 }
 

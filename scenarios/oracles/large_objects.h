@@ -19,12 +19,15 @@
 //   large_grow.cpp      a growth maps a span of span_bytes (or the object's
 //                       size, when larger), and a span of just the object only
 //                       when that one would pass the budget
+//   large_budget.cpp    a growth maps only within the budget, with the bytes
+//                       a shared budget's other users had when it read them
 // Failures go through the run's Oracles (named oracle, fiber, step); callers
 // hold the workload's model lock, so the model and the calls are in step.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "core/large_object_allocator.h"
@@ -59,6 +62,10 @@ class LargeObjectChecks {
   // answer leaves that refusal as the result; a refusal over budget with a
   // hook set was asked first.
   void reclaim_asked(bool answered);
+  // large_budget.cpp: the allocator's shared_used_bytes hook returned
+  // `bytes` (the workload's hook reports each value it returns; the call it
+  // happens in is the one allocated() hears of next).
+  void shared_bytes_read(std::size_t bytes);
   // large_outcome.cpp: a release the model says must succeed.
   void released(std::uint64_t key, const Status& status);
   // large_outcome.cpp: a release the model says must fail with `expected`.
@@ -103,6 +110,7 @@ class LargeObjectChecks {
   void overlap_insert(const LargeObject& object);      // large_overlap.cpp
   void overlap_erase(const LargeObject& object);       // large_overlap.cpp
   void check_zeroed(const LargeObject& object);        // large_zero.cpp
+  void check_budget(std::size_t requested);            // large_budget.cpp
 
   // What one allocate call did to the spans: the Os ledger's live mappings
   // before it against those after it (large_grow.cpp).
@@ -135,6 +143,12 @@ class LargeObjectChecks {
   CallCounts calls_;
   std::uint32_t reclaims_in_call_ = 0;  // reclaim_asked() since the last allocated()
   bool reclaim_answer_ = false;         // the last one's answer
+  // The shared bytes the call read last, and the ledger's maps_ok then.
+  struct SharedRead {
+    std::size_t bytes = 0;
+    std::uint64_t maps_ok_before = 0;
+  };
+  std::optional<SharedRead> shared_read_in_call_;  // since the last allocated()
   std::map<std::uint64_t, LargeModelEntry> live_;      // by SimOs offset: stable across runs
   std::map<std::uint64_t, std::uint64_t> ranges_;      // offset → end, live objects
 };

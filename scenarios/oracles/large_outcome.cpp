@@ -23,6 +23,7 @@ std::uint64_t LargeObjectChecks::allocated(const Result<LargeObject>& result, st
   const std::uint32_t reclaims = std::exchange(reclaims_in_call_, 0);
   const bool refused_over_budget = !result.ok() && result.error().code == Errc::OutOfBudget;
   check_reclaims(requested, result, valid_size, reclaims);
+  check_budget(requested);
   // One refused growth a refused-over-budget first attempt (it asks the hook,
   // when set) and one more a retry that was refused too.
   calls_.budget_refusals += reclaims + (refused_over_budget && (reclaims == 0 || reclaim_answer_) ? 1 : 0);

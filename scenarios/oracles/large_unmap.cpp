@@ -49,7 +49,6 @@ void LargeObjectChecks::check_unmap_free_spans(std::size_t target_mapped_bytes, 
 void LargeObjectChecks::check_growth_unmaps(std::size_t requested, const Result<LargeObject>& result,
                                             const GrowthMaps& growth) {
   const LargeObjectAllocatorConfig& config = large_.config();
-  if (!result.ok() || config.shared_used_bytes) return;
   if (growth.unmapped_spans == 0 || growth.new_spans != 1 || growth.new_span_bytes > config.budget_bytes) return;
   const std::size_t target = config.budget_bytes - growth.new_span_bytes;
   const std::size_t without_largest =

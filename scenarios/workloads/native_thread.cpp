@@ -539,23 +539,37 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
       }
     }
     if (stats.thread_caches != 0) fail(fmt::format("{} slab thread cache(s) left after the thread exited", stats.thread_caches));
-    for (std::size_t c = 0; c < kSlabClassCount; ++c) {
-      if (stats.classes[c].cached_objects != 0) {
-        fail(fmt::format("{} object(s) of class {} B still cached after the thread exited{}", stats.classes[c].cached_objects,
-                         kSlabClassBytes[c], episode.exits_with_cached_objects ? " with them in its magazines" : ""));
-      }
-    }
     if (stats.live_objects() != 0) fail(fmt::format("{} slab object(s) live after every one was freed", stats.live_objects()));
     if (stats.double_frees != episode.slab_double_frees) {
       fail(fmt::format("the slab allocator counts {} double frees; the episode refused {}", stats.double_frees,
                        episode.slab_double_frees));
     }
+    // One pass over the classes: what nothing may still cache, the sums, and
+    // the fast-path counts. Those are the cache's alone (the uncached calls
+    // after it count none): its exit moved them whole into the totals, no
+    // more and no less than it held at the thread's last snapshot.
     std::uint64_t frees = 0, allocations = 0, requested_bytes = 0, remote_frees = 0;
-    for (const SlabClassStats& c : stats.classes) {
-      frees += c.frees;
-      allocations += c.allocations;
-      requested_bytes += c.requested_bytes;
-      remote_frees += c.remote_frees;
+    bool fast_counts_reported = false;
+    for (std::size_t c = 0; c < kSlabClassCount; ++c) {
+      const SlabClassStats& after = stats.classes[c];
+      if (after.cached_objects != 0) {
+        fail(fmt::format("{} object(s) of class {} B still cached after the thread exited{}", after.cached_objects,
+                         kSlabClassBytes[c], episode.exits_with_cached_objects ? " with them in its magazines" : ""));
+      }
+      frees += after.frees;
+      allocations += after.allocations;
+      requested_bytes += after.requested_bytes;
+      remote_frees += after.remote_frees;
+      if (!episode.slab_stats_while_live || fast_counts_reported) continue;
+      const SlabClassStats& live = episode.slab_stats_while_live->classes[c];
+      if (after.fast_allocations != live.fast_allocations || after.fast_frees != live.fast_frees) {
+        stack.oracles.fail("slab-counters",
+                           fmt::format("class {} B: the thread's cache counted {} fast-path allocations and {} "
+                                       "fast-path frees before it exited; after its exit the totals hold {} and {}",
+                                       kSlabClassBytes[c], live.fast_allocations, live.fast_frees,
+                                       after.fast_allocations, after.fast_frees));
+        fast_counts_reported = true;
+      }
     }
     // The thread's remote frees, counted in its cache, moved to the retired
     // totals when it exited: exactly those it made.
@@ -563,23 +577,6 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
       stack.oracles.fail("slab-counters", fmt::format("after a native thread's exit the slab allocator counts {} "
                                                       "remote frees; the thread made {} (through lookup handles)",
                                                       remote_frees, episode.slab_remote_frees));
-    }
-    // The fast-path counts are the cache's alone (the uncached calls after
-    // it count none): its exit moved them whole into the totals, no more and
-    // no less than it held at the thread's last snapshot.
-    if (episode.slab_stats_while_live) {
-      for (std::size_t c = 0; c < kSlabClassCount; ++c) {
-        const SlabClassStats& live = episode.slab_stats_while_live->classes[c];
-        const SlabClassStats& after = stats.classes[c];
-        if (after.fast_allocations != live.fast_allocations || after.fast_frees != live.fast_frees) {
-          stack.oracles.fail("slab-counters",
-                             fmt::format("class {} B: the thread's cache counted {} fast-path allocations and {} "
-                                         "fast-path frees before it exited; after its exit the totals hold {} and {}",
-                                         kSlabClassBytes[c], live.fast_allocations, live.fast_frees,
-                                         after.fast_allocations, after.fast_frees));
-          break;
-        }
-      }
     }
     // Every allocation counted, the uncached ones (a thread past its
     // thread-locals) too: allocations and requested bytes exactly.

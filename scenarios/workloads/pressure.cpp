@@ -283,7 +283,11 @@ void prepare(Stack& stack) {
   config.span_bytes = 1 * MiB;
   config.budget_bytes = kLimitBytes;
   config.decommit_after_ns = 5 * kSecond;
-  config.shared_used_bytes = [segments] { return segments->stats().virtual_bytes; };
+  config.shared_used_bytes = [segments, raw] {
+    const std::size_t bytes = segments->stats().virtual_bytes;
+    raw->large_checks->shared_bytes_read(bytes);
+    return bytes;
+  };
   config.on_budget_exhausted = [raw](std::size_t needed) {
     const bool freed = raw->loop->reclaim(needed);
     ++raw->reclaims.calls;
