@@ -51,6 +51,10 @@ struct AllocatorStats {
   std::uint64_t cache_flushes = 0;      // thread caches emptied into the pools
   std::uint64_t remote_releases = 0;    // cached releases by another thread cache than the allocating one
   std::size_t thread_caches = 0;        // caches alive now (threads and fibers)
+  // The share of thread_caches_max_bytes granted to caches now: it covers
+  // their cached slices (and some room above them); a refused release or
+  // reset never grows it.
+  std::size_t thread_cache_granted_bytes = 0;
 
   std::array<SizeClassStats, kSizeClassCount> classes{};
 

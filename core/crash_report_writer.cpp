@@ -103,24 +103,20 @@ class SafeWriter {
     put_char('"');
     return *this;
   }
-  // Bounded even if write(2) misbehaves: each successful write moves at least
-  // one byte, so more than len_ of them means the loop is not advancing, and
-  // the report is given up as incomplete rather than spun on forever.
+  // Bounded even if the loop stops advancing: each successful write moves a
+  // byte at least, so more of them than bytes to write gives the report up as
+  // incomplete rather than spinning inside a signal handler.
   void flush() {
     std::size_t done = 0;
-    std::size_t writes = 0;
+    std::size_t writes = 0;  // that succeeded
     std::uint32_t interruptions = 0;  // in a row
     while (ok_ && done < len_) {
-      if (writes++ == len_) {
-        ok_ = false;
-        break;
-      }
       const ssize_t n = interrupted_by_drill() ? -1 : ::write(fd_, buffer_ + done, len_ - done);
       if (n < 0 && errno == EINTR && ++interruptions <= kMaxWriteInterruptions) {
         SEGSIM_PROBE("recorder.report.write_interrupted");
         continue;
       }
-      if (n <= 0) {
+      if (n <= 0 || ++writes > len_) {
         ok_ = false;
         break;
       }

@@ -146,7 +146,9 @@ class SegmentAllocator {
   // As allocate(), contents unspecified.
   Result<Segment> allocate_uninitialized(std::size_t bytes);
   // Returns a live segment to its class's pool. DoubleFree / InvalidPointer
-  // leave every piece of state as it was. A DoubleFree names the slice's
+  // leave every piece of state as it was, but the caches' share of their
+  // limit (stats().thread_cache_granted_bytes), which a refusal never grows
+  // (a cache may give back room it kept). A DoubleFree names the slice's
   // generation now (Error::live_generation): its holder's, or 0 when it is
   // free or its region was unmapped since (every slice of it released). A
   // lookup() of that handle's address answers for the address, not the

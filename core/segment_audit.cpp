@@ -84,6 +84,7 @@ AllocatorStats SegmentAllocator::Impl::stats() const {
   s.remote_releases = retired_remote;
   if (caches_enabled) {
     s.thread_caches = all.size();
+    s.thread_cache_granted_bytes = caches_granted_bytes.load(std::memory_order_relaxed);
     for (const auto& cache : all) {
       s.cache_hits += cache->hits.get();
       s.remote_releases += cache->remote_releases.get();

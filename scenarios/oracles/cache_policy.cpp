@@ -89,8 +89,12 @@ void CachePolicyModel::released(const Segment& segment, bool other_cache, const 
   check("release", after);
 }
 
-void CachePolicyModel::refused(const AllocatorStats& after) {
+void CachePolicyModel::refused(const AllocatorStats& before, const AllocatorStats& after) {
   ++calls_;
+  if (after.thread_cache_granted_bytes > before.thread_cache_granted_bytes) {
+    fail("refused release", fmt::format("the caches' grant of the limit grew from {} to {} bytes",
+                                        before.thread_cache_granted_bytes, after.thread_cache_granted_bytes));
+  }
   check("refused release", after);
 }
 

@@ -44,8 +44,9 @@ class CachePolicyModel {
   // A release of a live handle that succeeded; `other_cache` when another
   // fiber's cache handed it out.
   void released(const Segment& segment, bool other_cache, const AllocatorStats& after);
-  // A release the allocator refused (stale handle): nothing may change.
-  void refused(const AllocatorStats& after);
+  // A release the allocator refused (stale handle): nothing may change, and
+  // the caches' grant of the limit (thread_cache_granted_bytes) not grow.
+  void refused(const AllocatorStats& before, const AllocatorStats& after);
   void flushed(const AllocatorStats& after);  // flush_thread_cache()
   // free_unused_regions / release_unused_regions: `emptied` when the call
   // must empty every cache (a reclaim that had to unmap, or always).

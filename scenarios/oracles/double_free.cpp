@@ -68,6 +68,7 @@ void Oracles::check_refusal(const char* call, const Status& status, Errc expecte
 void Oracles::refused(const char* call, const Segment& segment, const Error& error) {
   const bool release = std::string_view(call) == "release";
   note(segment, release ? "release refused" : "reset refused");
+  note_heard(segment, true);  // observer_calls.cpp
   check_refusal_fields(call, segment, error);
   const bool double_free = error.code == Errc::DoubleFree;
   std::uint64_t& seen = double_free ? refused_double_frees_ : refused_invalid_pointers_;

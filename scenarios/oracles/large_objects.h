@@ -19,8 +19,8 @@
 //   large_grow.cpp      a growth maps a span of span_bytes (or the object's
 //                       size, when larger), and a span of just the object only
 //                       when that one would pass the budget
-//   large_budget.cpp    a growth maps only within the budget, with the bytes
-//                       a shared budget's other users had when it read them
+//   large_budget.cpp    mapped bytes never pass the budget (a shared one's
+//                       with the other users' bytes the growth read)
 // Failures go through the run's Oracles (named oracle, fiber, step); callers
 // hold the workload's model lock, so the model and the calls are in step.
 #pragma once

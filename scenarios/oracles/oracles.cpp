@@ -89,6 +89,7 @@ void Oracles::released(const Segment& segment) {
 
 void Oracles::was_reset(const Segment& segment) {
   note(segment, "reset");
+  note_heard(segment, false);  // observer_calls.cpp
   note_reset_zeroing(segment);  // zeroing_method.cpp
 }
 

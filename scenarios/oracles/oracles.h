@@ -49,6 +49,8 @@
 //   recorder_addresses.cpp a crash report's address of each allocator event is its
 //                         slice's, from where the hub heard the region mapped
 //   descriptors.cpp       at quiescence, every file descriptor the run opened is closed
+//   observer_calls.cpp    the observer hears of each reset that succeeded and each
+//                         refused release / reset once, about the handle of the call
 // Checkers with state of their own hold it in their own type (ownership.h,
 // overlap.h, refusal_ledger.h, growth_bound.h) and return a verdict; the hub turns a verdict
 // into the run's failure. A failure stops the run: the first one is kept,
@@ -203,6 +205,18 @@ class Oracles final : public SegmentObserver {
   // memset zeroing: at quiescence stats().resets_memset counts at least those.
   void note_reset_zeroing(const Segment& segment);
   void check_memset_zeroings();
+  // observer_calls.cpp: what the observer's after-call hooks (was_reset,
+  // refused) heard from the calling fiber. Read before a release / reset,
+  // then check_heard(): one was_reset for a reset that succeeded, one
+  // refused for a refusal, none for a release that succeeded, each about the
+  // segment of the call.
+  struct HeardCalls {
+    std::uint64_t resets = 0, refusals = 0;
+    const std::byte* last_data = nullptr;  // the handle of the last heard
+    std::uint32_t last_generation = 0;
+  };
+  HeardCalls heard_by_current_fiber() const;
+  void check_heard(const char* call, const Segment& segment, const Status& status, const HeardCalls& before);
   // resident_estimate.cpp: on a snapshot a workload took; and at quiescence,
   // also bounded by the bytes mapped.
   void check_resident_estimate(const AllocatorStats& stats);
@@ -337,6 +351,8 @@ class Oracles final : public SegmentObserver {
   std::uint64_t regions_mapped_ = 0;
   OpenDescriptors descriptors_at_start_ = OpenDescriptors::now();  // descriptors.cpp
   std::uint64_t memset_resets_ = 0;  // zeroing_method.cpp: resets below reset_madvise_min_bytes heard of
+  void note_heard(const Segment& segment, bool refusal);  // observer_calls.cpp
+  std::map<std::uint32_t, HeardCalls> heard_by_fiber_;    // observer_calls.cpp
   std::vector<std::function<std::uint64_t()>> mapped_sources_;
   std::vector<std::function<void()>> quiescent_checks_;
 };

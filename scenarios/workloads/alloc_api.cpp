@@ -155,7 +155,9 @@ class Client {
     if (recorder != nullptr) recorder_before_refusal(*recorder);
     stack_.oracles.expect_refusal(code);
     const std::uint64_t window = stack_.oracles.slice_events();
+    const Oracles::HeardCalls heard_before = stack_.oracles.heard_by_current_fiber();
     const Status status = (stack_.allocator.*fn)(segment);
+    stack_.oracles.check_heard(fn == &SegmentAllocator::release ? "release" : "reset", segment, status, heard_before);
     if (!status) {
       check_error_text(stack_.oracles, status.error());
       stack_.oracles.check_live_generation(call, segment, status.error(), window);
@@ -375,8 +377,10 @@ void Client::step(Op op) {
     case kReset:
       if (Held* held = pick_held()) {
         const std::uint64_t advises_before = stack_.oracles.allocator_dont_needs_by_current_fiber();
+        const Oracles::HeardCalls heard_before = stack_.oracles.heard_by_current_fiber();
         Status reset = stack_.allocator.reset(held->segment);
         if (!reset.ok()) stack_.oracles.fail("refusal", "reset of a live segment refused: " + reset.error().describe());
+        stack_.oracles.check_heard("reset", held->segment, reset, heard_before);
         stack_.oracles.check_reset_zeroing(held->segment.size(),
                                            stack_.oracles.allocator_dont_needs_by_current_fiber() - advises_before);
         *held = Held{held->segment, held->bytes, 0, true};

@@ -197,12 +197,13 @@ class Episode {
   void release_stale() {
     if (stale_.empty()) return;
     const Segment stale = stale_[rng_.below(stale_.size())];
+    const AllocatorStats before = stats();
     const Status status = allocator_.release(stale);
     if (status.ok() || status.error().code != Errc::DoubleFree) {
       fail("cache-policy", fmt::format("a stale release answered {}; DoubleFree was due",
                                        outcome_text(status, "ok")));
     }
-    model_.refused(stats());
+    model_.refused(before, stats());
   }
 
   // Past a class cache's capacity and back: the releases spill.

@@ -40,6 +40,13 @@ std::vector<Breaker<SegmentAllocatorConfig>> segment_rules(std::size_t page_byte
   };
 }
 
+// The budget a LargeObjectAllocator needs at least: one smallest object,
+// rounded up to whole granules (restated from the header, not the code's).
+std::size_t smallest_large_budget(const LargeObjectAllocatorConfig& c) {
+  const std::size_t smallest = LargeObjectAllocator::kMinObjectBytes;
+  return (smallest + c.granule_bytes - 1) / c.granule_bytes * c.granule_bytes;
+}
+
 std::vector<Breaker<LargeObjectAllocatorConfig>> large_rules(std::size_t page_bytes) {
   return {
       [](auto& c) { c.granule_bytes = 0; },
@@ -48,6 +55,7 @@ std::vector<Breaker<LargeObjectAllocatorConfig>> large_rules(std::size_t page_by
       [](auto& c) { c.span_bytes = 0; },
       [](auto& c) { c.span_bytes = c.granule_bytes * 3 + c.granule_bytes / 2; },
       [](auto& c) { c.budget_bytes = kLargestClassBytes; },
+      [](auto& c) { c.budget_bytes = smallest_large_budget(c) - 1; },  // a byte short of one object in granules
       [](auto& c) { c.decommit_after_ns = -1; },
       [](auto& c) { c.decommit_check_interval_ns = -1; },
   };
@@ -95,6 +103,31 @@ void check_rules(Stack& stack, const char* component, const Config& valid,
   for (std::size_t rule = 0; rule < rules.size(); ++rule) check_rule(stack, component, valid, rule, rules[rule], create);
 }
 
+// Every rule's boundary met exactly, at once: a refusal must be necessary.
+// A page granule, the smallest max_object_bytes, a span of one granule, the
+// smallest budget, and a budget of one smallest object for the default granule.
+void check_large_boundaries_accepted(Stack& stack, std::size_t page_bytes) {
+  LargeObjectAllocatorConfig tight;
+  tight.granule_bytes = page_bytes;
+  tight.max_object_bytes = LargeObjectAllocator::kMinObjectBytes;
+  tight.span_bytes = page_bytes;
+  tight.budget_bytes = smallest_large_budget(tight);
+  tight.decommit_after_ns = 0;
+  tight.decommit_check_interval_ns = 0;
+  LargeObjectAllocatorConfig defaults;
+  defaults.budget_bytes = smallest_large_budget(defaults);
+  for (const LargeObjectAllocatorConfig& config : {tight, defaults}) {
+    auto made = LargeObjectAllocator::create(stack.os, config);
+    if (!made.ok()) {
+      stack.oracles.fail("config-refusal",
+                         fmt::format("LargeObjectAllocator::create refused a config on its rules' boundaries "
+                                     "(granule {} B, max object {} B, span {} B, budget {} B): {}",
+                                     config.granule_bytes, config.max_object_bytes, config.span_bytes,
+                                     config.budget_bytes, made.error().describe()));
+    }
+  }
+}
+
 }  // namespace
 
 void check_invalid_configs(Stack& stack) {
@@ -103,6 +136,7 @@ void check_invalid_configs(Stack& stack) {
               [&](SegmentAllocatorConfig c) { return SegmentAllocator::create(stack.os, std::move(c)); });
   check_rules(stack, "LargeObjectAllocator", LargeObjectAllocatorConfig{}, large_rules(page_bytes),
               [&](LargeObjectAllocatorConfig c) { return LargeObjectAllocator::create(stack.os, std::move(c)); });
+  check_large_boundaries_accepted(stack, page_bytes);
   check_rules(stack, "PressureForecaster", PressureForecasterConfig{}, forecaster_rules(),
               [](PressureForecasterConfig c) { return PressureForecaster::create(std::move(c)); });
 }

@@ -2,7 +2,8 @@
 // validator broken alone on every seed: SegmentAllocator::create,
 // LargeObjectAllocator::create and PressureForecaster::create must refuse
 // each with InvalidConfig, a detail that names the rule, and nothing
-// allocated.
+// allocated. A LargeObjectAllocator config on every rule's boundary at once
+// must be accepted.
 // (The slab allocator's and the arena manager's are checked by slab-churn and
 // txn-arenas.)
 #pragma once

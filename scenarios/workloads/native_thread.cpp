@@ -21,14 +21,13 @@
 #include "scenarios/oracles/slab_oracles.h"
 #include "scenarios/oracles/zero_scan.h"
 #include "scenarios/workloads/forged_handles.h"
+#include "scenarios/workloads/native_thread_checks.h"
 #include "scenarios/workloads/swarm.h"
 #include "scenarios/oracles/error_text.h"
 
 namespace segsim::scenarios {
 
 namespace {
-
-constexpr const char* kNativeOracle = "native-thread";
 
 // Keeps SegmentObserver's default was_reset / refused: a reset and a refused
 // call reach the defaults, which must change nothing the model sees.
@@ -70,25 +69,17 @@ struct NativeHeldObject {
 
 // What the thread does; failures are collected (an oracle's fail() throws,
 // and must not on a thread or in a thread_local destructor).
-struct NativeEpisode {
+struct NativeEpisode : NativeEpisodeCounts {
   SegmentAllocator* segments = nullptr;
   SlabAllocator* slab = nullptr;  // null: segments only
   NativeLiveSlices* observer = nullptr;
   std::vector<std::size_t> segment_sizes, object_sizes, late_segment_sizes, late_object_sizes;
   bool zeroed_first = true;
   bool faults_lifted = false;  // the run's fault-point controller lifted while the thread runs
-  // The thread exits with freed objects still in its slab magazines (no flush
-  // first): its exit must hand them to the depot.
-  bool exits_with_cached_objects = false;
   std::vector<NativeHeldSegment> segments_live;
   std::vector<NativeHeldObject> objects_live;
   std::uint8_t next_fill = 0;
   std::vector<std::string> failures;
-  std::uint64_t slab_allocations = 0, slab_frees = 0, slab_double_frees = 0;
-  std::uint64_t slab_remote_frees = 0;  // through a lookup's handle, from the thread's cache
-  std::uint64_t slab_requested_bytes = 0;  // of the allocations made
-  std::optional<SlabStats> slab_stats_while_live;  // taken by the thread before it exits
-  std::optional<AllocatorStats> segment_stats_while_live;  // likewise
 
   void fail(std::string what) {
     if (failures.size() < 8) failures.push_back(std::move(what));
@@ -532,64 +523,7 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
     fail(fmt::format("{} segment thread cache(s) left after the thread exited", caches));
   }
   if (slab != nullptr) {
-    const SlabStats stats = slab->stats();
-    if (episode.slab_stats_while_live) {
-      if (auto regressed = slab_counter_regression(*episode.slab_stats_while_live, stats)) {
-        stack.oracles.fail("slab-counters", "across a native thread's exit " + *regressed);
-      }
-    }
-    if (stats.thread_caches != 0) fail(fmt::format("{} slab thread cache(s) left after the thread exited", stats.thread_caches));
-    if (stats.live_objects() != 0) fail(fmt::format("{} slab object(s) live after every one was freed", stats.live_objects()));
-    if (stats.double_frees != episode.slab_double_frees) {
-      fail(fmt::format("the slab allocator counts {} double frees; the episode refused {}", stats.double_frees,
-                       episode.slab_double_frees));
-    }
-    // One pass over the classes: what nothing may still cache, the sums, and
-    // the fast-path counts. Those are the cache's alone (the uncached calls
-    // after it count none): its exit moved them whole into the totals, no
-    // more and no less than it held at the thread's last snapshot.
-    std::uint64_t frees = 0, allocations = 0, requested_bytes = 0, remote_frees = 0;
-    bool fast_counts_reported = false;
-    for (std::size_t c = 0; c < kSlabClassCount; ++c) {
-      const SlabClassStats& after = stats.classes[c];
-      if (after.cached_objects != 0) {
-        fail(fmt::format("{} object(s) of class {} B still cached after the thread exited{}", after.cached_objects,
-                         kSlabClassBytes[c], episode.exits_with_cached_objects ? " with them in its magazines" : ""));
-      }
-      frees += after.frees;
-      allocations += after.allocations;
-      requested_bytes += after.requested_bytes;
-      remote_frees += after.remote_frees;
-      if (!episode.slab_stats_while_live || fast_counts_reported) continue;
-      const SlabClassStats& live = episode.slab_stats_while_live->classes[c];
-      if (after.fast_allocations != live.fast_allocations || after.fast_frees != live.fast_frees) {
-        stack.oracles.fail("slab-counters",
-                           fmt::format("class {} B: the thread's cache counted {} fast-path allocations and {} "
-                                       "fast-path frees before it exited; after its exit the totals hold {} and {}",
-                                       kSlabClassBytes[c], live.fast_allocations, live.fast_frees,
-                                       after.fast_allocations, after.fast_frees));
-        fast_counts_reported = true;
-      }
-    }
-    // The thread's remote frees, counted in its cache, moved to the retired
-    // totals when it exited: exactly those it made.
-    if (remote_frees != episode.slab_remote_frees) {
-      stack.oracles.fail("slab-counters", fmt::format("after a native thread's exit the slab allocator counts {} "
-                                                      "remote frees; the thread made {} (through lookup handles)",
-                                                      remote_frees, episode.slab_remote_frees));
-    }
-    // Every allocation counted, the uncached ones (a thread past its
-    // thread-locals) too: allocations and requested bytes exactly.
-    if (allocations != episode.slab_allocations || requested_bytes != episode.slab_requested_bytes) {
-      stack.oracles.fail("slab-counters", fmt::format("after a native thread's exit the slab allocator counts {} "
-                                                      "allocations of {} requested bytes; the episode made {} of {}",
-                                                      allocations, requested_bytes, episode.slab_allocations,
-                                                      episode.slab_requested_bytes));
-    }
-    if (frees > episode.slab_frees) {
-      fail(fmt::format("the slab allocator counts {} frees; the episode made {}", frees, episode.slab_frees));
-    }
-    if (std::vector<std::string> lines = slab->audit(); !lines.empty()) fail("slab audit: " + lines.front());
+    check_slab_after_thread_exit(stack, episode, *slab);
     slab.reset();
   }
   const AllocatorStats stats = segments.value()->stats();

@@ -66,8 +66,10 @@ Result<Segment> checked_allocate(Stack& stack, std::size_t bytes, bool zero) {
 void checked_release(Stack& stack, const Segment& segment) {
   constexpr std::size_t kBypass = fault_points::id_of("release.tcache.bypass");
   const std::optional<std::uint64_t> bypass_asks = cache_bypass_asks(stack, kBypass);
+  const Oracles::HeardCalls heard_before = stack.oracles.heard_by_current_fiber();
   Status released = stack.allocator.release(segment);
   if (!released.ok()) stack.oracles.fail("double-free", "release of a live segment refused: " + released.error().describe(), segment.data());
+  stack.oracles.check_heard("release", segment, released, heard_before);
   if (bypass_asks) {  // a live handle of this allocator: the cache's release path asks the bypass
     stack.oracles.check_fault_point_asked("release.tcache.bypass", stack.injector->asks(kBypass) - *bypass_asks, [&segment] {
       return fmt::format("release of region #{} slice {}", segment.region_id(), segment.slice_index());

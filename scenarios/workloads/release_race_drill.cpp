@@ -74,12 +74,16 @@ class Drill {
     }
     const AllocatorStats stats = allocator_.stats();
     if (stats.live_slices() != after_b.live_slices() || stats.cached_slices() != after_b.cached_slices() ||
-        stats.double_frees != after_b.double_frees + 1) {
+        stats.double_frees != after_b.double_frees + 1 ||
+        stats.thread_cache_granted_bytes > after_b.thread_cache_granted_bytes) {
       stack_.oracles.fail("accounting",
-                          fmt::format("{}: stats() counts {} live and {} cached slice(s), {} double free(s); just "
-                                      "after B {}, {}, {}: a refused release changes nothing and is counted once",
+                          fmt::format("{}: stats() counts {} live and {} cached slice(s), {} double free(s), {} bytes "
+                                      "of the caches' limit granted; just after B {}, {}, {}, {}: a refused release "
+                                      "changes nothing, is counted once and grows no grant",
                                       what, stats.live_slices(), stats.cached_slices(), stats.double_frees,
-                                      after_b.live_slices(), after_b.cached_slices(), after_b.double_frees));
+                                      stats.thread_cache_granted_bytes, after_b.live_slices(),
+                                      after_b.cached_slices(), after_b.double_frees,
+                                      after_b.thread_cache_granted_bytes));
     }
     if (const std::vector<std::string> audit = allocator_.audit(); !audit.empty()) {
       stack_.oracles.fail("accounting", what + ": the allocator audits: " + audit.front());

@@ -20,8 +20,8 @@
 // leaves the slice in its cache, allocates from that class again (the slice
 // may come back under a new generation), or flushes its cache (the slice goes
 // to the pool). A's release must be refused as DoubleFree and change nothing:
-// stats() the same as just after B, one more double free counted, audit()
-// clean; B's new slice is still live (B's release of it succeeds) and A's
+// stats() the same as just after B (no grant of the caches' limit grown),
+// one more double free counted, audit() clean; B's new slice is still live (B's release of it succeeds) and A's
 // handle is refused again after it. Failures: "ownership" (an accepted
 // release), "accounting" (stats, audit).
 //

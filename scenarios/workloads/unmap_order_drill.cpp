@@ -41,17 +41,20 @@ void run_unmap_order_drill(Stack& stack, sim::Rng& rng) {
                                                        "the class released {}", kDrill, freed_class, released));
   }
   const AllocatorStats before = allocator->stats();
-  const std::size_t unmapped = allocator->free_unused_regions(before.virtual_bytes - kDrillRegionBytes);
+  // A whole region or a single byte over the target: either excess is one
+  // region's worth to unmap, and the freed queue covers it.
+  const std::size_t excess_bytes = rng.chance(0.5) ? kDrillRegionBytes : 1;
+  const std::size_t unmapped = allocator->free_unused_regions(before.virtual_bytes - excess_bytes);
   const AllocatorStats after = allocator->stats();
   const SizeClassStats& freed = after.classes[static_cast<std::size_t>(freed_class)];
   const SizeClassStats& active = after.classes[static_cast<std::size_t>(active_class)];
   if (unmapped != 1 || freed.freed_regions != 0 || active.active_regions != 1) {
     stack.oracles.fail("regions-unmapped",
-                       fmt::format("{}: free_unused_regions one region below the {} B mapped, with one region of "
+                       fmt::format("{}: free_unused_regions {} B below the {} B mapped, with one region of "
                                    "class {} in the freed queue and one all-free active region of class {}: "
                                    "unmapped {}, leaving {} freed and {} active; the freed one alone was due (the "
                                    "freed queue first)",
-                                   kDrill, before.virtual_bytes, freed_class, active_class, unmapped,
+                                   kDrill, excess_bytes, before.virtual_bytes, freed_class, active_class, unmapped,
                                    freed.freed_regions, active.active_regions));
   }
 }

@@ -8,9 +8,9 @@
 // cleanup) and one fiber: one region of a drawn class made all free and
 // released (release_unused_regions: it joins the freed queue), one region of
 // another class made all free and left active, then free_unused_regions with
-// a target one region below what is mapped. Exactly one region is due, and
-// it is the freed one: the freed class keeps none, the other its active one
-// (regions-unmapped).
+// a target one region or one byte below what is mapped. Exactly one region
+// is due either way, and it is the freed one: the freed class keeps none, the
+// other its active one (regions-unmapped).
 //
 // Run at quiescence (tcache-churn's finish, every seed); nothing of the run's
 // stack is touched.
