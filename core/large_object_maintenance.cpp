@@ -120,8 +120,11 @@ std::size_t LargeObjectAllocator::unmap_free_spans_locked(std::size_t target_map
     auto current = it++;
     large_objects::Span& span = current->second;
     if (span.live_objects != 0 || span.in_flight_bytes != 0) continue;
+    // Free ranges coalesce whatever their state, so a span with nothing live
+    // and nothing in flight is one free range from its start to its end.
     auto range = s.free_by_address.find(Key{current->first, 0});
-    if (range == s.free_by_address.end() || range->second.bytes != span.bytes) continue;
+    SEGSIM_ASSERT(range != s.free_by_address.end() && range->second.bytes == span.bytes,
+                  "a span with no live object and none in flight is not one free range");
     if (!os_.unmap(span.base, span.bytes).ok()) {
       SEGSIM_PROBE("large.unmap.failed");
       ++s.counters.unmap_failures;  // the span stays, whole and free

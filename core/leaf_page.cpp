@@ -80,11 +80,16 @@ Status LeafPage::allocate_segments() {
 
 std::span<const std::byte> LeafPage::read(const Table& table, const Segment& memory,
                                           std::size_t slot) const {
-  if (slot >= table.offset.size() || table.offset[slot] < 0) return {};
+  if (slot >= table.offset.size()) return {};
+  // at(): the test above is the only guard of the table's end, so a weakened
+  // one throws instead of reading past it.
+  const std::int32_t at = table.offset.at(slot);
+  if (at < 0) return {};
   SEGSIM_ASSERT(!segments_returned_, "reading a slot of a page whose segments were returned");
-  const auto offset = static_cast<std::size_t>(table.offset[slot]);
-  SEGSIM_ASSERT(offset + table.length[slot] <= memory.size(), "slot outside its segment");
-  return {memory.data() + offset, table.length[slot]};
+  const auto offset = static_cast<std::size_t>(at);
+  const std::size_t length = table.length.at(slot);
+  SEGSIM_ASSERT(offset + length <= memory.size(), "slot outside its segment");
+  return {memory.data() + offset, length};
 }
 
 std::span<const std::byte> LeafPage::get_slot(std::size_t slot) const {

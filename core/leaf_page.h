@@ -48,7 +48,8 @@ class LeafPage {
   // (segments returned), or the allocator's error if growing fails. Every
   // refusal leaves the page unchanged: each slot still reads its old value.
   Status set_slot(std::size_t slot, std::span<const std::byte> value);
-  // The slot's value, empty when unset. Valid until the next write or reset.
+  // The slot's value, empty when unset or past the last slot (slot_count()
+  // and on). Valid until the next write or reset.
   std::span<const std::byte> get_slot(std::size_t slot) const;
   Status set_dewey_id(std::size_t slot, std::span<const std::byte> dewey_id);
   std::span<const std::byte> get_dewey_id(std::size_t slot) const;

@@ -1,4 +1,5 @@
 #include "core/mapped_page_file.h"
+#include "core/little_endian.h"
 #include "core/probe.h"
 
 #include <atomic>
@@ -14,26 +15,6 @@ namespace {
 // not platform::Atomic: a statistic, never a synchronisation point worth
 // exploring under simulation.
 std::atomic<std::uint64_t> g_unmap_failures{0};
-
-// Little-endian fields of the header, by offset: a field past the buffer
-// is an assertion, not a write outside it.
-template <typename Value>
-Value load_le(std::span<const std::byte> bytes, std::size_t at) {
-  SEGSIM_ASSERT(at <= bytes.size() && sizeof(Value) <= bytes.size() - at, "a page-file field read past its buffer");
-  Value v = 0;
-  for (std::size_t i = sizeof(Value); i-- > 0;) v = static_cast<Value>((v << 8) | static_cast<Value>(bytes[at + i]));
-  return v;
-}
-std::uint32_t load_le32(std::span<const std::byte> bytes, std::size_t at) { return load_le<std::uint32_t>(bytes, at); }
-std::uint64_t load_le64(std::span<const std::byte> bytes, std::size_t at) { return load_le<std::uint64_t>(bytes, at); }
-
-template <typename Value>
-void store_le(std::span<std::byte> bytes, std::size_t at, Value v) {
-  SEGSIM_ASSERT(at <= bytes.size() && sizeof(Value) <= bytes.size() - at, "a page-file field written past its buffer");
-  for (std::size_t i = 0; i < sizeof(Value); ++i) bytes[at + i] = static_cast<std::byte>(v >> (8 * i));
-}
-void store_le32(std::span<std::byte> bytes, std::size_t at, std::uint32_t v) { store_le(bytes, at, v); }
-void store_le64(std::span<std::byte> bytes, std::size_t at, std::uint64_t v) { store_le(bytes, at, v); }
 
 struct Layout {
   std::uint32_t page_size;
@@ -61,17 +42,17 @@ Result<Layout> validate(const std::byte* data, std::size_t bytes) {
     SEGSIM_PROBE("pagefile.invalid.magic");
     return invalid("bad magic");
   }
-  if (load_le32(header, 8) != kPageFileVersion) {
+  if (little_endian::load32(header, 8) != kPageFileVersion) {
     SEGSIM_PROBE("pagefile.invalid.version");
     return invalid("unsupported format_version");
   }
-  const std::uint32_t page_size = load_le32(header, 12);
+  const std::uint32_t page_size = little_endian::load32(header, 12);
   if (!is_power_of_two(page_size) || page_size < kMinPageFileBytesPerPage ||
       page_size > kMaxPageFileBytesPerPage) {
     SEGSIM_PROBE("pagefile.invalid.page_size");
     return invalid("page_size not a power of two in 4 KiB..1 MiB");
   }
-  if (load_le64(header, 32) != 0) {
+  if (little_endian::load64(header, 32) != 0) {
     SEGSIM_PROBE("pagefile.invalid.reserved");
     return invalid("reserved field not zero");
   }
@@ -83,13 +64,13 @@ Result<Layout> validate(const std::byte* data, std::size_t bytes) {
     }
   }
   const std::uint64_t checksum = fnv1a64(std::span(data, kPageFileChecksummedBytes));
-  if (load_le64(header, 40) != checksum) {
+  if (little_endian::load64(header, 40) != checksum) {
     SEGSIM_PROBE("pagefile.invalid.checksum");
     return invalid("header checksum mismatch");
   }
 
-  const std::uint64_t page_count = load_le64(header, 16);
-  const std::uint64_t root_offset = load_le64(header, 24);
+  const std::uint64_t page_count = little_endian::load64(header, 16);
+  const std::uint64_t root_offset = little_endian::load64(header, 24);
   if (page_count == 0) {
     SEGSIM_PROBE("pagefile.invalid.no_pages");
     return invalid("page_count is zero (no root page)");
@@ -126,12 +107,12 @@ std::uint64_t fnv1a64(std::span<const std::byte> bytes) noexcept {
 std::array<std::byte, kPageFileHeaderBytes> encode_page_file_header(const PageFileHeader& header) {
   std::array<std::byte, kPageFileHeaderBytes> out{};
   std::memcpy(out.data(), kPageFileMagic.data(), kPageFileMagic.size());
-  store_le32(out, 8, header.format_version);
-  store_le32(out, 12, header.page_size);
-  store_le64(out, 16, header.page_count);
-  store_le64(out, 24, header.root_offset);
-  store_le64(out, 32, header.reserved);
-  store_le64(out, 40, fnv1a64(std::span(out.data(), kPageFileChecksummedBytes)));
+  little_endian::store32(out, 8, header.format_version);
+  little_endian::store32(out, 12, header.page_size);
+  little_endian::store64(out, 16, header.page_count);
+  little_endian::store64(out, 24, header.root_offset);
+  little_endian::store64(out, 32, header.reserved);
+  little_endian::store64(out, 40, fnv1a64(std::span(out.data(), kPageFileChecksummedBytes)));
   return out;
 }
 

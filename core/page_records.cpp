@@ -1,4 +1,5 @@
 #include "core/page_records.h"
+#include "core/little_endian.h"
 #include "core/probe.h"
 
 #include <algorithm>
@@ -9,16 +10,6 @@ namespace segsim {
 namespace {
 
 constexpr std::uint32_t kFlagHasDewey = 1;
-
-std::uint32_t load_le32(const std::byte* p) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint32_t>(p[i]);
-  return v;
-}
-
-void store_le32(std::byte* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
-}
 
 Error invalid(const char* detail) { return make_error(Errc::InvalidPageFile, detail); }
 
@@ -69,8 +60,8 @@ Result<std::vector<std::byte>> encode_page_records(std::span<const PageRecordVie
   }
 
   std::vector<std::byte> out(table_end + payload);
-  store_le32(out.data(), static_cast<std::uint32_t>(records.size()));
-  store_le32(out.data() + 4, static_cast<std::uint32_t>(payload));
+  little_endian::store32(out, 0, static_cast<std::uint32_t>(records.size()));
+  little_endian::store32(out, 4, static_cast<std::uint32_t>(payload));
   std::uint64_t cursor = table_end;
   auto put = [&](std::span<const std::byte> bytes) {
     SEGSIM_ASSERT(cursor + bytes.size() <= out.size(), "payload sized before copying");
@@ -82,14 +73,15 @@ Result<std::vector<std::byte>> encode_page_records(std::span<const PageRecordVie
   for (std::size_t i = 0; i < records.size(); ++i) {
     const PageRecordView& r = records[i];
     SEGSIM_ASSERT(kPageRecordsHeaderBytes + (i + 1) * kPageRecordEntryBytes <= table_end, "a record entry past the table");
-    std::byte* entry = out.data() + kPageRecordsHeaderBytes + i * kPageRecordEntryBytes;
-    store_le32(entry, r.slot);
-    store_le32(entry + 4, r.dewey_id.has_value() ? kFlagHasDewey : 0);
-    store_le32(entry + 8, put(r.value));
-    store_le32(entry + 12, static_cast<std::uint32_t>(r.value.size()));
+    const std::span<std::byte> entry =
+        std::span(out).subspan(kPageRecordsHeaderBytes + i * kPageRecordEntryBytes, kPageRecordEntryBytes);
+    little_endian::store32(entry, 0, r.slot);
+    little_endian::store32(entry, 4, r.dewey_id.has_value() ? kFlagHasDewey : 0);
+    little_endian::store32(entry, 8, put(r.value));
+    little_endian::store32(entry, 12, static_cast<std::uint32_t>(r.value.size()));
     if (r.dewey_id.has_value()) {
-      store_le32(entry + 16, put(*r.dewey_id));
-      store_le32(entry + 20, static_cast<std::uint32_t>(r.dewey_id->size()));
+      little_endian::store32(entry, 16, put(*r.dewey_id));
+      little_endian::store32(entry, 20, static_cast<std::uint32_t>(r.dewey_id->size()));
     }
   }
   SEGSIM_ASSERT(cursor == out.size(), "every payload byte written once");
@@ -102,8 +94,8 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
     return invalid("page shorter than the record header");
   }
   const std::uint64_t page_bytes = page.size();
-  const std::uint64_t count = load_le32(page.data());
-  const std::uint64_t payload_bytes = load_le32(page.data() + 4);
+  const std::uint64_t count = little_endian::load32(page, 0);
+  const std::uint64_t payload_bytes = little_endian::load32(page, 4);
   const std::uint64_t table_end = kPageRecordsHeaderBytes + kPageRecordEntryBytes * count;  // < 2^37
   if (table_end > page_bytes) {
     SEGSIM_PROBE("records.decode.table_past_end");
@@ -122,12 +114,13 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
   for (std::uint64_t i = 0; i < count; ++i) {
     SEGSIM_ASSERT(kPageRecordsHeaderBytes + (i + 1) * kPageRecordEntryBytes <= table_end && table_end <= page_bytes,
                   "a record entry read past the table or the page");
-    const std::byte* entry = page.data() + kPageRecordsHeaderBytes + i * kPageRecordEntryBytes;
-    const std::uint32_t flags = load_le32(entry + 4);
-    const std::uint64_t value_offset = load_le32(entry + 8);
-    const std::uint64_t value_bytes = load_le32(entry + 12);
-    const std::uint64_t dewey_offset = load_le32(entry + 16);
-    const std::uint64_t dewey_bytes = load_le32(entry + 20);
+    const std::span<const std::byte> entry =
+        page.subspan(kPageRecordsHeaderBytes + i * kPageRecordEntryBytes, kPageRecordEntryBytes);
+    const std::uint32_t flags = little_endian::load32(entry, 4);
+    const std::uint64_t value_offset = little_endian::load32(entry, 8);
+    const std::uint64_t value_bytes = little_endian::load32(entry, 12);
+    const std::uint64_t dewey_offset = little_endian::load32(entry, 16);
+    const std::uint64_t dewey_bytes = little_endian::load32(entry, 20);
     if ((flags & ~kFlagHasDewey) != 0) {
       SEGSIM_PROBE("records.decode.flags");
       return invalid("unknown record flags");
@@ -137,7 +130,7 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
       return invalid("record value outside the payload");
     }
     PageRecordView view;
-    view.slot = load_le32(entry);
+    view.slot = little_endian::load32(entry, 0);
     SEGSIM_ASSERT(value_offset + value_bytes <= payload_end && payload_end <= page_bytes,
                   "a record value read past the payload (an outside value accepted)");
     view.value = page.subspan(value_offset, value_bytes);

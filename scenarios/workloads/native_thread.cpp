@@ -468,7 +468,10 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
   // Half the episodes without an observer (the checks that need one hold
   // trivially) and without the run's fault-point controller while the thread
   // runs: the allocator's inline hit paths run only then (segment_fast_path.h).
+  // Half the observed ones lift the controller too: an observer alone must
+  // keep the calls off the inline paths, which would not tell it.
   const bool observed = rng.chance(0.5);
+  const bool faults_lifted = !observed || rng.chance(0.5);
   if (observed) config.observer = &observer;
   auto segments = SegmentAllocator::create(*os.value(), config);
   if (!segments.ok()) stack.oracles.fail("exception", "native-thread allocator: " + segments.error().describe());
@@ -491,7 +494,7 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
   episode.slab = slab.get();
   episode.observer = &observer;
   episode.zeroed_first = rng.chance(0.5);
-  episode.faults_lifted = !observed;
+  episode.faults_lifted = faults_lifted;
   episode.exits_with_cached_objects = rng.chance(0.5);
   episode.segment_sizes = native_draw_sizes(rng, 4 + rng.below(8), kLargestClassBytes, segment_edges);
   episode.late_segment_sizes = native_draw_sizes(rng, 1 + rng.below(3), kLargestClassBytes, segment_edges);
@@ -503,7 +506,7 @@ void run_native_thread_episode(Stack& stack, sim::Rng& rng, bool with_slab) {
   // The fiber blocks in join(): no scheduling point until the thread is gone.
   {
     std::optional<fault_points::ControllerScope> quiet;
-    if (!observed) quiet.emplace(nullptr);  // nothing else runs until join() returns
+    if (faults_lifted) quiet.emplace(nullptr);  // nothing else runs until join() returns
     std::thread thread([&episode] {
       t_late_work.episode = &episode;  // first thread_local touched: destroyed last
       episode.cached_phase();

@@ -176,6 +176,11 @@ void verify_page(Stack& stack, std::uint64_t id, const LeafPage& page) {
     const SlotShadow want_id = expected_id == dewey.end() ? SlotShadow{} : expected_id->second;
     stack.oracles.check_content(id, s, page.get_dewey_id(s), want_id, page.dewey_segment().data());
   }
+  // Past the last slot, from its first index on, every read is empty.
+  for (std::size_t past = page.slot_count(); past < page.slot_count() + 2; ++past) {
+    stack.oracles.check_content(id, past, page.get_slot(past), SlotShadow{}, page.slot_segment().data());
+    stack.oracles.check_content(id, past, page.get_dewey_id(past), SlotShadow{}, page.dewey_segment().data());
+  }
 }
 
 void publish(Stack& stack, std::uint64_t id, LeafPage* page) { stack.cache.put(id, page); }

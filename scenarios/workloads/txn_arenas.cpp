@@ -42,7 +42,8 @@ struct TxnArenas {
   std::unique_ptr<ArenaOracles> oracles;
   std::unique_ptr<TxnArenaManager> manager;
   ArenaModelCounts model;
-  ArenaProfileModel profiles{TxnArenaConfig{}.history_size};  // the manager's config is the default
+  explicit TxnArenas(std::size_t history_size) : profiles(history_size) {}
+  ArenaProfileModel profiles;  // with the run's manager's history_size
   std::uint64_t next_txn = 1;
   std::uint32_t next_fill = 0;  // fibers switch only at scheduling points: no lock needed
 };
@@ -255,7 +256,12 @@ void run_txns(Txn& txn, const OpMix& mix, std::uint32_t ops) {
 }
 
 void prepare(Stack& stack) {
-  auto st = std::make_shared<TxnArenas>();
+  // The run's manager's history: the default, or short enough that the
+  // window fills and evicts within a run (1 is the smallest accepted).
+  sim::Rng config_rng = stack.simulation.stream("workload.txn-arenas.config");
+  TxnArenaConfig run_config;
+  run_config.history_size = draw_one<std::size_t>(config_rng, {1, 2, 7, TxnArenaConfig{}.history_size});
+  auto st = std::make_shared<TxnArenas>(run_config.history_size);
   st->oracles = std::make_unique<ArenaOracles>(stack.oracles, stack.sim_os);
   for (const TxnArenaConfig& bad : {TxnArenaConfig{0, 16}, TxnArenaConfig{16, 0}, TxnArenaConfig{16, (std::size_t{1} << 20) + 1}  /* past the documented 2^20 */}) {
     auto refused = TxnArenaManager::create(stack.allocator, bad);
@@ -273,7 +279,7 @@ void prepare(Stack& stack) {
                                                       edge.history_size, edge.max_live_arenas, made.error().describe()));
     }
   }
-  auto manager = TxnArenaManager::create(stack.allocator);
+  auto manager = TxnArenaManager::create(stack.allocator, run_config);
   if (!manager.ok()) stack.oracles.fail("exception", "arena config: " + manager.error().describe());
   st->manager = std::move(manager.value());
   if (&st->manager->segments() != &stack.allocator) stack.oracles.fail("arena-ownership", "segments() is not the manager's allocator");
@@ -326,10 +332,44 @@ void check_open_arenas(Stack& stack) {
   }
 }
 
+// A manager whose history holds one transaction (history_size 1, the
+// smallest): after a root that kept 1 KB and then one that kept 300 KB,
+// suggest_profile() answers for the second alone — medium, as the profile
+// model says; a window one short would be empty (tiny).
+void check_history_of_one(Stack& stack) {
+  TxnArenaConfig config;
+  config.history_size = 1;
+  auto made = TxnArenaManager::create(stack.allocator, config);
+  if (!made.ok()) stack.oracles.fail("exception", "arena config: " + made.error().describe());
+  TxnArenaManager& manager = *made.value();
+  ArenaProfileModel model(config.history_size);
+  std::uint64_t txn = 1;
+  for (const std::size_t pieces : {1, 3}) {  // of 1 KB, then of 100 KB
+    auto root = manager.begin(txn++, ArenaProfile::Medium);  // its limit holds 300 KB
+    if (!root.ok()) return;  // the segment allocator refused (a fault plan): nothing to judge
+    std::vector<ArenaObject> kept;
+    for (std::size_t i = 0; i < pieces; ++i) {
+      const std::size_t bytes = pieces == 1 ? 1'000 : 100'000;
+      auto got = root.value()->allocate(bytes, 1);
+      if (!got.ok()) return;  // refused under a fault plan; the manager gives its chunks back
+      kept.push_back(ArenaObject{got.value(), bytes, 0, 1});
+    }
+    const std::uint64_t ticket = model.root_end_started();
+    const Status ended = manager.commit(root.value()->id());
+    model.root_end_done(ticket, ended.ok(), kept);
+    if (!ended.ok()) stack.oracles.fail("arena-refusal", "history drill: a commit was refused: " + ended.error().describe());
+  }
+  const ArenaProfileModel::Mark before = model.mark();
+  auto suggested = manager.begin_estimated(txn, std::nullopt);
+  if (!suggested.ok()) return;
+  model.check_suggested(stack.oracles, before, suggested.value()->profile());
+}
+
 void finish(Stack& stack) {
   TxnArenas& st = state(stack);
   st.oracles->check_quiescent(*st.manager, st.model);
   check_open_arenas(stack);
+  check_history_of_one(stack);
   st.manager.reset();
   stack.scenario_state.reset();
 }
