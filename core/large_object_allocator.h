@@ -77,6 +77,9 @@ class LargeObject {
   std::size_t size() const noexcept { return bytes_; }  // the request rounded up to the granule
   std::span<std::byte> bytes() const noexcept { return {data_, bytes_}; }
   std::uint32_t allocator_id() const noexcept { return allocator_; }
+  // Spans are numbered 1, 2, … in the order they are mapped: the last id
+  // given is stats().spans_mapped. A release naming 0 or a later id is
+  // InvalidPointer.
   std::uint32_t span_id() const noexcept { return span_; }
   std::size_t offset() const noexcept { return offset_; }
   std::uint32_t generation() const noexcept { return generation_; }

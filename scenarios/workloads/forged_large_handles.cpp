@@ -46,7 +46,8 @@ const char* forgery_name(LargeForgery forgery) {
   return "?";
 }
 
-std::optional<LargeObject> forge(const LargeObject& live, LargeForgery forgery, std::size_t granule_bytes) {
+std::optional<LargeObject> forge(const LargeObject& live, LargeForgery forgery, std::size_t granule_bytes,
+                                 std::uint32_t past_last_span) {
   if constexpr (!kSameSize) {
     return std::nullopt;
   } else {
@@ -54,7 +55,7 @@ std::optional<LargeObject> forge(const LargeObject& live, LargeForgery forgery, 
     if (!mirrors(live, m)) return std::nullopt;
     switch (forgery) {
       case LargeForgery::SpanZero: m.span = 0; break;
-      case LargeForgery::SpanPastLast: m.span = UINT32_MAX; break;
+      case LargeForgery::SpanPastLast: m.span = past_last_span; break;
       case LargeForgery::OtherGeneration: m.generation += 1; break;
       case LargeForgery::OtherSize: m.bytes += granule_bytes; break;
     }

@@ -23,8 +23,10 @@ Errc refusal_of(LargeForgery forgery);
 const char* forgery_name(LargeForgery forgery);
 
 // `live` with the field of `forgery` changed (OtherSize: one granule more,
-// `granule_bytes` the allocator's). Nullopt when this build's LargeObject
+// `granule_bytes` the allocator's; SpanPastLast: `past_last_span`, an id
+// after the last the allocator gave). Nullopt when this build's LargeObject
 // layout is not the one the forger knows (checked on `live` itself).
-std::optional<LargeObject> forge(const LargeObject& live, LargeForgery forgery, std::size_t granule_bytes);
+std::optional<LargeObject> forge(const LargeObject& live, LargeForgery forgery, std::size_t granule_bytes,
+                                 std::uint32_t past_last_span);
 
 }  // namespace segsim::scenarios

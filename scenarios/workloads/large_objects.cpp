@@ -12,6 +12,7 @@
 // quiescence the decommit-policy episode (workloads/decommit_policy_episode.h)
 // checks when and what a private allocator decommits.
 #include <array>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -165,7 +166,11 @@ void forged_release(Stack& stack, LargeRun& run, sim::Rng& rng) {
   const auto& live = run.checks->live();
   const LargeObject handle = std::next(live.begin(), static_cast<long>(pick(rng, live.size())))->second.handle;
   const auto forgery = static_cast<LargeForgery>(rng.below(kLargeForgeryCount));
-  const std::optional<LargeObject> forged = forge(handle, forgery, run.large->config().granule_bytes);
+  // Past the last span: the first id never given (spans are numbered 1, 2, …
+  // as mapped, so it is one past spans_mapped), or the largest id there is.
+  const std::uint64_t first_unissued = run.large->stats().spans_mapped + 1;
+  const auto past_last_span = rng.chance(0.5) ? static_cast<std::uint32_t>(first_unissued) : UINT32_MAX;
+  const std::optional<LargeObject> forged = forge(handle, forgery, run.large->config().granule_bytes, past_last_span);
   if (!forged) stack.oracles.fail("exception", "this build's LargeObject layout is not the one the forger knows");
   const std::size_t live_before = run.large->stats().live_objects;
   const Status status = run.large->release(*forged);
