@@ -83,10 +83,10 @@ std::span<const std::byte> LeafPage::read(const Table& table, const Segment& mem
   if (slot >= table.offset.size()) return {};
   // at(): the test above is the only guard of the table's end, so a weakened
   // one throws instead of reading past it.
-  const std::int32_t at = table.offset.at(slot);
-  if (at < 0) return {};
+  const std::int32_t slot_offset = table.offset.at(slot);
+  if (slot_offset < 0) return {};
   SEGSIM_ASSERT(!segments_returned_, "reading a slot of a page whose segments were returned");
-  const auto offset = static_cast<std::size_t>(at);
+  const auto offset = static_cast<std::size_t>(slot_offset);
   const std::size_t length = table.length.at(slot);
   SEGSIM_ASSERT(offset + length <= memory.size(), "slot outside its segment");
   return {memory.data() + offset, length};
