@@ -211,13 +211,22 @@ std::atomic<bool> g_fatal_reported{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "used inside a signal handler");
 
 std::atomic<bool> g_fatal_report_done{false};
+// Counted, so the harness can tell a wait that was due from one that was not
+// (flight_recorder.h); the limit is lowered only by hold_fatal_report().
+std::atomic<std::uint32_t> g_fatal_wait_pauses{0};
+std::atomic<std::uint32_t> g_fatal_wait_limit{kMaxFatalReportWaitPauses};
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "used inside a signal handler");
 
 // Another thread is writing the crash report: wait for it (bounded), so this
 // thread's own death (two threads failing the same assertion) does not end
 // the process before the report is whole.
 void wait_for_fatal_report() {
   struct timespec pause {0, 1000000};  // 1 ms
-  for (int i = 0; i < 10000 && !g_fatal_report_done.load(); ++i) ::nanosleep(&pause, nullptr);
+  const std::uint32_t limit = g_fatal_wait_limit.load();
+  for (std::uint32_t i = 0; i < limit && !g_fatal_report_done.load(); ++i) {
+    g_fatal_wait_pauses.fetch_add(1);
+    ::nanosleep(&pause, nullptr);
+  }
 }
 
 void restore_previous_handlers() {
@@ -437,7 +446,21 @@ bool reset_report_count() noexcept {
   // the next run in this process reports its own first fatal signal.
   g_fatal_reported.store(false);
   g_fatal_report_done.store(false);
+  g_fatal_wait_limit.store(kMaxFatalReportWaitPauses);
   return true;
+}
+
+std::uint32_t fatal_report_wait_pauses() noexcept { return g_fatal_wait_pauses.load(); }
+
+void hold_fatal_report(std::uint32_t wait_pauses) noexcept {
+  if (wait_pauses == 0) {
+    g_fatal_wait_limit.store(kMaxFatalReportWaitPauses);
+    g_fatal_report_done.store(true);
+    return;
+  }
+  g_fatal_wait_limit.store(std::min(wait_pauses, kMaxFatalReportWaitPauses));
+  g_fatal_report_done.store(false);
+  g_fatal_reported.store(true);
 }
 
 namespace detail {

@@ -21,8 +21,12 @@
 // rename), and on a release or reset the allocator refuses (the Errc), from
 // the refusing thread. Each report, of either kind, is announced in one line
 // on stderr, "segsim: flight recorder: crash report PATH" (none past the
-// per-process cap, kMaxReportsPerProcess). Off, a recorded operation costs
-// one relaxed load and a predictable branch.
+// per-process cap, kMaxReportsPerProcess). One fatal report per process: a
+// fatal signal while another thread writes it waits for it — pauses of 1 ms,
+// at most kMaxFatalReportWaitPauses — and returns unreported (so a second
+// thread's death does not end the process before the report is whole); once
+// the report is whole it returns without a pause. Off, a recorded operation
+// costs one relaxed load and a predictable branch.
 #pragma once
 
 #include <atomic>
@@ -46,6 +50,7 @@ namespace segsim::flight_recorder {
 inline constexpr int kFormatVersion = 4;
 inline constexpr std::size_t kMaxThreads = 256;         // rings beyond are not recorded (counted)
 inline constexpr std::size_t kMaxReportsPerProcess = 8;  // a storm of refusals writes the first few
+inline constexpr std::uint32_t kMaxFatalReportWaitPauses = 10000;  // 1 ms each: 10 s for another thread's report
 
 // The SegmentAllocator's operations, then the page layer's (LeafPagePool,
 // LeafPage, PageCache — docs/flight-recorder.md says which fields each uses).
@@ -504,6 +509,16 @@ void hold_next_ring_claim(void (*hold)(void*), void* arg) noexcept;
 // (workloads/recorder_ops.cpp), which no fiber schedule reaches: wrap() has
 // no scheduling point. `hold` must not throw.
 void hold_next_wrap(void (*hold)(void*), void* arg) noexcept;
+// The 1 ms pauses fatal signals have waited for another thread's fatal
+// report, since the process started.
+std::uint32_t fatal_report_wait_pauses() noexcept;
+// As if the process's fatal report were under way on another thread and
+// never finished: each fatal signal from now waits `wait_pauses` pauses (at
+// most kMaxFatalReportWaitPauses) for it, then returns unreported. 0 ends the
+// hold: the report counts as whole (a signal returns at once, unreported);
+// reset_report_count() ends it too. For the harness's drill of the wait's
+// bound, which only a report writer that never finishes reaches.
+void hold_fatal_report(std::uint32_t wait_pauses) noexcept;
 // Ring blocks made since the last enable() and not freed: one a ring in the
 // table, never more than kMaxThreads. A thread that made a ring and then
 // found no slot for it (lost the race) frees its ring; an earlier enable()'s

@@ -201,13 +201,38 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   if (after.sa_sigaction != before.sa_sigaction || (after.sa_flags & SA_SIGINFO) != (before.sa_flags & SA_SIGINFO)) {
     recorder_fail(stack, fmt::format("the {} handler before enable() is not back after disable()", raised_signal_name(signal)));
   }
-  // Again: the process has had its fatal report.
+  // Again: the process has had its fatal report, whole, so the handler
+  // returns at once — no pause for a report that is not under way.
   enable_recorder_or_fail(stack, config);
   const std::size_t second = flight_recorder::reports_written();
+  const std::uint32_t paused = flight_recorder::fatal_report_wait_pauses();
   ::raise(signal);
   flight_recorder::disable();
   if (flight_recorder::reports_written() != second) {
     recorder_fail(stack, fmt::format("a second raised {} wrote another report", raised_signal_name(signal)));
+  }
+  if (const std::uint32_t waited = flight_recorder::fatal_report_wait_pauses() - paused; waited != 0) {
+    recorder_fail(stack, fmt::format("a second raised {} waited {} pause(s) for a fatal report already whole; none "
+                                     "was due",
+                                     raised_signal_name(signal), waited));
+  }
+  // A fatal report under way that never finishes (held): a signal waits the
+  // wait's limit out, pause by pause, then returns unreported.
+  const std::uint32_t limit = draw_one<std::uint32_t>(rng, {1, 2, 1 + static_cast<std::uint32_t>(rng.below(4))});
+  flight_recorder::hold_fatal_report(limit);
+  enable_recorder_or_fail(stack, config);
+  const std::uint32_t paused_held = flight_recorder::fatal_report_wait_pauses();
+  ::raise(signal);
+  flight_recorder::disable();
+  flight_recorder::hold_fatal_report(0);
+  if (flight_recorder::reports_written() != second) {
+    recorder_fail(stack, fmt::format("a raised {} under another thread's unfinished report wrote one",
+                                     raised_signal_name(signal)));
+  }
+  if (const std::uint32_t waited = flight_recorder::fatal_report_wait_pauses() - paused_held; waited != limit) {
+    recorder_fail(stack, fmt::format("a raised {} waited {} pause(s) for a fatal report that never finished; its "
+                                     "limit of {} was due",
+                                     raised_signal_name(signal), waited, limit));
   }
 }
 
