@@ -44,8 +44,8 @@ struct AllocatorStats {
   std::uint64_t madvise_failures = 0;   // failed madvise calls (reset fell back / region kept)
   std::uint64_t map_failures = 0;
   std::uint64_t unmap_failures = 0;
-  std::uint64_t double_frees = 0;       // releases / resets refused as DoubleFree
-  std::uint64_t invalid_pointers = 0;   // releases / resets refused as InvalidPointer
+  std::uint64_t double_frees = 0;       // releases / resets / lookups refused as DoubleFree
+  std::uint64_t invalid_pointers = 0;   // releases / resets / lookups refused as InvalidPointer
   std::uint64_t cache_hits = 0;         // allocations served by a thread cache without the class lock
   std::uint64_t cache_refills = 0;      // thread caches refilled from a class's pool
   std::uint64_t cache_flushes = 0;      // thread caches emptied into the pools

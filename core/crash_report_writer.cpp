@@ -122,6 +122,7 @@ class SafeWriter {
       }
       interruptions = 0;
       done += static_cast<std::size_t>(n);
+      state().report_writes.fetch_add(1, std::memory_order_relaxed);
     }
     len_ = 0;
   }
@@ -135,7 +136,7 @@ class SafeWriter {
   int fd_;
   bool ok_ = true;
   std::size_t len_ = 0;
-  char buffer_[2048];
+  char buffer_[kReportBufferBytes];
 };
 
 const char* result_name(std::uint8_t result) {

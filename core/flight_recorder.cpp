@@ -450,6 +450,8 @@ bool reset_report_count() noexcept {
   return true;
 }
 
+std::uint64_t report_writes() noexcept { return state().report_writes.load(std::memory_order_relaxed); }
+
 std::uint32_t fatal_report_wait_pauses() noexcept { return g_fatal_wait_pauses.load(); }
 
 void hold_fatal_report(std::uint32_t wait_pauses) noexcept {

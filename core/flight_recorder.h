@@ -51,6 +51,9 @@ inline constexpr int kFormatVersion = 4;
 inline constexpr std::size_t kMaxThreads = 256;         // rings beyond are not recorded (counted)
 inline constexpr std::size_t kMaxReportsPerProcess = 8;  // a storm of refusals writes the first few
 inline constexpr std::uint32_t kMaxFatalReportWaitPauses = 10000;  // 1 ms each: 10 s for another thread's report
+// A report's bytes go out through a buffer this large: one write() per full
+// buffer and one for the rest — more only when a write is short.
+inline constexpr std::size_t kReportBufferBytes = 2048;
 
 // The SegmentAllocator's operations, then the page layer's (LeafPagePool,
 // LeafPage, PageCache — docs/flight-recorder.md says which fields each uses).
@@ -509,6 +512,10 @@ void hold_next_ring_claim(void (*hold)(void*), void* arg) noexcept;
 // (workloads/recorder_ops.cpp), which no fiber schedule reaches: wrap() has
 // no scheduling point. `hold` must not throw.
 void hold_next_wrap(void (*hold)(void*), void* arg) noexcept;
+// The write() calls that wrote a report's bytes (interrupted ones not
+// counted), since the process started: a report of B bytes with no short
+// write takes ceil(B / kReportBufferBytes).
+std::uint64_t report_writes() noexcept;
 // The 1 ms pauses fatal signals have waited for another thread's fatal
 // report, since the process started.
 std::uint32_t fatal_report_wait_pauses() noexcept;

@@ -84,6 +84,7 @@ struct State {
   std::atomic<std::uint64_t> rings_refused{0};
   std::atomic<std::uint32_t> ring_allocations_to_fail{0};  // fail_ring_allocations()
   std::atomic<std::uint32_t> writes_to_interrupt{0};       // interrupt_report_writes()
+  std::atomic<std::uint64_t> report_writes{0};             // report_writes()
   std::atomic<std::uint32_t> rings_held{0};                // rings_held()
   // Registered by threads concurrently (ring_of_this_thread), read by others
   // (a ring to take over, a report): atomic, lock-free (a signal handler reads them).

@@ -39,6 +39,7 @@ void Oracles::check_cheap() {
 void Oracles::check_quiescent(std::size_t borrowed_pages) {
   try {
     check_double_free();
+    check_refusals_counted();
     check_accounting();
     check_os_accounting();
     check_memset_zeroings();

@@ -8,6 +8,8 @@
 //                         race drill's, on its private allocator)
 //   double_free.cpp       the allocator refused no release but those the workload
 //                         made on purpose (stale, foreign, null handles)
+//   refusals_counted.cpp  stats() counts every refused release / reset the observer
+//                         heard, by its code (lookups' refusals on top)
 //   refusal_fields.cpp    a refused release / reset's Error names the handle refused, and a DoubleFree the slice now
 //   rule_texts.cpp        one detail text per refusal rule the model says was due
 //                         (lookups, forged segment and slab handles; rule_texts.h),
@@ -282,6 +284,7 @@ class Oracles final : public SegmentObserver {
   void maybe_sample();
   // The per-invariant checkers (one file each).
   void check_double_free();
+  void check_refusals_counted();  // refusals_counted.cpp
   void check_refusal_fields(const char* call, const Segment& segment, const Error& error);  // refusal_fields.cpp
   void canary_fill(const Segment& segment);
   void canary_verify(const Segment& segment);

@@ -62,10 +62,12 @@ void check_forecast_against_model(Oracles& oracles, const PressureForecasterConf
   // thresholds, or when both hold the very same ratio (one division of the
   // same sample): then a ratio exactly on a threshold is at it for both.
   const bool same_ratio = got.current_ratio == want.current_ratio;
-  // Whether it is already critical, or else rising at all, must be certain first.
+  // Whether it is already critical, or else rising at all, must be certain
+  // first: rising is certain when the slope is clear of 0, or when both
+  // computed the very same slope (a flat window's 0 is not rising for both).
   const bool at_critical_certain = same_ratio || clear_of(want.current_ratio, {t.critical});
-  const bool critical_certain =
-      at_critical_certain && (want.current_ratio >= t.critical || clear_of(want.slope_per_s, {0.0}));
+  const bool rising_certain = got.slope_per_s == want.slope_per_s || clear_of(want.slope_per_s, {0.0});
+  const bool critical_certain = at_critical_certain && (want.current_ratio >= t.critical || rising_certain);
   if (critical_certain && (want.time_to_critical_ns <= 0
                                ? got.time_to_critical_ns != want.time_to_critical_ns
                                : !within(static_cast<double>(got.time_to_critical_ns),

@@ -285,10 +285,21 @@ void check_interrupted_writes(Stack& stack, const RecorderCheck& check, sim::Rng
   const auto some = static_cast<std::uint32_t>(1 + rng.below(kMaxWriteInterruptions));
   const std::uint32_t asked_again = draw_one<std::uint32_t>(rng, {1, some, kMaxWriteInterruptions});
   flight_recorder::interrupt_report_writes(asked_again);
+  const std::uint64_t writes_before = flight_recorder::report_writes();
   const std::string path = flight_recorder::write_report("writes interrupted");
   if (path.empty()) {
     recorder_fail(stack, fmt::format("write_report() with {} write(s) interrupted in a row (the limit {}) wrote "
                                      "no report", asked_again, kMaxWriteInterruptions));
+  }
+  // Written through its buffer: a write per full buffer and one for the rest
+  // (a file's write is not short here; the interrupted ones are not counted).
+  std::error_code size_error;
+  const std::uintmax_t report_bytes = std::filesystem::file_size(path, size_error);
+  const std::uint64_t writes = flight_recorder::report_writes() - writes_before;
+  const std::uint64_t buffers = (report_bytes + flight_recorder::kReportBufferBytes - 1) / flight_recorder::kReportBufferBytes;
+  if (!size_error && writes > buffers) {
+    recorder_fail(stack, fmt::format("a report of {} bytes took {} write(s); {} buffer(s) of {} bytes were due", report_bytes,
+                                     writes, buffers, flight_recorder::kReportBufferBytes));
   }
   if (const CrashReport report = read_recorder_report(stack, path); report.kind != "writes interrupted") {
     recorder_fail(stack, fmt::format("the report written through {} interrupted write(s) says kind '{}'",

@@ -97,6 +97,7 @@ struct Worker {
   void give_away();
   void free_remote();
   void lookup();
+  void lookup_no_start(const SlabObject& live);
   void double_free();
   void foreign_free();
   void wrong_class();
@@ -210,6 +211,10 @@ void Worker::free_remote() {
 }
 
 void Worker::lookup() {
+  if (!mine.empty() && rng.chance(0.25)) {
+    lookup_no_start(mine[rng.below(mine.size())].object);
+    return;
+  }
   if (!mine.empty() && rng.chance(0.5)) {
     const Held& held = mine[rng.below(mine.size())];
     Result<SlabObject> found = st.slab->lookup(held.object.data());
@@ -245,6 +250,34 @@ void Worker::lookup() {
     ++st.model.invalid_pointers;  // its slab went back
   } else {
     stack.oracles.fail("slab-refusal", "lookup of a freed object: " + found.error().describe());
+  }
+}
+
+// An address in a live object's slab that starts no object: inside the
+// object (its second byte, its last, or any between), or in the slab's tail
+// past its last object (the 192 B and 384 B classes leave one). lookup()
+// refuses it as InvalidPointer and changes nothing.
+void Worker::lookup_no_start(const SlabObject& live) {
+  const std::size_t size = live.size();
+  const std::size_t objects = st.slab_bytes / size;
+  const std::size_t tail_bytes = st.slab_bytes - objects * size;
+  const std::byte* address = nullptr;
+  const char* doing = nullptr;
+  if (tail_bytes != 0 && rng.chance(0.5)) {
+    const std::byte* tail = live.data() - std::size_t{live.index()} * size + objects * size;
+    address = tail + draw_one<std::size_t>(rng, {0, tail_bytes - 1, rng.below(tail_bytes)});
+    doing = "lookup in a slab's tail, past its last object";
+  } else {
+    address = live.data() + draw_one<std::size_t>(rng, {1, size - 1, 1 + rng.below(size - 1)});
+    doing = "lookup inside a live object";
+  }
+  const Result<SlabObject> found = st.slab->lookup(address);
+  st.oracles->expect_refused_pointer(found.ok() ? Status{} : Status{found.error()}, Errc::InvalidPointer, doing, address);
+  ++st.model.invalid_pointers;
+  const Result<SlabObject> still = st.slab->lookup(live.data());  // the refusal changed nothing
+  if (!still.ok() || still->data() != live.data() || still->generation() != live.generation()) {
+    stack.oracles.fail("slab-refusal", fmt::format("after a refused {}, lookup of the object answers {}", doing,
+                                                   outcome_text(still, "another handle")));
   }
 }
 
