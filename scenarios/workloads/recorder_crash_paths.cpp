@@ -296,10 +296,11 @@ void check_interrupted_writes(Stack& stack, const RecorderCheck& check, sim::Rng
   std::error_code size_error;
   const std::uintmax_t report_bytes = std::filesystem::file_size(path, size_error);
   const std::uint64_t writes = flight_recorder::report_writes() - writes_before;
-  const std::uint64_t buffers = (report_bytes + flight_recorder::kReportBufferBytes - 1) / flight_recorder::kReportBufferBytes;
+  constexpr std::size_t kBufferBytes = flight_recorder::kReportBufferBytes;
+  const std::uint64_t buffers = (report_bytes + kBufferBytes - 1) / kBufferBytes;
   if (!size_error && writes > buffers) {
-    recorder_fail(stack, fmt::format("a report of {} bytes took {} write(s); {} buffer(s) of {} bytes were due", report_bytes,
-                                     writes, buffers, flight_recorder::kReportBufferBytes));
+    recorder_fail(stack, fmt::format("a report of {} bytes took {} write(s); {} buffer(s) of {} bytes were due",
+                                     report_bytes, writes, buffers, kBufferBytes));
   }
   if (const CrashReport report = read_recorder_report(stack, path); report.kind != "writes interrupted") {
     recorder_fail(stack, fmt::format("the report written through {} interrupted write(s) says kind '{}'",

@@ -272,7 +272,8 @@ void Worker::lookup_no_start(const SlabObject& live) {
     doing = "lookup inside a live object";
   }
   const Result<SlabObject> found = st.slab->lookup(address);
-  st.oracles->expect_refused_pointer(found.ok() ? Status{} : Status{found.error()}, Errc::InvalidPointer, doing, address);
+  st.oracles->expect_refused_pointer(found.ok() ? Status{} : Status{found.error()}, Errc::InvalidPointer, doing,
+                                     address);
   ++st.model.invalid_pointers;
   const Result<SlabObject> still = st.slab->lookup(live.data());  // the refusal changed nothing
   if (!still.ok() || still->data() != live.data() || still->generation() != live.generation()) {
