@@ -27,6 +27,12 @@
 //    a reset → memset fallback; madvise of a freed region → region kept
 //    resident and not assumed zero; munmap → region kept. All of them are
 //    counted in stats().
+//  * Zeroing only where due (speed only, but promised; zero-on-allocate
+//    checks it in tcache-churn's zeroing-due drill): a zeroed allocation
+//    memsets (or advises away) a slice only when it may be dirty — never one
+//    not handed out since its region was mapped or since its memory went back
+//    to the Os (release_unused_regions, the cleanup); allocate_uninitialized()
+//    never zeroes.
 //
 //  * Per-thread caches (thread_cache_bytes > 0, the default): each thread
 //    keeps a few free slices per class in front of the class lock, all

@@ -17,6 +17,7 @@
 #include "scenarios/workloads/cleanup_cadence_episode.h"
 #include "scenarios/workloads/cleanup_throw_drill.h"
 #include "scenarios/workloads/forced_growth_drill.h"
+#include "scenarios/workloads/zeroing_due_drill.h"
 #include "scenarios/workloads/grant_race_drill.h"
 #include "scenarios/workloads/growth_flush_drill.h"
 #include "scenarios/workloads/page_work.h"
@@ -230,6 +231,9 @@ void finish(Stack& stack) {
   // A forced slow path grows a class that has free slices, or the pool serves (forced_growth_drill.h).
   sim::Rng forced_rng = stack.simulation.stream("workload.tcache-churn.forced-growth");
   run_forced_growth_drill(stack, forced_rng);
+  // A zeroed allocation zeroes only the slices that may be dirty (zeroing_due_drill.h).
+  sim::Rng zeroing_rng = stack.simulation.stream("workload.tcache-churn.zeroing-due");
+  run_zeroing_due_drill(stack, zeroing_rng);
   // The allocator's destructor lets a cleanup in flight finish first (teardown_drill.h).
   sim::Rng teardown_rng = stack.simulation.stream("workload.tcache-churn.teardown");
   run_teardown_drill(stack, teardown_rng);
