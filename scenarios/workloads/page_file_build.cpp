@@ -196,6 +196,15 @@ std::vector<std::pair<std::vector<std::byte>, const char*>> bad_record_pages(std
     for (int i = 3; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint32_t>(base[at + i]);
     return v;
   };
+  {  // the table, then the payload, ending one byte (one entry) past the page: each bound at its edge
+    const std::uint64_t page_bytes = base.size();
+    const auto entries_past_page = static_cast<std::uint32_t>((page_bytes - 8) / kPageRecordEntryBytes + 1);
+    variant(0, entries_past_page, "record table past the page end");
+    const std::uint64_t table_end = 8 + std::uint64_t{kPageRecordEntryBytes} * get32(0);
+    if (table_end <= page_bytes) {
+      variant(4, static_cast<std::uint32_t>(page_bytes - table_end + 1), "record payload past the page end");
+    }
+  }
   if (base.size() >= 8 + kPageRecordEntryBytes && get32(0) >= 1) {  // the first value a byte past the payload
     const std::uint64_t payload_end = 8 + std::uint64_t{kPageRecordEntryBytes} * get32(0) + get32(4);
     const std::uint64_t value_offset = get32(8 + 8);

@@ -95,9 +95,9 @@ class Drill {
     const std::byte* end = data + segment.size();
     const std::byte* dirty = std::find_if(data, end, [](std::byte b) { return b != std::byte{0}; });
     if (dirty != end) {
-      stack_.oracles.fail("zero-on-allocate", fmt::format("{}: {}: a zeroed allocation of {} B reads {:#04x} at byte {}",
-                                                     kDrill, phase, slice_bytes_, static_cast<unsigned>(*dirty),
-                                                     dirty - data));
+      stack_.oracles.fail("zero-on-allocate",
+                          fmt::format("{}: {}: a zeroed allocation of {} B reads {:#04x} at byte {}", kDrill, phase,
+                                      slice_bytes_, static_cast<unsigned>(*dirty), dirty - data));
     }
   }
 
