@@ -17,7 +17,6 @@
 #include "scenarios/workloads/cleanup_cadence_episode.h"
 #include "scenarios/workloads/cleanup_throw_drill.h"
 #include "scenarios/workloads/forced_growth_drill.h"
-#include "scenarios/workloads/zeroing_due_drill.h"
 #include "scenarios/workloads/grant_race_drill.h"
 #include "scenarios/workloads/growth_flush_drill.h"
 #include "scenarios/workloads/page_work.h"
@@ -27,6 +26,7 @@
 #include "scenarios/workloads/swarm.h"
 #include "scenarios/workloads/teardown_drill.h"
 #include "scenarios/workloads/unmap_order_drill.h"
+#include "scenarios/workloads/zeroing_due_drill.h"
 
 namespace segsim::scenarios {
 

@@ -142,11 +142,11 @@ void run_zeroing_due_drill(Stack& stack, sim::Rng& rng) {
   drill.take(n, all, 0, "released region");
 
   drill.dirty_and_release_all();
-  drill.release_region("half-dirtied region");
+  drill.release_region("partly dirtied region");
   const std::size_t dirtied = 1 + rng.below(n);
-  drill.take(dirtied, all, 0, "half-dirtied region, first");
+  drill.take(dirtied, all, 0, "released region, a part taken");
   drill.dirty_and_release_all();
-  drill.take(n, all, dirtied, "half-dirtied region");
+  drill.take(n, all, dirtied, "partly dirtied region");
   drill.check_one_region("the drill's end");
   drill.release_all();
   if (const std::vector<std::string> audit = instance.allocator->audit(); !audit.empty()) {

@@ -21,8 +21,8 @@
 //     release_unused_regions(class) gives the region's memory back (1 region:
 //     regions-released' own promise, re-checked as the drill's premise), then
 //     the whole region again, zeroed — none zeroed, each reads zero;
-//  4. a region released but not handed out whole: half of it dirty again, the
-//     rest still zero — exactly the dirty half zeroed when all are taken again.
+//  4. released again, then a drawn part of it handed out and dirtied again —
+//     when the whole region is taken once more, exactly that part is zeroed.
 // Failures are "zero-on-allocate" (a zeroing that was not due, or one missing:
 // then also the bytes that do not read zero); a broken premise is "exception".
 //
