@@ -141,7 +141,7 @@ extern std::atomic<std::uint32_t> g_live;
 // called by the program (every hit, and the full path's successes, at depth
 // 0) is packed into the slot itself ("compact"): the thread's clock as it
 // stands, one word of constant and request, and the handle's two id words
-// (owner_word / place_word: the words as they lie in the handle) — no
+// (owner_word / place_word, put together from its fields) — no
 // address (the report rebuilds it from the region's base,
 // flight_recorder_regions.h).
 // Anything else — a page or object-layer operation, a refused or failed
@@ -157,9 +157,9 @@ extern std::atomic<std::uint32_t> g_live;
 //             allocator op, < 4): the cheapest call, allocate_uninitialized
 //             (no zeroing), has code 0, so its word is the request itself; a
 //             release's is a constant
-//   owner     the handle's owner word (as Segment::copy_id_words has it): allocator id | generation << 32
+//   owner     the handle's owner word: allocator id | generation << 32
 //   place     its place word: region | slice << 32 | size class << 48;
-//             its top byte is the handle's spare byte, always 0 (kWideTag: wide)
+//             its top byte always 0 (kWideTag: wide)
 // Aligned to its size, so a slot never straddles two cache lines.
 struct alignas(32) Slot {
   std::uint64_t sequence = 0;

@@ -8,10 +8,8 @@
 // allocator's handle as an invalid pointer.
 #pragma once
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <span>
 
 #include "core/size_class.h"
@@ -38,21 +36,6 @@ class Segment {
 
   friend bool operator==(const Segment&, const Segment&) = default;
 
-  // The handle's ids as two whole words, as they lie in memory: the owner
-  // word, allocator | generation << 32, then the place word, region | slice
-  // << 32 | size class << 48 (the top byte is spare_, always 0) — the flight
-  // recorder's compact slot (flight_recorder.h, owner_word / place_word,
-  // which its tests check against this copy).
-  void copy_id_words(unsigned char* out) const noexcept {
-    static_assert(std::endian::native == std::endian::little, "the words' layout is little-endian");
-    static_assert(offsetof(Segment, allocator_) == 8 && offsetof(Segment, generation_) == 12 &&
-                      offsetof(Segment, region_) == 16 && offsetof(Segment, slice_) == 20 &&
-                      offsetof(Segment, size_class_) == 22 && offsetof(Segment, spare_) == 23 &&
-                      sizeof(Segment) == 24,
-                  "the id words are the fields in this layout");
-    std::memcpy(out, reinterpret_cast<const unsigned char*>(this) + 8, 16);
-  }
-
  private:
   friend class SegmentAllocator;
   Segment(std::byte* data, std::uint32_t allocator, std::uint32_t generation, std::uint32_t region,
@@ -66,7 +49,7 @@ class Segment {
   std::uint32_t region_ = 0;
   std::uint16_t slice_ = 0;      // regions hold at most 32768 slices (128 MiB / 4 KiB)
   std::uint8_t size_class_ = 0;
-  std::uint8_t spare_ = 0;       // a defined last byte: copy_id_words() copies it
+  std::uint8_t spare_ = 0;       // a defined last byte (a handle is compared and copied whole)
 };
 
 }  // namespace segsim

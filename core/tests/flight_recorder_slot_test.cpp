@@ -139,38 +139,6 @@ TEST(FlightRecorderSlot, EveryFieldOfAnAllocatorCallSurvivesThePacking) {
   }
 }
 
-// A compact slot's id words are put together from the handle's fields
-// (owner_word / place_word, not a 16-byte load: flight_recorder.h says why);
-// the format's words are the handle's as they lie in memory
-// (Segment::copy_id_words), which the report writer unpacks: handles of the
-// smallest, middle and largest classes, and the null handle.
-TEST(FlightRecorderSlot, TheComposedIdWordsAreTheHandlesWords) {
-  auto allocator = small_allocator();
-  std::vector<Segment> handles;
-  for (const std::size_t bytes : {std::size_t{1}, std::size_t{8192}, std::size_t{65536}, std::size_t{262144}}) {
-    auto got = allocator->allocate_uninitialized(bytes);
-    ASSERT_TRUE(got.ok());
-    handles.push_back(got.value());
-  }
-  handles.push_back(Segment{});
-  for (const Segment& segment : handles) {
-    unsigned char words[16];
-    segment.copy_id_words(words);
-    std::uint64_t owner = 0;
-    std::uint64_t place = 0;
-    std::memcpy(&owner, words, 8);
-    std::memcpy(&place, words + 8, 8);
-    EXPECT_EQ(flight_recorder::detail::owner_word(segment), owner);
-    EXPECT_EQ(flight_recorder::detail::place_word(segment), place);
-    EXPECT_EQ(place >> 56, 0u) << "the top byte is the wide tag's";
-  }
-  for (const Segment& segment : handles) {
-    if (!segment.is_null()) {
-      ASSERT_TRUE(allocator->release(segment).ok());
-    }
-  }
-}
-
 // A ring holds its last ring_events events: after it wrapped (several laps,
 // the writer's cursor back at its first slot and past it), the report still
 // counts every event the thread recorded and lists the newest ones, oldest

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "core/forwarding_os.h"
 #include "core/linux_os.h"
 #include "faults/fault_injector.h"
 #include "faults/fault_plan.h"
@@ -36,6 +38,52 @@ struct WriteCase {
 };
 
 
+// The writer's file calls as it made them (it sits over the FaultyOs, so
+// refused calls count too): each descriptor it created must be closed exactly
+// once, after its last write, and no call may name a descriptor it did not
+// create — what SimOs's open-file count cannot tell (a second close, a write
+// after the close).
+class FileCallLog final : public ForwardingOs {
+ public:
+  using ForwardingOs::ForwardingOs;  // inner must outlive it
+
+  OsResult<int> create_file(const std::string& path) override {
+    OsResult<int> fd = ForwardingOs::create_file(path);
+    if (fd.ok()) open_.push_back(fd.value());
+    return fd;
+  }
+  OsResult<std::size_t> write_file(int fd, const std::byte* data, std::size_t bytes) override {
+    if (!is_open(fd)) problems_.push_back(fmt::format("a write to descriptor {}, which it {}", fd, whose(fd)));
+    return ForwardingOs::write_file(fd, data, bytes);
+  }
+  OsStatus close_file(int fd) override {
+    if (auto it = std::find(open_.begin(), open_.end(), fd); it != open_.end()) {
+      open_.erase(it);
+      closed_.push_back(fd);
+    } else {
+      problems_.push_back(fmt::format("a close of descriptor {}, which it {}", fd, whose(fd)));
+    }
+    return ForwardingOs::close_file(fd);
+  }
+
+  // What broke the descriptors' life cycle, once the write returned.
+  std::vector<std::string> problems() const {
+    std::vector<std::string> all = problems_;
+    for (const int fd : open_) all.push_back(fmt::format("descriptor {} created and never closed", fd));
+    return all;
+  }
+
+ private:
+  bool is_open(int fd) const { return std::find(open_.begin(), open_.end(), fd) != open_.end(); }
+  const char* whose(int fd) const {
+    return std::find(closed_.begin(), closed_.end(), fd) != closed_.end() ? "had closed" : "never created";
+  }
+
+  std::vector<int> open_;
+  std::vector<int> closed_;
+  std::vector<std::string> problems_;
+};
+
 // One write of `writer` to a fresh SimOs path through a FaultyOs with the
 // case's plan. SimOs takes at most a page a call, so every write of a file of
 // two pages or more is short, and the writer's resumption is checked too.
@@ -45,12 +93,17 @@ void check_case(Stack& stack, const PageFileWriter& writer, const WriteCase& c, 
   auto plan = faults::parse_fault_plan(c.spec, &why);
   if (!plan.ok()) return stack.oracles.fail(kOracle, fmt::format("the harness's own plan '{}': {}", c.spec, why));
   faults::FaultInjector injector(std::move(plan.value()), seed);
-  faults::FaultyOs os(stack.sim_os, injector);
+  faults::FaultyOs faulty(stack.sim_os, injector);
+  FileCallLog os(faulty);
   const std::size_t open_before = stack.sim_os.open_file_count();
   const Status written = writer.write(os, path);
   const std::vector<std::byte> want = writer.to_bytes();
   const std::optional<std::vector<std::byte>> got = stack.sim_os.file_contents(path);
   const std::string where = fmt::format("write() under {}", c.name);
+  if (const std::vector<std::string> problems = os.problems(); !problems.empty()) {
+    stack.oracles.fail(kOracle, fmt::format("{}: {}; each descriptor it creates is closed once, after its last "
+                                            "write", where, fmt::join(problems, "; ")));
+  }
   if (c.expected_errno == 0) {
     if (!written) {
       return stack.oracles.fail(kOracle, fmt::format("{}: {}; the model says success", where, outcome_text(written)));
