@@ -182,6 +182,10 @@ class SegmentAllocator {
   // should call it before it ends; production threads flush at exit.
   void flush_thread_cache();
 
+  // One pass: each class's lock once, the regions' once and the thread-cache
+  // registry's once (again only where a cache joined or retired meanwhile) —
+  // the oracles call it after every operation, and under a simulation each
+  // lock is a scheduling point (stats-locks: tcache-churn's retire-stats drill).
   AllocatorStats stats() const;
   // Checks every accounting invariant; returns one line per violation (empty
   // when consistent). Exact only when quiescent.

@@ -125,7 +125,18 @@ void round(Stack& stack, ClockedInstance& instance, sim::Rng& rng, int r) {
     ParkedThread thread(allocator, slice_bytes, 1 + rng.below(kMaxOwnSlices), std::move(remote));
     problem = thread.problem();
     if (problem.empty()) {
+      std::size_t locks = 0;  // nothing joins or retires during this call
+      instance.clock.at_lock([&](const platform::SimTag&) {
+        ++locks;
+        return false;
+      });
       parked = allocator.stats();
+      if (constexpr std::size_t kDue = kSizeClassCount + 2; locks != kDue) {
+        stack.oracles.fail("stats-locks", fmt::format("{}, round {}: stats() took {} lock(s) while no thread cache "
+                                                      "joined or retired; {} were due (each class's once, the "
+                                                      "regions' once, the cache registry's once)",
+                                                      kDrill, r, locks, kDue));
+      }
       instance.clock.at_lock([&](const platform::SimTag&) {
         thread.exit();
         retired_in_the_window = true;

@@ -20,6 +20,10 @@
 // slices, free, to the pool); a third, at quiescence, the same again. Nothing
 // else runs meanwhile: the caller waits for the thread in real time, so the
 // seed's schedule and outcome stay deterministic. Failures: "counters-grow".
+// The first snapshot, with the thread parked and nothing joining or leaving
+// the registry, must take each class's lock once, the regions' once and the
+// registry's once ("stats-locks": seed 69's mutant segment_audit.cpp:29 looked
+// the registry up again under every class lock).
 //
 // Run at quiescence (tcache-churn's finish, every seed).
 #pragma once
