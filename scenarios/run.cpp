@@ -144,6 +144,13 @@ std::uint64_t default_step_limit(const ScenarioInfo& scenario, std::uint32_t thr
 
 RunSpec resolved_spec(const RunSpec& spec_in) {
   RunSpec spec = spec_in;
+#if defined(SEGSIM_MUTANTS) && SEGSIM_MUTANTS
+  // A catalogued bug switched on for the whole process (SEGSIM_MUTANT) is part
+  // of the run: named in its spec, so its repro replays in a process without it.
+  if (spec.bug.empty()) {
+    if (const char* active = mutants::active_name(); active != nullptr) spec.bug = active;
+  }
+#endif
   const ScenarioInfo* info = find_scenario(spec.scenario);
   if (info == nullptr) return spec;
   if (spec.threads == 0) spec.threads = info->default_threads;
