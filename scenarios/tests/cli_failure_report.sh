@@ -2,7 +2,8 @@
 # Issue 13, the landed CLI's defects: a failure replays in a new process with
 # the same signature (no addresses in what is compared), also once shrunk;
 # replay writes nothing unless -o; a repro whose bug setting this build cannot
-# honour is one line and exit 2; the report shows the first offending
+# honour is one line and exit 2; a repro written under SEGSIM_MUTANT names its
+# bug and replays without the variable; the report shows the first offending
 # operation, the trace around its step and the slice's history.
 #   cli_failure_report.sh SEGSIM [mutants]
 source "$(dirname "$0")/cli_test_lib.sh"
@@ -41,6 +42,19 @@ if [[ $mode == mutants ]]; then
   "$segsim" replay nobug.json > out.txt 2> err.txt; code=$?
   [[ $code == 2 ]] || fail "replay without the bug field exited $code, expected 2"
   [[ $(wc -l < err.txt) == 1 ]] && grep -q "bug" err.txt || fail "not one line naming the bug: $(cat err.txt)"
+  # A bug switched on for the whole process (SEGSIM_MUTANT), not by --bug: the
+  # sweep's repro names it, and replays exactly in a process without the
+  # variable (it said "replay diverged" before stop 59).
+  SEGSIM_MUTANT=resize-alias "$segsim" sweep resize-storm --seeds 1..2 --jobs 1 --failures-dir env-rp \
+    > envsweep.txt 2>&1; code=$?
+  [[ $code == 1 ]] || fail "sweep under SEGSIM_MUTANT exited $code, expected 1"
+  env_repro=env-rp/resize-storm-seed1.json
+  [[ -s $env_repro ]] || fail "sweep under SEGSIM_MUTANT wrote no repro for seed 1: $(ls env-rp)"
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d.get("bug") != "resize-alias")' "$env_repro" \
+    || fail "repro written under SEGSIM_MUTANT does not name its bug"
+  env -u SEGSIM_MUTANT "$segsim" replay "$env_repro" > envreplay.txt; code=$?
+  [[ $code == 1 ]] || fail "replay without SEGSIM_MUTANT exited $code, expected 1"
+  grep -q "reproduced exactly" envreplay.txt || fail "replay without SEGSIM_MUTANT did not reproduce exactly: $(cat envreplay.txt)"
   echo "PASS (mutants)"
   exit 0
 fi
