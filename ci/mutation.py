@@ -18,8 +18,9 @@ source-level mutator of our own:
      1..SEEDS, stop at the first failing seed). A mutant that does not compile
      is stillborn and another is drawn; one whose object file is byte-identical
      to the original's is equivalent by construction.
-  5. Report the share killed by a named oracle, killed by a crash or hang, and
-     surviving, with every survivor listed (file:line, operator, before/after),
+  5. Report the share killed by a named oracle (and, of those, how many by an
+     assertion or a signal the simulated Os names, and each failure name's
+     count), killed by a crash or hang, and surviving, with every survivor listed (file:line, operator, before/after),
      as text on stdout and as JSON/Markdown under build/mutation/.
 
 The source tree of the repository is never modified: all edits happen in the copy.
@@ -400,6 +401,20 @@ def main() -> None:
     report(judged, stillborn, seed, args, interrupted)
 
 
+# Names a failure can carry that say where the program stopped rather than which promise broke:
+# an assertion (core/'s or the harness's own) and the faults the simulated Os names from a signal.
+# They are named kills (the line says what went wrong), reported apart from the harness's oracles.
+ASSERTION_NAMES = {"assertion", "null-dereference", "arithmetic-fault"}
+
+
+def killing_name(mutant: Mutant) -> str:
+    """The failure's name (the oracle before the detail), or how the sweep stopped."""
+    found = re.search(r" seed \d+: failed: ([A-Za-z0-9_-]+):", mutant.killer)
+    if found:
+        return found.group(1)
+    return "sweep-stopped" if "seeds ran:" in mutant.killer else "unnamed"
+
+
 def report(judged, stillborn, seed, args, interrupted) -> None:
     count = {k: sum(m.outcome == k for m in judged)
              for k in ("killed-oracle", "killed-crash", "survived", "equivalent")}
@@ -407,17 +422,28 @@ def report(judged, stillborn, seed, args, interrupted) -> None:
     killed = count["killed-oracle"] + count["killed-crash"]
     score = 100.0 * killed / scored if scored else 0.0
     survivors = [m for m in judged if m.outcome == "survived"]
+    named_by: dict[str, int] = {}
+    for m in judged:
+        if m.outcome == "killed-oracle":
+            name = killing_name(m)
+            named_by[name] = named_by.get(name, 0) + 1
+    by_assertion = sum(n for name, n in named_by.items() if name in ASSERTION_NAMES)
     summary = (f"mutation score: {killed}/{scored} = {score:.1f} % of non-equivalent mutants killed "
-               f"(by a named oracle {count['killed-oracle']}, by a crash or hang {count['killed-crash']}; "
+               f"(by a named oracle {count['killed-oracle']} — of which {by_assertion} by an assertion or a "
+               f"named fault signal —, by a crash or hang {count['killed-crash']}; "
                f"survived {count['survived']}; equivalent by identical object {count['equivalent']}; "
                f"stillborn {len(stillborn)}; seed {seed})")
     print(summary)
+    if named_by:
+        print("named kills by failure name: " +
+              ", ".join(f"{name} {n}" for name, n in sorted(named_by.items(), key=lambda kv: (-kv[1], kv[0]))))
     print(f"survivors ({len(survivors)}):")
     for m in survivors:
         print(f"  {m.file}:{m.line} {m.operator}\n    - {m.before.strip()}\n    + {m.after.strip()}")
     data = {"format": "segsim-mutation", "version": 1, "seed": seed, "count": args.count,
             "campaign_seeds": args.seeds, "configs": args.configs.split(), "interrupted": interrupted,
-            "score_percent": round(score, 1), "counts": count, "stillborn": len(stillborn),
+            "score_percent": round(score, 1), "counts": count, "named_by": named_by,
+            "named_by_assertion": by_assertion, "stillborn": len(stillborn),
             "mutants": [asdict(m) for m in judged]}
     (WORK / "results.json").write_text(json.dumps(data, indent=1) + "\n")
     rows = "\n".join(f"| `{m.file}:{m.line}` | {m.operator} | `{m.after.strip()[:70]}` | {m.outcome} |"
