@@ -283,17 +283,8 @@ void remove_handlers() {
 }
 
 // SEGSIM_FLIGHT_RECORDER=DIR turns the recorder on when the process starts.
-[[maybe_unused]] const bool g_from_environment = [] {
-  std::string error;
-  if (enable_from_environment(std::getenv("SEGSIM_FLIGHT_RECORDER"), std::getenv("SEGSIM_BUILD_ID"), &error)) {
-    return true;
-  }
-  if (!error.empty()) {
-    const std::string line = "segsim: flight recorder off: " + error + "\n";
-    (void)!::write(STDERR_FILENO, line.data(), line.size());
-  }
-  return false;
-}();
+[[maybe_unused]] const bool g_from_environment =
+    enable_from_environment(std::getenv("SEGSIM_FLIGHT_RECORDER"), std::getenv("SEGSIM_BUILD_ID"), STDERR_FILENO);
 
 }  // namespace
 
@@ -378,12 +369,16 @@ bool enable(const Config& config, std::string* error_line) {
   return true;
 }
 
-bool enable_from_environment(const char* dir, const char* build_id, std::string* error_line) {
+bool enable_from_environment(const char* dir, const char* build_id, int line_fd) {
   if (dir == nullptr || dir[0] == '\0') return false;
   Config config;
   config.dir = dir;
   if (build_id != nullptr) config.build_id = build_id;
-  return enable(config, error_line);
+  std::string why;
+  if (enable(config, &why)) return true;
+  const std::string line = "segsim: flight recorder off: " + why + "\n";
+  (void)!::write(line_fd, line.data(), line.size());
+  return false;
 }
 
 void disable() {

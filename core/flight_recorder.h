@@ -310,11 +310,13 @@ void refused(Op op, const Segment& segment, const Error& error) noexcept;
 // abandoned (not freed: a thread may still hold one).
 bool enable(const Config& config, std::string* error_line = nullptr);
 void disable();
-// SEGSIM_FLIGHT_RECORDER=DIR and SEGSIM_BUILD_ID as the process reads them
-// when it starts (either may be null: unset): off — false, no line — when DIR
-// is unset or empty; otherwise enable() with that directory and build id,
-// false with its line when refused.
-bool enable_from_environment(const char* dir, const char* build_id, std::string* error_line);
+// What the process does when it starts, with SEGSIM_FLIGHT_RECORDER=DIR and
+// SEGSIM_BUILD_ID as it reads them (either may be null: unset) and its
+// standard error as `line_fd`: off — false, nothing written — when DIR is
+// unset or empty; otherwise enable() with that directory and build id, and
+// when that refuses, false and one line "segsim: flight recorder off: <why>\n"
+// written to `line_fd`.
+bool enable_from_environment(const char* dir, const char* build_id, int line_fd);
 inline bool on() noexcept { return detail::g_live.load(std::memory_order_relaxed) != 0; }
 // The live epoch (0: off) — what the allocator's hit paths test and hand to record_hit.
 inline std::uint32_t live() noexcept { return detail::g_live.load(std::memory_order_relaxed); }

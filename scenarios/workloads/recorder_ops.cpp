@@ -1,13 +1,16 @@
 // recorder_ops.h: the flight recorder on in a sweep, its promises checked.
 #include "scenarios/workloads/recorder_ops.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -134,32 +137,56 @@ void check_refused_config(Stack& stack, const flight_recorder::Config& config, c
 // A second thread's page clear in the final report (finish_recorder).
 constexpr std::uint64_t kSecondThreadPage = 0x7e2d0000;
 
+// The process-start switch, as the process calls it: what it wrote to its
+// line descriptor (a pipe here, standard error at start) and whether the
+// recorder went on. The pipe holds far more than a line; both ends are closed.
+std::string environment_switch(Stack& stack, const char* dir, const char* build_id, bool& enabled) {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) {
+    stack.oracles.fail("exception", std::string("recorder environment switch: pipe: ") + std::strerror(errno));
+  }
+  enabled = flight_recorder::enable_from_environment(dir, build_id, ends[1]);
+  ::close(ends[1]);
+  std::string written;
+  char buffer[1024];
+  for (ssize_t n; (n = ::read(ends[0], buffer, sizeof buffer)) > 0;) written.append(buffer, static_cast<std::size_t>(n));
+  ::close(ends[0]);
+  return written;
+}
+
 // The process-start switch (SEGSIM_FLIGHT_RECORDER, SEGSIM_BUILD_ID) with
 // values an environment may hold: unset or empty leaves the recorder off
-// without a word; any other directory turns it on, or is refused in a line
-// naming it. One character (the root: writable or not, by who runs the sweep)
-// and the seed's own directory (writable: on).
+// without a word; any other directory turns it on, or is refused in one line
+// "segsim: flight recorder off: …" naming it. One character (the root:
+// writable or not, by who runs the sweep), a directory that does not exist
+// (refused whoever runs it) and the seed's own directory (writable: on).
 void check_environment_switch(Stack& stack, const std::string& dir) {
   flight_recorder::disable();
   for (const char* value : {static_cast<const char*>(nullptr), ""}) {
-    std::string line;
-    if (flight_recorder::enable_from_environment(value, "segsim-sweep", &line) || flight_recorder::on() ||
-        !line.empty()) {
+    bool enabled = false;
+    const std::string line = environment_switch(stack, value, "segsim-sweep", enabled);
+    if (enabled || flight_recorder::on() || !line.empty()) {
       flight_recorder::disable();
       recorder_fail(stack, fmt::format("SEGSIM_FLIGHT_RECORDER {} turned the recorder on or said '{}'",
                                        value == nullptr ? "unset" : "empty", line));
     }
   }
-  for (const std::string& value : {std::string("/"), dir}) {
-    std::string line;
-    const bool enabled = flight_recorder::enable_from_environment(value.c_str(), nullptr, &line);
+  constexpr std::string_view kOffPrefix = "segsim: flight recorder off: ";
+  const std::string missing = dir + "/no-such-directory";
+  for (const std::string& value : {std::string("/"), missing, dir}) {
+    bool enabled = false;
+    const std::string line = environment_switch(stack, value.c_str(), nullptr, enabled);
     const bool on = flight_recorder::on();
     flight_recorder::disable();
-    const bool explained = line.find("'" + value + "'") != std::string::npos;
-    if (enabled != on || (!enabled && !explained) || (value == dir && !enabled)) {
-      recorder_fail(stack, fmt::format("SEGSIM_FLIGHT_RECORDER={} (a directory {}writable) answered {} with the "
-                                       "recorder {} and the line '{}'",
-                                       value, value == dir ? "" : "maybe ", enabled, on ? "on" : "off", line));
+    const bool one_line = line.starts_with(kOffPrefix) && line.find('\n') == line.size() - 1;
+    const bool explained = one_line && line.find("'" + value + "'") != std::string::npos;
+    if (enabled != on || (enabled && !line.empty()) || (!enabled && !explained) || (value == dir && !enabled) ||
+        (value == missing && enabled)) {
+      recorder_fail(stack, fmt::format("SEGSIM_FLIGHT_RECORDER={} ({}) answered {} with the recorder {} and wrote '{}'",
+                                       value,
+                                       value == dir ? "a writable directory"
+                                                    : value == missing ? "no directory" : "a directory maybe writable",
+                                       enabled, on ? "on" : "off", line));
     }
   }
 }

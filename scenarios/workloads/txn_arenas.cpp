@@ -12,6 +12,7 @@
 #include "scenarios/oracles/arena_oracles.h"
 #include "scenarios/oracles/arena_profile.h"
 #include "scenarios/oracles/error_text.h"
+#include "scenarios/workloads/arena_refusal_drill.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/swarm.h"
 
@@ -370,6 +371,8 @@ void finish(Stack& stack) {
   st.oracles->check_quiescent(*st.manager, st.model);
   check_open_arenas(stack);
   check_history_of_one(stack);
+  sim::Rng drill_rng = stack.simulation.stream("workload.txn-arenas.refusal-drill");
+  run_arena_refusal_drill(stack, drill_rng);
   st.manager.reset();
   stack.scenario_state.reset();
 }
