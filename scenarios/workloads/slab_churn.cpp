@@ -25,6 +25,7 @@
 #include "scenarios/workloads/magazine_policy_episode.h"
 #include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/slab_refusal_drill.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -606,6 +607,9 @@ void finish(Stack& stack) {
   // The magazines' policy, per call, on a private instance (magazine_policy_episode.h).
   sim::Rng episode_rng = stack.simulation.stream("workload.slab-churn.magazine-policy");
   run_magazine_policy_episode(stack, episode_rng);
+  // A slab the segment allocator refuses, on a private instance (slab_refusal_drill.h).
+  sim::Rng refusal_rng = stack.simulation.stream("workload.slab-churn.refusal-drill");
+  run_slab_refusal_drill(stack, refusal_rng);
   // A production thread's half of the caches (native_thread.h), on half
   // of the seeds: its own allocators, so the checks above are unaffected.
   if (rng.chance(0.5)) run_native_thread_episode(stack, rng, true);
