@@ -115,8 +115,12 @@ std::size_t LargeObjectAllocator::unmap_free_spans(std::size_t target_mapped_byt
 std::size_t LargeObjectAllocator::unmap_free_spans_locked(std::size_t target_mapped_bytes) {
   State& s = *state_;
   std::size_t unmapped = 0;
+  // Each span is visited once at most: a walk that does not advance is named, not a hang.
+  const std::size_t span_count = s.spans.size();
+  std::size_t visited = 0;
   for (auto it = s.spans.begin(); it != s.spans.end() && s.counters.mapped_bytes > target_mapped_bytes;) {
-    SEGSIM_ASSERT(it != s.spans.end(), "unmapping free spans past the last span");
+    SEGSIM_ASSERT(it != s.spans.end() && visited++ < span_count,
+                  "unmapping free spans past the last span, or visiting one twice");
     auto current = it++;
     large_objects::Span& span = current->second;
     if (span.live_objects != 0 || span.in_flight_bytes != 0) continue;

@@ -192,10 +192,8 @@ TxnArenaManager::~TxnArenaManager() {
   for (auto& [id, arena] : state_->live) {
     for (auto& chunk : arena->chunks_) chunks.push_back(chunk);
     for (auto& chunk : arena->spare_) chunks.push_back(chunk);
-    arena->chunks_.clear();
-    arena->spare_.clear();
   }
-  state_->live.clear();
+  state_->live.clear();  // the arenas and their chunk lists go; the chunks go back below
   return_chunks(chunks);
 }
 
