@@ -287,7 +287,7 @@ void check_interrupted_writes(Stack& stack, const RecorderCheck& check, sim::Rng
   enable_recorder_or_fail(stack, check.config);
   const std::size_t most = std::min<std::size_t>(check.ring_events / 2, 64);
   const std::size_t released = rng.chance(0.2) ? 0 : 8 + rng.below(most - 7);
-  for (std::size_t i = 0; i < released; ++i) allocate_and_release(stack, class_bytes(rng.below(kSizeClassCount)));
+  for (std::size_t i = 0; i < released; ++i) allocate_and_release(stack, class_bytes(0));  // the events, not the bytes
   const auto some = static_cast<std::uint32_t>(1 + rng.below(kMaxWriteInterruptions));
   const std::uint32_t asked_again = draw_one<std::uint32_t>(rng, {1, some, kMaxWriteInterruptions});
   flight_recorder::interrupt_report_writes(asked_again);
