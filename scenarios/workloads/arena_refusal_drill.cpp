@@ -28,31 +28,9 @@ constexpr std::size_t kChunkBytes = kLargestClassBytes;
 class Drill {
  public:
   Drill(Stack& stack, SegmentAllocator& segments, TxnArenaManager& manager)
-      : stack_(stack), segments_(segments), manager_(manager), calls_{stack, segments, kDrill} {}
+      : stack_(stack), segments_(segments), manager_(manager), fillers_(stack, segments, kChunkBytes, kDrill) {}
 
-  // Takes segments until the allocator refuses: exactly `count` must come.
-  void take(std::size_t count, std::string_view phase) {
-    std::size_t taken = 0;
-    for (; taken <= count; ++taken) {
-      Result<Segment> got = segments_.allocate_uninitialized(kChunkBytes);
-      if (!got.ok()) break;
-      held_.push_back(got.value());
-    }
-    if (taken != count) {
-      stack_.oracles.fail("exception", fmt::format("{}: {}: the allocator gave {} segment(s) of {} B until it "
-                                                   "refused; {} were free (none kept by an arena)",
-                                                   kDrill, phase, taken, kChunkBytes, count));
-    }
-  }
-
-  void give_back(std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) {
-      calls_.release(held_.back(), "a filler's release");
-      held_.pop_back();
-    }
-  }
-
-  void release_all() { give_back(held_.size()); }
+  BudgetFiller& fillers() { return fillers_; }
 
   // begin(profile) must be refused by the segment allocator, keeping nothing.
   void begin_refused(ArenaProfile profile, std::string_view phase) {
@@ -109,7 +87,7 @@ class Drill {
     check_counts(before, 1, kChunkBytes, "growth refused");
     check_live_slices("growth refused");
 
-    give_back(1);
+    fillers_.give_back(1);
     std::byte* at = allocate(arena, bytes, "the refused allocation again, one segment free");
     if (arena.chunk_count() != 2 || arena.reserved_bytes() != 2 * kChunkBytes ||
         arena.used_bytes() != used + bytes || !arena.contains(at, bytes)) {
@@ -132,8 +110,6 @@ class Drill {
     }
     check_live_slices("rolled back");
   }
-
-  std::size_t held() const { return held_.size(); }
 
  private:
   std::byte* allocate(TxnArena& arena, std::size_t bytes, std::string_view what) {
@@ -189,18 +165,17 @@ class Drill {
   // refused begin kept none of the chunks it took.
   void check_live_slices(std::string_view phase) {
     const std::size_t live = segments_.stats().live_slices();
-    if (live != held_.size() + expected_arena_segments_) {
+    if (live != fillers_.held() + expected_arena_segments_) {
       stack_.oracles.fail("arena-refusal", fmt::format("{}: {}: the segment allocator holds {} live segment(s); the "
                                                        "drill holds {} and the arenas {}",
-                                                       kDrill, phase, live, held_.size(), expected_arena_segments_));
+                                                       kDrill, phase, live, fillers_.held(), expected_arena_segments_));
     }
   }
 
   Stack& stack_;
   SegmentAllocator& segments_;
   TxnArenaManager& manager_;
-  const EpisodeCalls calls_;
-  std::vector<Segment> held_;
+  BudgetFiller fillers_;
   std::size_t expected_arena_segments_ = 0;
   std::uint64_t next_txn_ = 1;
 };
@@ -222,15 +197,15 @@ void run_arena_refusal_drill(Stack& stack, sim::Rng& rng) {
   if (!made.ok()) stack.oracles.fail("exception", fmt::format("{}: manager: {}", kDrill, made.error().describe()));
   Drill drill(stack, *instance.allocator, *made.value());
 
-  drill.take(regions, "filling the budget");
+  drill.fillers().take(regions, "filling the budget");
   drill.begin_refused(ArenaProfile::Medium, "budget full");
   const std::size_t given = 1 + rng.below(large_chunks - 1);  // fewer than large's initial chunks
-  drill.give_back(given);
+  drill.fillers().give_back(given);
   drill.begin_refused(ArenaProfile::Large, fmt::format("{} of large's {} initial chunks free", given, large_chunks));
-  drill.take(given, "taking back what the refused begin gave back");
-  drill.give_back(1);
+  drill.fillers().take(given, "taking back what the refused begin gave back (none kept)");
+  drill.fillers().give_back(1);
   drill.grow_refused_then_granted(rng);
-  drill.release_all();
+  drill.fillers().give_back(drill.fillers().held());
 }
 
 }  // namespace segsim::scenarios

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/assert.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
@@ -63,6 +64,32 @@ Segment EpisodeCalls::allocate(std::size_t bytes, std::string_view what) const {
 void EpisodeCalls::release(const Segment& segment, std::string_view what) const {
   if (Status status = allocator.release(segment); !status.ok()) {
     stack.oracles.fail("exception", fmt::format("{}: {}: {}", episode, what, status.error().describe()));
+  }
+}
+
+BudgetFiller::BudgetFiller(Stack& stack, SegmentAllocator& allocator, std::size_t segment_bytes,
+                           std::string_view drill)
+    : stack_(stack), calls_{stack, allocator, drill}, segment_bytes_(segment_bytes) {}
+
+void BudgetFiller::take(std::size_t count, std::string_view phase) {
+  std::size_t taken = 0;
+  for (; taken <= count; ++taken) {
+    Result<Segment> got = calls_.allocator.allocate_uninitialized(segment_bytes_);
+    if (!got.ok()) break;
+    held_.push_back(got.value());
+  }
+  if (taken != count) {
+    stack_.oracles.fail("exception", fmt::format("{}: {}: the allocator gave {} segment(s) of {} B until it refused; "
+                                                 "{} were free",
+                                                 calls_.episode, phase, taken, segment_bytes_, count));
+  }
+}
+
+void BudgetFiller::give_back(std::size_t count) {
+  SEGSIM_ASSERT(count <= held_.size(), "a budget filler gives back more than it holds");
+  for (std::size_t i = 0; i < count; ++i) {
+    calls_.release(held_.back(), "a filler's release");
+    held_.pop_back();
   }
 }
 

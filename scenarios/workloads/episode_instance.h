@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "core/segment_allocator.h"
 #include "core/platform/runtime.h"
@@ -71,6 +72,27 @@ struct EpisodeCalls {
 
   Segment allocate(std::size_t bytes, std::string_view what) const;
   void release(const Segment& segment, std::string_view what) const;
+};
+
+// Segments of one size held from a private allocator to spend its budget
+// (the segment-refusal drills): filled until the allocator refuses, so that
+// exactly what is given back can be taken again. Releases through
+// EpisodeCalls; a premise broken is "exception" naming the drill.
+class BudgetFiller {
+ public:
+  BudgetFiller(Stack& stack, SegmentAllocator& allocator, std::size_t segment_bytes, std::string_view drill);
+
+  // Takes segments until the allocator refuses: exactly `count` must come
+  // (at most count + 1 are asked for).
+  void take(std::size_t count, std::string_view phase);
+  void give_back(std::size_t count);
+  std::size_t held() const noexcept { return held_.size(); }
+
+ private:
+  Stack& stack_;
+  const EpisodeCalls calls_;
+  const std::size_t segment_bytes_;
+  std::vector<Segment> held_;
 };
 
 }  // namespace segsim::scenarios

@@ -29,34 +29,14 @@ constexpr std::size_t kSlabBytes = kLargestClassBytes;
 class Drill {
  public:
   Drill(Stack& stack, SegmentAllocator& segments, SlabAllocator& slab, std::size_t size_class)
-      : stack_(stack), segments_(segments), slab_(slab), calls_{stack, segments, kDrill}, class_(size_class),
+      : stack_(stack), segments_(segments), slab_(slab), fillers_(stack, segments, kSlabBytes, kDrill), class_(size_class),
         per_slab_(slab.stats().classes[size_class].objects_per_slab) {
     if (per_slab_ == 0) {
       stack_.oracles.fail("exception", fmt::format("{}: class {} has no object per slab", kDrill, class_));
     }
   }
 
-  // Takes segments until the allocator refuses: exactly `count` must come.
-  void take_segments(std::size_t count) {
-    std::size_t taken = 0;
-    for (; taken <= count; ++taken) {
-      Result<Segment> got = segments_.allocate_uninitialized(kSlabBytes);
-      if (!got.ok()) break;
-      fillers_.push_back(got.value());
-    }
-    if (taken != count) {
-      stack_.oracles.fail("exception", fmt::format("{}: the allocator gave {} segment(s) of {} B until it refused; "
-                                                   "its budget holds {}",
-                                                   kDrill, taken, kSlabBytes, count));
-    }
-  }
-
-  void give_back_segments(std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) {
-      calls_.release(fillers_.back(), "a filler's release");
-      fillers_.pop_back();
-    }
-  }
+  BudgetFiller& fillers() { return fillers_; }
 
   // Step 1: every object `slabs` slabs hold, each once, then the refusal.
   void allocate_until_refused(std::size_t slabs, sim::Rng& rng) {
@@ -91,7 +71,7 @@ class Drill {
     allocate_granted(rng, "one object freed");
     expect_refused(object_bytes(rng), "the freed object taken again");
     const std::size_t slabs_before = slab_.stats().classes[class_].slabs;
-    give_back_segments(1);
+    fillers_.give_back(1);
     allocate_granted(rng, "one segment given back");
     if (const std::size_t slabs = slab_.stats().classes[class_].slabs; slabs != slabs_before + 1) {
       stack_.oracles.fail("slab-accounting", fmt::format("{}: the allocation after a segment was given back left "
@@ -114,12 +94,12 @@ class Drill {
   // After the slab allocator's destruction: the drill's segments alone are live.
   void check_slabs_returned() {
     const std::size_t live = segments_.stats().live_slices();
-    if (live != fillers_.size()) {
+    if (live != fillers_.held()) {
       stack_.oracles.fail("slab-accounting", fmt::format("{}: with the slab allocator destroyed the segment "
                                                          "allocator holds {} live segment(s); the drill's are {}",
-                                                         kDrill, live, fillers_.size()));
+                                                         kDrill, live, fillers_.held()));
     }
-    give_back_segments(fillers_.size());
+    fillers_.give_back(fillers_.held());
   }
 
  private:
@@ -174,10 +154,9 @@ class Drill {
   Stack& stack_;
   SegmentAllocator& segments_;
   SlabAllocator& slab_;
-  const EpisodeCalls calls_;
+  BudgetFiller fillers_;
   const std::size_t class_;
   const std::size_t per_slab_;
-  std::vector<Segment> fillers_;
   std::vector<SlabObject> live_;
 };
 
@@ -199,9 +178,9 @@ void run_slab_refusal_drill(Stack& stack, sim::Rng& rng) {
   auto slab = SlabAllocator::create(*segments, slab_config);
   if (!slab.ok()) stack.oracles.fail("exception", fmt::format("{}: slab: {}", kDrill, slab.error().describe()));
   Drill drill(stack, *segments, *slab.value(), rng.below(kSlabClassCount));
-  drill.take_segments(regions);
+  drill.fillers().take(regions, "filling the budget");
   const std::size_t slabs = 1 + rng.below(regions - 2);  // one segment left to give back in step 3
-  drill.give_back_segments(slabs);
+  drill.fillers().give_back(slabs);
   drill.allocate_until_refused(slabs, rng);
   drill.grant_after_refusal(rng);
   drill.free_all();
