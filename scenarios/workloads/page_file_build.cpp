@@ -237,6 +237,14 @@ void build_files(Stack& stack) {
   const std::uint32_t page_bytes = draw_one<std::uint32_t>(rng, {4096, 8192, 65536});
   refused(writer.set_page_size(draw_one<std::uint32_t>(rng, {0, 4095, 3 * 4096, 2 << 20})).ok(), "a bad page size");
   if (!writer.set_page_size(page_bytes).ok()) stack.oracles.fail("page-file-writer", "a valid page size refused");
+  // The documented bounds (4 KiB..1 MiB) themselves accepted, the powers of two just past them refused.
+  for (const std::uint32_t edge : {kMinPageFileBytesPerPage, kMaxPageFileBytesPerPage}) {
+    if (!PageFileWriter().set_page_size(edge).ok()) {
+      stack.oracles.fail("page-file-writer", fmt::format("the documented page size bound {} B refused", edge));
+    }
+  }
+  refused(PageFileWriter().set_page_size(kMinPageFileBytesPerPage / 2).ok(), "a page size half the least");
+  refused(PageFileWriter().set_page_size(kMaxPageFileBytesPerPage * 2).ok(), "a page size twice the largest");
   refused(writer.set_root_page(0).ok(), "a root page before any page");
   const std::uint64_t pages = 1 + rng.below(16 * stack.size);
   for (std::uint64_t p = 0; p < pages; ++p) {
