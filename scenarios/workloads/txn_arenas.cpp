@@ -316,6 +316,21 @@ void check_open_arenas(Stack& stack) {
                                                        arena->reserved_bytes()));
       }
     }
+    // The root's tree filled to its profile's limit exactly (4 KiB pieces; near the limit each
+    // growth takes the least chunk, 4 KiB): the audit below then sees a tree at its limit, which is
+    // within it. A refusal by the limit before that was not necessary; one by a fault ends the fill.
+    const std::size_t limit = profile_spec(ArenaProfile::Tiny).limit_bytes;
+    for (std::size_t piece = 0; piece <= limit / kSmallestClassBytes; ++piece) {
+      Result<std::byte*> got = root.value()->allocate(kSmallestClassBytes, 1);
+      if (got.ok()) continue;
+      if (std::string_view(got.error().detail) == kArenaLimitDetail &&
+          root.value()->tree_reserved_bytes() != limit) {
+        stack.oracles.fail("arena-refusal", fmt::format("a tiny root's 4 KiB allocation refused by its limit with {} "
+                                                        "of its {} bytes reserved",
+                                                        root.value()->tree_reserved_bytes(), limit));
+      }
+      break;
+    }
     const auto too_many = manager.begin_child(root.value()->id());
     if (too_many.ok() || too_many.error().code != Errc::OutOfBudget) {
       stack.oracles.fail("arena-refusal", "a third arena under max_live_arenas = 2 was not refused as OutOfBudget");
