@@ -125,7 +125,6 @@ class Drill {
     const SlabStats before = slab_.stats();
     Result<SlabObject> got = slab_.allocate(bytes);
     if (got.ok()) {
-      live_.push_back(got.value());
       stack_.oracles.fail("slab-refusal", fmt::format("{}: {}: allocate({}) succeeded with no object free in the "
                                                       "class and no segment in the budget",
                                                       kDrill, when, bytes));
