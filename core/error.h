@@ -48,4 +48,7 @@ inline Error make_error(Errc code, const char* detail = "") {
   return e;
 }
 
+// A page file (or a page's records) that breaks the format rule `detail` names.
+inline Error invalid_page_file(const char* detail) { return make_error(Errc::InvalidPageFile, detail); }
+
 }  // namespace segsim

@@ -1,5 +1,5 @@
 // The flight recorder's shared state: the rings and what a report needs.
-// Internal to flight_recorder.cpp and crash_report_writer.cpp.
+// Internal to flight_recorder*.cpp and crash_report_writer.cpp.
 #pragma once
 
 #include <atomic>
@@ -116,6 +116,20 @@ AssertionInfo& last_assertion() noexcept;
 // temporary and a rename. False when no report could be written. `path_out`
 // (capacity `path_capacity`) receives the path.
 bool write_crash_report(const FailureInfo& failure, char* path_out, std::size_t path_capacity) noexcept;
+
+// Rings (flight_recorder_rings.cpp). watch_thread_exits(): from now on a
+// thread's exit marks its ring exited, for another thread to take over.
+// retire_rings(): every ring of `s` out of its table, kept reachable (a thread
+// may still write to one) and never freed; enable() only.
+void watch_thread_exits() noexcept;
+void retire_rings(State& s) noexcept;
+
+// The fatal signals' handler (flight_recorder_signals.cpp), installed by
+// enable() when asked and removed by disable(); reset_fatal_report() lets the
+// next run in this process report its own first fatal signal.
+void install_fatal_handlers() noexcept;
+void remove_fatal_handlers() noexcept;
+void reset_fatal_report() noexcept;
 
 // Async-signal-safe: `text` into `out` (capacity bytes, NUL included), cut to
 // fit; nothing when there is no room at all.

@@ -22,8 +22,6 @@ struct Layout {
   std::uint64_t root_offset;
 };
 
-Error invalid(const char* detail) { return make_error(Errc::InvalidPageFile, detail); }
-
 bool is_power_of_two(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 // Every rule of the format, reading only bytes [0, 64) of `file`. Fields are
@@ -34,61 +32,61 @@ bool is_power_of_two(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 Result<Layout> validate(const std::byte* data, std::size_t bytes) {
   if (bytes < kPageFileHeaderBytes) {
     SEGSIM_PROBE("pagefile.invalid.short");
-    return invalid("file shorter than the 64-byte header");
+    return invalid_page_file("file shorter than the 64-byte header");
   }
   SEGSIM_ASSERT(data != nullptr, "a non-empty mapping has an address");
   const std::span<const std::byte> header(data, kPageFileHeaderBytes);
   if (std::memcmp(data, kPageFileMagic.data(), kPageFileMagic.size()) != 0) {
     SEGSIM_PROBE("pagefile.invalid.magic");
-    return invalid("bad magic");
+    return invalid_page_file("bad magic");
   }
   if (little_endian::load32(header, 8) != kPageFileVersion) {
     SEGSIM_PROBE("pagefile.invalid.version");
-    return invalid("unsupported format_version");
+    return invalid_page_file("unsupported format_version");
   }
   const std::uint32_t page_size = little_endian::load32(header, 12);
   if (!is_power_of_two(page_size) || page_size < kMinPageFileBytesPerPage ||
       page_size > kMaxPageFileBytesPerPage) {
     SEGSIM_PROBE("pagefile.invalid.page_size");
-    return invalid("page_size not a power of two in 4 KiB..1 MiB");
+    return invalid_page_file("page_size not a power of two in 4 KiB..1 MiB");
   }
   if (little_endian::load64(header, 32) != 0) {
     SEGSIM_PROBE("pagefile.invalid.reserved");
-    return invalid("reserved field not zero");
+    return invalid_page_file("reserved field not zero");
   }
   for (std::size_t i = 48; i < kPageFileHeaderBytes; ++i) {
     SEGSIM_ASSERT(i < bytes, "a header byte read past the file");
     if (data[i] != std::byte{0}) {
       SEGSIM_PROBE("pagefile.invalid.padding");
-      return invalid("header bytes 48..63 not zero");
+      return invalid_page_file("header bytes 48..63 not zero");
     }
   }
   const std::uint64_t checksum = fnv1a64(std::span(data, kPageFileChecksummedBytes));
   if (little_endian::load64(header, 40) != checksum) {
     SEGSIM_PROBE("pagefile.invalid.checksum");
-    return invalid("header checksum mismatch");
+    return invalid_page_file("header checksum mismatch");
   }
 
   const std::uint64_t page_count = little_endian::load64(header, 16);
   const std::uint64_t root_offset = little_endian::load64(header, 24);
   if (page_count == 0) {
     SEGSIM_PROBE("pagefile.invalid.no_pages");
-    return invalid("page_count is zero (no root page)");
+    return invalid_page_file("page_count is zero (no root page)");
   }
   // Division, never page_size * (page_count + 1): page_count is attacker
   // controlled and the product can wrap to exactly the file length.
   const std::uint64_t file_bytes = bytes;
   if (file_bytes < page_size || file_bytes % page_size != 0 || file_bytes / page_size - 1 != page_count) {
     SEGSIM_PROBE("pagefile.invalid.length");
-    return invalid("file length does not match page_count x page_size");
+    return invalid_page_file("file length does not match page_count x page_size");
   }
   if (root_offset < page_size || root_offset >= file_bytes) {
     SEGSIM_PROBE("pagefile.invalid.root_range");
-    return invalid("root offset out of range");
+    return invalid_page_file("root offset out of range");
   }
   if (root_offset % page_size != 0) {
     SEGSIM_PROBE("pagefile.invalid.root_alignment");
-    return invalid("root offset not page aligned");
+    return invalid_page_file("root offset not page aligned");
   }
   return Layout{page_size, page_count, root_offset};
 }

@@ -11,8 +11,6 @@ namespace {
 
 constexpr std::uint32_t kFlagHasDewey = 1;
 
-Error invalid(const char* detail) { return make_error(Errc::InvalidPageFile, detail); }
-
 // Sorting a copy keeps the check O(n log n) with no hashing (determinism rule:
 // nothing here may depend on unordered iteration).
 bool has_duplicate_slot(std::vector<std::uint32_t> slots) {
@@ -56,7 +54,7 @@ Result<std::vector<std::byte>> encode_page_records(std::span<const PageRecordVie
   }
   if (has_duplicate_slot(std::move(slots))) {
     SEGSIM_PROBE("records.encode.duplicate_slot");
-    return invalid("duplicate slot");
+    return invalid_page_file("duplicate slot");
   }
 
   std::vector<std::byte> out(table_end + payload);
@@ -91,7 +89,7 @@ Result<std::vector<std::byte>> encode_page_records(std::span<const PageRecordVie
 Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byte> page) {
   if (page.size() < kPageRecordsHeaderBytes) {
     SEGSIM_PROBE("records.decode.short");
-    return invalid("page shorter than the record header");
+    return invalid_page_file("page shorter than the record header");
   }
   const std::uint64_t page_bytes = page.size();
   const std::uint64_t count = little_endian::load32(page, 0);
@@ -99,11 +97,11 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
   const std::uint64_t table_end = kPageRecordsHeaderBytes + kPageRecordEntryBytes * count;  // < 2^37
   if (table_end > page_bytes) {
     SEGSIM_PROBE("records.decode.table_past_end");
-    return invalid("record table past the page end");
+    return invalid_page_file("record table past the page end");
   }
   if (payload_bytes > page_bytes - table_end) {
     SEGSIM_PROBE("records.decode.payload_past_end");
-    return invalid("record payload past the page end");
+    return invalid_page_file("record payload past the page end");
   }
   const std::uint64_t payload_end = table_end + payload_bytes;
 
@@ -123,11 +121,11 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
     const std::uint64_t dewey_bytes = little_endian::load32(entry, 20);
     if ((flags & ~kFlagHasDewey) != 0) {
       SEGSIM_PROBE("records.decode.flags");
-      return invalid("unknown record flags");
+      return invalid_page_file("unknown record flags");
     }
     if (!inside(value_offset, value_bytes, table_end, payload_end)) {
       SEGSIM_PROBE("records.decode.value_outside");
-      return invalid("record value outside the payload");
+      return invalid_page_file("record value outside the payload");
     }
     PageRecordView view;
     view.slot = little_endian::load32(entry, 0);
@@ -137,21 +135,21 @@ Result<std::vector<PageRecordView>> decode_page_records(std::span<const std::byt
     if ((flags & kFlagHasDewey) != 0) {
       if (!inside(dewey_offset, dewey_bytes, table_end, payload_end)) {
         SEGSIM_PROBE("records.decode.dewey_outside");
-        return invalid("record DeweyID outside the payload");
+        return invalid_page_file("record DeweyID outside the payload");
       }
       SEGSIM_PROBE("records.decode.with_dewey");
       SEGSIM_ASSERT(dewey_offset + dewey_bytes <= payload_end, "a DeweyID read past the payload (an outside one accepted)");
       view.dewey_id = page.subspan(dewey_offset, dewey_bytes);
     } else if (dewey_offset != 0 || dewey_bytes != 0) {
       SEGSIM_PROBE("records.decode.dewey_fields_without_flag");
-      return invalid("DeweyID fields set on a record without one");
+      return invalid_page_file("DeweyID fields set on a record without one");
     }
     slots.push_back(view.slot);
     views.push_back(view);
   }
   if (has_duplicate_slot(std::move(slots))) {
     SEGSIM_PROBE("records.decode.duplicate_slot");
-    return invalid("duplicate slot");
+    return invalid_page_file("duplicate slot");
   }
   SEGSIM_ASSERT(views.size() == count, "one view per table entry");
   return views;

@@ -1,6 +1,7 @@
+// SimOs (sim_os.h): its address space, its queries; its files are in
+// sim_os_files.cpp, its guard mode's fault reporter in sim_os_guard.cpp.
 #include "faults/sim_os.h"
 
-#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -9,11 +10,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <iterator>
 #include <vector>
 
 #include "core/assert.h"
-#include "sim/fatal_failure.h"
+#include "faults/sim_os_guard.h"
 #include "sim/simulation.h"
 
 namespace segsim::faults {
@@ -24,193 +24,6 @@ namespace {
 std::uint32_t current_caller() {
   const sim::Simulation* simulation = sim::Simulation::current();
   return simulation == nullptr ? sim::kNoFiber : simulation->current_fiber();
-}
-
-// ---- guard mode: the SIGSEGV reporter -------------------------------------
-// Up to 64 live SimOs reservations are registered; the handler reports a fault
-// inside one of them with the running simulation's fiber and step, then lets
-// the default action kill the process (a sweep records the signal).
-constexpr int kMaxGuarded = 64;
-struct GuardSlot {
-  std::atomic<std::uintptr_t> begin{0};
-  std::atomic<std::uintptr_t> end{0};
-};
-GuardSlot g_guarded[kMaxGuarded];
-std::atomic<bool> g_handler_installed{false};
-struct sigaction g_previous_action;
-struct sigaction g_previous_fpe_action;
-
-// Async-signal-safe formatting: no allocation, no stdio.
-char* put_text(char* out, const char* text) {
-  while (*text != '\0') *out++ = *text++;
-  return out;
-}
-char* put_u64(char* out, std::uint64_t value, int base) {
-  char digits[24];
-  int n = 0;
-  do {
-    digits[n++] = "0123456789abcdef"[value % static_cast<unsigned>(base)];
-    value /= static_cast<unsigned>(base);
-  } while (value != 0);
-  if (base == 16) out = put_text(out, "0x");
-  while (n > 0) *out++ = digits[--n];
-  return out;
-}
-
-// " in fiber #F at step S (seed N)" of the running simulation, if any, and
-// the line's end.
-char* put_where(char* out) {
-  if (sim::Simulation* simulation = sim::Simulation::current()) {
-    out = put_text(out, " in fiber #");
-    out = put_u64(out, simulation->current_fiber(), 10);
-    out = put_text(out, " at step ");
-    out = put_u64(out, simulation->step(), 10);
-    out = put_text(out, " (seed ");
-    out = put_u64(out, simulation->config().seed, 10);
-    out = put_text(out, ")");
-  }
-  return put_text(out, "\n");
-}
-
-// The named failure of a fault inside a reservation: what a failed run would
-// say (fiber, step), through sim/fatal_failure.h. Offsets, not addresses: the
-// message is part of the failure's signature, compared across processes.
-void report_fault(const char* oracle, const std::string& message, const char* where = "a SIGSEGV") {
-  sim::FatalFailure failure;
-  failure.oracle = oracle;
-  failure.message = sim::current_fiber_prefix() + message;
-  if (const sim::Simulation* simulation = sim::Simulation::current()) {
-    failure.fiber = simulation->current_fiber();
-    failure.step = simulation->step();
-  }
-  failure.where = std::string(where) + ", which the run cannot survive";
-  sim::report_fatal_failure(failure);
-}
-
-std::string hex_text(std::uint64_t value) {
-  char hex[32];
-  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(value));
-  return hex;
-}
-
-// Below Linux's lowest mappable address (vm.mmap_min_addr, 64 KiB by
-// default) nothing is ever mapped: a fault there is a null pointer followed
-// to a field or an element (the address is the offset from null). Nor is
-// anything a user process can touch in the top 64 KiB of the address space:
-// a fault there is a null pointer indexed backwards (the last element of an
-// empty array: `back()` of an empty vector), the address null minus a few.
-constexpr std::uintptr_t kNullPageBytes = std::uintptr_t{64} << 10;
-constexpr std::uintptr_t kBelowNullFirst = ~std::uintptr_t{0} - kNullPageBytes + 1;
-
-// A run is in progress in this process: on this thread's simulation, or on a
-// native thread of one (a SimOs is alive).
-bool run_in_progress() {
-  return sim::Simulation::current() != nullptr ||
-         std::any_of(std::begin(g_guarded), std::end(g_guarded),
-                     [](const GuardSlot& slot) { return slot.begin.load(std::memory_order_acquire) != 0; });
-}
-
-// Hands the fault to whoever handled `signal` before us (ASan, or the
-// default), which is put back first.
-void pass_on(int signal, siginfo_t* info, void* context, const struct sigaction& previous) {
-  ::sigaction(signal, &previous, nullptr);
-  if (previous.sa_flags & SA_SIGINFO) {
-    if (previous.sa_sigaction != nullptr) previous.sa_sigaction(signal, info, context);
-  } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
-    previous.sa_handler(signal);
-  }
-  // A real fault re-executes the instruction under the previous (default)
-  // action when we return; a signal sent by kill() would not come back, so
-  // raise it.
-  if (info->si_code <= 0) ::raise(signal);
-}
-
-void guard_handler(int signal, siginfo_t* info, void* context) {
-  const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
-  for (const GuardSlot& slot : g_guarded) {
-    const std::uintptr_t begin = slot.begin.load(std::memory_order_acquire);
-    if (begin == 0 || address < begin || address >= slot.end.load(std::memory_order_acquire)) {
-      continue;
-    }
-    char line[256];
-    char* out = put_text(line, "segsim: use after release: access to unmapped SimOs memory at offset ");
-    out = put_where(put_u64(out, address - begin, 16));
-    ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
-    (void)ignored;
-    // A real fault (not a SIGSEGV sent by kill) is a diagnosis, not a crash:
-    // the sweep worker's reporter records it as the seed's failure by name.
-    if (info->si_code > 0) {
-      report_fault("use-after-release", "accessed SimOs memory at offset " + hex_text(address - begin) +
-                                            " after it was unmapped (a stale pointer into a released region, span "
-                                            "or file mapping)");
-    }
-    break;
-  }
-  // A real fault in the null page while a simulation runs — on its thread, or
-  // on a native thread of the run (a SimOs is alive: a run is in progress in
-  // this process) — the system under test followed a null pointer. Named,
-  // with where the run was, like the above.
-  const bool below_null = address >= kBelowNullFirst;
-  const bool on_simulation = sim::Simulation::current() != nullptr;
-  if (info->si_code > 0 && (address < kNullPageBytes || below_null) && run_in_progress()) {
-    char line[256];
-    char* out = put_text(line, "segsim: null dereference: access to address ");
-    out = put_u64(out, address, 16);
-    out = put_where(put_text(out, below_null ? " just below null" : " in the null page"));
-    ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
-    (void)ignored;
-    report_fault("null-dereference",
-                 std::string(on_simulation ? "" : "a native thread of the run ") +
-                     (below_null ? "accessed address " + hex_text(address) + ", null minus " + hex_text(~address + 1) +
-                                  ": a null pointer indexed backwards (the last element of an empty array)"
-                            : "accessed address " + hex_text(address) +
-                                  ", in the null page: a null pointer followed to a field or element at that offset"));
-  }
-  pass_on(signal, info, context, g_previous_action);
-}
-
-// A real integer division by zero (or overflow: INT_MIN / -1) while a run is
-// in progress: the system under test computed with a zero it did not expect
-// (a count of nothing, a size of zero). Named like a null dereference, with
-// where the run was; no address (the instruction's would differ by build).
-void arithmetic_handler(int signal, siginfo_t* info, void* context) {
-  const bool integer_fault = info->si_code == FPE_INTDIV || info->si_code == FPE_INTOVF;
-  if (integer_fault && run_in_progress()) {
-    const bool by_zero = info->si_code == FPE_INTDIV;
-    char line[256];
-    char* out = put_text(line, by_zero ? "segsim: arithmetic fault: integer division by zero"
-                                       : "segsim: arithmetic fault: integer division overflow");
-    out = put_where(out);
-    ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
-    (void)ignored;
-    report_fault("arithmetic-fault",
-                 std::string(sim::Simulation::current() != nullptr ? "" : "a native thread of the run ") +
-                     (by_zero ? "divided an integer by zero (SIGFPE: a count or size of zero it did not expect)"
-                              : "overflowed an integer division (SIGFPE: the most negative value divided by -1)"),
-                 "a SIGFPE");
-  }
-  pass_on(signal, info, context, g_previous_fpe_action);
-}
-
-void register_guard(std::byte* base, std::size_t bytes) {
-  if (!g_handler_installed.exchange(true)) {
-    struct sigaction action {};
-    action.sa_sigaction = guard_handler;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGSEGV, &action, &g_previous_action);
-    action.sa_sigaction = arithmetic_handler;
-    ::sigaction(SIGFPE, &action, &g_previous_fpe_action);
-  }
-  for (GuardSlot& slot : g_guarded) {
-    std::uintptr_t expected = 0;
-    if (slot.begin.load() == 0) {
-      slot.end.store(reinterpret_cast<std::uintptr_t>(base) + bytes);
-      if (slot.begin.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(base))) return;
-    }
-  }
-  // More than 64 guarded SimOs at once: this one is still guarded by
-  // PROT_NONE, only its faults are reported anonymously.
 }
 
 // Whether a page that is not resident may still hold data: swapped out. Read
@@ -226,12 +39,6 @@ bool swap_on() {
     return lines > 1;
   }();
   return on;
-}
-
-void unregister_guard(std::byte* base) {
-  for (GuardSlot& slot : g_guarded) {
-    if (slot.begin.load() == reinterpret_cast<std::uintptr_t>(base)) slot.begin.store(0);
-  }
 }
 
 }  // namespace
@@ -284,11 +91,11 @@ SimOs::SimOs(SimOsConfig config, std::byte* base, std::size_t page_size, PageSta
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   // Without the table every question goes to the kernel, as before.
   if (table != MAP_FAILED) dropped_at_ = static_cast<std::uint32_t*>(table);
-  if (config_.guard) register_guard(base_, config_.reservation_bytes);
+  if (config_.guard) guard::register_reservation(base_, config_.reservation_bytes);
 }
 
 SimOs::~SimOs() {
-  if (config_.guard) unregister_guard(base_);
+  if (config_.guard) guard::unregister_reservation(base_);
   ::munmap(base_, config_.reservation_bytes);
   ::munmap(pages_, page_count_ * sizeof(PageState));
   if (dropped_at_ != nullptr) ::munmap(dropped_at_, page_count_ * sizeof(std::uint32_t));
@@ -480,101 +287,6 @@ OsStatus SimOs::advise(std::byte* addr, std::size_t bytes, Advice advice) {
     case Advice::HugePage:
       break;  // hints: recorded in the call count, no effect on contents
   }
-  return {};
-}
-
-OsResult<MappedFile> SimOs::map_file(const std::string& path) {
-  std::lock_guard guard(mu_);
-  ++stats_.calls[static_cast<std::size_t>(OsCall::MapFile)];
-  auto it = files_.find(path);
-  if (it == files_.end()) return refuse_locked(OsCall::MapFile, ENOENT);
-  const File& file = *it->second;
-  MappedFile mapped;
-  mapped.bytes = file.contents.size();
-  mapped.status = FileStatus{file.contents.size(), file.mtime_ns};
-  if (mapped.bytes == 0) return mapped;
-  const std::size_t length = (mapped.bytes + page_size_ - 1) / page_size_ * page_size_;
-  OsResult<std::byte*> region = map_locked(length, /*read_only=*/false);
-  if (!region.ok()) return refuse_locked(OsCall::MapFile, region.error().errno_value);
-  std::memcpy(region.value(), file.contents.data(), file.contents.size());
-  ::mprotect(region.value(), length, PROT_READ);
-  mappings_[static_cast<std::size_t>(region.value() - base_)].read_only = true;
-  mapped.data = region.value();
-  return mapped;
-}
-
-OsResult<FileStatus> SimOs::stat_file(const std::string& path) {
-  std::lock_guard guard(mu_);
-  ++stats_.calls[static_cast<std::size_t>(OsCall::StatFile)];
-  auto it = files_.find(path);
-  if (it == files_.end()) return refuse_locked(OsCall::StatFile, ENOENT);
-  return FileStatus{it->second->contents.size(), it->second->mtime_ns};
-}
-
-void SimOs::add_file(const std::string& path, std::vector<std::byte> contents, std::int64_t mtime_ns) {
-  std::lock_guard guard(mu_);
-  files_[path] = std::make_shared<File>(File{std::move(contents), mtime_ns});
-}
-
-bool SimOs::remove_file(const std::string& path) {
-  std::lock_guard guard(mu_);
-  return files_.erase(path) > 0;
-}
-
-std::optional<std::vector<std::byte>> SimOs::file_contents(const std::string& path) const {
-  std::lock_guard guard(mu_);
-  auto it = files_.find(path);
-  if (it == files_.end()) return std::nullopt;
-  return it->second->contents;
-}
-
-std::size_t SimOs::open_file_count() const {
-  std::lock_guard guard(mu_);
-  return open_files_.size();
-}
-
-OsResult<int> SimOs::create_file(const std::string& path) {
-  std::lock_guard guard(mu_);
-  ++stats_.calls[static_cast<std::size_t>(OsCall::CreateFile)];
-  if (path.empty()) return refuse_locked(OsCall::CreateFile, ENOENT);
-  if (path.back() == '/') return refuse_locked(OsCall::CreateFile, EISDIR);
-  // A path under a file: the file is no directory.
-  for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-    if (files_.contains(path.substr(0, slash))) return refuse_locked(OsCall::CreateFile, ENOTDIR);
-  }
-  if (open_files_.size() >= kMaxOpenFiles) return refuse_locked(OsCall::CreateFile, EMFILE);
-  std::shared_ptr<File>& file = files_[path];
-  if (file == nullptr) {
-    file = std::make_shared<File>(File{{}, ++file_clock_ns_});
-  } else {  // O_TRUNC: the same file, emptied
-    file->contents.clear();
-    file->mtime_ns = ++file_clock_ns_;
-  }
-  const int fd = next_fd_++;
-  open_files_.emplace(fd, file);
-  return fd;
-}
-
-OsResult<std::size_t> SimOs::write_file(int fd, const std::byte* data, std::size_t bytes) {
-  std::lock_guard guard(mu_);
-  ++stats_.calls[static_cast<std::size_t>(OsCall::WriteFile)];
-  auto open = open_files_.find(fd);
-  if (open == open_files_.end()) return refuse_locked(OsCall::WriteFile, EBADF);
-  if (bytes == 0) return std::size_t{0};
-  if (data == nullptr) return refuse_locked(OsCall::WriteFile, EFAULT);
-  File& file = *open->second;
-  const std::size_t length = file.contents.size();
-  if (length >= kMaxFileBytes) return refuse_locked(OsCall::WriteFile, EFBIG);
-  const std::size_t n = std::min({bytes, page_size_, kMaxFileBytes - length});
-  file.contents.insert(file.contents.end(), data, data + n);
-  file.mtime_ns = ++file_clock_ns_;
-  return n;
-}
-
-OsStatus SimOs::close_file(int fd) {
-  std::lock_guard guard(mu_);
-  ++stats_.calls[static_cast<std::size_t>(OsCall::CloseFile)];
-  if (open_files_.erase(fd) == 0) return refuse_locked(OsCall::CloseFile, EBADF);
   return {};
 }
 

@@ -31,7 +31,7 @@ inline constexpr int kMaxPctDepth = 16;
 // Test hook: seeds that are multiples of 4 die of SIGSEGV mid-run (sweep worker tests).
 inline constexpr const char* kCrashHook = "crash-every-4th-seed";
 // Test hook: every seed writes to SimOs memory it unmapped; the SIGSEGV is
-// named use-after-release (faults/sim_os.cpp's guard, sim/fatal_failure.h).
+// named use-after-release (faults/sim_os_guard.cpp, sim/fatal_failure.h).
 inline constexpr const char* kUseAfterUnmapHook = "use-after-unmap";
 // Test hooks: an assertion fails where the simulator cannot throw it to fail
 // the run — in a noexcept destructor on a fiber, in the run's teardown after

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "core/large_object_allocator.h"
 #include "core/pressure_forecaster.h"
 #include "core/segment_allocator.h"
+#include "core/slab_allocator.h"
 #include "core/size_class.h"
 #include "scenarios/oracles/error_text.h"
 
@@ -21,6 +23,10 @@ namespace {
 
 constexpr std::size_t kKiB = 1024;
 constexpr std::size_t kMiB = 1024 * kKiB;
+
+// The limits slab_allocator.h documents for the config.
+constexpr std::uint32_t kDocumentedMaxMagazine = 1024;
+constexpr std::size_t kDocumentedMaxSlabs = std::size_t{1} << 24;
 
 template <class Config>
 using Breaker = std::function<void(Config&)>;
@@ -139,6 +145,55 @@ void check_invalid_configs(Stack& stack) {
   check_large_boundaries_accepted(stack, page_bytes);
   check_rules(stack, "PressureForecaster", PressureForecasterConfig{}, forecaster_rules(),
               [](PressureForecasterConfig c) { return PressureForecaster::create(std::move(c)); });
+}
+
+void check_slab_configs(Stack& stack, const SlabAllocatorConfig& valid, sim::Rng& rng) {
+  using Breaker = std::function<void(SlabAllocatorConfig&)>;
+  const std::size_t magazine_class = rng.below(kSlabClassCount);
+  const std::vector<std::pair<const char*, Breaker>> rules = {
+      {"slab_bytes 0", [](auto& c) { c.slab_bytes = 0; }},
+      {"slab_bytes 2048, a class below 4 KiB", [](auto& c) { c.slab_bytes = 2048; }},
+      {"slab_bytes 4160, no class size", [](auto& c) { c.slab_bytes = 4096 + 64; }},
+      {"slab_bytes 12288, no class size", [](auto& c) { c.slab_bytes = 3 * 4096; }},
+      {"slab_bytes past the largest class", [](auto& c) { c.slab_bytes = kLargestClassBytes + 1; }},
+      {"magazine_capacity 0", [=](auto& c) { c.magazine_capacity[magazine_class] = 0; }},
+      {"magazine_capacity 1025", [=](auto& c) { c.magazine_capacity[magazine_class] = kDocumentedMaxMagazine + 1; }},
+      {"max_slabs 0", [](auto& c) { c.max_slabs = 0; }},
+      {"max_slabs 2^24 + 1", [](auto& c) { c.max_slabs = kDocumentedMaxSlabs + 1; }},
+  };
+  for (const auto& [rule, breaker] : rules) {
+    SlabAllocatorConfig bad = valid;
+    bad.observer = nullptr;
+    breaker(bad);
+    const std::uint64_t live_before = stack.oracles.model_live_slices();
+    auto refused = SlabAllocator::create(stack.allocator, bad);
+    if (refused) stack.oracles.fail("slab-refusal", fmt::format("SlabAllocator::create accepted {}", rule));
+    check_error_text(stack.oracles, refused.error());
+    if (refused.error().code != Errc::InvalidConfig || stack.oracles.model_live_slices() != live_before) {
+      stack.oracles.fail("slab-refusal", fmt::format("{}: {}; the model says InvalidConfig, nothing allocated", rule,
+                                                     refused.error().describe()));
+    }
+  }
+  // Each documented limit itself is accepted: a rule off by one refuses it.
+  // The largest max_slabs makes a 128 MiB slot table: one seed in eight.
+  std::vector<std::pair<const char*, Breaker>> limits = {
+      {"slab_bytes 4 KiB", [](auto& c) { c.slab_bytes = 4096; }},
+      {"slab_bytes of the largest class", [](auto& c) { c.slab_bytes = kLargestClassBytes; }},
+      {"magazine_capacity 1", [=](auto& c) { c.magazine_capacity[magazine_class] = 1; }},
+      {"magazine_capacity 1024", [=](auto& c) { c.magazine_capacity[magazine_class] = kDocumentedMaxMagazine; }},
+      {"max_slabs 1", [](auto& c) { c.max_slabs = 1; }},
+  };
+  if (rng.below(8) == 0) limits.emplace_back("max_slabs 2^24", [](auto& c) { c.max_slabs = kDocumentedMaxSlabs; });
+  for (const auto& [limit, setter] : limits) {
+    SlabAllocatorConfig edge = valid;
+    edge.observer = nullptr;
+    setter(edge);
+    auto made = SlabAllocator::create(stack.allocator, edge);
+    if (!made) {
+      stack.oracles.fail("slab-refusal", fmt::format("SlabAllocator::create refused {}, a documented limit: {}", limit,
+                                                     made.error().describe()));
+    }
+  }
 }
 
 }  // namespace segsim::scenarios

@@ -4,14 +4,22 @@
 // each with InvalidConfig, a detail that names the rule, and nothing
 // allocated. A LargeObjectAllocator config on every rule's boundary at once
 // must be accepted.
-// (The slab allocator's and the arena manager's are checked by slab-churn and
-// txn-arenas.)
+// (The arena manager's is checked by txn-arenas.)
 #pragma once
 
+#include "core/slab_allocator.h"
 #include "scenarios/stack.h"
+#include "sim/random.h"
 
 namespace segsim::scenarios {
 
 void check_invalid_configs(Stack& stack);
+
+// SlabAllocator::create (slab-churn, before its allocator is made): each
+// field of `valid` out of range, alone, refused with InvalidConfig before
+// anything is allocated — every rule on every seed (a refusal costs nothing;
+// only the magazine's class is drawn from `rng`) — and each documented limit
+// itself accepted.
+void check_slab_configs(Stack& stack, const SlabAllocatorConfig& valid, sim::Rng& rng);
 
 }  // namespace segsim::scenarios

@@ -460,7 +460,8 @@ void recorder_ring_drills(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
     // slot: the race for the last slot, lost for certain — the one path no
     // schedule of free-running threads reaches reliably (at one in two, 40
     // seeds of alloc-api never drew it: seed 49's survivor
-    // flight_recorder.cpp:193). It checks all the in-turn variant does.
+    // flight_recorder.cpp:193, now flight_recorder_rings.cpp). It checks all
+    // the in-turn variant does.
     const auto extra = 1 + static_cast<std::uint32_t>(rng.below(3));
     const RingRace race = rng.below(4) != 0 ? RingRace::HeldClaim : RingRace::InTurn;
     refuse_rings(stack, check, extra, race);

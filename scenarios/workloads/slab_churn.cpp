@@ -7,10 +7,6 @@
 // magazine capacities (small ones force depot traffic). Every completed call
 // is checked against a reference model (scenarios/oracles/slab_*.cpp).
 #include <algorithm>
-#include <cstring>
-#include <functional>
-#include <map>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -21,48 +17,23 @@
 #include "scenarios/oracles/error_text.h"
 #include "scenarios/oracles/rule_texts.h"
 #include "scenarios/oracles/slab_oracles.h"
-#include "scenarios/workloads/forged_slab_handles.h"
+#include "scenarios/workloads/invalid_configs.h"
 #include "scenarios/workloads/magazine_policy_episode.h"
 #include "scenarios/workloads/native_thread.h"
 #include "scenarios/workloads/page_work.h"
+#include "scenarios/workloads/slab_churn_state.h"
 #include "scenarios/workloads/slab_refusal_drill.h"
 #include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
 
-namespace {
+using slab_churn::Held;
+using slab_churn::SlabChurn;
+using slab_churn::cold_class_drill;
+using slab_churn::forged_frees;
+using slab_churn::judge_allocate_refusal;
 
-enum Op : std::size_t {
-  kAllocate, kFreeOwn, kGiveAway, kFreeRemote, kFreeSized, kLookup, kDoubleFree, kForeignFree,
-  kWrongClass, kVerify, kFlush, kHelper, kReleaseEmpty, kOpCount
-};
-
-struct Held {
-  SlabObject object;
-  std::uint8_t fill = 0;
-  std::uint32_t fiber = 0;  // the allocating fiber
-};
-
-struct SlabChurn {
-  std::unique_ptr<SlabOracles> oracles;
-  std::unique_ptr<SlabAllocator> slab;
-  SlabModelCounts model;
-  platform::Mutex mu;           // guards exchange
-  std::vector<Held> exchange;   // objects handed to whichever fiber takes them
-  std::uint32_t next_fill = 0;  // fibers switch only at scheduling points: no lock needed
-  std::size_t slab_bytes = 0;
-  std::optional<std::uint32_t> allocator_id;     // what every object of this allocator carries
-  std::map<std::uint32_t, std::uint32_t> cache_of_fiber;  // fiber → its thread cache's id
-};
-
-SlabChurn& state(Stack& stack) { return *static_cast<SlabChurn*>(stack.scenario_state.get()); }
-
-// A refused allocate of a valid size: one the run's faults or budget allow,
-// or, with every slab slot in use, an OutOfBudget — which is necessary only
-// once max_slabs slabs were ever acquired (slabs_acquired only grows, so
-// fibers running meanwhile cannot make a necessary refusal look unnecessary).
-// Counted for slab-counters first, then the snapshot it is checked against.
-void judge_allocate_refusal(Stack& stack, SlabChurn& st, std::size_t bytes, const Error& error) {
+void slab_churn::judge_allocate_refusal(Stack& stack, SlabChurn& st, std::size_t bytes, const Error& error) {
   check_error_text(stack.oracles, error);
   if (error.code != Errc::OutOfBudget && error.code != Errc::OutOfMemory) {
     stack.oracles.fail("slab-refusal", fmt::format("allocate({}) refused: {}", bytes, error.describe()));
@@ -81,6 +52,16 @@ void judge_allocate_refusal(Stack& stack, SlabChurn& st, std::size_t bytes, cons
   }
   stack.oracles.fail("slab-refusal", fmt::format("allocate({}) refused: {}", bytes, error.describe()));
 }
+
+namespace {
+
+enum Op : std::size_t {
+  kAllocate, kFreeOwn, kGiveAway, kFreeRemote, kFreeSized, kLookup, kDoubleFree, kForeignFree,
+  kWrongClass, kVerify, kFlush, kHelper, kReleaseEmpty, kOpCount
+};
+
+SlabChurn& state(Stack& stack) { return *static_cast<SlabChurn*>(stack.scenario_state.get()); }
+
 std::uint32_t fiber_now(Stack& stack) { return stack.simulation.current_fiber(); }
 
 // A fiber's work: its own objects and freed handles (for double frees).
@@ -387,62 +368,6 @@ OpMix draw_mix(Stack& stack) {
   return OpMix(rng, kOpCount, {kAllocate, kFreeOwn});
 }
 
-// The limits slab_allocator.h documents for the config.
-constexpr std::uint32_t kDocumentedMaxMagazine = 1024;
-constexpr std::size_t kDocumentedMaxSlabs = std::size_t{1} << 24;
-
-// Each field of a valid config out of range, alone: refused with
-// InvalidConfig, before anything is allocated. Every rule on every seed (a
-// refusal costs nothing); only the magazine's class is drawn.
-void check_invalid_configs(Stack& stack, const SlabAllocatorConfig& valid, sim::Rng& rng) {
-  using Breaker = std::function<void(SlabAllocatorConfig&)>;
-  const std::size_t magazine_class = rng.below(kSlabClassCount);
-  const std::vector<std::pair<const char*, Breaker>> rules = {
-      {"slab_bytes 0", [](auto& c) { c.slab_bytes = 0; }},
-      {"slab_bytes 2048, a class below 4 KiB", [](auto& c) { c.slab_bytes = 2048; }},
-      {"slab_bytes 4160, no class size", [](auto& c) { c.slab_bytes = 4096 + 64; }},
-      {"slab_bytes 12288, no class size", [](auto& c) { c.slab_bytes = 3 * 4096; }},
-      {"slab_bytes past the largest class", [](auto& c) { c.slab_bytes = kLargestClassBytes + 1; }},
-      {"magazine_capacity 0", [=](auto& c) { c.magazine_capacity[magazine_class] = 0; }},
-      {"magazine_capacity 1025", [=](auto& c) { c.magazine_capacity[magazine_class] = kDocumentedMaxMagazine + 1; }},
-      {"max_slabs 0", [](auto& c) { c.max_slabs = 0; }},
-      {"max_slabs 2^24 + 1", [](auto& c) { c.max_slabs = kDocumentedMaxSlabs + 1; }},
-  };
-  for (const auto& [rule, breaker] : rules) {
-    SlabAllocatorConfig bad = valid;
-    bad.observer = nullptr;
-    breaker(bad);
-    const std::uint64_t live_before = stack.oracles.model_live_slices();
-    auto refused = SlabAllocator::create(stack.allocator, bad);
-    if (refused) stack.oracles.fail("slab-refusal", fmt::format("SlabAllocator::create accepted {}", rule));
-    check_error_text(stack.oracles, refused.error());
-    if (refused.error().code != Errc::InvalidConfig || stack.oracles.model_live_slices() != live_before) {
-      stack.oracles.fail("slab-refusal", fmt::format("{}: {}; the model says InvalidConfig, nothing allocated", rule,
-                                                     refused.error().describe()));
-    }
-  }
-  // Each documented limit itself is accepted: a rule off by one refuses it.
-  // The largest max_slabs makes a 128 MiB slot table: one seed in eight.
-  std::vector<std::pair<const char*, Breaker>> limits = {
-      {"slab_bytes 4 KiB", [](auto& c) { c.slab_bytes = 4096; }},
-      {"slab_bytes of the largest class", [](auto& c) { c.slab_bytes = kLargestClassBytes; }},
-      {"magazine_capacity 1", [=](auto& c) { c.magazine_capacity[magazine_class] = 1; }},
-      {"magazine_capacity 1024", [=](auto& c) { c.magazine_capacity[magazine_class] = kDocumentedMaxMagazine; }},
-      {"max_slabs 1", [](auto& c) { c.max_slabs = 1; }},
-  };
-  if (rng.below(8) == 0) limits.emplace_back("max_slabs 2^24", [](auto& c) { c.max_slabs = kDocumentedMaxSlabs; });
-  for (const auto& [limit, setter] : limits) {
-    SlabAllocatorConfig edge = valid;
-    edge.observer = nullptr;
-    setter(edge);
-    auto made = SlabAllocator::create(stack.allocator, edge);
-    if (!made) {
-      stack.oracles.fail("slab-refusal", fmt::format("SlabAllocator::create refused {}, a documented limit: {}", limit,
-                                                     made.error().describe()));
-    }
-  }
-}
-
 void prepare(Stack& stack) {
   sim::Rng rng = stack.simulation.stream("workload.slab-churn.config");
   auto st = std::make_shared<SlabChurn>();
@@ -457,7 +382,7 @@ void prepare(Stack& stack) {
   config.empty_slabs_kept = rng.below(3);
   config.observer = st->oracles.get();
   sim::Rng invalid_rng = stack.simulation.stream("invalid-configs.slab-churn");
-  check_invalid_configs(stack, config, invalid_rng);
+  check_slab_configs(stack, config, invalid_rng);
   // An eighth of the seeds: a few slab slots, so allocations are refused once
   // every slot is in use (and slots are reused as slabs go back).
   if (rng.below(8) == 0) config.max_slabs = 2 + rng.below(2 * kSlabClassCount);
@@ -473,107 +398,6 @@ void prepare(Stack& stack) {
     stack.oracles.fail("slab-accounting", "config() or segments() is not what the allocator was created with");
   }
   stack.scenario_state = st;
-}
-
-// Forged handles of one live object (forged_slab_handles.h): each free is
-// refused with the code its rule is due and changes nothing; the object stays
-// live under its real handle and is then freed. From its own stream: the
-// finish's other draws stay as they were.
-void forged_frees(Stack& stack, SlabChurn& st) {
-  sim::Rng rng = stack.simulation.stream("workload.slab-churn.forged");
-  const std::size_t bytes = kSlabClassBytes[rng.below(kSlabClassCount)];
-  Result<SlabObject> got = st.slab->allocate(bytes);
-  if (!got.ok()) {
-    judge_allocate_refusal(stack, st, bytes, got.error());
-    return;
-  }
-  const SlabObject live = got.value();
-  st.model.allocated(bytes);
-  const SlabStats before = st.slab->stats();
-  st.oracles->check_counters(before, st.slab->config());
-  RuleTexts rules;  // each forgery's refusal names the rule the model says (rule-texts)
-  for (std::size_t f = 0; f < kSlabForgeryCount; ++f) {
-    const auto forgery = static_cast<SlabForgery>(f);
-    const Errc due = slab_forgery_refusal(forgery);
-    const SlabObject forged = forge_slab_object(live, forgery, before.classes[static_cast<std::size_t>(live.size_class())].objects_per_slab);
-    const Status refused = st.slab->free(forged);
-    st.oracles->expect_refused(refused, due, slab_forgery_name(forgery), forged);
-    ++(due == Errc::DoubleFree ? st.model.double_frees : st.model.invalid_pointers);
-    rules.check(stack.oracles, slab_forgery_rule(forgery), refused.error().detail, live.data());
-  }
-  st.oracles->expect_unchanged(before, st.slab->stats(), "frees of forged handles");
-  Result<SlabObject> still = st.slab->lookup(live.data());
-  // The same object and life (lookup's handle names no thread cache).
-  if (!still.ok() || still->data() != live.data() || still->slab_id() != live.slab_id() ||
-      still->slab_epoch() != live.slab_epoch() || still->index() != live.index() ||
-      still->generation() != live.generation() || still->size_class() != live.size_class()) {
-    stack.oracles.fail("slab-refusal", fmt::format("after refused frees of forged handles, lookup of the object answers {}",
-                                                   outcome_text(still, "another handle")));
-  }
-  // One past its slab's end: the start of another slab (its object 0, live or
-  // free) or of no slab at all — never inside an object of this one.
-  const std::byte* slab_end =
-      live.data() - std::size_t{live.index()} * live.size() + st.slab->config().slab_bytes;
-  const Result<SlabObject> past = st.slab->lookup(slab_end);
-  if (!past.ok()) ++(past.error().code == Errc::DoubleFree ? st.model.double_frees : st.model.invalid_pointers);
-  if (!past.ok() && past.error().code != Errc::DoubleFree &&
-      (past.error().code != Errc::InvalidPointer || std::strcmp(past.error().detail, "not inside a slab") != 0)) {
-    stack.oracles.fail("slab-refusal", fmt::format("lookup of the address one past a slab's end answered {}; the "
-                                                   "start of another slab or 'not inside a slab' was due",
-                                                   outcome_text(past, "a live object")));
-  }
-  st.oracles->expect_ok(st.slab->free(live), "free of the object whose forged handles were refused", live.data());
-  ++st.model.frees;
-  st.slab->flush_thread_cache();
-}
-
-// A class gone cold: many operations served by the magazines between depot
-// exchanges shrink its capacity (slab_depot.cpp: per 16 exchanges, when each
-// came after more than 16 magazines' worth of operations) — never below half
-// the initial one (slab-counters checks it after every cycle). The smallest
-// class capacity, when adaptive and at most 4 (cheap: a few thousand calls),
-// shrunk to its floor and then driven on for more than a window.
-void cold_class_drill(Stack& stack, SlabChurn& st) {
-  const SlabAllocatorConfig& config = st.slab->config();
-  std::size_t c = 0;
-  for (std::size_t k = 1; k < kSlabClassCount; ++k) {
-    if (config.magazine_capacity[k] < config.magazine_capacity[c]) c = k;
-  }
-  if (!config.adaptive_magazines || config.magazine_capacity[c] > 4) return;
-  const std::size_t bytes = kSlabClassBytes[c];
-  const std::uint32_t floor_capacity = std::max<std::uint32_t>(1, config.magazine_capacity[c] / 2);
-  constexpr int kMaxCycles = 80;
-  constexpr int kCyclesAtFloor = 20;  // more than one window of exchanges
-  int at_floor = 0;
-  const auto take = [&]() -> std::optional<SlabObject> {
-    Result<SlabObject> got = st.slab->allocate(bytes);
-    if (!got.ok()) {
-      judge_allocate_refusal(stack, st, bytes, got.error());
-      return std::nullopt;
-    }
-    st.model.allocated(bytes);
-    return got.value();
-  };
-  const auto give = [&](const SlabObject& object) {
-    st.oracles->expect_ok(st.slab->free(object), "free in a cold class", object.data());
-    ++st.model.frees;
-  };
-  for (int cycle = 0; cycle < kMaxCycles && at_floor < kCyclesAtFloor; ++cycle) {
-    const std::uint32_t capacity = st.slab->stats().classes[c].magazine_capacity;
-    if (capacity <= floor_capacity) ++at_floor;
-    // Forty magazines' worth of operations without an exchange...
-    for (std::uint32_t n = 0; n < 40 * capacity; ++n) {
-      if (const auto object = take()) give(*object);
-    }
-    // ...then a burst that empties the magazines and fills them again.
-    std::vector<SlabObject> burst;
-    for (std::uint32_t n = 0; n < 2 * capacity + 1; ++n) {
-      if (const auto object = take()) burst.push_back(*object);
-    }
-    for (const SlabObject& object : burst) give(object);
-    st.oracles->check_counters(st.slab->stats(), config);
-  }
-  st.slab->flush_thread_cache();
 }
 
 // Quiescent: the leftovers handed over are freed here (remote frees), the
