@@ -311,7 +311,6 @@ bool append_u64(char* out, std::size_t capacity, std::size_t* len, std::uint64_t
 // dir + "/segsim-crash-<pid>-<n>.json" (+ ".tmp"), formatted by hand (no snprintf in a handler).
 bool report_path(char* out, std::size_t capacity, std::uint32_t n, bool temporary) {
   std::size_t len = 0;
-  out[0] = '\0';
   return append(out, capacity, &len, state().dir) && append(out, capacity, &len, "/segsim-crash-") &&
          append_u64(out, capacity, &len, static_cast<std::uint64_t>(::getpid())) &&
          append(out, capacity, &len, "-") && append_u64(out, capacity, &len, n) &&

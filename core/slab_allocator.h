@@ -92,7 +92,9 @@ struct SlabClassStats {
   std::size_t objects_per_slab = 0;
   std::size_t slabs = 0;
   std::size_t empty_slabs = 0;
-  std::size_t live_objects = 0;       // handed out, not freed
+  // Handed out, not freed: allocations − frees, or 0 when the frees counted
+  // exceed the allocations — never a wrapped count.
+  std::size_t live_objects = 0;
   std::size_t slab_free_objects = 0;  // on slabs' free lists
   std::size_t cached_objects = 0;     // in threads' magazines
   std::size_t depot_objects = 0;      // in the depot's full magazines

@@ -147,6 +147,9 @@ std::string parse_signal(const json& f, CrashReport& report) {
   if (signal <= 0 || signal > 64) return "failure: \"signal\" is no signal number";
   report.signal = static_cast<int>(signal);
   report.text = "signal " + report.signal_name;
+  if (f.contains("fault_address") && !hex_field(f, "fault_address", report.fault_address)) {
+    return "failure: \"fault_address\" is no \"0x…\" address";
+  }
   if (!f.contains("fault_slice")) return "";
   const json& s = f["fault_slice"];
   CrashFaultSlice slice;

@@ -118,9 +118,12 @@ struct CrashReport {
   // kind "refused": the refused call and its thread.
   std::optional<CrashEvent> refused;
   std::uint32_t refused_thread = 0;
-  // kind "signal": which, and the recorded slice holding the fault address.
+  // kind "signal": which, the address it names (0: none, or absent; for
+  // people and the harness's checks, never compared across runs), and the
+  // recorded slice holding that address.
   int signal = 0;
   std::string signal_name;
+  std::uint64_t fault_address = 0;
   std::optional<CrashFaultSlice> fault_slice;
   // kind "assertion", or a signal that followed a failed assertion.
   std::optional<CrashAssertion> assertion;

@@ -106,6 +106,13 @@ void record_release_on_second_thread(const Segment& stale) {
   platform::sync_clock::acquired(handed_over);
 }
 
+// An address near the top of the address space (or 0) as text that no
+// failure-text scrubbing takes for a raw one: "2^64 - 8".
+std::string top_address_text(std::uint64_t address) {
+  if (address < (std::uint64_t{1} << 63)) return fmt::format("{:#x}", address);
+  return fmt::format("2^64 - {}", ~address + 1);
+}
+
 // The handler of a raised fatal signal writes one report naming it, turns
 // the recorder off and puts the previous handler back; a second fatal signal
 // in the process writes none (one report per dying process).
@@ -145,9 +152,17 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   // The slice's first and last bytes (the edges of "holds") or any between.
   const std::uint64_t anywhere = rng.below(segment.size());
   const std::uint64_t offset = draw_one<std::uint64_t>(rng, {0, segment.size() - 1, anywhere});
+  // One in three instead (SIGABRT names no address): the top of the address
+  // space, where a null pointer indexed backwards faults — in no slice, and
+  // with every hex digit of the report's fault_address significant.
+  const bool at_top = signal != SIGABRT && rng.below(3) == 0;
+  const std::uint64_t top_address = ~std::uint64_t{0} - 8 * rng.below(512);
+  const std::uint64_t address =
+      at_top ? top_address : static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(segment.data() + offset));
+  const std::uint64_t due_address = signal == SIGABRT ? 0 : address;
   const std::size_t written = flight_recorder::reports_written();
   const bool room = written < flight_recorder::kMaxReportsPerProcess;
-  const std::optional<std::string> said = stderr_of([&] { send_fault_signal(stack, signal, segment.data() + offset); });
+  const std::optional<std::string> said = stderr_of([&] { send_fault_signal(stack, signal, reinterpret_cast<const void*>(static_cast<std::uintptr_t>(address))); });
   const bool still_on = flight_recorder::on();
   // The handler itself put back every fatal signal's previous handler (a
   // returning SIGSEGV re-runs its instruction under it), before disable().
@@ -186,7 +201,25 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
     const bool named = report.fault_slice && report.fault_slice->region == segment.region_id() &&
                        report.fault_slice->slice == segment.slice_index() &&
                        report.fault_slice->generation == segment.generation() && report.fault_slice->offset == offset;
-    if (named != (signal != SIGABRT)) {
+    // No raw address in a failure's text (it is part of its signature): the
+    // slice's address as where it lies, the top ones (the same in every
+    // process) as they are.
+    if (report.fault_address != due_address) {
+      recorder_fail(stack, at_top || signal == SIGABRT
+                               ? fmt::format("the report of a {} says fault_address {}; {} was due",
+                                             raised_signal_name(signal), top_address_text(report.fault_address),
+                                             top_address_text(due_address))
+                               : fmt::format("the report of a {} raised at offset {} of region {} slice {} says "
+                                             "another fault_address",
+                                             raised_signal_name(signal), offset, segment.region_id(),
+                                             segment.slice_index()));
+    }
+    if (at_top && report.fault_slice) {
+      recorder_fail(stack, fmt::format("the report of a {} raised at {}, in no slice, names region {} slice {}",
+                                       raised_signal_name(signal), top_address_text(address), report.fault_slice->region,
+                                       report.fault_slice->slice));
+    }
+    if (!at_top && named != (signal != SIGABRT)) {
       recorder_fail(stack, fmt::format("the report of a {} at offset {} of region {} slice {} generation {} {} it", raised_signal_name(signal),
                                        offset, segment.region_id(), segment.slice_index(), segment.generation(),
                                        named ? "names (no fault address was due)" : "does not name"));
