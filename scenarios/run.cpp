@@ -2,12 +2,9 @@
 // Simulation, the oracles as it goes and at quiescence.
 #include "scenarios/run.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <deque>
 #include <iterator>
 #include <map>
@@ -30,6 +27,7 @@
 #include "scenarios/oracles/liveness.h"
 #include "scenarios/safe_file.h"
 #include "scenarios/stack.h"
+#include "scenarios/test_hooks.h"
 
 #ifndef SEGSIM_BUILD_DESCRIPTION
 #define SEGSIM_BUILD_DESCRIPTION "unknown"
@@ -281,55 +279,6 @@ sim::SimulationConfig simulation_config_for(const RunSpec& spec, const RunOption
   return sim_config;
 }
 
-// Test hook kCrashHook: a seed that is a multiple of 4 dies of a real
-// SIGSEGV — a write to a page of its own that no one may touch, outside any
-// SimOs — so sweep tests get an anonymous crash in the middle of a worker's
-// seeds.
-// Test hook kUseAfterUnmapHook: every seed writes to SimOs memory it just
-// unmapped; the SimOs guard names the fault (use-after-release).
-void crash_if_hooked(Stack& stack) {
-  if (stack.test_hook == kCrashHook && stack.seed % 4 == 0) {
-    void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    SEGSIM_ASSERT(page != MAP_FAILED, "the crash hook maps an inaccessible page");
-    *static_cast<volatile std::byte*>(page) = std::byte{1};  // SIGSEGV
-    SEGSIM_ASSERT(false, "a write to an inaccessible page did not fault");
-  }
-  if (stack.test_hook != kUseAfterUnmapHook) return;
-  const std::size_t page_bytes = stack.sim_os.page_size();
-  auto mapped = stack.sim_os.map(page_bytes);
-  SEGSIM_ASSERT(mapped.ok(), "the use-after-unmap hook maps one page of a fresh SimOs");
-  std::byte* page = mapped.value();
-  SEGSIM_ASSERT(stack.sim_os.unmap(page, page_bytes).ok(), "the use-after-unmap hook unmaps its page");
-  *static_cast<volatile std::byte*>(page) = std::byte{1};  // SIGSEGV: the page is inaccessible now
-  SEGSIM_ASSERT(false, "a write to unmapped SimOs memory did not fault");
-}
-
-// Test hook kHeapReuseHook: eight blocks of one size freed, one more asked
-// for. glibc's default tcache bin keeps 7 chunks, so the eighth freed went to
-// a fastbin and the bin's last (the seventh) comes back; a bin of 100 keeps
-// all eight and hands back the eighth. Blocks already in the bin only make
-// the default's answer another early block.
-void step_if_heap_reused(Stack& stack) {
-  if (stack.test_hook != kHeapReuseHook) return;
-  constexpr std::size_t kBlocks = 8;
-  constexpr std::size_t kBlockBytes = 24;
-  void* blocks[kBlocks];
-  for (void*& block : blocks) block = std::malloc(kBlockBytes);
-  const auto last_freed = reinterpret_cast<std::uintptr_t>(blocks[kBlocks - 1]);
-  for (void* block : blocks) std::free(block);
-  void* again = std::malloc(kBlockBytes);
-  const bool reused_last = reinterpret_cast<std::uintptr_t>(again) == last_freed;
-  std::free(again);
-  if (reused_last) platform::sleep_for_ns(1000);
-}
-
-// Test hook kAssertInDestructorHook: an object whose (implicitly noexcept)
-// destructor asserts, as a page cache Handle's unpin may.
-struct AssertsWhenDestroyed {
-  bool armed = false;
-  ~AssertsWhenDestroyed() { SEGSIM_ASSERT(!armed, "test hook: an assertion in a noexcept destructor on a fiber"); }
-};
-
 // The conductor prepares, starts the clients, waits for them, and gives
 // everything back: quiescence is reached inside the simulation.
 struct Rendezvous {
@@ -342,9 +291,7 @@ struct Rendezvous {
 void spawn_fibers(sim::Simulation& simulation, Stack& stack, const ScenarioDef& def, Rendezvous& meet) {
   simulation.spawn("conductor", [&] {
     if (def.prepare) def.prepare(stack);
-    crash_if_hooked(stack);
-    step_if_heap_reused(stack);
-    { AssertsWhenDestroyed hooked{.armed = stack.test_hook == kAssertInDestructorHook}; }
+    run_conductor_test_hooks(stack);
     {
       platform::LockGuard guard(meet.done_mu);
       meet.prepared = true;
