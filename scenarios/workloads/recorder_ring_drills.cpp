@@ -102,11 +102,22 @@ pthread_key_t after_exit_key() {
 void record_after_exit(Stack& stack, RecorderCheck& check) {
   const std::uint32_t rings_before = flight_recorder::rings_held();
   AfterExit after;
-  std::thread thread([&after] {
+  // The thread's first call claims its ring: hold_next_ring_claim's hold
+  // runs there, once (what refuse_rings' lost race stands on, drawn on few
+  // seeds; checked here on every one that reaches this drill).
+  int claim_holds = 0;
+  std::thread thread([&after, &claim_holds] {
+    flight_recorder::hold_next_ring_claim([](void* runs) { ++*static_cast<int*>(runs); }, &claim_holds);
     flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kAfterExitPage, 0, 0, nullptr);
+    flight_recorder::hold_next_ring_claim(nullptr, nullptr);  // none left over, whatever happened
     (void)pthread_setspecific(after_exit_key(), &after);
   });
   thread.join();
+  if (claim_holds != 1) {
+    recorder_fail(stack, fmt::format("a fresh thread's first call claimed its ring and ran the claim hold {} "
+                                     "time(s); once was due (hold_next_ring_claim)",
+                                     claim_holds));
+  }
   if (after.passes != 2) {
     stack.oracles.fail("exception", fmt::format("after-exit drill: the key destructor ran {} time(s), 2 were due",
                                                 after.passes));

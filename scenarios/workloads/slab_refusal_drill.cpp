@@ -1,6 +1,7 @@
 // The slab segment-refusal drill: see slab_refusal_drill.h.
 #include "scenarios/workloads/slab_refusal_drill.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -81,7 +82,12 @@ class Drill {
   }
 
   // Everything freed and flushed; `slab_` is destroyed by the caller next.
+  // The depot keeps no full magazine (the drill's config), so every object
+  // is back on its slab and every slab of the class empty: the class keeps
+  // empty_slabs_kept of them, the rest go back to the segment allocator.
   void free_all() {
+    const SlabStats before = slab_.stats();
+    const std::size_t slabs = before.classes[class_].slabs;
     for (const SlabObject& object : live_) {
       if (Status freed = slab_.free(object); !freed.ok()) {
         stack_.oracles.fail("slab-refusal", fmt::format("{}: free at the end: {}", kDrill, freed.error().describe()));
@@ -89,6 +95,18 @@ class Drill {
     }
     live_.clear();
     slab_.flush_thread_cache();
+    const SlabStats after = slab_.stats();
+    const SlabClassStats& now = after.classes[class_];
+    const std::size_t kept = std::min(slabs, slab_.config().empty_slabs_kept);
+    if (now.slabs != kept || now.empty_slabs != kept || after.slabs_released - before.slabs_released != slabs - kept) {
+      stack_.oracles.fail("slab-accounting",
+                          fmt::format("{}: every object of class {}'s {} slab(s) freed and flushed: {} slab(s) left, "
+                                      "{} empty, {} given back; with empty_slabs_kept {}, {} kept and {} given back "
+                                      "were due",
+                                      kDrill, class_, slabs, now.slabs, now.empty_slabs,
+                                      after.slabs_released - before.slabs_released, slab_.config().empty_slabs_kept,
+                                      kept, slabs - kept));
+    }
   }
 
   // After the slab allocator's destruction: the drill's segments alone are live.
@@ -173,7 +191,8 @@ void run_slab_refusal_drill(Stack& stack, sim::Rng& rng) {
   auto segments = make_episode_allocator(stack, *os, segment_config, kDrill);
   SlabAllocatorConfig slab_config;
   slab_config.slab_bytes = kSlabBytes;
-  slab_config.empty_slabs_kept = rng.below(2);
+  slab_config.empty_slabs_kept = rng.below(3);
+  slab_config.depot_full_magazines_max = 0;  // flushed magazines drain to their slabs (free_all)
   auto slab = SlabAllocator::create(*segments, slab_config);
   if (!slab.ok()) stack.oracles.fail("exception", fmt::format("{}: slab: {}", kDrill, slab.error().describe()));
   Drill drill(stack, *segments, *slab.value(), rng.below(kSlabClassCount));
