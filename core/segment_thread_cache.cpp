@@ -6,6 +6,8 @@
 // generation and goes to the locked path, which diagnoses it as before.
 // Generations stay unique per class: a cache hands out generations it reserved
 // from the class under the lock, in blocks.
+#include <algorithm>
+
 #include "core/asan.h"
 #include "core/assert.h"
 #include "core/fault_point.h"
@@ -315,7 +317,9 @@ bool SegmentAllocator::Impl::spill(SegmentCache& cache, int c, std::uint32_t n) 
     if (entry.zero) table.at(entry.region).slice(entry.slice).zero = true;
     start_cleanup = return_slice(pool, entry.region, entry.slice) || start_cleanup;
   }
-  for (std::uint32_t i = n; i < cc.count; ++i) cc.slots[i - n] = cc.slots[i];
+  // The slices kept move to the front, oldest first (std::copy: the ranges
+  // overlap only with the destination first).
+  if (n != 0) std::copy(cc.slots.begin() + n, cc.slots.begin() + cc.count, cc.slots.begin());
   cc.set_count(cc.count - n);
   cache.held_bytes -= n * pool.slice_bytes;
   return start_cleanup;

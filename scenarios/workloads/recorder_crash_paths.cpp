@@ -295,13 +295,36 @@ void check_handlers_swapped(Stack& stack, const RecorderCheck& check) {
   }
 }
 
-// A directory removed after enable(): write_report() writes nothing and says so.
-void check_directory_gone(Stack& stack, RecorderCheck& check) {
+// A directory removed after enable(): a refused release's report cannot be
+// created, so nothing is announced on stderr (a report is announced only once
+// written), and write_report() writes nothing and says so. Its own enable()
+// with refusal reports on, and a private allocator for the refusal.
+void check_directory_gone(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   flight_recorder::Config config = check.config;
   config.dir = make_recorder_dir(stack);
+  config.report_refusals = true;
   enable_recorder_or_fail(stack, config);
+  auto os = make_episode_os(stack, rng, kDrillReservationBytes, "recorder-dir-gone");
+  SegmentAllocatorConfig allocator_config;
+  allocator_config.region_bytes = kDrillRegionBytes;
+  allocator_config.budget_bytes = kDrillBudgetBytes;
+  allocator_config.proactive_cleanup = false;  // no worker thread outlives the drill
+  auto allocator = make_episode_allocator(stack, *os, allocator_config, "recorder-dir-gone");
+  const EpisodeCalls calls{stack, *allocator, "recorder-dir-gone"};
+  const Segment released = calls.allocate(1 + rng.below(kLargestClassBytes), "a slice");
+  calls.release(released, "a live slice");
   std::error_code ignored;
   std::filesystem::remove_all(config.dir, ignored);
+  if (flight_recorder::reports_written() < flight_recorder::kMaxReportsPerProcess) {  // else none is tried
+    Status status;
+    const std::optional<std::string> said = stderr_of([&] { status = allocator->release(released); });
+    if (status.ok()) recorder_fail(stack, "with the recorder's directory removed, a second release of a slice was accepted");
+    if (said && !said->empty()) {
+      recorder_fail(stack, fmt::format("a refused release whose report could not be created (the recorder's directory "
+                                       "removed) said {:?} on stderr; nothing was due",
+                                       said->substr(0, 200)));
+    }
+  }
   const std::string path = flight_recorder::write_report("directory gone");
   flight_recorder::disable();
   if (!path.empty()) recorder_fail(stack, "write_report() into a removed directory returned " + path);
@@ -454,7 +477,7 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
 #else
   (void)rng;
 #endif
-  check_directory_gone(stack, check);
+  check_directory_gone(stack, check, rng);
   check_interrupted_writes(stack, check, rng);
   refused_on_fresh_threads(stack, check, rng);
   check_report_cap(stack, check, rng);
