@@ -51,7 +51,10 @@ std::size_t LargeObjectAllocator::decommit_idle_unrecorded(std::int64_t min_idle
   const bool keep_indexed = SEGSIM_MUTANT(DecommitReused);
   {
     platform::LockGuard guard(s.mu);
+    const std::size_t ranges = s.free_by_address.size();
+    std::size_t visited = 0;
     for (auto it = s.free_by_address.begin(); it != s.free_by_address.end();) {
+      SEGSIM_ASSERT(++visited <= ranges, "decommit_idle visiting more free ranges than the index holds");
       auto current = it++;
       const FreeRange& range = current->second;
       if (range.clean || now - range.freed_at_ns < min_idle_ns) continue;

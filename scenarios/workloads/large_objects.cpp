@@ -16,15 +16,18 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "core/fault_point_controllers.h"
 #include "core/platform/clock.h"
 #include "core/platform/mutex.h"
 #include "core/units.h"
 #include "scenarios/oracles/large_objects.h"
 #include "scenarios/stack.h"
 #include "scenarios/workloads/decommit_policy_episode.h"
+#include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/forged_large_handles.h"
 
 namespace segsim::scenarios {
@@ -297,6 +300,50 @@ void client(Stack& stack, std::uint32_t index) {
   ++run.clients_done;
 }
 
+// A growth that fills the budget exactly is granted, and the smallest large
+// object more is then refused as OutOfBudget (large_object_allocator.h: refused only when
+// the next span would exceed the budget). On a private allocator whose
+// budget is 1 to 3 spans, each object a whole span.
+void check_budget_filled_exactly(Stack& stack, sim::Rng& rng) {
+  constexpr char kDrill[] = "large budget-edge drill";
+  fault_points::ControllerScope quiet(nullptr);  // no fault point may steer what the drill predicts
+  const std::size_t spans = 1 + rng.below(3);
+  LargeObjectAllocatorConfig config;
+  config.granule_bytes = 64 * KiB;
+  config.span_bytes = 1 * MiB;
+  config.max_object_bytes = config.span_bytes;
+  config.budget_bytes = spans * config.span_bytes;
+  config.huge_pages = false;
+  auto os = make_episode_os(stack, rng, 8 * MiB, kDrill);
+  auto made = LargeObjectAllocator::create(*os, config);
+  if (!made.ok()) stack.oracles.fail("exception", fmt::format("{}: allocator: {}", kDrill, made.error().describe()));
+  LargeObjectAllocator& large = *made.value();
+  std::vector<LargeObject> held;
+  for (std::size_t i = 0; i < spans; ++i) {
+    Result<LargeObject> got = large.allocate(config.span_bytes);
+    if (!got.ok()) {
+      stack.oracles.fail("large-outcome", fmt::format("{}: allocate({}) number {} of {}, which fills the {} B budget "
+                                                      "exactly, refused: {}",
+                                                      kDrill, config.span_bytes, i + 1, spans, config.budget_bytes,
+                                                      got.error().describe()));
+    }
+    held.push_back(got.value());
+  }
+  const std::size_t smallest = 256 * KiB + 1;  // large objects are above 256 KiB
+  Result<LargeObject> over = large.allocate(smallest);
+  if (over.ok() || over.error().code != Errc::OutOfBudget) {
+    stack.oracles.fail("large-outcome", fmt::format("{}: with the {} B budget filled, allocate({}) answered {}; "
+                                                    "OutOfBudget was due",
+                                                    kDrill, config.budget_bytes, smallest,
+                                                    over.ok() ? std::string("success") : over.error().describe()));
+  }
+  for (const LargeObject& object : held) {
+    if (Status released = large.release(object); !released.ok()) {
+      stack.oracles.fail("large-outcome", fmt::format("{}: release: {}", kDrill, released.error().describe()));
+    }
+  }
+}
+
 void finish(Stack& stack) {
   LargeRun& run = run_of(stack);
   platform::LockGuard guard(run.mu);
@@ -314,6 +361,8 @@ void finish(Stack& stack) {
   run.checks->check_quiescent(run.foreign->stats().live_objects);
   sim::Rng episode_rng = stack.simulation.stream("workload.large-objects.decommit-policy");
   run_decommit_policy_episode(stack, episode_rng);
+  sim::Rng edge_rng = stack.simulation.stream("workload.large-objects.budget-edge");
+  check_budget_filled_exactly(stack, edge_rng);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "core/fault_point_controllers.h"
 #include "core/platform/clock.h"
 #include "core/platform/mutex.h"
 #include "core/pressure_actions.h"
@@ -22,6 +23,7 @@
 #include "scenarios/oracles/large_objects.h"
 #include "scenarios/oracles/pressure.h"
 #include "scenarios/workloads/decommit_policy_episode.h"
+#include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/page_work.h"
 #include "scenarios/workloads/pressure_drills.h"
 
@@ -270,10 +272,63 @@ void check_actions_on_a_cache(Stack& stack, sim::Rng& rng) {
   expect("emergency_cleanup", pages - pinned, pinned);
 }
 
+// aggressive_eviction and emergency_cleanup unmap the wholly free large
+// spans (pressure_actions.h); gentle_eviction leaves them mapped. On a
+// private LargeObjectAllocator: one object per span, released, then each
+// action in turn, the spans freed again before the next.
+void check_actions_unmap_free_spans(Stack& stack, sim::Rng& rng) {
+  constexpr char kDrill[] = "pressure actions' span drill";
+  fault_points::ControllerScope quiet(nullptr);  // no fault point may steer what the drill predicts
+  LargeObjectAllocatorConfig config;
+  config.granule_bytes = 64 * KiB;
+  config.span_bytes = 1 * MiB;
+  config.max_object_bytes = config.span_bytes;
+  config.budget_bytes = 4 * config.span_bytes;
+  config.huge_pages = false;
+  auto os = make_episode_os(stack, rng, 8 * MiB, kDrill);
+  auto made = LargeObjectAllocator::create(*os, config);
+  if (!made.ok()) stack.oracles.fail("exception", fmt::format("{}: allocator: {}", kDrill, made.error().describe()));
+  LargeObjectAllocator& large = *made.value();
+  StackPressureActions actions(StackPressureTargets{.large = &large, .refuse_arenas = {}});
+  const std::size_t spans = 1 + rng.below(3);
+  auto free_spans = [&] {
+    std::vector<LargeObject> held;
+    for (std::size_t i = 0; i < spans; ++i) {
+      Result<LargeObject> got = large.allocate(config.span_bytes);
+      if (!got.ok()) stack.oracles.fail("exception", fmt::format("{}: allocate: {}", kDrill, got.error().describe()));
+      held.push_back(got.value());
+    }
+    for (const LargeObject& object : held) {
+      if (Status released = large.release(object); !released.ok()) {
+        stack.oracles.fail("large-outcome", fmt::format("{}: release: {}", kDrill, released.error().describe()));
+      }
+    }
+  };
+  auto expect = [&](const char* after, std::size_t due) {
+    const LargeObjectStats stats = large.stats();
+    if (stats.wholly_free_spans != due || stats.spans != due) {
+      stack.oracles.fail("pressure-stats", fmt::format("{}: after {} with {} wholly free span(s): {} span(s) mapped, "
+                                                       "{} wholly free; {} were due",
+                                                       kDrill, after, spans, stats.spans, stats.wholly_free_spans, due));
+    }
+  };
+  free_spans();
+  expect("the releases", spans);
+  actions.gentle_eviction();
+  expect("gentle_eviction", spans);
+  actions.aggressive_eviction();
+  expect("aggressive_eviction", 0);
+  free_spans();
+  actions.emergency_cleanup();
+  expect("emergency_cleanup", 0);
+}
+
 void prepare(Stack& stack) {
   check_actions_without_targets(stack);
   sim::Rng actions_rng = stack.simulation.stream("workload.pressure.actions");
   check_actions_on_a_cache(stack, actions_rng);
+  sim::Rng spans_rng = stack.simulation.stream("workload.pressure.actions-spans");
+  check_actions_unmap_free_spans(stack, spans_rng);
   sim::Rng rng = stack.simulation.stream("workload.pressure.swarm");
   auto run = std::make_shared<PressureRun>(stack.os);
   PressureRun* raw = run.get();
