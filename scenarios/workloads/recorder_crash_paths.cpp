@@ -295,6 +295,28 @@ void check_handlers_swapped(Stack& stack, const RecorderCheck& check) {
   }
 }
 
+// A private allocator on its own SimOs and a slice of it released: the
+// release of that handle again is the refusal a drill makes on purpose.
+struct RefusalRig {
+  std::unique_ptr<faults::SimOs> os;
+  std::unique_ptr<SegmentAllocator> allocator;  // destroyed before its os
+  Segment released;
+};
+
+RefusalRig make_refusal_rig(Stack& stack, sim::Rng& rng, const char* name) {
+  RefusalRig rig;
+  rig.os = make_episode_os(stack, rng, kDrillReservationBytes, name);
+  SegmentAllocatorConfig allocator_config;
+  allocator_config.region_bytes = kDrillRegionBytes;
+  allocator_config.budget_bytes = kDrillBudgetBytes;
+  allocator_config.proactive_cleanup = false;  // no worker thread outlives the drill
+  rig.allocator = make_episode_allocator(stack, *rig.os, allocator_config, name);
+  const EpisodeCalls calls{stack, *rig.allocator, name};
+  rig.released = calls.allocate(1 + rng.below(kLargestClassBytes), "a slice");
+  calls.release(rig.released, "a live slice");
+  return rig;
+}
+
 // A directory removed after enable(): a refused release's report cannot be
 // created, so nothing is announced on stderr (a report is announced only once
 // written), and write_report() writes nothing and says so. Its own enable()
@@ -304,20 +326,12 @@ void check_directory_gone(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
   config.dir = make_recorder_dir(stack);
   config.report_refusals = true;
   enable_recorder_or_fail(stack, config);
-  auto os = make_episode_os(stack, rng, kDrillReservationBytes, "recorder-dir-gone");
-  SegmentAllocatorConfig allocator_config;
-  allocator_config.region_bytes = kDrillRegionBytes;
-  allocator_config.budget_bytes = kDrillBudgetBytes;
-  allocator_config.proactive_cleanup = false;  // no worker thread outlives the drill
-  auto allocator = make_episode_allocator(stack, *os, allocator_config, "recorder-dir-gone");
-  const EpisodeCalls calls{stack, *allocator, "recorder-dir-gone"};
-  const Segment released = calls.allocate(1 + rng.below(kLargestClassBytes), "a slice");
-  calls.release(released, "a live slice");
+  RefusalRig rig = make_refusal_rig(stack, rng, "recorder-dir-gone");
   std::error_code ignored;
   std::filesystem::remove_all(config.dir, ignored);
   if (flight_recorder::reports_written() < flight_recorder::kMaxReportsPerProcess) {  // else none is tried
     Status status;
-    const std::optional<std::string> said = stderr_of([&] { status = allocator->release(released); });
+    const std::optional<std::string> said = stderr_of([&] { status = rig.allocator->release(rig.released); });
     if (status.ok()) recorder_fail(stack, "with the recorder's directory removed, a second release of a slice was accepted");
     if (said && !said->empty()) {
       recorder_fail(stack, fmt::format("a refused release whose report could not be created (the recorder's directory "
@@ -409,20 +423,12 @@ void check_report_cap(Stack& stack, const RecorderCheck& check, sim::Rng& rng) {
   flight_recorder::Config config = check.config;
   config.report_refusals = true;
   enable_recorder_or_fail(stack, config);
-  auto os = make_episode_os(stack, rng, kDrillReservationBytes, "recorder-cap");
-  SegmentAllocatorConfig allocator_config;
-  allocator_config.region_bytes = kDrillRegionBytes;
-  allocator_config.budget_bytes = kDrillBudgetBytes;
-  allocator_config.proactive_cleanup = false;  // no worker thread outlives the drill
-  auto allocator = make_episode_allocator(stack, *os, allocator_config, "recorder-cap");
-  const EpisodeCalls calls{stack, *allocator, "recorder-cap"};
-  const Segment released = calls.allocate(1 + rng.below(kLargestClassBytes), "a slice");
-  calls.release(released, "a live slice");
+  RefusalRig rig = make_refusal_rig(stack, rng, "recorder-cap");
   // A refused release of the released handle, with what it wrote on stderr.
   auto refuse = [&](const char* when) {
     const std::size_t before = flight_recorder::reports_written();
     Status status;
-    const std::optional<std::string> said = stderr_of([&] { status = allocator->release(released); });
+    const std::optional<std::string> said = stderr_of([&] { status = rig.allocator->release(rig.released); });
     if (status.ok()) recorder_fail(stack, fmt::format("{}: a second release of a slice was accepted", when));
     if (!said) return;  // stderr could not be set aside: the count alone
     const bool room = before < flight_recorder::kMaxReportsPerProcess;
@@ -455,7 +461,7 @@ void check_report_cap(Stack& stack, const RecorderCheck& check, sim::Rng& rng) {
                                      std::filesystem::exists(next) ? "wrote" : "did not write", next,
                                      flight_recorder::reports_written()));
   }
-  allocator.reset();
+  rig.allocator.reset();
   flight_recorder::disable();
   flight_recorder::reset_report_count();
 }
