@@ -128,6 +128,7 @@ class SweepRun {
       wait_for_children();
       if (stop_requested()) continue;  // the kill above, before anything is reaped
       for (Child& child : running_) {
+        sweep_detail::relay_stderr(child);  // before the answer: what the seed wrote is its own
         if (!child.eof) sweep_detail::read_available(child);
         take_answer(child);
       }
@@ -195,11 +196,26 @@ class SweepRun {
       }
       return std::nullopt;
     }
-    const pid_t pid = fork_worker(fds);
+    // The worker's stderr comes through the parent, which copies it on and
+    // keeps its last line for a seed that crashes (SeedResult::worker_stderr).
+    int err_fds[2];
+    if (::pipe2(err_fds, O_CLOEXEC) != 0) {
+      const int pipe_errno = errno;
+      ::close(fds[0]);
+      ::close(fds[1]);
+      if (working_workers() == 0) {
+        record(next_, sweep_detail::start_failure(seeds_[next_], fmt::format("pipe: {}", std::strerror(pipe_errno))));
+        ++next_;
+      }
+      return std::nullopt;
+    }
+    const pid_t pid = fork_worker(fds, err_fds);
     ::close(fds[1]);
+    ::close(err_fds[1]);
     if (pid < 0) {
       const int fork_errno = errno;
       ::close(fds[0]);
+      ::close(err_fds[0]);
       if (working_workers() == 0) {
         record(next_, sweep_detail::start_failure(seeds_[next_], fmt::format("fork: {}", std::strerror(fork_errno))));
         ++next_;
@@ -207,22 +223,30 @@ class SweepRun {
       return std::nullopt;
     }
     ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    ::fcntl(err_fds[0], F_SETFL, ::fcntl(err_fds[0], F_GETFL) | O_NONBLOCK);
     Child child;
     child.pid = pid;
     child.fd = fds[0];
+    child.stderr_fd = err_fds[0];
     running_.push_back(std::move(child));
     return running_.size() - 1;
   }
 
   // The worker's pid in the parent, or -1 with errno; the worker never returns.
-  pid_t fork_worker(const int (&fds)[2]) {
+  pid_t fork_worker(const int (&fds)[2], const int (&err_fds)[2]) {
     // The worker gets copies of these buffers: unflushed text would be printed twice.
     progress_.flush();
     flush_standard_streams();
     const pid_t pid = ::fork();
     if (pid != 0) return pid;
     ::close(fds[0]);
-    for (const Child& other : running_) ::close(other.fd);
+    for (const Child& other : running_) {
+      ::close(other.fd);
+      if (other.stderr_fd >= 0) ::close(other.stderr_fd);
+    }
+    if (::dup2(err_fds[1], STDERR_FILENO) < 0) ::_exit(1);  // the parent then records the seed as crashed
+    ::close(err_fds[0]);
+    ::close(err_fds[1]);
     // A worker never outlives an interrupted sweep.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // An interrupt stops the sweep, not a seed: the parent kills its
@@ -248,6 +272,8 @@ class SweepRun {
     child.started = Clock::now();
     child.deadline = child.started + timeout_;
     child.killed = false;
+    child.stderr_last.clear();
+    child.stderr_last_is_summary = false;
     ++child.seeds_sent;
     return true;
   }
@@ -290,6 +316,7 @@ class SweepRun {
       while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
       }
       ::close(child.fd);
+      if (child.stderr_fd >= 0) ::close(child.stderr_fd);
     }
     running_.clear();
   }
@@ -306,6 +333,8 @@ class SweepRun {
       } else {
         awaiting_reap = true;
       }
+      // A worker blocked on a full stderr pipe would look hung.
+      if (child.stderr_fd >= 0) polled.push_back(pollfd{child.stderr_fd, POLLIN, 0});
       if (child.busy && !child.killed) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(child.deadline - now);
         wait = std::min(wait, std::max(left, std::chrono::milliseconds(1)));
@@ -326,7 +355,9 @@ class SweepRun {
       SEGSIM_ASSERT(reaped == 0 || reaped == child.pid, "waitpid on our own worker");
       if (reaped == child.pid) {
         if (!child.eof) sweep_detail::read_available(child);  // what it wrote before exiting
+        sweep_detail::relay_stderr(child);                     // to its EOF: the worker is gone
         ::close(child.fd);
+        if (child.stderr_fd >= 0) ::close(child.stderr_fd);
         std::optional<SeedResult> seed_result;
         if (child.busy) {
           const std::string line = sweep_detail::take_line(child).value_or(std::string());

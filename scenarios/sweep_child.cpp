@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -29,6 +31,8 @@ using Json = nlohmann::ordered_json;
 // so a runaway child cannot exhaust the parent's memory.
 constexpr std::size_t kMaxChildOutputBytes = 1 << 20;
 constexpr std::size_t kMaxDetailBytes = 4096;
+// A worker's stderr line is kept up to this long (the relay copies all of it).
+constexpr std::size_t kMaxStderrLineBytes = 1024;
 
 std::string truncate_line(std::string text, std::size_t max_bytes) {
   for (char& c : text) {
@@ -66,7 +70,7 @@ std::string signal_text(int signal_number) {
   return fmt::format("killed by SIG{} ({})", abbrev, description != nullptr ? description : "?");
 }
 
-void write_all(int fd, const std::string& text) {
+void write_all(int fd, std::string_view text) {
   std::size_t written = 0;
   while (written < text.size()) {
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
@@ -199,6 +203,48 @@ void read_available(Child& child) {
   }
 }
 
+namespace {
+
+// The line read so far becomes the last one, unless it is blank or a
+// sanitizer's summary came before it.
+void keep_stderr_line(Child& child) {
+  std::string line = truncate_line(std::exchange(child.stderr_line, std::string()), kMaxStderrLineBytes);
+  const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  while (!line.empty() && blank(line.back())) line.pop_back();
+  line.erase(0, static_cast<std::size_t>(std::find_if_not(line.begin(), line.end(), blank) - line.begin()));
+  if (line.empty()) return;
+  const bool summary = line.starts_with("SUMMARY: ");
+  if (child.stderr_last_is_summary && !summary) return;
+  child.stderr_last = std::move(line);
+  child.stderr_last_is_summary = summary;
+}
+
+}  // namespace
+
+void relay_stderr(Child& child) {
+  char buffer[4096];
+  while (child.stderr_fd >= 0) {
+    const ssize_t n = ::read(child.stderr_fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {  // EOF (the worker is gone) or a broken pipe: a last line without its newline counts
+      ::close(child.stderr_fd);
+      child.stderr_fd = -1;
+      keep_stderr_line(child);
+      return;
+    }
+    const std::string_view text(buffer, static_cast<std::size_t>(n));
+    write_all(STDERR_FILENO, text);
+    for (const char c : text) {
+      if (c == '\n') {
+        keep_stderr_line(child);
+      } else if (child.stderr_line.size() < kMaxStderrLineBytes) {
+        child.stderr_line += c;
+      }
+    }
+  }
+}
+
 std::optional<std::string> take_line(Child& child) {
   const std::size_t newline = child.output.find('\n');
   if (newline == std::string::npos) return std::nullopt;
@@ -317,6 +363,9 @@ std::optional<SeedResult> finish_child(const SweepSpec& spec, const Child& child
       if (result.detail.empty()) result.detail = fmt::format("child reported '{}'", outcome);
       parent_repro_oracle = "crash";
     }
+  }
+  if (result.outcome == SeedOutcome::Crashed || result.outcome == SeedOutcome::TimedOut) {
+    result.worker_stderr = child.stderr_last;
   }
   if (!parent_repro_oracle.empty()) {
     std::string note;

@@ -49,12 +49,22 @@ struct Child {
   std::uint32_t seeds_sent = 0;
   std::string output;
   bool eof = false;
+  int stderr_fd = -1;         // the parent's end of the worker's stderr pipe (non-blocking); -1 once closed
+  std::string stderr_line;    // the stderr line being read (bounded)
+  std::string stderr_last;    // the last whole stderr line since the seed was sent
+  bool stderr_last_is_summary = false;
   bool killed = false;        // past its seed's deadline: SIGKILL sent
   bool retiring = false;      // no more seeds: its side is shut down, it exits
 };
 
 // Reads what the worker has written so far.
 void read_available(Child& child);
+
+// Copies what the worker wrote to its stderr since the last call to the
+// parent's stderr as it came, and keeps its last line in `stderr_last` (a
+// sanitizer's "SUMMARY: " line over any later one); closes `stderr_fd` at
+// EOF. Call before taking a seed's answer so nothing is attributed late.
+void relay_stderr(Child& child);
 
 // The first complete line of `child.output`, taken out of it; nullopt while
 // the line is still incomplete.

@@ -9,6 +9,7 @@
 //   "fault_points": {"alloc.cleanup.delay": {"asks": 40, "fires": 3}, ...},  // optional
 //   "seeds": [{"seed": 1, "outcome": "passed", "detail": "", "repro": "",
 //              "trace_hash": "0x...", "steps": 1234, "seconds": 0.01}, ...]
+//              // a crashed or timed-out seed may add "stderr": its worker's last stderr line
 // }
 #include <algorithm>
 #include <charconv>
@@ -105,9 +106,10 @@ bool parse_seed(const Json& item, const std::string& where, SeedResult& s, std::
   const JsonFields f(item, where);
   std::string outcome;
   std::string hash;
-  if (!f.only({"seed", "outcome", "detail", "repro", "trace_hash", "steps", "seconds"}, error) ||
+  if (!f.only({"seed", "outcome", "detail", "stderr", "repro", "trace_hash", "steps", "seconds"}, error) ||
       !f.whole("seed", s.seed, error) || !f.string("outcome", outcome, error) ||
-      !f.string("detail", s.detail, error) || !f.string("repro", s.repro_path, error) ||
+      !f.string("detail", s.detail, error) || !f.optional_string("stderr", s.worker_stderr, error) ||
+      !f.string("repro", s.repro_path, error) ||
       !f.string("trace_hash", hash, error) || !f.whole("steps", s.steps, error) ||
       !f.seconds("seconds", s.seconds, error)) {
     return false;
@@ -222,6 +224,7 @@ std::string sweep_to_json(const SweepResult& result) {
     item["seed"] = s.seed;
     item["outcome"] = seed_outcome_name(s.outcome);
     item["detail"] = s.detail;
+    if (!s.worker_stderr.empty()) item["stderr"] = s.worker_stderr;
     item["repro"] = s.repro_path;
     item["trace_hash"] = hex64(s.trace_hash);
     item["steps"] = s.steps;

@@ -32,6 +32,7 @@ std::string sweep_to_junit(const SweepResult& result) {
     }
     out += ">\n";
     std::string body = s.detail;
+    if (!s.worker_stderr.empty()) body += "\nits stderr: " + s.worker_stderr;
     if (!s.repro_path.empty()) body += "\nrepro: " + s.repro_path;
     body += fmt::format("\nreproduce: segsim replay {}", s.repro_path.empty() ? "?" : s.repro_path);
     out += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", seed_outcome_name(s.outcome),

@@ -32,6 +32,7 @@ class Progress {
       if (terminal_) out_ << '\r' << std::string(last_width_, ' ') << '\r';
       out_ << fmt::format("seed {}: {}: {}", result.seed, seed_outcome_name(result.outcome),
                           result.detail);
+      if (!result.worker_stderr.empty()) out_ << fmt::format(" [its stderr: {}]", result.worker_stderr);
       if (!result.repro_path.empty()) out_ << fmt::format(" (repro {})", result.repro_path);
       out_ << '\n';
       last_width_ = 0;

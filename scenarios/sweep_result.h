@@ -22,6 +22,11 @@ struct SeedResult {
   SeedOutcome outcome = SeedOutcome::Passed;
   std::string detail;       // failure signature, "killed by SIGSEGV", "timed out after 60 s"
   std::string repro_path;   // for anything but Passed
+  // Crashed / TimedOut: the last line the worker wrote to stderr while it ran
+  // this seed (a sanitizer's "SUMMARY: " line wins over later ones), such as
+  // glibc's "free(): double free detected in tcache 2"; "" if it wrote none.
+  // Shown beside the detail, never part of a failure's signature.
+  std::string worker_stderr;
   std::uint64_t trace_hash = 0;  // Passed / Failed
   std::uint64_t steps = 0;
   double seconds = 0;

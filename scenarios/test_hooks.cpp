@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 
 #include "core/assert.h"
@@ -23,6 +24,9 @@ namespace {
 // unmapped; the SimOs guard names the fault (use-after-release).
 void crash_if_hooked(Stack& stack) {
   if (stack.test_hook == kCrashHook && stack.seed % 4 == 0) {
+    // Its last words: a sweep shows them beside the crash (SeedResult::worker_stderr).
+    std::fprintf(stderr, "crash hook: seed %llu writes to an inaccessible page\n",
+                 static_cast<unsigned long long>(stack.seed));
     void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     SEGSIM_ASSERT(page != MAP_FAILED, "the crash hook maps an inaccessible page");
     *static_cast<volatile std::byte*>(page) = std::byte{1};  // SIGSEGV

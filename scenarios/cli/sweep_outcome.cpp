@@ -46,9 +46,9 @@ bool report_probes(const SweepResult& result, const std::vector<std::string>& re
 void print_failed_seeds(const SweepResult& result) {
   for (const SeedResult& seed : result.seeds) {
     if (seed.outcome == SeedOutcome::Passed) continue;
-    std::cout << fmt::format("  seed {}: {} — {}\n  reproduce: segsim replay {}\n", seed.seed,
-                             seed_outcome_name(seed.outcome), one_line(seed.detail),
-                             seed.repro_path.empty() ? "(no repro)" : seed.repro_path);
+    std::cout << fmt::format("  seed {}: {} — {}\n", seed.seed, seed_outcome_name(seed.outcome), one_line(seed.detail));
+    if (!seed.worker_stderr.empty()) std::cout << fmt::format("  its stderr: {}\n", one_line(seed.worker_stderr));
+    std::cout << fmt::format("  reproduce: segsim replay {}\n", seed.repro_path.empty() ? "(no repro)" : seed.repro_path);
   }
 }
 

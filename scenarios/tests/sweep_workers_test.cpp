@@ -79,6 +79,13 @@ TEST(SweepWorkers, ACrashingSeedCostsExactlyThatSeedAndTheWorkerIsReplaced) {
     EXPECT_EQ(s.outcome, SeedOutcome::Crashed) << "seed " << s.seed;
     // A sanitizer may turn the SIGSEGV into an abort or an exit: a crash all the same.
     EXPECT_FALSE(s.detail.empty());
+    // The worker's last stderr line for this seed, never an earlier seed's:
+    // the hook's own, or the sanitizer's summary that came after it.
+#if defined(SEGSIM_HAS_ASAN) || defined(SEGSIM_HAS_TSAN)
+    EXPECT_TRUE(s.worker_stderr.starts_with("SUMMARY: ")) << s.worker_stderr;
+#else
+    EXPECT_EQ(s.worker_stderr, fmt::format("crash hook: seed {} writes to an inaccessible page", s.seed));
+#endif
     EXPECT_EQ(s.repro_path, (fs::path(spec.failures_dir) / fmt::format("chicago-seed{}.json", s.seed)).string());
     std::string error;
     const auto repro = read_repro(s.repro_path, &error);
@@ -94,7 +101,10 @@ TEST(SweepWorkers, ACrashingSeedCostsExactlyThatSeedAndTheWorkerIsReplaced) {
   spec.failures_dir = (dir.path() / "fresh").string();
   const SweepResult fresh = sweep(spec);
   expect_same_seeds(reused, fresh);
-  for (std::size_t i = 0; i < reused.seeds.size(); ++i) EXPECT_EQ(reused.seeds[i].detail, fresh.seeds[i].detail);
+  for (std::size_t i = 0; i < reused.seeds.size(); ++i) {
+    EXPECT_EQ(reused.seeds[i].detail, fresh.seeds[i].detail);
+    EXPECT_EQ(reused.seeds[i].worker_stderr, fresh.seeds[i].worker_stderr);
+  }
 }
 
 TEST(SweepWorkers, StopOnFailureStopsEveryWorker) {
