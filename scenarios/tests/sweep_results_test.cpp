@@ -67,6 +67,7 @@ SweepResult sample_sweep() {
              seed_result(3, SeedOutcome::Crashed, "killed by SIGSEGV (Segmentation fault)"),
              seed_result(4, SeedOutcome::TimedOut, "timed out after 60 s"),
              seed_result(UINT64_MAX, SeedOutcome::Passed, "", UINT64_MAX)};
+  r.seeds[2].worker_stderr = "free(): double free detected in tcache 2";
   return r;
 }
 
@@ -75,6 +76,7 @@ TEST(SweepJson, RoundTripsEveryField) {
   std::string error;
   const auto parsed = sweep_from_json(sweep_to_json(original), &error);
   ASSERT_TRUE(parsed.ok()) << error;
+  EXPECT_EQ(count(sweep_to_json(original), "\"stderr\""), 1u) << "written only for a seed that has one";
   EXPECT_EQ(parsed->scenario, original.scenario);
   EXPECT_EQ(parsed->strategy, original.strategy);
   EXPECT_EQ(parsed->faults, original.faults);
@@ -91,6 +93,7 @@ TEST(SweepJson, RoundTripsEveryField) {
     EXPECT_EQ(b.seed, a.seed);
     EXPECT_EQ(b.outcome, a.outcome);
     EXPECT_EQ(b.detail, a.detail);
+    EXPECT_EQ(b.worker_stderr, a.worker_stderr);
     EXPECT_EQ(b.repro_path, a.repro_path);
     EXPECT_EQ(b.trace_hash, a.trace_hash);
     EXPECT_EQ(b.steps, a.steps);
@@ -177,6 +180,7 @@ TEST(SweepJunit, OneTestcasePerSeedWithEscapedFailures) {
       << xml;
   EXPECT_NE(xml.find("type=\"timed-out\""), std::string::npos);
   EXPECT_NE(xml.find("segsim-failures/chicago-seed3.json"), std::string::npos);
+  EXPECT_NE(xml.find("its stderr: free(): double free detected in tcache 2"), std::string::npos) << xml;
   EXPECT_EQ(xml.find("<slot>"), std::string::npos);
   EXPECT_EQ(xml.find("chi<ca>"), std::string::npos);
   expect_escaped(xml);
