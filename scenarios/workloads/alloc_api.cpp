@@ -503,11 +503,13 @@ ScenarioDef alloc_api_scenario() {
       // remapped regions and destroyed allocators ("recorder-addresses").
       sim::Rng regions_rng(sim::derive_seed(stack.seed, "recorder-regions.alloc-api"));
       recorder_region_ops(stack, *state.recorder, regions_rng);
-      // Half the recorder's seeds that report no refusals: its crash paths
-      // (a fatal signal, a removed directory, more threads than rings).
-      if (sim::Rng crash_rng(sim::derive_seed(stack.seed, "recorder-crash.alloc-api")); crash_rng.below(2) == 0) {
-        recorder_crash_paths(stack, *state.recorder, crash_rng);
-      }
+      // The recorder's crash paths where it reports no refusals: a fatal
+      // signal on each such seed (the fault address's slice lookup has three
+      // edges to cover), a removed directory, more threads than rings and the
+      // rest on half of them.
+      sim::Rng crash_rng(sim::derive_seed(stack.seed, "recorder-crash.alloc-api"));
+      const bool all_crash_paths = crash_rng.below(2) == 0;
+      recorder_crash_paths(stack, *state.recorder, crash_rng, all_crash_paths);
       if (audit_episode) run_audit_episode(stack, audit_rng);
       recorder_page_ops(stack, *state.recorder);
       const auto& config = stack.allocator.config();

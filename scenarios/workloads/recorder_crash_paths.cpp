@@ -468,7 +468,7 @@ void check_report_cap(Stack& stack, const RecorderCheck& check, sim::Rng& rng) {
 
 }  // namespace
 
-void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
+void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng, bool all_paths) {
   // Only where refusals write no reports: the per-process cap of 8 is then
   // this episode's alone, so each report it expects is due.
   if (check.report_refusals) return;
@@ -483,6 +483,11 @@ void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
 #else
   (void)rng;
 #endif
+  if (!all_paths) {
+    enable_recorder_or_fail(stack, check.config);  // as after the other paths
+    check.rings_refused = 0;                         // counted from this enable()
+    return;
+  }
   check_directory_gone(stack, check, rng);
   check_interrupted_writes(stack, check, rng);
   refused_on_fresh_threads(stack, check, rng);

@@ -20,7 +20,8 @@ namespace segsim::scenarios {
 // thread without a ring, a thread held inside its ring's wrap, more threads
 // than rings, exited threads' rings taken over). Only on seeds whose refusals
 // write no reports (the per-process report cap is then the drills' alone).
-// The recorder is on again afterwards.
-void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng);
+// Without `all_paths`, only the handlers' swap and the fatal signal: the
+// cheap paths, run on every such seed. The recorder is on again afterwards.
+void recorder_crash_paths(Stack& stack, RecorderCheck& check, sim::Rng& rng, bool all_paths);
 
 }  // namespace segsim::scenarios
