@@ -357,7 +357,7 @@ void Client::release_forged() {
   const std::optional<Segment> forged = forge(held->segment, forgery, stack_.allocator.config().region_bytes);
   if (!forged) return;
   const bool reset = rng_.chance(0.5);
-  refused(reset ? "reset of a forged handle" : "release of a forged handle", Errc::InvalidPointer, *forged,
+  refused(reset ? "reset of a forged handle" : "release of a forged handle", refusal_of(forgery), *forged,
           reset ? &SegmentAllocator::reset : &SegmentAllocator::release, forgery_name(forgery));
   verify(stack_, *held);
 }

@@ -44,6 +44,7 @@ std::optional<Segment> forge(const Segment& live, Forgery forgery, std::size_t r
       case Forgery::NoRegion: m.region = UINT32_MAX; break;
       case Forgery::WrongClass: m.size_class = static_cast<std::uint8_t>((m.size_class + 1) % kSizeClassCount); break;
       case Forgery::ClassOutOfRange: m.size_class = static_cast<std::uint8_t>(kSizeClassCount); break;
+      case Forgery::WrongAddress: m.data += live.size() / 2; break;
       case Forgery::SliceOutOfRange: {
         // Slices are laid out from the region's base, one per size(): the
         // first index past the end, and the address it would have.
@@ -66,8 +67,13 @@ const char* forgery_name(Forgery forgery) {
     case Forgery::WrongClass: return "a forged handle naming another class than its region's";
     case Forgery::SliceOutOfRange: return "a forged handle naming a slice past its region";
     case Forgery::ClassOutOfRange: return "a forged handle of a class past the largest";
+    case Forgery::WrongAddress: return "a forged handle whose address is inside its slice";
   }
   return "a forged handle";
+}
+
+Errc refusal_of(Forgery forgery) {
+  return forgery == Forgery::WrongAddress ? Errc::DoubleFree : Errc::InvalidPointer;
 }
 
 }  // namespace segsim::scenarios

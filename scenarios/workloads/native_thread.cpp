@@ -199,9 +199,9 @@ struct NativeEpisode : NativeEpisodeCounts {
     }
   }
 
-  // Forged handles of a live segment (forged_handles.h): each is refused as
-  // InvalidPointer — the hit path's handle checks decline it first when it
-  // runs — and changes no slice count; the segment stays live.
+  // Forged handles of a live segment (forged_handles.h): each is refused by
+  // its rule — the hit path's handle checks decline it first when it runs —
+  // and changes no slice count; the segment stays live.
   void forged_releases(const Segment& live, const char* phase) {
     const AllocatorStats before = segments->stats();
     for (std::size_t f = 0; f < kForgeryCount; ++f) {
@@ -212,9 +212,10 @@ struct NativeEpisode : NativeEpisodeCounts {
         flight_recorder::RefusalsExpected expected;  // refused on purpose: no report
         got = segments->release(*forged);
       }
-      if (got.ok() || got.error().code != Errc::InvalidPointer) {
-        fail(fmt::format("{}: release of a forged handle (forgery {}) answered {}; InvalidPointer was due", phase, f,
-                         outcome_text(got, "ok")));
+      const Errc due = refusal_of(static_cast<Forgery>(f));
+      if (got.ok() || got.error().code != due) {
+        fail(fmt::format("{}: release of {} answered {}; {} was due", phase, forgery_name(static_cast<Forgery>(f)),
+                         outcome_text(got, "ok"), errc_name(due)));
       }
     }
     const AllocatorStats after = segments->stats();
