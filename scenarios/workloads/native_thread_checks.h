@@ -1,6 +1,7 @@
 // The native-thread episode's checks after join() (native_thread.h): what
 // the thread counted of its calls, and what the allocators must show once it
-// and its caches are gone. Internal to the episode (native_thread.cpp).
+// and its caches are gone. Internal to the episode (native_thread.cpp; the
+// thread's NativeEpisode, native_thread_episode.h, keeps the counts).
 #pragma once
 
 #include <cstdint>
