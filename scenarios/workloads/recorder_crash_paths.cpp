@@ -26,6 +26,7 @@
 #include "core/size_class.h"
 #include "scenarios/crash_report.h"
 #include "scenarios/workloads/episode_instance.h"
+#include "scenarios/workloads/recorder_fresh_thread_refusals.h"
 #include "scenarios/workloads/recorder_ring_drills.h"
 #include "scenarios/workloads/swarm.h"
 

@@ -16,9 +16,9 @@ namespace segsim::scenarios {
 // kMaxWriteInterruptions in a row, the report whole; one more: none, no file
 // left), reports up to the per-process cap and past it (a refusal's
 // report announced in one stderr line naming it until the cap, nothing
-// past it; write_report() an empty path past it), then the thread drills (recorder_ring_drills.h: a refusal on a
-// thread without a ring, a thread held inside its ring's wrap, more threads
-// than rings, exited threads' rings taken over). Only on seeds whose refusals
+// past it; write_report() an empty path past it), then the thread drills (a refusal on a thread without a ring:
+// recorder_fresh_thread_refusals.h; a thread held inside its ring's wrap, more threads
+// than rings, exited threads' rings taken over: recorder_ring_drills.h). Only on seeds whose refusals
 // write no reports (the per-process report cap is then the drills' alone).
 // Without `all_paths`, only the handlers' swap and the fatal signal: the
 // cheap paths, run on every such seed. The recorder is on again afterwards.
