@@ -31,10 +31,6 @@ enum Op : std::size_t {
   kLookupStale, kReleaseStale, kResetStale, kReleaseForeign, kReleaseNull, kFreeUnused, kReleaseUnused,
   kStats, kPlatform, kReleaseForged, kOpCount
 };
-const std::vector<std::string> kOpNames = {
-    "allocate", "allocate_uninitialized", "release", "reset", "write", "lookup", "lookup_interior",
-    "lookup_stale", "release_stale", "reset_stale", "release_foreign", "release_null", "free_unused",
-    "release_unused", "stats", "platform", "release_forged"};
 
 struct Held {
   Segment segment;
