@@ -1,5 +1,6 @@
 #include "scenarios/crash_report.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -35,11 +36,16 @@ bool string_field(const json& object, const char* name, std::string& out) {
   return true;
 }
 
-// A "0x…" text of at most 16 hex digits (what the writer's put_hex writes).
+// A "0x…" text of 1 to 16 lowercase hex digits, with no leading zero but
+// for 0 itself ("0x0"): exactly the form the writer's put_hex writes, so a
+// writer that pads or cuts digits is caught by the first reader.
 bool hex_field(const json& object, const char* name, std::uint64_t& out) {
   if (!object[name].is_string()) return false;
   const std::string& text = object[name].get_ref<const std::string&>();
   if (text.size() < 3 || text.size() > 18 || text.compare(0, 2, "0x") != 0) return false;
+  if (text[2] == '0' && text.size() > 3) return false;
+  const auto lowercase_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  if (!std::all_of(text.begin() + 2, text.end(), lowercase_hex)) return false;
   const char* end = text.data() + text.size();
   const auto [stop, error] = std::from_chars(text.data() + 2, end, out, 16);
   return error == std::errc{} && stop == end;

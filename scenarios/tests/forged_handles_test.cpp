@@ -1,5 +1,5 @@
 // forged_handles.h against a real SegmentAllocator: every forgery of a live
-// handle is refused as InvalidPointer, by a rule of its own, naming the
+// handle is refused with its code (refusal_of), by a rule of its own, naming the
 // handle as it came (refusal-fields: address, class, generation), and the
 // live slice stays live.
 #include <set>
@@ -35,7 +35,7 @@ TEST(ForgedHandles, EachIsRefusedByItsOwnRuleNamingTheHandle) {
         const Status got = reset ? segments.reset(*forged) : segments.release(*forged);
         ASSERT_FALSE(got.ok()) << "forgery " << f;
         const Error& e = got.error();
-        EXPECT_EQ(e.code, Errc::InvalidPointer) << e.describe();
+        EXPECT_EQ(e.code, refusal_of(static_cast<Forgery>(f))) << e.describe();
         EXPECT_EQ(e.address, reinterpret_cast<std::uintptr_t>(forged->data())) << e.describe();
         EXPECT_EQ(e.size_class, forged->size_class()) << e.describe();
         EXPECT_EQ(e.generation, forged->generation()) << e.describe();
@@ -44,6 +44,10 @@ TEST(ForgedHandles, EachIsRefusedByItsOwnRuleNamingTheHandle) {
       }
     }
     EXPECT_EQ(rules.size(), kForgeryCount) << "class " << c;
+    // Nothing refused changed the slice: still live, and at its address.
+    const auto found = segments.lookup(live.value().data());
+    ASSERT_TRUE(found.ok()) << "class " << c;
+    EXPECT_TRUE(found.value() == live.value()) << "class " << c;
     EXPECT_TRUE(segments.release(live.value()).ok()) << "class " << c;
   }
 }
