@@ -134,7 +134,10 @@ Ring* detail::ring_of_this_thread() noexcept {
   if (block != nullptr) {
     auto* slots = new (block) detail::Slot[s.ring_events];
     ring = new (static_cast<unsigned char*>(block) + slot_bytes) Ring;
-    SEGSIM_ASSERT(ring != nullptr, "a flight-recorder ring block without its header");
+    // The block holds the slots, then the header, with nothing between or
+    // outside: a header placed anywhere else overwrites a slot or the heap.
+    SEGSIM_ASSERT(reinterpret_cast<unsigned char*>(slots + s.ring_events) == reinterpret_cast<unsigned char*>(ring),
+                  "a flight-recorder ring's header does not start where its slots end, inside its block");
     ring->mask = s.ring_events - 1;
     ring->slots = slots;
     ring->cursor.store(ring->first_cursor(), std::memory_order_relaxed);
