@@ -109,6 +109,44 @@ void check_rules(Stack& stack, const char* component, const Config& valid,
   for (std::size_t rule = 0; rule < rules.size(); ++rule) check_rule(stack, component, valid, rule, rules[rule], create);
 }
 
+// Every SegmentAllocatorConfig rule's boundary met exactly (segment_allocator.h),
+// in three configs: the smallest region and budget, a cleanup every free
+// slice with a queue of one, the caches' limit exactly one largest slice, a
+// page-sized madvise threshold; the largest region (128 MiB) with the caches
+// off and no limit on them; the most region slots (4M: 7 classes x budget /
+// region). Each is accepted: a refusal must be necessary.
+void check_segment_boundaries_accepted(Stack& stack, std::size_t page_bytes) {
+  SegmentAllocatorConfig tight;
+  tight.region_bytes = kLargestClassBytes;
+  tight.budget_bytes = kLargestClassBytes;
+  tight.cleanup_every_free_slices = 1;
+  tight.cleanup_queue_capacity = 1;
+  tight.thread_cache_bytes = 4 * kKiB;
+  tight.thread_caches_max_bytes = kLargestClassBytes;
+  tight.reset_madvise_min_bytes = page_bytes;
+  SegmentAllocatorConfig largest_region;
+  largest_region.region_bytes = 128 * kMiB;
+  largest_region.budget_bytes = 128 * kMiB;
+  largest_region.thread_cache_bytes = 0;
+  largest_region.thread_caches_max_bytes = 0;
+  SegmentAllocatorConfig most_slots;
+  most_slots.region_bytes = kLargestClassBytes;
+  most_slots.budget_bytes = kLargestClassBytes * ((std::size_t{1} << 22) / kSizeClassCount);
+  for (const SegmentAllocatorConfig& config : {tight, largest_region, most_slots}) {
+    auto made = SegmentAllocator::create(stack.os, config);
+    if (!made.ok()) {
+      stack.oracles.fail("config-refusal",
+                         fmt::format("SegmentAllocator::create refused a config on its rules' boundaries "
+                                     "(region {} B, budget {} B, cleanup every {} slice(s), queue {}, caches {} B "
+                                     "of at most {} B, madvise from {} B): {}",
+                                     config.region_bytes, config.budget_bytes, config.cleanup_every_free_slices,
+                                     config.cleanup_queue_capacity, config.thread_cache_bytes,
+                                     config.thread_caches_max_bytes, config.reset_madvise_min_bytes,
+                                     made.error().describe()));
+    }
+  }
+}
+
 // Every rule's boundary met exactly, at once: a refusal must be necessary.
 // A page granule, the smallest max_object_bytes, a span of one granule, the
 // smallest budget, and a budget of one smallest object for the default granule.
@@ -140,6 +178,7 @@ void check_invalid_configs(Stack& stack) {
   const std::size_t page_bytes = stack.os.page_size();
   check_rules(stack, "SegmentAllocator", stack.allocator.config(), segment_rules(page_bytes),
               [&](SegmentAllocatorConfig c) { return SegmentAllocator::create(stack.os, std::move(c)); });
+  check_segment_boundaries_accepted(stack, page_bytes);
   check_rules(stack, "LargeObjectAllocator", LargeObjectAllocatorConfig{}, large_rules(page_bytes),
               [&](LargeObjectAllocatorConfig c) { return LargeObjectAllocator::create(stack.os, std::move(c)); });
   check_large_boundaries_accepted(stack, page_bytes);

@@ -2,7 +2,8 @@
 // validator broken alone on every seed: SegmentAllocator::create,
 // LargeObjectAllocator::create and PressureForecaster::create must refuse
 // each with InvalidConfig, a detail that names the rule, and nothing
-// allocated. A LargeObjectAllocator config on every rule's boundary at once
+// allocated. SegmentAllocator configs meeting every rule's boundary (three of
+// them) and a LargeObjectAllocator config on every rule's boundary at once
 // must be accepted.
 // (The arena manager's is checked by txn-arenas.)
 #pragma once
