@@ -184,18 +184,21 @@ class SweepRun {
     }
   }
 
+  // A worker that could not be started: with none working, the next seed is
+  // recorded as not started (so a sweep that can start nothing still ends).
+  std::nullopt_t not_started(const char* call, int error_number) {
+    if (working_workers() == 0) {
+      record(next_, sweep_detail::start_failure(seeds_[next_], fmt::format("{}: {}", call, std::strerror(error_number))));
+      ++next_;
+    }
+    return std::nullopt;
+  }
+
   // Forks a worker; its index in running_, or nullopt when it could not
   // (with nothing running, the next seed is then recorded as not started).
   std::optional<std::size_t> start_worker() {
     int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-      const int socket_errno = errno;
-      if (working_workers() == 0) {
-        record(next_, sweep_detail::start_failure(seeds_[next_], fmt::format("socketpair: {}", std::strerror(socket_errno))));
-        ++next_;
-      }
-      return std::nullopt;
-    }
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return not_started("socketpair", errno);
     // The worker's stderr comes through the parent, which copies it on and
     // keeps its last line for a seed that crashes (SeedResult::worker_stderr).
     int err_fds[2];
@@ -203,11 +206,7 @@ class SweepRun {
       const int pipe_errno = errno;
       ::close(fds[0]);
       ::close(fds[1]);
-      if (working_workers() == 0) {
-        record(next_, sweep_detail::start_failure(seeds_[next_], fmt::format("pipe: {}", std::strerror(pipe_errno))));
-        ++next_;
-      }
-      return std::nullopt;
+      return not_started("pipe", pipe_errno);
     }
     const pid_t pid = fork_worker(fds, err_fds);
     ::close(fds[1]);
@@ -216,11 +215,7 @@ class SweepRun {
       const int fork_errno = errno;
       ::close(fds[0]);
       ::close(err_fds[0]);
-      if (working_workers() == 0) {
-        record(next_, sweep_detail::start_failure(seeds_[next_], fmt::format("fork: {}", std::strerror(fork_errno))));
-        ++next_;
-      }
-      return std::nullopt;
+      return not_started("fork", fork_errno);
     }
     ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
     ::fcntl(err_fds[0], F_SETFL, ::fcntl(err_fds[0], F_GETFL) | O_NONBLOCK);

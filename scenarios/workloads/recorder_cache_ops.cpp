@@ -17,6 +17,7 @@
 #include "core/page_cache.h"
 #include "scenarios/crash_report.h"
 #include "scenarios/oracles/error_text.h"
+#include "sim/random.h"
 
 namespace segsim::scenarios {
 
@@ -33,12 +34,14 @@ constexpr std::size_t kPages = 6;
 constexpr std::uint64_t kMissingKey = kFirstKey + 100;
 // Caches whose noted bounds change one at a time: the second's differ from
 // the first's in bytes only, the third's from the second's in entries only
-// (the report must keep the last). An entry bound of 2 makes the third
-// page's put evict.
+// or, on half the seeds, in bytes only again (the report must keep the last,
+// and only the last cache's bounds reach it: each kind of change must be
+// last on some seeds). An entry bound of 2 makes the third page's put evict.
 constexpr std::size_t kMaxEntries = 2;
 constexpr std::size_t kThirdMaxEntries = 3;
 constexpr std::size_t kFirstMaxBytes = std::size_t{64} << 20;
 constexpr std::size_t kSecondMaxBytes = std::size_t{32} << 20;
+constexpr std::size_t kThirdMaxBytes = std::size_t{16} << 20;
 // The third cache's page: one of the given-back pages, borrowed again.
 constexpr std::uint64_t kThirdCacheKey = kFirstKey + kPages;
 
@@ -59,6 +62,7 @@ std::string describe(Op op, std::uint64_t page, std::uint32_t slot, std::uint64_
 
 struct Episode {
   Stack& stack;
+  PageCacheConfig third_bounds;             // drawn per seed: entries or bytes changed alone
   std::vector<Due> due;                     // the program's calls, in order
   std::vector<std::uint64_t> given_back;    // page ids the evictions give back, in order
   std::vector<std::pair<std::uint64_t, Status>> heard;  // the listener's (key, give-back status)
@@ -125,10 +129,11 @@ void check_report(Stack& stack, const Episode& ep, const CrashReport& report) {
                                      "evictions' give-backs",
                                      next, ep.due.size(), next_given_back, ep.given_back.size()));
   }
-  if (report.cache_max_entries != kThirdMaxEntries || report.cache_max_bytes != kSecondMaxBytes) {
-    recorder_fail(stack, fmt::format("the report's cache bounds are {} entries, {} B; the last cache made has {}, {} B",
-                                     report.cache_max_entries, report.cache_max_bytes, kThirdMaxEntries,
-                                     kSecondMaxBytes));
+  if (report.cache_max_entries != ep.third_bounds.max_entries || report.cache_max_bytes != ep.third_bounds.max_bytes) {
+    recorder_fail(stack, fmt::format("the report's cache bounds are {} entries, {} B; the last cache made has {}, {} B "
+                                     "(the one before it {}, {} B)",
+                                     report.cache_max_entries, report.cache_max_bytes, ep.third_bounds.max_entries,
+                                     ep.third_bounds.max_bytes, kMaxEntries, kSecondMaxBytes));
   }
 }
 
@@ -299,7 +304,7 @@ void second_cache(Episode& ep, LeafPagePool& pool, LeafPage* page) {
   ep.expect(Op::CacheClear, 0);  // the destructor's
 }
 
-// The third cache (bounds noted again, the entry bound changed alone): a
+// The third cache (bounds noted again, one of them changed alone): a
 // given-back page borrowed again, put and cleared.
 void third_cache(Episode& ep, LeafPagePool& pool) {
   Result<LeafPage*> page = pool.borrow(kThirdCacheKey);
@@ -307,7 +312,7 @@ void third_cache(Episode& ep, LeafPagePool& pool) {
   ep.expect(Op::PoolBorrow, kThirdCacheKey);
   ep.heard.clear();
   {
-    PageCache cache(PageCacheConfig{kThirdMaxEntries, kSecondMaxBytes}, pool,
+    PageCache cache(ep.third_bounds, pool,
                     [&ep](const std::uint64_t& k, const Status& back) { ep.heard.emplace_back(k, back); });
     cache.put(kThirdCacheKey, page.value());
     ep.expect(Op::CachePut, kThirdCacheKey, 0, kThirdCacheKey);
@@ -323,7 +328,10 @@ void third_cache(Episode& ep, LeafPagePool& pool) {
 // budget refused). The pool dies with the call: its idle pages' returns are
 // recorded after the report.
 void record_calls(Stack& stack) {
-  Episode ep{stack, {}, {}, {}};
+  sim::Rng bounds_rng(sim::derive_seed(stack.seed, "recorder-cache.third-bounds"));
+  const PageCacheConfig third_bounds = bounds_rng.below(2) == 0 ? PageCacheConfig{kThirdMaxEntries, kSecondMaxBytes}
+                                                                : PageCacheConfig{kMaxEntries, kThirdMaxBytes};
+  Episode ep{stack, third_bounds, {}, {}, {}};
   LeafPagePoolConfig pool_config;
   pool_config.page.slot_count = 4;
   pool_config.max_idle_pages = kPages;  // a given-back page stays the pool's: its address is not reused
