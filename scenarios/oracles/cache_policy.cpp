@@ -151,6 +151,12 @@ void CachePolicyModel::check(const char* call, const AllocatorStats& after) {
   count("cache flushes", after.cache_flushes, flushes_);
   count("remote releases", after.remote_releases, remote_);
   count("live slices", after.live_slices(), live_);
+  // The caches' grant (allocator_stats.h): a share of the limit that covers
+  // every cached slice — here the model's cache's, the only one holding any.
+  if (after.thread_cache_granted_bytes < held_bytes() || after.thread_cache_granted_bytes > caches_max_bytes_) {
+    fail(call, fmt::format("stats() says the caches were granted {} bytes; they cache {} and the limit is {}",
+                           after.thread_cache_granted_bytes, held_bytes(), caches_max_bytes_));
+  }
 }
 
 }  // namespace segsim::scenarios

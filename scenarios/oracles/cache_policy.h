@@ -19,7 +19,9 @@
 //    emptied is one cache flush;
 //  * a release is remote exactly when another thread's cache handed the slice out.
 // Checked after every call against stats(): cached slices per class, hits,
-// refills, flushes, remote releases, live slices; and the handle a hit gives.
+// refills, flushes, remote releases, live slices, the caches' grant of the
+// limit (at least their cached bytes, at most the limit); and the handle a
+// hit gives.
 #pragma once
 
 #include <array>
