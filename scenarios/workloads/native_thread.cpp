@@ -118,6 +118,7 @@ void NativeEpisode::cached_phase() {
     fail(fmt::format("{}: the slab allocator counts {} thread caches while one thread uses it", phase,
                      slab->stats().thread_caches));
   }
+  free_object_on_a_fresh_thread(phase);
   // A second slab allocator this thread uses, destroyed while the thread
   // lives: its cache is detached, and dropped from the thread's table the
   // next time the thread looks for another allocator's cache.

@@ -87,6 +87,10 @@ struct NativeEpisode : NativeEpisodeCounts {
   // `through_lookup`: freed through the handle lookup() gives, which names no
   // cache, so a cached free of it counts as remote (slab_allocator.h).
   void free_object(std::size_t index, const char* phase, bool through_lookup = false);
+  // A fresh thread whose first call frees the newest object this thread
+  // holds: its new cache's loaded magazine has the class's capacity, so the
+  // free is fast and remote, with no depot exchange (slab_allocator.h).
+  void free_object_on_a_fresh_thread(const char* phase);
 
   // ---- the two phases (native_thread.cpp)
   void cached_phase();

@@ -1,6 +1,7 @@
 // The native-thread episode's slab object calls, each checked as it returns:
 // see native_thread_episode.h.
 #include <cstdint>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -70,6 +71,35 @@ void NativeEpisode::free_object(std::size_t index, const char* phase, bool throu
                      outcome_text(again, "ok")));
   } else {
     ++slab_double_frees;
+  }
+}
+
+void NativeEpisode::free_object_on_a_fresh_thread(const char* phase) {
+  if (objects_live.empty()) return;
+  const NativeHeldObject held = objects_live.back();
+  objects_live.pop_back();
+  check_bytes(held.object.data(), held.object.size(), held.fill, "a live slab object");
+  const auto c = static_cast<std::size_t>(held.object.size_class());
+  Status freed;
+  SlabClassStats before, after;
+  std::thread([&] {
+    before = slab->stats().classes[c];  // stats() makes no cache
+    freed = slab->free(held.object);
+    after = slab->stats().classes[c];  // before this thread's exit flushes its cache
+  }).join();
+  if (!freed.ok()) {
+    fail(fmt::format("{}: a fresh thread's free of a live object refused: {}", phase, freed.error().describe()));
+    return;
+  }
+  ++slab_frees;
+  ++slab_remote_frees;
+  if (after.fast_frees != before.fast_frees + 1 || after.depot_exchanges != before.depot_exchanges ||
+      after.remote_frees != before.remote_frees + 1) {
+    fail(fmt::format("{}: a fresh thread's first call, a free of a {} B object, counted {} fast free(s), {} depot "
+                     "exchange(s) and {} remote free(s); 1, 0 and 1 were due (its new cache's loaded magazine has "
+                     "room)",
+                     phase, held.object.size(), after.fast_frees - before.fast_frees,
+                     after.depot_exchanges - before.depot_exchanges, after.remote_frees - before.remote_frees));
   }
 }
 
