@@ -253,9 +253,10 @@ inline constinit std::atomic<std::uint32_t> g_epoch{0};
 // The calling thread's ring when tls_ring is not of the live epoch: made or
 // taken over (out of line); null when the thread gets none.
 Ring* ring_of_this_thread() noexcept;
-// `scoped`: the event is of an operation that opened a Scope (its own scope
-// is not counted in its depth).
-void record(const Event& event, bool scoped = false) noexcept;
+// An event of a layer operation, recorded inside the Scope it opened: its
+// own scope is not counted in its depth. Depth 0 when the recorder came on
+// after the operation began (its Scope entered nothing).
+void record(const Event& event) noexcept;
 // A successful allocator operation at depth 0, packed into the ring's slot (see Slot).
 inline void record_compact(Ring* ring, Op op, std::uint64_t bytes, const Segment& segment) noexcept;
 // record_hit's way when the thread's compact_epoch is not the live one: no
@@ -417,7 +418,7 @@ inline void record_object_operation(Op op, std::uint32_t instance, std::uint64_t
   event.bytes = bytes;
   event.size_class = static_cast<std::int8_t>(size_class);
   event.result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));
-  detail::record(event, /*scoped=*/true);
+  detail::record(event);
 }
 
 // Opened by a page-layer operation while it runs, so that the operations it
@@ -451,7 +452,7 @@ inline void record_page_operation(Op op, std::uint64_t page, std::uint32_t slot,
   event.slice = slot;
   event.bytes = bytes;
   event.result = error == nullptr ? 0 : static_cast<std::uint8_t>(1 + static_cast<unsigned>(error->code));
-  detail::record(event, /*scoped=*/true);
+  detail::record(event);
 }
 
 // While one is alive (any thread), a refused release or reset writes no

@@ -227,12 +227,12 @@ static void record_wide(Ring* ring, const Event& event) noexcept {
   advance(ring, cursor);
 }
 
-void record(const Event& event_in, bool scoped) noexcept {
+void record(const Event& event_in) noexcept {
   Ring* ring = ring_of_this_thread();
   if (ring == nullptr) return;
   Event event = event_in;
   const std::uint32_t tls_depth = tls_ring.depth;
-  const std::uint32_t depth = scoped && tls_depth > 0 ? tls_depth - 1 : tls_depth;
+  const std::uint32_t depth = tls_depth > 0 ? tls_depth - 1 : 0;
   event.depth = depth_byte(depth);
   // The order: the seam's logical clock (platform/sync_clock.h), stepped by
   // the operation's own mutexes, so two operations on one slice (ordered by
