@@ -72,7 +72,7 @@ Ring* adopt(Ring* ring, std::uint32_t epoch) noexcept {
   (void)platform::sync_clock::tick();
   tls_ring.ring = ring;
   tls_ring.epoch = epoch;
-  tls_ring.compact_epoch = tls_ring.depth == 0 ? epoch : 0;
+  detail::set_depth(tls_ring.depth);  // the compact epoch as a Scope sets it: this epoch at depth 0, else none
   // The hot path writes through tls_ring.ring, unchecked, whenever the epoch
   // is live (ThreadRing): a null one there would be a segfault, not a report.
   SEGSIM_ASSERT(tls_ring.ring != nullptr, "a live epoch without the thread's flight-recorder ring");
