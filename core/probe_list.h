@@ -10,7 +10,6 @@ inline constexpr std::array kProbes = {
     // ---- SegmentAllocator (segment_*.cpp) ----
     Probe{"alloc.invalid_size.zero", "allocate of zero bytes refused", true},
     Probe{"alloc.invalid_size.too_large", "allocate above the largest class refused", true},
-    Probe{"alloc.restart_ids.refused", "restart_ids() refused: an allocator is alive", true},
     Probe{"alloc.generation.wrapped", "a class's generations wrapped past 0 back to 1 (generation.near_wrap)",
           true},
     Probe{"alloc.grow.forced_slow_path_served", "a forced slow path that cannot grow still serves from the pool", true},

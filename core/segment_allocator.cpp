@@ -21,7 +21,6 @@ namespace {
 
 // Allocator identities, carried by every handle; 0 is never issued.
 std::atomic<std::uint32_t> g_next_allocator_id{1};
-std::atomic<std::uint32_t> g_live_allocators{0};  // restart_ids() waits for none
 
 // The first rule `config` breaks, as the InvalidConfig detail; null when valid.
 const char* invalid_field(const SegmentAllocatorConfig& config, std::size_t page_bytes) {
@@ -88,18 +87,7 @@ Result<std::unique_ptr<SegmentAllocator>> SegmentAllocator::create(Os& os,
       new SegmentAllocator(std::make_unique<Impl>(os, config)));
 }
 
-SegmentAllocator::SegmentAllocator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
-  g_live_allocators.fetch_add(1, std::memory_order_relaxed);
-}
-
-bool SegmentAllocator::restart_ids() noexcept {
-  if (g_live_allocators.load(std::memory_order_acquire) != 0) {
-    SEGSIM_PROBE("alloc.restart_ids.refused");
-    return false;
-  }
-  g_next_allocator_id.store(1, std::memory_order_relaxed);
-  return true;
-}
+SegmentAllocator::SegmentAllocator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 SegmentAllocator::~SegmentAllocator() {
   impl_->executor.shutdown();
@@ -114,7 +102,6 @@ SegmentAllocator::~SegmentAllocator() {
     // it in (stats() dies with the allocator): a failed unmap leaks the mapping.
     (void)impl_->os.unmap(region.base(), region.bytes());
   }
-  g_live_allocators.fetch_sub(1, std::memory_order_release);
 }
 
 // allocate and release try the thread cache's hit path first (inline,

@@ -194,17 +194,8 @@ class SegmentAllocator {
   const SegmentAllocatorConfig& config() const noexcept;
   Os& os() const noexcept;
   // The id every handle it hands out carries (Segment::allocator_id): not 0,
-  // and no other live allocator of the process has it (a 32-bit count of
-  // them, restarted only by restart_ids()).
+  // and no other allocator of the process has it (a 32-bit count of them).
   std::uint32_t id() const noexcept;
-
-  // For a process that runs one seed after another (a sweep's worker): the
-  // next allocator made gets id 1 again, as in a fresh process, so a seed
-  // names its allocators — and places their regions in the flight recorder's
-  // table — as it would alone. Refused (false, nothing changed) while any
-  // SegmentAllocator is alive: ids stay unique among live allocators. The
-  // caller makes sure no other thread creates one meanwhile.
-  static bool restart_ids() noexcept;
 
  private:
   // What every public allocate / release / reset does after the call: tell

@@ -6,7 +6,6 @@
 #include <cstdio>
 
 #include "core/flight_recorder.h"
-#include "core/segment_allocator.h"
 #include "core/platform/sync_clock.h"
 #include "sim/fatal_failure.h"
 
@@ -38,9 +37,6 @@ bool WorkerLife::seed_done() {
 
 void reset_between_seeds() {
   if (!flight_recorder::on()) flight_recorder::reset_report_count();
-  // Allocator ids as in a fresh process: they key the recorder's region
-  // table, whose placements (and probe counts) follow them.
-  (void)SegmentAllocator::restart_ids();
   platform::sync_clock::tls_clock = 0;
   sim::forget_ended_simulation();  // an assert in this seed's setup is not after the last seed's run
 }

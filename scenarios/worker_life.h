@@ -39,9 +39,6 @@ std::optional<std::size_t> resident_bytes();
 //    recorder on — alloc-api — writes reports numbered from it, and stops
 //    at kMaxReportsPerProcess) — reset only while the recorder is off;
 //  * the logical clock of the recorder's order (platform/sync_clock.h);
-//  * the SegmentAllocator id count (SegmentAllocator::restart_ids(), when
-//    no allocator is alive): ids key the recorder's region table, so a
-//    seed's placements there — and their probe counts — follow them;
 //  * the simulator's note that this thread's last simulation ended, which
 //    names an assert in a run's teardown (sim/fatal_failure.h).
 void reset_between_seeds();

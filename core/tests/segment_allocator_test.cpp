@@ -205,26 +205,6 @@ TEST(SegmentAllocatorConfigTest, DefaultsMatchTheSeeds) {
   EXPECT_TRUE(c.proactive_cleanup);
 }
 
-// Ids restart (a sweep worker's next seed) only with no allocator alive:
-// two live allocators never share one.
-TEST(SegmentAllocatorIds, RestartOnlyWithNoAllocatorAlive) {
-  ScriptedOs os;
-  auto first = SegmentAllocator::create(os, SegmentAllocatorConfig{});
-  ASSERT_TRUE(first.ok());
-  EXPECT_FALSE(SegmentAllocator::restart_ids()) << "an allocator is alive";
-  auto second = SegmentAllocator::create(os, SegmentAllocatorConfig{});
-  ASSERT_TRUE(second.ok());
-  EXPECT_NE(second.value()->id(), first.value()->id());
-  EXPECT_NE(second.value()->id(), 1u) << "the refused restart changed the count";
-  first.value().reset();
-  EXPECT_FALSE(SegmentAllocator::restart_ids()) << "one allocator is still alive";
-  second.value().reset();
-  EXPECT_TRUE(SegmentAllocator::restart_ids());
-  auto again = SegmentAllocator::create(os, SegmentAllocatorConfig{});
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again.value()->id(), 1u);
-}
-
 TEST(ErrorDescribe, NamesCodeAddressClassAndErrno) {
   Error e = make_error(Errc::DoubleFree, "slice is free");
   e.address = 0x1000;

@@ -3,8 +3,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -116,16 +114,8 @@ void check_rules(Stack& stack, const char* component, const Config& valid,
 // slice with a queue of one, the caches' limit exactly one largest slice, a
 // page-sized madvise threshold; the largest region (128 MiB) with the caches
 // off and no limit on them; the most region slots (4M: 7 classes x budget /
-// region). Each is accepted: a refusal must be necessary. Meanwhile the
-// stack's allocator lives, so restart_ids() must refuse, and each new
-// allocator's id is its own (allocator-ids).
+// region). Each is accepted: a refusal must be necessary.
 void check_segment_boundaries_accepted(Stack& stack, std::size_t page_bytes) {
-  if (SegmentAllocator::restart_ids()) {
-    stack.oracles.fail("allocator-ids", "SegmentAllocator::restart_ids() restarted the ids while the stack's "
-                                        "allocator is alive");
-  }
-  std::set<std::uint32_t> ids_alive = {stack.allocator.id()};
-  std::vector<std::unique_ptr<SegmentAllocator>> made_alive;  // alive together: their ids must differ
   SegmentAllocatorConfig tight;
   tight.region_bytes = kLargestClassBytes;
   tight.budget_bytes = kLargestClassBytes;
@@ -144,14 +134,7 @@ void check_segment_boundaries_accepted(Stack& stack, std::size_t page_bytes) {
   most_slots.budget_bytes = kLargestClassBytes * ((std::size_t{1} << 22) / kSizeClassCount);
   for (const SegmentAllocatorConfig& config : {tight, largest_region, most_slots}) {
     auto made = SegmentAllocator::create(stack.os, config);
-    if (made.ok()) {
-      const std::uint32_t id = made.value()->id();
-      if (id == 0 || !ids_alive.insert(id).second) {
-        stack.oracles.fail("allocator-ids", fmt::format("a new SegmentAllocator got id {}, which is 0 or another live "
-                                                        "allocator's", id));
-      }
-      made_alive.push_back(std::move(made.value()));
-    } else {
+    if (!made.ok()) {
       stack.oracles.fail("config-refusal",
                          fmt::format("SegmentAllocator::create refused a config on its rules' boundaries "
                                      "(region {} B, budget {} B, cleanup every {} slice(s), queue {}, caches {} B "
