@@ -237,7 +237,7 @@ inline constexpr std::array kProbes = {
     Probe{"recorder.enable.refused", "enable() refused a config: no directory, an unwritable one, a ring size", true},
     Probe{"recorder.ring.taken_over", "a thread took over the ring of the oldest exited thread (all rings taken)", true},
     Probe{"recorder.ring.refused", "a thread got no ring: every ring held by a live thread (counted)", true},
-    Probe{"recorder.regions.displaced", "a region's key placed past its home entry of the region table (a collision)", true},
+    Probe{"recorder.regions.displaced", "a region's key placed past its home entry of the region table (a collision; its count depends on the process's allocator ids, so on the sweep's worker layout)", true},
     Probe{"recorder.regions.passed_claimed",
           "a placement in the region table passed an entry another placement had claimed but not yet published", true},
     Probe{"recorder.ring.lost_race", "a thread that passed the ring count lost the last slot to others: refused", false},

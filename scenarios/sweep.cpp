@@ -310,6 +310,7 @@ class SweepRun {
       int status = 0;
       while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
       }
+      sweep_detail::relay_stderr(child);  // what it said before it was killed is not lost
       ::close(child.fd);
       if (child.stderr_fd >= 0) ::close(child.stderr_fd);
     }

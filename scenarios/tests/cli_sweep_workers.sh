@@ -29,7 +29,15 @@ sb = [tuple(s[k] for k in keys) for s in b["seeds"]]
 assert len(sa) == len(sb) > 0, (len(sa), len(sb))
 for x, y in zip(sa, sb):
     assert x == y, f"seed {x[0]}: {x[1:]} vs {y[1:]}"
-diff = {k: (a["probes"][k], b["probes"].get(k)) for k in a["probes"] if a["probes"][k] != b["probes"].get(k)}
+# recorder.regions.displaced counts collisions in the flight recorder's
+# region table, keyed by allocator ids, which count up over the whole
+# process: a reused worker's seed collides elsewhere than a fresh one's. Ids
+# are never reused (thread-local cache tables of long-lived threads still
+# hold dead allocators' ids), so this one count may differ; every other
+# probe, and every trace, may not.
+layout_dependent = {"recorder.regions.displaced"}
+diff = {k: (a["probes"][k], b["probes"].get(k)) for k in a["probes"]
+        if k not in layout_dependent and a["probes"][k] != b["probes"].get(k)}
 assert not diff, f"probe hits differ: {diff}"
 assert sum(a["probes"].values()) > 0, "no probe fired at all: the comparison proves nothing"
 PY

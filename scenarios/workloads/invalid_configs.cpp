@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -114,8 +116,12 @@ void check_rules(Stack& stack, const char* component, const Config& valid,
 // slice with a queue of one, the caches' limit exactly one largest slice, a
 // page-sized madvise threshold; the largest region (128 MiB) with the caches
 // off and no limit on them; the most region slots (4M: 7 classes x budget /
-// region). Each is accepted: a refusal must be necessary.
+// region). Each is accepted: a refusal must be necessary. They live
+// together with the stack's allocator, each with an id of its own
+// (allocator-ids: segment_allocator.h's promise for id()).
 void check_segment_boundaries_accepted(Stack& stack, std::size_t page_bytes) {
+  std::set<std::uint32_t> ids_alive = {stack.allocator.id()};
+  std::vector<std::unique_ptr<SegmentAllocator>> made_alive;
   SegmentAllocatorConfig tight;
   tight.region_bytes = kLargestClassBytes;
   tight.budget_bytes = kLargestClassBytes;
@@ -134,7 +140,14 @@ void check_segment_boundaries_accepted(Stack& stack, std::size_t page_bytes) {
   most_slots.budget_bytes = kLargestClassBytes * ((std::size_t{1} << 22) / kSizeClassCount);
   for (const SegmentAllocatorConfig& config : {tight, largest_region, most_slots}) {
     auto made = SegmentAllocator::create(stack.os, config);
-    if (!made.ok()) {
+    if (made.ok()) {
+      const std::uint32_t id = made.value()->id();
+      if (id == 0 || !ids_alive.insert(id).second) {
+        stack.oracles.fail("allocator-ids", fmt::format("a new SegmentAllocator got id {}, which is 0 or another live "
+                                                        "allocator's", id));
+      }
+      made_alive.push_back(std::move(made.value()));
+    } else {
       stack.oracles.fail("config-refusal",
                          fmt::format("SegmentAllocator::create refused a config on its rules' boundaries "
                                      "(region {} B, budget {} B, cleanup every {} slice(s), queue {}, caches {} B "
