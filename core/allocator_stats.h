@@ -52,8 +52,9 @@ struct AllocatorStats {
   std::uint64_t remote_releases = 0;    // cached releases by another thread cache than the allocating one
   std::size_t thread_caches = 0;        // caches alive now (threads and fibers)
   // The share of thread_caches_max_bytes granted to caches now: it covers
-  // their cached slices (and some room above them); a refused release or
-  // reset never grows it.
+  // their cached slices, and a cache's share is at most what it asked to cache
+  // since it was last emptied, rounded up to whole 256 KiB grant units (the
+  // room above its slices); a refused release or reset never grows it.
   std::size_t thread_cache_granted_bytes = 0;
 
   std::array<SizeClassStats, kSizeClassCount> classes{};

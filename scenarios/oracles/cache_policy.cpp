@@ -27,6 +27,11 @@ std::size_t CachePolicyModel::held_bytes() const {
   return bytes;
 }
 
+void CachePolicyModel::asked(std::size_t bytes) {
+  SEGSIM_ASSERT(bytes <= caches_max_bytes_, "a grant the model knows the limit refuses");
+  most_asked_bytes_ = std::max(most_asked_bytes_, bytes);
+}
+
 void CachePolicyModel::fail(const char* call, const std::string& what) {
   oracles_.fail("cache-policy", fmt::format("call {} ({}): {}", calls_, call, what));
 }
@@ -57,6 +62,7 @@ void CachePolicyModel::allocated(int size_class, const Segment& got, const Alloc
     std::uint32_t want = std::max<std::uint32_t>(1, capacity_[c] / 2);
     if (held + want * slice_bytes > caches_max_bytes_) want = held + slice_bytes <= caches_max_bytes_ ? 1 : 0;
     if (want != 0) {
+      asked(held + want * slice_bytes);
       ++refills_;
       ++hits_;
       --generations;
@@ -82,6 +88,7 @@ void CachePolicyModel::released(const Segment& segment, bool other_cache, const 
   ClassCache& cache = cached_[c];
   const std::size_t spill = cache.size() >= capacity_[c] ? cache.size() - cache.size() / 2 : 0;
   if (held_bytes() - spill * slice_bytes + slice_bytes <= caches_max_bytes_) {
+    asked(held_bytes() - spill * slice_bytes + slice_bytes);
     cache.erase(cache.begin(), cache.begin() + static_cast<std::ptrdiff_t>(spill));  // the older half
     cache.push_back(Slot{segment.region_id(), segment.slice_index()});
     if (other_cache) ++remote_;
@@ -102,6 +109,7 @@ void CachePolicyModel::flushed(const AllocatorStats& after) {
   ++calls_;
   if (has_cache_) ++flushes_;
   for (ClassCache& cache : cached_) cache.clear();
+  most_asked_bytes_ = 0;  // an emptied cache gives its whole grant back
   check("flush_thread_cache", after);
 }
 
@@ -113,6 +121,7 @@ void CachePolicyModel::reclaimed(bool emptied, const AllocatorStats& before, con
     }
     flushes_ += after.thread_caches;
     for (ClassCache& cache : cached_) cache.clear();
+    most_asked_bytes_ = 0;
   }
   check(emptied ? "reclaim (every cache emptied)" : "reclaim (nothing to unmap)", after);
 }
@@ -152,10 +161,17 @@ void CachePolicyModel::check(const char* call, const AllocatorStats& after) {
   count("remote releases", after.remote_releases, remote_);
   count("live slices", after.live_slices(), live_);
   // The caches' grant (allocator_stats.h): a share of the limit that covers
-  // every cached slice — here the model's cache's, the only one holding any.
-  if (after.thread_cache_granted_bytes < held_bytes() || after.thread_cache_granted_bytes > caches_max_bytes_) {
-    fail(call, fmt::format("stats() says the caches were granted {} bytes; they cache {} and the limit is {}",
-                           after.thread_cache_granted_bytes, held_bytes(), caches_max_bytes_));
+  // every cached slice — here the model's cache's, the only one holding any —
+  // with at most the room of the grant units it was asked for since it was
+  // last emptied.
+  const std::size_t room_bytes =
+      (most_asked_bytes_ + detail::kCacheGrantBytes - 1) / detail::kCacheGrantBytes * detail::kCacheGrantBytes;
+  const std::size_t most_bytes = std::min(room_bytes, caches_max_bytes_);
+  if (after.thread_cache_granted_bytes < held_bytes() || after.thread_cache_granted_bytes > most_bytes) {
+    fail(call, fmt::format("stats() says the caches were granted {} bytes; they cache {}, asked for at most {} since "
+                           "last emptied ({} in whole {} KiB grant units), and the limit is {}",
+                           after.thread_cache_granted_bytes, held_bytes(), most_asked_bytes_, room_bytes,
+                           detail::kCacheGrantBytes / 1024, caches_max_bytes_));
   }
 }
 

@@ -20,8 +20,9 @@
 //  * a release is remote exactly when another thread's cache handed the slice out.
 // Checked after every call against stats(): cached slices per class, hits,
 // refills, flushes, remote releases, live slices, the caches' grant of the
-// limit (at least their cached bytes, at most the limit); and the handle a
-// hit gives.
+// limit (at least their cached bytes; at most the limit, and at most the
+// bytes the cache asked to hold since it was last emptied rounded up to whole
+// grant units); and the handle a hit gives.
 #pragma once
 
 #include <array>
@@ -72,6 +73,8 @@ class CachePolicyModel {
   using ClassCache = std::vector<std::optional<Slot>>;
 
   std::size_t held_bytes() const;
+  // A release or refill that fits the limit asks the grant to cover `bytes`.
+  void asked(std::size_t bytes);
   void check(const char* call, const AllocatorStats& after);
   [[noreturn]] void fail(const char* call, const std::string& what);
 
@@ -83,6 +86,7 @@ class CachePolicyModel {
   bool has_cache_ = false;
   std::uint64_t hits_ = 0, refills_ = 0, flushes_ = 0, remote_ = 0;
   std::size_t live_ = 0;
+  std::size_t most_asked_bytes_ = 0;  // the most a grant was asked to cover since the cache was emptied
   std::uint64_t calls_ = 0;
 };
 
