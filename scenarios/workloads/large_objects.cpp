@@ -300,10 +300,12 @@ void client(Stack& stack, std::uint32_t index) {
   ++run.clients_done;
 }
 
-// A growth that fills the budget exactly is granted, and the smallest large
-// object more is then refused as OutOfBudget (large_object_allocator.h: refused only when
-// the next span would exceed the budget). On a private allocator whose
-// budget is 1 to 3 spans, each object a whole span.
+// A growth that fills the budget exactly is granted, maps a whole span (one of
+// just the object's size only when the whole one would pass the budget), and
+// one more object that no free range holds is then refused as OutOfBudget
+// (large_object_allocator.h). On a private allocator whose budget is 1 to 3
+// spans: each object a whole span but the last, drawn from the smallest large
+// size to a whole span.
 void check_budget_filled_exactly(Stack& stack, sim::Rng& rng) {
   constexpr char kDrill[] = "large budget-edge drill";
   fault_points::ControllerScope quiet(nullptr);  // no fault point may steer what the drill predicts
@@ -318,23 +320,36 @@ void check_budget_filled_exactly(Stack& stack, sim::Rng& rng) {
   auto made = LargeObjectAllocator::create(*os, config);
   if (!made.ok()) stack.oracles.fail("exception", fmt::format("{}: allocator: {}", kDrill, made.error().describe()));
   LargeObjectAllocator& large = *made.value();
+  const std::size_t smallest = 256 * KiB + 1;  // large objects are above 256 KiB
+  const std::size_t last_bytes = rng.chance(0.5) ? config.span_bytes : smallest + rng.below(config.span_bytes - smallest);
   std::vector<LargeObject> held;
   for (std::size_t i = 0; i < spans; ++i) {
-    Result<LargeObject> got = large.allocate(config.span_bytes);
+    const std::size_t bytes = i + 1 < spans ? config.span_bytes : last_bytes;
+    Result<LargeObject> got = large.allocate(bytes);
     if (!got.ok()) {
-      stack.oracles.fail("large-outcome", fmt::format("{}: allocate({}) number {} of {}, which fills the {} B budget "
-                                                      "exactly, refused: {}",
-                                                      kDrill, config.span_bytes, i + 1, spans, config.budget_bytes,
+      stack.oracles.fail("large-outcome", fmt::format("{}: allocate({}) number {} of {}, whose span fills the {} B "
+                                                      "budget exactly, refused: {}",
+                                                      kDrill, bytes, i + 1, spans, config.budget_bytes,
                                                       got.error().describe()));
     }
     held.push_back(got.value());
+    const LargeObjectStats stats = large.stats();
+    if (stats.spans != i + 1 || stats.mapped_bytes != (i + 1) * config.span_bytes) {
+      stack.oracles.fail("large-outcome", fmt::format("{}: after allocate({}) number {} of {}, {} span(s) of {} B in "
+                                                      "all are mapped; {} whole span(s) were due, the last filling the "
+                                                      "{} B budget exactly",
+                                                      kDrill, bytes, i + 1, spans, stats.spans, stats.mapped_bytes,
+                                                      i + 1, config.budget_bytes));
+    }
   }
-  const std::size_t smallest = 256 * KiB + 1;  // large objects are above 256 KiB
-  Result<LargeObject> over = large.allocate(smallest);
+  // No free range holds it: the last object's span keeps less than a span free,
+  // less than the smallest object when the object is a whole span.
+  const std::size_t more = last_bytes == config.span_bytes ? smallest : config.span_bytes;
+  Result<LargeObject> over = large.allocate(more);
   if (over.ok() || over.error().code != Errc::OutOfBudget) {
     stack.oracles.fail("large-outcome", fmt::format("{}: with the {} B budget filled, allocate({}) answered {}; "
                                                     "OutOfBudget was due",
-                                                    kDrill, config.budget_bytes, smallest,
+                                                    kDrill, config.budget_bytes, more,
                                                     over.ok() ? std::string("success") : over.error().describe()));
   }
   for (const LargeObject& object : held) {
