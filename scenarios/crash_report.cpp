@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -49,6 +50,29 @@ bool hex_field(const json& object, const char* name, std::uint64_t& out) {
   const char* end = text.data() + text.size();
   const auto [stop, error] = std::from_chars(text.data() + 2, end, out, 16);
   return error == std::errc{} && stop == end;
+}
+
+// Where a number outside the strings starts with "-0" (a "-0", or a
+// fraction or exponent of it): JSON allows it, but the writer's put_i64 writes
+// 0 as "0" and no fraction at all, so the first reader catches a writer that
+// signs zero. npos when there is none.
+std::size_t minus_zero_at(std::string_view text) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '-' && i + 1 < text.size() && text[i + 1] == '0') {
+      return i;
+    }
+  }
+  return std::string_view::npos;
 }
 
 std::string parse_result(const json& e, CrashEvent& out);
@@ -293,6 +317,9 @@ Result<CrashReport> parse(const std::string& text, std::string* error_line) {
   if (text.empty()) return refuse("empty");
   const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return refuse("not valid JSON (truncated?)");
+  if (const std::size_t at = minus_zero_at(text); at != std::string_view::npos) {
+    return refuse(fmt::format("the number at byte {} is a signed zero, not the writer's form", at));
+  }
   if (!doc.is_object()) return refuse("not a JSON object");
   if (!doc.contains("format") || doc["format"] != "segsim-crash") return refuse("\"format\" is not \"segsim-crash\"");
   if (!doc.contains("version") || !doc["version"].is_number_integer()) return refuse("missing \"version\"");

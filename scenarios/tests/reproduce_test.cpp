@@ -71,6 +71,7 @@ TEST(CrashReport, BadTruncatedOrForeignIsOneLine) {
   bad.push_back(replaced(R"("class": 0)", R"("class": 9)"));
   bad.push_back(replaced(R"("seq": 2)", R"("seq": 1)"));
   bad.push_back(replaced(R"("region_bytes": 262144)", R"("region_bytes": -1)"));
+  bad.push_back(replaced(R"("class": 0)", R"("class": -0)"));  // a signed zero: not the writer's form
   for (const char* address : {R"("0x7g")", R"("7f0000001000")", R"("0x")", R"("0x10000000000000000")", "4096",
                               R"("0x07f0000001000")", R"("0x00")", R"("0x7F0000001000")", R"("0x+7f")"}) {
     bad.push_back(replaced(R"("0x7f0000001000")", address));
