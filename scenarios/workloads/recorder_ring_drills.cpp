@@ -133,6 +133,11 @@ constexpr std::size_t kDeepEvents = 4;
 std::uint32_t lap_event_depth(std::size_t i) {
   return i < kDeepEvents ? kFirstDeepDepth + static_cast<std::uint32_t>(i) : 0;
 }
+// The lap's event recorded inside no Scope at all, as an operation whose
+// Scope began before the recorder came on (and so entered nothing) records:
+// at depth 0 too.
+constexpr std::size_t kUnscopedEvent = kDeepEvents;
+std::uint32_t lap_event_scopes(std::size_t i) { return i == kUnscopedEvent ? 0 : lap_event_depth(i) + 1; }
 
 // The thread of reports_inside_a_wrap(), held inside its wrap.
 struct WrapHold {
@@ -167,9 +172,13 @@ void check_lap_kept(Stack& stack, const std::string& path, std::size_t lap, cons
     for (std::size_t i = 0; i < lap; ++i) {
       const std::uint32_t due = std::min<std::uint32_t>(lap_event_depth(i), 255);
       if (thread.events[i].depth != due) {
-        recorder_fail(stack, fmt::format("a report written by {}: call {} of the held thread, nested {} deep, has depth "
-                                         "{}; {} was due (an event holds at most 255)",
-                                         who, i, lap_event_depth(i), thread.events[i].depth, due));
+        recorder_fail(stack, fmt::format("a report written by {}: call {} of the held thread, {}, has depth {}; {} was "
+                                         "due (an event holds at most 255)",
+                                         who, i,
+                                         i == kUnscopedEvent ? std::string("recorded inside no Scope (its operation "
+                                                                           "began before the recorder came on)")
+                                                             : fmt::format("nested {} deep", lap_event_depth(i)),
+                                         thread.events[i].depth, due));
       }
     }
     return;
@@ -201,7 +210,7 @@ void reports_inside_a_wrap(Stack& stack, const RecorderCheck& check) {
     for (std::size_t i = 0; i < lap; ++i) {
       // Inside depth + 1 Scopes, as a page operation nested that deep records.
       std::deque<flight_recorder::Scope> scopes;
-      for (std::uint32_t d = 0; d < lap_event_depth(i) + 1; ++d) scopes.emplace_back();
+      for (std::uint32_t d = 0; d < lap_event_scopes(i); ++d) scopes.emplace_back();
       flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kWrapPageBase + i, 0, 0, nullptr);
     }
     if (!hold.ran) {
