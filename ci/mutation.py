@@ -8,7 +8,7 @@ source-level mutator of our own:
   1. Copy the tracked source tree (as it is in the working tree) to
      build/mutation/src and build its `segsim` binary in the dev preset.
   2. Check that the unmutated campaign passes (otherwise nothing can be judged).
-  3. Draw N mutation sites from core/*.cpp with a seeded generator (the seed is
+  3. Draw N mutation sites from core/*.cpp (and core/*.h with --headers) with a seeded generator (the seed is
      printed; the same seed and source give the same mutants): relational and
      arithmetic operator swaps, +-1 on a literal in a comparison, && <-> ||,
      a dropped `!`, a deleted statement, swapped call arguments, a dropped
@@ -47,7 +47,11 @@ WORK = ROOT / "build" / "mutation"
 COPY = WORK / "src"
 # Files whose code the simulator cannot run by design (the real Os, the native
 # halves of the platform seam) or that only exist for the catalogue.
-EXCLUDED = {"core/linux_os.cpp", "core/mutants.cpp", "core/assert.cpp"}
+EXCLUDED = {"core/linux_os.cpp", "core/mutants.cpp", "core/assert.cpp",
+            # With --headers: their headers, and the sanitizers' glue (no code in the dev build the
+            # campaign runs) and the probes' (the harness's instrument, not the stack).
+            "core/linux_os.h", "core/mutants.h", "core/assert.h", "core/asan.h", "core/sanitizers.h",
+            "core/probe.h", "core/probe_list.h"}
 SKIP_LINE = re.compile(r"^\s*(//|#|\*|/\*)|SEGSIM_ASSERT|SEGSIM_PROBE|SEGSIM_MUTANT|static_assert|"
                        r"SEGSIM_FAULT|fmt::format|describe\(|\"")
 MAX_BUILD_SECONDS = 900
@@ -311,6 +315,10 @@ def main() -> None:
     parser.add_argument("--configs", default="random:swarm pct:none", help="STRATEGY:FAULTS list")
     parser.add_argument("--seed-timeout", type=float, default=20.0, help="seconds per seed")
     parser.add_argument("--files", default="", help="regex on core/ paths to mutate (default: all)")
+    parser.add_argument("--headers", action="store_true",
+                        help="draw from core/*.h too (inline code: the hit paths, the recorder's note functions); "
+                             "a header's mutant rebuilds every file that includes it, and has no identical-object "
+                             "check")
     parser.add_argument("--only", action="append", default=[], metavar="FILE:LINE[:OPERATOR]",
                         help="judge only the sites on that line (of that operator): re-check a mutant; repeatable")
     parser.add_argument("--work", default="", metavar="DIR",
@@ -336,6 +344,8 @@ def main() -> None:
     replay = f"ci/mutation.sh {args.count} --seed {seed} --seeds {args.seeds} --configs '{args.configs}'"
     if args.files:
         replay += f" --files '{args.files}'"
+    if args.headers:
+        replay += " --headers"
     replay += "".join(f" --only '{o}'" for o in args.only)
     print(f"mutation: seed {seed} (replay: {replay})", flush=True)
     sync_copy()
@@ -350,9 +360,11 @@ def main() -> None:
     if baseline:
         fail(f"the unmutated campaign fails ({baseline[1]}): no mutant can be judged")
 
-    files = sorted(str(p.relative_to(COPY)) for p in (COPY / "core").glob("*.cpp")
+    patterns = ("*.cpp", "*.h") if args.headers else ("*.cpp",)
+    files = sorted(str(p.relative_to(COPY)) for pattern in patterns for p in (COPY / "core").glob(pattern)
                    if str(p.relative_to(COPY)) not in EXCLUDED and re.search(args.files, str(p)))
-    digests = {rel: object_digest(rel) for rel in files}
+    # A header has no object of its own: its mutants are judged by the campaign alone.
+    digests = {rel: object_digest(rel) for rel in files if rel.endswith(".cpp")}
     sites = candidate_sites(files)
     sites = draw_order(sites, random.Random(seed))
     if only:
@@ -441,7 +453,8 @@ def report(judged, stillborn, seed, args, interrupted) -> None:
     for m in survivors:
         print(f"  {m.file}:{m.line} {m.operator}\n    - {m.before.strip()}\n    + {m.after.strip()}")
     data = {"format": "segsim-mutation", "version": 1, "seed": seed, "count": args.count,
-            "campaign_seeds": args.seeds, "configs": args.configs.split(), "interrupted": interrupted,
+            "campaign_seeds": args.seeds, "configs": args.configs.split(), "headers": args.headers,
+            "interrupted": interrupted,
             "score_percent": round(score, 1), "counts": count, "named_by": named_by,
             "named_by_assertion": by_assertion, "stillborn": len(stillborn),
             "mutants": [asdict(m) for m in judged]}
