@@ -68,7 +68,9 @@ class LargeObjectChecks {
   void shared_bytes_read(std::size_t bytes);
   // large_outcome.cpp: a release the model says must succeed.
   void released(std::uint64_t key, const Status& status);
-  // large_outcome.cpp: a release the model says must fail with `expected`.
+  // large_outcome.cpp: a release the model says must fail with `expected`;
+  // a DoubleFree names the handle's generation and the one live at its place
+  // (0: none).
   void refused_release(const LargeObject& handle, const Status& status, Errc expected, std::size_t live_before);
 
   // large_content.cpp

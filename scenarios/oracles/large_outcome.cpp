@@ -138,6 +138,25 @@ void LargeObjectChecks::refused_release(const LargeObject& handle, const Status&
                                                 handle.generation(), status.error().generation),
                   handle.data());
   }
+  // And the generation live at the handle's place now (its span and offset;
+  // 0 when none is, as error.h says of a free slice).
+  if (expected == Errc::DoubleFree) {
+    std::uint32_t live_now = 0;
+    for (const auto& [offset, entry] : live_) {
+      if (entry.handle.span_id() == handle.span_id() && entry.handle.offset() == handle.offset()) {
+        live_now = entry.handle.generation();
+      }
+    }
+    if (status.error().live_generation != live_now) {
+      oracles_.fail("refusal-fields", fmt::format("the refused release of a stale large object of generation {} (span "
+                                                  "{}, offset {}) names live generation {}; {}",
+                                                  handle.generation(), handle.span_id(), handle.offset(),
+                                                  status.error().live_generation,
+                                                  live_now == 0 ? std::string("none is live there (0 was due)")
+                                                                : fmt::format("generation {} is live there", live_now)),
+                    handle.data());
+    }
+  }
   (expected == Errc::DoubleFree ? calls_.double_frees : calls_.invalid_pointers) += 1;
   const std::size_t live_after = large_.stats().live_objects;
   if (live_after != live_before) {
