@@ -268,6 +268,20 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
                                      "limit of {} was due",
                                      raised_signal_name(signal), waited, limit));
   }
+  // The hold ended (hold_fatal_report(0)): the report counts as whole again,
+  // so a signal returns at once, unreported.
+  enable_recorder_or_fail(stack, config);
+  const std::uint32_t paused_after = flight_recorder::fatal_report_wait_pauses();
+  ::raise(signal);
+  flight_recorder::disable();
+  if (flight_recorder::reports_written() != second) {
+    recorder_fail(stack, fmt::format("a raised {} after the hold ended wrote a report", raised_signal_name(signal)));
+  }
+  if (const std::uint32_t waited = flight_recorder::fatal_report_wait_pauses() - paused_after; waited != 0) {
+    recorder_fail(stack, fmt::format("a raised {} after hold_fatal_report(0) ended the hold waited {} pause(s); the "
+                                     "report counts as whole again, none was due",
+                                     raised_signal_name(signal), waited));
+  }
 }
 
 // enable() with catch_signals puts the recorder's handler on every fatal
