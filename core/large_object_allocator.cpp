@@ -21,7 +21,8 @@ using large_objects::SizeKey;
 
 namespace {
 
-std::atomic<std::uint32_t> g_next_large_allocator_id{1};
+// Allocator identities, carried by every handle: never 0, never repeated.
+constinit detail::IdCounter g_large_allocator_ids{1};
 
 // `unit` is the configured granule: create() refuses 0, which would divide by zero here.
 std::size_t round_up(std::size_t bytes, std::size_t unit) {
@@ -117,7 +118,12 @@ Result<std::unique_ptr<LargeObjectAllocator>> LargeObjectAllocator::create(Os& o
   if (config.decommit_after_ns < 0 || config.decommit_check_interval_ns < 0) {
     return invalid("decommit times must be >= 0");
   }
-  auto large = std::unique_ptr<LargeObjectAllocator>(new LargeObjectAllocator(os, std::move(config)));
+  const std::uint32_t id = g_large_allocator_ids.take();
+  if (id == 0) [[unlikely]] {
+    SEGSIM_PROBE("large.create.ids_exhausted");
+    return make_error(Errc::OutOfMemory, detail::kIdsExhausted);
+  }
+  auto large = std::unique_ptr<LargeObjectAllocator>(new LargeObjectAllocator(os, std::move(config), id));
   if (flight_recorder::on()) {
     const LargeObjectAllocatorConfig& c = large->config_;
     flight_recorder::detail::LargeNote note;
@@ -134,9 +140,11 @@ Result<std::unique_ptr<LargeObjectAllocator>> LargeObjectAllocator::create(Os& o
   return large;
 }
 
-LargeObjectAllocator::LargeObjectAllocator(Os& os, LargeObjectAllocatorConfig config)
+detail::IdCounter& large_objects::large_allocator_ids() noexcept { return g_large_allocator_ids; }
+
+LargeObjectAllocator::LargeObjectAllocator(Os& os, LargeObjectAllocatorConfig config, std::uint32_t id)
     : os_(os), config_(std::move(config)),
-      id_(g_next_large_allocator_id.fetch_add(1, std::memory_order_relaxed)),
+      id_(id),
       state_(std::make_unique<State>()) {}
 
 LargeObjectAllocator::~LargeObjectAllocator() {

@@ -161,7 +161,9 @@ struct LargeObjectStats {
 
 class LargeObjectAllocator {
  public:
-  // Validates `config` (InvalidConfig naming the field). `os` must outlive the allocator.
+  // Validates `config` (InvalidConfig naming the field). `os` must outlive the
+  // allocator. Its id is never one another large-object allocator of the
+  // process had: after 2^32 - 1, OutOfMemory (id_counter.h).
   static Result<std::unique_ptr<LargeObjectAllocator>> create(Os& os, LargeObjectAllocatorConfig config = {});
   ~LargeObjectAllocator();  // unmaps every span (live objects die with it)
   LargeObjectAllocator(const LargeObjectAllocator&) = delete;
@@ -196,7 +198,7 @@ class LargeObjectAllocator {
   // without a bug. Nothing in core/ uses it.
   friend struct AuditSeam;
   struct State;
-  LargeObjectAllocator(Os& os, LargeObjectAllocatorConfig config);
+  LargeObjectAllocator(Os& os, LargeObjectAllocatorConfig config, std::uint32_t id);  // id: create()'s (id_counter.h)
   Result<LargeObject> allocate_impl(std::size_t bytes, bool zeroed);
   Result<LargeObject> allocate_recorded(std::size_t bytes, bool zeroed);  // allocate_impl + its recorder event
   Status release_unrecorded(const LargeObject& object);

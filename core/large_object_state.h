@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/generation.h"
+#include "core/id_counter.h"
 #include "core/large_object_allocator.h"
 #include "core/platform/mutex.h"
 
@@ -41,6 +42,9 @@ struct InFlight {
   std::size_t bytes = 0;
   std::int64_t freed_at_ns = 0;
 };
+
+// The process's LargeObjectAllocator ids (its tests skip them forward to the end).
+detail::IdCounter& large_allocator_ids() noexcept;
 
 }  // namespace segsim::large_objects
 

@@ -19,8 +19,8 @@ using detail::Region;
 
 namespace {
 
-// Allocator identities, carried by every handle; 0 is never issued.
-std::atomic<std::uint32_t> g_next_allocator_id{1};
+// Allocator identities, carried by every handle: never 0, never repeated.
+constinit detail::IdCounter g_allocator_ids{1};
 
 // The first rule `config` breaks, as the InvalidConfig detail; null when valid.
 const char* invalid_field(const SegmentAllocatorConfig& config, std::size_t page_bytes) {
@@ -57,10 +57,12 @@ std::uint32_t table_slots(const SegmentAllocatorConfig& cfg) {
 
 }  // namespace
 
-SegmentAllocator::Impl::Impl(Os& os_in, const SegmentAllocatorConfig& cfg)
+detail::IdCounter& detail::segment_allocator_ids() noexcept { return g_allocator_ids; }
+
+SegmentAllocator::Impl::Impl(Os& os_in, const SegmentAllocatorConfig& cfg, std::uint32_t id_in)
     : os(os_in),
       config(cfg),
-      id(g_next_allocator_id.fetch_add(1, std::memory_order_relaxed)),
+      id(id_in),
       table(table_slots(cfg)),
       caches_enabled(cfg.thread_cache_bytes != 0),
       fast_path_enabled(caches_enabled && cfg.observer == nullptr),
@@ -83,8 +85,13 @@ Result<std::unique_ptr<SegmentAllocator>> SegmentAllocator::create(Os& os,
   if (const char* field = invalid_field(config, os.page_size()); field != nullptr) {
     return make_error(Errc::InvalidConfig, field);
   }
+  const std::uint32_t id = g_allocator_ids.take();
+  if (id == 0) [[unlikely]] {
+    SEGSIM_PROBE("alloc.create.ids_exhausted");
+    return make_error(Errc::OutOfMemory, detail::kIdsExhausted);
+  }
   return std::unique_ptr<SegmentAllocator>(
-      new SegmentAllocator(std::make_unique<Impl>(os, config)));
+      new SegmentAllocator(std::make_unique<Impl>(os, config, id)));
 }
 
 SegmentAllocator::SegmentAllocator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

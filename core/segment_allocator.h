@@ -141,7 +141,9 @@ struct SegmentAllocatorConfig {
 
 class SegmentAllocator {
  public:
-  // Validates `config` (InvalidConfig naming the field). `os` must outlive the allocator.
+  // Validates `config` (InvalidConfig naming the field). `os` must outlive the
+  // allocator. Its id (Segment::allocator_id) is never one another allocator of
+  // the process had: after 2^32 - 1 allocators, OutOfMemory (id_counter.h).
   static Result<std::unique_ptr<SegmentAllocator>> create(Os& os, SegmentAllocatorConfig config = {});
   ~SegmentAllocator();  // waits for async cleanups, then unmaps every region
   SegmentAllocator(const SegmentAllocator&) = delete;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/assert.h"
+#include "core/id_counter.h"
 #include "core/platform/async_executor.h"
 #include "core/platform/atomic.h"
 #include "core/platform/mutex.h"
@@ -119,10 +120,14 @@ struct SegmentCache : tcache::CacheLink {
   tcache::OwnerCounter hits, remote_releases;  // summed by stats(); retired at thread exit
 };
 
+// The process's SegmentAllocator ids (its tests skip them forward to the end).
+IdCounter& segment_allocator_ids() noexcept;
+
 }  // namespace detail
 
 struct SegmentAllocator::Impl final : tcache::CacheOwner {
-  Impl(Os& os_in, const SegmentAllocatorConfig& cfg);
+  // `id_in`: the allocator's id, taken by create() (id_counter.h).
+  Impl(Os& os_in, const SegmentAllocatorConfig& cfg, std::uint32_t id_in);
 
   // --- the per-class pool (segment_pool.cpp)
   Result<Segment> allocate(std::size_t bytes, bool zero);

@@ -24,8 +24,8 @@ using slab_detail::ThreadCache;
 
 namespace {
 
-// Allocator identities, carried by every handle; 0 is never issued.
-std::atomic<std::uint32_t> g_next_slab_allocator_id{1};
+// Allocator identities, carried by every handle: never 0, never repeated.
+constinit detail::IdCounter g_slab_allocator_ids{1};
 constexpr std::size_t kMaxSlabSlots = std::size_t{1} << 24;
 constexpr std::uint32_t kMaxMagazineCapacity = 1024;
 
@@ -47,10 +47,12 @@ Status validate(const SlabAllocatorConfig& config) {
 
 }  // namespace
 
-SlabAllocator::Impl::Impl(SegmentAllocator& segments_in, const SlabAllocatorConfig& cfg)
+detail::IdCounter& slab_detail::slab_allocator_ids() noexcept { return g_slab_allocator_ids; }
+
+SlabAllocator::Impl::Impl(SegmentAllocator& segments_in, const SlabAllocatorConfig& cfg, std::uint32_t id_in)
     : segments(segments_in),
       config(cfg),
-      id(g_next_slab_allocator_id.fetch_add(1, std::memory_order_relaxed)),
+      id(id_in),
       max_objects_per_slab(static_cast<std::uint32_t>(cfg.slab_bytes / kSlabClassBytes[0])),
       records(new std::atomic<SlabRecord*>[cfg.max_slabs]) {
   for (std::size_t s = 0; s < cfg.max_slabs; ++s) records[s].store(nullptr, std::memory_order_relaxed);
@@ -69,7 +71,12 @@ Result<std::unique_ptr<SlabAllocator>> SlabAllocator::create(SegmentAllocator& s
     SEGSIM_PROBE("slab.config.invalid");
     return valid.error();
   }
-  auto slab = std::unique_ptr<SlabAllocator>(new SlabAllocator(std::make_unique<Impl>(segments, config)));
+  const std::uint32_t id = g_slab_allocator_ids.take();
+  if (id == 0) [[unlikely]] {
+    SEGSIM_PROBE("slab.create.ids_exhausted");
+    return make_error(Errc::OutOfMemory, detail::kIdsExhausted);
+  }
+  auto slab = std::unique_ptr<SlabAllocator>(new SlabAllocator(std::make_unique<Impl>(segments, config, id)));
   if (flight_recorder::on()) {
     flight_recorder::detail::SlabNote note;
     note.allocator = slab->impl_->id;

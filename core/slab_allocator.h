@@ -131,7 +131,8 @@ struct SlabStats {
 class SlabAllocator {
  public:
   // Validates `config` (InvalidConfig naming the field). `segments` must
-  // outlive the allocator.
+  // outlive the allocator. Its id is never one another slab allocator of the
+  // process had: after 2^32 - 1, OutOfMemory (id_counter.h).
   static Result<std::unique_ptr<SlabAllocator>> create(SegmentAllocator& segments, SlabAllocatorConfig config = {});
   // Drops every thread cache and returns every slab (live objects included).
   ~SlabAllocator();

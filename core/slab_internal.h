@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/assert.h"
+#include "core/id_counter.h"
 #include "core/platform/mutex.h"
 #include "core/slab_allocator.h"
 #include "core/thread_cache.h"
@@ -117,12 +118,16 @@ struct RetiredCounters {
                 requested_bytes = 0;
 };
 
+// The process's SlabAllocator ids (its tests skip them forward to the end).
+detail::IdCounter& slab_allocator_ids() noexcept;
+
 }  // namespace segsim::slab_detail
 
 namespace segsim {
 
 struct SlabAllocator::Impl final : tcache::CacheOwner {
-  Impl(SegmentAllocator& segments_in, const SlabAllocatorConfig& cfg);
+  // `id_in`: the allocator's id, taken by create() (id_counter.h).
+  Impl(SegmentAllocator& segments_in, const SlabAllocatorConfig& cfg, std::uint32_t id_in);
 
   // ---- slab_thread_cache.cpp ----
   // The caller's cache (a fiber's under a simulation): inline for the fast path.
