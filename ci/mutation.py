@@ -149,6 +149,10 @@ def op_return(line):
 OPERATORS = [op_relational, op_arithmetic, op_bound, op_logical, op_delete, op_swap_args, op_return]
 
 
+# Operators whose result replaces the whole line (its trailing comment too).
+WHOLE_LINE = {"statement-deleted", "error-return-dropped"}
+
+
 def candidate_sites(files: list[str]) -> list[Mutant]:
     sites = []
     for rel in files:
@@ -156,10 +160,15 @@ def candidate_sites(files: list[str]) -> list[Mutant]:
         for number, line in enumerate(lines, start=1):
             if SKIP_LINE.search(line) or not line.strip():
                 continue
+            # Only the code: a change inside a trailing comment is equivalent by construction (a
+            # header's has no identical-object check to say so). A line with a string literal was
+            # skipped above, so "//" here starts a comment.
+            code, slashes, comment = line.rstrip("\n").partition("//")
             for operator in OPERATORS:
-                for name, new in operator(line):
-                    if new != line:
-                        sites.append(Mutant(rel, number, name, line.rstrip("\n"), new.rstrip("\n")))
+                for name, new in operator(code + "\n"):
+                    after = new.rstrip("\n") if name in WHOLE_LINE else new.rstrip("\n") + slashes + comment
+                    if after != line.rstrip("\n"):
+                        sites.append(Mutant(rel, number, name, line.rstrip("\n"), after))
     return sites
 
 
