@@ -25,6 +25,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/platform/mutex.h"
 #include "core/platform/runtime.h"
 
@@ -230,6 +231,7 @@ class ThreadCaches {
     Cache* raw = made.get();
     if (key < kDenseFiberKeys) {
       if (key >= fiber_caches_.size()) fiber_caches_.resize(key + 1);
+      SEGSIM_ASSERT(key < fiber_caches_.size(), "a fiber's cache slot past the table it was grown to");
       fiber_caches_[key] = std::move(made);
     } else {
       far_fiber_caches_.emplace(key, std::move(made));
