@@ -140,7 +140,7 @@ Result<std::unique_ptr<LargeObjectAllocator>> LargeObjectAllocator::create(Os& o
   return large;
 }
 
-detail::IdCounter& large_objects::large_allocator_ids() noexcept { return g_large_allocator_ids; }
+detail::IdCounter& detail::large_allocator_ids() noexcept { return g_large_allocator_ids; }
 
 LargeObjectAllocator::LargeObjectAllocator(Os& os, LargeObjectAllocatorConfig config, std::uint32_t id)
     : os_(os), config_(std::move(config)),

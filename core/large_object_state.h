@@ -43,10 +43,12 @@ struct InFlight {
   std::int64_t freed_at_ns = 0;
 };
 
-// The process's LargeObjectAllocator ids (its tests skip them forward to the end).
-detail::IdCounter& large_allocator_ids() noexcept;
-
 }  // namespace segsim::large_objects
+
+namespace segsim::detail {
+// The process's LargeObjectAllocator ids (its tests skip them forward to the end).
+IdCounter& large_allocator_ids() noexcept;
+}  // namespace segsim::detail
 
 namespace segsim {
 

@@ -47,7 +47,7 @@ Status validate(const SlabAllocatorConfig& config) {
 
 }  // namespace
 
-detail::IdCounter& slab_detail::slab_allocator_ids() noexcept { return g_slab_allocator_ids; }
+detail::IdCounter& detail::slab_allocator_ids() noexcept { return g_slab_allocator_ids; }
 
 SlabAllocator::Impl::Impl(SegmentAllocator& segments_in, const SlabAllocatorConfig& cfg, std::uint32_t id_in)
     : segments(segments_in),

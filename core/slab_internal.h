@@ -118,10 +118,12 @@ struct RetiredCounters {
                 requested_bytes = 0;
 };
 
-// The process's SlabAllocator ids (its tests skip them forward to the end).
-detail::IdCounter& slab_allocator_ids() noexcept;
-
 }  // namespace segsim::slab_detail
+
+namespace segsim::detail {
+// The process's SlabAllocator ids (its tests skip them forward to the end).
+IdCounter& slab_allocator_ids() noexcept;
+}  // namespace segsim::detail
 
 namespace segsim {
 

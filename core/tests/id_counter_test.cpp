@@ -115,7 +115,7 @@ TEST(IdCounterDeathTest, EachAllocatorKindRefusesOnceItsIdsAreExhausted) {
         ScriptedOs os;
         auto segments = SegmentAllocator::create(os);
         if (!segments.ok()) std::_Exit(6);
-        last_id_then_refused(slab_detail::slab_allocator_ids(), [&]() -> Made<SlabAllocator> {
+        last_id_then_refused(detail::slab_allocator_ids(), [&]() -> Made<SlabAllocator> {
           auto made = SlabAllocator::create(*segments.value());
           if (!made.ok()) return made.error();
           auto object = made.value()->allocate(64);
@@ -129,7 +129,7 @@ TEST(IdCounterDeathTest, EachAllocatorKindRefusesOnceItsIdsAreExhausted) {
   EXPECT_EXIT(
       {
         ScriptedOs os;
-        last_id_then_refused(large_objects::large_allocator_ids(), [&]() -> Made<LargeObjectAllocator> {
+        last_id_then_refused(detail::large_allocator_ids(), [&]() -> Made<LargeObjectAllocator> {
           auto made = LargeObjectAllocator::create(os);
           if (!made.ok()) return made.error();
           auto object = made.value()->allocate(512 * 1024);
