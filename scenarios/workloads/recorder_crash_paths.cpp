@@ -114,6 +114,25 @@ std::string top_address_text(std::uint64_t address) {
   return fmt::format("2^64 - {}", ~address + 1);
 }
 
+// One more raised `signal` with the recorder on, in a process whose fatal
+// report is written or held (`when` says which): the handler writes no report
+// (the count stays `reports`) and waits exactly `due_pauses` pauses for the
+// report under way.
+void raise_unreported(Stack& stack, const flight_recorder::Config& config, int signal, std::size_t reports,
+                      std::uint32_t due_pauses, const char* when) {
+  enable_recorder_or_fail(stack, config);
+  const std::uint32_t paused = flight_recorder::fatal_report_wait_pauses();
+  ::raise(signal);
+  flight_recorder::disable();
+  if (flight_recorder::reports_written() != reports) {
+    recorder_fail(stack, fmt::format("a {} raised {} wrote a report", raised_signal_name(signal), when));
+  }
+  if (const std::uint32_t waited = flight_recorder::fatal_report_wait_pauses() - paused; waited != due_pauses) {
+    recorder_fail(stack, fmt::format("a {} raised {} waited {} pause(s) for the fatal report; {} was due",
+                                     raised_signal_name(signal), when, waited, due_pauses));
+  }
+}
+
 // The handler of a raised fatal signal writes one report naming it, turns
 // the recorder off and puts the previous handler back; a second fatal signal
 // in the process writes none (one report per dying process).
@@ -237,51 +256,17 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   }
   // Again: the process has had its fatal report, whole, so the handler
   // returns at once — no pause for a report that is not under way.
-  enable_recorder_or_fail(stack, config);
-  const std::size_t second = flight_recorder::reports_written();
-  const std::uint32_t paused = flight_recorder::fatal_report_wait_pauses();
-  ::raise(signal);
-  flight_recorder::disable();
-  if (flight_recorder::reports_written() != second) {
-    recorder_fail(stack, fmt::format("a second raised {} wrote another report", raised_signal_name(signal)));
-  }
-  if (const std::uint32_t waited = flight_recorder::fatal_report_wait_pauses() - paused; waited != 0) {
-    recorder_fail(stack, fmt::format("a second raised {} waited {} pause(s) for a fatal report already whole; none "
-                                     "was due",
-                                     raised_signal_name(signal), waited));
-  }
+  const std::size_t reports = flight_recorder::reports_written();
+  raise_unreported(stack, config, signal, reports, 0, "a second time, after a fatal report already whole");
   // A fatal report under way that never finishes (held): a signal waits the
   // wait's limit out, pause by pause, then returns unreported.
   const std::uint32_t limit = draw_one<std::uint32_t>(rng, {1, 2, 1 + static_cast<std::uint32_t>(rng.below(4))});
   flight_recorder::hold_fatal_report(limit);
-  enable_recorder_or_fail(stack, config);
-  const std::uint32_t paused_held = flight_recorder::fatal_report_wait_pauses();
-  ::raise(signal);
-  flight_recorder::disable();
-  flight_recorder::hold_fatal_report(0);
-  if (flight_recorder::reports_written() != second) {
-    recorder_fail(stack, fmt::format("a raised {} under another thread's unfinished report wrote one",
-                                     raised_signal_name(signal)));
-  }
-  if (const std::uint32_t waited = flight_recorder::fatal_report_wait_pauses() - paused_held; waited != limit) {
-    recorder_fail(stack, fmt::format("a raised {} waited {} pause(s) for a fatal report that never finished; its "
-                                     "limit of {} was due",
-                                     raised_signal_name(signal), waited, limit));
-  }
+  raise_unreported(stack, config, signal, reports, limit, "under another thread's report that never finished");
   // The hold ended (hold_fatal_report(0)): the report counts as whole again,
   // so a signal returns at once, unreported.
-  enable_recorder_or_fail(stack, config);
-  const std::uint32_t paused_after = flight_recorder::fatal_report_wait_pauses();
-  ::raise(signal);
-  flight_recorder::disable();
-  if (flight_recorder::reports_written() != second) {
-    recorder_fail(stack, fmt::format("a raised {} after the hold ended wrote a report", raised_signal_name(signal)));
-  }
-  if (const std::uint32_t waited = flight_recorder::fatal_report_wait_pauses() - paused_after; waited != 0) {
-    recorder_fail(stack, fmt::format("a raised {} after hold_fatal_report(0) ended the hold waited {} pause(s); the "
-                                     "report counts as whole again, none was due",
-                                     raised_signal_name(signal), waited));
-  }
+  flight_recorder::hold_fatal_report(0);
+  raise_unreported(stack, config, signal, reports, 0, "after hold_fatal_report(0) ended the hold");
 }
 
 // enable() with catch_signals puts the recorder's handler on every fatal
