@@ -40,10 +40,16 @@ void thread_exited(void* ring_pointer) {
   if (ring != nullptr) ring->exited.store(true, std::memory_order_release);
 }
 
+// A claim lost is another thread's claim won (or that ring was already not
+// exited), so a claimer that loses this many in a row meets a livelock, not
+// a race: it is refused, counted like a thread past kMaxThreads.
+constexpr std::uint32_t kMaxRingClaims = kMaxThreads;
+
 // All slots taken: the ring of the exited thread with the lowest number
-// (the oldest), claimed by a compare-exchange; null when none.
+// (the oldest), claimed by a compare-exchange; null when none, or when
+// kMaxRingClaims claims in a row were lost.
 Ring* reuse_exited_ring(detail::State& s) {
-  for (;;) {
+  for (std::uint32_t claims = 0; claims < kMaxRingClaims; ++claims) {
     Ring* oldest = nullptr;
     for (std::size_t r = 0; r < kMaxThreads; ++r) {
       Ring* ring = s.rings[r].load(std::memory_order_acquire);
@@ -59,6 +65,8 @@ Ring* reuse_exited_ring(detail::State& s) {
     SEGSIM_PROBE("recorder.ring.taken_over");
     return oldest;
   }
+  SEGSIM_PROBE("recorder.ring.claims_lost");
+  return nullptr;
 }
 
 }  // namespace

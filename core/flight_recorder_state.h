@@ -80,7 +80,8 @@ struct State {
   std::atomic<std::uint32_t> ring_count{0};   // slots of rings[] taken
   std::atomic<std::uint32_t> next_thread{0};  // a ring's thread number (grows past kMaxThreads: rings are reused)
   // Threads not recorded (a report's threads_not_recorded): past kMaxThreads
-  // with no exited ring to take over, or their ring's allocation failed.
+  // with no exited ring to take over (or every claim of one lost, a bounded
+  // number of times), or their ring's allocation failed.
   std::atomic<std::uint64_t> rings_refused{0};
   std::atomic<std::uint32_t> ring_allocations_to_fail{0};  // fail_ring_allocations()
   std::atomic<std::uint32_t> writes_to_interrupt{0};       // interrupt_report_writes()

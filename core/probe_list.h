@@ -244,6 +244,7 @@ inline constexpr std::array kProbes = {
     Probe{"recorder.regions.passed_claimed",
           "a placement in the region table passed an entry another placement had claimed but not yet published", true},
     Probe{"recorder.ring.lost_race", "a thread that passed the ring count lost the last slot to others: refused", false},
+    Probe{"recorder.ring.claims_lost", "a thread lost every bounded claim of an exited ring (a livelock): refused", false},
     Probe{"recorder.ring.alloc_failed", "a thread's ring could not be allocated: its calls go unrecorded", true},
     Probe{"recorder.report.cap_reached", "a report past kMaxReportsPerProcess not written", false},
     Probe{"recorder.report.path_too_long", "a report's path did not fit its buffer: none written", false},

@@ -114,6 +114,12 @@ std::string top_address_text(std::uint64_t address) {
   return fmt::format("2^64 - {}", ~address + 1);
 }
 
+// The pauses a held fatal report makes a signal wait: 1 and 2 (the edges
+// of "waits") or up to 4 — each one a real 1 ms.
+std::uint32_t draw_hold_pauses(sim::Rng& rng) {
+  return draw_one<std::uint32_t>(rng, {1, 2, 1 + static_cast<std::uint32_t>(rng.below(4))});
+}
+
 // One more raised `signal` with the recorder on, in a process whose fatal
 // report is written or held (`when` says which): the handler writes no report
 // (the count stays `reports`) and waits exactly `due_pauses` pauses for the
@@ -144,6 +150,15 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   const struct sigaction& before = before_all[raised - std::begin(kFatalSignals)];
   flight_recorder::Config config = check.config;
   config.catch_signals = true;
+  // Held before the process has had a fatal report at all: the hold alone
+  // makes a report under way, so the signal waits the limit out and writes
+  // none. reset_report_count() ends the hold: the signal below is then the
+  // process's first, and is reported.
+  const std::uint32_t first_limit = draw_hold_pauses(rng);
+  flight_recorder::hold_fatal_report(first_limit);
+  raise_unreported(stack, config, signal, flight_recorder::reports_written(), first_limit,
+                   "under a hold, before the process's first fatal report");
+  if (!flight_recorder::reset_report_count()) recorder_fail(stack, "reset_report_count() after disable() answered false");
   enable_recorder_or_fail(stack, config);
   // A live slice of the run's allocator, recorded since this enable(): the
   // signal's fault address falls inside it (SIGABRT has none), so the
@@ -260,7 +275,7 @@ void check_signal_handler(Stack& stack, RecorderCheck& check, int signal, sim::R
   raise_unreported(stack, config, signal, reports, 0, "a second time, after a fatal report already whole");
   // A fatal report under way that never finishes (held): a signal waits the
   // wait's limit out, pause by pause, then returns unreported.
-  const std::uint32_t limit = draw_one<std::uint32_t>(rng, {1, 2, 1 + static_cast<std::uint32_t>(rng.below(4))});
+  const std::uint32_t limit = draw_hold_pauses(rng);
   flight_recorder::hold_fatal_report(limit);
   raise_unreported(stack, config, signal, reports, limit, "under another thread's report that never finished");
   // The hold ended (hold_fatal_report(0)): the report counts as whole again,

@@ -22,6 +22,7 @@ namespace segsim::scenarios {
 namespace {
 
 constexpr std::uint64_t kReusePageBase = 0x7e5e0000;
+constexpr std::uint64_t kLiveRingPage = 0x7e5d0000;  // the calling thread's call during the takeover
 constexpr std::uint64_t kFullRingsPageBase = 0x7f011000;
 constexpr std::uint64_t kRingAllocFailedPage = 0x7fa11000;
 constexpr std::uint64_t kAfterExitPage = 0x7fe71000;
@@ -31,8 +32,12 @@ constexpr std::size_t kMaxThreadDrillRingEvents = 128;
 
 // More threads than rings: every ring taken by a thread that exited, the
 // next thread takes over the oldest's (numbered past kMaxThreads, its ring
-// emptied). One recorded call each.
+// emptied). One recorded call each. The calling thread records first, so it
+// holds a live ring throughout: once the rings before it are taken over, it
+// is the lowest-numbered one, and a takeover must pass over it to the oldest
+// *exited* ring.
 void take_over_rings(RecorderCheck& check) {
+  flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kLiveRingPage, 0, 0, nullptr);
   const auto threads = static_cast<std::uint32_t>(flight_recorder::kMaxThreads) + 1;
   for (std::uint32_t t = 0; t < threads; ++t) {
     std::thread thread([t] {
