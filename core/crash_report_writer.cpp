@@ -84,11 +84,15 @@ class SafeWriter {
     }
     return put("\"");
   }
-  // A JSON string; control characters become \u00XX.
+  // A JSON string; control characters become \u00XX. Measured first, then
+  // walked by count (strlen is async-signal-safe): a mistake in the walk
+  // writes a wrong string, which a reader can name, rather than run past the
+  // text's end inside a signal handler.
   SafeWriter& put_string(const char* text) {
     put_char('"');
-    for (; text != nullptr && *text != '\0'; ++text) {
-      const auto c = static_cast<unsigned char>(*text);
+    const std::size_t length = text == nullptr ? 0 : std::strlen(text);
+    for (std::size_t i = 0; i < length; ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
       if (c == '"' || c == '\\') {
         put_char('\\');
         put_char(static_cast<char>(c));

@@ -48,8 +48,10 @@ Result<std::uint64_t> PageFileWriter::add_page(std::span<const std::byte> conten
   SEGSIM_ASSERT(page_size_ > 0, "a writer without a page size");
   const std::size_t start = pages_.size();
   SEGSIM_ASSERT(start == page_count_ * page_size_, "pages are whole before the next");
-  pages_.resize(start + page_size_);  // zero padding comes from resize
-  if (!contents.empty()) std::memcpy(pages_.data() + start, contents.data(), contents.size());
+  // Appended, then padded: no pointer arithmetic into the buffer, whose
+  // mistakes would corrupt the heap before any check could say so.
+  pages_.insert(pages_.end(), contents.begin(), contents.end());
+  pages_.resize(start + page_size_);  // the zero padding to a whole page
   SEGSIM_ASSERT(pages_.size() == (page_count_ + 1) * page_size_, "pages are whole");
   return page_count_++;
 }

@@ -82,17 +82,6 @@ std::string announced(const RecorderCheck& check, std::size_t n) {
   return fmt::format("segsim: flight recorder: crash report {}\n", recorder_report_path(check, n));
 }
 
-// A slice of `bytes` allocated and released (recorded twice): its handle, or
-// a null one when a fault plan refuses the allocation.
-Segment allocate_and_release(Stack& stack, std::size_t bytes) {
-  Result<Segment> got = stack.allocator.allocate(bytes);
-  if (!got.ok()) return Segment();
-  if (Status released = stack.allocator.release(got.value()); !released.ok()) {
-    recorder_fail(stack, "release of a live slice refused: " + released.error().describe());
-  }
-  return got.value();
-}
-
 // The release of `stale` recorded again, by a second thread: its ring comes
 // after this thread's in the table (this one recorded first since enable()),
 // so the report writer scans it last. Its clock is handed back here as a seam

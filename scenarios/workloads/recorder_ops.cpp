@@ -62,6 +62,15 @@ CrashReport read_recorder_report(Stack& stack, const std::string& path) {
   return std::move(report.value());
 }
 
+Segment allocate_and_release(Stack& stack, std::size_t bytes) {
+  Result<Segment> got = stack.allocator.allocate(bytes);
+  if (!got.ok()) return Segment();
+  if (Status released = stack.allocator.release(got.value()); !released.ok()) {
+    recorder_fail(stack, "release of a live slice refused: " + released.error().describe());
+  }
+  return got.value();
+}
+
 std::string recorder_report_path(const RecorderCheck& check, std::size_t n) {
   return fmt::format("{}/segsim-crash-{}-{}.json", check.dir, ::getpid(), n);
 }

@@ -65,6 +65,10 @@ struct RecorderCheck {
 std::string make_recorder_dir(Stack& stack);
 // The report at `path`, read back (a report that does not: "flight-recorder").
 CrashReport read_recorder_report(Stack& stack, const std::string& path);
+// A slice of `bytes` of the run's allocator allocated and released (recorded
+// twice): its handle, now stale, or a null one when a fault plan refuses the
+// allocation ("flight-recorder" if the release is refused).
+Segment allocate_and_release(Stack& stack, std::size_t bytes);
 // Where the recorder writes this process's report number `n` in check.dir.
 std::string recorder_report_path(const RecorderCheck& check, std::size_t n);
 // enable(config), which must accept it ("flight-recorder").

@@ -26,6 +26,7 @@ constexpr std::uint64_t kLiveRingPage = 0x7e5d0000;  // the calling thread's cal
 constexpr std::uint64_t kFullRingsPageBase = 0x7f011000;
 constexpr std::uint64_t kRingAllocFailedPage = 0x7fa11000;
 constexpr std::uint64_t kAfterExitPage = 0x7fe71000;
+constexpr std::size_t kAfterExitSliceBytes = 4096;  // recorded compact: a successful call under 256 KiB
 constexpr std::uint64_t kWrapPageBase = 0x7a4a0000;  // up to 65,536 pages: a whole lap of the largest ring
 // The largest ring (events) the thread drills run with.
 constexpr std::size_t kMaxThreadDrillRingEvents = 128;
@@ -76,9 +77,13 @@ void fail_a_ring_allocation(RecorderCheck& check) {
 // — rings_held() counts the thread's one ring — and no report holds them
 // (check_final_report). The call is made in the destructors' second pass,
 // after every first-pass destructor, the recorder's included, whatever order
-// the C library runs keys in.
+// the C library runs keys in. Two calls: a page operation (always wide) and,
+// when the drill has a slice's handle, its allocate as a success — the
+// compact hot path, which writes through the thread's ring unchecked while
+// its compact epoch is live: the exit must have made it stale.
 struct AfterExit {
   int passes = 0;
+  Segment slice{};  // a slice of the run's allocator (its handle, released), or null
 };
 pthread_key_t after_exit_key();
 void call_after_exit(void* value) {
@@ -88,6 +93,9 @@ void call_after_exit(void* value) {
     return;
   }
   flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kAfterExitPage + 1, 0, 0, nullptr);
+  if (!after->slice.is_null()) {
+    flight_recorder::record_operation(flight_recorder::Op::Allocate, after->slice.size(), after->slice, nullptr);
+  }
 }
 pthread_key_t after_exit_key() {
   static const pthread_key_t key = [] {
@@ -99,9 +107,9 @@ pthread_key_t after_exit_key() {
   return key;
 }
 
-void record_after_exit(Stack& stack, RecorderCheck& check) {
+void record_after_exit(Stack& stack, RecorderCheck& check, const Segment& slice) {
   const std::uint32_t rings_before = flight_recorder::rings_held();
-  AfterExit after;
+  AfterExit after{.slice = slice};
   // The thread's first call claims its ring: hold_next_ring_claim's hold
   // runs there, once (what refuse_rings' lost race stands on, drawn on few
   // seeds; checked here on every one that reaches this drill).
@@ -367,10 +375,13 @@ void refuse_rings(Stack& stack, RecorderCheck& check, std::uint32_t extra, RingR
 }  // namespace
 
 void recorder_ring_drills(Stack& stack, RecorderCheck& check, sim::Rng& rng) {
+  // Before this enable(): the calling thread takes no ring of its own here
+  // (every ring of the drills below is a drill thread's).
+  const Segment after_exit_slice = allocate_and_release(stack, kAfterExitSliceBytes);
   enable_recorder_or_fail(stack, check.config);
   check.rings_refused = 0;  // counted from this enable()
   fail_a_ring_allocation(check);
-  record_after_exit(stack, check);
+  record_after_exit(stack, check, after_exit_slice);
   // The thread drills start 257 threads and more, each with a ring of its
   // own: at 65,536 events a ring is ~5 MiB of first touches (1.3 GB, 4.6 s
   // for one seed, measured with perf), so they run only with the small rings.
