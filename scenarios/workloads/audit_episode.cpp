@@ -1,6 +1,7 @@
 // The audit episode: see audit_episode.h.
 #include "scenarios/workloads/audit_episode.h"
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <utility>
@@ -194,6 +195,21 @@ struct AuditSeam {
     if (impl.next_slot < impl.config.max_slabs) {  // a slot made (no record yet) and lost
       b.check("a slab slot lost from the free slot list", "holds no slab and is not on the free slot list",
               [&] { ++impl.next_slot; }, [&] { --impl.next_slot; });
+    }
+    // The first slot lost, too: the audit's walk of the slots starts at 0.
+    // Off the free slot list if it is there, else its slab's mark cleared.
+    if (slab_detail::SlabRecord* first = impl.record(0); first != nullptr) {
+      const auto listed = std::find(impl.free_slots.begin(), impl.free_slots.end(), 0u);
+      const std::ptrdiff_t at = listed - impl.free_slots.begin();
+      constexpr std::string_view kFirstLost = "slab slot 0 holds no slab and is not on the free slot list";
+      if (listed != impl.free_slots.end()) {
+        b.check("the first slab slot lost from the free slot list", kFirstLost,
+                [&] { impl.free_slots.erase(impl.free_slots.begin() + at); },
+                [&] { impl.free_slots.insert(impl.free_slots.begin() + at, 0u); });
+      } else if (slab_detail::holds_slab(first)) {
+        b.check("the first slab slot's slab mark cleared", kFirstLost, [&] { first->epoch.fetch_xor(1); },
+                [&] { first->epoch.fetch_xor(1); });
+      }
     }
     auto& retired = impl.retired[static_cast<std::size_t>(c)];
     // stats() meanwhile: the class's live objects 0, never a wrapped count

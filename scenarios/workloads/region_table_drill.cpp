@@ -1,6 +1,7 @@
 // The region table drill: see region_table_drill.h.
 #include "scenarios/workloads/region_table_drill.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -165,6 +166,7 @@ class Drill {
                                                    i));
     }
     keys_[i].due = base;  // only now: while in flight it is not yet published
+    placed(i);
     check(i, "placed while another was placed");
   }
 
@@ -199,7 +201,16 @@ class Drill {
     keys_[i].due = next_base_;
     next_base_ += kBaseStep;
     note_region_mapped(allocator_, keys_[i].region, keys_[i].due);
+    placed(i);
     check(i, what);
+  }
+  // The model of the farthest placement: only the drill places keys while
+  // it runs (one fiber, at the run's end), so the table's farthest placement
+  // grows to exactly the farthest of the drill's keys, from what it was.
+  void placed(std::size_t i) {
+    const std::size_t entry = region_entry(allocator_, keys_[i].region);
+    if (entry >= kRegionTableEntries) return;  // a full table notes nothing
+    farthest_ = std::max(farthest_, (entry - region_home_entry(allocator_, keys_[i].region)) & (kRegionTableEntries - 1));
   }
   void forget(std::size_t i) {
     keys_[i].due = 0;
@@ -212,6 +223,13 @@ class Drill {
   // ids and entries depend on the allocator id the process hands out.
   void check(std::size_t changed, const std::string& what) {
     ++steps_;
+    // No distances in the text: they hang on the process's allocator ids.
+    if (const std::size_t farthest = region_max_displacement(); farthest != farthest_) {
+      stack_.oracles.fail("recorder-addresses",
+                          fmt::format("region table drill, step {} (key {} {}): region_max_displacement() is {} than "
+                                      "the farthest any key was placed from its home entry",
+                                      steps_, changed, what, farthest > farthest_ ? "farther" : "nearer"));
+    }
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       const Key& key = keys_[i];
       const std::uintptr_t read = region_base(allocator_, key.region);
@@ -257,6 +275,7 @@ class Drill {
   std::vector<Key> keys_;
   std::size_t steps_ = 0;
   std::size_t clusters_ = 0;
+  std::size_t farthest_ = region_max_displacement();  // the model: see placed()
 };
 
 }  // namespace
