@@ -7,6 +7,9 @@
 //    never an id.
 //  * skip_to(next) moves the next id forward to `next`, never back (an id
 //    skipped is never issued), so no id repeats: how a test reaches the end.
+//  * refuse_next(n): the next n take()s answer 0, as if exhausted, and use no
+//    id; 0 disarms. How the harness drills its callers' refusal in a process
+//    that must go on making objects (a sweep worker's next seed).
 //
 // Why never repeat: a handle carries its allocator's id, and thread caches
 // key their tables by it and keep a dead allocator's entry until their next
@@ -35,7 +38,12 @@ class IdCounter {
     }
   }
 
+  void refuse_next(std::uint32_t takes) noexcept { refusals_.store(takes, std::memory_order_relaxed); }
+
   std::uint32_t take() noexcept {
+    for (std::uint32_t armed = refusals_.load(std::memory_order_relaxed); armed != 0;) {
+      if (refusals_.compare_exchange_weak(armed, armed - 1, std::memory_order_relaxed)) return 0;
+    }
     std::uint32_t id = next_.load(std::memory_order_relaxed);
     do {
       if (id == 0) return 0;  // exhausted: UINT32_MAX was handed out, and next_ wrapped to 0
@@ -45,6 +53,7 @@ class IdCounter {
 
  private:
   std::atomic<std::uint32_t> next_;
+  std::atomic<std::uint32_t> refusals_{0};  // refuse_next()
 };
 
 }  // namespace segsim::detail

@@ -8,7 +8,7 @@ namespace segsim::probes {
 
 inline constexpr std::array kProbes = {
     // ---- SegmentAllocator (segment_*.cpp) ----
-    Probe{"alloc.create.ids_exhausted", "create refused: the process made 2^32 - 1 SegmentAllocators (a unit test's: it exhausts the process's ids)", false},
+    Probe{"alloc.create.ids_exhausted", "create refused: the process made 2^32 - 1 SegmentAllocators (or the harness armed IdCounter::refuse_next)", true},
     Probe{"alloc.invalid_size.zero", "allocate of zero bytes refused", true},
     Probe{"alloc.invalid_size.too_large", "allocate above the largest class refused", true},
     Probe{"alloc.generation.wrapped", "a class's generations wrapped past 0 back to 1 (generation.near_wrap)",
@@ -163,7 +163,7 @@ inline constexpr std::array kProbes = {
     Probe{"writer.write.failed", "a file write failed or took nothing: the descriptor closed", true},
     Probe{"writer.write.close_failed", "closing the written file failed", true},
     // ---- LargeObjectAllocator (large_object_allocator.cpp, large_object_maintenance.cpp) ----
-    Probe{"large.create.ids_exhausted", "create refused: the process made 2^32 - 1 LargeObjectAllocators (a unit test's: it exhausts the process's ids)", false},
+    Probe{"large.create.ids_exhausted", "create refused: the process made 2^32 - 1 LargeObjectAllocators (or the harness armed IdCounter::refuse_next)", true},
     Probe{"large.invalid_size.small", "large allocate of 256 KiB or less (or 0) refused", true},
     Probe{"large.invalid_size.too_large", "large allocate above max_object_bytes refused", true},
     Probe{"large.generation.wrapped",
@@ -193,7 +193,7 @@ inline constexpr std::array kProbes = {
     Probe{"cache.shrink.skipped_pinned", "a pressure shrink skipped a pinned page", true},
     // ---- SlabAllocator (slab_allocator.cpp, slab_depot.cpp, slab_thread_cache.cpp) ----
     Probe{"slab.config.invalid", "SlabAllocator::create refused a configuration", true},
-    Probe{"slab.create.ids_exhausted", "create refused: the process made 2^32 - 1 SlabAllocators (a unit test's: it exhausts the process's ids)", false},
+    Probe{"slab.create.ids_exhausted", "create refused: the process made 2^32 - 1 SlabAllocators (or the harness armed IdCounter::refuse_next)", true},
     Probe{"slab.invalid_size.zero", "slab allocate of zero bytes refused", true},
     Probe{"slab.invalid_size.too_large", "slab allocate above 4 KiB refused", true},
     Probe{"slab.alloc.uncached", "allocate on a thread whose thread-locals are gone (no cache)", false},

@@ -36,6 +36,17 @@ constexpr std::array<ArenaProfileSpec, kArenaProfileCount> kProfiles = {{
     {"huge", 16 * MiB, 256 * MiB, SIZE_MAX},
 }};
 
+// A root's first chunks: its profile's initial bytes in segments of at most
+// the largest class.
+constexpr std::size_t initial_chunk_bytes(const ArenaProfileSpec& spec) noexcept {
+  return std::min(spec.initial_bytes, kLargestClassBytes);
+}
+static_assert(std::all_of(kProfiles.begin(), kProfiles.end(),
+                          [](const ArenaProfileSpec& spec) {
+                            return spec.initial_bytes > 0 && spec.initial_bytes % initial_chunk_bytes(spec) == 0;
+                          }),
+              "every profile's initial bytes are a whole number of its chunks");
+
 std::size_t align_up(std::size_t value, std::size_t alignment) noexcept {
   return (value + alignment - 1) & ~(alignment - 1);
 }
@@ -232,12 +243,11 @@ Result<TxnArena*> TxnArenaManager::begin(std::uint64_t txn, ArenaProfile profile
 
 Result<TxnArena*> TxnArenaManager::begin_unrecorded(std::uint64_t txn, ArenaProfile profile) {
   const ArenaProfileSpec& spec = profile_spec(profile);
-  const std::size_t chunk_bytes = std::min(spec.initial_bytes, kLargestClassBytes);
+  const std::size_t chunk_bytes = initial_chunk_bytes(spec);
   SEGSIM_ASSERT(chunk_bytes > 0 && class_of(chunk_bytes) >= 0, "a profile's initial chunk is not a segment size");
-  const std::size_t max_chunks = (spec.initial_bytes + chunk_bytes - 1) / chunk_bytes;
+  const std::size_t chunk_count = spec.initial_bytes / chunk_bytes;  // whole: kProfiles' static_assert
   std::vector<TxnArena::Chunk> chunks;
-  for (std::size_t taken = 0; taken < spec.initial_bytes; taken += chunk_bytes) {
-    SEGSIM_ASSERT(chunks.size() < max_chunks, "more initial chunks than the profile's bytes need");
+  for (std::size_t n = 0; n < chunk_count; ++n) {
     Result<Segment> segment = segments_.allocate_uninitialized(chunk_bytes);
     if (!segment.ok()) {
       SEGSIM_PROBE("arena.begin.segment_refused");

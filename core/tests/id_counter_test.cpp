@@ -49,6 +49,18 @@ TEST(IdCounter, SkipsOnlyForward) {
   EXPECT_EQ(ids.take(), 0u);
 }
 
+TEST(IdCounter, RefusesTheArmedTakesWithoutUsingAnId) {
+  IdCounter ids;
+  EXPECT_EQ(ids.take(), 1u);
+  ids.refuse_next(2);
+  EXPECT_EQ(ids.take(), 0u);
+  EXPECT_EQ(ids.take(), 0u);
+  EXPECT_EQ(ids.take(), 2u);  // the refusals used none
+  ids.refuse_next(3);
+  ids.refuse_next(0);  // disarmed
+  EXPECT_EQ(ids.take(), 3u);
+}
+
 // Real threads racing for the last ids: each issued once, and exactly as many
 // issued as were left.
 TEST(IdCounter, RacingThreadsTakeTheLastIdsEachOnce) {

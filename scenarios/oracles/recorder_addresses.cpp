@@ -83,6 +83,12 @@ std::optional<std::string> RegionRecord::event_problem(const CrashEvent& e) cons
                        it == regions_.end() ? std::string("never mapped")
                                             : fmt::format("mapped for class {}", it->second.size_class));
   }
+  // The request an allocate carries: the slice's class is the smallest to hold it.
+  if ((e.op == flight_recorder::Op::Allocate || e.op == flight_recorder::Op::AllocateUninitialized) &&
+      class_of(e.bytes) != e.size_class) {
+    return fmt::format("{} carries a request of {} B, which class {} is not the smallest to hold",
+                       describe_allocator_event(e), e.bytes, e.size_class);
+  }
   const std::vector<std::uintptr_t>& bases = it->second.bases;
   const std::uintptr_t offset = std::uintptr_t{e.slice} * class_bytes(static_cast<std::size_t>(e.size_class));
   const std::uint64_t got = e.address.value;

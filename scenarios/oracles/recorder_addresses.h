@@ -10,7 +10,9 @@
 //   * any other successful event gives the address its slice had at the
 //     call: its slice in one of the region's mappings;
 //   * a successful event names a region its allocator mapped, in the class
-//     the region was mapped for.
+//     the region was mapped for;
+//   * a successful allocate carries its request's bytes, which its slice's
+//     class is the smallest to hold.
 // Refused and failed calls are not checked (a forged handle's pointer is the
 // caller's). Allocators the record never heard of are not checked either.
 #pragma once

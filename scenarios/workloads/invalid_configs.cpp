@@ -12,10 +12,14 @@
 
 #include <fmt/format.h>
 
+#include "core/id_counter.h"
 #include "core/large_object_allocator.h"
+#include "core/large_object_state.h"
 #include "core/pressure_forecaster.h"
 #include "core/segment_allocator.h"
+#include "core/segment_allocator_impl.h"
 #include "core/slab_allocator.h"
+#include "core/slab_internal.h"
 #include "core/size_class.h"
 #include "scenarios/oracles/error_text.h"
 
@@ -185,6 +189,32 @@ void check_large_boundaries_accepted(Stack& stack, std::size_t page_bytes) {
   }
 }
 
+// A create() refused as when the process's ids of its kind ran out
+// (IdCounter::refuse_next): OutOfMemory naming them (core/id_counter.h),
+// nothing allocated. The refusal used no id: the next create() is served.
+template <typename Create>
+void check_ids_exhausted(Stack& stack, const char* component, detail::IdCounter& ids, Create create) {
+  const std::uint64_t live_before = stack.oracles.model_live_slices();
+  ids.refuse_next(1);
+  auto refused = create();
+  ids.refuse_next(0);  // whatever create() did
+  if (refused.ok()) {
+    stack.oracles.fail("config-refusal", fmt::format("{}::create made an allocator with its kind's ids exhausted", component));
+  }
+  check_error_text(stack.oracles, refused.error());
+  if (refused.error().code != Errc::OutOfMemory || std::string_view(refused.error().detail) != detail::kIdsExhausted ||
+      stack.oracles.model_live_slices() != live_before) {
+    stack.oracles.fail("config-refusal",
+                       fmt::format("{}::create with its kind's ids exhausted: {} ({} slice(s) live, {} before); the "
+                                   "model says OutOfMemory naming the ids, nothing allocated",
+                                   component, refused.error().describe(), stack.oracles.model_live_slices(), live_before));
+  }
+  if (auto made = create(); !made.ok()) {
+    stack.oracles.fail("config-refusal", fmt::format("{}::create after one refusal for exhausted ids refused again: {}",
+                                                     component, made.error().describe()));
+  }
+}
+
 }  // namespace
 
 void check_invalid_configs(Stack& stack) {
@@ -195,8 +225,17 @@ void check_invalid_configs(Stack& stack) {
   check_rules(stack, "LargeObjectAllocator", LargeObjectAllocatorConfig{}, large_rules(page_bytes),
               [&](LargeObjectAllocatorConfig c) { return LargeObjectAllocator::create(stack.os, std::move(c)); });
   check_large_boundaries_accepted(stack, page_bytes);
+  SegmentAllocatorConfig unobserved = stack.allocator.config();
+  unobserved.observer = nullptr;  // the run's model follows the run's allocator only
+  check_ids_exhausted(stack, "SegmentAllocator", detail::segment_allocator_ids(),
+                      [&] { return SegmentAllocator::create(stack.os, unobserved); });
   check_rules(stack, "PressureForecaster", PressureForecasterConfig{}, forecaster_rules(),
               [](PressureForecasterConfig c) { return PressureForecaster::create(std::move(c)); });
+}
+
+void check_large_ids_exhausted(Stack& stack) {
+  check_ids_exhausted(stack, "LargeObjectAllocator", detail::large_allocator_ids(),
+                      [&] { return LargeObjectAllocator::create(stack.os, LargeObjectAllocatorConfig{}); });
 }
 
 void check_slab_configs(Stack& stack, const SlabAllocatorConfig& valid, sim::Rng& rng) {
@@ -235,6 +274,10 @@ void check_slab_configs(Stack& stack, const SlabAllocatorConfig& valid, sim::Rng
       {"magazine_capacity 1024", [=](auto& c) { c.magazine_capacity[magazine_class] = kDocumentedMaxMagazine; }},
       {"max_slabs 1", [](auto& c) { c.max_slabs = 1; }},
   };
+  SlabAllocatorConfig unobserved = valid;
+  unobserved.observer = nullptr;
+  check_ids_exhausted(stack, "SlabAllocator", detail::slab_allocator_ids(),
+                      [&] { return SlabAllocator::create(stack.allocator, unobserved); });
   if (rng.below(8) == 0) limits.emplace_back("max_slabs 2^24", [](auto& c) { c.max_slabs = kDocumentedMaxSlabs; });
   for (const auto& [limit, setter] : limits) {
     SlabAllocatorConfig edge = valid;

@@ -29,6 +29,7 @@
 #include "scenarios/workloads/decommit_policy_episode.h"
 #include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/forged_large_handles.h"
+#include "scenarios/workloads/invalid_configs.h"
 
 namespace segsim::scenarios {
 
@@ -249,6 +250,7 @@ void maintenance_loop(Stack& stack, LargeRun& run, sim::Rng& rng) {
 }
 
 void prepare(Stack& stack) {
+  check_large_ids_exhausted(stack);
   sim::Rng rng = stack.simulation.stream("workload.large-objects.swarm");
   auto run = std::make_shared<LargeRun>(stack.os);
   LargeObjectAllocatorConfig config = draw_config(rng);

@@ -104,7 +104,7 @@ void refused_on_a_fresh_thread(Stack& stack, const RecorderCheck& check, sim::Rn
     recorder_fail(stack, fmt::format("the report of a {} refused on {} (region {} slice {} generation {}, DoubleFree) "
                                      "names {} by thread {}; {} was due",
                                      flight_recorder::op_name(op), what, handle.region_id(), handle.slice_index(),
-                                     handle.generation(), describe_refusal(report), report.refused_thread,
+                                     handle.generation(), describe_refusal(report, handle), report.refused_thread,
                                      ringless ? "the call by no thread (4294967295)"
                                               : "the call by its thread, among that thread's recorded events"));
   }

@@ -230,21 +230,33 @@ void check_thread_numbers(Stack& stack, const CrashReport& report, std::string_v
   }
 }
 
+namespace {
+// A refused call's event carries the handle's address as given (read here
+// in-process, never compared across processes).
+bool is_handle_address(const CrashEvent& e, const Segment& handle) {
+  return e.address.value == reinterpret_cast<std::uintptr_t>(handle.data());
+}
+}  // namespace
+
 bool names_refused_call(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
   return report.kind == "refused" && report.refused && report.refused->op == op &&
          report.refused->region == handle.region_id() && report.refused->slice == handle.slice_index() &&
-         report.refused->generation == handle.generation() && report.refused->error == code;
+         report.refused->generation == handle.generation() && report.refused->error == code &&
+         report.refused->allocator == handle.allocator_id() && is_handle_address(*report.refused, handle);
 }
 
 bool names_refusal(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code) {
   return names_refused_call(report, handle, op, code) && in_refusing_thread(report, *report.refused);
 }
 
-std::string describe_refusal(const CrashReport& report) {
+std::string describe_refusal(const CrashReport& report, const Segment& handle) {
   if (!report.refused) return fmt::format("no refused call (kind '{}')", report.kind);
   const CrashEvent& e = *report.refused;
-  return fmt::format("the {} of region {} slice {} generation {} ({}){}", flight_recorder::op_name(e.op), e.region,
-                     e.slice, e.generation, e.error ? errc_name(*e.error) : std::string_view("no error"),
+  // The address only as "the handle's" or not: a raw one is never in a failure's text.
+  return fmt::format("the {} of allocator {} region {} slice {} generation {} ({}){}{}", flight_recorder::op_name(e.op),
+                     e.allocator, e.region, e.slice, e.generation,
+                     e.error ? errc_name(*e.error) : std::string_view("no error"),
+                     is_handle_address(e, handle) ? "" : ", at an address other than the handle's",
                      in_refusing_thread(report, e) ? "" : ", not among its thread's recorded events");
 }
 
@@ -305,7 +317,7 @@ void recorder_after_refusal(Stack& stack, RecorderCheck& check, const Segment& h
   for (std::size_t n = check.reports_before; n < after; ++n) {
     const CrashReport report = read_recorder_report(stack, recorder_report_path(check, n));
     if (names_refusal(report, handle, op, code)) return;
-    named = describe_refusal(report);
+    named = describe_refusal(report, handle);
   }
   // Other fibers' refusals during the call may have taken the last of the reports.
   if (after >= flight_recorder::kMaxReportsPerProcess) return;

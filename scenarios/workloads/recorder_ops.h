@@ -73,8 +73,8 @@ Segment allocate_and_release(Stack& stack, std::size_t bytes);
 std::string recorder_report_path(const RecorderCheck& check, std::size_t n);
 // enable(config), which must accept it ("flight-recorder").
 void enable_recorder_or_fail(Stack& stack, const flight_recorder::Config& config);
-// Whether `report` names the refused `op` of `handle` with `code`
-// (names_refused_call), and also holds the call among its refusing thread's
+// Whether `report` names the refused `op` of `handle` with `code`, its
+// allocator and its address (names_refused_call), and also holds the call among its refusing thread's
 // recorded events, the same in every field (names_refusal: the ring is what
 // a reader follows back from the refusal).
 bool names_refused_call(const CrashReport& report, const Segment& handle, flight_recorder::Op op, Errc code);
@@ -83,8 +83,9 @@ bool names_refusal(const CrashReport& report, const Segment& handle, flight_reco
 // taken over since, `report`'s threads must be numbered 0..n-1, each once
 // ("flight-recorder"; `which` names the report in the message).
 void check_thread_numbers(Stack& stack, const CrashReport& report, std::string_view which);
-// The refused call `report` names, for a failure message.
-std::string describe_refusal(const CrashReport& report);
+// The refused call `report` names, for a failure message (its address only
+// as `handle`'s or another).
+std::string describe_refusal(const CrashReport& report, const Segment& handle);
 // An episode's own recording: from a fresh report count, the seed's config
 // with a ring of `ring_events` (one that keeps the episode's every call), no
 // reports of refusals (the episode refuses on purpose), and the signal
