@@ -147,6 +147,11 @@ Ring* detail::ring_of_this_thread() noexcept {
     SEGSIM_ASSERT(reinterpret_cast<unsigned char*>(slots + s.ring_events) == reinterpret_cast<unsigned char*>(ring),
                   "a flight-recorder ring's header does not start where its slots end, inside its block");
     ring->mask = s.ring_events - 1;
+    // The hot path writes from first_cursor(), which the mask sets, with no
+    // bound check: a mask too large writes before the block, into the heap,
+    // and a crash later would name nothing.
+    SEGSIM_ASSERT(ring->mask + 1 == s.ring_events && (s.ring_events & ring->mask) == 0,
+                  "a flight-recorder ring's mask is not its slot count minus one (a power of two)");
     ring->slots = slots;
     ring->cursor.store(ring->first_cursor(), std::memory_order_relaxed);
     ring->wide = wide;
