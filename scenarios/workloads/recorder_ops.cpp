@@ -252,10 +252,12 @@ bool names_refusal(const CrashReport& report, const Segment& handle, flight_reco
 std::string describe_refusal(const CrashReport& report, const Segment& handle) {
   if (!report.refused) return fmt::format("no refused call (kind '{}')", report.kind);
   const CrashEvent& e = *report.refused;
-  // The address only as "the handle's" or not: a raw one is never in a failure's text.
-  return fmt::format("the {} of allocator {} region {} slice {} generation {} ({}){}{}", flight_recorder::op_name(e.op),
-                     e.allocator, e.region, e.slice, e.generation,
-                     e.error ? errc_name(*e.error) : std::string_view("no error"),
+  // The allocator and address only as the handle's or not: a raw address is
+  // never in a failure's text, and an allocator's id hangs on what the
+  // process made before this run.
+  return fmt::format("the {} of region {} slice {} generation {} ({}){}{}{}", flight_recorder::op_name(e.op), e.region,
+                     e.slice, e.generation, e.error ? errc_name(*e.error) : std::string_view("no error"),
+                     e.allocator == handle.allocator_id() ? "" : ", of another allocator than the handle's",
                      is_handle_address(e, handle) ? "" : ", at an address other than the handle's",
                      in_refusing_thread(report, e) ? "" : ", not among its thread's recorded events");
 }
