@@ -1,6 +1,9 @@
 #include "scenarios/failure_signature.h"
 
+#include <algorithm>
 #include <cctype>
+#include <string>
+#include <vector>
 
 namespace segsim::scenarios {
 
@@ -11,6 +14,19 @@ bool starts_token(std::string_view text, std::size_t at) {
   if (at == 0) return true;
   const unsigned char before = static_cast<unsigned char>(text[at - 1]);
   return std::isalnum(before) == 0 && before != '_';
+}
+
+constexpr std::string_view kAllocatorWord = "allocator ";
+
+// The end of the decimal id in "allocator N" starting at `at` (the word a
+// token of its own), or `at` when none starts there.
+std::size_t allocator_id_at(std::string_view text, std::size_t at) {
+  if (!starts_token(text, at) || text.substr(at, kAllocatorWord.size()) != kAllocatorWord) return at;
+  std::size_t end = at + kAllocatorWord.size();
+  while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])) != 0) ++end;
+  if (end == at + kAllocatorWord.size()) return at;  // no digits: "allocator refused", …
+  if (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) != 0 || text[end] == '_')) return at;
+  return end;
 }
 
 }  // namespace
@@ -29,8 +45,19 @@ std::size_t hex_token_end(std::string_view text, std::size_t at) {
 std::string stable_text(std::string_view text, const AddressNamer& name_address) {
   std::string out;
   out.reserve(text.size());
+  std::vector<std::string_view> allocators;  // the ids named, in order of first mention
   std::size_t at = 0;
   while (at < text.size()) {
+    if (const std::size_t digits = allocator_id_at(text, at); digits != at) {
+      const std::size_t start = at + kAllocatorWord.size();
+      const std::string_view id = text.substr(start, digits - start);
+      auto known = std::find(allocators.begin(), allocators.end(), id);
+      if (known == allocators.end()) known = allocators.insert(allocators.end(), id);
+      out += kAllocatorWord;
+      out += "#" + std::to_string(known - allocators.begin() + 1);
+      at = digits;
+      continue;
+    }
     const std::size_t end = starts_token(text, at) ? hex_token_end(text, at) : at;
     if (end == at) {
       out += text[at++];

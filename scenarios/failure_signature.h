@@ -6,6 +6,10 @@
 // holds it ("region #3 slice 0"), an offset in the simulated OS, or
 // "<foreign address>" — so the same failure has the same signature in every
 // process (DESIGN.md, determinism rules). Addresses stay in the human text.
+// So do allocator ids: they are process-wide and never repeat, so a sweep
+// worker's later seed names other ids than its replay in a fresh process;
+// the signature names each "allocator N" by its order of first mention in
+// the text ("allocator #1", "allocator #2": the same or another).
 #pragma once
 
 #include <cstddef>
@@ -26,7 +30,8 @@ using AddressNamer = std::function<std::optional<std::string>(std::uintptr_t add
 std::size_t hex_token_end(std::string_view text, std::size_t at);
 
 // `text` with each hexadecimal token ("0x" followed by hex digits) that
-// `name_address` recognises replaced by its stable name.
+// `name_address` recognises replaced by its stable name, and each
+// "allocator N" by "allocator #k", k its order of first mention.
 std::string stable_text(std::string_view text, const AddressNamer& name_address);
 
 }  // namespace segsim::scenarios

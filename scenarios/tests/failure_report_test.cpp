@@ -35,6 +35,17 @@ TEST(StableText, RewritesAddressesKeepsOffsetsAndWords) {
   EXPECT_EQ(stable_text("0x123456789abcdef0123", namer), "<foreign address>") << "overflow: not an offset";
 }
 
+// Allocator ids hang on what the process made before the run: by order of mention.
+TEST(StableText, NamesAllocatorsByTheirOrderOfMention) {
+  const AddressNamer none = [](std::uintptr_t) -> std::optional<std::string> { return std::nullopt; };
+  EXPECT_EQ(stable_text("allocate of allocator 150 region 2; allocator 7's config, not allocator 150's", none),
+            "allocate of allocator #1 region 2; allocator #2's config, not allocator #1's");
+  EXPECT_EQ(stable_text("allocator 12 region 2", none), stable_text("allocator 150 region 2", none));
+  EXPECT_NE(stable_text("allocator 12 and allocator 12", none), stable_text("allocator 12 and allocator 13", none));
+  EXPECT_EQ(stable_text("allocator refused; slab allocator 3x; suballocator 4", none),
+            "allocator refused; slab allocator 3x; suballocator 4");
+}
+
 TEST(ReportEvents, AroundTheStepWithoutOtherFibersMutexNoise) {
   std::vector<sim::TraceEvent> window;
   for (std::uint64_t step = 1; step <= 40; ++step) {
