@@ -138,7 +138,7 @@ void Worker::check_identity(const SlabObject& object) {
   if (!st.allocator_id) st.allocator_id = object.allocator_id();
   const auto [cache, fresh] = st.cache_of_fiber.emplace(fiber_now(stack), object.cache_id());
   if (object.allocator_id() != *st.allocator_id || (!fresh && cache->second != object.cache_id())) {
-    stack.oracles.fail("slab-ownership", fmt::format("an object names allocator {} and cache {}; the model says {} and {}",
+    stack.oracles.fail("slab-ownership", fmt::format("an object names allocator {} and cache {}; the model says allocator {} and cache {}",
                                                      object.allocator_id(), object.cache_id(), *st.allocator_id,
                                                      cache->second));
   }
