@@ -30,7 +30,9 @@ std::optional<RecordedLayerKind> layer_of(flight_recorder::Op op) {
 }
 
 std::string describe(const CrashEvent& e) {
-  return fmt::format("{} (instance {}, ids [{}, {}, {}, {}], bytes {}, class {}, {})", flight_recorder::op_name(e.op),
+  // "allocator N", not a bare number: an instance's id hangs on what the
+  // process made before, and the signature renames only that phrase.
+  return fmt::format("{} (allocator {}, ids [{}, {}, {}, {}], bytes {}, class {}, {})", flight_recorder::op_name(e.op),
                      e.allocator, e.region, e.slice, e.generation, e.object, e.bytes, e.size_class,
                      e.error ? errc_name(*e.error) : std::string_view("ok"));
 }
@@ -122,7 +124,7 @@ std::optional<std::string> recorded_layers_problem(const std::vector<ExpectedLay
     }
     std::optional<std::uint32_t>& id = instance[static_cast<std::size_t>(due.layer)];
     if (!due.instance_known && (got.allocator == 0 || (id && *id != got.allocator))) {
-      return fmt::format("call {} ({}) names {} instance {}; the episode's one instance was named {}", i,
+      return fmt::format("call {} ({}) names {} allocator {}; the episode's one instance was allocator {}", i,
                          flight_recorder::op_name(got.op), layer_name(due.layer), got.allocator, id ? *id : 0);
     }
     if (!id) id = got.allocator;

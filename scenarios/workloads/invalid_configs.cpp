@@ -147,8 +147,8 @@ void check_segment_boundaries_accepted(Stack& stack, std::size_t page_bytes) {
     if (made.ok()) {
       const std::uint32_t id = made.value()->id();
       if (id == 0 || !ids_alive.insert(id).second) {
-        stack.oracles.fail("allocator-ids", fmt::format("a new SegmentAllocator got id {}, which is 0 or another live "
-                                                        "allocator's", id));
+        stack.oracles.fail("allocator-ids", fmt::format("a new SegmentAllocator is allocator {}: its id is 0 or "
+                                                        "another live allocator's", id));
       }
       made_alive.push_back(std::move(made.value()));
     } else {

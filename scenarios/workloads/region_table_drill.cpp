@@ -177,9 +177,11 @@ class Drill {
       const std::uint32_t region = next_region_++;
       if (region_home_entry(allocator_, region) == entry) return region;
     }
-    stack_.oracles.fail("exception", fmt::format("region table drill: no region id of allocator {} has home entry "
-                                                 "{} within {} ids",
-                                                 allocator_, entry, kSearchLimit));
+    // No entry number in the text: an entry hangs on the allocator's id, which
+    // hangs on what the process made before (the signature must not).
+    stack_.oracles.fail("exception", fmt::format("region table drill: no region id of allocator {} among the next {} "
+                                                 "has the home entry a cluster needs",
+                                                 allocator_, kSearchLimit));
   }
   void add_key(std::size_t cluster, std::size_t home, Placement placement) {
     const std::size_t entry = placement == Placement::NextEntry ? (home + 1) % kRegionTableEntries : home;
