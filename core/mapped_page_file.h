@@ -91,6 +91,8 @@ class MappedPageFile {
 
   // Unmaps now. Afterwards the object is closed whether or not the Os
   // succeeded (a failed unmap leaks the mapping; it is counted too).
+  // A closed (or moved-from) file has no pages: is_open() is false and
+  // page_count(), page_size(), root_offset() and file_bytes() read 0.
   Status close();
   bool is_open() const noexcept { return data_ != nullptr; }
 

@@ -157,6 +157,8 @@ void Client::refresh_removed() {
   if (!closed && !stack_.faults_active) stack_.oracles.fail("page-file", "close of a removed file: " + closed.error().describe());
 }
 
+void check_closed(Stack& stack, const MappedPageFile& file, const char* how);
+
 // close() whose unmap the Os refuses (a plan of its own: the first munmap
 // fails with EINVAL): OsFailure carrying that errno, the file closed all the
 // same, exactly one unmap failure counted, and the mapping left whole (the
@@ -191,6 +193,7 @@ void Client::close_unmap_fails() {
                                                  file_bytes_before));
   }
   check_error_text(stack_.oracles, closed.error());
+  check_closed(stack_, *opened, "closed (its unmap refused)");
   if (!stack_.sim_os.unmap(const_cast<std::byte*>(mapping), bytes).ok()) {
     stack_.oracles.fail("page-file", "the mapping a refused close left behind is not whole");
   }
@@ -296,6 +299,15 @@ struct FileView {
   }
 };
 
+// A closed or moved-from file has no pages (mapped_page_file.h): every number
+// reads 0, so a caller that reads them after close sees nothing stale.
+void check_closed(Stack& stack, const MappedPageFile& file, const char* how) {
+  const FileView now(file);
+  if (!now.open && now.page_count == 0 && now.page_size == 0 && now.root_offset == 0 && now.file_bytes == 0) return;
+  stack.oracles.fail("page-file", fmt::format("a {} file reads {}; a closed file has no pages and 0 B", how,
+                                              now.describe()));
+}
+
 void Client::move_file() {
   const FileView before(*file_);
   const auto check = [&](const MappedPageFile& file, const char* how) {
@@ -307,13 +319,14 @@ void Client::move_file() {
   };
   MappedPageFile moved(std::move(*file_));
   check(moved, "move-constructed");
-  if (file_->is_open()) stack_.oracles.fail("page-file", "a moved-from file is still open");
+  check_closed(stack_, *file_, "moved-from");
   // Over another open file (no hint, nothing refused): that one is closed (its
   // mapping given back, or the Os ledger finds a leak) and all of ours taken.
   auto other = MappedPageFile::open(stack_.os, kPath);
   if (other.ok()) {
     other.value() = std::move(moved);
     check(other.value(), "move-assigned over an open file");
+    check_closed(stack_, moved, "moved-from (by assignment)");
     *file_ = std::move(other.value());
   } else {
     if (!refused_by_fault(other.error())) {
@@ -433,7 +446,8 @@ void Client::run() {
                                                          closed ? "succeeded" : "failed", unmap_failures,
                                                          MappedPageFile::unmap_failures()));
           }
-          if (file_->is_open() || !file_->close().ok()) stack_.oracles.fail("page-file", "a second close did not succeed");
+          check_closed(stack_, *file_, closed ? "closed" : "closed (its unmap refused)");
+          if (!file_->close().ok()) stack_.oracles.fail("page-file", "a second close did not succeed");
           file_.reset();
         }
         open_good();
