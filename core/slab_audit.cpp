@@ -131,6 +131,12 @@ void audit_slots(const SlabAllocator::Impl& impl, std::vector<std::string>& viol
     const SlabRecord* rec = impl.record(slab);
     if (holds_slab(rec)) {
       violations.push_back(fmt::format("slab slot {} is on the free slot list and holds a slab", slab));
+    } else if (rec != nullptr &&
+               (rec->size_class.load() != -1 || rec->in_partial || rec->segment.data() != nullptr)) {
+      // Torn down only in part: acquiring the slot sets all three again, but
+      // whatever reads a free slot's record meanwhile would see a slab.
+      violations.push_back(fmt::format("slab slot {} is on the free slot list but keeps its slab's class, segment "
+                                       "or partial flag", slab));
     }
   }
   for (std::uint32_t slab = 0; slab < impl.next_slot; ++slab) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/assert.h"
+#include "core/class_table.h"
 #include "core/id_counter.h"
 #include "core/platform/mutex.h"
 #include "core/slab_allocator.h"
@@ -92,7 +93,7 @@ struct ClassCache {
 // per-thread cache mechanism's (core/thread_cache.h).
 struct ThreadCache : tcache::CacheLink {
   using CacheLink::CacheLink;
-  std::array<ClassCache, kSlabClassCount> classes;
+  ClassTable<ClassCache, kSlabClassCount> classes;
 };
 
 // A class's depot and slabs, guarded by mu.
@@ -174,7 +175,7 @@ struct SlabAllocator::Impl final : tcache::CacheOwner {
   const SlabAllocatorConfig config;
   const std::uint32_t id;
   std::uint32_t max_objects_per_slab = 0;
-  std::array<slab_detail::ClassDepot, kSlabClassCount> depots;
+  ClassTable<slab_detail::ClassDepot, kSlabClassCount> depots;
 
   // Slab slots. Lock order: a depot's mu, then slots_mu; never two depots.
   mutable platform::Mutex slots_mu;
@@ -187,7 +188,7 @@ struct SlabAllocator::Impl final : tcache::CacheOwner {
   // Thread caches. Lock order: a cache's exit_mu, then the registry's mutex
   // (which also guards `retired`), then a depot's mu.
   mutable tcache::ThreadCaches<slab_detail::ThreadCache> caches{id};
-  std::array<slab_detail::RetiredCounters, kSlabClassCount> retired{};
+  ClassTable<slab_detail::RetiredCounters, kSlabClassCount> retired{};
 
   slab_detail::SharedCounter slabs_acquired, slabs_released, slab_failures, double_frees, invalid_pointers;
 };

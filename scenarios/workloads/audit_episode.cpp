@@ -188,6 +188,19 @@ struct AuditSeam {
     const Segment segment = rec->segment;
     b.check("a slab whose segment is not live", "not a live segment", [&] { rec->segment = Segment(); },
             [&] { rec->segment = segment; });
+    // A released slab's slot (the episode releases one): torn down whole.
+    if (slab_detail::SlabRecord* freed = impl.free_slots.empty() ? nullptr : impl.record(impl.free_slots.back());
+        freed != nullptr) {
+      constexpr std::string_view kKept = "on the free slot list but keeps its slab's class, segment or partial flag";
+      b.check("a free slot that keeps a class", kKept, [&] { freed->size_class.store(c); },
+              [&] { freed->size_class.store(-1); });
+      b.check("a free slot that keeps its partial flag", kKept, [&] { freed->in_partial = true; },
+              [&] { freed->in_partial = false; });
+      b.check("a free slot that keeps a segment", kKept, [&] { freed->segment = segment; },
+              [&] { freed->segment = Segment(); });
+    } else {
+      b.setup_failed("no slab slot on the free slot list");
+    }
     b.check("a live slab's slot on the free slot list", "is on the free slot list and holds a slab",
             [&] { impl.free_slots.push_back(live.slab_id()); }, [&] { impl.free_slots.pop_back(); });
     b.check("a slot never made on the free slot list", "twice or was never made",
@@ -368,6 +381,17 @@ void run_audit_episode(Stack& stack, sim::Rng& rng) {
                                                      rng.below(kSlabClassCount - 1)) % kSlabClassCount];
     Result<SlabObject> other = slab.value()->allocate(other_bytes);
     if (!other.ok()) return setup.setup_failed("slab allocate: " + other.error().describe());
+    // One slab released, so a slot is on the free slot list: one object of a
+    // third class, freed, and every magazine back to the slabs.
+    std::size_t third = 0;
+    while (third == static_cast<std::size_t>(slab_class_of(bytes)) ||
+           third == static_cast<std::size_t>(slab_class_of(other_bytes))) {
+      ++third;
+    }
+    Result<SlabObject> released = slab.value()->allocate(kSlabClassBytes[third]);
+    if (!released.ok()) return setup.setup_failed("slab allocate: " + released.error().describe());
+    if (!slab.value()->free(released.value()).ok()) return setup.setup_failed("slab free of a live object refused");
+    slab.value()->flush_all();
     Breaker slab_breaker{stack, "SlabAllocator", [&] { return slab.value()->audit(); }};
     AuditSeam::slab(slab_breaker, *slab.value(), slab_class_of(bytes), objects.front(), other.value());
     (void)slab.value()->free(other.value());

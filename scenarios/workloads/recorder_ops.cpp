@@ -299,6 +299,11 @@ std::shared_ptr<RecorderCheck> start_recorder(Stack& stack, sim::Rng& rng) {
     constexpr std::string_view kMessageChars = "\"\\\n\t\x01\x1f" "abcdefghijklmnopqrstuvwxyz";
     for (std::size_t i = 0; i < length; ++i) check->final_message.push_back(kMessageChars[i % kMessageChars.size()]);
   }
+  // The second thread's calls (finish_recorder) at its ring's edges: one
+  // short of full, full, one and three past (wrapped). One call for the
+  // largest ring: 65,539 would make every such seed's report megabytes long.
+  const std::size_t ring = check->ring_events;
+  check->second_thread_calls = ring <= 4096 ? draw_one<std::size_t>(rng, {ring - 1, ring, ring + 1, ring + 3}) : 1;
   return check;
 }
 
@@ -358,14 +363,12 @@ void finish_recorder(Stack& stack, RecorderCheck& check,
                      const std::vector<std::pair<std::size_t, std::size_t>>& allocators) {
   // A second thread's calls: a report keeps every thread's ring, not only the
   // first one's (the conductor's). Not after a takeover of rings (the crash
-  // paths): this thread would take over the oldest exited one. Three calls
-  // more than its ring holds, so the ring wraps: the report keeps exactly
-  // the ring's worth (the kept-events check below), the last call among them
-  // (one call for the largest ring: 65,539 would make every such seed's
-  // report megabytes long).
+  // paths): this thread would take over the oldest exited one. Its calls
+  // fill its ring to an edge, or wrap it: the report keeps exactly what the
+  // ring holds (the kept-events check below), the last call among them.
   const bool second_thread = check.reuse_page == 0 && flight_recorder::on();
   if (second_thread) {
-    std::thread([calls = check.ring_events <= 4096 ? check.ring_events + 3 : 1] {
+    std::thread([calls = check.second_thread_calls] {
       for (std::size_t i = 0; i < calls; ++i) {
         flight_recorder::record_page_operation(flight_recorder::Op::PageClear, kSecondThreadPage, 0, 0, nullptr);
       }

@@ -51,6 +51,8 @@ struct RecorderCheck {
   // recorder_crash_paths: the page a thread cleared after its exit marked its
   // ring (no report may hold it); 0: none.
   std::uint64_t after_exit_page = 0;
+  // finish_recorder: calls of a second thread, at its ring's edges or past (wrapped).
+  std::size_t second_thread_calls = 1;
 
   RecorderCheck() = default;
   RecorderCheck(const RecorderCheck&) = delete;
