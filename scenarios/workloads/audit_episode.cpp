@@ -375,7 +375,6 @@ void run_audit_episode(Stack& stack, sim::Rng& rng) {
       if (!got.ok()) return setup.setup_failed("slab allocate: " + got.error().describe());
       objects.push_back(got.value());
     }
-    (void)slab.value()->free(objects.back());  // one cached in the fiber's magazine
     // One live object of another class: its slab's free objects are not this class's.
     const std::size_t other_bytes = kSlabClassBytes[(static_cast<std::size_t>(slab_class_of(bytes)) + 1 +
                                                      rng.below(kSlabClassCount - 1)) % kSlabClassCount];
@@ -392,6 +391,7 @@ void run_audit_episode(Stack& stack, sim::Rng& rng) {
     if (!released.ok()) return setup.setup_failed("slab allocate: " + released.error().describe());
     if (!slab.value()->free(released.value()).ok()) return setup.setup_failed("slab free of a live object refused");
     slab.value()->flush_all();
+    (void)slab.value()->free(objects.back());  // one cached in the fiber's magazine (after the flush)
     Breaker slab_breaker{stack, "SlabAllocator", [&] { return slab.value()->audit(); }};
     AuditSeam::slab(slab_breaker, *slab.value(), slab_class_of(bytes), objects.front(), other.value());
     (void)slab.value()->free(other.value());
