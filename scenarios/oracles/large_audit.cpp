@@ -19,6 +19,7 @@ void LargeObjectChecks::check_quiescent(std::size_t foreign_live_objects) {
   check_audit();
   const LargeObjectStats stats = large_.stats();
   check_counters(stats, true);
+  check_free_ranges(stats);
   if (stats.live_objects != live_.size()) {
     oracles_.fail("accounting", fmt::format("the allocator has {} live large objects, the model {}", stats.live_objects,
                                             live_.size()));

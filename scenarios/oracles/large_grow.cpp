@@ -36,6 +36,7 @@ void LargeObjectChecks::check_growth(std::size_t requested, const Result<LargeOb
     if (mapped_before.count(base) != 0) continue;
     ++growth.new_spans;
     growth.new_span_bytes = bytes;
+    growth.new_span = base;
   }
   check_growth_unmaps(requested, result, growth);
   check_growth_span(requested, result, growth);
@@ -49,13 +50,38 @@ void LargeObjectChecks::check_growth_span(std::size_t requested, const Result<La
   const std::size_t full = std::max(config.span_bytes, need);
   const bool fits = growth.before_bytes + full <= config.budget_bytes;
   const std::size_t due = fits ? full : need;
-  if (growth.new_span_bytes == due) return;
+  if (growth.new_span_bytes == due) {
+    check_growth_hint(requested, result, growth);
+    return;
+  }
   oracles_.fail("large-grow",
                 fmt::format("allocate({}) ({} bytes in granules) mapped a {}-byte span with {} bytes mapped before, "
                             "budget {}, span_bytes {}: a {}-byte span was due ({})",
                             requested, need, growth.new_span_bytes, growth.before_bytes, config.budget_bytes,
                             config.span_bytes, due,
                             fits ? "the full span fits the budget" : "the full span would pass the budget"),
+                result.value().data());
+}
+
+// "Spans of huge_page_min_span_bytes and more get advise(HugePage)": asked
+// over the whole new span (its outcome aside: a refused hint is counted and
+// the span used without it), and for no smaller span.
+void LargeObjectChecks::check_growth_hint(std::size_t requested, const Result<LargeObject>& result,
+                                          const GrowthMaps& growth) {
+  const LargeObjectAllocatorConfig& config = large_.config();
+  const bool due = config.huge_pages && growth.new_span_bytes >= config.huge_page_min_span_bytes;
+  const auto& advised = advises_.ledger().huge_page_advised;
+  const auto hint = advised.find(growth.new_span);
+  const bool hinted = hint != advised.end() && hint->second == growth.new_span_bytes;
+  const bool any = hint != advised.end();
+  if (due == hinted && (due || !any)) return;
+  oracles_.fail("large-grow",
+                fmt::format("allocate({}) mapped a {}-byte span and {} huge-page hint{}; huge_pages {}, "
+                            "huge_page_min_span_bytes {}: {} was due",
+                            requested, growth.new_span_bytes, any ? "asked a" : "asked no",
+                            any && !hinted ? fmt::format(" over {} bytes", hint->second) : std::string(),
+                            config.huge_pages ? "on" : "off", config.huge_page_min_span_bytes,
+                            due ? "a hint over the whole span" : "none"),
                 result.value().data());
 }
 

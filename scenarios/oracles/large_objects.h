@@ -87,6 +87,10 @@ class LargeObjectChecks {
   // `quiescent`: no decommit is in flight either (a concurrent one may have
   // advised and not yet counted, so before that the ledger is only a bound).
   void check_counters(const LargeObjectStats& stats, bool quiescent);
+  // large_stats.cpp: with no call and no decommit in flight, stats()' free
+  // ranges (count, bytes, largest) are the gaps between the model's live
+  // objects in the spans the Os ledger holds (large-stats).
+  void check_free_ranges(const LargeObjectStats& stats);
 
   // large_unmap.cpp: unmap_free_spans(target_mapped_bytes) returned
   // `unmapped` between the snapshots `before` and `after`. `exact`: nothing
@@ -120,8 +124,11 @@ class LargeObjectChecks {
     std::size_t before_bytes = 0;  // mapped before the call
     std::size_t unmapped_spans = 0, unmapped_bytes = 0, largest_unmapped_bytes = 0;
     std::size_t new_spans = 0, new_span_bytes = 0;  // new_span_bytes: the last new span's
+    const std::byte* new_span = nullptr;            // the last new span's base
   };
   void check_growth_span(std::size_t requested, const Result<LargeObject>& result,
+                         const GrowthMaps& growth);  // large_grow.cpp
+  void check_growth_hint(std::size_t requested, const Result<LargeObject>& result,
                          const GrowthMaps& growth);  // large_grow.cpp
   void check_growth_unmaps(std::size_t requested, const Result<LargeObject>& result,
                            const GrowthMaps& growth);  // large_unmap.cpp

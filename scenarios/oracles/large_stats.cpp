@@ -19,7 +19,9 @@
 //   spans mapped and unmapped, map and unmap failures, huge-page hints and
 //     their failures: exactly the maps, unmaps and other advises of that
 //     ledger (at most those mid-run), and no unmap of a range not a span.
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -99,6 +101,40 @@ void LargeObjectChecks::check_counters(const LargeObjectStats& stats, bool quies
              advised.other_advises, "advises other than DontNeed");
   against_os("unmaps of a range not one of its spans", 0, advised.unmaps_not_mapped, "");
   against_os("peak_mapped_bytes", stats.peak_mapped_bytes, advised.peak_mapped_bytes, "bytes mapped at most");
+}
+
+// With no call and no decommit in flight, and adjacent free ranges merged
+// (the header's coalescing), a span's free ranges are the gaps between the
+// model's live objects in it: their count, their bytes and the largest, as
+// stats() must say — judged from the Os ledger's spans and the model, not
+// from the allocator's own lists.
+void LargeObjectChecks::check_free_ranges(const LargeObjectStats& stats) {
+  std::map<const std::byte*, std::size_t> objects;  // live objects by address
+  for (const auto& [key, entry] : live_) objects[entry.handle.data()] = entry.handle.size();
+  std::size_t ranges = 0, bytes = 0, largest = 0;
+  const auto gap = [&](const std::byte* from, const std::byte* to) {
+    if (to <= from) return;  // none, or objects that overlap (the overlap oracle's)
+    const auto gap_bytes = static_cast<std::size_t>(to - from);
+    ++ranges;
+    bytes += gap_bytes;
+    largest = std::max(largest, gap_bytes);
+  };
+  const auto& spans = advises_.ledger().live_mappings;
+  for (const auto& [base, span_bytes] : spans) {
+    const std::byte* at = base;
+    const std::byte* const end = base + span_bytes;
+    for (auto it = objects.lower_bound(base); it != objects.end() && it->first < end; ++it) {
+      gap(at, it->first);
+      at = std::max(at, it->first + it->second);
+    }
+    gap(at, end);
+  }
+  if (stats.free_ranges == ranges && stats.free_bytes == bytes && stats.largest_free_bytes == largest) return;
+  oracles_.fail("large-stats", fmt::format("stats() counts {} free range(s) of {} bytes, the largest {} bytes; the "
+                                           "gaps between the model's {} live object(s) in the {} span(s) mapped are "
+                                           "{} range(s) of {} bytes, the largest {} bytes",
+                                           stats.free_ranges, stats.free_bytes, stats.largest_free_bytes,
+                                           objects.size(), spans.size(), ranges, bytes, largest));
 }
 
 }  // namespace segsim::scenarios

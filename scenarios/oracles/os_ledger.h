@@ -48,6 +48,10 @@ struct OsLedger {
   std::uint64_t dont_need_failed = 0;  // DontNeed advises that failed (injected or refused)
   std::uint64_t dont_need_ok_bytes = 0;
   std::uint64_t other_advises = 0;     // any other advice
+  // HugePage advises (either outcome) by the address they began at, with
+  // their bytes, until a new mapping starts there (large-grow: which spans
+  // were given the hint).
+  std::map<const std::byte*, std::size_t> huge_page_advised;
   // Unmaps (either outcome) asked before the latest DontNeed advise: whether
   // an advise came after an unmap (teardown-unmapped: a destructor lets the
   // cleanups in flight finish before it unmaps).
@@ -96,6 +100,7 @@ class OsLedgerOs final : public ForwardingOs {
     by_fiber.last_failed = !mapped.ok();
     if (!mapped.ok()) ledger_.last_map_errno_by_fiber[fiber_now()] = mapped.error().errno_value;
     if (mapped.ok()) {
+      ledger_.huge_page_advised.erase(mapped.value());
       ledger_.live_mappings[mapped.value()] = bytes;
       ledger_.mapped_bytes += bytes;
       ledger_.peak_mapped_bytes = std::max(ledger_.peak_mapped_bytes, ledger_.mapped_bytes);
@@ -118,6 +123,7 @@ class OsLedgerOs final : public ForwardingOs {
     OsStatus status = inner().advise(addr, bytes, advice);
     if (advice != Advice::DontNeed) {
       ++ledger_.other_advises;
+      if (advice == Advice::HugePage) ledger_.huge_page_advised[addr] = bytes;
       return status;
     }
     ++ledger_.dont_need_by_fiber[fiber_now()];

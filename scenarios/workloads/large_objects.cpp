@@ -30,6 +30,7 @@
 #include "scenarios/workloads/episode_instance.h"
 #include "scenarios/workloads/forged_large_handles.h"
 #include "scenarios/workloads/invalid_configs.h"
+#include "scenarios/workloads/swarm.h"
 
 namespace segsim::scenarios {
 
@@ -72,6 +73,9 @@ LargeObjectAllocatorConfig draw_config(sim::Rng& rng) {
   config.decommit_after_ns = idle[rng.below(3)];
   config.decommit_check_interval_ns = rng.chance(0.5) ? 0 : 10'000;
   config.huge_pages = rng.chance(0.8);
+  // The hint's threshold at a span's size (spans of 2 MiB hinted), between
+  // (only objects' own larger spans), and at the largest object's span.
+  config.huge_page_min_span_bytes = draw_one<std::size_t>(rng, {2 * MiB, 3 * MiB, 4 * MiB});
   return config;
 }
 
@@ -224,6 +228,7 @@ void one_op(Stack& stack, LargeRun& run, sim::Rng& rng, Op op) {
     case Audit: {
       const LargeObjectStats s = run.large->stats();
       run.checks->check_counters(s, false);  // under the model lock: no call of the model in flight
+      if (!run.maintenance) run.checks->check_free_ranges(s);  // nor a decommit
       if (!(s.fragmentation_ratio >= 0 && s.fragmentation_ratio <= 1) || s.free_list_hit_rate() > 1) {
         stack.oracles.fail("accounting", fmt::format("large-object ratios out of range: fragmentation {}, hit rate {}",
                                                      s.fragmentation_ratio, s.free_list_hit_rate()));
