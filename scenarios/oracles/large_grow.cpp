@@ -8,8 +8,10 @@
 // unmapping (nothing else maps or unmaps meanwhile, no shared budget), on an
 // allocate that mapped exactly one span, and only when the budget hook did
 // not reclaim in the call (a retried growth begins from other mapped bytes).
-// check_growth reads, once per call, what the growth mapped and unmapped, for
-// this judgment and large-unmap's.
+// A span of huge_page_min_span_bytes or more (with hints on) is given a
+// HugePage advise over all of it; no other span is. check_growth reads, once
+// per call, what the growth mapped and unmapped, for these judgments and
+// large-unmap's.
 #include <algorithm>
 #include <map>
 
