@@ -102,8 +102,8 @@ class LargeObjectChecks {
   // its growth mapped or unmapped spans meanwhile (no maintenance client, no
   // unmap by the budget hook). Judges, from what the call mapped and
   // unmapped: the span it mapped has the size the budget allowed and the
-  // huge-page hint its size calls for (large-grow), and it unmapped free spans only down to the room that span
-  // needs (large-unmap).
+  // huge-page hint its size calls for (large-grow), and it unmapped free
+  // spans only down to the room that span needs (large-unmap).
   void check_growth(std::size_t requested, const Result<LargeObject>& result,
                     const std::map<const std::byte*, std::size_t>& mapped_before);
 
